@@ -1,0 +1,203 @@
+"""The loan ledger: immutable entries whose legs are the only source of every balance.
+
+An entry (one disbursement, one payment, one day's accrual...) carries legs; a leg
+moves an amount on one account of one installment. Installment 0 is the loan itself
+(charges, principal not yet due, the customer's credit balance). A balance is nothing
+but the sum of the legs on its key, so it can always be recomputed from the entries.
+
+Posting is idempotent by external reference: the same entry posted twice is reported
+as a duplicate and changes nothing; a different entry under a used reference is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from types import MappingProxyType
+
+from arrears.domain.errors import ConflictingPosting, DomainError
+from arrears.domain.money import ZERO
+from arrears.domain.products import Component
+
+LOAN_LEVEL = 0
+
+
+class Account(StrEnum):
+    """What a leg moves. The payable components plus three bookkeeping accounts."""
+
+    FEE = "fee"
+    PENALTY = "penalty"
+    COMPOUND = "compound"
+    INTEREST = "interest"
+    PRINCIPAL = "principal"
+    NOT_DUE = "not_due"  # principal disbursed, not yet fallen due
+    CREDIT = "credit"  # paid in excess, owed back to the customer or held for the next due
+    RECOVERED = "recovered"  # collected after write-off
+
+    @classmethod
+    def of(cls, component: Component) -> Account:
+        return cls(component.value)
+
+
+RECEIVABLE = (
+    Account.FEE,
+    Account.PENALTY,
+    Account.COMPOUND,
+    Account.INTEREST,
+    Account.PRINCIPAL,
+    Account.NOT_DUE,
+)
+
+
+class EntryKind(StrEnum):
+    DISBURSEMENT = "disbursement"
+    INSTALLMENT_DUE = "installment_due"
+    PAYMENT = "payment"
+    ACCRUAL = "accrual"  # 罚息 and 复利
+    FEE = "fee"
+    WAIVER = "waiver"
+    REVERSAL = "reversal"
+    WRITE_OFF = "write_off"
+    CREDIT_APPLIED = "credit_applied"
+
+
+Key = tuple[int, Account]
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    installment: int
+    account: Account
+    amount: Decimal
+
+    @property
+    def key(self) -> Key:
+        return (self.installment, self.account)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One posting. ``amount`` is the gross figure the user sees (a payment of 500);
+    ``legs`` say where it went."""
+
+    ref: str
+    kind: EntryKind
+    posted_on: date
+    amount: Decimal
+    legs: tuple[Leg, ...]
+    reverses: str | None = None
+    memo: str = ""
+
+    def same_as(self, other: Entry) -> bool:
+        """Equal in everything a duplicate must repeat (memo aside)."""
+        return (
+            self.kind is other.kind
+            and self.posted_on == other.posted_on
+            and self.amount == other.amount
+            and self.reverses == other.reverses
+        )
+
+
+class PostStatus(StrEnum):
+    POSTED = "posted"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True, slots=True)
+class Ledger:
+    """All entries of one loan and the balances they add up to."""
+
+    loan_id: str
+    currency: str = "CNY"
+    entries: tuple[Entry, ...] = ()
+    balances: Mapping[Key, Decimal] = field(default_factory=lambda: MappingProxyType({}))
+    _by_ref: Mapping[str, Entry] = field(default_factory=lambda: MappingProxyType({}), repr=False)
+
+    def balance(self, account: Account, installment: int | None = None) -> Decimal:
+        """Balance of ``account``: of one installment, or summed over all when None."""
+        if installment is not None:
+            return self.balances.get((installment, account), ZERO)
+        return sum((v for (_, a), v in self.balances.items() if a is account), ZERO)
+
+    def entry(self, ref: str) -> Entry | None:
+        return self._by_ref.get(ref)
+
+    def installments_with(self, account: Account) -> list[int]:
+        """Installments (ascending) with a non-zero balance on ``account``."""
+        return sorted(i for (i, a), v in self.balances.items() if a is account and v != 0)
+
+    @property
+    def total_outstanding(self) -> Decimal:
+        """Everything the customer owes now, due or not, net of nothing."""
+        return sum((self.balance(a) for a in RECEIVABLE), ZERO)
+
+    @property
+    def total_due(self) -> Decimal:
+        """What is payable today: fallen-due principal and interest plus all charges."""
+        return sum((self.balance(a) for a in RECEIVABLE if a is not Account.NOT_DUE), ZERO)
+
+
+@dataclass(frozen=True, slots=True)
+class PostResult:
+    ledger: Ledger
+    status: PostStatus
+    entry: Entry
+
+    @property
+    def posted(self) -> bool:
+        return self.status is PostStatus.POSTED
+
+
+def post(ledger: Ledger, entry: Entry) -> PostResult:
+    """Add ``entry`` to ``ledger``. A repeat of an existing reference is a no-op reported
+    as DUPLICATE; a different entry under a used reference raises ConflictingPosting;
+    an entry that would drive any balance below zero raises DomainError."""
+    existing = ledger._by_ref.get(entry.ref)
+    if existing is not None:
+        if existing.same_as(entry):
+            return PostResult(ledger, PostStatus.DUPLICATE, existing)
+        raise ConflictingPosting(
+            f"loan {ledger.loan_id}: reference {entry.ref!r} was already used for a "
+            f"{existing.kind.value} of {existing.amount} on {existing.posted_on}"
+        )
+    balances = dict(ledger.balances)
+    for leg in entry.legs:
+        balances[leg.key] = balances.get(leg.key, ZERO) + leg.amount
+    for leg in entry.legs:
+        if balances[leg.key] < 0:
+            raise DomainError(
+                f"loan {ledger.loan_id}: {entry.kind.value} {entry.ref!r} would make "
+                f"{leg.account.value} of installment {leg.installment} negative "
+                f"({balances[leg.key]})"
+            )
+    balances = {k: v for k, v in balances.items() if v != 0}
+    by_ref = dict(ledger._by_ref)
+    by_ref[entry.ref] = entry
+    new = Ledger(
+        ledger.loan_id,
+        ledger.currency,
+        (*ledger.entries, entry),
+        MappingProxyType(balances),
+        MappingProxyType(by_ref),
+    )
+    return PostResult(new, PostStatus.POSTED, entry)
+
+
+def replay(loan_id: str, entries: Iterable[Entry], currency: str = "CNY") -> Ledger:
+    """Rebuild a ledger from stored entries (the balances are recomputed, not trusted)."""
+    ledger = Ledger(loan_id, currency)
+    for entry in entries:
+        ledger = post(ledger, entry).ledger
+    return ledger
+
+
+def legs_sum(entries: Iterable[Entry]) -> dict[Key, Decimal]:
+    """Balances computed straight from legs: the invariant ``Ledger.balances`` must equal."""
+    totals: dict[Key, Decimal] = {}
+    for entry in entries:
+        for leg in entry.legs:
+            totals[leg.key] = totals.get(leg.key, ZERO) + leg.amount
+    return {k: v for k, v in totals.items() if v != 0}

@@ -1,0 +1,395 @@
+"""Product and portfolio rules: every configurable rule of the book, defined once.
+
+A catalog is read from a TOML file (see ``products/default.toml``) with a
+``[portfolio]`` table (currency, ageing buckets, five-tier thresholds) and one
+``[products.CODE]`` table per product (schedule method, rates, day count, grace,
+penalty, late fee, cost cap, payment waterfall).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+from arrears.domain.calendar import DayCount
+from arrears.domain.errors import DomainError, ProductError
+from arrears.domain.money import DEFAULT_CURRENCY, MINOR_UNITS, to_decimal
+
+
+class ScheduleMethod(StrEnum):
+    ANNUITY = "annuity"  # 等额本息
+    EQUAL_PRINCIPAL = "equal_principal"  # 等额本金
+    INTEREST_ONLY = "interest_only"  # 先息后本
+    CARD_MINIMUM = "card_minimum"  # 信用卡账单, minimum payment each statement
+
+
+class Component(StrEnum):
+    """What a receivable amount is. FEE, PENALTY and COMPOUND are kept per loan;
+    INTEREST and PRINCIPAL per installment."""
+
+    FEE = "fee"
+    PENALTY = "penalty"  # 罚息 on overdue principal
+    COMPOUND = "compound"  # 复利 on overdue interest
+    INTEREST = "interest"
+    PRINCIPAL = "principal"
+
+    @property
+    def per_installment(self) -> bool:
+        return self in (Component.INTEREST, Component.PRINCIPAL)
+
+
+PAYABLE_COMPONENTS = tuple(Component)
+CHARGE_COMPONENTS = (Component.FEE, Component.PENALTY, Component.COMPOUND)
+
+
+class InstallmentOrder(StrEnum):
+    OLDEST_FIRST = "oldest_first"
+    CURRENT_FIRST = "current_first"
+
+
+class WaterfallMode(StrEnum):
+    BY_COMPONENT = "by_component"  # all interest of all installments, then all principal
+    BY_INSTALLMENT = "by_installment"  # interest+principal of the oldest, then the next
+
+
+@dataclass(frozen=True, slots=True)
+class Waterfall:
+    """The order in which a payment settles what is due (还款顺序)."""
+
+    order: tuple[Component, ...] = (
+        Component.FEE,
+        Component.PENALTY,
+        Component.COMPOUND,
+        Component.INTEREST,
+        Component.PRINCIPAL,
+    )
+    installments: InstallmentOrder = InstallmentOrder.OLDEST_FIRST
+    mode: WaterfallMode = WaterfallMode.BY_INSTALLMENT
+
+    def __post_init__(self) -> None:
+        if sorted(self.order, key=lambda c: c.value) != sorted(
+            PAYABLE_COMPONENTS, key=lambda c: c.value
+        ):
+            raise DomainError(
+                "waterfall order must name each of fee, penalty, compound, interest, "
+                f"principal exactly once, got {[c.value for c in self.order]}"
+            )
+        if self.mode is WaterfallMode.BY_INSTALLMENT:
+            i, p = self.order.index(Component.INTEREST), self.order.index(Component.PRINCIPAL)
+            if abs(i - p) != 1:
+                raise DomainError(
+                    "waterfall mode by_installment needs interest and principal next to each "
+                    "other in the order"
+                )
+
+
+@dataclass(frozen=True, slots=True)
+class BucketScheme:
+    """Ageing buckets by days past due. ``edges`` are the inclusive upper DPD bounds of
+    M0, M1, ...; anything above the last edge is the final open bucket (M7+ by default)."""
+
+    edges: tuple[int, ...] = (0, 30, 60, 90, 120, 150, 180)
+
+    def __post_init__(self) -> None:
+        if not self.edges or self.edges[0] != 0:
+            raise DomainError("bucket edges must start at 0 (M0 = current)")
+        if any(b <= a for a, b in pairwise(self.edges)):
+            raise DomainError(f"bucket edges must increase strictly, got {list(self.edges)}")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        last = len(self.edges)
+        return (*(f"M{i}" for i in range(last)), f"M{last}+")
+
+    def index(self, dpd: int) -> int:
+        """Position of the bucket that ``dpd`` falls in (0 = M0)."""
+        for i, edge in enumerate(self.edges):
+            if dpd <= edge:
+                return i
+        return len(self.edges)
+
+    def bucket(self, dpd: int) -> str:
+        return self.names[self.index(dpd)]
+
+    def label(self, index: int) -> str:
+        """Human range of a bucket, e.g. 'M2 (31–60)'."""
+        name = self.names[index]
+        if index == 0:
+            return f"{name} (current)"
+        low = self.edges[index - 1] + 1
+        if index == len(self.edges):
+            return f"{name} (>{self.edges[-1]})"
+        return f"{name} ({low}–{self.edges[index]})"
+
+
+class LoanClass(StrEnum):
+    """五级分类, the regulatory five-tier classification."""
+
+    NORMAL = "normal"  # 正常
+    SPECIAL_MENTION = "special_mention"  # 关注
+    SUBSTANDARD = "substandard"  # 次级
+    DOUBTFUL = "doubtful"  # 可疑
+    LOSS = "loss"  # 损失
+
+    @property
+    def zh(self) -> str:
+        return _CLASS_ZH[self]
+
+
+_CLASS_ZH = {
+    LoanClass.NORMAL: "正常",
+    LoanClass.SPECIAL_MENTION: "关注",
+    LoanClass.SUBSTANDARD: "次级",
+    LoanClass.DOUBTFUL: "可疑",
+    LoanClass.LOSS: "损失",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ClassificationScheme:
+    """Upper DPD bounds (inclusive) of 正常, 关注, 次级 and 可疑; above is 损失.
+
+    Defaults follow the 2023 NFRA rule on risk classification: any overdue day makes a
+    loan at least 关注, over 90 days 次级, over 270 可疑, over 360 损失."""
+
+    normal: int = 0
+    special_mention: int = 90
+    substandard: int = 270
+    doubtful: int = 360
+
+    def __post_init__(self) -> None:
+        bounds = [self.normal, self.special_mention, self.substandard, self.doubtful]
+        if bounds[0] < 0 or any(b <= a for a, b in pairwise(bounds)):
+            raise DomainError(f"classification thresholds must increase strictly, got {bounds}")
+
+    def classify(self, dpd: int) -> LoanClass:
+        if dpd <= self.normal:
+            return LoanClass.NORMAL
+        if dpd <= self.special_mention:
+            return LoanClass.SPECIAL_MENTION
+        if dpd <= self.substandard:
+            return LoanClass.SUBSTANDARD
+        if dpd <= self.doubtful:
+            return LoanClass.DOUBTFUL
+        return LoanClass.LOSS
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeRules:
+    """Overdue charges and the cost cap.
+
+    Penalty (罚息) accrues daily on overdue principal at ``penalty_rate`` per year, compound
+    interest (复利) daily on overdue interest at ``compound_rate``; each day's amount is
+    rounded half-up to the cent. A late fee (fixed, or a share of the missed installment)
+    is charged once per installment when it passes the grace period. Total cost (contract
+    interest fallen due plus every charge accrued) may not exceed ``cost_cap`` per year
+    on the principal since disbursement: charges are cut to the headroom and stop there.
+    """
+
+    penalty_rate: Decimal = Decimal(0)
+    compound_rate: Decimal = Decimal(0)
+    late_fee_fixed: Decimal = Decimal(0)
+    late_fee_rate: Decimal = Decimal(0)
+    cost_cap: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CardRules:
+    """Minimum payment of a card statement: interest and fees plus the larger of
+    ``min_rate`` × balance and ``min_floor`` (never more than what is owed)."""
+
+    min_rate: Decimal = Decimal("0.10")
+    min_floor: Decimal = Decimal("100")
+    max_statements: int = 120
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    code: str
+    name: str
+    method: ScheduleMethod
+    annual_rate: Decimal
+    term_months: int
+    name_zh: str = ""
+    currency: str = DEFAULT_CURRENCY
+    day_count: DayCount = DayCount.THIRTY_360
+    grace_days: int = 0
+    arrears_tolerance: Decimal = Decimal(0)
+    charges: ChargeRules = field(default_factory=ChargeRules)
+    waterfall: Waterfall = field(default_factory=Waterfall)
+    card: CardRules = field(default_factory=CardRules)
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """The portfolio-wide schemes and the products, as loaded from one file."""
+
+    products: Mapping[str, Product]
+    buckets: BucketScheme = field(default_factory=BucketScheme)
+    classification: ClassificationScheme = field(default_factory=ClassificationScheme)
+    currency: str = DEFAULT_CURRENCY
+
+    def product(self, code: str) -> Product:
+        try:
+            return self.products[code]
+        except KeyError:
+            known = ", ".join(sorted(self.products))
+            raise DomainError(f"unknown product {code!r} (known: {known})") from None
+
+
+DEFAULT_CATALOG_PATH = Path(__file__).resolve().parent.parent / "products" / "default.toml"
+
+
+def load_catalog(path: Path | str = DEFAULT_CATALOG_PATH) -> Catalog:
+    """Read and validate a product file; errors name the file, product and field."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProductError(f"{path}: product file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ProductError(f"{path}: not valid TOML: {exc}") from None
+    return parse_catalog(data, str(path))
+
+
+def parse_catalog(data: Mapping[str, Any], source: str = "<products>") -> Catalog:
+    """Build a Catalog from already-parsed TOML data."""
+    portfolio = dict(data.get("portfolio", {}))
+    reader = _Reader(source, "portfolio", portfolio)
+    currency = reader.text("currency", DEFAULT_CURRENCY)
+    if currency not in MINOR_UNITS:
+        raise ProductError(f"{source}: portfolio.currency: unknown currency {currency!r}")
+    buckets = reader.build(
+        "bucket_edges", lambda v: BucketScheme(tuple(int(x) for x in v)), BucketScheme()
+    )
+    classification = reader.build(
+        "classification", lambda v: ClassificationScheme(**v), ClassificationScheme()
+    )
+    reader.finish()
+    raw_products = data.get("products")
+    if not isinstance(raw_products, Mapping) or not raw_products:
+        raise ProductError(f"{source}: no [products.CODE] tables defined")
+    products = {
+        code: _parse_product(source, code, dict(body), currency)
+        for code, body in raw_products.items()
+    }
+    unknown = set(data) - {"portfolio", "products"}
+    if unknown:
+        raise ProductError(f"{source}: unknown top-level tables {sorted(unknown)}")
+    return Catalog(products, buckets, classification, currency)
+
+
+def _parse_product(source: str, code: str, body: dict[str, Any], currency: str) -> Product:
+    r = _Reader(source, f"products.{code}", body)
+    method = r.build("method", ScheduleMethod, None)
+    annual_rate = r.rate("annual_rate", None)
+    multiplier = r.rate("penalty_rate_multiplier", Decimal(0))
+    compound_multiplier = r.rate("compound_rate_multiplier", Decimal(0))
+    charges = ChargeRules(
+        penalty_rate=r.rate("penalty_rate", annual_rate * multiplier),
+        compound_rate=r.rate("compound_rate", annual_rate * compound_multiplier),
+        late_fee_fixed=r.amount("late_fee", Decimal(0)),
+        late_fee_rate=r.rate("late_fee_rate", Decimal(0)),
+        cost_cap=r.rate("cost_cap", None) if "cost_cap" in body else None,
+    )
+    waterfall = r.build("waterfall", _parse_waterfall, Waterfall())
+    card = r.build(
+        "card",
+        lambda v: CardRules(
+            min_rate=_dec(v.get("min_rate", "0.10")),
+            min_floor=_dec(v.get("min_floor", "100")),
+            max_statements=int(v.get("max_statements", 120)),
+        ),
+        CardRules(),
+    )
+    product = Product(
+        code=code,
+        name=r.text("name", code),
+        name_zh=r.text("name_zh", ""),
+        method=method,
+        annual_rate=annual_rate,
+        term_months=r.integer("term_months", None),
+        currency=r.text("currency", currency),
+        day_count=r.build("day_count", DayCount, DayCount.THIRTY_360),
+        grace_days=r.integer("grace_days", 0),
+        arrears_tolerance=r.amount("arrears_tolerance", Decimal(0)),
+        charges=charges,
+        waterfall=waterfall,
+        card=card,
+    )
+    r.finish()
+    if product.term_months <= 0:
+        raise ProductError(f"{source}: products.{code}.term_months: must be positive")
+    if product.grace_days < 0:
+        raise ProductError(f"{source}: products.{code}.grace_days: must not be negative")
+    return product
+
+
+def _parse_waterfall(value: Mapping[str, Any]) -> Waterfall:
+    extra = set(value) - {"order", "installments", "mode"}
+    if extra:
+        raise DomainError(f"unknown keys {sorted(extra)}")
+    default = Waterfall()
+    return Waterfall(
+        order=tuple(Component(c) for c in value.get("order", [c.value for c in default.order])),
+        installments=InstallmentOrder(value.get("installments", default.installments.value)),
+        mode=WaterfallMode(value.get("mode", default.mode.value)),
+    )
+
+
+def _dec(value: object) -> Decimal:
+    # TOML gives floats for 0.18; repr() is the shortest exact spelling of what was written.
+    return to_decimal(repr(value) if isinstance(value, float) else value)
+
+
+class _Reader:
+    """Reads fields from one TOML table, turning any failure into a ProductError that
+    names the file, the table and the field, and rejecting unknown fields."""
+
+    _MISSING = object()
+
+    def __init__(self, source: str, table: str, body: dict[str, Any]) -> None:
+        self.source, self.table, self.body, self.seen = source, table, body, set[str]()
+
+    def _fail(self, key: str, reason: str) -> ProductError:
+        return ProductError(f"{self.source}: {self.table}.{key}: {reason}")
+
+    def build(self, key: str, convert: Any, default: Any) -> Any:
+        self.seen.add(key)
+        if key not in self.body:
+            if default is None:
+                raise self._fail(key, "required field is missing")
+            return default
+        try:
+            return convert(self.body[key])
+        except (DomainError, ValueError, TypeError, KeyError) as exc:
+            raise self._fail(key, f"invalid value {self.body[key]!r}: {exc}") from None
+
+    def text(self, key: str, default: str | None) -> str:
+        return str(self.build(key, str, default))
+
+    def integer(self, key: str, default: int | None) -> int:
+        return int(self.build(key, int, default))
+
+    def rate(self, key: str, default: Decimal | None) -> Decimal:
+        value: Decimal = self.build(key, _dec, default)
+        if value < 0 or value > 10:
+            raise self._fail(key, f"rate {value} is outside 0..10 (write 0.18 for 18%)")
+        return value
+
+    def amount(self, key: str, default: Decimal) -> Decimal:
+        value: Decimal = self.build(key, _dec, default)
+        if value < 0:
+            raise self._fail(key, f"amount {value} must not be negative")
+        return value
+
+    def finish(self) -> None:
+        unknown = set(self.body) - self.seen
+        if unknown:
+            raise ProductError(f"{self.source}: {self.table}: unknown fields {sorted(unknown)}")
