@@ -20,15 +20,22 @@ gives the same ledger as closing every single day, which the tests check.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
 from arrears.domain import operations as ops
 from arrears.domain.charges import apply_cap, cost_allowance, daily_charge, late_fee
-from arrears.domain.delinquency import Delinquency, assess, oldest_unpaid, unpaid
-from arrears.domain.ledger import LOAN_LEVEL, Account, EntryKind, Ledger
+from arrears.domain.delinquency import (
+    Delinquency,
+    assess,
+    oldest_unpaid,
+    owed_by_installment,
+    unpaid,
+)
+from arrears.domain.ledger import Account, EntryKind, Ledger
 from arrears.domain.money import ZERO
 from arrears.domain.products import Catalog, Product
 from arrears.domain.schedule import Installment, LoanTerms, build_schedule
@@ -56,6 +63,11 @@ class LoanAccount:
     ledger: Ledger
     closed_through: date
     charged: Decimal  # contract interest fallen due plus charges accrued: the cap's measure
+    due_dates: tuple[date, ...] = field(default=(), repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if len(self.due_dates) != len(self.schedule):
+            object.__setattr__(self, "due_dates", tuple(i.due_date for i in self.schedule))
 
     @property
     def currency(self) -> str:
@@ -80,6 +92,8 @@ def resume_account(
     closed_through: date,
 ) -> LoanAccount:
     """An account rebuilt from stored state; the cost measure is recomputed from the ledger."""
+    if any(inst.seq != n for n, inst in enumerate(schedule, start=1)):
+        raise ValueError(f"loan {loan_id}: schedule must be numbered 1, 2, ... in due-date order")
     return LoanAccount(
         loan_id, product, terms, schedule, ledger, closed_through, cost_charged(ledger)
     )
@@ -102,19 +116,29 @@ def cost_charged(ledger: Ledger) -> Decimal:
     return total
 
 
-def _past_grace(product: Product, inst: Installment, day: date) -> bool:
-    return (day - inst.due_date).days > product.grace_days
+def _with(acc: LoanAccount, ledger: Ledger, closed_through: date, charged: Decimal) -> LoanAccount:
+    return LoanAccount(
+        acc.loan_id,
+        acc.product,
+        acc.terms,
+        acc.schedule,
+        ledger,
+        closed_through,
+        charged,
+        acc.due_dates,
+    )
 
 
 def _overdue_base(acc: LoanAccount, day: date) -> tuple[Decimal, Decimal]:
     """Principal and interest of installments past grace on ``day``, still owed."""
     principal = interest = ZERO
-    for inst in acc.schedule:
-        if inst.due_date >= day:
-            break
-        if _past_grace(acc.product, inst, day):
-            principal += acc.ledger.balance(Account.PRINCIPAL, inst.seq)
-            interest += acc.ledger.balance(Account.INTEREST, inst.seq)
+    grace, schedule = acc.product.grace_days, acc.schedule
+    for (seq, account), value in acc.ledger.balances.items():
+        if seq and (day - schedule[seq - 1].due_date).days > grace:
+            if account is Account.PRINCIPAL:
+                principal += value
+            elif account is Account.INTEREST:
+                interest += value
     return principal, interest
 
 
@@ -126,13 +150,13 @@ def close_day(acc: LoanAccount, day: date, payments: Sequence[Payment] = ()) -> 
         )
     product, ledger, charged = acc.product, acc.ledger, acc.charged
     waterfall = product.waterfall
-    fell_due = False
-    for inst in acc.schedule:
-        if inst.due_date == day:
-            ledger = ops.fall_due(ledger, inst).ledger
-            charged += inst.interest
-            fell_due = True
-    if fell_due:
+    schedule, due_dates = acc.schedule, acc.due_dates
+    first = i = bisect_left(due_dates, day)
+    while i < len(due_dates) and due_dates[i] == day:
+        ledger = ops.fall_due(ledger, schedule[i]).ledger
+        charged += schedule[i].interest
+        i += 1
+    if i > first:
         applied = ops.apply_credit(ledger, f"credit:{day.isoformat()}", day, waterfall)
         if applied is not None:
             ledger = applied.ledger
@@ -142,15 +166,15 @@ def close_day(acc: LoanAccount, day: date, payments: Sequence[Payment] = ()) -> 
     rules = product.charges
     fees: list[tuple[int, Decimal]] = []
     if rules.late_fee_fixed or rules.late_fee_rate:
-        for inst in acc.schedule:
-            if (day - inst.due_date).days == product.grace_days + 1:
-                missed = unpaid(ledger, inst.seq)
-                if missed > product.arrears_tolerance:
-                    fees.append((inst.seq, late_fee(rules, missed, product.currency)))
-    acc = replace(acc, ledger=ledger)
-    base_p, base_i = _overdue_base(acc, day)
-    penalty = daily_charge(base_p, rules.penalty_rate, product.day_count, product.currency)
-    compound = daily_charge(base_i, rules.compound_rate, product.day_count, product.currency)
+        fee_due = day - timedelta(days=product.grace_days + 1)
+        j = bisect_left(due_dates, fee_due)
+        while j < len(due_dates) and due_dates[j] == fee_due:
+            missed = unpaid(ledger, schedule[j].seq)
+            if missed > product.arrears_tolerance:
+                fees.append((schedule[j].seq, late_fee(rules, missed, product.currency)))
+            j += 1
+    acc = _with(acc, ledger, acc.closed_through, charged)
+    penalty, compound = _daily_amounts(acc, day)
     allowance = cost_allowance(
         rules, acc.terms.principal, acc.terms.disbursed_on, day, product.currency
     )
@@ -163,29 +187,32 @@ def close_day(acc: LoanAccount, day: date, payments: Sequence[Payment] = ()) -> 
     accrued = ops.accrue(ledger, f"accr:{day.isoformat()}", day, penalty, compound)
     if accrued is not None:
         ledger = accrued.ledger
-    return replace(acc, ledger=ledger, closed_through=day, charged=charged + capped.total)
+    return _with(acc, ledger, day, charged + capped.total)
 
 
-def _accruing(acc: LoanAccount, day: date) -> bool:
-    """Whether closing ``day`` could accrue anything on balances already past grace."""
-    rules = acc.product.charges
-    if rules.penalty_rate == 0 and rules.compound_rate == 0:
-        return False
-    principal, interest = _overdue_base(acc, day)
-    return (principal > 0 and rules.penalty_rate > 0) or (interest > 0 and rules.compound_rate > 0)
+def _daily_amounts(acc: LoanAccount, day: date) -> tuple[Decimal, Decimal]:
+    """Uncapped 罚息 and 复利 of ``day`` on the balances past grace."""
+    product, rules = acc.product, acc.product.charges
+    base_p, base_i = _overdue_base(acc, day)
+    return (
+        daily_charge(base_p, rules.penalty_rate, product.day_count, product.currency),
+        daily_charge(base_i, rules.compound_rate, product.day_count, product.currency),
+    )
 
 
 def _next_event(acc: LoanAccount, after: date, payment_dates: Sequence[date]) -> date | None:
-    """The first day after ``after`` on which the ledger can change, ignoring accrual."""
-    candidates = [d for d in payment_dates if d > after]
+    """The first day after ``after`` on which something other than accrual can happen:
+    an installment falls due, a payment arrives, or a grace period ends."""
+    i = bisect_right(payment_dates, after)
+    candidates = [payment_dates[i]] if i < len(payment_dates) else []
+    k = bisect_right(acc.due_dates, after)
+    if k < len(acc.due_dates):
+        candidates.append(acc.due_dates[k])
     grace_end = timedelta(days=acc.product.grace_days + 1)
-    for inst in acc.schedule:
-        if inst.due_date > after:
-            candidates.append(inst.due_date)
-            break
-        # the day grace ends: late fee, and the first day of accrual
-        if inst.due_date + grace_end > after and unpaid(acc.ledger, inst.seq) > 0:
-            candidates.append(inst.due_date + grace_end)
+    for seq, owed in owed_by_installment(acc.ledger).items():
+        end = acc.schedule[seq - 1].due_date + grace_end
+        if end > after and owed > 0:
+            candidates.append(end)
     return min(candidates, default=None)
 
 
@@ -230,53 +257,91 @@ class DayState:
         )
 
 
-def state_of(acc: LoanAccount, catalog: Catalog) -> DayState:
-    """The snapshot row of ``acc`` on the day it is closed through."""
-    day, ledger, product = acc.closed_through, acc.ledger, acc.product
-    oldest = oldest_unpaid(acc.schedule, ledger, day, product.arrears_tolerance)
+def _status(acc: LoanAccount, day: date) -> str:
+    if acc.ledger.written_off:
+        return "written_off"
+    if acc.ledger.total_outstanding == 0 and acc.schedule[-1].due_date <= day:
+        return "closed"
+    return "active"
+
+
+def _delinquency(acc: LoanAccount, day: date, catalog: Catalog) -> Delinquency:
+    product = acc.product
+    oldest = oldest_unpaid(acc.schedule, acc.ledger, day, product.arrears_tolerance)
     raw = (day - oldest.due_date).days if oldest else 0
     dpd = raw if raw > product.grace_days else 0
-    d: Delinquency = assess(
-        dpd, oldest.seq if oldest else None, catalog.buckets, catalog.classification
-    )
+    return assess(dpd, oldest.seq if oldest else None, catalog.buckets, catalog.classification)
+
+
+def state_of(acc: LoanAccount, catalog: Catalog) -> DayState:
+    """The snapshot row of ``acc`` on the day it is closed through."""
+    day, ledger = acc.closed_through, acc.ledger
+    d = _delinquency(acc, day, catalog)
     overdue_p, overdue_i = _overdue_base(acc, day)
-    principal_due = ledger.balance(Account.PRINCIPAL)
-    outstanding = ledger.total_outstanding
-    if ops.is_written_off(ledger):
-        status = "written_off"
-    elif outstanding == 0 and acc.schedule[-1].due_date <= day:
-        status = "closed"
-    else:
-        status = "active"
-    paid_today = sum(
-        (
-            e.amount
-            for e in reversed(ledger.entries)
-            if e.kind is EntryKind.PAYMENT and e.posted_on == day
-        ),
-        ZERO,
-    )
+    paid_today = ZERO
+    for entry in reversed(ledger.entries):
+        if entry.posted_on < day:
+            break
+        if entry.kind is EntryKind.PAYMENT and entry.posted_on == day:
+            paid_today += entry.amount
     return DayState(
         loan_id=acc.loan_id,
         as_of=day,
-        status=status,
+        status=_status(acc, day),
         dpd=d.dpd,
         bucket=d.bucket,
         bucket_index=d.bucket_index,
         loan_class=d.loan_class.value,
         first_payment_default=d.first_payment_default,
-        principal_not_due=ledger.balance(Account.NOT_DUE, LOAN_LEVEL),
-        principal_due=principal_due,
+        principal_not_due=ledger.balance(Account.NOT_DUE),
+        principal_due=ledger.balance(Account.PRINCIPAL),
         interest_due=ledger.balance(Account.INTEREST),
         overdue_principal=overdue_p,
         overdue_interest=overdue_i,
-        penalty=ledger.balance(Account.PENALTY, LOAN_LEVEL),
-        compound=ledger.balance(Account.COMPOUND, LOAN_LEVEL),
-        fee=ledger.balance(Account.FEE, LOAN_LEVEL),
-        credit=ledger.balance(Account.CREDIT, LOAN_LEVEL),
+        penalty=ledger.balance(Account.PENALTY),
+        compound=ledger.balance(Account.COMPOUND),
+        fee=ledger.balance(Account.FEE),
+        credit=ledger.balance(Account.CREDIT),
         paid_today=paid_today,
         charged_to_date=acc.charged,
     )
+
+
+class _QuietDays:
+    """States of the days of a stretch on which no balance but the accruals changes:
+    derived from one full state instead of being recomputed every day."""
+
+    def __init__(self, acc: LoanAccount, catalog: Catalog) -> None:
+        self.catalog, self.grace = catalog, acc.product.grace_days
+        first = _with(acc, acc.ledger, acc.closed_through + ONE_DAY, acc.charged)
+        self.base = state_of(first, catalog)
+        oldest = oldest_unpaid(
+            acc.schedule, acc.ledger, first.closed_through, acc.product.arrears_tolerance
+        )
+        self.oldest_due = oldest.due_date if oldest else None
+        self.first_seq = oldest.seq if oldest else None
+
+    def state(self, day: date, penalty: Decimal, compound: Decimal, charged: Decimal) -> DayState:
+        b = self.base
+        raw = (day - self.oldest_due).days if self.oldest_due else 0
+        dpd = raw if raw > self.grace else 0
+        if dpd == b.dpd:
+            bucket, index, klass, fpd = (
+                b.bucket,
+                b.bucket_index,
+                b.loan_class,
+                b.first_payment_default,
+            )
+        else:
+            d = assess(dpd, self.first_seq, self.catalog.buckets, self.catalog.classification)
+            bucket, index = d.bucket, d.bucket_index
+            klass, fpd = d.loan_class.value, d.first_payment_default
+        return DayState(
+            b.loan_id, day, b.status, dpd, bucket, index, klass, fpd,
+            b.principal_not_due, b.principal_due, b.interest_due,
+            b.overdue_principal, b.overdue_interest,
+            penalty, compound, b.fee, b.credit, ZERO, charged,
+        )  # fmt: skip
 
 
 def advance(
@@ -288,7 +353,11 @@ def advance(
 ) -> tuple[LoanAccount, list[DayState]]:
     """Close every day after ``acc.closed_through`` up to ``to``. Payments dated on or
     before ``closed_through`` are refused (the past is closed). With ``catalog`` and
-    ``record_from``, returns the snapshot row of every day from ``record_from`` to ``to``."""
+    ``record_from``, returns the snapshot row of every day from ``record_from`` to ``to``.
+
+    Days on which only accrual can happen are closed together: their amounts are the
+    same as day by day; inside the recorded window each day gets its own accrual entry,
+    before it one entry covers the stretch."""
     by_date: dict[date, list[Payment]] = {}
     for p in payments:
         if p.paid_on <= acc.closed_through:
@@ -299,38 +368,82 @@ def advance(
         by_date.setdefault(p.paid_on, []).append(p)
     dates = sorted(by_date)
     states: list[DayState] = []
-    recording = catalog is not None and record_from is not None
+    recorder = catalog if record_from is not None else None
+    window = record_from if recorder is not None and record_from is not None else to + ONE_DAY
     while acc.closed_through < to:
         day = acc.closed_through + ONE_DAY
-        if not _accruing(acc, day):
-            nxt = _next_event(acc, acc.closed_through, dates)
-            quiet_until = min(to, nxt - ONE_DAY) if nxt else to
-            if quiet_until >= day:
-                acc = _skip(acc, quiet_until, states, catalog, record_from if recording else None)
-                continue
+        nxt = _next_event(acc, acc.closed_through, dates)
+        quiet_until = min(to, nxt - ONE_DAY) if nxt else to
+        if quiet_until >= day:
+            acc = _quiet_stretch(acc, quiet_until, window, recorder, states)
+            continue
         acc = close_day(acc, day, by_date.get(day, ()))
-        if recording and catalog is not None and record_from is not None and day >= record_from:
-            states.append(state_of(acc, catalog))
+        if recorder is not None and day >= window:
+            states.append(state_of(acc, recorder))
     return acc, states
 
 
-def _skip(
+def _quiet_stretch(
     acc: LoanAccount,
-    until: date,
-    states: list[DayState],
+    end: date,
+    window: date,
     catalog: Catalog | None,
-    record_from: date | None,
+    states: list[DayState],
 ) -> LoanAccount:
-    """Move through quiet days (nothing posts), recording their states if asked."""
-    if catalog is None or record_from is None:
-        return replace(acc, closed_through=until)
-    day = acc.closed_through + ONE_DAY
-    while day <= until:
-        acc = replace(acc, closed_through=day)
-        if day >= record_from:
-            states.append(state_of(acc, catalog))
+    """Close the days after ``closed_through`` through ``end``, on which nothing falls
+    due, nobody pays and no grace period ends: the balances past grace stay as they are,
+    so each day's penalty and compound are those of the first day, cut by the cap exactly
+    as ``close_day`` would. Records the states of days from ``window`` on."""
+    start = acc.closed_through + ONE_DAY
+    product, rules = acc.product, acc.product.charges
+    penalty, compound = _daily_amounts(acc, start)
+    quiet = _QuietDays(acc, catalog) if catalog is not None and end >= window else None
+    if penalty == 0 and compound == 0:
+        if quiet is not None:
+            b = quiet.base
+            day = max(start, window)
+            while day <= end:
+                states.append(quiet.state(day, b.penalty, b.compound, acc.charged))
+                day += ONE_DAY
+        return _with(acc, acc.ledger, end, acc.charged)
+    ledger, charged = acc.ledger, acc.charged
+    pending_p = pending_c = ZERO
+    pending_from = start
+    day = start
+    while day <= end:
+        p, c = penalty, compound
+        if rules.cost_cap is not None:
+            allowance = cost_allowance(
+                rules, acc.terms.principal, acc.terms.disbursed_on, day, product.currency
+            )
+            assert allowance is not None
+            p, c = apply_cap(allowance - charged, [penalty, compound]).amounts
+        charged += p + c
+        if day < window:
+            pending_p, pending_c = pending_p + p, pending_c + c
+            if day == end or day + ONE_DAY == window:
+                ledger = _post_accrual(ledger, pending_from, day, pending_p, pending_c)
+        else:
+            ledger = _post_accrual(ledger, day, day, p, c)
+            if quiet is not None:
+                states.append(
+                    quiet.state(
+                        day,
+                        ledger.balance(Account.PENALTY),
+                        ledger.balance(Account.COMPOUND),
+                        charged,
+                    )
+                )
         day += ONE_DAY
-    return acc
+    return _with(acc, ledger, end, charged)
+
+
+def _post_accrual(
+    ledger: Ledger, start: date, end: date, penalty: Decimal, compound: Decimal
+) -> Ledger:
+    ref = f"accr:{start.isoformat()}" if start == end else f"accr:{start}:{end}"
+    accrued = ops.accrue(ledger, ref, end, penalty, compound)
+    return ledger if accrued is None else accrued.ledger
 
 
 def advance_all(

@@ -24,14 +24,26 @@ def unpaid(ledger: Ledger, seq: int) -> Decimal:
     return ledger.balance(Account.PRINCIPAL, seq) + ledger.balance(Account.INTEREST, seq)
 
 
+def owed_by_installment(ledger: Ledger) -> dict[int, Decimal]:
+    """Principal plus interest still owed, per fallen-due installment with a balance."""
+    owed: dict[int, Decimal] = {}
+    for (seq, account), value in ledger.balances.items():
+        if seq and (account is Account.PRINCIPAL or account is Account.INTEREST):
+            owed[seq] = owed.get(seq, ZERO) + value
+    return owed
+
+
 def oldest_unpaid(
     schedule: Sequence[Installment], ledger: Ledger, as_of: date, tolerance: Decimal = ZERO
 ) -> Installment | None:
-    """The oldest installment due before ``as_of`` that is not settled, or None."""
-    for inst in schedule:
+    """The oldest installment due before ``as_of`` that is not settled, or None.
+    (Installment ``seq`` is ``schedule[seq - 1]``.)"""
+    owed = owed_by_installment(ledger)
+    for seq in sorted(owed):
+        inst = schedule[seq - 1]
         if inst.due_date >= as_of:
             return None
-        if unpaid(ledger, inst.seq) > tolerance:
+        if owed[seq] > tolerance:
             return inst
     return None
 

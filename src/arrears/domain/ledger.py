@@ -52,6 +52,9 @@ RECEIVABLE = (
 )
 
 
+PAYABLE = RECEIVABLE[:-1]
+
+
 class EntryKind(StrEnum):
     DISBURSEMENT = "disbursement"
     INSTALLMENT_DUE = "installment_due"
@@ -114,16 +117,22 @@ class Ledger:
     currency: str = "CNY"
     entries: tuple[Entry, ...] = ()
     balances: Mapping[Key, Decimal] = field(default_factory=lambda: MappingProxyType({}))
-    _by_ref: Mapping[str, Entry] = field(default_factory=lambda: MappingProxyType({}), repr=False)
+    totals: Mapping[Account, Decimal] = field(default_factory=lambda: MappingProxyType({}))
+    written_off: bool = False
 
     def balance(self, account: Account, installment: int | None = None) -> Decimal:
         """Balance of ``account``: of one installment, or summed over all when None."""
         if installment is not None:
             return self.balances.get((installment, account), ZERO)
-        return sum((v for (_, a), v in self.balances.items() if a is account), ZERO)
+        return self.totals.get(account, ZERO)
 
     def entry(self, ref: str) -> Entry | None:
-        return self._by_ref.get(ref)
+        """The entry posted under ``ref``, if any (a loan has tens of entries, not
+        millions, so a scan from the newest is cheaper than keeping an index)."""
+        for entry in reversed(self.entries):
+            if entry.ref == ref:
+                return entry
+        return None
 
     def installments_with(self, account: Account) -> list[int]:
         """Installments (ascending) with a non-zero balance on ``account``."""
@@ -132,12 +141,14 @@ class Ledger:
     @property
     def total_outstanding(self) -> Decimal:
         """Everything the customer owes now, due or not, net of nothing."""
-        return sum((self.balance(a) for a in RECEIVABLE), ZERO)
+        totals = self.totals
+        return sum((totals.get(a, ZERO) for a in RECEIVABLE), ZERO)
 
     @property
     def total_due(self) -> Decimal:
         """What is payable today: fallen-due principal and interest plus all charges."""
-        return sum((self.balance(a) for a in RECEIVABLE if a is not Account.NOT_DUE), ZERO)
+        totals = self.totals
+        return sum((totals.get(a, ZERO) for a in PAYABLE), ZERO)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +166,7 @@ def post(ledger: Ledger, entry: Entry) -> PostResult:
     """Add ``entry`` to ``ledger``. A repeat of an existing reference is a no-op reported
     as DUPLICATE; a different entry under a used reference raises ConflictingPosting;
     an entry that would drive any balance below zero raises DomainError."""
-    existing = ledger._by_ref.get(entry.ref)
+    existing = ledger.entry(entry.ref)
     if existing is not None:
         if existing.same_as(entry):
             return PostResult(ledger, PostStatus.DUPLICATE, existing)
@@ -164,8 +175,10 @@ def post(ledger: Ledger, entry: Entry) -> PostResult:
             f"{existing.kind.value} of {existing.amount} on {existing.posted_on}"
         )
     balances = dict(ledger.balances)
+    totals = dict(ledger.totals)
     for leg in entry.legs:
         balances[leg.key] = balances.get(leg.key, ZERO) + leg.amount
+        totals[leg.account] = totals.get(leg.account, ZERO) + leg.amount
     for leg in entry.legs:
         if balances[leg.key] < 0:
             raise DomainError(
@@ -173,25 +186,52 @@ def post(ledger: Ledger, entry: Entry) -> PostResult:
                 f"{leg.account.value} of installment {leg.installment} negative "
                 f"({balances[leg.key]})"
             )
-    balances = {k: v for k, v in balances.items() if v != 0}
-    by_ref = dict(ledger._by_ref)
-    by_ref[entry.ref] = entry
+    for key in {leg.key for leg in entry.legs}:
+        if not balances[key]:
+            del balances[key]
     new = Ledger(
         ledger.loan_id,
         ledger.currency,
         (*ledger.entries, entry),
         MappingProxyType(balances),
-        MappingProxyType(by_ref),
+        MappingProxyType(totals),
+        ledger.written_off or entry.kind is EntryKind.WRITE_OFF,
     )
     return PostResult(new, PostStatus.POSTED, entry)
 
 
 def replay(loan_id: str, entries: Iterable[Entry], currency: str = "CNY") -> Ledger:
-    """Rebuild a ledger from stored entries (the balances are recomputed, not trusted)."""
+    """Rebuild a ledger from stored entries in one pass; the balances are recomputed
+    from the legs, not trusted, and checked exactly as ``post`` checks them."""
     ledger = Ledger(loan_id, currency)
-    for entry in entries:
-        ledger = post(ledger, entry).ledger
-    return ledger
+    items = tuple(entries)
+    balances: dict[Key, Decimal] = {}
+    by_ref: dict[str, Entry] = {}
+    for entry in items:
+        if entry.ref in by_ref:
+            raise ConflictingPosting(f"loan {loan_id}: reference {entry.ref!r} stored twice")
+        by_ref[entry.ref] = entry
+        for leg in entry.legs:
+            value = balances.get(leg.key, ZERO) + leg.amount
+            balances[leg.key] = value
+        for leg in entry.legs:
+            if balances[leg.key] < 0:
+                raise DomainError(
+                    f"loan {loan_id}: stored entry {entry.ref!r} makes {leg.account.value} "
+                    f"of installment {leg.installment} negative"
+                )
+    balances = {k: v for k, v in balances.items() if v != 0}
+    totals: dict[Account, Decimal] = {}
+    for (_, account), value in balances.items():
+        totals[account] = totals.get(account, ZERO) + value
+    return Ledger(
+        ledger.loan_id,
+        currency,
+        items,
+        MappingProxyType(balances),
+        MappingProxyType(totals),
+        any(e.kind is EntryKind.WRITE_OFF for e in items),
+    )
 
 
 def legs_sum(entries: Iterable[Entry]) -> dict[Key, Decimal]:

@@ -207,7 +207,7 @@ def _undo_credit_use(ledger: Ledger, amount: Decimal) -> list[Leg]:
 
 
 def is_written_off(ledger: Ledger) -> bool:
-    return any(e.kind is EntryKind.WRITE_OFF for e in ledger.entries)
+    return ledger.written_off
 
 
 def write_off(ledger: Ledger, ref: str, on: date, memo: str = "") -> PostResult:

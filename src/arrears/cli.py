@@ -1,0 +1,428 @@
+"""The ``arrears`` command: parse, call a service, print. Nothing else lives here."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from arrears.i18n import Translator, default_lang
+
+if TYPE_CHECKING:
+    from arrears.batch.reference import CloseReport
+    from arrears.workspace import Workspace
+
+app = typer.Typer(
+    help="arrears: loan collections (催收) — exact arrears book, daily close, ageing.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="Workspace folder (default: $ARREARS_WORKSPACE or the current folder).",
+    ),
+]
+LangOpt = Annotated[
+    str | None, typer.Option("--lang", help="Output language: en or zh (default: from locale).")
+]
+AsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="Business date YYYY-MM-DD (default: yesterday).")
+]
+
+DEMO_MARKER = ".arrears-demo"
+
+
+def _t(lang: str | None) -> Translator:
+    return Translator(lang or default_lang())
+
+
+def _date(value: str | None) -> date:
+    if value is None:
+        return date.today() - timedelta(days=1)
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date of the form YYYY-MM-DD") from None
+
+
+def _workspace(path: Path | None, url: str | None = None) -> Workspace:
+    from arrears.workspace import Workspace
+
+    return Workspace.at(path, url)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+@app.command()
+def init(workspace: WorkspaceOpt = None) -> None:
+    """Create a workspace: product file, snapshot folder and the store's schema."""
+    ws = _workspace(workspace)
+    ws.init()
+    console.print(f"workspace {ws.root}\nstore     {ws.display_url}\nproducts  {ws.products_path}")
+
+
+@app.command("import")
+def import_(
+    files: Annotated[
+        list[Path], typer.Argument(help="CSV, XLSX or Parquet files (customers, loans, payments).")
+    ],
+    kind: Annotated[
+        str | None, typer.Option(help="customers | loans | payments (default: from the header).")
+    ] = None,
+    quarantine: Annotated[
+        bool, typer.Option(help="Write the good rows and put bad ones in <file>.rejects.csv.")
+    ] = False,
+    encoding: Annotated[str, typer.Option(help="Text encoding of CSV files, e.g. gbk.")] = "utf-8",
+    workspace: WorkspaceOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    """Import loan-book files. A file with any bad row writes nothing (unless --quarantine);
+    every bad row is reported with file, row, field and reason. Re-importing is a no-op."""
+    t = _t(lang)
+    ws = _workspace(workspace)
+    ws.init()
+    failed = False
+    for path in files:
+        failed |= not _import_one(ws, path, kind, quarantine, encoding, t)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _import_one(
+    ws: Workspace, path: Path, kind: str | None, quarantine: bool, encoding: str, t: Translator
+) -> bool:
+    from arrears.ingest.errors import ImportRejected
+    from arrears.ingest.importer import import_file
+
+    with _progress() as progress:
+        task = progress.add_task(t("step_import", name=path.name), total=None)
+        try:
+            report = import_file(
+                ws.engine,
+                path,
+                kind=kind,
+                catalog=ws.catalog,
+                quarantine=quarantine,
+                encoding=encoding,
+                progress=lambda n: progress.update(task, completed=n),
+            )
+        except ImportRejected as exc:
+            progress.stop()
+            err.print(f"[red]{t('rejected', file=path)}[/red]")
+            err.print(str(exc))
+            return False
+    if report.already_imported:
+        console.print(t("already_imported", file=path.name, detail=report.message))
+        return True
+    console.print(
+        t(
+            "imported",
+            file=path.name,
+            imported=report.rows_imported,
+            skipped=report.rows_skipped,
+            rejected=report.rows_rejected,
+        )
+    )
+    if report.rejects_path:
+        console.print(t("rejects_file", path=report.rejects_path))
+    return True
+
+
+@app.command()
+def close(
+    as_of: AsOfOpt = None,
+    days: Annotated[
+        int, typer.Option(help="Write snapshots for this many days ending at --as-of.")
+    ] = 1,
+    workspace: WorkspaceOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    """Run the daily close through --as-of (catching up any missed days)."""
+    t = _t(lang)
+    ws = _workspace(workspace)
+    ws.init()
+    _run_close(ws, _date(as_of), days, t)
+
+
+def _run_close(ws: Workspace, as_of: date, days: int, t: Translator) -> CloseReport:
+    from arrears.batch.reference import close_book
+
+    with _progress() as progress:
+        task = progress.add_task(t("step_close"), total=None)
+
+        def tick(step: str, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        report = close_book(ws, as_of, days, progress=tick)
+    if report.already_closed:
+        console.print(t("already_closed", as_of=as_of))
+    else:
+        console.print(
+            t(
+                "closed",
+                as_of=as_of,
+                loans=report.loans,
+                entries=report.entries_posted,
+                payments=report.payments_posted,
+                opened=report.cases_opened,
+                updated=report.cases_updated,
+                closed=report.cases_closed,
+            )
+        )
+    return report
+
+
+@app.command()
+def ageing(as_of: AsOfOpt = None, workspace: WorkspaceOpt = None, lang: LangOpt = None) -> None:
+    """Print the ageing table (count and amount per bucket, overdue rates, five-tier)."""
+    t = _t(lang)
+    ws = _workspace(workspace)
+    day = _date(as_of) if as_of else (ws.snapshot_dates() or [_date(None)])[-1]
+    if not ws.snapshot_path(day).exists():
+        err.print(t("no_snapshot", as_of=day))
+        raise typer.Exit(1)
+    _print_ageing(ws, day, t)
+
+
+def _print_ageing(ws: Workspace, day: date, t: Translator) -> None:
+    from arrears.analytics.ageing import ageing_table
+
+    buckets = ws.catalog.buckets
+    table = ageing_table(ws.snapshot_path(day), day, buckets)
+    out = Table(title=t("ageing_title", as_of=day), title_justify="left")
+    for key in (
+        "bucket",
+        "dpd_range",
+        "loans",
+        "share_count",
+        "principal",
+        "share_amount",
+        "arrears",
+    ):
+        out.add_column(t(key), justify="left" if key in ("bucket", "dpd_range") else "right")
+    for row in table.rows:
+        label = buckets.label(row.bucket_index)
+        dpd = label[label.index("(") + 1 : -1] if "(" in label else ""
+        if row.bucket_index == 0:
+            dpd = t("current")
+        out.add_row(
+            row.bucket,
+            dpd,
+            f"{row.loans:,}",
+            _pct(row.loans, table.loans),
+            f"{row.principal:,.2f}",
+            _pct(row.principal, table.principal),
+            f"{row.arrears:,.2f}",
+        )
+    out.add_section()
+    arrears_total = sum((r.arrears for r in table.rows), start=type(table.principal)(0))
+    out.add_row(
+        t("total"),
+        "",
+        f"{table.loans:,}",
+        "100.0%",
+        f"{table.principal:,.2f}",
+        "100.0%",
+        f"{arrears_total:,.2f}",
+    )
+    console.print(out)
+    console.print(
+        f"{t('overdue_rate')}: {table.overdue_rate_count * 100:.2f}% {t('by_count')} "
+        f"({table.overdue_loans:,} / {table.loans:,}), "
+        f"{table.overdue_rate_amount * 100:.2f}% {t('by_amount')} "
+        f"({table.overdue_principal:,.2f} / {table.principal:,.2f})"
+    )
+    classes = Table(title=t("class_title"), title_justify="left")
+    for key in ("class", "loans", "share_count", "principal", "share_amount"):
+        classes.add_column(t(key), justify="left" if key == "class" else "right")
+    for c in table.classes:
+        classes.add_row(
+            f"{t.loan_class(c.loan_class.value)}",
+            f"{c.loans:,}",
+            _pct(c.loans, table.loans),
+            f"{c.principal:,.2f}",
+            _pct(c.principal, table.principal),
+        )
+    console.print(classes)
+
+
+def _pct(part: Decimal | int, whole: Decimal | int) -> str:
+    return f"{(part / whole * 100):.1f}%" if whole else "-"
+
+
+@app.command()
+def status(workspace: WorkspaceOpt = None, lang: LangOpt = None) -> None:
+    """Show the workspace: store, book size, last close, open cases."""
+    from arrears.store.status import book_status
+
+    t = _t(lang)
+    ws = _workspace(workspace)
+    ws.init()
+    info = book_status(ws.engine)
+    out = Table(title=t("status_title"), show_header=False, title_justify="left")
+    out.add_column()
+    out.add_column()
+    out.add_row("workspace", str(ws.root))
+    out.add_row("store", ws.display_url)
+    for key, value in info.items():
+        out.add_row(key, str(value))
+    snaps = ws.snapshot_dates()
+    out.add_row("snapshots", f"{len(snaps)} ({snaps[0]} … {snaps[-1]})" if snaps else "0")
+    console.print(out)
+
+
+@app.command()
+def products(workspace: WorkspaceOpt = None, lang: LangOpt = None) -> None:
+    """List the products of the workspace's catalog and their rules."""
+    ws = _workspace(workspace)
+    cat = ws.catalog
+    zh = _t(lang).lang == "zh"
+    out = Table(title=str(ws.products_path if ws.products_path.exists() else "default products"))
+    for col in (
+        "code",
+        "name",
+        "method",
+        "rate",
+        "day count",
+        "grace",
+        "penalty",
+        "compound",
+        "late fee",
+        "cap",
+    ):
+        out.add_column(col)
+    for p in cat.products.values():
+        c = p.charges
+        fee = " + ".join(
+            x
+            for x in (
+                f"{c.late_fee_fixed}" if c.late_fee_fixed else "",
+                f"{c.late_fee_rate:%}" if c.late_fee_rate else "",
+            )
+            if x
+        )
+        out.add_row(
+            p.code,
+            p.name_zh if zh and p.name_zh else p.name,
+            p.method.value,
+            f"{p.annual_rate:.2%}",
+            p.day_count.value,
+            str(p.grace_days),
+            f"{c.penalty_rate:.2%}",
+            f"{c.compound_rate:.2%}",
+            fee or "-",
+            f"{c.cost_cap:.0%}" if c.cost_cap is not None else "-",
+        )
+    console.print(out)
+    console.print(
+        f"buckets: {', '.join(cat.buckets.label(i) for i in range(len(cat.buckets.names)))}"
+    )
+
+
+@app.command()
+def generate(
+    loans: Annotated[int, typer.Option(help="Number of loans.")] = 50_000,
+    out: Annotated[Path, typer.Option(help="Output folder for the Parquet files.")] = Path(
+        "portfolio"
+    ),
+    as_of: AsOfOpt = None,
+    seed: Annotated[
+        int, typer.Option(help="Random seed; the same seed gives the same files.")
+    ] = 42,
+) -> None:
+    """Write a synthetic, reproducible loan book (customers, loans, payments) as Parquet."""
+    from arrears.ingest.generator import generate_portfolio
+
+    with _progress() as progress:
+        task = progress.add_task("generate", total=loans)
+        result = generate_portfolio(
+            out,
+            loans,
+            _date(as_of),
+            seed=seed,
+            progress=lambda n: progress.update(task, completed=n),
+        )
+    console.print(result)
+
+
+@app.command()
+def demo(
+    loans: Annotated[int, typer.Option(help="Number of loans in the demo book.")] = 50_000,
+    days: Annotated[
+        int, typer.Option(help="Days of daily close to run and keep snapshots for.")
+    ] = 30,
+    as_of: AsOfOpt = None,
+    seed: Annotated[int, typer.Option(help="Random seed of the synthetic book.")] = 42,
+    workspace: Annotated[
+        Path, typer.Option("--workspace", "-w", help="Demo workspace folder.")
+    ] = Path("arrears-demo"),
+    lang: LangOpt = None,
+) -> None:
+    """Build a demo book on SQLite: generate ~50k loans, import them, run the daily close
+    for the last --days days, and print the ageing table."""
+    from arrears.ingest.generator import generate_portfolio
+
+    t = _t(lang)
+    started = time.perf_counter()
+    day = _date(as_of)
+    root = workspace.expanduser().resolve()
+    if root.exists() and any(root.iterdir()):
+        if not (root / DEMO_MARKER).exists():
+            err.print(f"{root} exists and is not a demo workspace; choose another --workspace")
+            raise typer.Exit(2)
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    (root / DEMO_MARKER).write_text("created by `arrears demo`; safe to delete\n")
+    url = f"sqlite:///{root / 'arrears.sqlite'}"
+    ws = _workspace(root, url)
+    ws.init()
+    data = root / "data"
+    with _progress() as progress:
+        task = progress.add_task(t("step_generate"), total=loans)
+        generate_portfolio(
+            data,
+            loans,
+            day,
+            seed=seed,
+            catalog=ws.catalog,
+            progress=lambda n: progress.update(task, completed=n),
+        )
+    for name in ("customers", "loans", "payments"):
+        if not _import_one(ws, data / f"{name}.parquet", name, False, "utf-8", t):
+            raise typer.Exit(1)
+    _run_close(ws, day, days, t)
+    console.print()
+    _print_ageing(ws, day, t)
+    console.print(t("demo_done", seconds=time.perf_counter() - started, root=root))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

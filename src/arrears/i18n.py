@@ -1,0 +1,91 @@
+"""Words the CLI prints, in English and Chinese. Code uses the English key; the user
+chooses the language with ``--lang`` (default: from the locale)."""
+
+from __future__ import annotations
+
+import locale
+import os
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # key: (en, zh)
+    "ageing_title": ("Ageing of the book on {as_of}", "{as_of} 账龄分布"),
+    "bucket": ("Bucket", "账龄"),
+    "dpd_range": ("DPD", "逾期天数"),
+    "loans": ("Loans", "笔数"),
+    "principal": ("Outstanding principal", "贷款余额"),
+    "arrears": ("In arrears", "逾期金额"),
+    "share_count": ("% count", "笔数占比"),
+    "share_amount": ("% amount", "余额占比"),
+    "total": ("Total", "合计"),
+    "overdue_rate": ("Overdue rate (M1+)", "逾期率 (M1+)"),
+    "by_count": ("by count", "按笔数"),
+    "by_amount": ("by amount", "按金额"),
+    "class_title": ("Five-tier classification", "五级分类"),
+    "class": ("Class", "分类"),
+    "current": ("current", "正常"),
+    "step_generate": ("Generating a synthetic portfolio", "生成模拟贷款组合"),
+    "step_import": ("Importing {name}", "导入 {name}"),
+    "step_close": ("Daily close", "日终批处理"),
+    "demo_done": (
+        "Demo finished in {seconds:.1f} s. Workspace: {root}",
+        "演示完成，用时 {seconds:.1f} 秒。工作目录：{root}",
+    ),
+    "imported": (
+        "{file}: {imported} rows imported, {skipped} already there, {rejected} rejected",
+        "{file}：导入 {imported} 行，已存在 {skipped} 行，拒绝 {rejected} 行",
+    ),
+    "already_imported": ("{file}: already imported ({detail})", "{file}：已导入过（{detail}）"),
+    "rejected": ("{file}: rejected, nothing was written", "{file}：已拒绝，未写入任何数据"),
+    "rejects_file": ("Rejected rows written to {path}", "被拒绝的行已写入 {path}"),
+    "closed": (
+        "Closed through {as_of}: {loans} loans, {entries} postings, {payments} payments "
+        "posted, cases +{opened} / ~{updated} / -{closed}",
+        "已日终至 {as_of}：{loans} 笔贷款，{entries} 笔记账，入账还款 {payments} 笔，"
+        "案件 新增 {opened} / 更新 {updated} / 结案 {closed}",
+    ),
+    "already_closed": (
+        "Already closed through {as_of}: nothing to do",
+        "已日终至 {as_of}，无需处理",
+    ),
+    "no_snapshot": (
+        "No snapshot for {as_of}; run `arrears close --as-of {as_of}` first",
+        "没有 {as_of} 的快照；请先运行 `arrears close --as-of {as_of}`",
+    ),
+    "status_title": ("arrears workspace", "arrears 工作目录"),
+    "contacts_note": (
+        "{cases} open collection cases",
+        "在催案件 {cases} 件",
+    ),
+}
+
+CLASS_NAMES = {
+    "normal": ("Normal", "正常"),
+    "special_mention": ("Special mention", "关注"),
+    "substandard": ("Substandard", "次级"),
+    "doubtful": ("Doubtful", "可疑"),
+    "loss": ("Loss", "损失"),
+}
+
+
+def default_lang() -> str:
+    """'zh' when the locale is Chinese, else 'en'."""
+    for var in ("ARREARS_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var)
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    code = locale.getlocale()[0] or ""
+    return "zh" if code.lower().startswith("zh") else "en"
+
+
+class Translator:
+    def __init__(self, lang: str) -> None:
+        if lang not in ("en", "zh"):
+            raise ValueError(f"unknown language {lang!r}: use en or zh")
+        self.lang = lang
+        self.index = 0 if lang == "en" else 1
+
+    def __call__(self, key: str, **values: object) -> str:
+        return MESSAGES[key][self.index].format(**values)
+
+    def loan_class(self, value: str) -> str:
+        return CLASS_NAMES[value][self.index]

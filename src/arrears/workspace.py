@@ -1,0 +1,84 @@
+"""A workspace: the folder a collections team works in.
+
+It holds the product catalog (``products.toml``), the dated snapshots of the daily
+close (``snapshots/as_of=YYYY-MM-DD/``) and, by default, the SQLite store
+(``arrears.sqlite``). ``ARREARS_DATABASE_URL`` moves the store to PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from arrears.domain.products import DEFAULT_CATALOG_PATH, Catalog, load_catalog
+from arrears.store.db import database_url, make_engine, redact, upgrade
+from arrears.store.unit_of_work import UnitOfWork
+
+ENV_WORKSPACE = "ARREARS_WORKSPACE"
+
+
+@dataclass
+class Workspace:
+    root: Path
+    url: str | None = None
+
+    @classmethod
+    def at(cls, root: Path | str | None = None, url: str | None = None) -> Workspace:
+        """The workspace at ``root``, else ``$ARREARS_WORKSPACE``, else the current folder."""
+        chosen = root or os.environ.get(ENV_WORKSPACE) or Path.cwd()
+        return cls(Path(chosen).expanduser().resolve(), url)
+
+    @property
+    def products_path(self) -> Path:
+        return self.root / "products.toml"
+
+    @property
+    def snapshots_dir(self) -> Path:
+        return self.root / "snapshots"
+
+    def snapshot_path(self, as_of: date) -> Path:
+        return self.snapshots_dir / f"as_of={as_of.isoformat()}" / "part-0.parquet"
+
+    def snapshot_dates(self) -> list[date]:
+        if not self.snapshots_dir.exists():
+            return []
+        found = []
+        for folder in self.snapshots_dir.glob("as_of=*"):
+            if (folder / "part-0.parquet").exists():
+                found.append(date.fromisoformat(folder.name.removeprefix("as_of=")))
+        return sorted(found)
+
+    @property
+    def database_url(self) -> str:
+        return database_url(self.url, self.root)
+
+    @property
+    def display_url(self) -> str:
+        return redact(self.database_url)
+
+    @cached_property
+    def engine(self) -> Engine:
+        return make_engine(self.url, self.root)
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        path = self.products_path if self.products_path.exists() else DEFAULT_CATALOG_PATH
+        return load_catalog(path)
+
+    def init(self) -> None:
+        """Create the folder, the product file (from the defaults) and the schema;
+        record the products in the store. Safe to run again."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.snapshots_dir.mkdir(exist_ok=True)
+        if not self.products_path.exists():
+            shutil.copyfile(DEFAULT_CATALOG_PATH, self.products_path)
+        upgrade(self.engine)
+        with UnitOfWork(self.engine) as uow:
+            uow.products.ensure(self.catalog)
+            uow.commit()
