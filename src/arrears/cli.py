@@ -180,19 +180,21 @@ def _run_close(ws: Workspace, as_of: date, days: int, t: Translator) -> CloseRep
         report = close_book(ws, as_of, days, progress=tick)
     if report.already_closed:
         console.print(t("already_closed", as_of=as_of))
-    else:
-        console.print(
-            t(
-                "closed",
-                as_of=as_of,
-                loans=report.loans,
-                entries=report.entries_posted,
-                payments=report.payments_posted,
-                opened=report.cases_opened,
-                updated=report.cases_updated,
-                closed=report.cases_closed,
-            )
+        return report
+    steps = ", ".join(f"{step} {seconds:.1f}s" for step, seconds in report.timings.items())
+    console.print(f"[dim]{steps}[/dim]")
+    console.print(
+        t(
+            "closed",
+            as_of=as_of,
+            loans=report.loans,
+            entries=report.entries_posted,
+            payments=report.payments_posted,
+            opened=report.cases_opened,
+            updated=report.cases_updated,
+            closed=report.cases_closed,
         )
+    )
     return report
 
 

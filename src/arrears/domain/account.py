@@ -13,9 +13,11 @@ Closing day D for one loan does, in this order:
    left under ``cost_cap`` a year on the principal since disbursement;
 6. DPD, bucket and class are assessed on the balances at the end of D.
 
-A day on which none of this can change anything (nothing falls due, nobody pays, no
-grace period ends, nothing past grace accrues) is skipped without work: ``advance``
-gives the same ledger as closing every single day, which the tests check.
+A written-off loan only books what is paid, as recovery. Days on which nothing falls
+due, nobody pays and no grace period ends are closed together without repeating the
+work: ``advance`` gives the same balances and day states as closing every single day
+(which the tests check); outside the recorded window it posts one accrual entry for
+such a stretch instead of one a day.
 """
 
 from __future__ import annotations
@@ -150,6 +152,11 @@ def close_day(acc: LoanAccount, day: date, payments: Sequence[Payment] = ()) -> 
         )
     product, ledger, charged = acc.product, acc.ledger, acc.charged
     waterfall = product.waterfall
+    if ledger.written_off:
+        # nothing falls due or accrues on a written-off loan; money received is recovery
+        for payment in sorted(payments, key=lambda p: p.ref):
+            ledger = ops.pay(ledger, payment.ref, day, payment.amount, waterfall).ledger
+        return _with(acc, ledger, day, charged)
     schedule, due_dates = acc.schedule, acc.due_dates
     first = i = bisect_left(due_dates, day)
     while i < len(due_dates) and due_dates[i] == day:

@@ -7,6 +7,7 @@ ROUND_HALF_UP, the convention of Chinese banks and of most loan contracts.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -37,6 +38,8 @@ MINOR_UNITS: dict[str, int] = {
 }
 
 ZERO = Decimal(0)
+# an optional sign, digits with optional thousands commas, an optional fraction
+_AMOUNT = re.compile(r"[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?")
 CENT = Decimal("0.01")
 
 Number = int | Decimal
@@ -69,8 +72,14 @@ def to_decimal(value: object) -> Decimal:
     elif isinstance(value, int):
         result = Decimal(value)
     elif isinstance(value, str):
+        text = value.strip()
+        if not _AMOUNT.fullmatch(text):
+            raise DomainError(
+                f"not an amount: {value!r} (write 1234.50 or 1,234.50; commas only between "
+                "groups of three digits)"
+            )
         try:
-            result = Decimal(value.strip().replace(",", ""))
+            result = Decimal(text.replace(",", ""))
         except InvalidOperation:
             raise DomainError(f"not an amount: {value!r}") from None
     else:

@@ -6,6 +6,7 @@ reference like ``ledger.post`` itself.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -153,9 +154,12 @@ def waive(
 
 
 def reverse(ledger: Ledger, ref: str, on: date, original_ref: str, memo: str = "") -> PostResult:
-    """Reverse a payment, waiver or fee: its legs are undone as of ``on``. If part of a
-    reversed payment's credit was since used, that use is undone too (latest first), so
-    no balance goes negative and the books stay whole."""
+    """Reverse a payment, waiver or fee: its legs are undone as of ``on``.
+
+    A payment's excess became credit, and credit is used first-in first-out as later
+    installments fall due. Reversing the payment takes back what is left of its own
+    credit and re-opens exactly what its used credit paid, so no balance goes negative
+    and every installment owes again what this payment's money had settled."""
     original = ledger.entry(original_ref)
     if original is None:
         raise DomainError(
@@ -176,33 +180,68 @@ def reverse(ledger: Ledger, ref: str, on: date, original_ref: str, memo: str = "
             ledger,
             Entry(ref, EntryKind.REVERSAL, on, original.amount, already.legs, original_ref, memo),
         )
-    legs = [Leg(leg.installment, leg.account, -leg.amount) for leg in original.legs]
-    credit_back = sum((leg.amount for leg in original.legs if leg.account is Account.CREDIT), ZERO)
-    shortfall = credit_back - ledger.balance(Account.CREDIT, LOAN_LEVEL)
-    if shortfall > 0:
-        legs = [leg for leg in legs if leg.account is not Account.CREDIT]
-        legs.append(Leg(LOAN_LEVEL, Account.CREDIT, -(credit_back - shortfall)))
-        legs += _undo_credit_use(ledger, shortfall)
+    legs = [
+        Leg(leg.installment, leg.account, -leg.amount)
+        for leg in original.legs
+        if leg.account is not Account.CREDIT
+    ]
+    lot = _credit_lots(ledger).get(original_ref)
+    if lot is not None:
+        if lot.remaining:
+            legs.append(Leg(LOAN_LEVEL, Account.CREDIT, -lot.remaining))
+        for use, start, size in lot.uses:
+            legs += _reopen(use, start, size)
     legs = [leg for leg in legs if leg.amount != 0]
     return post(
         ledger, Entry(ref, EntryKind.REVERSAL, on, original.amount, tuple(legs), original_ref, memo)
     )
 
 
-def _undo_credit_use(ledger: Ledger, amount: Decimal) -> list[Leg]:
+@dataclass
+class _CreditLot:
+    """The credit one payment left, and which parts of which credit uses it funded."""
+
+    remaining: Decimal
+    uses: list[tuple[Entry, Decimal, Decimal]] = field(default_factory=list)
+
+
+def _credit_lots(ledger: Ledger) -> dict[str, _CreditLot]:
+    """Credit lots by payment reference, replayed first-in first-out over the entries;
+    a reversed payment's lot is gone (its remaining credit was taken back)."""
+    lots: dict[str, _CreditLot] = {}
+    for entry in ledger.entries:
+        if entry.kind is EntryKind.PAYMENT:
+            credit = sum((g.amount for g in entry.legs if g.account is Account.CREDIT), ZERO)
+            if credit > 0:
+                lots[entry.ref] = _CreditLot(credit)
+        elif entry.kind is EntryKind.CREDIT_APPLIED:
+            offset, left = ZERO, entry.amount
+            for lot in lots.values():
+                if left <= 0:
+                    break
+                take = min(lot.remaining, left)
+                if take > 0:
+                    lot.uses.append((entry, offset, take))
+                    lot.remaining -= take
+                    offset, left = offset + take, left - take
+        elif entry.kind is EntryKind.REVERSAL and entry.reverses in lots:
+            del lots[entry.reverses]
+    return lots
+
+
+def _reopen(use: Entry, start: Decimal, size: Decimal) -> list[Leg]:
+    """Legs re-opening the part [start, start + size) of what credit use ``use`` paid,
+    in the order it paid it."""
     legs: list[Leg] = []
-    remaining = amount
-    for entry in reversed(ledger.entries):
-        if entry.kind is not EntryKind.CREDIT_APPLIED or remaining <= 0:
+    position = ZERO
+    for leg in use.legs:
+        if leg.account is Account.CREDIT:
             continue
-        for leg in entry.legs:
-            if leg.account is Account.CREDIT or remaining <= 0:
-                continue
-            part = min(-leg.amount, remaining)
-            legs.append(Leg(leg.installment, leg.account, part))
-            remaining -= part
-    if remaining > 0:
-        raise DomainError(f"loan {ledger.loan_id}: reversal exceeds the credit that can be undone")
+        paid = -leg.amount
+        low, high = max(position, start), min(position + paid, start + size)
+        if high > low:
+            legs.append(Leg(leg.installment, leg.account, high - low))
+        position += paid
     return legs
 
 

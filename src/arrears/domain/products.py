@@ -299,15 +299,12 @@ def _parse_product(source: str, code: str, body: dict[str, Any], currency: str) 
         cost_cap=r.rate("cost_cap", None) if "cost_cap" in body else None,
     )
     waterfall = r.build("waterfall", _parse_waterfall, Waterfall())
-    card = r.build(
-        "card",
-        lambda v: CardRules(
-            min_rate=_dec(v.get("min_rate", "0.10")),
-            min_floor=_dec(v.get("min_floor", "100")),
-            max_statements=int(v.get("max_statements", 120)),
-        ),
-        CardRules(),
-    )
+    card = r.build("card", _parse_card, CardRules())
+    currency_code = r.text("currency", currency)
+    if currency_code not in MINOR_UNITS:
+        raise ProductError(
+            f"{source}: products.{code}.currency: unknown currency {currency_code!r}"
+        )
     product = Product(
         code=code,
         name=r.text("name", code),
@@ -315,7 +312,7 @@ def _parse_product(source: str, code: str, body: dict[str, Any], currency: str) 
         method=method,
         annual_rate=annual_rate,
         term_months=r.integer("term_months", None),
-        currency=r.text("currency", currency),
+        currency=currency_code,
         day_count=r.build("day_count", DayCount, DayCount.THIRTY_360),
         grace_days=r.integer("grace_days", 0),
         arrears_tolerance=r.amount("arrears_tolerance", Decimal(0)),
@@ -341,6 +338,31 @@ def _parse_waterfall(value: Mapping[str, Any]) -> Waterfall:
         installments=InstallmentOrder(value.get("installments", default.installments.value)),
         mode=WaterfallMode(value.get("mode", default.mode.value)),
     )
+
+
+def _parse_card(value: Mapping[str, Any]) -> CardRules:
+    extra = set(value) - {"min_rate", "min_floor", "max_statements"}
+    if extra:
+        raise DomainError(f"unknown keys {sorted(extra)}")
+    rules = CardRules(
+        min_rate=_dec(value.get("min_rate", "0.10")),
+        min_floor=_dec(value.get("min_floor", "100")),
+        max_statements=_strict_int(value.get("max_statements", 120)),
+    )
+    if not 0 < rules.min_rate <= 1:
+        raise DomainError(f"min_rate {rules.min_rate} must be in (0, 1]")
+    if rules.min_floor <= 0:
+        raise DomainError(f"min_floor {rules.min_floor} must be positive")
+    if rules.max_statements <= 0:
+        raise DomainError(f"max_statements {rules.max_statements} must be positive")
+    return rules
+
+
+def _strict_int(value: object) -> int:
+    """A whole number as written (2, not 2.5, not true)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DomainError(f"{value!r} is not a whole number")
+    return value
 
 
 def _dec(value: object) -> Decimal:
@@ -375,7 +397,7 @@ class _Reader:
         return str(self.build(key, str, default))
 
     def integer(self, key: str, default: int | None) -> int:
-        return int(self.build(key, int, default))
+        return int(self.build(key, _strict_int, default))
 
     def rate(self, key: str, default: Decimal | None) -> Decimal:
         value: Decimal = self.build(key, _dec, default)

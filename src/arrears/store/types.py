@@ -20,7 +20,8 @@ MONEY_DIGITS = 18
 MONEY_PLACES = 2
 RATE_DIGITS = 12
 RATE_PLACES = 8
-_MONEY_LIMIT = Decimal(10) ** (MONEY_DIGITS - MONEY_PLACES)
+_MONEY_LIMIT_CENTS = 10**MONEY_DIGITS
+_HUNDRED = Decimal(100)
 _RATE_LIMIT = Decimal(10) ** (RATE_DIGITS - RATE_PLACES)
 
 
@@ -29,7 +30,7 @@ class ExactTypeError(TypeError):
 
 
 def _as_decimal(value: object, what: str) -> Decimal:
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise ExactTypeError(
             f"{what} columns refuse {type(value).__name__} {value!r}: pass a Decimal "
             "(a float has already lost the exact amount)"
@@ -43,19 +44,27 @@ def _as_decimal(value: object, what: str) -> Decimal:
     raise ExactTypeError(f"{what} columns take Decimal or int, not {type(value).__name__}")
 
 
-def check_money(value: object) -> Decimal:
-    """``value`` as a Decimal with exactly two places; raises ``ExactTypeError`` for
-    floats, sub-cent amounts and amounts beyond NUMERIC(18,2)."""
-    amount = _as_decimal(value, "Money")
-    exponent = amount.as_tuple().exponent
-    if not (isinstance(exponent, int) and exponent >= -MONEY_PLACES):
-        cents = amount.quantize(CENTS)
-        if cents != amount:
-            raise ExactTypeError(f"Money columns refuse sub-cent amount {amount}")
-        amount = cents
-    if abs(amount) >= _MONEY_LIMIT:
+def money_cents(value: object) -> int:
+    """``value`` as a whole number of cents; raises ``ExactTypeError`` for floats,
+    sub-cent amounts and amounts beyond NUMERIC(18,2). This runs once per bound
+    value on the bulk paths, so the common case (a Decimal) takes three operations."""
+    amount = value if type(value) is Decimal else _as_decimal(value, "Money")
+    try:
+        scaled = amount * _HUNDRED
+        cents = int(scaled)
+    except (ValueError, OverflowError):
+        raise ExactTypeError(f"Money columns refuse the non-finite value {amount}") from None
+    if cents != scaled:
+        raise ExactTypeError(f"Money columns refuse sub-cent amount {amount}")
+    if not -_MONEY_LIMIT_CENTS < cents < _MONEY_LIMIT_CENTS:
         raise ExactTypeError(f"amount {amount} does not fit NUMERIC(18,2)")
-    return amount.quantize(CENTS)
+    return cents
+
+
+def check_money(value: object) -> Decimal:
+    """``value`` as a Decimal with exactly two places; raises ``ExactTypeError`` like
+    ``money_cents``."""
+    return Decimal(money_cents(value)).scaleb(-MONEY_PLACES)
 
 
 def canonical_rate(value: Decimal) -> Decimal:
@@ -90,10 +99,10 @@ class Money(TypeDecorator[Decimal]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
-        amount = check_money(value)
+        cents = money_cents(value)
         if dialect.name == "sqlite":
-            return int(amount.scaleb(MONEY_PLACES))
-        return amount
+            return cents
+        return Decimal(cents).scaleb(-MONEY_PLACES)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:

@@ -1,0 +1,85 @@
+"""Engines and migrations: where the store lives and how its schema reaches head.
+
+``ARREARS_DATABASE_URL`` picks the database; without it the store is a SQLite file
+``arrears.sqlite`` in the workspace. SQLite connections get foreign keys, WAL and
+``synchronous=NORMAL``, and real transactions (BEGIN is emitted by us, so DDL and
+rollbacks behave as on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, Connection, make_url
+
+ENV_URL = "ARREARS_DATABASE_URL"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def database_url(url: str | None = None, workspace: Path | None = None) -> str:
+    """The URL the store uses: ``url``, else ``$ARREARS_DATABASE_URL``, else a SQLite
+    file ``arrears.sqlite`` in ``workspace`` (default: the current directory)."""
+    if url:
+        return url
+    env = os.environ.get(ENV_URL)
+    if env:
+        return env
+    folder = Path(workspace) if workspace is not None else Path.cwd()
+    return f"sqlite:///{folder.resolve() / 'arrears.sqlite'}"
+
+
+def make_engine(url: str | None = None, workspace: Path | None = None, **kwargs: Any) -> Engine:
+    """An Engine for the store (see ``database_url``); extra keyword arguments go to
+    ``sqlalchemy.create_engine``. The schema is not touched: call ``upgrade``."""
+    engine = create_engine(database_url(url, workspace), **kwargs)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic configuration for the packaged migrations; no alembic.ini needed."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the store's schema to ``revision`` (default: the latest), in one
+    transaction; running it again on an up-to-date store does nothing."""
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Migrate the store's schema down to ``revision`` ("base" drops every table)."""
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), revision)
+
+
+def redact(url: str | URL) -> str:
+    """``url`` fit to print: any password is replaced by ``***``."""
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,92 @@
+"""The unit of work: one session, one transaction, explicit commit.
+
+    with UnitOfWork(engine) as uow:
+        uow.loans.add(loan, schedule)
+        uow.entries.add_entry(loan.loan_id, entry, seq=1)
+        uow.commit()
+
+Leaving the block without ``commit()`` (or with an exception) rolls everything back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from arrears.store.repositories import (
+    CaseRepository,
+    CloseRunRepository,
+    CustomerRepository,
+    EntryRepository,
+    ImportBatchRepository,
+    LoanRepository,
+    PaymentRepository,
+    ProductRepository,
+)
+from arrears.store.rows import BATCH_SIZE, Row, TableLike, bulk_insert
+
+
+class UnitOfWork:
+    """A transaction on the store with its repositories; see the module docstring."""
+
+    session: Session
+    customers: CustomerRepository
+    products: ProductRepository
+    loans: LoanRepository
+    entries: EntryRepository
+    payments: PaymentRepository
+    cases: CaseRepository
+    import_batches: ImportBatchRepository
+    close_runs: CloseRunRepository
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(bind=engine, expire_on_commit=False)
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._sessions()
+        self.customers = CustomerRepository(self.session)
+        self.products = ProductRepository(self.session)
+        self.loans = LoanRepository(self.session)
+        self.entries = EntryRepository(self.session)
+        self.payments = PaymentRepository(self.session)
+        self.cases = CaseRepository(self.session)
+        self.import_batches = ImportBatchRepository(self.session)
+        self.close_runs = CloseRunRepository(self.session)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # close() rolls back whatever was not committed; objects already loaded stay
+        # readable (detached, not expired), so a caller may use what it fetched.
+        try:
+            if exc_type is not None:
+                self.rollback()
+        finally:
+            self.session.close()
+
+    @property
+    def connection(self) -> Connection:
+        """The Core connection of this unit's transaction (pending ORM changes flushed)."""
+        self.session.flush()
+        return self.session.connection()
+
+    def bulk_insert(
+        self, table: TableLike, rows: Iterable[Row], batch_size: int = BATCH_SIZE
+    ) -> int:
+        """Insert many rows in this transaction with Core executemany; see
+        ``arrears.store.rows.bulk_insert``."""
+        return bulk_insert(self.connection, table, rows, batch_size)
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()

@@ -1,0 +1,101 @@
+"""Fixtures shared by every test folder: a migrated store on SQLite and PostgreSQL.
+
+``engine`` is parametrized: ``sqlite`` (a fresh file in the test's tmp dir) and
+``postgresql`` (a fresh schema ``test_<hex>`` on the server at
+``$ARREARS_TEST_PG_URL``, default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``,
+dropped afterwards, so tests may run in parallel under pytest-xdist). When no server
+answers, the PostgreSQL params are skipped with a message saying so.
+
+``blank_engine`` is the same without the migrations applied.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from arrears.store.db import make_engine, redact, upgrade
+
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def pg_url() -> str:
+    """The PostgreSQL server tests use (``$ARREARS_TEST_PG_URL`` or the local default)."""
+    return os.environ.get("ARREARS_TEST_PG_URL", DEFAULT_PG_URL)
+
+
+def sqlite_url(folder: Path) -> str:
+    """A SQLite file URL inside ``folder``."""
+    return f"sqlite:///{folder / 'arrears.sqlite'}"
+
+
+@functools.cache
+def pg_unreachable_reason() -> str | None:
+    """None when the PostgreSQL server answers, else why the tests skip it."""
+    try:
+        probe = create_engine(pg_url(), connect_args={"connect_timeout": 3})
+        with probe.connect() as connection:
+            connection.execute(text("select 1"))
+        probe.dispose()
+    except Exception as exc:  # any failure to connect means: skip, and say why
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return (
+            f"PostgreSQL not reachable at {redact(pg_url())} ({first_line}); "
+            "store tests ran on SQLite only"
+        )
+    return None
+
+
+@pytest.fixture(name="pg_url")
+def pg_url_fixture() -> str:
+    return pg_url()
+
+
+@pytest.fixture(name="sqlite_url")
+def sqlite_url_fixture(tmp_path: Path) -> str:
+    return sqlite_url(tmp_path)
+
+
+def _pg_schema_engine() -> Iterator[Engine]:
+    reason = pg_unreachable_reason()
+    if reason:
+        pytest.skip(reason)
+    schema = f"test_{uuid.uuid4().hex}"
+    admin = create_engine(pg_url())
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(pg_url()).update_query_dict({"options": f"-csearch_path={schema}"})
+    engine = make_engine(url.render_as_string(hide_password=False))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def blank_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty database (no tables) on each backend."""
+    if request.param == "sqlite":
+        engine = make_engine(sqlite_url(tmp_path))
+        yield engine
+        engine.dispose()
+    else:
+        yield from _pg_schema_engine()
+
+
+@pytest.fixture
+def engine(blank_engine: Engine) -> Engine:
+    """A store migrated to head on each backend (sqlite, postgresql)."""
+    upgrade(blank_engine)
+    return blank_engine
