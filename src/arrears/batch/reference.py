@@ -12,21 +12,20 @@ import shutil
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
 from arrears.batch.snapshot import MONEY_COLUMNS, snapshot_table, write_snapshot
 from arrears.batch.workers import Job, SliceResult, StateRow, close_all
 from arrears.domain.account import LoanAccount, Payment, resume_account
-from arrears.domain.ledger import replay
+from arrears.domain.ledger import Account, Entry, EntryKind, Leg, replay
 from arrears.domain.products import Catalog
-from arrears.domain.schedule import LoanTerms
+from arrears.domain.schedule import Installment, LoanTerms
 from arrears.store.models import (
     CaseRow,
     CloseRun,
@@ -37,7 +36,7 @@ from arrears.store.models import (
     PaymentRow,
     utcnow,
 )
-from arrears.store.rows import bulk_insert, entry_from_rows, installment_from_row
+from arrears.store.rows import bulk_insert
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.workspace import Workspace
 
@@ -66,7 +65,6 @@ class _Book:
     customers: dict[str, str]
     products: dict[str, str]
     payments: dict[str, list[Payment]]
-    stored_entries: dict[str, int]
 
 
 def close_book(
@@ -132,6 +130,8 @@ def close_book(
 
 
 def _load(conn: Connection, catalog: Catalog, as_of: date) -> _Book:
+    """The loans still open through ``as_of`` (or with payments to post), with their
+    schedules, ledgers and unposted payments."""
     loans = Loan.__table__
     rows = (
         conn.execute(
@@ -143,30 +143,29 @@ def _load(conn: Connection, catalog: Catalog, as_of: date) -> _Book:
         .mappings()
         .all()
     )
-    pay_rows = (
-        conn.execute(
-            select(PaymentRow.__table__)
-            .where(PaymentRow.__table__.c.posted_entry_ref.is_(None))
-            .where(PaymentRow.__table__.c.paid_on <= as_of)
-            .order_by(PaymentRow.__table__.c.loan_id, PaymentRow.__table__.c.payment_ref)
-        )
-        .mappings()
-        .all()
-    )
+    pays = PaymentRow.__table__
     payments: dict[str, list[Payment]] = defaultdict(list)
-    for p in pay_rows:
-        payments[p["loan_id"]].append(Payment(p["payment_ref"], p["paid_on"], p["amount"]))
+    for ref, loan_id, paid_on, amount in conn.execute(
+        select(pays.c.payment_ref, pays.c.loan_id, pays.c.paid_on, pays.c.amount)
+        .where(pays.c.posted_entry_ref.is_(None), pays.c.paid_on <= as_of)
+        .order_by(pays.c.loan_id, pays.c.payment_ref)
+    ):
+        payments[loan_id].append(Payment(ref, paid_on, amount))
     wanted = [r for r in rows if r["status"] == "active" or r["loan_id"] in payments]
     ids = {r["loan_id"] for r in wanted}
-    schedules = _grouped(conn, InstallmentRow.__table__, ids, ("loan_id", "seq"))
-    heads = _grouped(conn, EntryRow.__table__, ids, ("loan_id", "seq"))
-    legs_by_entry: dict[tuple[str, str], list[Any]] = defaultdict(list)
-    for leg in _rows(conn, LegRow.__table__, ids, ("loan_id", "ref", "line")):
-        legs_by_entry[(leg["loan_id"], leg["ref"])].append(leg)
-    accounts, customers, products, stored = [], {}, {}, {}
+    inst = InstallmentRow.__table__
+    schedules: dict[str, list[Installment]] = defaultdict(list)
+    for loan_id, seq, due, principal, interest in conn.execute(
+        select(
+            inst.c.loan_id, inst.c.seq, inst.c.due_date, inst.c.principal, inst.c.interest
+        ).order_by(inst.c.loan_id, inst.c.seq)
+    ):
+        if loan_id in ids:
+            schedules[loan_id].append(Installment(seq, due, principal, interest))
+    ledgers = _ledgers(conn, ids)
+    accounts, customers, products = [], {}, {}
     for r in wanted:
         lid = r["loan_id"]
-        product = catalog.product(r["product_code"])
         terms = LoanTerms(
             r["principal"],
             r["annual_rate"],
@@ -174,45 +173,84 @@ def _load(conn: Connection, catalog: Catalog, as_of: date) -> _Book:
             r["disbursed_on"],
             r["first_due_date"],
         )
-        schedule = tuple(installment_from_row(i) for i in schedules.get(lid, []))
-        entries = [entry_from_rows(h, legs_by_entry[(lid, h["ref"])]) for h in heads.get(lid, [])]
-        ledger = replay(lid, entries, r["currency"])
+        ledger = replay(lid, ledgers.get(lid, ()), r["currency"])
         closed_through = r["closed_through"] or r["disbursed_on"]
+        product = catalog.product(r["product_code"])
+        schedule = tuple(schedules.get(lid, ()))
         accounts.append(resume_account(lid, product, terms, schedule, ledger, closed_through))
         customers[lid] = r["customer_id"]
         products[lid] = r["product_code"]
-        stored[lid] = len(entries)
-    return _Book(accounts, customers, products, payments, stored)
+    return _Book(accounts, customers, products, payments)
 
 
-def _rows(conn: Connection, table: Any, ids: set[str], order: Iterable[str]) -> Iterable[Any]:
-    query = select(table).order_by(*(table.c[c] for c in order))
-    for row in conn.execute(query).mappings():
-        if row["loan_id"] in ids:
-            yield row
+_ACCOUNTS = {a.value: a for a in Account}
+_KINDS = {k.value: k for k in EntryKind}
 
 
-def _grouped(
-    conn: Connection, table: Any, ids: set[str], order: Iterable[str]
-) -> dict[str, list[Any]]:
-    out: dict[str, list[Any]] = defaultdict(list)
-    for row in _rows(conn, table, ids, order):
-        out[row["loan_id"]].append(row)
+def _ledgers(conn: Connection, ids: set[str]) -> dict[str, list[Entry]]:
+    """Stored entries of the loans ``ids``, in posting order, with their legs."""
+    legs_table, entries_table = LegRow.__table__, EntryRow.__table__
+    legs: dict[tuple[str, str], list[Leg]] = defaultdict(list)
+    for loan_id, ref, installment, account, amount in conn.execute(
+        select(
+            legs_table.c.loan_id,
+            legs_table.c.ref,
+            legs_table.c.installment,
+            legs_table.c.account,
+            legs_table.c.amount,
+        ).order_by(legs_table.c.loan_id, legs_table.c.ref, legs_table.c.line)
+    ):
+        if loan_id in ids:
+            legs[(loan_id, ref)].append(Leg(installment, _ACCOUNTS[account], amount))
+    out: dict[str, list[Entry]] = defaultdict(list)
+    e = entries_table.c
+    query = select(e.loan_id, e.ref, e.kind, e.posted_on, e.amount, e.reverses, e.memo)
+    for loan_id, ref, kind, posted_on, amount, reverses, memo in conn.execute(
+        query.order_by(e.loan_id, e.seq)
+    ):
+        if loan_id in ids:
+            entry_legs = tuple(legs[(loan_id, ref)])
+            out[loan_id].append(
+                Entry(ref, _KINDS[kind], posted_on, amount, entry_legs, reverses, memo or "")
+            )
     return out
 
 
-ENTRY_KEYS = ("loan_id", "ref", "kind", "posted_on", "amount", "reverses", "memo", "seq")
-LEG_KEYS = ("loan_id", "ref", "line", "installment", "account", "amount")
-
-
 def _write_entries(conn: Connection, result: SliceResult) -> int:
+    """Insert the new entries and legs; workers hand over amounts in cents."""
     now = utcnow()
     heads = (
-        {**dict(zip(ENTRY_KEYS, row, strict=True)), "created_at": now} for row in result.entries
+        {
+            "loan_id": loan_id,
+            "ref": ref,
+            "kind": kind,
+            "posted_on": posted_on,
+            "amount": from_cents(amount),
+            "reverses": reverses,
+            "memo": memo,
+            "seq": seq,
+            "created_at": now,
+        }
+        for loan_id, ref, kind, posted_on, amount, reverses, memo, seq in result.entries
     )
     bulk_insert(conn, EntryRow, heads)
-    bulk_insert(conn, LegRow, (dict(zip(LEG_KEYS, row, strict=True)) for row in result.legs))
+    legs = (
+        {
+            "loan_id": loan_id,
+            "ref": ref,
+            "line": line,
+            "installment": installment,
+            "account": account,
+            "amount": from_cents(amount),
+        }
+        for loan_id, ref, line, installment, account, amount in result.legs
+    )
+    bulk_insert(conn, LegRow, legs)
     return len(result.entries)
+
+
+def from_cents(amount: int) -> Decimal:
+    return Decimal(amount).scaleb(-2)
 
 
 def _mark_payments(conn: Connection, book: _Book) -> int:
@@ -261,7 +299,7 @@ def _sync_cases(
                 "dpd": dpd,
                 "bucket": row[3],
                 "loan_class": row[5],
-                "amount_overdue": Decimal(row[arrears_at]).scaleb(-2),
+                "amount_overdue": from_cents(row[arrears_at]),
                 "updated_on": as_of,
             }
             if loan_id in open_cases:

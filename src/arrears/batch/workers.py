@@ -16,16 +16,15 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from arrears.batch.snapshot import MONEY_COLUMNS
-from arrears.domain.account import DayState, LoanAccount, Payment, advance
+from arrears.domain.account import DayState, LoanAccount, Payment, advance, status_of
 from arrears.domain.products import Catalog
 
 ONE_DAY = timedelta(days=1)
 
-# (loan_id, ref, kind, posted_on, amount, reverses, memo, seq)
-EntryRow = tuple[str, str, str, date, Decimal, str | None, str, int]
-# (loan_id, ref, line, installment, account, amount)
-LegRow = tuple[str, str, int, int, str, Decimal]
+# (loan_id, ref, kind, posted_on, amount in cents, reverses, memo, seq)
+EntryRow = tuple[str, str, str, date, int, str | None, str, int]
+# (loan_id, ref, line, installment, account, amount in cents)
+LegRow = tuple[str, str, int, int, str, int]
 # (loan_id, status, dpd, bucket, bucket_index, loan_class, fpd, *money cents)
 StateRow = tuple[Any, ...]
 
@@ -58,8 +57,18 @@ _JOB: Job | None = None
 
 
 def state_row(s: DayState) -> StateRow:
-    """A DayState as a plain tuple with money in cents (cheap to pickle)."""
-    head = (
+    """A DayState as a plain tuple with money in cents (cheap to pickle), in the order of
+    ``MONEY_COLUMNS``; the totals are added up in cents."""
+    not_due, due, interest = (
+        cents(s.principal_not_due),
+        cents(s.principal_due),
+        cents(s.interest_due),
+    )
+    op, oi = cents(s.overdue_principal), cents(s.overdue_interest)
+    charges = (
+        (penalty := cents(s.penalty)) + (compound := cents(s.compound)) + (fee := cents(s.fee))
+    )
+    return (
         s.loan_id,
         s.status,
         s.dpd,
@@ -67,15 +76,34 @@ def state_row(s: DayState) -> StateRow:
         s.bucket_index,
         s.loan_class,
         s.first_payment_default,
+        not_due + due,
+        not_due,
+        due,
+        interest,
+        op,
+        oi,
+        penalty,
+        compound,
+        fee,
+        cents(s.credit),
+        due + interest + charges,
+        op + oi + charges,
+        cents(s.paid_today),
+        cents(s.charged_to_date),
     )
-    return head + tuple(int(getattr(s, name).scaleb(2)) for name in MONEY_COLUMNS)
+
+
+def cents(amount: Decimal) -> int:
+    """A quantized amount as whole cents."""
+    return int(amount.scaleb(2)) if amount else 0
 
 
 def close_account(
     acc: LoanAccount, job: Job, payments: Sequence[Payment]
 ) -> tuple[LoanAccount, list[DayState]]:
-    """Advance one loan to ``job.as_of``, recording each day from ``job.record_from``. A
-    payment for a day already closed is posted on the first open day."""
+    """Advance one loan to ``job.as_of`` and return the states of the recorded days on
+    which it belongs in the snapshot: while it is active, and on the day it closes or is
+    written off. A payment for a day already closed is posted on the first open day."""
     first_open = acc.closed_through + ONE_DAY
     pays = [
         p if p.paid_on >= first_open else Payment(p.ref, first_open, p.amount) for p in payments
@@ -84,7 +112,14 @@ def close_account(
         early = [p for p in pays if p.paid_on < job.record_from]
         acc, _ = advance(acc, job.record_from - ONE_DAY, early)
         pays = [p for p in pays if p.paid_on >= job.record_from]
-    return advance(acc, job.as_of, pays, job.catalog, job.record_from)
+    previous = status_of(acc) if acc.closed_through >= acc.terms.disbursed_on else "active"
+    acc, states = advance(acc, job.as_of, pays, job.catalog, job.record_from)
+    kept = []
+    for s in states:
+        if s.status == "active" or previous == "active":
+            kept.append(s)
+        previous = s.status
+    return acc, kept
 
 
 def _close_slice(bounds: tuple[int, int]) -> SliceResult:
@@ -96,14 +131,16 @@ def _close_slice(bounds: tuple[int, int]) -> SliceResult:
         acc, states = close_account(acc, job, job.payments.get(acc.loan_id, ()))
         lid = acc.loan_id
         for seq, e in enumerate(acc.ledger.entries[before:], start=before + 1):
+            amount = cents(e.amount)
             out.entries.append(
-                (lid, e.ref, e.kind.value, e.posted_on, e.amount, e.reverses, e.memo, seq)
+                (lid, e.ref, e.kind.value, e.posted_on, amount, e.reverses, e.memo, seq)
             )
             for line, leg in enumerate(e.legs, start=1):
-                out.legs.append((lid, e.ref, line, leg.installment, leg.account.value, leg.amount))
+                account = leg.account.value
+                out.legs.append((lid, e.ref, line, leg.installment, account, cents(leg.amount)))
         for s in states:
             out.states[s.as_of].append(state_row(s))
-        out.closed.append((lid, acc.closed_through, states[-1].status if states else "active"))
+        out.closed.append((lid, acc.closed_through, status_of(acc)))
     return out
 
 

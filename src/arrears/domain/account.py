@@ -182,6 +182,8 @@ def close_day(acc: LoanAccount, day: date, payments: Sequence[Payment] = ()) -> 
             j += 1
     acc = _with(acc, ledger, acc.closed_through, charged)
     penalty, compound = _daily_amounts(acc, day)
+    if not fees and not penalty and not compound:
+        return _with(acc, ledger, day, charged)
     allowance = cost_allowance(
         rules, acc.terms.principal, acc.terms.disbursed_on, day, product.currency
     )
@@ -262,6 +264,11 @@ class DayState:
         return (
             self.overdue_principal + self.overdue_interest + self.penalty + self.compound + self.fee
         )
+
+
+def status_of(acc: LoanAccount) -> str:
+    """active, closed (repaid in full) or written_off, on the day closed through."""
+    return _status(acc, acc.closed_through)
 
 
 def _status(acc: LoanAccount, day: date) -> str:

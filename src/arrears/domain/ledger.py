@@ -176,18 +176,22 @@ def post(ledger: Ledger, entry: Entry) -> PostResult:
         )
     balances = dict(ledger.balances)
     totals = dict(ledger.totals)
+    keys = []
     for leg in entry.legs:
-        balances[leg.key] = balances.get(leg.key, ZERO) + leg.amount
+        key = (leg.installment, leg.account)
+        balances[key] = balances.get(key, ZERO) + leg.amount
         totals[leg.account] = totals.get(leg.account, ZERO) + leg.amount
-    for leg in entry.legs:
-        if balances[leg.key] < 0:
+        keys.append(key)
+    for key in keys:
+        value = balances.get(key)
+        if value is None:  # a key repeated in the legs, already checked
+            continue
+        if value < 0:
             raise DomainError(
                 f"loan {ledger.loan_id}: {entry.kind.value} {entry.ref!r} would make "
-                f"{leg.account.value} of installment {leg.installment} negative "
-                f"({balances[leg.key]})"
+                f"{key[1].value} of installment {key[0]} negative ({value})"
             )
-    for key in {leg.key for leg in entry.legs}:
-        if not balances[key]:
+        if not value:
             del balances[key]
     new = Ledger(
         ledger.loan_id,

@@ -9,6 +9,8 @@ from arrears.domain.ledger import LOAN_LEVEL, Account, Ledger, Leg
 from arrears.domain.money import ZERO
 from arrears.domain.products import Component, InstallmentOrder, Waterfall, WaterfallMode
 
+_ACCOUNT = {component: Account(component.value) for component in Component}
+
 
 def _installments(ledger: Ledger, order: InstallmentOrder) -> list[int]:
     due = sorted({i for (i, a), v in ledger.balances.items() if i != LOAN_LEVEL and v > 0})
@@ -24,19 +26,19 @@ def settlement_order(ledger: Ledger, waterfall: Waterfall) -> Iterator[tuple[int
         first = min(order.index(Component.INTEREST), order.index(Component.PRINCIPAL))
         pair = order[first : first + 2]
         for component in order[:first]:
-            yield (LOAN_LEVEL, Account.of(component))
+            yield (LOAN_LEVEL, _ACCOUNT[component])
         for seq in installments:
             for component in pair:
-                yield (seq, Account.of(component))
+                yield (seq, _ACCOUNT[component])
         for component in order[first + 2 :]:
-            yield (LOAN_LEVEL, Account.of(component))
+            yield (LOAN_LEVEL, _ACCOUNT[component])
         return
     for component in order:
         if component.per_installment:
             for seq in installments:
-                yield (seq, Account.of(component))
+                yield (seq, _ACCOUNT[component])
         else:
-            yield (LOAN_LEVEL, Account.of(component))
+            yield (LOAN_LEVEL, _ACCOUNT[component])
 
 
 def allocate(ledger: Ledger, amount: Decimal, waterfall: Waterfall) -> tuple[Leg, ...]:

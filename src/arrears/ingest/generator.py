@@ -14,9 +14,9 @@ Repayment behaviour is drawn per customer and applies to all of the customer's l
 =================  =====  ==========================================================
 class              share  what the customer does
 =================  =====  ==========================================================
-always_pays        72%    pays each installment exactly, 0–3 days before or on the
-                          due date; 5% of them pay a round amount slightly above
-                          (the excess becomes credit).
+always_pays        72%    pays each installment exactly: 80% by auto-debit (代扣) on
+                          the due date, 20% 1–3 days early; 5% of them pay a
+                          round amount slightly above (the excess becomes credit).
 late_then_cures    12%    pays like always_pays, except that 45% of installments start
                           a late episode of 1–90 days (65% under 11, 93% under 31);
                           every installment falling due meanwhile is paid when the
@@ -294,7 +294,9 @@ def _simulate(
     loan, k, due, amt = ins.loan, ins.seq, ins.due_day, ins.due_cents
     b, rows = behaviour[loan], np.arange(n)
     # Each row is paid (or not) as part of one payment, identified by its first row `rep`.
-    pay_day, contrib, paid, rep = due - rng.integers(0, 4, n), amt.copy(), np.ones(n, bool), rows
+    # most on-time repayment is auto-debit (代扣) on the due date; a fifth pay 1-3 days early
+    early = np.where(rng.random(n) < 0.2, rng.integers(1, 4, n), 0)
+    pay_day, contrib, paid, rep = due - early, amt.copy(), np.ones(n, bool), rows
     kind, since, extra = np.full(n, ON_SCHEDULE), due.copy(), np.zeros(n, np.int64)
 
     # late_then_cures: an episode's end settles every installment due before it.
