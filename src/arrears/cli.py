@@ -375,8 +375,8 @@ def generate(
 def demo(
     loans: Annotated[int, typer.Option(help="Number of loans in the demo book.")] = 50_000,
     days: Annotated[
-        int, typer.Option(help="Days of daily close to run and keep snapshots for.")
-    ] = 30,
+        int, typer.Option(help="Days of daily close to keep snapshots for (the last N days).")
+    ] = 7,
     as_of: AsOfOpt = None,
     seed: Annotated[int, typer.Option(help="Random seed of the synthetic book.")] = 42,
     workspace: Annotated[
@@ -385,7 +385,7 @@ def demo(
     lang: LangOpt = None,
 ) -> None:
     """Build a demo book on SQLite: generate ~50k loans, import them, run the daily close
-    for the last --days days, and print the ageing table."""
+    for the last --days days (7 by default), and print the ageing table."""
     from arrears.ingest.generator import generate_portfolio
 
     t = _t(lang)

@@ -8,30 +8,28 @@ The Ibis engines must produce the same snapshots to the cent.
 
 from __future__ import annotations
 
+import gc
 import shutil
 import tempfile
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
 from sqlalchemy import Connection, bindparam, select, update
 
-from arrears.batch.snapshot import MONEY_COLUMNS, snapshot_table, write_snapshot
-from arrears.batch.workers import Job, SliceResult, StateRow, close_all
-from arrears.domain.account import LoanAccount, Payment, resume_account
-from arrears.domain.ledger import Account, Entry, EntryKind, Leg, replay
-from arrears.domain.products import Catalog
-from arrears.domain.schedule import Installment, LoanTerms
+from arrears.batch.book import open_loan_ids
+from arrears.batch.snapshot import write_snapshot
+from arrears.batch.workers import Job, SliceResult, close_all
+from arrears.store.ledger_rows import (
+    insert_postings,
+)
 from arrears.store.models import (
     CaseRow,
     CloseRun,
-    EntryRow,
-    InstallmentRow,
-    LegRow,
     Loan,
     PaymentRow,
     utcnow,
@@ -59,14 +57,6 @@ class CloseReport:
     snapshots: list[Path] = field(default_factory=list)
 
 
-@dataclass
-class _Book:
-    accounts: list[LoanAccount]
-    customers: dict[str, str]
-    products: dict[str, str]
-    payments: dict[str, list[Payment]]
-
-
 def close_book(
     workspace: Workspace,
     as_of: date,
@@ -77,34 +67,52 @@ def close_book(
 
     Loans not yet closed through ``as_of`` are caught up from wherever they stand. A
     close of a date already closed changes nothing and says so."""
+    # Loading a book creates millions of small acyclic objects; full collections in the
+    # middle of that only walk them again and again.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _close_book(workspace, as_of, days, progress)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _close_book(
+    workspace: Workspace,
+    as_of: date,
+    days: int,
+    progress: Callable[[str, int, int], None] | None,
+) -> CloseReport:
     record_from = as_of - timedelta(days=days - 1)
     report = CloseReport(as_of, [record_from + timedelta(days=i) for i in range(days)])
     tick = _Timer(report)
     catalog = workspace.catalog
     with UnitOfWork(workspace.engine) as uow:
         conn = uow.connection
-        book = _load(conn, catalog, as_of)
-        tick("load")
-        if not book.accounts:
+        loan_ids = open_loan_ids(conn, as_of)
+        tick("plan")
+        if not loan_ids:
             report.already_closed = True
             return report
-        job = Job(book.accounts, book.payments, as_of, record_from, catalog)
-        result = close_all(
-            job, progress=(lambda n, total: progress("close", n, total)) if progress else None
-        )
-        report.loans = len(book.accounts)
-        tick("advance")
+        job = Job(workspace.database_url, as_of, record_from, catalog)
+        on_progress = (lambda n, total: progress("close", n, total)) if progress else None
+        result = close_all(job, loan_ids, progress=on_progress)
+        report.loans = len(result.closed)
+        tick("load and advance")
         report.entries_posted = _write_entries(conn, result)
-        report.payments_posted = _mark_payments(conn, book)
+        report.payments_posted = _mark_payments(conn, result.payments)
         _update_loans(conn, result.closed)
         tick("write ledger")
-        _sync_cases(conn, result.states.get(as_of, []), book.customers, as_of, report)
+        last = result.snapshot(as_of)
+        _sync_cases(conn, last, as_of, report)
         tick("cases")
         staging = Path(tempfile.mkdtemp(prefix="arrears-close-", dir=workspace.root))
         try:
+            counts = {}
             for day in report.days:
-                rows = result.states.get(day, [])
-                table = snapshot_table(day, rows, book.customers, book.products)
+                table = last if day == as_of else result.snapshot(day)
+                counts[day] = table.num_rows
                 write_snapshot(table, staging / f"as_of={day.isoformat()}" / "part-0.parquet")
             tick("snapshots")
             for day in report.days:
@@ -112,7 +120,7 @@ def close_book(
                     CloseRun(
                         as_of=day,
                         engine=ENGINE_NAME,
-                        loans=len(result.states.get(day, [])),
+                        loans=counts[day],
                         status="done",
                         finished_at=utcnow(),
                     )
@@ -129,123 +137,9 @@ def close_book(
     return report
 
 
-def _load(conn: Connection, catalog: Catalog, as_of: date) -> _Book:
-    """The loans still open through ``as_of`` (or with payments to post), with their
-    schedules, ledgers and unposted payments."""
-    loans = Loan.__table__
-    rows = (
-        conn.execute(
-            select(loans)
-            .where(loans.c.disbursed_on <= as_of)
-            .where((loans.c.closed_through.is_(None)) | (loans.c.closed_through < as_of))
-            .order_by(loans.c.loan_id)
-        )
-        .mappings()
-        .all()
-    )
-    pays = PaymentRow.__table__
-    payments: dict[str, list[Payment]] = defaultdict(list)
-    for ref, loan_id, paid_on, amount in conn.execute(
-        select(pays.c.payment_ref, pays.c.loan_id, pays.c.paid_on, pays.c.amount)
-        .where(pays.c.posted_entry_ref.is_(None), pays.c.paid_on <= as_of)
-        .order_by(pays.c.loan_id, pays.c.payment_ref)
-    ):
-        payments[loan_id].append(Payment(ref, paid_on, amount))
-    wanted = [r for r in rows if r["status"] == "active" or r["loan_id"] in payments]
-    ids = {r["loan_id"] for r in wanted}
-    inst = InstallmentRow.__table__
-    schedules: dict[str, list[Installment]] = defaultdict(list)
-    for loan_id, seq, due, principal, interest in conn.execute(
-        select(
-            inst.c.loan_id, inst.c.seq, inst.c.due_date, inst.c.principal, inst.c.interest
-        ).order_by(inst.c.loan_id, inst.c.seq)
-    ):
-        if loan_id in ids:
-            schedules[loan_id].append(Installment(seq, due, principal, interest))
-    ledgers = _ledgers(conn, ids)
-    accounts, customers, products = [], {}, {}
-    for r in wanted:
-        lid = r["loan_id"]
-        terms = LoanTerms(
-            r["principal"],
-            r["annual_rate"],
-            r["term_months"],
-            r["disbursed_on"],
-            r["first_due_date"],
-        )
-        ledger = replay(lid, ledgers.get(lid, ()), r["currency"])
-        closed_through = r["closed_through"] or r["disbursed_on"]
-        product = catalog.product(r["product_code"])
-        schedule = tuple(schedules.get(lid, ()))
-        accounts.append(resume_account(lid, product, terms, schedule, ledger, closed_through))
-        customers[lid] = r["customer_id"]
-        products[lid] = r["product_code"]
-    return _Book(accounts, customers, products, payments)
-
-
-_ACCOUNTS = {a.value: a for a in Account}
-_KINDS = {k.value: k for k in EntryKind}
-
-
-def _ledgers(conn: Connection, ids: set[str]) -> dict[str, list[Entry]]:
-    """Stored entries of the loans ``ids``, in posting order, with their legs."""
-    legs_table, entries_table = LegRow.__table__, EntryRow.__table__
-    legs: dict[tuple[str, str], list[Leg]] = defaultdict(list)
-    for loan_id, ref, installment, account, amount in conn.execute(
-        select(
-            legs_table.c.loan_id,
-            legs_table.c.ref,
-            legs_table.c.installment,
-            legs_table.c.account,
-            legs_table.c.amount,
-        ).order_by(legs_table.c.loan_id, legs_table.c.ref, legs_table.c.line)
-    ):
-        if loan_id in ids:
-            legs[(loan_id, ref)].append(Leg(installment, _ACCOUNTS[account], amount))
-    out: dict[str, list[Entry]] = defaultdict(list)
-    e = entries_table.c
-    query = select(e.loan_id, e.ref, e.kind, e.posted_on, e.amount, e.reverses, e.memo)
-    for loan_id, ref, kind, posted_on, amount, reverses, memo in conn.execute(
-        query.order_by(e.loan_id, e.seq)
-    ):
-        if loan_id in ids:
-            entry_legs = tuple(legs[(loan_id, ref)])
-            out[loan_id].append(
-                Entry(ref, _KINDS[kind], posted_on, amount, entry_legs, reverses, memo or "")
-            )
-    return out
-
-
 def _write_entries(conn: Connection, result: SliceResult) -> int:
-    """Insert the new entries and legs; workers hand over amounts in cents."""
-    now = utcnow()
-    heads = (
-        {
-            "loan_id": loan_id,
-            "ref": ref,
-            "kind": kind,
-            "posted_on": posted_on,
-            "amount": from_cents(amount),
-            "reverses": reverses,
-            "memo": memo,
-            "seq": seq,
-            "created_at": now,
-        }
-        for loan_id, ref, kind, posted_on, amount, reverses, memo, seq in result.entries
-    )
-    bulk_insert(conn, EntryRow, heads)
-    legs = (
-        {
-            "loan_id": loan_id,
-            "ref": ref,
-            "line": line,
-            "installment": installment,
-            "account": account,
-            "amount": from_cents(amount),
-        }
-        for loan_id, ref, line, installment, account, amount in result.legs
-    )
-    bulk_insert(conn, LegRow, legs)
+    """Insert the new entries and legs (workers hand over amounts in cents)."""
+    insert_postings(conn, result.entries, result.legs, utcnow())
     return len(result.entries)
 
 
@@ -253,15 +147,14 @@ def from_cents(amount: int) -> Decimal:
     return Decimal(amount).scaleb(-2)
 
 
-def _mark_payments(conn: Connection, book: _Book) -> int:
-    refs = [{"ref": p.ref} for pays in book.payments.values() for p in pays]
+def _mark_payments(conn: Connection, refs: list[str]) -> int:
     if refs:
         table = PaymentRow.__table__
         conn.execute(
             update(table)
             .where(table.c.payment_ref == bindparam("ref"))
             .values(posted_entry_ref=bindparam("ref")),
-            refs,
+            [{"ref": ref} for ref in refs],
         )
     return len(refs)
 
@@ -279,8 +172,7 @@ def _update_loans(conn: Connection, closed: list[tuple[str, date, str]]) -> None
 
 def _sync_cases(
     conn: Connection,
-    last: list[StateRow],
-    customers: dict[str, str],
+    last: pa.Table,
     as_of: date,
     report: CloseReport,
 ) -> None:
@@ -291,15 +183,16 @@ def _sync_cases(
         for r in conn.execute(select(table.c.loan_id, table.c.id).where(table.c.status == "open"))
     }
     new, refresh, cured = [], [], []
-    arrears_at = 7 + MONEY_COLUMNS.index("overdue_amount")
-    for row in last:
-        loan_id, dpd = row[0], row[2]
+    columns = ("loan_id", "customer_id", "dpd", "bucket", "loan_class", "overdue_amount")
+    for loan_id, customer_id, dpd, bucket, loan_class, arrears in zip(
+        *(last.column(c).to_pylist() for c in columns), strict=True
+    ):
         if dpd > 0:
             values = {
                 "dpd": dpd,
-                "bucket": row[3],
-                "loan_class": row[5],
-                "amount_overdue": from_cents(row[arrears_at]),
+                "bucket": bucket,
+                "loan_class": loan_class,
+                "amount_overdue": arrears,
                 "updated_on": as_of,
             }
             if loan_id in open_cases:
@@ -308,7 +201,7 @@ def _sync_cases(
                 new.append(
                     {
                         "loan_id": loan_id,
-                        "customer_id": customers[loan_id],
+                        "customer_id": customer_id,
                         "status": "open",
                         "opened_on": as_of,
                         **values,

@@ -7,17 +7,24 @@ as rows) because pickling millions of objects would eat what the second core gai
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pyarrow as pa
+from sqlalchemy import Engine
+
+from arrears.batch.book import Book, load_book
+from arrears.batch.snapshot import snapshot_table
 from arrears.domain.account import DayState, LoanAccount, Payment, advance, status_of
 from arrears.domain.products import Catalog
+from arrears.store.db import make_engine
 
 ONE_DAY = timedelta(days=1)
 
@@ -32,22 +39,31 @@ StateRow = tuple[Any, ...]
 @dataclass
 class SliceResult:
     closed: list[tuple[str, date, str]] = field(default_factory=list)  # loan, through, status
+    payments: list[str] = field(default_factory=list)  # references posted
     entries: list[EntryRow] = field(default_factory=list)
     legs: list[LegRow] = field(default_factory=list)
-    states: dict[date, list[StateRow]] = field(default_factory=lambda: defaultdict(list))
+    # each recorded day's snapshot rows, built as Arrow tables in the worker
+    tables: dict[date, list[pa.Table]] = field(default_factory=lambda: defaultdict(list))
 
     def extend(self, other: SliceResult) -> None:
         self.closed += other.closed
+        self.payments += other.payments
         self.entries += other.entries
         self.legs += other.legs
-        for day, rows in other.states.items():
-            self.states[day] += rows
+        for day, tables in other.tables.items():
+            self.tables[day] += tables
+
+    def snapshot(self, day: date) -> pa.Table:
+        """The day's snapshot, all slices together, sorted by loan id."""
+        parts = self.tables.get(day) or [snapshot_table(day, [], {}, {})]
+        return pa.concat_tables(parts).sort_by("loan_id")
 
 
 @dataclass(frozen=True)
 class Job:
-    accounts: Sequence[LoanAccount]
-    payments: dict[str, list[Payment]]
+    """A close through ``as_of`` of the store at ``url``, recording from ``record_from``."""
+
+    url: str
     as_of: date
     record_from: date
     catalog: Catalog
@@ -122,13 +138,40 @@ def close_account(
     return acc, kept
 
 
-def _close_slice(bounds: tuple[int, int]) -> SliceResult:
+def _close_slice(bounds: tuple[str, str]) -> SliceResult:
     assert _JOB is not None, "worker started without a job"
-    job = _JOB
+    # The domain builds no reference cycles; the collector would only walk millions of
+    # live objects again and again.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        with _engine(_JOB.url).connect() as conn:
+            book = load_book(conn, _JOB.catalog, _JOB.as_of, *bounds)
+        return _close_accounts(_JOB, book)
+    finally:
+        if paused:
+            gc.enable()
+
+
+_ENGINES: dict[tuple[int, str], Engine] = {}
+
+
+def _engine(url: str) -> Engine:
+    """One engine per process (a forked worker must not share its parent's connections)."""
+    key = (os.getpid(), url)
+    if key not in _ENGINES:
+        _ENGINES[key] = make_engine(url)
+    return _ENGINES[key]
+
+
+def _close_accounts(job: Job, book: Book) -> SliceResult:
     out = SliceResult()
-    for acc in job.accounts[bounds[0] : bounds[1]]:
+    rows: dict[date, list[StateRow]] = defaultdict(list)
+    for acc in book.accounts:
         before = len(acc.ledger.entries)
-        acc, states = close_account(acc, job, job.payments.get(acc.loan_id, ()))
+        payments = book.payments.get(acc.loan_id, ())
+        acc, states = close_account(acc, job, payments)
+        out.payments += [p.ref for p in payments]
         lid = acc.loan_id
         for seq, e in enumerate(acc.ledger.entries[before:], start=before + 1):
             amount = cents(e.amount)
@@ -139,37 +182,51 @@ def _close_slice(bounds: tuple[int, int]) -> SliceResult:
                 account = leg.account.value
                 out.legs.append((lid, e.ref, line, leg.installment, account, cents(leg.amount)))
         for s in states:
-            out.states[s.as_of].append(state_row(s))
+            rows[s.as_of].append(state_row(s))
         out.closed.append((lid, acc.closed_through, status_of(acc)))
+    for day, day_rows in rows.items():
+        out.tables[day].append(snapshot_table(day, day_rows, book.customers, book.products))
     return out
 
 
+def partitions(loan_ids: Sequence[str], workers: int) -> list[tuple[str, str]]:
+    """Contiguous loan-id ranges, several per worker so the work evens out."""
+    if not loan_ids:
+        return []
+    size = max(100, -(-len(loan_ids) // (workers * 6)))
+    return [
+        (loan_ids[i], loan_ids[min(i + size, len(loan_ids)) - 1])
+        for i in range(0, len(loan_ids), size)
+    ]
+
+
 def close_all(
-    job: Job, workers: int | None = None, progress: Callable[[int, int], None] | None = None
+    job: Job,
+    loan_ids: Sequence[str],
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SliceResult:
-    """Close every account of ``job``; in ``workers`` forked processes (default: one per
-    core) when there is enough work to pay for them."""
+    """Close the loans ``loan_ids`` (sorted) of ``job``: in ``workers`` forked processes
+    (default: ``$ARREARS_WORKERS``, else one per core), each loading and closing its own
+    ranges of the book."""
     global _JOB
-    total = len(job.accounts)
-    workers = workers or os.cpu_count() or 1
-    size = max(500, -(-total // (workers * 8)))
-    slices = [(i, min(i + size, total)) for i in range(0, total, size)]
+    workers = workers or int(os.environ.get("ARREARS_WORKERS", 0)) or os.cpu_count() or 1
+    ranges = partitions(loan_ids, workers)
+    total, done = len(loan_ids), 0
     result = SliceResult()
     _JOB = job
     try:
-        if (
-            workers == 1
-            or len(slices) <= 1
-            or "fork" not in multiprocessing.get_all_start_methods()
-        ):
-            for bounds in slices:
-                result.extend(_close_slice(bounds))
+        can_fork = "fork" in multiprocessing.get_all_start_methods()
+        if workers == 1 or len(ranges) <= 1 or not can_fork:
+            parts: Iterable[SliceResult] = map(_close_slice, ranges)
+            for part in parts:
+                result.extend(part)
+                done += len(part.closed)
                 if progress:
-                    progress(bounds[1], total)
+                    progress(done, total)
             return result
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            done = 0
-            for part in pool.imap(_close_slice, slices):
+            for part in pool.imap(_close_slice, ranges):
                 result.extend(part)
                 done += len(part.closed)
                 if progress:

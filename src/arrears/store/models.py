@@ -160,7 +160,7 @@ class EntryRow(Base):
     loan_id: Mapped[str] = mapped_column(ForeignKey("loans.loan_id"), primary_key=True)
     ref: Mapped[str] = mapped_column(String, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
-    posted_on: Mapped[date] = mapped_column(Date, index=True)
+    posted_on: Mapped[date] = mapped_column(Date)
     amount: Mapped[Decimal] = mapped_column(Money)
     reverses: Mapped[str | None] = mapped_column(String)
     memo: Mapped[str] = mapped_column(String, default="")

@@ -1,0 +1,165 @@
+"""Reading the book for a close: loans, schedules, ledgers and unposted payments.
+
+A close can read the whole book or one partition of it (a range of loan ids), so each
+worker process loads and closes its own share without inheriting a large heap.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from arrears.domain.account import LoanAccount, Payment, resume_account
+from arrears.domain.ledger import Account, Entry, EntryKind, Leg, replay
+from arrears.domain.products import Catalog
+from arrears.domain.schedule import Installment, LoanTerms
+from arrears.store.ledger_rows import CentsReader, date_column, money_column
+from arrears.store.models import EntryRow, InstallmentRow, LegRow, Loan, PaymentRow
+
+
+@dataclass
+class Book:
+    accounts: list[LoanAccount]
+    customers: dict[str, str]
+    products: dict[str, str]
+    payments: dict[str, list[Payment]]
+
+
+def _in_range(column: Any, first: str | None, last: str | None) -> list[Any]:
+    conditions = []
+    if first is not None:
+        conditions.append(column >= first)
+    if last is not None:
+        conditions.append(column <= last)
+    return conditions
+
+
+def open_loan_ids(conn: Connection, as_of: date) -> list[str]:
+    """Ids of the loans a close through ``as_of`` has work for, in order."""
+    loans = Loan.__table__
+    return list(
+        conn.execute(
+            select(loans.c.loan_id)
+            .where(loans.c.disbursed_on <= as_of)
+            .where((loans.c.closed_through.is_(None)) | (loans.c.closed_through < as_of))
+            .order_by(loans.c.loan_id)
+        ).scalars()
+    )
+
+
+def load_book(
+    conn: Connection,
+    catalog: Catalog,
+    as_of: date,
+    first: str | None = None,
+    last: str | None = None,
+) -> Book:
+    """The loans still open through ``as_of`` (or with payments to post), with their
+    schedules, ledgers and unposted payments; only loan ids ``first``..``last`` when
+    given (a partition of the book, read through the primary keys)."""
+    loans = Loan.__table__
+    rows = (
+        conn.execute(
+            select(loans)
+            .where(loans.c.disbursed_on <= as_of)
+            .where((loans.c.closed_through.is_(None)) | (loans.c.closed_through < as_of))
+            .where(*_in_range(loans.c.loan_id, first, last))
+            .order_by(loans.c.loan_id)
+        )
+        .mappings()
+        .all()
+    )
+    money = CentsReader(conn)
+    pays = PaymentRow.__table__
+    payments: dict[str, list[Payment]] = defaultdict(list)
+    for ref, loan_id, paid_on, amount in conn.execute(
+        select(
+            pays.c.payment_ref,
+            pays.c.loan_id,
+            date_column(conn, pays.c.paid_on),
+            money_column(conn, pays.c.amount),
+        )
+        .where(pays.c.posted_entry_ref.is_(None), pays.c.paid_on <= as_of)
+        .where(*_in_range(pays.c.loan_id, first, last))
+        .order_by(pays.c.loan_id, pays.c.payment_ref)
+    ).all():
+        payments[loan_id].append(Payment(ref, money.day(paid_on), money(amount)))
+    wanted = [r for r in rows if r["status"] == "active" or r["loan_id"] in payments]
+    ids = {r["loan_id"] for r in wanted}
+    inst = InstallmentRow.__table__
+    schedules: dict[str, list[Installment]] = defaultdict(list)
+    for loan_id, seq, due, principal, interest in conn.execute(
+        select(
+            inst.c.loan_id,
+            inst.c.seq,
+            date_column(conn, inst.c.due_date),
+            money_column(conn, inst.c.principal),
+            money_column(conn, inst.c.interest),
+        )
+        .where(*_in_range(inst.c.loan_id, first, last))
+        .order_by(inst.c.loan_id, inst.c.seq)
+    ).all():
+        if loan_id in ids:
+            due_date = money.day(due)
+            schedules[loan_id].append(Installment(seq, due_date, money(principal), money(interest)))
+    ledgers = _ledgers(conn, ids, money, first, last)
+    accounts, customers, products = [], {}, {}
+    for r in wanted:
+        lid = r["loan_id"]
+        terms = LoanTerms(
+            r["principal"],
+            r["annual_rate"],
+            r["term_months"],
+            r["disbursed_on"],
+            r["first_due_date"],
+        )
+        ledger = replay(lid, ledgers.get(lid, ()), r["currency"])
+        closed_through = r["closed_through"] or r["disbursed_on"]
+        product = catalog.product(r["product_code"])
+        schedule = tuple(schedules.get(lid, ()))
+        accounts.append(resume_account(lid, product, terms, schedule, ledger, closed_through))
+        customers[lid] = r["customer_id"]
+        products[lid] = r["product_code"]
+    return Book(accounts, customers, products, payments)
+
+
+_ACCOUNTS = {a.value: a for a in Account}
+_KINDS = {k.value: k for k in EntryKind}
+
+
+def _ledgers(
+    conn: Connection, ids: set[str], money: CentsReader, first: str | None, last: str | None
+) -> dict[str, list[Entry]]:
+    """Stored entries of the loans ``ids``, in posting order, with their legs."""
+    legs_table, entries_table = LegRow.__table__, EntryRow.__table__
+    legs: dict[tuple[str, str], list[Leg]] = defaultdict(list)
+    for loan_id, ref, installment, account, amount in conn.execute(
+        select(
+            legs_table.c.loan_id,
+            legs_table.c.ref,
+            legs_table.c.installment,
+            legs_table.c.account,
+            money_column(conn, legs_table.c.amount),
+        )
+        .where(*_in_range(legs_table.c.loan_id, first, last))
+        .order_by(legs_table.c.loan_id, legs_table.c.ref, legs_table.c.line)
+    ).all():
+        if loan_id in ids:
+            legs[(loan_id, ref)].append(Leg(installment, _ACCOUNTS[account], money(amount)))
+    out: dict[str, list[Entry]] = defaultdict(list)
+    e = entries_table.c
+    amount_column = money_column(conn, e.amount)
+    query = select(e.loan_id, e.ref, e.kind, e.posted_on, amount_column, e.reverses, e.memo)
+    for loan_id, ref, kind, posted_on, amount, reverses, memo in conn.execute(
+        query.where(*_in_range(e.loan_id, first, last)).order_by(e.loan_id, e.seq)
+    ).all():
+        if loan_id in ids:
+            entry_legs = tuple(legs[(loan_id, ref)])
+            out[loan_id].append(
+                Entry(ref, _KINDS[kind], posted_on, money(amount), entry_legs, reverses, memo or "")
+            )
+    return out
