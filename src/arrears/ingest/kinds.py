@@ -8,56 +8,84 @@ error), and ``write`` (Core bulk inserts of the batch's good rows).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from functools import cache
+from typing import Any, ClassVar
 
-from sqlalchemy import ARRAY, Column, Connection, Table, any_, bindparam, select
+from sqlalchemy import ARRAY, Column, Connection, String, Table, any_, bindparam, func, select
 
 from arrears.domain.errors import DomainError
-from arrears.domain.ledger import Ledger
 from arrears.domain.money import MINOR_UNITS
-from arrears.domain.operations import disburse
 from arrears.domain.products import Catalog
-from arrears.domain.schedule import Installment, LoanTerms, build_schedule
+from arrears.domain.schedule import LoanTerms
+from arrears.ingest.booking import (
+    ENTRY_COLUMNS,
+    INSTALLMENT_COLUMNS,
+    LEG_COLUMNS,
+    Booking,
+    Schedule,
+)
 from arrears.ingest.spec import CUSTOMERS, LOANS, PAYMENTS, KindSpec, fits_places
 from arrears.store.models import TABLES, utcnow
-from arrears.store.rows import bulk_insert, ensure_products, entry_rows, installment_rows
+from arrears.store.rows import bulk_insert, ensure_products, insert_encoded
 
 MAX_TERM_MONTHS = 480
-SCHEDULE_CACHE_SIZE = 20_000
+LOAN_CACHE_SIZE = 100_000  # about 16 MB
+
+
+NO_ERRORS: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(slots=True)
 class Pending:
-    """A parsed row on its way to the store."""
+    """A parsed row on its way to the store. ``errors`` is the shared empty tuple
+    until the row gets its first error (most rows never do)."""
 
     row: int
-    cells: list[Any]
+    cells: Sequence[Any]
     record: dict[str, Any]
-    errors: list[tuple[str, str]]
+    errors: list[tuple[str, str]] | tuple[tuple[str, str], ...] = NO_ERRORS
     skip: bool = False
-    schedule: tuple[Installment, ...] = field(default=())
+    schedule: Schedule | None = None
 
     def error(self, column: str, reason: str) -> None:
-        self.errors.append((column, reason))
+        if self.errors:
+            self.errors.append((column, reason))  # type: ignore[union-attr]
+        else:
+            self.errors = [(column, reason)]
 
 
 def member_of(connection: Connection, column: Column[Any], ids: Iterable[Any]) -> Any:
-    """``column IN ids`` as each database likes it for thousands of ids: one array
-    parameter (``= ANY(:ids)``) on PostgreSQL; on SQLite an IN list padded (by
-    repeating an id) to a power-of-two length, because the driver caches a prepared
-    statement per distinct SQL text and lists of every length from 1 to 5000 would
-    fill that cache with big statements."""
+    """``column IN ids`` (ids are text or whole numbers) as each database likes it for
+    thousands of ids: one parameter, so the statement is compiled once and not per
+    id: an array (``= ANY(:ids)``) on PostgreSQL, a JSON array read by ``json_each``
+    on SQLite. A SQLite built without JSON gets an IN list padded (by repeating an
+    id) to a power-of-two length, so the driver's cache of prepared statements is not
+    filled with big statements of every length from 1 to 5000."""
     values = list(ids)
     if connection.dialect.name == "postgresql":
         return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    if _has_json_each(sqlite3.sqlite_version):
+        listed = func.json_each(bindparam(None, json.dumps(values), type_=String))
+        return column.in_(select(listed.table_valued("value").c.value))
     if values:
         size = 1 << (len(values) - 1).bit_length()
         values += [values[0]] * (size - len(values))
     return column.in_(values)
+
+
+@cache
+def _has_json_each(version: str) -> bool:
+    try:
+        sqlite3.connect(":memory:").execute("SELECT value FROM json_each('[1]')").close()
+    except sqlite3.OperationalError:
+        return False
+    return True
 
 
 def _show(value: Any, money: bool) -> str:
@@ -75,6 +103,8 @@ class Handler:
     table: Table
     compared: tuple[str, ...]
     money: frozenset[str] = frozenset()
+    # The tables an import writes, with about how many rows each gets per file row.
+    writes: ClassVar[dict[str, int]] = {}
 
     def __init__(self, catalog: Catalog, as_of: date) -> None:
         self.catalog = catalog
@@ -119,9 +149,8 @@ class Handler:
                 item.skip = True
 
     def write(self, connection: Connection, items: list[Pending], batch_id: int) -> None:
-        now = utcnow()
-        rows = [{**i.record, "import_batch_id": batch_id, **self.extra_columns(now)} for i in items]
-        bulk_insert(connection, self.table, rows)
+        constants = {"import_batch_id": batch_id, **self.extra_columns(utcnow())}
+        bulk_insert(connection, self.table, [i.record for i in items], constants=constants)
 
     def extra_columns(self, now: Any) -> dict[str, Any]:
         return {}
@@ -131,6 +160,7 @@ class CustomerHandler(Handler):
     spec = CUSTOMERS
     table = TABLES["customers"]
     compared = tuple(c for c in CUSTOMERS.names if c != "customer_id")
+    writes: ClassVar[dict[str, int]] = {"customers": 1}
 
     def extra_columns(self, now: Any) -> dict[str, Any]:
         return {"created_at": now}
@@ -141,13 +171,11 @@ class LoanHandler(Handler):
     table = TABLES["loans"]
     compared = tuple(c for c in LOANS.names if c != "loan_id")
     money = frozenset({"principal"})
-
-    def __init__(self, catalog: Catalog, as_of: date) -> None:
-        super().__init__(catalog, as_of)
-        self._schedules: dict[tuple[Any, ...], tuple[Installment, ...]] = {}
+    writes: ClassVar[dict[str, int]] = {"loans": 1, "installments": 20, "entries": 1, "legs": 1}
 
     def prepare(self, connection: Connection) -> None:
         ensure_products(connection, self.catalog)
+        self._booking = Booking(connection)
 
     def validate(self, item: Pending) -> None:
         r = item.record
@@ -190,20 +218,11 @@ class LoanHandler(Handler):
             item.error("first_due_date", f"must be after disbursed_on {disbursed}, got {first_due}")
         if item.errors:
             return
-        key = (product.code, principal, rate, term, disbursed, first_due)
-        schedule = self._schedules.get(key)
-        if schedule is None:
-            try:
-                schedule = build_schedule(
-                    product, LoanTerms(principal, rate, term, disbursed, first_due)
-                )
-            except DomainError as exc:
-                item.error("principal", f"no schedule can be built: {exc}")
-                return
-            if len(self._schedules) >= SCHEDULE_CACHE_SIZE:
-                self._schedules.clear()
-            self._schedules[key] = schedule
-        item.schedule = schedule
+        try:
+            terms = LoanTerms(principal, rate, term, disbursed, first_due)
+            item.schedule = self._booking.schedule(product, terms)
+        except DomainError as exc:
+            item.error("principal", f"no schedule can be built: {exc}")
 
     def lookup(self, connection: Connection, items: list[Pending]) -> None:
         customers = TABLES["customers"].c.customer_id
@@ -222,23 +241,24 @@ class LoanHandler(Handler):
 
     def write(self, connection: Connection, items: list[Pending], batch_id: int) -> None:
         super().write(connection, items, batch_id)
-        installments: list[dict[str, Any]] = []
-        heads: list[dict[str, Any]] = []
-        legs: list[dict[str, Any]] = []
-        now = utcnow()
+        booking = self._booking
+        installments: list[tuple[Any, ...]] = []
+        heads: list[tuple[Any, ...]] = []
+        legs: list[tuple[Any, ...]] = []
+        created = booking.created(utcnow())
         for item in items:
             r = item.record
             loan_id = r["loan_id"]
-            installments += installment_rows(loan_id, item.schedule)
-            entry = disburse(
-                Ledger(loan_id, r["currency"]), f"disb:{loan_id}", r["disbursed_on"], r["principal"]
-            ).entry
-            head, entry_legs = entry_rows(loan_id, entry, seq=1, created_at=now)
+            assert item.schedule is not None  # validate built it
+            installments += item.schedule.rows(loan_id)
+            head, entry_legs = booking.disbursement(
+                loan_id, r["currency"], r["disbursed_on"], r["principal"], created
+            )
             heads.append(head)
             legs += entry_legs
-        bulk_insert(connection, "installments", installments)
-        bulk_insert(connection, "entries", heads)
-        bulk_insert(connection, "legs", legs)
+        insert_encoded(connection, "installments", INSTALLMENT_COLUMNS, installments)
+        insert_encoded(connection, "entries", ENTRY_COLUMNS, heads)
+        insert_encoded(connection, "legs", LEG_COLUMNS, legs)
 
     def extra_columns(self, now: Any) -> dict[str, Any]:
         return {"status": "active", "created_at": now}
@@ -249,6 +269,12 @@ class PaymentHandler(Handler):
     table = TABLES["payments"]
     compared = tuple(c for c in PAYMENTS.names if c != "payment_ref")
     money = frozenset({"amount"})
+    writes: ClassVar[dict[str, int]] = {"payments": 1}
+
+    def __init__(self, catalog: Catalog, as_of: date) -> None:
+        super().__init__(catalog, as_of)
+        self._loans: dict[str, tuple[str, date]] = {}
+        self._shared: dict[Any, Any] = {}
 
     def validate(self, item: Pending) -> None:
         amount: Decimal = item.record["amount"]
@@ -262,17 +288,24 @@ class PaymentHandler(Handler):
             )
 
     def lookup(self, connection: Connection, items: list[Pending]) -> None:
-        # One query per batch and no cache across batches: memory stays bounded
-        # however many loans a payments file touches.
-        loans = TABLES["loans"]
-        wanted = {i.record["loan_id"] for i in items}
-        query = select(loans.c.loan_id, loans.c.currency, loans.c.disbursed_on)
-        found = {
-            loan_id: (currency, disbursed)
-            for loan_id, currency, disbursed in connection.execute(
-                query.where(member_of(connection, loans.c.loan_id, wanted))
+        # One query per batch for the loans not seen in earlier batches; the loans
+        # seen are kept up to LOAN_CACHE_SIZE (memory stays bounded however many
+        # loans a payments file touches). The import changes no loan, so a loan's
+        # currency and disbursement date stay what they were read as.
+        found = self._loans
+        wanted = {i.record["loan_id"] for i in items} - found.keys()
+        if len(found) + len(wanted) > LOAN_CACHE_SIZE:
+            found.clear()
+            wanted = {i.record["loan_id"] for i in items}
+        if wanted:
+            loans = TABLES["loans"]
+            query = select(loans.c.loan_id, loans.c.currency, loans.c.disbursed_on)
+            rows = connection.execute(query.where(member_of(connection, loans.c.loan_id, wanted)))
+            shared = self._shared  # one object per distinct currency and date
+            found.update(
+                (loan_id, (shared.setdefault(currency, currency), shared.setdefault(day, day)))
+                for loan_id, currency, day in rows
             )
-        }
         for item in items:
             r = item.record
             loan = found.get(r["loan_id"])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -23,15 +23,46 @@ CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 PARQUET_BATCH_ROWS = 10_000
+CSV_BYTES_PER_ROW = 60  # a guess, for the row estimate only
+# A character outside every one str.strip() removes (tests check the set against
+# str.isspace): a text cell with one is not blank.
+NOT_SPACE = (
+    r"[^\t\n\x0b\x0c\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}"
+    r"\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+)
+
+Batch = tuple[Sequence[int], list[Sequence[Any]], list[list[Any]] | None]
 
 
 class TableReader:
     """A header and an iterator of data rows; use as a context manager."""
 
     header: list[Any]
+    # By file column: "decimal", "date", "integer" or "text" when every cell of the
+    # column is None or a value of that Python type (Decimal, date, int, str).
+    column_types: list[str | None] | None = None
 
     def rows(self) -> Iterator[tuple[int, list[Any]]]:
         raise NotImplementedError
+
+    def batches(self, size: int) -> Iterator[Batch]:
+        """The data rows, up to ``size`` at a time, as (row numbers, rows, the same
+        cells by column or None when the reader does not have them so)."""
+        numbers: list[int] = []
+        rows: list[Sequence[Any]] = []
+        for number, cells in self.rows():
+            numbers.append(number)
+            rows.append(cells)
+            if len(rows) >= size:
+                yield numbers, rows, None
+                numbers, rows = [], []
+        if rows:
+            yield numbers, rows, None
+
+    def row_estimate(self) -> int:
+        """About how many data rows the file has (0 when unknown): the import uses it
+        to choose how to load, never to decide what is loaded."""
+        return 0
 
     def close(self) -> None:
         """Release the file."""
@@ -106,6 +137,9 @@ class CsvReader(TableReader):
             if self._records == 1 or "".join(cells).strip():
                 return cells
 
+    def row_estimate(self) -> int:
+        return self.path.stat().st_size // CSV_BYTES_PER_ROW
+
     def rows(self) -> Iterator[tuple[int, list[Any]]]:
         while (cells := self._next()) is not None:
             yield self._records, cells
@@ -128,6 +162,7 @@ class ExcelReader(TableReader):
             self._book.close()
             raise FileError(f"has no sheet {sheet!r} (sheets: {', '.join(self._book.sheetnames)})")
         self._sheet = self._book[sheet] if sheet is not None else self._book.worksheets[0]
+        self._estimate = max((self._sheet.max_row or 1) - 1, 0)
         self._rows = enumerate(self._sheet.iter_rows(values_only=True), start=1)
         header = next(self._rows, None)
         if header is None:
@@ -138,6 +173,9 @@ class ExcelReader(TableReader):
         if not cells:
             raise FileError("the sheet is empty")
         self.header = cells
+
+    def row_estimate(self) -> int:
+        return self._estimate
 
     def rows(self) -> Iterator[tuple[int, list[Any]]]:
         width = len(self.header)
@@ -165,18 +203,90 @@ class ParquetReader(TableReader):
         except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, ...
             raise FileError(f"cannot be read as Parquet ({exc})") from None
         self.header = list(self._file.schema_arrow.names)
+        self.column_types = [_arrow_kind(field.type) for field in self._file.schema_arrow]
+
+    def row_estimate(self) -> int:
+        return self._file.metadata.num_rows
+
+    def batches(self, size: int) -> Iterator[Batch]:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        kinds = [_arrow_kind(field.type) for field in self._file.schema_arrow]
+        first = 2
+        for batch in self._file.iter_batches(batch_size=size):
+            count = batch.num_rows
+            numbers: Sequence[int] = range(first, first + count)
+            first += count
+            # Rows with a value in some column are not blank; the others are checked
+            # cell by cell as rows() does (they are nearly always truly blank). A
+            # column of another type might hold blank text, so it never says filled.
+            filled = None
+            for column, kind in zip(batch.columns, kinds, strict=True):
+                if kind == "text":
+                    has = pc.fill_null(pc.match_substring_regex(column, NOT_SPACE), False)
+                elif kind is not None or _never_text(pa, column.type):
+                    has = pc.is_valid(column)
+                else:
+                    continue
+                filled = has if filled is None else pc.or_(filled, has)
+            columns = [
+                _pylist(column, kind) for column, kind in zip(batch.columns, kinds, strict=True)
+            ]
+            if filled is None or not pc.all(filled).as_py():
+                marks = filled.to_pylist() if filled is not None else [False] * count
+                keep = [
+                    i for i, ok in enumerate(marks) if ok or not _blank([c[i] for c in columns])
+                ]
+                numbers = [numbers[i] for i in keep]
+                columns = [[c[i] for i in keep] for c in columns]
+            if numbers:
+                yield numbers, list(zip(*columns, strict=True)), columns
 
     def rows(self) -> Iterator[tuple[int, list[Any]]]:
-        number = 1
-        for batch in self._file.iter_batches(batch_size=PARQUET_BATCH_ROWS):
-            columns = [column.to_pylist() for column in batch.columns]
-            for cells in zip(*columns, strict=True):
-                number += 1
-                if not _blank(list(cells)):
-                    yield number, list(cells)
+        for numbers, rows, _ in self.batches(PARQUET_BATCH_ROWS):
+            yield from zip(numbers, map(list, rows), strict=True)
 
     def close(self) -> None:
         self._file.close()
+
+
+def _pylist(column: Any, kind: str | None) -> list[Any]:
+    """``column.to_pylist()``; dates and decimals, which pyarrow makes one Python
+    object at a time, are made once per distinct value."""
+    if kind not in ("date", "decimal"):
+        return column.to_pylist()
+    import pyarrow.compute as pc
+
+    encoded = column.dictionary_encode()
+    values = encoded.dictionary.to_pylist()
+    values.append(None)
+    indices = pc.fill_null(encoded.indices, len(values) - 1).to_numpy().tolist()
+    return list(map(values.__getitem__, indices))
+
+
+def _never_text(pa: Any, arrow_type: Any) -> bool:
+    types = pa.types
+    return bool(
+        types.is_floating(arrow_type)
+        or types.is_boolean(arrow_type)
+        or types.is_temporal(arrow_type)
+    )
+
+
+def _arrow_kind(arrow_type: Any) -> str | None:
+    """What Python values a Parquet column gives, as ``TableReader.column_types``."""
+    import pyarrow as pa
+
+    if pa.types.is_decimal(arrow_type):
+        return "decimal"
+    if pa.types.is_date(arrow_type):
+        return "date"
+    if pa.types.is_integer(arrow_type):
+        return "integer"
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return "text"
+    return None
 
 
 def open_table(path: Path, encoding: str = "utf-8", sheet: str | None = None) -> TableReader:

@@ -30,7 +30,7 @@ class SeenIds:
         firsts: list[int | None] = [None] * len(keys)
         if not keys:
             return firsts
-        hashes = np.fromiter((hash(k) for k in keys), dtype=np.int64, count=len(keys))
+        hashes = np.fromiter(map(hash, keys), dtype=np.int64, count=len(keys))
         for run_hashes, run_rows in self._runs:
             positions = np.minimum(np.searchsorted(run_hashes, hashes), len(run_hashes) - 1)
             for i in np.flatnonzero(run_hashes[positions] == hashes):

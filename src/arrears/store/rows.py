@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date, datetime
 from decimal import Decimal
@@ -17,7 +18,7 @@ from itertools import islice
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Column, Connection, Date, Table, insert, select
+from sqlalchemy import Column, Connection, Date, Table, select
 from sqlalchemy.engine import Dialect
 
 from arrears.domain.ledger import Account, Entry, EntryKind, Leg
@@ -48,57 +49,82 @@ def batched(rows: Iterable[Row], size: int = BATCH_SIZE) -> Iterator[list[Row]]:
 
 
 def bulk_insert(
-    connection: Connection, table: TableLike, rows: Iterable[Row], batch_size: int = BATCH_SIZE
+    connection: Connection,
+    table: TableLike,
+    rows: Iterable[Row],
+    batch_size: int = BATCH_SIZE,
+    constants: Mapping[str, Any] | None = None,
 ) -> int:
     """Insert ``rows`` (dicts keyed by column name, all with the same keys) into
     ``table`` with executemany in batches of ``batch_size``; returns the row count.
-    Column defaults apply to the keys left out. Runs in the caller's transaction:
-    nothing is committed here."""
+    ``constants`` are columns with one value for every row (converted once, not per
+    row). Column defaults apply to the keys left out. Runs in the caller's
+    transaction: nothing is committed here."""
     target = table_of(table)
     count = 0
     for chunk in batched(rows, batch_size):
-        dialect = connection.dialect
-        if dialect.name == "sqlite":
-            _sqlite_executemany(connection, target, chunk)
-        elif dialect.name == "postgresql" and dialect.driver == "psycopg":
-            _postgres_copy(connection, target, chunk)
-        else:
-            connection.execute(insert(target), chunk)
+        names, params = encode_rows(connection, target, chunk, constants)
+        insert_encoded(connection, target, names, params)
         count += len(chunk)
     return count
 
 
-def _processed(
-    connection: Connection, table: Table, chunk: list[Row]
+def column_encoders(
+    connection: Connection, table: TableLike, names: Sequence[str]
+) -> list[Callable[[Any], Any] | None]:
+    """For each of the columns ``names``, the function that turns a Python value into
+    what the driver is given (None where the value goes as it is). Money refuses
+    floats and sub-cent amounts here; on SQLite it becomes cents."""
+    target = table_of(table)
+    return [_bind_processor(target.c[name], connection.dialect) for name in names]
+
+
+def encode_rows(
+    connection: Connection,
+    table: TableLike,
+    chunk: Sequence[Row],
+    constants: Mapping[str, Any] | None = None,
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Column names and value tuples for ``chunk``, each value passed through its
-    column's own bind processor (so Money still refuses floats and, on SQLite, stores
-    cents) and the defaults of the columns left out filled in."""
-    dialect = connection.dialect
+    """Column names and value tuples for ``chunk``, as ``insert_encoded`` takes them:
+    each value passed through its column's encoder (see ``column_encoders``), then
+    ``constants`` and the defaults of the columns left out, each encoded once."""
+    target = table_of(table)
+    if not chunk:
+        return [], []
     keys = list(chunk[0])
-    defaults: dict[str, Any] = {}
-    for column in table.columns:
+    fixed = dict(constants or {})
+    for column in target.columns:
         default = column.default
-        if column.key in chunk[0] or default is None or not hasattr(default, "arg"):
+        if column.key in chunk[0] or column.key in fixed:
             continue
-        value = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
-        defaults[column.key] = value
-    columns = [table.c[k] for k in keys] + [table.c[k] for k in defaults]
-    processors = [_bind_processor(c, dialect) for c in columns]
-    constant = [
-        processors[len(keys) + i](v) if processors[len(keys) + i] else v
-        for i, v in enumerate(defaults.values())
-    ]
-    getter = itemgetter(*keys)
-    active = [(i, p) for i, p in enumerate(processors[: len(keys)]) if p is not None]
-    params = []
-    for row in chunk:
-        values = list(getter(row)) if len(keys) > 1 else [row[keys[0]]]
-        for i, process in active:
-            values[i] = process(values[i])
-        values.extend(constant)
-        params.append(tuple(values))
-    return [c.name for c in columns], params
+        if default is None or not hasattr(default, "arg"):
+            continue
+        fixed[column.key] = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
+    encoders = column_encoders(connection, target, [*keys, *fixed])
+    tail = tuple(
+        encode(value) if encode is not None else value
+        for encode, value in zip(encoders[len(keys) :], fixed.values(), strict=True)
+    )
+    if len(keys) == 1:
+        columns: list[Sequence[Any]] = [[row[keys[0]] for row in chunk]]
+    else:
+        columns = list(zip(*map(itemgetter(*keys), chunk), strict=True))
+    for i, encode in enumerate(encoders[: len(keys)]):
+        if encode is not None:
+            columns[i] = _encode_column(encode, columns[i])
+    params = list(zip(*columns, strict=True))
+    if tail:
+        params = [values + tail for values in params]
+    return [target.c[k].name for k in (*keys, *fixed)], params
+
+
+def _encode_column(encode: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
+    # A column of dates (a payment date, a due date) has few distinct values: convert
+    # each once. Only for exact dates, which no other type equals.
+    if set(map(type, values)) <= {date, type(None)}:
+        distinct = {value: encode(value) for value in set(values)}
+        return list(map(distinct.__getitem__, values))
+    return list(map(encode, values))
 
 
 def _bind_processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
@@ -119,32 +145,89 @@ def _cents_or_none(value: Any) -> int | None:
     return None if value is None else money_cents(value)
 
 
-def _sqlite_executemany(connection: Connection, table: Table, chunk: list[Row]) -> None:
-    # Core's executemany spends most of its time building per-row parameter dicts;
-    # plain tuples keep 600k rows well under 10 s.
-    names, params = _processed(connection, table, chunk)
-    quote = connection.dialect.identifier_preparer.quote
+def insert_encoded(
+    connection: Connection, table: TableLike, names: Sequence[str], params: list[tuple[Any, ...]]
+) -> None:
+    """Insert ``params`` (tuples of values for the columns ``names``, already encoded
+    as ``encode_rows`` or ``column_encoders`` do) in one executemany, or COPY on
+    PostgreSQL with psycopg. Runs in the caller's transaction."""
+    if not params:
+        return
+    target = table_of(table)
+    dialect = connection.dialect
+    quote = dialect.identifier_preparer.quote
     columns = ", ".join(quote(name) for name in names)
-    marks = ", ".join("?" for _ in names)
-    sql = f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({marks})"
-    connection.exec_driver_sql(sql, params)
-
-
-def _postgres_copy(connection: Connection, table: Table, chunk: list[Row]) -> None:
-    # COPY is an order of magnitude faster than executemany on PostgreSQL.
-    names, params = _processed(connection, table, chunk)
-    quote = connection.dialect.identifier_preparer.quote
-    target = (
-        quote(table.name) if table.schema is None else f"{quote(table.schema)}.{quote(table.name)}"
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        _postgres_copy(connection, target, columns, params)
+        return
+    style = dialect.paramstyle
+    if style == "qmark":
+        marks = ", ".join("?" for _ in names)
+    elif style == "numeric":
+        marks = ", ".join(f":{i}" for i in range(1, len(names) + 1))
+    elif style in ("format", "pyformat"):
+        marks = ", ".join("%s" for _ in names)
+    else:  # named: the driver wants dicts
+        marks = ", ".join(f":p{i}" for i in range(len(names)))
+        params = [{f"p{i}": v for i, v in enumerate(values)} for values in params]  # type: ignore[misc]
+    connection.exec_driver_sql(
+        f"INSERT INTO {_qualified(target, quote)} ({columns}) VALUES ({marks})", params
     )
-    columns = ", ".join(quote(name) for name in names)
+
+
+def _qualified(table: Table, quote: Callable[[str], str]) -> str:
+    if table.schema is None:
+        return quote(table.name)
+    return f"{quote(table.schema)}.{quote(table.name)}"
+
+
+def _postgres_copy(
+    connection: Connection, table: Table, columns: str, params: list[tuple[Any, ...]]
+) -> None:
+    # COPY is an order of magnitude faster than executemany on PostgreSQL.
+    quote = connection.dialect.identifier_preparer.quote
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        with cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
+        with cursor.copy(f"COPY {_qualified(table, quote)} ({columns}) FROM STDIN") as copy:
             for values in params:
                 copy.write_row(values)
     finally:
         cursor.close()
+
+
+@contextmanager
+def deferred_indexes(
+    connection: Connection, tables: Iterable[TableLike], expected_rows: Mapping[str, int]
+) -> Iterator[None]:
+    """Within the block, the plain (non-unique) indexes of ``tables`` are dropped, and
+    rebuilt from their own stored SQL when it ends, in the caller's transaction: a
+    bulk load into a B-tree index in random key order costs SQLite several times
+    what one sorted build costs. Only on SQLite, and only for a table whose stored
+    rows are fewer than twice the rows about to be added (``expected_rows`` by table
+    name), so that the rebuild costs less than what it saves. Unique indexes are
+    kept: they must refuse a row when it is inserted. If the block raises, the
+    indexes are not rebuilt: the caller must roll back, which restores them."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    dropped: list[str] = []
+    for table in tables:
+        target = table_of(table)
+        adding = expected_rows.get(target.name, 0)
+        stored = connection.exec_driver_sql(f'SELECT max(rowid) FROM "{target.name}"').scalar()
+        if not adding or (stored or 0) >= 2 * adding:
+            continue
+        found = connection.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+            "AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'",
+            (target.name,),
+        ).all()
+        for name, sql in found:
+            connection.exec_driver_sql(f'DROP INDEX "{name}"')
+            dropped.append(sql)
+    yield
+    for sql in dropped:
+        connection.exec_driver_sql(sql)
 
 
 def installment_rows(loan_id: str, schedule: Iterable[Installment]) -> list[Row]:
