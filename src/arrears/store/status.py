@@ -18,9 +18,7 @@ def book_status(engine: Engine) -> dict[str, Any]:
                 conn.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
             )
 
-        loans = dict(
-            conn.execute(select(Loan.status, func.count()).group_by(Loan.status)).tuples().all()
-        )
+        loans = dict(conn.execute(select(Loan.status, func.count()).group_by(Loan.status)).all())
         last = conn.execute(
             select(func.max(CloseRun.as_of)).where(CloseRun.status == "done")
         ).scalar_one()
