@@ -26,8 +26,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err = Console(stderr=True)
+# Piped or captured output has no width of its own: 100 columns fit the widest table.
+console = Console(width=None if Console().is_terminal else 100)
+err = Console(stderr=True, width=None if Console(stderr=True).is_terminal else 100)
 
 WorkspaceOpt = Annotated[
     Path | None,
@@ -225,7 +226,8 @@ def _print_ageing(ws: Workspace, day: date, t: Translator) -> None:
         "share_amount",
         "arrears",
     ):
-        out.add_column(t(key), justify="left" if key in ("bucket", "dpd_range") else "right")
+        justify = "left" if key in ("bucket", "dpd_range") else "right"
+        out.add_column(t(key), justify=justify, no_wrap=True)
     for row in table.rows:
         label = buckets.label(row.bucket_index)
         dpd = label[label.index("(") + 1 : -1] if "(" in label else ""
