@@ -39,7 +39,7 @@ MINOR_UNITS: dict[str, int] = {
 
 ZERO = Decimal(0)
 # an optional sign, digits with optional thousands commas, an optional fraction
-_AMOUNT = re.compile(r"[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?")
+_AMOUNT = re.compile(r"[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?|[+-]?\.\d+")
 CENT = Decimal("0.01")
 
 Number = int | Decimal
@@ -72,21 +72,28 @@ def to_decimal(value: object) -> Decimal:
     elif isinstance(value, int):
         result = Decimal(value)
     elif isinstance(value, str):
-        text = value.strip()
-        if not _AMOUNT.fullmatch(text):
-            raise DomainError(
-                f"not an amount: {value!r} (write 1234.50 or 1,234.50; commas only between "
-                "groups of three digits)"
-            )
-        try:
-            result = Decimal(text.replace(",", ""))
-        except InvalidOperation:
-            raise DomainError(f"not an amount: {value!r}") from None
+        result = parse_amount(value)
     else:
         raise DomainError(f"amounts must be Decimal, int or str, not {type(value).__name__}")
     if not result.is_finite():
         raise DomainError(f"not a finite amount: {value!r}")
     return result
+
+
+def parse_amount(text: str) -> Decimal:
+    """An amount as people write it: an optional sign, digits with optional thousands
+    commas, an optional fraction ("1,234.50", "-0.01"). Anything else ("1.234,50",
+    "12,34", "1e3", "¥100") raises DomainError rather than being guessed at."""
+    stripped = text.strip()
+    if not _AMOUNT.fullmatch(stripped):
+        raise DomainError(
+            f"not an amount: {text!r} (write 1234.50 or 1,234.50; commas only between "
+            "groups of three digits)"
+        )
+    try:
+        return Decimal(stripped.replace(",", ""))
+    except InvalidOperation:
+        raise DomainError(f"not an amount: {text!r}") from None
 
 
 @dataclass(frozen=True, slots=True)

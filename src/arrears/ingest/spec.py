@@ -18,11 +18,12 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from arrears.domain.errors import DomainError
+from arrears.domain.money import parse_amount
 from arrears.ingest.errors import FieldError, FileError
 from arrears.store.models import CUSTOMER_TYPES, DEFAULT_TIME_ZONE, LANGUAGES
 
 CHANNELS = ("bank_transfer", "card", "wechat", "alipay", "cash", "agency", "other")
-_AMOUNT = re.compile(r"[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?|[+-]?\.\d+")
 _DATE = re.compile(r"(\d{4})([-/])(\d{1,2})\2(\d{1,2})|(\d{4})(\d{2})(\d{2})")
 
 Parser = Callable[[Any], Any]
@@ -55,12 +56,9 @@ def parse_decimal(value: Any) -> Decimal:
     elif isinstance(value, float):
         result = Decimal(repr(value))
     elif isinstance(value, str):
-        text = value.strip()
-        if not _AMOUNT.fullmatch(text):
-            raise FieldError(f"not a number: {value!r}")
         try:
-            result = Decimal(text.replace(",", ""))
-        except InvalidOperation:
+            result = parse_amount(value)
+        except DomainError:
             raise FieldError(f"not a number: {value!r}") from None
     else:
         raise FieldError(f"not a number: {value!r}")
