@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -141,10 +140,6 @@ def _write_entries(conn: Connection, result: SliceResult) -> int:
     """Insert the new entries and legs (workers hand over amounts in cents)."""
     insert_postings(conn, result.entries, result.legs, utcnow())
     return len(result.entries)
-
-
-def from_cents(amount: int) -> Decimal:
-    return Decimal(amount).scaleb(-2)
 
 
 def _mark_payments(conn: Connection, refs: list[str]) -> int:

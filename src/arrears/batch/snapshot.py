@@ -94,7 +94,3 @@ def write_snapshot(table: pa.Table, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path, compression="zstd", write_statistics=True, row_group_size=1 << 20)
     return path
-
-
-def read_snapshot(path: Path) -> pa.Table:
-    return pq.read_table(path)

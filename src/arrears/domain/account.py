@@ -23,7 +23,7 @@ such a stretch instead of one a day.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -458,12 +458,3 @@ def _post_accrual(
     ref = f"accr:{start.isoformat()}" if start == end else f"accr:{start}:{end}"
     accrued = ops.accrue(ledger, ref, end, penalty, compound)
     return ledger if accrued is None else accrued.ledger
-
-
-def advance_all(
-    accounts: Mapping[str, LoanAccount],
-    to: date,
-    payments: Mapping[str, Sequence[Payment]],
-) -> dict[str, LoanAccount]:
-    """Close every account through ``to``."""
-    return {lid: advance(acc, to, payments.get(lid, ()))[0] for lid, acc in accounts.items()}
