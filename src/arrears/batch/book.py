@@ -38,15 +38,21 @@ def _in_range(column: Any, first: str | None, last: str | None) -> list[Any]:
     return conditions
 
 
+def _not_closed_through(as_of: date) -> list[Any]:
+    """Loans disbursed by ``as_of`` that the close has not yet taken through it."""
+    loans = Loan.__table__
+    return [
+        loans.c.disbursed_on <= as_of,
+        loans.c.closed_through.is_(None) | (loans.c.closed_through < as_of),
+    ]
+
+
 def open_loan_ids(conn: Connection, as_of: date) -> list[str]:
     """Ids of the loans a close through ``as_of`` has work for, in order."""
     loans = Loan.__table__
     return list(
         conn.execute(
-            select(loans.c.loan_id)
-            .where(loans.c.disbursed_on <= as_of)
-            .where((loans.c.closed_through.is_(None)) | (loans.c.closed_through < as_of))
-            .order_by(loans.c.loan_id)
+            select(loans.c.loan_id).where(*_not_closed_through(as_of)).order_by(loans.c.loan_id)
         ).scalars()
     )
 
@@ -65,8 +71,7 @@ def load_book(
     rows = (
         conn.execute(
             select(loans)
-            .where(loans.c.disbursed_on <= as_of)
-            .where((loans.c.closed_through.is_(None)) | (loans.c.closed_through < as_of))
+            .where(*_not_closed_through(as_of))
             .where(*_in_range(loans.c.loan_id, first, last))
             .order_by(loans.c.loan_id)
         )

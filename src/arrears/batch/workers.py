@@ -10,8 +10,10 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -212,25 +214,24 @@ def close_all(
     global _JOB
     workers = workers or int(os.environ.get("ARREARS_WORKERS", 0)) or os.cpu_count() or 1
     ranges = partitions(loan_ids, workers)
-    total, done = len(loan_ids), 0
     result = SliceResult()
     _JOB = job
     try:
-        can_fork = "fork" in multiprocessing.get_all_start_methods()
-        if workers == 1 or len(ranges) <= 1 or not can_fork:
-            parts: Iterable[SliceResult] = map(_close_slice, ranges)
-            for part in parts:
+        with ExitStack() as stack:
+            parts: Iterable[SliceResult]
+            if (
+                workers == 1
+                or len(ranges) <= 1
+                or "fork" not in multiprocessing.get_all_start_methods()
+            ):
+                parts = map(_close_slice, ranges)
+            else:
+                pool = stack.enter_context(multiprocessing.get_context("fork").Pool(workers))
+                parts = pool.imap(_close_slice, ranges)
+            for (_, last), part in zip(ranges, parts, strict=True):
                 result.extend(part)
-                done += len(part.closed)
-                if progress:
-                    progress(done, total)
-            return result
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for part in pool.imap(_close_slice, ranges):
-                result.extend(part)
-                done += len(part.closed)
-                if progress:
-                    progress(done, total)
+                if progress:  # loans of the ranges done so far, skipped ones included
+                    progress(bisect_right(loan_ids, last), len(loan_ids))
         return result
     finally:
         _JOB = None
