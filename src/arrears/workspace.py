@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from arrears.batch.snapshot import snapshot_file
 from arrears.domain.products import DEFAULT_CATALOG_PATH, Catalog, load_catalog
 from arrears.store.db import database_url, make_engine, redact, upgrade
 from arrears.store.unit_of_work import UnitOfWork
@@ -43,15 +44,16 @@ class Workspace:
         return self.root / "snapshots"
 
     def snapshot_path(self, as_of: date) -> Path:
-        return self.snapshots_dir / f"as_of={as_of.isoformat()}" / "part-0.parquet"
+        return snapshot_file(self.snapshots_dir, as_of)
 
     def snapshot_dates(self) -> list[date]:
         if not self.snapshots_dir.exists():
             return []
         found = []
         for folder in self.snapshots_dir.glob("as_of=*"):
-            if (folder / "part-0.parquet").exists():
-                found.append(date.fromisoformat(folder.name.removeprefix("as_of=")))
+            day = date.fromisoformat(folder.name.removeprefix("as_of="))
+            if self.snapshot_path(day).exists():
+                found.append(day)
         return sorted(found)
 
     @property

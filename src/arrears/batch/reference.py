@@ -21,7 +21,7 @@ import pyarrow as pa
 from sqlalchemy import Connection, bindparam, select, update
 
 from arrears.batch.book import open_loan_ids
-from arrears.batch.snapshot import write_snapshot
+from arrears.batch.snapshot import snapshot_file, write_snapshot
 from arrears.batch.workers import Job, SliceResult, close_all
 from arrears.store.ledger_rows import (
     insert_postings,
@@ -112,7 +112,7 @@ def _close_book(
             for day in report.days:
                 table = last if day == as_of else result.snapshot(day)
                 counts[day] = table.num_rows
-                write_snapshot(table, staging / f"as_of={day.isoformat()}" / "part-0.parquet")
+                write_snapshot(table, snapshot_file(staging, day))
             tick("snapshots")
             for day in report.days:
                 uow.session.merge(
@@ -128,7 +128,7 @@ def _close_book(
             for day in report.days:
                 target = workspace.snapshot_path(day)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                (staging / f"as_of={day.isoformat()}" / "part-0.parquet").replace(target)
+                snapshot_file(staging, day).replace(target)
                 report.snapshots.append(target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)

@@ -89,6 +89,11 @@ def snapshot_table(
     return pa.Table.from_arrays(arrays, schema=SCHEMA)
 
 
+def snapshot_file(folder: Path, as_of: date) -> Path:
+    """Where the snapshot of ``as_of`` lives under ``folder`` (Hive-style partitions)."""
+    return folder / f"as_of={as_of.isoformat()}" / "part-0.parquet"
+
+
 def write_snapshot(table: pa.Table, path: Path) -> Path:
     """Write one day's table to ``path`` (Parquet, zstd, deterministic bytes)."""
     path.parent.mkdir(parents=True, exist_ok=True)
