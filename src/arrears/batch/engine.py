@@ -1,0 +1,360 @@
+"""The daily close as one Ibis pipeline: the same expressions run on DuckDB (embedded)
+and on Spark (``ibis.pyspark``).
+
+Closing day D takes the accounts and dues tables of D-1 and does what
+``arrears.domain.account.close_day`` does for one loan, for every loan at once:
+
+1. ``fall_due``: installments due on D move from not-due into dues; their interest
+   counts toward the cost cap; a credit balance becomes available to pay them;
+2. ``settle``: the day's payments (plus that credit) go through each product's waterfall,
+   as a running sum over the balances in settlement order; the rest is credit;
+3. ``assess_dues``: per loan, what is owed, what is past grace (the base of 罚息 and
+   复利), the late fees of installments whose grace ended yesterday, the oldest unpaid
+   installment;
+4. ``charge``: penalty and compound for the day, rounded half-up to the cent, fees and
+   accruals cut to the cost cap (fees first, then penalty, then compound);
+5. ``assess``: DPD, bucket, class, first-payment default and status;
+6. ``compare``: roll forward / roll back / cure / newly delinquent against D-1, and the
+   customer's worst DPD and bucket over all their loans.
+
+All money is integer cents and all dates are day numbers, so both engines compute
+exactly (no floating point anywhere); division is exact integer division.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from arrears.batch.state import ACCOUNTS, COMPOUND, FEE, INTEREST, PENALTY, PRINCIPAL
+from arrears.domain.products import Catalog
+
+Table = ir.Table
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The tables one close reads."""
+
+    accounts: Table  # state of D-1
+    dues: Table  # dues of D-1
+    loans: Table  # the book: new loans enter on their disbursement day
+    schedule: Table
+    payments: Table
+    products: Table
+
+
+def _int(value: int) -> ir.IntegerScalar:
+    return ibis.literal(value, type="int64")
+
+
+def div_round(numerator: ir.IntegerValue, denominator: ir.IntegerValue) -> ir.IntegerValue:
+    """``numerator / denominator`` rounded half-up, exactly, for numerator >= 0 and
+    denominator > 0: integer remainder, then a division whose result is a whole number
+    (exact while the operands stay below 2**53)."""
+    n = numerator * 2 + denominator
+    d = denominator * 2
+    return ((n - n % d) / d).cast("int64")
+
+
+def left_join(a: Table, b: Table, keys: list[str]) -> Table:
+    """``a`` with ``b``'s columns where the keys match (b's key columns dropped)."""
+    j = a.left_join(b, keys)
+    return j.drop(*[f"{k}_right" for k in keys])
+
+
+def fall_due(schedule: Table, accounts: Table, day: int) -> tuple[Table, Table]:
+    """Installments falling due on ``day`` for open loans (not written off), and their
+    per-loan totals."""
+    live = accounts.filter(~accounts.written_off).select("loan_id")
+    fell = schedule.filter(schedule.due == day).semi_join(live, "loan_id")
+    totals = fell.group_by("loan_id").agg(
+        fell_principal=fell.principal.sum(), fell_interest=fell.interest.sum()
+    )
+    return fell, totals
+
+
+def open_accounts(inputs: Inputs, day: int) -> Table:
+    """Accounts of D-1 with what falls due and what is paid on ``day`` joined in:
+    ``available`` is what the waterfall can settle today."""
+    acc = inputs.accounts
+    fell, fell_totals = fall_due(inputs.schedule, acc, day)
+    pays = inputs.payments
+    paid = (
+        pays.filter(pays.paid_on == day).group_by("loan_id").agg(paid_today_new=pays.amount.sum())
+    )
+    a = left_join(left_join(acc, fell_totals, ["loan_id"]), paid, ["loan_id"])
+    a = a.select(
+        *[c for c in acc.columns if c != "paid_today"],
+        has_fell=a.fell_principal.notnull(),
+        fell_principal=a.fell_principal.fill_null(0),
+        fell_interest=a.fell_interest.fill_null(0),
+        paid_today=a.paid_today_new.fill_null(0),
+    )
+    live = ~a.written_off
+    use_credit = live & a.has_fell
+    return a.mutate(
+        prev_dpd=a.dpd,
+        prev_bucket_index=a.bucket_index,
+        not_due=a.not_due - a.fell_principal,
+        charged=a.charged + a.fell_interest,
+        available=ibis.ifelse(live, a.paid_today + ibis.ifelse(use_credit, a.credit, 0), 0),
+        credit=ibis.ifelse(use_credit, 0, a.credit),
+    ).join(inputs.products, "product_code")
+
+
+def settle(accounts: Table, dues: Table) -> tuple[Table, Table]:
+    """Run the waterfall for loans with something available. Returns per-loan settled
+    charges (fee, penalty, compound, total) and per-installment settled amounts."""
+    payers = accounts.filter(accounts.available > 0)
+    keyed = []
+    for code, column in ((FEE, "fee"), (PENALTY, "penalty"), (COMPOUND, "compound")):
+        keyed.append(
+            payers.select(
+                "loan_id",
+                "available",
+                component=_int(code),
+                seq=ibis.literal(0, type="int32"),
+                balance=payers[column],
+                major=payers[f"major_{code}"].cast("int64"),
+                rank=_int(0),
+                minor=payers[f"minor_{code}"].cast("int64"),
+            )
+        )
+    owing = dues.join(
+        payers.select(
+            "loan_id",
+            "available",
+            "inst_dir",
+            *[f"{k}_{c}" for c in (INTEREST, PRINCIPAL) for k in ("major", "minor")],
+        ),
+        "loan_id",
+    )
+    for code, column in ((INTEREST, "interest"), (PRINCIPAL, "principal")):
+        keyed.append(
+            owing.select(
+                "loan_id",
+                "available",
+                component=_int(code),
+                seq=owing.seq,
+                balance=owing[column],
+                major=owing[f"major_{code}"].cast("int64"),
+                rank=(owing.seq * owing.inst_dir).cast("int64"),
+                minor=owing[f"minor_{code}"].cast("int64"),
+            )
+        )
+    rows = ibis.union(*keyed)
+    window = ibis.cumulative_window(group_by="loan_id", order_by=["major", "rank", "minor"])
+    before = rows.balance.sum().over(window) - rows.balance
+    rows = rows.mutate(
+        settled=ibis.greatest(ibis.least(rows.balance, rows.available - before), 0)
+    )
+
+    def part(code: int) -> ir.IntegerValue:
+        return ibis.ifelse(rows.component == code, rows.settled, 0).sum()
+
+    per_loan = rows.group_by("loan_id").agg(
+        settled_fee=part(FEE),
+        settled_penalty=part(PENALTY),
+        settled_compound=part(COMPOUND),
+        settled_total=rows.settled.sum(),
+    )
+    inst = rows.filter(rows.seq > 0)
+    per_installment = inst.group_by("loan_id", "seq").agg(
+        settled_interest=ibis.ifelse(inst.component == INTEREST, inst.settled, 0).sum(),
+        settled_principal=ibis.ifelse(inst.component == PRINCIPAL, inst.settled, 0).sum(),
+    )
+    return per_loan, per_installment
+
+
+def remaining_dues(dues: Table, per_installment: Table) -> Table:
+    """Dues after the day's settlement; fully settled installments drop out."""
+    j = left_join(dues, per_installment, ["loan_id", "seq"])
+    out = j.select(
+        "loan_id",
+        "seq",
+        "due",
+        principal=j.principal - j.settled_principal.fill_null(0),
+        interest=j.interest - j.settled_interest.fill_null(0),
+    )
+    return out.filter(out.principal + out.interest > 0)
+
+
+def assess_dues(dues: Table, accounts: Table, day: int) -> Table:
+    """Per loan: owed principal and interest, the part past grace, late fees for
+    installments whose grace ended yesterday, and the oldest unpaid installment."""
+    params = accounts.select(
+        "loan_id", "grace", "tolerance", "fee_fixed", "fee_num", "fee_den", "written_off"
+    )
+    j = dues.join(params, "loan_id")
+    owed = j.principal + j.interest
+    age = _int(day) - j.due
+    past_grace = age > j.grace
+    has_fee = (j.fee_fixed > 0) | (j.fee_num > 0)
+    late = (age == j.grace + 1) & (owed > j.tolerance) & has_fee & ~j.written_off
+    fee = j.fee_fixed + ibis.ifelse(j.fee_num > 0, div_round(owed * j.fee_num, j.fee_den), 0)
+    unpaid = (j.due < day) & (owed > j.tolerance)
+    return j.group_by("loan_id").agg(
+        principal_due=j.principal.sum(),
+        interest_due=j.interest.sum(),
+        overdue_principal=ibis.ifelse(past_grace, j.principal, 0).sum(),
+        overdue_interest=ibis.ifelse(past_grace, j.interest, 0).sum(),
+        fee_raw=ibis.ifelse(late, fee, 0).sum(),
+        oldest_due=ibis.ifelse(unpaid, j.due, ibis.null("int32")).min(),
+        oldest_seq=ibis.ifelse(unpaid, j.seq, ibis.null("int32")).min(),
+    )
+
+
+def charge(a: Table, day: int) -> Table:
+    """The day's fee, 罚息 and 复利 under the cost cap, and the new balances."""
+    zero = _int(0)
+    live = ~a.written_off
+    pen = ibis.ifelse(
+        live & (a.pen_num > 0), div_round(a.overdue_principal * a.pen_num, a.pen_den), zero
+    )
+    comp = ibis.ifelse(
+        live & (a.comp_num > 0), div_round(a.overdue_interest * a.comp_num, a.comp_den), zero
+    )
+    fee = ibis.ifelse(live, a.fee_raw, zero)
+    allowance = div_round(a.principal * a.cap_num * (_int(day) - a.disbursed), a.cap_den)
+    headroom = ibis.ifelse(
+        a.cap_den > 0, ibis.greatest(allowance - a.charged, 0), fee + pen + comp
+    )
+    a = a.mutate(fee_new=ibis.least(fee, headroom))
+    a = a.mutate(pen_new=ibis.least(pen, headroom - a.fee_new))
+    a = a.mutate(comp_new=ibis.least(comp, headroom - a.fee_new - a.pen_new))
+    return a.mutate(
+        fee=a.fee - a.settled_fee + a.fee_new,
+        penalty=a.penalty - a.settled_penalty + a.pen_new,
+        compound=a.compound - a.settled_compound + a.comp_new,
+        credit=a.credit + a.available - a.settled_total,
+        charged=a.charged + a.fee_new + a.pen_new + a.comp_new,
+    )
+
+
+def _case(value: ir.IntegerValue, edges: list[int], labels: list[Any]) -> ir.Value:
+    """``labels[i]`` for the first edge ``value <= edges[i]``, else the last label."""
+    branches = [(value <= edge, label) for edge, label in zip(edges, labels, strict=False)]
+    return ibis.cases(*branches, else_=labels[-1])
+
+
+def assess(a: Table, day: int, catalog: Catalog) -> Table:
+    """DPD, bucket, five-tier class, first-payment default and status on ``day``."""
+    raw = _int(day) - a.oldest_due.fill_null(day)
+    dpd = ibis.ifelse(raw > a.grace, raw, 0).cast("int32")
+    edges = list(catalog.buckets.edges)
+    names = list(catalog.buckets.names)
+    c = catalog.classification
+    class_edges = [c.normal, c.special_mention, c.substandard, c.doubtful]
+    classes = ["normal", "special_mention", "substandard", "doubtful", "loss"]
+    owed = a.not_due + a.principal_due + a.interest_due + a.penalty + a.compound + a.fee
+    status = ibis.cases(
+        (a.written_off, "written_off"),
+        ((owed == 0) & (a.last_due <= day), "closed"),
+        else_="active",
+    )
+    a = a.mutate(dpd=dpd)
+    return a.mutate(
+        as_of=ibis.literal(day, type="int32"),
+        status=status,
+        bucket=_case(a.dpd, edges, names),
+        bucket_index=_case(a.dpd, edges, list(range(len(names)))).cast("int16"),
+        loan_class=_case(a.dpd, class_edges, classes),
+        first_payment_default=(a.dpd > 0) & (a.oldest_seq.fill_null(0) == 1),
+    )
+
+
+def compare(a: Table) -> Table:
+    """Flags against D-1 and the customer-level view."""
+    a = a.mutate(
+        roll_forward=a.bucket_index > a.prev_bucket_index,
+        roll_back=a.bucket_index < a.prev_bucket_index,
+        cured=(a.prev_dpd > 0) & (a.dpd == 0),
+        newly_delinquent=(a.prev_dpd == 0) & (a.dpd > 0),
+    )
+    worst = a.group_by("customer_id").agg(
+        customer_max_dpd=a.dpd.max(), customer_bucket_index=a.bucket_index.max()
+    )
+    return a.drop("customer_max_dpd", "customer_bucket_index").join(worst, "customer_id")
+
+
+def new_accounts(loans: Table, day: int) -> Table:
+    """Loans disbursed on ``day``: opened, nothing due yet."""
+    new = loans.filter(loans.disbursed == day)
+    zero = _int(0)
+    return new.select(
+        "loan_id",
+        "customer_id",
+        "product_code",
+        "principal",
+        "disbursed",
+        "last_due",
+        written_off=False,
+        as_of=ibis.literal(day, type="int32"),
+        status=ibis.literal("active"),
+        dpd=ibis.literal(0, type="int32"),
+        bucket=ibis.literal("M0"),
+        bucket_index=ibis.literal(0, type="int16"),
+        loan_class=ibis.literal("normal"),
+        first_payment_default=False,
+        roll_forward=False,
+        roll_back=False,
+        cured=False,
+        newly_delinquent=False,
+        customer_max_dpd=ibis.literal(0, type="int32"),
+        customer_bucket_index=ibis.literal(0, type="int16"),
+        not_due=new.principal,
+        principal_due=zero,
+        interest_due=zero,
+        overdue_principal=zero,
+        overdue_interest=zero,
+        penalty=zero,
+        compound=zero,
+        fee=zero,
+        credit=zero,
+        paid_today=zero,
+        charged=zero,
+        prev_dpd=ibis.literal(0, type="int32"),
+        prev_bucket_index=ibis.literal(0, type="int16"),
+    )
+
+
+STEPS: list[tuple[str, Callable[..., Any]]] = [
+    ("fall_due", fall_due),
+    ("settle", settle),
+    ("assess_dues", assess_dues),
+    ("charge", charge),
+    ("assess", assess),
+    ("compare", compare),
+]
+
+
+def close_day(inputs: Inputs, day: int, catalog: Catalog) -> tuple[Table, Table]:
+    """Accounts and dues of ``day`` (a day number) from those of the day before."""
+    a = open_accounts(inputs, day)
+    fell, _ = fall_due(inputs.schedule, inputs.accounts, day)
+    dues = inputs.dues.union(fell.select("loan_id", "seq", "due", "principal", "interest"))
+    per_loan, per_installment = settle(a, dues)
+    dues = remaining_dues(dues, per_installment)
+    owed = assess_dues(dues, a, day)
+    a = left_join(left_join(a, per_loan, ["loan_id"]), owed, ["loan_id"])
+    zero = _int(0)
+    a = a.mutate(
+        settled_fee=a.settled_fee.fill_null(zero),
+        settled_penalty=a.settled_penalty.fill_null(zero),
+        settled_compound=a.settled_compound.fill_null(zero),
+        settled_total=a.settled_total.fill_null(zero),
+        principal_due=a.principal_due_right.fill_null(zero),
+        interest_due=a.interest_due_right.fill_null(zero),
+        overdue_principal=a.overdue_principal_right.fill_null(zero),
+        overdue_interest=a.overdue_interest_right.fill_null(zero),
+        fee_raw=a.fee_raw.fill_null(zero),
+    )
+    a = assess(charge(a, day), day, catalog)
+    columns = [*ACCOUNTS.names, "prev_dpd", "prev_bucket_index"]
+    a = compare(a.select(*columns).union(new_accounts(inputs.loans, day).select(*columns)))
+    return a.select(*ACCOUNTS.names), dues

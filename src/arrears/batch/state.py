@@ -1,0 +1,260 @@
+"""The batch engine's tables: a book (static contract data), a dated state, the day's
+payments, and the product parameters as exact integers.
+
+Everything the engine computes is in integer minor units (cents) and day numbers (days
+since 1970-01-01), so DuckDB and Spark do exact integer arithmetic and agree with the
+domain core to the cent; the snapshot turns cents into DECIMAL(18,2) at the end.
+
+Tables (all Arrow / Parquet):
+
+- ``schedule``: loan_id, seq, due (day), principal, interest — the contract schedule;
+- ``accounts``: one row per loan on a date: the loan-level balances, the static fields
+  the close needs (customer, product, principal, disbursement day, last due day) and
+  the day's assessment (DPD, bucket, flags);
+- ``dues``: one row per fallen-due installment still owing principal or interest;
+- ``payments``: loan_id, paid_on (day), amount.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+import pyarrow as pa
+
+from arrears.domain.account import DayState, LoanAccount, Payment
+from arrears.domain.ledger import LOAN_LEVEL, Account
+from arrears.domain.money import MINOR_UNITS
+from arrears.domain.products import (
+    Catalog,
+    Component,
+    InstallmentOrder,
+    Product,
+    WaterfallMode,
+)
+
+EPOCH = date(1970, 1, 1)
+
+
+def day_number(d: date) -> int:
+    return (d - EPOCH).days
+
+
+def from_day_number(n: int) -> date:
+    return date.fromordinal(EPOCH.toordinal() + n)
+
+
+def cents(amount: Decimal) -> int:
+    value = amount * 100
+    if value != value.to_integral_value():
+        raise ValueError(f"{amount} has more than two decimal places")
+    return int(value)
+
+
+SCHEDULE = pa.schema(
+    [
+        ("loan_id", pa.string()),
+        ("seq", pa.int32()),
+        ("due", pa.int32()),
+        ("principal", pa.int64()),
+        ("interest", pa.int64()),
+    ]
+)
+
+DUES = SCHEDULE
+
+PAYMENTS = pa.schema([("loan_id", pa.string()), ("paid_on", pa.int32()), ("amount", pa.int64())])
+
+# balances and counters of an account row, in cents
+ACCOUNT_MONEY = (
+    "not_due",
+    "principal_due",
+    "interest_due",
+    "overdue_principal",
+    "overdue_interest",
+    "penalty",
+    "compound",
+    "fee",
+    "credit",
+    "paid_today",
+    "charged",
+)
+
+ACCOUNTS = pa.schema(
+    [
+        ("loan_id", pa.string()),
+        ("customer_id", pa.string()),
+        ("product_code", pa.string()),
+        ("principal", pa.int64()),
+        ("disbursed", pa.int32()),
+        ("last_due", pa.int32()),
+        ("written_off", pa.bool_()),
+        ("as_of", pa.int32()),
+        ("status", pa.string()),
+        ("dpd", pa.int32()),
+        ("bucket", pa.string()),
+        ("bucket_index", pa.int16()),
+        ("loan_class", pa.string()),
+        ("first_payment_default", pa.bool_()),
+        ("roll_forward", pa.bool_()),
+        ("roll_back", pa.bool_()),
+        ("cured", pa.bool_()),
+        ("newly_delinquent", pa.bool_()),
+        ("customer_max_dpd", pa.int32()),
+        ("customer_bucket_index", pa.int16()),
+        *[(name, pa.int64()) for name in ACCOUNT_MONEY],
+    ]
+)
+
+# the components' codes in the allocation table
+FEE, PENALTY, COMPOUND, INTEREST, PRINCIPAL = range(5)
+_CODE = {
+    Component.FEE: FEE,
+    Component.PENALTY: PENALTY,
+    Component.COMPOUND: COMPOUND,
+    Component.INTEREST: INTEREST,
+    Component.PRINCIPAL: PRINCIPAL,
+}
+
+
+def _ratio(rate: Decimal, basis: int = 1) -> tuple[int, int]:
+    """``rate / basis`` as an exact integer fraction (0/1 for a zero rate)."""
+    f = Fraction(rate) / basis
+    return f.numerator, f.denominator
+
+
+def product_row(code: str, product: Product) -> dict[str, object]:
+    """One product's parameters as integers: rates as exact fractions over their day
+    basis, amounts in cents, and the waterfall as sort keys (major, minor) per
+    component plus the installment direction."""
+    if MINOR_UNITS.get(product.currency, 2) != 2:
+        raise ValueError(f"product {code}: the batch engine handles two-decimal currencies")
+    rules, basis = product.charges, product.day_count.basis
+    pen_num, pen_den = _ratio(rules.penalty_rate, basis)
+    comp_num, comp_den = _ratio(rules.compound_rate, basis)
+    fee_num, fee_den = _ratio(rules.late_fee_rate)
+    cap_num, cap_den = (0, 0) if rules.cost_cap is None else _ratio(rules.cost_cap, 365)
+    waterfall = product.waterfall
+    order = waterfall.order
+    keys: dict[int, tuple[int, int]] = {}
+    if waterfall.mode is WaterfallMode.BY_INSTALLMENT:
+        first = min(order.index(Component.INTEREST), order.index(Component.PRINCIPAL))
+        for pos, component in enumerate(order):
+            keys[_CODE[component]] = (first, pos) if component.per_installment else (pos, 0)
+    else:
+        for pos, component in enumerate(order):
+            keys[_CODE[component]] = (pos, 0)
+    row: dict[str, object] = {
+        "product_code": code,
+        "grace": product.grace_days,
+        "tolerance": cents(product.arrears_tolerance),
+        "pen_num": pen_num,
+        "pen_den": pen_den,
+        "comp_num": comp_num,
+        "comp_den": comp_den,
+        "fee_fixed": cents(rules.late_fee_fixed),
+        "fee_num": fee_num,
+        "fee_den": fee_den,
+        "cap_num": cap_num,
+        "cap_den": cap_den,
+        "inst_dir": 1 if waterfall.installments is InstallmentOrder.OLDEST_FIRST else -1,
+    }
+    for code_, (major, minor) in keys.items():
+        row[f"major_{code_}"] = major
+        row[f"minor_{code_}"] = minor
+    return row
+
+
+def products_table(catalog: Catalog) -> pa.Table:
+    rows = [product_row(code, p) for code, p in sorted(catalog.products.items())]
+    return pa.Table.from_pylist(rows)
+
+
+def schedule_table(accounts: Iterable[LoanAccount]) -> pa.Table:
+    rows = [
+        (acc.loan_id, inst.seq, day_number(inst.due_date), cents(inst.principal), cents(inst.interest))
+        for acc in accounts
+        for inst in acc.schedule
+    ]
+    rows.sort(key=lambda r: (r[2], r[0], r[1]))  # by due day: a day's rows are contiguous
+    return _table(rows, SCHEDULE)
+
+
+def payments_table(payments: Iterable[tuple[str, Payment]]) -> pa.Table:
+    rows = [(lid, day_number(p.paid_on), cents(p.amount)) for lid, p in payments]
+    rows.sort(key=lambda r: (r[1], r[0]))
+    return _table(rows, PAYMENTS)
+
+
+def _table(rows: Sequence[tuple[object, ...]], schema: pa.Schema) -> pa.Table:
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
+    return pa.Table.from_arrays(
+        [pa.array(col, f.type) for col, f in zip(columns, schema, strict=True)], schema=schema
+    )
+
+
+def dues_rows(acc: LoanAccount) -> list[tuple[str, int, int, int, int]]:
+    """The fallen-due installments of ``acc`` still owing principal or interest."""
+    owed: dict[int, list[int]] = {}
+    for (seq, account), value in acc.ledger.balances.items():
+        if seq != LOAN_LEVEL and account in (Account.PRINCIPAL, Account.INTEREST) and value:
+            pair = owed.setdefault(seq, [0, 0])
+            pair[0 if account is Account.PRINCIPAL else 1] += cents(value)
+    return [
+        (acc.loan_id, seq, day_number(acc.schedule[seq - 1].due_date), p, i)
+        for seq, (p, i) in sorted(owed.items())
+        if p + i > 0
+    ]
+
+
+def account_row(acc: LoanAccount, customer_id: str, state: DayState) -> dict[str, object]:
+    """The batch account row of ``acc`` from its domain state (for handing a book
+    closed by the domain core over to the batch engine)."""
+    return {
+        "loan_id": acc.loan_id,
+        "customer_id": customer_id,
+        "product_code": acc.product.code,
+        "principal": cents(acc.terms.principal),
+        "disbursed": day_number(acc.terms.disbursed_on),
+        "last_due": day_number(acc.schedule[-1].due_date),
+        "written_off": acc.ledger.written_off,
+        "as_of": day_number(state.as_of),
+        "status": state.status,
+        "dpd": state.dpd,
+        "bucket": state.bucket,
+        "bucket_index": state.bucket_index,
+        "loan_class": state.loan_class,
+        "first_payment_default": state.first_payment_default,
+        "roll_forward": False,
+        "roll_back": False,
+        "cured": False,
+        "newly_delinquent": False,
+        "customer_max_dpd": 0,
+        "customer_bucket_index": 0,
+        "not_due": cents(state.principal_not_due),
+        "principal_due": cents(state.principal_due),
+        "interest_due": cents(state.interest_due),
+        "overdue_principal": cents(state.overdue_principal),
+        "overdue_interest": cents(state.overdue_interest),
+        "penalty": cents(state.penalty),
+        "compound": cents(state.compound),
+        "fee": cents(state.fee),
+        "credit": cents(state.credit),
+        "paid_today": cents(state.paid_today),
+        "charged": cents(state.charged_to_date),
+    }
+
+
+def handover(
+    accounts: Sequence[tuple[LoanAccount, str]], catalog: Catalog
+) -> tuple[pa.Table, pa.Table]:
+    """Accounts and dues tables of a book the domain core closed through one date."""
+    from arrears.domain.account import state_of
+
+    rows = [account_row(acc, cust, state_of(acc, catalog)) for acc, cust in accounts]
+    rows.sort(key=lambda r: str(r["loan_id"]))
+    dues = [row for acc, _ in accounts for row in dues_rows(acc)]
+    dues.sort(key=lambda r: (r[0], r[1]))
+    return pa.Table.from_pylist(rows, schema=ACCOUNTS), _table(dues, DUES)
