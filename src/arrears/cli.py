@@ -153,12 +153,26 @@ def _import_one(
     return True
 
 
+EngineOpt = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        help="reference: the domain core, posting to the store's ledger; duckdb or spark: "
+        "the Ibis batch engine over the workspace's batch book (handed over from the store).",
+    ),
+]
+
+
 @app.command()
 def close(
     as_of: AsOfOpt = None,
     days: Annotated[
         int, typer.Option(help="Write snapshots for this many days ending at --as-of.")
     ] = 1,
+    engine: EngineOpt = "reference",
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Print the steps and the query plan; close nothing.")
+    ] = False,
     workspace: WorkspaceOpt = None,
     lang: LangOpt = None,
 ) -> None:
@@ -166,7 +180,111 @@ def close(
     t = _t(lang)
     ws = _workspace(workspace)
     ws.init()
-    _run_close(ws, _date(as_of), days, t)
+    if engine == "reference" and not explain:
+        _run_close(ws, _date(as_of), days, t)
+    elif engine in ("duckdb", "spark"):
+        _run_batch_close(ws, _date(as_of), engine, explain)
+    else:
+        raise typer.BadParameter(f"--engine must be reference, duckdb or spark, not {engine!r}")
+
+
+def _run_batch_close(ws: Workspace, as_of: date, engine: str, explain: bool) -> None:
+    from arrears.batch.close import Closer, DayResult
+    from arrears.batch.engine import STEPS
+    from arrears.batch.handover import HandoverError, from_store
+
+    started = time.perf_counter()
+    try:
+        book, start, pending = from_store(ws)
+    except HandoverError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    console.print(
+        f"[dim]batch book {book.root}: state from {start}, {pending:,} payments to close, "
+        f"handover {time.perf_counter() - started:.1f}s[/dim]"
+    )
+    closer = Closer(book, ws.catalog, engine, snapshots=ws.snapshots_dir)
+    last = book.state_dates()[-1]
+    if explain:
+        day = last + timedelta(days=1)
+        console.print(f"[bold]Daily close of {day} on {engine}, step by step:[/bold]")
+        for n, (name, fn) in enumerate(STEPS, start=1):
+            doc = (fn.__doc__ or "").strip().splitlines()[0]
+            console.print(f"  {n}. [bold]{name}[/bold]: {doc}")
+        console.print(closer.explain(day), markup=False, highlight=False)
+        return
+    if as_of <= last:
+        console.print(f"Already closed through {last} on the batch engine: nothing to do")
+        return
+    with _progress() as progress:
+        task = progress.add_task(f"close on {engine}", total=(as_of - last).days)
+
+        def tick(result: DayResult) -> None:
+            progress.update(task, advance=1, description=f"closed {result.as_of}")
+
+        run = closer.close_through(as_of, progress=tick)
+    table = Table(title=f"Daily close on {engine}")
+    for col in ("as of", "loans", "active", "DPD>0", "new DPD>0", "cured", "roll fwd", "FPD",
+                "paid today", "seconds"):  # fmt: skip
+        table.add_column(col, justify="right")
+    for d in run.days:
+        s = d.summary
+        table.add_row(
+            d.as_of.isoformat(), f"{d.accounts:,}", f"{s['active']:,}", f"{s['delinquent']:,}",
+            f"{s['newly_delinquent']:,}", f"{s['cured']:,}", f"{s['roll_forward']:,}",
+            f"{s['fpd']:,}", f"{Decimal(s['paid_today']) / 100:,.2f}", f"{d.seconds:.1f}",
+        )  # fmt: skip
+    console.print(table)
+
+
+@app.command()
+def snapshot(
+    as_of: AsOfOpt = None,
+    loan: Annotated[str | None, typer.Option("--loan", help="One loan's state.")] = None,
+    customer: Annotated[
+        str | None, typer.Option("--customer", help="The states of a customer's loans.")
+    ] = None,
+    workspace: WorkspaceOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    """Show loans as they were closed on a past date (the as-of history)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    t = _t(lang)
+    ws = _workspace(workspace)
+    day = _date(as_of)
+    path = ws.snapshot_path(day)
+    if not path.exists():
+        dates = ws.snapshot_dates()
+        span = f" (snapshots exist from {dates[0]} to {dates[-1]})" if dates else ""
+        err.print(t("no_snapshot", as_of=day) + span)
+        raise typer.Exit(1)
+    table = pq.read_table(path)
+    if loan is not None:
+        table = table.filter(pc.field("loan_id") == loan)
+    elif customer is not None:
+        table = table.filter(pc.field("customer_id") == customer)
+    if table.num_rows == 0:
+        what = f"loan {loan}" if loan else f"customer {customer}"
+        err.print(f"{what} is not in the snapshot of {day}")
+        raise typer.Exit(1)
+    rows = table.to_pylist()
+    if len(rows) == 1 or loan is not None:
+        out = Table(title=f"{rows[0]['loan_id']} as closed on {day}")
+        out.add_column("field")
+        out.add_column("value", justify="right")
+        for key, value in rows[0].items():
+            out.add_row(key, str(value))
+    else:
+        shown = ["loan_id", "product_code", "status", "dpd", "bucket", "loan_class",
+                 "principal_outstanding", "overdue_amount", "penalty", "fee", "paid_today"]  # fmt: skip
+        out = Table(title=f"{len(rows):,} loans as closed on {day}")
+        for col in shown:
+            out.add_column(col, justify="left" if col in ("loan_id", "status") else "right")
+        for row in rows[:200]:
+            out.add_row(*[str(row.get(col, "")) for col in shown])
+    console.print(out)
 
 
 def _run_close(ws: Workspace, as_of: date, days: int, t: Translator) -> CloseReport:

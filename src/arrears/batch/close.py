@@ -23,9 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from arrears.batch.engine import Inputs, close_day
+from arrears.batch.snapshot import snapshot_file, snapshot_from_accounts, write_snapshot
 from arrears.batch.state import ACCOUNTS, DUES, day_number, from_day_number, products_table
 from arrears.domain.products import Catalog
 
@@ -114,6 +116,33 @@ class DayResult:
     as_of: date
     accounts: int
     seconds: float
+    summary: dict[str, int] = field(default_factory=dict)
+
+
+def summarize(accounts: pa.Table) -> dict[str, int]:
+    """Counts and amounts (cents) of one closed day, for the close's summary table."""
+    dpd = pc.field("dpd")
+    status = pc.field("status")
+
+    def count(expr: Any) -> int:
+        return int(accounts.filter(expr).num_rows)
+
+    def total(name: str, expr: Any = None) -> int:
+        table = accounts if expr is None else accounts.filter(expr)
+        return int(pc.sum(table.column(name)).as_py() or 0)
+
+    return {
+        "active": count(status == "active"),
+        "delinquent": count(dpd > 0),
+        "m1_plus": count(pc.field("bucket_index") >= 1),
+        "newly_delinquent": count(pc.field("newly_delinquent")),
+        "cured": count(pc.field("cured")),
+        "roll_forward": count(pc.field("roll_forward")),
+        "fpd": count(pc.field("first_payment_default")),
+        "paid_today": total("paid_today"),
+        "overdue_principal": total("overdue_principal"),
+        "penalty": total("penalty"),
+    }
 
 
 @dataclass
@@ -130,8 +159,15 @@ def _sorted(table: pa.Table, keys: list[str], schema: pa.Schema) -> pa.Table:
 class Closer:
     """Closes days of one batch book on one engine."""
 
-    def __init__(self, book: BatchBook, catalog: Catalog, engine: str = "duckdb") -> None:
+    def __init__(
+        self,
+        book: BatchBook,
+        catalog: Catalog,
+        engine: str = "duckdb",
+        snapshots: Path | None = None,
+    ) -> None:
         self.book, self.catalog, self.engine = book, catalog, engine
+        self.snapshots = snapshots
         self.con = connect(engine)
         self._static = {name: self._read(book.static(name), name) for name in STATIC}
 
@@ -168,7 +204,9 @@ class Closer:
         acc = _sorted(self.con.to_pyarrow(accounts), ["loan_id"], ACCOUNTS)
         due = _sorted(self.con.to_pyarrow(dues), ["loan_id", "seq"], DUES)
         self.book.write_state(day, acc, due)
-        return DayResult(day, acc.num_rows, time.perf_counter() - started)
+        if self.snapshots is not None:
+            write_snapshot(snapshot_from_accounts(acc), snapshot_file(self.snapshots, day))
+        return DayResult(day, acc.num_rows, time.perf_counter() - started, summarize(acc))
 
     def close_through(
         self, through: date, progress: Callable[[DayResult], None] | None = None

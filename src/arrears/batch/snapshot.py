@@ -99,3 +99,51 @@ def write_snapshot(table: pa.Table, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path, compression="zstd", write_statistics=True, row_group_size=1 << 20)
     return path
+
+
+FLAG_FIELDS = [
+    ("roll_forward", pa.bool_()),
+    ("roll_back", pa.bool_()),
+    ("cured", pa.bool_()),
+    ("newly_delinquent", pa.bool_()),
+    ("customer_max_dpd", pa.int32()),
+    ("customer_bucket_index", pa.int16()),
+]
+
+# the batch engine's snapshot: the reference columns plus the day-over-day flags
+BATCH_SCHEMA = pa.schema([*SCHEMA, *FLAG_FIELDS])
+
+
+def snapshot_from_accounts(accounts: pa.Table) -> pa.Table:
+    """The public snapshot of a batch engine account table (integer cents and day
+    numbers) — DECIMAL(18,2) money and a real date column."""
+
+    def c(name: str) -> np.ndarray:
+        return accounts.column(name).to_numpy()
+
+    money = {
+        "principal_outstanding": c("not_due") + c("principal_due"),
+        "principal_not_due": c("not_due"),
+        "principal_due": c("principal_due"),
+        "interest_due": c("interest_due"),
+        "overdue_principal": c("overdue_principal"),
+        "overdue_interest": c("overdue_interest"),
+        "penalty": c("penalty"),
+        "compound": c("compound"),
+        "fee": c("fee"),
+        "credit": c("credit"),
+        "total_due": c("principal_due") + c("interest_due") + c("penalty") + c("compound") + c("fee"),
+        "overdue_amount": c("overdue_principal") + c("overdue_interest") + c("penalty")
+        + c("compound") + c("fee"),
+        "paid_today": c("paid_today"),
+        "charged_to_date": c("charged"),
+    }
+    columns: dict[str, pa.Array] = {
+        "as_of": accounts.column("as_of").combine_chunks().cast(pa.int32()).view(pa.date32()),
+    }
+    for name in BATCH_SCHEMA.names[1:]:
+        if name in money:
+            columns[name] = decimal_from_cents(money[name])
+        elif name != "as_of":
+            columns[name] = accounts.column(name).combine_chunks()
+    return pa.Table.from_arrays(list(columns.values()), schema=BATCH_SCHEMA)

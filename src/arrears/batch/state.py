@@ -255,6 +255,12 @@ def handover(
 
     rows = [account_row(acc, cust, state_of(acc, catalog)) for acc, cust in accounts]
     rows.sort(key=lambda r: str(r["loan_id"]))
+    worst: dict[object, tuple[int, int]] = {}
+    for r in rows:
+        dpd, index = worst.get(r["customer_id"], (0, 0))
+        worst[r["customer_id"]] = (max(dpd, int(r["dpd"])), max(index, int(r["bucket_index"])))  # type: ignore[call-overload]
+    for r in rows:
+        r["customer_max_dpd"], r["customer_bucket_index"] = worst[r["customer_id"]]
     dues = [row for acc, _ in accounts for row in dues_rows(acc)]
     dues.sort(key=lambda r: (r[0], r[1]))
     return pa.Table.from_pylist(rows, schema=ACCOUNTS), _table(dues, DUES)
