@@ -277,8 +277,10 @@ def snapshot(
         for key, value in rows[0].items():
             out.add_row(key, str(value))
     else:
-        shown = ["loan_id", "product_code", "status", "dpd", "bucket", "loan_class",
-                 "principal_outstanding", "overdue_amount", "penalty", "fee", "paid_today"]  # fmt: skip
+        shown = [
+            *("loan_id", "product_code", "status", "dpd", "bucket", "loan_class"),
+            *("principal_outstanding", "overdue_amount", "penalty", "fee", "paid_today"),
+        ]
         out = Table(title=f"{len(rows):,} loans as closed on {day}")
         for col in shown:
             out.add_column(col, justify="left" if col in ("loan_id", "status") else "right")

@@ -78,11 +78,10 @@ def fall_due(schedule: Table, accounts: Table, day: int) -> tuple[Table, Table]:
     return fell, totals
 
 
-def open_accounts(inputs: Inputs, day: int) -> Table:
+def open_accounts(inputs: Inputs, fell_totals: Table, day: int) -> Table:
     """Accounts of D-1 with what falls due and what is paid on ``day`` joined in:
     ``available`` is what the waterfall can settle today."""
     acc = inputs.accounts
-    fell, fell_totals = fall_due(inputs.schedule, acc, day)
     pays = inputs.payments
     paid = (
         pays.filter(pays.paid_on == day).group_by("loan_id").agg(paid_today_new=pays.amount.sum())
@@ -150,9 +149,7 @@ def settle(accounts: Table, dues: Table) -> tuple[Table, Table]:
     rows = ibis.union(*keyed)
     window = ibis.cumulative_window(group_by="loan_id", order_by=["major", "rank", "minor"])
     before = rows.balance.sum().over(window) - rows.balance
-    rows = rows.mutate(
-        settled=ibis.greatest(ibis.least(rows.balance, rows.available - before), 0)
-    )
+    rows = rows.mutate(settled=ibis.greatest(ibis.least(rows.balance, rows.available - before), 0))
 
     def part(code: int) -> ir.IntegerValue:
         return ibis.ifelse(rows.component == code, rows.settled, 0).sum()
@@ -221,9 +218,7 @@ def charge(a: Table, day: int) -> Table:
     )
     fee = ibis.ifelse(live, a.fee_raw, zero)
     allowance = div_round(a.principal * a.cap_num * (_int(day) - a.disbursed), a.cap_den)
-    headroom = ibis.ifelse(
-        a.cap_den > 0, ibis.greatest(allowance - a.charged, 0), fee + pen + comp
-    )
+    headroom = ibis.ifelse(a.cap_den > 0, ibis.greatest(allowance - a.charged, 0), fee + pen + comp)
     a = a.mutate(fee_new=ibis.least(fee, headroom))
     a = a.mutate(pen_new=ibis.least(pen, headroom - a.fee_new))
     a = a.mutate(comp_new=ibis.least(comp, headroom - a.fee_new - a.pen_new))
@@ -335,8 +330,8 @@ STEPS: list[tuple[str, Callable[..., Any]]] = [
 
 def close_day(inputs: Inputs, day: int, catalog: Catalog) -> tuple[Table, Table]:
     """Accounts and dues of ``day`` (a day number) from those of the day before."""
-    a = open_accounts(inputs, day)
-    fell, _ = fall_due(inputs.schedule, inputs.accounts, day)
+    fell, fell_totals = fall_due(inputs.schedule, inputs.accounts, day)
+    a = open_accounts(inputs, fell_totals, day)
     dues = inputs.dues.union(fell.select("loan_id", "seq", "due", "principal", "interest"))
     per_loan, per_installment = settle(a, dues)
     dues = remaining_dues(dues, per_installment)

@@ -52,7 +52,9 @@ def prepare(book: BatchBook, sample: Sequence[SampleLoan], catalog: Catalog, sta
         [
             {
                 k: v
-                for k, v in account_row(s.account, s.customer_id, state_of(s.account, catalog)).items()
+                for k, v in account_row(
+                    s.account, s.customer_id, state_of(s.account, catalog)
+                ).items()
                 if k in LOANS.names
             }
             for s in sample
@@ -143,7 +145,16 @@ def expected_rows(
 COMPARED = [
     name
     for name in ACCOUNTS.names
-    if name not in ("loan_id", "customer_id", "product_code", "principal", "disbursed", "last_due", "written_off")
+    if name
+    not in (
+        "loan_id",
+        "customer_id",
+        "product_code",
+        "principal",
+        "disbursed",
+        "last_due",
+        "written_off",
+    )
 ]
 
 
@@ -158,5 +169,7 @@ def differences(actual: pa.Table, expected: dict[str, dict[str, object]]) -> lis
     for lid in sorted(set(rows) & set(expected)):
         for name in COMPARED:
             if rows[lid][name] != expected[lid][name]:
-                problems.append(f"{lid} {name}: batch {rows[lid][name]!r}, domain {expected[lid][name]!r}")
+                problems.append(
+                    f"{lid} {name}: batch {rows[lid][name]!r}, domain {expected[lid][name]!r}"
+                )
     return problems

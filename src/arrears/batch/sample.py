@@ -63,7 +63,12 @@ def _payments(
                 out.append((due + timedelta(days=rng.randint(20, 80)), amount * 3))
         elif behaviour == "partial":
             share = Decimal(rng.randint(30, 90)) / 100
-            out.append((due + timedelta(days=rng.randint(0, 10)), (amount * share).quantize(Decimal("0.01"))))
+            out.append(
+                (
+                    due + timedelta(days=rng.randint(0, 10)),
+                    (amount * share).quantize(Decimal("0.01")),
+                )
+            )
         elif behaviour == "short_cents":
             out.append((due, max(amount - Decimal(rng.randint(1, 99)) / 100, Decimal("0.01"))))
         elif behaviour == "overpay":

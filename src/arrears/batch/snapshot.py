@@ -132,9 +132,16 @@ def snapshot_from_accounts(accounts: pa.Table) -> pa.Table:
         "compound": c("compound"),
         "fee": c("fee"),
         "credit": c("credit"),
-        "total_due": c("principal_due") + c("interest_due") + c("penalty") + c("compound") + c("fee"),
-        "overdue_amount": c("overdue_principal") + c("overdue_interest") + c("penalty")
-        + c("compound") + c("fee"),
+        "total_due": c("principal_due")
+        + c("interest_due")
+        + c("penalty")
+        + c("compound")
+        + c("fee"),
+        "overdue_amount": c("overdue_principal")
+        + c("overdue_interest")
+        + c("penalty")
+        + c("compound")
+        + c("fee"),
         "paid_today": c("paid_today"),
         "charged_to_date": c("charged"),
     }

@@ -174,7 +174,13 @@ def products_table(catalog: Catalog) -> pa.Table:
 
 def schedule_table(accounts: Iterable[LoanAccount]) -> pa.Table:
     rows = [
-        (acc.loan_id, inst.seq, day_number(inst.due_date), cents(inst.principal), cents(inst.interest))
+        (
+            acc.loan_id,
+            inst.seq,
+            day_number(inst.due_date),
+            cents(inst.principal),
+            cents(inst.interest),
+        )
         for acc in accounts
         for inst in acc.schedule
     ]
