@@ -30,8 +30,7 @@ import numpy as np
 import pyarrow as pa
 
 from arrears.batch.close import BatchBook, Closer
-from arrears.batch.reference_states import LOANS
-from arrears.batch.state import ACCOUNTS, DUES, PAYMENTS, SCHEDULE, day_number
+from arrears.batch.state import ACCOUNTS, DUES, LOANS, PAYMENTS, SCHEDULE, day_number
 from arrears.domain.account import advance
 from arrears.domain.products import DEFAULT_CATALOG_PATH, load_catalog
 

@@ -12,19 +12,15 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import pyarrow as pa
-
 from arrears.batch.book import load_book
 from arrears.batch.close import BatchBook
-from arrears.batch.reference_states import LOANS
 from arrears.batch.state import (
-    account_row,
     day_number,
     handover,
+    loans_table,
     payments_table,
     schedule_table,
 )
-from arrears.domain.account import state_of
 from arrears.workspace import Workspace
 
 EVERYTHING = date(9999, 12, 31)
@@ -60,17 +56,7 @@ def from_store(ws: Workspace) -> tuple[BatchBook, date, int]:
             f"{len(behind)} loans (first {behind[0]}) are not closed through {start}: "
             f"run 'arrears close --as-of {start}' on the reference engine first"
         )
-    loans = pa.Table.from_pylist(
-        [
-            {
-                k: v
-                for k, v in account_row(a, book.customers[a.loan_id], state_of(a, catalog)).items()
-                if k in LOANS.names
-            }
-            for a in book.accounts
-        ],
-        schema=LOANS,
-    )
+    loans = loans_table((a, book.customers[a.loan_id]) for a in book.accounts)
     pays = [
         (lid, p)
         for lid, payments in book.payments.items()

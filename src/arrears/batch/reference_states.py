@@ -13,10 +13,10 @@ from arrears.batch.close import BatchBook
 from arrears.batch.sample import SampleLoan
 from arrears.batch.state import (
     ACCOUNTS,
-    account_row,
     cents,
     day_number,
     handover,
+    loans_table,
     payments_table,
     schedule_table,
 )
@@ -24,17 +24,6 @@ from arrears.domain.account import DayState, advance, state_of
 from arrears.domain.products import Catalog
 
 ONE_DAY = timedelta(days=1)
-
-LOANS = pa.schema(
-    [
-        ("loan_id", pa.string()),
-        ("customer_id", pa.string()),
-        ("product_code", pa.string()),
-        ("principal", pa.int64()),
-        ("disbursed", pa.int32()),
-        ("last_due", pa.int32()),
-    ]
-)
 
 
 def prepare(book: BatchBook, sample: Sequence[SampleLoan], catalog: Catalog, start: date) -> None:
@@ -48,19 +37,7 @@ def prepare(book: BatchBook, sample: Sequence[SampleLoan], catalog: Catalog, sta
         acc, _ = advance(loan.account, start, early)
         opened.append((acc, loan.customer_id))
     accounts, dues = handover(opened, catalog)
-    loans = pa.Table.from_pylist(
-        [
-            {
-                k: v
-                for k, v in account_row(
-                    s.account, s.customer_id, state_of(s.account, catalog)
-                ).items()
-                if k in LOANS.names
-            }
-            for s in sample
-        ],
-        schema=LOANS,
-    )
+    loans = loans_table((s.account, s.customer_id) for s in sample)
     book.write_static(
         catalog,
         loans=loans,

@@ -65,6 +65,17 @@ SCHEDULE = pa.schema(
 
 DUES = SCHEDULE
 
+LOANS = pa.schema(
+    [
+        ("loan_id", pa.string()),
+        ("customer_id", pa.string()),
+        ("product_code", pa.string()),
+        ("principal", pa.int64()),
+        ("disbursed", pa.int32()),
+        ("last_due", pa.int32()),
+    ]
+)
+
 PAYMENTS = pa.schema([("loan_id", pa.string()), ("paid_on", pa.int32()), ("amount", pa.int64())])
 
 # balances and counters of an account row, in cents
@@ -186,6 +197,22 @@ def schedule_table(accounts: Iterable[LoanAccount]) -> pa.Table:
     ]
     rows.sort(key=lambda r: (r[2], r[0], r[1]))  # by due day: a day's rows are contiguous
     return _table(rows, SCHEDULE)
+
+
+def loans_table(loans: Iterable[tuple[LoanAccount, str]]) -> pa.Table:
+    """The book's static loan rows from ``(account, customer id)`` pairs."""
+    rows = [
+        (
+            acc.loan_id,
+            customer,
+            acc.product.code,
+            cents(acc.terms.principal),
+            day_number(acc.terms.disbursed_on),
+            day_number(acc.schedule[-1].due_date),
+        )
+        for acc, customer in loans
+    ]
+    return _table(rows, LOANS)
 
 
 def payments_table(payments: Iterable[tuple[str, Payment]]) -> pa.Table:
