@@ -101,7 +101,7 @@ def connect(engine: str) -> Any:
         session = (
             SparkSession.builder.master(master)
             .appName("arrears-close")
-            .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.sql.shuffle.partitions", os.environ.get("ARREARS_SPARK_PARTITIONS", "4"))
             .config("spark.ui.enabled", "false")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.driver.memory", os.environ.get("ARREARS_SPARK_MEMORY", "4g"))
@@ -184,7 +184,8 @@ class Closer:
         )
 
     def expressions(self, day: date) -> tuple[Any, Any]:
-        return close_day(self.inputs(day - timedelta(days=1)), day_number(day), self.catalog)
+        keep = (lambda t: t.cache()) if self.engine == "spark" else (lambda t: t)
+        return close_day(self.inputs(day - timedelta(days=1)), day_number(day), self.catalog, keep)
 
     def explain(self, day: date) -> str:
         import ibis

@@ -34,6 +34,7 @@ from arrears.batch.state import ACCOUNTS, COMPOUND, FEE, INTEREST, PENALTY, PRIN
 from arrears.domain.products import Catalog
 
 Table = ir.Table
+ACCOUNTS_TYPES = [(f.name, str(ibis.dtype(f.type))) for f in ACCOUNTS]
 
 
 @dataclass(frozen=True)
@@ -277,45 +278,24 @@ def compare(a: Table) -> Table:
     return a.drop("customer_max_dpd", "customer_bucket_index").join(worst, "customer_id")
 
 
-def new_accounts(loans: Table, day: int) -> Table:
-    """Loans disbursed on ``day``: opened, nothing due yet."""
+def new_accounts(loans: Table, day: int, catalog: Catalog) -> Table:
+    """Loans disbursed on ``day``: opened, the whole principal not yet due, current."""
     new = loans.filter(loans.disbursed == day)
-    zero = _int(0)
-    return new.select(
-        "loan_id",
-        "customer_id",
-        "product_code",
-        "principal",
-        "disbursed",
-        "last_due",
-        written_off=False,
-        as_of=ibis.literal(day, type="int32"),
-        status=ibis.literal("active"),
-        dpd=ibis.literal(0, type="int32"),
-        bucket=ibis.literal("M0"),
-        bucket_index=ibis.literal(0, type="int16"),
-        loan_class=ibis.literal("normal"),
-        first_payment_default=False,
-        roll_forward=False,
-        roll_back=False,
-        cured=False,
-        newly_delinquent=False,
-        customer_max_dpd=ibis.literal(0, type="int32"),
-        customer_bucket_index=ibis.literal(0, type="int16"),
-        not_due=new.principal,
-        principal_due=zero,
-        interest_due=zero,
-        overdue_principal=zero,
-        overdue_interest=zero,
-        penalty=zero,
-        compound=zero,
-        fee=zero,
-        credit=zero,
-        paid_today=zero,
-        charged=zero,
-        prev_dpd=ibis.literal(0, type="int32"),
-        prev_bucket_index=ibis.literal(0, type="int16"),
-    )
+    opened: dict[str, Any] = {
+        "as_of": day,
+        "status": "active",
+        "bucket": catalog.buckets.names[0],
+        "loan_class": "normal",
+        "not_due": new.principal,
+    }
+    columns: dict[str, Any] = {}
+    for name, dtype in [*ACCOUNTS_TYPES, ("prev_dpd", "int32"), ("prev_bucket_index", "int16")]:
+        if name in loans.columns:
+            columns[name] = new[name]
+        else:
+            value = opened.get(name, False if dtype == "boolean" else 0)
+            columns[name] = value if isinstance(value, ir.Expr) else ibis.literal(value, dtype)
+    return new.select(**columns)
 
 
 STEPS: list[tuple[str, Callable[..., Any]]] = [
@@ -328,13 +308,20 @@ STEPS: list[tuple[str, Callable[..., Any]]] = [
 ]
 
 
-def close_day(inputs: Inputs, day: int, catalog: Catalog) -> tuple[Table, Table]:
-    """Accounts and dues of ``day`` (a day number) from those of the day before."""
+def close_day(
+    inputs: Inputs,
+    day: int,
+    catalog: Catalog,
+    keep: Callable[[Table], Table] = lambda t: t,
+) -> tuple[Table, Table]:
+    """Accounts and dues of ``day`` (a day number) from those of the day before.
+    ``keep`` may materialise the intermediate tables that later steps read several
+    times (worth it on Spark, where each reuse would otherwise be recomputed)."""
     fell, fell_totals = fall_due(inputs.schedule, inputs.accounts, day)
-    a = open_accounts(inputs, fell_totals, day)
+    a = keep(open_accounts(inputs, fell_totals, day))
     dues = inputs.dues.union(fell.select("loan_id", "seq", "due", "principal", "interest"))
     per_loan, per_installment = settle(a, dues)
-    dues = remaining_dues(dues, per_installment)
+    dues = keep(remaining_dues(dues, per_installment))
     owed = assess_dues(dues, a, day)
     a = left_join(left_join(a, per_loan, ["loan_id"]), owed, ["loan_id"])
     zero = _int(0)
@@ -351,5 +338,5 @@ def close_day(inputs: Inputs, day: int, catalog: Catalog) -> tuple[Table, Table]
     )
     a = assess(charge(a, day), day, catalog)
     columns = [*ACCOUNTS.names, "prev_dpd", "prev_bucket_index"]
-    a = compare(a.select(*columns).union(new_accounts(inputs.loans, day).select(*columns)))
+    a = compare(a.select(*columns).union(new_accounts(inputs.loans, day, catalog).select(*columns)))
     return a.select(*ACCOUNTS.names), dues
