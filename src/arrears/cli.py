@@ -203,7 +203,11 @@ def _run_batch_close(ws: Workspace, as_of: date, engine: str, explain: bool) -> 
         f"[dim]batch book {book.root}: state from {start}, {pending:,} payments to close, "
         f"handover {time.perf_counter() - started:.1f}s[/dim]"
     )
-    closer = Closer(book, ws.catalog, engine, snapshots=ws.snapshots_dir)
+    try:
+        closer = Closer(book, ws.catalog, engine, snapshots=ws.snapshots_dir)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
     last = book.state_dates()[-1]
     if explain:
         day = last + timedelta(days=1)

@@ -95,7 +95,12 @@ def connect(engine: str) -> Any:
     if engine == "duckdb":
         return ibis.duckdb.connect()
     if engine == "spark":
-        from pyspark.sql import SparkSession
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError:
+            raise ValueError(
+                "the spark engine needs PySpark and Java: pip install 'arrears[spark]'"
+            ) from None
 
         master = os.environ.get("ARREARS_SPARK_MASTER", "local[2]")
         session = (
