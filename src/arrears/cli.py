@@ -197,7 +197,7 @@ def _run_batch_close(ws: Workspace, as_of: date, engine: str, explain: bool) -> 
     try:
         book, start, pending = from_store(ws)
     except HandoverError as exc:
-        err.print(f"[red]{exc}[/red]")
+        err.print(str(exc), style="red", markup=False)
         raise typer.Exit(1) from None
     console.print(
         f"[dim]batch book {book.root}: state from {start}, {pending:,} payments to close, "
@@ -206,7 +206,7 @@ def _run_batch_close(ws: Workspace, as_of: date, engine: str, explain: bool) -> 
     try:
         closer = Closer(book, ws.catalog, engine, snapshots=ws.snapshots_dir)
     except ValueError as exc:
-        err.print(f"[red]{exc}[/red]")
+        err.print(str(exc), style="red", markup=False)
         raise typer.Exit(1) from None
     last = book.state_dates()[-1]
     if explain:
