@@ -10,11 +10,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from arrears.i18n import Translator, default_lang
+from arrears.commands import channels, compliance, models, report, strategy, web
+from arrears.commands.common import (
+    AsOfOpt,
+    LangOpt,
+    WorkspaceOpt,
+    console,
+    err,
+)
+from arrears.commands.common import open_workspace as _workspace
+from arrears.commands.common import parse_date as _date
+from arrears.commands.common import progress_bar as _progress
+from arrears.commands.common import translator as _t
+from arrears.i18n import Translator
 
 if TYPE_CHECKING:
     from arrears.batch.reference import CloseReport
@@ -26,56 +36,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-# Piped or captured output has no width of its own: 100 columns fit the widest table.
-console = Console(width=None if Console().is_terminal else 100)
-err = Console(stderr=True, width=None if Console(stderr=True).is_terminal else 100)
-
-WorkspaceOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--workspace",
-        "-w",
-        help="Workspace folder (default: $ARREARS_WORKSPACE or the current folder).",
-    ),
-]
-LangOpt = Annotated[
-    str | None, typer.Option("--lang", help="Output language: en or zh (default: from locale).")
-]
-AsOfOpt = Annotated[
-    str | None, typer.Option("--as-of", help="Business date YYYY-MM-DD (default: yesterday).")
-]
 
 DEMO_MARKER = ".arrears-demo"
-
-
-def _t(lang: str | None) -> Translator:
-    return Translator(lang or default_lang())
-
-
-def _date(value: str | None) -> date:
-    if value is None:
-        return date.today() - timedelta(days=1)
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date of the form YYYY-MM-DD") from None
-
-
-def _workspace(path: Path | None, url: str | None = None) -> Workspace:
-    from arrears.workspace import Workspace
-
-    return Workspace.at(path, url)
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
 
 
 @app.command()
@@ -546,6 +508,10 @@ def demo(
     console.print()
     _print_ageing(ws, day, t)
     console.print(t("demo_done", seconds=time.perf_counter() - started, root=root))
+
+
+for _module in (compliance, strategy, channels, models, report, web):
+    _module.register(app)
 
 
 def main() -> None:

@@ -242,4 +242,7 @@ class CloseRun(Base):
     status: Mapped[str] = mapped_column(String(16))
 
 
+# The feature tables share this Base; importing them here puts them in one metadata.
+from arrears.store import contact_models, workbench_models  # noqa: E402, F401
+
 TABLES = Base.metadata.tables

@@ -1,0 +1,69 @@
+"""What every command shares: consoles, the common options, dates, the workspace."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from arrears.i18n import Translator, default_lang
+
+if TYPE_CHECKING:
+    from arrears.workspace import Workspace
+
+# Piped or captured output has no width of its own: 100 columns fit the widest table.
+console = Console(width=None if Console().is_terminal else 100)
+err = Console(stderr=True, width=None if Console(stderr=True).is_terminal else 100)
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="Workspace folder (default: $ARREARS_WORKSPACE or the current folder).",
+    ),
+]
+LangOpt = Annotated[
+    str | None, typer.Option("--lang", help="Output language: en or zh (default: from locale).")
+]
+AsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="Business date YYYY-MM-DD (default: yesterday).")
+]
+
+
+def translator(lang: str | None) -> Translator:
+    """The translator for ``--lang`` (default: from the locale)."""
+    return Translator(lang or default_lang())
+
+
+def parse_date(value: str | None) -> date:
+    """``--as-of`` as a date; None means yesterday. A bad value is a usage error."""
+    if value is None:
+        return date.today() - timedelta(days=1)
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date of the form YYYY-MM-DD") from None
+
+
+def open_workspace(path: Path | None, url: str | None = None) -> Workspace:
+    """The workspace at ``path`` (see ``Workspace.at``)."""
+    from arrears.workspace import Workspace
+
+    return Workspace.at(path, url)
+
+
+def progress_bar() -> Progress:
+    """A Rich progress bar on the shared console."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )

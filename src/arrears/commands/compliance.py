@@ -1,0 +1,9 @@
+"""Compliance commands: `arrears compliance check` (a stable contract), template lint."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the main app."""

@@ -1,0 +1,9 @@
+"""Workbench commands: `arrears serve`, `arrears audit verify`."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the main app."""
