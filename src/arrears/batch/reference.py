@@ -12,13 +12,13 @@ import gc
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
 import pyarrow as pa
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from arrears.batch.book import open_loan_ids
 from arrears.batch.snapshot import snapshot_file, write_snapshot
@@ -61,17 +61,22 @@ def close_book(
     as_of: date,
     days: int = 1,
     progress: Callable[[str, int, int], None] | None = None,
+    extra_days: Iterable[date] = (),
 ) -> CloseReport:
-    """Close the book through ``as_of`` and write snapshots of the last ``days`` days.
+    """Close the book through ``as_of`` and write snapshots of the last ``days`` days,
+    and also of each of ``extra_days`` before them (e.g. the month ends of the book's
+    history, for roll rates and vintages; later ones inside the window are ignored).
 
     Loans not yet closed through ``as_of`` are caught up from wherever they stand. A
-    close of a date already closed changes nothing and says so."""
+    close of a date already closed changes nothing and says so. An extra day that some
+    loan was already closed through cannot be recorded any more: ``ValueError``, and
+    nothing is written."""
     # Loading a book creates millions of small acyclic objects; full collections in the
     # middle of that only walk them again and again.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _close_book(workspace, as_of, days, progress)
+        return _close_book(workspace, as_of, days, progress, extra_days)
     finally:
         if enabled:
             gc.enable()
@@ -82,9 +87,12 @@ def _close_book(
     as_of: date,
     days: int,
     progress: Callable[[str, int, int], None] | None,
+    extra_days: Iterable[date],
 ) -> CloseReport:
     record_from = as_of - timedelta(days=days - 1)
-    report = CloseReport(as_of, [record_from + timedelta(days=i) for i in range(days)])
+    singles = tuple(sorted({d for d in extra_days if d < record_from}))
+    window = [record_from + timedelta(days=i) for i in range(days)]
+    report = CloseReport(as_of, [*singles, *window])
     tick = _Timer(report)
     catalog = workspace.catalog
     with UnitOfWork(workspace.engine) as uow:
@@ -94,7 +102,8 @@ def _close_book(
         if not loan_ids:
             report.already_closed = True
             return report
-        job = Job(workspace.database_url, as_of, record_from, catalog)
+        _check_recordable(conn, singles)
+        job = Job(workspace.database_url, as_of, record_from, catalog, singles)
         on_progress = (lambda n, total: progress("close", n, total)) if progress else None
         result = close_all(job, loan_ids, progress=on_progress)
         report.loans = len(result.closed)
@@ -134,6 +143,23 @@ def _close_book(
             shutil.rmtree(staging, ignore_errors=True)
         tick("commit")
     return report
+
+
+def _check_recordable(conn: Connection, days: tuple[date, ...]) -> None:
+    """Refuse extra days some loan has already been closed through: its state on that day
+    is no longer computed, so the snapshot would silently miss it."""
+    loans = Loan.__table__
+    for day in days:
+        closed = conn.scalar(
+            select(func.count())
+            .select_from(loans)
+            .where(loans.c.disbursed_on <= day, loans.c.closed_through >= day)
+        )
+        if closed:
+            raise ValueError(
+                f"cannot write the snapshot of {day}: {closed} loans were already closed "
+                "through it; extra days are recorded only by the close that first passes them"
+            )
 
 
 def _write_entries(conn: Connection, result: SliceResult) -> int:

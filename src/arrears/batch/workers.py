@@ -63,12 +63,15 @@ class SliceResult:
 
 @dataclass(frozen=True)
 class Job:
-    """A close through ``as_of`` of the store at ``url``, recording from ``record_from``."""
+    """A close through ``as_of`` of the store at ``url``, recording every day from
+    ``record_from`` and also the single days ``extra_days`` (sorted, before
+    ``record_from``: month ends for the analytics' history)."""
 
     url: str
     as_of: date
     record_from: date
     catalog: Catalog
+    extra_days: tuple[date, ...] = ()
 
 
 _JOB: Job | None = None
@@ -126,18 +129,41 @@ def close_account(
     pays = [
         p if p.paid_on >= first_open else Payment(p.ref, first_open, p.amount) for p in payments
     ]
+    kept: list[DayState] = []
+    if job.extra_days:
+        acc, pays = _record_single_days(acc, job, pays, kept)
     if acc.closed_through < job.record_from - ONE_DAY:
         early = [p for p in pays if p.paid_on < job.record_from]
         acc, _ = advance(acc, job.record_from - ONE_DAY, early)
         pays = [p for p in pays if p.paid_on >= job.record_from]
     previous = status_of(acc) if acc.closed_through >= acc.terms.disbursed_on else "active"
     acc, states = advance(acc, job.as_of, pays, job.catalog, job.record_from)
-    kept = []
     for s in states:
         if s.status == "active" or previous == "active":
             kept.append(s)
         previous = s.status
     return acc, kept
+
+
+def _record_single_days(
+    acc: LoanAccount, job: Job, pays: list[Payment], kept: list[DayState]
+) -> tuple[LoanAccount, list[Payment]]:
+    """Advance ``acc`` through each of ``job.extra_days`` it has not yet closed, adding
+    that one day's state to ``kept`` under the same rule as the window (active, or the
+    day it stopped being active); returns the account and the payments still to post.
+
+    Each recorded day gets its own accrual entry, as inside the window: balances are the
+    same as without the stop, only the accrual entries are cut there."""
+    for day in job.extra_days:
+        if day <= acc.closed_through:
+            continue  # not yet disbursed on that day
+        acc, _ = advance(acc, day - ONE_DAY, [p for p in pays if p.paid_on < day])
+        previous = status_of(acc) if acc.closed_through >= acc.terms.disbursed_on else "active"
+        today = [p for p in pays if p.paid_on == day]
+        acc, states = advance(acc, day, today, job.catalog, day)
+        pays = [p for p in pays if p.paid_on > day]
+        kept += [s for s in states if s.status == "active" or previous == "active"]
+    return acc, pays
 
 
 def _close_slice(bounds: tuple[str, str]) -> SliceResult:
