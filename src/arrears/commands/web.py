@@ -1,9 +1,187 @@
-"""Workbench commands: `arrears serve`, `arrears audit verify`."""
+"""Workbench commands: `arrears serve`, `arrears audit verify`, `arrears users add|list`."""
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
+
 import typer
+
+from arrears.commands.common import WorkspaceOpt, console, err, open_workspace
+
+HostOpt = Annotated[str, typer.Option("--host", help="Address to listen on.")]
+PortOpt = Annotated[int, typer.Option("--port", help="Port to listen on.")]
+
+
+def _missing_web(exc: ModuleNotFoundError) -> typer.Exit:
+    err.print(f"the workbench needs the web extra ({exc.name} missing): pip install 'arrears[web]'")
+    return typer.Exit(2)
+
+
+def _store(workspace):  # type: ignore[no-untyped-def]
+    """The workspace, its store migrated to head; a missing SQLite folder is an error."""
+    from arrears.store.db import upgrade
+
+    ws = open_workspace(workspace)
+    if ws.database_url.startswith("sqlite") and not ws.root.is_dir():
+        err.print(f"no workspace at {ws.root} (run `arrears demo -w {ws.root}` or create it)")
+        raise typer.Exit(2)
+    upgrade(ws.engine)
+    return ws
+
+
+def serve(
+    workspace: WorkspaceOpt = None,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8000,
+) -> None:
+    """Start the workbench (pages at /, JSON API at /api/v1) on the workspace's store.
+    When the store has no users, an admin is created and its password printed once."""
+    try:
+        import uvicorn
+
+        from arrears.services.workbench.seed import seed_workbench
+        from arrears.web.app import create_app
+    except ModuleNotFoundError as exc:
+        raise _missing_web(exc) from None
+    ws = _store(workspace)
+    app = create_app(ws.root, ws.url, engine=ws.engine)
+    password = seed_workbench(ws.engine)
+    console.print(f"store: {ws.display_url}")
+    if password is not None:
+        console.print(
+            f"created user [bold]admin[/bold] with password [bold]{password}[/bold] "
+            "(shown once; change it or add users with `arrears users add`)"
+        )
+    console.print(f"workbench: http://{host}:{port}/   API: http://{host}:{port}/api/v1/docs")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def audit_verify(workspace: WorkspaceOpt = None) -> None:
+    """Check the audit chain; exit 1 naming the first edited, deleted or moved entry."""
+    from arrears.services.audit import verify
+    from arrears.store.unit_of_work import UnitOfWork
+
+    ws = _store(workspace)
+    with UnitOfWork(ws.engine) as uow:
+        verdict = verify(uow.session)
+    if verdict.ok:
+        console.print(f"audit chain intact: {verdict.checked} entries")
+        return
+    err.print(f"audit chain broken at entry {verdict.first_bad}: {verdict.reason}")
+    err.print(f"({verdict.checked} entries before it are intact)")
+    raise typer.Exit(1)
+
+
+def users_add(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[
+        str,
+        typer.Option("--role", help="collector, team_lead, manager, compliance, agency or admin."),
+    ] = "collector",
+    team: Annotated[
+        str | None, typer.Option("--team", help="Team name (created when new).")
+    ] = None,
+    agency: Annotated[
+        str | None, typer.Option("--agency", help="Agency code (agency users).")
+    ] = None,
+    limit: Annotated[
+        str, typer.Option("--limit", help="Approval limit for arrangements, e.g. 500.00.")
+    ] = "0",
+    language: Annotated[str, typer.Option("--language", help="zh_CN or en.")] = "zh_CN",
+    password: Annotated[
+        str | None, typer.Option("--password", help="Password (default: generated, printed).")
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Display name.")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Add a workbench user; prints the password when it was generated."""
+    try:
+        from arrears.services.audit import append  # noqa: F401  (web extra check)
+        from arrears.services.workbench.errors import WorkbenchError
+        from arrears.services.workbench.users import (
+            create_team,
+            create_user,
+            new_password,
+            team_by_name,
+        )
+    except ModuleNotFoundError as exc:
+        raise _missing_web(exc) from None
+    from sqlalchemy import select
+
+    from arrears.store.unit_of_work import UnitOfWork
+    from arrears.store.workbench_models import Agency
+
+    try:
+        approval_limit = Decimal(limit)
+    except InvalidOperation:
+        raise typer.BadParameter(f"--limit {limit!r} is not an amount") from None
+    ws = _store(workspace)
+    secret = password or new_password()
+    with UnitOfWork(ws.engine) as uow:
+        try:
+            team_id = None
+            if team:
+                found = team_by_name(uow.session, team)
+                team_id = (found or create_team(uow.session, team, "cli")).id
+            agency_id = None
+            if agency:
+                row = uow.session.scalar(select(Agency).where(Agency.code == agency))
+                if row is None:
+                    err.print(f"--agency: no agency with code {agency!r}")
+                    raise typer.Exit(2)
+                agency_id = row.id
+            create_user(
+                uow.session,
+                username,
+                secret,
+                role,
+                display_name=name or username,
+                team_id=team_id,
+                agency_id=agency_id,
+                language=language,
+                approval_limit=approval_limit,
+                actor="cli",
+            )
+        except WorkbenchError as exc:
+            err.print(str(exc))
+            raise typer.Exit(2) from None
+        uow.commit()
+    console.print(f"added {role} {username}" + ("" if password else f", password: {secret}"))
+
+
+def users_list(workspace: WorkspaceOpt = None) -> None:
+    """List the workbench users."""
+    from rich.table import Table
+
+    from arrears.store.unit_of_work import UnitOfWork
+    from arrears.store.workbench_models import Team, User
+
+    ws = _store(workspace)
+    table = Table("username", "name", "role", "team", "agency", "limit", "language", "active")
+    with UnitOfWork(ws.engine) as uow:
+        teams = {t.id: t.name for t in uow.session.query(Team)}
+        for user in uow.session.query(User).order_by(User.username):
+            table.add_row(
+                user.username,
+                user.display_name,
+                user.role,
+                teams.get(user.team_id, "") if user.team_id else "",
+                str(user.agency_id or ""),
+                str(user.approval_limit),
+                user.language,
+                "yes" if user.active else "no",
+            )
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the main app."""
+    app.command("serve")(serve)
+    audit_app = typer.Typer(help="The tamper-evident audit chain.", no_args_is_help=True)
+    audit_app.command("verify")(audit_verify)
+    app.add_typer(audit_app, name="audit")
+    users_app = typer.Typer(help="Workbench users.", no_args_is_help=True)
+    users_app.command("add")(users_add)
+    users_app.command("list")(users_list)
+    app.add_typer(users_app, name="users")

@@ -134,6 +134,20 @@ class DispositionCode(Base):
     sort: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class ContactLog(Base):
+    """A collector's record of a contact: the attempt (in ``contact_attempts``, with
+    the compliance verdict) plus the disposition code and the collector's note."""
+
+    __tablename__ = "contact_logs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contact_attempt_id: Mapped[int] = mapped_column(ForeignKey("contact_attempts.id"), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    disposition: Mapped[str] = mapped_column(ForeignKey("disposition_codes.code"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class CaseLease(Base):
     """Who is working a case right now, until ``expires_at`` (the "next case" lock)."""
 

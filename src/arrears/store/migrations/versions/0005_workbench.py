@@ -337,6 +337,33 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_case_documents_case_id"), ["case_id"], unique=False)
 
     op.create_table(
+        "contact_logs",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("contact_attempt_id", sa.Integer(), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("disposition", sa.String(length=16), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["cases.id"], name=op.f("fk_contact_logs_case_id_cases")
+        ),
+        sa.ForeignKeyConstraint(
+            ["contact_attempt_id"],
+            ["contact_attempts.id"],
+            name=op.f("fk_contact_logs_contact_attempt_id_contact_attempts"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["disposition"],
+            ["disposition_codes.code"],
+            name=op.f("fk_contact_logs_disposition_disposition_codes"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_contact_logs")),
+        sa.UniqueConstraint("contact_attempt_id", name=op.f("uq_contact_logs_contact_attempt_id")),
+    )
+    with op.batch_alter_table("contact_logs", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_contact_logs_case_id"), ["case_id"], unique=False)
+
+    op.create_table(
         "promises",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("case_id", sa.Integer(), nullable=False),
@@ -375,6 +402,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_promises_case_id"))
 
     op.drop_table("promises")
+    with op.batch_alter_table("contact_logs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_contact_logs_case_id"))
+
+    op.drop_table("contact_logs")
     with op.batch_alter_table("case_documents", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_documents_case_id"))
 

@@ -1,0 +1,188 @@
+"""The tamper-evident audit chain: every change and contact is one entry.
+
+Each entry's ``hash`` is ``sha256(prev_hash + canonical(row))`` where the canonical row
+is the sorted-key JSON of seq, at (UTC, microseconds), actor, action, entity, entity_id
+and the payload. ``append`` is called inside the transaction of the change it records,
+and first takes the lock on the single ``audit_head`` row (an UPDATE: a row lock on
+PostgreSQL, the write lock on SQLite), so concurrent writers queue and never fork the
+chain. ``verify`` walks the chain in seq order and names the first entry that was
+edited, deleted or moved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from arrears.store.workbench_models import AuditEvent, AuditHead
+
+GENESIS = "0" * 64
+HEAD_ID = 1
+
+
+def _default(value: object) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return utc_text(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"audit payload cannot hold {type(value).__name__} {value!r}")
+
+
+def canonical(value: object) -> str:
+    """``value`` as canonical JSON: sorted keys, no spaces, UTF-8 kept, Decimal and
+    dates as strings. Equal values always give equal text."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default
+    )
+
+
+def utc_text(moment: datetime) -> str:
+    """``moment`` in UTC as ISO text with microseconds; a naive value is taken as UTC
+    (SQLite hands timestamps back without their zone)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat(timespec="microseconds")
+
+
+def entry_hash(
+    prev_hash: str,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str,
+    payload: str,
+) -> str:
+    """The hash an entry with these fields must carry."""
+    row = canonical(
+        {
+            "seq": seq,
+            "at": utc_text(at),
+            "actor": actor,
+            "action": action,
+            "entity": entity,
+            "entity_id": entity_id,
+            "payload": payload,
+        }
+    )
+    return hashlib.sha256((prev_hash + row).encode("utf-8")).hexdigest()
+
+
+def _lock_head(session: Session) -> AuditHead:
+    # The UPDATE takes the lock before we read, so the seq/hash we read stay ours.
+    locked = session.execute(
+        update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=AuditHead.seq)
+    )
+    if locked.rowcount == 0:
+        session.execute(insert(AuditHead).values(id=HEAD_ID, seq=0, hash=GENESIS))
+    head = session.execute(select(AuditHead).where(AuditHead.id == HEAD_ID)).scalar_one()
+    session.refresh(head)
+    return head
+
+
+def append(
+    session: Session,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: object,
+    payload: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditEvent:
+    """Add one entry to the chain in ``session``'s transaction (commit is the caller's:
+    the entry lands exactly when the change it records does)."""
+    session.flush()
+    head = _lock_head(session)
+    moment = (at or datetime.now(UTC)).astimezone(UTC)
+    # stored as it will be read back (microseconds, UTC), so the hash is reproducible
+    body = canonical(dict(payload or {}))
+    seq = head.seq + 1
+    digest = entry_hash(head.hash, seq, moment, actor, action, entity, str(entity_id), body)
+    event = AuditEvent(
+        seq=seq,
+        at=moment,
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id),
+        payload=body,
+        prev_hash=head.hash,
+        hash=digest,
+    )
+    session.add(event)
+    head.seq, head.hash = seq, digest
+    session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What ``verify`` found: ``ok``, how many entries it checked, and for a broken
+    chain the seq of the first bad entry and why."""
+
+    ok: bool
+    checked: int
+    first_bad: int | None = None
+    reason: str = ""
+
+
+def verify(session: Session, batch: int = 5000) -> Verdict:
+    """Walk the whole chain and report the first entry that does not hold: a changed
+    field (its hash no longer matches), a gap in seq (deleted), a prev_hash that is not
+    its predecessor's hash (moved or deleted), or a head that says more entries exist
+    than are left (deleted from the end)."""
+    prev, expected, checked, after = GENESIS, 1, 0, 0
+    while True:
+        rows = session.execute(
+            select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(batch)
+        ).scalars()
+        rows = list(rows)
+        if not rows:
+            break
+        for row in rows:
+            if row.seq != expected:
+                return Verdict(False, checked, expected, f"entry {expected} is missing (deleted)")
+            if row.prev_hash != prev:
+                return Verdict(
+                    False,
+                    checked,
+                    row.seq,
+                    f"entry {row.seq} does not follow entry {row.seq - 1} "
+                    "(reordered, or its predecessor was replaced)",
+                )
+            digest = entry_hash(
+                row.prev_hash,
+                row.seq,
+                row.at,
+                row.actor,
+                row.action,
+                row.entity,
+                row.entity_id,
+                row.payload,
+            )
+            if digest != row.hash:
+                return Verdict(False, checked, row.seq, f"entry {row.seq} was edited")
+            prev, expected, checked = row.hash, expected + 1, checked + 1
+        after = rows[-1].seq
+        session.expunge_all()
+    head = session.get(AuditHead, HEAD_ID)
+    if head is not None and (head.seq != checked or head.hash != prev):
+        return Verdict(
+            False,
+            checked,
+            checked + 1,
+            f"the chain ends at entry {checked} but its head records entry {head.seq} "
+            "(entries deleted from the end)",
+        )
+    return Verdict(True, checked)

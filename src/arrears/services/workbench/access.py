@@ -1,0 +1,103 @@
+"""Who may see and do what: the actor of a request and the case scope of each role.
+
+Roles: ``collector`` works the cases assigned to them; ``team_lead`` sees their team's
+cases and the unassigned pool; ``manager``, ``compliance`` and ``admin`` see every case
+(compliance reads, and manages holds and the blacklist); ``agency`` users see only cases
+placed with their agency right now. A case outside the actor's scope is reported as
+not found, so ids cannot be probed (IDOR).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from arrears.services.workbench.errors import Forbidden, NotFound
+from arrears.store.models import CaseRow
+from arrears.store.workbench_models import Placement, User
+
+ALL_CASES = frozenset({"manager", "compliance", "admin"})
+# roles that may change a case (log contacts, promises, arrangements, notes …)
+WORKERS = frozenset({"collector", "team_lead", "manager", "admin", "agency"})
+SUPERVISORS = frozenset({"team_lead", "manager", "admin"})
+# who may see a full phone number, ID number, address or email on request
+REVEALERS = frozenset({"collector", "team_lead", "manager", "compliance", "admin"})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The user a service acts for (a plain value, safe to keep past a session)."""
+
+    id: int
+    username: str
+    role: str
+    team_id: int | None = None
+    agency_id: int | None = None
+    approval_limit: Decimal = Decimal(0)
+    language: str = "zh_CN"
+    display_name: str = ""
+
+    @classmethod
+    def of(cls, user: User) -> Actor:
+        """The actor for a stored user."""
+        return cls(
+            id=user.id,
+            username=user.username,
+            role=user.role,
+            team_id=user.team_id,
+            agency_id=user.agency_id,
+            approval_limit=user.approval_limit,
+            language=user.language,
+            display_name=user.display_name,
+        )
+
+
+def require_role(actor: Actor, roles: frozenset[str] | set[str], what: str) -> None:
+    """Raise Forbidden unless the actor has one of ``roles``."""
+    if actor.role not in roles:
+        raise Forbidden(f"a {actor.role} may not {what}")
+
+
+def team_usernames(session: Session, team_id: int | None) -> list[str]:
+    """Usernames of the team's members."""
+    if team_id is None:
+        return []
+    return list(session.scalars(select(User.username).where(User.team_id == team_id)))
+
+
+def case_scope(session: Session, actor: Actor) -> ColumnElement[bool]:
+    """A WHERE clause on ``cases`` selecting exactly the cases ``actor`` may see."""
+    if actor.role in ALL_CASES:
+        return true()
+    if actor.role == "collector":
+        return CaseRow.assigned_to == actor.username
+    if actor.role == "team_lead":
+        members = team_usernames(session, actor.team_id)
+        return or_(CaseRow.assigned_to.in_(members), CaseRow.assigned_to.is_(None))
+    if actor.role == "agency" and actor.agency_id is not None:
+        return exists().where(
+            and_(
+                Placement.case_id == CaseRow.id,
+                Placement.status == "active",
+                Placement.agency_id == actor.agency_id,
+            )
+        )
+    return false()
+
+
+def visible_case(session: Session, actor: Actor, case_id: int) -> CaseRow:
+    """The case if ``actor`` may see it, else NotFound (also when it does not exist)."""
+    case = session.scalar(select(CaseRow).where(CaseRow.id == case_id, case_scope(session, actor)))
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    return case
+
+
+def workable_case(session: Session, actor: Actor, case_id: int) -> CaseRow:
+    """The case if ``actor`` may see it and change it (log contacts, promises …)."""
+    case = visible_case(session, actor, case_id)
+    require_role(actor, WORKERS, "change a case")
+    return case

@@ -1,0 +1,121 @@
+"""Auth endpoints: the pre-login CSRF token, login, logout, the current user."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from pydantic import BaseModel, Field
+
+from arrears.services.workbench.access import Actor
+from arrears.services.workbench.users import LoginError, set_language
+from arrears.store.unit_of_work import UnitOfWork
+from arrears.web.auth import (
+    check_login_csrf,
+    clear_session_cookie,
+    csrf_token,
+    login,
+    logout,
+    set_session_cookie,
+)
+from arrears.web.deps import get_uow, require_user
+
+router = APIRouter(tags=["auth"])
+
+
+class CsrfOut(BaseModel):
+    csrf_token: str
+
+
+class LoginIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class MeOut(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    role: str
+    team_id: int | None
+    agency_id: int | None
+    language: str
+    approval_limit: Decimal
+
+
+class LoginOut(BaseModel):
+    user: MeOut
+    csrf_token: str
+
+
+class LanguageIn(BaseModel):
+    language: Literal["zh_CN", "en"]
+
+
+def me_out(actor: Actor) -> MeOut:
+    return MeOut(
+        id=actor.id,
+        username=actor.username,
+        display_name=actor.display_name,
+        role=actor.role,
+        team_id=actor.team_id,
+        agency_id=actor.agency_id,
+        language=actor.language,
+        approval_limit=actor.approval_limit,
+    )
+
+
+@router.get("/auth/csrf", response_model=CsrfOut)
+def get_csrf(request: Request) -> CsrfOut:
+    """The token to send as ``X-CSRF-Token`` with the login (sets the cookie it pairs
+    with); once logged in, the session's token."""
+    return CsrfOut(csrf_token=csrf_token(request))
+
+
+@router.post(
+    "/auth/login",
+    response_model=LoginOut,
+    responses={401: {"description": "wrong password"}, 423: {"description": "locked"}},
+)
+async def post_login(
+    body: LoginIn, request: Request, response: Response, uow: UnitOfWork = Depends(get_uow)
+) -> LoginOut:
+    """Log in; sets the session cookie and returns the CSRF token for later requests."""
+    if not await check_login_csrf(request):
+        raise HTTPException(403, "CSRF token missing or wrong (GET /api/v1/auth/csrf first)")
+    result = login(request, uow.session, body.username, body.password)
+    if isinstance(result, LoginError):
+        raise HTTPException(423 if result.reason == "locked" else 401, result.message)
+    user, token, csrf = result
+    set_session_cookie(response, token, request.app.state.settings.secure_cookies)
+    return LoginOut(user=me_out(Actor.of(user)), csrf_token=csrf)
+
+
+@router.post("/auth/logout", status_code=204)
+def post_logout(
+    request: Request,
+    actor: Actor = Depends(require_user),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    """End the session."""
+    logout(request, uow.session)
+    response = Response(status_code=204)
+    clear_session_cookie(response)
+    return response
+
+
+@router.get("/me", response_model=MeOut)
+def get_me(actor: Actor = Depends(require_user)) -> MeOut:
+    """The logged-in user."""
+    return me_out(actor)
+
+
+@router.put("/me/language", response_model=MeOut)
+def put_language(
+    body: LanguageIn, actor: Actor = Depends(require_user), uow: UnitOfWork = Depends(get_uow)
+) -> MeOut:
+    """Switch the user's interface language."""
+    user = set_language(uow.session, actor.id, body.language)
+    uow.commit()
+    return me_out(Actor.of(user))

@@ -1,0 +1,116 @@
+"""The web application: ``create_app`` builds the FastAPI app of the workbench.
+
+JSON API under ``/api/v1`` (OpenAPI at ``/api/v1/openapi.json``), pages under ``/``
+from ``arrears.web.ui.router`` when that module is present, static files at
+``/static``. The store is the workspace's (SQLite file) unless ``database_url`` or
+``$ARREARS_DATABASE_URL`` names another; the schema is migrated to head on start.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+
+from arrears.services.workbench.errors import Blocked, WorkbenchError
+from arrears.services.workbench.users import LockoutPolicy
+from arrears.store.db import make_engine, upgrade
+from arrears.web.auth import PRE_CSRF_COOKIE
+from arrears.web.deps import LoginRequired
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+API_PREFIX = "/api/v1"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Knobs of a running app: lockout policy, how long a "next case" lease lasts."""
+
+    lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
+    lease: timedelta = timedelta(minutes=30)
+    secure_cookies: bool = False
+
+
+def create_app(
+    workspace_root: Path | None = None,
+    database_url: str | None = None,
+    *,
+    engine: Engine | None = None,
+    settings: Settings | None = None,
+    migrate: bool = True,
+) -> FastAPI:
+    """The workbench app on the store of ``workspace_root`` (default: the current
+    folder) or ``database_url`` (or an already made ``engine``, as tests pass)."""
+    from arrears.web.api import router as api_router
+
+    settings = settings or Settings()
+    root = Path(workspace_root).resolve() if workspace_root is not None else Path.cwd()
+    engine = engine or make_engine(database_url, root)
+    if migrate:
+        upgrade(engine)
+    app = FastAPI(
+        title="arrears workbench",
+        version="1",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.engine = engine
+    app.state.workspace_root = root
+    app.state.settings = settings
+    app.state.lockout = settings.lockout
+    app.include_router(api_router, prefix=API_PREFIX)
+    _include_pages(app)
+    if STATIC_DIR.is_dir():
+        app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _install_handlers(app)
+    return app
+
+
+def _include_pages(app: FastAPI) -> None:
+    try:
+        pages = importlib.import_module("arrears.web.ui.router")
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("arrears.web.ui"):
+            log.info("pages not installed (%s); serving the API only", exc)
+            return
+        raise
+    app.include_router(pages.router)
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def pre_login_csrf_cookie(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response: Response = await call_next(request)
+        token = getattr(request.state, "pre_csrf", None)
+        if token and request.cookies.get(PRE_CSRF_COOKIE) != token:
+            response.set_cookie(PRE_CSRF_COOKIE, token, httponly=False, samesite="lax", path="/")
+        return response
+
+    @app.exception_handler(WorkbenchError)
+    async def workbench_error(request: Request, exc: WorkbenchError) -> Response:
+        body: dict[str, object] = {"detail": str(exc)}
+        if isinstance(exc, Blocked):
+            body["rules"] = exc.rules
+        if request.url.path.startswith(API_PREFIX):
+            return JSONResponse(body, status_code=exc.status)
+        return HTMLResponse(f"<p role='alert'>{_escape(str(exc))}</p>", status_code=exc.status)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        if request.headers.get("HX-Request"):
+            # htmx follows redirects inside the fragment; ask it to reload the page
+            return Response(status_code=401, headers={"HX-Redirect": exc.next_url})
+        return RedirectResponse(exc.next_url, status_code=303)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,91 @@
+"""FastAPI dependencies: the unit of work of a request, the current user (API flavour:
+401; page flavour: redirect to /login), role checks and CSRF.
+
+    @router.post("/cases/{case_id}/notes")
+    def add(case_id: int, body: NoteIn, actor: Actor = Depends(require_user),
+            uow: UnitOfWork = Depends(get_uow)): ...; uow.commit()
+
+``require_user`` and ``require_page_user`` both refuse a state-changing request whose
+CSRF token is missing or wrong (403). Handlers commit explicitly (``uow.commit()``);
+whatever is not committed is rolled back when the request ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from urllib.parse import quote
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy import Engine
+
+from arrears.services.workbench.access import Actor
+from arrears.services.workbench.users import resolve_session
+from arrears.store.unit_of_work import UnitOfWork
+from arrears.web.auth import SESSION_COOKIE, check_csrf
+
+
+class LoginRequired(Exception):
+    """A page needs a logged-in user; the app answers with a redirect to /login."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+def get_engine(request: Request) -> Engine:
+    """The store engine of the app."""
+    return request.app.state.engine
+
+
+def get_uow(request: Request) -> Iterator[UnitOfWork]:
+    """A unit of work for this request (rolled back unless the handler commits)."""
+    with UnitOfWork(request.app.state.engine) as uow:
+        yield uow
+
+
+async def _actor(request: Request, uow: UnitOfWork) -> Actor | None:
+    found = resolve_session(uow.session, request.cookies.get(SESSION_COOKIE))
+    if found is None:
+        return None
+    user, row = found
+    request.state.csrf_token = row.csrf_token
+    actor = Actor.of(user)
+    request.state.actor = actor
+    if not await check_csrf(request, row.csrf_token):
+        raise HTTPException(403, "CSRF token missing or wrong")
+    return actor
+
+
+async def require_user(request: Request, uow: UnitOfWork = Depends(get_uow)) -> Actor:
+    """The logged-in user of an API request; 401 without a valid session."""
+    actor = await _actor(request, uow)
+    if actor is None:
+        raise HTTPException(401, "not logged in", headers={"WWW-Authenticate": "Cookie"})
+    return actor
+
+
+async def require_page_user(request: Request, uow: UnitOfWork = Depends(get_uow)) -> Actor:
+    """The logged-in user of a page; without a session, a redirect to /login?next=…"""
+    actor = await _actor(request, uow)
+    if actor is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired("/login?next=" + quote(target, safe=""))
+    return actor
+
+
+async def optional_user(request: Request, uow: UnitOfWork = Depends(get_uow)) -> Actor | None:
+    """The logged-in user, or None (for pages such as /login)."""
+    return await _actor(request, uow)
+
+
+def require_role(*roles: str, page: bool = False) -> Callable[..., object]:
+    """A dependency giving the current user when their role is one of ``roles``
+    (403 otherwise). ``page=True`` redirects anonymous visitors to /login."""
+    base = require_page_user if page else require_user
+
+    async def dependency(actor: Actor = Depends(base)) -> Actor:
+        if actor.role not in roles:
+            raise HTTPException(403, f"a {actor.role} may not do this")
+        return actor
+
+    return dependency
