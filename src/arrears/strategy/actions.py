@@ -1,0 +1,167 @@
+"""The day's proposed actions, the per-case assignment rows for the store, and the dry
+run's counts: the public results of the strategy engine, built as Ibis expressions and
+executed once by the caller (``.to_pyarrow()``) on DuckDB or Spark alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+import ibis
+
+from arrears.strategy.assignment import assign
+from arrears.strategy.ladder import due_steps
+from arrears.strategy.model import Strategy
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    import pyarrow as pa
+
+# The columns of ``proposed_actions``, in order.
+ACTION_COLUMNS = (
+    "as_of",
+    "send_on",
+    "loan_id",
+    "customer_id",
+    "case_id",
+    "segment",
+    "arm",
+    "ladder",
+    "step",
+    "offset",
+    "channel",
+    "contact_channel",
+    "template",
+    "script",
+    "priority",
+    "send_at_local_hour",
+    "time_zone",
+    "language",
+    "strategy",
+    "version",
+    "dpd",
+    "bucket",
+    "amount",
+)
+# The columns of ``daily_assignments`` (the store table ``strategy_assignments``).
+ASSIGNMENT_COLUMNS = (
+    "as_of",
+    "case_id",
+    "customer_id",
+    "loan_id",
+    "strategy",
+    "version",
+    "arm",
+    "segment",
+    "step",
+    "channel",
+)
+
+
+def proposed_actions(
+    snapshot: ir.Table,
+    inputs: ir.Table | None,
+    strategy: Strategy,
+    as_of: date,
+    history: ir.Table | None = None,
+) -> ir.Table:
+    """One row per action the strategy proposes after the close of ``as_of`` (to be
+    sent on ``send_on`` = the next day at ``send_at_local_hour`` in ``time_zone``),
+    columns ``ACTION_COLUMNS``, ordered by ``loan_id``. At most one action per loan;
+    holdout arms get none; a case never gets a step its ``history`` already holds.
+    ``channel`` is the step's channel (``lawyer_letter``, ``agency`` …);
+    ``contact_channel`` the store's contact channel (null for referrals). Unexecuted."""
+    fired = due_steps(assign(snapshot, inputs, strategy, as_of), strategy, history)
+    fired = fired.mutate(send_on=ibis.literal(as_of + timedelta(days=1), "date"))
+    return fired.select(*ACTION_COLUMNS).order_by("loan_id")
+
+
+def daily_assignments(
+    snapshot: ir.Table,
+    inputs: ir.Table | None,
+    strategy: Strategy,
+    as_of: date,
+    history: ir.Table | None = None,
+) -> ir.Table:
+    """One row per loan with an open case (``case_id`` not null): its segment and arm
+    on ``as_of`` and the step/channel it got that day (null when none) — the rows of
+    the store table ``strategy_assignments``, columns ``ASSIGNMENT_COLUMNS``, ordered by
+    ``case_id``. Uses the same expressions as ``proposed_actions``. Unexecuted."""
+    assigned = assign(snapshot, inputs, strategy, as_of)
+    fired = due_steps(assigned, strategy, history)
+    got = fired.select(got_loan=fired.loan_id, step=fired.step, channel=fired.channel)
+    cases = assigned.filter(assigned.case_id.notnull())
+    joined = cases.left_join(got, cases.loan_id == got.got_loan)
+    return joined.select(*ASSIGNMENT_COLUMNS).order_by("case_id")
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    segment: str
+    arm: str
+    step: str | None
+    channel: str | None
+    loans: int
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The dry run of one day: how many loans each segment and arm holds, and how many
+    actions each (segment, arm, step, channel) would send."""
+
+    as_of: date
+    strategy: str
+    version: int
+    assigned: list[PreviewRow]  # step and channel None: loans per segment and arm
+    actions: list[PreviewRow]
+
+    @property
+    def total_actions(self) -> int:
+        return sum(r.loans for r in self.actions)
+
+    def by_channel(self) -> dict[str, int]:
+        """Actions per channel, largest first."""
+        counts: dict[str, int] = {}
+        for row in self.actions:
+            counts[str(row.channel)] = counts.get(str(row.channel), 0) + row.loans
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def preview(
+    snapshot: ir.Table,
+    inputs: ir.Table | None,
+    strategy: Strategy,
+    as_of: date,
+    history: ir.Table | None = None,
+) -> Preview:
+    """Execute the day's assignment and actions and count them (nothing is written).
+    Returns the counts and leaves the tables alone; see ``preview_tables`` to get
+    them too."""
+    result, _ = preview_tables(snapshot, inputs, strategy, as_of, history)
+    return result
+
+
+def preview_tables(
+    snapshot: ir.Table,
+    inputs: ir.Table | None,
+    strategy: Strategy,
+    as_of: date,
+    history: ir.Table | None = None,
+) -> tuple[Preview, pa.Table]:
+    """``preview`` plus the executed ``proposed_actions`` table (pyarrow)."""
+    assigned = assign(snapshot, inputs, strategy, as_of)
+    seg = assigned.group_by(["segment", "arm"]).aggregate(loans=assigned.count())
+    actions = proposed_actions(snapshot, inputs, strategy, as_of, history).to_pyarrow()
+    seg_rows = seg.order_by(["segment", "arm"]).to_pyarrow().to_pylist()
+    counts: dict[tuple[str, str, str, str], int] = {}
+    for row in actions.select(["segment", "arm", "step", "channel"]).to_pylist():
+        key = (row["segment"], row["arm"], row["step"], row["channel"])
+        counts[key] = counts.get(key, 0) + 1
+    order = {s.name: i for i, s in enumerate(strategy.segments)}
+    action_rows = [PreviewRow(*key, n) for key, n in counts.items()]
+    action_rows.sort(key=lambda r: (order.get(r.segment, 99), r.arm, -r.loans, str(r.step)))
+    assigned_rows = [PreviewRow(r["segment"], r["arm"], None, None, r["loans"]) for r in seg_rows]
+    assigned_rows.sort(key=lambda r: (order.get(r.segment, 99), r.arm))
+    return Preview(as_of, strategy.name, strategy.version, assigned_rows, action_rows), actions
