@@ -1,0 +1,109 @@
+"""The values the compliance gate reads and returns: attempts, holds, verdicts, findings.
+
+All frozen: a verdict is evidence ("why was this debtor not called?") and must not
+change after it was given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from arrears.domain.errors import DomainError
+
+CHANNELS = ("call", "sms", "email", "letter", "visit", "push")
+PARTIES = ("debtor", "third_party", "unknown")
+OUTCOMES = ("connected_conversation", "no_answer", "voicemail", "busy", "delivered", "failed")
+HOLD_KINDS = (
+    "dispute",
+    "hardship",
+    "bankruptcy",
+    "deceased",
+    "legal_hold",
+    "do_not_contact",
+    "consent_withdrawn",
+)
+
+
+class ComplianceError(DomainError):
+    """Bad input to the compliance gate (an attempt, a hold, a rule pack); the message
+    says which value and why."""
+
+
+def _one_of(field: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ComplianceError(f"{field} {value!r} is not one of {', '.join(allowed)}")
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One proposed (or made) contact with a debtor, or with someone about the debtor.
+
+    ``at`` must be timezone-aware. ``debtor_tz`` is the IANA zone of the debtor's
+    location; None or a name that is not a zone means "unknown" and the pack's
+    strictest window applies. ``debt_id`` None means the contact may concern any debt
+    of the debtor. ``outcome`` is known only after the contact was made."""
+
+    attempt_id: str
+    debtor_id: str
+    debt_id: str | None
+    channel: str
+    at: datetime
+    debtor_tz: str | None
+    party: str = "debtor"
+    outcome: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.at.tzinfo is None or self.at.utcoffset() is None:
+            raise ComplianceError(
+                f"attempt {self.attempt_id}: 'at' {self.at.isoformat()} has no time zone"
+            )
+        _one_of(f"attempt {self.attempt_id}: channel", self.channel, CHANNELS)
+        _one_of(f"attempt {self.attempt_id}: party", self.party, PARTIES)
+        if self.outcome is not None:
+            _one_of(f"attempt {self.attempt_id}: outcome", self.outcome, OUTCOMES)
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """A reason not to contact a debtor. ``channel`` None = every channel; ``debt_id``
+    None = every debt of the debtor."""
+
+    kind: str
+    channel: str | None = None
+    debt_id: str | None = None
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        _one_of("hold kind", self.kind, HOLD_KINDS)
+        if self.channel is not None:
+            _one_of("hold channel", self.channel, CHANNELS)
+
+    @property
+    def rule_id(self) -> str:
+        """``hold.<kind>`` or ``hold.<kind>.<channel>`` for a one-channel hold."""
+        return f"hold.{self.kind}" if self.channel is None else f"hold.{self.kind}.{self.channel}"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The gate's answer on one attempt. ``rules`` names every rule that blocked it (in
+    the order holds, blacklist, pack rules), ``reasons`` holds one sentence per rule."""
+
+    attempt_id: str
+    allowed: bool
+    rules: tuple[str, ...]
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem the template linter found: the rule, the phrase as written (or the
+    missing disclosure), a message, and where it is in the text (``start``/``end``
+    are character offsets; both 0 for a missing disclosure)."""
+
+    rule: str
+    phrase: str
+    message: str
+    start: int
+    end: int

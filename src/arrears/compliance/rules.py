@@ -1,0 +1,391 @@
+"""Rule kinds: the Python behind a rule pack's ``[[rules]]`` tables, keyed by ``kind``.
+
+A pack (TOML) names a kind and its parameters; the kind is registered here with
+``register_rule_kind``. Each rule answers one question for one attempt: does it block
+it, and if so, in which words (a sentence naming the numbers)? Local-time rules are
+evaluated in every zone of the debtor's clock and block if any zone blocks.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any, Protocol
+
+from arrears.compliance.model import CHANNELS, OUTCOMES, PARTIES, Attempt, ComplianceError
+from arrears.compliance.zones import DebtorClock
+
+
+class History(Protocol):
+    """Earlier allowed attempts of one debtor, as the gate keeps them."""
+
+    def near(self, at: datetime, days: int) -> Iterable[Attempt]:
+        """Allowed attempts within ``days`` (+1 for zone offsets) of ``at``, either side."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a rule may look at besides the attempt: the debtor's clock and history."""
+
+    clock: DebtorClock
+    history: History
+
+
+@dataclass(frozen=True)
+class Rule(ABC):
+    """One rule of a pack. ``channels``/``parties`` say which attempts it applies to."""
+
+    id: str
+    title: str
+    source: str
+    channels: frozenset[str]
+    parties: frozenset[str]
+
+    def applies(self, attempt: Attempt) -> bool:
+        """Whether this rule looks at ``attempt`` at all."""
+        return attempt.channel in self.channels and attempt.party in self.parties
+
+    @abstractmethod
+    def blocks(self, attempt: Attempt, ctx: Context) -> str | None:
+        """None when the rule allows ``attempt``, else the reason it is blocked."""
+
+    @abstractmethod
+    def parameters(self) -> dict[str, Any]:
+        """The rule's parameters, for listings and docs."""
+
+
+RuleFactory = Callable[[str, Mapping[str, Any], str], Rule]
+RULE_KINDS: dict[str, RuleFactory] = {}
+
+
+def register_rule_kind(kind: str) -> Callable[[RuleFactory], RuleFactory]:
+    """Make ``kind`` usable in pack files; the factory gets (rule id, table, where)."""
+
+    def add(factory: RuleFactory) -> RuleFactory:
+        RULE_KINDS[kind] = factory
+        return factory
+
+    return add
+
+
+class _Params:
+    """Reads one ``[[rules]]`` table, naming the pack, rule and key in every error."""
+
+    def __init__(self, rule_id: str, table: Mapping[str, Any], where: str) -> None:
+        self.rule_id, self.table, self.where = rule_id, dict(table), where
+        self.used = {"id", "kind", "title", "source"}
+
+    def fail(self, key: str, why: str) -> ComplianceError:
+        return ComplianceError(f"{self.where}: rule {self.rule_id!r}, key {key!r}: {why}")
+
+    def get(self, key: str, default: Any = None, *, required: bool = False) -> Any:
+        self.used.add(key)
+        if key not in self.table:
+            if required:
+                raise self.fail(key, "is required")
+            return default
+        return self.table[key]
+
+    def integer(self, key: str, default: int | None = None, minimum: int = 1) -> int:
+        value = self.get(key, default, required=default is None)
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            raise self.fail(key, f"must be a whole number >= {minimum}, got {value!r}")
+        return value
+
+    def names(self, key: str, allowed: tuple[str, ...], default: Iterable[str]) -> frozenset[str]:
+        value = self.get(key, list(default))
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not value:
+            raise self.fail(key, f"must be a non-empty list of {', '.join(allowed)}")
+        bad = [v for v in value if v not in allowed]
+        if bad:
+            raise self.fail(key, f"{bad[0]!r} is not one of {', '.join(allowed)}")
+        return frozenset(value)
+
+    def clock_time(self, key: str) -> time:
+        value = self.get(key, required=True)
+        try:
+            return time.fromisoformat(str(value))
+        except ValueError:
+            raise self.fail(key, f"{value!r} is not a time HH:MM") from None
+
+    def common(self, default_parties: Iterable[str] = PARTIES) -> dict[str, Any]:
+        return {
+            "id": self.rule_id,
+            "title": str(self.get("title", "")),
+            "source": str(self.get("source", "")),
+            "channels": self.names("channels", CHANNELS, CHANNELS),
+            "parties": self.names("parties", PARTIES, default_parties),
+        }
+
+    def done(self) -> None:
+        extra = sorted(set(self.table) - self.used)
+        if extra:
+            raise self.fail(extra[0], "is not a parameter of this rule kind")
+
+
+def _hhmm(t: time) -> str:
+    return t.strftime("%H:%M")
+
+
+def _zones_note(clock: DebtorClock) -> str:
+    return "" if clock.known else f" ({clock.describe_unknown()}: {', '.join(clock.zones)})"
+
+
+def _sorted(values: frozenset[str]) -> list[str]:
+    return sorted(values)
+
+
+@dataclass(frozen=True)
+class ContactHours(Rule):
+    """Contact only between ``start`` and ``end`` (both included, to the second) on the
+    debtor's wall clock; with an unknown zone, inside the window in every candidate."""
+
+    start: time = time(8)
+    end: time = time(21)
+
+    def _inside(self, local: datetime) -> bool:
+        wall = local.time().replace(tzinfo=None)
+        return self.start <= wall <= self.end
+
+    def blocks(self, attempt: Attempt, ctx: Context) -> str | None:
+        outside = [
+            ctx.clock.local(attempt.at, z)
+            for z in ctx.clock.zones
+            if not self._inside(ctx.clock.local(attempt.at, z))
+        ]
+        if not outside:
+            return None
+        window = f"{_hhmm(self.start)}–{_hhmm(self.end)}"
+        first = outside[0]
+        zone_name = str(first.tzinfo)
+        if ctx.clock.known:
+            return f"{attempt.channel} at {first:%H:%M} {zone_name} is outside {window}"
+        return (
+            f"{attempt.channel} at {first:%H:%M} {zone_name} is outside {window}"
+            f"{_zones_note(ctx.clock)}"
+        )
+
+    def parameters(self) -> dict[str, Any]:
+        return {
+            "start": _hhmm(self.start),
+            "end": _hhmm(self.end),
+            "channels": _sorted(self.channels),
+            "parties": _sorted(self.parties),
+        }
+
+
+@register_rule_kind("hours")
+def _hours(rule_id: str, table: Mapping[str, Any], where: str) -> Rule:
+    p = _Params(rule_id, table, where)
+    rule = ContactHours(**p.common(), start=p.clock_time("start"), end=p.clock_time("end"))
+    p.done()
+    if rule.start >= rule.end:
+        raise p.fail("end", "must be later than start")
+    return rule
+
+
+@dataclass(frozen=True)
+class NoThirdParty(Rule):
+    """No collection contact with anyone but the debtor: the rule applies to the
+    parties it lists (third_party, and in strict packs unknown) and always blocks."""
+
+    def blocks(self, attempt: Attempt, ctx: Context) -> str | None:
+        if attempt.party == "unknown":
+            return (
+                f"{attempt.channel} to a recipient not verified as the debtor: "
+                "contact with third parties is not allowed"
+            )
+        return f"{attempt.channel} to a third party: contact with third parties is not allowed"
+
+    def parameters(self) -> dict[str, Any]:
+        return {"channels": _sorted(self.channels), "parties": _sorted(self.parties)}
+
+
+@register_rule_kind("third_party")
+def _third_party(rule_id: str, table: Mapping[str, Any], where: str) -> Rule:
+    p = _Params(rule_id, table, where)
+    rule = NoThirdParty(**p.common(default_parties=("third_party",)))
+    p.done()
+    if "debtor" in rule.parties:
+        raise p.fail("parties", "'debtor' cannot be a third party")
+    return rule
+
+
+def _same_debt(attempt: Attempt, earlier: Attempt) -> bool:
+    # No debt on either side: the contact may be about any debt, so it counts for all.
+    return attempt.debt_id is None or earlier.debt_id is None or attempt.debt_id == earlier.debt_id
+
+
+def _scope_words(scope: str, attempt: Attempt) -> str:
+    if scope == "debt" and attempt.debt_id is not None:
+        return f"on debt {attempt.debt_id}"
+    return "with this debtor"
+
+
+def _days_words(first: date, days: int) -> str:
+    if days == 1:
+        return f"on {first.isoformat()}"
+    last = first + timedelta(days=days - 1)
+    return f"in the {days} consecutive days {first.isoformat()}–{last.isoformat()}"
+
+
+@dataclass(frozen=True)
+class ContactCap(Rule):
+    """At most ``limit`` allowed attempts on the rule's channels within any ``days``
+    consecutive calendar days of the debtor's local time, per debtor or per debt.
+    Attempts whose outcome is in ``uncounted_outcomes`` do not count (Reg F excludes
+    calls that did not connect)."""
+
+    limit: int = 1
+    days: int = 1
+    scope: str = "debtor"
+    uncounted_outcomes: frozenset[str] = field(default_factory=frozenset)
+
+    def _counted(self, attempt: Attempt, earlier: Attempt) -> bool:
+        return (
+            earlier.attempt_id != attempt.attempt_id
+            and earlier.channel in self.channels
+            and earlier.party in self.parties
+            and earlier.outcome not in self.uncounted_outcomes
+            and (self.scope == "debtor" or _same_debt(attempt, earlier))
+        )
+
+    def blocks(self, attempt: Attempt, ctx: Context) -> str | None:
+        earlier = [e for e in ctx.history.near(attempt.at, self.days) if self._counted(attempt, e)]
+        for z in ctx.clock.zones:
+            day = ctx.clock.local_date(attempt.at, z)
+            dates = [ctx.clock.local_date(e.at, z) for e in earlier]
+            # Every window of `days` consecutive days that contains this day must stay
+            # within the limit once this attempt is added (history may hold later days).
+            for offset in range(self.days):
+                first = day - timedelta(days=self.days - 1 - offset)
+                last = first + timedelta(days=self.days - 1)
+                count = sum(1 for d in dates if first <= d <= last)
+                if count + 1 > self.limit:
+                    what = "/".join(_sorted(self.channels))
+                    scope = _scope_words(self.scope, attempt)
+                    return (
+                        f"{count} {what} attempt(s) already made {scope}"
+                        f" {_days_words(first, self.days)} ({z}); the limit is {self.limit}"
+                        f" per {self.scope} in {self._period()}{_zones_note(ctx.clock)}"
+                    )
+        return None
+
+    def _period(self) -> str:
+        return "a day" if self.days == 1 else f"{self.days} consecutive days"
+
+    def parameters(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "limit": self.limit,
+            "days": self.days,
+            "scope": self.scope,
+            "channels": _sorted(self.channels),
+            "parties": _sorted(self.parties),
+        }
+        if self.uncounted_outcomes:
+            out["uncounted_outcomes"] = _sorted(self.uncounted_outcomes)
+        return out
+
+
+def _scope(p: _Params) -> str:
+    scope = p.get("scope", "debtor")
+    if scope not in ("debtor", "debt"):
+        raise p.fail("scope", f"{scope!r} is not one of debtor, debt")
+    return str(scope)
+
+
+@register_rule_kind("cap")
+def _cap(rule_id: str, table: Mapping[str, Any], where: str) -> Rule:
+    p = _Params(rule_id, table, where)
+    rule = ContactCap(
+        **p.common(default_parties=("debtor", "unknown")),
+        limit=p.integer("limit"),
+        days=p.integer("days", 1),
+        scope=_scope(p),
+        uncounted_outcomes=(
+            p.names("uncounted_outcomes", OUTCOMES, OUTCOMES)
+            if "uncounted_outcomes" in table
+            else frozenset()
+        ),
+    )
+    p.done()
+    return rule
+
+
+@dataclass(frozen=True)
+class QuietAfterConversation(Rule):
+    """No attempt on the rule's channels within ``days`` consecutive days after a
+    conversation (an allowed attempt with a trigger outcome on a trigger channel),
+    the day of the conversation counting as day 1 (Reg F 1006.14(b)(2)(i)(B))."""
+
+    days: int = 7
+    scope: str = "debt"
+    trigger_channels: frozenset[str] = frozenset({"call"})
+    trigger_outcomes: frozenset[str] = frozenset({"connected_conversation"})
+
+    def _trigger(self, attempt: Attempt, earlier: Attempt) -> bool:
+        return (
+            earlier.attempt_id != attempt.attempt_id
+            and earlier.at <= attempt.at
+            and earlier.channel in self.trigger_channels
+            and earlier.outcome in self.trigger_outcomes
+            and earlier.party in self.parties
+            and (self.scope == "debtor" or _same_debt(attempt, earlier))
+        )
+
+    def blocks(self, attempt: Attempt, ctx: Context) -> str | None:
+        talks = [e for e in ctx.history.near(attempt.at, self.days) if self._trigger(attempt, e)]
+        for z in ctx.clock.zones:
+            day = ctx.clock.local_date(attempt.at, z)
+            for talk in talks:
+                talked = ctx.clock.local_date(talk.at, z)
+                if 0 <= (day - talked).days < self.days:
+                    last = talked + timedelta(days=self.days - 1)
+                    return (
+                        f"conversation {_scope_words(self.scope, attempt)} on {talked.isoformat()}"
+                        f" ({z}) starts a {self.days}-day quiet period through"
+                        f" {last.isoformat()}; no {attempt.channel} before"
+                        f" {(last + timedelta(days=1)).isoformat()}{_zones_note(ctx.clock)}"
+                    )
+        return None
+
+    def parameters(self) -> dict[str, Any]:
+        return {
+            "days": self.days,
+            "scope": self.scope,
+            "channels": _sorted(self.channels),
+            "parties": _sorted(self.parties),
+            "trigger_channels": _sorted(self.trigger_channels),
+            "trigger_outcomes": _sorted(self.trigger_outcomes),
+        }
+
+
+@register_rule_kind("quiet_after_conversation")
+def _quiet(rule_id: str, table: Mapping[str, Any], where: str) -> Rule:
+    p = _Params(rule_id, table, where)
+    rule = QuietAfterConversation(
+        **p.common(default_parties=("debtor", "unknown")),
+        days=p.integer("days", 7),
+        scope=_scope(p) if "scope" in table else "debt",
+        trigger_channels=p.names("trigger_channels", CHANNELS, ("call",)),
+        trigger_outcomes=p.names("trigger_outcomes", OUTCOMES, ("connected_conversation",)),
+    )
+    p.done()
+    return rule
+
+
+def build_rule(table: Mapping[str, Any], where: str) -> Rule:
+    """The rule a ``[[rules]]`` table describes; errors name ``where`` and the key."""
+    rule_id = table.get("id")
+    if not isinstance(rule_id, str) or not rule_id.strip():
+        raise ComplianceError(f"{where}: a rule has no 'id'")
+    kind = table.get("kind")
+    if kind not in RULE_KINDS:
+        known = ", ".join(sorted(RULE_KINDS))
+        raise ComplianceError(f"{where}: rule {rule_id!r}: kind {kind!r} is not one of {known}")
+    return RULE_KINDS[kind](rule_id, table, where)
