@@ -47,7 +47,16 @@ OUTCOMES = (
     "failed",
 )
 CONTACT_SOURCES = ("strategy", "collector", "agency", "system")
-OUTBOX_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "bounced", "dead")
+OUTBOX_STATUSES = (
+    "queued",
+    "sending",
+    "sent",
+    "delivered",
+    "failed",
+    "bounced",
+    "dead",
+    "blocked",
+)
 
 
 class Hold(Base):

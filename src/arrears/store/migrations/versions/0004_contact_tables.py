@@ -171,7 +171,8 @@ def upgrade() -> None:
             name=op.f("ck_outbox_channel"),
         ),
         sa.CheckConstraint(
-            "status IN ('queued', 'sending', 'sent', 'delivered', 'failed', 'bounced', 'dead')",
+            "status IN ('queued', 'sending', 'sent', 'delivered', 'failed', 'bounced', 'dead', "
+            "'blocked')",
             name=op.f("ck_outbox_status"),
         ),
         sa.ForeignKeyConstraint(
@@ -193,7 +194,8 @@ def upgrade() -> None:
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("detail", sa.Text(), nullable=False),
         sa.CheckConstraint(
-            "status IN ('queued', 'sending', 'sent', 'delivered', 'failed', 'bounced', 'dead')",
+            "status IN ('queued', 'sending', 'sent', 'delivered', 'failed', 'bounced', 'dead', "
+            "'blocked')",
             name=op.f("ck_delivery_events_status"),
         ),
         sa.ForeignKeyConstraint(

@@ -1,0 +1,296 @@
+"""Message templates: Jinja2 per channel and language, packaged defaults, rendering with
+strict merge fields, and saving new versions to the store (only after the compliance
+linter passes them).
+
+A template's variables must be merge fields (``arrears.channels.fields``); one that is
+used but not given fails with ``MissingMergeField`` naming the template and the field.
+Email bodies are HTML and autoescaped; other channels are plain text.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from html.parser import HTMLParser
+from pathlib import Path
+
+import jinja2
+from jinja2 import meta
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from arrears.channels.fields import LANGUAGES, MERGE_FIELD_NAMES, MergeFields
+from arrears.channels.sms import SmsLength, sms_length
+from arrears.store.contact_models import CHANNELS, MessageTemplate
+
+DEFAULTS_DIR = Path(__file__).resolve().parent / "defaults"
+
+
+class TemplateError(ValueError):
+    """A template that cannot be saved or rendered; the message says which and why."""
+
+
+class MissingMergeField(TemplateError):
+    """A template uses merge fields that were not given."""
+
+    def __init__(self, template: str, language: str, missing: list[str]) -> None:
+        self.template, self.language, self.missing = template, language, missing
+        names = ", ".join(repr(m) for m in missing)
+        super().__init__(
+            f"template {template!r} ({language}) uses merge field {names}, which was not given"
+        )
+
+
+class TemplateRefused(TemplateError):
+    """The compliance linter refused a template; ``findings`` say phrase and rule."""
+
+    def __init__(self, template: str, language: str, findings: list[object]) -> None:
+        self.template, self.language, self.findings = template, language, findings
+        lines = [
+            f"  {getattr(f, 'rule', '?')}: {getattr(f, 'phrase', '')!r} "
+            f"({getattr(f, 'message', '')})"
+            for f in findings
+        ]
+        super().__init__(
+            f"template {template!r} ({language}) refused by the compliance linter, "
+            "nothing saved:\n" + "\n".join(lines)
+        )
+
+
+@dataclass(frozen=True)
+class Template:
+    """One version of a template (version 0 is the packaged default)."""
+
+    name: str
+    channel: str
+    language: str
+    subject: str | None
+    body: str
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    """A template filled in: ``body`` as sent (HTML for email), ``text`` the plain
+    text of it, and for SMS its encoding and segment count."""
+
+    template: str
+    version: int
+    channel: str
+    language: str
+    subject: str | None
+    body: str
+    text: str
+    sms: SmsLength | None
+
+
+def _environment(channel: str) -> jinja2.Environment:
+    return jinja2.Environment(
+        undefined=jinja2.StrictUndefined,
+        autoescape=channel == "email",
+        keep_trailing_newline=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+_ENVIRONMENTS = {channel: _environment(channel) for channel in CHANNELS}
+
+
+def template_variables(channel: str, *texts: str | None) -> set[str]:
+    """The variables the given template texts use (a syntax error is a
+    ``TemplateError`` naming the line)."""
+    found: set[str] = set()
+    for text in texts:
+        if text is None:
+            continue
+        try:
+            found |= meta.find_undeclared_variables(_ENVIRONMENTS[channel].parse(text))
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(f"template syntax error, line {exc.lineno}: {exc.message}") from exc
+    return found
+
+
+def check_template(template: Template) -> None:
+    """Raise ``TemplateError`` unless ``template`` has a known channel and language,
+    parses, and uses only merge fields."""
+    where = f"template {template.name!r} ({template.language})"
+    if template.channel not in CHANNELS:
+        raise TemplateError(f"{where}: channel must be one of {', '.join(CHANNELS)}")
+    if template.language not in LANGUAGES:
+        raise TemplateError(f"{where}: language must be one of {', '.join(LANGUAGES)}")
+    if not template.body.strip():
+        raise TemplateError(f"{where}: body is empty")
+    try:
+        unknown = template_variables(template.channel, template.subject, template.body) - set(
+            MERGE_FIELD_NAMES
+        )
+    except TemplateError as exc:
+        raise TemplateError(f"{where}: {exc}") from exc
+    if unknown:
+        raise TemplateError(
+            f"{where}: unknown merge field {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(MERGE_FIELD_NAMES)}"
+        )
+
+
+def render(template: Template, merge: MergeFields) -> RenderedMessage:
+    """``template`` filled in with ``merge`` in the template's language. Every variable
+    used must be given, else ``MissingMergeField`` names them all."""
+    env = _ENVIRONMENTS[template.channel]
+    context = merge.context(template.language)
+    used = template_variables(template.channel, template.subject, template.body)
+    missing = sorted(used - set(context))
+    if missing:
+        raise MissingMergeField(template.name, template.language, missing)
+    try:
+        subject = (
+            None
+            if template.subject is None
+            else env.from_string(template.subject).render(context).strip()
+        )
+        body = env.from_string(template.body).render(context).strip()
+    except jinja2.UndefinedError as exc:  # e.g. an attribute of a field
+        raise TemplateError(f"template {template.name!r} ({template.language}): {exc}") from exc
+    text = html_to_text(body) if template.channel == "email" else body
+    sms = sms_length(body) if template.channel == "sms" else None
+    return RenderedMessage(
+        template.name, template.version, template.channel, template.language,
+        subject, body, text, sms,
+    )  # fmt: skip
+
+
+class _TextExtractor(HTMLParser):
+    BREAKS = frozenset({"p", "br", "div", "tr", "li", "h1", "h2", "h3", "table"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.BREAKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.BREAKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def html_to_text(markup: str) -> str:
+    """The readable text of an HTML body (the plain-text part of an email)."""
+    parser = _TextExtractor()
+    parser.feed(markup)
+    text = html.unescape("".join(parser.parts))
+    lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+@cache
+def default_templates() -> dict[tuple[str, str], Template]:
+    """The packaged default templates by (name, language), from ``defaults/*.toml``."""
+    found: dict[tuple[str, str], Template] = {}
+    for path in sorted(DEFAULTS_DIR.glob("*.toml")):
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        name, channel = path.stem, data["channel"]
+        for language in LANGUAGES:
+            part = data[language]
+            template = Template(name, channel, language, part.get("subject"), part["body"])
+            check_template(template)
+            found[(name, language)] = template
+    return found
+
+
+def get_template(
+    session: Session | None, name: str, language: str, version: int | None = None
+) -> Template:
+    """The template ``name`` in ``language``: the given ``version`` or the latest saved
+    one, else the packaged default. Unknown name is a ``TemplateError``."""
+    if session is not None:
+        query = select(MessageTemplate).where(
+            MessageTemplate.name == name, MessageTemplate.language == language
+        )
+        if version is not None:
+            query = query.where(MessageTemplate.version == version)
+        row = session.scalars(query.order_by(MessageTemplate.version.desc()).limit(1)).first()
+        if row is not None:
+            return Template(row.name, row.channel, row.language, row.subject, row.body, row.version)
+    default = default_templates().get((name, language))
+    if default is None or (version not in (None, 0)):
+        raise TemplateError(f"no template {name!r} in {language} (version {version or 'latest'})")
+    return default
+
+
+def list_templates(session: Session | None) -> list[Template]:
+    """Every template name and language at its latest version (saved over default)."""
+    latest = dict(default_templates())
+    if session is not None:
+        newest = (
+            select(
+                MessageTemplate.name,
+                MessageTemplate.language,
+                func.max(MessageTemplate.version).label("version"),
+            )
+            .group_by(MessageTemplate.name, MessageTemplate.language)
+            .subquery()
+        )
+        rows = session.scalars(
+            select(MessageTemplate).join(
+                newest,
+                (MessageTemplate.name == newest.c.name)
+                & (MessageTemplate.language == newest.c.language)
+                & (MessageTemplate.version == newest.c.version),
+            )
+        )
+        for row in rows:
+            latest[(row.name, row.language)] = Template(
+                row.name, row.channel, row.language, row.subject, row.body, row.version
+            )
+    return [latest[key] for key in sorted(latest)]
+
+
+def save_template(
+    session: Session,
+    *,
+    name: str,
+    channel: str,
+    language: str,
+    body: str,
+    subject: str | None = None,
+    pack: str = "cn",
+    created_by: str | None = None,
+) -> Template:
+    """Save a new version of a template in the caller's transaction, after checking it
+    (``check_template``) and running the compliance linter of ``pack`` over subject and
+    body: any finding raises ``TemplateRefused`` (phrase and rule each) and nothing is
+    written. Returns the saved version."""
+    from arrears.compliance import lint_template, load_pack
+
+    template = Template(name, channel, language, subject, body)
+    check_template(template)
+    rule_pack = load_pack(pack)
+    findings = []
+    for text in (subject, body):
+        if text:
+            findings += lint_template(text, language=language, channel=channel, pack=rule_pack)
+    if findings:
+        raise TemplateRefused(name, language, findings)
+    current = session.scalar(
+        select(func.max(MessageTemplate.version)).where(
+            MessageTemplate.name == name, MessageTemplate.language == language
+        )
+    )
+    version = (current or 0) + 1
+    session.add(
+        MessageTemplate(
+            name=name, language=language, version=version, channel=channel,
+            subject=subject, body=body, created_by=created_by,
+        )
+    )  # fmt: skip
+    session.flush()
+    return Template(name, channel, language, subject, body, version)

@@ -1,0 +1,71 @@
+"""Helpers of the channel tests: a store with one customer and queued messages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from arrears.channels.outbox import enqueue
+from arrears.store.contact_models import ContactAttempt, OutboxMessage
+from arrears.store.models import Customer
+
+
+def add_customer(session: Session, customer_id: str = "C1") -> None:
+    session.add(
+        Customer(
+            customer_id=customer_id,
+            name="张三",
+            mobile="+8613800138000",
+            email="zhang@example.com",
+            time_zone="Asia/Shanghai",
+            language="zh_CN",
+        )
+    )
+    session.flush()
+
+
+def queue_messages(
+    engine: Engine,
+    count: int,
+    *,
+    channel: str = "email",
+    recipient: str = "zhang@example.com",
+    customer_id: str = "C1",
+) -> list[int]:
+    """``count`` allowed contact attempts and their outbox messages, in one transaction
+    as the daily close writes them. Returns the outbox ids."""
+    ids = []
+    with Session(engine) as session, session.begin():
+        if session.get(Customer, customer_id) is None:
+            add_customer(session, customer_id)
+        for i in range(count):
+            attempt = ContactAttempt(
+                attempt_id=f"{customer_id}-{channel}-{i}",
+                customer_id=customer_id,
+                channel=channel,
+                party="debtor",
+                at=datetime.now(UTC),
+                source="strategy",
+                allowed=True,
+            )
+            session.add(attempt)
+            session.flush()
+            message = enqueue(
+                session,
+                contact_attempt_id=attempt.id,
+                channel=channel,
+                recipient=recipient,
+                language="zh_CN",
+                subject=f"提醒 {i}",
+                body=f"<p>您好，第 {i} 封</p>",
+                idempotency_key=f"{customer_id}-{channel}-{i}",
+            )
+            ids.append(message.id)
+    return ids
+
+
+def statuses(engine: Engine) -> dict[int, str]:
+    with Session(engine) as session:
+        return dict(session.query(OutboxMessage.id, OutboxMessage.status).all())
