@@ -1,0 +1,66 @@
+"""What every page handler shares: the page context of the signed-in actor, role
+gates that answer with a readable page (not JSON), htmx detection, safe redirects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from arrears.services.workbench.access import Actor
+from arrears.services.workbench.errors import WorkbenchError
+from arrears.web.auth import csrf_token
+from arrears.web.ui.render import page_context, render
+
+
+def context(request: Request, actor: Actor | None, **data: Any) -> dict[str, Any]:
+    """The page context for ``actor`` with the page's own ``data``."""
+    base = page_context(request, actor, csrf_token(request))
+    base.update(data)
+    return base
+
+
+def show(
+    request: Request, actor: Actor | None, template: str, status_code: int = 200, **data: Any
+) -> HTMLResponse:
+    """Render ``template`` for ``actor`` with ``data``."""
+    return render(request, template, context(request, actor, **data), status_code=status_code)
+
+
+def refused(request: Request, actor: Actor | None, status_code: int = 403) -> HTMLResponse:
+    """The readable "you may not" page (also for a case outside the actor's scope)."""
+    key = "error.not_found" if status_code == 404 else "error.forbidden"
+    return show(request, actor, "error.html", status_code=status_code, message_key=key)
+
+
+def failed(request: Request, actor: Actor, error: WorkbenchError) -> HTMLResponse:
+    """A service's refusal shown as a page with its message and HTTP status."""
+    return show(
+        request, actor, "error.html", status_code=error.status, message_key=None, detail=str(error)
+    )
+
+
+def allowed(actor: Actor, roles: frozenset[str] | set[str]) -> bool:
+    """True when the actor's role is one of ``roles`` (admin always is)."""
+    return actor.role in roles or actor.role == "admin"
+
+
+def is_htmx(request: Request) -> bool:
+    """True for a request htmx sent (it swaps a fragment instead of loading a page)."""
+    return request.headers.get("HX-Request") == "true"
+
+
+def local_target(target: str | None, default: str) -> str:
+    """``target`` when it is a path on this site, else ``default`` (no open redirects)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
+
+
+def see_other(target: str) -> Response:
+    """A 303 to ``target`` (after a POST, so reload does not post again); htmx gets an
+    ``HX-Redirect`` so it loads the whole page."""
+    response = RedirectResponse(target, status_code=303)
+    response.headers["HX-Redirect"] = target
+    return response

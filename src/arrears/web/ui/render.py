@@ -1,0 +1,130 @@
+"""Rendering of the workbench pages: one Jinja2 environment over ``web/templates``,
+the filters the templates use (money, dates, percentages), and the role-dependent
+navigation.
+
+Handlers call :func:`render`; they pass data the services returned and never format a
+number themselves, so every amount on every page is written the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from arrears.web.ui.i18n import LANGUAGES, request_language, translator
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+STATIC_PREFIX = "/static/"
+# the workbench shows times in the operations centre's zone; debtor-local times are the
+# compliance gate's business and are shown by it, labelled as such
+DISPLAY_ZONE = ZoneInfo("Asia/Shanghai")
+
+# page -> roles that see it in the top bar (the page itself checks again)
+NAVIGATION: tuple[tuple[str, str, frozenset[str]], ...] = (
+    ("queue", "/queue", frozenset({"collector", "team_lead", "agency", "admin"})),
+    ("approvals", "/approvals", frozenset({"team_lead", "manager", "admin"})),
+    ("team", "/team", frozenset({"team_lead", "manager", "admin"})),
+    ("agencies", "/agencies", frozenset({"manager", "admin", "agency"})),
+    ("legal", "/legal", frozenset({"team_lead", "manager", "admin"})),
+    ("dashboard", "/dashboard", frozenset({"team_lead", "manager", "admin"})),
+    ("compliance", "/compliance", frozenset({"compliance", "manager", "admin"})),
+)
+
+
+def navigation_for(role: str | None) -> list[tuple[str, str]]:
+    """The (key, href) pairs of the top bar for a user of ``role``."""
+    if role is None:
+        return []
+    return [(key, href) for key, href, roles in NAVIGATION if role in roles]
+
+
+def home_for(role: str) -> str:
+    """Where a user of ``role`` lands after signing in."""
+    links = navigation_for(role)
+    return links[0][1] if links else "/queue"
+
+
+def money(value: Decimal | int | str | None) -> str:
+    """``1,234.50``: thousands separators, two decimals, exact (no float on the way)."""
+    if value is None or value == "":
+        return ""
+    amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    return f"{amount.quantize(Decimal('0.01')):,}"
+
+
+def percent(value: Decimal | float | None, digits: int = 1) -> str:
+    """``12.3%`` from a ratio 0.123 (None shows as a dash)."""
+    if value is None:
+        return "–"
+    return f"{Decimal(str(value)) * 100:.{digits}f}%"
+
+
+def when(value: datetime | date | str | None) -> str:
+    """A date as ``2026-12-01``, a time as ``2026-12-01 14:05`` in the display zone."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(DISPLAY_ZONE)
+        return value.strftime("%Y-%m-%d %H:%M")
+    return value.isoformat()
+
+
+def _static(name: str) -> str:
+    return STATIC_PREFIX + name
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(money=money, percent=percent, when=when)
+    env.globals.update(static=_static, languages=LANGUAGES)
+    return env
+
+
+ENVIRONMENT = _environment()
+
+
+def page_context(
+    request: Request, user: Any | None, csrf_token: str, language: str | None = None
+) -> dict[str, Any]:
+    """What every page needs: language and translate function, user, CSRF token,
+    navigation and the path (for the language toggle to come back to)."""
+    lang = language or request_language(request, getattr(user, "language", None))
+    return {
+        "lang": lang,
+        "t": translator(lang),
+        "user": user,
+        "csrf_token": csrf_token,
+        "nav": navigation_for(getattr(user, "role", None)),
+        "active_nav": None,
+        "request_path": request.url.path + (("?" + request.url.query) if request.url.query else ""),
+        "flashes": [],
+    }
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The page ``template`` rendered with ``context`` (from :func:`page_context` plus
+    the page's own data)."""
+    html = ENVIRONMENT.get_template(template).render(**context)
+    return HTMLResponse(html, status_code=status_code, headers=headers)

@@ -1,0 +1,11 @@
+"""The workbench pages (server-rendered, htmx for partial updates): one router the app
+includes at ``/``. Each page module is thin: parse, call a service, render."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from arrears.web.ui import pages_auth
+
+router = APIRouter(include_in_schema=False)
+router.include_router(pages_auth.router)

@@ -1,0 +1,222 @@
+"""Browser-test harness: a real demo workspace, the real app under uvicorn on a free
+loopback port (in a subprocess), and Debian's Chromium driven by Playwright. The
+fixtures are re-exported by conftest.py; tests import the helpers from here.
+
+Nothing is downloaded: Chromium is ``/usr/bin/chromium`` (``apt-get install chromium``;
+``.ci/run`` installs it). Screenshots go to ``$ARREARS_ARTIFACTS`` or ``test-artifacts/``
+at the repository root (git-ignored), so a reviewer can look at them after a run.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+REPO_ROOT = Path(__file__).resolve().parents[3]
+DEMO_LOANS = 800
+PASSWORD = "correct-horse-42"
+VIEWPORT = {"width": 1366, "height": 768}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "browser: drives Chromium against the real app (runs in the normal suite)"
+    )
+
+
+def artifacts_dir() -> Path:
+    """Where screenshots are written (created on first use)."""
+    folder = Path(os.environ.get("ARREARS_ARTIFACTS") or REPO_ROOT / "test-artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def arrears_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real ``arrears`` command (same interpreter) and fail with its output."""
+    code = "import sys; from arrears.cli import main; sys.argv[0] = 'arrears'; main()"
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "ARREARS_LANG": "en", "COLUMNS": "200"},
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"arrears {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+@dataclass(frozen=True)
+class Staff:
+    """The users seeded into the browser-test workspace (all share PASSWORD)."""
+
+    collector: str = "li.na"
+    collector2: str = "wang.fang"
+    team_lead: str = "zhao.lei"
+    manager: str = "chen.jing"
+    compliance: str = "sun.li"
+    # only for the lockout test: it ends locked
+    victim: str = "zhou.qiang"
+
+
+def seed_staff(root: Path) -> Staff:
+    """Create a team with two collectors and a lead, a manager and a compliance officer,
+    and assign the demo's open cases to the collectors (via the back end's services)."""
+    from sqlalchemy import select
+
+    from arrears.services.workbench import users
+    from arrears.store.models import CaseRow
+    from arrears.store.unit_of_work import UnitOfWork
+    from arrears.workspace import Workspace
+
+    staff = Staff()
+    workspace = Workspace.at(root)
+    with UnitOfWork(workspace.engine) as uow:
+        team = users.create_team(uow.session, "华东一组")
+        users.create_user(
+            uow.session, staff.collector, PASSWORD, "collector", display_name="李娜",
+            team_id=team.id, language="en", approval_limit=Decimal("500"),
+        )  # fmt: skip
+        users.create_user(
+            uow.session, staff.collector2, PASSWORD, "collector", display_name="王芳",
+            team_id=team.id, language="zh_CN", approval_limit=Decimal("500"),
+        )  # fmt: skip
+        users.create_user(
+            uow.session, staff.team_lead, PASSWORD, "team_lead", display_name="赵磊",
+            team_id=team.id, language="en", approval_limit=Decimal("20000"),
+        )  # fmt: skip
+        users.create_user(
+            uow.session, staff.manager, PASSWORD, "manager", display_name="陈静",
+            language="en", approval_limit=Decimal("1000000"),
+        )  # fmt: skip
+        users.create_user(
+            uow.session, staff.compliance, PASSWORD, "compliance", display_name="孙丽",
+            language="zh_CN",
+        )  # fmt: skip
+        users.create_user(
+            uow.session, staff.victim, PASSWORD, "collector", display_name="周强",
+            team_id=team.id, language="zh_CN",
+        )  # fmt: skip
+        cases = list(uow.session.scalars(select(CaseRow).where(CaseRow.status == "open")))
+        for index, case in enumerate(sorted(cases, key=lambda c: c.id)):
+            case.assigned_to = staff.collector if index % 2 == 0 else staff.collector2
+        uow.commit()
+    workspace.engine.dispose()
+    return staff
+
+
+@pytest.fixture(scope="module")
+def workspace_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small real demo book (closed through yesterday, 7 days of snapshots)."""
+    root = tmp_path_factory.mktemp("browser") / "ws"
+    arrears_cli("demo", "--loans", str(DEMO_LOANS), "-w", str(root))
+    return root
+
+
+@pytest.fixture(scope="module")
+def staff(workspace_root: Path) -> Staff:
+    return seed_staff(workspace_root)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Server:
+    base_url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+@pytest.fixture(scope="module")
+def server(workspace_root: Path, staff: Staff) -> Iterator[Server]:
+    """The real app (``arrears.web.app.create_app``) under uvicorn on 127.0.0.1."""
+    port = _free_port()
+    code = (
+        "import sys, uvicorn; from arrears.web.app import create_app; "
+        "uvicorn.run(create_app(workspace_root=sys.argv[1]), host='127.0.0.1', "
+        "port=int(sys.argv[2]), log_level='warning')"
+    )
+    log = workspace_root / "server.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-c", code, str(workspace_root), str(port)],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/login", timeout=2) as answer:
+                if answer.status == 200:
+                    break
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the app did not start:\n{log.read_text(errors='replace')}")
+        time.sleep(0.2)
+    try:
+        yield Server(base, process, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, launched by Playwright (never downloaded)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (see .ci/run)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def sign_in(page: Page, base_url: str, username: str, lang: str = "") -> None:
+    """Sign in through the login form (as a person would) and wait for the landing page."""
+    page.goto(base_url + "/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    if lang:
+        page.select_option("select[name=lang]", lang)
+    page.click("button[type=submit].primary")
+    page.wait_for_selector("[data-testid=whoami]")
+
+
+def shot(page: Page, name: str, full_page: bool = False) -> Path:
+    """Save a screenshot of ``page`` as ``<artifacts>/<name>.png`` and return its path."""
+    path = artifacts_dir() / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
