@@ -1,9 +1,382 @@
-"""Model commands: train, evaluate, score."""
+"""Model commands: train, evaluate, score, list, report.
+
+Thin: parse, read the data (a CSV file, or the workspace's snapshots and store tables),
+call ``arrears.models``, print. ``score_snapshot`` is the entry point the daily close
+calls to write a day's scores.
+"""
 
 from __future__ import annotations
 
+import json
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+
+from arrears.commands.common import AsOfOpt, WorkspaceOpt, console, err, open_workspace, parse_date
+
+if TYPE_CHECKING:
+    from arrears.models.book import BookInputs
+    from arrears.workspace import Workspace
+
+DataOpt = Annotated[Path | None, typer.Option("--data", help="CSV file with a binary target.")]
+TargetOpt = Annotated[str | None, typer.Option("--target", help="Target column of --data.")]
+EventOpt = Annotated[
+    str | None, typer.Option("--event", help="Target value that is the event (default: guessed).")
+]
+BookOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--book",
+        help="Book target from the workspace snapshots: roll_forward, cure_30, "
+        "early_warning_30, early_warning_60.",
+    ),
+]
+
+
+def scores_path(ws_root: Path, as_of: date) -> Path:
+    """Where the scores of ``as_of`` live in a workspace."""
+    return ws_root / "scores" / f"as_of={as_of.isoformat()}" / "part-0.parquet"
+
+
+def book_inputs(ws: Workspace) -> BookInputs:
+    """The snapshots by date, and the loans, payments and installments of the store, for
+    the book dataset builder (amounts as float: they are model inputs)."""
+    import pandas as pd
+    from sqlalchemy import select
+
+    from arrears.models.book import BookInputs
+    from arrears.models.history import SnapshotHistory
+    from arrears.store.models import InstallmentRow, Loan, PaymentRow
+
+    history = SnapshotHistory({d: ws.snapshot_path(d) for d in ws.snapshot_dates()})
+    caps = {
+        code: float(p.charges.cost_cap) if p.charges.cost_cap is not None else None
+        for code, p in ws.catalog.products.items()
+    }
+    with ws.engine.connect() as conn:
+        loans = pd.DataFrame(
+            conn.execute(
+                select(
+                    Loan.loan_id,
+                    Loan.product_code,
+                    Loan.principal,
+                    Loan.term_months,
+                    Loan.annual_rate,
+                    Loan.disbursed_on,
+                )
+            ).all(),
+            columns=[
+                "loan_id",
+                "product_code",
+                "principal",
+                "term_months",
+                "annual_rate",
+                "disbursed_on",
+            ],
+        )
+        payments = pd.DataFrame(
+            conn.execute(select(PaymentRow.loan_id, PaymentRow.paid_on, PaymentRow.amount)).all(),
+            columns=["loan_id", "paid_on", "amount"],
+        )
+        installments = pd.DataFrame(
+            conn.execute(
+                select(
+                    InstallmentRow.loan_id,
+                    InstallmentRow.due_date,
+                    InstallmentRow.principal + InstallmentRow.interest,
+                )
+            ).all(),
+            columns=["loan_id", "due_date", "amount"],
+        )
+    loans["cost_cap"] = loans["product_code"].map(caps).astype(float)
+    for frame, column in ((loans, "principal"), (payments, "amount"), (installments, "amount")):
+        frame[column] = frame[column].astype(float)
+    loans["annual_rate"] = loans["annual_rate"].astype(float)
+    return BookInputs(history, loans.drop(columns=["product_code"]), payments, installments)
+
+
+def contact_attempt_count(ws: Workspace) -> int:
+    """How many allowed contact attempts the store holds (propensity to pay needs some)."""
+    from sqlalchemy import func, select
+
+    from arrears.store.contact_models import ContactAttempt
+
+    with ws.engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.count()).select_from(ContactAttempt).where(ContactAttempt.allowed)
+            ).scalar_one()
+        )
+
+
+def score_snapshot(ws_root: Path, as_of: date, model_dir: Path) -> Path:
+    """Score every loan of the snapshot of ``as_of`` with the book model in ``model_dir``
+    and write ``<ws>/scores/as_of=D/part-0.parquet`` (same bytes on rerun). Raises
+    ``RegistryError`` for a model that does not load, ``ModelDataError`` for a model not
+    trained on book features, ``KeyError`` when the day has no snapshot."""
+    from arrears.models.book import features_at
+    from arrears.models.errors import ModelDataError
+    from arrears.models.registry import load_model
+    from arrears.models.scoring import score_table, write_scores
+    from arrears.workspace import Workspace
+
+    saved = load_model(model_dir)
+    if saved.meta.get("feature_source") != "book":
+        raise ModelDataError(f"{model_dir}: model {saved.name} was not trained on book features")
+    ws = Workspace.at(ws_root)
+    inputs = book_inputs(ws)
+    features = features_at(inputs, as_of)
+    customers = inputs.history.day(as_of)["customer_id"]
+    return write_scores(score_table(saved, features, customers), scores_path(ws.root, as_of))
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(message, style="red", markup=False)
+    return typer.Exit(1)
+
+
+def _print_json(value: Any) -> None:
+    console.print_json(json.dumps(value, default=str))
+
+
+def _load_table(data: Path | None, target: str | None, event: str | None) -> Any:
+    from arrears.models.data import load_csv
+
+    if data is None or target is None:
+        raise _fail("give --data FILE.csv and --target COLUMN (or --book TARGET -w WORKSPACE)")
+    return load_csv(data, target, event)
+
+
+def _latest_book_model(ws: Workspace) -> Path:
+    from arrears.models.registry import list_models
+
+    found = [m for m in list_models(ws.root / "models") if m.get("feature_source") == "book"]
+    if not found:
+        raise _fail(f"{ws.root / 'models'}: no book model; train one with --book or give --model")
+    return Path(found[-1]["folder"])
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the main app."""
+    """Add the ``models`` command group to the main app."""
+    group = typer.Typer(help="Risk models: train, evaluate, score, list, report.")
+    app.add_typer(group, name="models")
+
+    @group.command("train")
+    def train(
+        out: Annotated[Path | None, typer.Option("--out", help="Model folder to write.")] = None,
+        data: DataOpt = None,
+        target: TargetOpt = None,
+        event: EventOpt = None,
+        book: BookOpt = None,
+        learner: Annotated[str, typer.Option(help="scorecard, lgbm or baseline.")] = "scorecard",
+        cv: Annotated[int, typer.Option("--cv", help="Folds (0: no cross-validation).")] = 5,
+        repeats: Annotated[int, typer.Option(help="Repeats of the k-fold split.")] = 1,
+        seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+        name: Annotated[str | None, typer.Option(help="Model name (default: target).")] = None,
+        workspace: WorkspaceOpt = None,
+    ) -> None:
+        """Cross-validate a learner, fit it on all rows and save it with its metadata,
+        a feature report and a model report (printed: the CV metrics as JSON)."""
+        from arrears.models.errors import ModelDataError
+        from arrears.models.learners import LEARNERS
+        from arrears.models.training import train_model
+
+        if learner not in LEARNERS:
+            raise _fail(f"--learner must be one of {', '.join(LEARNERS)}, not {learner!r}")
+        try:
+            if book is not None:
+                from arrears.models.book import CATEGORICAL, build_dataset
+                from arrears.models.data import fingerprint
+
+                ws = open_workspace(workspace)
+                ds = build_dataset(book_inputs(ws), book)
+                features, y, groups = ds.features, ds.target, ds.loan_ids
+                categorical = [c for c in CATEGORICAL if c in features.columns]
+                info = {
+                    "source": str(ws.root),
+                    "sha256": fingerprint(features, y),
+                    "dates": [d.isoformat() for d in ds.dates],
+                }
+                extra = {"feature_source": "book"}
+                model_name, target_name = name or book, book
+                out = out or ws.root / "models" / model_name
+            else:
+                table = _load_table(data, target, event)
+                features, y, groups = table.features, table.target, None
+                categorical = table.categorical
+                info = {"source": table.source, "sha256": table.fingerprint}
+                extra = {"feature_source": "table", "event": table.event}
+                model_name, target_name = name or table.target_name, table.target_name
+                if out is None:
+                    raise _fail("give --out DIR for the model folder")
+            result = train_model(
+                features,
+                y,
+                categorical,
+                out,
+                name=model_name,
+                target=target_name,
+                data_info=info,
+                learner=learner,
+                folds=cv,
+                repeats=repeats,
+                seed=seed,
+                groups=groups,
+                extra_meta=extra,
+            )
+        except ModelDataError as exc:
+            raise _fail(str(exc)) from None
+        _write_reports(result, features, y, categorical, seed)
+        _print_json({"model": str(out), "version": result.saved.version, **result.summary})
+
+    @group.command("evaluate")
+    def evaluate(
+        model: Annotated[Path, typer.Option("--model", help="Model folder.")],
+        data: DataOpt = None,
+        target: TargetOpt = None,
+        event: EventOpt = None,
+        cutoff: Annotated[
+            float | None, typer.Option(help="PD cut-off (default: the event rate).")
+        ] = None,
+        reference: Annotated[
+            Path | None, typer.Option(help="Earlier sample (CSV) for PSI of score and features.")
+        ] = None,
+        report: Annotated[Path | None, typer.Option(help="Also write a model report.")] = None,
+        workspace: WorkspaceOpt = None,
+    ) -> None:
+        """Metrics of a saved model on a data set, as JSON: AUC, Gini, KS (with bootstrap
+        95% intervals), confusion matrix, precision, recall, calibration, PSI."""
+        from arrears.models import metrics
+        from arrears.models.errors import ModelDataError, RegistryError
+        from arrears.models.registry import load_model
+        from arrears.models.report import drift_table, model_report
+
+        try:
+            saved = load_model(model)
+            if saved.meta.get("feature_source") == "book":
+                from arrears.models.book import build_dataset
+
+                ds = build_dataset(book_inputs(open_workspace(workspace)), saved.meta["target"])
+                features, y = ds.features, ds.target
+            else:
+                table = _load_table(data, target or saved.meta["target"], event)
+                features, y = table.features, table.target
+            missing = [c for c in saved.learner.features if c not in features.columns]
+            if missing:
+                raise ModelDataError(f"{data}: columns the model needs are missing: {missing}")
+            pd_ = saved.learner.predict_pd(features[saved.learner.features])
+            result = metrics.summary(y, pd_, cutoff)
+            later = None
+            if reference is not None:
+                ref = _load_table(reference, target or saved.meta["target"], event)
+                later = (ref.features, features)
+                psi = drift_table(saved.learner, *later)
+                result["psi"] = dict(zip(psi["quantity"], psi["PSI"], strict=True))
+        except (ModelDataError, RegistryError) as exc:
+            raise _fail(str(exc)) from None
+        if report is not None:
+            page = model_report(
+                f"Model {saved.name} {saved.version}",
+                saved.learner,
+                saved.meta,
+                y,
+                pd_,
+                result,
+                later,
+            )
+            report.write_text(page, encoding="utf-8")
+        _print_json({"model": saved.name, "version": saved.version, **result})
+
+    @group.command("score")
+    def score(
+        as_of: AsOfOpt = None,
+        model: Annotated[
+            Path | None, typer.Option("--model", help="Model folder (default: newest book model).")
+        ] = None,
+        workspace: WorkspaceOpt = None,
+    ) -> None:
+        """Write the scores of every loan in the snapshot of --as-of."""
+        from arrears.models.errors import ModelDataError, RegistryError
+
+        ws = open_workspace(workspace)
+        day = parse_date(as_of)
+        if day not in ws.snapshot_dates():
+            raise _fail(f"{ws.snapshot_path(day)}: no snapshot of {day}; close that day first")
+        folder = model or _latest_book_model(ws)
+        try:
+            path = score_snapshot(ws.root, day, folder)
+        except (ModelDataError, RegistryError) as exc:
+            raise _fail(str(exc)) from None
+        import pyarrow.parquet as pq
+
+        console.print(f"{pq.read_metadata(path).num_rows:,} scores written to {path}", markup=False)
+
+    @group.command("list")
+    def list_(
+        registry: Annotated[
+            Path | None, typer.Option(help="Folder of model folders (default: <ws>/models).")
+        ] = None,
+        workspace: WorkspaceOpt = None,
+    ) -> None:
+        """The saved models: name, version, learner, target, CV AUC, folder."""
+        from rich.table import Table
+
+        from arrears.models.registry import list_models
+
+        root = registry or open_workspace(workspace).root / "models"
+        table = Table("name", "version", "learner", "target", "CV AUC", "folder")
+        for m in list_models(root):
+            cv = (m.get("metrics") or {}).get("cv") or {}
+            auc = f"{cv['auc_mean']:.4f}" if cv else "—"
+            table.add_row(m["name"], m["version"], m["learner"], m["target"], auc, m["folder"])
+        console.print(table)
+
+    @group.command("report")
+    def report_(
+        model: Annotated[Path, typer.Option("--model", help="Model folder.")],
+    ) -> None:
+        """Where a model's feature and model reports are (written at training)."""
+        for name in ("feature_report.html", "model_report.html"):
+            path = model / name
+            if not path.exists():
+                raise _fail(f"{path}: missing; retrain the model to write it")
+            console.print(str(path), markup=False)
+
+
+def _write_reports(result: Any, features: Any, y: Any, categorical: list[str], seed: int) -> None:
+    """The feature report (binning of all rows) and the model report (charts from the
+    out-of-fold predictions of the first CV repeat, else in-sample) beside the model."""
+    import numpy as np
+
+    from arrears.models import metrics
+    from arrears.models.binning import WoeBinner
+    from arrears.models.learners import Scorecard
+    from arrears.models.report import feature_report, model_report
+    from arrears.models.selection import chi_square_pvalues, tree_importance
+
+    saved = result.saved
+    learner = saved.learner
+    binner = learner.binner if isinstance(learner, Scorecard) else None
+    binner = binner or WoeBinner().fit(features, y, categorical)
+    selected = learner.selection.kept if isinstance(learner, Scorecard) else list(features.columns)
+    dropped = learner.selection.dropped if isinstance(learner, Scorecard) else {}
+    page = feature_report(
+        f"Features of {saved.name}",
+        binner,
+        chi_square_pvalues(binner.bin_labels(features), y),
+        tree_importance(features, y, categorical, seed),
+        selected,
+        dropped,
+    )
+    (saved.folder / "feature_report.html").write_text(page, encoding="utf-8")
+    if result.cv is not None:
+        pd_, title = result.cv.out_of_fold[0], "out-of-fold predictions, first repeat"
+    else:
+        pd_, title = learner.predict_pd(features), "in-sample predictions"
+    evaluation = metrics.summary(np.asarray(y), pd_)
+    page = model_report(
+        f"Model {saved.name} {saved.version} ({title})", learner, saved.meta, y, pd_, evaluation
+    )
+    (saved.folder / "model_report.html").write_text(page, encoding="utf-8")

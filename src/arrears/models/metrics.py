@@ -1,0 +1,187 @@
+"""Discrimination, calibration and stability measures of a probability of default.
+
+Conventions: ``y`` is 0/1 with 1 the event (bad); ``pd_`` is the predicted event
+probability, higher = riskier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from scipy.stats import rankdata
+
+
+def auc(y: np.ndarray, score: np.ndarray) -> float:
+    """Area under the ROC curve (probability a random event outranks a random non-event,
+    ties counting half), by the rank-sum formula."""
+    y = np.asarray(y).astype(bool)
+    n1, n0 = int(y.sum()), int((~y).sum())
+    if n1 == 0 or n0 == 0:
+        raise ValueError("AUC needs both classes")
+    ranks = rankdata(score)
+    return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def gini(y: np.ndarray, score: np.ndarray) -> float:
+    """Gini (accuracy ratio) = 2·AUC − 1."""
+    return 2 * auc(y, score) - 1
+
+
+def ks(y: np.ndarray, score: np.ndarray) -> float:
+    """Kolmogorov–Smirnov statistic: the largest gap between the cumulative score
+    distributions of events and non-events, over every threshold."""
+    curve = ks_curve(y, score)
+    return float(np.max(np.abs(curve["events"] - curve["non_events"])))
+
+
+def ks_curve(y: np.ndarray, score: np.ndarray) -> dict[str, np.ndarray]:
+    """Cumulative share of events and non-events at or above each distinct score,
+    from the riskiest down (for the KS chart)."""
+    y = np.asarray(y).astype(bool)
+    score = np.asarray(score, dtype=float)
+    thresholds = np.unique(score)[::-1]
+    order = np.argsort(-score, kind="stable")
+    s, t = score[order], y[order]
+    # index of the last row with score >= threshold, per threshold
+    last = np.searchsorted(-s, -thresholds, side="right")
+    cum_events = np.concatenate([[0], np.cumsum(t)])[last]
+    cum_non = np.concatenate([[0], np.cumsum(~t)])[last]
+    return {
+        "threshold": thresholds,
+        "events": cum_events / max(t.sum(), 1),
+        "non_events": cum_non / max((~t).sum(), 1),
+    }
+
+
+def roc_curve(y: np.ndarray, score: np.ndarray) -> dict[str, np.ndarray]:
+    """False and true positive rates from the strictest threshold to the loosest,
+    starting at (0, 0)."""
+    curve = ks_curve(y, score)
+    return {
+        "fpr": np.concatenate([[0.0], curve["non_events"]]),
+        "tpr": np.concatenate([[0.0], curve["events"]]),
+    }
+
+
+def confusion(y: np.ndarray, pd_: np.ndarray, cutoff: float) -> dict[str, Any]:
+    """Confusion matrix with ``pd_ >= cutoff`` predicted as event, plus precision,
+    recall (true positive rate), specificity and accuracy."""
+    y = np.asarray(y).astype(bool)
+    pred = np.asarray(pd_) >= cutoff
+    tp = int((pred & y).sum())
+    fp = int((pred & ~y).sum())
+    fn = int((~pred & y).sum())
+    tn = int((~pred & ~y).sum())
+    return {
+        "cutoff": cutoff,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+        "precision": tp / (tp + fp) if tp + fp else 0.0,
+        "recall": tp / (tp + fn) if tp + fn else 0.0,
+        "specificity": tn / (tn + fp) if tn + fp else 0.0,
+        "accuracy": (tp + tn) / len(y),
+    }
+
+
+def calibration_table(y: np.ndarray, pd_: np.ndarray, groups: int = 10) -> list[dict[str, Any]]:
+    """Rows ranked by predicted PD and cut into ``groups`` near-equal groups (deciles by
+    default); per group the mean predicted PD against the observed event rate."""
+    y = np.asarray(y, dtype=float)
+    pd_ = np.asarray(pd_, dtype=float)
+    order = np.argsort(pd_, kind="stable")
+    rows = []
+    for i, idx in enumerate(np.array_split(order, groups), start=1):
+        if len(idx) == 0:
+            continue
+        rows.append(
+            {
+                "group": i,
+                "count": len(idx),
+                "pd_min": float(pd_[idx].min()),
+                "pd_max": float(pd_[idx].max()),
+                "predicted": float(pd_[idx].mean()),
+                "observed": float(y[idx].mean()),
+                "events": int(y[idx].sum()),
+            }
+        )
+    return rows
+
+
+def psi(expected: np.ndarray, actual: np.ndarray, edges: np.ndarray | None = None) -> float:
+    """Population stability index Σ (a − e)·ln(a / e) over bins of the expected sample
+    (its deciles unless ``edges`` are given); empty bins count as 0.0001 so the sum is
+    finite. 0 means identical distributions; above 0.25 is usually read as a shift."""
+    e_share, a_share = psi_shares(expected, actual, edges)
+    return float(np.sum((a_share - e_share) * np.log(a_share / e_share)))
+
+
+def psi_shares(
+    expected: np.ndarray, actual: np.ndarray, edges: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bin shares of both samples on the expected sample's bins (see ``psi``)."""
+    expected = np.asarray(expected)
+    actual = np.asarray(actual)
+    if expected.dtype.kind in "OUSb":
+        cats = sorted(set(map(str, expected)) | set(map(str, actual)))
+        e = np.array([np.sum(expected.astype(str) == c) for c in cats], dtype=float)
+        a = np.array([np.sum(actual.astype(str) == c) for c in cats], dtype=float)
+    else:
+        expected = expected.astype(float)
+        actual = actual.astype(float)
+        if edges is None:
+            edges = np.unique(np.nanquantile(expected, np.linspace(0, 1, 11)[1:-1]))
+        e = np.bincount(np.searchsorted(edges, expected, side="right"), minlength=len(edges) + 1)
+        a = np.bincount(np.searchsorted(edges, actual, side="right"), minlength=len(edges) + 1)
+    floor = 1e-4
+    e_share = np.maximum(e / max(e.sum(), 1), floor)
+    a_share = np.maximum(a / max(a.sum(), 1), floor)
+    return e_share, a_share
+
+
+def bootstrap_ci(
+    metric: Callable[[np.ndarray, np.ndarray], float],
+    y: np.ndarray,
+    score: np.ndarray,
+    rounds: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``metric(y, score)`` over ``rounds`` resamples
+    of the rows (resamples with one class only are redrawn)."""
+    rng = np.random.default_rng(seed)
+    y = np.asarray(y)
+    score = np.asarray(score)
+    values = []
+    while len(values) < rounds:
+        idx = rng.integers(0, len(y), len(y))
+        if y[idx].min() == y[idx].max():
+            continue
+        values.append(metric(y[idx], score[idx]))
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(values, [alpha, 1 - alpha])
+    return float(lo), float(hi)
+
+
+def summary(y: np.ndarray, pd_: np.ndarray, cutoff: float | None = None) -> dict[str, Any]:
+    """Every headline measure of one sample as a JSON-ready dict: AUC, Gini, KS with
+    bootstrap 95% intervals, the confusion matrix at ``cutoff`` (default: the observed
+    event rate) and the decile calibration table."""
+    y = np.asarray(y)
+    pd_ = np.asarray(pd_, dtype=float)
+    cut = float(y.mean()) if cutoff is None else cutoff
+    return {
+        "rows": len(y),
+        "events": int(y.sum()),
+        "event_rate": float(y.mean()),
+        "auc": auc(y, pd_),
+        "auc_ci95": bootstrap_ci(auc, y, pd_, rounds=500),
+        "gini": gini(y, pd_),
+        "ks": ks(y, pd_),
+        "ks_ci95": bootstrap_ci(ks, y, pd_, rounds=200),
+        "confusion": confusion(y, pd_, cut),
+        "calibration": calibration_table(y, pd_),
+    }

@@ -1,0 +1,197 @@
+"""HTML reports: the feature report (bins, WOE, IV per feature) and the model report
+(metrics, ROC, KS, calibration, points table, drift). Self-contained files: charts are
+PNG images embedded inline."""
+
+from __future__ import annotations
+
+import base64
+import html
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from arrears.models import charts, metrics
+from arrears.models.binning import WoeBinner
+from arrears.models.learners import Learner, Scorecard
+
+STYLE = """
+body{font-family:sans-serif;margin:2em;max-width:1100px;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em}
+td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:right}
+th{background:#f0f0f0} td.l,th.l{text-align:left}
+h2{margin-top:2em;border-bottom:1px solid #ddd}
+"""
+
+
+def _img(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float | np.floating):
+        return f"<td>{value:.4f}</td>"
+    if isinstance(value, int | np.integer):
+        return f"<td>{value:,}</td>"
+    return f'<td class="l">{html.escape(str(value))}</td>'
+
+
+def _table(frame: pd.DataFrame) -> str:
+    head = "".join(f'<th class="l">{html.escape(str(c))}</th>' for c in frame.columns)
+    rows = "".join(
+        "<tr>" + "".join(_cell(v) for v in row) + "</tr>"
+        for row in frame.itertuples(index=False, name=None)
+    )
+    return f"<table><tr>{head}</tr>{rows}</table>"
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>"
+        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>\n"
+    )
+
+
+def feature_report(
+    title: str,
+    binner: WoeBinner,
+    chi_square: dict[str, float],
+    importance: dict[str, float],
+    selected: list[str],
+    dropped: dict[str, str],
+) -> str:
+    """One page: a summary row per feature (IV, chi-square p, LightGBM gain share, kept
+    or why dropped), then per feature its bin table and chart."""
+    iv = binner.iv()
+    order = sorted(iv, key=lambda n: -iv[n])
+    summary = pd.DataFrame(
+        {
+            "feature": order,
+            "IV": [iv[n] for n in order],
+            "chi-square p": [chi_square.get(n, float("nan")) for n in order],
+            "LightGBM gain share": [importance.get(n, float("nan")) for n in order],
+            "in model": ["yes" if n in selected else dropped.get(n, "no") for n in order],
+        }
+    )
+    parts = ["<h2>Summary</h2>", _table(summary)]
+    for name in order:
+        table = binner.table(name)
+        parts.append(f"<h2>{html.escape(str(name))} — IV {iv[name]:.4f}</h2>")
+        parts.append(_table(table))
+        parts.append(_img(charts.feature_chart(str(name), table), f"bins of {name}"))
+    return _page(title, "".join(parts))
+
+
+def model_report(
+    title: str,
+    learner: Learner,
+    meta: dict[str, Any],
+    y: np.ndarray,
+    pd_: np.ndarray,
+    evaluation: dict[str, Any],
+    later: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+) -> str:
+    """One page: the model's metadata and CV figures, the evaluation of ``pd_`` against
+    ``y`` (ROC, KS, calibration, confusion matrix), the points table of a scorecard, and
+    PSI between a training and a later feature sample when ``later`` is given."""
+    cv = (meta.get("metrics") or {}).get("cv")
+    facts = pd.DataFrame(
+        [
+            ("name", meta.get("name")),
+            ("version", meta.get("version")),
+            ("learner", meta.get("learner")),
+            ("target", meta.get("target")),
+            ("training rows / events", f"{meta['data']['rows']} / {meta['data']['events']}"),
+            ("training data sha256", meta["data"]["sha256"]),
+            ("features", ", ".join(meta.get("features", []))),
+            ("seed", meta.get("seed")),
+        ],
+        columns=["item", "value"],
+    )
+    parts = ["<h2>Model</h2>", _table(facts.astype(str))]
+    if cv:
+        parts.append("<h2>Cross-validation (test folds only)</h2>")
+        parts.append(
+            _table(
+                pd.DataFrame(
+                    [
+                        (
+                            f"{cv['repeats']} × {cv['folds']}-fold",
+                            "AUC",
+                            cv["auc_mean"],
+                            cv["auc_ci95"][0],
+                            cv["auc_ci95"][1],
+                        ),
+                        ("", "Gini", cv["gini_mean"], cv["gini_ci95"][0], cv["gini_ci95"][1]),
+                        ("", "KS", cv["ks_mean"], cv["ks_ci95"][0], cv["ks_ci95"][1]),
+                    ],
+                    columns=["scheme", "measure", "mean", "95% CI low", "95% CI high"],
+                )
+            )
+        )
+    parts.append(f"<h2>Evaluation on {evaluation['rows']:,} rows</h2>")
+    headline = pd.DataFrame(
+        [
+            ("AUC", evaluation["auc"], *evaluation["auc_ci95"]),
+            (
+                "Gini",
+                evaluation["gini"],
+                2 * evaluation["auc_ci95"][0] - 1,
+                2 * evaluation["auc_ci95"][1] - 1,
+            ),
+            ("KS", evaluation["ks"], *evaluation["ks_ci95"]),
+        ],
+        columns=["measure", "value", "95% CI low", "95% CI high"],
+    )
+    parts.append(_table(headline))
+    c = evaluation["confusion"]
+    parts.append(f"<h3>Confusion matrix at PD cut-off {c['cutoff']:.4f}</h3>")
+    parts.append(
+        _table(
+            pd.DataFrame(
+                [("actual event", c["tp"], c["fn"]), ("actual non-event", c["fp"], c["tn"])],
+                columns=["", "predicted event", "predicted non-event"],
+            )
+        )
+    )
+    parts.append(
+        f"<p>precision {c['precision']:.4f} · recall {c['recall']:.4f} · "
+        f"specificity {c['specificity']:.4f} · accuracy {c['accuracy']:.4f}</p>"
+    )
+    parts.append(_img(charts.roc_chart(y, pd_), "ROC curve"))
+    parts.append(_img(charts.ks_chart(y, pd_), "KS chart"))
+    parts.append("<h3>Calibration (deciles of predicted PD)</h3>")
+    parts.append(_table(pd.DataFrame(evaluation["calibration"])))
+    parts.append(_img(charts.calibration_chart(evaluation["calibration"]), "calibration"))
+    if isinstance(learner, Scorecard):
+        parts.append("<h2>Points table</h2>")
+        parts.append(f"<p>Scaling: {html.escape(str(learner.scaling.as_dict()))}</p>")
+        parts.append(_table(learner.points_table()))
+    if later is not None:
+        parts.append(_drift_section(learner, *later))
+    return _page(title, "".join(parts))
+
+
+def _drift_section(learner: Learner, train: pd.DataFrame, later: pd.DataFrame) -> str:
+    table = drift_table(learner, train, later)
+    score_train = learner.points(train[learner.features])
+    score_later = learner.points(later[learner.features])
+    return (
+        "<h2>Stability (PSI, training vs later sample)</h2>"
+        + _table(table)
+        + _img(charts.distribution_chart(score_train, score_later, "score"), "score drift")
+    )
+
+
+def drift_table(learner: Learner, train: pd.DataFrame, later: pd.DataFrame) -> pd.DataFrame:
+    """PSI of the score and of each feature the model uses, training vs later sample."""
+    rows = [("score", metrics.psi(learner.points(train), learner.points(later)))]
+    for name in learner.features:
+        a, b = train[name].to_numpy(), later[name].to_numpy()
+        if a.dtype.kind == "f":
+            a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+        if len(a) and len(b):
+            rows.append((name, metrics.psi(a, b)))
+    return pd.DataFrame(rows, columns=["quantity", "PSI"])
