@@ -273,11 +273,9 @@ def save_template(
 
     template = Template(name, channel, language, subject, body)
     check_template(template)
-    rule_pack = load_pack(pack)
-    findings = []
-    for text in (subject, body):
-        if text:
-            findings += lint_template(text, language=language, channel=channel, pack=rule_pack)
+    # Subject and body are read together: a disclosure may stand in either.
+    text = body if not subject else f"{subject}\n\n{body}"
+    findings = lint_template(text, language=language, channel=channel, pack=load_pack(pack))
     if findings:
         raise TemplateRefused(name, language, findings)
     current = session.scalar(

@@ -1,0 +1,259 @@
+"""Letters (催收函, 律师函) as PDF: letterhead, reference number, date, addressee block,
+masked account, amounts table and signature block, in zh_CN or en, set in Noto Sans SC
+(SIL OFL, shipped by the ``pylopdf-fonts-zh-cn`` package), embedded and subset so the
+Chinese renders on any reader.
+
+The letter's body text is a ``letter`` channel template (``demand_letter``,
+``lawyer_letter``) rendered with the letter's merge fields.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from fpdf import FPDF, FontFace
+from fpdf.enums import Align, XPos, YPos
+
+from arrears.channels.fields import MergeFields, format_amount, format_date, mask_account
+from arrears.channels.templates import Template, TemplateError, get_template, render
+
+FONT_FAMILY = "NotoSansSC"
+
+WORDS = {
+    # key: (zh_CN, en)
+    "reference": ("编号", "Reference"),
+    "date": ("日期", "Date"),
+    "account": ("账户", "Account"),
+    "item": ("项目", "Item"),
+    "amount": ("金额", "Amount"),
+    "total": ("合计应还", "Total due"),
+    "tel": ("电话", "Tel."),
+    "closing": ("此致\n敬礼！", "Yours sincerely,"),
+    "seal": ("（盖章）", ""),
+    "page": ("第 {n} 页 / 共 {total} 页", "Page {n} of {total}"),
+}
+
+
+class LetterError(ValueError):
+    """A letter that cannot be rendered; the message says which field and why."""
+
+
+def cjk_font_path() -> Path:
+    """The CJK font letters are set in (Noto Sans SC Regular, OpenType/CFF)."""
+    from pylopdf_fonts_zh_cn import sans_path
+
+    path = Path(sans_path())
+    if not path.is_file():
+        raise LetterError(f"CJK font not found at {path}: reinstall pylopdf-fonts-zh-cn")
+    return path
+
+
+@dataclass(frozen=True)
+class AmountLine:
+    """One row of the amounts table (principal overdue, interest, penalty, fees)."""
+
+    label: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Letter:
+    """Everything a letter says, besides the template's wording."""
+
+    template: str
+    language: str
+    reference: str
+    letter_date: date
+    institution_name: str
+    institution_address: tuple[str, ...]
+    institution_phone: str
+    addressee_name: str
+    addressee_address: tuple[str, ...]
+    account: str
+    currency: str
+    amounts: tuple[AmountLine, ...]
+    due_date: date
+    pay_link: str
+    collector_name: str
+    collector_phone: str
+    signatory: str
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def total(self) -> Decimal:
+        """The sum of the amounts table."""
+        return sum((line.amount for line in self.amounts), Decimal("0"))
+
+    def merge_fields(self) -> MergeFields:
+        """The merge fields of the letter's body template."""
+        return MergeFields(
+            customer_name=self.addressee_name,
+            account=self.account,
+            amount_due=self.total,
+            currency=self.currency,
+            due_date=self.due_date,
+            pay_link=self.pay_link,
+            collector_name=self.collector_name,
+            collector_phone=self.collector_phone,
+            institution_name=self.institution_name,
+            reference=self.reference,
+        )
+
+    def to_json(self) -> str:
+        """The letter as JSON (the outbox body of a letter message); amounts as strings."""
+        data = asdict(self)
+        data["letter_date"] = self.letter_date.isoformat()
+        data["due_date"] = self.due_date.isoformat()
+        data["amounts"] = [{"label": a.label, "amount": str(a.amount)} for a in self.amounts]
+        return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Letter:
+        """The letter ``to_json`` wrote; a missing or bad field is a ``LetterError``."""
+        try:
+            data = json.loads(text)
+            data["letter_date"] = date.fromisoformat(data["letter_date"])
+            data["due_date"] = date.fromisoformat(data["due_date"])
+            data["amounts"] = tuple(
+                AmountLine(a["label"], Decimal(a["amount"])) for a in data["amounts"]
+            )
+            data["institution_address"] = tuple(data["institution_address"])
+            data["addressee_address"] = tuple(data["addressee_address"])
+            return cls(**data)
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            raise LetterError(f"letter JSON is not a letter: {exc!r}") from exc
+
+
+def _word(key: str, language: str) -> str:
+    zh, en = WORDS[key]
+    return zh if language == "zh_CN" else en
+
+
+class _LetterPdf(FPDF):
+    def __init__(self, letter: Letter) -> None:
+        super().__init__(format="A4", unit="mm")
+        self.letter = letter
+        self.set_margins(20, 18, 20)
+        self.set_auto_page_break(True, margin=22)
+        self.add_font(FONT_FAMILY, "", str(cjk_font_path()))
+        self.set_title(letter.reference)
+        self.set_author(letter.institution_name)
+        self.set_creator("arrears")
+
+    def footer(self) -> None:
+        self.set_y(-14)
+        self.set_font(FONT_FAMILY, size=8)
+        self.set_text_color(110)
+        page = _word("page", self.letter.language).format(n=self.page_no(), total="{nb}")
+        self.cell(0, 5, f"{self.letter.reference}    {page}", align=Align.C)
+
+
+def render_letter_pdf(letter: Letter, template: Template | None = None) -> bytes:
+    """The letter as PDF bytes. ``template`` defaults to the packaged template named
+    ``letter.template`` in the letter's language; a template missing merge fields or an
+    empty amounts table is an error naming the letter's reference."""
+    if not letter.amounts:
+        raise LetterError(f"letter {letter.reference}: the amounts table is empty")
+    template = template or get_template(None, letter.template, letter.language)
+    if template.channel != "letter":
+        raise TemplateError(f"template {template.name!r} is for {template.channel}, not letters")
+    message = render(template, letter.merge_fields())
+    lang = letter.language
+    pdf = _LetterPdf(letter)
+    pdf.add_page()
+    width = pdf.epw
+
+    # Letterhead: institution name, address and phone, a rule underneath.
+    pdf.set_font(FONT_FAMILY, size=17)
+    pdf.set_text_color(20, 50, 100)
+    pdf.cell(width, 9, letter.institution_name, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font(FONT_FAMILY, size=8.5)
+    pdf.set_text_color(90)
+    phone = f"{_word('tel', lang)} {letter.institution_phone}"
+    contact = "  ·  ".join([*letter.institution_address, phone])
+    pdf.multi_cell(width, 4.5, contact, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_draw_color(20, 50, 100)
+    pdf.set_line_width(0.6)
+    pdf.line(pdf.l_margin, pdf.get_y() + 2, pdf.l_margin + width, pdf.get_y() + 2)
+    pdf.ln(7)
+
+    # Reference and date on the right, addressee block on the left.
+    pdf.set_text_color(0)
+    pdf.set_font(FONT_FAMILY, size=9.5)
+    top = pdf.get_y()
+    for key, value in (
+        ("reference", letter.reference),
+        ("date", format_date(letter.letter_date, lang)),
+        ("account", mask_account(letter.account)),
+    ):
+        pdf.set_x(pdf.l_margin + width * 0.55)
+        pdf.cell(width * 0.45, 5.5, f"{_word(key, lang)}: {value}", align=Align.R,
+                 new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
+    pdf.set_y(top)
+    pdf.set_font(FONT_FAMILY, size=10.5)
+    for line in (letter.addressee_name, *letter.addressee_address):
+        pdf.cell(width * 0.55, 5.5, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_y(max(pdf.get_y(), top + 17) + 7)
+
+    # Subject line, then the template's body paragraphs.
+    pdf.set_font(FONT_FAMILY, size=13)
+    pdf.multi_cell(width, 7, message.subject or "", align=Align.C,
+                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
+    pdf.ln(3)
+    pdf.set_font(FONT_FAMILY, size=10.5)
+    paragraphs = [p.strip() for p in message.body.split("\n\n") if p.strip()]
+    for index, paragraph in enumerate(paragraphs):
+        # Left-aligned: justifying CJK text next to a long URL spreads the line apart.
+        pdf.multi_cell(
+            width, 6, paragraph.replace("\n", " "), align=Align.L,
+            new_x=XPos.LMARGIN, new_y=YPos.NEXT,
+        )  # fmt: skip
+        pdf.ln(2.5)
+        if index == min(2, len(paragraphs) - 1):
+            _amounts_table(pdf, letter)
+
+    # Signature block.
+    pdf.ln(4)
+    for line in _word("closing", lang).split("\n"):
+        pdf.cell(width, 6, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(8)
+    for line in (letter.signatory, letter.institution_name, _word("seal", lang),
+                 format_date(letter.letter_date, lang)):  # fmt: skip
+        if line:
+            pdf.cell(width, 6, line, align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    return bytes(pdf.output())
+
+
+def _amounts_table(pdf: _LetterPdf, letter: Letter) -> None:
+    lang = letter.language
+    pdf.ln(1)
+    pdf.set_font(FONT_FAMILY, size=10)
+    with pdf.table(
+        col_widths=(65, 35),
+        text_align=(Align.L, Align.R),
+        line_height=6.5,
+        width=pdf.epw * 0.75,
+        align=Align.C,
+        headings_style=FontFace(fill_color=(225, 232, 242), color=(20, 50, 100)),
+        first_row_as_headings=True,
+    ) as table:
+        table.row([_word("item", lang), f"{_word('amount', lang)} ({letter.currency})"])
+        for line in letter.amounts:
+            table.row([line.label, format_amount(line.amount, letter.currency, lang)])
+        table.row([_word("total", lang), format_amount(letter.total, letter.currency, lang)])
+    pdf.ln(4)
+
+
+def write_letter_pdf(letter: Letter, path: Path, template: Template | None = None) -> Path:
+    """Render the letter and write it to ``path`` atomically (a reader never sees half
+    a PDF). Returns ``path``."""
+    data = render_letter_pdf(letter, template)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(path.suffix + ".part")
+    partial.write_bytes(data)
+    partial.replace(path)
+    return path
