@@ -66,12 +66,44 @@ def load_pack(name_or_path: str) -> RulePack:
     """The pack called ``name_or_path`` (e.g. "cn", "us-regf") or read from that TOML
     path. An unknown name or a malformed file raises ComplianceError naming the file
     (and rule, key) and, for a name, the packs there are."""
+    data, where = _pack_data(name_or_path, ())
+    return parse_pack(data, where)
+
+
+def _pack_data(name_or_path: str, chain: tuple[str, ...]) -> tuple[dict[str, Any], str]:
+    """The pack's TOML as a dict, with ``extends`` resolved (base rules, overrides by
+    rule id, removals, then the file's own rules)."""
     text, where = _pack_text(name_or_path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ComplianceError(f"{where}: not valid TOML: {exc}") from None
-    return parse_pack(data, where)
+    base_name = data.pop("extends", None)
+    if base_name is None:
+        return data, where
+    if not isinstance(base_name, str) or base_name in chain or name_or_path in chain:
+        raise ComplianceError(f"{where}: 'extends' {base_name!r} is invalid or circular")
+    base, _ = _pack_data(base_name, (*chain, name_or_path))
+    return _extend(base, data, where), where
+
+
+def _extend(base: dict[str, Any], child: dict[str, Any], where: str) -> dict[str, Any]:
+    overrides = child.pop("overrides", {})
+    removed = set(child.pop("remove", []))
+    rules = [dict(r) for r in base.get("rules", [])]
+    known = {r.get("id") for r in rules}
+    for rule_id in [*overrides, *removed]:
+        if rule_id not in known:
+            raise ComplianceError(
+                f"{where}: rule {rule_id!r} (in overrides/remove) is not in the base pack"
+            )
+    for r in rules:
+        r.update(overrides.get(r.get("id"), {}))
+    merged = {**base, **{k: v for k, v in child.items() if k not in ("rules", "lint")}}
+    merged["rules"] = [r for r in rules if r.get("id") not in removed] + child.get("rules", [])
+    disclosures = base.get("lint", {}).get("disclosures", [])
+    merged["lint"] = {"disclosures": disclosures + child.get("lint", {}).get("disclosures", [])}
+    return merged
 
 
 def _pack_text(name_or_path: str) -> tuple[str, str]:
