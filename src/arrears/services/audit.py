@@ -91,6 +91,15 @@ def _lock_head(session: Session) -> AuditHead:
     return head
 
 
+def begin_write(session: Session) -> None:
+    """Call first in a transaction that will change the store. On SQLite it takes the
+    write lock now (waiting for other writers), so the transaction never reads a
+    snapshot that a concurrent writer then invalidates; on PostgreSQL it does nothing
+    (row locks are taken where needed and the audit head is locked at append)."""
+    if session.get_bind().dialect.name == "sqlite":
+        _lock_head(session)
+
+
 def append(
     session: Session,
     actor: str,

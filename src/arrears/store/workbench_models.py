@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from arrears.store.models import LANGUAGES, Base, _one_of, utcnow
+from arrears.store.models import LANGUAGES, Base, CaseRow, _one_of, utcnow
 from arrears.store.types import Money, Rate
 
 ROLES = ("collector", "team_lead", "manager", "compliance", "agency", "admin")
@@ -361,3 +361,13 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# Work queues read open cases by assignee in priority order; the index lives here, with
+# the workbench that needs it, on the cases table defined in arrears.store.models.
+Index(
+    "ix_cases_assigned_to_status_dpd",
+    CaseRow.__table__.c.assigned_to,
+    CaseRow.__table__.c.status,
+    CaseRow.__table__.c.dpd,
+)

@@ -51,6 +51,9 @@ async def _actor(request: Request, uow: UnitOfWork) -> Actor | None:
     request.state.csrf_token = row.csrf_token
     actor = Actor.of(user)
     request.state.actor = actor
+    # end the read transaction of the login check: the handler's writes start afresh
+    # (on SQLite a write after a stale read snapshot would fail under concurrency)
+    uow.session.rollback()
     if not await check_csrf(request, row.csrf_token):
         raise HTTPException(403, "CSRF token missing or wrong")
     return actor

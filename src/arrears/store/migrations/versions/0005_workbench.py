@@ -395,8 +395,16 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_promises_case_id"), ["case_id"], unique=False)
         batch_op.create_index("ix_promises_status_due", ["status", "due_date"], unique=False)
 
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_cases_assigned_to_status_dpd", ["assigned_to", "status", "dpd"], unique=False
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.drop_index("ix_cases_assigned_to_status_dpd")
+
     with op.batch_alter_table("promises", schema=None) as batch_op:
         batch_op.drop_index("ix_promises_status_due")
         batch_op.drop_index(batch_op.f("ix_promises_case_id"))

@@ -1,0 +1,319 @@
+"""Agencies (委外): placing cases by hand or by rule, recall, re-place, commission rates
+by bucket or by amount tier, and each agency's performance.
+
+Commission is owed on money collected while a case was placed: every payment on the
+placed loan from ``placed_on`` until the recall (exclusive) earns the agency the rate
+of the placement's bucket (a ``bucket`` rate), else of the tier the placed balance falls
+in (``amount_tier`` rates, [min, max)), rounded half-up to the cent per placement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import and_, delete, exists, not_, select
+from sqlalchemy.orm import Session
+
+from arrears.domain.money import ZERO, quantize
+from arrears.services import audit
+from arrears.services.workbench.access import Actor, require_role
+from arrears.services.workbench.errors import Conflict, Invalid, NotFound
+from arrears.store.models import CaseRow, PaymentRow
+from arrears.store.repositories import EntryRepository
+from arrears.store.workbench_models import Agency, CommissionRate, Placement
+
+PLACERS = frozenset({"manager", "admin"})
+READERS = frozenset({"manager", "admin", "compliance", "agency"})
+
+
+def _agency(session: Session, agency_id: int) -> Agency:
+    agency = session.get(Agency, agency_id)
+    if agency is None or not agency.active:
+        raise Invalid(f"agency_id: no active agency {agency_id}")
+    return agency
+
+
+def agencies(session: Session) -> list[Agency]:
+    """Every agency, by code."""
+    return list(session.scalars(select(Agency).order_by(Agency.code)))
+
+
+def _rate(value: object, where: str) -> Decimal:
+    try:
+        rate = Decimal(str(value))
+    except InvalidOperation:
+        raise Invalid(f"{where}.rate: {value!r} is not a number") from None
+    if not rate.is_finite() or not 0 <= rate <= 1:
+        raise Invalid(f"{where}.rate: must be between 0 and 1 (0.15 = 15%)")
+    return rate
+
+
+def set_commission_rates(
+    session: Session, actor: Actor, agency_id: int, rates: list[dict[str, object]]
+) -> list[CommissionRate]:
+    """Replace the agency's commission rates. Each rate is ``{"bucket": "M2", "rate":
+    "0.15"}`` or ``{"min_amount": "0", "max_amount": "5000", "rate": "0.2"}`` (max
+    None = no upper end)."""
+    require_role(actor, PLACERS, "set commission rates")
+    audit.begin_write(session)
+    _agency(session, agency_id)
+    rows = []
+    for n, spec in enumerate(rates, start=1):
+        where = f"rates[{n}]"
+        rate = _rate(spec.get("rate"), where)
+        if spec.get("bucket"):
+            rows.append(
+                CommissionRate(
+                    agency_id=agency_id, basis="bucket", bucket=str(spec["bucket"]), rate=rate
+                )
+            )
+            continue
+        try:
+            low = Decimal(str(spec.get("min_amount", "0")))
+            high = None if spec.get("max_amount") is None else Decimal(str(spec["max_amount"]))
+        except InvalidOperation:
+            raise Invalid(f"{where}: min_amount/max_amount must be amounts") from None
+        if low < 0 or (high is not None and high <= low):
+            raise Invalid(f"{where}: needs 0 <= min_amount < max_amount")
+        rows.append(
+            CommissionRate(
+                agency_id=agency_id,
+                basis="amount_tier",
+                min_amount=quantize(low),
+                max_amount=None if high is None else quantize(high),
+                rate=rate,
+            )
+        )
+    session.execute(delete(CommissionRate).where(CommissionRate.agency_id == agency_id))
+    session.add_all(rows)
+    session.flush()
+    audit.append(
+        session,
+        actor.username,
+        "agency.rates",
+        "agency",
+        agency_id,
+        {"rates": [{k: str(v) for k, v in r.items()} for r in rates]},
+    )
+    return rows
+
+
+def commission_rate(rates: list[CommissionRate], bucket: str, balance: Decimal) -> Decimal:
+    """The rate a placement earns: its bucket's, else its balance tier's, else 0."""
+    for r in rates:
+        if r.basis == "bucket" and r.bucket == bucket:
+            return r.rate
+    for r in rates:
+        if (
+            r.basis == "amount_tier"
+            and r.min_amount is not None
+            and r.min_amount <= balance
+            and (r.max_amount is None or balance < r.max_amount)
+        ):
+            return r.rate
+    return ZERO
+
+
+def _active(session: Session, case_id: int) -> Placement | None:
+    return session.scalar(
+        select(Placement).where(Placement.case_id == case_id, Placement.status == "active")
+    )
+
+
+def place(
+    session: Session,
+    actor: Actor,
+    case_id: int,
+    agency_id: int,
+    *,
+    on: date,
+    rule: str = "manual",
+) -> Placement:
+    """Place open case ``case_id`` with the agency from ``on``; the balance placed is
+    the loan's outstanding in the ledger now."""
+    require_role(actor, PLACERS, "place cases with agencies")
+    audit.begin_write(session)
+    _agency(session, agency_id)
+    case = session.get(CaseRow, case_id)
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    if case.status != "open":
+        raise Conflict(f"case {case_id} is closed")
+    current = _active(session, case_id)
+    if current is not None:
+        raise Conflict(f"case {case_id} is placed with agency {current.agency_id} already")
+    balance = EntryRepository(session).ledger(case.loan_id).total_outstanding
+    placement = Placement(
+        case_id=case_id,
+        agency_id=agency_id,
+        status="active",
+        placed_on=on,
+        bucket=case.bucket,
+        balance_placed=balance,
+        rule=rule,
+        placed_by=actor.username,
+    )
+    session.add(placement)
+    session.flush()
+    audit.append(
+        session,
+        actor.username,
+        "placement.place",
+        "case",
+        case_id,
+        {"agency_id": agency_id, "rule": rule, "balance": balance},
+    )
+    return placement
+
+
+def recall(session: Session, actor: Actor, case_id: int, *, on: date) -> Placement:
+    """Take the case back from its agency from ``on``."""
+    require_role(actor, PLACERS, "recall placements")
+    audit.begin_write(session)
+    placement = _active(session, case_id)
+    if placement is None:
+        raise NotFound(f"case {case_id} is not placed with an agency")
+    placement.status, placement.recalled_on = "recalled", max(on, placement.placed_on)
+    audit.append(
+        session,
+        actor.username,
+        "placement.recall",
+        "case",
+        case_id,
+        {"agency_id": placement.agency_id},
+    )
+    session.flush()
+    return placement
+
+
+def re_place(
+    session: Session, actor: Actor, case_id: int, agency_id: int, *, on: date
+) -> Placement:
+    """Recall the case from its agency and place it with another, from ``on``."""
+    current = _active(session, case_id)
+    if current is not None and current.agency_id == agency_id:
+        raise Conflict(f"case {case_id} is with agency {agency_id} already")
+    if current is not None:
+        recall(session, actor, case_id, on=on)
+    return place(session, actor, case_id, agency_id, on=on, rule="re-place")
+
+
+def place_by_rule(
+    session: Session,
+    actor: Actor,
+    agency_ids: list[int],
+    *,
+    on: date,
+    buckets: list[str] | None = None,
+    min_dpd: int = 0,
+    limit: int = 1000,
+) -> dict[int, int]:
+    """Place the open, unplaced cases in ``buckets`` with at least ``min_dpd`` days past
+    due (worst first, at most ``limit``) with the agencies in turn. Returns cases placed
+    per agency."""
+    require_role(actor, PLACERS, "place cases with agencies")
+    if not agency_ids:
+        raise Invalid("agency_ids: name at least one agency")
+    if not 1 <= limit <= 10000:
+        raise Invalid("limit: must be between 1 and 10000")
+    for agency_id in agency_ids:
+        _agency(session, agency_id)
+    query = select(CaseRow.id).where(
+        CaseRow.status == "open",
+        CaseRow.dpd >= min_dpd,
+        not_(exists().where(and_(Placement.case_id == CaseRow.id, Placement.status == "active"))),
+    )
+    if buckets:
+        query = query.where(CaseRow.bucket.in_(buckets))
+    ids = list(session.scalars(query.order_by(CaseRow.dpd.desc(), CaseRow.id).limit(limit)))
+    rule = f"rule: buckets={','.join(buckets or ['*'])} min_dpd={min_dpd}"
+    placed: dict[int, int] = {a: 0 for a in agency_ids}
+    for i, case_id in enumerate(ids):
+        agency_id = agency_ids[i % len(agency_ids)]
+        place(session, actor, case_id, agency_id, on=on, rule=rule)
+        placed[agency_id] += 1
+    return placed
+
+
+@dataclass(frozen=True)
+class AgencyPerformance:
+    """An agency's results over a period."""
+
+    agency_id: int
+    code: str
+    name: str
+    placements: int
+    active: int
+    balance_placed: Decimal
+    collected: Decimal
+    collection_rate: Decimal
+    commission_owed: Decimal
+
+
+def performance(
+    session: Session, actor: Actor, start: date, end: date, agency_id: int | None = None
+) -> list[AgencyPerformance]:
+    """Collection rate (collected ÷ balance placed) and commission owed per agency, for
+    payments received from ``start`` through ``end`` while placed. Agency users see
+    only their own agency."""
+    require_role(actor, READERS, "read agency performance")
+    if end < start:
+        raise Invalid("end: before start")
+    if actor.role == "agency":
+        agency_id = actor.agency_id
+    out = []
+    for agency in agencies(session):
+        if agency_id is not None and agency.id != agency_id:
+            continue
+        rates = list(
+            session.scalars(select(CommissionRate).where(CommissionRate.agency_id == agency.id))
+        )
+        rows = session.execute(
+            select(Placement, CaseRow.loan_id)
+            .join(CaseRow, CaseRow.id == Placement.case_id)
+            .where(Placement.agency_id == agency.id, Placement.placed_on <= end)
+        ).all()
+        placed = collected = owed = ZERO
+        active = 0
+        for placement, loan_id in rows:
+            if placement.recalled_on is not None and placement.recalled_on < start:
+                continue
+            placed += placement.balance_placed
+            active += placement.status == "active"
+            window = [
+                PaymentRow.loan_id == loan_id,
+                PaymentRow.paid_on >= max(start, placement.placed_on),
+                PaymentRow.paid_on <= end,
+            ]
+            if placement.recalled_on is not None:
+                window.append(PaymentRow.paid_on < placement.recalled_on)
+            paid = sum(session.scalars(select(PaymentRow.amount).where(*window)), ZERO)
+            collected += paid
+            rate = commission_rate(rates, placement.bucket, placement.balance_placed)
+            owed += quantize(paid * rate)
+        rate_out = (collected / placed).quantize(Decimal("0.0001")) if placed else ZERO
+        out.append(
+            AgencyPerformance(
+                agency.id,
+                agency.code,
+                agency.name,
+                len(rows),
+                active,
+                placed,
+                collected,
+                rate_out,
+                owed,
+            )
+        )
+    return out
+
+
+def placements_of(session: Session, case_id: int) -> list[Placement]:
+    """The case's placements, newest first."""
+    return list(
+        session.scalars(
+            select(Placement).where(Placement.case_id == case_id).order_by(Placement.id.desc())
+        )
+    )

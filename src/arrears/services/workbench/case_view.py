@@ -1,0 +1,306 @@
+"""The case page in one call: the customer's whole picture as the actor may see it.
+
+Balances are never read from stored totals: each loan's ledger is replayed by the
+domain core from its stored entries (``EntryRepository.ledger``). Bucket history comes
+from the dated snapshots of the close; contact history spans channels (strategy,
+collectors, agencies) with the outbox status; the compliance status says, for each
+channel, whether the customer may be contacted right now and which rule says not.
+Personal data is masked for the actor's role (full values only through ``reveal``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from arrears.domain.ledger import Account
+from arrears.services.workbench import agencies, arrangements, contacts, legal, notes, promises
+from arrears.services.workbench.access import Actor, visible_case
+from arrears.services.workbench.holds import holds_of
+from arrears.services.workbench.visits import visits
+from arrears.store.contact_models import StrategyAssignment
+from arrears.store.models import ContactPoint, Customer, Loan
+from arrears.store.repositories import EntryRepository, LoanRepository
+from arrears.store.workbench_models import CaseLease
+from arrears.web.masking import mask
+
+log = logging.getLogger(__name__)
+SNAPSHOT_DAYS = 62
+
+
+def customer_view(session: Session, customer: Customer, role: str) -> dict[str, Any]:
+    """The customer's identity and contact data, masked for ``role``."""
+    points = session.scalars(
+        select(ContactPoint)
+        .where(ContactPoint.customer_id == customer.customer_id)
+        .order_by(ContactPoint.is_primary.desc(), ContactPoint.id)
+    )
+    kind_field = {"mobile": "mobile", "home": "mobile", "work": "mobile", "email": "email"}
+    return {
+        "customer_id": customer.customer_id,
+        "name": customer.name,
+        "customer_type": customer.customer_type,
+        "id_number": mask("id_number", customer.id_number, role),
+        "mobile": mask("mobile", customer.mobile, role),
+        "email": mask("email", customer.email, role),
+        "address": mask("address", customer.address, role),
+        "time_zone": customer.time_zone,
+        "language": customer.language,
+        "contact_points": [
+            {
+                "id": p.id,
+                "kind": p.kind,
+                "relation": p.relation,
+                "consent": p.consent,
+                "value": mask(kind_field.get(p.kind, "address"), p.value, role),
+            }
+            for p in points
+        ],
+    }
+
+
+def loan_view(session: Session, loan: Loan) -> dict[str, Any]:
+    """A loan with its schedule, ledger entries and balances replayed from the ledger."""
+    ledger = EntryRepository(session).ledger(loan.loan_id, loan.currency)
+    schedule = LoanRepository(session).schedule(loan.loan_id)
+    fallen = {e.ref for e in ledger.entries}
+    return {
+        "loan_id": loan.loan_id,
+        "product_code": loan.product_code,
+        "currency": loan.currency,
+        "principal": loan.principal,
+        "annual_rate": loan.annual_rate,
+        "term_months": loan.term_months,
+        "disbursed_on": loan.disbursed_on,
+        "status": loan.status,
+        "closed_through": loan.closed_through,
+        "balances": {a.value: ledger.balance(a) for a in Account},
+        "total_outstanding": ledger.total_outstanding,
+        "total_due": ledger.total_due,
+        "schedule": [
+            {
+                "seq": i.seq,
+                "due_date": i.due_date,
+                "principal": i.principal,
+                "interest": i.interest,
+                "fallen_due": f"due:{i.seq}" in fallen,
+                "owed_principal": ledger.balance(Account.PRINCIPAL, i.seq),
+                "owed_interest": ledger.balance(Account.INTEREST, i.seq),
+            }
+            for i in schedule
+        ],
+        "entries": [
+            {
+                "ref": e.ref,
+                "kind": e.kind.value,
+                "posted_on": e.posted_on,
+                "amount": e.amount,
+                "reverses": e.reverses,
+                "memo": e.memo,
+            }
+            for e in ledger.entries
+        ],
+    }
+
+
+def bucket_history(
+    root: Path | None, loan_ids: list[str], days: int = SNAPSHOT_DAYS
+) -> list[dict[str, Any]]:
+    """(as_of, loan, dpd, bucket, overdue) from the last ``days`` snapshots of the
+    workspace at ``root``, oldest first; empty without snapshots."""
+    if root is None or not loan_ids:
+        return []
+    from arrears.workspace import Workspace
+
+    ws = Workspace.at(root)
+    out: list[dict[str, Any]] = []
+    import pyarrow.parquet as pq
+
+    for day in ws.snapshot_dates()[-days:]:
+        table = pq.read_table(
+            ws.snapshot_path(day),
+            columns=["loan_id", "dpd", "bucket", "overdue_amount"],
+            filters=[("loan_id", "in", loan_ids)],
+        )
+        for row in table.to_pylist():
+            out.append({"as_of": day, **row})
+    return out
+
+
+@functools.cache
+def _scripts(root: Path | None) -> dict[str, str | None]:
+    """Step name → call script of the workspace's strategy (empty when none loads)."""
+    try:
+        from arrears.strategy.loader import load_strategy
+
+        strategy = load_strategy(workspace_root=root)
+    except Exception as exc:  # a broken strategy file must not break the case page
+        log.warning("no call scripts: the strategy did not load (%s)", exc)
+        return {}
+    return {step.name: step.script for ladder in strategy.ladders.values() for step in ladder.steps}
+
+
+def strategy_view(session: Session, case_id: int, root: Path | None) -> dict[str, Any] | None:
+    """The case's latest strategy assignment with the call script of its step."""
+    row = session.scalar(
+        select(StrategyAssignment)
+        .where(StrategyAssignment.case_id == case_id)
+        .order_by(StrategyAssignment.as_of.desc())
+        .limit(1)
+    )
+    if row is None:
+        return None
+    return {
+        "as_of": row.as_of,
+        "strategy": row.strategy,
+        "version": row.version,
+        "arm": row.arm,
+        "segment": row.segment,
+        "step": row.step,
+        "channel": row.channel,
+        "script": _scripts(root).get(row.step or "") if row.step else None,
+    }
+
+
+def _row(obj: Any, *names: str) -> dict[str, Any]:
+    return {n: getattr(obj, n) for n in names}
+
+
+def case_view(
+    session: Session,
+    actor: Actor,
+    case_id: int,
+    *,
+    workspace_root: Path | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Everything the case page shows, for ``actor`` (NotFound outside their scope)."""
+    case = visible_case(session, actor, case_id)
+    customer = session.get(Customer, case.customer_id)
+    assert customer is not None
+    loans = list(
+        session.scalars(
+            select(Loan).where(Loan.customer_id == case.customer_id).order_by(Loan.loan_id)
+        )
+    )
+    moment = now or datetime.now(UTC)
+    lease = session.get(CaseLease, case.id)
+    stage = legal.current_stage(session, case.id)
+    return {
+        "case": {
+            **_row(
+                case,
+                "id",
+                "loan_id",
+                "status",
+                "opened_on",
+                "closed_on",
+                "dpd",
+                "bucket",
+                "loan_class",
+                "amount_overdue",
+                "assigned_to",
+                "updated_on",
+            ),
+            "leased_by": lease.username if lease else None,
+            "lease_expires_at": lease.expires_at if lease else None,
+        },
+        "customer": customer_view(session, customer, actor.role),
+        "loans": [loan_view(session, loan) for loan in loans],
+        "bucket_history": bucket_history(workspace_root, [loan.loan_id for loan in loans]),
+        "contacts": contacts.contact_history(session, case.customer_id),
+        "promises": [
+            _row(
+                p,
+                "id",
+                "amount",
+                "promised_on",
+                "due_date",
+                "status",
+                "paid_amount",
+                "settled_on",
+                "created_by",
+            )
+            for p in promises.promises_of(session, actor, case.id)
+        ],
+        "arrangements": [
+            {
+                **_row(
+                    a,
+                    "id",
+                    "kind",
+                    "status",
+                    "relief",
+                    "required_role",
+                    "maker",
+                    "checker",
+                    "decided_at",
+                    "decision_note",
+                ),
+                "terms": json.loads(a.terms),
+            }
+            for a in arrangements.arrangements_of(session, actor, case.id)
+        ],
+        "notes": [
+            _row(n, "id", "body", "author", "created_at")
+            for n in notes.notes_of(session, actor, case.id)
+        ],
+        "documents": notes.documents_of(session, actor, case.id),
+        "holds": [
+            _row(
+                h,
+                "id",
+                "kind",
+                "channel",
+                "loan_id",
+                "reason",
+                "placed_on",
+                "placed_by",
+                "released_on",
+            )
+            for h in holds_of(session, actor, case.id)
+        ],
+        "visits": [
+            _row(v, "id", "assigned_to", "scheduled_on", "status", "outcome", "notes", "visited_on")
+            for v in visits(session, actor, case_id=case.id)
+        ],
+        "placements": [
+            _row(
+                p,
+                "id",
+                "agency_id",
+                "status",
+                "placed_on",
+                "recalled_on",
+                "bucket",
+                "balance_placed",
+                "rule",
+            )
+            for p in agencies.placements_of(session, case.id)
+        ],
+        "legal": {
+            "current_stage": stage.stage if stage else None,
+            "stages": [
+                _row(s, "id", "stage", "started_on", "court", "court_case_number", "costs", "notes")
+                for s in legal.stages_of(session, case.id)
+            ],
+        },
+        "strategy": strategy_view(session, case.id, workspace_root),
+        "compliance": [
+            {
+                "channel": s.channel,
+                "allowed": s.allowed,
+                "rules": list(s.rules),
+                "reasons": list(s.reasons),
+            }
+            for s in contacts.compliance_status(session, case, moment)
+        ],
+        "as_of": date.today(),
+    }

@@ -1,0 +1,323 @@
+"""Contacts a collector makes, through the compliance gate.
+
+``log_contact`` checks the call (or SMS, email, visit …) with ``arrears.compliance.Gate``
+against the customer's holds, the blacklist and the rule pack's hours and caps, counting
+the customer's earlier allowed contacts. The attempt is written to ``contact_attempts``
+(``source`` collector, or agency for agency users) either way: an allowed one with its
+disposition code and note in ``contact_logs``, a blocked one with the rules and reasons,
+so "why was this customer not called?" always has an answer. The caller commits and, for
+a blocked attempt, shows ``result.rules`` and ``result.reasons``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from arrears.compliance import Attempt, Gate, Verdict, load_pack
+from arrears.compliance import Hold as GateHold
+from arrears.services import audit
+from arrears.services.workbench.access import Actor, require_role, workable_case
+from arrears.services.workbench.errors import Invalid
+from arrears.store.contact_models import CHANNELS, BlacklistEntry, ContactAttempt, Hold
+from arrears.store.models import CaseRow, ContactPoint, Customer
+from arrears.store.workbench_models import ContactLog, DispositionCode
+
+DEFAULT_PACK = "cn"
+HISTORY_DAYS = 8
+# what a collector may log by hand (push messages are the strategy's)
+MANUAL_CHANNELS = ("call", "sms", "email", "letter", "visit")
+_packs: dict[str, object] = {}
+
+
+def pack(name: str = DEFAULT_PACK):  # type: ignore[no-untyped-def]
+    """The rule pack ``name``, loaded once."""
+    if name not in _packs:
+        _packs[name] = load_pack(name)
+    return _packs[name]
+
+
+@dataclass(frozen=True)
+class ContactResult:
+    """What happened to a logged contact: allowed or blocked (rules, reasons)."""
+
+    attempt: ContactAttempt
+    log: ContactLog | None
+    allowed: bool
+    rules: tuple[str, ...]
+    reasons: tuple[str, ...]
+
+
+def dispositions(session: Session, active_only: bool = True) -> list[DispositionCode]:
+    """The disposition codes collectors pick from, in display order."""
+    query = select(DispositionCode).order_by(DispositionCode.sort, DispositionCode.code)
+    if active_only:
+        query = query.where(DispositionCode.active.is_(True))
+    return list(session.scalars(query))
+
+
+def save_disposition(
+    session: Session,
+    actor: Actor,
+    code: str,
+    label_en: str,
+    label_zh: str,
+    outcome: str,
+    *,
+    party: str = "debtor",
+    right_party: bool = False,
+    needs_promise: bool = False,
+    active: bool = True,
+) -> DispositionCode:
+    """Add or change a disposition code (managers and admins)."""
+    from arrears.compliance import OUTCOMES, PARTIES
+
+    require_role(actor, {"manager", "admin"}, "configure disposition codes")
+    code = code.strip().upper()
+    if not code or len(code) > 16:
+        raise Invalid("code: must be 1 to 16 characters")
+    if outcome not in OUTCOMES:
+        raise Invalid(f"outcome: {outcome!r} is not one of {', '.join(OUTCOMES)}")
+    if party not in PARTIES:
+        raise Invalid(f"party: {party!r} is not one of {', '.join(PARTIES)}")
+    audit.begin_write(session)
+    row = session.get(DispositionCode, code)
+    if row is None:
+        row = DispositionCode(code=code, sort=len(dispositions(session, False)))
+        session.add(row)
+    row.label_en, row.label_zh, row.outcome, row.party = label_en, label_zh, outcome, party
+    row.right_party, row.needs_promise, row.active = right_party, needs_promise, active
+    session.flush()
+    audit.append(
+        session,
+        actor.username,
+        "disposition.save",
+        "disposition",
+        code,
+        {"outcome": outcome, "party": party, "active": active},
+    )
+    return row
+
+
+def _as_of(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
+
+
+def active_holds(session: Session, customer_id: str, on: date) -> list[Hold]:
+    """The customer's holds in force on ``on``."""
+    return list(
+        session.scalars(
+            select(Hold).where(
+                Hold.customer_id == customer_id,
+                Hold.placed_on <= on,
+                or_(Hold.released_on.is_(None), Hold.released_on > on),
+            )
+        )
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def gate_for(session: Session, customer_id: str, now: datetime, pack_name: str) -> Gate:
+    """A gate loaded with the customer's holds in force, the blacklist and their
+    allowed contacts of the last days (which count toward the caps)."""
+    holds = [
+        GateHold(kind=h.kind, channel=h.channel, debt_id=h.loan_id, reason=h.reason)
+        for h in active_holds(session, customer_id, _as_of(now))
+    ]
+    blacklist = list(session.scalars(select(BlacklistEntry.value)))
+    rows = session.execute(
+        select(
+            ContactAttempt.attempt_id,
+            ContactAttempt.loan_id,
+            ContactAttempt.channel,
+            ContactAttempt.at,
+            ContactAttempt.party,
+        ).where(
+            ContactAttempt.customer_id == customer_id,
+            ContactAttempt.allowed.is_(True),
+            ContactAttempt.at > now - timedelta(days=HISTORY_DAYS),
+        )
+    )
+    customer = session.get(Customer, customer_id)
+    tz = customer.time_zone if customer is not None else None
+    history = [
+        Attempt(a_id, customer_id, loan, channel, _aware(at), tz, party)
+        for a_id, loan, channel, at, party in rows
+    ]
+    return Gate(pack(pack_name), {customer_id: holds}, blacklist, history)
+
+
+def recipient_of(session: Session, customer: Customer, channel: str) -> str | None:
+    """The value a contact on ``channel`` goes to: mobile for calls and SMS, email for
+    email (the customer row, else their primary contact point)."""
+    if channel in ("call", "sms"):
+        kind, value = "mobile", customer.mobile
+    elif channel == "email":
+        kind, value = "email", customer.email
+    else:
+        return None
+    if value:
+        return value
+    return session.scalar(
+        select(ContactPoint.value)
+        .where(ContactPoint.customer_id == customer.customer_id, ContactPoint.kind == kind)
+        .order_by(ContactPoint.is_primary.desc(), ContactPoint.id)
+        .limit(1)
+    )
+
+
+def log_contact(
+    session: Session,
+    actor: Actor,
+    case_id: int,
+    channel: str,
+    disposition: str,
+    note: str = "",
+    *,
+    at: datetime | None = None,
+    pack_name: str = DEFAULT_PACK,
+) -> ContactResult:
+    """Check and record one contact on case ``case_id`` with disposition code
+    ``disposition``. Blocked contacts are recorded too (allowed False) and returned with
+    the blocking rules; nothing about them counts toward caps."""
+    require_role(actor, {"collector", "team_lead", "manager", "admin", "agency"}, "log contacts")
+    audit.begin_write(session)
+    case = workable_case(session, actor, case_id)
+    if channel not in MANUAL_CHANNELS:
+        raise Invalid(f"channel: {channel!r} is not one of {', '.join(MANUAL_CHANNELS)}")
+    code = session.get(DispositionCode, disposition)
+    if code is None or not code.active:
+        raise Invalid(f"disposition: no active disposition code {disposition!r}")
+    if len(note) > 4000:
+        raise Invalid("note: at most 4000 characters")
+    moment = (at or datetime.now(UTC)).astimezone(UTC)
+    customer = session.get(Customer, case.customer_id)
+    assert customer is not None
+    attempt_id = f"wb-{uuid.uuid4().hex}"
+    # no answer, busy, voicemail: the call still went to the debtor's own number
+    party = "third_party" if code.party == "third_party" else "debtor"
+    gate = gate_for(session, case.customer_id, moment, pack_name)
+    attempt = Attempt(
+        attempt_id,
+        case.customer_id,
+        case.loan_id,
+        channel,
+        moment,
+        customer.time_zone,
+        party,
+        code.outcome if channel in ("call", "visit") else None,
+    )
+    verdict: Verdict = gate.check(attempt, recipient_of(session, customer, channel))
+    row = ContactAttempt(
+        attempt_id=attempt_id,
+        customer_id=case.customer_id,
+        loan_id=case.loan_id,
+        case_id=case.id,
+        channel=channel,
+        party=party,
+        at=moment,
+        source="agency" if actor.role == "agency" else "collector",
+        outcome=code.outcome if verdict.allowed else None,
+        allowed=verdict.allowed,
+        blocked_rules=json.dumps(list(verdict.rules)),
+        reason="; ".join(verdict.reasons),
+        actor=actor.username,
+    )
+    session.add(row)
+    session.flush()
+    log = None
+    if verdict.allowed:
+        log = ContactLog(
+            contact_attempt_id=row.id, case_id=case.id, disposition=code.code, note=note
+        )
+        session.add(log)
+        session.flush()
+    audit.append(
+        session,
+        actor.username,
+        "contact.log" if verdict.allowed else "contact.blocked",
+        "case",
+        case.id,
+        {
+            "attempt_id": attempt_id,
+            "channel": channel,
+            "disposition": code.code,
+            "allowed": verdict.allowed,
+            "rules": list(verdict.rules),
+        },
+        at=moment,
+    )
+    return ContactResult(row, log, verdict.allowed, verdict.rules, verdict.reasons)
+
+
+@dataclass(frozen=True)
+class ChannelStatus:
+    """Whether a channel may be used on a customer right now, and why not."""
+
+    channel: str
+    allowed: bool
+    rules: tuple[str, ...]
+    reasons: tuple[str, ...]
+
+
+def compliance_status(
+    session: Session, case: CaseRow, now: datetime | None = None, pack_name: str = DEFAULT_PACK
+) -> list[ChannelStatus]:
+    """For each channel, would a contact with the debtor be allowed at ``now``? Nothing
+    is recorded (a dry run of the gate)."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    customer = session.get(Customer, case.customer_id)
+    assert customer is not None
+    out = []
+    for channel in CHANNELS:
+        gate = gate_for(session, case.customer_id, moment, pack_name)
+        attempt = Attempt(
+            f"dry-{channel}", case.customer_id, case.loan_id, channel, moment, customer.time_zone
+        )
+        verdict = gate.check(attempt, recipient_of(session, customer, channel))
+        out.append(ChannelStatus(channel, verdict.allowed, verdict.rules, verdict.reasons))
+    return out
+
+
+def contact_history(session: Session, customer_id: str, limit: int = 200) -> list[dict]:
+    """The customer's contacts across channels, newest first: allowed and blocked, by
+    strategy, collectors and agencies, with disposition, note and outbox status."""
+    from arrears.store.contact_models import OutboxMessage
+
+    rows = session.execute(
+        select(ContactAttempt, ContactLog.disposition, ContactLog.note, OutboxMessage.status)
+        .outerjoin(ContactLog, ContactLog.contact_attempt_id == ContactAttempt.id)
+        .outerjoin(OutboxMessage, and_(OutboxMessage.contact_attempt_id == ContactAttempt.id))
+        .where(ContactAttempt.customer_id == customer_id)
+        .order_by(ContactAttempt.at.desc(), ContactAttempt.id.desc())
+        .limit(limit)
+    )
+    return [
+        {
+            "id": a.id,
+            "at": a.at,
+            "channel": a.channel,
+            "party": a.party,
+            "source": a.source,
+            "actor": a.actor,
+            "loan_id": a.loan_id,
+            "allowed": a.allowed,
+            "outcome": a.outcome,
+            "blocked_rules": json.loads(a.blocked_rules or "[]"),
+            "reason": a.reason,
+            "disposition": disposition,
+            "note": note or "",
+            "template": a.template,
+            "strategy_step": a.strategy_step,
+            "outbox_status": status,
+        }
+        for a, disposition, note, status in rows
+    ]

@@ -1,0 +1,130 @@
+"""Disputes, hardship and other holds (table ``holds``), and the blacklist of contact
+values. The compliance gate reads both, so a hold placed here stops the next call."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from arrears.compliance.gate import normalize_contact
+from arrears.services import audit
+from arrears.services.workbench.access import Actor, require_role, visible_case
+from arrears.services.workbench.errors import Conflict, Invalid, NotFound
+from arrears.store.contact_models import CHANNELS, HOLD_KINDS, BlacklistEntry, Hold
+
+HOLD_ROLES = frozenset({"collector", "team_lead", "manager", "compliance", "admin"})
+# lifting a hold (the debtor may be contacted again) is a supervisor's or compliance's call
+RELEASE_ROLES = frozenset({"team_lead", "manager", "compliance", "admin"})
+BLACKLIST_ROLES = frozenset({"team_lead", "manager", "compliance", "admin"})
+BLACKLIST_KINDS = ("phone", "email", "address", "other")
+
+
+def place_hold(
+    session: Session,
+    actor: Actor,
+    case_id: int,
+    kind: str,
+    reason: str,
+    *,
+    on: date,
+    channel: str | None = None,
+    whole_customer: bool = False,
+) -> Hold:
+    """Place a hold (dispute, hardship …) on the case's loan, or on the whole customer,
+    from ``on``; ``channel`` None stops every channel."""
+    require_role(actor, HOLD_ROLES, "place holds")
+    audit.begin_write(session)
+    case = visible_case(session, actor, case_id)
+    if kind not in HOLD_KINDS:
+        raise Invalid(f"kind: must be one of {', '.join(HOLD_KINDS)}")
+    if channel is not None and channel not in CHANNELS:
+        raise Invalid(f"channel: must be one of {', '.join(CHANNELS)}")
+    if not reason.strip():
+        raise Invalid("reason: say why (it is shown to everyone who would contact them)")
+    hold = Hold(
+        customer_id=case.customer_id,
+        loan_id=None if whole_customer else case.loan_id,
+        kind=kind,
+        channel=channel,
+        reason=reason.strip(),
+        placed_on=on,
+        placed_by=actor.username,
+    )
+    session.add(hold)
+    session.flush()
+    audit.append(
+        session,
+        actor.username,
+        "hold.place",
+        "hold",
+        hold.id,
+        {"case_id": case_id, "kind": kind, "channel": channel, "loan_id": hold.loan_id},
+    )
+    return hold
+
+
+def release_hold(session: Session, actor: Actor, hold_id: int, *, on: date) -> Hold:
+    """End a hold from ``on`` (the customer may be contacted again)."""
+    require_role(actor, RELEASE_ROLES, "release holds")
+    audit.begin_write(session)
+    hold = session.get(Hold, hold_id)
+    if hold is None:
+        raise NotFound(f"no hold {hold_id}")
+    if hold.released_on is not None:
+        raise Conflict(f"hold {hold_id} was released on {hold.released_on}")
+    hold.released_on = max(on, hold.placed_on)
+    audit.append(session, actor.username, "hold.release", "hold", hold.id, {"on": on})
+    return hold
+
+
+def holds_of(session: Session, actor: Actor, case_id: int) -> list[Hold]:
+    """Every hold on the case's customer, newest first."""
+    case = visible_case(session, actor, case_id)
+    return list(
+        session.scalars(
+            select(Hold)
+            .where(Hold.customer_id == case.customer_id)
+            .order_by(Hold.placed_on.desc(), Hold.id.desc())
+        )
+    )
+
+
+def add_to_blacklist(
+    session: Session, actor: Actor, kind: str, value: str, reason: str
+) -> BlacklistEntry:
+    """Never use this phone number, email or address again."""
+    require_role(actor, BLACKLIST_ROLES, "edit the blacklist")
+    if kind not in BLACKLIST_KINDS:
+        raise Invalid(f"kind: must be one of {', '.join(BLACKLIST_KINDS)}")
+    clean = normalize_contact(value)
+    if not clean:
+        raise Invalid("value: must not be empty")
+    audit.begin_write(session)
+    if session.scalar(
+        select(BlacklistEntry).where(BlacklistEntry.kind == kind, BlacklistEntry.value == clean)
+    ):
+        raise Conflict(f"{kind} {clean} is on the blacklist already")
+    entry = BlacklistEntry(kind=kind, value=clean, reason=reason, added_by=actor.username)
+    session.add(entry)
+    session.flush()
+    audit.append(session, actor.username, "blacklist.add", "blacklist", entry.id, {"kind": kind})
+    return entry
+
+
+def remove_from_blacklist(session: Session, actor: Actor, entry_id: int) -> None:
+    """Take an entry off the blacklist."""
+    require_role(actor, BLACKLIST_ROLES, "edit the blacklist")
+    audit.begin_write(session)
+    entry = session.get(BlacklistEntry, entry_id)
+    if entry is None:
+        raise NotFound(f"no blacklist entry {entry_id}")
+    session.delete(entry)
+    audit.append(session, actor.username, "blacklist.remove", "blacklist", entry_id, {})
+
+
+def blacklist(session: Session, actor: Actor) -> list[BlacklistEntry]:
+    """The blacklist, newest first (compliance and supervisors)."""
+    require_role(actor, BLACKLIST_ROLES, "read the blacklist")
+    return list(session.scalars(select(BlacklistEntry).order_by(BlacklistEntry.id.desc())))

@@ -1,0 +1,139 @@
+"""Litigation (诉讼): the stages lawyer letter → filing → judgment → enforcement → asset
+preservation / disposal, each with its date, court, court case number and costs; the
+pipeline is how many cases stand at each stage."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from arrears.domain.money import quantize
+from arrears.services import audit
+from arrears.services.workbench.access import Actor, case_scope, require_role, visible_case
+from arrears.services.workbench.errors import Invalid
+from arrears.store.models import CaseRow
+from arrears.store.workbench_models import LEGAL_STAGES, LegalAction
+
+LEGAL_ROLES = frozenset({"team_lead", "manager", "admin"})
+ORDER = {stage: n for n, stage in enumerate(LEGAL_STAGES)}
+
+
+def record_stage(
+    session: Session,
+    actor: Actor,
+    case_id: int,
+    stage: str,
+    started_on: date,
+    *,
+    court: str = "",
+    court_case_number: str = "",
+    costs: Decimal = Decimal(0),
+    notes: str = "",
+) -> LegalAction:
+    """Move the case to litigation ``stage`` from ``started_on``. Stages go forward
+    (asset preservation may come before judgment, disposal only after enforcement);
+    filing and later stages need the court."""
+    require_role(actor, LEGAL_ROLES, "manage litigation")
+    audit.begin_write(session)
+    visible_case(session, actor, case_id)
+    if stage not in ORDER:
+        raise Invalid(f"stage: must be one of {', '.join(LEGAL_STAGES)}")
+    if costs < 0 or quantize(costs) != costs:
+        raise Invalid("costs: must be a non-negative amount in cents")
+    current = current_stage(session, case_id)
+    if current is not None:
+        if started_on < current.started_on:
+            raise Invalid(f"started_on: before the current stage's date {current.started_on}")
+        backwards = ORDER[stage] < ORDER[current.stage]
+        preservation_early = stage == "asset_preservation"
+        if backwards and not preservation_early:
+            raise Invalid(f"stage: the case is at {current.stage} already; stages go forward")
+    if stage == "asset_disposal" and (current is None or current.stage != "enforcement"):
+        prior = {a.stage for a in stages_of(session, case_id)}
+        if "enforcement" not in prior:
+            raise Invalid("stage: asset disposal comes after enforcement")
+    if ORDER[stage] >= ORDER["filing"] and not court.strip():
+        raise Invalid("court: required from filing on")
+    action = LegalAction(
+        case_id=case_id,
+        stage=stage,
+        started_on=started_on,
+        court=court.strip(),
+        court_case_number=court_case_number.strip(),
+        costs=costs,
+        notes=notes,
+        created_by=actor.username,
+    )
+    session.add(action)
+    session.flush()
+    audit.append(
+        session,
+        actor.username,
+        "legal.stage",
+        "case",
+        case_id,
+        {"stage": stage, "started_on": started_on, "court": court, "costs": costs},
+    )
+    return action
+
+
+def stages_of(session: Session, case_id: int) -> list[LegalAction]:
+    """The case's litigation stages in order."""
+    return list(
+        session.scalars(
+            select(LegalAction)
+            .where(LegalAction.case_id == case_id)
+            .order_by(LegalAction.started_on, LegalAction.id)
+        )
+    )
+
+
+def current_stage(session: Session, case_id: int) -> LegalAction | None:
+    """The latest stage of the case, if it is in litigation."""
+    stages = stages_of(session, case_id)
+    return stages[-1] if stages else None
+
+
+def pipeline(session: Session, actor: Actor) -> dict[str, dict[str, object]]:
+    """Cases at each stage (by their latest stage) with the costs spent on them."""
+    require_role(actor, LEGAL_ROLES | {"compliance"}, "read the litigation pipeline")
+    latest = (
+        select(LegalAction.case_id, func.max(LegalAction.id).label("last"))
+        .group_by(LegalAction.case_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(LegalAction.stage, func.count())
+        .join(latest, latest.c.last == LegalAction.id)
+        .join(CaseRow, CaseRow.id == LegalAction.case_id)
+        .where(case_scope(session, actor))
+        .group_by(LegalAction.stage)
+    )
+    counts = dict(rows.all())
+    costs = dict(
+        session.execute(
+            select(LegalAction.case_id, func.sum(LegalAction.costs))
+            .join(CaseRow, CaseRow.id == LegalAction.case_id)
+            .where(case_scope(session, actor))
+            .group_by(LegalAction.case_id)
+        ).all()
+    )
+    case_stage = dict(
+        session.execute(
+            select(LegalAction.case_id, LegalAction.stage).join(
+                latest, latest.c.last == LegalAction.id
+            )
+        ).all()
+    )
+    spent: dict[str, Decimal] = {}
+    for case_id, total in costs.items():
+        stage = case_stage.get(case_id)
+        if stage is not None:
+            spent[stage] = spent.get(stage, Decimal(0)) + Decimal(total or 0)
+    return {
+        stage: {"cases": counts.get(stage, 0), "costs": quantize(spent.get(stage, Decimal(0)))}
+        for stage in LEGAL_STAGES
+    }

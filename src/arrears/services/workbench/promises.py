@@ -1,0 +1,175 @@
+"""Promises to pay (承诺还款): recorded by collectors, settled by the daily close.
+
+A promise of ``amount`` made on ``promised_on`` and due on ``due_date`` is *kept* when
+the payments received on the loan from ``promised_on`` through ``due_date`` add up to
+at least ``amount`` (``settled_on`` is the day the sum got there), and *broken* when
+the due date has passed (closed) without that. ``settle_promises(engine, as_of)`` is
+what the close calls after it has posted the day; running it again changes nothing.
+A new promise on a case replaces (cancels) its pending one.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from arrears.domain.money import quantize
+from arrears.services import audit
+from arrears.services.workbench.access import Actor, visible_case, workable_case
+from arrears.services.workbench.errors import Conflict, Invalid, NotFound
+from arrears.store.models import Loan, PaymentRow
+from arrears.store.unit_of_work import UnitOfWork
+from arrears.store.workbench_models import Promise
+
+MAX_DAYS_AHEAD = 90
+
+
+def create_promise(
+    session: Session,
+    actor: Actor,
+    case_id: int,
+    amount: Decimal,
+    due_date: date,
+    *,
+    on: date,
+    contact_attempt_id: int | None = None,
+) -> Promise:
+    """Record a promise on case ``case_id`` made on ``on`` (today's business date) to
+    pay ``amount`` by ``due_date``; checks the amount is positive and in cents and the
+    date within ``MAX_DAYS_AHEAD`` days."""
+    audit.begin_write(session)
+    case = workable_case(session, actor, case_id)
+    loan = session.get(Loan, case.loan_id)
+    assert loan is not None
+    if amount <= 0:
+        raise Invalid("amount: must be positive")
+    if quantize(amount, loan.currency) != amount:
+        raise Invalid(f"amount: {amount} has more decimals than {loan.currency} allows")
+    if due_date < on:
+        raise Invalid(f"due_date: {due_date} is before today ({on})")
+    if due_date > on + timedelta(days=MAX_DAYS_AHEAD):
+        raise Invalid(f"due_date: at most {MAX_DAYS_AHEAD} days ahead")
+    for old in session.scalars(
+        select(Promise).where(Promise.case_id == case_id, Promise.status == "pending")
+    ):
+        old.status, old.settled_on = "cancelled", on
+        audit.append(
+            session, actor.username, "promise.cancel", "promise", old.id, {"replaced": True}
+        )
+    promise = Promise(
+        case_id=case_id,
+        loan_id=case.loan_id,
+        amount=amount,
+        promised_on=on,
+        due_date=due_date,
+        status="pending",
+        paid_amount=Decimal(0),
+        contact_attempt_id=contact_attempt_id,
+        created_by=actor.username,
+    )
+    session.add(promise)
+    session.flush()
+    audit.append(
+        session,
+        actor.username,
+        "promise.create",
+        "promise",
+        promise.id,
+        {"case_id": case_id, "amount": amount, "due_date": due_date, "promised_on": on},
+    )
+    return promise
+
+
+def cancel_promise(session: Session, actor: Actor, promise_id: int, on: date) -> Promise:
+    """Cancel a pending promise (the customer withdrew it, or it was entered wrongly)."""
+    audit.begin_write(session)
+    promise = session.get(Promise, promise_id)
+    if promise is None:
+        raise NotFound(f"no promise {promise_id}")
+    workable_case(session, actor, promise.case_id)
+    if promise.status != "pending":
+        raise Conflict(f"promise {promise_id} is {promise.status}, not pending")
+    promise.status, promise.settled_on = "cancelled", on
+    audit.append(session, actor.username, "promise.cancel", "promise", promise.id, {})
+    return promise
+
+
+def promises_of(session: Session, actor: Actor, case_id: int) -> list[Promise]:
+    """The case's promises, newest first."""
+    visible_case(session, actor, case_id)
+    return list(
+        session.scalars(
+            select(Promise)
+            .where(Promise.case_id == case_id)
+            .order_by(Promise.promised_on.desc(), Promise.id.desc())
+        )
+    )
+
+
+def _verdict(
+    promise: Promise, payments: list[tuple[date, Decimal]], as_of: date
+) -> tuple[str, Decimal, date | None]:
+    """(status, paid toward it, settled_on) of a pending promise as of ``as_of``."""
+    paid, reached = Decimal(0), None
+    for paid_on, amount in payments:
+        if promise.promised_on <= paid_on <= min(promise.due_date, as_of):
+            paid += amount
+            if reached is None and paid >= promise.amount:
+                reached = paid_on
+    if reached is not None:
+        return "kept", paid, reached
+    if promise.due_date <= as_of:
+        return "broken", paid, promise.due_date
+    return "pending", paid, None
+
+
+def settle_session(session: Session, as_of: date, actor: str = "close") -> dict[str, int]:
+    """``settle_promises`` inside an open session (the caller commits)."""
+    audit.begin_write(session)
+    pending = list(
+        session.scalars(
+            select(Promise)
+            .where(Promise.status == "pending", Promise.promised_on <= as_of)
+            .order_by(Promise.id)
+        )
+    )
+    loans = {p.loan_id for p in pending}
+    by_loan: dict[str, list[tuple[date, Decimal]]] = {}
+    if loans:
+        rows = session.execute(
+            select(PaymentRow.loan_id, PaymentRow.paid_on, PaymentRow.amount)
+            .where(PaymentRow.loan_id.in_(loans), PaymentRow.paid_on <= as_of)
+            .order_by(PaymentRow.paid_on, PaymentRow.payment_ref)
+        )
+        for loan_id, paid_on, amount in rows:
+            by_loan.setdefault(loan_id, []).append((paid_on, amount))
+    counts = {"kept": 0, "broken": 0, "pending": 0}
+    for promise in pending:
+        status, paid, settled = _verdict(promise, by_loan.get(promise.loan_id, []), as_of)
+        counts[status] += 1
+        promise.paid_amount = paid
+        if status != "pending":
+            promise.status, promise.settled_on = status, settled
+            audit.append(
+                session,
+                actor,
+                f"promise.{status}",
+                "promise",
+                promise.id,
+                {"paid": paid, "amount": promise.amount, "as_of": as_of},
+            )
+    session.flush()
+    return counts
+
+
+def settle_promises(engine: Engine, as_of: date) -> dict[str, int]:
+    """Mark pending promises kept or broken from the payments received through
+    ``as_of`` (call after the close for ``as_of``); returns counts of kept, broken and
+    still pending. Idempotent: settled promises are never revisited."""
+    with UnitOfWork(engine) as uow:
+        counts = settle_session(uow.session, as_of)
+        uow.commit()
+    return counts

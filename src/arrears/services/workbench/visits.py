@@ -1,0 +1,132 @@
+"""Field visits (外访): a task to visit the customer, and what came of it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from arrears.services import audit
+from arrears.services.workbench.access import (
+    SUPERVISORS,
+    Actor,
+    case_scope,
+    require_role,
+    visible_case,
+    workable_case,
+)
+from arrears.services.workbench.errors import Conflict, Forbidden, Invalid, NotFound
+from arrears.store.models import CaseRow
+from arrears.store.workbench_models import FieldVisit, User
+
+VISIT_OUTCOMES = (
+    "met_debtor",
+    "promise",
+    "paid",
+    "not_home",
+    "moved",
+    "address_wrong",
+    "refused",
+    "third_party",
+)
+
+
+def order_visit(
+    session: Session,
+    actor: Actor,
+    case_id: int,
+    scheduled_on: date,
+    *,
+    assigned_to: str | None = None,
+    notes: str = "",
+    on: date,
+) -> FieldVisit:
+    """Create a visit task for ``scheduled_on`` (not in the past), for ``assigned_to``
+    (default the actor)."""
+    audit.begin_write(session)
+    workable_case(session, actor, case_id)
+    if scheduled_on < on:
+        raise Invalid(f"scheduled_on: {scheduled_on} is in the past")
+    visitor = assigned_to or actor.username
+    user = session.scalar(select(User).where(User.username == visitor))
+    if user is None or not user.active:
+        raise Invalid(f"assigned_to: no active user {visitor!r}")
+    visit = FieldVisit(
+        case_id=case_id,
+        assigned_to=visitor,
+        scheduled_on=scheduled_on,
+        status="open",
+        notes=notes,
+        created_by=actor.username,
+    )
+    session.add(visit)
+    session.flush()
+    audit.append(
+        session,
+        actor.username,
+        "visit.order",
+        "visit",
+        visit.id,
+        {"case_id": case_id, "scheduled_on": scheduled_on, "assigned_to": visitor},
+    )
+    return visit
+
+
+def record_visit(
+    session: Session,
+    actor: Actor,
+    visit_id: int,
+    outcome: str,
+    *,
+    visited_on: date,
+    notes: str = "",
+) -> FieldVisit:
+    """Record the outcome of an open visit (by its visitor or a supervisor)."""
+    audit.begin_write(session)
+    visit = session.get(FieldVisit, visit_id)
+    if visit is None:
+        raise NotFound(f"no visit {visit_id}")
+    visible_case(session, actor, visit.case_id)
+    if visit.assigned_to != actor.username and actor.role not in SUPERVISORS:
+        raise Forbidden("only the visitor or a supervisor may record the visit")
+    if visit.status != "open":
+        raise Conflict(f"visit {visit_id} is {visit.status}")
+    if outcome not in VISIT_OUTCOMES:
+        raise Invalid(f"outcome: must be one of {', '.join(VISIT_OUTCOMES)}")
+    visit.status, visit.outcome, visit.visited_on = "done", outcome, visited_on
+    if notes:
+        visit.notes = (visit.notes + "\n" + notes).strip()
+    audit.append(session, actor.username, "visit.record", "visit", visit.id, {"outcome": outcome})
+    return visit
+
+
+def cancel_visit(session: Session, actor: Actor, visit_id: int) -> FieldVisit:
+    """Cancel an open visit (supervisors, or whoever ordered it)."""
+    audit.begin_write(session)
+    visit = session.get(FieldVisit, visit_id)
+    if visit is None:
+        raise NotFound(f"no visit {visit_id}")
+    visible_case(session, actor, visit.case_id)
+    if visit.created_by != actor.username:
+        require_role(actor, SUPERVISORS, "cancel others' visits")
+    if visit.status != "open":
+        raise Conflict(f"visit {visit_id} is {visit.status}")
+    visit.status = "cancelled"
+    audit.append(session, actor.username, "visit.cancel", "visit", visit.id, {})
+    return visit
+
+
+def visits(
+    session: Session, actor: Actor, *, case_id: int | None = None, open_only: bool = False
+) -> list[FieldVisit]:
+    """Visits of one case, or every visit in the actor's scope, by date."""
+    query = select(FieldVisit).join(CaseRow, CaseRow.id == FieldVisit.case_id)
+    if case_id is not None:
+        visible_case(session, actor, case_id)
+        query = query.where(FieldVisit.case_id == case_id)
+    else:
+        query = query.where(case_scope(session, actor))
+    if open_only:
+        query = query.where(FieldVisit.status == "open")
+    return list(session.scalars(query.order_by(FieldVisit.scheduled_on, FieldVisit.id)))
