@@ -65,6 +65,18 @@ def test_the_cap_is_per_debt_and_a_call_about_no_debt_counts_for_all():
     assert general.rules == ("us-regf.7in7",)
 
 
+def test_a_call_about_no_debt_must_fit_each_debts_seven_not_their_sum():
+    gate = Gate("us-regf")
+    calls_on_days(gate, "2026-03-02", 4, debt="L1")
+    calls_on_days(gate, "2026-03-02", 3, hour="11:00", debt="L2")
+    assert gate.check(attempt(local(NY, "2026-03-06 12:00"), tz=NY, debt=None)).allowed
+    # Now L1 has 4 + 1 (the no-debt call): two more L1 calls fit, the third does not.
+    calls_on_days(gate, "2026-03-07", 2, debt="L1")
+    blocked = gate.check(attempt(local(NY, "2026-03-08 12:00"), tz=NY, debt=None))
+    assert blocked.rules == ("us-regf.7in7",)
+    assert "naming no debt" in blocked.reasons[0]
+
+
 def test_calls_that_did_not_connect_are_not_counted():
     # 12 CFR 1006.14(b)(3)(ii): busy signals and failed calls are excluded.
     gate = Gate("us-regf")

@@ -8,6 +8,7 @@ evaluated in every zone of the debtor's clock and block if any zone blocks.
 
 from __future__ import annotations
 
+import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -222,8 +223,10 @@ def _same_debt(attempt: Attempt, earlier: Attempt) -> bool:
 
 
 def _scope_words(scope: str, attempt: Attempt) -> str:
-    if scope == "debt" and attempt.debt_id is not None:
-        return f"on debt {attempt.debt_id}"
+    if scope == "debt":
+        if attempt.debt_id is not None:
+            return f"on debt {attempt.debt_id}"
+        return "on a debt this contact (naming no debt) may concern"
     return "with this debtor"
 
 
@@ -255,11 +258,20 @@ class ContactCap(Rule):
             and (self.scope == "debtor" or _same_debt(attempt, earlier))
         )
 
+    def _groups(self, attempt: Attempt, earlier: list[Attempt]) -> list[list[Attempt]]:
+        # A per-debt cap and an attempt naming no debt: it may be about any debt, so it
+        # must fit in each debt's count (each counting the other no-debt attempts too).
+        if self.scope == "debtor" or attempt.debt_id is not None:
+            return [earlier]
+        debts = dict.fromkeys(e.debt_id for e in earlier if e.debt_id is not None)
+        groups = [[e for e in earlier if e.debt_id in (debt, None)] for debt in debts]
+        return groups or [earlier]
+
     def blocks(self, attempt: Attempt, ctx: Context) -> str | None:
         earlier = [e for e in ctx.history.near(attempt.at, self.days) if self._counted(attempt, e)]
-        for z in ctx.clock.zones:
+        for z, group in itertools.product(ctx.clock.zones, self._groups(attempt, earlier)):
             day = ctx.clock.local_date(attempt.at, z)
-            dates = [ctx.clock.local_date(e.at, z) for e in earlier]
+            dates = [ctx.clock.local_date(e.at, z) for e in group]
             # Every window of `days` consecutive days that contains this day must stay
             # within the limit once this attempt is added (history may hold later days).
             for offset in range(self.days):
