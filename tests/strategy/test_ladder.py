@@ -1,0 +1,180 @@
+# ruff: noqa: E501  (the TOML ladder reads best one step per line)
+"""Ladder firing rules: pre-due on the exact day, the current rung once per case, one
+action per loan per day by priority, skips (promise, recent payment), amount and
+customer conditions, holdouts and arm overrides, the output columns."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import ibis
+import pyarrow as pa
+from strategy_tables import AS_OF, strategy_from
+
+from arrears.strategy import ACTION_COLUMNS, daily_assignments, proposed_actions
+
+LADDERS = """
+[ladders.main]
+steps = [
+    { name = "remind_d-3", offset = -3, channel = "sms", template = "pre" },
+    { name = "push_due", offset = 0, channel = "push", template = "due" },
+    { name = "sms1", offset = 1, channel = "sms", template = "s1", priority = 50 },
+    { name = "email1", offset = 1, channel = "email", template = "e1", priority = 60 },
+    { name = "call5", offset = 5, channel = "call", template = "c5", script = "sc", send_hour = 14 },
+    { name = "sms7", offset = 7, channel = "sms", template = "s7", skip_if_paid_within_days = 3 },
+    { name = "letter10", offset = 10, channel = "lawyer_letter", template = "l10", min_amount = 5000 },
+    { name = "visit20", offset = 20, channel = "visit", template = "v20", when = { customer_type = "individual" } },
+]
+[ladders.alt]
+steps = [{ name = "alt_call1", offset = 1, channel = "call", template = "c", script = "s" }]
+"""
+ONE_ARM = strategy_from(
+    'name = "lad"\nversion = 3\n[[segments]]\nname = "all"\nladder = "main"\n' + LADDERS
+)
+
+
+def actions(tables, snap_rows, input_rows=None, history=None, strategy=ONE_ARM, as_of=AS_OF):
+    snap, inputs = tables(snap_rows, input_rows)
+    hist = None
+    if history is not None:
+        hist = ibis.memtable(
+            pa.table(
+                {
+                    "loan_id": pa.array([h[0] for h in history], pa.string()),
+                    "case_id": pa.array([h[1] for h in history], pa.int64()),
+                    "step": pa.array([h[2] for h in history], pa.string()),
+                }
+            )
+        )
+    out = proposed_actions(snap, inputs, strategy, as_of, hist).to_pyarrow().to_pylist()
+    return {r["loan_id"]: r for r in out}
+
+
+def steps(found):
+    return {k: v["step"] for k, v in found.items()}
+
+
+def test_pre_due_steps_fire_on_their_exact_day_only(tables):
+    rows = [{"loan_id": f"L{n}"} for n in range(5)]
+    inputs = [
+        {"loan_id": "L0", "days_to_due": 3},
+        {"loan_id": "L1", "days_to_due": 2},
+        {"loan_id": "L2", "days_to_due": 4},
+        {"loan_id": "L3", "days_to_due": 0},
+        {"loan_id": "L4", "days_to_due": None},
+    ]
+    assert steps(actions(tables, rows, inputs)) == {"L0": "remind_d-3", "L3": "push_due"}
+
+
+def test_pre_due_steps_do_not_fire_for_an_overdue_loan(tables):
+    inputs = [{"loan_id": "A", "case_id": 1, "days_to_due": 3}]
+    done = [("A", 1, "sms1"), ("A", 1, "email1")]
+    assert steps(actions(tables, [{"loan_id": "A", "dpd": 2}], inputs, done)) == {}
+    assert steps(actions(tables, [{"loan_id": "A", "dpd": 0}], inputs, done)) == {"A": "remind_d-3"}
+
+
+def test_one_action_per_day_by_priority_then_the_rest_of_the_rung(tables):
+    row = [{"loan_id": "A", "dpd": 1}]
+    inputs = [{"loan_id": "A", "case_id": 7}]
+    assert steps(actions(tables, row, inputs)) == {"A": "sms1"}
+    assert steps(actions(tables, row, inputs, [("A", 7, "sms1")])) == {"A": "email1"}
+    assert steps(actions(tables, row, inputs, [("A", 7, "sms1"), ("A", 7, "email1")])) == {}
+
+
+def test_a_case_never_gets_the_same_step_twice_over_a_month(tables):
+    history: list[tuple[str, int, str]] = []
+    given = []
+    # the days around every rung, plus days spent on a rung (where a repeat would show)
+    for day in (-4, -3, -2, 0, 1, 2, 3, 5, 6, 7, 8, 10, 11, 15, 20, 21):
+        dpd = max(day, 0)
+        row = [{"loan_id": "A", "dpd": dpd, "overdue_amount": "6000.00"}]
+        inputs = [{"loan_id": "A", "case_id": 1 if dpd else None, "days_to_due": -day
+                   if day <= 0 else None, "customer_type": "individual"}]  # fmt: skip
+        found = actions(tables, row, inputs, history, as_of=AS_OF + timedelta(days=day))
+        if "A" in found:
+            given.append((dpd, found["A"]["step"]))
+            history.append(("A", found["A"]["case_id"], found["A"]["step"]))
+    names = [name for _, name in given]
+    assert len(names) == len(set(names))
+    assert given == [
+        (0, "remind_d-3"), (0, "push_due"), (1, "sms1"), (2, "email1"), (5, "call5"),
+        (7, "sms7"), (10, "letter10"), (20, "visit20"),
+    ]  # fmt: skip
+
+
+def test_a_case_entering_late_starts_at_its_rung(tables):
+    rows = [{"loan_id": "BIG", "dpd": 12, "overdue_amount": "5000.00"},
+            {"loan_id": "SMALL", "dpd": 12, "overdue_amount": "4999.99"}]  # fmt: skip
+    # letter10 needs an amount of at least 5000: for SMALL the current rung stays sms7
+    assert steps(actions(tables, rows)) == {"BIG": "letter10", "SMALL": "sms7"}
+
+
+def test_step_condition_on_customer_type(tables):
+    rows = [{"loan_id": "I", "dpd": 20}, {"loan_id": "S", "dpd": 20}]
+    inputs = [{"loan_id": "I", "customer_type": "individual"}, {"loan_id": "S",
+              "customer_type": "sme"}]  # fmt: skip
+    found = actions(tables, rows, inputs)
+    assert steps(found) == {"I": "visit20", "S": "sms7"}  # letter10 needs 5000
+
+
+def test_active_promise_skips_the_step_until_it_ends(tables):
+    row = [{"loan_id": "A", "dpd": 5}]
+    promised = [{"loan_id": "A", "case_id": 1, "promise_active": True}]
+    assert steps(actions(tables, row, promised, [("A", 1, "sms1"), ("A", 1, "email1")])) == {}
+    later = [{"loan_id": "A", "dpd": 6}]
+    ended = [{"loan_id": "A", "case_id": 1, "promise_active": False}]
+    found = actions(tables, later, ended, [("A", 1, "sms1"), ("A", 1, "email1")])
+    assert steps(found) == {"A": "call5"}
+
+
+def test_recent_payment_skips_a_step_that_asks_for_it(tables):
+    rows = [{"loan_id": k, "dpd": 7} for k in ("P2", "P3", "TODAY", "NONE")]
+    rows[2]["paid_today"] = "10.00"  # no input column: paid today means 0 days since
+    inputs = [{"loan_id": "P2", "days_since_last_payment": 2},
+              {"loan_id": "P3", "days_since_last_payment": 3}]  # fmt: skip
+    assert steps(actions(tables, rows, inputs)) == {"P3": "sms7", "NONE": "sms7"}
+
+
+def test_a_new_case_restarts_the_ladder(tables):
+    row = [{"loan_id": "A", "dpd": 1}]
+    history = [("A", 1, "sms1"), ("A", 1, "email1")]
+    assert steps(actions(tables, row, [{"loan_id": "A", "case_id": 1}], history)) == {}
+    assert steps(actions(tables, row, [{"loan_id": "A", "case_id": 2}], history)) == {"A": "sms1"}
+
+
+def test_holdout_gets_nothing_and_arms_override_ladders(tables):
+    s = strategy_from(
+        'name = "cc"\nversion = 1\n[[segments]]\nname = "all"\nladder = "main"\n'
+        + LADDERS
+        + '[[arms]]\nname = "champion"\nshare = 0.4\n'
+        '[[arms]]\nname = "challenger"\nshare = 0.3\nladders = { main = "alt" }\n'
+        '[[arms]]\nname = "hold"\nshare = 0.3\nholdout = true\n'
+    )
+    rows = [{"loan_id": f"L{n:03d}", "dpd": 1} for n in range(300)]
+    snap, _ = tables(rows)
+    assigned = daily_assignments(snap.mutate(case_id=ibis.literal(1, "int64")), None, s, AS_OF)
+    by_arm = {}
+    for r in assigned.to_pyarrow().to_pylist():
+        by_arm.setdefault(r["arm"], set()).add(r["step"])
+    assert by_arm["hold"] == {None}
+    assert by_arm["champion"] == {"sms1"} and by_arm["challenger"] == {"alt_call1"}
+    found = actions(tables, rows, strategy=s)
+    assert {r["arm"] for r in found.values()} == {"champion", "challenger"}
+    assert len(found) == sum(1 for r in assigned.to_pyarrow().to_pylist() if r["arm"] != "hold")
+
+
+def test_action_rows_carry_what_the_sender_needs(tables):
+    rows = [{"loan_id": "A", "dpd": 10, "overdue_amount": "7000.00", "bucket": "M1"}]
+    inputs = [{"loan_id": "A", "case_id": 3, "time_zone": "Asia/Urumqi", "language": "zh_CN"}]
+    snap, inp = tables(rows, inputs)
+    table = proposed_actions(snap, inp, ONE_ARM, AS_OF).to_pyarrow()
+    assert tuple(table.column_names) == ACTION_COLUMNS
+    row = table.to_pylist()[0]
+    assert row["send_on"] == AS_OF + timedelta(days=1)
+    assert (row["channel"], row["contact_channel"], row["template"]) == (
+        "lawyer_letter", "letter", "l10",
+    )  # fmt: skip
+    labels = (row["strategy"], row["version"], row["segment"], row["arm"])
+    assert labels == ("lad", 3, "all", "champion")
+    assert (row["case_id"], row["time_zone"], row["send_at_local_hour"]) == (3, "Asia/Urumqi", 10)
+    assert str(row["amount"]) == "7000.00"
