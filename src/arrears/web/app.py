@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlalchemy.exc import DataError
 
 from arrears.services.workbench.errors import Blocked, WorkbenchError
 from arrears.services.workbench.users import LockoutPolicy
@@ -37,6 +39,17 @@ class Settings:
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
     lease: timedelta = timedelta(minutes=30)
     secure_cookies: bool = False
+    # the business clock; tests pin it (the date is the customer-facing "today")
+    clock: Callable[[], datetime] | None = None
+    compliance_pack: str = "cn"
+
+    def now(self) -> datetime:
+        """The current moment (UTC)."""
+        return self.clock() if self.clock is not None else datetime.now(UTC)
+
+    def today(self) -> date:
+        """Today's business date."""
+        return self.now().date()
 
 
 def create_app(
@@ -75,6 +88,11 @@ def create_app(
     return app
 
 
+def settings_of(request: Request) -> Settings:
+    """The settings of the app serving ``request``."""
+    return request.app.state.settings
+
+
 def _include_pages(app: FastAPI) -> None:
     try:
         pages = importlib.import_module("arrears.web.ui.router")
@@ -103,6 +121,11 @@ def _install_handlers(app: FastAPI) -> None:
         if request.url.path.startswith(API_PREFIX):
             return JSONResponse(body, status_code=exc.status)
         return HTMLResponse(f"<p role='alert'>{_escape(str(exc))}</p>", status_code=exc.status)
+
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError) -> Response:
+        # a value the database cannot hold (NUL in text, number out of range …)
+        return JSONResponse({"detail": "a value is not valid for the store"}, status_code=422)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from arrears.web.api import auth
+from arrears.web.api import actions, admin, auth, cases
 
 router = APIRouter()
 router.include_router(auth.router)
+router.include_router(cases.router)
+router.include_router(actions.router)
+router.include_router(admin.router)

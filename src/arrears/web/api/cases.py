@@ -1,0 +1,239 @@
+"""Cases: queues, next case, the case view, reassignment, transfer, reveal, notes,
+documents."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
+
+from arrears.services.workbench import case_view, notes, queues, reveal
+from arrears.services.workbench.access import Actor
+from arrears.services.workbench.errors import Invalid
+from arrears.store.unit_of_work import UnitOfWork
+from arrears.web.api.schemas import (
+    AssignmentOut,
+    CaseOut,
+    DocumentOut,
+    NoteIn,
+    NoteOut,
+    QueueItemOut,
+    ReassignIn,
+    RevealIn,
+    RevealOut,
+    TransferIn,
+)
+from arrears.web.app import settings_of
+from arrears.web.deps import get_uow, require_user
+
+router = APIRouter(tags=["cases"])
+CaseId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+
+
+@router.get("/queue", response_model=list[QueueItemOut])
+def get_queue(
+    request: Request,
+    assignee: Annotated[str | None, Query(max_length=64)] = None,
+    bucket: Annotated[str | None, Query(max_length=8)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    actor: Actor = Depends(require_user),
+    uow: UnitOfWork = Depends(get_uow),
+) -> list[QueueItemOut]:
+    """The open cases the user may see, in priority order (assignee "" = the pool)."""
+    items = queues.queue(
+        uow.session,
+        actor,
+        assignee=assignee,
+        bucket=bucket,
+        limit=limit,
+        offset=offset,
+        now=settings_of(request).now(),
+    )
+    return [QueueItemOut.model_validate(i) for i in items]
+
+
+@router.get("/queue/sizes", response_model=dict[str, int])
+def get_queue_sizes(
+    actor: Actor = Depends(require_user), uow: UnitOfWork = Depends(get_uow)
+) -> dict[str, int]:
+    """Open cases per assignee in the user's scope ("" = unassigned)."""
+    return queues.queue_sizes(uow.session, actor)
+
+
+@router.post("/queue/next", response_model=CaseOut | None)
+def post_next(
+    request: Request, actor: Actor = Depends(require_user), uow: UnitOfWork = Depends(get_uow)
+) -> CaseOut | None:
+    """Take the next case to work, under a lease (null when nothing is free)."""
+    settings = settings_of(request)
+    case = queues.next_case(uow.session, actor, lease=settings.lease, now=settings.now())
+    uow.commit()
+    return CaseOut.model_validate(case) if case else None
+
+
+@router.get("/cases/{case_id}")
+def get_case(
+    case_id: CaseId,
+    request: Request,
+    actor: Actor = Depends(require_user),
+    uow: UnitOfWork = Depends(get_uow),
+) -> dict[str, Any]:
+    """The case page's data: customer (masked), loans with schedule, ledger and
+    balances, bucket history, contacts, promises, arrangements, notes, documents, holds,
+    visits, placements, legal stages, strategy step and compliance status."""
+    return case_view.case_view(
+        uow.session,
+        actor,
+        case_id,
+        workspace_root=request.app.state.workspace_root,
+        now=settings_of(request).now(),
+    )
+
+
+@router.post("/cases/{case_id}/release", status_code=204)
+def post_release(
+    case_id: CaseId, actor: Actor = Depends(require_user), uow: UnitOfWork = Depends(get_uow)
+) -> Response:
+    """Give back the user's lease on the case."""
+    queues.release_case(uow.session, actor, case_id)
+    uow.commit()
+    return Response(status_code=204)
+
+
+@router.post("/cases/{case_id}/assign", response_model=CaseOut)
+def post_assign(
+    case_id: CaseId,
+    body: ReassignIn,
+    actor: Actor = Depends(require_user),
+    uow: UnitOfWork = Depends(get_uow),
+) -> CaseOut:
+    """Reassign the case to a collector (null: back to the pool); team leads, managers."""
+    case = queues.reassign(uow.session, actor, case_id, body.to_user, body.reason)
+    uow.commit()
+    return CaseOut.model_validate(case)
+
+
+@router.get("/cases/{case_id}/assignments", response_model=list[AssignmentOut])
+def get_assignments(
+    case_id: CaseId, actor: Actor = Depends(require_user), uow: UnitOfWork = Depends(get_uow)
+) -> list[AssignmentOut]:
+    """The case's assignment history."""
+    rows = queues.assignment_history(uow.session, actor, case_id)
+    return [AssignmentOut.model_validate(r) for r in rows]
+
+
+@router.post("/transfers", response_model=dict[str, int])
+def post_transfer(
+    body: TransferIn, actor: Actor = Depends(require_user), uow: UnitOfWork = Depends(get_uow)
+) -> dict[str, int]:
+    """Move all open cases of a collector who leaves or changes team."""
+    moved = queues.bulk_transfer(
+        uow.session,
+        actor,
+        body.from_user,
+        body.to_users,
+        body.reason,
+        new_team_id=body.new_team_id,
+        deactivate=body.deactivate,
+    )
+    uow.commit()
+    return moved
+
+
+@router.post("/cases/{case_id}/reveal", response_model=RevealOut)
+def post_reveal(
+    case_id: CaseId,
+    body: RevealIn,
+    actor: Actor = Depends(require_user),
+    uow: UnitOfWork = Depends(get_uow),
+) -> RevealOut:
+    """The full value of a masked field; every reveal is written to the audit chain."""
+    value = reveal.reveal(
+        uow.session,
+        actor,
+        case_id,
+        body.field,
+        contact_point_id=body.contact_point_id,
+        reason=body.reason,
+    )
+    uow.commit()
+    return RevealOut(field=body.field, value=value)
+
+
+@router.get("/cases/{case_id}/notes", response_model=list[NoteOut])
+def get_notes(
+    case_id: CaseId, actor: Actor = Depends(require_user), uow: UnitOfWork = Depends(get_uow)
+) -> list[NoteOut]:
+    """The case's notes."""
+    return [NoteOut.model_validate(n) for n in notes.notes_of(uow.session, actor, case_id)]
+
+
+@router.post("/cases/{case_id}/notes", response_model=NoteOut, status_code=201)
+def post_note(
+    case_id: CaseId,
+    body: NoteIn,
+    actor: Actor = Depends(require_user),
+    uow: UnitOfWork = Depends(get_uow),
+) -> NoteOut:
+    """Add a note."""
+    note = notes.add_note(uow.session, actor, case_id, body.body)
+    uow.commit()
+    return NoteOut.model_validate(note)
+
+
+@router.get("/cases/{case_id}/documents", response_model=list[DocumentOut])
+def get_documents(
+    case_id: CaseId, actor: Actor = Depends(require_user), uow: UnitOfWork = Depends(get_uow)
+) -> list[DocumentOut]:
+    """The case's documents (metadata)."""
+    return [DocumentOut(**d) for d in notes.documents_of(uow.session, actor, case_id)]
+
+
+@router.post("/cases/{case_id}/documents", response_model=DocumentOut, status_code=201)
+async def post_document(
+    case_id: CaseId,
+    file: UploadFile = File(...),
+    legal_action_id: Annotated[int | None, Form(ge=1, le=2_147_483_647)] = None,
+    actor: Actor = Depends(require_user),
+    uow: UnitOfWork = Depends(get_uow),
+) -> DocumentOut:
+    """Upload a document (multipart field ``file``; CSRF token in the header or the
+    ``csrf_token`` field)."""
+    content = await file.read(notes.MAX_DOCUMENT + 1)
+    if len(content) > notes.MAX_DOCUMENT:
+        raise Invalid("file: larger than 10 MiB")
+    row = notes.add_document(
+        uow.session,
+        actor,
+        case_id,
+        file.filename or "document",
+        file.content_type or "application/octet-stream",
+        content,
+        legal_action_id=legal_action_id,
+    )
+    uow.commit()
+    return DocumentOut(
+        id=row.id,
+        file_name=row.file_name,
+        content_type=row.content_type,
+        size=row.size,
+        sha256=row.sha256,
+        legal_action_id=row.legal_action_id,
+        uploaded_by=row.uploaded_by,
+        uploaded_at=row.uploaded_at,
+    )
+
+
+@router.get("/documents/{document_id}", response_class=Response)
+def get_document(
+    document_id: CaseId, actor: Actor = Depends(require_user), uow: UnitOfWork = Depends(get_uow)
+) -> Response:
+    """Download a document."""
+    row = notes.document(uow.session, actor, document_id)
+    safe = row.file_name.encode("ascii", "replace").decode().replace('"', "_")
+    return Response(
+        row.content,
+        media_type=row.content_type,
+        headers={"Content-Disposition": f'attachment; filename="{safe}"'},
+    )
