@@ -36,6 +36,15 @@ Clock = Callable[[], datetime]
 Recheck = Callable[[OutgoingMessage], Any]
 
 
+@dataclass(frozen=True)
+class Deferred:
+    """A re-check answer meaning "not now, later": the message goes back to ``queued``
+    until ``retry_at`` (e.g. outside contact hours), without using up an attempt."""
+
+    verdict: Any
+    retry_at: datetime
+
+
 def utc_clock() -> datetime:
     """The real clock, in UTC."""
     return datetime.now(UTC)
@@ -44,7 +53,7 @@ def utc_clock() -> datetime:
 @dataclass
 class DispatchReport:
     """What a run did: messages claimed, and how each claim ended, by outcome
-    (sent, delivered, failed, dead, blocked, lost_lease)."""
+    (sent, delivered, failed, dead, blocked, deferred, lost_lease)."""
 
     claimed: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
@@ -150,6 +159,12 @@ class Dispatcher:
             verdict = self.recheck(message) if self.recheck is not None else None
         except Exception as exc:  # cannot verify compliance: do not send, try later
             return self._failed(message, f"compliance re-check failed: {exc!r}")
+        if isinstance(verdict, Deferred):
+            detail = f"deferred by {', '.join(verdict.verdict.rules)} until {verdict.retry_at}"
+            return self._finish(
+                message, "queued", detail, error=", ".join(verdict.verdict.rules),
+                retry_at=as_utc(verdict.retry_at), give_back_attempt=True,
+            )  # fmt: skip
         if verdict is not None and not verdict.allowed:
             detail = json.dumps(
                 {"rules": list(verdict.rules), "reasons": list(verdict.reasons)},
@@ -195,6 +210,7 @@ class Dispatcher:
         error: str | None = None,
         retry_at: datetime | None = None,
         provider_message_id: str | None = None,
+        give_back_attempt: bool = False,
     ) -> str:
         now = as_utc(self.clock())
         with Session(self.engine) as session, session.begin():
@@ -212,7 +228,9 @@ class Dispatcher:
                 row.next_attempt_at = retry_at
             if provider_message_id is not None:
                 row.provider_message_id = provider_message_id
-        return status
+            if give_back_attempt:
+                row.attempts -= 1
+        return "deferred" if give_back_attempt else status
 
 
 def _outgoing(row: OutboxMessage) -> OutgoingMessage:

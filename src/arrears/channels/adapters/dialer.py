@@ -64,8 +64,10 @@ def best_call_window(
     calls (08:00-21:00 when there is no pack), ``margin`` inside each end so a call
     queued late in the window is not placed after it closes."""
     start, end = time(8), time(21)
+    from arrears.compliance.rules import ContactHours
+
     for rule in getattr(pack, "rules", ()):
-        if getattr(rule, "kind", None) == "hours" and "call" in getattr(rule, "channels", ()):
+        if isinstance(rule, ContactHours) and "call" in rule.channels:
             start, end = max(start, rule.start), min(end, rule.end)
     day = date(2000, 1, 1)
     lo = datetime.combine(day, start) + margin
