@@ -155,7 +155,9 @@ def _latest_book_model(ws: Workspace) -> Path:
     found = [m for m in list_models(ws.root / "models") if m.get("feature_source") == "book"]
     if not found:
         raise _fail(f"{ws.root / 'models'}: no book model; train one with --book or give --model")
-    return Path(found[-1]["folder"])
+    # the most recently trained one
+    newest = max(found, key=lambda m: (Path(m["folder"]) / "model.json").stat().st_mtime)
+    return Path(newest["folder"])
 
 
 def register(app: typer.Typer) -> None:

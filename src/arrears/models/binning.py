@@ -81,13 +81,16 @@ class WoeBinner:
         return pd.DataFrame(out, index=features.index)
 
     def bin_labels(self, features: pd.DataFrame) -> pd.DataFrame:
-        """The bin label of each row (for chi-square tests and the points table)."""
+        """The bin label of each row, as in ``table`` (for chi-square tests and points)."""
         out = {}
         for name, binning in self.binnings.items():
             values = _values(features[name], name in self.categorical)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                out[name] = binning.transform(values, metric="bins")
+                index = binning.transform(values, metric="indices")
+            # the binning table lists bins in index order, then Special and Missing
+            labels = [_label(b) for b in _table(binning).drop(index="Totals")["Bin"]]
+            out[name] = [labels[i] for i in index]
         return pd.DataFrame(out, index=features.index)
 
     def iv(self) -> dict[str, float]:

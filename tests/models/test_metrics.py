@@ -1,0 +1,108 @@
+"""Metrics against hand-computed values and scikit-learn on small cases."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from arrears.models import metrics
+
+
+def test_auc_matches_sklearn_with_ties():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 300)
+    score = np.round(rng.normal(size=300) + y, 1)  # rounded: many ties
+    assert metrics.auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
+
+
+def test_auc_by_hand():
+    # pairs (event, non-event): (0.8,0.1) win, (0.8,0.4) win, (0.3,0.1) win, (0.3,0.4) loss
+    assert metrics.auc([1, 1, 0, 0], [0.8, 0.3, 0.1, 0.4]) == pytest.approx(0.75)
+
+
+def test_gini_is_twice_auc_minus_one():
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 2, 200)
+    score = rng.random(200) + 0.3 * y
+    assert metrics.gini(y, score) == pytest.approx(2 * roc_auc_score(y, score) - 1)
+
+
+def test_ks_by_hand():
+    # events at 0.9, 0.8, 0.3; non-events at 0.7, 0.2, 0.1. At cut-off 0.8 two thirds
+    # of events and no non-event lie at or above: the largest gap is 2/3.
+    y = [1, 1, 1, 0, 0, 0]
+    score = [0.9, 0.8, 0.3, 0.7, 0.2, 0.1]
+    assert metrics.ks(y, score) == pytest.approx(2 / 3)
+
+
+def test_ks_is_one_for_perfect_separation_and_matches_scipy():
+    from scipy.stats import ks_2samp
+
+    assert metrics.ks([1, 1, 0, 0], [0.9, 0.8, 0.2, 0.1]) == 1.0
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 400)
+    score = rng.normal(size=400) + y
+    expected = ks_2samp(score[y == 1], score[y == 0]).statistic
+    assert metrics.ks(y, score) == pytest.approx(expected)
+
+
+def test_psi_of_identical_samples_is_zero():
+    sample = np.random.default_rng(4).normal(size=1000)
+    assert metrics.psi(sample, sample.copy()) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_psi_of_a_known_shift():
+    # two bins at edge 0.5; expected 50/50, actual 80/20
+    expected = np.array([0.0] * 50 + [1.0] * 50)
+    actual = np.array([0.0] * 80 + [1.0] * 20)
+    by_hand = (0.8 - 0.5) * math.log(0.8 / 0.5) + (0.2 - 0.5) * math.log(0.2 / 0.5)
+    assert metrics.psi(expected, actual, edges=np.array([0.5])) == pytest.approx(by_hand)
+
+
+def test_psi_grows_with_the_shift():
+    rng = np.random.default_rng(5)
+    base = rng.normal(size=5000)
+    small = metrics.psi(base, rng.normal(0.1, 1, 5000))
+    large = metrics.psi(base, rng.normal(1.0, 1, 5000))
+    assert small < 0.1 < 0.25 < large
+
+
+def test_psi_of_categories():
+    expected = np.array(["a"] * 50 + ["b"] * 50, dtype=object)
+    actual = np.array(["a"] * 80 + ["b"] * 20, dtype=object)
+    by_hand = 0.3 * math.log(0.8 / 0.5) - 0.3 * math.log(0.2 / 0.5)
+    assert metrics.psi(expected, actual) == pytest.approx(by_hand)
+
+
+def test_confusion_matrix_precision_recall():
+    y = [1, 1, 1, 0, 0, 0, 0]
+    pd_ = [0.9, 0.6, 0.2, 0.7, 0.3, 0.1, 0.5]
+    c = metrics.confusion(y, pd_, 0.5)
+    assert (c["tp"], c["fn"], c["fp"], c["tn"]) == (2, 1, 2, 2)
+    assert c["precision"] == pytest.approx(2 / 4)
+    assert c["recall"] == pytest.approx(2 / 3)
+    assert c["accuracy"] == pytest.approx(4 / 7)
+
+
+def test_calibration_table_deciles():
+    pd_ = np.linspace(0.01, 0.99, 100)
+    y = (np.arange(100) % 10 == 0).astype(int)  # one event in every ten rows
+    table = metrics.calibration_table(y, pd_)
+    assert len(table) == 10
+    assert [r["count"] for r in table] == [10] * 10
+    assert all(r["observed"] == pytest.approx(0.1) for r in table)
+    assert table[0]["predicted"] == pytest.approx(pd_[:10].mean())
+
+
+def test_bootstrap_interval_brackets_the_estimate_and_narrows_with_rows():
+    rng = np.random.default_rng(6)
+    y = rng.integers(0, 2, 2000)
+    score = rng.normal(size=2000) + y
+    point = metrics.auc(y, score)
+    lo, hi = metrics.bootstrap_ci(metrics.auc, y, score, rounds=300)
+    assert lo < point < hi
+    lo_s, hi_s = metrics.bootstrap_ci(metrics.auc, y[:200], score[:200], rounds=300)
+    assert (hi_s - lo_s) > (hi - lo)

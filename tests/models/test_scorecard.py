@@ -1,0 +1,96 @@
+"""Points scaling (PDO), the points table, binning and the learners' reproducibility."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from arrears.models.binning import BinningConfig, WoeBinner
+from arrears.models.data import german_credit
+from arrears.models.learners import GradientBoosting, Scorecard, make_learner
+from arrears.models.scaling import Scaling
+
+
+def test_pdo_points_double_the_odds():
+    s = Scaling(pdo=20, base_points=600, base_odds=50)
+    # good:bad odds 50 -> bad log-odds ln(1/50)
+    assert s.points_from_log_odds(np.array([math.log(1 / 50)]))[0] == pytest.approx(600)
+    assert s.points_from_log_odds(np.array([math.log(1 / 100)]))[0] == pytest.approx(620)
+    assert s.points_from_log_odds(np.array([math.log(1 / 25)]))[0] == pytest.approx(580)
+    assert s.points_from_pd(np.array([1 / 51]))[0] == pytest.approx(600)
+
+
+@pytest.fixture(scope="module")
+def german() -> tuple[pd.DataFrame, np.ndarray, list[str]]:
+    data = german_credit()
+    return data.features, data.target, data.categorical
+
+
+@pytest.fixture(scope="module")
+def scorecard(german) -> Scorecard:
+    features, y, categorical = german
+    return Scorecard(seed=0, c=1.0).fit(features, y, categorical)
+
+
+def test_german_credit_loads_from_the_installed_wheel(german):
+    features, y, categorical = german
+    assert features.shape == (1000, 20)
+    assert int(y.sum()) == 300  # 300 bad, 700 good
+    assert "purpose" in categorical and "duration_in_month" not in categorical
+
+
+def test_scorecard_score_is_the_sum_of_its_bin_points(scorecard, german):
+    features, _, _ = german
+    table = scorecard.points_table()
+    bins = scorecard.binner.bin_labels(features)
+    row = 7
+    total = 0
+    for name in scorecard.selection.kept:
+        label = bins.loc[row, name]
+        hits = table[(table["feature"] == name) & (table["bin"] == str(label))]
+        assert len(hits) == 1, (name, label)
+        total += int(hits["points"].iloc[0])
+    assert scorecard.points(features.iloc[[row]])[0] == total
+
+
+def test_scorecard_points_follow_the_scaled_log_odds(scorecard, german):
+    features, _, _ = german
+    pd_ = scorecard.predict_pd(features)
+    exact = scorecard.scaling.points_from_pd(pd_)
+    # each of the n bin contributions is rounded once: at most n/2 points off
+    n = len(scorecard.selection.kept)
+    assert np.max(np.abs(scorecard.points(features) - exact)) <= n / 2
+
+
+def test_scorecard_coefficients_all_negative_on_woe(scorecard):
+    # positive WOE is the lower-risk side, so lower risk must mean more points
+    assert (scorecard.model.coef_[0] < 0).all()
+
+
+def test_monotonic_binning_gives_a_monotonic_event_rate(german):
+    features, y, _ = german
+    binner = WoeBinner(BinningConfig(monotonic_trend="ascending")).fit(
+        features[["duration_in_month"]], y, []
+    )
+    rates = binner.table("duration_in_month")["event_rate"].to_numpy()
+    assert len(rates) >= 3 and (np.diff(rates) >= 0).all()
+
+
+def test_learners_are_reproducible_from_their_seed(german):
+    features, y, categorical = german
+    for name, settings in (("lgbm", {"n_estimators": 30}), ("baseline", {})):
+        a = make_learner(name, seed=3, **settings).fit(features, y, categorical)
+        b = make_learner(name, seed=3, **settings).fit(features, y, categorical)
+        assert np.array_equal(a.predict_pd(features), b.predict_pd(features)), name
+
+
+def test_lgbm_handles_unseen_categories(german):
+    features, y, categorical = german
+    model = GradientBoosting(seed=0, n_estimators=20).fit(features, y, categorical)
+    odd = features.iloc[:3].copy()
+    odd["purpose"] = "never seen"
+    assert np.isfinite(model.predict_pd(odd)).all()
+    assert set(model.importance()) == set(features.columns)
