@@ -1,9 +1,151 @@
-"""The portfolio report command: `arrears report --from D1 --to D2 --format html|xlsx|pdf`."""
+"""The portfolio report command: `arrears report --from D1 --to D2 --format html|xlsx|pdf`,
+and `arrears kpi` (collector targets, ranking and incentives)."""
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+from arrears.commands.common import LangOpt, WorkspaceOpt, console, err, open_workspace
+
+if TYPE_CHECKING:
+    from arrears.workspace import Workspace
+
+FromOpt = Annotated[
+    str | None,
+    typer.Option("--from", help="First day YYYY-MM-DD (default: 12 months before --to)."),
+]
+ToOpt = Annotated[
+    str | None, typer.Option("--to", help="Last day YYYY-MM-DD (default: the last closed day).")
+]
+DefinitionOpt = Annotated[
+    str, typer.Option("--definition", help="Overdue definition: M1+ (default), M2+ … M7+.")
+]
+
+
+def _day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date YYYY-MM-DD", param_hint=option) from None
+
+
+def _period(ws: Workspace, date_from: str | None, date_to: str | None) -> tuple[date, date]:
+    closed = ws.snapshot_dates()
+    if date_to is None and not closed:
+        err.print(f"{ws.root}: no closed day yet (run `arrears close` or `arrears demo`)")
+        raise typer.Exit(1)
+    last = _day(date_to, "--to") if date_to else closed[-1]
+    if date_from:
+        return _day(date_from, "--from"), last
+    months = last.year * 12 + last.month - 1 - 11
+    return date(months // 12, months % 12 + 1, 1), last
+
+
+def _lang(lang: str | None) -> str:
+    from arrears.i18n import default_lang
+
+    return "zh" if (lang or default_lang()).startswith("zh") else "en"
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the main app."""
+
+    @app.command("report")
+    def report(
+        date_from: FromOpt = None,
+        date_to: ToOpt = None,
+        fmt: Annotated[
+            str, typer.Option("--format", help="html (self-contained), xlsx or pdf.")
+        ] = "html",
+        out: Annotated[
+            Path | None,
+            typer.Option("--out", help="Output file (default: <workspace>/reports/…)."),
+        ] = None,
+        definition: DefinitionOpt = "M1+",
+        workspace: WorkspaceOpt = None,
+        lang: LangOpt = None,
+    ) -> None:
+        """Portfolio report from the snapshots: overdue rates, buckets, roll rates, flow
+        and cure rates, vintages, FPD, collection performance and collector KPIs."""
+        from arrears.analytics.portfolio import OverdueDefinition
+        from arrears.analytics.report import FORMATS, build_report
+        from arrears.analytics.sources import NoSnapshots
+        from arrears.analytics.static import StaticExportUnavailable
+
+        if fmt not in FORMATS:
+            raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}", param_hint="--format")
+        try:
+            rule = OverdueDefinition.parse(definition)
+        except ValueError as e:
+            raise typer.BadParameter(str(e), param_hint="--definition") from None
+        ws = open_workspace(workspace)
+        first, last = _period(ws, date_from, date_to)
+        try:
+            path = build_report(ws, first, last, fmt, _lang(lang), out, rule)
+        except (NoSnapshots, StaticExportUnavailable, ValueError) as e:
+            err.print(str(e), markup=False)
+            raise typer.Exit(1) from None
+        console.print(f"{path}", markup=False)
+
+    @app.command("kpi")
+    def kpi(
+        date_from: FromOpt = None,
+        date_to: ToOpt = None,
+        workspace: WorkspaceOpt = None,
+        lang: LangOpt = None,
+    ) -> None:
+        """Collector KPIs: targets (kpi.toml) vs actual, ranking, incentive."""
+        from rich.table import Table
+
+        from arrears.analytics.kpi import KpiConfigError
+        from arrears.analytics.labels import label
+        from arrears.analytics.model import compute_report
+        from arrears.analytics.sources import NoSnapshots
+
+        ws = open_workspace(workspace)
+        first, last = _period(ws, date_from, date_to)
+        lg = _lang(lang)
+        try:
+            r = compute_report(ws, first, last)
+        except (NoSnapshots, KpiConfigError, ValueError) as e:
+            err.print(str(e), markup=False)
+            raise typer.Exit(1) from None
+        if not r.kpis:
+            console.print(
+                label("no_data_dimension", lg, what=label("assignments_what", lg)), markup=False
+            )
+            return
+        out = Table(title=f"{label('kpi', lg)} {first} – {last}")
+        for key in (
+            "rank",
+            "collector",
+            "collected",
+            "target",
+            "achievement",
+            "cures",
+            "contacts",
+            "promises_kept",
+            "score",
+            "commission_rate",
+            "incentive",
+        ):
+            out.add_column(label(key, lg), justify="left" if key == "collector" else "right")
+        for k in r.kpis:
+            out.add_row(
+                str(k.rank),
+                k.collector,
+                f"{k.actual['collected']:,.2f}",
+                f"{k.target['collected']:,.2f}",
+                f"{k.achievement['collected'] * 100:.1f}%",
+                f"{k.actual['cures']:,}",
+                f"{k.actual['contacts']:,}",
+                f"{k.actual['promises_kept']:,}",
+                f"{k.score:.4f}",
+                f"{k.commission_rate * 100:.2f}%",
+                f"{k.incentive:,.2f}",
+            )
+        console.print(out)
