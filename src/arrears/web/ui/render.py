@@ -79,6 +79,15 @@ def when(value: datetime | date | str | None) -> str:
     return value.isoformat()
 
 
+def bucket_tone(bucket: str | None) -> str:
+    """The badge colour of an ageing bucket: none for M0/M1, warning to M3, bad after."""
+    if not bucket or bucket in ("M0", "M1"):
+        return ""
+    if bucket in ("M2", "M3"):
+        return "warn"
+    return "bad"
+
+
 def _static(name: str) -> str:
     return STATIC_PREFIX + name
 
@@ -92,7 +101,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(money=money, percent=percent, when=when)
-    env.globals.update(static=_static, languages=LANGUAGES)
+    env.globals.update(static=_static, languages=LANGUAGES, bucket_tone=bucket_tone)
     return env
 
 
@@ -114,6 +123,7 @@ def page_context(
         "active_nav": None,
         "request_path": request.url.path + (("?" + request.url.query) if request.url.query else ""),
         "flashes": [],
+        "flash_keys": [],
     }
 
 

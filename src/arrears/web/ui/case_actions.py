@@ -1,0 +1,278 @@
+"""The action panels of the case page: log a contact, promise to pay, propose an
+arrangement, hold, field visit, note, blacklist. Each handler parses the form, calls
+one back-end service, commits, and answers with the refreshed case page (htmx swaps
+its main part) or, without htmx, a redirect back to it. A refusal from a service is
+shown on the case page with its reason and HTTP status, nothing written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from arrears.domain.errors import DomainError
+from arrears.domain.money import parse_amount
+from arrears.services.workbench import arrangements, contacts, holds, notes, promises, reveal
+from arrears.services.workbench import visits as visit_service
+from arrears.services.workbench.access import Actor
+from arrears.services.workbench.errors import Invalid, WorkbenchError
+from arrears.store.unit_of_work import UnitOfWork
+from arrears.web.deps import get_uow, require_page_user
+from arrears.web.ui.i18n import translator
+from arrears.web.ui.pages import is_htmx, see_other
+from arrears.web.ui.pages_case import business_date, case_page
+from arrears.web.ui.render import money
+
+router = APIRouter()
+
+
+def _amount(form: dict[str, str], field: str) -> Decimal:
+    try:
+        return parse_amount(form.get(field, ""))
+    except DomainError as exc:
+        raise Invalid(f"{field}: {exc}") from None
+
+
+def _date(form: dict[str, str], field: str) -> date:
+    text = form.get(field, "").strip()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise Invalid(f"{field}: {text!r} is not a date YYYY-MM-DD") from None
+
+
+def _whole(form: dict[str, str], field: str) -> int:
+    text = form.get(field, "").strip()
+    if not text.isdigit():
+        raise Invalid(f"{field}: {text!r} is not a whole number")
+    return int(text)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    data = await request.form()
+    return {key: value for key, value in data.items() if isinstance(value, str)}
+
+
+def _respond(
+    request: Request,
+    actor: Actor,
+    uow: UnitOfWork,
+    case_id: int,
+    panel: str,
+    work: Callable[[], tuple[str, str] | None],
+) -> Response:
+    """Run ``work`` (the service call); commit; show the outcome on the case page."""
+    t = translator(_lang(request, actor))
+    try:
+        outcome = work()
+    except WorkbenchError as error:
+        uow.rollback()
+        flashes = [("bad", t("rejected", reason=str(error)))]
+        return case_page(
+            request, actor, uow, case_id, flashes=flashes, open_panel=panel,
+            status_code=error.status,
+        )  # fmt: skip
+    uow.commit()
+    if not is_htmx(request) and outcome is None:
+        return see_other(f"/cases/{case_id}?done={panel}")
+    flashes = [outcome] if outcome else [("ok", t(f"done.{panel}"))]
+    return case_page(request, actor, uow, case_id, flashes=flashes)
+
+
+def _lang(request: Request, actor: Actor) -> str:
+    from arrears.web.ui.i18n import request_language
+
+    return request_language(request, actor.language)
+
+
+@router.post("/cases/{case_id}/contact")
+async def log_contact(
+    request: Request,
+    case_id: int,
+    actor: Actor = Depends(require_page_user),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    """Log a contact with its disposition; a contact the compliance gate blocks is
+    recorded as blocked and the blocking rules are shown."""
+    form = await _form(request)
+    t = translator(_lang(request, actor))
+
+    def work() -> tuple[str, str] | None:
+        result = contacts.log_contact(
+            uow.session, actor, case_id, form.get("channel", ""), form.get("disposition", ""),
+            form.get("note", ""),
+        )  # fmt: skip
+        if result.allowed:
+            return None
+        why = "; ".join(
+            f"{rule}: {reason}" for rule, reason in zip(result.rules, result.reasons, strict=False)
+        )
+        return ("bad", t("contact_blocked", why=why or ", ".join(result.rules)))
+
+    return _respond(request, actor, uow, case_id, "contact", work)
+
+
+@router.post("/cases/{case_id}/promise")
+async def record_promise(
+    request: Request,
+    case_id: int,
+    actor: Actor = Depends(require_page_user),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    """Record a promise to pay (amount, date); the daily close settles it."""
+    form = await _form(request)
+
+    def work() -> None:
+        promises.create_promise(
+            uow.session, actor, case_id, _amount(form, "amount"), _date(form, "due_date"),
+            on=business_date(),
+        )  # fmt: skip
+
+    return _respond(request, actor, uow, case_id, "promise", work)
+
+
+def arrangement_terms(kind: str, form: dict[str, str]) -> dict[str, Any]:
+    """The terms of an arrangement of ``kind`` from the panel's fields (only those the
+    kind uses; the service checks them against the ledger)."""
+    if kind == "settlement":
+        return {"amount": str(_amount(form, "amount")), "pay_by": str(_date(form, "pay_by"))}
+    if kind == "waiver":
+        return {"component": form.get("component", ""), "amount": str(_amount(form, "amount"))}
+    if kind == "extension":
+        return {"months": _whole(form, "months")}
+    if kind == "installment_plan":
+        return {"count": _whole(form, "count"), "first_due": str(_date(form, "first_due"))}
+    raise Invalid(f"kind: {kind!r} is not an arrangement kind")
+
+
+@router.post("/cases/{case_id}/arrangement")
+async def propose_arrangement(
+    request: Request,
+    case_id: int,
+    actor: Actor = Depends(require_page_user),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    """Propose an installment plan, 展期, 减免 or 结清; above the actor's limit it waits
+    for a team lead or manager (maker-checker)."""
+    form = await _form(request)
+    t = translator(_lang(request, actor))
+
+    def work() -> tuple[str, str]:
+        kind = form.get("kind", "")
+        row = arrangements.propose(
+            uow.session, actor, case_id, kind, arrangement_terms(kind, form),
+            on=business_date(), note=form.get("note", ""),
+        )  # fmt: skip
+        return (
+            "ok",
+            t("done.arrangement_waiting", role=t(f"role.{row.required_role}"),
+              relief=money(row.relief)),
+        )  # fmt: skip
+
+    return _respond(request, actor, uow, case_id, "arrangement", work)
+
+
+@router.post("/cases/{case_id}/hold")
+async def place_hold(
+    request: Request,
+    case_id: int,
+    actor: Actor = Depends(require_page_user),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    """A dispute / hardship (or other) hold on the loan or the whole customer."""
+    form = await _form(request)
+
+    def work() -> None:
+        holds.place_hold(
+            uow.session, actor, case_id, form.get("kind", ""), form.get("reason", ""),
+            on=business_date(), channel=form.get("channel") or None,
+            whole_customer=form.get("whole_customer") == "1",
+        )  # fmt: skip
+
+    return _respond(request, actor, uow, case_id, "hold", work)
+
+
+@router.post("/cases/{case_id}/visit")
+async def order_visit(
+    request: Request,
+    case_id: int,
+    actor: Actor = Depends(require_page_user),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    """A field-visit task (外访)."""
+    form = await _form(request)
+
+    def work() -> None:
+        visit_service.order_visit(
+            uow.session, actor, case_id, _date(form, "scheduled_on"),
+            assigned_to=form.get("assigned_to") or None, notes=form.get("notes", ""),
+            on=business_date(),
+        )  # fmt: skip
+
+    return _respond(request, actor, uow, case_id, "visit", work)
+
+
+@router.post("/cases/{case_id}/visit/{visit_id}/outcome")
+async def visit_outcome(
+    request: Request,
+    case_id: int,
+    visit_id: int,
+    actor: Actor = Depends(require_page_user),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    """Record the outcome of a field visit."""
+    form = await _form(request)
+
+    def work() -> None:
+        visit_service.record_visit(
+            uow.session, actor, visit_id, form.get("outcome", ""),
+            visited_on=_date(form, "visited_on"), notes=form.get("notes", ""),
+        )  # fmt: skip
+
+    return _respond(request, actor, uow, case_id, "visit", work)
+
+
+@router.post("/cases/{case_id}/note")
+async def add_note(
+    request: Request,
+    case_id: int,
+    actor: Actor = Depends(require_page_user),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    """A free-text note on the case."""
+    form = await _form(request)
+
+    def work() -> None:
+        notes.add_note(uow.session, actor, case_id, form.get("body", ""))
+
+    return _respond(request, actor, uow, case_id, "note", work)
+
+
+BLACKLIST_SOURCES = {"mobile": "phone", "email": "email"}
+
+
+@router.post("/cases/{case_id}/blacklist")
+async def blacklist(
+    request: Request,
+    case_id: int,
+    actor: Actor = Depends(require_page_user),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    """Blacklist the customer's mobile or email (read through the logged reveal, so the
+    collector never needs to see it) or a typed value."""
+    form = await _form(request)
+
+    def work() -> None:
+        source = form.get("source", "typed")
+        reason = form.get("reason", "")
+        if source in BLACKLIST_SOURCES:
+            value = reveal.reveal(uow.session, actor, case_id, source, reason="blacklist")
+            holds.add_to_blacklist(uow.session, actor, BLACKLIST_SOURCES[source], value, reason)
+        else:
+            holds.add_to_blacklist(uow.session, actor, "other", form.get("value", ""), reason)
+
+    return _respond(request, actor, uow, case_id, "blacklist", work)

@@ -1,0 +1,161 @@
+"""The case page: the customer's whole picture in one screen (one call to the back
+end's ``case_view``), the logged reveal of a masked value, and giving a case back."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from markupsafe import escape
+from starlette.responses import HTMLResponse, Response
+
+from arrears.services.workbench import agencies, contacts, queues, reveal
+from arrears.services.workbench.access import REVEALERS, WORKERS, Actor
+from arrears.services.workbench.errors import NotFound, WorkbenchError
+from arrears.services.workbench.holds import BLACKLIST_ROLES
+from arrears.services.workbench.visits import VISIT_OUTCOMES
+from arrears.store.contact_models import CHANNELS, HOLD_KINDS
+from arrears.store.unit_of_work import UnitOfWork
+from arrears.store.workbench_models import ARRANGEMENT_KINDS
+from arrears.web.deps import get_uow, require_page_user
+from arrears.web.ui.pages import context, failed, refused, see_other
+from arrears.web.ui.render import render
+
+router = APIRouter()
+# components a waiver (减免) may reduce, most usual first
+WAIVABLE = ("penalty", "compound", "fee", "interest", "principal")
+
+
+def business_date() -> date:
+    """Today's business date (the server's calendar day, as the daily close uses)."""
+    return date.today()
+
+
+def pivot_bucket_history(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Snapshot rows (as_of, loan_id, dpd, bucket, overdue_amount) as a table: the dates,
+    the loans, and the cell of each (date, loan)."""
+    dates = sorted({row["as_of"] for row in rows})
+    loans = sorted({row["loan_id"] for row in rows})
+    cells = {(row["as_of"], row["loan_id"]): row for row in rows}
+    return {"dates": dates, "loans": loans, "cells": cells}
+
+
+def case_page(
+    request: Request,
+    actor: Actor,
+    uow: UnitOfWork,
+    case_id: int,
+    *,
+    flashes: list[tuple[str, str]] | None = None,
+    open_panel: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The case page of ``case_id`` for ``actor`` (404 page outside their scope)."""
+    from arrears.services.workbench.case_view import case_view
+
+    try:
+        view = case_view(
+            uow.session, actor, case_id, workspace_root=request.app.state.workspace_root
+        )
+    except NotFound:
+        return refused(request, actor, status_code=404)
+    codes = contacts.dispositions(uow.session)
+    agency_names = {agency.id: agency.name for agency in agencies.agencies(uow.session)}
+    case_loan = next((x for x in view["loans"] if x["loan_id"] == view["case"]["loan_id"]), None)
+    page = context(
+        request,
+        actor,
+        view=view,
+        case_loan=case_loan,
+        history=pivot_bucket_history(view["bucket_history"]),
+        active_holds=[h for h in view["holds"] if h["released_on"] is None],
+        agency_names=agency_names,
+        dispositions=codes,
+        disposition_names={d.code: (d.label_en, d.label_zh) for d in codes},
+        manual_channels=contacts.MANUAL_CHANNELS,
+        channels=CHANNELS,
+        hold_kinds=HOLD_KINDS,
+        arrangement_kinds=ARRANGEMENT_KINDS,
+        visit_outcomes=VISIT_OUTCOMES,
+        waivable=WAIVABLE,
+        today=business_date().isoformat(),
+        can_work=actor.role in WORKERS,
+        can_reveal=actor.role in REVEALERS,
+        can_blacklist=actor.role in BLACKLIST_ROLES,
+        case_flashes=flashes or [],
+        open_panel=open_panel,
+    )
+    names = page["disposition_names"]
+    index = 1 if page["lang"] == "zh_CN" else 0
+
+    def disposition_label(code: str) -> str:
+        return f"{code} · {names[code][index]}" if code in names else code
+
+    page["disposition_label"] = disposition_label
+    return render(request, "case.html", page, status_code=status_code)
+
+
+DONE = {
+    "contact": "done.contact",
+    "promise": "done.promise",
+    "arrangement": "done.arrangement",
+    "hold": "done.hold",
+    "visit": "done.visit",
+    "note": "done.note",
+    "blacklist": "done.blacklist",
+    "released": "done.released",
+}
+
+
+@router.get("/cases/{case_id}")
+def show_case(
+    request: Request,
+    case_id: int,
+    done: str = "",
+    actor: Actor = Depends(require_page_user),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    """The case page."""
+    page = context(request, actor)
+    flashes = [("ok", page["t"](DONE[done]))] if done in DONE else []
+    return case_page(request, actor, uow, case_id, flashes=flashes)
+
+
+@router.post("/cases/{case_id}/reveal")
+def reveal_value(
+    request: Request,
+    case_id: int,
+    field: str = Form(...),
+    actor: Actor = Depends(require_page_user),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    """The full value of one masked field, as an htmx fragment; the reveal is written to
+    the audit chain before the value is sent."""
+    try:
+        value = reveal.reveal(uow.session, actor, case_id, field, reason="case page")
+    except WorkbenchError as error:
+        return HTMLResponse(
+            f'<span class="pii badge bad" role="alert">{escape(str(error))}</span>',
+            status_code=error.status,
+        )
+    uow.commit()
+    return HTMLResponse(
+        f'<span class="pii revealed" data-testid="revealed-{escape(field)}">{escape(value)}</span>'
+    )
+
+
+@router.post("/cases/{case_id}/release")
+def release(
+    request: Request,
+    case_id: int,
+    actor: Actor = Depends(require_page_user),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    """Give back the actor's lock on the case and return to the queue."""
+    try:
+        queues.release_case(uow.session, actor, case_id)
+    except WorkbenchError as error:
+        return failed(request, actor, error)
+    uow.commit()
+    return see_other("/queue")
