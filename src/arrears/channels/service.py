@@ -1,0 +1,81 @@
+"""What the CLI and the daily close call: the adapters of a workspace and outbox
+summaries."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from arrears.channels.adapters.base import Adapter
+from arrears.channels.adapters.http_gateway import HttpGatewayAdapter
+from arrears.channels.adapters.smtp import SmtpAdapter
+from arrears.channels.adapters.spool import FileSpoolAdapter, LetterSpoolAdapter
+from arrears.store.contact_models import DeliveryEvent, OutboxMessage
+
+SPOOL_CHANNELS = ("email", "sms", "push")
+
+
+def workspace_adapters(
+    root: Path,
+    *,
+    smtp: SmtpAdapter | None = None,
+    gateway: HttpGatewayAdapter | None = None,
+) -> dict[str, Adapter]:
+    """Adapters for a workspace: email by ``smtp`` and SMS/push by ``gateway`` when
+    given, else written to the file spool ``<root>/outbox/<channel>/``; letters always
+    rendered to PDF in ``<root>/outbox/letter/`` (the print shop's spool). Calls are not
+    here: they go to the dialer list (``export_dialer_list``)."""
+    spool = FileSpoolAdapter(Path(root) / "outbox")
+    adapters: dict[str, Adapter] = {channel: spool for channel in SPOOL_CHANNELS}
+    if smtp is not None:
+        adapters["email"] = smtp
+    if gateway is not None:
+        adapters["sms"] = adapters["push"] = gateway
+    adapters["letter"] = LetterSpoolAdapter(Path(root) / "outbox" / "letter")
+    return adapters
+
+
+def outbox_counts(engine: Engine) -> dict[tuple[str, str], int]:
+    """Messages in the outbox by (channel, status)."""
+    with Session(engine) as session:
+        rows = session.execute(
+            select(OutboxMessage.channel, OutboxMessage.status, func.count())
+            .group_by(OutboxMessage.channel, OutboxMessage.status)
+            .order_by(OutboxMessage.channel, OutboxMessage.status)
+        )
+        return {(channel, status): n for channel, status, n in rows}
+
+
+def blocked_by_rule(engine: Engine) -> Mapping[str, int]:
+    """Messages the send-time re-check blocked, by blocking rule id."""
+    counts: dict[str, int] = {}
+    with Session(engine) as session:
+        for (error,) in session.execute(
+            select(OutboxMessage.last_error).where(OutboxMessage.status == "blocked")
+        ):
+            for rule in (error or "unknown").split(", "):
+                counts[rule] = counts.get(rule, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def message_history(engine: Engine, reference: str) -> list[tuple[str, str, str]]:
+    """(at, status, detail) of each event of the message whose idempotency key or
+    provider message id is ``reference``; empty when there is none."""
+    with Session(engine) as session:
+        outbox_id = session.scalar(
+            select(OutboxMessage.id).where(
+                (OutboxMessage.idempotency_key == reference)
+                | (OutboxMessage.provider_message_id == reference)
+            )
+        )
+        if outbox_id is None:
+            return []
+        rows = session.execute(
+            select(DeliveryEvent.at, DeliveryEvent.status, DeliveryEvent.detail)
+            .where(DeliveryEvent.outbox_id == outbox_id)
+            .order_by(DeliveryEvent.id)
+        )
+        return [(at.isoformat(timespec="seconds"), status, detail) for at, status, detail in rows]
