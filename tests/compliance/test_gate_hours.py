@@ -118,3 +118,20 @@ def test_us_regf_hours_cover_text_and_email_too():
         assert Gate("us-regf").check(attempt(at, tz=NY, channel=channel)).rules == (
             "us-regf.hours",
         )
+
+
+def test_next_opening_is_the_first_minute_inside_every_candidate_window():
+    from arrears.compliance import load_pack
+    from arrears.compliance.rules import ContactHours
+    from arrears.compliance.zones import debtor_clock
+
+    pack = load_pack("us-regf")
+    (hours,) = [r for r in pack.rules if isinstance(r, ContactHours)]
+    ny = debtor_clock(NY, pack.candidate_zones)
+    # 21:30 EDT on the 8th (spring forward): next opening is 08:00 EDT on the 9th.
+    assert hours.next_opening(utc("2026-03-09 01:30"), ny) == utc("2026-03-09 12:00")
+    inside = utc("2026-03-09 15:00")
+    assert hours.next_opening(inside, ny) == inside
+    # Unknown zone in January: 08:00 HST = 18:00 UTC opens the common window.
+    unknown = debtor_clock(None, pack.candidate_zones)
+    assert hours.next_opening(utc("2026-01-15 03:00"), unknown) == utc("2026-01-15 18:00")

@@ -171,6 +171,22 @@ class ContactHours(Rule):
             f"{_zones_note(ctx.clock)}"
         )
 
+    def next_opening(self, at: datetime, clock: DebtorClock) -> datetime | None:
+        """The earliest instant at or after ``at`` inside the window in every zone of
+        ``clock`` (for deferring a contact instead of dropping it); None when the
+        zones' windows never overlap."""
+        moments = {at}
+        for z in clock.zones:
+            day = clock.local_date(at, z)
+            tz = clock.local(at, z).tzinfo
+            for offset in range(-1, 3):
+                opening = datetime.combine(day + timedelta(days=offset), self.start, tz)
+                moments.add(opening.astimezone(at.tzinfo))
+        for moment in sorted(m for m in moments if m >= at):
+            if all(self._inside(clock.local(moment, z)) for z in clock.zones):
+                return moment
+        return None
+
     def parameters(self) -> dict[str, Any]:
         return {
             "start": _hhmm(self.start),
