@@ -220,3 +220,39 @@ def test_enqueue_refuses_a_duplicate_key_and_bad_channel(engine) -> None:
                 session, contact_attempt_id=1, channel="fax", recipient="+86138",
                 language="zh_CN", subject=None, body="x", idempotency_key="k2",
             )  # fmt: skip
+
+
+def test_enqueue_message_renders_and_keys_by_attempt(engine) -> None:
+    from decimal import Decimal
+
+    from arrears.channels.fields import MergeFields
+    from arrears.channels.queueing import enqueue_message
+    from arrears.channels.templates import MissingMergeField, get_template
+
+    template = get_template(None, "overdue_sms", "zh_CN")
+    merge = MergeFields(
+        customer_name="张三", account="6222020012341234", amount_due=Decimal("10"),
+        due_date=datetime(2026, 11, 15).date(), pay_link="https://p.example/x",
+        collector_phone="400-800-1234", institution_name="示例",
+    )  # fmt: skip
+    with Session(engine) as session, session.begin():
+        add_customer(session)
+        attempt = ContactAttempt(
+            attempt_id="2026-12-01:C1:L1", customer_id="C1", channel="sms",
+            party="debtor", at=datetime.now(UTC), source="strategy", allowed=True,
+        )  # fmt: skip
+        session.add(attempt)
+        session.flush()
+        row = enqueue_message(session, attempt, template, merge, "+8613800138000")
+        assert row.idempotency_key == "2026-12-01:C1:L1:sms"
+        assert "****1234" in row.body and row.status == "queued"
+        blocked = ContactAttempt(
+            attempt_id="b", customer_id="C1", channel="sms", party="debtor",
+            at=datetime.now(UTC), source="strategy", allowed=False,
+        )  # fmt: skip
+        session.add(blocked)
+        session.flush()
+        with pytest.raises(OutboxError, match="was blocked"):
+            enqueue_message(session, blocked, template, merge, "+8613800138000")
+        with pytest.raises(MissingMergeField):
+            enqueue_message(session, attempt, template, MergeFields(), "+8613800138000")
