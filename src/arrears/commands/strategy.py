@@ -228,7 +228,7 @@ def _load(file: Path | None, ws: Workspace) -> Strategy:
     try:
         return load_strategy(file, ws.root)
     except StrategyError as exc:
-        err.print(str(exc), markup=False)
+        err.print(str(exc), markup=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except OSError as exc:
         err.print(f"{file}: {exc.strerror}", markup=False)
