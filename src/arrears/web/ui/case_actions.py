@@ -21,6 +21,7 @@ from arrears.services.workbench import visits as visit_service
 from arrears.services.workbench.access import Actor
 from arrears.services.workbench.errors import Invalid, WorkbenchError
 from arrears.store.unit_of_work import UnitOfWork
+from arrears.web.app import settings_of
 from arrears.web.deps import get_uow, require_page_user
 from arrears.web.ui.i18n import translator
 from arrears.web.ui.pages import is_htmx, see_other
@@ -104,7 +105,8 @@ async def log_contact(
     def work() -> tuple[str, str] | None:
         result = contacts.log_contact(
             uow.session, actor, case_id, form.get("channel", ""), form.get("disposition", ""),
-            form.get("note", ""),
+            form.get("note", ""), at=settings_of(request).now(),
+            pack_name=settings_of(request).compliance_pack,
         )  # fmt: skip
         if result.allowed:
             return None
@@ -129,7 +131,7 @@ async def record_promise(
     def work() -> None:
         promises.create_promise(
             uow.session, actor, case_id, _amount(form, "amount"), _date(form, "due_date"),
-            on=business_date(),
+            on=business_date(request),
         )  # fmt: skip
 
     return _respond(request, actor, uow, case_id, "promise", work)
@@ -165,7 +167,7 @@ async def propose_arrangement(
         kind = form.get("kind", "")
         row = arrangements.propose(
             uow.session, actor, case_id, kind, arrangement_terms(kind, form),
-            on=business_date(), note=form.get("note", ""),
+            on=business_date(request), note=form.get("note", ""),
         )  # fmt: skip
         return (
             "ok",
@@ -189,7 +191,7 @@ async def place_hold(
     def work() -> None:
         holds.place_hold(
             uow.session, actor, case_id, form.get("kind", ""), form.get("reason", ""),
-            on=business_date(), channel=form.get("channel") or None,
+            on=business_date(request), channel=form.get("channel") or None,
             whole_customer=form.get("whole_customer") == "1",
         )  # fmt: skip
 
@@ -210,7 +212,7 @@ async def order_visit(
         visit_service.order_visit(
             uow.session, actor, case_id, _date(form, "scheduled_on"),
             assigned_to=form.get("assigned_to") or None, notes=form.get("notes", ""),
-            on=business_date(),
+            on=business_date(request),
         )  # fmt: skip
 
     return _respond(request, actor, uow, case_id, "visit", work)

@@ -247,6 +247,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "approvals.reject": ("Reject", "驳回"),
     "approvals.proposed_by": ("Proposed by", "申请人"),
     "approvals.step": ("Step", "审批环节"),
+    "approvals.hint": (
+        "Arrangements you may approve: not your own, within your limit of {limit}.",
+        "您可审批的还款安排：非本人提交，且在您的额度 {limit} 以内。",
+    ),
+    "approvals.done_one": ("Arrangement {id}: {status}.", "还款安排 {id}：{status}。"),
     "approvals.done": ("Decision recorded.", "审批结果已记录。"),
     # team
     "team.title": ("Team", "团队"),

@@ -18,6 +18,7 @@ from arrears.services.workbench.visits import VISIT_OUTCOMES
 from arrears.store.contact_models import CHANNELS, HOLD_KINDS
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.store.workbench_models import ARRANGEMENT_KINDS
+from arrears.web.app import settings_of
 from arrears.web.deps import get_uow, require_page_user
 from arrears.web.ui.pages import context, failed, refused, see_other
 from arrears.web.ui.render import render
@@ -27,9 +28,9 @@ router = APIRouter()
 WAIVABLE = ("penalty", "compound", "fee", "interest", "principal")
 
 
-def business_date() -> date:
-    """Today's business date (the server's calendar day, as the daily close uses)."""
-    return date.today()
+def business_date(request: Request) -> date:
+    """Today's business date, from the app's business clock (tests pin it)."""
+    return settings_of(request).today()
 
 
 def pivot_bucket_history(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -56,7 +57,11 @@ def case_page(
 
     try:
         view = case_view(
-            uow.session, actor, case_id, workspace_root=request.app.state.workspace_root
+            uow.session,
+            actor,
+            case_id,
+            workspace_root=request.app.state.workspace_root,
+            now=settings_of(request).now(),
         )
     except NotFound:
         return refused(request, actor, status_code=404)
@@ -79,7 +84,7 @@ def case_page(
         arrangement_kinds=ARRANGEMENT_KINDS,
         visit_outcomes=VISIT_OUTCOMES,
         waivable=WAIVABLE,
-        today=business_date().isoformat(),
+        today=business_date(request).isoformat(),
         can_work=actor.role in WORKERS,
         can_reveal=actor.role in REVEALERS,
         can_blacklist=actor.role in BLACKLIST_ROLES,

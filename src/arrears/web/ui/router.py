@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from arrears.web.ui import case_actions, pages_auth, pages_case, pages_queue
+from arrears.web.ui import case_actions, pages_approvals, pages_auth, pages_case, pages_queue
 
 router = APIRouter(include_in_schema=False)
 router.include_router(pages_auth.router)
 router.include_router(pages_queue.router)
 router.include_router(pages_case.router)
 router.include_router(case_actions.router)
+router.include_router(pages_approvals.router)
