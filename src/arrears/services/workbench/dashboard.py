@@ -13,6 +13,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from arrears.services.workbench.access import Actor, require_role, team_usernames
+from arrears.services.workbench.queues import not_placed
 from arrears.store.contact_models import ContactAttempt
 from arrears.store.models import CaseRow, PaymentRow
 from arrears.store.workbench_models import ContactLog, DispositionCode, Placement, Promise, User
@@ -126,7 +127,7 @@ def dashboard(session: Session, actor: Actor, day: date) -> Dashboard:
             session.scalar(
                 select(func.count())
                 .select_from(CaseRow)
-                .where(CaseRow.status == "open", CaseRow.assigned_to.is_(None))
+                .where(CaseRow.status == "open", CaseRow.assigned_to.is_(None), not_placed())
             )
             or 0
         )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, delete, exists, func, not_, or_, select
+from sqlalchemy import ColumnElement, and_, delete, exists, func, not_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -55,7 +55,8 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _not_placed() -> object:
+def not_placed() -> ColumnElement[bool]:
+    """Cases with no active agency placement."""
     return not_(exists().where(and_(Placement.case_id == CaseRow.id, Placement.status == "active")))
 
 
@@ -95,7 +96,7 @@ def queue(
         .where(CaseRow.status == "open", case_scope(session, actor))
     )
     if actor.role != "agency":
-        query = query.where(_not_placed())
+        query = query.where(not_placed())
     if assignee is not None:
         query = query.where(
             CaseRow.assigned_to.is_(None) if assignee == "" else CaseRow.assigned_to == assignee
@@ -114,7 +115,7 @@ def queue_sizes(session: Session, actor: Actor) -> dict[str, int]:
     """Open, unplaced cases in the actor's scope by assignee ("" = unassigned)."""
     rows = session.execute(
         select(func.coalesce(CaseRow.assigned_to, ""), func.count())
-        .where(CaseRow.status == "open", case_scope(session, actor), _not_placed())
+        .where(CaseRow.status == "open", case_scope(session, actor), not_placed())
         .group_by(CaseRow.assigned_to)
     )
     return {name: count for name, count in rows}
@@ -135,8 +136,9 @@ def take_lease(
         index_elements=[CaseLease.case_id],
         set_={"username": username, "expires_at": now + lease},
         where=or_(CaseLease.expires_at <= now, CaseLease.username == username),
-    )
-    return session.execute(statement).rowcount == 1
+    ).returning(CaseLease.case_id)
+    # RETURNING, not rowcount: the driver reports -1 rows for an upsert on PostgreSQL
+    return session.execute(statement).first() is not None
 
 
 def release_leases(session: Session, username: str) -> int:
@@ -189,7 +191,7 @@ def next_case(
     )
     base = (
         select(CaseRow.id)
-        .where(CaseRow.status == "open", _not_placed(), free)
+        .where(CaseRow.status == "open", not_placed(), free)
         .order_by(CaseRow.dpd.desc(), CaseRow.amount_overdue.desc(), CaseRow.id)
         .limit(candidates)
     )
