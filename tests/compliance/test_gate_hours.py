@@ -3,12 +3,18 @@ and the strictest window when the zone is unknown."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo, available_timezones
+
 import pytest
 from compliance_helpers import attempt, local, utc
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from arrears.compliance import Gate
+from arrears.compliance import Gate, load_pack
 
 NY = "America/New_York"
+KNOWN_ZONES = available_timezones()
 
 
 def verdict(pack: str, at, tz):
@@ -121,7 +127,6 @@ def test_us_regf_hours_cover_text_and_email_too():
 
 
 def test_next_opening_is_the_first_minute_inside_every_candidate_window():
-    from arrears.compliance import load_pack
     from arrears.compliance.rules import ContactHours
     from arrears.compliance.zones import debtor_clock
 
@@ -135,3 +140,17 @@ def test_next_opening_is_the_first_minute_inside_every_candidate_window():
     # Unknown zone in January: 08:00 HST = 18:00 UTC opens the common window.
     unknown = debtor_clock(None, pack.candidate_zones)
     assert hours.next_opening(utc("2026-01-15 03:00"), unknown) == utc("2026-01-15 18:00")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    instant=st.datetimes(
+        min_value=datetime(2026, 1, 1), max_value=datetime(2027, 1, 1), timezones=st.just(UTC)
+    ),
+    pack=st.sampled_from(["cn", "us-regf"]),
+    tz=st.sampled_from([NY, "America/Phoenix", "Asia/Shanghai", "Pacific/Honolulu", None, "X/Y"]),
+)
+def test_a_call_is_allowed_exactly_when_every_zone_reads_08_00_to_21_00(instant, pack, tz):
+    zones = [tz] if tz in KNOWN_ZONES else list(load_pack(pack).candidate_zones)
+    inside = all(time(8) <= instant.astimezone(ZoneInfo(z)).time() <= time(21) for z in zones)
+    assert Gate(pack).check(attempt(instant, tz=tz)).allowed is inside

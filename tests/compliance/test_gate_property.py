@@ -115,7 +115,7 @@ def _over_cap(
     return False
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_no_sequence_lets_a_debtor_exceed_any_cap(scenario):
     pack, attempts, _ = scenario
@@ -126,7 +126,7 @@ def test_no_sequence_lets_a_debtor_exceed_any_cap(scenario):
             assert not _over_cap(pack, rule, allowed), rule.id
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_a_cap_blocks_only_attempts_that_would_break_it(scenario):
     pack, attempts, _ = scenario
@@ -142,7 +142,7 @@ def test_a_cap_blocks_only_attempts_that_would_break_it(scenario):
             allowed.append(a)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_in_time_order_no_call_falls_in_a_quiet_period(scenario):
     pack, attempts, ordered = scenario

@@ -7,6 +7,7 @@ path). Adding a pack is adding a file; a new kind of rule is a function register
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -57,8 +58,15 @@ def _pack_dir() -> Any:
 
 def available_packs() -> list[str]:
     """Names of the packs shipped with arrears (``load_pack`` also takes a path)."""
-    return sorted(
-        p.name.removesuffix(".toml") for p in _pack_dir().iterdir() if p.name.endswith(".toml")
+    return list(_shipped_names())
+
+
+@functools.cache
+def _shipped_names() -> tuple[str, ...]:
+    return tuple(
+        sorted(
+            p.name.removesuffix(".toml") for p in _pack_dir().iterdir() if p.name.endswith(".toml")
+        )
     )
 
 
@@ -66,7 +74,16 @@ def load_pack(name_or_path: str) -> RulePack:
     """The pack called ``name_or_path`` (e.g. "cn", "us-regf") or read from that TOML
     path. An unknown name or a malformed file raises ComplianceError naming the file
     (and rule, key) and, for a name, the packs there are."""
+    if name_or_path in available_packs():
+        return _shipped_pack(name_or_path)
     data, where = _pack_data(name_or_path, ())
+    return parse_pack(data, where)
+
+
+@functools.cache
+def _shipped_pack(name: str) -> RulePack:
+    # Shipped packs cannot change while the process runs, and packs are immutable.
+    data, where = _pack_data(name, ())
     return parse_pack(data, where)
 
 
