@@ -278,3 +278,16 @@ def test_lint_names_a_missing_disclosure_and_allows_real_litigation(tmp_path):
     result = runner.invoke(app, [*args, "--litigation-filed"])
     assert "lint.litigation_claim" not in result.stdout
     assert runner.invoke(app, [*args[:3], "--language", "fr"]).exit_code == 2
+
+
+def test_unreadable_files_are_errors_not_tracebacks(tmp_path):
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes((HEADER + "a1,张三,L1,call,2026-07-01T10:00:00+08:00,,debtor,\n").encode("gbk"))
+    for path, reason in [(gbk, "is not UTF-8 text"), (tmp_path / "nope.csv", "cannot be read")]:
+        result = runner.invoke(app, ["compliance", "check", str(path)])
+        assert result.exit_code == 2 and result.stdout == ""
+        assert f"{path}: {reason}" in result.stderr
+    twice = write(tmp_path, HEADER.strip() + ",at\n", "twice.csv")
+    result = runner.invoke(app, ["compliance", "check", str(twice)])
+    assert result.exit_code == 2
+    assert "column(s) at appear more than once" in result.stderr

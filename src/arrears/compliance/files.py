@@ -41,6 +41,8 @@ class RowProblem:
     reason: str
 
     def __str__(self) -> str:
+        if self.line == 0:
+            return f"{self.file}: {self.reason}"
         if self.row == 0:
             return f"{self.file}: header (line 1): {self.reason}"
         return (
@@ -73,41 +75,52 @@ def _rows(
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:
-        problems.append(RowProblem(name, 0, 1, "", f"cannot be read: {exc.strerror}"))
+        problems.append(RowProblem(name, 0, 0, "", f"cannot be read: {exc.strerror}"))
         return
     with handle:
         reader = csv.DictReader(handle)
-        header = [h.strip() for h in (reader.fieldnames or [])]
-        missing = [c for c in required if c not in header]
-        if missing:
+        try:
+            yield from _checked_rows(reader, name, required, optional, problems)
+        except UnicodeDecodeError as exc:
             problems.append(
-                RowProblem(
-                    name,
-                    0,
-                    1,
-                    missing[0],
-                    f"missing column(s) {', '.join(missing)}; the file needs "
-                    f"{', '.join(required)} (optional: {', '.join(optional)})",
-                )
+                RowProblem(name, 0, 0, "", f"is not UTF-8 text (byte {exc.start}: {exc.reason})")
             )
-            return
-        reader.fieldnames = header
-        for number, raw in enumerate(reader, start=1):
-            line = reader.line_num  # the line the row ends on (header is line 1)
-            if None in raw:
-                problems.append(
-                    RowProblem(
-                        name, number, line, "", f"has more fields than the header ({len(header)})"
-                    )
-                )
-                continue
-            short = [c for c in required if raw.get(c) is None]
-            if short:
-                problems.append(
-                    RowProblem(name, number, line, short[0], "missing (the row has too few fields)")
-                )
-                continue
-            yield number, line, {k: (v or "").strip() for k, v in raw.items()}
+        except csv.Error as exc:
+            problems.append(RowProblem(name, 0, reader.line_num, "", f"is not valid CSV: {exc}"))
+
+
+def _checked_rows(
+    reader: csv.DictReader[str],
+    name: str,
+    required: tuple[str, ...],
+    optional: tuple[str, ...],
+    problems: list[RowProblem],
+) -> Iterator[tuple[int, int, dict[str, str]]]:
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in required if c not in header]
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if missing or twice:
+        why = (
+            f"missing column(s) {', '.join(missing)}; the file needs "
+            f"{', '.join(required)} (optional: {', '.join(optional)})"
+            if missing
+            else f"column(s) {', '.join(twice)} appear more than once"
+        )
+        problems.append(RowProblem(name, 0, 1, (missing or twice)[0], why))
+        return
+    reader.fieldnames = header
+    for number, raw in enumerate(reader, start=1):
+        line = reader.line_num  # the line the row ends on (header is line 1)
+        if None in raw:
+            why = f"has more fields than the header ({len(header)})"
+            problems.append(RowProblem(name, number, line, "", why))
+            continue
+        short = [c for c in required if raw.get(c) is None]
+        if short:
+            why = "missing (the row has too few fields)"
+            problems.append(RowProblem(name, number, line, short[0], why))
+            continue
+        yield number, line, {k: (v or "").strip() for k, v in raw.items()}
 
 
 def _choice(value: str, allowed: tuple[str, ...], *, blank_ok: bool) -> str | None:
