@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 
-from arrears.compliance.model import CHANNELS, OUTCOMES, PARTIES, Attempt, ComplianceError
+from arrears.compliance.model import CHANNELS, OUTCOMES, Attempt, ComplianceError
+from arrears.compliance.rule_params import RuleParams
 from arrears.compliance.zones import DebtorClock
 
 
@@ -70,63 +71,6 @@ def register_rule_kind(kind: str) -> Callable[[RuleFactory], RuleFactory]:
         return factory
 
     return add
-
-
-class _Params:
-    """Reads one ``[[rules]]`` table, naming the pack, rule and key in every error."""
-
-    def __init__(self, rule_id: str, table: Mapping[str, Any], where: str) -> None:
-        self.rule_id, self.table, self.where = rule_id, dict(table), where
-        self.used = {"id", "kind", "title", "source"}
-
-    def fail(self, key: str, why: str) -> ComplianceError:
-        return ComplianceError(f"{self.where}: rule {self.rule_id!r}, key {key!r}: {why}")
-
-    def get(self, key: str, default: Any = None, *, required: bool = False) -> Any:
-        self.used.add(key)
-        if key not in self.table:
-            if required:
-                raise self.fail(key, "is required")
-            return default
-        return self.table[key]
-
-    def integer(self, key: str, default: int | None = None, minimum: int = 1) -> int:
-        value = self.get(key, default, required=default is None)
-        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-            raise self.fail(key, f"must be a whole number >= {minimum}, got {value!r}")
-        return value
-
-    def names(self, key: str, allowed: tuple[str, ...], default: Iterable[str]) -> frozenset[str]:
-        value = self.get(key, list(default))
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not value:
-            raise self.fail(key, f"must be a non-empty list of {', '.join(allowed)}")
-        bad = [v for v in value if v not in allowed]
-        if bad:
-            raise self.fail(key, f"{bad[0]!r} is not one of {', '.join(allowed)}")
-        return frozenset(value)
-
-    def clock_time(self, key: str) -> time:
-        value = self.get(key, required=True)
-        try:
-            return time.fromisoformat(str(value))
-        except ValueError:
-            raise self.fail(key, f"{value!r} is not a time HH:MM") from None
-
-    def common(self, default_parties: Iterable[str] = PARTIES) -> dict[str, Any]:
-        return {
-            "id": self.rule_id,
-            "title": str(self.get("title", "")),
-            "source": str(self.get("source", "")),
-            "channels": self.names("channels", CHANNELS, CHANNELS),
-            "parties": self.names("parties", PARTIES, default_parties),
-        }
-
-    def done(self) -> None:
-        extra = sorted(set(self.table) - self.used)
-        if extra:
-            raise self.fail(extra[0], "is not a parameter of this rule kind")
 
 
 def _hhmm(t: time) -> str:
@@ -198,7 +142,7 @@ class ContactHours(Rule):
 
 @register_rule_kind("hours")
 def _hours(rule_id: str, table: Mapping[str, Any], where: str) -> Rule:
-    p = _Params(rule_id, table, where)
+    p = RuleParams(rule_id, table, where)
     rule = ContactHours(**p.common(), start=p.clock_time("start"), end=p.clock_time("end"))
     p.done()
     if rule.start >= rule.end:
@@ -225,7 +169,7 @@ class NoThirdParty(Rule):
 
 @register_rule_kind("third_party")
 def _third_party(rule_id: str, table: Mapping[str, Any], where: str) -> Rule:
-    p = _Params(rule_id, table, where)
+    p = RuleParams(rule_id, table, where)
     rule = NoThirdParty(**p.common(default_parties=("third_party",)))
     p.done()
     if "debtor" in rule.parties:
@@ -320,7 +264,7 @@ class ContactCap(Rule):
         return out
 
 
-def _scope(p: _Params) -> str:
+def _scope(p: RuleParams) -> str:
     scope = p.get("scope", "debtor")
     if scope not in ("debtor", "debt"):
         raise p.fail("scope", f"{scope!r} is not one of debtor, debt")
@@ -329,7 +273,7 @@ def _scope(p: _Params) -> str:
 
 @register_rule_kind("cap")
 def _cap(rule_id: str, table: Mapping[str, Any], where: str) -> Rule:
-    p = _Params(rule_id, table, where)
+    p = RuleParams(rule_id, table, where)
     rule = ContactCap(
         **p.common(default_parties=("debtor", "unknown")),
         limit=p.integer("limit"),
@@ -395,7 +339,7 @@ class QuietAfterConversation(Rule):
 
 @register_rule_kind("quiet_after_conversation")
 def _quiet(rule_id: str, table: Mapping[str, Any], where: str) -> Rule:
-    p = _Params(rule_id, table, where)
+    p = RuleParams(rule_id, table, where)
     rule = QuietAfterConversation(
         **p.common(default_parties=("debtor", "unknown")),
         days=p.integer("days", 7),
