@@ -45,6 +45,7 @@ from arrears.store.repositories import EntryRepository, LoanRepository
 from arrears.store.rows import bulk_insert, installment_rows
 from arrears.store.workbench_models import ARRANGEMENT_KINDS, Arrangement, User
 
+NO_RELIEF = Decimal("0.00")
 RANK = {"collector": 1, "team_lead": 2, "manager": 3, "admin": 4}
 SETTLEMENT_ORDER = (
     Component.PENALTY,
@@ -135,11 +136,11 @@ def _check_terms(
     if not remaining:
         raise Invalid("kind: every installment has fallen due; nothing to reschedule")
     if kind == "extension":
-        return {"months": _int(terms, "months", 1, 24)}, ZERO
+        return {"months": _int(terms, "months", 1, 24)}, NO_RELIEF
     if kind == "installment_plan":
         count = _int(terms, "count", 1, 60)
         first_due = _date(terms, "first_due", on)
-        return {"count": count, "first_due": first_due.isoformat()}, ZERO
+        return {"count": count, "first_due": first_due.isoformat()}, NO_RELIEF
     raise Invalid(f"kind: must be one of {', '.join(ARRANGEMENT_KINDS)}")
 
 
