@@ -112,16 +112,19 @@ def _close_book(
         report.payments_posted = _mark_payments(conn, result.payments)
         _update_loans(conn, result.closed)
         tick("write ledger")
-        last = result.snapshot(as_of)
-        _sync_cases(conn, last, as_of, report)
+        tables = {day: result.snapshot(day) for day in report.days}
+        # Cases follow the recorded days in order, so a case opened and cured inside
+        # the window has its true opened_on and closed_on (and strategies of those
+        # days find the case that was open then).
+        for day in report.days:
+            _sync_cases(conn, tables[day], day, report)
         tick("cases")
         staging = Path(tempfile.mkdtemp(prefix="arrears-close-", dir=workspace.root))
         try:
             counts = {}
             for day in report.days:
-                table = last if day == as_of else result.snapshot(day)
-                counts[day] = table.num_rows
-                write_snapshot(table, snapshot_file(staging, day))
+                counts[day] = tables[day].num_rows
+                write_snapshot(tables[day], snapshot_file(staging, day))
             tick("snapshots")
             for day in report.days:
                 uow.session.merge(
@@ -255,11 +258,9 @@ def _sync_cases(
             ),
             cured,
         )
-    report.cases_opened, report.cases_updated, report.cases_closed = (
-        len(new),
-        len(refresh),
-        len(cured),
-    )
+    report.cases_opened += len(new)
+    report.cases_updated += len(refresh)
+    report.cases_closed += len(cured)
 
 
 class _Timer:
