@@ -19,7 +19,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from arrears.store.workbench_models import AuditEvent, AuditHead
@@ -81,11 +82,18 @@ def entry_hash(
 
 def _lock_head(session: Session) -> AuditHead:
     # The UPDATE takes the lock before we read, so the seq/hash we read stay ours.
-    locked = session.execute(
-        update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=AuditHead.seq)
-    )
-    if locked.rowcount == 0:
-        session.execute(insert(AuditHead).values(id=HEAD_ID, seq=0, hash=GENESIS))
+    lock = update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=AuditHead.seq)
+    if session.execute(lock).rowcount == 0:
+        # first entry ever: two writers may both get here, so the insert tolerates the
+        # other's row, and the UPDATE then queues behind whoever inserted
+        dialect = session.get_bind().dialect.name
+        insert = (postgresql if dialect == "postgresql" else sqlite).insert
+        session.execute(
+            insert(AuditHead)
+            .values(id=HEAD_ID, seq=0, hash=GENESIS)
+            .on_conflict_do_nothing(index_elements=[AuditHead.id])
+        )
+        session.execute(lock)
     head = session.execute(select(AuditHead).where(AuditHead.id == HEAD_ID)).scalar_one()
     session.refresh(head)
     return head

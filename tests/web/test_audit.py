@@ -1,0 +1,132 @@
+"""The audit chain: every change is an entry; verify names the first edited, deleted or
+moved one, from the service and from `arrears audit verify`; concurrent writers queue."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from sqlalchemy import Engine, select, text, update
+from typer.testing import CliRunner
+
+from arrears.cli import app as cli
+from arrears.services import audit
+from arrears.store.unit_of_work import UnitOfWork
+from arrears.store.workbench_models import AuditEvent
+
+
+def _append(engine: Engine, n: int, actor: str = "tester") -> None:
+    with UnitOfWork(engine) as uow:
+        for k in range(n):
+            audit.append(uow.session, actor, "test.event", "thing", k, {"k": k, "note": "记录"})
+        uow.commit()
+
+
+def _verify(engine: Engine) -> audit.Verdict:
+    with UnitOfWork(engine) as uow:
+        return audit.verify(uow.session)
+
+
+def test_an_intact_chain_verifies(engine: Engine) -> None:
+    _append(engine, 5)
+    assert _verify(engine) == audit.Verdict(True, 5)
+
+
+def test_an_edited_payload_is_named(engine: Engine) -> None:
+    _append(engine, 5)
+    with engine.begin() as connection:
+        connection.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(payload='{"k":99}'))
+    verdict = _verify(engine)
+    assert (verdict.ok, verdict.first_bad) == (False, 3)
+    assert "edited" in verdict.reason
+
+
+def test_a_deleted_entry_is_named(engine: Engine) -> None:
+    _append(engine, 5)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_log WHERE seq = 2"))
+    verdict = _verify(engine)
+    assert (verdict.ok, verdict.first_bad) == (False, 2)
+    assert "missing" in verdict.reason
+
+
+def test_deleting_the_last_entries_is_caught_by_the_head(engine: Engine) -> None:
+    _append(engine, 5)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_log WHERE seq >= 4"))
+    verdict = _verify(engine)
+    assert (verdict.ok, verdict.first_bad) == (False, 4)
+
+
+def test_reordered_entries_are_named(engine: Engine) -> None:
+    _append(engine, 5)
+    columns = ("at", "actor", "action", "entity", "entity_id", "payload", "prev_hash", "hash")
+    with engine.begin() as connection:
+        pair = select(AuditEvent.__table__).where(AuditEvent.seq.in_([2, 3]))
+        rows = {r.seq: r for r in connection.execute(pair)}
+        for seq, other in ((2, 3), (3, 2)):
+            connection.execute(
+                update(AuditEvent)
+                .where(AuditEvent.seq == seq)
+                .values({c: getattr(rows[other], c) for c in columns})
+            )
+    verdict = _verify(engine)
+    assert (verdict.ok, verdict.first_bad) == (False, 2)
+
+
+def test_concurrent_writers_do_not_fork_the_chain(engine: Engine) -> None:
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def write(name: str) -> None:
+        try:
+            barrier.wait()
+            for _ in range(5):
+                with UnitOfWork(engine) as uow:
+                    audit.begin_write(uow.session)
+                    audit.append(uow.session, name, "test.event", "thing", name, {})
+                    uow.commit()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(f"w{n}",)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert _verify(engine) == audit.Verdict(True, 20)
+
+
+def test_cli_audit_verify_exits_1_naming_the_first_bad_entry(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    runner = CliRunner()
+    added = runner.invoke(cli, ["users", "add", "li", "--role", "collector", "-w", str(workspace)])
+    assert added.exit_code == 0, added.output
+    ok = runner.invoke(cli, ["audit", "verify", "-w", str(workspace)])
+    assert ok.exit_code == 0 and "intact: 1 entries" in ok.output
+    from arrears.store.db import make_engine
+
+    store = make_engine(None, workspace)
+    with store.begin() as connection:
+        connection.execute(text("UPDATE audit_log SET actor = 'mallory' WHERE seq = 1"))
+    store.dispose()
+    broken = runner.invoke(cli, ["audit", "verify", "-w", str(workspace)])
+    assert broken.exit_code == 1
+    assert "broken at entry 1" in broken.output and "edited" in broken.output
+
+
+def test_api_changes_land_in_the_chain(login, book) -> None:
+    c1 = login("c1")
+    case = book.case_ids[0]
+    c1.post(f"/api/v1/cases/{case}/notes", json={"body": "called"})
+    c1.post(f"/api/v1/cases/{case}/contacts", json={"disposition": "RPC"})
+    with UnitOfWork(book.engine) as uow:
+        actions = list(
+            uow.session.scalars(
+                select(AuditEvent.action).where(AuditEvent.actor == "c1").order_by(AuditEvent.seq)
+            )
+        )
+        assert actions == ["login", "note.add", "contact.log"]
+        assert audit.verify(uow.session).ok
