@@ -130,7 +130,7 @@ def seed_staff(root: Path) -> Staff:
     return staff
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def workspace_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small real demo book (closed through yesterday, 7 days of snapshots)."""
     root = tmp_path_factory.mktemp("browser") / "ws"
@@ -138,7 +138,7 @@ def workspace_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def staff(workspace_root: Path) -> Staff:
     return seed_staff(workspace_root)
 
@@ -156,7 +156,7 @@ class Server:
     log: Path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(workspace_root: Path, staff: Staff) -> Iterator[Server]:
     """The real app (``arrears.web.app.create_app``) under uvicorn on 127.0.0.1."""
     port = _free_port()
@@ -200,7 +200,7 @@ def server(workspace_root: Path, staff: Staff) -> Iterator[Server]:
             process.kill()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     """Debian's Chromium, headless, launched by Playwright (never downloaded)."""
     if not Path(CHROMIUM).exists():

@@ -93,6 +93,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "queue.count_shown": ("On this page", "本页"),
     "queue.count_locked": ("Being worked", "处理中"),
     "queue.pool": ("pool", "待分配"),
+    "dpd_days": ("{n}d", "{n}天"),
+    "months": ("{n} mo", "{n} 个月"),
     "previous": ("Previous", "上一页"),
     "next": ("Next", "下一页"),
     "queue.priority": ("Priority", "优先级"),

@@ -16,7 +16,7 @@ from arrears.web.auth import (
     set_session_cookie,
 )
 from arrears.web.deps import get_uow, optional_user, require_page_user
-from arrears.web.ui.i18n import LANG_COOKIE, normalise_language, translator
+from arrears.web.ui.i18n import LANG_COOKIE, normalise_language, request_language, translator
 from arrears.web.ui.pages import local_target, see_other, show
 from arrears.web.ui.render import home_for
 
@@ -66,7 +66,7 @@ async def login_submit(
     """Check the password (failures count toward the lockout), open a session, keep
     the language chosen on the form as the user's own, and go where the user was
     heading."""
-    t = translator(normalise_language(lang) or "zh_CN")
+    t = translator(normalise_language(lang) or request_language(request))
     if not await check_login_csrf(request):
         return _login_page(request, t("error.csrf"), username, status_code=403)
     result = login(request, uow.session, username, password)
@@ -110,7 +110,8 @@ async def switch_language(
     next visit) and, for the sign-in page, a cookie."""
     chosen = normalise_language(lang)
     if actor is None and not await check_login_csrf(request):
-        return _login_page(request, translator(chosen or "zh_CN")("error.csrf"), status_code=403)
+        message = translator(chosen or request_language(request))("error.csrf")
+        return _login_page(request, message, status_code=403)
     if chosen and actor is not None and chosen != actor.language:
         set_language(uow.session, actor.id, chosen)
         uow.commit()

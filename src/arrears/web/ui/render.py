@@ -8,13 +8,14 @@ number themselves, so every amount on every page is written the same way.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -66,17 +67,21 @@ def percent(value: Decimal | float | None, digits: int = 1) -> str:
     return f"{Decimal(str(value)) * 100:.{digits}f}%"
 
 
-def when(value: datetime | date | str | None) -> str:
-    """A date as ``2026-12-01``, a time as ``2026-12-01 14:05`` in the display zone."""
+def when(value: datetime | date | str | None) -> Markup:
+    """A date as ``2026-12-01``, a time as ``2026-12-01 14:05`` in the display zone, in a
+    ``<time>`` element (never wrapped across lines). A time without a zone is UTC: the
+    store writes UTC and SQLite gives it back without its zone."""
     if value is None or value == "":
-        return ""
+        return Markup("")
     if isinstance(value, str):
-        return value
+        return Markup("<time>{}</time>").format(value)
     if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(DISPLAY_ZONE)
-        return value.strftime("%Y-%m-%d %H:%M")
-    return value.isoformat()
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        local = aware.astimezone(DISPLAY_ZONE)
+        return Markup('<time datetime="{}">{}</time>').format(
+            aware.isoformat(), local.strftime("%Y-%m-%d %H:%M")
+        )
+    return Markup('<time datetime="{0}">{0}</time>').format(value.isoformat())
 
 
 def bucket_tone(bucket: str | None) -> str:
