@@ -60,9 +60,11 @@ def compute_report(
     period = sources.period_of(ws, date_from, date_to)
     config = load_kpi_config(ws.root / KPI_FILE)
     opening, closing = collections.opening_and_closing(ws.snapshot_dates(), date_from, date_to)
+    # vintages follow loans from origination: every month end closed up to the period end
+    history_ends = [d for d in ws.snapshot_dates() if d <= date_to and d == month_end(d)]
     con = sources.connect(backend)
-    snap = sources.snapshots(con, ws, sorted({*period.points, opening, closing}))
-    in_period = snap.filter(snap.as_of >= date_from)
+    snap = sources.snapshots(con, ws, sorted({*period.points, opening, closing, *history_ends}))
+    at_points = snap.filter(snap.as_of.isin(list(period.points)))
     facts = sources.loan_facts(con, ws.engine)
     buckets = list(ws.catalog.buckets.names)
     moves = rolls.transitions(snap, facts, period.month_pairs)
@@ -78,9 +80,6 @@ def compute_report(
         collections.final_statuses(facts),
         config.costs,
     )
-    # vintages follow loans from origination: every month end closed up to the period end
-    history_ends = [d for d in ws.snapshot_dates() if d <= date_to and d == month_end(d)]
-    vsnap = sources.snapshots(con, ws, history_ends) if history_ends else snap
     report = PortfolioReport(
         date_from=date_from,
         date_to=date_to,
@@ -88,16 +87,16 @@ def compute_report(
         buckets=buckets,
         definition=definition,
         period=period,
-        overdue=overdue_series(in_period.filter(in_period.as_of.isin(period.points)), definition),
-        distribution=bucket_distribution(in_period.filter(in_period.as_of.isin(period.points))),
+        overdue=overdue_series(at_points, definition),
+        distribution=bucket_distribution(at_points),
         matrix=matrix,
         monthly=rolls.monthly_matrices(moves, len(buckets)),
         flows=rolls.flow_rates(matrix),
         net_flow=rolls.net_flow_to_write_off(matrix),
         cures=rolls.cure_rates(matrix),
-        vintages=vintage.vintage_curves(vsnap, facts, history_ends, definition),
-        vintages_m3=vintage.vintage_curves(vsnap, facts, history_ends, OverdueDefinition(3)),
-        fpd=vintage.first_payment_default_rates(vsnap, facts, closing),
+        vintages=vintage.vintage_curves(snap, facts, history_ends, definition),
+        vintages_m3=vintage.vintage_curves(snap, facts, history_ends, OverdueDefinition(3)),
+        fpd=vintage.first_payment_default_rates(snap, facts, closing),
         collections=perf,
         kpis=collector_kpis(perf, config),
         kpi_config=config,

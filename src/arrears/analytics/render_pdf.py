@@ -5,6 +5,7 @@ extractable text; charts are PNG images."""
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from pathlib import Path
 
 from fpdf import FPDF
@@ -92,9 +93,12 @@ def _section(pdf: _Pdf, s: Section, pngs: dict[str, bytes]) -> None:
         _table(pdf, t)
 
 
-def render_pdf(r: PortfolioReport, lang: str, out: Path) -> Path:
-    """Write the PDF to ``out`` (charts need a Chromium, see ``static``)."""
-    pngs = render_png(report_charts(r, lang), scale=2)
+def render_pdf(
+    r: PortfolioReport, lang: str, out: Path, images: Mapping[str, bytes] | None = None
+) -> Path:
+    """Write the PDF to ``out``; ``images`` are the chart PNGs by name if already
+    rendered (else rendered here, which needs a Chromium: see ``static``)."""
+    pngs = images if images is not None else render_png(report_charts(r, lang), scale=2)
     title = f"{label('title', lang)} {r.date_from} – {r.date_to}"
     pdf = _Pdf(title)
     pdf.set_title(title)

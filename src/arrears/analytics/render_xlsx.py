@@ -5,6 +5,7 @@ PNG images."""
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -50,9 +51,12 @@ def _write_table(wb: Workbook, t: Table, used: set[str]) -> None:
     ws.freeze_panes = "B3"
 
 
-def render_xlsx(r: PortfolioReport, lang: str, out: Path) -> Path:
-    """Write the workbook to ``out`` (charts need a Chromium, see ``static``)."""
-    pngs = render_png(report_charts(r, lang), scale=1)
+def render_xlsx(
+    r: PortfolioReport, lang: str, out: Path, images: Mapping[str, bytes] | None = None
+) -> Path:
+    """Write the workbook to ``out``; ``images`` are the chart PNGs by name if already
+    rendered (else rendered here, which needs a Chromium: see ``static``)."""
+    pngs = images if images is not None else render_png(report_charts(r, lang), scale=1)
     wb = Workbook()
     summary = wb.active
     summary.title = "summary"
@@ -70,6 +74,8 @@ def render_xlsx(r: PortfolioReport, lang: str, out: Path) -> Path:
     row = 1
     for png in pngs.values():
         image = Image(io.BytesIO(png))
+        if image.width > 1000:  # rendered at a higher scale (shared with the PDF)
+            image.width, image.height = image.width // 2, image.height // 2
         charts.add_image(image, f"A{row}")
         row += int(image.height / 20) + 2  # default row height is 20 px
     summary.column_dimensions["A"].width = 30

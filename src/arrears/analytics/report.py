@@ -38,6 +38,10 @@ def build_report(
         raise ValueError(f"report format {fmt!r}: choose one of {', '.join(FORMATS)}")
     lang = "zh" if lang.lower().startswith("zh") else "en"
     target = out or default_out(ws, date_from, date_to, fmt, lang)
+    if fmt != "html":  # say what is missing before the work, not after
+        from arrears.analytics.static import browser_path
+
+        browser_path()
     report = compute_report(ws, date_from, date_to, definition, backend)
     if fmt == "html":
         from arrears.analytics.render_html import render_html

@@ -41,34 +41,32 @@ def transitions(
     if not pairs:
         return []
     final = facts.select(fact_loan=facts.loan_id, final_status=facts.final_status)
-    parts = []
-    for start, end in pairs:
-        left = snap.filter((snap.as_of == start) & (snap.status == "active")).select(
-            "loan_id", from_bucket=snap.bucket_index, amount=snap.principal_outstanding
-        )
-        right = snap.filter(snap.as_of == end).select(
-            to_loan=snap.loan_id, to_status=snap.status, to_index=snap.bucket_index
-        )
-        j = left.left_join(right, left.loan_id == right.to_loan)
-        j = j.left_join(final, j.loan_id == final.fact_loan)
-        to_bucket = ibis.cases(
-            (j.to_status == "active", j.to_index.cast("int32")),
-            (j.to_status == "written_off", ibis.literal(WRITTEN_OFF, "int32")),
-            (
-                j.to_status.isnull() & (j.final_status == "written_off"),
-                ibis.literal(WRITTEN_OFF, "int32"),
-            ),
-            else_=ibis.literal(CLOSED, "int32"),
-        )
-        parts.append(
-            j.select(
-                month=ibis.literal(start, "date"),
-                from_bucket=j.from_bucket.cast("int32"),
-                to_bucket=to_bucket,
-                amount=j.amount,
-            )
-        )
-    moves = ibis.union(*parts) if len(parts) > 1 else parts[0]
+    months = ibis.memtable(
+        {"start": [a for a, _ in pairs], "end": [b for _, b in pairs]},
+        schema={"start": "date", "end": "date"},
+    )
+    left = snap.filter(snap.status == "active")
+    left = left.join(months, left.as_of == months.start).select(
+        "loan_id", "end", month=left.as_of, from_bucket=left.bucket_index,
+        amount=left.principal_outstanding,
+    )  # fmt: skip
+    right = snap.select(
+        to_loan=snap.loan_id, to_day=snap.as_of, to_status=snap.status, to_index=snap.bucket_index
+    )
+    j = left.left_join(right, [left.loan_id == right.to_loan, left.end == right.to_day])
+    j = j.left_join(final, j.loan_id == final.fact_loan)
+    to_bucket = ibis.cases(
+        (j.to_status == "active", j.to_index.cast("int32")),
+        (j.to_status == "written_off", ibis.literal(WRITTEN_OFF, "int32")),
+        (
+            j.to_status.isnull() & (j.final_status == "written_off"),
+            ibis.literal(WRITTEN_OFF, "int32"),
+        ),
+        else_=ibis.literal(CLOSED, "int32"),
+    )
+    moves = j.select(
+        "month", from_bucket=j.from_bucket.cast("int32"), to_bucket=to_bucket, amount=j.amount
+    )
     rows = (
         moves.group_by(["month", "from_bucket", "to_bucket"])
         .aggregate(loans=moves.count(), amount=moves.amount.sum())

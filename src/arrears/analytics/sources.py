@@ -78,17 +78,21 @@ def connect(backend: Any | None = None) -> Any:
 
 
 def snapshots(con: Any, ws: Workspace, days: Sequence[date]) -> ibis.Table:
-    """The snapshots of ``days`` as one table (the reference columns only, so reference
-    and batch snapshots union)."""
+    """The snapshots of ``days`` as one table of ``con`` (the reference columns only, so
+    reference and batch snapshots union), materialized once so the many queries over
+    it compile small."""
     from arrears.batch.snapshot import SCHEMA
 
-    parts = []
-    for day in sorted(set(days)):
-        t = con.read_parquet(str(ws.snapshot_path(day)))
-        parts.append(t.select(*SCHEMA.names))
-    if not parts:
+    paths = [str(ws.snapshot_path(day)) for day in sorted(set(days))]
+    if not paths:
         raise NoSnapshots("no snapshot days given")
-    return ibis.union(*parts) if len(parts) > 1 else parts[0]
+    if getattr(con, "name", "") == "duckdb":  # one scan of all files
+        union = con.read_parquet(paths).select(*SCHEMA.names)
+    else:  # Spark and others read one path at a time
+        parts = [con.read_parquet(path).select(*SCHEMA.names) for path in paths]
+        union = ibis.union(*parts) if len(parts) > 1 else parts[0]
+    name = f"snapshots_{len(paths)}_{min(days):%Y%m%d}_{max(days):%Y%m%d}"
+    return con.create_table(name, union, overwrite=True)
 
 
 def loan_facts_table(engine: Engine) -> pa.Table:
