@@ -30,7 +30,7 @@ BookOpt = Annotated[
     typer.Option(
         "--book",
         help="Book target from the workspace snapshots: roll_forward, cure_30, "
-        "early_warning_30, early_warning_60.",
+        "early_warning_30, early_warning_60, propensity_to_pay.",
     ),
 ]
 
@@ -97,18 +97,30 @@ def book_inputs(ws: Workspace) -> BookInputs:
     return BookInputs(history, loans.drop(columns=["product_code"]), payments, installments)
 
 
-def contact_attempt_count(ws: Workspace) -> int:
-    """How many allowed contact attempts the store holds (propensity to pay needs some)."""
-    from sqlalchemy import func, select
+def contact_attempts(ws: Workspace) -> Any:
+    """The allowed contact attempts on loans in the store: loan_id and day."""
+    import pandas as pd
+    from sqlalchemy import select
 
     from arrears.store.contact_models import ContactAttempt
 
+    query = select(ContactAttempt.loan_id, ContactAttempt.at).where(
+        ContactAttempt.allowed, ContactAttempt.loan_id.is_not(None)
+    )
     with ws.engine.connect() as conn:
-        return int(
-            conn.execute(
-                select(func.count()).select_from(ContactAttempt).where(ContactAttempt.allowed)
-            ).scalar_one()
-        )
+        rows = conn.execute(query).all()
+    return pd.DataFrame({"loan_id": [r[0] for r in rows], "day": [r[1].date() for r in rows]})
+
+
+def book_dataset(ws: Workspace, target: str) -> Any:
+    """The modelling dataset of a book target (propensity to pay reads the contacts)."""
+    from arrears.models.book import build_dataset
+    from arrears.models.propensity import TARGET, build_contact_dataset
+
+    inputs = book_inputs(ws)
+    if target == TARGET:
+        return build_contact_dataset(inputs, contact_attempts(ws))
+    return build_dataset(inputs, target)
 
 
 def score_snapshot(ws_root: Path, as_of: date, model_dir: Path) -> Path:
@@ -133,7 +145,8 @@ def score_snapshot(ws_root: Path, as_of: date, model_dir: Path) -> Path:
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(message, style="red", markup=False)
+    # soft wrap: a long path or message stays on one line for copying and grepping
+    err.print(message, style="red", markup=False, soft_wrap=True)
     return typer.Exit(1)
 
 
@@ -177,6 +190,9 @@ def register(app: typer.Typer) -> None:
         repeats: Annotated[int, typer.Option(help="Repeats of the k-fold split.")] = 1,
         seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
         name: Annotated[str | None, typer.Option(help="Model name (default: target).")] = None,
+        reports: Annotated[
+            bool, typer.Option(help="Write the feature and model reports (HTML) beside it.")
+        ] = True,
         workspace: WorkspaceOpt = None,
     ) -> None:
         """Cross-validate a learner, fit it on all rows and save it with its metadata,
@@ -189,11 +205,11 @@ def register(app: typer.Typer) -> None:
             raise _fail(f"--learner must be one of {', '.join(LEARNERS)}, not {learner!r}")
         try:
             if book is not None:
-                from arrears.models.book import CATEGORICAL, build_dataset
+                from arrears.models.book import CATEGORICAL
                 from arrears.models.data import fingerprint
 
                 ws = open_workspace(workspace)
-                ds = build_dataset(book_inputs(ws), book)
+                ds = book_dataset(ws, book)
                 features, y, groups = ds.features, ds.target, ds.loan_ids
                 categorical = [c for c in CATEGORICAL if c in features.columns]
                 info = {
@@ -230,7 +246,8 @@ def register(app: typer.Typer) -> None:
             )
         except ModelDataError as exc:
             raise _fail(str(exc)) from None
-        _write_reports(result, features, y, categorical, seed)
+        if reports:
+            _write_reports(result, features, y, categorical, seed)
         _print_json({"model": str(out), "version": result.saved.version, **result.summary})
 
     @group.command("evaluate")
@@ -258,9 +275,7 @@ def register(app: typer.Typer) -> None:
         try:
             saved = load_model(model)
             if saved.meta.get("feature_source") == "book":
-                from arrears.models.book import build_dataset
-
-                ds = build_dataset(book_inputs(open_workspace(workspace)), saved.meta["target"])
+                ds = book_dataset(open_workspace(workspace), saved.meta["target"])
                 features, y = ds.features, ds.target
             else:
                 table = _load_table(data, target or saved.meta["target"], event)

@@ -7,11 +7,13 @@ Targets (1 = the event):
 - ``early_warning_30`` / ``early_warning_60`` (预警): current (dpd 0, active) at D,
   dpd > 0 on some snapshot within 30 / 60 days.
 
-Features are computed from snapshots on or before D only (never the outcome window):
-product, dpd, bucket, max dpd over the last 3 and 6 months, the dpd trend against 30
-days earlier, the share of delinquent snapshots in 6 months, outstanding and overdue
-ratios, use of the cost cap, months on book, amount tier, and — where payments and
-installments are handed in — the payment ratio of the last 90 days.
+Outcomes and history are read on the history's grid (its month ends when it has any,
+see ``SnapshotHistory.grid``). Features come from snapshots on or before D only, never
+the outcome window: product, dpd, bucket, max dpd over the last 3 and 6 months, the dpd
+trend against the grid date about a month earlier, the share of delinquent grid dates in
+6 months, outstanding and overdue ratios, use of the cost cap, months on book, amount
+tier, and — where payments and installments are handed in — the payment ratio of the
+last 90 days and the days since the last payment.
 """
 
 from __future__ import annotations
@@ -62,15 +64,16 @@ def outcome_date(target: str, as_of: date) -> date:
 
 
 def observation_dates(history: SnapshotHistory, target: str, step_days: int = 30) -> list[date]:
-    """Snapshot dates whose outcome window the history covers: the month ends among them
-    if there are any, else one every ``step_days`` counted back from the latest."""
-    last = history.dates[-1] if history.dates else None
-    eligible = [d for d in history.dates if last is not None and outcome_date(target, d) <= last]
+    """Grid dates whose outcome window the history covers: every such month end, or
+    (on a grid of daily snapshots without month ends) one every ``step_days`` counted
+    back from the latest."""
+    grid = history.grid
+    last = grid[-1] if grid else None
+    eligible = [d for d in grid if last is not None and outcome_date(target, d) <= last]
     if target == "roll_forward":
         eligible = [d for d in eligible if outcome_date(target, d) in history.files]
-    month_ends = [d for d in eligible if is_month_end(d)]
-    if month_ends:
-        return month_ends
+    if any(is_month_end(d) for d in grid):
+        return eligible
     chosen: list[date] = []
     for d in reversed(eligible):
         if not chosen or (chosen[-1] - d).days >= step_days:
@@ -90,18 +93,18 @@ def features_at(inputs: BookInputs, as_of: date) -> pd.DataFrame:
     out["overdue_ratio"] = _ratio(snap["overdue_amount"], snap["principal_outstanding"])
     out["due_ratio"] = _ratio(snap["total_due"], snap["principal_outstanding"])
     for months in (3, 6):
-        days = history.between(add_months(as_of, -months), as_of)
+        days = sorted({*history.between(add_months(as_of, -months), as_of), as_of})
         dpd = pd.concat([history.day(d)["dpd"].rename(d) for d in days], axis=1)
         dpd = dpd.reindex(snap.index)
         out[f"max_dpd_{months}m"] = dpd.max(axis=1).astype(float)
         if months == 6:
             out["delinquent_share_6m"] = (dpd > 0).sum(axis=1) / dpd.notna().sum(axis=1)
-    earlier = [d for d in history.dates if d <= as_of - timedelta(days=30)]
+    earlier = [d for d in history.grid if d <= as_of - timedelta(days=28)]
     if earlier and earlier[-1] > add_months(as_of, -3):
         before = history.day(earlier[-1])["dpd"].reindex(snap.index).astype(float)
-        out["dpd_trend_30d"] = out["dpd"] - before
+        out["dpd_trend_1m"] = out["dpd"] - before
     else:
-        out["dpd_trend_30d"] = np.nan
+        out["dpd_trend_1m"] = np.nan
     if inputs.loans is not None:
         _loan_features(out, snap, inputs.loans.set_index("loan_id"), as_of)
     if inputs.payments is not None and inputs.installments is not None:

@@ -24,7 +24,8 @@ def _png(fig: Any) -> bytes:
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
-    fig.tight_layout()
+    # fixed margins, not tight_layout: that measures every label and is the slow part
+    fig.subplots_adjust(left=0.14, right=0.86, bottom=0.2, top=0.9)
     # no timestamps or software tags in the file, so the same chart gives the same bytes
     fig.savefig(buffer, format="png", metadata={"Software": None})
     plt.close(fig)
@@ -80,7 +81,7 @@ def calibration_chart(table: list[dict[str, Any]]) -> bytes:
 
 def feature_chart(name: str, table: pd.DataFrame) -> bytes:
     """Bars of each bin's share of rows, with its event rate and WOE as lines."""
-    fig, ax = _figure(6.0, 3.4)
+    fig, ax = _figure(6.0, 3.8)
     x = np.arange(len(table))
     ax.bar(x, table["count"] / table["count"].sum(), color="#9ecae1", label="share of rows")
     ax.set_xticks(x)

@@ -84,6 +84,15 @@ class SnapshotHistory:
             self._read[as_of] = frame.set_index("loan_id", drop=False)
         return self._read[as_of]
 
+    @property
+    def grid(self) -> list[date]:
+        """The dates targets and history features are read on: the month ends when there
+        are any, else every snapshot. One grid keeps "max dpd over 3 months" or "dpd > 0
+        within 30 days" meaning the same whether the recent past has daily snapshots
+        and the older past only month ends, so training and scoring rows agree."""
+        month_ends = [d for d in self.files if is_month_end(d)]
+        return month_ends or list(self.files)
+
     def between(self, start: date, end: date) -> list[date]:
-        """Snapshot dates d with start < d <= end."""
-        return [d for d in self.files if start < d <= end]
+        """Grid dates d with start < d <= end."""
+        return [d for d in self.grid if start < d <= end]

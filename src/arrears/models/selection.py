@@ -98,5 +98,7 @@ def encode_categories(
     out = features.copy()
     for name in categorical:
         known = levels[name] if levels else sorted(out[name].dropna().astype(str).unique())
-        out[name] = pd.Categorical(out[name].map(lambda v: v if pd.isna(v) else str(v)), known)
+        text = out[name].map(lambda v: v if pd.isna(v) else str(v))
+        # a level not seen in fitting is missing, as LightGBM treats it
+        out[name] = pd.Categorical(text.where(text.isin(known)), known)
     return out

@@ -1,0 +1,220 @@
+"""Book datasets from the snapshots, book models through the CLI, and the score file."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from arrears.cli import app
+from arrears.commands.models import book_inputs, score_snapshot, scores_path
+from arrears.models.book import build_dataset, features_at, outcome_date
+from arrears.models.errors import ModelDataError
+from arrears.models.history import SnapshotHistory, add_months
+from arrears.models.propensity import build_contact_dataset
+from arrears.models.scoring import SCORE_SCHEMA
+from arrears.workspace import Workspace
+
+runner = CliRunner()
+SCORE_DAY = date(2026, 11, 30)
+
+
+@pytest.fixture(scope="module")
+def inputs(book: Path):
+    return book_inputs(Workspace.at(book))
+
+
+def test_month_end_history_gives_month_end_observations(inputs):
+    ds = build_dataset(inputs, "roll_forward")
+    assert all(add_months(d, 1).day == add_months(add_months(d, 1), 0).day for d in ds.dates)
+    assert ds.dates == [
+        d for d in inputs.history.grid if outcome_date("roll_forward", d) <= inputs.history.grid[-1]
+    ]
+    assert ds.dates[-1] == date(2026, 10, 31)
+    assert 0 < ds.target.sum() < len(ds.target)
+
+
+@pytest.mark.parametrize("target", ["roll_forward", "cure_30", "early_warning_30"])
+def test_targets_match_the_snapshots_row_by_row(inputs, target):
+    ds = build_dataset(inputs, target)
+    history = inputs.history
+    # the rows of one date are that date's population in loan order, so recompute them
+    day = ds.dates[-3]
+    start = sum(
+        len(build_dataset_rows(history, target, d)) for d in ds.dates[: ds.dates.index(day)]
+    )
+    expected = build_dataset_rows(history, target, day)
+    got = ds.target[start : start + len(expected)]
+    assert list(ds.loan_ids[start : start + len(expected)]) == list(expected)
+    assert list(got) == list(expected.values())
+
+
+def build_dataset_rows(history: SnapshotHistory, target: str, day: date) -> dict[str, int]:
+    """The target written out the slow way from the snapshot files."""
+    now = history.day(day)
+    end = outcome_date(target, day)
+    later = [history.day(d) for d in history.grid if day < d <= end]
+    out = {}
+    for loan_id, row in now.iterrows():
+        if row["status"] != "active":
+            continue
+        seen = [f.loc[loan_id] for f in later if loan_id in f.index]
+        if target == "roll_forward":
+            if loan_id in history.day(end).index:
+                out[loan_id] = int(
+                    history.day(end).loc[loan_id, "bucket_index"] > row["bucket_index"]
+                )
+        elif target == "cure_30" and row["dpd"] > 0:
+            out[loan_id] = int(any(s["dpd"] == 0 for s in seen))
+        elif target == "early_warning_30" and row["dpd"] == 0:
+            out[loan_id] = int(any(s["dpd"] > 0 for s in seen))
+    return out
+
+
+def test_features_use_no_snapshot_after_their_date(inputs):
+    day = date(2026, 6, 30)
+    full = features_at(inputs, day)
+    cut = SnapshotHistory({d: p for d, p in inputs.history.files.items() if d <= day})
+    payments = inputs.payments[inputs.payments["paid_on"] <= day]
+    past_only = features_at(type(inputs)(cut, inputs.loans, payments, inputs.installments), day)
+    assert full.equals(past_only)
+    for column in ("max_dpd_3m", "max_dpd_6m", "payment_ratio_90d", "months_on_book"):
+        assert full[column].notna().any(), column
+    assert (full["max_dpd_6m"] >= full["max_dpd_3m"]).all()
+    assert (full["max_dpd_3m"] >= full["dpd"]).all()
+
+
+def test_too_short_a_history_is_a_clear_error(inputs):
+    files = dict(list(inputs.history.files.items())[-3:])  # three days, one month end
+    short = type(inputs)(SnapshotHistory(files), inputs.loans)
+    with pytest.raises(ModelDataError, match="do not cover an outcome window"):
+        build_dataset(short, "roll_forward")
+
+
+def test_propensity_needs_contacts_and_uses_them_when_there(book: Path, inputs):
+    with pytest.raises(ModelDataError, match="no allowed contact attempts"):
+        build_contact_dataset(inputs, None)
+    _record_contacts(book, inputs)
+    result = runner.invoke(
+        app,
+        [
+            "models",
+            "train",
+            "--book",
+            "propensity_to_pay",
+            "-w",
+            str(book),
+            "--cv",
+            "2",
+            "--learner",
+            "baseline",
+            "--no-reports",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert (book / "models" / "propensity_to_pay" / "model.json").exists()
+
+
+def _record_contacts(root: Path, inputs) -> None:
+    """Real contact attempts in the store: calls to the loans delinquent on each of the
+    last month ends."""
+    from arrears.store.contact_models import ContactAttempt
+    from arrears.store.unit_of_work import UnitOfWork
+
+    ws = Workspace.at(root)
+    with UnitOfWork(ws.engine) as uow:
+        n = 0
+        for day in inputs.history.grid[-6:-1]:
+            snap = inputs.history.day(day)
+            for loan_id, row in snap[snap["dpd"] > 0].iterrows():
+                n += 1
+                uow.session.add(
+                    ContactAttempt(
+                        attempt_id=f"test-{n}",
+                        customer_id=row["customer_id"],
+                        loan_id=loan_id,
+                        channel="call",
+                        party="debtor",
+                        source="collector",
+                        allowed=True,
+                        at=datetime.combine(day, time(10), UTC),
+                    )
+                )
+        uow.commit()
+
+
+@pytest.fixture(scope="module")
+def book_model(book: Path) -> Path:
+    out = book / "models" / "early_warning_30"
+    result = runner.invoke(
+        app,
+        [
+            "models",
+            "train",
+            "--book",
+            "early_warning_30",
+            "-w",
+            str(book),
+            "--learner",
+            "lgbm",
+            "--cv",
+            "2",
+            "--no-reports",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_score_file_contract(book: Path, book_model: Path):
+    path = score_snapshot(book, SCORE_DAY, book_model)
+    assert path == scores_path(book, SCORE_DAY)
+    assert path == book / "scores" / "as_of=2026-11-30" / "part-0.parquet"
+    table = pq.read_table(path)
+    assert table.schema.equals(SCORE_SCHEMA)
+    snap = pq.read_table(Workspace.at(book).snapshot_path(SCORE_DAY)).to_pandas()
+    scores = table.to_pandas()
+    assert list(scores["loan_id"]) == sorted(snap["loan_id"])
+    assert dict(zip(scores["loan_id"], scores["customer_id"], strict=True)) == dict(
+        zip(snap["loan_id"], snap["customer_id"], strict=True)
+    )
+    assert set(scores["model"]) == {"early_warning_30"} and scores["version"].nunique() == 1
+    assert scores["pd"].between(0, 1).all()
+    # higher score = lower risk
+    order = np.argsort(scores["pd"].to_numpy())
+    assert (np.diff(scores["score"].to_numpy()[order]) <= 0).all()
+
+
+def test_scores_are_the_same_bytes_on_rerun(book: Path, book_model: Path):
+    first = hashlib.sha256(score_snapshot(book, SCORE_DAY, book_model).read_bytes()).hexdigest()
+    result = runner.invoke(
+        app,
+        [
+            "models",
+            "score",
+            "--as-of",
+            SCORE_DAY.isoformat(),
+            "-w",
+            str(book),
+            "--model",
+            str(book_model),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    again = hashlib.sha256(scores_path(book, SCORE_DAY).read_bytes()).hexdigest()
+    assert first == again
+
+
+def test_evaluate_a_book_model_and_refuse_a_table_model_for_scoring(book, book_model, tmp_path):
+    result = runner.invoke(app, ["models", "evaluate", "--model", str(book_model), "-w", str(book)])
+    assert result.exit_code == 0, result.output
+    assert '"auc"' in result.output
+    missing = runner.invoke(app, ["models", "score", "--as-of", "2020-01-01", "-w", str(book)])
+    assert missing.exit_code == 1 and "no snapshot" in missing.output

@@ -1,0 +1,120 @@
+"""`arrears models train` / `evaluate` / `list` on the German credit data, and bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from arrears.cli import app
+from arrears.models.data import german_credit_path
+
+runner = CliRunner()
+MOSTLY_NUMBERS = "a,y\n" + "".join(f"{i},{i % 2}\n" for i in range(30)) + "x7,1\n"
+
+
+def _json(output: str) -> dict:
+    return json.loads(output[output.index("{") :])
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "german-scorecard"
+    args = ["models", "train", "--data", str(german_credit_path()), "--target", "creditability"]
+    result = runner.invoke(app, [*args, "--cv", "3", "--repeats", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_train_prints_cross_validated_metrics_and_writes_the_model(trained: Path):
+    meta = json.loads((trained / "model.json").read_text())
+    cv = meta["metrics"]["cv"]
+    assert (cv["folds"], cv["repeats"]) == (3, 1) and len(cv["fold_auc"]) == 3
+    assert 0.72 < cv["auc_mean"] < 0.85
+    assert cv["auc_ci95"][0] < cv["auc_mean"] < cv["auc_ci95"][1]
+    assert cv["gini_mean"] == pytest.approx(2 * cv["auc_mean"] - 1)
+    assert meta["learner"] == "scorecard" and meta["event"] == "bad"
+    for report in ("feature_report.html", "model_report.html"):
+        page = (trained / report).read_text()
+        assert "data:image/png;base64," in page
+    assert "Points table" in (trained / "model_report.html").read_text()
+
+
+def test_evaluate_prints_every_metric_as_json(trained: Path, tmp_path: Path):
+    data = str(german_credit_path())
+    report = tmp_path / "report.html"
+    args = ["models", "evaluate", "--model", str(trained), "--data", data, "--target"]
+    result = runner.invoke(
+        app,
+        [*args, "creditability", "--cutoff", "0.5", "--reference", data, "--report", str(report)],
+    )
+    assert result.exit_code == 0, result.output
+    out = _json(result.output)
+    assert out["rows"] == 1000 and out["events"] == 300
+    assert out["gini"] == pytest.approx(2 * out["auc"] - 1)
+    c = out["confusion"]
+    assert c["cutoff"] == 0.5 and c["tp"] + c["fn"] == 300 and c["fp"] + c["tn"] == 700
+    assert len(out["calibration"]) == 10
+    assert out["psi"]["score"] == pytest.approx(0.0)  # same sample twice
+    assert report.exists()
+
+
+def test_train_lgbm_and_baseline_and_list_them(tmp_path: Path):
+    data = str(german_credit_path())
+    for learner in ("baseline", "lgbm"):
+        result = runner.invoke(
+            app,
+            [
+                "models",
+                "train",
+                "--data",
+                data,
+                "--target",
+                "creditability",
+                "--learner",
+                learner,
+                "--cv",
+                "0",
+                "--out",
+                str(tmp_path / learner),
+            ],
+        )
+        assert result.exit_code == 0, result.output
+    listed = runner.invoke(app, ["models", "list", "--registry", str(tmp_path)])
+    assert listed.exit_code == 0 and "baseline" in listed.output and "lgbm" in listed.output
+
+
+@pytest.mark.parametrize(
+    ("content", "target", "message"),
+    [
+        ("", "y", "empty"),
+        ("a,y\n1,0\n2,1\n", "z", "no column 'z'"),
+        ("a,y\n1,0\n2,1\n3,2\n", "y", "exactly 2 values"),
+        (
+            "a,y\n" + "".join(f"{i},{i % 2}\n" for i in range(30)) + "x7,1\n",
+            "y",
+            "'x7' is not a number",
+        ),
+        ("a,y\n1,p\n2,q\n3,p\n4,q\n", "y", "--event"),
+        ("a,y\n1,0\n2,\n", "y", "row 3: target is empty"),
+    ],
+)
+def test_bad_input_names_file_column_and_reason(tmp_path: Path, content, target, message):
+    path = tmp_path / "data.csv"
+    path.write_text(content)
+    result = runner.invoke(
+        app,
+        ["models", "train", "--data", str(path), "--target", target, "--out", str(tmp_path / "m")],
+    )
+    assert result.exit_code == 1
+    assert str(path) in result.output and message in result.output
+    assert not (tmp_path / "m").exists()  # nothing half-written
+
+
+def test_missing_file_is_named(tmp_path: Path):
+    result = runner.invoke(
+        app, ["models", "evaluate", "--model", str(tmp_path), "--data", "x.csv", "--target", "y"]
+    )
+    assert result.exit_code == 1 and "not a model folder" in result.output
