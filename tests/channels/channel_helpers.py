@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
@@ -10,6 +11,13 @@ from sqlalchemy.orm import Session
 from arrears.channels.outbox import enqueue
 from arrears.store.contact_models import ContactAttempt, OutboxMessage
 from arrears.store.models import Customer
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def add_customer(session: Session, customer_id: str = "C1") -> None:

@@ -4,22 +4,18 @@ every message it receives."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 
 import pytest
 from aiosmtpd.controller import Controller
+from channel_helpers import free_port
 
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+_HEADERS = BytesHeaderParser()
 
 
 @dataclass
@@ -29,7 +25,7 @@ class MailSink:
 
     delay: float = 0.0
     fail_next: list[str] = field(default_factory=list)
-    received: list[EmailMessage] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
@@ -38,17 +34,24 @@ class MailSink:
         with self.lock:
             if self.fail_next:
                 return self.fail_next.pop(0)
-            self.received.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[attr-defined]
+            # Kept raw: parsing here would hold up the reply (and the sender) each time.
+            self.raw.append(envelope.content)  # type: ignore[attr-defined]
         return "250 Message accepted for delivery"
+
+    @property
+    def received(self) -> list[EmailMessage]:
+        with self.lock:
+            raw = list(self.raw)
+        return [message_from_bytes(data, policy=policy.default) for data in raw]  # type: ignore[misc]
 
     def message_ids(self) -> list[str]:
         with self.lock:
-            return [m["Message-ID"] for m in self.received]
+            raw = list(self.raw)
+        return [_HEADERS.parsebytes(data)["Message-ID"] for data in raw]
 
     @property
     def mailbox(self) -> dict[str, EmailMessage]:
-        with self.lock:
-            return {m["Message-ID"]: m for m in self.received}
+        return {m["Message-ID"]: m for m in self.received}
 
 
 @pytest.fixture
@@ -56,7 +59,8 @@ def smtp_server() -> Iterator[tuple[MailSink, int]]:
     """A real aiosmtpd server on 127.0.0.1 and the sink that records its mail."""
     sink = MailSink()
     port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    # server_hostname given: aiosmtpd would otherwise resolve its FQDN per connection.
+    controller = Controller(sink, hostname="127.0.0.1", port=port, server_hostname="mx.test")
     controller.start()
     try:
         yield sink, port

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from channel_helpers import add_customer, queue_messages, statuses
+from channel_helpers import add_customer, free_port, queue_messages, statuses
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -90,8 +90,6 @@ def test_transient_failure_is_retried_with_backoff_then_sent(engine, smtp_server
 
 def test_dead_letter_after_max_attempts(engine) -> None:
     # Nobody listens on this port: every attempt is a connection failure.
-    from conftest import free_port
-
     (outbox_id,) = queue_messages(engine, 1)
     clock = ManualClock()
     adapter = SmtpAdapter("127.0.0.1", free_port(), timeout=2)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
@@ -41,6 +41,7 @@ class SmtpAdapter:
     password: str | None = None
     timeout: float = 30.0
     ssl_context: ssl.SSLContext | None = None
+    _smtp: smtplib.SMTP | None = field(default=None, init=False, repr=False)
 
     def build(self, message: OutgoingMessage) -> EmailMessage:
         """The email for ``message`` (headers, text and HTML parts, any PDF attachment)."""
@@ -60,16 +61,48 @@ class SmtpAdapter:
             )
         return email
 
+    def _connection(self) -> smtplib.SMTP:
+        # One session is reused across messages (a NOOP proves it is still open first),
+        # so a batch does not pay a TCP and EHLO round trip per email.
+        if self._smtp is not None:
+            try:
+                if self._smtp.noop()[0] == 250:
+                    return self._smtp
+            except (OSError, smtplib.SMTPException):
+                pass
+            self.close()
+        # local_hostname given: smtplib would otherwise resolve our FQDN on every connect.
+        smtp = smtplib.SMTP(self.host, self.port, local_hostname=self.domain, timeout=self.timeout)
+        try:
+            if self.starttls:
+                smtp.starttls(context=self.ssl_context or ssl.create_default_context())
+            if self.username:
+                smtp.login(self.username, self.password or "")
+        except BaseException:
+            smtp.close()
+            raise
+        self._smtp = smtp
+        return smtp
+
+    def close(self) -> None:
+        """End the SMTP session, if one is open."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
+
     def send(self, message: OutgoingMessage) -> SendResult:
-        """Send ``message`` in one SMTP session; see the class doc for failures."""
+        """Send ``message`` (reusing the open session); see the class doc for failures.
+        After any failure the session is closed, so the next send starts clean."""
         email = self.build(message)
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-                if self.starttls:
-                    smtp.starttls(context=self.ssl_context or ssl.create_default_context())
-                if self.username:
-                    smtp.login(self.username, self.password or "")
-                refused = smtp.send_message(email)
+            try:
+                refused = self._connection().send_message(email)
+            except BaseException:
+                self.close()
+                raise
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             if all(code >= 500 for code in codes):

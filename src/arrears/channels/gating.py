@@ -1,0 +1,86 @@
+"""The compliance gate loaded from the store: the holds in force, the blacklist and the
+allowed contacts that still count toward caps — for one debtor (a send-time re-check,
+a collector's manual call) or for a whole day's treatments at once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from arrears.compliance import Attempt, Gate, Hold, RulePack
+from arrears.store.contact_models import BlacklistEntry, ContactAttempt
+from arrears.store.contact_models import Hold as HoldRow
+from arrears.store.models import Customer
+
+# Allowed contacts of the last days count toward caps (the longest window of a shipped
+# pack is seven days; one more covers a window that straddles midnight in any zone).
+HISTORY_DAYS = 8
+_CHUNK = 500
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive UTC values
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def store_gate(
+    session: Session,
+    pack: RulePack,
+    customer_ids: Sequence[str],
+    now: datetime,
+    history_days: int = HISTORY_DAYS,
+    *,
+    exclude_attempt_ids: Sequence[int] = (),
+) -> Gate:
+    """A gate of ``pack`` for ``customer_ids`` as the store stands: their holds in
+    force on ``now``'s date, the whole blacklist, and their allowed contacts since
+    ``now - history_days`` (minus the attempt rows ``exclude_attempt_ids``, e.g. the
+    decision a send-time re-check is about)."""
+    on = _aware(now).date()
+    since = _aware(now) - timedelta(days=history_days)
+    holds: dict[str, list[Hold]] = {}
+    history: list[Attempt] = []
+    ids = sorted(set(customer_ids))
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        for h in session.scalars(
+            select(HoldRow).where(
+                HoldRow.customer_id.in_(chunk),
+                HoldRow.placed_on <= on,
+                or_(HoldRow.released_on.is_(None), HoldRow.released_on > on),
+            )
+        ):
+            holds.setdefault(h.customer_id, []).append(Hold(h.kind, h.channel, h.loan_id, h.reason))
+        zones = dict(
+            session.execute(
+                select(Customer.customer_id, Customer.time_zone).where(
+                    Customer.customer_id.in_(chunk)
+                )
+            ).all()
+        )
+        query = select(ContactAttempt).where(
+            ContactAttempt.customer_id.in_(chunk),
+            ContactAttempt.allowed.is_(True),
+            ContactAttempt.at > since,
+        )
+        if exclude_attempt_ids:
+            query = query.where(ContactAttempt.id.not_in(list(exclude_attempt_ids)))
+        history.extend(
+            Attempt(
+                r.attempt_id,
+                r.customer_id,
+                r.loan_id,
+                r.channel,
+                _aware(r.at),
+                zones.get(r.customer_id),
+                r.party,
+                r.outcome,
+            )
+            for r in session.scalars(query)
+        )
+    history.sort(key=lambda a: a.at)
+    blacklist = list(session.scalars(select(BlacklistEntry.value)))
+    return Gate(pack, holds, blacklist, history)
