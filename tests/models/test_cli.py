@@ -77,6 +77,7 @@ def test_train_lgbm_and_baseline_and_list_them(tmp_path: Path):
                 learner,
                 "--cv",
                 "0",
+                "--no-reports",
                 "--out",
                 str(tmp_path / learner),
             ],
