@@ -24,6 +24,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "skip_to_content": ("Skip to content", "跳到正文"),
     "signed_in_as": ("{name} · {role}", "{name} · {role}"),
     "save": ("Save", "保存"),
+    "total": ("Total", "合计"),
     "submit": ("Submit", "提交"),
     "cancel": ("Cancel", "取消"),
     "none": ("None", "无"),
@@ -408,4 +409,28 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "done.note": ("Note added.", "备注已添加。"),
     "done.blacklist": ("Added to the blacklist.", "已加入黑名单。"),
     "done.released": ("Case released.", "案件已释放。"),
+    # team, agencies, legal, dashboard, compliance (more)
+    "team.transfer_hint": (
+        "When a collector leaves or changes team: every open case moves, round-robin; "
+        "the history is kept.",
+        "催收员离职或调组时使用：其全部在催案件轮流分配给新催收员，保留历史记录。",
+    ),
+    "team.deactivate": ("Deactivate the collector (leaver)", "停用该催收员（离职）"),
+    "agencies.performance": ("Performance, last 30 days", "近 30 天业绩"),
+    "agencies.by_rule": ("Place by rule", "按规则委外"),
+    "agencies.min_dpd": ("At least DPD", "最低逾期天数"),
+    "agencies.limit": ("At most (cases)", "最多案件数"),
+    "agencies.placed_by_rule": ("{count} cases placed.", "已委外 {count} 个案件。"),
+    "legal.record": ("Record a stage", "登记诉讼阶段"),
+    "legal.recorded": ("Stage recorded.", "诉讼阶段已登记。"),
+    "dashboard.right_party": ("Right-party contacts", "本人接通"),
+    "dashboard.blocked": ("Blocked by compliance", "合规拦截"),
+    "dashboard.promises_due": ("Promises due today", "今日到期承诺"),
+    "dashboard.kept_broken": ("Kept / broken today", "今日兑现 / 违约"),
+    "compliance.window": ("last {days} days", "近 {days} 天"),
+    "compliance.source": ("Source", "来源"),
+    "compliance.truncated": (
+        "Only the newest 20,000 blocked contacts are counted; narrow the window.",
+        "仅统计最近 20,000 条拦截；请缩短时间范围。",
+    ),
 }

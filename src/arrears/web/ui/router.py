@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from arrears.web.ui import case_actions, pages_approvals, pages_auth, pages_case, pages_queue
+from arrears.web.ui import (
+    case_actions,
+    pages_agencies,
+    pages_approvals,
+    pages_auth,
+    pages_case,
+    pages_oversight,
+    pages_queue,
+    pages_team,
+)
 
 router = APIRouter(include_in_schema=False)
 router.include_router(pages_auth.router)
@@ -13,3 +22,6 @@ router.include_router(pages_queue.router)
 router.include_router(pages_case.router)
 router.include_router(case_actions.router)
 router.include_router(pages_approvals.router)
+router.include_router(pages_team.router)
+router.include_router(pages_agencies.router)
+router.include_router(pages_oversight.router)

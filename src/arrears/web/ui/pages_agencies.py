@@ -1,0 +1,208 @@
+"""Agencies (委外): performance (collection rate, commission owed), placing cases by
+hand or by rule, recall; and the litigation pipeline with recording a legal stage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from arrears.domain.errors import DomainError
+from arrears.domain.money import parse_amount
+from arrears.services.workbench import agencies, legal
+from arrears.services.workbench.access import Actor
+from arrears.services.workbench.errors import Invalid, WorkbenchError
+from arrears.store.unit_of_work import UnitOfWork
+from arrears.store.workbench_models import LEGAL_STAGES
+from arrears.web.app import settings_of
+from arrears.web.deps import get_uow, require_page_user
+from arrears.web.ui.i18n import request_language, translator
+from arrears.web.ui.pages import allowed, refused, show
+
+router = APIRouter()
+BUCKETS = ("M1", "M2", "M3", "M4", "M5", "M6", "M7+")
+PERFORMANCE_DAYS = 30
+LEGAL_READERS = legal.LEGAL_ROLES | {"compliance"}
+
+Flashes = list[tuple[str, str]]
+
+
+async def _form(request: Request) -> dict[str, list[str]]:
+    data = await request.form()
+    out: dict[str, list[str]] = {}
+    for key, value in data.multi_items():
+        if isinstance(value, str):
+            out.setdefault(key, []).append(value)
+    return out
+
+
+def _one(form: dict[str, list[str]], key: str) -> str:
+    return (form.get(key) or [""])[0].strip()
+
+
+def _case_id(form: dict[str, list[str]]) -> int:
+    text = _one(form, "case_id").lstrip("#")
+    if not text.isdigit():
+        raise Invalid(f"case_id: {text!r} is not a case number")
+    return int(text)
+
+
+def _agencies_page(
+    request: Request, actor: Actor, uow: UnitOfWork, flashes: Flashes, status: int
+) -> Response:
+    today = settings_of(request).today()
+    start = today - timedelta(days=PERFORMANCE_DAYS)
+    rows = agencies.performance(uow.session, actor, start, today)
+    return show(
+        request,
+        actor,
+        "agencies.html",
+        status_code=status,
+        active_nav="agencies",
+        performance=rows,
+        agency_list=agencies.agencies(uow.session),
+        start=start,
+        end=today,
+        buckets=BUCKETS,
+        can_place=actor.role in agencies.PLACERS,
+        flashes=flashes,
+    )
+
+
+def _run(
+    request: Request,
+    actor: Actor,
+    uow: UnitOfWork,
+    page: Callable[[Request, Actor, UnitOfWork, Flashes, int], Response],
+    work: Callable[[Callable[..., str]], str],
+) -> Response:
+    t = translator(request_language(request, actor.language))
+    try:
+        message = work(t)
+    except WorkbenchError as error:
+        uow.rollback()
+        return page(request, actor, uow, [("bad", t("rejected", reason=str(error)))], error.status)
+    uow.commit()
+    return page(request, actor, uow, [("ok", message)], 200)
+
+
+@router.get("/agencies")
+def agencies_page(
+    request: Request, actor: Actor = Depends(require_page_user), uow: UnitOfWork = Depends(get_uow)
+) -> Response:
+    """Agency performance over the last 30 days and the placement forms."""
+    if not allowed(actor, agencies.READERS):
+        return refused(request, actor)
+    return _agencies_page(request, actor, uow, [], 200)
+
+
+@router.post("/agencies/place")
+async def place(
+    request: Request, actor: Actor = Depends(require_page_user), uow: UnitOfWork = Depends(get_uow)
+) -> Response:
+    """Place one case with an agency by hand (re-place when it is with another)."""
+    form = await _form(request)
+
+    def work(t: Callable[..., str]) -> str:
+        agency_text = _one(form, "agency_id")
+        if not agency_text.isdigit():
+            raise Invalid("agency_id: choose an agency")
+        agencies.place(
+            uow.session, actor, _case_id(form), int(agency_text), on=settings_of(request).today()
+        )
+        return t("agencies.placed")
+
+    return _run(request, actor, uow, _agencies_page, work)
+
+
+@router.post("/agencies/recall")
+async def recall(
+    request: Request, actor: Actor = Depends(require_page_user), uow: UnitOfWork = Depends(get_uow)
+) -> Response:
+    """Recall a placed case from its agency."""
+    form = await _form(request)
+
+    def work(t: Callable[..., str]) -> str:
+        agencies.recall(uow.session, actor, _case_id(form), on=settings_of(request).today())
+        return t("agencies.recalled")
+
+    return _run(request, actor, uow, _agencies_page, work)
+
+
+@router.post("/agencies/by-rule")
+async def place_by_rule(
+    request: Request, actor: Actor = Depends(require_page_user), uow: UnitOfWork = Depends(get_uow)
+) -> Response:
+    """Place the worst open cases of the chosen buckets with the chosen agencies in turn."""
+    form = await _form(request)
+
+    def work(t: Callable[..., str]) -> str:
+        ids = [int(x) for x in form.get("agency_ids", []) if x.isdigit()]
+        min_dpd = _one(form, "min_dpd") or "0"
+        limit = _one(form, "limit") or "100"
+        if not min_dpd.isdigit() or not limit.isdigit():
+            raise Invalid("min_dpd, limit: whole numbers")
+        placed = agencies.place_by_rule(
+            uow.session, actor, ids, on=settings_of(request).today(),
+            buckets=form.get("buckets") or None, min_dpd=int(min_dpd), limit=int(limit),
+        )  # fmt: skip
+        return t("agencies.placed_by_rule", count=sum(placed.values()))
+
+    return _run(request, actor, uow, _agencies_page, work)
+
+
+def _legal_page(
+    request: Request, actor: Actor, uow: UnitOfWork, flashes: Flashes, status: int
+) -> Response:
+    return show(
+        request,
+        actor,
+        "legal.html",
+        status_code=status,
+        active_nav="legal",
+        pipeline=legal.pipeline(uow.session, actor),
+        stages=LEGAL_STAGES,
+        today=settings_of(request).today().isoformat(),
+        can_record=actor.role in legal.LEGAL_ROLES,
+        flashes=flashes,
+    )
+
+
+@router.get("/legal")
+def legal_page(
+    request: Request, actor: Actor = Depends(require_page_user), uow: UnitOfWork = Depends(get_uow)
+) -> Response:
+    """The litigation pipeline: cases and costs at each stage."""
+    if not allowed(actor, LEGAL_READERS):
+        return refused(request, actor)
+    return _legal_page(request, actor, uow, [], 200)
+
+
+@router.post("/legal/stage")
+async def record_stage(
+    request: Request, actor: Actor = Depends(require_page_user), uow: UnitOfWork = Depends(get_uow)
+) -> Response:
+    """Move a case to a litigation stage (court, case number, costs)."""
+    form = await _form(request)
+
+    def work(t: Callable[..., str]) -> str:
+        from datetime import date
+
+        try:
+            started = date.fromisoformat(_one(form, "started_on"))
+        except ValueError:
+            raise Invalid("started_on: a date YYYY-MM-DD is required") from None
+        try:
+            costs = parse_amount(_one(form, "costs") or "0")
+        except DomainError as exc:
+            raise Invalid(f"costs: {exc}") from None
+        legal.record_stage(
+            uow.session, actor, _case_id(form), _one(form, "stage"), started,
+            court=_one(form, "court"), court_case_number=_one(form, "court_case_number"),
+            costs=costs, notes=_one(form, "notes"),
+        )  # fmt: skip
+        return t("legal.recorded")
+
+    return _run(request, actor, uow, _legal_page, work)
