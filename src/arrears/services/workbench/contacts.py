@@ -125,14 +125,23 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def gate_for(session: Session, customer_id: str, now: datetime, pack_name: str) -> Gate:
-    """A gate loaded with the customer's holds in force, the blacklist and their
-    allowed contacts of the last days (which count toward the caps)."""
-    holds = [
+@dataclass(frozen=True)
+class GateInputs:
+    """What the gate needs to know about one customer now."""
+
+    holds: tuple[GateHold, ...]
+    blacklist: tuple[str, ...]
+    history: tuple[Attempt, ...]
+
+
+def gate_inputs(session: Session, customer_id: str, now: datetime) -> GateInputs:
+    """The customer's holds in force, the blacklist and their allowed contacts of the
+    last ``HISTORY_DAYS`` days (which count toward the caps)."""
+    holds = tuple(
         GateHold(kind=h.kind, channel=h.channel, debt_id=h.loan_id, reason=h.reason)
         for h in active_holds(session, customer_id, _as_of(now))
-    ]
-    blacklist = list(session.scalars(select(BlacklistEntry.value)))
+    )
+    blacklist = tuple(session.scalars(select(BlacklistEntry.value)))
     rows = session.execute(
         select(
             ContactAttempt.attempt_id,
@@ -148,11 +157,17 @@ def gate_for(session: Session, customer_id: str, now: datetime, pack_name: str) 
     )
     customer = session.get(Customer, customer_id)
     tz = customer.time_zone if customer is not None else None
-    history = [
+    history = tuple(
         Attempt(a_id, customer_id, loan, channel, _aware(at), tz, party)
         for a_id, loan, channel, at, party in rows
-    ]
-    return Gate(pack(pack_name), {customer_id: holds}, blacklist, history)
+    )
+    return GateInputs(holds, blacklist, history)
+
+
+def gate_for(session: Session, customer_id: str, now: datetime, pack_name: str) -> Gate:
+    """A gate loaded with the customer's ``gate_inputs``."""
+    inputs = gate_inputs(session, customer_id, now)
+    return Gate(pack(pack_name), {customer_id: inputs.holds}, inputs.blacklist, inputs.history)
 
 
 def recipient_of(session: Session, customer: Customer, channel: str) -> str | None:
@@ -276,9 +291,13 @@ def compliance_status(
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     customer = session.get(Customer, case.customer_id)
     assert customer is not None
+    inputs = gate_inputs(session, case.customer_id, moment)
     out = []
     for channel in CHANNELS:
-        gate = gate_for(session, case.customer_id, moment, pack_name)
+        # a fresh gate per channel: a dry run must not count toward another's caps
+        gate = Gate(
+            pack(pack_name), {case.customer_id: inputs.holds}, inputs.blacklist, inputs.history
+        )
         attempt = Attempt(
             f"dry-{channel}", case.customer_id, case.loan_id, channel, moment, customer.time_zone
         )
