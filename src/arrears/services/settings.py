@@ -1,0 +1,82 @@
+"""Workspace settings: who the lender is (letterhead, pay link, phone) and which
+compliance pack governs its contacts.
+
+They live in ``<workspace>/arrears.toml``; every key is optional and falls back to the
+defaults below, so a new workspace works at once and a real lender overrides what it
+must. A bad file is an error naming the file and key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from arrears.compliance import available_packs
+
+SETTINGS_FILE = "arrears.toml"
+
+
+class SettingsError(ValueError):
+    """The settings file is not valid; the message names file, key and reason."""
+
+
+@dataclass(frozen=True)
+class Institution:
+    """The lender as its letters and messages name it."""
+
+    name: str = "示例消费金融有限公司"
+    name_en: str = "Example Consumer Finance Ltd."
+    address: tuple[str, ...] = ("上海市浦东新区世纪大道100号",)
+    address_en: tuple[str, ...] = ("100 Century Avenue", "Pudong, Shanghai")
+    phone: str = "400-800-1234"
+    pay_link: str = "https://pay.example.com/r/{reference}"
+    collector_name: str = "客户服务中心"
+    collector_name_en: str = "Customer Care"
+    signatory: str = "催收管理部"
+    signatory_en: str = "Collections Department"
+
+    def named(self, language: str) -> tuple[str, tuple[str, ...], str, str]:
+        """Name, address, collector name and signatory in ``language``."""
+        if language == "zh_CN":
+            return self.name, self.address, self.collector_name, self.signatory
+        return self.name_en, self.address_en, self.collector_name_en, self.signatory_en
+
+
+@dataclass(frozen=True)
+class Settings:
+    institution: Institution = Institution()
+    compliance_pack: str = "cn"
+
+
+def load_settings(root: Path) -> Settings:
+    """The settings of the workspace at ``root`` (defaults where the file is silent)."""
+    path = Path(root) / SETTINGS_FILE
+    if not path.exists():
+        return Settings()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{path}: not valid TOML ({exc})") from None
+    unknown = set(data) - {"institution", "compliance"}
+    if unknown:
+        raise SettingsError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}")
+    institution = Institution()
+    known = {f.name: f for f in fields(Institution)}
+    for key, value in data.get("institution", {}).items():
+        if key not in known:
+            raise SettingsError(f"{path}: institution.{key} is not a setting")
+        if isinstance(getattr(institution, key), tuple):
+            if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                raise SettingsError(f"{path}: institution.{key} must be a list of strings")
+            value = tuple(value)
+        elif not isinstance(value, str):
+            raise SettingsError(f"{path}: institution.{key} must be a string")
+        institution = replace(institution, **{key: value})
+    pack = data.get("compliance", {}).get("pack", "cn")
+    if pack not in available_packs() and not Path(pack).exists():
+        raise SettingsError(
+            f"{path}: compliance.pack {pack!r} is neither a pack ({', '.join(available_packs())})"
+            " nor a pack file"
+        )
+    return Settings(institution=institution, compliance_pack=pack)

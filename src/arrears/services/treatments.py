@@ -1,0 +1,420 @@
+"""The treatments of a closed day: strategy → compliance gate → contact decisions and
+outbox, in one transaction.
+
+After the close of day D, ``treat_day`` evaluates the workspace's strategy on D's
+snapshot (segment, sticky arm, the ladder step due), turns each proposed action into a
+contact attempt at the step's send hour on D+1 in the debtor's time zone, and puts
+every attempt through the compliance gate with the store's holds, blacklist and the
+debtor's recent allowed contacts. In ONE transaction it writes:
+
+* every attempt, allowed or blocked (with the rule ids and reasons), to
+  ``contact_attempts``;
+* for each allowed one, its outbox message (SMS, email, push, letter, dialer call);
+* each open case's segment, arm and step of the day to ``strategy_assignments``.
+
+A day already treated is not treated again (reruns are no-ops). Nothing is sent here:
+``arrears outbox dispatch`` (or the demo) sends the queue, re-checking compliance.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from arrears.channels.adapters.dialer import CallTask
+from arrears.channels.fields import MergeFields
+from arrears.channels.gating import HISTORY_DAYS, store_gate
+from arrears.channels.letters import AmountLine, Letter
+from arrears.channels.queueing import enqueue_call, enqueue_letter, enqueue_message
+from arrears.channels.templates import TemplateError, get_template
+from arrears.compliance import Attempt, RulePack, Verdict, load_pack
+from arrears.services.settings import Settings, load_settings
+from arrears.services.strategy_inputs import day_inputs, step_history
+from arrears.store.contact_models import ContactAttempt, StrategyAssignment
+from arrears.store.models import Customer, InstallmentRow, Loan
+from arrears.store.rows import bulk_insert
+from arrears.store.unit_of_work import UnitOfWork
+from arrears.strategy import Strategy, daily_assignments, load_strategy, proposed_actions
+from arrears.workspace import Workspace
+
+# The rule id of an action that has nowhere to go (no phone, email or address on file).
+NO_RECIPIENT = "data.no_recipient"
+FALLBACK_ZONE = "Asia/Shanghai"
+_LETTER_LINES = (
+    ("overdue_principal", "逾期本金", "Overdue principal"),
+    ("overdue_interest", "逾期利息", "Overdue interest"),
+    ("penalty", "罚息", "Penalty interest"),
+    ("compound", "复利", "Compound interest"),
+    ("fee", "滞纳金", "Late fees"),
+)
+
+
+class TreatmentError(ValueError):
+    """The day cannot be treated (no snapshot, a step naming a template that does not
+    exist …); nothing was written."""
+
+
+@dataclass
+class TreatmentReport:
+    """What the treatments of one day decided."""
+
+    as_of: date
+    strategy: str
+    version: int
+    cases_assigned: int = 0
+    proposed: int = 0
+    allowed: Counter[str] = field(default_factory=Counter)  # by channel
+    blocked: Counter[str] = field(default_factory=Counter)  # by rule id
+    referrals: Counter[str] = field(default_factory=Counter)  # agency, litigation …
+    already_done: bool = False
+
+    def add(self, other: TreatmentReport) -> None:
+        """Fold ``other`` (another day) into this report."""
+        self.cases_assigned += other.cases_assigned
+        self.proposed += other.proposed
+        self.allowed.update(other.allowed)
+        self.blocked.update(other.blocked)
+        self.referrals.update(other.referrals)
+
+
+def treat_days(
+    ws: Workspace, days: Iterable[date], *, strategy_file: Any = None, pack: str | None = None
+) -> TreatmentReport | None:
+    """``treat_day`` for each of ``days`` in order; the sum of their reports."""
+    total: TreatmentReport | None = None
+    for day in sorted(days):
+        report = treat_day(ws, day, strategy_file=strategy_file, pack=pack)
+        if total is None:
+            total = TreatmentReport(report.as_of, report.strategy, report.version)
+        total.add(report)
+        total.as_of = report.as_of
+    return total
+
+
+def treat_day(
+    ws: Workspace, as_of: date, *, strategy_file: Any = None, pack: str | None = None
+) -> TreatmentReport:
+    """Decide and queue the contacts that follow the close of ``as_of`` (see the module
+    docstring). ``pack`` overrides the workspace's compliance pack."""
+    path = ws.snapshot_path(as_of)
+    if not path.exists():
+        raise TreatmentError(f"no snapshot of {as_of}: close the day first")
+    strategy = load_strategy(strategy_file, ws.root)
+    settings = load_settings(ws.root)
+    rule_pack = load_pack(pack or settings.compliance_pack)
+    report = TreatmentReport(as_of, strategy.name, strategy.version)
+    with UnitOfWork(ws.engine) as uow:
+        if _already_treated(uow.session, strategy, as_of):
+            report.already_done = True
+            return report
+    actions, assignments = _evaluate(ws, path, strategy, as_of)
+    report.cases_assigned = len(assignments)
+    report.proposed = len(actions)
+    with UnitOfWork(ws.engine) as uow:
+        session = uow.session
+        decided = _decide(session, ws, actions, as_of, rule_pack, report)
+        _queue(session, decided, path, as_of, settings)
+        bulk_insert(uow.connection, StrategyAssignment, assignments)
+        uow.commit()
+    return report
+
+
+def _already_treated(session: Session, strategy: Strategy, as_of: date) -> bool:
+    assigned = session.scalar(
+        select(func.count())
+        .select_from(StrategyAssignment)
+        .where(StrategyAssignment.as_of == as_of, StrategyAssignment.strategy == strategy.name)
+    )
+    attempted = session.scalar(
+        select(func.count())
+        .select_from(ContactAttempt)
+        .where(ContactAttempt.attempt_id.startswith(f"{as_of.isoformat()}:{strategy.name}:"))
+    )
+    return bool(assigned or attempted)
+
+
+def _evaluate(
+    ws: Workspace, path: Any, strategy: Strategy, as_of: date
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The day's proposed actions and case assignments, executed on DuckDB."""
+    import ibis
+
+    con = ibis.duckdb.connect()
+    snapshot = con.read_parquet(str(path))
+    inputs = con.create_table("strategy_inputs", day_inputs(ws, as_of))
+    history = con.create_table("step_history", step_history(ws, as_of))
+    actions = proposed_actions(snapshot, inputs, strategy, as_of, history).to_pyarrow()
+    assignments = daily_assignments(snapshot, inputs, strategy, as_of, history).to_pyarrow()
+    con.disconnect()
+    return actions.to_pylist(), assignments.to_pylist()
+
+
+@dataclass
+class _Decision:
+    row: ContactAttempt
+    action: dict[str, Any]
+    customer: Customer
+    recipient: str
+
+
+def attempt_key(as_of: date, strategy: str, loan_id: str, step: str) -> str:
+    """The attempt id of a strategy step: one per day, strategy, loan and step, so a
+    rerun of the day finds what it already decided."""
+    return f"{as_of.isoformat()}:{strategy}:{loan_id}:{step}"
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or FALLBACK_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(FALLBACK_ZONE)
+
+
+def send_moment(send_on: date, hour: int, zone: str | None) -> datetime:
+    """The UTC instant of ``hour``:00 on ``send_on`` in the debtor's ``zone`` (an unknown
+    zone is placed in China's; the gate still applies the strictest window)."""
+    return datetime.combine(send_on, time(hour), _zone(zone)).astimezone(UTC)
+
+
+def recipient_for(customer: Customer, channel: str) -> str | None:
+    """Where a contact on ``channel`` goes: mobile for calls and SMS, email for email,
+    the customer's app for push, the postal address for letters and visits."""
+    if channel in ("call", "sms"):
+        return customer.mobile or None
+    if channel == "email":
+        return customer.email or None
+    if channel == "push":
+        return f"app:{customer.customer_id}"
+    return customer.address or None
+
+
+def _decide(
+    session: Session,
+    ws: Workspace,
+    actions: list[dict[str, Any]],
+    as_of: date,
+    pack: RulePack,
+    report: TreatmentReport,
+) -> list[_Decision]:
+    """Gate every action; write every attempt (allowed or blocked). Returns the allowed
+    ones that have a message to queue."""
+    contacts = [a for a in actions if a["contact_channel"] is not None]
+    for action in actions:
+        if action["contact_channel"] is None:
+            report.referrals[action["channel"]] += 1
+    if not contacts:
+        return []
+    customer_ids = sorted({a["customer_id"] for a in contacts})
+    customers = _customers(session, customer_ids)
+    moments = {
+        id(a): send_moment(a["send_on"], a["send_at_local_hour"], a["time_zone"]) for a in contacts
+    }
+    # The gate sees the day's attempts in the order they would happen.
+    contacts.sort(key=lambda a: (moments[id(a)], a["priority"], a["loan_id"]))
+    gate = store_gate(session, pack, customer_ids, min(moments.values()), HISTORY_DAYS)
+    decided: list[_Decision] = []
+    for action in contacts:
+        customer = customers[action["customer_id"]]
+        channel = action["contact_channel"]
+        at = moments[id(action)]
+        attempt_id = (
+            f"{as_of.isoformat()}:{action['strategy']}:{action['loan_id']}:{action['step']}"
+        )
+        recipient = recipient_for(customer, channel)
+        if recipient is None:
+            verdict = Verdict(
+                attempt_id, False, (NO_RECIPIENT,), (f"no {channel} contact point on file",)
+            )
+        else:
+            verdict = gate.check(
+                Attempt(
+                    attempt_id=attempt_id,
+                    debtor_id=customer.customer_id,
+                    debt_id=action["loan_id"],
+                    channel=channel,
+                    at=at,
+                    debtor_tz=customer.time_zone,
+                ),
+                recipient=recipient,
+            )
+        row = ContactAttempt(
+            attempt_id=attempt_id,
+            customer_id=customer.customer_id,
+            loan_id=action["loan_id"],
+            case_id=action["case_id"],
+            channel=channel,
+            party="debtor",
+            at=at,
+            source="strategy",
+            strategy_step=action["step"],
+            template=action["template"],
+            allowed=verdict.allowed,
+            blocked_rules=json.dumps(list(verdict.rules)),
+            reason="; ".join(verdict.reasons),
+        )
+        session.add(row)
+        if verdict.allowed:
+            report.allowed[channel] += 1
+            if channel != "visit":
+                decided.append(_Decision(row, action, customer, recipient or ""))
+        else:
+            report.blocked.update(verdict.rules)
+    session.flush()
+    return decided
+
+
+def _customers(session: Session, ids: list[str]) -> dict[str, Customer]:
+    found: dict[str, Customer] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        found.update(
+            (c.customer_id, c)
+            for c in session.scalars(select(Customer).where(Customer.customer_id.in_(chunk)))
+        )
+    return found
+
+
+def _queue(
+    session: Session, decided: list[_Decision], path: Any, as_of: date, settings: Settings
+) -> None:
+    """The outbox message of every allowed decision, in this transaction."""
+    if not decided:
+        return
+    loan_ids = sorted({d.action["loan_id"] for d in decided})
+    balances = _balances(path, loan_ids)
+    currencies = _currencies(session, loan_ids)
+    upcoming = _next_installments(session, loan_ids, as_of)
+    inst = settings.institution
+    for d in decided:
+        action, customer = d.action, d.customer
+        language = customer.language if customer.language in ("zh_CN", "en") else "zh_CN"
+        loan_id = action["loan_id"]
+        reference = f"ARR-{as_of:%Y%m%d}-{loan_id}"
+        name, address, collector, signatory = inst.named(language)
+        if action["offset"] <= 0 and loan_id in upcoming:
+            due_date, amount = upcoming[loan_id]
+        else:
+            due_date, amount = as_of - timedelta(days=action["dpd"]), balances[loan_id]["total"]
+        currency = currencies[loan_id]
+        pay_link = inst.pay_link.format(reference=reference, loan_id=loan_id)
+        channel = d.row.channel
+        # A call's message is its script (话术); every other step names its template.
+        name = (action["script"] or action["template"]) if channel == "call" else action["template"]
+        try:
+            template = get_template(session, name, language)
+        except TemplateError as exc:
+            raise TreatmentError(
+                f"strategy {action['strategy']} step {action['step']}: {exc}"
+            ) from None
+        if channel == "letter":
+            letter = Letter(
+                template=template.name,
+                language=language,
+                reference=reference,
+                letter_date=action["send_on"],
+                institution_name=name,
+                institution_address=address,
+                institution_phone=inst.phone,
+                addressee_name=customer.name,
+                addressee_address=tuple(customer.address.splitlines() or [customer.address]),
+                account=loan_id,
+                currency=currency,
+                amounts=_amount_lines(balances[loan_id], language),
+                due_date=due_date,
+                pay_link=pay_link,
+                collector_name=collector,
+                collector_phone=inst.phone,
+                signatory=signatory,
+            )
+            enqueue_letter(session, d.row, letter, d.recipient)
+        elif channel == "call":
+            task = CallTask(
+                customer_name=customer.name,
+                account=loan_id,
+                amount_due=amount,
+                currency=currency,
+                script=template.name,
+                priority=action["priority"],
+                time_zone=customer.time_zone,
+            )
+            enqueue_call(session, d.row, task, d.recipient, language)
+        else:
+            merge = MergeFields(
+                customer_name=customer.name,
+                account=loan_id,
+                amount_due=amount,
+                currency=currency,
+                due_date=due_date,
+                pay_link=pay_link,
+                collector_name=collector,
+                collector_phone=inst.phone,
+                institution_name=name,
+                reference=reference,
+            )
+            enqueue_message(session, d.row, template, merge, d.recipient)
+
+
+def _amount_lines(balance: Mapping[str, Decimal], language: str) -> tuple[AmountLine, ...]:
+    zh = language == "zh_CN"
+    return tuple(
+        AmountLine(label_zh if zh else label_en, balance[column])
+        for column, label_zh, label_en in _LETTER_LINES
+        if balance[column]
+    )
+
+
+def _balances(path: Any, loan_ids: list[str]) -> dict[str, dict[str, Decimal]]:
+    """The overdue components of ``loan_ids`` in the snapshot (Decimal, exact)."""
+    import pyarrow.compute as pc
+
+    columns = ["loan_id", *(c for c, _, _ in _LETTER_LINES), "overdue_amount"]
+    table = pq.read_table(path, columns=columns)
+    table = table.filter(pc.is_in(table["loan_id"], pa.array(loan_ids)))
+    out: dict[str, dict[str, Decimal]] = {}
+    for row in table.to_pylist():
+        values = {c: row[c] for c, _, _ in _LETTER_LINES}
+        values["total"] = row["overdue_amount"]
+        out[row.pop("loan_id")] = values
+    return out
+
+
+def _currencies(session: Session, loan_ids: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for start in range(0, len(loan_ids), 500):
+        chunk = loan_ids[start : start + 500]
+        found.update(session.execute(select(Loan.loan_id, Loan.currency).where(
+            Loan.loan_id.in_(chunk))).all())  # fmt: skip
+    return found
+
+
+def _next_installments(
+    session: Session, loan_ids: list[str], as_of: date
+) -> dict[str, tuple[date, Decimal]]:
+    """Each loan's next installment due after ``as_of``: (due date, principal + interest)."""
+    found: dict[str, tuple[date, Decimal]] = {}
+    for start in range(0, len(loan_ids), 500):
+        chunk = loan_ids[start : start + 500]
+        rows = session.execute(
+            select(
+                InstallmentRow.loan_id,
+                InstallmentRow.due_date,
+                InstallmentRow.principal,
+                InstallmentRow.interest,
+            )
+            .where(InstallmentRow.loan_id.in_(chunk), InstallmentRow.due_date > as_of)
+            .order_by(InstallmentRow.loan_id, InstallmentRow.due_date)
+        )
+        for loan_id, due, principal, interest in rows:
+            found.setdefault(loan_id, (due, principal + interest))
+    return found
