@@ -18,7 +18,7 @@ from arrears.models.data import german_credit
 from arrears.models.learners import make_learner
 from arrears.models.validation import cross_validate
 
-LEARNERS = ("baseline", "scorecard", "lgbm")
+LEARNERS = ("baseline", "scorecard", "lgbm", "blend")
 
 
 def main() -> None:

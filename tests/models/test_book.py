@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
@@ -215,6 +216,9 @@ def test_scores_are_the_same_bytes_on_rerun(book: Path, book_model: Path):
 def test_evaluate_a_book_model_and_refuse_a_table_model_for_scoring(book, book_model, tmp_path):
     result = runner.invoke(app, ["models", "evaluate", "--model", str(book_model), "-w", str(book)])
     assert result.exit_code == 0, result.output
-    assert '"auc"' in result.output
+    out = json.loads(result.output[result.output.index("{") :])
+    assert 0.5 < out["auc"] <= 1 and "confusion" in out and len(out["calibration"]) == 10
+    assert out["psi_between"] == ["2024-12-31", "2026-10-31"]
+    assert out["psi"]["score"] >= 0 and "max_dpd_6m" in out["psi"]
     missing = runner.invoke(app, ["models", "score", "--as-of", "2020-01-01", "-w", str(book)])
     assert missing.exit_code == 1 and "no snapshot" in missing.output

@@ -185,7 +185,9 @@ def register(app: typer.Typer) -> None:
         target: TargetOpt = None,
         event: EventOpt = None,
         book: BookOpt = None,
-        learner: Annotated[str, typer.Option(help="scorecard, lgbm or baseline.")] = "scorecard",
+        learner: Annotated[
+            str, typer.Option(help="scorecard, lgbm, baseline or blend.")
+        ] = "scorecard",
         cv: Annotated[int, typer.Option("--cv", help="Folds (0: no cross-validation).")] = 5,
         repeats: Annotated[int, typer.Option(help="Repeats of the k-fold split.")] = 1,
         seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
@@ -274,9 +276,10 @@ def register(app: typer.Typer) -> None:
 
         try:
             saved = load_model(model)
+            book_ds = None
             if saved.meta.get("feature_source") == "book":
-                ds = book_dataset(open_workspace(workspace), saved.meta["target"])
-                features, y = ds.features, ds.target
+                book_ds = book_dataset(open_workspace(workspace), saved.meta["target"])
+                features, y = book_ds.features, book_ds.target
             else:
                 table = _load_table(data, target or saved.meta["target"], event)
                 features, y = table.features, table.target
@@ -286,6 +289,16 @@ def register(app: typer.Typer) -> None:
             pd_ = saved.learner.predict_pd(features[saved.learner.features])
             result = metrics.summary(y, pd_, cutoff)
             later = None
+            if book_ds is not None and book_ds.row_dates is not None and len(book_ds.dates) > 1:
+                # drift from the first observed month to the latest one
+                first, last = book_ds.dates[0], book_ds.dates[-1]
+                later = (
+                    features.iloc[book_ds.rows_of(first)],
+                    features.iloc[book_ds.rows_of(last)],
+                )
+                psi = drift_table(saved.learner, *later)
+                result["psi"] = dict(zip(psi["quantity"], psi["PSI"], strict=True))
+                result["psi_between"] = [first.isoformat(), last.isoformat()]
             if reference is not None:
                 ref = _load_table(reference, target or saved.meta["target"], event)
                 later = (ref.features, features)

@@ -53,6 +53,13 @@ class BookDataset:
     loan_ids: np.ndarray
     dates: list[date]
     target_name: str
+    row_dates: np.ndarray | None = None  # observation date of each row
+
+    def rows_of(self, day: date) -> np.ndarray:
+        """Positions of the rows observed on ``day``."""
+        if self.row_dates is None:
+            raise ValueError("this dataset does not record row dates")
+        return np.flatnonzero(self.row_dates == np.datetime64(day, "D"))
 
 
 def outcome_date(target: str, as_of: date) -> date:
@@ -126,13 +133,14 @@ def build_dataset(inputs: BookInputs, target: str, step_days: int = 30) -> BookD
             f"not cover an outcome window ({outcome_date(target, history.dates[0])} "
             f"would be needed after the first)"
         )
-    frames, ys, ids = [], [], []
+    frames, ys, ids, days = [], [], [], []
     for d in dates:
         y = _target_at(history, target, d)
         feats = features_at(inputs, d).loc[y.index]
         frames.append(feats)
         ys.append(y.to_numpy())
         ids.append(y.index.to_numpy())
+        days.append(np.full(len(y), np.datetime64(d, "D")))
     features = pd.concat(frames, ignore_index=True)
     target_values = np.concatenate(ys).astype(np.int64)
     if target_values.sum() < 2 or (len(target_values) - target_values.sum()) < 2:
@@ -140,7 +148,9 @@ def build_dataset(inputs: BookInputs, target: str, step_days: int = 30) -> BookD
             f"target {target!r}: {int(target_values.sum())} events in {len(target_values)} "
             f"rows on {len(dates)} dates — too few to model"
         )
-    return BookDataset(features, target_values, np.concatenate(ids), dates, target)
+    return BookDataset(
+        features, target_values, np.concatenate(ids), dates, target, np.concatenate(days)
+    )
 
 
 def _target_at(history: SnapshotHistory, target: str, as_of: date) -> pd.Series:

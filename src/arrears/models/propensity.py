@@ -43,7 +43,7 @@ def build_contact_dataset(
             f"window inside the snapshots ({history.dates[0]} … {last})"
         )
     payments = inputs.payments.assign(paid_on=pd.to_datetime(inputs.payments["paid_on"]))
-    frames, ys, ids, dates = [], [], [], []
+    frames, ys, ids, dates, row_days = [], [], [], [], []
     for day, group in usable.groupby("day", sort=True):
         snap_day = max(d for d in history.dates if d <= day)
         feats = features_at(inputs, snap_day)
@@ -57,9 +57,11 @@ def build_contact_dataset(
         ys.append(group["loan_id"].isin(paid).to_numpy().astype(np.int64))
         ids.append(group["loan_id"].to_numpy())
         dates.append(day)
+        row_days.append(np.full(len(group), np.datetime64(day, "D")))
     if not frames:
         raise ModelDataError(f"{TARGET}: no contact attempt is on a loan in the snapshots")
     y = np.concatenate(ys)
     if y.sum() < 2 or len(y) - y.sum() < 2:
         raise ModelDataError(f"{TARGET}: {int(y.sum())} payments after {len(y)} contacts: too few")
-    return BookDataset(pd.concat(frames, ignore_index=True), y, np.concatenate(ids), dates, TARGET)
+    features = pd.concat(frames, ignore_index=True)
+    return BookDataset(features, y, np.concatenate(ids), dates, TARGET, np.concatenate(row_days))
