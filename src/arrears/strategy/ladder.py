@@ -52,7 +52,8 @@ PLAN_SCHEMA = {
 
 
 def plan(strategy: Strategy) -> ir.Table:
-    """Every step of every ladder as one row (a small in-memory table)."""
+    """Every step of every ladder as one row (a small in-memory table; ``script``,
+    ``contact_channel`` and ``skip_if_paid_within_days`` null when the step has none)."""
     rows = {name: [] for name in PLAN_SCHEMA}
     for ladder in strategy.ladders.values():
         for order, step in enumerate(ladder.steps):
@@ -62,20 +63,27 @@ def plan(strategy: Strategy) -> ir.Table:
                 order,
                 step.offset,
                 step.channel,
-                step.contact_channel,
+                step.contact_channel or "",
                 step.template,
-                step.script,
+                step.script or "",
                 step.priority,
                 step.send_hour,
                 step.skip_if_promise_active,
-                step.skip_if_paid_within_days,
+                step.skip_if_paid_within_days or 0,
             )
             for name, value in zip(PLAN_SCHEMA, values, strict=True):
                 rows[name].append(value)
     import pyarrow as pa
 
     schema = ibis.schema(PLAN_SCHEMA).to_pyarrow()
-    return ibis.memtable(pa.table(rows, schema=schema))
+    table = ibis.memtable(pa.table(rows, schema=schema))
+    # the table holds no nulls ("" and 0 stand for none): Spark's in-memory tables go
+    # through pandas, which would turn a null into NaN / "NaN"
+    return table.mutate(
+        contact_channel=table.contact_channel.nullif(""),
+        script=table.script.nullif(""),
+        skip_if_paid_within_days=table.skip_if_paid_within_days.nullif(0),
+    )
 
 
 def applicable(t: ir.Table, strategy: Strategy) -> ir.BooleanValue:
