@@ -153,6 +153,16 @@ def test_unreachable_and_overlapping_segments_and_unused_ladders_warn():
     assert "ladders.spare: no segment or arm uses this ladder" in text
 
 
+def test_two_pre_due_steps_on_one_day_warn():
+    doc = copy.deepcopy(BASE)
+    doc["ladders"]["soft"]["steps"] += [
+        {"name": "a", "offset": -3, "channel": "sms", "template": "x"},
+        {"name": "b", "offset": -3, "channel": "email", "template": "y"},
+    ]
+    (warning,) = parse_strategy(doc).warnings
+    assert warning.startswith("ladders.soft: several steps at offset -3")
+
+
 def test_yaml_and_toml_give_the_same_strategy(tmp_path):
     toml_path = default_strategy_path()
     yaml_path = tmp_path / "s.yaml"

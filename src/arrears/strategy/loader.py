@@ -268,6 +268,13 @@ def _ladders(
             if step.name in seen:
                 p.error(f"{path}.steps[{i}].name", f"duplicate step name {step.name!r}")
             seen.add(step.name)
+        pre_due = [s.offset for s in steps if s is not None and s.offset <= 0]
+        for offset in sorted({o for o in pre_due if pre_due.count(o) > 1}):
+            p.warn(
+                path,
+                f"several steps at offset {offset}: a loan gets one step a day and pre-due "
+                "days do not wait, so only the best priority of them is sent",
+            )
         ladders[name] = Ladder(name, tuple(s for s in steps if s is not None))
     return ladders
 
