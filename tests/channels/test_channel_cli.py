@@ -80,3 +80,22 @@ def test_letters_render_sample(tmp_path) -> None:
     assert out.read_bytes().startswith(b"%PDF")
     bad = runner.invoke(app, ["letters", "render", str(out), "--sample", "fr"])
     assert bad.exit_code == 1 and "language must be one of" in bad.output
+
+
+def test_dispatch_rechecks_holds_by_default(tmp_path) -> None:
+    from datetime import date
+
+    from sqlalchemy.orm import Session
+
+    from arrears.store.contact_models import Hold
+
+    root = _workspace(tmp_path)
+    engine = Workspace.at(root).engine
+    queue_messages(engine, 1, channel="letter", recipient="张三")
+    with Session(engine) as session, session.begin():
+        session.add(Hold(customer_id="C1", kind="deceased", placed_on=date(2000, 1, 1)))
+    result = runner.invoke(app, ["outbox", "dispatch", "-w", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "blocked 1" in result.output
+    status = runner.invoke(app, ["outbox", "status", "-w", str(root)]).output
+    assert "blocked by rule: hold.deceased 1" in status

@@ -79,3 +79,22 @@ def message_history(engine: Engine, reference: str) -> list[tuple[str, str, str]
             .order_by(DeliveryEvent.id)
         )
         return [(at.isoformat(timespec="seconds"), status, detail) for at, status, detail in rows]
+
+
+def dispatch_workspace(
+    engine: Engine,
+    root: Path,
+    *,
+    pack: str = "cn",
+    smtp: SmtpAdapter | None = None,
+    gateway: HttpGatewayAdapter | None = None,
+    limit: int = 50,
+):  # type: ignore[no-untyped-def]
+    """Send every due message of the workspace at ``root`` (``workspace_adapters``),
+    each re-checked against ``pack`` from the store at send time. Returns the
+    ``DispatchReport``; ``outbox_counts`` and ``blocked_by_rule`` summarise after."""
+    from arrears.channels.dispatcher import Dispatcher
+    from arrears.channels.recheck import store_recheck
+
+    adapters = workspace_adapters(root, smtp=smtp, gateway=gateway)
+    return Dispatcher(engine, adapters, store_recheck(engine, pack)).run_until_idle(limit)

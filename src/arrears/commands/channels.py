@@ -170,16 +170,18 @@ def outbox_dispatch(
     from arrears.channels.adapters.http_gateway import HttpGatewayAdapter
     from arrears.channels.adapters.smtp import SmtpAdapter
     from arrears.channels.dispatcher import Dispatcher
-    from arrears.channels.recheck import store_recheck
-    from arrears.channels.service import workspace_adapters
+    from arrears.channels.service import dispatch_workspace, workspace_adapters
 
     ws = open_workspace(workspace)
     smtp = SmtpAdapter(smtp_host, smtp_port, starttls=smtp_starttls) if smtp_host else None
-    adapters = workspace_adapters(
-        ws.root, smtp=smtp, gateway=HttpGatewayAdapter(gateway) if gateway else None
-    )
-    recheck = None if no_recheck else store_recheck(ws.engine, pack)
-    report = Dispatcher(ws.engine, adapters, recheck).run_until_idle(limit)
+    http = HttpGatewayAdapter(gateway) if gateway else None
+    if no_recheck:
+        adapters = workspace_adapters(ws.root, smtp=smtp, gateway=http)
+        report = Dispatcher(ws.engine, adapters).run_until_idle(limit)
+    else:
+        report = dispatch_workspace(
+            ws.engine, ws.root, pack=pack, smtp=smtp, gateway=http, limit=limit
+        )
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items())) or "nothing due"
     console.print(f"dispatched {report.claimed} claim(s): {outcomes}")
 
