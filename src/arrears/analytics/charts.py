@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from arrears.analytics.labels import label
 from arrears.analytics.model import PortfolioReport
 from arrears.analytics.rolls import CLOSED, WRITTEN_OFF
+from arrears.analytics.store_facts import UNASSIGNED
 
 # Chromium finds CJK glyphs through these families (Noto from the PyPI font package is
 # not visible to it; Droid Sans Fallback / Noto CJK come from the OS packages).
@@ -148,7 +149,8 @@ def collector_chart(r: PortfolioReport, lang: str) -> go.Figure | None:
         return None
     rows = [x for x in r.collections.rows["collector"] if x.opening_overdue]
     fig = go.Figure()
-    fig.add_bar(x=[x.key for x in rows], y=[float(x.collection_rate) for x in rows])
+    names = [label("unassigned", lang) if x.key == UNASSIGNED else x.key for x in rows]
+    fig.add_bar(x=names, y=[float(x.collection_rate) for x in rows])
     return _layout(fig, label("collection_rate", lang), label("collector", lang),
                    label("collection_rate", lang))  # fmt: skip
 

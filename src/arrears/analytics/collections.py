@@ -136,12 +136,13 @@ def opening_population(snap: ibis.Table, day: date) -> list[OpeningLoan]:
     ]
 
 
-def cured_by(snap: ibis.Table, day: date, loan_ids: list[str]) -> set[str]:
-    """Of ``loan_ids``, those current or repaid on ``day``'s snapshot (a loan absent from
-    it has left the book; only a final status of closed counts as repaid, see caller)."""
-    s = snap.filter(snap.as_of == day)
-    s = s.filter(s.loan_id.isin(loan_ids) & ((s.dpd == 0) | (s.status == "closed")))
-    return set(s.select("loan_id").to_pyarrow().column("loan_id").to_pylist())
+def closing_states(snap: ibis.Table, day: date) -> dict[str, tuple[int, str]]:
+    """loan id → (DPD, status) on ``day``'s snapshot."""
+    t = snap.filter(snap.as_of == day).select("loan_id", "dpd", "status").to_pyarrow()
+    return {
+        lid: (dpd, status)
+        for lid, dpd, status in zip(*(t.column(i).to_pylist() for i in range(3)), strict=True)
+    }
 
 
 def collection_performance(
@@ -157,16 +158,16 @@ def collection_performance(
     """Collection measures per dimension (see the module text for the definitions);
     ``paid`` is each loan's payments in the period, ``final_status`` the store status."""
     population = opening_population(snap, opening_day)
-    ids = [p.loan_id for p in population]
-    present = set(
-        snap.filter((snap.as_of == closing_day) & snap.loan_id.isin(ids))
-        .select("loan_id")
-        .to_pyarrow()
-        .column("loan_id")
-        .to_pylist()
-    )
-    cured = cured_by(snap, closing_day, ids) | {
-        lid for lid in ids if lid not in present and final_status.get(lid) == "closed"
+    closing = closing_states(snap, closing_day)
+    # current or repaid on the closing day; a loan gone from it counts if it was repaid
+    cured = {
+        p.loan_id
+        for p in population
+        if (
+            (state := closing.get(p.loan_id)) is not None
+            and (state[0] == 0 or state[1] == "closed")
+        )
+        or (state is None and final_status.get(p.loan_id) == "closed")
     }
     case_of = facts.case_on(opening_day)
     groups: dict[str, dict[str, CollectionRow]] = {d: {} for d in DIMENSIONS}

@@ -59,6 +59,7 @@ LABELS: dict[str, dict[str, str]] = {
     "cost_per_unit": {"en": "Cost per unit collected", "zh": "单位催回成本"},
     "cost": {"en": "Contact cost", "zh": "联系成本"},
     "no_data": {"en": "No data yet", "zh": "暂无数据"},
+    "unassigned": {"en": "(unassigned)", "zh": "（未分配）"},
     "no_data_dimension": {
         "en": "No data yet: the store has no {what} for this period.",
         "zh": "暂无数据：本期存储中没有{what}。",

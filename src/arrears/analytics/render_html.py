@@ -33,6 +33,8 @@ def format_cell(cell: Cell) -> str:
         return f"{Decimal(cell.value):,.2f}"
     if cell.kind == "pct":
         return f"{Decimal(cell.value) * 100:.2f}%"
+    if cell.kind == "ratio":
+        return f"{Decimal(cell.value):.4f}"
     if cell.kind == "int":
         return f"{int(cell.value):,}"
     return str(cell.value)

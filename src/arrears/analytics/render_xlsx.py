@@ -19,7 +19,7 @@ from arrears.analytics.model import PortfolioReport
 from arrears.analytics.static import render_png
 from arrears.analytics.tables import Table, report_sections
 
-FORMATS = {"money": "#,##0.00", "pct": "0.00%", "int": "#,##0"}
+FORMATS = {"money": "#,##0.00", "pct": "0.00%", "int": "#,##0", "ratio": "0.0000"}
 HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import ibis
 import pyarrow as pa
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
 from arrears.analytics.history import month_end
 from arrears.batch.snapshot import MONEY
@@ -40,8 +40,10 @@ class NoSnapshots(LookupError):
 
 @dataclass(frozen=True)
 class Period:
-    """The days a report covers: ``points`` are the snapshot days used, month ends of
-    the period plus its last closed day; ``month_ends`` only the month ends."""
+    """The days a report covers: ``points`` are the snapshot days shown, the month ends
+    of the period plus its last closed day; ``month_ends`` are the month ends the
+    month-over-month measures use: those of the period, and the one just before it
+    when the period starts on the 1st (its first month moves from there)."""
 
     date_from: date
     date_to: date
@@ -68,13 +70,21 @@ def period_of(ws: Workspace, date_from: date, date_to: date) -> Period:
         )
     ends = tuple(d for d in closed if d == month_end(d))
     points = tuple(sorted({*ends, closed[-1]}))
+    # a period starting on the 1st moves from the month end before it
+    before = date_from - timedelta(days=1)
+    if date_from.day == 1 and before in ws.snapshot_dates():
+        ends = (before, *ends)
     return Period(date_from, date_to, points, ends)
 
 
 def connect(backend: Any | None = None) -> Any:
     """The Ibis backend the analytics run on: ``backend`` if given (e.g. a Spark
     connection), else a fresh in-memory DuckDB."""
-    return backend if backend is not None else ibis.duckdb.connect()
+    if backend is not None:
+        return backend
+    con = ibis.duckdb.connect()
+    con.raw_sql("SET enable_progress_bar = false")  # a report prints its own output
+    return con
 
 
 def snapshots(con: Any, ws: Workspace, days: Sequence[date]) -> ibis.Table:
@@ -99,9 +109,9 @@ def loan_facts_table(engine: Engine) -> pa.Table:
     """Each loan's static facts from the store: contract data that never changes after
     disbursement, and the status it has ended in (closed and written_off are final)."""
     loans, inst = Loan.__table__, InstallmentRow.__table__
-    first_due = (
-        select(inst.c.loan_id, func.min(inst.c.due_date).label("first_due_on"))
-        .group_by(inst.c.loan_id)
+    first_due = (  # installment 1 is the first one (the FPD flag counts from it)
+        select(inst.c.loan_id, inst.c.due_date.label("first_due_on"))
+        .where(inst.c.seq == 1)
         .subquery()
     )
     query = (

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, inspect, select
+from sqlalchemy import Engine, func, inspect, select
 
 from arrears.store.contact_models import ContactAttempt, StrategyAssignment
 from arrears.store.models import CaseRow, PaymentRow
@@ -56,6 +56,7 @@ class StoreFacts:
     attempts: list[Attempt] = field(default_factory=list)
     promises: list[PromiseFact] = field(default_factory=list)
     tables: frozenset[str] = frozenset()
+    _assignee_cache: dict[int, str | None] = field(default_factory=dict, repr=False)
 
     def case_on(self, day: date) -> dict[str, int]:
         """loan id → the case open on ``day`` (opened by then, not yet closed)."""
@@ -72,8 +73,14 @@ class StoreFacts:
         if history:
             before = [to for at, to in history if at.date() <= day]
             return (before[-1] if before else None) or UNASSIGNED
-        current = next((c[4] for c in self.cases if c[0] == case_id), None)
-        return current or UNASSIGNED
+        return self._assignee.get(case_id) or UNASSIGNED
+
+    @property
+    def _assignee(self) -> dict[int, str | None]:
+        if len(self._assignee_cache) != len(self.cases):
+            self._assignee_cache.clear()
+            self._assignee_cache.update({c[0]: c[4] for c in self.cases})
+        return self._assignee_cache
 
     def team_of(self, user: str) -> str:
         team = self.users.get(user, (None, None))[0]
@@ -188,12 +195,13 @@ def _read_workbench(
 
 
 def payments_by_loan(engine: Engine, after: date, through: date) -> dict[str, Decimal]:
-    """Total paid per loan on days ``after`` < paid_on <= ``through`` (exact Decimal)."""
+    """Total paid per loan on days ``after`` < paid_on <= ``through`` (exact Decimal,
+    summed by the database in the column's own money type)."""
     p = PaymentRow.__table__
-    out: dict[str, Decimal] = defaultdict(Decimal)
+    query = (
+        select(p.c.loan_id, func.sum(p.c.amount).label("paid"))
+        .where(p.c.paid_on > after, p.c.paid_on <= through)
+        .group_by(p.c.loan_id)
+    )
     with engine.connect() as conn:
-        for loan_id, amount in conn.execute(
-            select(p.c.loan_id, p.c.amount).where(p.c.paid_on > after, p.c.paid_on <= through)
-        ):
-            out[loan_id] += amount
-    return dict(out)
+        return {loan_id: Decimal(paid) for loan_id, paid in conn.execute(query)}

@@ -12,8 +12,9 @@ from arrears.analytics.charts import destination_names
 from arrears.analytics.collections import DIMENSIONS, CollectionRow
 from arrears.analytics.labels import label
 from arrears.analytics.model import PortfolioReport
+from arrears.analytics.store_facts import UNASSIGNED
 
-Kind = Literal["text", "int", "money", "pct"]
+Kind = Literal["text", "int", "money", "pct", "ratio"]  # ratio: a plain 4-place number
 
 
 @dataclass(frozen=True)
@@ -203,7 +204,7 @@ WHAT = {
 
 
 def _collection_row(row: CollectionRow, L) -> list[Cell]:
-    key = L("no_data") if row.key == "—" else row.key
+    key = L("unassigned") if row.key == UNASSIGNED else row.key
     return [
         text(key),
         integer(row.loans),
@@ -301,7 +302,7 @@ def _kpi(r: PortfolioReport, L) -> Section:
                 integer(k.actual["promises_kept"]),
                 integer(k.target["promises_kept"]),
                 pct(k.collection_rate),
-                Cell("pct", k.score),
+                Cell("ratio", k.score),
                 pct(k.commission_rate),
                 money(k.incentive),
             ]
