@@ -9,36 +9,34 @@ time zone instead.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from arrears.channels.adapters.base import OutgoingMessage
 from arrears.channels.dispatcher import Clock, Deferred, Recheck, utc_clock
+from arrears.channels.gating import store_gate
 from arrears.channels.outbox import as_utc
-from arrears.compliance import Attempt, Gate, Hold, Verdict, load_pack
+from arrears.compliance import Attempt, Verdict, load_pack
 from arrears.compliance.rules import ContactHours
-from arrears.store.contact_models import BlacklistEntry, ContactAttempt, OutboxMessage
-from arrears.store.contact_models import Hold as HoldRow
+from arrears.store.contact_models import ContactAttempt, OutboxMessage
 from arrears.store.models import Customer
-
-HISTORY_DAYS = 8
 
 
 def store_recheck(engine: Engine, pack: str = "cn", clock: Clock = utc_clock) -> Recheck:
     """A ``recheck`` for the ``Dispatcher``: the verdict of the gate of ``pack`` on
     sending ``message`` now, with the store's holds, blacklist and contact history as
-    they are now (the message's own decision excluded). Returns a ``Verdict``, or
-    ``Deferred`` when only the contact hours block."""
+    they are now (``gating.store_gate``, the message's own decision excluded). Returns
+    a ``Verdict``, or ``Deferred`` when only the contact hours block."""
     rule_pack = load_pack(pack)
     hours = {r.id: r for r in rule_pack.rules if isinstance(r, ContactHours)}
 
     def recheck(message: OutgoingMessage) -> Verdict | Deferred:
         now = as_utc(clock())
         with Session(engine) as session:
-            attempt_row = session.get_one(
+            decided = session.get_one(
                 ContactAttempt,
                 session.scalar(
                     select(OutboxMessage.contact_attempt_id).where(
@@ -46,22 +44,19 @@ def store_recheck(engine: Engine, pack: str = "cn", clock: Clock = utc_clock) ->
                     )
                 ),
             )
-            customer = session.get(Customer, attempt_row.customer_id)
+            customer = session.get(Customer, decided.customer_id)
             zone = customer.time_zone if customer is not None else None
-            gate = Gate(
-                rule_pack,
-                {attempt_row.customer_id: _holds(session, attempt_row.customer_id, now.date())},
-                list(session.scalars(select(BlacklistEntry.value))),
-                _history(session, attempt_row, zone, now),
+            gate = store_gate(
+                session, rule_pack, [decided.customer_id], now, exclude_attempt_ids=[decided.id]
             )
         attempt = Attempt(
-            attempt_id=f"{attempt_row.attempt_id}@send",
-            debtor_id=attempt_row.customer_id,
-            debt_id=attempt_row.loan_id,
+            attempt_id=f"{decided.attempt_id}@send",
+            debtor_id=decided.customer_id,
+            debt_id=decided.loan_id,
             channel=message.channel,
             at=now,
             debtor_tz=zone,
-            party=attempt_row.party,
+            party=decided.party,
         )
         verdict = gate.check(attempt, recipient=message.recipient)
         if not verdict.allowed and all(rule in hours for rule in verdict.rules):
@@ -70,43 +65,6 @@ def store_recheck(engine: Engine, pack: str = "cn", clock: Clock = utc_clock) ->
         return verdict
 
     return recheck
-
-
-def _holds(session: Session, customer_id: str, on: date) -> list[Hold]:
-    rows = session.scalars(
-        select(HoldRow).where(
-            HoldRow.customer_id == customer_id,
-            HoldRow.placed_on <= on,
-            or_(HoldRow.released_on.is_(None), HoldRow.released_on > on),
-        )
-    )
-    return [Hold(r.kind, r.channel, r.loan_id, r.reason) for r in rows]
-
-
-def _history(
-    session: Session, decided: ContactAttempt, zone: str | None, now: datetime
-) -> list[Attempt]:
-    rows = session.scalars(
-        select(ContactAttempt).where(
-            ContactAttempt.customer_id == decided.customer_id,
-            ContactAttempt.allowed.is_(True),
-            ContactAttempt.id != decided.id,
-            ContactAttempt.at > now - timedelta(days=HISTORY_DAYS),
-        )
-    )
-    return [
-        Attempt(
-            r.attempt_id,
-            r.customer_id,
-            r.loan_id,
-            r.channel,
-            as_utc(r.at),
-            zone,
-            r.party,
-            r.outcome,
-        )
-        for r in rows
-    ]
 
 
 def _next_opening(rule: ContactHours, now: datetime, zone: str | None) -> datetime:
