@@ -64,11 +64,13 @@ def enqueue(
     idempotency_key: str,
     attachment: str | None = None,
     at: datetime | None = None,
+    not_before: datetime | None = None,
 ) -> OutboxMessage:
     """Add a queued message (and its ``queued`` event) in the caller's transaction: it
     is committed together with the contact decision, or not at all. The idempotency key
     must be unique (re-enqueueing the same contact is an ``OutboxError`` at flush, not
-    a second message)."""
+    a second message). ``at`` is when it is queued (default now); the dispatcher sends
+    it no earlier than ``not_before`` (default: at once)."""
     if channel not in CHANNELS:
         raise OutboxError(f"outbox: channel must be one of {', '.join(CHANNELS)}, got {channel!r}")
     if not recipient:
@@ -92,7 +94,7 @@ def enqueue(
         attachment=attachment,
         status="queued",
         attempts=0,
-        next_attempt_at=now,
+        next_attempt_at=as_utc(not_before) if not_before is not None else now,
         created_at=now,
         updated_at=now,
     )

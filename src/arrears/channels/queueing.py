@@ -1,6 +1,7 @@
 """Turning an allowed contact into its outbox message, in the caller's transaction:
 render the template (or serialise the letter / call task) and ``enqueue`` it with the
-idempotency key ``<attempt_id>:<channel>``, so one decision is one message."""
+idempotency key ``<attempt_id>:<channel>``, so one decision is one message, due at the
+moment the contact was decided for (``attempt.at``)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ def enqueue_message(
         subject=message.subject,
         body=message.body,
         idempotency_key=idempotency_key_for(attempt),
+        not_before=attempt.at,
     )
 
 
@@ -67,6 +69,7 @@ def enqueue_letter(
         subject=letter.reference,
         body=letter.to_json(),
         idempotency_key=idempotency_key_for(attempt),
+        not_before=attempt.at,
     )
 
 
@@ -84,4 +87,5 @@ def enqueue_call(
         subject=task.script,
         body=task.to_json(),
         idempotency_key=idempotency_key_for(attempt),
+        not_before=attempt.at,
     )
