@@ -222,3 +222,17 @@ def test_evaluate_a_book_model_and_refuse_a_table_model_for_scoring(book, book_m
     assert out["psi"]["score"] >= 0 and "max_dpd_6m" in out["psi"]
     missing = runner.invoke(app, ["models", "score", "--as-of", "2020-01-01", "-w", str(book)])
     assert missing.exit_code == 1 and "no snapshot" in missing.output
+
+
+def test_train_book_model_writes_model_and_reports(book: Path):
+    from arrears.commands.models import train_book_model
+    from arrears.models.registry import load_model
+
+    folder = train_book_model(book, "roll_forward", learner="baseline", folds=2)
+    assert folder == book / "models" / "roll_forward"
+    saved = load_model(folder)
+    assert saved.meta["feature_source"] == "book" and saved.meta["target"] == "roll_forward"
+    assert saved.meta["data"]["dates"][0] == "2024-12-31"
+    assert "payment_ratio_90d" in saved.meta["features"]
+    for report in ("feature_report.html", "model_report.html"):
+        assert "data:image/png;base64," in (folder / report).read_text()

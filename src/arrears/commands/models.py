@@ -144,6 +144,63 @@ def score_snapshot(ws_root: Path, as_of: date, model_dir: Path) -> Path:
     return write_scores(score_table(saved, features, customers), scores_path(ws.root, as_of))
 
 
+def _book_training(ws: Workspace, target: str) -> tuple[Any, Any, Any, list[str], dict, dict]:
+    """Features, target, CV groups (loan ids), categorical columns, data description and
+    metadata of a book target."""
+    from arrears.models.book import CATEGORICAL
+    from arrears.models.data import fingerprint
+
+    ds = book_dataset(ws, target)
+    categorical = [c for c in CATEGORICAL if c in ds.features.columns]
+    info = {
+        "source": str(ws.root),
+        "sha256": fingerprint(ds.features, ds.target),
+        "dates": [d.isoformat() for d in ds.dates],
+    }
+    return ds.features, ds.target, ds.loan_ids, categorical, info, {"feature_source": "book"}
+
+
+def train_book_model(
+    ws_root: Path,
+    target: str = "early_warning_30",
+    learner: str = "scorecard",
+    folds: int = 5,
+    repeats: int = 1,
+    seed: int = 0,
+    reports: bool = True,
+) -> Path:
+    """Train a model of a book target (``arrears.models.book.TARGETS`` or
+    ``propensity_to_pay``) on the workspace's snapshots, cross-validated by loan, and save
+    it to ``<ws>/models/<target>`` (returned) with its reports. Raises
+    ``ModelDataError`` when the snapshots cannot support the target."""
+    from arrears.models.training import train_model
+    from arrears.workspace import Workspace
+
+    ws = Workspace.at(ws_root)
+    features, y, groups, categorical, info, extra = _book_training(ws, target)
+    out = ws.root / "models" / target
+    result = train_model(
+        features,
+        y,
+        categorical,
+        out,
+        name=target,
+        target=target,
+        data_info=info,
+        learner=learner,
+        folds=folds,
+        repeats=repeats,
+        seed=seed,
+        groups=groups,
+        extra_meta=extra,
+    )
+    if reports:
+        from arrears.models.training import write_reports
+
+        write_reports(result, features, y, categorical, seed)
+    return out
+
+
 def _fail(message: str) -> typer.Exit:
     # soft wrap: a long path or message stays on one line for copying and grepping
     err.print(message, style="red", markup=False, soft_wrap=True)
@@ -207,19 +264,8 @@ def register(app: typer.Typer) -> None:
             raise _fail(f"--learner must be one of {', '.join(LEARNERS)}, not {learner!r}")
         try:
             if book is not None:
-                from arrears.models.book import CATEGORICAL
-                from arrears.models.data import fingerprint
-
                 ws = open_workspace(workspace)
-                ds = book_dataset(ws, book)
-                features, y, groups = ds.features, ds.target, ds.loan_ids
-                categorical = [c for c in CATEGORICAL if c in features.columns]
-                info = {
-                    "source": str(ws.root),
-                    "sha256": fingerprint(features, y),
-                    "dates": [d.isoformat() for d in ds.dates],
-                }
-                extra = {"feature_source": "book"}
+                features, y, groups, categorical, info, extra = _book_training(ws, book)
                 model_name, target_name = name or book, book
                 out = out or ws.root / "models" / model_name
             else:
@@ -249,7 +295,9 @@ def register(app: typer.Typer) -> None:
         except ModelDataError as exc:
             raise _fail(str(exc)) from None
         if reports:
-            _write_reports(result, features, y, categorical, seed)
+            from arrears.models.training import write_reports
+
+            write_reports(result, features, y, categorical, seed)
         _print_json({"model": str(out), "version": result.saved.version, **result.summary})
 
     @group.command("evaluate")
@@ -373,40 +421,3 @@ def register(app: typer.Typer) -> None:
             if not path.exists():
                 raise _fail(f"{path}: missing; retrain the model to write it")
             console.print(str(path), markup=False)
-
-
-def _write_reports(result: Any, features: Any, y: Any, categorical: list[str], seed: int) -> None:
-    """The feature report (binning of all rows) and the model report (charts from the
-    out-of-fold predictions of the first CV repeat, else in-sample) beside the model."""
-    import numpy as np
-
-    from arrears.models import metrics
-    from arrears.models.binning import WoeBinner
-    from arrears.models.learners import Scorecard
-    from arrears.models.report import feature_report, model_report
-    from arrears.models.selection import chi_square_pvalues, tree_importance
-
-    saved = result.saved
-    learner = saved.learner
-    binner = learner.binner if isinstance(learner, Scorecard) else None
-    binner = binner or WoeBinner().fit(features, y, categorical)
-    selected = learner.selection.kept if isinstance(learner, Scorecard) else list(features.columns)
-    dropped = learner.selection.dropped if isinstance(learner, Scorecard) else {}
-    page = feature_report(
-        f"Features of {saved.name}",
-        binner,
-        chi_square_pvalues(binner.bin_labels(features), y),
-        tree_importance(features, y, categorical, seed),
-        selected,
-        dropped,
-    )
-    (saved.folder / "feature_report.html").write_text(page, encoding="utf-8")
-    if result.cv is not None:
-        pd_, title = result.cv.out_of_fold[0], "out-of-fold predictions, first repeat"
-    else:
-        pd_, title = learner.predict_pd(features), "in-sample predictions"
-    evaluation = metrics.summary(np.asarray(y), pd_)
-    page = model_report(
-        f"Model {saved.name} {saved.version} ({title})", learner, saved.meta, y, pd_, evaluation
-    )
-    (saved.folder / "model_report.html").write_text(page, encoding="utf-8")

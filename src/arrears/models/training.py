@@ -72,3 +72,39 @@ def train_model(
     }
     save_model(out, fitted, meta)
     return TrainingResult(load_model(out), cv, summary)
+
+
+def write_reports(
+    result: TrainingResult, features: pd.DataFrame, y: np.ndarray, categorical: list[str], seed: int
+) -> None:
+    """The feature report (binning of all rows) and the model report (charts from the
+    out-of-fold predictions of the first CV repeat, else in-sample) beside the model."""
+    from arrears.models.binning import WoeBinner
+    from arrears.models.learners import Scorecard
+    from arrears.models.report import feature_report, model_report
+    from arrears.models.selection import chi_square_pvalues, tree_importance
+
+    saved = result.saved
+    learner = saved.learner
+    binner = learner.binner if isinstance(learner, Scorecard) else None
+    binner = binner or WoeBinner().fit(features, y, categorical)
+    selected = learner.selection.kept if isinstance(learner, Scorecard) else list(features.columns)
+    dropped = learner.selection.dropped if isinstance(learner, Scorecard) else {}
+    page = feature_report(
+        f"Features of {saved.name}",
+        binner,
+        chi_square_pvalues(binner.bin_labels(features), y),
+        tree_importance(features, y, categorical, seed),
+        selected,
+        dropped,
+    )
+    (saved.folder / "feature_report.html").write_text(page, encoding="utf-8")
+    if result.cv is not None:
+        pd_, title = result.cv.out_of_fold[0], "out-of-fold predictions, first repeat"
+    else:
+        pd_, title = learner.predict_pd(features), "in-sample predictions"
+    evaluation = metrics.summary(np.asarray(y), pd_)
+    page = model_report(
+        f"Model {saved.name} {saved.version} ({title})", learner, saved.meta, y, pd_, evaluation
+    )
+    (saved.folder / "model_report.html").write_text(page, encoding="utf-8")
