@@ -329,6 +329,8 @@ def register(app: typer.Typer) -> None:
                 book_ds = book_dataset(open_workspace(workspace), saved.meta["target"])
                 features, y = book_ds.features, book_ds.target
             else:
+                # the event is the one the model was trained on unless told otherwise
+                event = event or saved.meta.get("event")
                 table = _load_table(data, target or saved.meta["target"], event)
                 features, y = table.features, table.target
             missing = [c for c in saved.learner.features if c not in features.columns]
@@ -347,6 +349,10 @@ def register(app: typer.Typer) -> None:
                 psi = drift_table(saved.learner, *later)
                 result["psi"] = dict(zip(psi["quantity"], psi["PSI"], strict=True))
                 result["psi_between"] = [first.isoformat(), last.isoformat()]
+            if book_ds is not None:
+                # say so: these rows include the training rows; the CV figures do not
+                result["sample"] = "book rows of every observation date (training rows included)"
+                result["cv"] = (saved.meta.get("metrics") or {}).get("cv")
             if reference is not None:
                 ref = _load_table(reference, target or saved.meta["target"], event)
                 later = (ref.features, features)
