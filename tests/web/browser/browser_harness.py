@@ -9,7 +9,9 @@ at the repository root (git-ignored), so a reviewer can look at them after a run
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -33,7 +35,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
 ]
 REPO_ROOT = Path(__file__).resolve().parents[3]
-DEMO_LOANS = 800
+DEMO_LOANS = 400
+# days of snapshots and strategy treatments (each treated day costs seconds)
+DEMO_DAYS = 2
 PASSWORD = "correct-horse-42"
 VIEWPORT = {"width": 1366, "height": 768}
 
@@ -78,6 +82,9 @@ class Staff:
     compliance: str = "sun.li"
     # only for the lockout test: it ends locked
     victim: str = "zhou.qiang"
+    # works the cases of the oversight test (holds, transfers, placements)
+    collector3: str = "liu.yang"
+    agency_code: str = "HZ-LAW"
 
 
 def seed_staff(root: Path) -> Staff:
@@ -85,7 +92,8 @@ def seed_staff(root: Path) -> Staff:
     and assign the demo's open cases to the collectors (via the back end's services)."""
     from sqlalchemy import select
 
-    from arrears.services.workbench import users
+    from arrears.services.workbench import agencies, users
+    from arrears.services.workbench.access import Actor
     from arrears.services.workbench.seed import seed_workbench
     from arrears.store.db import upgrade
     from arrears.store.models import CaseRow
@@ -122,25 +130,67 @@ def seed_staff(root: Path) -> Staff:
             uow.session, staff.victim, PASSWORD, "collector", display_name="周强",
             team_id=team.id, language="zh_CN",
         )  # fmt: skip
+        users.create_user(
+            uow.session, staff.collector3, PASSWORD, "collector", display_name="刘洋",
+            team_id=team.id, language="en", approval_limit=Decimal("500"),
+        )  # fmt: skip
+        agency = users.create_agency(uow.session, staff.agency_code, "杭州正信律师事务所")
+        manager = users.user_by_name(uow.session, staff.manager)
+        assert manager is not None
+        agencies.set_commission_rates(
+            uow.session, Actor.of(manager), agency.id,
+            [{"bucket": "M7+", "rate": "0.25"}, {"min_amount": "0", "rate": "0.15"}],
+        )  # fmt: skip
         cases = list(uow.session.scalars(select(CaseRow).where(CaseRow.status == "open")))
+        owners = (staff.collector, staff.collector2, staff.collector3)
         for index, case in enumerate(sorted(cases, key=lambda c: c.id)):
-            case.assigned_to = staff.collector if index % 2 == 0 else staff.collector2
+            case.assigned_to = owners[index % len(owners)]
         uow.commit()
     workspace.engine.dispose()
     return staff
 
 
+def _shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # under pytest-xdist every worker has its own basetemp inside the run's folder
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def _template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seeded demo workspace of this test run, built once (the first worker builds
+    it under a file lock, the others wait and reuse it)."""
+    shared = _shared_dir(tmp_path_factory)
+    template = shared / "browser-template"
+    with (shared / "browser-template.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not (template / ".seeded").exists():
+                if template.exists():
+                    shutil.rmtree(template)
+                arrears_cli(
+                    "demo", "--loans", str(DEMO_LOANS), "--days", str(DEMO_DAYS),
+                    "-w", str(template),
+                )  # fmt: skip
+                seed_staff(template)
+                (template / ".seeded").write_text("ok\n")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return template
+
+
 @pytest.fixture(scope="session")
 def workspace_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small real demo book (closed through yesterday, 7 days of snapshots)."""
+    """A copy (for this worker) of a small real demo book, closed through yesterday,
+    with the strategy's treatments of its last days and the seeded staff."""
     root = tmp_path_factory.mktemp("browser") / "ws"
-    arrears_cli("demo", "--loans", str(DEMO_LOANS), "-w", str(root))
+    shutil.copytree(_template(tmp_path_factory), root)
     return root
 
 
 @pytest.fixture(scope="session")
 def staff(workspace_root: Path) -> Staff:
-    return seed_staff(workspace_root)
+    """The seeded users (see ``seed_staff``)."""
+    return Staff()
 
 
 def _free_port() -> int:

@@ -42,6 +42,17 @@ def pivot_bucket_history(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"dates": dates, "loans": loans, "cells": cells}
 
 
+def blocked_reasons(statuses: list[dict[str, Any]]) -> list[tuple[tuple[str, ...], str]]:
+    """Why channels are blocked, once per set of blocking rules (a dispute hold blocks
+    every channel for the same reason; saying it six times helps nobody)."""
+    seen: dict[tuple[str, ...], str] = {}
+    for status in statuses:
+        rules = tuple(status["rules"])
+        if not status["allowed"] and rules not in seen:
+            seen[rules] = "; ".join(status["reasons"])
+    return list(seen.items())
+
+
 def case_page(
     request: Request,
     actor: Actor,
@@ -75,6 +86,7 @@ def case_page(
         case_loan=case_loan,
         history=pivot_bucket_history(view["bucket_history"]),
         active_holds=[h for h in view["holds"] if h["released_on"] is None],
+        blocked_reasons=blocked_reasons(view["compliance"]),
         agency_names=agency_names,
         dispositions=codes,
         disposition_names={d.code: (d.label_en, d.label_zh) for d in codes},

@@ -29,11 +29,11 @@ DISPLAY_ZONE = ZoneInfo("Asia/Shanghai")
 
 # page -> roles that see it in the top bar (the page itself checks again)
 NAVIGATION: tuple[tuple[str, str, frozenset[str]], ...] = (
-    ("queue", "/queue", frozenset({"collector", "team_lead", "agency", "admin"})),
+    ("queue", "/queue", frozenset({"collector", "team_lead", "manager", "agency", "admin"})),
     ("approvals", "/approvals", frozenset({"team_lead", "manager", "admin"})),
     ("team", "/team", frozenset({"team_lead", "manager", "admin"})),
-    ("agencies", "/agencies", frozenset({"manager", "admin", "agency"})),
-    ("legal", "/legal", frozenset({"team_lead", "manager", "admin"})),
+    ("agencies", "/agencies", frozenset({"manager", "admin", "agency", "compliance"})),
+    ("legal", "/legal", frozenset({"team_lead", "manager", "admin", "compliance"})),
     ("dashboard", "/dashboard", frozenset({"team_lead", "manager", "admin"})),
     ("compliance", "/compliance", frozenset({"compliance", "manager", "admin"})),
 )
@@ -46,10 +46,13 @@ def navigation_for(role: str | None) -> list[tuple[str, str]]:
     return [(key, href) for key, href, roles in NAVIGATION if role in roles]
 
 
+HOMES = {"manager": "/dashboard", "compliance": "/compliance"}
+
+
 def home_for(role: str) -> str:
-    """Where a user of ``role`` lands after signing in."""
-    links = navigation_for(role)
-    return links[0][1] if links else "/queue"
+    """Where a user of ``role`` lands after signing in: managers on the dashboard, the
+    compliance officer on the blocked contacts, everyone else on their queue."""
+    return HOMES.get(role, "/queue")
 
 
 def money(value: Decimal | int | str | None) -> str:

@@ -1,0 +1,117 @@
+"""Supervision pages in a real browser: a dispute hold blocks a call (and the case page
+says which rule), the compliance officer sees it counted by rule, the team lead
+reassigns and bulk-transfers cases, the manager places a case with an agency, recalls
+it, records a legal stage, and reads the dashboard."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from browser_harness import VIEWPORT, Server, Staff, shot, sign_in
+from playwright.sync_api import Browser, Page, expect
+
+pytestmark = pytest.mark.browser
+
+
+def _new_page(browser: Browser, locale: str = "en-US") -> Page:
+    page = browser.new_context(viewport=VIEWPORT, locale=locale).new_page()
+    page.set_default_timeout(15_000)
+    return page
+
+
+def test_hold_blocks_the_call_and_the_compliance_officer_sees_the_rule(
+    browser: Browser, server: Server, staff: Staff
+) -> None:
+    page = _new_page(browser)
+    sign_in(page, server.base_url, staff.collector3, lang="en")
+    page.get_by_test_id("next-case").click()
+    page.wait_for_url(re.compile(r"/cases/\d+$"))
+    case_id = page.get_by_test_id("case-header").get_attribute("data-case-id")
+    page.keyboard.press("h")
+    hold = page.get_by_test_id("form-hold")
+    hold.locator("select[name=kind]").select_option("dispute")
+    hold.locator("input[name=reason]").fill("Customer disputes the late fees in writing")
+    hold.locator("button[type=submit]").click()
+    expect(page.get_by_test_id("case-flash")).to_have_text("Hold placed.")
+    expect(page.get_by_test_id("channel-call")).to_contain_text("blocked")
+    page.keyboard.press("c")
+    contact = page.get_by_test_id("form-contact")
+    contact.locator("select[name=disposition]").select_option("RPC")
+    contact.locator("button[type=submit]").click()
+    flash = page.get_by_test_id("case-flash")
+    expect(flash).to_contain_text("Not allowed, recorded as blocked")
+    expect(page.get_by_test_id("contact-history")).to_contain_text("Blocked by")
+    shot(page, "oversight-01-hold-blocks-call-en")
+    page.context.close()
+
+    officer = _new_page(browser, locale="zh-CN")
+    sign_in(officer, server.base_url, staff.compliance)
+    assert officer.url.endswith("/compliance")
+    expect(officer.locator("h1")).to_contain_text("按规则统计的拦截")
+    expect(officer.get_by_test_id("blocked-latest")).to_contain_text(f"#{case_id}")
+    assert int(officer.get_by_test_id("blocked-total").inner_text()) >= 1
+    expect(officer.get_by_test_id("blocked-by-rule").locator("tbody tr").first).to_be_visible()
+    shot(officer, "oversight-02-compliance-zh_CN")
+    officer.context.close()
+
+
+def test_team_lead_reassigns_and_transfers_and_sees_the_dashboard(
+    browser: Browser, server: Server, staff: Staff
+) -> None:
+    page = _new_page(browser)
+    sign_in(page, server.base_url, staff.team_lead, lang="en")
+    page.click("nav >> text=Team")
+    before = int(page.get_by_test_id(f"cases-{staff.collector3}").inner_text())
+    assert before >= 3
+    # bulk transfer: the leaver's cases go to the other two collectors, round-robin
+    form = page.get_by_test_id("form-transfer")
+    form.locator("select[name=from_user]").select_option(staff.collector3)
+    form.locator("select[name=to_users]").select_option([staff.collector, staff.collector2])
+    form.locator("input[name=reason]").fill("moves to the Shenzhen team")
+    form.locator("button[type=submit]").click()
+    expect(page.locator(".flash.ok")).to_have_text(f"{before} cases transferred.")
+    expect(page.get_by_test_id(f"cases-{staff.collector3}")).to_have_text("0")
+    shot(page, "oversight-03-team-transfer-en")
+
+    page.click("nav >> text=Dashboard")
+    expect(page.get_by_test_id("dashboard-collectors")).to_contain_text(staff.collector)
+    expect(page.get_by_test_id("dashboard-figures")).to_contain_text("Contacts made")
+    shot(page, "oversight-04-dashboard-team-lead-en")
+    page.context.close()
+
+
+def test_manager_places_recalls_and_records_a_legal_stage(
+    browser: Browser, server: Server, staff: Staff
+) -> None:
+    page = _new_page(browser)
+    sign_in(page, server.base_url, staff.manager, lang="en")
+    page.goto(server.base_url + "/queue?offset=0")
+    # the least urgent open case on the first page of the manager's queue
+    last_case = page.get_by_test_id("queue-table").locator("tbody tr").last
+    case_id = last_case.locator("a").first.inner_text().lstrip("#")
+
+    page.click("nav >> text=Agencies")
+    place = page.get_by_test_id("form-place")
+    place.locator("input[name=case_id]").fill(case_id)
+    place.locator("button[type=submit]").click()
+    expect(page.locator(".flash.ok")).to_have_text("Case placed.")
+    expect(page.get_by_test_id(f"agency-{staff.agency_code}")).to_contain_text("杭州正信律师事务所")
+    shot(page, "oversight-05-agencies-en")
+    recall = page.get_by_test_id("form-recall")
+    recall.locator("input[name=case_id]").fill(case_id)
+    recall.locator("button[type=submit]").click()
+    expect(page.locator(".flash.ok")).to_have_text("Placement recalled.")
+
+    page.click("nav >> text=Legal")
+    legal = page.get_by_test_id("form-legal")
+    legal.locator("input[name=case_id]").fill(case_id)
+    legal.locator("select[name=stage]").select_option("lawyer_letter")
+    legal.locator("input[name=costs]").fill("800.00")
+    legal.locator("button[type=submit]").click()
+    expect(page.locator(".flash.ok")).to_have_text("Stage recorded.")
+    expect(page.get_by_test_id("stage-lawyer_letter")).to_contain_text("800.00")
+    shot(page, "oversight-06-legal-en")
+    page.goto(f"{server.base_url}/cases/{case_id}")
+    expect(page.get_by_test_id("case-header")).to_contain_text("Lawyer letter")
+    page.context.close()
