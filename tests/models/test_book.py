@@ -175,6 +175,7 @@ def book_model(book: Path) -> Path:
 
 
 def test_score_file_contract(book: Path, book_model: Path):
+    scores_path(book, SCORE_DAY).unlink(missing_ok=True)
     path = score_snapshot(book, SCORE_DAY, book_model)
     assert path == scores_path(book, SCORE_DAY)
     assert path == book / "scores" / "as_of=2026-11-30" / "part-0.parquet"
@@ -236,3 +237,25 @@ def test_train_book_model_writes_model_and_reports(book: Path):
     assert "payment_ratio_90d" in saved.meta["features"]
     for report in ("feature_report.html", "model_report.html"):
         assert "data:image/png;base64," in (folder / report).read_text()
+
+
+def test_one_score_file_holds_every_model_in_any_order(book: Path, book_model: Path):
+    from arrears.models.registry import load_model, save_model
+
+    # a second book model: the same learner under another name
+    saved = load_model(book_model)
+    other = save_model(
+        book / "models" / "other", saved.learner, {**saved.meta, "name": "other", "version": None}
+    )
+    path = scores_path(book, SCORE_DAY)
+    digests = []
+    for order in ((book_model, other), (other, book_model), (book_model, other, book_model)):
+        path.unlink(missing_ok=True)
+        for folder in order:
+            score_snapshot(book, SCORE_DAY, folder)
+        digests.append(hashlib.sha256(path.read_bytes()).hexdigest())
+    assert len(set(digests)) == 1
+    table = pq.read_table(path).to_pandas()
+    assert sorted(set(table["model"])) == ["early_warning_30", "other"]
+    assert not table.duplicated(["loan_id", "model"]).any()
+    assert list(table["loan_id"]) == sorted(table["loan_id"])

@@ -125,7 +125,8 @@ def book_dataset(ws: Workspace, target: str) -> Any:
 
 def score_snapshot(ws_root: Path, as_of: date, model_dir: Path) -> Path:
     """Score every loan of the snapshot of ``as_of`` with the book model in ``model_dir``
-    and write ``<ws>/scores/as_of=D/part-0.parquet`` (same bytes on rerun). Raises
+    into ``<ws>/scores/as_of=D/part-0.parquet``, replacing that model's rows and keeping
+    other models' (same bytes on rerun, whatever the order models are scored in). Raises
     ``RegistryError`` for a model that does not load, ``ModelDataError`` for a model not
     trained on book features, ``KeyError`` when the day has no snapshot."""
     from arrears.models.book import features_at

@@ -1,8 +1,9 @@
 """Score files: one row per loan of a snapshot, the contract the strategy engine reads.
 
 Columns: loan_id, customer_id, model, version (strings), score (int32 points, higher =
-lower risk), pd (float64). Rows sorted by loan id and written with fixed Parquet options,
-so scoring the same snapshot with the same model twice gives the same bytes.
+lower risk), pd (float64). One file per day holds every model scored that day (a row
+per loan and model), sorted by loan id then model and written with fixed Parquet
+options, so scoring the same snapshot with the same models gives the same bytes.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from arrears.models.registry import SavedModel
@@ -52,8 +54,24 @@ def score_table(saved: SavedModel, features: pd.DataFrame, customers: pd.Series)
     )
 
 
+def merge_scores(existing: pa.Table | None, fresh: pa.Table) -> pa.Table:
+    """The day's scores of every model: ``fresh`` replaces the rows of its model(s) in
+    ``existing``, other models' rows stay; sorted by loan id, then model, so the result
+    does not depend on the order the models were scored in."""
+    tables = [fresh]
+    if existing is not None:
+        models = pa.array(sorted(set(fresh.column("model").to_pylist())), pa.string())
+        keep = pc.invert(pc.is_in(existing.column("model"), value_set=models))
+        tables.insert(0, existing.cast(SCORE_SCHEMA).filter(keep))
+    merged = pa.concat_tables(tables)
+    return merged.sort_by([("loan_id", "ascending"), ("model", "ascending")])
+
+
 def write_scores(table: pa.Table, path: Path) -> Path:
-    """Write a score table atomically (temporary file, then rename) with fixed options."""
+    """Merge ``table`` into the score file at ``path`` (see ``merge_scores``) and write
+    it atomically (temporary file, then rename) with fixed options."""
+    existing = pq.read_table(path) if path.exists() else None
+    table = merge_scores(existing, table)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".parquet.partial")
     pq.write_table(table, partial, compression="zstd", write_statistics=True)
