@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from arrears.analytics.history import first_disbursement, month_end
+from arrears.analytics.sources import period_of
 from arrears.analytics.vintage import months_on_book
 from arrears.batch.reference import close_book
 from arrears.ingest.generator import generate_portfolio
@@ -55,3 +56,14 @@ def test_a_day_already_closed_through_cannot_be_recorded(tmp_path: Path):
     assert sorted(ws.snapshots_dir.rglob("*.parquet")) == before  # nothing written
     report = close_book(ws, date(2026, 4, 30), 1, extra_days=[date(2026, 3, 31)])
     assert report.days == [date(2026, 3, 31), date(2026, 4, 30)]
+
+
+def test_a_period_starting_on_the_first_rolls_from_the_month_end_before(demo_book):
+    november = period_of(demo_book.ws, date(2026, 11, 1), DEMO_AS_OF)
+    assert november.points == (DEMO_AS_OF,)
+    assert november.month_pairs == [(date(2026, 10, 31), DEMO_AS_OF)]
+    mid = period_of(demo_book.ws, date(2026, 10, 15), DEMO_AS_OF)
+    assert mid.month_pairs == [(date(2026, 10, 31), DEMO_AS_OF)]
+    assert period_of(demo_book.ws, date(2026, 11, 2), DEMO_AS_OF).month_pairs == []
+    with pytest.raises(ValueError, match="before --from"):
+        period_of(demo_book.ws, DEMO_AS_OF, date(2026, 1, 1))

@@ -25,7 +25,17 @@ from arrears.analytics.static import StaticExportUnavailable, render_png
 from arrears.cli import app
 
 FROM, TO = date(2025, 12, 1), date(2026, 11, 30)
-TABLES = ("overdue", "buckets", "roll_count", "roll_amount", "flows", "cures", "vintage", "fpd")
+TABLES = (
+    "overdue",
+    "buckets",
+    "roll_count",
+    "roll_amount",
+    "flows",
+    "flows_monthly",
+    "cures",
+    "vintage",
+    "fpd",
+)
 CHARTS = ("overdue", "distribution", "roll_matrix", "flow", "cure", "vintage", "fpd")
 
 

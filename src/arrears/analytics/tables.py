@@ -5,13 +5,16 @@ integers."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Literal
 
 from arrears.analytics.charts import destination_names
 from arrears.analytics.collections import DIMENSIONS, CollectionRow
+from arrears.analytics.history import month_end
 from arrears.analytics.labels import label
 from arrears.analytics.model import PortfolioReport
+from arrears.analytics.rolls import flow_rates, net_flow_to_write_off
 from arrears.analytics.store_facts import UNASSIGNED
 
 Kind = Literal["text", "int", "money", "pct", "ratio"]  # ratio: a plain 4-place number
@@ -131,6 +134,17 @@ def _rolls(r: PortfolioReport, L, lang: str) -> Section:
         name = f"{r.buckets[f.from_bucket]}→{r.buckets[f.from_bucket + 1]}"
         flows.rows.append([text(name), pct(f.rate_count), pct(f.rate_amount)])
     flows.rows.append([text(L("net_flow")), text(""), pct(r.net_flow)])
+    links = [f"{r.buckets[k]}→{r.buckets[k + 1]}" for k in range(len(r.buckets) - 1)]
+    monthly = Table(
+        "flows_monthly",
+        f"{L('flow_rates')} · {L('month')} ({L('by_amount')})",
+        [L("month"), *links, L("net_flow")],
+    )
+    for month, mm in r.monthly.items():
+        monthly.rows.append(
+            [text(f"{month:%Y-%m} → {month_end(month + timedelta(days=1)):%Y-%m}"),
+             *[pct(f.rate_amount) for f in flow_rates(mm)], pct(net_flow_to_write_off(mm))]
+        )  # fmt: skip
     cures = Table(
         "cures",
         L("cure_rates"),
@@ -155,7 +169,7 @@ def _rolls(r: PortfolioReport, L, lang: str) -> Section:
                 pct(c.rate_amount),
             ]
         )
-    s.tables = [counts, shares, flows, cures]
+    s.tables = [counts, shares, flows, monthly, cures]
     s.charts = ["roll_matrix", "flow", "cure"]
     return s
 
