@@ -278,3 +278,42 @@ async def blacklist(
             holds.add_to_blacklist(uow.session, actor, "other", form.get("value", ""), reason)
 
     return _respond(request, actor, uow, case_id, "blacklist", work)
+
+
+@router.post("/cases/{case_id}/hold/{hold_id}/release")
+async def release_hold(
+    request: Request,
+    case_id: int,
+    hold_id: int,
+    actor: Actor = Depends(require_page_user),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    """End a hold from today (team leads, managers, compliance)."""
+
+    def work() -> None:
+        holds.release_hold(uow.session, actor, hold_id, on=business_date(request))
+
+    return _respond(request, actor, uow, case_id, "hold_released", work)
+
+
+@router.post("/cases/{case_id}/document")
+async def upload_document(
+    request: Request,
+    case_id: int,
+    actor: Actor = Depends(require_page_user),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    """Attach a document (PDF, image, …) to the case; the back end checks type and size."""
+    data = await request.form()
+    upload = data.get("file")
+
+    def work() -> None:
+        if upload is None or isinstance(upload, str) or not upload.filename:
+            raise Invalid("file: choose a file to upload")
+        content = upload.file.read(notes.MAX_DOCUMENT + 1)
+        notes.add_document(
+            uow.session, actor, case_id, upload.filename,
+            upload.content_type or "application/octet-stream", content,
+        )  # fmt: skip
+
+    return _respond(request, actor, uow, case_id, "document", work)

@@ -408,6 +408,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "done.visit": ("Field visit saved.", "外访已保存。"),
     "done.note": ("Note added.", "备注已添加。"),
     "done.blacklist": ("Added to the blacklist.", "已加入黑名单。"),
+    "done.hold_released": ("Hold released.", "已解除暂停。"),
+    "done.document": ("Document attached.", "文件已上传。"),
+    "release_hold": ("Release", "解除"),
+    "upload": ("Upload", "上传"),
+    "file": ("File", "文件"),
     "done.released": ("Case released.", "案件已释放。"),
     # team, agencies, legal, dashboard, compliance (more)
     "team.transfer_hint": (
