@@ -93,3 +93,50 @@ def test_a_dispatcher_that_lost_its_lease_cannot_overwrite(engine) -> None:
         history = events_of(session, [outbox_id])[outbox_id]
     assert row.status == "sent" and row.provider_message_id == "second:C1-sms-0"
     assert history == ["queued", "sending", "sending", "sent"]
+
+
+class GatedChannel:
+    """A channel whose send waits until the test lets it finish."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        self.entered.set()
+        assert self.release.wait(30)
+        return SendResult(provider_message_id=f"{self.name}:{message.idempotency_key}")
+
+
+def test_the_attempt_fence_keeps_the_reclaimers_outcome(engine) -> None:
+    # A stalls in send past its lease; B re-claims and is sending when A finishes:
+    # A's late success must not be recorded over B's claim (the attempt counter).
+    (outbox_id,) = queue_messages(engine, 1, channel="sms", recipient="+8613800138000")
+    clock = Clock()
+    lease = timedelta(seconds=30)
+    a, b = GatedChannel("a"), GatedChannel("b")
+    reports = {}
+
+    def run(name, channel) -> None:
+        reports[name] = Dispatcher(engine, {"sms": channel}, lease=lease, clock=clock).run_once()
+
+    first = threading.Thread(target=run, args=("a", a))
+    first.start()
+    assert a.entered.wait(30)
+    clock.now += lease + timedelta(seconds=1)
+    second = threading.Thread(target=run, args=("b", b))
+    second.start()
+    assert b.entered.wait(30)
+    a.release.set()
+    first.join(30)
+    b.release.set()
+    second.join(30)
+    assert reports["a"].outcomes == {"lost_lease": 1}
+    assert reports["b"].outcomes == {"sent": 1}
+    with Session(engine, expire_on_commit=False) as session:
+        from arrears.store.contact_models import OutboxMessage
+
+        row = session.get_one(OutboxMessage, outbox_id)
+        history = events_of(session, [outbox_id])[outbox_id]
+    assert row.provider_message_id == "b:C1-sms-0" and row.attempts == 2
+    assert history == ["queued", "sending", "sending", "sent"]
