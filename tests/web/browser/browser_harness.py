@@ -20,6 +20,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -85,6 +86,7 @@ class Staff:
     # works the cases of the oversight test (holds, transfers, placements)
     collector3: str = "liu.yang"
     agency_code: str = "HZ-LAW"
+    agent: str = "hz.agent"
 
 
 def seed_staff(root: Path) -> Staff:
@@ -135,6 +137,10 @@ def seed_staff(root: Path) -> Staff:
             team_id=team.id, language="en", approval_limit=Decimal("500"),
         )  # fmt: skip
         agency = users.create_agency(uow.session, staff.agency_code, "杭州正信律师事务所")
+        users.create_user(
+            uow.session, staff.agent, PASSWORD, "agency", display_name="钱律师",
+            agency_id=agency.id, language="zh_CN",
+        )  # fmt: skip
         manager = users.user_by_name(uow.session, staff.manager)
         assert manager is not None
         agencies.set_commission_rates(
@@ -148,6 +154,19 @@ def seed_staff(root: Path) -> Staff:
         uow.commit()
     workspace.engine.dispose()
     return staff
+
+
+def build_book(root: Path) -> None:
+    """A small real book through the ordinary commands: generate, import, and the daily
+    close of the last days through yesterday (with the strategy's treatments). Lighter
+    than ``arrears demo``, which also closes every month end of the history."""
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    data = root / "data"
+    arrears_cli("generate", "--loans", str(DEMO_LOANS), "--out", str(data), "--as-of", yesterday)
+    arrears_cli("init", "-w", str(root))
+    for kind in ("customers", "loans", "payments"):
+        arrears_cli("import", str(data / f"{kind}.parquet"), "-w", str(root))
+    arrears_cli("close", "--as-of", yesterday, "--days", str(DEMO_DAYS), "-w", str(root))
 
 
 def _shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -167,10 +186,7 @@ def _template(tmp_path_factory: pytest.TempPathFactory) -> Path:
             if not (template / ".seeded").exists():
                 if template.exists():
                     shutil.rmtree(template)
-                arrears_cli(
-                    "demo", "--loans", str(DEMO_LOANS), "--days", str(DEMO_DAYS),
-                    "-w", str(template),
-                )  # fmt: skip
+                build_book(template)
                 seed_staff(template)
                 (template / ".seeded").write_text("ok\n")
         finally:

@@ -88,8 +88,9 @@ def test_manager_places_recalls_and_records_a_legal_stage(
     sign_in(page, server.base_url, staff.manager, lang="en")
     page.goto(server.base_url + "/queue?offset=0")
     # the least urgent open case on the first page of the manager's queue
-    last_case = page.get_by_test_id("queue-table").locator("tbody tr").last
-    case_id = last_case.locator("a").first.inner_text().lstrip("#")
+    rows = page.get_by_test_id("queue-table").locator("tbody tr")
+    case_id = rows.last.locator("a").first.inner_text().lstrip("#")
+    other_case = rows.first.locator("a").first.inner_text().lstrip("#")
 
     page.click("nav >> text=Agencies")
     place = page.get_by_test_id("form-place")
@@ -98,6 +99,20 @@ def test_manager_places_recalls_and_records_a_legal_stage(
     expect(page.locator(".flash.ok")).to_have_text("Case placed.")
     expect(page.get_by_test_id(f"agency-{staff.agency_code}")).to_contain_text("杭州正信律师事务所")
     shot(page, "oversight-05-agencies-en")
+
+    # the agency's user sees the placed case, and only that one
+    agent = _new_page(browser, locale="zh-CN")
+    sign_in(agent, server.base_url, staff.agent)
+    queue = agent.get_by_test_id("queue-table")
+    expect(queue.locator("tbody tr")).to_have_count(1)
+    expect(queue).to_contain_text(f"#{case_id}")
+    assert agent.goto(f"{server.base_url}/cases/{other_case}").status == 404
+    expect(agent.locator("main")).to_contain_text("未找到")
+    agent.goto(f"{server.base_url}/cases/{case_id}")
+    expect(agent.get_by_test_id("pii-mobile")).to_have_text(re.compile(r"^\*+\d{4}$"))
+    expect(agent.get_by_test_id("reveal-mobile")).to_have_count(0)
+    shot(agent, "oversight-05b-agency-user-case-zh_CN")
+    agent.context.close()
     recall = page.get_by_test_id("form-recall")
     recall.locator("input[name=case_id]").fill(case_id)
     recall.locator("button[type=submit]").click()

@@ -33,6 +33,12 @@ def test_chinese_login_queue_and_case_page(browser: Browser, server: Server, sta
     assert re.fullmatch(r"\d{6}\*+\w{4}", masked), masked
     expect(page.get_by_test_id("compliance")).to_contain_text("当前允许")
     shot(page, "zh-02-case")
+    # a wrong amount is refused with the reason, nothing recorded
+    page.keyboard.press("p")
+    page.get_by_test_id("form-promise").locator("input[name=amount]").fill("12,34")
+    page.get_by_test_id("form-promise").locator("button[type=submit]").click()
+    expect(page.get_by_test_id("case-flash")).to_contain_text("已拒绝：amount: not an amount")
+    expect(page.get_by_test_id("promises")).to_have_count(0)
     page.keyboard.press("a")  # the arrangement panel, opened from the keyboard
     expect(page.get_by_test_id("form-arrangement")).to_be_visible()
     expect(page.get_by_test_id("form-arrangement")).to_contain_text("结清")

@@ -90,6 +90,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "queue.count_broken": ("Broken promises", "违约承诺"),
     "queue.count_new": ("New today", "今日新增"),
     "queue.count_mine": ("My cases", "我的案件"),
+    "queue.count_scope": ("Assigned cases", "已分配案件"),
     "queue.count_pool": ("Unassigned pool", "待分配"),
     "queue.count_shown": ("On this page", "本页"),
     "queue.count_locked": ("Being worked", "处理中"),

@@ -35,8 +35,14 @@ def my_queue(
         sizes = queues.queue_sizes(uow.session, actor) if actor.role != "agency" else {}
     except WorkbenchError as error:
         return failed(request, actor, error)
+    if actor.role == "collector":
+        mine = sizes.get(actor.username, 0)
+    elif actor.role == "agency":
+        mine = len(items)
+    else:  # supervisors: every assigned case in their scope
+        mine = sum(n for name, n in sizes.items() if name)
     counts = {
-        "mine": sizes.get(actor.username, 0) if actor.role != "agency" else len(items),
+        "mine": mine,
         "pool": sizes.get("") if actor.role != "agency" else None,
         "shown": len(items),
         "locked": sum(1 for item in items if item.leased_by),
@@ -52,6 +58,7 @@ def my_queue(
         offset=max(offset, 0),
         limit=PAGE,
         can_take=allowed(actor, TAKERS),
+        mine_key="queue.count_mine" if actor.role == "collector" else "queue.count_scope",
         flash_keys=flashes,
     )
 
