@@ -1,6 +1,6 @@
-"""The strategy commands on a real demo workspace: validate, init, show, the dry run
-(nothing written, counts equal to the API's) and the readout over assignments written
-day by day the way the daily close will write them."""
+"""The strategy commands on a real workspace (generated, imported, closed): validate,
+init, show, the dry run (nothing written, counts equal to the API's, compliance blocks)
+and the readout over assignments written day by day as the daily close writes them."""
 
 from __future__ import annotations
 
@@ -24,12 +24,22 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Path:
+    """A demo-style workspace: a generated book of 800 loans imported and closed for the
+    last 7 days, without the close's own treatment step (these tests record the
+    assignments themselves)."""
     root = tmp_path_factory.mktemp("strategy") / "demo"
-    result = runner.invoke(
-        app, ["demo", "--loans", "800", "--as-of", AS_OF.isoformat(), "-w", str(root),
-              "--lang", "en"],
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
+    data = root.parent / "data"
+    day = AS_OF.isoformat()
+    steps = [
+        ["init", "-w", str(root)],
+        ["generate", "--loans", "800", "--as-of", day, "--out", str(data)],
+        *[["import", str(data / f"{k}.parquet"), "-w", str(root), "--lang", "en"]
+          for k in ("customers", "loans", "payments")],
+        ["close", "--as-of", day, "--days", "7", "--no-treat", "-w", str(root), "--lang", "en"],
+    ]  # fmt: skip
+    for args in steps:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, (args, result.output)
     return root
 
 
@@ -127,7 +137,9 @@ def backdate_cases_to_first_overdue_day(ws: Workspace, days: list[date]) -> None
 def test_readout_over_a_week_of_recorded_assignments(demo):
     ws = Workspace.at(demo)
     strategy = load_strategy(None, demo)
-    days = ws.snapshot_dates()
+    # the last week of daily snapshots (a workspace may keep older month-end ones too)
+    days = [d for d in ws.snapshot_dates() if d > AS_OF - timedelta(days=7)]
+    assert len(days) == 7
     backdate_cases_to_first_overdue_day(ws, days)
     con = ibis.duckdb.connect()
     given: dict[tuple[int, str], int] = {}
@@ -164,3 +176,59 @@ def test_readout_over_a_week_of_recorded_assignments(demo):
     per_arm = {r[1].strip(): int(r[2].strip().replace(",", "")) for r in rows if "%" in r[3]}
     assert set(per_arm) == arms
     assert sum(per_arm.values()) == cases
+
+
+def test_preview_counts_what_the_compliance_pack_would_block(demo, tmp_path):
+    """A hold on a debtor who has an action, and steps sent at 22:00 local time (after
+    the cn window closes at 21:00): the dry run names both rules."""
+    import pyarrow.parquet as pq
+
+    from arrears.strategy import default_strategy_path
+
+    ws = Workspace.at(demo)
+    con = ibis.duckdb.connect()
+    strategy = load_strategy(None, demo)
+    actions = preview_actions(con, ws, strategy)
+    contact = next(r for r in actions if r["contact_channel"] is not None)
+    with ws.engine.begin() as conn:
+        conn.execute(
+            insert(TABLES["holds"]),
+            [{"customer_id": contact["customer_id"], "kind": "dispute", "placed_on": AS_OF,
+              "reason": "disputes the balance"}],
+        )  # fmt: skip
+    late = tmp_path / "late.toml"
+    late.write_text(default_strategy_path().read_text().replace("send_hour = 9", "send_hour = 22"))
+    late_actions = preview_actions(con, ws, load_strategy(late))
+    timed = ("call", "sms", "email", "visit", "push")  # the cn window does not cover letters
+    at_22 = sum(
+        1 for r in late_actions if r["send_at_local_hour"] == 22 and r["contact_channel"] in timed
+    )
+    assert at_22 > 0
+    result = runner.invoke(
+        app, ["strategy", "preview", "--as-of", AS_OF.isoformat(), "-w", str(demo), "--file",
+              str(late), "--pack", "cn", "--lang", "en"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    hours = next(line for line in lines if "cn.hours" in line)
+    assert int(hours.split("│")[2].strip().replace(",", "")) >= at_22
+    assert any("hold.dispute" in line for line in lines)
+    assert pq.read_table(ws.snapshot_path(AS_OF)).num_rows > 0
+    with ws.engine.begin() as conn:
+        conn.execute(TABLES["holds"].delete())
+
+
+def preview_actions(con, ws: Workspace, strategy) -> list[dict]:
+    from arrears.strategy import proposed_actions
+
+    return (
+        proposed_actions(
+            con.read_parquet(str(ws.snapshot_path(AS_OF))),
+            ibis.memtable(day_inputs(ws, AS_OF)),
+            strategy,
+            AS_OF,
+            ibis.memtable(step_history(ws, AS_OF)),
+        )
+        .to_pyarrow()
+        .to_pylist()
+    )

@@ -87,6 +87,12 @@ LABELS = {
         "{start} 至 {end} 没有策略 {name} 的分配记录",
     ),
     "missing_snapshot": ("No snapshot for {day}", "没有 {day} 的快照"),
+    "rule": ("Rule", "规则"),
+    "blocked_title": (
+        "What the compliance pack {pack} would block",
+        "合规规则包 {pack} 将拦截的动作",
+    ),
+    "blocked_total": ("Blocked contacts", "被拦截的联系"),
 }
 
 
@@ -213,6 +219,53 @@ def assignments_between(ws: Workspace, strategy: str, first: date, last: date) -
     )
 
 
+def blocked_by_rule(ws: Workspace, day: date, actions: pa.Table, pack: str) -> dict[str, int]:
+    """How many of the proposed contacts the compliance gate (``pack``) would block,
+    per rule id: each contact is checked at its send time (``send_on`` at
+    ``send_at_local_hour`` in the debtor's zone) against the holds in force on
+    ``day``, in send order, so caps count the earlier allowed ones. Referrals (agency,
+    litigation) are not contacts and are not checked."""
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from sqlalchemy import or_, select
+
+    from arrears.compliance import Attempt, Gate, Hold
+    from arrears.store.models import TABLES
+
+    holds_table = TABLES["holds"]
+    in_force = (holds_table.c.placed_on <= day) & or_(
+        holds_table.c.released_on.is_(None), holds_table.c.released_on > day
+    )
+    holds: dict[str, list[Hold]] = {}
+    with ws.engine.connect() as conn:
+        for h in conn.execute(select(holds_table).where(in_force)).all():
+            holds.setdefault(h.customer_id, []).append(
+                Hold(h.kind, h.channel, h.loan_id, h.reason or "")
+            )
+    attempts = []
+    for row in actions.to_pylist():
+        if row["contact_channel"] is None:
+            continue
+        try:
+            zone = ZoneInfo(row["time_zone"] or "")
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = ZoneInfo("UTC")  # an unknown zone: the gate applies its strictest window
+        at = datetime.combine(row["send_on"], time(row["send_at_local_hour"]), zone)
+        attempts.append(
+            Attempt(f"{row['loan_id']}:{row['step']}", row["customer_id"], row["loan_id"],
+                    row["contact_channel"], at, row["time_zone"])
+        )  # fmt: skip
+    attempts.sort(key=lambda a: a.at)
+    counts: dict[str, int] = {}
+    for verdict in Gate(pack, holds).evaluate(attempts):
+        for rule in verdict.rules:
+            counts[rule] = counts.get(rule, 0) + 1
+        if not verdict.allowed:
+            counts["*"] = counts.get("*", 0) + 1
+    return counts
+
+
 def _label(lang: str | None):
     index = 0 if translator(lang).lang == "en" else 1
 
@@ -309,8 +362,14 @@ def init(workspace: WorkspaceOpt = None, force: bool = False, lang: LangOpt = No
     console.print(label("initialised", path=target), markup=False)
 
 
+PackOpt = Annotated[
+    str | None,
+    typer.Option("--pack", help="Also count what this compliance pack would block (cn, us-regf)."),
+]
+
+
 def preview(as_of: AsOfOpt = None, file: FileOpt = None, workspace: WorkspaceOpt = None,
-            lang: LangOpt = None) -> None:  # fmt: skip
+            pack: PackOpt = None, lang: LangOpt = None) -> None:  # fmt: skip
     """Dry run: what the day after --as-of would send, by segment, step and channel."""
     from datetime import timedelta
 
@@ -330,7 +389,7 @@ def preview(as_of: AsOfOpt = None, file: FileOpt = None, workspace: WorkspaceOpt
     snapshot = con.read_parquet(str(path))
     inputs = con.create_table("strategy_inputs", day_inputs(ws, day))
     history = con.create_table("strategy_history", step_history(ws, day))
-    result, _ = preview_tables(snapshot, inputs, strategy, day, history)
+    result, actions = preview_tables(snapshot, inputs, strategy, day, history)
     title = label("assigned_title", name=strategy.name, version=strategy.version, as_of=day)
     seg = Table(label("segment"), label("arm"), label("loans"), title=title)
     for row in result.assigned:
@@ -350,6 +409,20 @@ def preview(as_of: AsOfOpt = None, file: FileOpt = None, workspace: WorkspaceOpt
         chan.add_row(name, f"{count:,}")
     chan.add_row(label("total"), f"{result.total_actions:,}")
     console.print(chan)
+    if pack:
+        from arrears.compliance import ComplianceError
+
+        try:
+            counts = blocked_by_rule(ws, day, actions, pack)
+        except ComplianceError as exc:
+            err.print(str(exc), markup=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+        blocked = Table(label("rule"), label("actions"), title=label("blocked_title", pack=pack))
+        for rule, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+            if rule != "*":
+                blocked.add_row(rule, f"{n:,}")
+        blocked.add_row(label("blocked_total"), f"{counts.get('*', 0):,}")
+        console.print(blocked)
 
 
 def _ci(pair: tuple[Any, Any], fmt) -> str:

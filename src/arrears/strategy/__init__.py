@@ -9,7 +9,7 @@ Public API::
     proposed_actions(snapshot, inputs, strategy, as_of, history=None) -> ibis.Table
     daily_assignments(snapshot, inputs, strategy, as_of, history=None) -> ibis.Table
     preview(snapshot, inputs, strategy, as_of, history=None) -> Preview
-    readout(assignments, snapshots, start, end, champion) -> Readout
+    readout(assignments, snapshots, strategy_name, start, end, champion) -> Readout
 
 See docs/strategies.md for the document format and the columns.
 """
@@ -34,6 +34,7 @@ from arrears.strategy.loader import (
     parse_strategy,
 )
 from arrears.strategy.model import CHANNELS, Arm, Ladder, Segment, Step, Strategy
+from arrears.strategy.readout import Readout, case_outcomes, readout
 from arrears.strategy.segments import INPUT_COLUMNS, prepare, segment_of
 
 __all__ = [
@@ -46,12 +47,14 @@ __all__ = [
     "Ladder",
     "Preview",
     "PreviewRow",
+    "Readout",
     "Segment",
     "Step",
     "Strategy",
     "StrategyError",
     "arm_of_customer",
     "assign",
+    "case_outcomes",
     "customer_point",
     "daily_assignments",
     "default_strategy_path",
@@ -62,6 +65,7 @@ __all__ = [
     "preview",
     "preview_tables",
     "proposed_actions",
+    "readout",
     "segment_of",
     "with_arm",
 ]
