@@ -2,7 +2,10 @@
 arrangement, hold, field visit, note, blacklist. Each handler parses the form, calls
 one back-end service, commits, and answers with the refreshed case page (htmx swaps
 its main part) or, without htmx, a redirect back to it. A refusal from a service is
-shown on the case page with its reason and HTTP status, nothing written."""
+shown on the case page with its reason and HTTP status, nothing written.
+
+The handlers are ``async`` only to read the form; the service call and the page run in
+the threadpool, never on the event loop."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from arrears.domain.errors import DomainError
@@ -115,7 +119,7 @@ async def log_contact(
         )
         return ("bad", t("contact_blocked", why=why or ", ".join(result.rules)))
 
-    return _respond(request, actor, uow, case_id, "contact", work)
+    return await run_in_threadpool(_respond, request, actor, uow, case_id, "contact", work)
 
 
 @router.post("/cases/{case_id}/promise")
@@ -134,7 +138,7 @@ async def record_promise(
             on=business_date(request),
         )  # fmt: skip
 
-    return _respond(request, actor, uow, case_id, "promise", work)
+    return await run_in_threadpool(_respond, request, actor, uow, case_id, "promise", work)
 
 
 def arrangement_terms(kind: str, form: dict[str, str]) -> dict[str, Any]:
@@ -175,7 +179,7 @@ async def propose_arrangement(
               relief=money(row.relief)),
         )  # fmt: skip
 
-    return _respond(request, actor, uow, case_id, "arrangement", work)
+    return await run_in_threadpool(_respond, request, actor, uow, case_id, "arrangement", work)
 
 
 @router.post("/cases/{case_id}/hold")
@@ -195,7 +199,7 @@ async def place_hold(
             whole_customer=form.get("whole_customer") == "1",
         )  # fmt: skip
 
-    return _respond(request, actor, uow, case_id, "hold", work)
+    return await run_in_threadpool(_respond, request, actor, uow, case_id, "hold", work)
 
 
 @router.post("/cases/{case_id}/visit")
@@ -215,7 +219,7 @@ async def order_visit(
             on=business_date(request),
         )  # fmt: skip
 
-    return _respond(request, actor, uow, case_id, "visit", work)
+    return await run_in_threadpool(_respond, request, actor, uow, case_id, "visit", work)
 
 
 @router.post("/cases/{case_id}/visit/{visit_id}/outcome")
@@ -235,7 +239,7 @@ async def visit_outcome(
             visited_on=_date(form, "visited_on"), notes=form.get("notes", ""),
         )  # fmt: skip
 
-    return _respond(request, actor, uow, case_id, "visit", work)
+    return await run_in_threadpool(_respond, request, actor, uow, case_id, "visit", work)
 
 
 @router.post("/cases/{case_id}/note")
@@ -251,7 +255,7 @@ async def add_note(
     def work() -> None:
         notes.add_note(uow.session, actor, case_id, form.get("body", ""))
 
-    return _respond(request, actor, uow, case_id, "note", work)
+    return await run_in_threadpool(_respond, request, actor, uow, case_id, "note", work)
 
 
 BLACKLIST_SOURCES = {"mobile": "phone", "email": "email"}
@@ -277,7 +281,7 @@ async def blacklist(
         else:
             holds.add_to_blacklist(uow.session, actor, "other", form.get("value", ""), reason)
 
-    return _respond(request, actor, uow, case_id, "blacklist", work)
+    return await run_in_threadpool(_respond, request, actor, uow, case_id, "blacklist", work)
 
 
 @router.post("/cases/{case_id}/hold/{hold_id}/release")
@@ -293,7 +297,7 @@ async def release_hold(
     def work() -> None:
         holds.release_hold(uow.session, actor, hold_id, on=business_date(request))
 
-    return _respond(request, actor, uow, case_id, "hold_released", work)
+    return await run_in_threadpool(_respond, request, actor, uow, case_id, "hold_released", work)
 
 
 @router.post("/cases/{case_id}/document")
@@ -316,4 +320,4 @@ async def upload_document(
             upload.content_type or "application/octet-stream", content,
         )  # fmt: skip
 
-    return _respond(request, actor, uow, case_id, "document", work)
+    return await run_in_threadpool(_respond, request, actor, uow, case_id, "document", work)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from arrears.domain.errors import DomainError
@@ -114,7 +115,7 @@ async def place(
         )
         return t("agencies.placed")
 
-    return _run(request, actor, uow, _agencies_page, work)
+    return await run_in_threadpool(_run, request, actor, uow, _agencies_page, work)
 
 
 @router.post("/agencies/recall")
@@ -128,7 +129,7 @@ async def recall(
         agencies.recall(uow.session, actor, _case_id(form), on=settings_of(request).today())
         return t("agencies.recalled")
 
-    return _run(request, actor, uow, _agencies_page, work)
+    return await run_in_threadpool(_run, request, actor, uow, _agencies_page, work)
 
 
 @router.post("/agencies/by-rule")
@@ -150,7 +151,7 @@ async def place_by_rule(
         )  # fmt: skip
         return t("agencies.placed_by_rule", count=sum(placed.values()))
 
-    return _run(request, actor, uow, _agencies_page, work)
+    return await run_in_threadpool(_run, request, actor, uow, _agencies_page, work)
 
 
 def _legal_page(
@@ -205,4 +206,4 @@ async def record_stage(
         )  # fmt: skip
         return t("legal.recorded")
 
-    return _run(request, actor, uow, _legal_page, work)
+    return await run_in_threadpool(_run, request, actor, uow, _legal_page, work)

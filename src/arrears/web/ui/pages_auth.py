@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Depends, Form, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from arrears.services.workbench.access import Actor
@@ -69,6 +72,19 @@ async def login_submit(
     t = translator(normalise_language(lang) or request_language(request))
     if not await check_login_csrf(request):
         return _login_page(request, t("error.csrf"), username, status_code=403)
+    # argon2 and the store off the event loop
+    return await run_in_threadpool(_login, request, username, password, lang, next, uow, t)
+
+
+def _login(
+    request: Request,
+    username: str,
+    password: str,
+    lang: str,
+    next: str,
+    uow: UnitOfWork,
+    t: Callable[..., str],
+) -> Response:
     result = login(request, uow.session, username, password)
     if isinstance(result, LoginError):
         message = t("login.locked_plain") if result.reason == "locked" else t("login.failed")
@@ -98,6 +114,11 @@ def logout_submit(
     return response
 
 
+def _set_language(uow: UnitOfWork, user_id: int, language: str) -> None:
+    set_language(uow.session, user_id, language)
+    uow.commit()
+
+
 @router.post("/lang")
 async def switch_language(
     request: Request,
@@ -113,8 +134,7 @@ async def switch_language(
         message = translator(chosen or request_language(request))("error.csrf")
         return _login_page(request, message, status_code=403)
     if chosen and actor is not None and chosen != actor.language:
-        set_language(uow.session, actor.id, chosen)
-        uow.commit()
+        await run_in_threadpool(_set_language, uow, actor.id, chosen)
     response = see_other(local_target(next, "/"))
     if chosen:
         response.set_cookie(LANG_COOKIE, chosen, max_age=ONE_YEAR, samesite="lax", path="/")

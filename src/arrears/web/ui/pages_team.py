@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from arrears.services.workbench import queues, users
@@ -107,7 +108,7 @@ async def reassign(
         )
         return t("team.reassigned")
 
-    return _run(request, actor, uow, work)
+    return await run_in_threadpool(_run, request, actor, uow, work)
 
 
 @router.post("/team/transfer")
@@ -128,4 +129,4 @@ async def bulk_transfer(
         )
         return t("team.transfer_done", count=sum(moved.values()))
 
-    return _run(request, actor, uow, work)
+    return await run_in_threadpool(_run, request, actor, uow, work)
