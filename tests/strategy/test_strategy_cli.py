@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select
 from typer.testing import CliRunner
 
 from arrears.cli import app
-from arrears.commands.strategy import day_inputs, step_history
+from arrears.services.strategy_inputs import day_inputs, step_history
 from arrears.store.models import TABLES
 from arrears.strategy import daily_assignments, load_strategy, preview
 from arrears.workspace import Workspace
