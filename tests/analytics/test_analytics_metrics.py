@@ -230,3 +230,10 @@ def test_first_payment_default_counts_first_installments_30_days_late():
     assert nov.vintage == date(2025, 11, 1)
     assert (nov.eligible_loans, nov.defaulted_loans) == (3, 1)
     assert nov.rate == Decimal("0.3333")
+
+
+def test_the_default_period_is_twelve_calendar_months():
+    from arrears.analytics.report import default_period
+
+    assert default_period(date(2026, 11, 30)) == (date(2025, 12, 1), date(2026, 11, 30))
+    assert default_period(date(2026, 1, 5)) == (date(2025, 2, 1), date(2026, 1, 5))

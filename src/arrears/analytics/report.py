@@ -13,6 +13,13 @@ from arrears.workspace import Workspace
 FORMATS = ("html", "xlsx", "pdf")
 
 
+def default_period(last: date) -> tuple[date, date]:
+    """The twelve calendar months ending with ``last``: from the 1st of the month eleven
+    months before ``last`` through ``last`` (the CLI's and the demo's default)."""
+    months = last.year * 12 + last.month - 1 - 11
+    return date(months // 12, months % 12 + 1, 1), last
+
+
 def default_out(ws: Workspace, date_from: date, date_to: date, fmt: str, lang: str) -> Path:
     """``<workspace>/reports/portfolio-<from>-<to>-<lang>.<fmt>``."""
     return ws.root / "reports" / f"portfolio-{date_from}-{date_to}-{lang}.{fmt}"

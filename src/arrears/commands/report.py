@@ -41,8 +41,9 @@ def _period(ws: Workspace, date_from: str | None, date_to: str | None) -> tuple[
     last = _day(date_to, "--to") if date_to else closed[-1]
     if date_from:
         return _day(date_from, "--from"), last
-    months = last.year * 12 + last.month - 1 - 11
-    return date(months // 12, months % 12 + 1, 1), last
+    from arrears.analytics.report import default_period
+
+    return default_period(last)
 
 
 def _lang(lang: str | None) -> str:
