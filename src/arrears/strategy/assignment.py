@@ -64,9 +64,13 @@ def arm_of_customer(strategy: Strategy, customer_id: str) -> str:
     return arm_for_point(strategy, customer_point(strategy.name, customer_id))
 
 
-def point_of(customer_id: ir.StringValue, strategy_name: str) -> ir.IntegerValue:
-    """``customer_point`` as an Ibis expression (sha256 hex digits summed by place)."""
-    digest = (ibis.literal(strategy_name + "|") + customer_id).hexdigest("sha256")
+def digest_of(customer_id: ir.StringValue, strategy_name: str) -> ir.StringValue:
+    """The hex sha256 of ``"<strategy>|<customer_id>"`` as an Ibis expression."""
+    return (ibis.literal(strategy_name + "|") + customer_id).hexdigest("sha256")
+
+
+def point_from_digest(digest: ir.StringValue) -> ir.IntegerValue:
+    """The integer of the first 13 hex digits of ``digest``, summed by place."""
     total: ir.IntegerValue = ibis.literal(0, "int64")
     for i in range(HEX_DIGITS):
         code = digest.substr(i, 1).ascii_str().cast("int64")
@@ -75,6 +79,11 @@ def point_of(customer_id: ir.StringValue, strategy_name: str) -> ir.IntegerValue
         digit = (code % 32 + 9) % 25
         total = total + digit * (16 ** (HEX_DIGITS - 1 - i))
     return total
+
+
+def point_of(customer_id: ir.StringValue, strategy_name: str) -> ir.IntegerValue:
+    """``customer_point`` as an Ibis expression."""
+    return point_from_digest(digest_of(customer_id, strategy_name))
 
 
 def _small_table(columns: dict[str, list], schema: dict[str, str]) -> ir.Table:
@@ -95,11 +104,18 @@ def with_arm(t: ir.Table, strategy: Strategy) -> ir.Table:
         {"arm": [n for n, _ in edges], "arm_low": lows, "arm_high": [e for _, e in edges]},
         {"arm": "string", "arm_low": "int64", "arm_high": "int64"},
     )
-    t = t.mutate(arm_point=point_of(t.customer_id, strategy.name))
-    joined = t.join(
-        slices, [t.arm_point >= slices.arm_low, t.arm_point < slices.arm_high], how="inner"
-    )
-    return joined.drop("arm_point", "arm_low", "arm_high")
+    # The digest is computed once per customer, below a DISTINCT: engines would otherwise
+    # inline (and recompute) it in each of the 13 digits of the point.
+    customers = t.select(
+        arm_customer=t.customer_id, arm_digest=digest_of(t.customer_id, strategy.name)
+    ).distinct()
+    customers = customers.select("arm_customer", arm_point=point_from_digest(customers.arm_digest))
+    placed = customers.join(
+        slices,
+        [customers.arm_point >= slices.arm_low, customers.arm_point < slices.arm_high],
+        how="inner",
+    ).select("arm_customer", "arm")
+    return t.join(placed, t.customer_id == placed.arm_customer, how="inner").drop("arm_customer")
 
 
 def with_ladder(t: ir.Table, strategy: Strategy) -> ir.Table:
