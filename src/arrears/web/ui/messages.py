@@ -384,6 +384,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "visited_on": ("Visited on", "外访日期"),
     "visitor": ("Visitor", "外访人员"),
     "right_now": ("right now", "此刻"),
+    "script_template": ("Script for this step:", "本步骤话术："),
     "no_script": ("No call script for this step.", "当前步骤没有话术。"),
     "pay_by": ("Pay by", "还款截止"),
     "waive_component": ("Waive from", "减免项目"),
