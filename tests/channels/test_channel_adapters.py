@@ -5,6 +5,8 @@ and the dialer list CSV."""
 from __future__ import annotations
 
 import csv
+import subprocess
+from dataclasses import replace
 from datetime import date, time
 from decimal import Decimal
 
@@ -17,7 +19,11 @@ from sqlalchemy.orm import Session
 from arrears.channels.adapters.base import OutgoingMessage
 from arrears.channels.adapters.dialer import CallTask, best_call_window
 from arrears.channels.adapters.http_gateway import HttpGatewayAdapter, apply_receipts
-from arrears.channels.adapters.spool import FileSpoolAdapter, LetterSpoolAdapter
+from arrears.channels.adapters.spool import (
+    FileSpoolAdapter,
+    LetterSpoolAdapter,
+    render_print_runs,
+)
 from arrears.channels.dialer_export import export_dialer_list
 from arrears.channels.dispatcher import Dispatcher
 from arrears.channels.outbox import events_of
@@ -93,17 +99,24 @@ def test_file_spool_writes_one_file_per_message(engine, tmp_path) -> None:
         assert events_of(session, ids)[ids[0]] == ["queued", "sending", "sent"]
 
 
-def test_letter_spool_renders_pdf(engine, tmp_path) -> None:
+def test_letter_spool_takes_letters_and_sets_them_as_one_print_run(engine, tmp_path) -> None:
     from test_channel_letters import sample_letter
 
-    (outbox_id,) = queue_messages(engine, 1, channel="letter", recipient="张三, 北京市朝阳区")
-    _set_body(engine, {outbox_id: sample_letter().to_json()})
+    ids = queue_messages(engine, 2, channel="letter", recipient="张三, 北京市朝阳区")
+    first, second = sample_letter(), replace(sample_letter(), reference="ARR-2026-000124")
+    _set_body(engine, {ids[0]: first.to_json(), ids[1]: second.to_json()})
     broken = queue_messages(engine, 1, channel="letter", recipient="x", customer_id="C2")
     _set_body(engine, {broken[0]: "not a letter"})
-    report = Dispatcher(engine, {"letter": LetterSpoolAdapter(tmp_path / "print")}).run_until_idle()
-    assert report.outcomes == {"sent": 1, "dead": 1}
-    (pdf,) = (tmp_path / "print").glob("*.pdf")
-    assert pdf.read_bytes().startswith(b"%PDF")
+    spool = tmp_path / "print"
+    report = Dispatcher(engine, {"letter": LetterSpoolAdapter(spool)}).run_until_idle()
+    assert report.outcomes == {"sent": 2, "dead": 1}
+    day = spool / first.letter_date.isoformat()
+    assert len(list(day.glob("*.json"))) == 2
+    (run,) = render_print_runs(spool)
+    assert run == day / "print-run.pdf" and run.read_bytes().startswith(b"%PDF")
+    text = subprocess.run(["pdftotext", str(run), "-"], capture_output=True, text=True).stdout
+    assert "ARR-2026-000123" in text and "ARR-2026-000124" in text
+    assert render_print_runs(spool) == []  # nothing changed: the run stands
 
 
 def _task(name: str, account: str, amount: str, currency: str, priority: int, zone: str):

@@ -10,6 +10,7 @@ The letter's body text is a ``letter`` channel template (``demand_letter``,
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -35,6 +36,7 @@ WORDS = {
     "closing": ("此致\n敬礼！", "Yours sincerely,"),
     "seal": ("（盖章）", ""),
     "page": ("第 {n} 页 / 共 {total} 页", "Page {n} of {total}"),
+    "page_in_run": ("第 {n} 页", "Page {n}"),
 }
 
 
@@ -134,21 +136,46 @@ def _word(key: str, language: str) -> str:
 
 
 class _LetterPdf(FPDF):
-    def __init__(self, letter: Letter) -> None:
+    """One document of one or more letters; each letter starts on a new page and its
+    pages are numbered on their own."""
+
+    def __init__(self, first: Letter, *, print_run: bool = False) -> None:
         super().__init__(format="A4", unit="mm")
-        self.letter = letter
+        self.letter = first
+        self.print_run = print_run
+        self._next: Letter | None = None
+        self._first_page = 1
         self.set_margins(20, 18, 20)
         self.set_auto_page_break(True, margin=22)
         self.add_font(FONT_FAMILY, "", str(cjk_font_path()))
-        self.set_title(letter.reference)
-        self.set_author(letter.institution_name)
+        for face in self.fonts.values():
+            # The subset's bounding boxes would be recomputed glyph by glyph from the
+            # CFF outlines (seconds per document); the full font's boxes contain them.
+            face.ttfont.recalcBBoxes = False
+        self.set_title(first.reference)
+        self.set_author(first.institution_name)
         self.set_creator("arrears")
+
+    def begin(self, letter: Letter) -> None:
+        """Start ``letter`` on a new page (the previous page keeps its own footer)."""
+        self._next = letter
+        self.add_page()
+
+    def header(self) -> None:
+        if self._next is not None:
+            self.letter, self._next = self._next, None
+            self._first_page = self.page_no()
 
     def footer(self) -> None:
         self.set_y(-14)
         self.set_font(FONT_FAMILY, size=8)
         self.set_text_color(110)
-        page = _word("page", self.letter.language).format(n=self.page_no(), total="{nb}")
+        n = self.page_no() - self._first_page + 1
+        # In a print run the page count of one letter is not known while it is set.
+        if self.print_run:
+            page = _word("page_in_run", self.letter.language).format(n=n)
+        else:
+            page = _word("page", self.letter.language).format(n=n, total="{nb}")
         self.cell(0, 5, f"{self.letter.reference}    {page}", align=Align.C)
 
 
@@ -156,6 +183,24 @@ def render_letter_pdf(letter: Letter, template: Template | None = None) -> bytes
     """The letter as PDF bytes. ``template`` defaults to the packaged template named
     ``letter.template`` in the letter's language; a template missing merge fields or an
     empty amounts table is an error naming the letter's reference."""
+    pdf = _LetterPdf(letter)
+    _set_letter(pdf, letter, template)
+    return bytes(pdf.output())
+
+
+def render_print_run(letters: Sequence[Letter]) -> bytes:
+    """Many letters as one PDF for the print shop, each starting on a new page (the
+    font is embedded once for the run, which is what makes a large run affordable).
+    Each letter uses its packaged template; errors name the letter's reference."""
+    if not letters:
+        raise LetterError("a print run needs at least one letter")
+    pdf = _LetterPdf(letters[0], print_run=True)
+    for letter in letters:
+        _set_letter(pdf, letter, None)
+    return bytes(pdf.output())
+
+
+def _set_letter(pdf: _LetterPdf, letter: Letter, template: Template | None) -> None:
     if not letter.amounts:
         raise LetterError(f"letter {letter.reference}: the amounts table is empty")
     template = template or get_template(None, letter.template, letter.language)
@@ -163,8 +208,7 @@ def render_letter_pdf(letter: Letter, template: Template | None = None) -> bytes
         raise TemplateError(f"template {template.name!r} is for {template.channel}, not letters")
     message = render(template, letter.merge_fields())
     lang = letter.language
-    pdf = _LetterPdf(letter)
-    pdf.add_page()
+    pdf.begin(letter)
     width = pdf.epw
 
     # Letterhead: institution name, address and phone, a rule underneath.
@@ -225,7 +269,6 @@ def render_letter_pdf(letter: Letter, template: Template | None = None) -> bytes
                  format_date(letter.letter_date, lang)):  # fmt: skip
         if line:
             pdf.cell(width, 6, line, align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    return bytes(pdf.output())
 
 
 def _amounts_table(pdf: _LetterPdf, letter: Letter) -> None:

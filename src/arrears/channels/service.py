@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from arrears.channels.adapters.base import Adapter
 from arrears.channels.adapters.http_gateway import HttpGatewayAdapter
 from arrears.channels.adapters.smtp import SmtpAdapter
-from arrears.channels.adapters.spool import FileSpoolAdapter, LetterSpoolAdapter
+from arrears.channels.adapters.spool import FileSpoolAdapter, LetterSpoolAdapter, render_print_runs
 from arrears.store.contact_models import DeliveryEvent, OutboxMessage
 
 SPOOL_CHANNELS = ("email", "sms", "push")
@@ -26,8 +26,8 @@ def workspace_adapters(
 ) -> dict[str, Adapter]:
     """Adapters for a workspace: email by ``smtp`` and SMS/push by ``gateway`` when
     given, else written to the file spool ``<root>/outbox/<channel>/``; letters always
-    rendered to PDF in ``<root>/outbox/letter/`` (the print shop's spool). Calls are not
-    here: they go to the dialer list (``export_dialer_list``)."""
+    handed to the print shop's spool ``<root>/outbox/letter/`` (see ``print_letters``).
+    Calls are not here: they go to the dialer list (``export_dialer_list``)."""
     spool = FileSpoolAdapter(Path(root) / "outbox")
     adapters: dict[str, Adapter] = {channel: spool for channel in SPOOL_CHANNELS}
     if smtp is not None:
@@ -36,6 +36,12 @@ def workspace_adapters(
         adapters["sms"] = adapters["push"] = gateway
     adapters["letter"] = LetterSpoolAdapter(Path(root) / "outbox" / "letter")
     return adapters
+
+
+def print_letters(root: Path) -> list[Path]:
+    """Set the letters handed to the workspace's print spool as print runs (one PDF
+    per letter date, only where letters came since its run); returns the runs."""
+    return render_print_runs(Path(root) / "outbox" / "letter")
 
 
 def outbox_counts(engine: Engine) -> dict[tuple[str, str], int]:

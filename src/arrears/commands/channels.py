@@ -165,12 +165,13 @@ def outbox_dispatch(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Send the due messages: email by SMTP and SMS/push by the gateway when given,
-    else to the workspace's file spool (outbox/<channel>/); letters as PDF to
-    outbox/letter/. Each is re-checked by the compliance gate first."""
+    else to the workspace's file spool (outbox/<channel>/); letters to the print spool
+    outbox/letter/<date>/, set as one PDF print run per date. Each is re-checked by
+    the compliance gate first."""
     from arrears.channels.adapters.http_gateway import HttpGatewayAdapter
     from arrears.channels.adapters.smtp import SmtpAdapter
     from arrears.channels.dispatcher import Dispatcher
-    from arrears.channels.service import dispatch_workspace, workspace_adapters
+    from arrears.channels.service import dispatch_workspace, print_letters, workspace_adapters
 
     ws = open_workspace(workspace)
     smtp = SmtpAdapter(smtp_host, smtp_port, starttls=smtp_starttls) if smtp_host else None
@@ -184,6 +185,8 @@ def outbox_dispatch(
         )
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items())) or "nothing due"
     console.print(f"dispatched {report.claimed} claim(s): {outcomes}")
+    for run in print_letters(ws.root):
+        console.print(f"print run {run}")
 
 
 @outbox_app.command("status")

@@ -26,7 +26,7 @@ from arrears.channels.dialer_export import export_dialer_list
 from arrears.channels.dispatcher import Dispatcher, DispatchReport
 from arrears.channels.outbox import as_utc
 from arrears.channels.recheck import store_recheck
-from arrears.channels.service import workspace_adapters
+from arrears.channels.service import print_letters, workspace_adapters
 from arrears.services.settings import load_settings
 from arrears.services.treatments import TreatmentReport, treat_day
 from arrears.services.workbench.promises import settle_promises
@@ -83,6 +83,7 @@ def play_out(ws: Workspace, until: datetime, pack: str | None = None) -> Dispatc
         with Session(ws.engine) as session:
             moment = _next_due(session, until)
         if moment is None:
+            print_letters(ws.root)
             return total
 
         def clock(at: datetime = moment) -> datetime:

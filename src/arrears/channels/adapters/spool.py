@@ -2,9 +2,12 @@
 
 ``FileSpoolAdapter`` writes each message as a file ``<root>/<channel>/<key>.<ext>``
 (status ``sent``), so ``arrears demo`` shows what was sent without any server.
-``LetterSpoolAdapter`` renders letter messages (their body is a ``Letter`` as JSON) to
-PDF in a print shop's spool folder. Both name the file after the idempotency key and
-write it atomically, so a resend after a crash rewrites the same file, never a second.
+``LetterSpoolAdapter`` hands letter messages (their body is a ``Letter`` as JSON) to a
+print shop's spool folder, one file per letter under the letter's date;
+``render_print_runs`` then sets each date's letters as one PDF print run (the CJK font
+is embedded once per run: a run of a hundred letters costs about what four single
+letters do). Both adapters name the file after the idempotency key and write it
+atomically, so a resend after a crash rewrites the same file, never a second.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from arrears.channels.adapters.base import (
     SendResult,
     key_digest,
 )
-from arrears.channels.letters import Letter, LetterError, write_letter_pdf
+from arrears.channels.letters import Letter, LetterError, render_print_run
 
 EXTENSIONS = {"email": "eml", "sms": "txt", "push": "txt", "call": "txt", "letter": "txt"}
 
@@ -64,16 +67,39 @@ class FileSpoolAdapter:
 
 @dataclass
 class LetterSpoolAdapter:
-    """Renders letter messages to PDF in a print shop's spool folder ``root``."""
+    """Hands letter messages to a print shop's spool folder ``root``."""
 
     root: Path
 
     def send(self, message: OutgoingMessage) -> SendResult:
-        """Render the letter in the message body to ``<root>/<key>.pdf``."""
+        """Write the letter to ``<root>/<letter date>/<key>.json``; ``render_print_runs``
+        sets it in type. A body that is not a letter is refused for good."""
         try:
             letter = Letter.from_json(message.body)
         except LetterError as exc:
             raise PermanentSendError(f"letter {message.idempotency_key}: {exc}") from exc
-        path = Path(self.root) / f"{spool_name(message.idempotency_key)}.pdf"
-        write_letter_pdf(letter, path)
+        folder = Path(self.root) / letter.letter_date.isoformat()
+        path = folder / f"{spool_name(message.idempotency_key)}.json"
+        _write_atomically(path, message.body.encode("utf-8"))
         return SendResult(provider_message_id=str(path))
+
+
+PRINT_RUN = "print-run.pdf"
+
+
+def render_print_runs(root: Path) -> list[Path]:
+    """For each date folder of the letter spool ``root`` whose letters changed since
+    its print run was set, set them again as ``<date>/print-run.pdf`` (letters in file
+    name order, so the same spool gives the same run). Returns the runs written."""
+    written = []
+    for folder in sorted(p for p in Path(root).glob("*") if p.is_dir()):
+        files = sorted(folder.glob("*.json"))
+        run = folder / PRINT_RUN
+        if not files or (
+            run.exists() and run.stat().st_mtime >= max(f.stat().st_mtime for f in files)
+        ):
+            continue
+        letters = [Letter.from_json(f.read_text(encoding="utf-8")) for f in files]
+        _write_atomically(run, render_print_run(letters))
+        written.append(run)
+    return written
