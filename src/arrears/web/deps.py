@@ -43,7 +43,9 @@ def get_uow(request: Request) -> Iterator[UnitOfWork]:
         yield uow
 
 
-async def _actor(request: Request, uow: UnitOfWork) -> Actor | None:
+def _session_user(request: Request, uow: UnitOfWork = Depends(get_uow)) -> Actor | None:
+    """The actor of the session cookie, or None. A plain function, so FastAPI runs its
+    database work in the threadpool, never on the event loop."""
     found = resolve_session(uow.session, request.cookies.get(SESSION_COOKIE))
     if found is None:
         return None
@@ -51,34 +53,44 @@ async def _actor(request: Request, uow: UnitOfWork) -> Actor | None:
     request.state.csrf_token = row.csrf_token
     actor = Actor.of(user)
     request.state.actor = actor
-    # end the read transaction of the login check: the handler's writes start afresh
-    # (on SQLite a write after a stale read snapshot would fail under concurrency)
+    # end the read transaction of the login check and give the connection back: the
+    # handler's writes start afresh (on SQLite a write after a stale read snapshot
+    # fails under concurrency)
     uow.session.rollback()
-    if not await check_csrf(request, row.csrf_token):
+    return actor
+
+
+async def _checked(request: Request, actor: Actor | None) -> Actor | None:
+    if actor is not None and not await check_csrf(request, request.state.csrf_token):
         raise HTTPException(403, "CSRF token missing or wrong")
     return actor
 
 
-async def require_user(request: Request, uow: UnitOfWork = Depends(get_uow)) -> Actor:
-    """The logged-in user of an API request; 401 without a valid session."""
-    actor = await _actor(request, uow)
+async def require_user(request: Request, actor: Actor | None = Depends(_session_user)) -> Actor:
+    """The logged-in user of an API request; 401 without a valid session, 403 for a
+    state-changing request without the session's CSRF token."""
+    actor = await _checked(request, actor)
     if actor is None:
         raise HTTPException(401, "not logged in", headers={"WWW-Authenticate": "Cookie"})
     return actor
 
 
-async def require_page_user(request: Request, uow: UnitOfWork = Depends(get_uow)) -> Actor:
+async def require_page_user(
+    request: Request, actor: Actor | None = Depends(_session_user)
+) -> Actor:
     """The logged-in user of a page; without a session, a redirect to /login?next=…"""
-    actor = await _actor(request, uow)
+    actor = await _checked(request, actor)
     if actor is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired("/login?next=" + quote(target, safe=""))
     return actor
 
 
-async def optional_user(request: Request, uow: UnitOfWork = Depends(get_uow)) -> Actor | None:
+async def optional_user(
+    request: Request, actor: Actor | None = Depends(_session_user)
+) -> Actor | None:
     """The logged-in user, or None (for pages such as /login)."""
-    return await _actor(request, uow)
+    return await _checked(request, actor)
 
 
 def require_role(*roles: str, page: bool = False) -> Callable[..., object]:

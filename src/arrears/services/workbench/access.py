@@ -90,9 +90,17 @@ def case_scope(session: Session, actor: Actor) -> ColumnElement[bool]:
 
 def visible_case(session: Session, actor: Actor, case_id: int) -> CaseRow:
     """The case if ``actor`` may see it, else NotFound (also when it does not exist)."""
-    case = session.scalar(select(CaseRow).where(CaseRow.id == case_id, case_scope(session, actor)))
+    # one check per case and actor per session: a page calls several services on a case
+    seen = session.info.setdefault("visible_cases", {})
+    key = (actor.username, actor.role, case_id)
+    case = seen.get(key)
     if case is None:
-        raise NotFound(f"no case {case_id}")
+        case = session.scalar(
+            select(CaseRow).where(CaseRow.id == case_id, case_scope(session, actor))
+        )
+        if case is None:
+            raise NotFound(f"no case {case_id}")
+        seen[key] = case
     return case
 
 

@@ -73,17 +73,22 @@ def get_csrf(request: Request) -> CsrfOut:
     return CsrfOut(csrf_token=csrf_token(request))
 
 
+async def login_csrf(request: Request) -> None:
+    """The login's double-submit CSRF check (no database work: stays on the loop)."""
+    if not await check_login_csrf(request):
+        raise HTTPException(403, "CSRF token missing or wrong (GET /api/v1/auth/csrf first)")
+
+
 @router.post(
     "/auth/login",
     response_model=LoginOut,
     responses={401: {"description": "wrong password"}, 423: {"description": "locked"}},
+    dependencies=[Depends(login_csrf)],
 )
-async def post_login(
+def post_login(
     body: LoginIn, request: Request, response: Response, uow: UnitOfWork = Depends(get_uow)
 ) -> LoginOut:
     """Log in; sets the session cookie and returns the CSRF token for later requests."""
-    if not await check_login_csrf(request):
-        raise HTTPException(403, "CSRF token missing or wrong (GET /api/v1/auth/csrf first)")
     result = login(request, uow.session, body.username, body.password)
     if isinstance(result, LoginError):
         raise HTTPException(423 if result.reason == "locked" else 401, result.message)

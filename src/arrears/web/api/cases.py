@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
+from starlette.concurrency import run_in_threadpool
 
 from arrears.services.workbench import case_view, notes, queues, reveal
 from arrears.services.workbench.access import Actor
 from arrears.services.workbench.errors import Invalid
 from arrears.store.unit_of_work import UnitOfWork
+from arrears.store.workbench_models import CaseDocument
 from arrears.web.api.schemas import (
     AssignmentOut,
     CaseOut,
@@ -203,16 +205,22 @@ async def post_document(
     content = await file.read(notes.MAX_DOCUMENT + 1)
     if len(content) > notes.MAX_DOCUMENT:
         raise Invalid("file: larger than 10 MiB")
-    row = notes.add_document(
-        uow.session,
-        actor,
-        case_id,
-        file.filename or "document",
-        file.content_type or "application/octet-stream",
-        content,
-        legal_action_id=legal_action_id,
-    )
-    uow.commit()
+
+    def store() -> CaseDocument:
+        row = notes.add_document(
+            uow.session,
+            actor,
+            case_id,
+            file.filename or "document",
+            file.content_type or "application/octet-stream",
+            content,
+            legal_action_id=legal_action_id,
+        )
+        uow.commit()
+        return row
+
+    # database work off the event loop
+    row = await run_in_threadpool(store)
     return DocumentOut(
         id=row.id,
         file_name=row.file_name,

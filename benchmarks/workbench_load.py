@@ -1,0 +1,480 @@
+"""Loopback load on the workbench API over 100,000 cases in PostgreSQL.
+
+    python benchmarks/workbench_load.py [--cases 100000] [--rate 200] [--seconds 60]
+        [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test]
+
+Builds a book in a PostgreSQL schema of its own (``bench_workbench``, recreated; rows
+written with COPY): N customers and CONSUMER loans with their schedules and ledger
+entries (3 installments fallen due, penalty accrued), N open cases spread over 100
+collectors. Starts uvicorn on 127.0.0.1 in a subprocess and sends an open-loop load of
+``--rate`` requests per second for ``--seconds`` (bounded: at most rate × seconds
+requests, 64 in flight, a hard stop at seconds + 30) from 20 logged-in collectors:
+
+    GET  /api/v1/queue                (read)   35%
+    GET  /api/v1/cases/{id}           (read)   35%   the whole case view
+    POST /api/v1/cases/{id}/contacts  (write)  10%   through the compliance gate
+    POST /api/v1/cases/{id}/promises  (write)  10%
+    GET  /api/v1/auth/csrf            (reference: no database) 10%
+
+Prints p50/p95/p99 per endpoint in ms against the targets (p99 ≤ 100 ms reads,
+≤ 250 ms writes), each endpoint's p50 as a ratio of the reference's p50 in the same
+run, the statuses seen, and one JSON line with all figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+SCHEMA = "bench_workbench"
+COLLECTORS = 100
+SESSIONS = 20
+PASSWORD = "bench-password"
+TARGETS = {"read": 100.0, "write": 250.0}
+
+
+def _url(pg: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(pg).update_query_dict({"options": f"-csearch_path={SCHEMA}"})
+    return url.render_as_string(hide_password=False)
+
+
+def build(pg: str, cases: int) -> None:
+    """Recreate the schema and fill it with COPY."""
+    from sqlalchemy import create_engine, text
+
+    from arrears.domain.ledger import Ledger
+    from arrears.domain.operations import accrue, disburse, fall_due
+    from arrears.domain.products import load_catalog
+    from arrears.domain.schedule import LoanTerms, build_schedule
+    from arrears.services.workbench.seed import seed_dispositions
+    from arrears.services.workbench.users import hash_password
+    from arrears.store.db import make_engine, upgrade
+    from arrears.store.rows import entry_rows
+    from arrears.store.unit_of_work import UnitOfWork
+
+    admin = create_engine(pg)
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
+        connection.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
+    admin.dispose()
+    engine = make_engine(_url(pg))
+    upgrade(engine)
+    catalog = load_catalog()
+    terms = LoanTerms(Decimal("12000.00"), Decimal("0.18"), 12, date(2026, 1, 15))
+    schedule = build_schedule(catalog.product("CONSUMER"), terms)
+    ledger = disburse(Ledger("T"), "disb", terms.disbursed_on, terms.principal).ledger
+    for installment in schedule[:3]:
+        ledger = fall_due(ledger, installment).ledger
+    accrued = accrue(ledger, "acc:1", date(2026, 11, 30), Decimal("50.00"), Decimal("5.00"))
+    assert accrued is not None
+    template = [entry_rows("T", e, seq) for seq, e in enumerate(accrued.ledger.entries, 1)]
+    overdue = sum((i.amount for i in schedule[:3]), Decimal(0)) + Decimal("55.00")
+    now = datetime.now(UTC)
+    with UnitOfWork(engine) as uow:
+        uow.products.ensure(catalog)
+        seed_dispositions(uow.session)
+        uow.session.execute(text("INSERT INTO teams (name, created_at) VALUES ('bench', now())"))
+        uow.commit()
+    digest = hash_password(PASSWORD)
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        rng = random.Random(7)
+
+        def copy(table: str, columns: list[str], rows) -> None:  # type: ignore[no-untyped-def]
+            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as out:
+                for row in rows:
+                    out.write_row(row)
+
+        copy(
+            "users",
+            [
+                "username",
+                "display_name",
+                "password_hash",
+                "role",
+                "team_id",
+                "language",
+                "approval_limit",
+                "active",
+                "created_at",
+            ],
+            (
+                (
+                    f"c{n:03d}",
+                    f"Collector {n}",
+                    digest,
+                    "collector",
+                    1,
+                    "zh_CN",
+                    Decimal("100.00"),
+                    True,
+                    now,
+                )
+                for n in range(COLLECTORS)
+            ),
+        )
+        copy(
+            "customers",
+            [
+                "customer_id",
+                "name",
+                "id_number",
+                "customer_type",
+                "mobile",
+                "email",
+                "address",
+                "time_zone",
+                "language",
+                "created_at",
+            ],
+            (
+                (
+                    f"C{n:07d}",
+                    f"客户{n}",
+                    f"110101199001{n:06d}",
+                    "individual",
+                    f"139{n:08d}",
+                    f"d{n}@example.com",
+                    f"北京市朝阳区建国路{n}号",
+                    "America/New_York",
+                    "zh_CN",
+                    now,
+                )
+                for n in range(cases)
+            ),
+        )
+        copy(
+            "loans",
+            [
+                "loan_id",
+                "customer_id",
+                "product_code",
+                "currency",
+                "principal",
+                "annual_rate",
+                "term_months",
+                "disbursed_on",
+                "status",
+                "closed_through",
+                "created_at",
+            ],
+            (
+                (
+                    f"L{n:07d}",
+                    f"C{n:07d}",
+                    "CONSUMER",
+                    "CNY",
+                    terms.principal,
+                    terms.annual_rate,
+                    12,
+                    terms.disbursed_on,
+                    "active",
+                    date(2026, 11, 30),
+                    now,
+                )
+                for n in range(cases)
+            ),
+        )
+        copy(
+            "installments",
+            ["loan_id", "seq", "due_date", "principal", "interest"],
+            (
+                (f"L{n:07d}", i.seq, i.due_date, i.principal, i.interest)
+                for n in range(cases)
+                for i in schedule
+            ),
+        )
+        copy(
+            "entries",
+            [
+                "loan_id",
+                "ref",
+                "kind",
+                "posted_on",
+                "amount",
+                "reverses",
+                "memo",
+                "seq",
+                "created_at",
+            ],
+            (
+                (
+                    f"L{n:07d}",
+                    h["ref"],
+                    h["kind"],
+                    h["posted_on"],
+                    h["amount"],
+                    h["reverses"],
+                    h["memo"],
+                    h["seq"],
+                    now,
+                )
+                for n in range(cases)
+                for h, _ in template
+            ),
+        )
+        copy(
+            "legs",
+            ["loan_id", "ref", "line", "installment", "account", "amount"],
+            (
+                (f"L{n:07d}", g["ref"], g["line"], g["installment"], g["account"], g["amount"])
+                for n in range(cases)
+                for _, legs in template
+                for g in legs
+            ),
+        )
+        copy(
+            "cases",
+            [
+                "customer_id",
+                "loan_id",
+                "status",
+                "opened_on",
+                "dpd",
+                "bucket",
+                "loan_class",
+                "amount_overdue",
+                "assigned_to",
+                "updated_on",
+            ],
+            (
+                (
+                    f"C{n:07d}",
+                    f"L{n:07d}",
+                    "open",
+                    date(2026, 9, 1),
+                    d,
+                    "M4" if d >= 90 else "M3",
+                    "doubtful",
+                    overdue,
+                    f"c{n % COLLECTORS:03d}",
+                    date(2026, 11, 30),
+                )
+                for n in range(cases)
+                for d in [rng.randint(31, 200)]
+            ),
+        )
+        raw.commit()
+        cursor.execute("ANALYZE")
+        raw.commit()
+    finally:
+        raw.close()
+    engine.dispose()
+
+
+def serve(pg: str, port: int) -> None:
+    """Run the app on 127.0.0.1:port (the subprocess side)."""
+    import uvicorn
+
+    from arrears.store.db import make_engine
+    from arrears.web.app import create_app
+
+    engine = make_engine(_url(pg), pool_size=20, max_overflow=20)
+    app = create_app(Path("/nonexistent-workspace"), engine=engine, migrate=False)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="error", access_log=False)
+
+
+async def _login(client, base: str, username: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    token = (await client.get(f"{base}/auth/csrf")).json()["csrf_token"]
+    response = await client.post(
+        f"{base}/auth/login",
+        json={"username": username, "password": PASSWORD},
+        headers={"X-CSRF-Token": token},
+    )
+    response.raise_for_status()
+    return {
+        "cookie": f"arrears_session={response.cookies['arrears_session']}",
+        "X-CSRF-Token": response.json()["csrf_token"],
+    }
+
+
+async def load(base: str, rate: int, seconds: int, cases: int) -> dict[str, list[float]]:
+    """Send the open-loop load; latencies in ms per endpoint, and statuses."""
+    import httpx
+
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        sessions = [await _login(client, base, f"c{n:03d}") for n in range(SESSIONS)]
+        # cases of collector n are those with id ≡ n+1 (mod 100): ids start at 1
+        own = {
+            n: [i for i in range(n + 1, min(cases, 5000) + 1, COLLECTORS)] for n in range(SESSIONS)
+        }
+        latencies: dict[str, list[float]] = {}
+        statuses: dict[str, dict[int, int]] = {}
+        gate = asyncio.Semaphore(64)
+        rng = random.Random(11)
+        total = rate * seconds
+
+        async def one(  # type: ignore[type-arg]
+            kind: str, method: str, url: str, headers: dict, body: dict | None, due: float
+        ) -> None:
+            # latency counts from the moment the request was due (open loop): time spent
+            # waiting for a free connection is the server being late, not the client
+            started = due
+            async with gate:
+                try:
+                    response = await client.request(method, url, headers=headers, json=body)
+                    status: int | str = response.status_code
+                except httpx.HTTPError as exc:  # counted, and its time kept: a failure is slow
+                    status = type(exc).__name__
+                elapsed = (time.perf_counter() - started) * 1000
+            latencies.setdefault(kind, []).append(elapsed)
+            counts = statuses.setdefault(kind, {})
+            counts[status] = counts.get(status, 0) + 1
+
+        tasks = []
+        start = time.perf_counter()
+        for k in range(total):
+            due = start + k / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if time.perf_counter() - start > seconds + 30:
+                break
+            n = rng.randrange(SESSIONS)
+            headers = sessions[n]
+            case = rng.choice(own[n])
+            pick = rng.random()
+            if pick < 0.35:
+                job = ("GET /queue", "GET", f"{base}/queue?limit=50", None)
+            elif pick < 0.70:
+                job = ("GET /cases/{id}", "GET", f"{base}/cases/{case}", None)
+            elif pick < 0.80:
+                job = (
+                    "POST contacts",
+                    "POST",
+                    f"{base}/cases/{case}/contacts",
+                    {"disposition": rng.choice(["NA", "RPC", "BUSY", "PTP"])},
+                )
+            elif pick < 0.90:
+                job = (
+                    "POST promises",
+                    "POST",
+                    f"{base}/cases/{case}/promises",
+                    {"amount": "300.00", "due_date": "2026-12-20"},
+                )
+            else:
+                job = ("GET /auth/csrf (reference)", "GET", f"{base}/auth/csrf", None)
+            kind, method, url, body = job
+            tasks.append(asyncio.create_task(one(kind, method, url, headers, body, due)))
+        # bounded: whatever is not answered 30 s after the last request was due is
+        # cancelled and reported as unanswered
+        _done, pending = await asyncio.wait(
+            tasks, timeout=max(1.0, start + seconds + 30 - time.perf_counter())
+        )
+        for task in pending:
+            task.cancel()
+        wall = time.perf_counter() - start
+        unanswered = len(pending)
+    return {
+        "latencies": latencies,
+        "statuses": statuses,
+        "wall": wall,
+        "sent": len(tasks),
+        "unanswered": unanswered,
+    }  # type: ignore[dict-item]
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--rate", type=int, default=200)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--pg", default=os.environ.get("ARREARS_TEST_PG_URL", PG))
+    parser.add_argument("--skip-build", action="store_true", help="reuse the existing schema")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.pg, args.port)
+        return
+    if not args.skip_build:
+        started = time.perf_counter()
+        build(args.pg, args.cases)
+        print(f"built {args.cases} cases in {time.perf_counter() - started:.1f} s", flush=True)
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", "--pg", args.pg, "--port", str(args.port)]
+    )
+    try:
+        import httpx
+
+        base = f"http://127.0.0.1:{args.port}/api/v1"
+        for _ in range(200):
+            try:
+                httpx.get(f"{base}/auth/csrf", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        result = asyncio.run(load(base, args.rate, args.seconds, args.cases))
+    finally:
+        server.terminate()
+        server.wait(10)
+    latencies, statuses = result["latencies"], result["statuses"]
+    reference = "GET /auth/csrf (reference)"
+    ref_p50 = _pct(latencies[reference], 50)
+    figures = {}
+    print(
+        f"sent {result['sent']} requests in {result['wall']:.1f} s "
+        f"({result['sent'] / result['wall']:.0f}/s); {args.cases} cases in PostgreSQL; "
+        f"unanswered within the bound: {result['unanswered']}"
+    )
+    print(
+        f"{'endpoint':32} {'n':>6} {'p50':>8} {'p95':>8} {'p99':>8} {'target':>8} "
+        f"{'p50/ref':>8}  statuses"
+    )
+    for kind in sorted(latencies):
+        values = latencies[kind]
+        target = (
+            None if kind == reference else TARGETS["write" if kind.startswith("POST") else "read"]
+        )
+        row = {
+            "n": len(values),
+            "p50": round(_pct(values, 50), 1),
+            "p95": round(_pct(values, 95), 1),
+            "p99": round(_pct(values, 99), 1),
+            "target_p99": target,
+            "met": None if target is None else _pct(values, 99) <= target,
+            "ratio_p50_to_reference": round(_pct(values, 50) / ref_p50, 1),
+            "statuses": statuses[kind],
+        }
+        figures[kind] = row
+        print(
+            f"{kind:32} {row['n']:>6} {row['p50']:>8} {row['p95']:>8} {row['p99']:>8} "
+            f"{target or '-':>8} {row['ratio_p50_to_reference']:>8}  {row['statuses']}"
+        )
+    print(
+        json.dumps(
+            {
+                "cases": args.cases,
+                "rate": args.rate,
+                "seconds": args.seconds,
+                "sent": result["sent"],
+                "unanswered": result["unanswered"],
+                "wall_s": round(result["wall"], 1),
+                "endpoints": figures,
+            },
+            ensure_ascii=False,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
