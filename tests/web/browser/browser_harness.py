@@ -81,7 +81,7 @@ class Staff:
     team_lead: str = "zhao.lei"
     manager: str = "chen.jing"
     compliance: str = "sun.li"
-    # only for the lockout test: it ends locked
+    # ends locked by the lockout test; receives the bulk transfer of the oversight test
     victim: str = "zhou.qiang"
     # works the cases of the oversight test (holds, transfers, placements)
     collector3: str = "liu.yang"
