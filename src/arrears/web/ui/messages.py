@@ -267,6 +267,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "team.transfer_done": ("{count} cases transferred.", "已转移 {count} 个案件。"),
     "team.reassigned": ("Case reassigned.", "案件已改派。"),
     "team.cases": ("Cases", "案件"),
+    "team.their_cases": ("Cases", "案件列表"),
     "team.member": ("Member", "成员"),
     # agencies
     "agencies.title": ("Agencies (委外)", "委外机构"),

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from arrears.services.workbench import queues
-from arrears.services.workbench.access import Actor
+from arrears.services.workbench.access import SUPERVISORS, Actor
 from arrears.services.workbench.errors import WorkbenchError
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.web.deps import get_uow, require_page_user
@@ -24,6 +24,7 @@ def my_queue(
     request: Request,
     offset: int = 0,
     flash: str = "",
+    assignee: str | None = None,
     actor: Actor = Depends(require_page_user),
     uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
@@ -31,7 +32,9 @@ def my_queue(
     if not allowed(actor, QUEUE_ROLES):
         return refused(request, actor)
     try:
-        items = queues.queue(uow.session, actor, limit=PAGE, offset=max(offset, 0))
+        # supervisors may look at one collector's queue ("" = the unassigned pool)
+        chosen = assignee if actor.role in SUPERVISORS else None
+        items = queues.queue(uow.session, actor, assignee=chosen, limit=PAGE, offset=max(offset, 0))
         sizes = queues.queue_sizes(uow.session, actor) if actor.role != "agency" else {}
     except WorkbenchError as error:
         return failed(request, actor, error)
@@ -58,6 +61,7 @@ def my_queue(
         offset=max(offset, 0),
         limit=PAGE,
         can_take=allowed(actor, TAKERS),
+        assignee=chosen,
         mine_key="queue.count_mine" if actor.role == "collector" else "queue.count_scope",
         flash_keys=flashes,
     )
