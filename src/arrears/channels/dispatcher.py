@@ -11,6 +11,7 @@ re-claimed) cannot overwrite the newer outcome.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections import Counter
@@ -105,6 +106,12 @@ class Dispatcher:
         report = DispatchReport()
         claims = self._claim(limit)
         report.claimed = len(claims)
+        prepare = getattr(self.recheck, "prepare", None)
+        if claims and prepare is not None:
+            # One look-up for the batch instead of one per message. If it fails, each
+            # message's own re-check looks up alone (and is retried if that fails too).
+            with contextlib.suppress(Exception):
+                prepare([message for message, _ in claims])
         for message, lease_end in claims:
             if as_utc(self.clock()) >= lease_end:
                 # Our lease ran out while earlier messages were sent: leave this one to

@@ -5,6 +5,7 @@ a collector's manual call) or for a whole day's treatments at once."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select
@@ -26,6 +27,77 @@ def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+@dataclass
+class GateInputs:
+    """What the store says about some debtors at one moment: holds in force, time
+    zones, allowed contacts that still count (with their row ids) and the blacklist."""
+
+    holds: dict[str, list[Hold]] = field(default_factory=dict)
+    zones: dict[str, str | None] = field(default_factory=dict)
+    history: dict[str, list[tuple[int, Attempt]]] = field(default_factory=dict)
+    blacklist: list[str] = field(default_factory=list)
+
+    def gate(
+        self, pack: RulePack, customer_ids: Sequence[str], exclude: Sequence[int] = ()
+    ) -> Gate:
+        """A gate of ``pack`` for ``customer_ids`` without the attempt rows ``exclude``."""
+        skip = set(exclude)
+        history = sorted(
+            (
+                a
+                for c in customer_ids
+                for row_id, a in self.history.get(c, ())
+                if row_id not in skip
+            ),
+            key=lambda a: a.at,
+        )
+        holds = {c: self.holds[c] for c in customer_ids if c in self.holds}
+        return Gate(pack, holds, self.blacklist, history)
+
+
+def load_gate_inputs(
+    session: Session, customer_ids: Sequence[str], now: datetime, history_days: int = HISTORY_DAYS
+) -> GateInputs:
+    """The ``GateInputs`` of ``customer_ids`` on ``now``: holds in force on its date,
+    allowed contacts since ``now - history_days``, and the whole blacklist."""
+    on = _aware(now).date()
+    since = _aware(now) - timedelta(days=history_days)
+    inputs = GateInputs(blacklist=list(session.scalars(select(BlacklistEntry.value))))
+    ids = sorted(set(customer_ids))
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        for h in session.scalars(
+            select(HoldRow).where(
+                HoldRow.customer_id.in_(chunk),
+                HoldRow.placed_on <= on,
+                or_(HoldRow.released_on.is_(None), HoldRow.released_on > on),
+            )
+        ):
+            inputs.holds.setdefault(h.customer_id, []).append(
+                Hold(h.kind, h.channel, h.loan_id, h.reason)
+            )
+        inputs.zones.update(
+            session.execute(
+                select(Customer.customer_id, Customer.time_zone).where(
+                    Customer.customer_id.in_(chunk)
+                )
+            ).all()
+        )
+        for r in session.scalars(
+            select(ContactAttempt).where(
+                ContactAttempt.customer_id.in_(chunk),
+                ContactAttempt.allowed.is_(True),
+                ContactAttempt.at > since,
+            )
+        ):
+            attempt = Attempt(
+                r.attempt_id, r.customer_id, r.loan_id, r.channel, _aware(r.at),
+                inputs.zones.get(r.customer_id), r.party, r.outcome,
+            )  # fmt: skip
+            inputs.history.setdefault(r.customer_id, []).append((r.id, attempt))
+    return inputs
+
+
 def store_gate(
     session: Session,
     pack: RulePack,
@@ -39,48 +111,5 @@ def store_gate(
     force on ``now``'s date, the whole blacklist, and their allowed contacts since
     ``now - history_days`` (minus the attempt rows ``exclude_attempt_ids``, e.g. the
     decision a send-time re-check is about)."""
-    on = _aware(now).date()
-    since = _aware(now) - timedelta(days=history_days)
-    holds: dict[str, list[Hold]] = {}
-    history: list[Attempt] = []
-    ids = sorted(set(customer_ids))
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        for h in session.scalars(
-            select(HoldRow).where(
-                HoldRow.customer_id.in_(chunk),
-                HoldRow.placed_on <= on,
-                or_(HoldRow.released_on.is_(None), HoldRow.released_on > on),
-            )
-        ):
-            holds.setdefault(h.customer_id, []).append(Hold(h.kind, h.channel, h.loan_id, h.reason))
-        zones = dict(
-            session.execute(
-                select(Customer.customer_id, Customer.time_zone).where(
-                    Customer.customer_id.in_(chunk)
-                )
-            ).all()
-        )
-        query = select(ContactAttempt).where(
-            ContactAttempt.customer_id.in_(chunk),
-            ContactAttempt.allowed.is_(True),
-            ContactAttempt.at > since,
-        )
-        if exclude_attempt_ids:
-            query = query.where(ContactAttempt.id.not_in(list(exclude_attempt_ids)))
-        history.extend(
-            Attempt(
-                r.attempt_id,
-                r.customer_id,
-                r.loan_id,
-                r.channel,
-                _aware(r.at),
-                zones.get(r.customer_id),
-                r.party,
-                r.outcome,
-            )
-            for r in session.scalars(query)
-        )
-    history.sort(key=lambda a: a.at)
-    blacklist = list(session.scalars(select(BlacklistEntry.value)))
-    return Gate(pack, holds, blacklist, history)
+    inputs = load_gate_inputs(session, customer_ids, now, history_days)
+    return inputs.gate(pack, customer_ids, exclude_attempt_ids)
