@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from arrears.analytics.history import month_end
 from arrears.cli import app
+from arrears.store.contact_models import ContactAttempt, OutboxMessage, StrategyAssignment
+from arrears.store.unit_of_work import UnitOfWork
+from arrears.workspace import Workspace
 
 runner = CliRunner()
 AS_OF = "2026-06-30"
@@ -43,7 +49,42 @@ def test_demo_prints_the_ageing_table(demo: tuple[Path, str]):
         assert text in output
     assert "Five-tier classification" in output and "Substandard" in output
     snapshots = sorted(p.parent.name for p in (root / "snapshots").glob("*/part-0.parquet"))
-    assert snapshots == ["as_of=2026-06-28", "as_of=2026-06-29", "as_of=2026-06-30"]
+    # the last --days days, and every month end of the book's history before them
+    assert snapshots[-3:] == ["as_of=2026-06-28", "as_of=2026-06-29", "as_of=2026-06-30"]
+    ends = snapshots[:-3]
+    assert len(ends) >= 23 and ends[-1] == "as_of=2026-05-31"
+    assert all(date.fromisoformat(e[6:]) == month_end(date.fromisoformat(e[6:])) for e in ends)
+
+
+def test_demo_runs_the_strategy_through_compliance_and_sends(demo: tuple[Path, str]):
+    root, output = demo
+    flat = " ".join(output.split())  # the console wraps long lines
+    assert "Strategy retail-default" in flat and "contacts allowed and queued" in flat
+    assert "Outbox after the demo's sends, by channel" in flat
+    ws = Workspace.at(root)
+    with UnitOfWork(ws.engine) as uow:
+        s = uow.session
+        attempts = s.scalar(select(func.count()).select_from(ContactAttempt))
+        by_status = dict(
+            s.execute(
+                select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+            ).all()
+        )
+        days = set(s.scalars(select(StrategyAssignment.as_of).distinct()))
+    assert attempts > 0 and by_status.get("sent", 0) > 0
+    # everything decided for the demo's days went out (or was stopped) on its day
+    assert set(by_status) <= {"sent", "blocked", "dead"}
+    assert days == {date(2026, 6, 28), date(2026, 6, 29), date(2026, 6, 30)}
+    assert any((root / "outbox" / "sms").iterdir())
+    assert list((root / "outbox" / "dialer").glob("*.csv"))
+
+
+def test_demo_ends_with_the_portfolio_report(demo: tuple[Path, str]):
+    root, output = demo
+    (report,) = (root / "reports").glob("portfolio-*.html")
+    assert f"Portfolio report: {report}" in output.replace("\n", "")
+    html = report.read_text(encoding="utf-8")
+    assert "<table" in html and "plotly" in html.lower()
 
 
 def test_ageing_table_adds_up_to_the_snapshot(demo: tuple[Path, str]):

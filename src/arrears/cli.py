@@ -28,6 +28,7 @@ from arrears.i18n import Translator
 
 if TYPE_CHECKING:
     from arrears.batch.reference import CloseReport
+    from arrears.services.treatments import TreatmentReport
     from arrears.workspace import Workspace
 
 app = typer.Typer(
@@ -135,6 +136,13 @@ def close(
     explain: Annotated[
         bool, typer.Option("--explain", help="Print the steps and the query plan; close nothing.")
     ] = False,
+    treat: Annotated[
+        bool,
+        typer.Option(
+            help="After the close: settle promises and decide the strategy's contacts "
+            "of each closed day (through the compliance gate, into the outbox)."
+        ),
+    ] = True,
     workspace: WorkspaceOpt = None,
     lang: LangOpt = None,
 ) -> None:
@@ -143,14 +151,77 @@ def close(
     ws = _workspace(workspace)
     ws.init()
     if engine == "reference" and not explain:
-        _run_close(ws, _date(as_of), days, t)
+        report = _run_close(ws, _date(as_of), days, t)
+        closed = [] if report.already_closed else report.days
     elif engine in ("duckdb", "spark"):
-        _run_batch_close(ws, _date(as_of), engine, explain)
+        closed = _run_batch_close(ws, _date(as_of), engine, explain)
     else:
         raise typer.BadParameter(f"--engine must be reference, duckdb or spark, not {engine!r}")
+    if closed:
+        _after_close(ws, closed, treat, t)
 
 
-def _run_batch_close(ws: Workspace, as_of: date, engine: str, explain: bool) -> None:
+def _after_close(ws: Workspace, days: list[date], treat: bool, t: Translator) -> None:
+    """Promises settled and treatments decided for the closed ``days``."""
+    from arrears.services.daily import after_close
+    from arrears.services.settings import SettingsError
+    from arrears.services.treatments import TreatmentError
+    from arrears.strategy import StrategyError
+
+    try:
+        result = after_close(ws, days, treat=treat)
+    except (TreatmentError, StrategyError, SettingsError) as exc:
+        err.print(str(exc), style="red", markup=False)
+        raise typer.Exit(1) from None
+    p = result.promises
+    if any(p.values()):
+        console.print(
+            t("promises_settled", kept=p["kept"], broken=p["broken"], pending=p["pending"])
+        )
+    if result.treatments is not None:
+        _print_treatments(result.treatments, t)
+
+
+def _print_treatments(report: TreatmentReport, t: Translator) -> None:
+    console.print(
+        t(
+            "treated",
+            strategy=report.strategy,
+            version=report.version,
+            cases=report.cases_assigned,
+            proposed=report.proposed,
+            allowed=sum(report.allowed.values()),
+            blocked=report.proposed - sum(report.allowed.values()) - sum(report.referrals.values()),
+        )
+    )
+    if report.blocked:
+        table = Table(title=t("blocked_title"), title_justify="left")
+        table.add_column(t("rule"))
+        table.add_column(t("attempts"), justify="right")
+        for rule, n in report.blocked.most_common():
+            table.add_row(rule, f"{n:,}")
+        console.print(table)
+
+
+@app.command()
+def treat(
+    as_of: AsOfOpt = None,
+    workspace: WorkspaceOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    """Decide the strategy's contacts after the close of --as-of: each through the
+    compliance gate, allowed ones queued in the outbox (a closed day is treated once)."""
+    t = _t(lang)
+    ws = _workspace(workspace)
+    ws.init()
+    day = _date(as_of)
+    if not ws.snapshot_path(day).exists():
+        err.print(t("no_snapshot", as_of=day))
+        raise typer.Exit(1)
+    _after_close(ws, [day], True, t)
+
+
+def _run_batch_close(ws: Workspace, as_of: date, engine: str, explain: bool) -> list[date]:
     from arrears.batch.close import Closer, DayResult
     from arrears.batch.engine import STEPS
     from arrears.batch.handover import HandoverError, from_store
@@ -178,10 +249,10 @@ def _run_batch_close(ws: Workspace, as_of: date, engine: str, explain: bool) -> 
             doc = (fn.__doc__ or "").strip().splitlines()[0]
             console.print(f"  {n}. [bold]{name}[/bold]: {doc}")
         console.print(closer.explain(day), markup=False, highlight=False)
-        return
+        return []
     if as_of <= last:
         console.print(f"Already closed through {last} on the batch engine: nothing to do")
-        return
+        return []
     with _progress() as progress:
         task = progress.add_task(f"close on {engine}", total=(as_of - last).days)
 
@@ -201,6 +272,7 @@ def _run_batch_close(ws: Workspace, as_of: date, engine: str, explain: bool) -> 
             f"{s['fpd']:,}", f"{Decimal(s['paid_today']) / 100:,.2f}", f"{d.seconds:.1f}",
         )  # fmt: skip
     console.print(table)
+    return [d.as_of for d in run.days]
 
 
 @app.command()
@@ -255,7 +327,9 @@ def snapshot(
     console.print(out)
 
 
-def _run_close(ws: Workspace, as_of: date, days: int, t: Translator) -> CloseReport:
+def _run_close(
+    ws: Workspace, as_of: date, days: int, t: Translator, extra_days: list[date] | None = None
+) -> CloseReport:
     from arrears.batch.reference import close_book
 
     with _progress() as progress:
@@ -264,7 +338,7 @@ def _run_close(ws: Workspace, as_of: date, days: int, t: Translator) -> CloseRep
         def tick(step: str, done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        report = close_book(ws, as_of, days, progress=tick)
+        report = close_book(ws, as_of, days, progress=tick, extra_days=extra_days or ())
     if report.already_closed:
         console.print(t("already_closed", as_of=as_of))
         return report
@@ -474,6 +548,8 @@ def demo(
 ) -> None:
     """Build a demo book on SQLite: generate ~50k loans, import them, run the daily close
     for the last --days days (7 by default), and print the ageing table."""
+    from arrears.analytics.history import book_month_ends
+    from arrears.analytics.report import build_report, default_period
     from arrears.ingest.generator import generate_portfolio
 
     t = _t(lang)
@@ -504,10 +580,53 @@ def demo(
     for name in ("customers", "loans", "payments"):
         if not _import_one(ws, data / f"{name}.parquet", name, False, "utf-8", t):
             raise typer.Exit(1)
-    _run_close(ws, day, days, t)
+    report = _run_close(ws, day, days, t, extra_days=book_month_ends(ws.engine, day))
+    window = [d for d in report.days if d > day - timedelta(days=days)]
+    _demo_treatments(ws, window, t)
     console.print()
     _print_ageing(ws, day, t)
+    first, last = default_period(day)
+    path = build_report(ws, first, last, fmt="html", lang=t.lang)
+    console.print(t("report_written", path=path))
     console.print(t("demo_done", seconds=time.perf_counter() - started, root=root))
+
+
+def _demo_treatments(ws: Workspace, days: list[date], t: Translator) -> None:
+    """Each closed day's treatments, then its next day's sends played out on a
+    simulated clock into the workspace's spools (the demo has no servers)."""
+    from arrears.channels.service import blocked_by_rule, outbox_counts
+    from arrears.services.daily import after_close, end_of_day, play_out
+
+    total: TreatmentReport | None = None
+    with _progress() as progress:
+        task = progress.add_task(t("step_treat"), total=len(days))
+        for day in days:
+            result = after_close(ws, [day])
+            play_out(ws, end_of_day(day + timedelta(days=1)))
+            if result.treatments is not None:
+                if total is None:
+                    total = result.treatments
+                else:
+                    total.add(result.treatments)
+            progress.update(task, advance=1)
+    if total is None:
+        return
+    _print_treatments(total, t)
+    counts = outbox_counts(ws.engine)
+    statuses = sorted({status for _, status in counts})
+    console.print(t("sent_title"))  # above, not as the title: a narrow table wraps it
+    table = Table()
+    table.add_column(t("channel"))
+    for status in statuses:
+        table.add_column(status, justify="right")
+    for channel in sorted({channel for channel, _ in counts}):
+        table.add_row(channel, *[f"{counts.get((channel, s), 0):,}" for s in statuses])
+    console.print(table)
+    at_send = blocked_by_rule(ws.engine)
+    if at_send:
+        console.print(
+            t("blocked_at_send") + ", ".join(f"{rule} {n:,}" for rule, n in at_send.items())
+        )
 
 
 for _module in (compliance, strategy, channels, models, report, web):

@@ -43,6 +43,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "已日终至 {as_of}：{loans} 笔贷款，{entries} 笔记账，入账还款 {payments} 笔，"
         "案件 新增 {opened} / 更新 {updated} / 结案 {closed}",
     ),
+    "promises_settled": (
+        "Promises: {kept} kept, {broken} broken, {pending} still pending",
+        "承诺还款：兑现 {kept}，违约 {broken}，待到期 {pending}",
+    ),
+    "treated": (
+        "Strategy {strategy} v{version}: {cases} case assignments, {proposed} actions proposed, "
+        "{allowed} contacts allowed and queued, {blocked} blocked by compliance",
+        "策略 {strategy} v{version}：分配案件 {cases} 次，建议动作 {proposed} 个，"
+        "合规放行并入队 {allowed} 个，合规拦截 {blocked} 个",
+    ),
+    "blocked_title": ("Blocked by compliance, by rule", "合规拦截（按规则）"),
+    "rule": ("Rule", "规则"),
+    "attempts": ("Attempts", "次数"),
+    "sent_title": ("Outbox after the demo's sends, by channel", "演示发送后的发件箱（按渠道）"),
+    "channel": ("Channel", "渠道"),
+    "step_treat": ("Strategies, compliance and sends", "策略、合规与发送"),
+    "blocked_at_send": ("Blocked at send time: ", "发送时拦截："),
+    "report_written": ("Portfolio report: {path}", "组合分析报告：{path}"),
     "already_closed": (
         "Already closed through {as_of}: nothing to do",
         "已日终至 {as_of}，无需处理",

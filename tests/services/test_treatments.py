@@ -1,0 +1,195 @@
+"""Treatments of a closed day: strategy → compliance gate → contact attempts, outbox and
+assignments in one transaction; reruns are no-ops; holds and hours block with the rule;
+the demo's play-out sends at the chosen hour and re-checks at send time."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from arrears.cli import app
+from arrears.services.daily import end_of_day, play_out
+from arrears.services.treatments import TreatmentError, send_moment, treat_day
+from arrears.store.contact_models import ContactAttempt, Hold, OutboxMessage, StrategyAssignment
+from arrears.store.models import CaseRow
+from arrears.store.unit_of_work import UnitOfWork
+from arrears.strategy import default_strategy_path
+from arrears.workspace import Workspace
+
+runner = CliRunner()
+AS_OF = date(2026, 6, 30)
+DAYS = [AS_OF - timedelta(days=2), AS_OF - timedelta(days=1), AS_OF]
+
+
+@pytest.fixture(scope="module")
+def closed_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace of 1,200 loans closed through AS_OF (3 days of snapshots), untreated."""
+    root = tmp_path_factory.mktemp("treat") / "ws"
+    data = root.parent / "data"
+    out = runner.invoke(
+        app, ["generate", "--loans", "1200", "--out", str(data), "--as-of", AS_OF.isoformat()]
+    )
+    assert out.exit_code == 0, out.output
+    for name in ("customers", "loans", "payments"):
+        out = runner.invoke(app, ["import", str(data / f"{name}.parquet"), "-w", str(root)])
+        assert out.exit_code == 0, out.output
+    out = runner.invoke(
+        app,
+        ["close", "--as-of", AS_OF.isoformat(), "--days", "3", "--no-treat", "-w", str(root)],
+    )
+    assert out.exit_code == 0, out.output
+    return root
+
+
+@pytest.fixture
+def ws(closed_book: Path, tmp_path: Path) -> Workspace:
+    """A private copy of the closed book (SQLite file and snapshots)."""
+    root = tmp_path / "ws"
+    shutil.copytree(closed_book, root)
+    return Workspace.at(root)
+
+
+def _count(ws: Workspace, model: type, *where: object) -> int:
+    with UnitOfWork(ws.engine) as uow:
+        return uow.session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def test_every_action_is_one_attempt_and_every_allowed_contact_one_message(ws: Workspace):
+    report = treat_day(ws, DAYS[0])
+    assert report.proposed > 50  # the book is big enough for the test to mean something
+    contacts = report.proposed - sum(report.referrals.values())
+    assert _count(ws, ContactAttempt) == contacts
+    allowed = sum(report.allowed.values())
+    assert _count(ws, ContactAttempt, ContactAttempt.allowed.is_(True)) == allowed
+    with UnitOfWork(ws.engine) as uow:
+        s = uow.session
+        messages = s.execute(
+            select(OutboxMessage.channel, ContactAttempt.allowed, ContactAttempt.channel).join(
+                ContactAttempt, ContactAttempt.id == OutboxMessage.contact_attempt_id
+            )
+        ).all()
+        blocked = s.scalars(select(ContactAttempt).where(ContactAttempt.allowed.is_(False))).all()
+    # one message per allowed contact (field visits are tasks, not messages)
+    assert len(messages) == allowed - report.allowed["visit"]
+    assert all(ok and channel == attempt_channel for channel, ok, attempt_channel in messages)
+    assert {"sms", "call"} <= {channel for channel, _, _ in messages}
+    for row in blocked:
+        rules = json.loads(row.blocked_rules)
+        assert rules and row.reason, row.attempt_id
+    assert Counter(r for row in blocked for r in json.loads(row.blocked_rules)) == report.blocked
+
+
+def test_assignments_are_the_cases_open_that_day(ws: Workspace):
+    day = DAYS[1]
+    report = treat_day(ws, day)
+    open_that_day = _count(
+        ws,
+        CaseRow,
+        CaseRow.opened_on <= day,
+        (CaseRow.closed_on.is_(None)) | (CaseRow.closed_on > day),
+    )
+    assert report.cases_assigned == open_that_day > 0
+    assert _count(ws, StrategyAssignment, StrategyAssignment.as_of == day) == open_that_day
+
+
+def test_a_day_is_treated_once(ws: Workspace):
+    first = treat_day(ws, DAYS[0])
+    before = (_count(ws, ContactAttempt), _count(ws, OutboxMessage), _count(ws, StrategyAssignment))
+    again = treat_day(ws, DAYS[0])
+    assert not first.already_done and again.already_done
+    after = (_count(ws, ContactAttempt), _count(ws, OutboxMessage), _count(ws, StrategyAssignment))
+    assert before == after
+
+
+def test_a_hold_blocks_every_contact_of_the_debtor_with_its_rule(ws: Workspace, tmp_path: Path):
+    probe = Workspace.at(shutil.copytree(ws.root, tmp_path / "probe"))
+    treat_day(probe, DAYS[0])
+    with UnitOfWork(probe.engine) as uow:  # a debtor the strategy contacts that day
+        debtor = uow.session.scalars(
+            select(ContactAttempt.customer_id)
+            .where(ContactAttempt.allowed.is_(True))
+            .order_by(ContactAttempt.attempt_id)
+        ).first()
+    with UnitOfWork(ws.engine) as uow:
+        uow.session.add(Hold(customer_id=debtor, kind="dispute", placed_on=DAYS[0]))
+        uow.commit()
+    treat_day(ws, DAYS[0])
+    with UnitOfWork(ws.engine) as uow:
+        rows = uow.session.scalars(
+            select(ContactAttempt).where(ContactAttempt.customer_id == debtor)
+        ).all()
+        queued = uow.session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .join(ContactAttempt, ContactAttempt.id == OutboxMessage.contact_attempt_id)
+            .where(ContactAttempt.customer_id == debtor)
+        )
+    assert rows and all(not r.allowed and "hold.dispute" in r.blocked_rules for r in rows)
+    assert queued == 0
+
+
+def test_a_send_hour_outside_the_window_is_blocked_by_the_hours_rule(ws: Workspace):
+    text = default_strategy_path().read_text(encoding="utf-8")
+    late = re.sub(r"send_hour = \d+", "send_hour = 22", text)
+    (ws.root / "strategies.toml").write_text(late, encoding="utf-8")
+    report = treat_day(ws, DAYS[0])
+    # letters are not bound to contact hours; every other contact at 22:00 is blocked
+    assert set(report.allowed) <= {"letter"}
+    assert report.blocked["cn.hours"] > 0
+
+
+def test_nothing_is_written_when_a_step_names_no_template(ws: Workspace):
+    text = default_strategy_path().read_text(encoding="utf-8")
+    broken = text.replace('template = "', 'template = "missing_')
+    (ws.root / "strategies.toml").write_text(broken, encoding="utf-8")
+    with pytest.raises(TreatmentError, match="missing_"):
+        treat_day(ws, DAYS[0])
+    for model in (ContactAttempt, OutboxMessage, StrategyAssignment):
+        assert _count(ws, model) == 0
+
+
+def test_play_out_sends_at_the_chosen_hour_and_a_later_hold_stops_the_send(ws: Workspace):
+    day = DAYS[0]
+    treat_day(ws, day)
+    with UnitOfWork(ws.engine) as uow:
+        first = uow.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.channel == "sms").order_by(OutboxMessage.id)
+        ).first()
+        attempt = uow.session.get(ContactAttempt, first.contact_attempt_id)
+        # the message waits for the hour its step chose, in the debtor's zone
+        assert first.next_attempt_at.replace(tzinfo=None) == attempt.at.replace(tzinfo=None)
+        uow.session.add(Hold(customer_id=attempt.customer_id, kind="hardship", placed_on=day))
+        uow.commit()
+        held = attempt.customer_id
+    play_out(ws, end_of_day(day + timedelta(days=1)))
+    with UnitOfWork(ws.engine) as uow:
+        statuses = Counter(
+            uow.session.scalars(
+                select(OutboxMessage.status).where(OutboxMessage.channel.in_(("sms", "email")))
+            )
+        )
+        held_statuses = set(
+            uow.session.scalars(
+                select(OutboxMessage.status)
+                .join(ContactAttempt, ContactAttempt.id == OutboxMessage.contact_attempt_id)
+                .where(ContactAttempt.customer_id == held)
+            )
+        )
+    assert held_statuses == {"blocked"}
+    assert statuses["sent"] > 0 and statuses["queued"] == 0
+    assert any((ws.root / "outbox" / "sms").iterdir())
+
+
+def test_send_moment_is_the_local_hour_in_utc():
+    assert send_moment(date(2026, 3, 8), 9, "America/New_York").hour == 13  # EDT from 07:00 UTC
+    assert send_moment(date(2026, 3, 7), 9, "America/New_York").hour == 14  # still EST
+    assert send_moment(date(2026, 3, 8), 9, "Asia/Shanghai").hour == 1
+    assert send_moment(date(2026, 3, 8), 9, "Not/AZone").hour == 1  # placed in China's zone
