@@ -14,22 +14,21 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
+from arrears.channels.gating import load_gate_inputs, store_gate
 from arrears.compliance import Attempt, Gate, Verdict, load_pack
-from arrears.compliance import Hold as GateHold
 from arrears.services import audit
 from arrears.services.workbench.access import Actor, require_role, workable_case
 from arrears.services.workbench.errors import Invalid
-from arrears.store.contact_models import CHANNELS, BlacklistEntry, ContactAttempt, Hold
+from arrears.store.contact_models import CHANNELS, ContactAttempt
 from arrears.store.models import CaseRow, ContactPoint, Customer
 from arrears.store.workbench_models import ContactLog, DispositionCode
 
 DEFAULT_PACK = "cn"
-HISTORY_DAYS = 8
 # what a collector may log by hand (push messages are the strategy's)
 MANUAL_CHANNELS = ("call", "sms", "email", "letter", "visit")
 _packs: dict[str, object] = {}
@@ -104,70 +103,10 @@ def save_disposition(
     return row
 
 
-def _as_of(moment: datetime) -> date:
-    return moment.astimezone(UTC).date()
-
-
-def active_holds(session: Session, customer_id: str, on: date) -> list[Hold]:
-    """The customer's holds in force on ``on``."""
-    return list(
-        session.scalars(
-            select(Hold).where(
-                Hold.customer_id == customer_id,
-                Hold.placed_on <= on,
-                or_(Hold.released_on.is_(None), Hold.released_on > on),
-            )
-        )
-    )
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class GateInputs:
-    """What the gate needs to know about one customer now."""
-
-    holds: tuple[GateHold, ...]
-    blacklist: tuple[str, ...]
-    history: tuple[Attempt, ...]
-
-
-def gate_inputs(session: Session, customer_id: str, now: datetime) -> GateInputs:
-    """The customer's holds in force, the blacklist and their allowed contacts of the
-    last ``HISTORY_DAYS`` days (which count toward the caps)."""
-    holds = tuple(
-        GateHold(kind=h.kind, channel=h.channel, debt_id=h.loan_id, reason=h.reason)
-        for h in active_holds(session, customer_id, _as_of(now))
-    )
-    blacklist = tuple(session.scalars(select(BlacklistEntry.value)))
-    rows = session.execute(
-        select(
-            ContactAttempt.attempt_id,
-            ContactAttempt.loan_id,
-            ContactAttempt.channel,
-            ContactAttempt.at,
-            ContactAttempt.party,
-        ).where(
-            ContactAttempt.customer_id == customer_id,
-            ContactAttempt.allowed.is_(True),
-            ContactAttempt.at > now - timedelta(days=HISTORY_DAYS),
-        )
-    )
-    customer = session.get(Customer, customer_id)
-    tz = customer.time_zone if customer is not None else None
-    history = tuple(
-        Attempt(a_id, customer_id, loan, channel, _aware(at), tz, party)
-        for a_id, loan, channel, at, party in rows
-    )
-    return GateInputs(holds, blacklist, history)
-
-
 def gate_for(session: Session, customer_id: str, now: datetime, pack_name: str) -> Gate:
-    """A gate loaded with the customer's ``gate_inputs``."""
-    inputs = gate_inputs(session, customer_id, now)
-    return Gate(pack(pack_name), {customer_id: inputs.holds}, inputs.blacklist, inputs.history)
+    """A gate loaded from the store for the customer (``channels.gating``): holds in
+    force, the blacklist and their allowed contacts that still count toward caps."""
+    return store_gate(session, pack(pack_name), [customer_id], now)
 
 
 def recipient_of(session: Session, customer: Customer, channel: str) -> str | None:
@@ -291,13 +230,11 @@ def compliance_status(
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     customer = session.get(Customer, case.customer_id)
     assert customer is not None
-    inputs = gate_inputs(session, case.customer_id, moment)
+    inputs = load_gate_inputs(session, [case.customer_id], moment)
     out = []
     for channel in CHANNELS:
         # a fresh gate per channel: a dry run must not count toward another's caps
-        gate = Gate(
-            pack(pack_name), {case.customer_id: inputs.holds}, inputs.blacklist, inputs.history
-        )
+        gate = inputs.gate(pack(pack_name), [case.customer_id])
         attempt = Attempt(
             f"dry-{channel}", case.customer_id, case.loan_id, channel, moment, customer.time_zone
         )
