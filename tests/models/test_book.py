@@ -13,12 +13,12 @@ import pytest
 from typer.testing import CliRunner
 
 from arrears.cli import app
-from arrears.commands.models import book_inputs, score_snapshot, scores_path
 from arrears.models.book import build_dataset, features_at, outcome_date
 from arrears.models.errors import ModelDataError
 from arrears.models.history import SnapshotHistory, add_months
 from arrears.models.propensity import build_contact_dataset
 from arrears.models.scoring import SCORE_SCHEMA
+from arrears.services.book_models import book_inputs, score_snapshot, scores_path
 from arrears.workspace import Workspace
 
 runner = CliRunner()
@@ -226,8 +226,8 @@ def test_evaluate_a_book_model_and_refuse_a_table_model_for_scoring(book, book_m
 
 
 def test_train_book_model_writes_model_and_reports(book: Path):
-    from arrears.commands.models import train_book_model
     from arrears.models.registry import load_model
+    from arrears.services.book_models import train_book_model
 
     folder = train_book_model(book, "roll_forward", learner="baseline", folds=2)
     assert folder == book / "models" / "roll_forward"

@@ -13,7 +13,7 @@ import html
 import re
 import tomllib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -105,13 +105,25 @@ def template_variables(channel: str, *texts: str | None) -> set[str]:
     ``TemplateError`` naming the line)."""
     found: set[str] = set()
     for text in texts:
-        if text is None:
-            continue
-        try:
-            found |= meta.find_undeclared_variables(_ENVIRONMENTS[channel].parse(text))
-        except jinja2.TemplateSyntaxError as exc:
-            raise TemplateError(f"template syntax error, line {exc.lineno}: {exc.message}") from exc
+        if text is not None:
+            found |= _variables(channel, text)
     return found
+
+
+# A day's treatments render thousands of messages from a handful of template texts:
+# parse and compile each text once per process (keyed by the text itself, so a newly
+# saved version is a new entry, never a stale one).
+@lru_cache(maxsize=512)
+def _variables(channel: str, text: str) -> frozenset[str]:
+    try:
+        return frozenset(meta.find_undeclared_variables(_ENVIRONMENTS[channel].parse(text)))
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"template syntax error, line {exc.lineno}: {exc.message}") from exc
+
+
+@lru_cache(maxsize=512)
+def _compiled(channel: str, text: str) -> jinja2.Template:
+    return _ENVIRONMENTS[channel].from_string(text)
 
 
 def check_template(template: Template) -> None:
@@ -140,7 +152,7 @@ def check_template(template: Template) -> None:
 def render(template: Template, merge: MergeFields) -> RenderedMessage:
     """``template`` filled in with ``merge`` in the template's language. Every variable
     used must be given, else ``MissingMergeField`` names them all."""
-    env = _ENVIRONMENTS[template.channel]
+    channel = template.channel
     context = merge.context(template.language)
     used = template_variables(template.channel, template.subject, template.body)
     missing = sorted(used - set(context))
@@ -150,9 +162,9 @@ def render(template: Template, merge: MergeFields) -> RenderedMessage:
         subject = (
             None
             if template.subject is None
-            else env.from_string(template.subject).render(context).strip()
+            else _compiled(channel, template.subject).render(context).strip()
         )
-        body = env.from_string(template.body).render(context).strip()
+        body = _compiled(channel, template.body).render(context).strip()
     except jinja2.UndefinedError as exc:  # e.g. an attribute of a field
         raise TemplateError(f"template {template.name!r} ({template.language}): {exc}") from exc
     text = html_to_text(body) if template.channel == "email" else body

@@ -1,23 +1,26 @@
 """Model commands: train, evaluate, score, list, report.
 
 Thin: parse, read the data (a CSV file, or the workspace's snapshots and store tables),
-call ``arrears.models``, print. ``score_snapshot`` is the entry point the daily close
-calls to write a day's scores.
+call ``arrears.models`` and ``arrears.services.book_models``, print.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from arrears.commands.common import AsOfOpt, WorkspaceOpt, console, err, open_workspace, parse_date
+from arrears.services.book_models import (
+    book_dataset,
+    book_training,
+    latest_book_model,
+    score_snapshot,
+)
 
 if TYPE_CHECKING:
-    from arrears.models.book import BookInputs
     from arrears.workspace import Workspace
 
 DataOpt = Annotated[Path | None, typer.Option("--data", help="CSV file with a binary target.")]
@@ -33,173 +36,6 @@ BookOpt = Annotated[
         "early_warning_30, early_warning_60, propensity_to_pay.",
     ),
 ]
-
-
-def scores_path(ws_root: Path, as_of: date) -> Path:
-    """Where the scores of ``as_of`` live in a workspace."""
-    return ws_root / "scores" / f"as_of={as_of.isoformat()}" / "part-0.parquet"
-
-
-def book_inputs(ws: Workspace) -> BookInputs:
-    """The snapshots by date, and the loans, payments and installments of the store, for
-    the book dataset builder (amounts as float: they are model inputs)."""
-    import pandas as pd
-    from sqlalchemy import select
-
-    from arrears.models.book import BookInputs
-    from arrears.models.history import SnapshotHistory
-    from arrears.store.models import InstallmentRow, Loan, PaymentRow
-
-    history = SnapshotHistory({d: ws.snapshot_path(d) for d in ws.snapshot_dates()})
-    caps = {
-        code: float(p.charges.cost_cap) if p.charges.cost_cap is not None else None
-        for code, p in ws.catalog.products.items()
-    }
-    with ws.engine.connect() as conn:
-        loans = pd.DataFrame(
-            conn.execute(
-                select(
-                    Loan.loan_id,
-                    Loan.product_code,
-                    Loan.principal,
-                    Loan.term_months,
-                    Loan.annual_rate,
-                    Loan.disbursed_on,
-                )
-            ).all(),
-            columns=[
-                "loan_id",
-                "product_code",
-                "principal",
-                "term_months",
-                "annual_rate",
-                "disbursed_on",
-            ],
-        )
-        payments = pd.DataFrame(
-            conn.execute(select(PaymentRow.loan_id, PaymentRow.paid_on, PaymentRow.amount)).all(),
-            columns=["loan_id", "paid_on", "amount"],
-        )
-        installments = pd.DataFrame(
-            conn.execute(
-                select(
-                    InstallmentRow.loan_id,
-                    InstallmentRow.due_date,
-                    InstallmentRow.principal + InstallmentRow.interest,
-                )
-            ).all(),
-            columns=["loan_id", "due_date", "amount"],
-        )
-    loans["cost_cap"] = loans["product_code"].map(caps).astype(float)
-    for frame, column in ((loans, "principal"), (payments, "amount"), (installments, "amount")):
-        frame[column] = frame[column].astype(float)
-    loans["annual_rate"] = loans["annual_rate"].astype(float)
-    return BookInputs(history, loans.drop(columns=["product_code"]), payments, installments)
-
-
-def contact_attempts(ws: Workspace) -> Any:
-    """The allowed contact attempts on loans in the store: loan_id and day."""
-    import pandas as pd
-    from sqlalchemy import select
-
-    from arrears.store.contact_models import ContactAttempt
-
-    query = select(ContactAttempt.loan_id, ContactAttempt.at).where(
-        ContactAttempt.allowed, ContactAttempt.loan_id.is_not(None)
-    )
-    with ws.engine.connect() as conn:
-        rows = conn.execute(query).all()
-    return pd.DataFrame({"loan_id": [r[0] for r in rows], "day": [r[1].date() for r in rows]})
-
-
-def book_dataset(ws: Workspace, target: str) -> Any:
-    """The modelling dataset of a book target (propensity to pay reads the contacts)."""
-    from arrears.models.book import build_dataset
-    from arrears.models.propensity import TARGET, build_contact_dataset
-
-    inputs = book_inputs(ws)
-    if target == TARGET:
-        return build_contact_dataset(inputs, contact_attempts(ws))
-    return build_dataset(inputs, target)
-
-
-def score_snapshot(ws_root: Path, as_of: date, model_dir: Path) -> Path:
-    """Score every loan of the snapshot of ``as_of`` with the book model in ``model_dir``
-    into ``<ws>/scores/as_of=D/part-0.parquet``, replacing that model's rows and keeping
-    other models' (same bytes on rerun, whatever the order models are scored in). Raises
-    ``RegistryError`` for a model that does not load, ``ModelDataError`` for a model not
-    trained on book features, ``KeyError`` when the day has no snapshot."""
-    from arrears.models.book import features_at
-    from arrears.models.errors import ModelDataError
-    from arrears.models.registry import load_model
-    from arrears.models.scoring import score_table, write_scores
-    from arrears.workspace import Workspace
-
-    saved = load_model(model_dir)
-    if saved.meta.get("feature_source") != "book":
-        raise ModelDataError(f"{model_dir}: model {saved.name} was not trained on book features")
-    ws = Workspace.at(ws_root)
-    inputs = book_inputs(ws)
-    features = features_at(inputs, as_of)
-    customers = inputs.history.day(as_of)["customer_id"]
-    return write_scores(score_table(saved, features, customers), scores_path(ws.root, as_of))
-
-
-def _book_training(ws: Workspace, target: str) -> tuple[Any, Any, Any, list[str], dict, dict]:
-    """Features, target, CV groups (loan ids), categorical columns, data description and
-    metadata of a book target."""
-    from arrears.models.book import CATEGORICAL
-    from arrears.models.data import fingerprint
-
-    ds = book_dataset(ws, target)
-    categorical = [c for c in CATEGORICAL if c in ds.features.columns]
-    info = {
-        "source": str(ws.root),
-        "sha256": fingerprint(ds.features, ds.target),
-        "dates": [d.isoformat() for d in ds.dates],
-    }
-    return ds.features, ds.target, ds.loan_ids, categorical, info, {"feature_source": "book"}
-
-
-def train_book_model(
-    ws_root: Path,
-    target: str = "early_warning_30",
-    learner: str = "scorecard",
-    folds: int = 5,
-    repeats: int = 1,
-    seed: int = 0,
-    reports: bool = True,
-) -> Path:
-    """Train a model of a book target (``arrears.models.book.TARGETS`` or
-    ``propensity_to_pay``) on the workspace's snapshots, cross-validated by loan, and save
-    it to ``<ws>/models/<target>`` (returned) with its reports. Raises
-    ``ModelDataError`` when the snapshots cannot support the target."""
-    from arrears.models.training import train_model
-    from arrears.workspace import Workspace
-
-    ws = Workspace.at(ws_root)
-    features, y, groups, categorical, info, extra = _book_training(ws, target)
-    out = ws.root / "models" / target
-    result = train_model(
-        features,
-        y,
-        categorical,
-        out,
-        name=target,
-        target=target,
-        data_info=info,
-        learner=learner,
-        folds=folds,
-        repeats=repeats,
-        seed=seed,
-        groups=groups,
-        extra_meta=extra,
-    )
-    if reports:
-        from arrears.models.training import write_reports
-
-        write_reports(result, features, y, categorical, seed)
-    return out
 
 
 def _fail(message: str) -> typer.Exit:
@@ -221,14 +57,10 @@ def _load_table(data: Path | None, target: str | None, event: str | None) -> Any
 
 
 def _latest_book_model(ws: Workspace) -> Path:
-    from arrears.models.registry import list_models
-
-    found = [m for m in list_models(ws.root / "models") if m.get("feature_source") == "book"]
-    if not found:
+    found = latest_book_model(ws.root)
+    if found is None:
         raise _fail(f"{ws.root / 'models'}: no book model; train one with --book or give --model")
-    # the most recently trained one
-    newest = max(found, key=lambda m: (Path(m["folder"]) / "model.json").stat().st_mtime)
-    return Path(newest["folder"])
+    return found
 
 
 def register(app: typer.Typer) -> None:
@@ -266,7 +98,7 @@ def register(app: typer.Typer) -> None:
         try:
             if book is not None:
                 ws = open_workspace(workspace)
-                features, y, groups, categorical, info, extra = _book_training(ws, book)
+                features, y, groups, categorical, info, extra = book_training(ws, book)
                 model_name, target_name = name or book, book
                 out = out or ws.root / "models" / model_name
             else:

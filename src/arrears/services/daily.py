@@ -1,8 +1,10 @@
 """What follows the close of a day, in order, and the demo's play-out of the queue.
 
 After the close of day D: promises are settled from the payments through D (kept or
-broken), then the strategy's treatments for D are decided and queued
-(``treatments.treat_day``). Sending is the dispatcher's job, in its own process.
+broken), D's snapshot is scored with the workspace's newest book model (if one was
+trained, so the strategy can segment on its score band), then the strategy's treatments
+for D are decided and queued (``treatments.treat_day``). Sending is the dispatcher's
+job, in its own process.
 
 ``play_out`` is for a workspace with no servers (the demo): it runs the dispatcher on a
 simulated clock that jumps from one due message to the next until a given moment, so
@@ -27,6 +29,7 @@ from arrears.channels.dispatcher import Dispatcher, DispatchReport
 from arrears.channels.outbox import as_utc
 from arrears.channels.recheck import store_recheck
 from arrears.channels.service import print_letters, workspace_adapters
+from arrears.services.book_models import latest_book_model, score_snapshot
 from arrears.services.settings import load_settings
 from arrears.services.treatments import TreatmentReport, treat_day
 from arrears.services.workbench.promises import settle_promises
@@ -42,16 +45,21 @@ class AfterClose:
 
     days: list[date]
     promises: Counter[str] = field(default_factory=Counter)
+    scored: list[date] = field(default_factory=list)
     treatments: TreatmentReport | None = None
 
 
 def after_close(ws: Workspace, days: Iterable[date], *, treat: bool = True) -> AfterClose:
-    """Settle promises and (with ``treat``) decide the treatments of each closed day
-    in ``days``, in date order. Safe to rerun: settled promises and treated days are
-    left as they are."""
+    """Settle promises, score, and (with ``treat``) decide the treatments of each
+    closed day in ``days``, in date order. Safe to rerun: settled promises and treated
+    days are left as they are, and scores are rewritten to the same bytes."""
     result = AfterClose(sorted(days))
+    model = latest_book_model(ws.root)
     for day in result.days:
         result.promises.update(settle_promises(ws.engine, day))
+        if model is not None:
+            score_snapshot(ws.root, day, model)
+            result.scored.append(day)
         if not treat:
             continue
         report = treat_day(ws, day)

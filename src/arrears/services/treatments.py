@@ -37,7 +37,7 @@ from arrears.channels.fields import MergeFields
 from arrears.channels.gating import HISTORY_DAYS, store_gate
 from arrears.channels.letters import AmountLine, Letter
 from arrears.channels.queueing import enqueue_call, enqueue_letter, enqueue_message
-from arrears.channels.templates import TemplateError, get_template
+from arrears.channels.templates import Template, TemplateError, get_template
 from arrears.compliance import Attempt, RulePack, Verdict, load_pack
 from arrears.services.settings import Settings, load_settings
 from arrears.services.strategy_inputs import day_inputs, step_history
@@ -296,6 +296,7 @@ def _queue(
     currencies = _currencies(session, loan_ids)
     upcoming = _next_installments(session, loan_ids, as_of)
     inst = settings.institution
+    templates: dict[tuple[str, str], Template] = {}
     for d in decided:
         action, customer = d.action, d.customer
         language = customer.language if customer.language in ("zh_CN", "en") else "zh_CN"
@@ -312,7 +313,10 @@ def _queue(
         # A call's message is its script (话术); every other step names its template.
         name = (action["script"] or action["template"]) if channel == "call" else action["template"]
         try:
-            template = get_template(session, name, language)
+            key = (name, language)
+            if key not in templates:  # one look-up per template of the day, not per message
+                templates[key] = get_template(session, name, language)
+            template = templates[key]
         except TemplateError as exc:
             raise TreatmentError(
                 f"strategy {action['strategy']} step {action['step']}: {exc}"
