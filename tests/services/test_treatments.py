@@ -18,8 +18,9 @@ from typer.testing import CliRunner
 from arrears.cli import app
 from arrears.services.daily import end_of_day, play_out
 from arrears.services.treatments import TreatmentError, send_moment, treat_day
+from arrears.services.workbench.case_view import strategy_view
 from arrears.store.contact_models import ContactAttempt, Hold, OutboxMessage, StrategyAssignment
-from arrears.store.models import CaseRow
+from arrears.store.models import CaseRow, Customer
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.strategy import default_strategy_path
 from arrears.workspace import Workspace
@@ -193,3 +194,20 @@ def test_send_moment_is_the_local_hour_in_utc():
     assert send_moment(date(2026, 3, 7), 9, "America/New_York").hour == 14  # still EST
     assert send_moment(date(2026, 3, 8), 9, "Asia/Shanghai").hour == 1
     assert send_moment(date(2026, 3, 8), 9, "Not/AZone").hour == 1  # placed in China's zone
+
+
+def test_the_case_shows_the_call_script_of_its_last_call_step_for_its_debtor(ws: Workspace):
+    for day in DAYS:
+        treat_day(ws, day)
+    with UnitOfWork(ws.engine) as uow:
+        s = uow.session
+        case_id = s.scalars(
+            select(StrategyAssignment.case_id).where(StrategyAssignment.channel == "call")
+        ).first()
+        case = s.get(CaseRow, case_id)
+        view = strategy_view(s, case, ws.root)
+        customer = s.get(Customer, case.customer_id)
+    assert view is not None and view["script"].startswith("script_")
+    text = view["script_text"]
+    # written out for this debtor: their name and the masked account, never the full one
+    assert customer.name in text and case.loan_id[-4:] in text and case.loan_id not in text

@@ -8,10 +8,14 @@ must. A bad file is an error naming the file and key.
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from dataclasses import dataclass, fields, replace
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
+from arrears.channels.fields import MergeFields
 from arrears.compliance import available_packs
 
 SETTINGS_FILE = "arrears.toml"
@@ -41,6 +45,45 @@ class Institution:
         if language == "zh_CN":
             return self.name, self.address, self.collector_name, self.signatory
         return self.name_en, self.address_en, self.collector_name_en, self.signatory_en
+
+    def merge_fields(
+        self,
+        language: str,
+        *,
+        customer_name: str,
+        loan_id: str,
+        amount_due: Decimal,
+        currency: str,
+        due_date: date,
+        reference: str,
+    ) -> MergeFields:
+        """The merge fields of a message (or call script) about ``loan_id`` from this
+        lender, in ``language``."""
+        name, _, collector, _ = self.named(language)
+        return MergeFields(
+            customer_name=customer_name,
+            account=loan_id,
+            amount_due=amount_due,
+            currency=currency,
+            due_date=due_date,
+            pay_link=self.pay_link_for(reference, loan_id),
+            collector_name=collector,
+            collector_phone=self.phone,
+            institution_name=name,
+            reference=reference,
+        )
+
+    def pay_link_for(self, reference: str, loan_id: str) -> str:
+        """The pay link of a message with ``reference`` about ``loan_id``."""
+        return self.pay_link.format(reference=reference, loan_id=loan_id)
+
+
+def message_reference(day: date, loan_id: str) -> str:
+    """The reference number a message or letter about ``loan_id`` sent after ``day``
+    carries: stable for the day and loan, and without the account number itself (a
+    reference is printed in full where the account is masked)."""
+    digest = hashlib.sha256(f"{day.isoformat()}|{loan_id}".encode()).hexdigest()[:8].upper()
+    return f"ARR-{day:%Y%m%d}-{digest}"
 
 
 @dataclass(frozen=True)

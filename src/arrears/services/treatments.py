@@ -33,13 +33,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from arrears.channels.adapters.dialer import CallTask
-from arrears.channels.fields import MergeFields
 from arrears.channels.gating import HISTORY_DAYS, store_gate
 from arrears.channels.letters import AmountLine, Letter
 from arrears.channels.queueing import enqueue_call, enqueue_letter, enqueue_message
 from arrears.channels.templates import Template, TemplateError, get_template
 from arrears.compliance import Attempt, RulePack, Verdict, load_pack
-from arrears.services.settings import Settings, load_settings
+from arrears.services.settings import Settings, load_settings, message_reference
 from arrears.services.strategy_inputs import day_inputs, step_history
 from arrears.store.contact_models import ContactAttempt, StrategyAssignment
 from arrears.store.models import Customer, InstallmentRow, Loan
@@ -301,14 +300,14 @@ def _queue(
         action, customer = d.action, d.customer
         language = customer.language if customer.language in ("zh_CN", "en") else "zh_CN"
         loan_id = action["loan_id"]
-        reference = f"ARR-{as_of:%Y%m%d}-{loan_id}"
+        reference = message_reference(as_of, loan_id)
         name, address, collector, signatory = inst.named(language)
         if action["offset"] <= 0 and loan_id in upcoming:
             due_date, amount = upcoming[loan_id]
         else:
             due_date, amount = as_of - timedelta(days=action["dpd"]), balances[loan_id]["total"]
         currency = currencies[loan_id]
-        pay_link = inst.pay_link.format(reference=reference, loan_id=loan_id)
+        pay_link = inst.pay_link_for(reference, loan_id)
         channel = d.row.channel
         # A call's message is its script (话术); every other step names its template.
         name = (action["script"] or action["template"]) if channel == "call" else action["template"]
@@ -354,16 +353,13 @@ def _queue(
             )
             enqueue_call(session, d.row, task, d.recipient, language)
         else:
-            merge = MergeFields(
+            merge = inst.merge_fields(
+                language,
                 customer_name=customer.name,
-                account=loan_id,
+                loan_id=loan_id,
                 amount_due=amount,
                 currency=currency,
                 due_date=due_date,
-                pay_link=pay_link,
-                collector_name=collector,
-                collector_phone=inst.phone,
-                institution_name=name,
                 reference=reference,
             )
             enqueue_message(session, d.row, template, merge, d.recipient)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from arrears.services.workbench.access import Actor, visible_case
 from arrears.services.workbench.holds import holds_of
 from arrears.services.workbench.visits import visits
 from arrears.store.contact_models import StrategyAssignment
-from arrears.store.models import ContactPoint, Customer, Loan
+from arrears.store.models import CaseRow, ContactPoint, Customer, Loan
 from arrears.store.repositories import EntryRepository, LoanRepository
 from arrears.store.workbench_models import CaseLease
 from arrears.web.masking import mask
@@ -147,16 +147,24 @@ def _scripts(root: Path | None) -> dict[str, str | None]:
     return {step.name: step.script for ladder in strategy.ladders.values() for step in ladder.steps}
 
 
-def strategy_view(session: Session, case_id: int, root: Path | None) -> dict[str, Any] | None:
-    """The case's latest strategy assignment with the call script of its step."""
+def strategy_view(session: Session, case: CaseRow, root: Path | None) -> dict[str, Any] | None:
+    """The case's latest strategy assignment, and the call script (话术) of the latest
+    call step it got, written out for this debtor (``script_text``)."""
     row = session.scalar(
         select(StrategyAssignment)
-        .where(StrategyAssignment.case_id == case_id)
+        .where(StrategyAssignment.case_id == case.id)
         .order_by(StrategyAssignment.as_of.desc())
         .limit(1)
     )
     if row is None:
         return None
+    call = session.scalar(
+        select(StrategyAssignment.step)
+        .where(StrategyAssignment.case_id == case.id, StrategyAssignment.channel == "call")
+        .order_by(StrategyAssignment.as_of.desc())
+        .limit(1)
+    )
+    script = _scripts(root).get(call) if call else None
     return {
         "as_of": row.as_of,
         "strategy": row.strategy,
@@ -165,8 +173,38 @@ def strategy_view(session: Session, case_id: int, root: Path | None) -> dict[str
         "segment": row.segment,
         "step": row.step,
         "channel": row.channel,
-        "script": _scripts(root).get(row.step or "") if row.step else None,
+        "script": script,
+        "script_text": script_text(session, case, root, script) if script else None,
     }
+
+
+def script_text(session: Session, case: CaseRow, root: Path | None, name: str) -> str | None:
+    """The call script ``name`` filled in for the case's debtor and loan, in the
+    debtor's language (None when the template does not exist)."""
+    from arrears.channels.fields import LANGUAGES
+    from arrears.channels.templates import TemplateError, get_template, render
+    from arrears.services.settings import Settings, load_settings, message_reference
+
+    customer = session.get(Customer, case.customer_id)
+    loan = session.get(Loan, case.loan_id)
+    if customer is None or loan is None:
+        return None
+    language = customer.language if customer.language in LANGUAGES else "zh_CN"
+    settings = load_settings(root) if root is not None else Settings()
+    merge = settings.institution.merge_fields(
+        language,
+        customer_name=customer.name,
+        loan_id=loan.loan_id,
+        amount_due=case.amount_overdue,
+        currency=loan.currency,
+        due_date=case.updated_on - timedelta(days=case.dpd),
+        reference=message_reference(case.updated_on, loan.loan_id),
+    )
+    try:
+        return render(get_template(session, name, language), merge).body
+    except TemplateError as exc:
+        log.warning("call script %s cannot be shown: %s", name, exc)
+        return None
 
 
 def _row(obj: Any, *names: str) -> dict[str, Any]:
@@ -292,7 +330,7 @@ def case_view(
                 for s in legal.stages_of(session, case.id)
             ],
         },
-        "strategy": strategy_view(session, case.id, workspace_root),
+        "strategy": strategy_view(session, case, workspace_root),
         "compliance": [
             {
                 "channel": s.channel,
