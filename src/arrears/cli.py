@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from arrears.workspace import Workspace
 
 app = typer.Typer(
-    help="arrears: loan collections (催收) — exact arrears book, daily close, ageing.",
+    help="arrears: loan collections (催收) — exact arrears book, daily close, strategies, "
+    "compliance, channels, workbench, analytics and risk models.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -546,8 +547,11 @@ def demo(
     ] = Path("arrears-demo"),
     lang: LangOpt = None,
 ) -> None:
-    """Build a demo book on SQLite: generate ~50k loans, import them, run the daily close
-    for the last --days days (7 by default), and print the ageing table."""
+    """Build a demo workspace on SQLite: generate ~50k loans, import them, run the daily
+    close with month-end history and --days daily snapshots (7 by default), run the
+    strategy through the compliance gate for those days with each next day's sends
+    played out into the workspace's spools, print the ageing table and write the HTML
+    portfolio report."""
     from arrears.analytics.history import book_month_ends
     from arrears.analytics.report import build_report, default_period
     from arrears.ingest.generator import generate_portfolio
