@@ -182,6 +182,8 @@ def train_book_model(
 
 def latest_book_model(ws_root: Path) -> Path | None:
     """The most recently trained book model under ``<ws_root>/models``, if any."""
+    if not (ws_root / "models").is_dir():
+        return None  # nothing trained: no need for the models extra to be installed
     from arrears.models.registry import list_models
 
     found = [m for m in list_models(ws_root / "models") if m.get("feature_source") == "book"]
