@@ -9,20 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from arrears.domain.contact import CHANNELS, HOLD_KINDS, OUTCOMES, PARTIES
 from arrears.domain.errors import DomainError
-
-CHANNELS = ("call", "sms", "email", "letter", "visit", "push")
-PARTIES = ("debtor", "third_party", "unknown")
-OUTCOMES = ("connected_conversation", "no_answer", "voicemail", "busy", "delivered", "failed")
-HOLD_KINDS = (
-    "dispute",
-    "hardship",
-    "bankruptcy",
-    "deceased",
-    "legal_hold",
-    "do_not_contact",
-    "consent_withdrawn",
-)
 
 
 class ComplianceError(DomainError):

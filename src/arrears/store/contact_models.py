@@ -25,27 +25,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from arrears.domain.contact import CHANNELS, HOLD_KINDS, PARTIES
 from arrears.store.models import Base, _one_of, utcnow
 
-HOLD_KINDS = (
-    "dispute",
-    "hardship",
-    "bankruptcy",
-    "deceased",
-    "legal_hold",
-    "do_not_contact",
-    "consent_withdrawn",
-)
-CHANNELS = ("call", "sms", "email", "letter", "visit", "push")
-PARTIES = ("debtor", "third_party", "unknown")
-OUTCOMES = (
-    "connected_conversation",
-    "no_answer",
-    "voicemail",
-    "busy",
-    "delivered",
-    "failed",
-)
 CONTACT_SOURCES = ("strategy", "collector", "agency", "system")
 OUTBOX_STATUSES = (
     "queued",

@@ -8,6 +8,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from arrears.domain.contact import CHANNELS, HOLD_KINDS, OUTCOMES, PARTIES
+
+# The API's enumerations are the domain's vocabulary (Literal of a tuple: its values).
+Channel = Literal[CHANNELS]  # type: ignore[valid-type]
+HoldKind = Literal[HOLD_KINDS]  # type: ignore[valid-type]
+Outcome = Literal[OUTCOMES]  # type: ignore[valid-type]
+Party = Literal[PARTIES]  # type: ignore[valid-type]
+
 Amount = Annotated[Decimal, Field(gt=0, max_digits=16, decimal_places=2)]
 Cost = Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=2)]
 Id = Annotated[int, Field(ge=1, le=2_147_483_647)]
@@ -105,10 +113,8 @@ class DispositionIn(BaseModel):
     code: Annotated[str, Field(min_length=1, max_length=16)]
     label_en: Annotated[str, Field(min_length=1, max_length=100)]
     label_zh: Annotated[str, Field(min_length=1, max_length=100)]
-    outcome: Literal[
-        "connected_conversation", "no_answer", "voicemail", "busy", "delivered", "failed"
-    ]
-    party: Literal["debtor", "third_party", "unknown"] = "debtor"
+    outcome: Outcome
+    party: Party = "debtor"
     right_party: bool = False
     needs_promise: bool = False
     active: bool = True
@@ -163,17 +169,9 @@ class ArrangementOut(Orm):
 
 
 class HoldIn(BaseModel):
-    kind: Literal[
-        "dispute",
-        "hardship",
-        "bankruptcy",
-        "deceased",
-        "legal_hold",
-        "do_not_contact",
-        "consent_withdrawn",
-    ]
+    kind: HoldKind
     reason: Annotated[str, Field(min_length=1, max_length=2000)]
-    channel: Literal["call", "sms", "email", "letter", "visit", "push"] | None = None
+    channel: Channel | None = None
     whole_customer: bool = False
 
 

@@ -1,0 +1,18 @@
+"""The vocabulary of contacting a debtor, defined once: the channels a contact goes
+through, who was reached, how an attempt ended, and the kinds of hold that stop contact.
+The compliance gate, the store's check constraints and the API's schemas all use these."""
+
+from __future__ import annotations
+
+CHANNELS = ("call", "sms", "email", "letter", "visit", "push")
+PARTIES = ("debtor", "third_party", "unknown")
+OUTCOMES = ("connected_conversation", "no_answer", "voicemail", "busy", "delivered", "failed")
+HOLD_KINDS = (
+    "dispute",
+    "hardship",
+    "bankruptcy",
+    "deceased",
+    "legal_hold",
+    "do_not_contact",
+    "consent_withdrawn",
+)
