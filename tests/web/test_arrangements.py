@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.web.conftest import COMPOUND, PENALTY
+from web_support import COMPOUND, PENALTY
 
 from arrears.domain.calendar import add_months
 from arrears.domain.ledger import Account

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from tests.web.conftest import PASSWORD
+from web_support import PASSWORD
 
 
 def _login(client: TestClient, username: str, password: str) -> int:

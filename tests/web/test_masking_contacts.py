@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
-from tests.web.conftest import login_client
+from web_support import login_client
 
 from arrears.store.contact_models import ContactAttempt
 from arrears.store.unit_of_work import UnitOfWork

@@ -6,7 +6,7 @@ import threading
 from datetime import timedelta
 
 from sqlalchemy import select
-from tests.web.conftest import NOW
+from web_support import NOW
 
 from arrears.services.workbench import queues
 from arrears.services.workbench.access import Actor

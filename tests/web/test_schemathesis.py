@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from tests.web.conftest import login_client
+from web_support import login_client
 
 EXAMPLES = 6
 SKIP = {("POST", "/api/v1/auth/logout")}  # would end the session the fuzzing runs in
