@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -85,20 +85,6 @@ class TreatmentReport:
         self.allowed.update(other.allowed)
         self.blocked.update(other.blocked)
         self.referrals.update(other.referrals)
-
-
-def treat_days(
-    ws: Workspace, days: Iterable[date], *, strategy_file: Any = None, pack: str | None = None
-) -> TreatmentReport | None:
-    """``treat_day`` for each of ``days`` in order; the sum of their reports."""
-    total: TreatmentReport | None = None
-    for day in sorted(days):
-        report = treat_day(ws, day, strategy_file=strategy_file, pack=pack)
-        if total is None:
-            total = TreatmentReport(report.as_of, report.strategy, report.version)
-        total.add(report)
-        total.as_of = report.as_of
-    return total
 
 
 def treat_day(
