@@ -622,7 +622,7 @@ def _demo_treatments(ws: Workspace, days: list[date], t: Translator) -> None:
     table = Table()
     table.add_column(t("channel"))
     for status in statuses:
-        table.add_column(status, justify="right")
+        table.add_column(t(f"outbox.{status}"), justify="right")
     for channel in sorted({channel for channel, _ in counts}):
         table.add_row(channel, *[f"{counts.get((channel, s), 0):,}" for s in statuses])
     console.print(table)
