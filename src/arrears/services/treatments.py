@@ -213,9 +213,7 @@ def _decide(
         customer = customers[action["customer_id"]]
         channel = action["contact_channel"]
         at = moments[id(action)]
-        attempt_id = (
-            f"{as_of.isoformat()}:{action['strategy']}:{action['loan_id']}:{action['step']}"
-        )
+        attempt_id = attempt_key(as_of, action["strategy"], action["loan_id"], action["step"])
         recipient = recipient_for(customer, channel)
         if recipient is None:
             verdict = Verdict(
