@@ -20,6 +20,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError
+from starlette.datastructures import MutableHeaders
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from arrears.services.workbench.errors import Blocked, WorkbenchError
 from arrears.services.workbench.users import LockoutPolicy
@@ -88,6 +91,16 @@ def create_app(
     return app
 
 
+def app_from_environment() -> FastAPI:
+    """The app of the workspace named by ``$ARREARS_WORKSPACE`` (and the store of
+    ``$ARREARS_DATABASE_URL``), schema not touched: the factory each worker process of
+    ``arrears serve --workers N`` imports (the parent migrated the store already)."""
+    from arrears.workspace import Workspace
+
+    ws = Workspace.at()
+    return create_app(ws.root, ws.database_url, migrate=False)
+
+
 def settings_of(request: Request) -> Settings:
     """The settings of the app serving ``request``."""
     return request.app.state.settings
@@ -105,13 +118,7 @@ def _include_pages(app: FastAPI) -> None:
 
 
 def _install_handlers(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def pre_login_csrf_cookie(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response: Response = await call_next(request)
-        token = getattr(request.state, "pre_csrf", None)
-        if token and request.cookies.get(PRE_CSRF_COOKIE) != token:
-            response.set_cookie(PRE_CSRF_COOKIE, token, httponly=False, samesite="lax", path="/")
-        return response
+    app.add_middleware(PreLoginCsrfCookie)
 
     @app.exception_handler(WorkbenchError)
     async def workbench_error(request: Request, exc: WorkbenchError) -> Response:
@@ -133,6 +140,42 @@ def _install_handlers(app: FastAPI) -> None:
             # htmx follows redirects inside the fragment; ask it to reload the page
             return Response(status_code=401, headers={"HX-Redirect": exc.next_url})
         return RedirectResponse(exc.next_url, status_code=303)
+
+
+class PreLoginCsrfCookie:
+    """Sets the pre-login CSRF cookie when a handler made a token for a visitor
+    (``auth.pre_login_token``) and the request did not carry it already.
+
+    A plain ASGI middleware: it only adds a header to the response start, so it does not
+    pay for the task and stream plumbing of Starlette's ``BaseHTTPMiddleware``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+
+        async def send_with_cookie(message: Message) -> None:
+            token = state.get("pre_csrf")
+            if (
+                message["type"] == "http.response.start"
+                and token
+                and HTTPConnection(scope).cookies.get(PRE_CSRF_COOKIE) != token
+            ):
+                MutableHeaders(scope=message).append("set-cookie", _pre_csrf_cookie(token))
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+
+def _pre_csrf_cookie(token: str) -> str:
+    """The Set-Cookie value of the pre-login token (readable by the page's script)."""
+    response = Response()
+    response.set_cookie(PRE_CSRF_COOKIE, token, httponly=False, samesite="lax", path="/")
+    return response.headers["set-cookie"]
 
 
 def _escape(text: str) -> str:
