@@ -53,10 +53,10 @@ def _session_user(request: Request, uow: UnitOfWork = Depends(get_uow)) -> Actor
     request.state.csrf_token = row.csrf_token
     actor = Actor.of(user)
     request.state.actor = actor
-    # end the read transaction of the login check and give the connection back: the
-    # handler's writes start afresh (on SQLite a write after a stale read snapshot
-    # fails under concurrency)
-    uow.session.rollback()
+    # on SQLite, end the read transaction of the login check: a write after a stale
+    # read snapshot fails under concurrency (PostgreSQL reads committed data anyway)
+    if uow.session.get_bind().dialect.name == "sqlite":
+        uow.session.rollback()
     return actor
 
 

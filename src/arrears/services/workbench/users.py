@@ -244,11 +244,15 @@ def resolve_session(session: Session, token: str | None) -> tuple[User, WebSessi
     or the user was deactivated)."""
     if not token:
         return None
-    row = session.get(WebSession, _token_hash(token))
-    if row is None or _aware(row.expires_at) <= _now():
+    found = session.execute(
+        select(User, WebSession)
+        .join(WebSession, WebSession.user_id == User.id)
+        .where(WebSession.token_hash == _token_hash(token))
+    ).first()
+    if found is None:
         return None
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
+    user, row = found
+    if _aware(row.expires_at) <= _now() or not user.active:
         return None
     return user, row
 
