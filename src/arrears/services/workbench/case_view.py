@@ -230,7 +230,7 @@ def case_view(
     )
     moment = now or datetime.now(UTC)
     lease = session.get(CaseLease, case.id)
-    stage = legal.current_stage(session, case.id)
+    stages = legal.stages_of(session, case.id)
     return {
         "case": {
             **_row(
@@ -324,10 +324,10 @@ def case_view(
             for p in agencies.placements_of(session, case.id)
         ],
         "legal": {
-            "current_stage": stage.stage if stage else None,
+            "current_stage": stages[-1].stage if stages else None,
             "stages": [
                 _row(s, "id", "stage", "started_on", "court", "court_case_number", "costs", "notes")
-                for s in legal.stages_of(session, case.id)
+                for s in stages
             ],
         },
         "strategy": strategy_view(session, case, workspace_root),

@@ -103,10 +103,13 @@ def save_disposition(
     return row
 
 
-def gate_for(session: Session, customer_id: str, now: datetime, pack_name: str) -> Gate:
-    """A gate loaded from the store for the customer (``channels.gating``): holds in
-    force, the blacklist and their allowed contacts that still count toward caps."""
-    return store_gate(session, pack(pack_name), [customer_id], now)
+def gate_for(
+    session: Session, customer_id: str, now: datetime, pack_name: str, recipient: str | None
+) -> Gate:
+    """A gate loaded from the store for one contact of the customer to ``recipient``
+    (``channels.gating``): holds in force, whether the recipient is blacklisted, and
+    their allowed contacts that still count toward caps."""
+    return store_gate(session, pack(pack_name), [customer_id], now, recipients=[recipient])
 
 
 def recipient_of(session: Session, customer: Customer, channel: str) -> str | None:
@@ -158,7 +161,8 @@ def log_contact(
     attempt_id = f"wb-{uuid.uuid4().hex}"
     # no answer, busy, voicemail: the call still went to the debtor's own number
     party = "third_party" if code.party == "third_party" else "debtor"
-    gate = gate_for(session, case.customer_id, moment, pack_name)
+    recipient = recipient_of(session, customer, channel)
+    gate = gate_for(session, case.customer_id, moment, pack_name, recipient)
     attempt = Attempt(
         attempt_id,
         case.customer_id,
@@ -169,7 +173,7 @@ def log_contact(
         party,
         code.outcome if channel in ("call", "visit") else None,
     )
-    verdict: Verdict = gate.check(attempt, recipient_of(session, customer, channel))
+    verdict: Verdict = gate.check(attempt, recipient)
     row = ContactAttempt(
         attempt_id=attempt_id,
         customer_id=case.customer_id,
@@ -230,7 +234,8 @@ def compliance_status(
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     customer = session.get(Customer, case.customer_id)
     assert customer is not None
-    inputs = load_gate_inputs(session, [case.customer_id], moment)
+    recipients = {channel: recipient_of(session, customer, channel) for channel in CHANNELS}
+    inputs = load_gate_inputs(session, [case.customer_id], moment, recipients=recipients.values())
     out = []
     for channel in CHANNELS:
         # a fresh gate per channel: a dry run must not count toward another's caps
@@ -238,7 +243,7 @@ def compliance_status(
         attempt = Attempt(
             f"dry-{channel}", case.customer_id, case.loan_id, channel, moment, customer.time_zone
         )
-        verdict = gate.check(attempt, recipient_of(session, customer, channel))
+        verdict = gate.check(attempt, recipients[channel])
         out.append(ChannelStatus(channel, verdict.allowed, verdict.rules, verdict.reasons))
     return out
 
