@@ -26,11 +26,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve(workspace: Path, port: int) -> tuple[subprocess.Popen[str], list[str]]:
+def _serve(workspace: Path, port: int, *extra: str) -> tuple[subprocess.Popen[str], list[str]]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
     env.pop("ARREARS_DATABASE_URL", None)
+    command = [sys.executable, "-m", "arrears.cli", "serve", "-w", str(workspace)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "arrears.cli", "serve", "-w", str(workspace), "--port", str(port)],
+        [*command, "--port", str(port), *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -82,6 +83,43 @@ def test_serve_seeds_an_admin_once_and_it_can_log_in(tmp_path: Path) -> None:
     process.terminate()
     process.wait(10)
     assert "password" not in "".join(lines)
+
+
+@pytest.mark.slow
+def test_serve_with_two_workers_shares_sessions_across_processes(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    port = _free_port()
+    process, lines = _serve(workspace, port, "--workers", "2")
+    try:
+        found = re.search(r"user admin with password (\S+)", "".join(lines))
+        assert found, lines
+        children = subprocess.run(
+            ["pgrep", "-P", str(process.pid), "-f", "multiprocessing"],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        assert len(children) >= 2, children  # two workers (and perhaps a resource tracker)
+        base = f"http://127.0.0.1:{port}/api/v1"
+        with httpx.Client() as client:
+            token = client.get(f"{base}/auth/csrf").json()["csrf_token"]
+            response = client.post(
+                f"{base}/auth/login",
+                json={"username": "admin", "password": found.group(1)},
+                headers={"X-CSRF-Token": token},
+            )
+            assert response.status_code == 200
+            cookies = dict(client.cookies)
+        # a new connection each time: the kernel spreads them over both workers, and the
+        # session made by one is honoured by the other (sessions live in the store)
+        roles = [
+            httpx.get(f"{base}/me", cookies=cookies, headers={"Connection": "close"}).json()
+            for _ in range(12)
+        ]
+        assert {r["role"] for r in roles} == {"admin"}
+    finally:
+        process.terminate()
+        process.wait(20)
 
 
 def test_agency_commission_by_bucket_and_tier_and_performance(login, book) -> None:

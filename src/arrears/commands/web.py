@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
@@ -30,10 +31,22 @@ def _store(workspace):  # type: ignore[no-untyped-def]
     return ws
 
 
+WorkersOpt = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        min=1,
+        max=64,
+        help="Worker processes (on PostgreSQL, about one per core; SQLite: keep 1).",
+    ),
+]
+
+
 def serve(
     workspace: WorkspaceOpt = None,
     host: HostOpt = "127.0.0.1",
     port: PortOpt = 8000,
+    workers: WorkersOpt = 1,
 ) -> None:
     """Start the workbench (pages at /, JSON API at /api/v1) on the workspace's store.
     When the store has no users, an admin is created and its password printed once."""
@@ -41,11 +54,12 @@ def serve(
         import uvicorn
 
         from arrears.services.workbench.seed import seed_workbench
+        from arrears.store.db import ENV_URL
         from arrears.web.app import create_app
+        from arrears.workspace import ENV_WORKSPACE
     except ModuleNotFoundError as exc:
         raise _missing_web(exc) from None
     ws = _store(workspace)
-    app = create_app(ws.root, ws.url, engine=ws.engine)
     password = seed_workbench(ws.engine)
     console.print(f"store: {ws.display_url}")
     if password is not None:
@@ -54,7 +68,22 @@ def serve(
             "(shown once; change it or add users with `arrears users add`)"
         )
     console.print(f"workbench: http://{host}:{port}/   API: http://{host}:{port}/api/v1/docs")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    if workers == 1:
+        app = create_app(ws.root, ws.url, engine=ws.engine, migrate=False)
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+        return
+    # each worker process builds its own app (and engine) from the environment
+    ws.engine.dispose()
+    os.environ[ENV_WORKSPACE] = str(ws.root)
+    os.environ[ENV_URL] = ws.database_url
+    uvicorn.run(
+        "arrears.web.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
 
 
 def audit_verify(workspace: WorkspaceOpt = None) -> None:
