@@ -109,3 +109,12 @@ def test_blacklisted_number_blocks_the_call(login, book) -> None:
     c1 = login("c1")
     blocked = c1.post(f"/api/v1/cases/{book.case_ids[0]}/contacts", json={"disposition": "NA"})
     assert blocked.status_code == 409 and blocked.json()["rules"] == ["blacklist"]
+    # the case page says so for the channels that use that number, and only for them
+    status = {
+        s["channel"]: s for s in c1.get(f"/api/v1/cases/{book.case_ids[0]}").json()["compliance"]
+    }
+    assert "blacklist" in status["call"]["rules"] and "blacklist" in status["sms"]["rules"]
+    assert "blacklist" not in status["email"]["rules"]
+    # another debtor's number is untouched by this entry
+    other = c1.post(f"/api/v1/cases/{book.case_ids[1]}/contacts", json={"disposition": "NA"})
+    assert "blacklist" not in other.json().get("rules", [])
