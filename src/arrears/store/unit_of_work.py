@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from arrears.store.repositories import (
     CaseRepository,
@@ -44,10 +44,11 @@ class UnitOfWork:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._sessions = sessionmaker(bind=engine, expire_on_commit=False)
 
     def __enter__(self) -> UnitOfWork:
-        self.session = self._sessions()
+        # a plain Session: a sessionmaker made here would define a new Session subclass
+        # (and its event plumbing) for every unit of work — every web request
+        self.session = Session(bind=self.engine, expire_on_commit=False)
         self.customers = CustomerRepository(self.session)
         self.products = ProductRepository(self.session)
         self.loans = LoanRepository(self.session)
