@@ -61,9 +61,10 @@ def test_evaluate_prints_every_metric_as_json(trained: Path, tmp_path: Path):
     assert report.exists()
 
 
-def test_train_lgbm_and_baseline_and_list_them(tmp_path: Path):
+def test_train_every_other_learner_and_list_them(tmp_path: Path):
     data = str(german_credit_path())
-    for learner in ("baseline", "lgbm"):
+    others = ("baseline", "lgbm", "forest", "ensemble")
+    for learner in others:
         result = runner.invoke(
             app,
             [
@@ -84,7 +85,11 @@ def test_train_lgbm_and_baseline_and_list_them(tmp_path: Path):
         )
         assert result.exit_code == 0, result.output
     listed = runner.invoke(app, ["models", "list", "--registry", str(tmp_path)])
-    assert listed.exit_code == 0 and "baseline" in listed.output and "lgbm" in listed.output
+    assert listed.exit_code == 0
+    assert all(learner in listed.output for learner in others)
+    meta = json.loads((tmp_path / "ensemble" / "model.json").read_text())
+    assert meta["learner"] == "ensemble"
+    assert set(meta["params"]["members"]) == {"scorecard", "baseline", "lgbm", "forest"}
 
 
 @pytest.mark.parametrize(

@@ -31,8 +31,9 @@ def german() -> tuple[pd.DataFrame, np.ndarray, list[str]]:
 
 @pytest.fixture(scope="module")
 def scorecard(german) -> Scorecard:
+    # the default: binning, filters and C chosen by the inner CV
     features, y, categorical = german
-    return Scorecard(seed=0, c=1.0).fit(features, y, categorical)
+    return Scorecard(seed=0).fit(features, y, categorical)
 
 
 def test_german_credit_loads_from_the_installed_wheel(german):
@@ -81,7 +82,8 @@ def test_monotonic_binning_gives_a_monotonic_event_rate(german):
 
 def test_learners_are_reproducible_from_their_seed(german):
     features, y, categorical = german
-    for name, settings in (("lgbm", {"n_estimators": 30}), ("baseline", {})):
+    cases = (("lgbm", {"n_estimators": 30}), ("baseline", {}), ("forest", {"n_estimators": 30}))
+    for name, settings in cases:
         a = make_learner(name, seed=3, **settings).fit(features, y, categorical)
         b = make_learner(name, seed=3, **settings).fit(features, y, categorical)
         assert np.array_equal(a.predict_pd(features), b.predict_pd(features)), name

@@ -8,6 +8,7 @@ fitting gets WOE 0 (the population average).
 from __future__ import annotations
 
 import warnings
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,10 +123,19 @@ def _values(column: pd.Series, categorical: bool) -> np.ndarray:
     return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
 
 
+# a fitted binning's table never changes: build it once (callers only read it)
+_TABLES: weakref.WeakKeyDictionary[Any, pd.DataFrame] = weakref.WeakKeyDictionary()
+
+
 def _table(binning: Any) -> pd.DataFrame:
+    cached = _TABLES.get(binning)
+    if cached is not None:
+        return cached
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return binning.binning_table.build()
+        built = binning.binning_table.build()
+    _TABLES[binning] = built
+    return built
 
 
 def _label(bin_: Any) -> str:

@@ -33,12 +33,16 @@ def chi_square_pvalues(bins: pd.DataFrame, y: np.ndarray) -> dict[str, float]:
     """p-value of the chi-square test of independence between each binned feature and
     the target (1.0 where a feature has a single bin)."""
     out = {}
+    y_codes, y_levels = pd.factorize(np.asarray(y))
     for name in bins.columns:
-        table = pd.crosstab(bins[name].astype(str), y)
-        if table.shape[0] < 2 or table.shape[1] < 2:
+        codes, levels = pd.factorize(bins[name].astype(str))
+        if len(levels) < 2 or len(y_levels) < 2:
             out[name] = 1.0
             continue
-        out[name] = float(chi2_contingency(table.to_numpy())[1])
+        # the contingency table (bins × target values), as pd.crosstab would count it
+        table = np.zeros((len(levels), len(y_levels)))
+        np.add.at(table, (codes, y_codes), 1)
+        out[name] = float(chi2_contingency(table)[1])
     return out
 
 

@@ -1,0 +1,186 @@
+"""The nested scorecard and the heterogeneous ensemble: every inner choice and every
+member is fitted on the outer training rows only, the ensemble is the mean of its
+members, and both are reproducible from their seed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from arrears.models.binning import BinningConfig, WoeBinner
+from arrears.models.data import german_credit
+from arrears.models.learners import (
+    BINNING_GRID,
+    C_GRID,
+    INNER_FOLDS,
+    LEARNERS,
+    MIN_IV_GRID,
+    Baseline,
+    Ensemble,
+    Forest,
+    GradientBoosting,
+    Scorecard,
+    make_learner,
+)
+from arrears.models.selection import chi_square_pvalues
+from arrears.models.validation import cross_validate
+
+
+@pytest.fixture(scope="module")
+def small() -> tuple[pd.DataFrame, np.ndarray, list[str]]:
+    """400 rows and 5 columns of the German credit data (2 categorical)."""
+    data = german_credit()
+    columns = [
+        "status_of_existing_checking_account",
+        "duration_in_month",
+        "credit_history",
+        "credit_amount",
+        "age_in_years",
+    ]
+    rows = np.random.default_rng(5).choice(len(data.target), 400, replace=False)
+    features = data.features.iloc[rows][columns]
+    return features, data.target[rows], [c for c in data.categorical if c in columns]
+
+
+def test_every_learner_is_made_by_its_name():
+    for name, cls in LEARNERS.items():
+        learner = make_learner(name, seed=1)
+        assert isinstance(learner, cls) and learner.name == name
+    assert {"forest", "ensemble"} <= set(LEARNERS)
+
+
+def test_ensemble_members_each_see_only_the_training_rows(monkeypatch, small):
+    features, y, categorical = small
+    fits: list[tuple[str, frozenset[int]]] = []
+    for cls in (Scorecard, Baseline, GradientBoosting, Forest):
+
+        def recording(self, x, target, cats, _original=cls.fit):
+            fits.append((self.name, frozenset(x.index)))
+            return _original(self, x, target, cats)
+
+        monkeypatch.setattr(cls, "fit", recording)
+    outer: list[frozenset[int]] = []
+
+    class Watched(Ensemble):
+        def fit(self, x, target, cats):
+            start = len(fits)
+            super().fit(x, target, cats)
+            self.member_fits = fits[start:]
+            outer.append(frozenset(x.index))
+            return self
+
+        def predict_pd(self, x):
+            for name, rows in self.member_fits:
+                assert not rows & set(x.index), f"{name} was fitted on a test row"
+            return super().predict_pd(x)
+
+    cv = cross_validate(lambda: Watched(seed=0), features, y, categorical, folds=2)
+    assert len(outer) == 2 and outer[0] | outer[1] == set(features.index)
+    assert not np.isnan(cv.out_of_fold).any()
+    # each outer fold: one fit per member, on exactly that fold's training rows
+    per_fold = len(Ensemble.MEMBERS)
+    assert len(fits) == 2 * per_fold
+    for k, rows in enumerate(outer):
+        chunk = fits[k * per_fold : (k + 1) * per_fold]
+        assert [name for name, _ in chunk] == list(Ensemble.MEMBERS)
+        assert all(seen == rows for _, seen in chunk)
+
+
+def test_nested_scorecard_bins_only_rows_of_the_training_fold(monkeypatch, small):
+    features, y, categorical = small
+    binned: list[frozenset[int]] = []
+    original = WoeBinner.fit
+
+    def recording(self, x, target, cats):
+        binned.append(frozenset(x.index))
+        return original(self, x, target, cats)
+
+    monkeypatch.setattr(WoeBinner, "fit", recording)
+    outer: list[tuple[frozenset[int], list[frozenset[int]]]] = []
+
+    class Watched(Scorecard):
+        def fit(self, x, target, cats):
+            start = len(binned)
+            super().fit(x, target, cats)
+            outer.append((frozenset(x.index), binned[start:]))
+            return self
+
+    cross_validate(lambda: Watched(seed=0), features, y, categorical, folds=3)
+    assert len(outer) == 3
+    for train, fits in outer:
+        # every binning candidate in every inner fold, then the chosen one on all rows
+        assert len(fits) == len(BINNING_GRID) * INNER_FOLDS + 1
+        assert all(rows <= train for rows in fits)  # never a row of the outer test fold
+        inner = fits[:-1]
+        assert all(len(rows) < len(train) for rows in inner)
+        assert frozenset().union(*inner) == train and fits[-1] == train
+
+
+def test_nested_scorecard_is_reproducible_and_chooses_from_its_grid(small):
+    features, y, categorical = small
+    a = Scorecard(seed=4).fit(features, y, categorical)
+    b = Scorecard(seed=4).fit(features, y, categorical)
+    assert a.choice() == b.choice()
+    assert np.array_equal(a.predict_pd(features), b.predict_pd(features))
+    assert a.binning_chosen in BINNING_GRID and a.c_chosen in C_GRID
+    assert a.min_iv_chosen in MIN_IV_GRID and a.chi_alpha_chosen in (None, 0.05)
+    assert 0.5 < a.choice()["inner_cv_auc"] < 1.0
+    assert a.params()["chosen"] == a.choice()
+    # every kept feature clears the chosen IV floor and has a negative coefficient
+    assert all(a.iv[n] >= a.min_iv_chosen for n in a.selection.kept)
+    assert (a.model.coef_[0] < 0).all()
+
+
+def test_chi_square_filter_keeps_only_associated_features():
+    rng = np.random.default_rng(8)
+    n = 1500
+    signal = rng.normal(size=n)
+    y = (signal + rng.normal(size=n) > 1.0).astype(int)
+    features = pd.DataFrame(
+        {"signal": signal} | {f"noise{i}": rng.normal(size=n) for i in range(6)}
+    )
+    card = Scorecard(seed=0, binning=BinningConfig(), min_iv=0.0, chi_alpha=0.05, c=1.0)
+    card.fit(features, y, [])
+    p = chi_square_pvalues(card.binner.bin_labels(features), y)
+    assert "signal" in card.selection.kept
+    assert all(p[n] < 0.05 for n in card.selection.kept)
+    by_chi = [n for n, why in card.selection.dropped.items() if why.startswith("chi-square")]
+    assert by_chi and all(p[n] >= 0.05 for n in by_chi)
+    assert card.inner_auc is None  # nothing to choose: no inner CV
+
+
+def test_ensemble_is_the_mean_of_its_members_and_reproducible(small):
+    features, y, categorical = small
+    a = Ensemble(seed=2).fit(features, y, categorical)
+    b = Ensemble(seed=2).fit(features, y, categorical)
+    pd_a = a.predict_pd(features)
+    assert np.array_equal(pd_a, b.predict_pd(features))
+    assert [m.name for m in a.members] == list(Ensemble.MEMBERS)
+    # each member is the learner fitted alone with the same seed on the same rows
+    alone = np.vstack(
+        [
+            make_learner(n, seed=2).fit(features, y, categorical).predict_pd(features)
+            for n in a.MEMBERS
+        ]
+    )
+    assert np.allclose(a.member_pds(features), alone)
+    assert np.allclose(pd_a, alone.mean(axis=0))
+    assert ((pd_a > 0) & (pd_a < 1)).all()
+    # higher PD, fewer points
+    order = np.argsort(pd_a)
+    assert (np.diff(a.points(features)[order]) <= 0).all()
+
+
+def test_forest_handles_unseen_categories_and_is_reproducible(small):
+    features, y, categorical = small
+    a = Forest(seed=3, n_estimators=50).fit(features, y, categorical)
+    b = Forest(seed=3, n_estimators=50).fit(features, y, categorical)
+    assert np.array_equal(a.predict_pd(features), b.predict_pd(features))
+    odd = features.iloc[:3].copy()
+    odd["credit_history"] = "never seen"
+    assert np.isfinite(a.predict_pd(odd)).all()
+    assert not np.array_equal(
+        a.predict_pd(features),
+        Forest(seed=4, n_estimators=50).fit(features, y, categorical).predict_pd(features),
+    )
