@@ -4,9 +4,9 @@ a collector's manual call) or for a whole day's treatments at once."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -55,6 +55,29 @@ class GateInputs:
         holds = {c: self.holds[c] for c in customer_ids if c in self.holds}
         return Gate(pack, holds, self.blacklist, history)
 
+    def add_holds(self, rows: Iterable[HoldRow], on: date) -> None:
+        """Keep the holds among ``rows`` that are in force on ``on``."""
+        for h in rows:
+            if h.placed_on <= on and (h.released_on is None or h.released_on > on):
+                self.holds.setdefault(h.customer_id, []).append(
+                    Hold(h.kind, h.channel, h.loan_id, h.reason)
+                )
+
+    def load_history(self, session: Session, customer_ids: Sequence[str], since: datetime) -> None:
+        """Read the allowed contacts of ``customer_ids`` after ``since`` (zones known)."""
+        for r in session.scalars(
+            select(ContactAttempt).where(
+                ContactAttempt.customer_id.in_(customer_ids),
+                ContactAttempt.allowed.is_(True),
+                ContactAttempt.at > since,
+            )
+        ):
+            attempt = Attempt(
+                r.attempt_id, r.customer_id, r.loan_id, r.channel, _aware(r.at),
+                self.zones.get(r.customer_id), r.party, r.outcome,
+            )  # fmt: skip
+            self.history.setdefault(r.customer_id, []).append((r.id, attempt))
+
 
 def load_gate_inputs(
     session: Session,
@@ -70,20 +93,18 @@ def load_gate_inputs(
     entries among them (a lookup, not a scan, for one debtor's check)."""
     on = _aware(now).date()
     since = _aware(now) - timedelta(days=history_days)
-    inputs = GateInputs(blacklist=_blacklist(session, recipients))
+    inputs = GateInputs(blacklist=blacklisted(session, recipients))
     ids = sorted(set(customer_ids))
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        for h in session.scalars(
+        rows = session.scalars(
             select(HoldRow).where(
                 HoldRow.customer_id.in_(chunk),
                 HoldRow.placed_on <= on,
                 or_(HoldRow.released_on.is_(None), HoldRow.released_on > on),
             )
-        ):
-            inputs.holds.setdefault(h.customer_id, []).append(
-                Hold(h.kind, h.channel, h.loan_id, h.reason)
-            )
+        )
+        inputs.add_holds(rows, on)
         inputs.zones.update(
             session.execute(
                 select(Customer.customer_id, Customer.time_zone).where(
@@ -91,22 +112,37 @@ def load_gate_inputs(
                 )
             ).all()
         )
-        for r in session.scalars(
-            select(ContactAttempt).where(
-                ContactAttempt.customer_id.in_(chunk),
-                ContactAttempt.allowed.is_(True),
-                ContactAttempt.at > since,
-            )
-        ):
-            attempt = Attempt(
-                r.attempt_id, r.customer_id, r.loan_id, r.channel, _aware(r.at),
-                inputs.zones.get(r.customer_id), r.party, r.outcome,
-            )  # fmt: skip
-            inputs.history.setdefault(r.customer_id, []).append((r.id, attempt))
+        inputs.load_history(session, chunk, since)
     return inputs
 
 
-def _blacklist(session: Session, recipients: Collection[str | None] | None) -> list[str]:
+def debtor_gate_inputs(
+    session: Session,
+    customer: Customer,
+    now: datetime,
+    holds: Iterable[HoldRow],
+    *,
+    recent_contacts: bool,
+    recipients: Collection[str | None],
+    history_days: int = HISTORY_DAYS,
+) -> GateInputs:
+    """``load_gate_inputs`` for one debtor whose row and holds (any, in force or not)
+    the caller has already read, and who knows whether the debtor has any allowed
+    contact since ``now - history_days`` (``recent_contacts``): only what is left is
+    read. The case page uses it for its compliance status."""
+    inputs = GateInputs(
+        zones={customer.customer_id: customer.time_zone},
+        blacklist=blacklisted(session, recipients),
+    )
+    inputs.add_holds(holds, _aware(now).date())
+    if recent_contacts:
+        since = _aware(now) - timedelta(days=history_days)
+        inputs.load_history(session, [customer.customer_id], since)
+    return inputs
+
+
+def blacklisted(session: Session, recipients: Collection[str | None] | None) -> list[str]:
+    """The blacklist: whole, or only the entries among ``recipients`` when given."""
     query = select(BlacklistEntry.value)
     if recipients is not None:
         # stored values are normalised on entry (holds.add_to_blacklist)

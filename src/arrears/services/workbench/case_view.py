@@ -13,34 +13,53 @@ from __future__ import annotations
 import functools
 import json
 import logging
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, and_, bindparam, exists, select
 from sqlalchemy.orm import Session
 
+from arrears.channels.gating import HISTORY_DAYS, debtor_gate_inputs
+from arrears.compliance.gate import normalize_contact
 from arrears.domain.ledger import Account
 from arrears.services.workbench import agencies, arrangements, contacts, legal, notes, promises
 from arrears.services.workbench.access import Actor, visible_case
 from arrears.services.workbench.holds import holds_of
 from arrears.services.workbench.visits import visits
-from arrears.store.contact_models import StrategyAssignment
+from arrears.store.contact_models import BlacklistEntry, ContactAttempt, Hold, StrategyAssignment
 from arrears.store.models import CaseRow, ContactPoint, Customer, Loan
 from arrears.store.repositories import EntryRepository, LoanRepository
-from arrears.store.workbench_models import CaseLease
+from arrears.store.workbench_models import (
+    Arrangement,
+    CaseDocument,
+    CaseLease,
+    CaseNote,
+    FieldVisit,
+    LegalAction,
+    Placement,
+    Promise,
+)
 from arrears.web.masking import mask
 
 log = logging.getLogger(__name__)
 SNAPSHOT_DAYS = 62
 
 
-def customer_view(session: Session, customer: Customer, role: str) -> dict[str, Any]:
-    """The customer's identity and contact data, masked for ``role``."""
-    points = session.scalars(
-        select(ContactPoint)
-        .where(ContactPoint.customer_id == customer.customer_id)
-        .order_by(ContactPoint.is_primary.desc(), ContactPoint.id)
+def customer_view(
+    session: Session, customer: Customer, role: str, *, points: bool = True
+) -> dict[str, Any]:
+    """The customer's identity and contact data, masked for ``role`` (``points=False``:
+    the caller knows there are no extra contact points)."""
+    rows = (
+        session.scalars(
+            select(ContactPoint)
+            .where(ContactPoint.customer_id == customer.customer_id)
+            .order_by(ContactPoint.is_primary.desc(), ContactPoint.id)
+        )
+        if points
+        else []
     )
     kind_field = {"mobile": "mobile", "home": "mobile", "work": "mobile", "email": "email"}
     return {
@@ -61,7 +80,7 @@ def customer_view(session: Session, customer: Customer, role: str) -> dict[str, 
                 "consent": p.consent,
                 "value": mask(kind_field.get(p.kind, "address"), p.value, role),
             }
-            for p in points
+            for p in rows
         ],
     }
 
@@ -207,6 +226,46 @@ def script_text(session: Session, case: CaseRow, root: Path | None, name: str) -
         return None
 
 
+def _present(
+    session: Session, case: CaseRow, since: datetime, recipients: Iterable[str | None]
+) -> dict[str, bool]:
+    """Which parts of the case page have anything to show, in one query of EXISTS
+    tests: most cases have no arrangement, visit, placement or lawsuit, and reading
+    an empty list costs a query each."""
+    values = sorted({normalize_contact(v) for v in recipients if v})
+    row = session.execute(
+        _presence_query(),
+        {"case_id": case.id, "customer_id": case.customer_id, "since": since, "values": values},
+    ).one()
+    return {name: bool(value) for name, value in row._mapping.items()}
+
+
+@functools.cache
+def _presence_query() -> Select[Any]:
+    """The statement of ``_present``, built once (its parameters are bound per call)."""
+    case_id, customer_id = bindparam("case_id"), bindparam("customer_id")
+    checks = {
+        "contact_points": ContactPoint.customer_id == customer_id,
+        "contacts": ContactAttempt.customer_id == customer_id,
+        "recent_contacts": and_(
+            ContactAttempt.customer_id == customer_id,
+            ContactAttempt.allowed.is_(True),
+            ContactAttempt.at > bindparam("since"),
+        ),
+        "blacklisted": BlacklistEntry.value.in_(bindparam("values", expanding=True)),
+        "holds": Hold.customer_id == customer_id,
+        "promises": Promise.case_id == case_id,
+        "arrangements": Arrangement.case_id == case_id,
+        "notes": CaseNote.case_id == case_id,
+        "documents": CaseDocument.case_id == case_id,
+        "visits": FieldVisit.case_id == case_id,
+        "placements": Placement.case_id == case_id,
+        "legal": LegalAction.case_id == case_id,
+        "strategy": StrategyAssignment.case_id == case_id,
+    }
+    return select(*(exists().where(test).label(name) for name, test in checks.items()))
+
+
 def _row(obj: Any, *names: str) -> dict[str, Any]:
     return {n: getattr(obj, n) for n in names}
 
@@ -228,9 +287,20 @@ def case_view(
             select(Loan).where(Loan.customer_id == case.customer_id).order_by(Loan.loan_id)
         )
     )
-    moment = now or datetime.now(UTC)
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
     lease = session.get(CaseLease, case.id)
-    stages = legal.stages_of(session, case.id)
+    recipients = contacts.channel_recipients(session, customer)
+    has = _present(session, case, moment - timedelta(days=HISTORY_DAYS), recipients.values())
+    stages = legal.stages_of(session, case.id) if has["legal"] else []
+    hold_rows = holds_of(session, actor, case.id) if has["holds"] else []
+    gate_inputs = debtor_gate_inputs(
+        session,
+        customer,
+        moment,
+        hold_rows,
+        recent_contacts=has["recent_contacts"],
+        recipients=recipients.values() if has["blacklisted"] else (),
+    )
     return {
         "case": {
             **_row(
@@ -250,10 +320,10 @@ def case_view(
             "leased_by": lease.username if lease else None,
             "lease_expires_at": lease.expires_at if lease else None,
         },
-        "customer": customer_view(session, customer, actor.role),
+        "customer": customer_view(session, customer, actor.role, points=has["contact_points"]),
         "loans": [loan_view(session, loan) for loan in loans],
         "bucket_history": bucket_history(workspace_root, [loan.loan_id for loan in loans]),
-        "contacts": contacts.contact_history(session, case.customer_id),
+        "contacts": contacts.contact_history(session, case.customer_id) if has["contacts"] else [],
         "promises": [
             _row(
                 p,
@@ -266,7 +336,7 @@ def case_view(
                 "settled_on",
                 "created_by",
             )
-            for p in promises.promises_of(session, actor, case.id)
+            for p in (promises.promises_of(session, actor, case.id) if has["promises"] else [])
         ],
         "arrangements": [
             {
@@ -284,13 +354,15 @@ def case_view(
                 ),
                 "terms": json.loads(a.terms),
             }
-            for a in arrangements.arrangements_of(session, actor, case.id)
+            for a in (
+                arrangements.arrangements_of(session, actor, case.id) if has["arrangements"] else []
+            )
         ],
         "notes": [
             _row(n, "id", "body", "author", "created_at")
-            for n in notes.notes_of(session, actor, case.id)
+            for n in (notes.notes_of(session, actor, case.id) if has["notes"] else [])
         ],
-        "documents": notes.documents_of(session, actor, case.id),
+        "documents": notes.documents_of(session, actor, case.id) if has["documents"] else [],
         "holds": [
             _row(
                 h,
@@ -303,11 +375,11 @@ def case_view(
                 "placed_by",
                 "released_on",
             )
-            for h in holds_of(session, actor, case.id)
+            for h in hold_rows
         ],
         "visits": [
             _row(v, "id", "assigned_to", "scheduled_on", "status", "outcome", "notes", "visited_on")
-            for v in visits(session, actor, case_id=case.id)
+            for v in (visits(session, actor, case_id=case.id) if has["visits"] else [])
         ],
         "placements": [
             _row(
@@ -321,7 +393,7 @@ def case_view(
                 "balance_placed",
                 "rule",
             )
-            for p in agencies.placements_of(session, case.id)
+            for p in (agencies.placements_of(session, case.id) if has["placements"] else [])
         ],
         "legal": {
             "current_stage": stages[-1].stage if stages else None,
@@ -330,7 +402,7 @@ def case_view(
                 for s in stages
             ],
         },
-        "strategy": strategy_view(session, case, workspace_root),
+        "strategy": strategy_view(session, case, workspace_root) if has["strategy"] else None,
         "compliance": [
             {
                 "channel": s.channel,
@@ -338,7 +410,7 @@ def case_view(
                 "rules": list(s.rules),
                 "reasons": list(s.reasons),
             }
-            for s in contacts.compliance_status(session, case, moment)
+            for s in contacts.compliance_status(session, case, moment, inputs=gate_inputs)
         ],
         "as_of": date.today(),
     }

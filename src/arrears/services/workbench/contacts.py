@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from arrears.channels.gating import load_gate_inputs, store_gate
+from arrears.channels.gating import GateInputs, load_gate_inputs, store_gate
 from arrears.compliance import Attempt, Gate, Verdict, load_pack
 from arrears.services import audit
 from arrears.services.workbench.access import Actor, require_role, workable_case
@@ -226,16 +226,30 @@ class ChannelStatus:
     reasons: tuple[str, ...]
 
 
+def channel_recipients(session: Session, customer: Customer) -> dict[str, str | None]:
+    """Where a contact on each channel would go (``recipient_of``)."""
+    return {channel: recipient_of(session, customer, channel) for channel in CHANNELS}
+
+
 def compliance_status(
-    session: Session, case: CaseRow, now: datetime | None = None, pack_name: str = DEFAULT_PACK
+    session: Session,
+    case: CaseRow,
+    now: datetime | None = None,
+    pack_name: str = DEFAULT_PACK,
+    *,
+    inputs: GateInputs | None = None,
 ) -> list[ChannelStatus]:
     """For each channel, would a contact with the debtor be allowed at ``now``? Nothing
-    is recorded (a dry run of the gate)."""
+    is recorded (a dry run of the gate). ``inputs``: the debtor's gate inputs when the
+    caller has them (``gating.debtor_gate_inputs``), else they are read here."""
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     customer = session.get(Customer, case.customer_id)
     assert customer is not None
-    recipients = {channel: recipient_of(session, customer, channel) for channel in CHANNELS}
-    inputs = load_gate_inputs(session, [case.customer_id], moment, recipients=recipients.values())
+    recipients = channel_recipients(session, customer)
+    if inputs is None:
+        inputs = load_gate_inputs(
+            session, [case.customer_id], moment, recipients=recipients.values()
+        )
     out = []
     for channel in CHANNELS:
         # a fresh gate per channel: a dry run must not count toward another's caps
