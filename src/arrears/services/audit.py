@@ -80,23 +80,29 @@ def entry_hash(
     return hashlib.sha256((prev_hash + row).encode("utf-8")).hexdigest()
 
 
-def _lock_head(session: Session) -> AuditHead:
-    # The UPDATE takes the lock before we read, so the seq/hash we read stay ours.
-    lock = update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=AuditHead.seq)
-    if session.execute(lock).rowcount == 0:
+def _lock_head(session: Session) -> tuple[int, str]:
+    """Lock the chain's head row and read it in one statement: (seq, hash)."""
+    # the UPDATE takes the lock before the read, so the seq/hash read stay ours
+    head = AuditHead.__table__
+    lock = (
+        update(head)
+        .where(head.c.id == HEAD_ID)
+        .values(seq=head.c.seq)
+        .returning(head.c.seq, head.c.hash)
+    )
+    row = session.execute(lock).first()
+    if row is None:
         # first entry ever: two writers may both get here, so the insert tolerates the
         # other's row, and the UPDATE then queues behind whoever inserted
         dialect = session.get_bind().dialect.name
         insert = (postgresql if dialect == "postgresql" else sqlite).insert
         session.execute(
-            insert(AuditHead)
+            insert(head)
             .values(id=HEAD_ID, seq=0, hash=GENESIS)
-            .on_conflict_do_nothing(index_elements=[AuditHead.id])
+            .on_conflict_do_nothing(index_elements=[head.c.id])
         )
-        session.execute(lock)
-    head = session.execute(select(AuditHead).where(AuditHead.id == HEAD_ID)).scalar_one()
-    session.refresh(head)
-    return head
+        row = session.execute(lock).one()
+    return int(row.seq), str(row.hash)
 
 
 def begin_write(session: Session) -> None:
@@ -120,12 +126,12 @@ def append(
     """Add one entry to the chain in ``session``'s transaction (commit is the caller's:
     the entry lands exactly when the change it records does)."""
     session.flush()
-    head = _lock_head(session)
+    last_seq, last_hash = _lock_head(session)
     moment = (at or datetime.now(UTC)).astimezone(UTC)
     # stored as it will be read back (microseconds, UTC), so the hash is reproducible
     body = canonical(dict(payload or {}))
-    seq = head.seq + 1
-    digest = entry_hash(head.hash, seq, moment, actor, action, entity, str(entity_id), body)
+    seq = last_seq + 1
+    digest = entry_hash(last_hash, seq, moment, actor, action, entity, str(entity_id), body)
     event = AuditEvent(
         seq=seq,
         at=moment,
@@ -134,12 +140,13 @@ def append(
         entity=entity,
         entity_id=str(entity_id),
         payload=body,
-        prev_hash=head.hash,
+        prev_hash=last_hash,
         hash=digest,
     )
     session.add(event)
-    head.seq, head.hash = seq, digest
     session.flush()
+    head = AuditHead.__table__
+    session.execute(update(head).where(head.c.id == HEAD_ID).values(seq=seq, hash=digest))
     return event
 
 
