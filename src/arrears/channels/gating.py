@@ -120,21 +120,30 @@ def debtor_gate_inputs(
     session: Session,
     customer: Customer,
     now: datetime,
-    holds: Iterable[HoldRow],
     *,
-    recent_contacts: bool,
     recipients: Collection[str | None],
+    holds: Iterable[HoldRow] | None = None,
+    recent_contacts: bool = True,
     history_days: int = HISTORY_DAYS,
 ) -> GateInputs:
-    """``load_gate_inputs`` for one debtor whose row and holds (any, in force or not)
-    the caller has already read, and who knows whether the debtor has any allowed
-    contact since ``now - history_days`` (``recent_contacts``): only what is left is
-    read. The case page uses it for its compliance status."""
+    """``load_gate_inputs`` for one debtor whose row the caller has read, for contacts
+    to ``recipients``. A caller that has read the debtor's holds (any, in force or not)
+    passes them, and one that knows the debtor has no allowed contact since
+    ``now - history_days`` says ``recent_contacts=False``: only what is left is read."""
+    on = _aware(now).date()
     inputs = GateInputs(
         zones={customer.customer_id: customer.time_zone},
         blacklist=blacklisted(session, recipients),
     )
-    inputs.add_holds(holds, _aware(now).date())
+    if holds is None:
+        holds = session.scalars(
+            select(HoldRow).where(
+                HoldRow.customer_id == customer.customer_id,
+                HoldRow.placed_on <= on,
+                or_(HoldRow.released_on.is_(None), HoldRow.released_on > on),
+            )
+        )
+    inputs.add_holds(holds, on)
     if recent_contacts:
         since = _aware(now) - timedelta(days=history_days)
         inputs.load_history(session, [customer.customer_id], since)
@@ -161,11 +170,10 @@ def store_gate(
     history_days: int = HISTORY_DAYS,
     *,
     exclude_attempt_ids: Sequence[int] = (),
-    recipients: Collection[str | None] | None = None,
 ) -> Gate:
     """A gate of ``pack`` for ``customer_ids`` as the store stands: their holds in
     force on ``now``'s date, the whole blacklist, and their allowed contacts since
     ``now - history_days`` (minus the attempt rows ``exclude_attempt_ids``, e.g. the
-    decision a send-time re-check is about); ``recipients`` as in ``load_gate_inputs``."""
-    inputs = load_gate_inputs(session, customer_ids, now, history_days, recipients=recipients)
+    decision a send-time re-check is about)."""
+    inputs = load_gate_inputs(session, customer_ids, now, history_days)
     return inputs.gate(pack, customer_ids, exclude_attempt_ids)

@@ -297,9 +297,9 @@ def case_view(
         session,
         customer,
         moment,
-        hold_rows,
-        recent_contacts=has["recent_contacts"],
         recipients=recipients.values() if has["blacklisted"] else (),
+        holds=hold_rows,
+        recent_contacts=has["recent_contacts"],
     )
     return {
         "case": {

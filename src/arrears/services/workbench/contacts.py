@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from arrears.channels.gating import GateInputs, load_gate_inputs, store_gate
+from arrears.channels.gating import GateInputs, debtor_gate_inputs, load_gate_inputs
 from arrears.compliance import Attempt, Gate, Verdict, load_pack
 from arrears.services import audit
 from arrears.services.workbench.access import Actor, require_role, workable_case
@@ -104,12 +104,13 @@ def save_disposition(
 
 
 def gate_for(
-    session: Session, customer_id: str, now: datetime, pack_name: str, recipient: str | None
+    session: Session, customer: Customer, now: datetime, pack_name: str, recipient: str | None
 ) -> Gate:
     """A gate loaded from the store for one contact of the customer to ``recipient``
     (``channels.gating``): holds in force, whether the recipient is blacklisted, and
     their allowed contacts that still count toward caps."""
-    return store_gate(session, pack(pack_name), [customer_id], now, recipients=[recipient])
+    inputs = debtor_gate_inputs(session, customer, now, recipients=[recipient])
+    return inputs.gate(pack(pack_name), [customer.customer_id])
 
 
 def recipient_of(session: Session, customer: Customer, channel: str) -> str | None:
@@ -162,7 +163,7 @@ def log_contact(
     # no answer, busy, voicemail: the call still went to the debtor's own number
     party = "third_party" if code.party == "third_party" else "debtor"
     recipient = recipient_of(session, customer, channel)
-    gate = gate_for(session, case.customer_id, moment, pack_name, recipient)
+    gate = gate_for(session, customer, moment, pack_name, recipient)
     attempt = Attempt(
         attempt_id,
         case.customer_id,
