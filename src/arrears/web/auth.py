@@ -30,7 +30,7 @@ from arrears.services.workbench.users import (
     LoginError,
     authenticate,
     end_session,
-    resolve_session,
+    session_actor,
     start_session,
 )
 from arrears.store.workbench_models import User
@@ -147,7 +147,7 @@ def login(
 
 def logout(request: Request, session: Session) -> None:
     """End the request's session (committed); the caller clears the cookie."""
-    found = resolve_session(session, request.cookies.get(SESSION_COOKIE))
+    found = session_actor(session, request.cookies.get(SESSION_COOKIE))
     actor = found[0].username if found else "anonymous"
     end_session(session, request.cookies.get(SESSION_COOKIE), actor)
     session.commit()

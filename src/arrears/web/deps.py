@@ -19,7 +19,7 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy import Engine
 
 from arrears.services.workbench.access import Actor
-from arrears.services.workbench.users import resolve_session
+from arrears.services.workbench.users import session_actor
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.web.auth import SESSION_COOKIE, check_csrf
 
@@ -46,12 +46,10 @@ def get_uow(request: Request) -> Iterator[UnitOfWork]:
 def _session_user(request: Request, uow: UnitOfWork = Depends(get_uow)) -> Actor | None:
     """The actor of the session cookie, or None. A plain function, so FastAPI runs its
     database work in the threadpool, never on the event loop."""
-    found = resolve_session(uow.session, request.cookies.get(SESSION_COOKIE))
+    found = session_actor(uow.session, request.cookies.get(SESSION_COOKIE))
     if found is None:
         return None
-    user, row = found
-    request.state.csrf_token = row.csrf_token
-    actor = Actor.of(user)
+    actor, request.state.csrf_token = found
     request.state.actor = actor
     # on SQLite, end the read transaction of the login check: a write after a stale
     # read snapshot fails under concurrency (PostgreSQL reads committed data anyway)
