@@ -1,14 +1,17 @@
 """Loopback load on the workbench API over 100,000 cases in PostgreSQL.
 
     python benchmarks/workbench_load.py [--cases 100000] [--rate 200] [--seconds 60]
-        [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test]
+        [--workers 2] [--skip-build] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 Builds a book in a PostgreSQL schema of its own (``bench_workbench``, recreated; rows
 written with COPY): N customers and CONSUMER loans with their schedules and ledger
 entries (3 installments fallen due, penalty accrued), N open cases spread over 100
-collectors. Starts uvicorn on 127.0.0.1 in a subprocess and sends an open-loop load of
-``--rate`` requests per second for ``--seconds`` (bounded: at most rate × seconds
-requests, 64 in flight, a hard stop at seconds + 30) from 20 logged-in collectors:
+collectors. Starts the app as ``arrears serve --workers N`` does (uvicorn worker
+processes) on 127.0.0.1 and sends an open-loop load of ``--rate`` requests per second
+for ``--seconds`` (bounded: at most rate × seconds requests, 64 connections, a hard
+stop at seconds + 30) from 20 logged-in collectors, over keep-alive connections of a
+minimal asyncio HTTP/1.1 client (the generator shares the server's cores, so it must
+cost little per request):
 
     GET  /api/v1/queue                (read)   35%
     GET  /api/v1/cases/{id}           (read)   35%   the whole case view
@@ -16,9 +19,10 @@ requests, 64 in flight, a hard stop at seconds + 30) from 20 logged-in collector
     POST /api/v1/cases/{id}/promises  (write)  10%
     GET  /api/v1/auth/csrf            (reference: no database) 10%
 
-Prints p50/p95/p99 per endpoint in ms against the targets (p99 ≤ 100 ms reads,
-≤ 250 ms writes), each endpoint's p50 as a ratio of the reference's p50 in the same
-run, the statuses seen, and one JSON line with all figures.
+Latency counts from the moment a request was due. Prints p50/p95/p99 per endpoint in
+ms against the targets (p99 ≤ 100 ms reads, ≤ 250 ms writes), each endpoint's p50 as a
+ratio of the reference's p50 in the same run, the statuses seen (409 = the compliance
+gate refused the contact, e.g. a daily cap), and one JSON line with all figures.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import sys
 import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
+from typing import Any
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SCHEMA = "bench_workbench"
@@ -41,6 +45,7 @@ COLLECTORS = 100
 SESSIONS = 20
 PASSWORD = "bench-password"
 TARGETS = {"read": 100.0, "write": 250.0}
+IN_FLIGHT = 64
 
 
 def _url(pg: str) -> str:
@@ -275,117 +280,175 @@ def build(pg: str, cases: int) -> None:
     engine.dispose()
 
 
-def serve(pg: str, port: int) -> None:
-    """Run the app on 127.0.0.1:port (the subprocess side)."""
+def serve(pg: str, port: int, workers: int) -> None:
+    """Run the app on 127.0.0.1:port (the subprocess side) as ``arrears serve
+    --workers N`` does: worker processes each build the app from the environment."""
     import uvicorn
 
-    from arrears.store.db import make_engine
-    from arrears.web.app import create_app
-
-    engine = make_engine(_url(pg), pool_size=20, max_overflow=20)
-    app = create_app(Path("/nonexistent-workspace"), engine=engine, migrate=False)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="error", access_log=False)
-
-
-async def _login(client, base: str, username: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    token = (await client.get(f"{base}/auth/csrf")).json()["csrf_token"]
-    response = await client.post(
-        f"{base}/auth/login",
-        json={"username": username, "password": PASSWORD},
-        headers={"X-CSRF-Token": token},
+    os.environ["ARREARS_DATABASE_URL"] = _url(pg)
+    os.environ["ARREARS_WORKSPACE"] = "/nonexistent-workspace"
+    uvicorn.run(
+        "arrears.web.app:app_from_environment",
+        factory=True,
+        host="127.0.0.1",
+        port=port,
+        workers=workers,
+        log_level="error",
+        access_log=False,
     )
-    response.raise_for_status()
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection on asyncio streams: the load generator shares
+    the server's two cores, so it must cost far less per request than an HTTP library."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(
+        self, method: str, path: str, headers: dict[str, str], body: bytes = b""
+    ) -> tuple[int, dict[str, list[str]], bytes]:
+        """Send one request and read the whole response (Content-Length framed)."""
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        if body:
+            lines.append("Content-Type: application/json")
+        lines.append(f"Content-Length: {len(body)}")
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        try:
+            head = await self.reader.readuntil(b"\r\n\r\n")
+            status = int(head.split(b" ", 2)[1])
+            found: dict[str, list[str]] = {}
+            for line in head.split(b"\r\n")[1:]:
+                name, sep, value = line.partition(b":")
+                if sep:
+                    found.setdefault(name.strip().lower().decode(), []).append(
+                        value.strip().decode()
+                    )
+            length = int(found.get("content-length", ["0"])[0])
+            data = await self.reader.readexactly(length) if length else b""
+        except (asyncio.IncompleteReadError, ConnectionError):
+            self.close()
+            raise
+        return status, found, data
+
+    def close(self) -> None:
+        """Drop the socket (the next request reconnects)."""
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+def _cookie(found: dict[str, list[str]], name: str) -> str:
+    return next(c.split(";")[0] for c in found["set-cookie"] if c.startswith(f"{name}="))
+
+
+async def _login(connection: Connection, username: str) -> dict[str, str]:
+    _, found, data = await connection.request("GET", "/api/v1/auth/csrf", {})
+    pre = {"Cookie": _cookie(found, "arrears_csrf"), "X-CSRF-Token": json.loads(data)["csrf_token"]}
+    body = json.dumps({"username": username, "password": PASSWORD}).encode()
+    status, found, data = await connection.request("POST", "/api/v1/auth/login", pre, body)
+    if status != 200:
+        raise SystemExit(f"login of {username} failed: {status} {data[:200]!r}")
     return {
-        "cookie": f"arrears_session={response.cookies['arrears_session']}",
-        "X-CSRF-Token": response.json()["csrf_token"],
+        "Cookie": _cookie(found, "arrears_session"),
+        "X-CSRF-Token": json.loads(data)["csrf_token"],
     }
 
 
-async def load(base: str, rate: int, seconds: int, cases: int) -> dict[str, list[float]]:
+async def load(port: int, rate: int, seconds: int, cases: int) -> dict[str, Any]:
     """Send the open-loop load; latencies in ms per endpoint, and statuses."""
-    import httpx
+    logins = Connection("127.0.0.1", port)
+    sessions = [await _login(logins, f"c{n:03d}") for n in range(SESSIONS)]
+    logins.close()
+    idle: asyncio.Queue[Connection] = asyncio.Queue()
+    for _ in range(IN_FLIGHT):
+        idle.put_nowait(Connection("127.0.0.1", port))
+    # cases of collector n are those with id ≡ n+1 (mod 100): ids start at 1
+    own = {n: list(range(n + 1, min(cases, 5000) + 1, COLLECTORS)) for n in range(SESSIONS)}
+    latencies: dict[str, list[float]] = {}
+    statuses: dict[str, dict[int | str, int]] = {}
+    rng = random.Random(11)
+    total = rate * seconds
 
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-        sessions = [await _login(client, base, f"c{n:03d}") for n in range(SESSIONS)]
-        # cases of collector n are those with id ≡ n+1 (mod 100): ids start at 1
-        own = {
-            n: [i for i in range(n + 1, min(cases, 5000) + 1, COLLECTORS)] for n in range(SESSIONS)
-        }
-        latencies: dict[str, list[float]] = {}
-        statuses: dict[str, dict[int, int]] = {}
-        gate = asyncio.Semaphore(64)
-        rng = random.Random(11)
-        total = rate * seconds
+    async def one(
+        kind: str, method: str, path: str, headers: dict[str, str], body: bytes, due: float
+    ) -> None:
+        # latency counts from the moment the request was due (open loop): time spent
+        # waiting for a free connection is the server being late, not the client
+        connection = await idle.get()
+        try:
+            status: int | str = (await connection.request(method, path, headers, body))[0]
+        except (OSError, asyncio.IncompleteReadError) as exc:  # counted, and its time kept
+            status = type(exc).__name__
+        finally:
+            idle.put_nowait(connection)
+        latencies.setdefault(kind, []).append((time.perf_counter() - due) * 1000)
+        counts = statuses.setdefault(kind, {})
+        counts[status] = counts.get(status, 0) + 1
 
-        async def one(  # type: ignore[type-arg]
-            kind: str, method: str, url: str, headers: dict, body: dict | None, due: float
-        ) -> None:
-            # latency counts from the moment the request was due (open loop): time spent
-            # waiting for a free connection is the server being late, not the client
-            started = due
-            async with gate:
-                try:
-                    response = await client.request(method, url, headers=headers, json=body)
-                    status: int | str = response.status_code
-                except httpx.HTTPError as exc:  # counted, and its time kept: a failure is slow
-                    status = type(exc).__name__
-                elapsed = (time.perf_counter() - started) * 1000
-            latencies.setdefault(kind, []).append(elapsed)
-            counts = statuses.setdefault(kind, {})
-            counts[status] = counts.get(status, 0) + 1
-
-        tasks = []
-        start = time.perf_counter()
-        for k in range(total):
-            due = start + k / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            if time.perf_counter() - start > seconds + 30:
-                break
-            n = rng.randrange(SESSIONS)
-            headers = sessions[n]
-            case = rng.choice(own[n])
-            pick = rng.random()
-            if pick < 0.35:
-                job = ("GET /queue", "GET", f"{base}/queue?limit=50", None)
-            elif pick < 0.70:
-                job = ("GET /cases/{id}", "GET", f"{base}/cases/{case}", None)
-            elif pick < 0.80:
-                job = (
-                    "POST contacts",
-                    "POST",
-                    f"{base}/cases/{case}/contacts",
-                    {"disposition": rng.choice(["NA", "RPC", "BUSY", "PTP"])},
-                )
-            elif pick < 0.90:
-                job = (
-                    "POST promises",
-                    "POST",
-                    f"{base}/cases/{case}/promises",
-                    {"amount": "300.00", "due_date": "2026-12-20"},
-                )
-            else:
-                job = ("GET /auth/csrf (reference)", "GET", f"{base}/auth/csrf", None)
-            kind, method, url, body = job
-            tasks.append(asyncio.create_task(one(kind, method, url, headers, body, due)))
-        # bounded: whatever is not answered 30 s after the last request was due is
-        # cancelled and reported as unanswered
-        _done, pending = await asyncio.wait(
-            tasks, timeout=max(1.0, start + seconds + 30 - time.perf_counter())
-        )
-        for task in pending:
-            task.cancel()
-        wall = time.perf_counter() - start
-        unanswered = len(pending)
+    tasks = []
+    start = time.perf_counter()
+    for k in range(total):
+        due = start + k / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if time.perf_counter() - start > seconds + 30:
+            break
+        n = rng.randrange(SESSIONS)
+        case = rng.choice(own[n])
+        pick = rng.random()
+        if pick < 0.35:
+            job = ("GET /queue", "GET", "/api/v1/queue?limit=50", b"")
+        elif pick < 0.70:
+            job = ("GET /cases/{id}", "GET", f"/api/v1/cases/{case}", b"")
+        elif pick < 0.80:
+            code = rng.choice(["NA", "RPC", "BUSY", "PTP"])
+            body = json.dumps({"disposition": code}).encode()
+            job = ("POST contacts", "POST", f"/api/v1/cases/{case}/contacts", body)
+        elif pick < 0.90:
+            body = b'{"amount": "300.00", "due_date": "2026-12-20"}'
+            job = ("POST promises", "POST", f"/api/v1/cases/{case}/promises", body)
+        else:
+            job = ("GET /auth/csrf (reference)", "GET", "/api/v1/auth/csrf", b"")
+        kind, method, path, body = job
+        tasks.append(asyncio.create_task(one(kind, method, path, sessions[n], body, due)))
+    # bounded: whatever is not answered 30 s after the last request was due is
+    # cancelled and reported as unanswered
+    _done, pending = await asyncio.wait(
+        tasks, timeout=max(1.0, start + seconds + 30 - time.perf_counter())
+    )
+    for task in pending:
+        task.cancel()
+    wall = time.perf_counter() - start
+    while not idle.empty():
+        idle.get_nowait().close()
     return {
         "latencies": latencies,
         "statuses": statuses,
         "wall": wall,
         "sent": len(tasks),
-        "unanswered": unanswered,
-    }  # type: ignore[dict-item]
+        "unanswered": len(pending),
+    }
+
+
+async def _wait_until_up(port: int) -> None:
+    for _ in range(300):
+        probe = Connection("127.0.0.1", port)
+        try:
+            await probe.request("GET", "/api/v1/auth/csrf", {})
+            return
+        except OSError:
+            await asyncio.sleep(0.1)
+        finally:
+            probe.close()
+    raise SystemExit(f"the server did not come up on port {port}")
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -399,34 +462,28 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--workers", type=int, default=2, help="server processes (arrears serve --workers)"
+    )
     parser.add_argument("--pg", default=os.environ.get("ARREARS_TEST_PG_URL", PG))
     parser.add_argument("--skip-build", action="store_true", help="reuse the existing schema")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.pg, args.port)
+        serve(args.pg, args.port, args.workers)
         return
     if not args.skip_build:
         started = time.perf_counter()
         build(args.pg, args.cases)
         print(f"built {args.cases} cases in {time.perf_counter() - started:.1f} s", flush=True)
-    server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", "--pg", args.pg, "--port", str(args.port)]
-    )
+    command = [sys.executable, __file__, "--serve", "--pg", args.pg]
+    server = subprocess.Popen([*command, "--port", str(args.port), "--workers", str(args.workers)])
     try:
-        import httpx
-
-        base = f"http://127.0.0.1:{args.port}/api/v1"
-        for _ in range(200):
-            try:
-                httpx.get(f"{base}/auth/csrf", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        result = asyncio.run(load(base, args.rate, args.seconds, args.cases))
+        asyncio.run(_wait_until_up(args.port))
+        result = asyncio.run(load(args.port, args.rate, args.seconds, args.cases))
     finally:
         server.terminate()
-        server.wait(10)
+        server.wait(30)
     latencies, statuses = result["latencies"], result["statuses"]
     reference = "GET /auth/csrf (reference)"
     ref_p50 = _pct(latencies[reference], 50)
