@@ -56,6 +56,19 @@ def _serve(workspace: Path, port: int, *extra: str) -> tuple[subprocess.Popen[st
     raise AssertionError("".join(lines))
 
 
+def _log_in_as_seeded_admin(client: httpx.Client, base: str, lines: list[str]) -> None:
+    """Log ``client`` in with the admin password `arrears serve` printed."""
+    found = re.search(r"user admin with password (\S+)", "".join(lines))
+    assert found, lines
+    token = client.get(f"{base}/auth/csrf").json()["csrf_token"]
+    response = client.post(
+        f"{base}/auth/login",
+        json={"username": "admin", "password": found.group(1)},
+        headers={"X-CSRF-Token": token},
+    )
+    assert response.status_code == 200
+
+
 @pytest.mark.slow
 def test_serve_seeds_an_admin_once_and_it_can_log_in(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
@@ -63,17 +76,9 @@ def test_serve_seeds_an_admin_once_and_it_can_log_in(tmp_path: Path) -> None:
     port = _free_port()
     process, lines = _serve(workspace, port)
     try:
-        found = re.search(r"user admin with password (\S+)", "".join(lines))
-        assert found, lines
         base = f"http://127.0.0.1:{port}/api/v1"
         with httpx.Client() as client:
-            token = client.get(f"{base}/auth/csrf").json()["csrf_token"]
-            response = client.post(
-                f"{base}/auth/login",
-                json={"username": "admin", "password": found.group(1)},
-                headers={"X-CSRF-Token": token},
-            )
-            assert response.status_code == 200
+            _log_in_as_seeded_admin(client, base, lines)
             assert client.get(f"{base}/me").json()["role"] == "admin"
             assert len(client.get(f"{base}/dispositions").json()) >= 10
     finally:
@@ -92,8 +97,6 @@ def test_serve_with_two_workers_shares_sessions_across_processes(tmp_path: Path)
     port = _free_port()
     process, lines = _serve(workspace, port, "--workers", "2")
     try:
-        found = re.search(r"user admin with password (\S+)", "".join(lines))
-        assert found, lines
         children = subprocess.run(
             ["pgrep", "-P", str(process.pid), "-f", "multiprocessing"],
             capture_output=True,
@@ -102,13 +105,7 @@ def test_serve_with_two_workers_shares_sessions_across_processes(tmp_path: Path)
         assert len(children) >= 2, children  # two workers (and perhaps a resource tracker)
         base = f"http://127.0.0.1:{port}/api/v1"
         with httpx.Client() as client:
-            token = client.get(f"{base}/auth/csrf").json()["csrf_token"]
-            response = client.post(
-                f"{base}/auth/login",
-                json={"username": "admin", "password": found.group(1)},
-                headers={"X-CSRF-Token": token},
-            )
-            assert response.status_code == 200
+            _log_in_as_seeded_admin(client, base, lines)
             cookies = dict(client.cookies)
         # a new connection each time: the kernel spreads them over both workers, and the
         # session made by one is honoured by the other (sessions live in the store)
