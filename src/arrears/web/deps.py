@@ -12,11 +12,12 @@ whatever is not committed is rolled back when the request ends.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from arrears.services.workbench.access import Actor
 from arrears.services.workbench.users import session_actor
@@ -37,10 +38,20 @@ def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
-def get_uow(request: Request) -> Iterator[UnitOfWork]:
-    """A unit of work for this request (rolled back unless the handler commits)."""
-    with UnitOfWork(request.app.state.engine) as uow:
+async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
+    """A unit of work for this request (rolled back unless the handler commits).
+
+    Async on purpose: opening it touches no database (the session connects on first
+    use, in the threadpool), and closing it only does when a transaction is still
+    open — so most requests spare two trips through the threadpool."""
+    uow = UnitOfWork(request.app.state.engine).__enter__()
+    try:
         yield uow
+    finally:
+        if uow.session.in_transaction():
+            await run_in_threadpool(uow.__exit__, None, None, None)
+        else:
+            uow.__exit__(None, None, None)
 
 
 def _session_user(request: Request, uow: UnitOfWork = Depends(get_uow)) -> Actor | None:
