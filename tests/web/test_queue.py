@@ -35,6 +35,18 @@ def test_next_case_gives_own_cases_first_then_the_pool_by_priority(login, book) 
     assert (pooled["id"], pooled["dpd"], pooled["assigned_to"]) == (book.case_ids[4], 200, "c1")
 
 
+def test_case_page_shows_who_holds_the_lease(login, book) -> None:
+    c1 = login("c1")
+    case_id = book.case_ids[0]
+    free = c1.get(f"/api/v1/cases/{case_id}").json()["case"]
+    assert (free["leased_by"], free["lease_expires_at"]) == (None, None)
+    assert c1.post("/api/v1/queue/next").json()["id"] == case_id
+    taken = c1.get(f"/api/v1/cases/{case_id}").json()["case"]
+    assert taken["leased_by"] == "c1" and taken["lease_expires_at"] is not None
+    c1.post(f"/api/v1/cases/{case_id}/release")
+    assert c1.get(f"/api/v1/cases/{case_id}").json()["case"]["leased_by"] is None
+
+
 def test_two_collectors_asking_at_once_never_get_the_same_case(book) -> None:
     actors = [_actor(book.engine, "c1"), _actor(book.engine, "c2")]
     # both have no own case left: only the two pool cases are free

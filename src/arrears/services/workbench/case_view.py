@@ -262,6 +262,7 @@ def _presence_query() -> Select[Any]:
         "placements": Placement.case_id == case_id,
         "legal": LegalAction.case_id == case_id,
         "strategy": StrategyAssignment.case_id == case_id,
+        "leased": CaseLease.case_id == case_id,
     }
     return select(*(exists().where(test).label(name) for name, test in checks.items()))
 
@@ -288,9 +289,9 @@ def case_view(
         )
     )
     moment = (now or datetime.now(UTC)).astimezone(UTC)
-    lease = session.get(CaseLease, case.id)
     recipients = contacts.channel_recipients(session, customer)
     has = _present(session, case, moment - timedelta(days=HISTORY_DAYS), recipients.values())
+    lease = session.get(CaseLease, case.id) if has["leased"] else None
     stages = legal.stages_of(session, case.id) if has["legal"] else []
     hold_rows = holds_of(session, actor, case.id) if has["holds"] else []
     gate_inputs = debtor_gate_inputs(
