@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import select
 from web_support import login_client
 
+from arrears.services.workbench.masking import mask
 from arrears.store.contact_models import ContactAttempt
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.store.workbench_models import AuditEvent
 from arrears.web.app import Settings, create_app
-from arrears.web.masking import mask
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ from arrears.domain.ledger import Account
 from arrears.services.workbench import agencies, arrangements, contacts, legal, notes, promises
 from arrears.services.workbench.access import Actor, visible_case
 from arrears.services.workbench.holds import holds_of
+from arrears.services.workbench.masking import mask
 from arrears.services.workbench.visits import visits
 from arrears.store.contact_models import BlacklistEntry, ContactAttempt, Hold, StrategyAssignment
 from arrears.store.models import CaseRow, ContactPoint, Customer, Loan
@@ -41,7 +42,6 @@ from arrears.store.workbench_models import (
     Placement,
     Promise,
 )
-from arrears.web.masking import mask
 
 log = logging.getLogger(__name__)
 SNAPSHOT_DAYS = 62

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from arrears.services import audit
 from arrears.services.workbench.access import REVEALERS, Actor, require_role, visible_case
 from arrears.services.workbench.errors import Invalid, NotFound
+from arrears.services.workbench.masking import FIELDS
 from arrears.store.models import ContactPoint, Customer
-from arrears.web.masking import FIELDS
 
 
 def reveal(
