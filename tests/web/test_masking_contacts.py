@@ -118,3 +118,21 @@ def test_blacklisted_number_blocks_the_call(login, book) -> None:
     # another debtor's number is untouched by this entry
     other = c1.post(f"/api/v1/cases/{book.case_ids[1]}/contacts", json={"disposition": "NA"})
     assert "blacklist" not in other.json().get("rules", [])
+
+
+def test_blacklisted_address_blocks_letters_and_visits_not_calls(login, book) -> None:
+    comp = login("comp")
+    added = comp.post(
+        "/api/v1/blacklist",
+        json={"kind": "address", "value": "北京市朝阳区建国路1号院3单元", "reason": "cease"},
+    )
+    assert added.status_code == 201
+    c1 = login("c1")
+    case = f"/api/v1/cases/{book.case_ids[0]}"
+    status = {s["channel"]: s for s in c1.get(case).json()["compliance"]}
+    assert "blacklist" in status["letter"]["rules"] and "blacklist" in status["visit"]["rules"]
+    assert "blacklist" not in status["call"]["rules"]
+    visit = c1.post(f"{case}/contacts", json={"channel": "visit", "disposition": "RPC"})
+    assert visit.status_code == 409 and "blacklist" in visit.json()["rules"]
+    call = c1.post(f"{case}/contacts", json={"channel": "call", "disposition": "NA"})
+    assert "blacklist" not in call.json().get("rules", [])

@@ -162,6 +162,18 @@ def blacklisted(session: Session, recipients: Collection[str | None] | None) -> 
     return list(session.scalars(query))
 
 
+def recipient_for(customer: Customer, channel: str) -> str | None:
+    """Where a contact on ``channel`` goes: mobile for calls and SMS, email for email,
+    the customer's app for push, the postal address for letters and visits."""
+    if channel in ("call", "sms"):
+        return customer.mobile or None
+    if channel == "email":
+        return customer.email or None
+    if channel == "push":
+        return f"app:{customer.customer_id}"
+    return customer.address or None
+
+
 def store_gate(
     session: Session,
     pack: RulePack,

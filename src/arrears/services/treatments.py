@@ -33,7 +33,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from arrears.channels.adapters.dialer import CallTask
-from arrears.channels.gating import HISTORY_DAYS, store_gate
+from arrears.channels.gating import HISTORY_DAYS, recipient_for, store_gate
 from arrears.channels.letters import AmountLine, Letter
 from arrears.channels.queueing import enqueue_call, enqueue_letter, enqueue_message
 from arrears.channels.templates import Template, TemplateError, get_template
@@ -170,18 +170,6 @@ def send_moment(send_on: date, hour: int, zone: str | None) -> datetime:
     """The UTC instant of ``hour``:00 on ``send_on`` in the debtor's ``zone`` (an unknown
     zone is placed in China's; the gate still applies the strictest window)."""
     return datetime.combine(send_on, time(hour), _zone(zone)).astimezone(UTC)
-
-
-def recipient_for(customer: Customer, channel: str) -> str | None:
-    """Where a contact on ``channel`` goes: mobile for calls and SMS, email for email,
-    the customer's app for push, the postal address for letters and visits."""
-    if channel in ("call", "sms"):
-        return customer.mobile or None
-    if channel == "email":
-        return customer.email or None
-    if channel == "push":
-        return f"app:{customer.customer_id}"
-    return customer.address or None
 
 
 def _decide(

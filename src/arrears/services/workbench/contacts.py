@@ -19,7 +19,12 @@ from datetime import UTC, datetime
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from arrears.channels.gating import GateInputs, debtor_gate_inputs, load_gate_inputs
+from arrears.channels.gating import (
+    GateInputs,
+    debtor_gate_inputs,
+    load_gate_inputs,
+    recipient_for,
+)
 from arrears.compliance import Attempt, Gate, Verdict, load_pack
 from arrears.services import audit
 from arrears.services.workbench.access import Actor, require_role, workable_case
@@ -114,15 +119,12 @@ def gate_for(
 
 
 def recipient_of(session: Session, customer: Customer, channel: str) -> str | None:
-    """The value a contact on ``channel`` goes to: mobile for calls and SMS, email for
-    email (the customer row, else their primary contact point)."""
-    if channel in ("call", "sms"):
-        kind, value = "mobile", customer.mobile
-    elif channel == "email":
-        kind, value = "email", customer.email
-    else:
-        return None
-    if value:
+    """Where a contact on ``channel`` goes (``gating.recipient_for``: mobile, email,
+    app or postal address); a customer row without a mobile or email falls back to
+    their primary contact point of that kind."""
+    value = recipient_for(customer, channel)
+    kind = {"call": "mobile", "sms": "mobile", "email": "email"}.get(channel)
+    if value or kind is None:
         return value
     return session.scalar(
         select(ContactPoint.value)
