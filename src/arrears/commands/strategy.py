@@ -122,48 +122,21 @@ def assignments_between(ws: Workspace, strategy: str, first: date, last: date) -
 
 def blocked_by_rule(ws: Workspace, day: date, actions: pa.Table, pack: str) -> dict[str, int]:
     """How many of the proposed contacts the compliance gate (``pack``) would block,
-    per rule id: each contact is checked at its send time (``send_on`` at
-    ``send_at_local_hour`` in the debtor's zone) against the holds in force on
-    ``day``, in send order, so caps count the earlier allowed ones. Referrals (agency,
-    litigation) are not contacts and are not checked."""
-    from datetime import datetime, time
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    per rule id ("*": blocked in all): the very gate the day's treatments use
+    (``services.treatments.gate_actions``: holds, blacklist, recent contacts, a missing
+    contact point, each contact at its send time in send order). Nothing is written."""
+    from arrears.compliance import load_pack
+    from arrears.services.treatments import gate_actions
+    from arrears.store.unit_of_work import UnitOfWork
 
-    from sqlalchemy import or_, select
-
-    from arrears.compliance import Attempt, Gate, Hold
-    from arrears.store.models import TABLES
-
-    holds_table = TABLES["holds"]
-    in_force = (holds_table.c.placed_on <= day) & or_(
-        holds_table.c.released_on.is_(None), holds_table.c.released_on > day
-    )
-    holds: dict[str, list[Hold]] = {}
-    with ws.engine.connect() as conn:
-        for h in conn.execute(select(holds_table).where(in_force)).all():
-            holds.setdefault(h.customer_id, []).append(
-                Hold(h.kind, h.channel, h.loan_id, h.reason or "")
-            )
-    attempts = []
-    for row in actions.to_pylist():
-        if row["contact_channel"] is None:
-            continue
-        try:
-            zone = ZoneInfo(row["time_zone"] or "")
-        except (ZoneInfoNotFoundError, ValueError):
-            zone = ZoneInfo("UTC")  # an unknown zone: the gate applies its strictest window
-        at = datetime.combine(row["send_on"], time(row["send_at_local_hour"]), zone)
-        attempts.append(
-            Attempt(f"{row['loan_id']}:{row['step']}", row["customer_id"], row["loan_id"],
-                    row["contact_channel"], at, row["time_zone"])
-        )  # fmt: skip
-    attempts.sort(key=lambda a: a.at)
+    rule_pack = load_pack(pack)
     counts: dict[str, int] = {}
-    for verdict in Gate(pack, holds).evaluate(attempts):
-        for rule in verdict.rules:
-            counts[rule] = counts.get(rule, 0) + 1
-        if not verdict.allowed:
-            counts["*"] = counts.get("*", 0) + 1
+    with UnitOfWork(ws.engine) as uow:
+        for gated in gate_actions(uow.session, actions.to_pylist(), day, rule_pack):
+            for rule in gated.verdict.rules:
+                counts[rule] = counts.get(rule, 0) + 1
+            if not gated.verdict.allowed:
+                counts["*"] = counts.get("*", 0) + 1
     return counts
 
 

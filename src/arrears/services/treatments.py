@@ -108,7 +108,7 @@ def treat_day(
     report.proposed = len(actions)
     with UnitOfWork(ws.engine) as uow:
         session = uow.session
-        decided = _decide(session, ws, actions, as_of, rule_pack, report)
+        decided = _decide(session, actions, as_of, rule_pack, report)
         _queue(session, decided, path, as_of, settings)
         bulk_insert(uow.connection, StrategyAssignment, assignments)
         uow.commit()
@@ -172,20 +172,26 @@ def send_moment(send_on: date, hour: int, zone: str | None) -> datetime:
     return datetime.combine(send_on, time(hour), _zone(zone)).astimezone(UTC)
 
 
-def _decide(
-    session: Session,
-    ws: Workspace,
-    actions: list[dict[str, Any]],
-    as_of: date,
-    pack: RulePack,
-    report: TreatmentReport,
-) -> list[_Decision]:
-    """Gate every action; write every attempt (allowed or blocked). Returns the allowed
-    ones that have a message to queue."""
+@dataclass(frozen=True)
+class GatedAction:
+    """A proposed contact and the gate's verdict on it, at its send moment."""
+
+    action: dict[str, Any]
+    customer: Customer
+    attempt_id: str
+    at: datetime
+    recipient: str | None
+    verdict: Verdict
+
+
+def gate_actions(
+    session: Session, actions: list[dict[str, Any]], as_of: date, pack: RulePack
+) -> list[GatedAction]:
+    """Every proposed contact of ``actions`` (referrals are not contacts) through the
+    store's gate — holds, blacklist, recent contacts — in the order they would be sent,
+    so caps count the day's earlier allowed ones. Nothing is written: the day's
+    treatments record these verdicts, ``arrears strategy preview --pack`` counts them."""
     contacts = [a for a in actions if a["contact_channel"] is not None]
-    for action in actions:
-        if action["contact_channel"] is None:
-            report.referrals[action["channel"]] += 1
     if not contacts:
         return []
     customer_ids = sorted({a["customer_id"] for a in contacts})
@@ -193,10 +199,9 @@ def _decide(
     moments = {
         id(a): send_moment(a["send_on"], a["send_at_local_hour"], a["time_zone"]) for a in contacts
     }
-    # The gate sees the day's attempts in the order they would happen.
     contacts.sort(key=lambda a: (moments[id(a)], a["priority"], a["loan_id"]))
     gate = store_gate(session, pack, customer_ids, min(moments.values()), HISTORY_DAYS)
-    decided: list[_Decision] = []
+    gated = []
     for action in contacts:
         customer = customers[action["customer_id"]]
         channel = action["contact_channel"]
@@ -219,14 +224,33 @@ def _decide(
                 ),
                 recipient=recipient,
             )
+        gated.append(GatedAction(action, customer, attempt_id, at, recipient, verdict))
+    return gated
+
+
+def _decide(
+    session: Session,
+    actions: list[dict[str, Any]],
+    as_of: date,
+    pack: RulePack,
+    report: TreatmentReport,
+) -> list[_Decision]:
+    """Gate every action; write every attempt (allowed or blocked). Returns the allowed
+    ones that have a message to queue."""
+    for action in actions:
+        if action["contact_channel"] is None:
+            report.referrals[action["channel"]] += 1
+    decided: list[_Decision] = []
+    for g in gate_actions(session, actions, as_of, pack):
+        action, verdict, channel = g.action, g.verdict, g.action["contact_channel"]
         row = ContactAttempt(
-            attempt_id=attempt_id,
-            customer_id=customer.customer_id,
+            attempt_id=g.attempt_id,
+            customer_id=g.customer.customer_id,
             loan_id=action["loan_id"],
             case_id=action["case_id"],
             channel=channel,
             party="debtor",
-            at=at,
+            at=g.at,
             source="strategy",
             strategy_step=action["step"],
             template=action["template"],
@@ -238,7 +262,7 @@ def _decide(
         if verdict.allowed:
             report.allowed[channel] += 1
             if channel != "visit":
-                decided.append(_Decision(row, action, customer, recipient or ""))
+                decided.append(_Decision(row, action, g.customer, g.recipient or ""))
         else:
             report.blocked.update(verdict.rules)
     session.flush()
