@@ -117,6 +117,25 @@ def test_nested_scorecard_bins_only_rows_of_the_training_fold(monkeypatch, small
         assert frozenset().union(*inner) == train and fits[-1] == train
 
 
+def test_inner_choice_on_a_large_fit_uses_a_sample_of_its_rows(monkeypatch, small):
+    features, y, categorical = small
+    binned: list[frozenset[int]] = []
+    original = WoeBinner.fit
+
+    def recording(self, x, target, cats):
+        binned.append(frozenset(x.index))
+        return original(self, x, target, cats)
+
+    monkeypatch.setattr(WoeBinner, "fit", recording)
+    card = Scorecard(seed=0, inner_rows=150).fit(features, y, categorical)
+    inner, final = binned[:-1], binned[-1]
+    assert len(inner) == len(BINNING_GRID) * INNER_FOLDS
+    sample = frozenset().union(*inner)
+    assert len(sample) == 150 and sample < set(features.index)
+    assert final == set(features.index)  # the chosen settings are fitted on every row
+    assert card.params()["inner_cv_rows"] == 150
+
+
 def test_nested_scorecard_is_reproducible_and_chooses_from_its_grid(small):
     features, y, categorical = small
     a = Scorecard(seed=4).fit(features, y, categorical)

@@ -63,6 +63,8 @@ MIN_IV_GRID = (0.0, 0.02)
 CHI_ALPHA_GRID: tuple[float | None, ...] = (None, 0.05)
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 INNER_FOLDS = 5
+# above this many training rows the inner CV chooses on a stratified sample of them
+INNER_ROWS = 5000
 
 
 class Scorecard(Learner):
@@ -73,7 +75,8 @@ class Scorecard(Learner):
     ``binning``, ``min_iv``, ``chi_alpha`` and ``c`` each take one value (fixed) or a
     sequence of candidates; with more than one candidate anywhere, the combination with
     the best mean AUC under a 5-fold CV *inside the rows given to* ``fit`` is used, each
-    inner fold binned and filtered on its own inner training rows. ``None`` for
+    inner fold binned and filtered on its own inner training rows (on more than
+    ``inner_rows`` rows, a stratified sample of them; ``None``: all). ``None`` for
     ``binning``, ``min_iv`` or ``c`` means the default grid; ``chi_alpha=None`` means no
     chi-square filter (its default grid is: none, or p < 0.05)."""
 
@@ -88,8 +91,10 @@ class Scorecard(Learner):
         c: float | Sequence[float] | None = None,
         scaling: Scaling | None = None,
         chi_alpha: float | Sequence[float | None] | None = CHI_ALPHA_GRID,
+        inner_rows: int | None = INNER_ROWS,
     ) -> None:
         self.seed = seed
+        self.inner_rows = inner_rows
         self.binning = binning
         self.min_iv = min_iv
         self.max_correlation = max_correlation
@@ -118,10 +123,11 @@ class Scorecard(Learner):
         binnings, ivs, alphas, cs = self.candidates()
         ranked: list[tuple[tuple[int, float, float | None, float], float | None]]
         if len(binnings) * len(ivs) * len(alphas) * len(cs) > 1:
+            rows = self._inner_sample(y)
             ranked = list(
                 _inner_cv_ranking(
-                    features,
-                    y,
+                    features.iloc[rows],
+                    y[rows],
                     self.categorical,
                     binnings,
                     ivs,
@@ -168,6 +174,21 @@ class Scorecard(Learner):
         dropped.update({n: "coefficient of the wrong sign" for n in wrong})
         self.selection = Selection(chosen, dropped)
         return self
+
+    def _inner_sample(self, y: np.ndarray) -> np.ndarray:
+        """Positions of the rows the inner CV chooses on: all of them, or on more than
+        ``inner_rows`` rows a stratified sample of that many (seeded; still rows given
+        to ``fit`` only), which keeps the choice affordable on a large book."""
+        rows = np.arange(len(y))
+        inner_rows = getattr(self, "inner_rows", None)
+        if inner_rows is None or len(y) <= inner_rows:
+            return rows
+        from sklearn.model_selection import train_test_split
+
+        sample, _ = train_test_split(
+            rows, train_size=inner_rows, stratify=y, random_state=self.seed
+        )
+        return np.sort(sample)
 
     def predict_pd(self, features: pd.DataFrame) -> np.ndarray:
         """Event probability from the logistic regression on the selected WOEs."""
@@ -227,6 +248,7 @@ class Scorecard(Learner):
             "C_candidates": cs,
             "max_correlation": self.max_correlation,
             "inner_cv_folds": INNER_FOLDS,
+            "inner_cv_rows": self.inner_rows,
             "scaling": self.scaling.as_dict(),
         }
         if hasattr(self, "c_chosen"):
