@@ -71,7 +71,7 @@ class UnitOfWork:
             if exc_type is not None:
                 self.rollback()
         finally:
-            self.session.close()
+            self.close()
 
     @property
     def connection(self) -> Connection:
@@ -88,6 +88,11 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self.session.commit()
+
+    def close(self) -> None:
+        """Roll back what is not committed and give the connection back; rows already
+        read stay readable (detached). Safe to call more than once."""
+        self.session.close()
 
     def rollback(self) -> None:
         self.session.rollback()

@@ -12,12 +12,16 @@ whatever is not committed is rolled back when the request ends.
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import inspect
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.routing import APIRoute
 from sqlalchemy import Engine
-from starlette.concurrency import run_in_threadpool
 
 from arrears.services.workbench.access import Actor
 from arrears.services.workbench.users import session_actor
@@ -41,17 +45,49 @@ def get_engine(request: Request) -> Engine:
 async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
     """A unit of work for this request (rolled back unless the handler commits).
 
-    Async on purpose: opening it touches no database (the session connects on first
-    use, in the threadpool), and closing it only does when a transaction is still
-    open — so most requests spare two trips through the threadpool."""
+    Opening it touches no database (the session connects on first use, in the
+    threadpool). A plain handler's routes close it in the handler's own thread
+    (``Route``); whatever is still open at the end is closed on the event loop's
+    executor, never on the request threadpool, so a request holding a connection
+    never waits for a thread that may itself be waiting for a connection."""
     uow = UnitOfWork(request.app.state.engine).__enter__()
     try:
         yield uow
     finally:
         if uow.session.in_transaction():
-            await run_in_threadpool(uow.__exit__, None, None, None)
+            await asyncio.get_running_loop().run_in_executor(None, uow.close)
         else:
-            uow.__exit__(None, None, None)
+            uow.close()
+
+
+class Route(APIRoute):
+    """The workbench's route: a plain (sync) handler closes the request's unit of work
+    in its own thread as soon as it returns, giving the database connection back before
+    the response is validated (itself a threadpool trip). Loaded rows stay readable
+    (the store's models have no lazy attributes)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(endpoint):
+            endpoint = _closing_units(endpoint)
+        super().__init__(path, endpoint, **kwargs)
+
+
+def _closing_units(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(endpoint)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return endpoint(*args, **kwargs)
+        finally:
+            for value in kwargs.values():
+                if isinstance(value, UnitOfWork):
+                    value.close()
+
+    return run
+
+
+def workbench_router(**kwargs: Any) -> APIRouter:
+    """An ``APIRouter`` of workbench routes (``Route``)."""
+    return APIRouter(route_class=Route, **kwargs)
 
 
 def _session_user(request: Request, uow: UnitOfWork = Depends(get_uow)) -> Actor | None:
@@ -62,10 +98,10 @@ def _session_user(request: Request, uow: UnitOfWork = Depends(get_uow)) -> Actor
         return None
     actor, request.state.csrf_token = found
     request.state.actor = actor
-    # on SQLite, end the read transaction of the login check: a write after a stale
-    # read snapshot fails under concurrency (PostgreSQL reads committed data anyway)
-    if uow.session.get_bind().dialect.name == "sqlite":
-        uow.session.rollback()
+    # end the read transaction of the login check: the connection goes back to the pool
+    # before the handler waits for a thread, and on SQLite a write after a stale read
+    # snapshot would fail under concurrency
+    uow.session.rollback()
     return actor
 
 

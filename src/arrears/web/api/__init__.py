@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from arrears.web.api import actions, admin, auth, cases
+from arrears.web.deps import workbench_router
 
-router = APIRouter()
+router = workbench_router()
 router.include_router(auth.router)
 router.include_router(cases.router)
 router.include_router(actions.router)

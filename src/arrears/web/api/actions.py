@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import JSONResponse
 
 from arrears.services.workbench import arrangements, contacts, holds, promises, visits
@@ -30,9 +30,9 @@ from arrears.web.api.schemas import (
     VisitResultIn,
 )
 from arrears.web.app import settings_of
-from arrears.web.deps import get_uow, require_user
+from arrears.web.deps import get_uow, require_user, workbench_router
 
-router = APIRouter(tags=["actions"])
+router = workbench_router(tags=["actions"])
 RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 from arrears.services.workbench.access import Actor
@@ -19,9 +19,9 @@ from arrears.web.auth import (
     logout,
     set_session_cookie,
 )
-from arrears.web.deps import get_uow, require_user
+from arrears.web.deps import get_uow, require_user, workbench_router
 
-router = APIRouter(tags=["auth"])
+router = workbench_router(tags=["auth"])
 
 
 class CsrfOut(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi import Depends, File, Form, Path, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from arrears.services.workbench import case_view, notes, queues, reveal
@@ -26,9 +26,9 @@ from arrears.web.api.schemas import (
     TransferIn,
 )
 from arrears.web.app import settings_of
-from arrears.web.deps import get_uow, require_user
+from arrears.web.deps import get_uow, require_user, workbench_router
 
-router = APIRouter(tags=["cases"])
+router = workbench_router(tags=["cases"])
 CaseId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 

@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -26,13 +26,13 @@ from arrears.services.workbench.access import Actor
 from arrears.services.workbench.errors import Invalid, WorkbenchError
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.web.app import settings_of
-from arrears.web.deps import get_uow, require_page_user
+from arrears.web.deps import get_uow, require_page_user, workbench_router
 from arrears.web.ui.i18n import translator
 from arrears.web.ui.pages import is_htmx, see_other
 from arrears.web.ui.pages_case import business_date, case_page
 from arrears.web.ui.render import money
 
-router = APIRouter()
+router = workbench_router()
 
 
 def _amount(form: dict[str, str], field: str) -> Decimal:

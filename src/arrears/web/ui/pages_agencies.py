@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -18,11 +18,11 @@ from arrears.services.workbench.errors import Invalid, WorkbenchError
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.store.workbench_models import LEGAL_STAGES
 from arrears.web.app import settings_of
-from arrears.web.deps import get_uow, require_page_user
+from arrears.web.deps import get_uow, require_page_user, workbench_router
 from arrears.web.ui.i18n import request_language, translator
 from arrears.web.ui.pages import allowed, refused, show
 
-router = APIRouter()
+router = workbench_router()
 BUCKETS = ("M1", "M2", "M3", "M4", "M5", "M6", "M7+")
 PERFORMANCE_DAYS = 30
 LEGAL_READERS = legal.LEGAL_ROLES | {"compliance"}

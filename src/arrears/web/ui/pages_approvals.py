@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 from starlette.responses import Response
 
 from arrears.services.workbench import arrangements
@@ -13,11 +13,11 @@ from arrears.services.workbench.access import SUPERVISORS, Actor
 from arrears.services.workbench.errors import WorkbenchError
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.web.app import settings_of
-from arrears.web.deps import get_uow, require_page_user
+from arrears.web.deps import get_uow, require_page_user, workbench_router
 from arrears.web.ui.i18n import request_language, translator
 from arrears.web.ui.pages import allowed, refused, show
 
-router = APIRouter()
+router = workbench_router()
 
 
 def _inbox(

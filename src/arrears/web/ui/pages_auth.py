@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -18,12 +18,12 @@ from arrears.web.auth import (
     logout,
     set_session_cookie,
 )
-from arrears.web.deps import get_uow, optional_user, require_page_user
+from arrears.web.deps import get_uow, optional_user, require_page_user, workbench_router
 from arrears.web.ui.i18n import LANG_COOKIE, normalise_language, request_language, translator
 from arrears.web.ui.pages import local_target, see_other, show
 from arrears.web.ui.render import home_for
 
-router = APIRouter()
+router = workbench_router()
 ONE_YEAR = 365 * 24 * 3600
 
 

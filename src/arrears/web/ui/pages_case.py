@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 from markupsafe import escape
 from starlette.responses import HTMLResponse, Response
 
@@ -19,11 +19,11 @@ from arrears.store.contact_models import CHANNELS, HOLD_KINDS
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.store.workbench_models import ARRANGEMENT_KINDS
 from arrears.web.app import settings_of
-from arrears.web.deps import get_uow, require_page_user
+from arrears.web.deps import get_uow, require_page_user, workbench_router
 from arrears.web.ui.pages import context, failed, refused, see_other
 from arrears.web.ui.render import render
 
-router = APIRouter()
+router = workbench_router()
 # components a waiver (减免) may reduce, most usual first
 WAIVABLE = ("penalty", "compound", "fee", "interest", "principal")
 

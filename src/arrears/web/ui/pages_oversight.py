@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from starlette.responses import Response
 
 from arrears.services.workbench import dashboard
@@ -13,11 +13,11 @@ from arrears.services.workbench.access import Actor
 from arrears.services.workbench.errors import WorkbenchError
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.web.app import settings_of
-from arrears.web.deps import get_uow, require_page_user
+from arrears.web.deps import get_uow, require_page_user, workbench_router
 from arrears.web.ui.blocked_report import blocked_contacts
 from arrears.web.ui.pages import allowed, failed, refused, show
 
-router = APIRouter()
+router = workbench_router()
 BOARD_ROLES = frozenset({"team_lead", "manager"})
 COMPLIANCE_ROLES = frozenset({"compliance", "manager"})
 

@@ -3,17 +3,17 @@ the top free case under a lock (the back end's lease) and opens it."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from starlette.responses import Response
 
 from arrears.services.workbench import queues
 from arrears.services.workbench.access import SUPERVISORS, Actor
 from arrears.services.workbench.errors import WorkbenchError
 from arrears.store.unit_of_work import UnitOfWork
-from arrears.web.deps import get_uow, require_page_user
+from arrears.web.deps import get_uow, require_page_user, workbench_router
 from arrears.web.ui.pages import allowed, failed, refused, see_other, show
 
-router = APIRouter()
+router = workbench_router()
 PAGE = 50
 QUEUE_ROLES = frozenset({"collector", "team_lead", "manager", "agency"})
 TAKERS = frozenset({"collector", "team_lead", "manager"})

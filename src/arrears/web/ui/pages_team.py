@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -14,11 +14,11 @@ from arrears.services.workbench import queues, users
 from arrears.services.workbench.access import SUPERVISORS, Actor
 from arrears.services.workbench.errors import Invalid, WorkbenchError
 from arrears.store.unit_of_work import UnitOfWork
-from arrears.web.deps import get_uow, require_page_user
+from arrears.web.deps import get_uow, require_page_user, workbench_router
 from arrears.web.ui.i18n import request_language, translator
 from arrears.web.ui.pages import allowed, refused, show
 
-router = APIRouter()
+router = workbench_router()
 
 
 def _page(

@@ -3,8 +3,7 @@ includes at ``/``. Each page module is thin: parse, call a service, render."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
+from arrears.web.deps import workbench_router
 from arrears.web.ui import (
     case_actions,
     pages_agencies,
@@ -16,7 +15,7 @@ from arrears.web.ui import (
     pages_team,
 )
 
-router = APIRouter(include_in_schema=False)
+router = workbench_router(include_in_schema=False)
 router.include_router(pages_auth.router)
 router.include_router(pages_queue.router)
 router.include_router(pages_case.router)

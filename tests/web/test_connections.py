@@ -1,0 +1,42 @@
+"""A request never holds a database connection while it waits for a thread: with one
+connection and one worker thread, many concurrent requests are all served (none waits
+out the pool's timeout)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import anyio.to_thread
+from fastapi.testclient import TestClient
+from web_support import NOW, PASSWORD
+
+from arrears.store.db import make_engine
+from arrears.web.app import Settings, create_app
+
+
+def _one_thread() -> None:
+    anyio.to_thread.current_default_thread_limiter().total_tokens = 1
+
+
+def test_one_connection_and_one_thread_serve_concurrent_requests(book) -> None:
+    url = book.engine.url.render_as_string(hide_password=False)
+    tight = make_engine(url, pool_size=1, max_overflow=0, pool_timeout=3)
+    app = create_app(engine=tight, settings=Settings(clock=lambda: NOW), migrate=False)
+    try:
+        with TestClient(app) as client:
+            assert client.portal is not None
+            client.portal.call(_one_thread)
+            token = client.get("/api/v1/auth/csrf").json()["csrf_token"]
+            login = client.post(
+                "/api/v1/auth/login",
+                json={"username": "c1", "password": PASSWORD},
+                headers={"X-CSRF-Token": token},
+            )
+            assert login.status_code == 200
+            paths = ["/api/v1/queue", f"/api/v1/cases/{book.case_ids[0]}", "/api/v1/me"] * 8
+            with ThreadPoolExecutor(8) as pool:
+                statuses = list(pool.map(lambda p: client.get(p).status_code, paths))
+        assert statuses == [200] * len(paths)
+        assert tight.pool.checkedout() == 0  # every connection went back
+    finally:
+        tight.dispose()
