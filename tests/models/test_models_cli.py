@@ -124,3 +124,12 @@ def test_missing_file_is_named(tmp_path: Path):
         app, ["models", "evaluate", "--model", str(tmp_path), "--data", "x.csv", "--target", "y"]
     )
     assert result.exit_code == 1 and "not a model folder" in result.output
+
+
+def test_train_help_names_every_learner() -> None:
+    from arrears.models.learners import LEARNERS
+
+    result = runner.invoke(app, ["models", "train", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for name in LEARNERS:
+        assert name in result.output, name

@@ -76,7 +76,7 @@ def register(app: typer.Typer) -> None:
         event: EventOpt = None,
         book: BookOpt = None,
         learner: Annotated[
-            str, typer.Option(help="scorecard, lgbm, baseline or blend.")
+            str, typer.Option(help="scorecard, lgbm, forest, baseline, blend or ensemble.")
         ] = "scorecard",
         cv: Annotated[int, typer.Option("--cv", help="Folds (0: no cross-validation).")] = 5,
         repeats: Annotated[int, typer.Option(help="Repeats of the k-fold split.")] = 1,
