@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from arrears.compliance import Attempt, Gate, Hold, RulePack
@@ -84,26 +84,17 @@ def load_gate_inputs(
     customer_ids: Sequence[str],
     now: datetime,
     history_days: int = HISTORY_DAYS,
-    *,
-    recipients: Collection[str | None] | None = None,
 ) -> GateInputs:
     """The ``GateInputs`` of ``customer_ids`` on ``now``: holds in force on its date,
-    allowed contacts since ``now - history_days``, and the blacklist — the whole list,
-    or, when the caller knows every value it may contact (``recipients``), only the
-    entries among them (a lookup, not a scan, for one debtor's check)."""
+    allowed contacts since ``now - history_days``, and the whole blacklist (one
+    debtor's check reads only its own entries: ``debtor_gate_inputs``)."""
     on = _aware(now).date()
     since = _aware(now) - timedelta(days=history_days)
-    inputs = GateInputs(blacklist=blacklisted(session, recipients))
+    inputs = GateInputs(blacklist=blacklisted(session, None))
     ids = sorted(set(customer_ids))
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        rows = session.scalars(
-            select(HoldRow).where(
-                HoldRow.customer_id.in_(chunk),
-                HoldRow.placed_on <= on,
-                or_(HoldRow.released_on.is_(None), HoldRow.released_on > on),
-            )
-        )
+        rows = session.scalars(select(HoldRow).where(HoldRow.customer_id.in_(chunk), _in_force(on)))
         inputs.add_holds(rows, on)
         inputs.zones.update(
             session.execute(
@@ -137,17 +128,21 @@ def debtor_gate_inputs(
     )
     if holds is None:
         holds = session.scalars(
-            select(HoldRow).where(
-                HoldRow.customer_id == customer.customer_id,
-                HoldRow.placed_on <= on,
-                or_(HoldRow.released_on.is_(None), HoldRow.released_on > on),
-            )
+            select(HoldRow).where(HoldRow.customer_id == customer.customer_id, _in_force(on))
         )
     inputs.add_holds(holds, on)
     if recent_contacts:
         since = _aware(now) - timedelta(days=history_days)
         inputs.load_history(session, [customer.customer_id], since)
     return inputs
+
+
+def _in_force(on: date) -> ColumnElement[bool]:
+    """Holds placed by ``on`` and not released by then (``GateInputs.add_holds`` keeps
+    the same ones from rows already read)."""
+    return and_(
+        HoldRow.placed_on <= on, or_(HoldRow.released_on.is_(None), HoldRow.released_on > on)
+    )
 
 
 def blacklisted(session: Session, recipients: Collection[str | None] | None) -> list[str]:

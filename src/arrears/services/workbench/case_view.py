@@ -411,7 +411,9 @@ def case_view(
                 "rules": list(s.rules),
                 "reasons": list(s.reasons),
             }
-            for s in contacts.compliance_status(session, case, moment, inputs=gate_inputs)
+            for s in contacts.compliance_status(
+                session, case, moment, recipients=recipients, inputs=gate_inputs
+            )
         ],
         "as_of": date.today(),
     }

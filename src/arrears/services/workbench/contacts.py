@@ -13,18 +13,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from arrears.channels.gating import (
-    GateInputs,
-    debtor_gate_inputs,
-    load_gate_inputs,
-    recipient_for,
-)
+from arrears.channels.gating import GateInputs, debtor_gate_inputs, recipient_for
 from arrears.compliance import Attempt, Gate, Verdict, load_pack
 from arrears.services import audit
 from arrears.services.workbench.access import Actor, require_role, workable_case
@@ -240,19 +236,20 @@ def compliance_status(
     now: datetime | None = None,
     pack_name: str = DEFAULT_PACK,
     *,
+    recipients: Mapping[str, str | None] | None = None,
     inputs: GateInputs | None = None,
 ) -> list[ChannelStatus]:
     """For each channel, would a contact with the debtor be allowed at ``now``? Nothing
-    is recorded (a dry run of the gate). ``inputs``: the debtor's gate inputs when the
-    caller has them (``gating.debtor_gate_inputs``), else they are read here."""
+    is recorded (a dry run of the gate). A caller that has them passes the debtor's
+    ``channel_recipients`` and gate inputs (``gating.debtor_gate_inputs``); otherwise
+    they are read here."""
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     customer = session.get(Customer, case.customer_id)
     assert customer is not None
-    recipients = channel_recipients(session, customer)
+    if recipients is None:
+        recipients = channel_recipients(session, customer)
     if inputs is None:
-        inputs = load_gate_inputs(
-            session, [case.customer_id], moment, recipients=recipients.values()
-        )
+        inputs = debtor_gate_inputs(session, customer, moment, recipients=recipients.values())
     out = []
     for channel in CHANNELS:
         # a fresh gate per channel: a dry run must not count toward another's caps
