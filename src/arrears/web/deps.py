@@ -94,14 +94,14 @@ def _session_user(request: Request, uow: UnitOfWork = Depends(get_uow)) -> Actor
     """The actor of the session cookie, or None. A plain function, so FastAPI runs its
     database work in the threadpool, never on the event loop."""
     found = session_actor(uow.session, request.cookies.get(SESSION_COOKIE))
-    if found is None:
-        return None
-    actor, request.state.csrf_token = found
-    request.state.actor = actor
     # end the read transaction of the login check: the connection goes back to the pool
     # before the handler waits for a thread, and on SQLite a write after a stale read
     # snapshot would fail under concurrency
     uow.session.rollback()
+    if found is None:
+        return None
+    actor, request.state.csrf_token = found
+    request.state.actor = actor
     return actor
 
 

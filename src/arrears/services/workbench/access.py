@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, Row, and_, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from arrears.services.workbench.errors import Forbidden, NotFound
@@ -41,8 +42,8 @@ class Actor:
     display_name: str = ""
 
     @classmethod
-    def of(cls, user: User) -> Actor:
-        """The actor for a stored user."""
+    def of(cls, user: User | Row[Any]) -> Actor:
+        """The actor for a stored user (its row, or a query row with the same fields)."""
         return cls(
             id=user.id,
             username=user.username,

@@ -249,17 +249,7 @@ def session_actor(session: Session, token: str | None) -> tuple[Actor, str] | No
     row = session.execute(_SESSION_ACTOR, {"token_hash": _token_hash(token)}).first()
     if row is None or not row.active or _aware(row.expires_at) <= _now():
         return None
-    actor = Actor(
-        id=row.id,
-        username=row.username,
-        role=row.role,
-        team_id=row.team_id,
-        agency_id=row.agency_id,
-        approval_limit=row.approval_limit,
-        language=row.language,
-        display_name=row.display_name,
-    )
-    return actor, row.csrf_token
+    return Actor.of(row), row.csrf_token
 
 
 _SESSION_ACTOR = (
