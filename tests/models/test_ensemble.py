@@ -87,16 +87,22 @@ def test_ensemble_members_each_see_only_the_training_rows(monkeypatch, small):
         assert all(seen == rows for _, seen in chunk)
 
 
-def test_nested_scorecard_bins_only_rows_of_the_training_fold(monkeypatch, small):
-    features, y, categorical = small
-    binned: list[frozenset[int]] = []
+@pytest.fixture
+def binned(monkeypatch) -> list[frozenset[int]]:
+    """The rows of every ``WoeBinner.fit`` made during the test, in order."""
+    seen: list[frozenset[int]] = []
     original = WoeBinner.fit
 
     def recording(self, x, target, cats):
-        binned.append(frozenset(x.index))
+        seen.append(frozenset(x.index))
         return original(self, x, target, cats)
 
     monkeypatch.setattr(WoeBinner, "fit", recording)
+    return seen
+
+
+def test_nested_scorecard_bins_only_rows_of_the_training_fold(binned, small):
+    features, y, categorical = small
     outer: list[tuple[frozenset[int], list[frozenset[int]]]] = []
 
     class Watched(Scorecard):
@@ -117,16 +123,8 @@ def test_nested_scorecard_bins_only_rows_of_the_training_fold(monkeypatch, small
         assert frozenset().union(*inner) == train and fits[-1] == train
 
 
-def test_inner_choice_on_a_large_fit_uses_a_sample_of_its_rows(monkeypatch, small):
+def test_inner_choice_on_a_large_fit_uses_a_sample_of_its_rows(binned, small):
     features, y, categorical = small
-    binned: list[frozenset[int]] = []
-    original = WoeBinner.fit
-
-    def recording(self, x, target, cats):
-        binned.append(frozenset(x.index))
-        return original(self, x, target, cats)
-
-    monkeypatch.setattr(WoeBinner, "fit", recording)
     card = Scorecard(seed=0, inner_rows=150).fit(features, y, categorical)
     inner, final = binned[:-1], binned[-1]
     assert len(inner) == len(BINNING_GRID) * INNER_FOLDS

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import anyio.to_thread
 from fastapi.testclient import TestClient
-from web_support import NOW, PASSWORD
+from web_support import NOW, log_in
 
 from arrears.store.db import make_engine
 from arrears.web.app import Settings, create_app
@@ -26,13 +26,7 @@ def test_one_connection_and_one_thread_serve_concurrent_requests(book) -> None:
         with TestClient(app) as client:
             assert client.portal is not None
             client.portal.call(_one_thread)
-            token = client.get("/api/v1/auth/csrf").json()["csrf_token"]
-            login = client.post(
-                "/api/v1/auth/login",
-                json={"username": "c1", "password": PASSWORD},
-                headers={"X-CSRF-Token": token},
-            )
-            assert login.status_code == 200
+            log_in(client, "c1")
             paths = ["/api/v1/queue", f"/api/v1/cases/{book.case_ids[0]}", "/api/v1/me"] * 8
             with ThreadPoolExecutor(8) as pool:
                 statuses = list(pool.map(lambda p: client.get(p).status_code, paths))

@@ -165,7 +165,11 @@ def make_book(engine: Engine) -> Book:
 
 def login_client(app, username: str, password: str = PASSWORD) -> TestClient:  # type: ignore[no-untyped-def]
     """A client logged in as ``username`` that sends its CSRF token on every request."""
-    client = TestClient(app)
+    return log_in(TestClient(app), username, password)
+
+
+def log_in(client: TestClient, username: str, password: str = PASSWORD) -> TestClient:
+    """Log ``client`` in as ``username``; it sends the session's CSRF token from now on."""
     token = client.get("/api/v1/auth/csrf").json()["csrf_token"]
     response = client.post(
         "/api/v1/auth/login",
