@@ -480,21 +480,17 @@ class Forest(Learner):
         return {**self.settings, "scaling": self.scaling.as_dict()}
 
 
-class Ensemble(Learner):
-    """A heterogeneous ensemble in the spirit of Lessmann et al. (2015): the simple
-    average of the PDs of a scorecard (settings by its own inner CV), the one-hot
-    logistic-regression baseline, LightGBM and a random forest, each fitted with its
-    default settings on the same rows only. Equal weights; nothing is fitted on the
-    members' predictions, so there is nothing to tune."""
+class _Committee(Learner):
+    """Learners made of other learners (``MEMBERS``, by name), each fitted with its
+    default settings on the same rows only; subclasses say how their PDs combine."""
 
-    name = "ensemble"
-    MEMBERS: ClassVar[tuple[str, ...]] = ("scorecard", "baseline", "lgbm", "forest")
+    MEMBERS: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, seed: int = 0, scaling: Scaling | None = None) -> None:
         self.seed = seed
         self.scaling = scaling or Scaling()
 
-    def fit(self, features: pd.DataFrame, y: np.ndarray, categorical: list[str]) -> Ensemble:
+    def fit(self, features: pd.DataFrame, y: np.ndarray, categorical: list[str]) -> _Committee:
         """Fit every member on these rows."""
         self.features = list(features.columns)
         self.categorical = [c for c in categorical if c in self.features]
@@ -507,6 +503,17 @@ class Ensemble(Learner):
     def member_pds(self, features: pd.DataFrame) -> np.ndarray:
         """Each member's event probability, one row per member."""
         return np.vstack([m.predict_pd(features[m.features]) for m in self.members])
+
+
+class Ensemble(_Committee):
+    """A heterogeneous ensemble in the spirit of Lessmann et al. (2015): the simple
+    average of the PDs of a scorecard (settings by its own inner CV), the one-hot
+    logistic-regression baseline, LightGBM and a random forest, each fitted with its
+    default settings on the same rows only. Equal weights; nothing is fitted on the
+    members' predictions, so there is nothing to tune."""
+
+    name = "ensemble"
+    MEMBERS: ClassVar[tuple[str, ...]] = ("scorecard", "baseline", "lgbm", "forest")
 
     def predict_pd(self, features: pd.DataFrame) -> np.ndarray:
         """The members' mean event probability."""
@@ -522,34 +529,18 @@ class Ensemble(Learner):
         }
 
 
-class Blend(Learner):
+class Blend(_Committee):
     """The mean log-odds of a scorecard and a LightGBM model, each fitted as above on the
     same rows: a heterogeneous ensemble of the kind Lessmann et al. (2015) found best on
     credit data. No weights are fitted; the two count equally."""
 
     name = "blend"
-
-    def __init__(self, seed: int = 0, scaling: Scaling | None = None) -> None:
-        self.seed = seed
-        self.scaling = scaling or Scaling()
-
-    def fit(self, features: pd.DataFrame, y: np.ndarray, categorical: list[str]) -> Blend:
-        """Fit both members on these rows."""
-        self.features = list(features.columns)
-        self.categorical = [c for c in categorical if c in self.features]
-        self.members = [
-            Scorecard(seed=self.seed).fit(features, y, categorical),
-            GradientBoosting(seed=self.seed).fit(features, y, categorical),
-        ]
-        return self
+    MEMBERS: ClassVar[tuple[str, ...]] = ("scorecard", "lgbm")
 
     def predict_pd(self, features: pd.DataFrame) -> np.ndarray:
         """Event probability at the members' mean log-odds."""
-        logits = []
-        for member in self.members:
-            p = np.clip(member.predict_pd(features), 1e-9, 1 - 1e-9)
-            logits.append(np.log(p / (1 - p)))
-        return 1 / (1 + np.exp(-np.mean(logits, axis=0)))
+        p = np.clip(self.member_pds(features), 1e-9, 1 - 1e-9)
+        return 1 / (1 + np.exp(-np.log(p / (1 - p)).mean(axis=0)))
 
     def params(self) -> dict[str, Any]:
         """Settings, for the model's metadata."""
