@@ -130,3 +130,44 @@ def test_api_changes_land_in_the_chain(login, book) -> None:
         )
         assert actions == ["login", "note.add", "contact.log"]
         assert audit.verify(uow.session).ok
+
+
+def test_a_rolled_back_transaction_leaves_no_entry(engine: Engine) -> None:
+    with UnitOfWork(engine) as uow:
+        audit.append(uow.session, "tester", "test.event", "thing", "dropped", {})
+        uow.rollback()
+        audit.append(uow.session, "tester", "test.event", "thing", "kept", {})
+        uow.commit()
+    with UnitOfWork(engine) as uow:
+        kept = list(uow.session.scalars(select(AuditEvent.entity_id).order_by(AuditEvent.seq)))
+    assert kept == ["kept"]
+    assert _verify(engine) == audit.Verdict(True, 1)
+
+
+def test_entries_are_chained_at_commit_so_writers_do_not_wait_on_each_others_work(
+    engine: Engine,
+) -> None:
+    # a writer that has staged entries but not committed holds no lock on the head:
+    # another writer commits meanwhile, and the first one's entries follow it
+    with UnitOfWork(engine) as slow:
+        if engine.dialect.name == "postgresql":  # SQLite has one writer at a time anyway
+            audit.append(slow.session, "slow", "test.event", "thing", "a", {})
+            audit.append(slow.session, "slow", "test.event", "thing", "b", {})
+            slow.session.execute(select(AuditEvent.seq).limit(1)).all()  # transaction open
+            with UnitOfWork(engine) as fast:  # would wait forever if "slow" held the head
+                fast.session.execute(text("SET LOCAL lock_timeout = '5s'"))
+                audit.append(fast.session, "fast", "test.event", "thing", 0, {})
+                fast.commit()
+        else:
+            _append(engine, 1, actor="fast")
+            audit.append(slow.session, "slow", "test.event", "thing", "a", {})
+            audit.append(slow.session, "slow", "test.event", "thing", "b", {})
+        slow.commit()
+    with UnitOfWork(engine) as uow:
+        order = list(
+            uow.session.execute(
+                select(AuditEvent.actor, AuditEvent.entity_id).order_by(AuditEvent.seq)
+            )
+        )
+    assert [tuple(r) for r in order] == [("fast", "0"), ("slow", "a"), ("slow", "b")]
+    assert _verify(engine) == audit.Verdict(True, 3)

@@ -2,11 +2,14 @@
 
 Each entry's ``hash`` is ``sha256(prev_hash + canonical(row))`` where the canonical row
 is the sorted-key JSON of seq, at (UTC, microseconds), actor, action, entity, entity_id
-and the payload. ``append`` is called inside the transaction of the change it records,
-and first takes the lock on the single ``audit_head`` row (an UPDATE: a row lock on
-PostgreSQL, the write lock on SQLite), so concurrent writers queue and never fork the
-chain. ``verify`` walks the chain in seq order and names the first entry that was
-edited, deleted or moved.
+and the payload. ``append`` is called inside the transaction of the change it records
+and stages the entry on the session; when that transaction commits, its entries are
+chained in one step just before the COMMIT: lock the single ``audit_head`` row (an
+UPDATE: a row lock on PostgreSQL, the write lock on SQLite), insert the entries, move
+the head. Concurrent writers queue on that row and never fork the chain, and each holds
+it only for its commit, not for the whole request, so writers do not wait on each
+other's work. Seq is commit order; ``at`` is when the change was made. ``verify`` walks
+the chain in seq order and names the first entry that was edited, deleted or moved.
 """
 
 from __future__ import annotations
@@ -19,14 +22,15 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from arrears.store.workbench_models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
 HEAD_ID = 1
+_PENDING = "arrears.audit.pending"  # key in Session.info: entries staged, not yet chained
 
 
 def _default(value: object) -> str:
@@ -122,32 +126,53 @@ def append(
     entity_id: object,
     payload: Mapping[str, Any] | None = None,
     at: datetime | None = None,
-) -> AuditEvent:
-    """Add one entry to the chain in ``session``'s transaction (commit is the caller's:
-    the entry lands exactly when the change it records does)."""
-    session.flush()
-    last_seq, last_hash = _lock_head(session)
+) -> None:
+    """Stage one entry in ``session``'s transaction; it is chained and written when the
+    transaction commits (the entry lands exactly when the change it records does, and
+    is dropped with it on rollback)."""
     moment = (at or datetime.now(UTC)).astimezone(UTC)
     # stored as it will be read back (microseconds, UTC), so the hash is reproducible
-    body = canonical(dict(payload or {}))
-    seq = last_seq + 1
-    digest = entry_hash(last_hash, seq, moment, actor, action, entity, str(entity_id), body)
-    event = AuditEvent(
-        seq=seq,
-        at=moment,
-        actor=actor,
-        action=action,
-        entity=entity,
-        entity_id=str(entity_id),
-        payload=body,
-        prev_hash=last_hash,
-        hash=digest,
-    )
-    session.add(event)
+    staged = (moment, actor, action, entity, str(entity_id), canonical(dict(payload or {})))
+    if not session.in_transaction():
+        session.begin()  # so that a rollback before any SQL still drops the entry
+    session.info.setdefault(_PENDING, []).append(staged)
+
+
+@event.listens_for(Session, "before_commit")
+def _chain_pending(session: Session) -> None:
+    """Chain the staged entries onto the head, inside the committing transaction."""
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
     session.flush()
+    seq, digest = _lock_head(session)
+    rows = []
+    for moment, actor, action, entity, entity_id, body in pending:
+        prev, seq = digest, seq + 1
+        digest = entry_hash(prev, seq, moment, actor, action, entity, entity_id, body)
+        rows.append(
+            {
+                "seq": seq,
+                "at": moment,
+                "actor": actor,
+                "action": action,
+                "entity": entity,
+                "entity_id": entity_id,
+                "payload": body,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+    session.execute(insert(AuditEvent.__table__), rows)
     head = AuditHead.__table__
     session.execute(update(head).where(head.c.id == HEAD_ID).values(seq=seq, hash=digest))
-    return event
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, previous_transaction: SessionTransaction) -> None:
+    """A rolled-back transaction takes its staged entries with it."""
+    if previous_transaction.parent is None:
+        session.info.pop(_PENDING, None)
 
 
 @dataclass(frozen=True)
