@@ -93,9 +93,9 @@ def binned(monkeypatch) -> list[frozenset[int]]:
     seen: list[frozenset[int]] = []
     original = WoeBinner.fit
 
-    def recording(self, x, target, cats):
+    def recording(self, x, target, cats, **options):
         seen.append(frozenset(x.index))
-        return original(self, x, target, cats)
+        return original(self, x, target, cats, **options)
 
     monkeypatch.setattr(WoeBinner, "fit", recording)
     return seen

@@ -46,16 +46,35 @@ class WoeBinner:
     binnings: dict[str, Any] = field(default_factory=dict)
     categorical: list[str] = field(default_factory=list)
 
-    def fit(self, features: pd.DataFrame, y: np.ndarray, categorical: list[str]) -> WoeBinner:
+    def fit(
+        self,
+        features: pd.DataFrame,
+        y: np.ndarray,
+        categorical: list[str],
+        reuse: WoeBinner | None = None,
+    ) -> WoeBinner:
         """Bin every column of ``features`` against ``y`` (columns in ``categorical`` as
-        categories, the rest as numbers)."""
+        categories, the rest as numbers). ``reuse``: a binner fitted on these same rows
+        and target, whose binning of a column is taken as it is wherever this config
+        would bin that column the same way (a category ignores the monotonic trend), as
+        refitting would give the same bins."""
         from optbinning import OptimalBinning
 
         self.categorical = list(categorical)
         self.binnings = {}
+        self._fitted_on = _rows_key(features.index, y)
+        same_rows = reuse is not None and getattr(reuse, "_fitted_on", None) == self._fitted_on
         for name in features.columns:
             is_cat = name in self.categorical
             trend = None if is_cat else self.config.monotonic_trend
+            if (
+                same_rows
+                and reuse is not None
+                and name in reuse.binnings
+                and reuse._settings(name) == self._settings(name)
+            ):
+                self.binnings[name] = reuse.binnings[name]
+                continue
             binning = OptimalBinning(
                 name=str(name),
                 dtype="categorical" if is_cat else "numerical",
@@ -70,6 +89,12 @@ class WoeBinner:
                 binning.fit(_values(features[name], is_cat), y)
             self.binnings[name] = binning
         return self
+
+    def _settings(self, name: str) -> tuple[Any, ...]:
+        is_cat = name in self.categorical
+        c = self.config
+        trend = None if is_cat else c.monotonic_trend
+        return (is_cat, trend, c.max_n_prebins, c.min_bin_size, c.max_n_bins)
 
     def transform(self, features: pd.DataFrame) -> pd.DataFrame:
         """WOE of each row's bin, column by column (same column names)."""
@@ -94,9 +119,21 @@ class WoeBinner:
             out[name] = [labels[i] for i in index]
         return pd.DataFrame(out, index=features.index)
 
+    def bin_indices(self, features: pd.DataFrame) -> pd.DataFrame:
+        """The bin index of each row (one index per label of ``bin_labels``), cheaper
+        to get when only the grouping of rows matters."""
+        out = {}
+        for name, binning in self.binnings.items():
+            values = _values(features[name], name in self.categorical)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out[name] = binning.transform(values, metric="indices")
+        return pd.DataFrame(out, index=features.index)
+
     def iv(self) -> dict[str, float]:
-        """Information value of each feature's binning."""
-        return {name: float(_table(b).loc["Totals", "IV"]) for name, b in self.binnings.items()}
+        """Information value of each feature's binning (the total of its binning table,
+        computed from the bin counts without building the table)."""
+        return {name: _iv(b) for name, b in self.binnings.items()}
 
     def table(self, name: str) -> pd.DataFrame:
         """Bins of one feature: label, count, non-events, events, event rate, WOE, IV
@@ -114,6 +151,34 @@ class WoeBinner:
                 "iv": raw["IV"].astype(float).to_numpy(),
             }
         )
+
+
+def _rows_key(index: pd.Index, y: np.ndarray) -> tuple[int, str]:
+    """A fingerprint of the rows and target a binner was fitted on."""
+    import hashlib
+
+    digest = hashlib.sha256(pd.util.hash_pandas_object(index).to_numpy().tobytes())
+    digest.update(np.ascontiguousarray(np.asarray(y, dtype=np.int64)).tobytes())
+    return len(y), digest.hexdigest()
+
+
+def _iv(binning: Any) -> float:
+    """The binning table's total IV, by the same arithmetic as optbinning's table
+    (Jeffrey's divergence of the event and non-event shares, over bins holding both)."""
+    from scipy import special
+
+    cached = _TABLES.get(binning)
+    if cached is not None:
+        return float(cached.loc["Totals", "IV"])
+    table = binning.binning_table
+    n_nonevent, n_event = table.n_nonevent, table.n_event
+    p_event = n_event / n_event.sum()
+    p_nonevent = n_nonevent / n_nonevent.sum()
+    mask = (n_event > 0) & (n_nonevent > 0)
+    iv = np.zeros(len(n_event))
+    p_ev, p_nev = np.asarray(p_event[mask], dtype=float), np.asarray(p_nonevent[mask], dtype=float)
+    iv[mask] = special.xlogy(p_ev - p_nev, p_ev / p_nev)
+    return float(iv.sum())
 
 
 def _values(column: pd.Series, categorical: bool) -> np.ndarray:

@@ -102,7 +102,8 @@ def encode_categories(
     out = features.copy()
     for name in categorical:
         known = levels[name] if levels else sorted(out[name].dropna().astype(str).unique())
-        text = out[name].map(lambda v: v if pd.isna(v) else str(v))
+        column = out[name]
+        text = column.astype(str).where(column.notna(), None)
         # a level not seen in fitting is missing, as LightGBM treats it
         out[name] = pd.Categorical(text.where(text.isin(known)), known)
     return out

@@ -86,15 +86,18 @@ def write_reports(
 
     saved = result.saved
     learner = saved.learner
-    binner = learner.binner if isinstance(learner, Scorecard) else None
-    binner = binner or WoeBinner().fit(features, y, categorical)
+    binned = features
+    if isinstance(learner, Scorecard):  # its binner may bin derived ratios too
+        binner, binned = learner.binner, learner.model_frame(features)
+    else:
+        binner = WoeBinner().fit(features, y, categorical)
     selected = learner.selection.kept if isinstance(learner, Scorecard) else list(features.columns)
     dropped = learner.selection.dropped if isinstance(learner, Scorecard) else {}
     page = feature_report(
         f"Features of {saved.name}",
         binner,
-        chi_square_pvalues(binner.bin_labels(features), y),
-        tree_importance(features, y, categorical, seed),
+        chi_square_pvalues(binner.bin_labels(binned), y),
+        tree_importance(binned, y, categorical, seed),
         selected,
         dropped,
     )

@@ -6,7 +6,8 @@ and everything else see no row of the fold it is scored on.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from arrears.models import metrics
+from arrears.models.base import one_blas_thread
 from arrears.models.learners import Learner
 
 
@@ -30,6 +32,7 @@ class CrossValidation:
         np.ndarray
     )  # shape (repeats, rows): each row predicted by the fold not fitted on it
     y: np.ndarray
+    fit_seconds: float = 0.0  # wall time of this learner's own fits (not its members')
 
     @property
     def mean_auc(self) -> float:
@@ -77,12 +80,55 @@ def cross_validate(
     """Fit ``make()`` on each training fold of ``repeats`` × ``folds`` stratified splits
     and score its test fold. With ``groups`` (e.g. loan ids when a loan appears at
     several dates) all rows of a group fall in the same fold."""
+    only = "learner"
+    return cross_validate_many(
+        {only: make}, features, y, categorical, folds, repeats, seed, groups
+    )[only]
+
+
+def cross_validate_many(
+    makers: Mapping[str, Callable[[], Learner]],
+    features: pd.DataFrame,
+    y: np.ndarray,
+    categorical: list[str],
+    folds: int = 5,
+    repeats: int = 1,
+    seed: int = 0,
+    groups: np.ndarray | None = None,
+    fitted: Callable[[str, Learner], None] | None = None,
+) -> dict[str, CrossValidation]:
+    """``cross_validate`` of several learners on the same splits, each fitted once per
+    training fold. A committee whose members are named among ``makers`` takes those
+    members as this fold fitted them (on exactly its training rows) instead of fitting
+    them again: give them the settings the committee would, and its predictions are the
+    same as when it is fitted alone. Committees are fitted after the other learners.
+    ``fitted(name, learner)`` sees every fitted learner (to read its inner choices)."""
+    with one_blas_thread():
+        return _cross_validate_many(
+            makers, features, y, categorical, folds, repeats, seed, groups, fitted
+        )
+
+
+def _cross_validate_many(
+    makers: Mapping[str, Callable[[], Learner]],
+    features: pd.DataFrame,
+    y: np.ndarray,
+    categorical: list[str],
+    folds: int,
+    repeats: int,
+    seed: int,
+    groups: np.ndarray | None,
+    fitted: Callable[[str, Learner], None] | None,
+) -> dict[str, CrossValidation]:
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
+    from arrears.models.committees import Committee
+
     y = np.asarray(y)
-    oof = np.full((repeats, len(y)), np.nan)
-    fold_auc: list[float] = []
-    fold_ks: list[float] = []
+    oof = {name: np.full((repeats, len(y)), np.nan) for name in makers}
+    fold_auc: dict[str, list[float]] = {name: [] for name in makers}
+    fold_ks: dict[str, list[float]] = {name: [] for name in makers}
+    seconds = dict.fromkeys(makers, 0.0)
     for r in range(repeats):
         if groups is None:
             splitter: Any = StratifiedKFold(folds, shuffle=True, random_state=seed + r)
@@ -91,12 +137,38 @@ def cross_validate(
             splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=seed + r)
             splits = splitter.split(features, y, groups)
         for train, test in splits:
-            learner = make().fit(features.iloc[train], y[train], categorical)
-            pd_ = learner.predict_pd(features.iloc[test])
-            oof[r, test] = pd_
-            fold_auc.append(metrics.auc(y[test], pd_))
-            fold_ks.append(metrics.ks(y[test], pd_))
-    return CrossValidation(folds, repeats, seed, fold_auc, fold_ks, oof, y)
+            x_train, y_train = features.iloc[train], y[train]
+            learners = {name: make() for name, make in makers.items()}
+            done: dict[str, Learner] = {}
+            order = sorted(learners, key=lambda n: isinstance(learners[n], Committee))
+            for name in order:
+                learner = learners[name]
+                members = (
+                    {m: done[m] for m in learner.names() if m in done}
+                    if isinstance(learner, Committee)
+                    else {}
+                )
+                started = time.perf_counter()
+                if isinstance(learner, Committee) and members:
+                    learner.fit_with(members, x_train, y_train, categorical)
+                else:
+                    learner.fit(x_train, y_train, categorical)
+                seconds[name] += time.perf_counter() - started
+                done[name] = learner
+                if fitted is not None:
+                    fitted(name, learner)
+            x_test = features.iloc[test]
+            for name, learner in learners.items():
+                pd_ = learner.predict_pd(x_test)
+                oof[name][r, test] = pd_
+                fold_auc[name].append(metrics.auc(y[test], pd_))
+                fold_ks[name].append(metrics.ks(y[test], pd_))
+    return {
+        name: CrossValidation(
+            folds, repeats, seed, fold_auc[name], fold_ks[name], oof[name], y, seconds[name]
+        )
+        for name in makers
+    }
 
 
 def _bootstrap_over_repeats(

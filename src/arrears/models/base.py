@@ -1,0 +1,75 @@
+"""What every learner is: fitted on the rows it is given only, reproducible from its seed,
+and able to say what it would have predicted for its own training rows had each of
+them been left out (the out-of-fold predictions a stacked committee is weighted on).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from arrears.models.scaling import Scaling
+
+INNER_FOLDS = 5
+
+Splits = list[tuple[np.ndarray, np.ndarray]]
+
+
+def inner_splits(y: np.ndarray, seed: int, folds: int = INNER_FOLDS) -> Splits:
+    """The stratified ``folds``-fold splits of the rows given (positions), shuffled with
+    ``seed``: every inner choice of a learner and every committee's weights use these,
+    so one learner's inner predictions line up with another's."""
+    from sklearn.model_selection import StratifiedKFold
+
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(len(y)), y))
+
+
+def one_blas_thread() -> Any:
+    """A context in which BLAS runs on one thread. The learners' matrices are small: a
+    second BLAS thread buys nothing and, on a busy machine, its spinning made each
+    logistic regression fit ~10x slower. The numbers are the same either way."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+class Learner:
+    """Common shape: ``fit(features, y, categorical)``, ``predict_pd(features)``,
+    ``points(features)`` (int points, higher = lower risk) and ``params()``."""
+
+    name: ClassVar[str] = ""
+    scaling: Scaling = Scaling()
+    seed: int = 0
+    features: list[str]
+    categorical: list[str]
+
+    def fit(self, features: pd.DataFrame, y: np.ndarray, categorical: list[str]) -> Learner:
+        raise NotImplementedError
+
+    def predict_pd(self, features: pd.DataFrame) -> np.ndarray:
+        raise NotImplementedError
+
+    def points(self, features: pd.DataFrame) -> np.ndarray:
+        """Scaled points of each row, rounded to whole points."""
+        return np.rint(self.scaling.points_from_pd(self.predict_pd(features))).astype(np.int32)
+
+    def params(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def out_of_fold_pd(
+        self, features: pd.DataFrame, y: np.ndarray, categorical: list[str], splits: Splits
+    ) -> np.ndarray:
+        """The PD of every row of ``features`` (the rows this learner was fitted on) from
+        a learner with the same settings fitted without that row's fold of ``splits``.
+        This default refits a copy per fold; learners whose own inner CV already made
+        these predictions hand those back instead."""
+        out = np.full(len(y), np.nan)
+        for train, test in splits:
+            # a shallow copy keeps the settings; fit replaces every fitted attribute
+            part = copy.copy(self).fit(features.iloc[train], y[train], categorical)
+            out[test] = part.predict_pd(features.iloc[test])
+        return out

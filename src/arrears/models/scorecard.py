@@ -1,0 +1,422 @@
+"""The points scorecard: WOE binning, IV / chi-square / correlation filters and a
+logistic regression with signed coefficients, its settings chosen by a cross-validation
+inside the rows it is fitted on (nested inside any outer cross-validation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from arrears.models.base import INNER_FOLDS, Learner, Splits, inner_splits, one_blas_thread
+from arrears.models.binning import BinningConfig, WoeBinner
+from arrears.models.derived import Ratio, usable, with_ratios
+from arrears.models.errors import ModelDataError
+from arrears.models.scaling import Scaling
+from arrears.models.selection import (
+    Selection,
+    chi_square_filter,
+    chi_square_pvalues,
+    correlation_filter,
+    iv_filter,
+)
+
+# Candidate settings of the scorecard, fixed before any benchmark run: the inner CV of
+# each training fold picks one of each. Binnings: the usual monotonic one; the same
+# without the monotonic constraint (U-shaped risks such as age); a coarser monotonic one.
+BINNING_GRID = (
+    BinningConfig(),
+    BinningConfig(monotonic_trend=None),
+    BinningConfig(max_n_bins=4, min_bin_size=0.1),
+)
+# IV floors: keep every feature, or the usual 0.02 "not predictive" floor
+MIN_IV_GRID = (0.0, 0.02)
+# chi-square filter: off, or the conventional 5% level
+CHI_ALPHA_GRID: tuple[float | None, ...] = (None, 0.05)
+C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+# above this many training rows the inner CV chooses on a stratified sample of them
+INNER_ROWS = 5000
+
+# one candidate: (binning index, IV floor, chi-square level, C, derived ratios used)
+Candidate = tuple[int, float, float | None, float, bool]
+
+
+class Scorecard(Learner):
+    """WOE binning → IV filter → chi-square filter → correlation filter → logistic
+    regression, dropping features whose coefficient has the wrong sign; scaled to points
+    per bin.
+
+    ``binning``, ``min_iv``, ``chi_alpha`` and ``c`` each take one value (fixed) or a
+    sequence of candidates; with more than one candidate anywhere, the combination with
+    the best mean AUC under a 5-fold CV *inside the rows given to* ``fit`` is used, each
+    inner fold binned and filtered on its own inner training rows (on more than
+    ``inner_rows`` rows, a stratified sample of them; ``None``: all). ``None`` for
+    ``binning``, ``min_iv`` or ``c`` means the default grid; ``chi_alpha=None`` means no
+    chi-square filter (its default grid is: none, or p < 0.05).
+
+    ``ratios``: derived features (see ``arrears.models.derived``); with any, the inner
+    CV also chooses whether the model may use them (the raw columns alone, or the raw
+    columns and the ratios, through the same filters)."""
+
+    name = "scorecard"
+
+    def __init__(
+        self,
+        seed: int = 0,
+        binning: BinningConfig | Sequence[BinningConfig] | None = None,
+        min_iv: float | Sequence[float] | None = None,
+        max_correlation: float = 0.7,
+        c: float | Sequence[float] | None = None,
+        scaling: Scaling | None = None,
+        chi_alpha: float | Sequence[float | None] | None = CHI_ALPHA_GRID,
+        inner_rows: int | None = INNER_ROWS,
+        ratios: Sequence[Ratio] = (),
+    ) -> None:
+        self.seed = seed
+        self.inner_rows = inner_rows
+        self.binning = binning
+        self.min_iv = min_iv
+        self.max_correlation = max_correlation
+        self.c = c
+        self.chi_alpha = chi_alpha
+        self.ratios = tuple(ratios)
+        self.scaling = scaling or Scaling()
+        self.selection = Selection([])
+
+    def candidates(
+        self,
+    ) -> tuple[list[BinningConfig], list[float], list[float | None], list[float]]:
+        """The candidate binnings, IV floors, chi-square levels and Cs, in grid order."""
+        return (
+            _as_list(self.binning, BINNING_GRID, BinningConfig),
+            _as_list(self.min_iv, MIN_IV_GRID, float),
+            _as_list(self.chi_alpha, CHI_ALPHA_GRID, float, none_is_value=True),
+            _as_list(self.c, C_GRID, float),
+        )
+
+    def fit(self, features: pd.DataFrame, y: np.ndarray, categorical: list[str]) -> Scorecard:
+        """Choose the settings by inner CV on these rows, then bin, select and fit on
+        these rows only."""
+        with one_blas_thread():
+            return self._fit(features, y, categorical)
+
+    def _fit(self, features: pd.DataFrame, y: np.ndarray, categorical: list[str]) -> Scorecard:
+        y = np.asarray(y)
+        self.features = list(features.columns)
+        self.categorical = [c for c in categorical if c in self.features]
+        self.ratios_usable = usable(getattr(self, "ratios", ()), features)
+        frame = with_ratios(features, self.ratios_usable)
+        derived = [r.name for r in self.ratios_usable]
+        binnings, ivs, alphas, cs = self.candidates()
+        uses = (False, True) if derived else (False,)
+        self.inner_oof: dict[Candidate, np.ndarray] | None = None
+        self.inner_rows_used: np.ndarray | None = None
+        ranked: list[tuple[Candidate, float | None]]
+        if len(binnings) * len(ivs) * len(alphas) * len(cs) * len(uses) > 1:
+            rows = self._inner_sample(y)
+            ranking, oof = _inner_cv(
+                frame.iloc[rows],
+                y[rows],
+                self.categorical,
+                derived,
+                _Grid(binnings, ivs, alphas, cs, uses),
+                self.max_correlation,
+                self.seed,
+            )
+            ranked = list(ranking)
+            self.inner_oof, self.inner_rows_used = oof, rows
+        else:
+            ranked = [((0, ivs[0], alphas[0], cs[0], uses[0]), None)]
+        # the best candidate whose filters leave a feature on these rows (on pure noise
+        # a filter that keeps nothing can tie with the rest in the inner CV)
+        binners: dict[int, WoeBinner] = {}
+        picked = None
+        for candidate, score in ranked:
+            b, min_iv, alpha, _, use = candidate
+            if b not in binners:
+                binners[b] = WoeBinner(binnings[b]).fit(frame, y, self.categorical)
+            binner = binners[b]
+            pool = _pool(binner, derived, use)
+            woe = binner.transform(frame)[pool]
+            pvalues = chi_square_pvalues(binner.bin_indices(frame)[pool], y) if alpha else {}
+            iv = binner.iv()
+            chosen, dropped = _select(
+                woe, {n: iv[n] for n in pool}, pvalues, min_iv, alpha, self.max_correlation
+            )
+            if chosen:
+                picked = (candidate, score)
+                break
+        if picked is None:
+            raise ModelDataError(
+                f"no feature passes the filters (IV >= {min_iv}"
+                + (f", chi-square p < {alpha})" if alpha else ")")
+            )
+        (b, min_iv, alpha, c, use), self.inner_auc = picked
+        self.binning_chosen, self.min_iv_chosen, self.chi_alpha_chosen, self.c_chosen = (
+            binnings[b],
+            min_iv,
+            alpha,
+            c,
+        )
+        self.ratios_chosen = use
+        self.candidate_chosen: Candidate = picked[0]
+        pool = _pool(binner, derived, use)
+        # the binner keeps the pool's columns only (the ratios too, when used)
+        kept_bins = {n: binner.binnings[n] for n in pool}
+        self.binner = WoeBinner(binner.config, kept_bins, binner.categorical)
+        self.iv = self.binner.iv()
+        self.model, chosen, wrong = _signed_logit(woe, y, chosen, self.c_chosen, self.seed)
+        dropped.update({n: "coefficient of the wrong sign" for n in wrong})
+        self.selection = Selection(chosen, dropped)
+        return self
+
+    def model_frame(self, features: pd.DataFrame) -> pd.DataFrame:
+        """``features`` with the derived ratios this fit may use (what ``binner`` bins)."""
+        return with_ratios(features, getattr(self, "ratios_usable", []))
+
+    def _inner_sample(self, y: np.ndarray) -> np.ndarray:
+        """Positions of the rows the inner CV chooses on: all of them, or on more than
+        ``inner_rows`` rows a stratified sample of that many (seeded; still rows given
+        to ``fit`` only), which keeps the choice affordable on a large book."""
+        rows = np.arange(len(y))
+        inner_rows = getattr(self, "inner_rows", None)
+        if inner_rows is None or len(y) <= inner_rows:
+            return rows
+        from sklearn.model_selection import train_test_split
+
+        sample, _ = train_test_split(
+            rows, train_size=inner_rows, stratify=y, random_state=self.seed
+        )
+        return np.sort(sample)
+
+    def out_of_fold_pd(
+        self, features: pd.DataFrame, y: np.ndarray, categorical: list[str], splits: Splits
+    ) -> np.ndarray:
+        """The inner CV's own predictions of the chosen settings when it ran on every
+        row with these splits (it is then free); otherwise a refit per fold."""
+        oof = getattr(self, "inner_oof", None)
+        rows = getattr(self, "inner_rows_used", None)
+        if (
+            oof is not None
+            and rows is not None
+            and len(rows) == len(y)
+            and _same_splits(splits, inner_splits(y, self.seed))
+        ):
+            return oof[self.candidate_chosen].copy()
+        return super().out_of_fold_pd(features, y, categorical, splits)
+
+    def predict_pd(self, features: pd.DataFrame) -> np.ndarray:
+        """Event probability from the logistic regression on the selected WOEs."""
+        woe = self._woe(features)
+        return self.model.predict_proba(woe.to_numpy())[:, 1]
+
+    def _woe(self, features: pd.DataFrame) -> pd.DataFrame:
+        chosen = self.selection.kept
+        sub = WoeBinner(
+            self.binner.config, {n: self.binner.binnings[n] for n in chosen}, self.categorical
+        )
+        return sub.transform(self.model_frame(features))[chosen]
+
+    def points_table(self) -> pd.DataFrame:
+        """Points of every bin of every selected feature: −factor · coef · WOE plus an
+        equal share of the intercept and offset, rounded; a row's score is the sum."""
+        coef = dict(zip(self.selection.kept, self.model.coef_[0], strict=True))
+        n = len(coef)
+        base = (self.scaling.offset - self.scaling.factor * float(self.model.intercept_[0])) / n
+        frames = []
+        for name, c in coef.items():
+            table = self.binner.table(name)
+            table.insert(0, "feature", name)
+            table["coefficient"] = c
+            table["points"] = np.rint(base - self.scaling.factor * c * table["woe"]).astype(int)
+            frames.append(table)
+        return pd.concat(frames, ignore_index=True)
+
+    def points(self, features: pd.DataFrame) -> np.ndarray:
+        """The scorecard score: the sum of each selected feature's bin points."""
+        woe = self._woe(features)
+        coef = self.model.coef_[0]
+        n = len(coef)
+        base = (self.scaling.offset - self.scaling.factor * float(self.model.intercept_[0])) / n
+        per_bin = np.rint(base - self.scaling.factor * woe.to_numpy() * coef)
+        return per_bin.sum(axis=1).astype(np.int32)
+
+    def choice(self) -> dict[str, Any]:
+        """The settings used by the fitted model (chosen by the inner CV where there
+        was a choice) and their inner-CV AUC."""
+        out = {
+            "binning": self.binning_chosen.as_dict(),
+            "min_iv": self.min_iv_chosen,
+            "chi_alpha": self.chi_alpha_chosen,
+            "C": self.c_chosen,
+            "inner_cv_auc": self.inner_auc,
+        }
+        if getattr(self, "ratios_usable", None):
+            out["ratios"] = bool(self.ratios_chosen)
+        return out
+
+    def params(self) -> dict[str, Any]:
+        """Settings, for the model's metadata: the candidates and, once fitted, the
+        choice."""
+        binnings, ivs, alphas, cs = self.candidates()
+        out: dict[str, Any] = {
+            "binning_candidates": [b.as_dict() for b in binnings],
+            "min_iv_candidates": ivs,
+            "chi_alpha_candidates": alphas,
+            "C_candidates": cs,
+            "max_correlation": self.max_correlation,
+            "inner_cv_folds": INNER_FOLDS,
+            "inner_cv_rows": self.inner_rows,
+            "scaling": self.scaling.as_dict(),
+        }
+        if getattr(self, "ratios", ()):
+            out["ratio_candidates"] = [r.as_dict() for r in self.ratios]
+        if hasattr(self, "c_chosen"):
+            out["chosen"] = self.choice()
+        return out
+
+
+def _as_list(value: Any, grid: Sequence[Any], kind: type, none_is_value: bool = False) -> list[Any]:
+    if value is None and not none_is_value:
+        return list(grid)
+    if value is None or (isinstance(value, kind | int) and not isinstance(value, bool)):
+        return [value]
+    return list(value)
+
+
+def _pool(binner: WoeBinner, derived: list[str], use: bool) -> list[str]:
+    """The columns a candidate may select from: every binned column, or (``use`` off)
+    all but the derived ratios."""
+    return [n for n in binner.binnings if use or n not in derived]
+
+
+def _same_splits(a: Splits, b: Splits) -> bool:
+    return len(a) == len(b) and all(
+        np.array_equal(x[0], y[0]) and np.array_equal(x[1], y[1]) for x, y in zip(a, b, strict=True)
+    )
+
+
+def _select(
+    woe: pd.DataFrame,
+    iv: dict[str, float],
+    pvalues: dict[str, float],
+    min_iv: float,
+    chi_alpha: float | None,
+    max_correlation: float,
+) -> tuple[list[str], dict[str, str]]:
+    """IV floor, then chi-square level (if any), then the correlation filter."""
+    by_iv = iv_filter(iv, min_iv)
+    dropped = dict(by_iv.dropped)
+    kept = by_iv.kept
+    if chi_alpha is not None:
+        by_chi = chi_square_filter({n: pvalues[n] for n in kept}, chi_alpha)
+        dropped.update(by_chi.dropped)
+        kept = by_chi.kept
+    if not kept:
+        return [], dropped
+    by_corr = correlation_filter(woe[kept], iv, max_correlation)
+    dropped.update(by_corr.dropped)
+    return list(by_corr.kept), dropped
+
+
+def _signed_logit(
+    woe: pd.DataFrame, y: np.ndarray, chosen: list[str], c: float, seed: int
+) -> tuple[Any, list[str], list[str]]:
+    """Logistic regression on the chosen WOEs, refitted without the features whose
+    coefficient has the wrong sign until none has (positive WOE = lower risk, so every
+    coefficient must be negative). Returns the model, the kept and the dropped names."""
+    import sklearn
+    from sklearn.linear_model import LogisticRegression
+
+    wrong_all: list[str] = []
+    # WOEs are finite by construction; sklearn's per-fit checks would change no number
+    with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+        while True:
+            model = LogisticRegression(C=c, max_iter=2000, random_state=seed)
+            model.fit(woe[chosen].to_numpy(), y)
+            wrong = [n for n, k in zip(chosen, model.coef_[0], strict=True) if k >= 0]
+            if not wrong or len(wrong) == len(chosen):
+                return model, chosen, wrong_all
+            wrong_all += wrong
+            chosen = [n for n in chosen if n not in wrong]
+
+
+class _Grid:
+    """The inner CV's candidate values, each list in grid order."""
+
+    def __init__(
+        self,
+        binnings: list[BinningConfig],
+        ivs: list[float],
+        alphas: list[float | None],
+        cs: list[float],
+        uses: tuple[bool, ...],
+    ) -> None:
+        self.binnings, self.ivs, self.alphas, self.cs, self.uses = binnings, ivs, alphas, cs, uses
+
+
+def _inner_cv(
+    features: pd.DataFrame,
+    y: np.ndarray,
+    categorical: list[str],
+    derived: list[str],
+    grid: _Grid,
+    max_correlation: float,
+    seed: int,
+) -> tuple[list[tuple[Candidate, float]], dict[Candidate, np.ndarray]]:
+    """Every candidate with its mean AUC under a stratified 5-fold CV inside the rows
+    given (never an outer test fold), best first, and each candidate's out-of-fold
+    predictions of those rows: in every inner fold each binning is fitted, and each
+    filter applied, on the inner training rows only. A candidate whose filters leave no
+    feature in an inner fold scores 0.5 there (and predicts the training event rate).
+    Ties keep grid order."""
+    from arrears.models.metrics import auc
+
+    scores: dict[Candidate, list[float]] = {}
+    oof: dict[Candidate, np.ndarray] = {}
+    need_chi = any(a is not None for a in grid.alphas)
+    for train, test in inner_splits(y, seed):
+        x_train, x_test = features.iloc[train], features.iloc[test]
+        earlier: WoeBinner | None = None
+        for b, config in enumerate(grid.binnings):
+            binner = WoeBinner(config).fit(x_train, y[train], categorical, reuse=earlier)
+            earlier = binner
+            iv = binner.iv()
+            woe_train, woe_test = binner.transform(x_train), binner.transform(x_test)
+            columns = list(woe_train.columns)
+            pvalues = chi_square_pvalues(binner.bin_indices(x_train), y[train]) if need_chi else {}
+            fitted: dict[tuple[tuple[str, ...], float], np.ndarray] = {}
+            for min_iv in grid.ivs:
+                for alpha in grid.alphas:
+                    for use in grid.uses:
+                        pool = [n for n in columns if use or n not in derived]
+                        chosen, _ = _select(
+                            woe_train[pool],
+                            {n: iv[n] for n in pool},
+                            pvalues,
+                            min_iv,
+                            alpha,
+                            max_correlation,
+                        )
+                        for c in grid.cs:
+                            key: Candidate = (b, min_iv, alpha, c, use)
+                            if chosen:
+                                p = fitted.get((tuple(chosen), c))
+                                if p is None:
+                                    model, kept, _ = _signed_logit(
+                                        woe_train, y[train], chosen, c, seed
+                                    )
+                                    p = model.predict_proba(woe_test[kept].to_numpy())[:, 1]
+                                    fitted[(tuple(chosen), c)] = p
+                                score = auc(y[test], p)
+                            else:
+                                p = np.full(len(test), float(np.mean(y[train])))
+                                score = 0.5  # nothing left to predict with
+                            scores.setdefault(key, []).append(score)
+                            oof.setdefault(key, np.full(len(y), np.nan))[test] = p
+    means = {k: float(np.mean(v)) for k, v in scores.items()}
+    ranking = sorted(means.items(), key=lambda item: -item[1])  # stable: ties keep grid order
+    return ranking, oof
