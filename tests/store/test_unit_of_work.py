@@ -116,3 +116,58 @@ def test_close_runs_record_start_and_finish(engine: Engine) -> None:
             42,
             "done",
         )
+
+
+def test_a_read_only_unit_reads_and_refuses_every_write(booked: Engine) -> None:
+    from arrears.services import audit
+    from arrears.store.db import read_engine
+    from arrears.store.unit_of_work import ReadOnlyError
+
+    before = _counts(booked)
+    with UnitOfWork(read_engine(booked), read_only=True) as uow:
+        assert uow.session.scalar(select(Customer.name).where(Customer.customer_id == "C1"))
+        attempts = {
+            "orm add": lambda: (
+                uow.customers.add(Customer(customer_id="C9", name="赵六")),
+                uow.session.flush(),
+            ),
+            "core insert": lambda: uow.session.execute(
+                insert(Customer).values(customer_id="C9", name="x")
+            ),
+            "orm change": lambda: (
+                setattr(uow.session.get(Customer, "C1"), "name", "x"),
+                uow.session.flush(),
+            ),
+            "bulk insert": lambda: uow.bulk_insert(Customer, [{"customer_id": "C9", "name": "x"}]),
+            "audit entry": lambda: audit.append(uow.session, "tester", "test.event", "thing", 1),
+        }
+        for name, attempt in attempts.items():
+            try:
+                attempt()
+            except ReadOnlyError:
+                pass
+            else:
+                pytest.fail(f"a read-only unit allowed {name}")
+            uow.session.rollback()
+            uow.session.expunge_all()
+    assert _counts(booked) == before
+
+
+def test_reads_on_postgresql_run_without_a_transaction(booked: Engine) -> None:
+    # at READ COMMITTED each statement has its own snapshot anyway; autocommit spares
+    # every read request its BEGIN and ROLLBACK. SQLite keeps its snapshot transaction.
+    from arrears.store.db import read_engine
+
+    reader = read_engine(booked)
+    if booked.dialect.name != "postgresql":
+        assert reader is booked
+        return
+
+    def autocommit(engine: Engine, read_only: bool) -> bool:
+        with UnitOfWork(engine, read_only=read_only) as uow:
+            uow.session.scalar(select(func.count()).select_from(Customer))
+            return uow.session.connection().connection.dbapi_connection.autocommit  # type: ignore[union-attr]
+
+    assert autocommit(reader, read_only=True) is True
+    # the shared pool's connections go back to transactions for the next writer
+    assert autocommit(booked, read_only=False) is False

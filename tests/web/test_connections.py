@@ -34,3 +34,20 @@ def test_one_connection_and_one_thread_serve_concurrent_requests(book) -> None:
         assert tight.pool.checkedout() == 0  # every connection went back
     finally:
         tight.dispose()
+
+
+def test_a_get_runs_on_a_read_only_unit_and_a_post_on_a_writing_one(book) -> None:
+    from fastapi import Depends
+
+    from arrears.store.unit_of_work import UnitOfWork
+    from arrears.web.deps import get_uow
+
+    app = create_app(engine=book.engine, settings=Settings(clock=lambda: NOW), migrate=False)
+
+    @app.api_route("/probe", methods=["GET", "POST"])
+    def probe(uow: UnitOfWork = Depends(get_uow)) -> dict[str, bool]:
+        return {"read_only": uow.read_only}
+
+    with TestClient(app) as client:
+        assert client.get("/probe").json() == {"read_only": True}
+        assert client.post("/probe").json() == {"read_only": False}

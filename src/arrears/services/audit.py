@@ -26,6 +26,7 @@ from sqlalchemy import event, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, SessionTransaction
 
+from arrears.store.unit_of_work import ReadOnlyError, ReadOnlySession
 from arrears.store.workbench_models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
@@ -130,6 +131,8 @@ def append(
     """Stage one entry in ``session``'s transaction; it is chained and written when the
     transaction commits (the entry lands exactly when the change it records does, and
     is dropped with it on rollback)."""
+    if isinstance(session, ReadOnlySession):
+        raise ReadOnlyError(f"a read-only unit of work may not record {action}")
     moment = (at or datetime.now(UTC)).astimezone(UTC)
     # stored as it will be read back (microseconds, UTC), so the hash is reproducible
     staged = (moment, actor, action, entity, str(entity_id), canonical(dict(payload or {})))

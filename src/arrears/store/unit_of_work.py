@@ -6,6 +6,9 @@
         uow.commit()
 
 Leaving the block without ``commit()`` (or with an exception) rolls everything back.
+``UnitOfWork(engine, read_only=True)`` only reads: any insert, update, delete or flush
+of changes raises ``ReadOnlyError`` before it reaches the database (pair it with
+``db.read_engine``, as the web app does for GET requests).
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from types import TracebackType
 
-from sqlalchemy import Connection, Engine
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from arrears.store.repositories import (
     CaseRepository,
@@ -27,6 +30,26 @@ from arrears.store.repositories import (
     ProductRepository,
 )
 from arrears.store.rows import BATCH_SIZE, Row, TableLike, bulk_insert
+
+
+class ReadOnlyError(RuntimeError):
+    """A read-only unit of work was asked to change the store (a programming error)."""
+
+
+class ReadOnlySession(Session):
+    """A session that refuses every write (see ``_refuse_writes``)."""
+
+
+@event.listens_for(ReadOnlySession, "do_orm_execute")
+def _refuse_writes(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        raise ReadOnlyError(f"a read-only unit of work may not run: {state.statement}")
+
+
+@event.listens_for(ReadOnlySession, "before_flush")
+def _refuse_changes(session: Session, _flush: UOWTransaction, _instances: object) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise ReadOnlyError("a read-only unit of work may not flush changes")
 
 
 class UnitOfWork:
@@ -42,13 +65,15 @@ class UnitOfWork:
     import_batches: ImportBatchRepository
     close_runs: CloseRunRepository
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self.engine = engine
+        self.read_only = read_only
 
     def __enter__(self) -> UnitOfWork:
         # a plain Session: a sessionmaker made here would define a new Session subclass
         # (and its event plumbing) for every unit of work — every web request
-        self.session = Session(bind=self.engine, expire_on_commit=False)
+        kind = ReadOnlySession if self.read_only else Session
+        self.session = kind(bind=self.engine, expire_on_commit=False)
         self.customers = CustomerRepository(self.session)
         self.products = ProductRepository(self.session)
         self.loans = LoanRepository(self.session)
@@ -84,6 +109,8 @@ class UnitOfWork:
     ) -> int:
         """Insert many rows in this transaction with Core executemany; see
         ``arrears.store.rows.bulk_insert``."""
+        if self.read_only:
+            raise ReadOnlyError("a read-only unit of work may not insert rows")
         return bulk_insert(self.connection, table, rows, batch_size)
 
     def commit(self) -> None:

@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from arrears.services.workbench.errors import Blocked, WorkbenchError
 from arrears.services.workbench.users import LockoutPolicy
-from arrears.store.db import make_engine, upgrade
+from arrears.store.db import make_engine, read_engine, upgrade
 from arrears.web.auth import PRE_CSRF_COOKIE
 from arrears.web.deps import LoginRequired
 
@@ -80,6 +80,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.engine = engine
+    app.state.read_engine = read_engine(engine)
     app.state.workspace_root = root
     app.state.settings = settings
     app.state.lockout = settings.lockout

@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 from arrears.services.workbench.access import Actor
 from arrears.services.workbench.users import session_actor
 from arrears.store.unit_of_work import UnitOfWork
-from arrears.web.auth import SESSION_COOKIE, check_csrf
+from arrears.web.auth import SAFE_METHODS, SESSION_COOKIE, check_csrf
 
 
 class LoginRequired(Exception):
@@ -43,14 +43,19 @@ def get_engine(request: Request) -> Engine:
 
 
 async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
-    """A unit of work for this request (rolled back unless the handler commits).
+    """A unit of work for this request (rolled back unless the handler commits); for
+    a GET (or another safe method) a read-only one on the app's read engine.
 
     Opening it touches no database (the session connects on first use, in the
     threadpool). A plain handler's routes close it in the handler's own thread
     (``Route``); whatever is still open at the end is closed on the event loop's
     executor, never on the request threadpool, so a request holding a connection
     never waits for a thread that may itself be waiting for a connection."""
-    uow = UnitOfWork(request.app.state.engine).__enter__()
+    state = request.app.state
+    if request.method in SAFE_METHODS:  # a GET changes nothing: a read-only unit
+        uow = UnitOfWork(state.read_engine, read_only=True).__enter__()
+    else:
+        uow = UnitOfWork(state.engine).__enter__()
     try:
         yield uow
     finally:
