@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from sqlalchemy import Engine, select, text, update
+from sqlalchemy import Engine, func, select, text, update
 from typer.testing import CliRunner
 
 from arrears.cli import app as cli
@@ -171,3 +171,33 @@ def test_entries_are_chained_at_commit_so_writers_do_not_wait_on_each_others_wor
         )
     assert [tuple(r) for r in order] == [("fast", "0"), ("slow", "a"), ("slow", "b")]
     assert _verify(engine) == audit.Verdict(True, 3)
+
+
+def test_the_chain_holds_for_awkward_text_and_leaves_nothing_staged(engine: Engine) -> None:
+    # on PostgreSQL the database computes the hashes at COMMIT; verify recomputes them in
+    # Python, so both must canonicalise quotes, backslashes, newlines and non-BMP text alike
+    from datetime import UTC, datetime
+
+    from arrears.store.workbench_models import AuditPending
+
+    awkward = ['say "hi"', "back\\slash", "line\nbreak", "催收 😀", "tab\tend", "\u2028"]
+    with UnitOfWork(engine) as uow:
+        for k, value in enumerate(awkward):
+            audit.append(uow.session, f"名{k}", "test.event", "thing", value, {"v": value})
+        uow.commit()
+    assert _verify(engine) == audit.Verdict(True, len(awkward))
+    with UnitOfWork(engine) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(AuditPending)) == 0
+    moment = datetime(2026, 12, 2, 8, 0, 0, 123456, tzinfo=UTC)
+    full = audit.canonical(
+        {
+            "seq": 17,
+            "at": audit.utc_text(moment),
+            "actor": "a",
+            "action": "b",
+            "entity": "c",
+            "entity_id": "d",
+            "payload": '{"v":"\\u00e9"}',
+        }
+    )
+    assert audit.row_head(moment, "a", "b", "c", "d", '{"v":"\\u00e9"}') + "17}" == full

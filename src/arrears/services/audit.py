@@ -3,13 +3,15 @@
 Each entry's ``hash`` is ``sha256(prev_hash + canonical(row))`` where the canonical row
 is the sorted-key JSON of seq, at (UTC, microseconds), actor, action, entity, entity_id
 and the payload. ``append`` is called inside the transaction of the change it records
-and stages the entry on the session; when that transaction commits, its entries are
-chained in one step just before the COMMIT: lock the single ``audit_head`` row (an
-UPDATE: a row lock on PostgreSQL, the write lock on SQLite), insert the entries, move
-the head. Concurrent writers queue on that row and never fork the chain, and each holds
-it only for its commit, not for the whole request, so writers do not wait on each
-other's work. Seq is commit order; ``at`` is when the change was made. ``verify`` walks
-the chain in seq order and names the first entry that was edited, deleted or moved.
+and stages the entry on the session; the entries are chained when that transaction
+commits: lock the single ``audit_head`` row, insert the entries, move the head.
+Concurrent writers queue on that row and never fork the chain. On PostgreSQL the
+database does the chaining during COMMIT (a deferred trigger on ``audit_pending``,
+migration 0006), so the row is locked only for the server's commit work; on SQLite
+(one writer at a time) it is done here, just before COMMIT. Either way a writer never
+holds the head while its request does other work. Seq is commit order; ``at`` is when
+the change was made. ``verify`` walks the chain in seq order and names the first entry
+that was edited, deleted or moved.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, SessionTransaction
 
 from arrears.store.unit_of_work import ReadOnlyError, ReadOnlySession
-from arrears.store.workbench_models import AuditEvent, AuditHead
+from arrears.store.workbench_models import AuditEvent, AuditHead, AuditPending
 
 GENESIS = "0" * 64
 HEAD_ID = 1
@@ -71,9 +73,17 @@ def entry_hash(
     payload: str,
 ) -> str:
     """The hash an entry with these fields must carry."""
+    row = row_head(at, actor, action, entity, entity_id, payload) + f"{seq}}}"
+    return hashlib.sha256((prev_hash + row).encode("utf-8")).hexdigest()
+
+
+def row_head(
+    at: datetime, actor: str, action: str, entity: str, entity_id: str, payload: str
+) -> str:
+    """An entry's canonical row up to its seq: seq sorts last, so the whole row is
+    ``row_head(...) + str(seq) + "}"`` (what the PostgreSQL chain trigger completes)."""
     row = canonical(
         {
-            "seq": seq,
             "at": utc_text(at),
             "actor": actor,
             "action": action,
@@ -82,7 +92,7 @@ def entry_hash(
             "payload": payload,
         }
     )
-    return hashlib.sha256((prev_hash + row).encode("utf-8")).hexdigest()
+    return row[:-1] + ',"seq":'
 
 
 def _lock_head(session: Session) -> tuple[int, str]:
@@ -135,7 +145,14 @@ def append(
         raise ReadOnlyError(f"a read-only unit of work may not record {action}")
     moment = (at or datetime.now(UTC)).astimezone(UTC)
     # stored as it will be read back (microseconds, UTC), so the hash is reproducible
-    staged = (moment, actor, action, entity, str(entity_id), canonical(dict(payload or {})))
+    staged = {
+        "at": moment,
+        "actor": actor,
+        "action": action,
+        "entity": entity,
+        "entity_id": str(entity_id),
+        "payload": canonical(dict(payload or {})),
+    }
     if not session.in_transaction():
         session.begin()  # so that a rollback before any SQL still drops the entry
     session.info.setdefault(_PENDING, []).append(staged)
@@ -143,29 +160,24 @@ def append(
 
 @event.listens_for(Session, "before_commit")
 def _chain_pending(session: Session) -> None:
-    """Chain the staged entries onto the head, inside the committing transaction."""
+    """Write the staged entries inside the committing transaction. On PostgreSQL they
+    go to ``audit_pending`` and the database chains them during COMMIT (migration
+    0006), so the head row is never locked across a round trip to this process; on
+    SQLite, which has one writer at a time, they are chained here."""
     pending = session.info.pop(_PENDING, None)
     if not pending:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        staged = [{**entry, "canonical_head": row_head(**entry)} for entry in pending]
+        session.execute(insert(AuditPending.__table__), staged)
         return
     session.flush()
     seq, digest = _lock_head(session)
     rows = []
-    for moment, actor, action, entity, entity_id, body in pending:
+    for entry in pending:
         prev, seq = digest, seq + 1
-        digest = entry_hash(prev, seq, moment, actor, action, entity, entity_id, body)
-        rows.append(
-            {
-                "seq": seq,
-                "at": moment,
-                "actor": actor,
-                "action": action,
-                "entity": entity,
-                "entity_id": entity_id,
-                "payload": body,
-                "prev_hash": prev,
-                "hash": digest,
-            }
-        )
+        digest = entry_hash(prev, seq, **entry)
+        rows.append({**entry, "seq": seq, "prev_hash": prev, "hash": digest})
     session.execute(insert(AuditEvent.__table__), rows)
     head = AuditHead.__table__
     session.execute(update(head).where(head.c.id == HEAD_ID).values(seq=seq, hash=digest))

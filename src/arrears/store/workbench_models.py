@@ -352,6 +352,24 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class AuditPending(Base):
+    """An audit entry staged by a transaction on PostgreSQL, not yet chained: at COMMIT
+    a deferred trigger (migration 0006) gives it its seq and hash, moves it to
+    ``audit_log`` and deletes it, so the table is empty outside open transactions.
+    ``canonical_head`` is the entry's canonical row up to its seq (seq sorts last)."""
+
+    __tablename__ = "audit_pending"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(48))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String)
+    payload: Mapped[str] = mapped_column(Text)
+    canonical_head: Mapped[str] = mapped_column(Text)
+
+
 class AuditHead(Base):
     """The single row naming the chain's last entry; appends lock it, so concurrent
     writers queue instead of forking the chain."""
