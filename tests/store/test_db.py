@@ -35,3 +35,24 @@ def test_redact_hides_the_password() -> None:
     url = "postgresql+psycopg://collector:s3cret@db.example:5432/arrears"
     assert redact(url) == "postgresql+psycopg://collector:***@db.example:5432/arrears"
     assert redact("sqlite:///x.sqlite") == "sqlite:///x.sqlite"
+
+
+def test_a_server_pool_keeps_its_connections_and_opens_none_beyond(
+    blank_engine, tmp_path: Path
+) -> None:
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    url = blank_engine.url.render_as_string(hide_password=False)
+    engine = make_engine(url, tmp_path, pool_size=2, pool_timeout=0.5)
+    try:
+        if engine.dialect.name == "sqlite":  # the file database keeps SQLAlchemy's pool
+            assert engine.pool.size() == 5  # type: ignore[attr-defined]
+            return
+        held = [engine.connect() for _ in range(2)]
+        with pytest.raises(PoolTimeout):  # a third waits for one of the two, none is opened
+            engine.connect()
+        for connection in held:
+            connection.close()
+        assert engine.pool.checkedin() == 2  # both kept open for the next requests
+    finally:
+        engine.dispose()

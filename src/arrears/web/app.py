@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -69,7 +70,7 @@ def create_app(
 
     settings = settings or Settings()
     root = Path(workspace_root).resolve() if workspace_root is not None else Path.cwd()
-    engine = engine or make_engine(database_url, root)
+    engine = engine or make_engine(database_url, root, pool_size=_pool_size())
     if migrate:
         upgrade(engine)
     app = FastAPI(
@@ -90,6 +91,19 @@ def create_app(
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_handlers(app)
     return app
+
+
+POOL_ENV = "ARREARS_WEB_POOL_SIZE"
+POOL_SIZE = 16
+
+
+def _pool_size() -> int:
+    """Connections the app keeps open to a server database: ``$ARREARS_WEB_POOL_SIZE``,
+    default 16 per worker process; request threads (up to 40) wait their turn."""
+    size = int(os.environ.get(POOL_ENV, POOL_SIZE))
+    if size < 1:
+        raise ValueError(f"{POOL_ENV} must be at least 1, not {size}")
+    return size
 
 
 def app_from_environment() -> FastAPI:
