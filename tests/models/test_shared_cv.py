@@ -161,3 +161,22 @@ def test_forest_out_of_bag_votes_leave_each_row_out(small):
     oob = forest.out_of_fold_pd(noise, y, [], inner_splits(y, 0))
     assert not np.isnan(oob).any()
     assert abs(metrics.auc(y, oob) - 0.5) < 0.1
+
+
+def test_inner_predictions_stay_in_memory_not_in_the_saved_model(small):
+    import pickle
+
+    features, y, categorical = small
+    card = Scorecard(seed=0, **SETTINGS["scorecard"]).fit(features, y, categorical)
+    assert card.inner_oof
+    loaded = pickle.loads(pickle.dumps(card))
+    assert not hasattr(loaded, "inner_oof")
+    assert np.array_equal(loaded.predict_pd(features), card.predict_pd(features))
+    # without them the out-of-fold predictions are refits (each choosing anew)
+    from arrears.models.base import Learner
+
+    splits = inner_splits(y, 0)
+    assert np.array_equal(
+        loaded.out_of_fold_pd(features, y, categorical, splits),
+        Learner.out_of_fold_pd(card, features, y, categorical, splits),
+    )

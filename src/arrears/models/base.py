@@ -42,6 +42,8 @@ class Learner:
     ``points(features)`` (int points, higher = lower risk) and ``params()``."""
 
     name: ClassVar[str] = ""
+    # attributes kept in memory for a committee's use but not saved with the model
+    TRANSIENT: ClassVar[tuple[str, ...]] = ()
     scaling: Scaling = Scaling()
     seed: int = 0
     features: list[str]
@@ -49,6 +51,9 @@ class Learner:
 
     def fit(self, features: pd.DataFrame, y: np.ndarray, categorical: list[str]) -> Learner:
         raise NotImplementedError
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k not in self.TRANSIENT}
 
     def predict_pd(self, features: pd.DataFrame) -> np.ndarray:
         raise NotImplementedError

@@ -88,6 +88,7 @@ class TunedBoosting(GradientBoosting):
     (no ratios before ratios, shallower before deeper, fewer trees before more)."""
 
     name = "lgbm_cv"
+    TRANSIENT = ("inner_oof", "inner_splits")
 
     def __init__(
         self,

@@ -62,6 +62,8 @@ class Scorecard(Learner):
     columns and the ratios, through the same filters)."""
 
     name = "scorecard"
+    # every candidate's inner predictions: megabytes on a book, no use once saved
+    TRANSIENT = ("inner_oof", "inner_rows_used")
 
     def __init__(
         self,
@@ -196,7 +198,8 @@ class Scorecard(Learner):
         self, features: pd.DataFrame, y: np.ndarray, categorical: list[str], splits: Splits
     ) -> np.ndarray:
         """The inner CV's own predictions of the chosen settings when it ran on every
-        row with these splits (it is then free); otherwise a refit per fold."""
+        row with these splits (it is then free); otherwise a refit per fold, each making
+        its inner choice anew."""
         oof = getattr(self, "inner_oof", None)
         rows = getattr(self, "inner_rows_used", None)
         if (
