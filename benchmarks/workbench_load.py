@@ -1,15 +1,18 @@
 """Loopback load on the workbench API over 100,000 cases in PostgreSQL.
 
     python benchmarks/workbench_load.py [--cases 100000] [--rate 200] [--seconds 60]
-        [--workers 2] [--skip-build] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test]
+        [--warmup 5] [--workers 2] [--skip-build]
+        [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 Builds a book in a PostgreSQL schema of its own (``bench_workbench``, recreated; rows
 written with COPY): N customers and CONSUMER loans with their schedules and ledger
 entries (3 installments fallen due, penalty accrued), N open cases spread over 100
 collectors. Starts the app as ``arrears serve --workers N`` does (uvicorn worker
 processes) on 127.0.0.1 and sends an open-loop load of ``--rate`` requests per second
-for ``--seconds`` (bounded: at most rate × seconds requests, 64 connections, a hard
-stop at seconds + 30) from 20 logged-in collectors, over keep-alive connections of a
+for ``--warmup`` seconds, not counted (the workers fill their connection pools and warm
+their caches), then for ``--seconds`` measured (bounded: at most rate × (warmup +
+seconds) requests, 64 connections, a hard stop 30 s after the last one was due) from
+20 logged-in collectors, over keep-alive connections of a
 minimal asyncio HTTP/1.1 client (the generator shares the server's cores, so it must
 cost little per request):
 
@@ -361,8 +364,9 @@ async def _login(connection: Connection, username: str) -> dict[str, str]:
     }
 
 
-async def load(port: int, rate: int, seconds: int, cases: int) -> dict[str, Any]:
-    """Send the open-loop load; latencies in ms per endpoint, and statuses."""
+async def load(port: int, rate: int, seconds: int, cases: int, warmup: int = 0) -> dict[str, Any]:
+    """Send the open-loop load; latencies in ms per endpoint, and statuses, of the
+    requests due after the first ``warmup`` seconds."""
     logins = Connection("127.0.0.1", port)
     sessions = [await _login(logins, f"c{n:03d}") for n in range(SESSIONS)]
     logins.close()
@@ -374,10 +378,17 @@ async def load(port: int, rate: int, seconds: int, cases: int) -> dict[str, Any]
     latencies: dict[str, list[float]] = {}
     statuses: dict[str, dict[int | str, int]] = {}
     rng = random.Random(11)
-    total = rate * seconds
+    total = rate * (warmup + seconds)
+    counted_from = warmup * rate  # the index of the first measured request
 
     async def one(
-        kind: str, method: str, path: str, headers: dict[str, str], body: bytes, due: float
+        kind: str,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes,
+        due: float,
+        counted: bool,
     ) -> None:
         # latency counts from the moment the request was due (open loop): time spent
         # waiting for a free connection is the server being late, not the client
@@ -388,6 +399,8 @@ async def load(port: int, rate: int, seconds: int, cases: int) -> dict[str, Any]
             status = type(exc).__name__
         finally:
             idle.put_nowait(connection)
+        if not counted:
+            return
         latencies.setdefault(kind, []).append((time.perf_counter() - due) * 1000)
         counts = statuses.setdefault(kind, {})
         counts[status] = counts.get(status, 0) + 1
@@ -399,7 +412,7 @@ async def load(port: int, rate: int, seconds: int, cases: int) -> dict[str, Any]
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        if time.perf_counter() - start > seconds + 30:
+        if time.perf_counter() - start > warmup + seconds + 30:
             break
         n = rng.randrange(SESSIONS)
         case = rng.choice(own[n])
@@ -418,11 +431,12 @@ async def load(port: int, rate: int, seconds: int, cases: int) -> dict[str, Any]
         else:
             job = ("GET /auth/csrf (reference)", "GET", "/api/v1/auth/csrf", b"")
         kind, method, path, body = job
-        tasks.append(asyncio.create_task(one(kind, method, path, sessions[n], body, due)))
+        job_args = (kind, method, path, sessions[n], body, due, k >= counted_from)
+        tasks.append(asyncio.create_task(one(*job_args)))
     # bounded: whatever is not answered 30 s after the last request was due is
     # cancelled and reported as unanswered
     _done, pending = await asyncio.wait(
-        tasks, timeout=max(1.0, start + seconds + 30 - time.perf_counter())
+        tasks, timeout=max(1.0, start + warmup + seconds + 30 - time.perf_counter())
     )
     for task in pending:
         task.cancel()
@@ -461,6 +475,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--warmup", type=int, default=5, help="seconds sent but not measured")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument(
         "--workers", type=int, default=2, help="server processes (arrears serve --workers)"
@@ -480,7 +495,7 @@ def main() -> None:
     server = subprocess.Popen([*command, "--port", str(args.port), "--workers", str(args.workers)])
     try:
         asyncio.run(_wait_until_up(args.port))
-        result = asyncio.run(load(args.port, args.rate, args.seconds, args.cases))
+        result = asyncio.run(load(args.port, args.rate, args.seconds, args.cases, args.warmup))
     finally:
         server.terminate()
         server.wait(30)
@@ -490,7 +505,8 @@ def main() -> None:
     figures = {}
     print(
         f"sent {result['sent']} requests in {result['wall']:.1f} s "
-        f"({result['sent'] / result['wall']:.0f}/s); {args.cases} cases in PostgreSQL; "
+        f"({result['sent'] / result['wall']:.0f}/s), the first {args.warmup} s not measured; "
+        f"{args.cases} cases in PostgreSQL; "
         f"unanswered within the bound: {result['unanswered']}"
     )
     print(
@@ -523,6 +539,7 @@ def main() -> None:
                 "cases": args.cases,
                 "rate": args.rate,
                 "seconds": args.seconds,
+                "warmup_s": args.warmup,
                 "sent": result["sent"],
                 "unanswered": result["unanswered"],
                 "wall_s": round(result["wall"], 1),
