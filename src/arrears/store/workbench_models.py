@@ -335,24 +335,29 @@ class CaseDocument(Base):
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class AuditEvent(Base):
-    """One entry of the append-only audit chain: ``hash`` is sha256 of ``prev_hash``
-    and the canonical row, so editing, deleting or reordering breaks the chain."""
+class _AuditFields:
+    """What an audit entry records, chained (``AuditEvent``) or staged (``AuditPending``)."""
 
-    __tablename__ = "audit_log"
-
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(48))
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[str] = mapped_column(String)
     payload: Mapped[str] = mapped_column(Text)
+
+
+class AuditEvent(_AuditFields, Base):
+    """One entry of the append-only audit chain: ``hash`` is sha256 of ``prev_hash``
+    and the canonical row, so editing, deleting or reordering breaks the chain."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
 
-class AuditPending(Base):
+class AuditPending(_AuditFields, Base):
     """An audit entry staged by a transaction on PostgreSQL, not yet chained: at COMMIT
     a deferred trigger (migration 0006) gives it its seq and hash, moves it to
     ``audit_log`` and deletes it, so the table is empty outside open transactions.
@@ -361,12 +366,6 @@ class AuditPending(Base):
     __tablename__ = "audit_pending"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    actor: Mapped[str] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(48))
-    entity: Mapped[str] = mapped_column(String(32))
-    entity_id: Mapped[str] = mapped_column(String)
-    payload: Mapped[str] = mapped_column(Text)
     canonical_head: Mapped[str] = mapped_column(Text)
 
 
