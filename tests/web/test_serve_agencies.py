@@ -200,3 +200,19 @@ def test_litigation_stages_go_forward_and_the_pipeline_counts_them(login, book) 
     assert pipeline["lawyer_letter"]["cases"] == 0
     judgment = {"stage": "judgment", "started_on": "2026-12-01", "court": "x"}
     assert login("c1").post(url, json=judgment).status_code == 403
+
+
+def test_a_serving_process_freezes_what_it_built_at_start(tmp_path) -> None:
+    # in a process of its own: freezing is for the whole process
+    import subprocess
+    import sys
+
+    code = (
+        "import gc; from arrears.web.app import create_app, serving\n"
+        f"app = serving(create_app({str(tmp_path)!r}))\n"
+        "assert app.state.engine is not None\n"
+        "print(gc.get_freeze_count())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.split()[-1]) > 50_000  # the modules, the app, its routes

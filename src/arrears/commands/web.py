@@ -55,7 +55,7 @@ def serve(
 
         from arrears.services.workbench.seed import seed_workbench
         from arrears.store.db import ENV_URL
-        from arrears.web.app import create_app
+        from arrears.web.app import create_app, serving
         from arrears.workspace import ENV_WORKSPACE
     except ModuleNotFoundError as exc:
         raise _missing_web(exc) from None
@@ -69,7 +69,8 @@ def serve(
         )
     console.print(f"workbench: http://{host}:{port}/   API: http://{host}:{port}/api/v1/docs")
     if workers == 1:
-        app = create_app(ws.root, ws.url, engine=ws.engine, migrate=False)
+        ws.engine.dispose()  # the app keeps a pool of its own, sized for serving
+        app = serving(create_app(ws.root, ws.url, migrate=False))
         uvicorn.run(app, host=host, port=port, log_level="warning")
         return
     # each worker process builds its own app (and engine) from the environment

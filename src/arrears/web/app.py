@@ -8,6 +8,7 @@ from ``arrears.web.ui.router`` when that module is present, static files at
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import os
@@ -131,7 +132,17 @@ def app_from_environment() -> FastAPI:
     from arrears.workspace import Workspace
 
     ws = Workspace.at()
-    return create_app(ws.root, ws.database_url, migrate=False)
+    return serving(create_app(ws.root, ws.database_url, migrate=False))
+
+
+def serving(app: FastAPI) -> FastAPI:
+    """``app``, with this serving process's garbage collector told that what exists
+    now (modules, the app, its routes and models: ~150k objects) lives for good. A full
+    collection then scans only what requests made since, instead of pausing every
+    thread for ~40 ms now and then, which lands on whichever requests are in flight."""
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 def settings_of(request: Request) -> Settings:
