@@ -27,6 +27,12 @@ outer-CV run of it:
 
 ``--no-ratios`` drops the ratios (the previous design of scorecard, blend and
 ensemble, whose figures it reproduces to the bit for the same seed).
+
+Outer-CV runs of this design (one design, one full run; the log of every run):
+a 1 × 2-fold smoke run with the figures filtered out of its output, then one 5 × 5
+run: scorecard 0.7883, lgbm_cv 0.7955, ensemble 0.7969, stack 0.8001; 7.7 min
+wall on the shared machine. Checks of the previous design on 1 × 5 folds compared
+fold AUCs for equality only.
 """
 
 from __future__ import annotations
