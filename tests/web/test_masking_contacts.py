@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -62,6 +63,24 @@ def test_the_case_view_has_the_whole_picture(login, book) -> None:
     assert {c["channel"] for c in view["compliance"]} >= {"call", "sms", "email"}
     for key in ("contacts", "promises", "arrangements", "notes", "documents", "holds", "legal"):
         assert key in view
+
+
+def test_the_case_view_sends_every_amount_as_an_exact_decimal_string(login, book) -> None:
+    # the contract of the API: money never travels as a JSON float
+    c1 = login("c1")
+    c1.post(
+        f"/api/v1/cases/{book.case_ids[0]}/promises",
+        json={"amount": "300.10", "due_date": "2026-12-20"},
+    )
+    view = c1.get(f"/api/v1/cases/{book.case_ids[0]}").json()
+    loan = view["loans"][0]
+    amounts = [loan["principal"], loan["total_outstanding"], *loan["balances"].values()]
+    amounts += [s[k] for s in loan["schedule"] for k in ("principal", "interest", "owed_principal")]
+    amounts += [e["amount"] for e in loan["entries"]] + [view["case"]["amount_overdue"]]
+    amounts += [p["amount"] for p in view["promises"]]
+    assert all(isinstance(a, str) for a in amounts), [a for a in amounts if not isinstance(a, str)]
+    assert all(re.fullmatch(r"-?\d+(\.\d\d)?", a) for a in amounts), amounts  # 0 is "0"
+    assert "300.10" in [p["amount"] for p in view["promises"]]
 
 
 def test_a_contact_is_logged_and_a_disputed_customer_cannot_be_called(login, book) -> None:
