@@ -133,3 +133,16 @@ def test_train_help_names_every_learner() -> None:
     assert result.exit_code == 0
     for name in LEARNERS:
         assert name in result.output, name
+
+
+def test_the_stack_is_trained_saved_and_evaluated_from_the_cli(tmp_path: Path):
+    data, out = str(german_credit_path()), tmp_path / "german-stack"
+    args = ["models", "train", "--data", data, "--target", "creditability", "--learner", "stack"]
+    trained = runner.invoke(app, [*args, "--cv", "2", "--out", str(out)])
+    assert trained.exit_code == 0, trained.output
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["learner"] == "stack" and 0.72 < meta["metrics"]["cv"]["auc_mean"] < 0.85
+    args = ["models", "evaluate", "--model", str(out), "--data", data, "--target", "creditability"]
+    evaluated = runner.invoke(app, args)
+    assert evaluated.exit_code == 0, evaluated.output
+    assert _json(evaluated.output)["rows"] == 1000

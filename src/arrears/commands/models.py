@@ -76,7 +76,11 @@ def register(app: typer.Typer) -> None:
         event: EventOpt = None,
         book: BookOpt = None,
         learner: Annotated[
-            str, typer.Option(help="scorecard, lgbm, forest, baseline, blend or ensemble.")
+            str,
+            typer.Option(
+                help="scorecard, lgbm, lgbm_cv (settings by inner CV), forest, baseline, "
+                "blend, ensemble or stack (weights by inner CV)."
+            ),
         ] = "scorecard",
         cv: Annotated[int, typer.Option("--cv", help="Folds (0: no cross-validation).")] = 5,
         repeats: Annotated[int, typer.Option(help="Repeats of the k-fold split.")] = 1,

@@ -179,15 +179,14 @@ LEARNERS: dict[str, type[Learner]] = {
     "blend": Blend,
     "forest": Forest,
     "ensemble": Ensemble,
+    "lgbm_cv": TunedBoosting,
+    "stack": Stack,
 }
-# learners made by name but not (yet) offered by ``arrears models train``
-MORE_LEARNERS: dict[str, type[Learner]] = {"lgbm_cv": TunedBoosting, "stack": Stack}
 
 
 def make_learner(name: str, seed: int = 0, **settings: Any) -> Learner:
     """A fresh, unfitted learner by name (``scorecard``, ``lgbm``, ``baseline``, ``blend``,
     ``forest``, ``ensemble``, ``lgbm_cv``, ``stack``)."""
-    known = {**LEARNERS, **MORE_LEARNERS}
-    if name not in known:
-        raise ValueError(f"unknown learner {name!r} (choose from {', '.join(known)})")
-    return known[name](seed=seed, **settings)
+    if name not in LEARNERS:
+        raise ValueError(f"unknown learner {name!r} (choose from {', '.join(LEARNERS)})")
+    return LEARNERS[name](seed=seed, **settings)
