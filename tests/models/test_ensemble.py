@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from arrears.models.binning import BinningConfig, WoeBinner
-from arrears.models.data import german_credit
 from arrears.models.learners import (
     BINNING_GRID,
     C_GRID,
@@ -28,19 +27,9 @@ from arrears.models.validation import cross_validate
 
 
 @pytest.fixture(scope="module")
-def small() -> tuple[pd.DataFrame, np.ndarray, list[str]]:
+def small(german_sample_of) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
     """400 rows and 5 columns of the German credit data (2 categorical)."""
-    data = german_credit()
-    columns = [
-        "status_of_existing_checking_account",
-        "duration_in_month",
-        "credit_history",
-        "credit_amount",
-        "age_in_years",
-    ]
-    rows = np.random.default_rng(5).choice(len(data.target), 400, replace=False)
-    features = data.features.iloc[rows][columns]
-    return features, data.target[rows], [c for c in data.categorical if c in columns]
+    return german_sample_of(400, 5, seed=5)
 
 
 def test_every_learner_is_made_by_its_name():

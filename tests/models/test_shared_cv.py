@@ -12,7 +12,6 @@ import pytest
 from arrears.models.base import inner_splits
 from arrears.models.binning import BinningConfig
 from arrears.models.committees import STEPS, Stack, weight_grid
-from arrears.models.data import german_credit
 from arrears.models.derived import GERMAN_CREDIT_RATIOS
 from arrears.models.learners import Forest, GradientBoosting, Scorecard, make_learner
 from arrears.models.validation import cross_validate, cross_validate_many
@@ -27,20 +26,9 @@ SETTINGS = {
 
 
 @pytest.fixture(scope="module")
-def small() -> tuple[pd.DataFrame, np.ndarray, list[str]]:
+def small(german_sample_of) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
     """300 rows and 6 columns of the German credit data (2 categorical)."""
-    data = german_credit()
-    columns = [
-        "status_of_existing_checking_account",
-        "duration_in_month",
-        "credit_history",
-        "credit_amount",
-        "age_in_years",
-        "installment_rate_in_percentage_of_disposable_income",
-    ]
-    rows = np.random.default_rng(3).choice(len(data.target), 300, replace=False)
-    features = data.features.iloc[rows][columns]
-    return features, data.target[rows], [c for c in data.categorical if c in columns]
+    return german_sample_of(300, 6, seed=3)
 
 
 def _maker(name: str):
