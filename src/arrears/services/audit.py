@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import event, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session, SessionTransaction
 
 from arrears.store.unit_of_work import ReadOnlyError, ReadOnlySession
@@ -96,7 +96,8 @@ def row_head(
 
 
 def _lock_head(session: Session) -> tuple[int, str]:
-    """Lock the chain's head row and read it in one statement: (seq, hash)."""
+    """Lock the chain's head row and read it in one statement: (seq, hash). SQLite
+    only: on PostgreSQL the chain trigger of migration 0006 does the same in SQL."""
     # the UPDATE takes the lock before the read, so the seq/hash read stay ours
     head = AuditHead.__table__
     lock = (
@@ -109,10 +110,8 @@ def _lock_head(session: Session) -> tuple[int, str]:
     if row is None:
         # first entry ever: two writers may both get here, so the insert tolerates the
         # other's row, and the UPDATE then queues behind whoever inserted
-        dialect = session.get_bind().dialect.name
-        insert = (postgresql if dialect == "postgresql" else sqlite).insert
         session.execute(
-            insert(head)
+            sqlite.insert(head)
             .values(id=HEAD_ID, seq=0, hash=GENESIS)
             .on_conflict_do_nothing(index_elements=[head.c.id])
         )
@@ -124,7 +123,7 @@ def begin_write(session: Session) -> None:
     """Call first in a transaction that will change the store. On SQLite it takes the
     write lock now (waiting for other writers), so the transaction never reads a
     snapshot that a concurrent writer then invalidates; on PostgreSQL it does nothing
-    (row locks are taken where needed and the audit head is locked at append)."""
+    (row locks are taken where needed, and the audit head is locked during COMMIT)."""
     if session.get_bind().dialect.name == "sqlite":
         _lock_head(session)
 

@@ -370,8 +370,8 @@ class AuditPending(_AuditFields, Base):
 
 
 class AuditHead(Base):
-    """The single row naming the chain's last entry; appends lock it, so concurrent
-    writers queue instead of forking the chain."""
+    """The single row naming the chain's last entry; each commit that chains entries
+    locks it, so concurrent writers queue instead of forking the chain."""
 
     __tablename__ = "audit_head"
 
