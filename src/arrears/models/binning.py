@@ -98,37 +98,32 @@ class WoeBinner:
 
     def transform(self, features: pd.DataFrame) -> pd.DataFrame:
         """WOE of each row's bin, column by column (same column names)."""
-        out = {}
-        for name, binning in self.binnings.items():
-            values = _values(features[name], name in self.categorical)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                out[name] = binning.transform(values, metric="woe")
-        return pd.DataFrame(out, index=features.index)
+        return pd.DataFrame(self._per_feature(features, "woe"), index=features.index)
 
     def bin_labels(self, features: pd.DataFrame) -> pd.DataFrame:
         """The bin label of each row, as in ``table`` (for chi-square tests and points)."""
         out = {}
-        for name, binning in self.binnings.items():
-            values = _values(features[name], name in self.categorical)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                index = binning.transform(values, metric="indices")
+        for name, index in self._per_feature(features, "indices").items():
             # the binning table lists bins in index order, then Special and Missing
-            labels = [_label(b) for b in _table(binning).drop(index="Totals")["Bin"]]
+            table = _table(self.binnings[name]).drop(index="Totals")
+            labels = [_label(b) for b in table["Bin"]]
             out[name] = [labels[i] for i in index]
         return pd.DataFrame(out, index=features.index)
 
     def bin_indices(self, features: pd.DataFrame) -> pd.DataFrame:
         """The bin index of each row (one index per label of ``bin_labels``), cheaper
         to get when only the grouping of rows matters."""
+        return pd.DataFrame(self._per_feature(features, "indices"), index=features.index)
+
+    def _per_feature(self, features: pd.DataFrame, metric: str) -> dict[str, Any]:
+        """``metric`` ("woe" or "indices") of each row's bin, feature by feature."""
         out = {}
         for name, binning in self.binnings.items():
             values = _values(features[name], name in self.categorical)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                out[name] = binning.transform(values, metric="indices")
-        return pd.DataFrame(out, index=features.index)
+                out[name] = binning.transform(values, metric=metric)
+        return out
 
     def iv(self) -> dict[str, float]:
         """Information value of each feature's binning (the total of its binning table,
