@@ -6,7 +6,7 @@ probability, higher = riskier.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -152,20 +152,35 @@ def bootstrap_ci(
 ) -> tuple[float, float]:
     """Percentile bootstrap interval of ``metric(y, score)`` over ``rounds`` resamples
     of the rows (resamples with one class only are redrawn)."""
+    return bootstrap_mean_ci(metric, y, [score], rounds, seed, level)
+
+
+def bootstrap_mean_ci(
+    metric: Callable[[np.ndarray, np.ndarray], float],
+    y: np.ndarray,
+    scores: Sequence[np.ndarray] | np.ndarray,
+    rounds: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float]:
+    """``bootstrap_ci`` of the mean of ``metric`` over several scores of the same rows
+    (a repeated CV's out-of-fold predictions, one per repeat): each resample draws the
+    rows once for all of them."""
     rng = np.random.default_rng(seed)
     y = np.asarray(y)
-    score = np.asarray(score)
+    scores = [np.asarray(s) for s in scores]
     fast = Resampled.METRICS.get(metric)
-    ranked = Resampled(y, score) if fast else None
+    ranked = [Resampled(y, s) for s in scores] if fast else []
     values = []
     while len(values) < rounds:
         idx = rng.integers(0, len(y), len(y))
         if y[idx].min() == y[idx].max():
             continue
-        if ranked is not None and fast is not None:
-            values.append(fast(ranked, np.bincount(idx, minlength=len(y))))
+        if fast is not None:  # the same values, without sorting every resample
+            draws = np.bincount(idx, minlength=len(y))
+            values.append(np.mean([fast(r, draws) for r in ranked]))
         else:
-            values.append(metric(y[idx], score[idx]))
+            values.append(np.mean([metric(y[idx], s[idx]) for s in scores]))
     alpha = (1 - level) / 2
     lo, hi = np.quantile(values, [alpha, 1 - alpha])
     return float(lo), float(hi)

@@ -42,11 +42,11 @@ class CrossValidation:
     def auc_ci(self, rounds: int = 1000, seed: int = 0) -> tuple[float, float]:
         """Bootstrap 95% interval of the repeat-averaged out-of-fold AUC: rows are
         resampled, and each resample's AUC is the mean over the repeats."""
-        return _bootstrap_over_repeats(metrics.auc, self.y, self.out_of_fold, rounds, seed)
+        return metrics.bootstrap_mean_ci(metrics.auc, self.y, self.out_of_fold, rounds, seed)
 
     def ks_ci(self, rounds: int = 500, seed: int = 0) -> tuple[float, float]:
         """Bootstrap 95% interval of the repeat-averaged out-of-fold KS."""
-        return _bootstrap_over_repeats(metrics.ks, self.y, self.out_of_fold, rounds, seed)
+        return metrics.bootstrap_mean_ci(metrics.ks, self.y, self.out_of_fold, rounds, seed)
 
     def summary(self, rounds: int = 1000) -> dict[str, Any]:
         """JSON-ready: mean and spread of fold AUCs, Gini, KS and their intervals."""
@@ -169,27 +169,3 @@ def _cross_validate_many(
         )
         for name in makers
     }
-
-
-def _bootstrap_over_repeats(
-    metric: Callable[[np.ndarray, np.ndarray], float],
-    y: np.ndarray,
-    predictions: np.ndarray,
-    rounds: int,
-    seed: int,
-) -> tuple[float, float]:
-    rng = np.random.default_rng(seed)
-    fast = metrics.Resampled.METRICS.get(metric)
-    ranked = [metrics.Resampled(y, p) for p in predictions] if fast else []
-    values = []
-    while len(values) < rounds:
-        idx = rng.integers(0, len(y), len(y))
-        if y[idx].min() == y[idx].max():
-            continue
-        if fast is not None:  # the same values, without sorting every resample
-            draws = np.bincount(idx, minlength=len(y))
-            values.append(np.mean([fast(r, draws) for r in ranked]))
-        else:
-            values.append(np.mean([metric(y[idx], p[idx]) for p in predictions]))
-    lo, hi = np.quantile(values, [0.025, 0.975])
-    return float(lo), float(hi)
