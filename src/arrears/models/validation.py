@@ -103,69 +103,67 @@ def cross_validate_many(
     them again: give them the settings the committee would, and its predictions are the
     same as when it is fitted alone. Committees are fitted after the other learners.
     ``fitted(name, learner)`` sees every fitted learner (to read its inner choices)."""
-    with one_blas_thread():
-        return _cross_validate_many(
-            makers, features, y, categorical, folds, repeats, seed, groups, fitted
-        )
-
-
-def _cross_validate_many(
-    makers: Mapping[str, Callable[[], Learner]],
-    features: pd.DataFrame,
-    y: np.ndarray,
-    categorical: list[str],
-    folds: int,
-    repeats: int,
-    seed: int,
-    groups: np.ndarray | None,
-    fitted: Callable[[str, Learner], None] | None,
-) -> dict[str, CrossValidation]:
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
-
-    from arrears.models.committees import Committee
 
     y = np.asarray(y)
     oof = {name: np.full((repeats, len(y)), np.nan) for name in makers}
     fold_auc: dict[str, list[float]] = {name: [] for name in makers}
     fold_ks: dict[str, list[float]] = {name: [] for name in makers}
     seconds = dict.fromkeys(makers, 0.0)
-    for r in range(repeats):
-        if groups is None:
-            splitter: Any = StratifiedKFold(folds, shuffle=True, random_state=seed + r)
-            splits = splitter.split(features, y)
-        else:
-            splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=seed + r)
-            splits = splitter.split(features, y, groups)
-        for train, test in splits:
-            x_train, y_train = features.iloc[train], y[train]
-            learners = {name: make() for name, make in makers.items()}
-            done: dict[str, Learner] = {}
-            order = sorted(learners, key=lambda n: isinstance(learners[n], Committee))
-            for name in order:
-                learner = learners[name]
-                members = (
-                    {m: done[m] for m in learner.names() if m in done}
-                    if isinstance(learner, Committee)
-                    else {}
+    with one_blas_thread():
+        for r in range(repeats):
+            if groups is None:
+                splitter: Any = StratifiedKFold(folds, shuffle=True, random_state=seed + r)
+                splits = splitter.split(features, y)
+            else:
+                splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=seed + r)
+                splits = splitter.split(features, y, groups)
+            for train, test in splits:
+                learners = _fit_fold(
+                    makers, features.iloc[train], y[train], categorical, seconds, fitted
                 )
-                started = time.perf_counter()
-                if isinstance(learner, Committee) and members:
-                    learner.fit_with(members, x_train, y_train, categorical)
-                else:
-                    learner.fit(x_train, y_train, categorical)
-                seconds[name] += time.perf_counter() - started
-                done[name] = learner
-                if fitted is not None:
-                    fitted(name, learner)
-            x_test = features.iloc[test]
-            for name, learner in learners.items():
-                pd_ = learner.predict_pd(x_test)
-                oof[name][r, test] = pd_
-                fold_auc[name].append(metrics.auc(y[test], pd_))
-                fold_ks[name].append(metrics.ks(y[test], pd_))
+                x_test = features.iloc[test]
+                for name, learner in learners.items():
+                    pd_ = learner.predict_pd(x_test)
+                    oof[name][r, test] = pd_
+                    fold_auc[name].append(metrics.auc(y[test], pd_))
+                    fold_ks[name].append(metrics.ks(y[test], pd_))
     return {
         name: CrossValidation(
             folds, repeats, seed, fold_auc[name], fold_ks[name], oof[name], y, seconds[name]
         )
         for name in makers
     }
+
+
+def _fit_fold(
+    makers: Mapping[str, Callable[[], Learner]],
+    x_train: pd.DataFrame,
+    y_train: np.ndarray,
+    categorical: list[str],
+    seconds: dict[str, float],
+    fitted: Callable[[str, Learner], None] | None,
+) -> dict[str, Learner]:
+    """Every learner fitted on one training fold, committees last, on the members
+    fitted here; each one's fit time is added to ``seconds``."""
+    from arrears.models.committees import Committee
+
+    learners = {name: make() for name, make in makers.items()}
+    done: dict[str, Learner] = {}
+    for name in sorted(learners, key=lambda n: isinstance(learners[n], Committee)):
+        learner = learners[name]
+        members = (
+            {m: done[m] for m in learner.names() if m in done}
+            if isinstance(learner, Committee)
+            else {}
+        )
+        started = time.perf_counter()
+        if isinstance(learner, Committee) and members:
+            learner.fit_with(members, x_train, y_train, categorical)
+        else:
+            learner.fit(x_train, y_train, categorical)
+        seconds[name] += time.perf_counter() - started
+        done[name] = learner
+        if fitted is not None:
+            fitted(name, learner)
+    return learners
