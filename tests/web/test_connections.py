@@ -64,3 +64,8 @@ def test_handlers_run_on_as_many_threads_as_the_pool_has_connections(book, monke
     monkeypatch.setenv("ARREARS_WEB_POOL_SIZE", "0")
     with pytest.raises(ValueError, match="ARREARS_WEB_POOL_SIZE must be at least 1"):
         create_app(engine=book.engine, migrate=False)
+    monkeypatch.setenv("ARREARS_WEB_POOL_SIZE", "sixteen")
+    with pytest.raises(
+        ValueError, match="ARREARS_WEB_POOL_SIZE must be a whole number, not 'sixteen'"
+    ):
+        create_app(engine=book.engine, migrate=False)

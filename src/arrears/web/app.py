@@ -105,7 +105,11 @@ POOL_SIZE = 16
 def _pool_size() -> int:
     """Connections the app keeps open to a server database, and threads it runs
     request handlers on: ``$ARREARS_WEB_POOL_SIZE``, default 16 per worker process."""
-    size = int(os.environ.get(POOL_ENV, POOL_SIZE))
+    text = os.environ.get(POOL_ENV, str(POOL_SIZE))
+    try:
+        size = int(text)
+    except ValueError:
+        raise ValueError(f"{POOL_ENV} must be a whole number, not {text!r}") from None
     if size < 1:
         raise ValueError(f"{POOL_ENV} must be at least 1, not {size}")
     return size
