@@ -118,7 +118,51 @@ def test_propensity_needs_contacts_and_uses_them_when_there(book: Path, inputs):
         ],
     )
     assert result.exit_code == 0, result.output
-    assert (book / "models" / "propensity_to_pay" / "model.json").exists()
+    meta = json.loads((book / "models" / "propensity_to_pay" / "model.json").read_text())
+    assert meta["outcome_window_days"] == 7
+
+
+def _contacts_on(inputs, days: list[date]):
+    import pandas as pd
+
+    rows = []
+    for day in days:
+        snap = inputs.history.day(max(d for d in inputs.history.dates if d <= day))
+        rows += [(loan_id, day) for loan_id in snap.index[snap["dpd"] > 0][:40]]
+    return pd.DataFrame(rows, columns=["loan_id", "day"])
+
+
+def test_propensity_window_sets_which_contacts_count_and_what_counts_as_paid(inputs):
+    last = inputs.history.dates[-1]
+    days = [date(2026, 9, 30), date(2026, 10, 31), date(2026, 11, 20)]
+    contacts = _contacts_on(inputs, days)
+    week = build_contact_dataset(inputs, contacts, 7)
+    month = build_contact_dataset(inputs, contacts, 30)
+    # a 30-day window is closed (by 11-30) for the first two days only, a week's for all
+    assert week.dates == days and month.dates == days[:2]
+    assert last == date(2026, 11, 30)
+    first_two = np.isin(week.row_dates, np.array(days[:2], dtype="datetime64[D]"))
+    np.testing.assert_array_equal(week.loan_ids[first_two], month.loan_ids)
+    # paid within a week implies paid within a month, and the month finds more
+    assert np.all(month.target >= week.target[first_two])
+    assert month.target.sum() > week.target[first_two].sum()
+
+
+def test_propensity_says_how_long_a_window_the_contacts_allow(inputs):
+    contacts = _contacts_on(inputs, [date(2026, 11, 28)])
+    with pytest.raises(ModelDataError, match="allows a window of at most 2 days"):
+        build_contact_dataset(inputs, contacts, 7)
+    assert build_contact_dataset(inputs, contacts, 2).dates == [date(2026, 11, 28)]
+    with pytest.raises(ModelDataError, match="at least 1 day"):
+        build_contact_dataset(inputs, contacts, 0)
+
+
+def test_window_days_is_refused_for_targets_whose_window_is_fixed(book: Path):
+    result = runner.invoke(
+        app, ["models", "train", "--book", "roll_forward", "--window-days", "3", "-w", str(book)]
+    )
+    assert result.exit_code == 1
+    assert "roll_forward: the outcome window is part of the target's definition" in result.output
 
 
 def _record_contacts(root: Path, inputs) -> None:

@@ -89,6 +89,14 @@ def register(app: typer.Typer) -> None:
         reports: Annotated[
             bool, typer.Option(help="Write the feature and model reports (HTML) beside it.")
         ] = True,
+        window_days: Annotated[
+            int | None,
+            typer.Option(
+                "--window-days",
+                help="propensity_to_pay: days after a contact in which a payment counts "
+                "(default 7).",
+            ),
+        ] = None,
         workspace: WorkspaceOpt = None,
     ) -> None:
         """Cross-validate a learner, fit it on all rows and save it with its metadata,
@@ -102,10 +110,12 @@ def register(app: typer.Typer) -> None:
         try:
             if book is not None:
                 ws = open_workspace(workspace)
-                features, y, groups, categorical, info, extra = book_training(ws, book)
+                features, y, groups, categorical, info, extra = book_training(ws, book, window_days)
                 model_name, target_name = name or book, book
                 out = out or ws.root / "models" / model_name
             else:
+                if window_days is not None:
+                    raise _fail("--window-days is for --book propensity_to_pay, not --data")
                 table = _load_table(data, target, event)
                 features, y, groups = table.features, table.target, None
                 categorical = table.categorical
@@ -163,7 +173,11 @@ def register(app: typer.Typer) -> None:
             saved = load_model(model)
             book_ds = None
             if saved.meta.get("feature_source") == "book":
-                book_ds = book_dataset(open_workspace(workspace), saved.meta["target"])
+                book_ds = book_dataset(
+                    open_workspace(workspace),
+                    saved.meta["target"],
+                    saved.meta.get("outcome_window_days"),
+                )
                 features, y = book_ds.features, book_ds.target
             else:
                 # the event is the one the model was trained on unless told otherwise

@@ -17,13 +17,17 @@ from arrears.models.book import BookDataset, BookInputs, features_at
 from arrears.models.errors import ModelDataError
 
 TARGET = "propensity_to_pay"
+# the outcome window's default length: a payment within a week of the contact
+WINDOW_DAYS = 7
 
 
 def build_contact_dataset(
-    inputs: BookInputs, contacts: pd.DataFrame | None, days: int = 7
+    inputs: BookInputs, contacts: pd.DataFrame | None, days: int = WINDOW_DAYS
 ) -> BookDataset:
     """The dataset of ``propensity_to_pay`` from ``contacts`` (loan_id, day) and the
     payments of ``inputs``; a clear error when the store has no usable contacts."""
+    if days < 1:
+        raise ModelDataError(f"{TARGET}: the outcome window must be at least 1 day, not {days}")
     if contacts is None or contacts.empty:
         raise ModelDataError(
             f"{TARGET}: the store has no allowed contact attempts on loans yet; this target "
@@ -38,9 +42,17 @@ def build_contact_dataset(
         (contacts["day"] >= history.dates[0]) & (contacts["day"] + timedelta(days=days) <= last)
     ]
     if usable.empty:
+        first_day = contacts["day"].min() if len(contacts) else None
+        longest = (last - first_day).days if first_day is not None else 0
+        hint = (
+            f"; the earliest contact ({first_day}) allows a window of at most {longest} days"
+            " (--window-days), or close later days first"
+            if longest >= 1
+            else ""
+        )
         raise ModelDataError(
             f"{TARGET}: {len(contacts)} contact attempts, none with a {days}-day outcome "
-            f"window inside the snapshots ({history.dates[0]} … {last})"
+            f"window inside the snapshots ({history.dates[0]} … {last}){hint}"
         )
     payments = inputs.payments.assign(paid_on=pd.to_datetime(inputs.payments["paid_on"]))
     frames, ys, ids, dates, row_days = [], [], [], [], []

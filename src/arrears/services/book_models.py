@@ -90,15 +90,22 @@ def contact_attempts(ws: Workspace) -> Any:
     return pd.DataFrame({"loan_id": [r[0] for r in rows], "day": [r[1].date() for r in rows]})
 
 
-def book_dataset(ws: Workspace, target: str) -> Any:
-    """The modelling dataset of a book target (propensity to pay reads the contacts)."""
+def book_dataset(ws: Workspace, target: str, window_days: int | None = None) -> Any:
+    """The modelling dataset of a book target (propensity to pay reads the contacts, and
+    ``window_days`` sets its outcome window; the other targets' windows are fixed)."""
     from arrears.models.book import build_dataset
-    from arrears.models.propensity import TARGET, build_contact_dataset
+    from arrears.models.errors import ModelDataError
+    from arrears.models.propensity import TARGET, WINDOW_DAYS, build_contact_dataset
 
-    inputs = book_inputs(ws)
     if target == TARGET:
-        return build_contact_dataset(inputs, contact_attempts(ws))
-    return build_dataset(inputs, target)
+        days = WINDOW_DAYS if window_days is None else window_days
+        return build_contact_dataset(book_inputs(ws), contact_attempts(ws), days)
+    if window_days is not None:
+        raise ModelDataError(
+            f"{target}: the outcome window is part of the target's definition; "
+            f"a window of days is set for {TARGET} only"
+        )
+    return build_dataset(book_inputs(ws), target)
 
 
 def score_snapshot(ws_root: Path, as_of: date, model_dir: Path) -> Path:
@@ -123,20 +130,26 @@ def score_snapshot(ws_root: Path, as_of: date, model_dir: Path) -> Path:
     return write_scores(score_table(saved, features, customers), scores_path(ws.root, as_of))
 
 
-def book_training(ws: Workspace, target: str) -> tuple[Any, Any, Any, list[str], dict, dict]:
+def book_training(
+    ws: Workspace, target: str, window_days: int | None = None
+) -> tuple[Any, Any, Any, list[str], dict, dict]:
     """Features, target, CV groups (loan ids), categorical columns, data description and
-    metadata of a book target."""
+    metadata of a book target (``window_days``: see ``book_dataset``)."""
     from arrears.models.book import CATEGORICAL
     from arrears.models.data import fingerprint
+    from arrears.models.propensity import TARGET, WINDOW_DAYS
 
-    ds = book_dataset(ws, target)
+    ds = book_dataset(ws, target, window_days)
     categorical = [c for c in CATEGORICAL if c in ds.features.columns]
     info = {
         "source": str(ws.root),
         "sha256": fingerprint(ds.features, ds.target),
         "dates": [d.isoformat() for d in ds.dates],
     }
-    return ds.features, ds.target, ds.loan_ids, categorical, info, {"feature_source": "book"}
+    extra: dict[str, Any] = {"feature_source": "book"}
+    if target == TARGET:
+        extra["outcome_window_days"] = WINDOW_DAYS if window_days is None else window_days
+    return ds.features, ds.target, ds.loan_ids, categorical, info, extra
 
 
 def train_book_model(
@@ -147,6 +160,7 @@ def train_book_model(
     repeats: int = 1,
     seed: int = 0,
     reports: bool = True,
+    window_days: int | None = None,
 ) -> Path:
     """Train a model of a book target (``arrears.models.book.TARGETS`` or
     ``propensity_to_pay``) on the workspace's snapshots, cross-validated by loan, and save
@@ -156,7 +170,7 @@ def train_book_model(
     from arrears.workspace import Workspace
 
     ws = Workspace.at(ws_root)
-    features, y, groups, categorical, info, extra = book_training(ws, target)
+    features, y, groups, categorical, info, extra = book_training(ws, target, window_days)
     out = ws.root / "models" / target
     result = train_model(
         features,
