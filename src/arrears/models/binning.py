@@ -125,41 +125,6 @@ class WoeBinner:
                 out[name] = binning.transform(values, metric=metric)
         return out
 
-    def cross_fitted_woe(
-        self, features: pd.DataFrame, y: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]]
-    ) -> pd.DataFrame:
-        """The WOE of each row of ``features`` (the rows this binner was fitted on) in
-        its own bin, counted on the rows of the other folds of ``splits`` only: the same
-        bins, but a row's WOE no longer counts its own outcome.
-
-        A WOE counted on the rows it then encodes is optimistic, most for small or
-        weakly predictive bins, so a regression fitted on it over-trusts noisy features
-        (the reason target encoders cross-fit). Each bin's counts get one prior row split
-        at the fold's event rate, so a bin empty in the other folds gets WOE 0, the
-        population average."""
-        y = np.asarray(y)
-        out: dict[str, np.ndarray] = {}
-        for name, labels in self._per_feature(features, "bins").items():
-            index, uniques = pd.factorize(np.asarray(labels, dtype=object))
-            n_bins = len(uniques)
-            # as transform does, Missing and Special rows keep WOE 0
-            counted = ~np.isin(uniques, ["Missing", "Special"])
-            woe = np.zeros(len(index))
-            for train, test in splits:
-                events = np.bincount(index[train], weights=y[train], minlength=n_bins)
-                counts = np.bincount(index[train], minlength=n_bins)
-                total_event = float(events.sum())
-                total_nonevent = float(len(train)) - total_event
-                if total_event == 0 or total_nonevent == 0:
-                    continue  # one class only: no evidence either way, WOE 0
-                rate = total_event / len(train)
-                e = events + rate
-                ne = counts - events + (1.0 - rate)
-                bin_woe = np.where(counted, np.log((ne / total_nonevent) / (e / total_event)), 0.0)
-                woe[test] = bin_woe[index[test]]
-            out[name] = woe
-        return pd.DataFrame(out, index=features.index)
-
     def iv(self) -> dict[str, float]:
         """Information value of each feature's binning (the total of its binning table,
         computed from the bin counts without building the table)."""

@@ -59,13 +59,7 @@ class Scorecard(Learner):
 
     ``ratios``: derived features (see ``arrears.models.derived``); with any, the inner
     CV also chooses whether the model may use them (the raw columns alone, or the raw
-    columns and the ratios, through the same filters).
-
-    ``cross_fit``: the logistic regression is fitted on each training row's WOE counted
-    on the other ``cross_fit`` folds of the training rows (same bins; see
-    ``WoeBinner.cross_fitted_woe``), in the inner CV as in the final fit; the points
-    and predictions use the WOE of all training rows. ``None``: fitted on the WOE of
-    all training rows (the design before it)."""
+    columns and the ratios, through the same filters)."""
 
     name = "scorecard"
     # every candidate's inner predictions: megabytes on a book, no use once saved
@@ -82,10 +76,8 @@ class Scorecard(Learner):
         chi_alpha: float | Sequence[float | None] | None = CHI_ALPHA_GRID,
         inner_rows: int | None = INNER_ROWS,
         ratios: Sequence[Ratio] = (),
-        cross_fit: int | None = INNER_FOLDS,
     ) -> None:
         self.seed = seed
-        self.cross_fit = cross_fit
         self.inner_rows = inner_rows
         self.binning = binning
         self.min_iv = min_iv
@@ -135,7 +127,6 @@ class Scorecard(Learner):
                 _Grid(binnings, ivs, alphas, cs, uses),
                 self.max_correlation,
                 self.seed,
-                self._cross_folds(),
             )
             ranked = list(ranking)
             self.inner_oof, self.inner_rows_used = oof, rows
@@ -179,14 +170,10 @@ class Scorecard(Learner):
         kept_bins = {n: binner.binnings[n] for n in pool}
         self.binner = WoeBinner(binner.config, kept_bins, binner.categorical)
         self.iv = self.binner.iv()
-        woe_fit = _fit_woe(binner, frame, y, self.seed, self._cross_folds())
-        self.model, chosen, wrong = _signed_logit(woe_fit, y, chosen, self.c_chosen, self.seed)
+        self.model, chosen, wrong = _signed_logit(woe, y, chosen, self.c_chosen, self.seed)
         dropped.update({n: "coefficient of the wrong sign" for n in wrong})
         self.selection = Selection(chosen, dropped)
         return self
-
-    def _cross_folds(self) -> int | None:
-        return getattr(self, "cross_fit", None)  # models saved before it: in-sample WOE
 
     def model_frame(self, features: pd.DataFrame) -> pd.DataFrame:
         """``features`` with the derived ratios this fit may use (what ``binner`` bins)."""
@@ -286,7 +273,6 @@ class Scorecard(Learner):
             "max_correlation": self.max_correlation,
             "inner_cv_folds": INNER_FOLDS,
             "inner_cv_rows": self.inner_rows,
-            "woe_cross_fit_folds": self._cross_folds(),
             "scaling": self.scaling.as_dict(),
         }
         if getattr(self, "ratios", ()):
@@ -339,16 +325,6 @@ def _select(
     return list(by_corr.kept), dropped
 
 
-def _fit_woe(
-    binner: WoeBinner, features: pd.DataFrame, y: np.ndarray, seed: int, folds: int | None
-) -> pd.DataFrame:
-    """The WOEs a logistic regression is fitted on: cross-fitted over ``folds`` folds of
-    these rows, or (``None``) the binner's own WOEs of them."""
-    if folds is None:
-        return binner.transform(features)
-    return binner.cross_fitted_woe(features, y, inner_splits(y, seed, folds))
-
-
 def _signed_logit(
     woe: pd.DataFrame, y: np.ndarray, chosen: list[str], c: float, seed: int
 ) -> tuple[Any, list[str], list[str]]:
@@ -393,15 +369,13 @@ def _inner_cv(
     grid: _Grid,
     max_correlation: float,
     seed: int,
-    cross_fit: int | None,
 ) -> tuple[list[tuple[Candidate, float]], dict[Candidate, np.ndarray]]:
     """Every candidate with its mean AUC under a stratified 5-fold CV inside the rows
     given (never an outer test fold), best first, and each candidate's out-of-fold
     predictions of those rows: in every inner fold each binning is fitted, and each
-    filter applied, on the inner training rows only (and, with ``cross_fit``, each
-    regression fitted on the inner training rows' cross-fitted WOEs, as the final fit
-    is). A candidate whose filters leave no feature in an inner fold scores 0.5 there
-    (and predicts the training event rate). Ties keep grid order."""
+    filter applied, on the inner training rows only. A candidate whose filters leave no
+    feature in an inner fold scores 0.5 there (and predicts the training event rate).
+    Ties keep grid order."""
     from arrears.models.metrics import auc
 
     scores: dict[Candidate, list[float]] = {}
@@ -415,7 +389,6 @@ def _inner_cv(
             earlier = binner
             iv = binner.iv()
             woe_train, woe_test = binner.transform(x_train), binner.transform(x_test)
-            woe_fit = _fit_woe(binner, x_train, y[train], seed, cross_fit)
             columns = list(woe_train.columns)
             pvalues = chi_square_pvalues(binner.bin_indices(x_train), y[train]) if need_chi else {}
             fitted: dict[tuple[tuple[str, ...], float], np.ndarray] = {}
@@ -437,7 +410,7 @@ def _inner_cv(
                                 p = fitted.get((tuple(chosen), c))
                                 if p is None:
                                     model, kept, _ = _signed_logit(
-                                        woe_fit, y[train], chosen, c, seed
+                                        woe_train, y[train], chosen, c, seed
                                     )
                                     p = model.predict_proba(woe_test[kept].to_numpy())[:, 1]
                                     fitted[(tuple(chosen), c)] = p
