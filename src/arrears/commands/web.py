@@ -1,4 +1,5 @@
-"""Workbench commands: `arrears serve`, `arrears audit verify`, `arrears users add|list`."""
+"""Workbench commands: `arrears serve`, `arrears audit verify`, `arrears users add|list`,
+`arrears allocate`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ from typing import Annotated
 
 import typer
 
-from arrears.commands.common import WorkspaceOpt, console, err, open_workspace
+from arrears.commands.common import (
+    AsOfOpt,
+    WorkspaceOpt,
+    console,
+    err,
+    open_workspace,
+    parse_date,
+)
 
 HostOpt = Annotated[str, typer.Option("--host", help="Address to listen on.")]
 PortOpt = Annotated[int, typer.Option("--port", help="Port to listen on.")]
@@ -205,9 +213,38 @@ def users_list(workspace: WorkspaceOpt = None) -> None:
     console.print(table)
 
 
+def allocate(as_of: AsOfOpt = None, workspace: WorkspaceOpt = None) -> None:
+    """Allocate the cases open on the day (分案) to teams by bucket and to each team's
+    collectors, balanced by amount overdue, from the day's snapshot and the rules in
+    arrears.toml ([allocation.teams]: team = [buckets]); a case stays with its
+    collector while its bucket stays with their team."""
+    from rich.table import Table
+
+    from arrears.services.settings import SettingsError
+    from arrears.services.workbench.allocation import allocate_workspace_day
+    from arrears.services.workbench.errors import WorkbenchError
+
+    day = parse_date(as_of)
+    ws = _store(workspace)
+    try:
+        result = allocate_workspace_day(ws, day)
+    except (WorkbenchError, SettingsError) as exc:
+        err.print(str(exc), markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    table = Table("collector", "cases", "amount overdue", title=f"Allocation as of {day}")
+    for user, (count, owed) in result.books.items():
+        table.add_row(user, f"{count:,}", f"{owed:,.2f}")
+    console.print(table)
+    console.print(
+        f"{result.cases:,} open cases: {result.kept:,} kept by their collector, "
+        f"{result.moved:,} allocated, {result.pooled:,} to the pool"
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the main app."""
     app.command("serve")(serve)
+    app.command("allocate")(allocate)
     audit_app = typer.Typer(help="The tamper-evident audit chain.", no_args_is_help=True)
     audit_app.command("verify")(audit_verify)
     app.add_typer(audit_app, name="audit")

@@ -90,6 +90,12 @@ def message_reference(day: date, loan_id: str) -> str:
 class Settings:
     institution: Institution = Institution()
     compliance_pack: str = "cn"
+    # [allocation.teams]: team name → the buckets it works (empty: no allocation rules)
+    allocation: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def allocation_rules(self) -> dict[str, tuple[str, ...]]:
+        """The allocation rules as a mapping, teams in file order."""
+        return dict(self.allocation)
 
 
 def load_settings(root: Path) -> Settings:
@@ -101,7 +107,7 @@ def load_settings(root: Path) -> Settings:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SettingsError(f"{path}: not valid TOML ({exc})") from None
-    unknown = set(data) - {"institution", "compliance"}
+    unknown = set(data) - {"institution", "compliance", "allocation"}
     if unknown:
         raise SettingsError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}")
     institution = Institution()
@@ -122,4 +128,29 @@ def load_settings(root: Path) -> Settings:
             f"{path}: compliance.pack {pack!r} is neither a pack ({', '.join(available_packs())})"
             " nor a pack file"
         )
-    return Settings(institution=institution, compliance_pack=pack)
+    return Settings(
+        institution=institution, compliance_pack=pack, allocation=_allocation(path, data)
+    )
+
+
+def _allocation(path: Path, data: dict) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``[allocation.teams]``: each team's buckets, a list of bucket labels (M1, M2 …)."""
+    table = data.get("allocation", {})
+    unknown = set(table) - {"teams"}
+    if unknown:
+        raise SettingsError(f"{path}: allocation.{sorted(unknown)[0]} is not a setting")
+    teams = table.get("teams", {})
+    if not isinstance(teams, dict):
+        raise SettingsError(f"{path}: allocation.teams must be a table of team = [buckets]")
+    out = []
+    for team, buckets in teams.items():
+        if not (
+            isinstance(buckets, list)
+            and buckets
+            and all(isinstance(b, str) and b.strip() for b in buckets)
+        ):
+            raise SettingsError(
+                f"{path}: allocation.teams.{team} must be a non-empty list of buckets"
+            )
+        out.append((team, tuple(buckets)))
+    return tuple(out)
