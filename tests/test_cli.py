@@ -87,6 +87,47 @@ def test_demo_ends_with_the_portfolio_report(demo: tuple[Path, str]):
     assert "<table" in html and "plotly" in html.lower()
 
 
+def test_demo_staffs_a_collections_floor_and_allocates_its_cases(demo: tuple[Path, str]):
+    from arrears.services.demo_floor import TEAMS
+    from arrears.services.settings import load_settings
+    from arrears.store.workbench_models import CaseAssignment, Promise
+
+    root, output = demo
+    flat = " ".join(output.split())
+    assert "Collectors (9 in 3 teams):" in flat
+    assert set(load_settings(root).allocation_rules()) == {team for team, _, _ in TEAMS}
+    ws = Workspace.at(root)
+    with UnitOfWork(ws.engine) as uow:
+        s = uow.session
+        reasons = set(s.scalars(select(CaseAssignment.reason).distinct()))
+        calls = s.execute(
+            select(ContactAttempt.actor, ContactAttempt.allowed).where(
+                ContactAttempt.source == "collector"
+            )
+        ).all()
+        promised = set(s.scalars(select(Promise.created_by)))
+    # month ends of the report's year, then each of the 3 days
+    assert "allocation 2025-06-30" in reasons and "allocation 2026-06-30" in reasons
+    collectors = {name for _, _, members in TEAMS for name, _ in members}
+    assert calls and {actor for actor, _ in calls} <= collectors
+    assert promised <= collectors
+    (report,) = (root / "reports").glob("portfolio-*.html")
+    html = report.read_text(encoding="utf-8")
+    assert any(name in html for name in collectors)  # the collector KPI tables
+    # the demo allocated as of its last day already: a rerun moves nothing
+    again = runner.invoke(app, ["allocate", "--as-of", AS_OF, "-w", str(root)])
+    assert again.exit_code == 0, again.output
+    assert " 0 allocated, " in " ".join(again.output.split())
+
+
+def test_allocate_without_rules_says_where_they_go(tmp_path: Path):
+    root = tmp_path / "ws"
+    assert runner.invoke(app, ["init", "-w", str(root)]).exit_code == 0
+    result = runner.invoke(app, ["allocate", "--as-of", AS_OF, "-w", str(root)])
+    assert result.exit_code == 2
+    assert "arrears.toml: no [allocation.teams] rules" in " ".join(result.output.split())
+
+
 def test_ageing_table_adds_up_to_the_snapshot(demo: tuple[Path, str]):
     root, output = demo
     rows = pq.read_table(root / "snapshots" / f"as_of={AS_OF}" / "part-0.parquet").to_pylist()

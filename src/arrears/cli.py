@@ -586,26 +586,46 @@ def demo(
             raise typer.Exit(1)
     report = _run_close(ws, day, days, t, extra_days=book_month_ends(ws.engine, day))
     window = [d for d in report.days if d > day - timedelta(days=days)]
-    _demo_treatments(ws, window, t)
+    first, last = default_period(day)
+    _demo_treatments(ws, window, t, first, seed)
     console.print()
     _print_ageing(ws, day, t)
-    first, last = default_period(day)
     path = build_report(ws, first, last, fmt="html", lang=t.lang)
     console.print(t("report_written", path=path))
     console.print(t("demo_done", seconds=time.perf_counter() - started, root=root))
 
 
-def _demo_treatments(ws: Workspace, days: list[date], t: Translator) -> None:
-    """Each closed day's treatments, then its next day's sends played out on a
-    simulated clock into the workspace's spools (the demo has no servers)."""
+def _demo_treatments(
+    ws: Workspace, days: list[date], t: Translator, report_from: date, seed: int
+) -> None:
+    """The collections floor staffed and the cases allocated at each month end of the
+    report's year; then, for each closed day, the collectors' calls, the day's close
+    work (promises settled, treatments), the allocation as of the day, and its next
+    day's sends played out on a simulated clock into the workspace's spools (the demo
+    has no servers)."""
     from arrears.channels.service import blocked_by_rule, outbox_counts
+    from arrears.services import demo_floor
     from arrears.services.daily import after_close, end_of_day, play_out
 
     total: TreatmentReport | None = None
+    from arrears.services.workbench.allocation import allocate_workspace_day
+
+    # the month ends of the report's year (its opening day first) before the window
+    cutoffs = [d for d in ws.snapshot_dates() if report_from - timedelta(days=1) <= d < days[0]]
+    with _progress() as progress:
+        task = progress.add_task(t("step_allocate"), total=len(cutoffs))
+        demo_floor.staff(ws)
+        for cutoff in cutoffs:
+            allocate_workspace_day(ws, cutoff, by="demo")
+            progress.advance(task)
+    floor: list[demo_floor.FloorDay] = []
     with _progress() as progress:
         task = progress.add_task(t("step_treat"), total=len(days))
         for day in days:
+            skip = frozenset(floor[-1].called) if floor else frozenset()
+            floor.append(demo_floor.work_day(ws, day, seed, skip))
             result = after_close(ws, [day])
+            allocate_workspace_day(ws, day, by="demo")
             play_out(ws, end_of_day(day + timedelta(days=1)))
             if result.treatments is not None:
                 if total is None:
@@ -613,6 +633,19 @@ def _demo_treatments(ws: Workspace, days: list[date], t: Translator) -> None:
                 else:
                     total.add(result.treatments)
             progress.update(task, advance=1)
+    teams = demo_floor.TEAMS
+    console.print(
+        t(
+            "floor_done",
+            collectors=sum(len(members) for _, _, members in teams),
+            teams=len(teams),
+            calls=f"{sum(f.calls for f in floor):,}",
+            rpc=f"{sum(f.right_party for f in floor):,}",
+            promises=f"{sum(f.promises for f in floor):,}",
+            blocked=f"{sum(f.blocked for f in floor):,}",
+            allocations=len(cutoffs) + len(days),
+        )
+    )
     if total is None:
         return
     _print_treatments(total, t)

@@ -59,6 +59,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "sent_title": ("Outbox after the demo's sends, by channel", "演示发送后的发件箱（按渠道）"),
     "channel": ("Channel", "渠道"),
     "step_treat": ("Strategies, compliance and sends", "策略、合规与发送"),
+    "step_allocate": ("Allocating cases to the collectors' teams", "按账龄分案至催收组"),
+    "floor_done": (
+        "Collectors ({collectors} in {teams} teams): {calls} calls, {rpc} right-party contacts, "
+        "{promises} promises to pay, {blocked} calls blocked by compliance; cases allocated "
+        "at {allocations} cut-offs",
+        "催收员（{teams} 个组共 {collectors} 人）：外呼 {calls} 次，本人接通 {rpc} 次，"
+        "承诺还款 {promises} 笔，合规拦截外呼 {blocked} 次；分案 {allocations} 次",
+    ),
     "blocked_at_send": ("Blocked at send time: ", "发送时拦截："),
     "outbox.queued": ("queued", "待发送"),
     "outbox.sent": ("sent", "已发送"),

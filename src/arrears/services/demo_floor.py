@@ -1,0 +1,216 @@
+"""The demo's collections floor: three teams of collectors, the allocation of cases to
+them replayed at each month end of the report's year and on each treated day, and the
+collectors' calls and promises on the treated days.
+
+Everything is written through the workbench services a real floor uses: users and
+teams through ``users``, allocation through ``allocation`` (rules in the demo's
+``arrears.toml``), calls through ``contacts.log_contact`` (so the compliance gate
+checks each call at its hour in the debtor's zone, against the day's caps) and promises
+through ``promises.create_promise``; the close settles the promises against the book's
+payments. Only the debtors' answers are simulated, seeded by case and day: a call
+reaches the debtor more often in early buckets, and a debtor reached is asked for the
+amount that takes the loan back one bucket (the amount overdue over the instalments
+missed) within 1 to 5 days. The simulated debtor knows their own intent: one whose
+payments in the book reach that amount by then promises with chance 0.8, any other with
+chance 0.1 (a false promise). Whether a promise is kept is not simulated: the book's
+payments decide it when the close settles it.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+
+from arrears.services.workbench.access import Actor
+from arrears.services.workbench.allocation import CaseState, snapshot_states
+from arrears.workspace import Workspace
+
+# team, the buckets it works, its collectors (username, display name)
+TEAMS: tuple[tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]], ...] = (
+    (
+        "早期组 M1",
+        ("M1",),
+        (("wang.fang", "王芳"), ("li.na", "李娜"), ("zhang.wei", "张伟"), ("liu.yang", "刘洋")),
+    ),
+    (
+        "中期组 M2-M3",
+        ("M2", "M3"),
+        (("chen.jing", "陈静"), ("yang.lei", "杨磊"), ("zhao.min", "赵敏")),
+    ),
+    ("后期组 M4+", ("M4", "M5", "M6", "M7+"), (("huang.qiang", "黄强"), ("zhou.jie", "周杰"))),
+)
+CALLS_PER_COLLECTOR = 25  # per working day
+# chance that a call reaches the debtor, by team (early buckets answer more often)
+RPC_CHANCE = {"早期组 M1": 0.40, "中期组 M2-M3": 0.30, "后期组 M4+": 0.20}
+NO_CONTACT = (("NA", 60), ("BUSY", 12), ("VM", 12), ("OFF", 10), ("WN", 6))
+# a debtor reached who does not promise
+NO_PROMISE = (("CALLBACK", 30), ("REFUSE", 25), ("HARDSHIP", 20), ("PAID", 15), ("DISPUTE", 10))
+PROMISE_CHANCE = {True: 0.8, False: 0.1}  # by whether the book shows them paying
+
+
+@dataclass
+class FloorDay:
+    """The floor's work on one day."""
+
+    day: date
+    calls: int = 0
+    blocked: int = 0
+    right_party: int = 0
+    promises: int = 0
+    blocked_rules: dict[str, int] = field(default_factory=dict)
+    called: set[int] = field(default_factory=set)
+
+
+def staff(ws: Workspace) -> None:
+    """Write the allocation rules into the workspace's ``arrears.toml`` and create the
+    teams, the collectors (random passwords: an admin resets them) and the standard
+    disposition codes."""
+    from arrears.services.settings import SETTINGS_FILE
+    from arrears.services.workbench.seed import seed_dispositions
+    from arrears.services.workbench.users import create_team, create_user, new_password
+    from arrears.store.db import upgrade
+    from arrears.store.unit_of_work import UnitOfWork
+
+    lines = ["# written by `arrears demo`: which team works which buckets", "[allocation.teams]"]
+    lines += [f"{_toml(team)} = [{', '.join(map(_toml, b))}]" for team, b, _ in TEAMS]
+    (ws.root / SETTINGS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    upgrade(ws.engine)
+    with UnitOfWork(ws.engine) as uow:
+        seed_dispositions(uow.session)
+        for team, _, members in TEAMS:
+            team_id = create_team(uow.session, team, "demo").id
+            for username, name in members:
+                create_user(
+                    uow.session,
+                    username,
+                    new_password(),
+                    "collector",
+                    display_name=name,
+                    team_id=team_id,
+                    actor="demo",
+                )
+        uow.commit()
+
+
+def _toml(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)  # a JSON string is a TOML basic string
+
+
+def work_day(
+    ws: Workspace, day: date, seed: int = 0, skip: frozenset[int] = frozenset()
+) -> FloorDay:
+    """Each collector calls up to ``CALLS_PER_COLLECTOR`` of their open cases on
+    ``day`` (no promise pending, not in ``skip`` (the cases called the day before),
+    largest amount overdue first),
+    from 09:30 in the debtor's zone, one call every 7 minutes; answers as in the module
+    docstring. One transaction per collector."""
+    from arrears.services.workbench.contacts import log_contact
+    from arrears.services.workbench.promises import create_promise
+    from arrears.store.models import CaseRow, Customer
+    from arrears.store.unit_of_work import UnitOfWork
+    from arrears.store.workbench_models import Promise, Team, User
+
+    states = snapshot_states(ws.snapshot_path(day)) if day in set(ws.snapshot_dates()) else {}
+    paid = _payments(ws, day, day + timedelta(days=5))
+    result = FloorDay(day)
+    with UnitOfWork(ws.engine) as uow:
+        staff_rows = uow.session.execute(
+            select(User, Team.name)
+            .join(Team, Team.id == User.team_id)
+            .where(User.role == "collector", User.active)
+            .order_by(User.username)
+        ).all()
+        actors = [(Actor.of(user), team) for user, team in staff_rows]
+    for actor, team in actors:
+        with UnitOfWork(ws.engine) as uow:
+            session = uow.session
+            pending = select(Promise.case_id).where(Promise.status == "pending")
+            cases = session.execute(
+                select(CaseRow.id, CaseRow.loan_id, Customer.time_zone)
+                .join(Customer, Customer.customer_id == CaseRow.customer_id)
+                .where(
+                    CaseRow.assigned_to == actor.username,
+                    # open on the day (the demo closed every day first, so a case that
+                    # cured later in the window is closed now)
+                    CaseRow.opened_on <= day,
+                    or_(CaseRow.closed_on.is_(None), CaseRow.closed_on > day),
+                    CaseRow.id.not_in(pending),
+                )
+                .order_by(CaseRow.amount_overdue.desc(), CaseRow.id)
+            ).all()
+            todo = [c for c in cases if c.id not in skip][:CALLS_PER_COLLECTOR]
+            for i, (case_id, loan_id, zone) in enumerate(todo):
+                rng = random.Random(f"{seed}/{case_id}/{day.isoformat()}")
+                ask = _one_bucket(states.get(loan_id))
+                due = day + timedelta(days=rng.randint(1, 5))
+                if rng.random() >= RPC_CHANCE.get(team, 0.3):
+                    code = _pick(rng, NO_CONTACT)
+                else:
+                    pays = sum(a for on, a in paid.get(loan_id, []) if on <= due) >= ask
+                    promises = ask > 0 and rng.random() < PROMISE_CHANCE[pays]
+                    code = "PTP" if promises else _pick(rng, NO_PROMISE)
+                local = datetime.combine(day, time(9, 30), ZoneInfo(zone))
+                logged = log_contact(
+                    session, actor, case_id, "call", code, at=local + timedelta(minutes=7 * i)
+                )
+                result.calls += 1
+                result.called.add(case_id)
+                if not logged.allowed:
+                    result.blocked += 1
+                    for rule in logged.rules:
+                        result.blocked_rules[rule] = result.blocked_rules.get(rule, 0) + 1
+                    continue
+                if code in _NO_CONTACT_CODES:
+                    continue
+                result.right_party += 1
+                if code == "PTP":
+                    create_promise(
+                        session,
+                        actor,
+                        case_id,
+                        ask,
+                        due,
+                        on=day,
+                        contact_attempt_id=logged.attempt.id,
+                    )
+                    result.promises += 1
+            uow.commit()
+    return result
+
+
+_NO_CONTACT_CODES = frozenset(code for code, _ in NO_CONTACT)
+
+
+def _pick(rng: random.Random, table: tuple[tuple[str, int], ...]) -> str:
+    return rng.choices([c for c, _ in table], [w for _, w in table])[0]
+
+
+def _one_bucket(state: CaseState | None) -> Decimal:
+    """The amount that takes a loan back one bucket: its amount overdue over the
+    instalments missed (the bucket's number, M1 = 1 … M7+ = 7), in cents."""
+    if state is None or state.amount_overdue <= 0:
+        return Decimal(0)
+    missed = int(state.bucket.lstrip("M").rstrip("+") or 1)
+    return (state.amount_overdue / max(missed, 1)).quantize(Decimal("0.01"))
+
+
+def _payments(ws: Workspace, first: date, last: date) -> dict[str, list[tuple[date, Decimal]]]:
+    """Each loan's payments dated ``first`` … ``last``."""
+    from arrears.store.models import PaymentRow
+    from arrears.store.unit_of_work import UnitOfWork
+
+    out: dict[str, list[tuple[date, Decimal]]] = {}
+    with UnitOfWork(ws.engine, read_only=True) as uow:
+        for loan_id, on, amount in uow.session.execute(
+            select(PaymentRow.loan_id, PaymentRow.paid_on, PaymentRow.amount).where(
+                PaymentRow.paid_on >= first, PaymentRow.paid_on <= last
+            )
+        ):
+            out.setdefault(loan_id, []).append((on, amount))
+    return out
