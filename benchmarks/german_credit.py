@@ -32,7 +32,9 @@ Outer-CV runs of this design (one design, one full run; the log of every run):
 a 1 × 2-fold smoke run with the figures filtered out of its output, then one 5 × 5
 run: scorecard 0.7883, lgbm_cv 0.7955, ensemble 0.7969, stack 0.8001; 7.7 min
 wall on the shared machine. Checks of the previous design on 1 × 5 folds compared
-fold AUCs for equality only.
+fold AUCs for equality only. Design 3 (cross-fitted WOEs for the scorecard's
+regression, commit a0a3272) had one 5 × 5 run: scorecard 0.7852, stack 0.7988; it was
+withdrawn (docs/models.md), and this design, rerun, gave the figures above to the digit.
 """
 
 from __future__ import annotations
