@@ -63,7 +63,6 @@ class FloorDay:
     blocked: int = 0
     right_party: int = 0
     promises: int = 0
-    blocked_rules: dict[str, int] = field(default_factory=dict)
     called: set[int] = field(default_factory=set)
 
 
@@ -162,9 +161,7 @@ def work_day(
                 result.calls += 1
                 result.called.add(case_id)
                 if not logged.allowed:
-                    result.blocked += 1
-                    for rule in logged.rules:
-                        result.blocked_rules[rule] = result.blocked_rules.get(rule, 0) + 1
+                    result.blocked += 1  # recorded with its rules, like any blocked contact
                     continue
                 if code in _NO_CONTACT_CODES:
                     continue
