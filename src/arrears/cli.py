@@ -606,10 +606,9 @@ def _demo_treatments(
     from arrears.channels.service import blocked_by_rule, outbox_counts
     from arrears.services import demo_floor
     from arrears.services.daily import after_close, end_of_day, play_out
-
-    total: TreatmentReport | None = None
     from arrears.services.workbench.allocation import allocate_workspace_day
 
+    total: TreatmentReport | None = None
     # the month ends of the report's year (its opening day first) before the window
     cutoffs = [d for d in ws.snapshot_dates() if report_from - timedelta(days=1) <= d < days[0]]
     with _progress() as progress:

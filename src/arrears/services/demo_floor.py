@@ -69,17 +69,15 @@ class FloorDay:
 def staff(ws: Workspace) -> None:
     """Write the allocation rules into the workspace's ``arrears.toml`` and create the
     teams, the collectors (random passwords: an admin resets them) and the standard
-    disposition codes."""
+    disposition codes, in the workspace's store (already initialised)."""
     from arrears.services.settings import SETTINGS_FILE
     from arrears.services.workbench.seed import seed_dispositions
     from arrears.services.workbench.users import create_team, create_user, new_password
-    from arrears.store.db import upgrade
     from arrears.store.unit_of_work import UnitOfWork
 
     lines = ["# written by `arrears demo`: which team works which buckets", "[allocation.teams]"]
     lines += [f"{_toml(team)} = [{', '.join(map(_toml, b))}]" for team, b, _ in TEAMS]
     (ws.root / SETTINGS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    upgrade(ws.engine)
     with UnitOfWork(ws.engine) as uow:
         seed_dispositions(uow.session)
         for team, _, members in TEAMS:
@@ -115,7 +113,8 @@ def work_day(
     from arrears.store.unit_of_work import UnitOfWork
     from arrears.store.workbench_models import Promise, Team, User
 
-    states = snapshot_states(ws.snapshot_path(day)) if day in set(ws.snapshot_dates()) else {}
+    snapshot = ws.snapshot_path(day)
+    states = snapshot_states(snapshot) if snapshot.exists() else {}
     paid = _payments(ws, day, day + timedelta(days=5))
     result = FloorDay(day)
     with UnitOfWork(ws.engine) as uow:
