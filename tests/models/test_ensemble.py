@@ -22,6 +22,7 @@ from arrears.models.learners import (
     Scorecard,
     make_learner,
 )
+from arrears.models.scorecard import MAX_INNER_REPEATS
 from arrears.models.selection import chi_square_pvalues
 from arrears.models.validation import cross_validate
 
@@ -104,8 +105,11 @@ def test_nested_scorecard_bins_only_rows_of_the_training_fold(binned, small):
     cross_validate(lambda: Watched(seed=0), features, y, categorical, folds=3)
     assert len(outer) == 3
     for train, fits in outer:
-        # every binning candidate in every inner fold, then the chosen one on all rows
-        assert len(fits) == len(BINNING_GRID) * INNER_FOLDS + 1
+        # every binning candidate in every inner fold of every repeat, then the chosen
+        # one on all rows
+        repeats = Scorecard().repeats_for(len(train))
+        assert repeats == MAX_INNER_REPEATS  # a small table: the inner CV is repeated
+        assert len(fits) == len(BINNING_GRID) * INNER_FOLDS * repeats + 1
         assert all(rows <= train for rows in fits)  # never a row of the outer test fold
         inner = fits[:-1]
         assert all(len(rows) < len(train) for rows in inner)
@@ -116,7 +120,7 @@ def test_inner_choice_on_a_large_fit_uses_a_sample_of_its_rows(binned, small):
     features, y, categorical = small
     card = Scorecard(seed=0, inner_rows=150).fit(features, y, categorical)
     inner, final = binned[:-1], binned[-1]
-    assert len(inner) == len(BINNING_GRID) * INNER_FOLDS
+    assert len(inner) == len(BINNING_GRID) * INNER_FOLDS * card.repeats_for(150)
     sample = frozenset().union(*inner)
     assert len(sample) == 150 and sample < set(features.index)
     assert final == set(features.index)  # the chosen settings are fitted on every row

@@ -39,6 +39,11 @@ CHI_ALPHA_GRID: tuple[float | None, ...] = (None, 0.05)
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 # above this many training rows the inner CV chooses on a stratified sample of them
 INNER_ROWS = 5000
+# On fewer rows the inner CV is repeated (new shuffles) up to about the work it does on
+# INNER_ROWS rows, at most this many times: on 800 rows one 5-fold CV's mean AUC moves
+# by more between shuffles than the top candidates differ by, so a single run picks
+# partly on noise (design 4 of the German credit benchmark; docs/models.md).
+MAX_INNER_REPEATS = 3
 
 # one candidate: (binning index, IV floor, chi-square level, C, derived ratios used)
 Candidate = tuple[int, float, float | None, float, bool]
@@ -56,6 +61,11 @@ class Scorecard(Learner):
     ``inner_rows`` rows, a stratified sample of them; ``None``: all). ``None`` for
     ``binning``, ``min_iv`` or ``c`` means the default grid; ``chi_alpha=None`` means no
     chi-square filter (its default grid is: none, or p < 0.05).
+
+    ``inner_repeats``: how many times that inner CV runs, each with its own shuffle
+    (seeds ``seed``, ``seed + 1``, …), the candidates ranked on the mean AUC of all
+    their inner folds; ``None`` (default): ``INNER_ROWS // rows`` capped to
+    1…``MAX_INNER_REPEATS`` (3 on a 1,000-row table, 1 on a sampled book).
 
     ``ratios``: derived features (see ``arrears.models.derived``); with any, the inner
     CV also chooses whether the model may use them (the raw columns alone, or the raw
@@ -76,9 +86,11 @@ class Scorecard(Learner):
         chi_alpha: float | Sequence[float | None] | None = CHI_ALPHA_GRID,
         inner_rows: int | None = INNER_ROWS,
         ratios: Sequence[Ratio] = (),
+        inner_repeats: int | None = None,
     ) -> None:
         self.seed = seed
         self.inner_rows = inner_rows
+        self.inner_repeats = inner_repeats
         self.binning = binning
         self.min_iv = min_iv
         self.max_correlation = max_correlation
@@ -116,9 +128,11 @@ class Scorecard(Learner):
         uses = (False, True) if derived else (False,)
         self.inner_oof: dict[Candidate, np.ndarray] | None = None
         self.inner_rows_used: np.ndarray | None = None
+        self.inner_repeats_used: int | None = None
         ranked: list[tuple[Candidate, float | None]]
         if len(binnings) * len(ivs) * len(alphas) * len(cs) * len(uses) > 1:
             rows = self._inner_sample(y)
+            self.inner_repeats_used = self.repeats_for(len(rows))
             ranking, oof = _inner_cv(
                 frame.iloc[rows],
                 y[rows],
@@ -127,6 +141,7 @@ class Scorecard(Learner):
                 _Grid(binnings, ivs, alphas, cs, uses),
                 self.max_correlation,
                 self.seed,
+                self.inner_repeats_used,
             )
             ranked = list(ranking)
             self.inner_oof, self.inner_rows_used = oof, rows
@@ -178,6 +193,13 @@ class Scorecard(Learner):
     def model_frame(self, features: pd.DataFrame) -> pd.DataFrame:
         """``features`` with the derived ratios this fit may use (what ``binner`` bins)."""
         return with_ratios(features, getattr(self, "ratios_usable", []))
+
+    def repeats_for(self, rows: int) -> int:
+        """How many times the inner CV runs when it chooses on ``rows`` rows."""
+        fixed = getattr(self, "inner_repeats", 1)  # models saved before design 4: once
+        if fixed is not None:
+            return int(fixed)
+        return min(MAX_INNER_REPEATS, max(1, INNER_ROWS // max(rows, 1)))
 
     def _inner_sample(self, y: np.ndarray) -> np.ndarray:
         """Positions of the rows the inner CV chooses on: all of them, or on more than
@@ -257,6 +279,8 @@ class Scorecard(Learner):
             "C": self.c_chosen,
             "inner_cv_auc": self.inner_auc,
         }
+        if getattr(self, "inner_repeats_used", None):
+            out["inner_cv_repeats"] = self.inner_repeats_used
         if getattr(self, "ratios_usable", None):
             out["ratios"] = bool(self.ratios_chosen)
         return out
@@ -273,6 +297,7 @@ class Scorecard(Learner):
             "max_correlation": self.max_correlation,
             "inner_cv_folds": INNER_FOLDS,
             "inner_cv_rows": self.inner_rows,
+            "inner_cv_repeats": getattr(self, "inner_repeats", 1),
             "scaling": self.scaling.as_dict(),
         }
         if getattr(self, "ratios", ()):
@@ -369,19 +394,22 @@ def _inner_cv(
     grid: _Grid,
     max_correlation: float,
     seed: int,
+    repeats: int = 1,
 ) -> tuple[list[tuple[Candidate, float]], dict[Candidate, np.ndarray]]:
-    """Every candidate with its mean AUC under a stratified 5-fold CV inside the rows
-    given (never an outer test fold), best first, and each candidate's out-of-fold
-    predictions of those rows: in every inner fold each binning is fitted, and each
-    filter applied, on the inner training rows only. A candidate whose filters leave no
-    feature in an inner fold scores 0.5 there (and predicts the training event rate).
-    Ties keep grid order."""
+    """Every candidate with its mean AUC over ``repeats`` stratified 5-fold CVs inside
+    the rows given (never an outer test fold; repeat r shuffled with ``seed + r``), best
+    first, and each candidate's out-of-fold predictions of those rows in the first
+    repeat (the splits ``inner_splits(y, seed)`` every learner's inner CV shares): in
+    every inner fold each binning is fitted, and each filter applied, on the inner
+    training rows only. A candidate whose filters leave no feature in an inner fold
+    scores 0.5 there (and predicts the training event rate). Ties keep grid order."""
     from arrears.models.metrics import auc
 
     scores: dict[Candidate, list[float]] = {}
     oof: dict[Candidate, np.ndarray] = {}
     need_chi = any(a is not None for a in grid.alphas)
-    for train, test in inner_splits(y, seed):
+    folds = [(r, fold) for r in range(repeats) for fold in inner_splits(y, seed + r)]
+    for repeat, (train, test) in folds:
         x_train, x_test = features.iloc[train], features.iloc[test]
         earlier: WoeBinner | None = None
         for b, config in enumerate(grid.binnings):
@@ -419,7 +447,8 @@ def _inner_cv(
                                 p = np.full(len(test), float(np.mean(y[train])))
                                 score = 0.5  # nothing left to predict with
                             scores.setdefault(key, []).append(score)
-                            oof.setdefault(key, np.full(len(y), np.nan))[test] = p
+                            if repeat == 0:
+                                oof.setdefault(key, np.full(len(y), np.nan))[test] = p
     means = {k: float(np.mean(v)) for k, v in scores.items()}
     ranking = sorted(means.items(), key=lambda item: -item[1])  # stable: ties keep grid order
     return ranking, oof
