@@ -109,7 +109,7 @@ def test_ids_are_unique_and_references_resolve(book: dict[str, object]) -> None:
         assert len(set(ids)) == len(ids)
     assert all(re.fullmatch(r"C\d{8}", c) for c in customer_ids)
     assert all(re.fullmatch(r"L\d{9}", c) for c in loan_ids)
-    assert all(re.fullmatch(r"P\d{9}-\d{2,3}-[1-4]", r) for r in refs)
+    assert all(re.fullmatch(r"P\d{9}-\d{2,3}-[1-5]", r) for r in refs)
     assert {ln["customer_id"] for ln in loans} == set(customer_ids)
     assert {p["loan_id"] for p in payments} <= set(loan_ids)
     assert [t["customer_id"] for t in truth] == customer_ids
@@ -125,6 +125,28 @@ def test_payments_fall_between_disbursement_and_as_of(book: dict[str, object]) -
         assert p["amount"] > 0 and p["amount"].as_tuple().exponent == -2
         assert p["currency"] == "CNY" and p["channel"] in channels
     assert {p["channel"] for p in payments} == channels
+
+
+def test_settlements_recover_part_of_debt_given_up_for_good(book: dict[str, object]) -> None:
+    """Kind 5: one payment per loan, only on loans of customers who stopped for good,
+    190–540 days after the first installment left unpaid (past M7), 20–60% of the
+    installments fallen due from it to then, in whole hundreds of yuan."""
+    catalog = load_catalog()
+    truth = {t["customer_id"]: t["behaviour"] for t in _rows(book["behaviour"])}
+    loans = {ln["loan_id"]: ln for ln in _rows(book["loans"])}
+    settlements = [p for p in _rows(book["payments"]) if p["payment_ref"].endswith("-5")]
+    assert len(settlements) >= 5
+    assert len({p["loan_id"] for p in settlements}) == len(settlements)
+    for p in settlements:
+        loan = loans[p["loan_id"]]
+        assert truth[loan["customer_id"]] in {"willing_unable", "able_unwilling", "fraud"}
+        first_unpaid = int(p["payment_ref"].split("-")[1])
+        schedule = build_schedule(catalog.product(loan["product_code"]), _terms(loan))
+        unpaid = schedule[first_unpaid - 1 :]
+        assert 190 <= (p["paid_on"] - unpaid[0].due_date).days <= 540
+        owed = sum((s.amount for s in unpaid if s.due_date <= p["paid_on"]), Decimal(0))
+        assert p["amount"] % 100 == 0
+        assert owed * Decimal("0.2") - 100 <= p["amount"] <= owed * Decimal("0.6")
 
 
 def test_decimals_are_exact() -> None:

@@ -34,12 +34,19 @@ able_unwilling      5%    有能力无意愿: pays 1–6 installments, then stop
 fraud               3%    60% never pay; 40% pay only the first installment.
 =================  =====  ==========================================================
 
+Debt given up for good (the quitters among willing_unable, the able_unwilling who do
+not come back, fraud) is not all lost: 40% of those loans settle (协商还款) once,
+190–540 days after their first unpaid due date, past the write-off point (M7+), paying
+20–60% of the installments fallen due by then in whole hundreds of yuan. These are the
+book's recoveries; the rest of such a loan stays unpaid.
+
 At a typical as_of this gives a book in which ~11% of the active (not fully repaid)
 loans are past due, M1→M2 roll ~35–40%, about half of M1 cures within a month, and
 ~4% of active loans sit in M7+ (see ``benchmarks/generate_portfolio.py --stats``).
 Payments are written only where ``paid_on <= as_of``. Payment references are
 ``P<loan no>-<installment no>-<kind>`` with kind 1 on schedule, 2 partial, 3 catch-up with
-charges, 4 lump sum after a stop; the installment is the first one the payment covers.
+charges, 4 lump sum after a stop, 5 settlement; the installment is the first one the
+payment covers (for a settlement, the first one left unpaid).
 """
 
 from __future__ import annotations
@@ -79,7 +86,8 @@ BEHAVIOUR_SCHEMA = pa.schema({"customer_id": TEXT, "behaviour": TEXT})
 BEHAVIOURS = ("always_pays", "late_then_cures", "willing_unable", "able_unwilling", "fraud")
 BEHAVIOUR_SHARES = (0.72, 0.12, 0.08, 0.05, 0.03)
 ALWAYS, LATE, UNABLE, UNWILLING, FRAUD = range(5)
-ON_SCHEDULE, PARTIAL, CATCH_UP, LUMP = 1, 2, 3, 4
+ON_SCHEDULE, PARTIAL, CATCH_UP, LUMP, SETTLEMENT = 1, 2, 3, 4, 5
+SETTLE_SHARE = 0.4  # of the loans given up for good, the share that settle later
 CUSTOMER_TYPES = ("individual", "sme", "corporate")
 CUSTOMER_TYPE_SHARES = (0.90, 0.075, 0.025)  # sme and corporate customers borrow SME loans
 LOANS_PER_CUSTOMER = (0.83, 0.14, 0.03)  # 1, 2 or 3 loans: 1.2 on average
@@ -364,7 +372,37 @@ def _simulate(
     on_schedule, collected = (np.searchsorted(m, u, side="right") for m in _CHANNEL_MIX)
     channel = np.minimum(np.where(ev_kind >= CATCH_UP, collected, on_schedule), len(CHANNELS) - 1)
     keep = (ev_day <= as_of_day) & (cents > 0)
-    return tuple(c[keep] for c in (loan[ev], k[ev] + 1, ev_kind, ev_day, cents, channel))
+    events = [c[keep] for c in (loan[ev], k[ev] + 1, ev_kind, ev_day, cents, channel)]
+    # drawn after everything above, so the book's other payments stay as they were
+    settled = _settlements(rng, ins, ~paid, as_of_day)
+    order = np.lexsort((np.r_[events[1], settled[1]], np.r_[events[0], settled[0]]))
+    return tuple(np.r_[a, b][order] for a, b in zip(events, settled, strict=True))
+
+
+def _settlements(
+    rng: np.random.Generator, ins: Installments, unpaid: np.ndarray, as_of_day: int
+) -> tuple[np.ndarray, ...]:
+    """Settlements (协商还款) of debt given up for good, in the shape ``_simulate``
+    returns: every installment left unpaid belongs to a loan whose customer stopped for
+    good; ``SETTLE_SHARE`` of those loans pay once, 190–540 days after their first
+    unpaid due date (past the write-off point, M7+), 20–60% of what fell due by then,
+    in whole hundreds of yuan."""
+    rows = np.flatnonzero(unpaid)
+    loan_of = ins.loan[rows]
+    starts = rows[np.r_[True, loan_of[1:] != loan_of[:-1]]] if len(rows) else rows
+    n = len(starts)
+    settles = rng.random(n) < SETTLE_SHARE
+    day = ins.due_day[starts] + rng.integers(190, 541, n)
+    share = rng.uniform(0.2, 0.6, n)
+    channel = np.searchsorted(_CHANNEL_MIX[1], rng.random(n), side="right")
+    at = np.searchsorted(ins.loan[starts], loan_of)
+    owed = np.zeros(n, np.int64)
+    np.add.at(owed, at, np.where(ins.due_day[rows] <= day[at], ins.due_cents[rows], 0))
+    cents = (owed * share).astype(np.int64) // 10_000 * 10_000
+    keep = settles & (day <= as_of_day) & (cents > 0)
+    kind = np.full(n, SETTLEMENT)
+    out = (ins.loan[starts], ins.seq[starts] + 1, kind, day, cents, channel)
+    return tuple(np.asarray(c)[keep] for c in out)
 
 
 def _decimals(units: np.ndarray, type_: pa.Decimal128Type) -> pa.Array:
