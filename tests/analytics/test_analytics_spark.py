@@ -3,6 +3,8 @@ figures DuckDB gives on the same hand-built snapshots. Slow: starts a JVM."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import ibis
 import pytest
 from test_analytics_metrics import FEB, JAN, ROLL_DAYS, ROLL_FACTS
@@ -31,4 +33,11 @@ def test_spark_gives_the_duckdb_figures():
     pytest.importorskip("pyspark")
     from arrears.batch.close import connect
 
-    assert figures(connect("spark")) == figures(ibis.duckdb.connect())
+    spark = connect("spark")
+    assert figures(spark) == figures(ibis.duckdb.connect())
+    # the tables went to a scratch folder of this process, not to ./spark-warehouse
+    warehouse = spark._session.conf.get("spark.sql.warehouse.dir")
+    assert (
+        "arrears-spark-" in warehouse and (Path(warehouse.removeprefix("file:")) / "snap").is_dir()
+    )
+    assert not (Path.cwd() / "spark-warehouse" / "snap").exists()

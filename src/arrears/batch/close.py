@@ -106,6 +106,9 @@ def connect(engine: str) -> Any:
         session = (
             SparkSession.builder.master(master)
             .appName("arrears-close")
+            # tables Ibis creates are scratch: in a folder of this process's own, not in
+            # ./spark-warehouse, where a run that died leaves tables the next one trips on
+            .config("spark.sql.warehouse.dir", _scratch_warehouse())
             .config("spark.sql.shuffle.partitions", os.environ.get("ARREARS_SPARK_PARTITIONS", "4"))
             .config("spark.ui.enabled", "false")
             .config("spark.sql.session.timeZone", "UTC")
@@ -114,6 +117,20 @@ def connect(engine: str) -> Any:
         )
         return ibis.pyspark.connect(session)
     raise ValueError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
+
+
+def _scratch_warehouse() -> str:
+    """``$ARREARS_SPARK_WAREHOUSE``, else a new temporary folder removed at exit."""
+    configured = os.environ.get("ARREARS_SPARK_WAREHOUSE")
+    if configured:
+        return configured
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="arrears-spark-")
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
 
 
 @dataclass
