@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from arrears.analytics.model import compute_report
 from arrears.analytics.store_facts import read_store_facts
+from arrears.analytics.tables import report_sections
 from arrears.batch.reference import close_book
 from arrears.cli import app
 from arrears.ingest.generator import generate_portfolio
@@ -60,11 +61,12 @@ def staffed_workspace(engine: Engine, root: Path, book: Path) -> tuple[Workspace
         team, agency = Team(name="East"), Agency(code="AG", name="Agency AG", active=True)
         s.add_all([team, agency])
         s.flush()
-        for name, team_id, agency_id in (("alice", team.id, None), ("bob", None, agency.id)):
+        staff = (("alice", "Alice Wang", team.id, None), ("bob", "bob", None, agency.id))
+        for name, shown, team_id, agency_id in staff:
             s.add(
                 User(
                     username=name,
-                    display_name=name,
+                    display_name=shown,
                     password_hash="x",
                     role="collector",
                     team_id=team_id,
@@ -172,6 +174,17 @@ def test_store_facts_and_collector_figures_from_a_real_store(
     assert r.collections.has_data["collector"] and r.collections.has_data["arm"]
     assert {"alice", "bob"} <= {k.collector for k in r.kpis}
     assert [k.rank for k in r.kpis] == list(range(1, len(r.kpis) + 1))
+    # a collector is shown by display name and username; one without a name of their
+    # own, and every other dimension, by the key alone
+    sections = {s.key: s for s in report_sections(r, "en")}
+    shown = {
+        t.name: [row[0].value for row in t.rows]
+        for t in sections["collections"].tables + sections["kpi"].tables
+    }
+    assert "Alice Wang (alice)" in shown["by_collector"] and "bob" in shown["by_collector"]
+    assert "alice" not in shown["by_collector"]
+    assert "Alice Wang (alice)" in [row[1].value for row in sections["kpi"].tables[0].rows]
+    assert "East" in shown["by_team"]
 
     result = CliRunner().invoke(
         app,
@@ -179,4 +192,5 @@ def test_store_facts_and_collector_figures_from_a_real_store(
         env={"ARREARS_DATABASE_URL": ws.database_url},
     )
     assert result.exit_code == 0, result.output
-    assert "alice" in result.output and "bob" in result.output
+    assert "Alice Wang (alice)" in result.output and "bob" in result.output
+    assert "…" not in result.output  # wider than 100 columns: printed whole, nothing cut

@@ -149,7 +149,12 @@ def collector_chart(r: PortfolioReport, lang: str) -> go.Figure | None:
         return None
     rows = [x for x in r.collections.rows["collector"] if x.opening_overdue]
     fig = go.Figure()
-    names = [label("unassigned", lang) if x.key == UNASSIGNED else x.key for x in rows]
+    names = [
+        label("unassigned", lang)
+        if x.key == UNASSIGNED
+        else r.collections.label("collector", x.key)
+        for x in rows
+    ]
     fig.add_bar(x=names, y=[float(x.collection_rate) for x in rows])
     return _layout(fig, label("collection_rate", lang), label("collector", lang),
                    label("collection_rate", lang))  # fmt: skip

@@ -99,6 +99,13 @@ class CollectionReport:
     has_data: dict[str, bool] = field(default_factory=dict)
     has_contacts: bool = False
     has_promises: bool = False
+    names: dict[str, str] = field(default_factory=dict)  # collector → display name
+
+    def label(self, dimension: str, key: str) -> str:
+        """How a row's key is shown: a collector by display name and username
+        ("Li Na (li.na)"; two collectors may share a name), anything else as is."""
+        name = self.names.get(key) if dimension == "collector" else None
+        return f"{name} ({key})" if name and name != key else key
 
     def total(self, dimension: str = "collector") -> CollectionRow:
         out = CollectionRow("total")
@@ -208,7 +215,7 @@ def collection_performance(
             for row in rows_for(keys_of(p.case_id, p.created_by, p.due_date)):
                 row.promises_kept += p.status == "kept"
                 row.promises_broken += p.status == "broken"
-    report = CollectionReport(opening_day, closing_day)
+    report = CollectionReport(opening_day, closing_day, names=dict(facts.display_names))
     for d in DIMENSIONS:
         report.rows[d] = sorted(
             groups[d].values(), key=lambda r: (r.key == UNASSIGNED, -r.collected, r.key)

@@ -49,6 +49,7 @@ class StoreFacts:
     cases: list[tuple[int, str, date, date | None, str | None]] = field(default_factory=list)
     assignments: dict[int, list[tuple[datetime, str | None]]] = field(default_factory=dict)
     users: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
+    display_names: dict[str, str] = field(default_factory=dict)  # username → display name
     teams: dict[int, str] = field(default_factory=dict)
     agencies: dict[int, str] = field(default_factory=dict)
     placements: dict[int, list[tuple[date, date | None, int]]] = field(default_factory=dict)
@@ -165,7 +166,9 @@ def _read_workbench(
         return
     if "users" in names and hasattr(wb, "User"):
         u = wb.User.__table__
-        facts.users = {r.username: (r.team_id, r.agency_id) for r in conn.execute(select(u))}
+        users = list(conn.execute(select(u)))
+        facts.users = {r.username: (r.team_id, r.agency_id) for r in users}
+        facts.display_names = {r.username: r.display_name for r in users if r.display_name}
     if "teams" in names and hasattr(wb, "Team"):
         t = wb.Team.__table__
         facts.teams = {r.id: r.name for r in conn.execute(select(t.c.id, t.c.name))}

@@ -217,8 +217,8 @@ WHAT = {
 }
 
 
-def _collection_row(row: CollectionRow, L) -> list[Cell]:
-    key = L("unassigned") if row.key == UNASSIGNED else row.key
+def _collection_row(row: CollectionRow, L, shown: str) -> list[Cell]:
+    key = L("unassigned") if row.key == UNASSIGNED else shown
     return [
         text(key),
         integer(row.loans),
@@ -262,13 +262,12 @@ def _collections(r: PortfolioReport, L) -> Section:
     if not c.has_promises:
         s.notes.append(L("no_data_dimension", what=L("promises_what")))
     total = Table("collections", L("collections"), [L("total"), *headers])
-    total.rows.append(_collection_row(c.total(), L))
-    total.rows[0][0] = text(L("total"))
+    total.rows.append(_collection_row(c.total(), L, L("total")))
     s.tables.append(total)
     for d in DIMENSIONS:
         if c.has_data[d]:
             t = Table(f"by_{d}", f"{L('collections')} · {L(d)}", [L(d), *headers])
-            t.rows = [_collection_row(row, L) for row in c.rows[d]]
+            t.rows = [_collection_row(row, L, c.label(d, row.key)) for row in c.rows[d]]
             s.tables.append(t)
     if c.has_data["collector"]:
         s.charts.append("collectors")
@@ -305,7 +304,7 @@ def _kpi(r: PortfolioReport, L) -> Section:
         t.rows.append(
             [
                 integer(k.rank),
-                text(k.collector),
+                text(r.collections.label("collector", k.collector)),
                 money(k.actual["collected"]),
                 money(k.target["collected"]),
                 pct(k.achievement["collected"]),

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from arrears.i18n import Translator, default_lang
 
@@ -18,6 +19,17 @@ if TYPE_CHECKING:
 # Piped or captured output has no width of its own: 100 columns fit the widest table.
 console = Console(width=None if Console().is_terminal else 100)
 err = Console(stderr=True, width=None if Console(stderr=True).is_terminal else 100)
+
+
+def print_whole(table: Table) -> None:
+    """Print ``table`` at its natural width when that is wider than the console, so no
+    amount or name is cut short with an ellipsis (a terminal wraps the lines instead)."""
+    natural = console.measure(table, options=console.options.update_width(1000)).maximum
+    if natural <= console.width:
+        console.print(table)
+    else:
+        Console(width=natural, force_terminal=console.is_terminal).print(table)
+
 
 WorkspaceOpt = Annotated[
     Path | None,

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from arrears.commands.common import LangOpt, WorkspaceOpt, console, err, open_workspace
+from arrears.commands.common import (
+    LangOpt,
+    WorkspaceOpt,
+    console,
+    err,
+    open_workspace,
+    print_whole,
+)
 
 if TYPE_CHECKING:
     from arrears.workspace import Workspace
@@ -120,25 +127,10 @@ def register(app: typer.Typer) -> None:
                 label("no_data_dimension", lg, what=label("assignments_what", lg)), markup=False
             )
             return
-        out = Table(title=f"{label('kpi', lg)} {first} – {last}")
-        for key in (
-            "rank",
-            "collector",
-            "collected",
-            "target",
-            "achievement",
-            "cures",
-            "contacts",
-            "promises_kept",
-            "score",
-            "commission_rate",
-            "incentive",
-        ):
-            out.add_column(label(key, lg), justify="left" if key == "collector" else "right")
-        for k in r.kpis:
-            out.add_row(
+        rows = [
+            (
                 str(k.rank),
-                k.collector,
+                r.collections.label("collector", k.collector),
                 f"{k.actual['collected']:,.2f}",
                 f"{k.target['collected']:,.2f}",
                 f"{k.achievement['collected'] * 100:.1f}%",
@@ -149,4 +141,15 @@ def register(app: typer.Typer) -> None:
                 f"{k.commission_rate * 100:.2f}%",
                 f"{k.incentive:,.2f}",
             )
-        console.print(out)
+            for k in r.kpis
+        ]
+        out = Table(title=f"{label('kpi', lg)} {first} – {last}")
+        keys = ("rank", "collector", "collected", "target", "achievement", "cures", "contacts",
+                "promises_kept", "score", "commission_rate", "incentive")  # fmt: skip
+        for key in keys:
+            out.add_column(
+                label(key, lg), justify="left" if key == "collector" else "right", no_wrap=True
+            )
+        for row in rows:
+            out.add_row(*row)
+        print_whole(out)
