@@ -43,6 +43,7 @@ from arrears.domain.products import Catalog, Product
 from arrears.domain.schedule import Installment, LoanTerms, build_schedule
 
 ONE_DAY = timedelta(days=1)
+LATE_FEE_MEMO = "late fee"  # the memo of every late fee the close charges (ref late:<seq>)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +193,7 @@ def close_day(acc: LoanAccount, day: date, payments: Sequence[Payment] = ()) -> 
     *fee_amounts, penalty, compound = capped.amounts
     for (seq, _), amount in zip(fees, fee_amounts, strict=True):
         if amount > 0:
-            ledger = ops.charge_fee(ledger, f"late:{seq}", day, amount, memo="late fee").ledger
+            ledger = ops.charge_fee(ledger, f"late:{seq}", day, amount, memo=LATE_FEE_MEMO).ledger
     accrued = ops.accrue(ledger, f"accr:{day.isoformat()}", day, penalty, compound)
     if accrued is not None:
         ledger = accrued.ledger

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from arrears.channels.gating import HISTORY_DAYS, debtor_gate_inputs
 from arrears.compliance.gate import normalize_contact
+from arrears.domain.account import LATE_FEE_MEMO
 from arrears.domain.ledger import Account
 from arrears.services.workbench import agencies, arrangements, contacts, legal, notes, promises
 from arrears.services.workbench.access import Actor, visible_case
@@ -122,11 +123,19 @@ def loan_view(session: Session, loan: Loan) -> dict[str, Any]:
                 "posted_on": e.posted_on,
                 "amount": e.amount,
                 "reverses": e.reverses,
-                "memo": e.memo,
+                # the close's own memo says in English what the kind's label says
+                "memo": "" if e.memo == LATE_FEE_MEMO else e.memo,
+                "installment": _installment_of(e.ref),
             }
             for e in ledger.entries
         ],
     }
+
+
+def _installment_of(ref: str) -> int | None:
+    """The installment a system entry is about (``due:3``, ``late:3`` → 3), else None."""
+    kind, _, seq = ref.partition(":")
+    return int(seq) if kind in ("due", "late") and seq.isdigit() else None
 
 
 def bucket_history(
