@@ -20,6 +20,7 @@ from fpdf import FPDF, FontFace
 from fpdf.enums import Align, XPos, YPos
 
 from arrears.channels.fields import MergeFields, format_amount, format_date, mask_account
+from arrears.channels.linebreak import wrap
 from arrears.channels.templates import Template, TemplateError, get_template, render
 
 FONT_FAMILY = "NotoSansSC"
@@ -245,17 +246,13 @@ def _set_letter(pdf: _LetterPdf, letter: Letter, template: Template | None) -> N
 
     # Subject line, then the template's body paragraphs.
     pdf.set_font(FONT_FAMILY, size=13)
-    pdf.multi_cell(width, 7, message.subject or "", align=Align.C,
-                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
+    _paragraph(pdf, message.subject or "", 7, Align.C)
     pdf.ln(3)
     pdf.set_font(FONT_FAMILY, size=10.5)
     paragraphs = [p.strip() for p in message.body.split("\n\n") if p.strip()]
     for index, paragraph in enumerate(paragraphs):
         # Left-aligned: justifying CJK text next to a long URL spreads the line apart.
-        pdf.multi_cell(
-            width, 6, paragraph.replace("\n", " "), align=Align.L,
-            new_x=XPos.LMARGIN, new_y=YPos.NEXT,
-        )  # fmt: skip
+        _paragraph(pdf, paragraph.replace("\n", " "), 6, Align.L)
         pdf.ln(2.5)
         if index == min(2, len(paragraphs) - 1):
             _amounts_table(pdf, letter)
@@ -269,6 +266,13 @@ def _set_letter(pdf: _LetterPdf, letter: Letter, template: Template | None) -> N
                  format_date(letter.letter_date, lang)):  # fmt: skip
         if line:
             pdf.cell(width, 6, line, align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
+def _paragraph(pdf: _LetterPdf, text: str, line_height: float, align: Align) -> None:
+    """``text`` over the full text width, its lines broken by the rules of Chinese
+    typesetting (``arrears.channels.linebreak``), one cell per line."""
+    for line in wrap(text, pdf.epw, pdf.get_string_width) or [""]:
+        pdf.cell(pdf.epw, line_height, line, align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def _amounts_table(pdf: _LetterPdf, letter: Letter) -> None:
