@@ -32,8 +32,9 @@ from sqlalchemy.orm import Session
 from arrears.services import audit
 from arrears.services.workbench.access import SUPERVISORS, Actor, require_role
 from arrears.services.workbench.errors import Invalid
+from arrears.services.workbench.queues import record_assignment
 from arrears.store.models import CaseRow
-from arrears.store.workbench_models import CaseAssignment, Placement, Team, User
+from arrears.store.workbench_models import Placement, Team, User
 
 if TYPE_CHECKING:
     from arrears.workspace import Workspace
@@ -135,17 +136,7 @@ def allocate(
     moment = cut_off(on)
     reason = f"allocation {on.isoformat()}"
     for case, to_user in changes:
-        session.add(
-            CaseAssignment(
-                case_id=case.id,
-                from_user=case.assigned_to,
-                to_user=to_user,
-                reason=reason,
-                by_user=actor.username,
-                at=moment,
-            )
-        )
-        case.assigned_to = to_user
+        record_assignment(session, case, to_user, actor.username, reason, moment)
     result.moved = sum(1 for _, to in changes if to is not None)
     result.books = {user: (count, owed) for user, (owed, count) in sorted(load.items())}
     audit.append(

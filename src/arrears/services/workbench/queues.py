@@ -146,14 +146,28 @@ def release_leases(session: Session, username: str) -> int:
     return session.execute(delete(CaseLease).where(CaseLease.username == username)).rowcount
 
 
+def record_assignment(
+    session: Session,
+    case: CaseRow,
+    to_user: str | None,
+    by: str,
+    reason: str,
+    at: datetime | None = None,
+) -> None:
+    """Give ``case`` to ``to_user`` (None: the pool) and keep the move in its assignment
+    history, dated ``at`` (default: now). The caller writes the audit entry."""
+    moved = CaseAssignment(
+        case_id=case.id, from_user=case.assigned_to, to_user=to_user, reason=reason, by_user=by
+    )
+    if at is not None:
+        moved.at = at
+    session.add(moved)
+    case.assigned_to = to_user
+
+
 def _assign(session: Session, case: CaseRow, to_user: str | None, by: str, reason: str) -> None:
     if case.assigned_to == to_user:
         return
-    session.add(
-        CaseAssignment(
-            case_id=case.id, from_user=case.assigned_to, to_user=to_user, reason=reason, by_user=by
-        )
-    )
     audit.append(
         session,
         by,
@@ -162,7 +176,7 @@ def _assign(session: Session, case: CaseRow, to_user: str | None, by: str, reaso
         case.id,
         {"from": case.assigned_to, "to": to_user, "reason": reason},
     )
-    case.assigned_to = to_user
+    record_assignment(session, case, to_user, by, reason)
 
 
 def next_case(
