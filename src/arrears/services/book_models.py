@@ -90,21 +90,32 @@ def contact_attempts(ws: Workspace) -> Any:
     return pd.DataFrame({"loan_id": [r[0] for r in rows], "day": [r[1].date() for r in rows]})
 
 
-def book_dataset(ws: Workspace, target: str, window_days: int | None = None) -> Any:
-    """The modelling dataset of a book target (propensity to pay reads the contacts, and
-    ``window_days`` sets its outcome window; the other targets' windows are fixed)."""
-    from arrears.models.book import build_dataset
+def outcome_window(target: str, window_days: int | None) -> int | None:
+    """The outcome window in days of propensity to pay (``window_days``, else its
+    default), None for the other targets, whose windows are part of their definition
+    (asking one for a window is a ``ModelDataError``)."""
     from arrears.models.errors import ModelDataError
-    from arrears.models.propensity import TARGET, WINDOW_DAYS, build_contact_dataset
+    from arrears.models.propensity import TARGET, WINDOW_DAYS
 
     if target == TARGET:
-        days = WINDOW_DAYS if window_days is None else window_days
-        return build_contact_dataset(book_inputs(ws), contact_attempts(ws), days)
+        return WINDOW_DAYS if window_days is None else window_days
     if window_days is not None:
         raise ModelDataError(
             f"{target}: the outcome window is part of the target's definition; "
             f"a window of days is set for {TARGET} only"
         )
+    return None
+
+
+def book_dataset(ws: Workspace, target: str, window_days: int | None = None) -> Any:
+    """The modelling dataset of a book target (propensity to pay reads the contacts, and
+    ``window_days`` sets its outcome window; see ``outcome_window``)."""
+    from arrears.models.book import build_dataset
+    from arrears.models.propensity import build_contact_dataset
+
+    days = outcome_window(target, window_days)
+    if days is not None:
+        return build_contact_dataset(book_inputs(ws), contact_attempts(ws), days)
     return build_dataset(book_inputs(ws), target)
 
 
@@ -137,7 +148,6 @@ def book_training(
     metadata of a book target (``window_days``: see ``book_dataset``)."""
     from arrears.models.book import CATEGORICAL
     from arrears.models.data import fingerprint
-    from arrears.models.propensity import TARGET, WINDOW_DAYS
 
     ds = book_dataset(ws, target, window_days)
     categorical = [c for c in CATEGORICAL if c in ds.features.columns]
@@ -147,8 +157,9 @@ def book_training(
         "dates": [d.isoformat() for d in ds.dates],
     }
     extra: dict[str, Any] = {"feature_source": "book"}
-    if target == TARGET:
-        extra["outcome_window_days"] = WINDOW_DAYS if window_days is None else window_days
+    days = outcome_window(target, window_days)
+    if days is not None:
+        extra["outcome_window_days"] = days
     return ds.features, ds.target, ds.loan_ids, categorical, info, extra
 
 
