@@ -20,7 +20,8 @@ body{font-family:"Noto Sans SC","Noto Sans CJK SC","PingFang SC","Microsoft YaHe
   "Droid Sans Fallback",sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:13px}
 th,td{border:1px solid #ccc;padding:3px 8px}th{background:#f0f3f8}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td:first-child{white-space:nowrap}
 .note{color:#8a5a00;background:#fff6e0;padding:4px 8px;display:inline-block;margin:2px 0}
 h2{border-bottom:2px solid #4a6fa5;padding-bottom:3px;margin-top:1.8em}
 """
