@@ -19,7 +19,7 @@ JAN, FEB = date(2026, 1, 31), date(2026, 2, 28)
 D = Decimal
 
 
-def period_report(costs=None):
+def period_report(costs=None, arms_on=JAN):
     days = {
         JAN: [
             state("A", 20, 1, principal="1000.00", overdue="100.00"),
@@ -45,7 +45,11 @@ def period_report(costs=None):
         teams={1: "Team 1", 2: "Team 2"},
         agencies={7: "Agency 7"},
         placements={2: [(date(2026, 1, 10), None, 7)]},
-        arms={1: [(JAN, "s/champion")], 2: [(JAN, "s/challenger")], 3: [(JAN, "s/champion")]},
+        arms={
+            1: [(arms_on, "s/champion")],
+            2: [(arms_on, "s/challenger")],
+            3: [(arms_on, "s/champion")],
+        },
         attempts=[
             Attempt(date(2026, 2, 2), 1, "A", "call", "debtor", "connected_conversation", "alice"),
             Attempt(date(2026, 2, 3), 3, "C", "call", "debtor", "no_answer", "alice"),
@@ -198,3 +202,27 @@ def test_a_bad_kpi_file_names_the_file_and_key(tmp_path: Path, text: str, messag
     with pytest.raises(KpiConfigError, match=message) as e:
         load_kpi_config(path)
     assert str(path) in str(e.value)
+
+
+def test_arms_first_assigned_after_the_opening_day_are_explained_in_a_note():
+    from types import SimpleNamespace
+
+    from arrears.analytics.labels import label
+    from arrears.analytics.tables import _collections
+
+    on_time = period_report()
+    assert on_time.first_arm_day == JAN  # the arms held the cases on the opening day
+    late = period_report(arms_on=FEB)
+    assert late.first_arm_day == FEB
+    # loans count for the arm holding them on the opening day: none did
+    assert {r.key for r in late.rows["arm"] if r.loans} == {UNASSIGNED}
+
+    def notes(report, lang):
+        return _collections(
+            SimpleNamespace(collections=report), lambda k, **kw: label(k, lang, **kw)
+        ).notes
+
+    assert not any("readout" in n for n in notes(on_time, "en"))
+    (note,) = [n for n in notes(late, "en") if "readout" in n]
+    assert "first assigned on 2026-02-28" in note
+    assert any("策略分组首次分配于2026-02-28" in n for n in notes(late, "zh"))

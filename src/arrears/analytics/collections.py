@@ -100,6 +100,7 @@ class CollectionReport:
     has_contacts: bool = False
     has_promises: bool = False
     names: dict[str, str] = field(default_factory=dict)  # collector → display name
+    first_arm_day: date | None = None  # the first strategy assignment's day, if any
 
     def label(self, dimension: str, key: str) -> str:
         """How a row's key is shown: a collector by display name and username
@@ -215,7 +216,13 @@ def collection_performance(
             for row in rows_for(keys_of(p.case_id, p.created_by, p.due_date)):
                 row.promises_kept += p.status == "kept"
                 row.promises_broken += p.status == "broken"
-    report = CollectionReport(opening_day, closing_day, names=dict(facts.display_names))
+    arm_days = [on for history in facts.arms.values() for on, _ in history]
+    report = CollectionReport(
+        opening_day,
+        closing_day,
+        names=dict(facts.display_names),
+        first_arm_day=min(arm_days) if arm_days else None,
+    )
     for d in DIMENSIONS:
         report.rows[d] = sorted(
             groups[d].values(), key=lambda r: (r.key == UNASSIGNED, -r.collected, r.key)

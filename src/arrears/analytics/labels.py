@@ -85,6 +85,13 @@ LABELS: dict[str, dict[str, str]] = {
     "arms_what": {"en": "strategy assignments", "zh": "策略分配记录"},
     "contacts_what": {"en": "contact attempts", "zh": "联系记录"},
     "promises_what": {"en": "promises due", "zh": "到期承诺"},
+    "arms_after_opening": {
+        "en": "Strategy arms were first assigned on {day}, after the opening day: loans "
+        "count for the arm holding them on the opening day, so these arms show their "
+        "contacts but no collections. `arrears strategy readout` compares the arms.",
+        "zh": "策略分组首次分配于{day}，晚于期初日：贷款按期初日所在分组统计，"
+        "因此这些分组只有联系记录而无催回金额。比较各分组请用 `arrears strategy readout`。",
+    },
 }
 
 

@@ -257,6 +257,8 @@ def _collections(r: PortfolioReport, L) -> Section:
     for d in DIMENSIONS:
         if not c.has_data[d]:
             s.notes.append(f"{L(d)}: {L('no_data_dimension', what=L(WHAT[d]))}")
+    if c.first_arm_day is not None and c.first_arm_day > c.opening_day:
+        s.notes.append(L("arms_after_opening", day=str(c.first_arm_day)))
     if not c.has_contacts:
         s.notes.append(L("no_data_dimension", what=L("contacts_what")))
     if not c.has_promises:
