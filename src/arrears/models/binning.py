@@ -15,6 +15,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+# On up to this many rows a bin holds at least ``min_bin_size`` of them; on more, at
+# least as many rows as that share of SIZE_ROWS (250 rows at 5%), and never under
+# MIN_BIN_SHARE. A WOE on 250 rows is as steady in a large table as in a small one, and
+# a 5% floor on a 30,000-row book merges away a 2–4% group (loans delinquent in the
+# last six months) whose event rate is ten times the rest.
+SIZE_ROWS = 5000
+MIN_BIN_SHARE = 0.01
+# optbinning's own floor for its pre-bins (its default)
+PREBIN_SHARE = 0.05
+
 
 @dataclass
 class BinningConfig:
@@ -26,6 +36,12 @@ class BinningConfig:
     max_n_prebins: int = 20
     min_bin_size: float = 0.05
     max_n_bins: int | None = 6
+
+    def bin_share(self, rows: int) -> float:
+        """The smallest bin as a share of ``rows`` training rows (see ``SIZE_ROWS``)."""
+        if rows <= SIZE_ROWS:
+            return self.min_bin_size
+        return max(self.min_bin_size * SIZE_ROWS / rows, MIN_BIN_SHARE)
 
     def as_dict(self) -> dict[str, Any]:
         """The settings, for the model's metadata."""
@@ -64,6 +80,7 @@ class WoeBinner:
         self.binnings = {}
         self._fitted_on = _rows_key(features.index, y)
         same_rows = reuse is not None and getattr(reuse, "_fitted_on", None) == self._fitted_on
+        share = self.config.bin_share(len(features))
         for name in features.columns:
             is_cat = name in self.categorical
             trend = None if is_cat else self.config.monotonic_trend
@@ -81,7 +98,8 @@ class WoeBinner:
                 solver="cp",
                 monotonic_trend=trend,
                 max_n_prebins=self.config.max_n_prebins,
-                min_bin_size=self.config.min_bin_size,
+                min_bin_size=share,
+                min_prebin_size=min(share, PREBIN_SHARE),
                 max_n_bins=self.config.max_n_bins,
             )
             with warnings.catch_warnings():
