@@ -50,3 +50,26 @@ def test_a_small_table_bins_with_the_configured_share_as_before():
     assert (fitted.min_bin_size, fitted.min_prebin_size) == (0.05, 0.05)
     # 3% of rows cannot make a bin of >= 5%: one bin, no information
     assert small.iv()["max_dpd_6m"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_the_scorecards_inner_choice_bins_as_finely_as_its_final_fit(monkeypatch):
+    from arrears.models.learners import Scorecard
+
+    features, y = _book(12_000)
+    shares: list[tuple[int, float]] = []
+    original = WoeBinner.fit
+
+    def recording(self, x, target, cats, **options):
+        fitted = original(self, x, target, cats, **options)
+        shares.append((len(x), fitted.binnings["max_dpd_6m"].min_bin_size))
+        return fitted
+
+    monkeypatch.setattr(WoeBinner, "fit", recording)
+    card = Scorecard(seed=0, binning=BinningConfig(), min_iv=0.0, chi_alpha=None, c=(0.1, 1.0))
+    card.fit(features, y, [])
+    *inner, final = shares
+    assert final == (12_000, pytest.approx(0.05 * SIZE_ROWS / 12_000))
+    # the inner folds (of the 5,000-row sample) bin with that same smallest share
+    assert inner and all(rows < SIZE_ROWS for rows, _ in inner)
+    assert all(share == pytest.approx(final[1]) for _, share in inner)
+    assert "max_dpd_6m" in card.selection.kept

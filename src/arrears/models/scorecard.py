@@ -6,6 +6,7 @@ inside the rows it is fitted on (nested inside any outer cross-validation).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -133,12 +134,15 @@ class Scorecard(Learner):
         if len(binnings) * len(ivs) * len(alphas) * len(cs) * len(uses) > 1:
             rows = self._inner_sample(y)
             self.inner_repeats_used = self.repeats_for(len(rows))
+            # the inner fits bin with the smallest bin share the final fit will use, so
+            # the choice is made on the bins the model gets (see binning.SIZE_ROWS)
+            inner_binnings = [replace(b, min_bin_size=b.bin_share(len(y))) for b in binnings]
             ranking, oof = _inner_cv(
                 frame.iloc[rows],
                 y[rows],
                 self.categorical,
                 derived,
-                _Grid(binnings, ivs, alphas, cs, uses),
+                _Grid(inner_binnings, ivs, alphas, cs, uses),
                 self.max_correlation,
                 self.seed,
                 self.inner_repeats_used,
