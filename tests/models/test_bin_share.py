@@ -52,7 +52,8 @@ def test_a_small_table_bins_with_the_configured_share_as_before():
     assert small.iv()["max_dpd_6m"] == pytest.approx(0.0, abs=1e-9)
 
 
-def test_the_scorecards_inner_choice_bins_as_finely_as_its_final_fit(monkeypatch):
+@pytest.mark.parametrize("inner_rows", [SIZE_ROWS, None])  # on a sample / on every row
+def test_the_scorecards_inner_choice_bins_as_finely_as_its_final_fit(monkeypatch, inner_rows):
     from arrears.models.learners import Scorecard
 
     features, y = _book(12_000)
@@ -65,11 +66,20 @@ def test_the_scorecards_inner_choice_bins_as_finely_as_its_final_fit(monkeypatch
         return fitted
 
     monkeypatch.setattr(WoeBinner, "fit", recording)
-    card = Scorecard(seed=0, binning=BinningConfig(), min_iv=0.0, chi_alpha=None, c=(0.1, 1.0))
+    card = Scorecard(
+        seed=0,
+        binning=BinningConfig(),
+        min_iv=0.0,
+        chi_alpha=None,
+        c=(0.1, 1.0),
+        inner_rows=inner_rows,
+    )
     card.fit(features, y, [])
     *inner, final = shares
     assert final == (12_000, pytest.approx(0.05 * SIZE_ROWS / 12_000))
-    # the inner folds (of the 5,000-row sample) bin with that same smallest share
-    assert inner and all(rows < SIZE_ROWS for rows, _ in inner)
+    # the inner folds (of the 5,000-row sample, or of all 12,000 rows: 9,600 each, more
+    # than SIZE_ROWS themselves) bin with that same smallest share
+    assert len(inner) == 5
+    assert all(rows == (4_000 if inner_rows else 9_600) for rows, _ in inner)
     assert all(share == pytest.approx(final[1]) for _, share in inner)
     assert "max_dpd_6m" in card.selection.kept

@@ -68,19 +68,22 @@ class WoeBinner:
         y: np.ndarray,
         categorical: list[str],
         reuse: WoeBinner | None = None,
+        share_rows: int | None = None,
     ) -> WoeBinner:
         """Bin every column of ``features`` against ``y`` (columns in ``categorical`` as
         categories, the rest as numbers). ``reuse``: a binner fitted on these same rows
         and target, whose binning of a column is taken as it is wherever this config
         would bin that column the same way (a category ignores the monotonic trend), as
-        refitting would give the same bins."""
+        refitting would give the same bins. ``share_rows``: the table size the smallest
+        bin's share is set for (``BinningConfig.bin_share``; default: these rows), so an
+        inner fold bins as the fit on its whole table would."""
         from optbinning import OptimalBinning
 
         self.categorical = list(categorical)
         self.binnings = {}
         self._fitted_on = _rows_key(features.index, y)
         same_rows = reuse is not None and getattr(reuse, "_fitted_on", None) == self._fitted_on
-        share = self.config.bin_share(len(features))
+        share = self.config.bin_share(len(features) if share_rows is None else share_rows)
         for name in features.columns:
             is_cat = name in self.categorical
             trend = None if is_cat else self.config.monotonic_trend

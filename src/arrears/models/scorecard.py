@@ -6,7 +6,6 @@ inside the rows it is fitted on (nested inside any outer cross-validation).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -134,18 +133,18 @@ class Scorecard(Learner):
         if len(binnings) * len(ivs) * len(alphas) * len(cs) * len(uses) > 1:
             rows = self._inner_sample(y)
             self.inner_repeats_used = self.repeats_for(len(rows))
-            # the inner fits bin with the smallest bin share the final fit will use, so
-            # the choice is made on the bins the model gets (see binning.SIZE_ROWS)
-            inner_binnings = [replace(b, min_bin_size=b.bin_share(len(y))) for b in binnings]
             ranking, oof = _inner_cv(
                 frame.iloc[rows],
                 y[rows],
                 self.categorical,
                 derived,
-                _Grid(inner_binnings, ivs, alphas, cs, uses),
+                _Grid(binnings, ivs, alphas, cs, uses),
                 self.max_correlation,
                 self.seed,
                 self.inner_repeats_used,
+                # inner folds bin with the smallest bin share of the final fit, so the
+                # choice is made on the bins the model gets (see binning.SIZE_ROWS)
+                share_rows=len(y),
             )
             ranked = list(ranking)
             self.inner_oof, self.inner_rows_used = oof, rows
@@ -399,6 +398,7 @@ def _inner_cv(
     max_correlation: float,
     seed: int,
     repeats: int = 1,
+    share_rows: int | None = None,
 ) -> tuple[list[tuple[Candidate, float]], dict[Candidate, np.ndarray]]:
     """Every candidate with its mean AUC over ``repeats`` stratified 5-fold CVs inside
     the rows given (never an outer test fold; repeat r shuffled with ``seed + r``), best
@@ -406,7 +406,9 @@ def _inner_cv(
     repeat (the splits ``inner_splits(y, seed)`` every learner's inner CV shares): in
     every inner fold each binning is fitted, and each filter applied, on the inner
     training rows only. A candidate whose filters leave no feature in an inner fold
-    scores 0.5 there (and predicts the training event rate). Ties keep grid order."""
+    scores 0.5 there (and predicts the training event rate). Ties keep grid order.
+    ``share_rows``: the table size every inner binning sets its smallest bin for (the
+    rows of the final fit; default: each inner training fold's own)."""
     from arrears.models.metrics import auc
 
     scores: dict[Candidate, list[float]] = {}
@@ -417,7 +419,9 @@ def _inner_cv(
         x_train, x_test = features.iloc[train], features.iloc[test]
         earlier: WoeBinner | None = None
         for b, config in enumerate(grid.binnings):
-            binner = WoeBinner(config).fit(x_train, y[train], categorical, reuse=earlier)
+            binner = WoeBinner(config).fit(
+                x_train, y[train], categorical, reuse=earlier, share_rows=share_rows
+            )
             earlier = binner
             iv = binner.iv()
             woe_train, woe_test = binner.transform(x_train), binner.transform(x_test)
