@@ -111,6 +111,7 @@ def connect(engine: str) -> Any:
             .config("spark.sql.warehouse.dir", _scratch_warehouse())
             .config("spark.sql.shuffle.partitions", os.environ.get("ARREARS_SPARK_PARTITIONS", "4"))
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")  # no stage bars over the output
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.driver.memory", os.environ.get("ARREARS_SPARK_MEMORY", "4g"))
             .getOrCreate()
