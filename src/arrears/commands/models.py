@@ -48,12 +48,23 @@ def _print_json(value: Any) -> None:
     console.print_json(json.dumps(value, default=str))
 
 
-def _load_table(data: Path | None, target: str | None, event: str | None) -> Any:
-    from arrears.models.data import load_csv
+def _load_table(
+    data: Path | None, target: str | None, event: str | None, learner: Any = None
+) -> Any:
+    """The table of --data; with a fitted ``learner``, its features checked and typed as
+    the learner reads them (its text columns kept as written)."""
+    from dataclasses import replace
+
+    from arrears.models.data import from_frame, model_inputs, read_csv
 
     if data is None or target is None:
         raise _fail("give --data FILE.csv and --target COLUMN (or --book TARGET -w WORKSPACE)")
-    return load_csv(data, target, event)
+    text = learner.categorical if learner is not None else ()
+    table = from_frame(read_csv(data, text), target, str(data), event)
+    if learner is None:
+        return table
+    inputs = model_inputs(table.features, learner.features, learner.categorical, str(data))
+    return replace(table, features=inputs)
 
 
 def _latest_book_model(ws: Workspace) -> Path:
@@ -97,6 +108,14 @@ def register(app: typer.Typer) -> None:
                 "(default 7).",
             ),
         ] = None,
+        drop: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--drop",
+                help="--data: a column not to use as a feature (repeatable). Identifiers, "
+                "row numbers, dates, empty and one-valued columns are left out anyway.",
+            ),
+        ] = None,
         workspace: WorkspaceOpt = None,
     ) -> None:
         """Cross-validate a learner, fit it on all rows and save it with its metadata,
@@ -109,6 +128,8 @@ def register(app: typer.Typer) -> None:
             raise _fail(f"--learner must be one of {', '.join(LEARNERS)}, not {learner!r}")
         try:
             if book is not None:
+                if drop:
+                    raise _fail("--drop is for --data; a book's features are fixed")
                 ws = open_workspace(workspace)
                 features, y, groups, categorical, info, extra = book_training(ws, book, window_days)
                 model_name, target_name = name or book, book
@@ -116,11 +137,17 @@ def register(app: typer.Typer) -> None:
             else:
                 if window_days is not None:
                     raise _fail("--window-days is for --book propensity_to_pay, not --data")
-                table = _load_table(data, target, event)
+                table = _load_table(data, target, event).for_training(drop or ())
+                for column, reason in table.excluded.items():
+                    err.print(f"not a feature: {column}: {reason}", markup=False, soft_wrap=True)
                 features, y, groups = table.features, table.target, None
                 categorical = table.categorical
                 info = {"source": table.source, "sha256": table.fingerprint}
-                extra = {"feature_source": "table", "event": table.event}
+                extra = {
+                    "feature_source": "table",
+                    "event": table.event,
+                    "excluded_columns": table.excluded,
+                }
                 model_name, target_name = name or table.target_name, table.target_name
                 if out is None:
                     raise _fail("give --out DIR for the model folder")
@@ -182,11 +209,13 @@ def register(app: typer.Typer) -> None:
             else:
                 # the event is the one the model was trained on unless told otherwise
                 event = event or saved.meta.get("event")
-                table = _load_table(data, target or saved.meta["target"], event)
+                table = _load_table(data, target or saved.meta["target"], event, saved.learner)
                 features, y = table.features, table.target
             missing = [c for c in saved.learner.features if c not in features.columns]
-            if missing:
-                raise ModelDataError(f"{data}: columns the model needs are missing: {missing}")
+            if missing:  # a book's features are built by the code the model was trained with
+                raise ModelDataError(
+                    f"{model}: book features the model needs are missing: {missing}"
+                )
             pd_ = saved.learner.predict_pd(features[saved.learner.features])
             result = metrics.summary(y, pd_, cutoff)
             later = None
@@ -205,7 +234,7 @@ def register(app: typer.Typer) -> None:
                 result["sample"] = "book rows of every observation date (training rows included)"
                 result["cv"] = (saved.meta.get("metrics") or {}).get("cv")
             if reference is not None:
-                ref = _load_table(reference, target or saved.meta["target"], event)
+                ref = _load_table(reference, target or saved.meta["target"], event, saved.learner)
                 later = (ref.features, features)
                 psi = drift_table(saved.learner, *later)
                 result["psi"] = dict(zip(psi["quantity"], psi["PSI"], strict=True))
@@ -230,11 +259,32 @@ def register(app: typer.Typer) -> None:
         model: Annotated[
             Path | None, typer.Option("--model", help="Model folder (default: newest book model).")
         ] = None,
+        data: Annotated[
+            Path | None,
+            typer.Option("--data", help="CSV file to score with a --data model (needs --out)."),
+        ] = None,
+        out: Annotated[
+            Path | None,
+            typer.Option("--out", help="--data: CSV to write (the rows, then score and pd)."),
+        ] = None,
         workspace: WorkspaceOpt = None,
     ) -> None:
-        """Write the scores of every loan in the snapshot of --as-of."""
+        """Write the scores of every loan in the snapshot of --as-of (book models), or of
+        every row of a CSV file (--data FILE --model DIR --out FILE)."""
         from arrears.models.errors import ModelDataError, RegistryError
 
+        if data is not None:
+            from arrears.models.registry import load_model
+            from arrears.models.scoring import score_csv
+
+            if model is None or out is None:
+                raise _fail("--data needs --model DIR (a model trained on --data) and --out FILE")
+            try:
+                rows = score_csv(load_model(model), data, out)
+            except (ModelDataError, RegistryError) as exc:
+                raise _fail(str(exc)) from None
+            console.print(f"{rows:,} rows scored into {out}", markup=False, soft_wrap=True)
+            return
         ws = open_workspace(workspace)
         day = parse_date(as_of)
         if day not in ws.snapshot_dates():

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-from dataclasses import dataclass
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,14 @@ from arrears.models.errors import ModelDataError
 
 # values read as the event (1) of a two-valued target when no --event is given
 EVENT_WORDS = ("bad", "yes", "true", "default", "event", "1")
+
+# a text column is an identifier (or free text) when at least this share of its values
+# are distinct, on at least ID_MIN_ROWS rows: as categories it can only be memorised
+ID_DISTINCT_SHARE = 0.95
+ID_MIN_ROWS = 20
+# a text column is dates when at least this share of its values look like one
+DATE_SHARE = 0.9
+_DATE = re.compile(r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})([ T].*)?$")
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,8 @@ class TabularData:
     target_name: str
     event: str
     source: str
+    # columns of the file left out of the features, with the reason (see for_training)
+    excluded: dict[str, str] = field(default_factory=dict)
 
     @property
     def categorical(self) -> list[str]:
@@ -40,6 +52,23 @@ class TabularData:
     def fingerprint(self) -> str:
         """sha256 of the data as trained on (features and target, canonical CSV)."""
         return fingerprint(self.features, self.target)
+
+    def for_training(self, drop: Sequence[str] = ()) -> TabularData:
+        """The table without the columns named in ``drop`` and those no learner can use
+        (``unusable_columns``), each recorded in ``excluded`` with its reason."""
+        unknown = [c for c in drop if c not in self.features.columns]
+        if unknown:
+            raise ModelDataError(
+                f"{self.source}: --drop {', '.join(map(repr, unknown))}: no such feature "
+                f"column (features: {', '.join(map(str, self.features.columns))})"
+            )
+        excluded = dict.fromkeys(drop, "left out by --drop")
+        excluded.update(unusable_columns(self.features.drop(columns=list(drop))))
+        kept = self.features.drop(columns=list(excluded))
+        if kept.shape[1] == 0:
+            reasons = "; ".join(f"{c}: {r}" for c, r in excluded.items())
+            raise ModelDataError(f"{self.source}: no usable feature columns ({reasons})")
+        return replace(self, features=kept, excluded=excluded)
 
 
 def is_numeric(column: pd.Series) -> bool:
@@ -86,6 +115,39 @@ def binary_target(values: pd.Series, source: str, column: str, event: str | None
     return (text == event).to_numpy().astype(np.int64)
 
 
+def unusable_columns(features: pd.DataFrame) -> dict[str, str]:
+    """Columns that carry nothing a model can learn from and generalise, by name with
+    the reason: every value empty; one value on every row; an identifier or free text
+    (nearly every text value distinct); a row number (consecutive distinct integers);
+    dates as text (their categories never recur in later data)."""
+    out = {}
+    for name in features.columns:
+        column = features[name]
+        present = column.dropna()
+        rows = len(present)
+        distinct = present.astype(str).nunique()
+        if rows == 0:
+            out[name] = "every value is empty"
+        elif distinct == 1 and rows == len(column):
+            out[name] = f"the same value ({present.iloc[0]!r}) on every row"
+        elif is_numeric(column):
+            if (
+                rows == len(column) >= ID_MIN_ROWS
+                and distinct == rows
+                and bool((present == present.round()).all())
+                and present.max() - present.min() == rows - 1
+            ):
+                out[name] = "a row number (consecutive integers, each once)"
+        elif present.astype(str).str.strip().str.match(_DATE).mean() >= DATE_SHARE:
+            out[name] = (
+                f"dates (like {str(present.iloc[0])!r}); derive a number from them "
+                "(e.g. days since) to use them"
+            )
+        elif rows >= ID_MIN_ROWS and distinct >= ID_DISTINCT_SHARE * rows:
+            out[name] = f"an identifier or free text ({distinct} distinct values in {rows} rows)"
+    return out
+
+
 def _check_feature(frame: pd.DataFrame, column: str, source: str) -> None:
     """A text column whose values are mostly numbers is a numeric column with a bad cell:
     name it rather than silently treating the whole column as categories."""
@@ -93,8 +155,6 @@ def _check_feature(frame: pd.DataFrame, column: str, source: str) -> None:
     if is_numeric(values):
         return
     present = values.dropna().astype(str).str.strip()
-    if present.empty:
-        raise ModelDataError(f"{source}: column {column!r}: every value is empty")
     parsed = pd.to_numeric(present, errors="coerce")
     bad = parsed.isna()
     if bad.sum() > 0 and bad.mean() <= 0.1:
@@ -106,18 +166,50 @@ def _check_feature(frame: pd.DataFrame, column: str, source: str) -> None:
         )
 
 
-def load_csv(path: Path, target: str, event: str | None = None) -> TabularData:
-    """Read ``path`` and split it into features and a 0/1 target named ``target``."""
+def read_csv(path: Path, text: Sequence[str] = ()) -> pd.DataFrame:
+    """The rows of the CSV file at ``path`` (the columns named in ``text`` read as text
+    as written, so a category '01' stays '01'), or a ``ModelDataError`` saying why not."""
     source = str(path)
     if not path.exists():
         raise ModelDataError(f"{source}: no such file")
     try:
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(path, dtype=dict.fromkeys(text, str))
     except pd.errors.EmptyDataError:
         raise ModelDataError(f"{source}: the file is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise ModelDataError(f"{source}: not a readable CSV file ({exc})") from None
-    return from_frame(frame, target, source, event)
+    if frame.empty:
+        raise ModelDataError(f"{source}: the file has no data rows")
+    return frame
+
+
+def load_csv(path: Path, target: str, event: str | None = None) -> TabularData:
+    """Read ``path`` and split it into features and a 0/1 target named ``target``."""
+    return from_frame(read_csv(path), target, str(path), event)
+
+
+def model_inputs(
+    frame: pd.DataFrame, features: list[str], categorical: list[str], source: str
+) -> pd.DataFrame:
+    """The columns a fitted model reads (``features``, of which ``categorical`` are
+    text; read them with ``read_csv(path, categorical)``), checked as at training: a
+    missing column or a stray text value in a numeric one stops with the file, column
+    (and row) named."""
+    missing = [c for c in features if c not in frame.columns]
+    if missing:
+        raise ModelDataError(f"{source}: columns the model needs are missing: {missing}")
+    inputs = frame[features].copy()
+    for column in features:
+        if column in categorical:
+            inputs[column] = inputs[column].astype(object)
+        else:
+            _check_feature(inputs, column, source)
+            if not is_numeric(inputs[column]):
+                raise ModelDataError(
+                    f"{source}: column {column!r}: the model reads numbers here, "
+                    f"the file has text (e.g. {str(inputs[column].dropna().iloc[0])!r})"
+                )
+    return inputs
 
 
 def from_frame(

@@ -61,9 +61,11 @@ def feature_report(
     importance: dict[str, float],
     selected: list[str],
     dropped: dict[str, str],
+    excluded: dict[str, str] | None = None,
 ) -> str:
-    """One page: a summary row per feature (IV, chi-square p, LightGBM gain share, kept
-    or why dropped), then per feature its bin table and chart."""
+    """One page: the columns of the data not used as features and why (``excluded``), a
+    summary row per feature (IV, chi-square p, LightGBM gain share, kept or why
+    dropped), then per feature its bin table and chart."""
     iv = binner.iv()
     order = sorted(iv, key=lambda n: -iv[n])
     summary = pd.DataFrame(
@@ -75,7 +77,13 @@ def feature_report(
             "in model": ["yes" if n in selected else dropped.get(n, "no") for n in order],
         }
     )
-    parts = ["<h2>Summary</h2>", _table(summary)]
+    parts = []
+    if excluded:
+        left_out = pd.DataFrame(
+            {"column": list(excluded), "why not a feature": list(excluded.values())}
+        )
+        parts += ["<h2>Columns not used</h2>", _table(left_out)]
+    parts += ["<h2>Summary</h2>", _table(summary)]
     for name in order:
         table = binner.table(name)
         parts.append(f"<h2>{html.escape(str(name))} — IV {iv[name]:.4f}</h2>")
@@ -106,6 +114,7 @@ def model_report(
             ("training rows / events", f"{meta['data']['rows']} / {meta['data']['events']}"),
             ("training data sha256", meta["data"]["sha256"]),
             ("features", ", ".join(meta.get("features", []))),
+            ("columns not used", ", ".join(meta.get("excluded_columns") or {}) or "none"),
             ("seed", meta.get("seed")),
         ],
         columns=["item", "value"],

@@ -77,3 +77,36 @@ def write_scores(table: pa.Table, path: Path) -> Path:
     pq.write_table(table, partial, compression="zstd", write_statistics=True)
     partial.replace(path)
     return path
+
+
+def score_csv(saved: SavedModel, data: Path, out: Path) -> int:
+    """Score every row of the CSV file ``data`` with a model trained on a table
+    (``models train --data``) and write ``out``: the file's rows and columns as written,
+    then ``score`` (points) and ``pd``. Written whole or not at all (temporary file,
+    then rename); returns the number of rows. Raises ``ModelDataError`` naming the file,
+    column and row of bad input."""
+    from arrears.models.data import model_inputs, read_csv
+    from arrears.models.errors import ModelDataError
+
+    if saved.meta.get("feature_source") == "book":
+        raise ModelDataError(
+            f"{saved.folder}: model {saved.name} reads book features; score a snapshot "
+            "with --as-of instead"
+        )
+    learner, source = saved.learner, str(data)
+    inputs = model_inputs(
+        read_csv(data, learner.categorical), learner.features, learner.categorical, source
+    )
+    # the file as written, every cell kept as its text
+    rows = pd.read_csv(data, dtype=str, keep_default_na=False)
+    taken = [c for c in ("score", "pd") if c in rows.columns]
+    if taken:
+        raise ModelDataError(f"{source}: already has column(s) {taken}; rename them to score it")
+    pd_ = np.asarray(learner.predict_pd(inputs), dtype=np.float64)
+    rows["score"] = np.asarray(learner.points(inputs), dtype=np.int32)
+    rows["pd"] = [f"{p:.6f}" for p in pd_]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    rows.to_csv(partial, index=False)
+    partial.replace(out)
+    return len(rows)

@@ -100,6 +100,7 @@ def write_reports(
         tree_importance(binned, y, categorical, seed),
         selected,
         dropped,
+        saved.meta.get("excluded_columns") or {},
     )
     (saved.folder / "feature_report.html").write_text(page, encoding="utf-8")
     if result.cv is not None:

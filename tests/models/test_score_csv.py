@@ -1,0 +1,88 @@
+"""`arrears models score --data FILE --model DIR --out FILE`: a model trained on a
+user's table scores new rows of the same shape, the file passed through as written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from arrears.cli import app
+from arrears.models.registry import load_model
+
+runner = CliRunner()
+
+
+def _applicants(rows: int, seed: int, with_target: bool) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    income = rng.normal(5000, 1500, rows).round(2)
+    frame = pd.DataFrame(
+        {
+            "applicant": [f"A-{seed}-{i:05d}" for i in range(rows)],
+            "income": income,
+            "branch": rng.choice(["01", "02", "A1"], rows),  # text: codes, one with a letter
+        }
+    )
+    if with_target:
+        frame["bad"] = (rng.random(rows) < 1 / (1 + np.exp((income - 5000) / 1000))).astype(int)
+    return frame
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("score-csv")
+    data = folder / "train.csv"
+    _applicants(400, 1, with_target=True).to_csv(data, index=False)
+    args = ["models", "train", "--data", str(data), "--target", "bad", "--learner", "lgbm"]
+    result = runner.invoke(app, [*args, "--cv", "0", "--no-reports", "--out", str(folder / "m")])
+    assert result.exit_code == 0, result.output
+    return folder / "m"
+
+
+def test_new_rows_get_the_models_points_and_pd_beside_their_own_cells(model: Path, tmp_path):
+    data, out = tmp_path / "new.csv", tmp_path / "scored.csv"
+    # a new month's file: no target, a branch code only ever '01' (it would read as 1)
+    fresh = _applicants(50, 2, with_target=False).assign(branch="01", note="")
+    fresh.loc[3, "income"] = np.nan
+    fresh.to_csv(data, index=False)
+    result = runner.invoke(
+        app, ["models", "score", "--model", str(model), "--data", str(data), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "50 rows scored" in result.output
+    scored = pd.read_csv(out, dtype=str, keep_default_na=False)
+    written = pd.read_csv(data, dtype=str, keep_default_na=False)
+    assert list(scored.columns) == [*written.columns, "score", "pd"]
+    pd.testing.assert_frame_equal(scored[written.columns], written)  # cells as written
+    learner = load_model(model).learner
+    inputs = fresh[learner.features].astype({"branch": object})
+    np.testing.assert_allclose(scored["pd"].astype(float), learner.predict_pd(inputs), atol=5e-7)
+    assert scored["score"].astype(int).tolist() == learner.points(inputs).tolist()
+    assert learner.categorical == ["branch"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda f: f.drop(columns=["branch"]), "columns the model needs are missing: ['branch']"),
+        (
+            lambda f: f.astype({"income": object}).assign(
+                income=lambda g: g["income"].where(g.index != 7, "4,5OO")
+            ),
+            "column 'income', row 9: '4,5OO' is not a number",
+        ),
+        (lambda f: f.assign(pd=0.1), "already has column(s) ['pd']"),
+    ],
+)
+def test_bad_rows_are_named_and_nothing_is_written(model: Path, tmp_path, change, message):
+    data, out = tmp_path / "new.csv", tmp_path / "scored.csv"
+    change(_applicants(30, 3, with_target=False)).to_csv(data, index=False)
+    result = runner.invoke(
+        app, ["models", "score", "--model", str(model), "--data", str(data), "--out", str(out)]
+    )
+    assert result.exit_code == 1
+    assert str(data) in result.output and message in result.output
+    assert not out.exists() and not list(tmp_path.glob("*.partial"))
