@@ -96,3 +96,26 @@ def test_lgbm_handles_unseen_categories(german):
     odd["purpose"] = "never seen"
     assert np.isfinite(model.predict_pd(odd)).all()
     assert set(model.importance()) == set(features.columns)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"binning": "auto"}, "Scorecard binning: 'auto' is not a BinningConfig or a list of them"),
+        ({"binning": [BinningConfig(), "x"]}, "Scorecard binning: 'x' is not a BinningConfig"),
+        ({"c": "1.0"}, "Scorecard c: '1.0' is not a float or a list of them"),
+        ({"min_iv": []}, "Scorecard min_iv: [] is not a float or a list of them"),
+        ({"chi_alpha": [None, "0.05"]}, "Scorecard chi_alpha: '0.05' is not a float"),
+    ],
+)
+def test_a_wrong_setting_is_named_before_anything_is_fitted(settings, message):
+    with pytest.raises(TypeError) as raised:
+        Scorecard(seed=0, **settings).candidates()
+    assert str(raised.value) == message
+
+
+def test_settings_take_one_value_or_a_list_of_candidates():
+    binnings, ivs, alphas, cs = Scorecard(
+        seed=0, binning=BinningConfig(), min_iv=0, chi_alpha=None, c=(0.1, 1)
+    ).candidates()
+    assert (binnings, ivs, alphas, cs) == ([BinningConfig()], [0], [None], [0.1, 1])

@@ -105,10 +105,10 @@ class Scorecard(Learner):
     ) -> tuple[list[BinningConfig], list[float], list[float | None], list[float]]:
         """The candidate binnings, IV floors, chi-square levels and Cs, in grid order."""
         return (
-            _as_list(self.binning, BINNING_GRID, BinningConfig),
-            _as_list(self.min_iv, MIN_IV_GRID, float),
-            _as_list(self.chi_alpha, CHI_ALPHA_GRID, float, none_is_value=True),
-            _as_list(self.c, C_GRID, float),
+            _as_list(self.binning, BINNING_GRID, BinningConfig, name="binning"),
+            _as_list(self.min_iv, MIN_IV_GRID, float, name="min_iv"),
+            _as_list(self.chi_alpha, CHI_ALPHA_GRID, float, none_is_value=True, name="chi_alpha"),
+            _as_list(self.c, C_GRID, float, name="c"),
         )
 
     def fit(self, features: pd.DataFrame, y: np.ndarray, categorical: list[str]) -> Scorecard:
@@ -310,11 +310,29 @@ class Scorecard(Learner):
         return out
 
 
-def _as_list(value: Any, grid: Sequence[Any], kind: type, none_is_value: bool = False) -> list[Any]:
+def _as_list(
+    value: Any, grid: Sequence[Any], kind: type, none_is_value: bool = False, name: str = ""
+) -> list[Any]:
+    """One setting as its list of candidates: None is the default ``grid`` (or, with
+    ``none_is_value``, the single value None), a value of ``kind`` is one candidate,
+    a sequence of them is the candidates; anything else is a TypeError naming it."""
     if value is None and not none_is_value:
         return list(grid)
-    if value is None or (isinstance(value, kind | int) and not isinstance(value, bool)):
+
+    def fits(v: Any) -> bool:
+        if v is None:
+            return none_is_value
+        if kind is float:
+            return isinstance(v, float | int) and not isinstance(v, bool)
+        return isinstance(v, kind)
+
+    if fits(value):
         return [value]
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence) or not value:
+        raise TypeError(f"Scorecard {name}: {value!r} is not a {kind.__name__} or a list of them")
+    wrong = [v for v in value if not fits(v)]
+    if wrong:
+        raise TypeError(f"Scorecard {name}: {wrong[0]!r} is not a {kind.__name__}")
     return list(value)
 
 
