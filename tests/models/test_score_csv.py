@@ -86,3 +86,17 @@ def test_bad_rows_are_named_and_nothing_is_written(model: Path, tmp_path, change
     assert result.exit_code == 1
     assert str(data) in result.output and message in result.output
     assert not out.exists() and not list(tmp_path.glob("*.partial"))
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ([], "--data needs --model DIR (a model trained on --data) and --out FILE"),
+        (["--out", "x.csv", "--as-of", "2026-11-30"], "--as-of scores a snapshot"),
+    ],
+)
+def test_score_data_refuses_a_half_given_command(model: Path, tmp_path, extra, message):
+    result = runner.invoke(
+        app, ["models", "score", "--model", str(model), "--data", str(tmp_path / "n.csv"), *extra]
+    )
+    assert result.exit_code == 1 and message in result.output

@@ -279,6 +279,8 @@ def register(app: typer.Typer) -> None:
 
             if model is None or out is None:
                 raise _fail("--data needs --model DIR (a model trained on --data) and --out FILE")
+            if as_of is not None:
+                raise _fail("--as-of scores a snapshot with a book model; not with --data")
             try:
                 rows = score_csv(load_model(model), data, out)
             except (ModelDataError, RegistryError) as exc:
