@@ -267,6 +267,13 @@ def test_evaluate_a_book_model_and_refuse_a_table_model_for_scoring(book, book_m
     assert out["psi"]["score"] >= 0 and "max_dpd_6m" in out["psi"]
     missing = runner.invoke(app, ["models", "score", "--as-of", "2020-01-01", "-w", str(book)])
     assert missing.exit_code == 1 and "no snapshot" in missing.output
+    # the other way round: a book model does not score a table
+    table, out = tmp_path / "rows.csv", tmp_path / "scored.csv"
+    table.write_text("max_dpd_6m\n3\n")
+    args = ["models", "score", "--model", str(book_model), "--data", str(table), "--out", str(out)]
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 1 and "reads book features" in refused.output
+    assert not out.exists()
 
 
 def test_train_book_model_writes_model_and_reports(book: Path):
