@@ -67,6 +67,19 @@ def _load_table(
     return replace(table, features=inputs)
 
 
+def _inner_rows(value: str, learner: str) -> int | None:
+    """--inner-rows as the scorecard's ``inner_rows``: 'all' is None (every row)."""
+    if learner != "scorecard":
+        raise _fail(f"--inner-rows is a setting of the scorecard, not of {learner!r}")
+    if value.strip().lower() == "all":
+        return None
+    if not value.strip().isdigit() or int(value) < 100:
+        raise _fail(
+            f"--inner-rows must be 'all' or a number of rows of at least 100, not {value!r}"
+        )
+    return int(value)
+
+
 def _latest_book_model(ws: Workspace) -> Path:
     found = latest_book_model(ws.root)
     if found is None:
@@ -108,6 +121,15 @@ def register(app: typer.Typer) -> None:
                 "(default 7).",
             ),
         ] = None,
+        inner_rows: Annotated[
+            str | None,
+            typer.Option(
+                "--inner-rows",
+                help="scorecard: rows its inner CV chooses the settings on (default 5000: a "
+                "stratified sample of a larger table); 'all' chooses on every row (slower, "
+                "chooses for the table's own size).",
+            ),
+        ] = None,
         drop: Annotated[
             list[str] | None,
             typer.Option(
@@ -126,6 +148,7 @@ def register(app: typer.Typer) -> None:
 
         if learner not in LEARNERS:
             raise _fail(f"--learner must be one of {', '.join(LEARNERS)}, not {learner!r}")
+        settings = {} if inner_rows is None else {"inner_rows": _inner_rows(inner_rows, learner)}
         try:
             if book is not None:
                 if drop:
@@ -164,6 +187,7 @@ def register(app: typer.Typer) -> None:
                 repeats=repeats,
                 seed=seed,
                 groups=groups,
+                settings=settings,
                 extra_meta=extra,
             )
         except ModelDataError as exc:
