@@ -54,6 +54,29 @@ def _page(title: str, body: str) -> str:
     )
 
 
+# the usual reading of a feature's information value (upper bounds), in a scorecard
+# analyst's words; above the last, a feature that strong is more often a leak than a find
+IV_READING = ((0.02, "not predictive"), (0.1, "weak"), (0.3, "medium"), (0.5, "strong"))
+SUSPICIOUS = "suspicious: check it is known before the outcome"
+# a feature whose bins alone rank the rows this well is reported at training
+ALONE_AUC_CHECK = 0.95
+
+
+def iv_reading(iv: float) -> str:
+    """The band of ``iv``: not predictive, weak, medium, strong or suspicious."""
+    return next((word for bound, word in IV_READING if iv < bound), SUSPICIOUS)
+
+
+def auc_alone(binner: WoeBinner, features: pd.DataFrame, y: np.ndarray) -> dict[str, float]:
+    """AUC of each binned feature on its own (its WOE as the score, either direction)."""
+    woe = binner.transform(features)
+    out = {}
+    for name in woe.columns:
+        value = metrics.auc(y, woe[name].to_numpy())
+        out[name] = max(value, 1 - value)
+    return out
+
+
 def feature_report(
     title: str,
     binner: WoeBinner,
@@ -62,16 +85,21 @@ def feature_report(
     selected: list[str],
     dropped: dict[str, str],
     excluded: dict[str, str] | None = None,
+    alone: dict[str, float] | None = None,
 ) -> str:
     """One page: the columns of the data not used as features and why (``excluded``), a
-    summary row per feature (IV, chi-square p, LightGBM gain share, kept or why
-    dropped), then per feature its bin table and chart."""
+    summary row per feature (IV and its reading, AUC of the feature alone, chi-square p,
+    LightGBM gain share, kept or why dropped), then per feature its bin table and
+    chart."""
     iv = binner.iv()
+    alone = alone or {}
     order = sorted(iv, key=lambda n: -iv[n])
     summary = pd.DataFrame(
         {
             "feature": order,
             "IV": [iv[n] for n in order],
+            "reading": [iv_reading(iv[n]) for n in order],
+            "AUC alone": [alone.get(n, float("nan")) for n in order],
             "chi-square p": [chi_square.get(n, float("nan")) for n in order],
             "LightGBM gain share": [importance.get(n, float("nan")) for n in order],
             "in model": ["yes" if n in selected else dropped.get(n, "no") for n in order],

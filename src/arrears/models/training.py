@@ -76,12 +76,14 @@ def train_model(
 
 def write_reports(
     result: TrainingResult, features: pd.DataFrame, y: np.ndarray, categorical: list[str], seed: int
-) -> None:
+) -> dict[str, float]:
     """The feature report (binning of all rows) and the model report (charts from the
-    out-of-fold predictions of the first CV repeat, else in-sample) beside the model."""
+    out-of-fold predictions of the first CV repeat, else in-sample) beside the model.
+    Returns the features whose bins alone reach an AUC of ``ALONE_AUC_CHECK`` (a leak,
+    more often than not), with that AUC."""
     from arrears.models.binning import WoeBinner
     from arrears.models.learners import Scorecard
-    from arrears.models.report import feature_report, model_report
+    from arrears.models.report import ALONE_AUC_CHECK, auc_alone, feature_report, model_report
     from arrears.models.selection import chi_square_pvalues, tree_importance
 
     saved = result.saved
@@ -93,6 +95,7 @@ def write_reports(
         binner = WoeBinner().fit(features, y, categorical)
     selected = learner.selection.kept if isinstance(learner, Scorecard) else list(features.columns)
     dropped = learner.selection.dropped if isinstance(learner, Scorecard) else {}
+    alone = auc_alone(binner, binned, y)
     page = feature_report(
         f"Features of {saved.name}",
         binner,
@@ -101,6 +104,7 @@ def write_reports(
         selected,
         dropped,
         saved.meta.get("excluded_columns") or {},
+        alone,
     )
     (saved.folder / "feature_report.html").write_text(page, encoding="utf-8")
     if result.cv is not None:
@@ -112,3 +116,4 @@ def write_reports(
         f"Model {saved.name} {saved.version} ({title})", learner, saved.meta, y, pd_, evaluation
     )
     (saved.folder / "model_report.html").write_text(page, encoding="utf-8")
+    return {n: v for n, v in alone.items() if v >= ALONE_AUC_CHECK}
