@@ -100,3 +100,30 @@ def test_score_data_refuses_a_half_given_command(model: Path, tmp_path, extra, m
         app, ["models", "score", "--model", str(model), "--data", str(tmp_path / "n.csv"), *extra]
     )
     assert result.exit_code == 1 and message in result.output
+
+
+def test_a_later_file_is_compared_with_an_earlier_one_without_any_target(model: Path, tmp_path):
+    earlier, later, out = tmp_path / "earlier.csv", tmp_path / "later.csv", tmp_path / "s.csv"
+    _applicants(400, 4, with_target=False).to_csv(earlier, index=False)
+    shifted = _applicants(400, 5, with_target=False)
+    shifted["income"] = shifted["income"] * 1.5  # incomes moved, branches did not
+    shifted.to_csv(later, index=False)
+    args = ["models", "score", "--model", str(model), "--data", str(later), "--out", str(out)]
+    result = runner.invoke(app, [*args, "--reference", str(earlier)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    lines = {line.split("│")[1].strip(): line for line in result.output.splitlines() if "│" in line}
+    assert "shifted" in lines["income"] and "stable" in lines["branch"]
+    assert "score" in lines and out.exists()
+
+
+def test_psi_readings_follow_the_usual_bands():
+    from arrears.models.metrics import psi_reading
+
+    assert [psi_reading(v) for v in (0.0, 0.099, 0.1, 0.249, 0.25, 2.0)] == [
+        "stable",
+        "stable",
+        "some shift",
+        "some shift",
+        "shifted",
+        "shifted",
+    ]

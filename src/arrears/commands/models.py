@@ -80,6 +80,18 @@ def _inner_rows(value: str, learner: str) -> int | None:
     return int(value)
 
 
+def _print_drift(psi: Any, reference: Path, data: Path) -> None:
+    """The PSI table of ``drift_table`` on the terminal."""
+    from rich.table import Table
+
+    table = Table(title=f"PSI of {data} against {reference}")
+    for column in ("quantity", "PSI", "reading"):
+        table.add_column(column, justify="right" if column == "PSI" else "left")
+    for name, value, reading in psi.itertuples(index=False, name=None):
+        table.add_row(str(name), f"{value:.4f}", reading)
+    console.print(table)
+
+
 def _latest_book_model(ws: Workspace) -> Path:
     found = latest_book_model(ws.root)
     if found is None:
@@ -297,6 +309,13 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option("--out", help="--data: CSV to write (the rows, then score and pd)."),
         ] = None,
+        reference: Annotated[
+            Path | None,
+            typer.Option(
+                help="--data: earlier rows (e.g. the training file; no target needed) to "
+                "print the PSI of the score and of each feature against."
+            ),
+        ] = None,
         workspace: WorkspaceOpt = None,
     ) -> None:
         """Write the scores of every loan in the snapshot of --as-of (book models), or of
@@ -305,17 +324,22 @@ def register(app: typer.Typer) -> None:
 
         if data is not None:
             from arrears.models.registry import load_model
-            from arrears.models.scoring import score_csv
+            from arrears.models.report import drift_table
+            from arrears.models.scoring import score_csv, table_inputs
 
             if model is None or out is None:
                 raise _fail("--data needs --model DIR (a model trained on --data) and --out FILE")
             if as_of is not None:
                 raise _fail("--as-of scores a snapshot with a book model; not with --data")
             try:
-                rows = score_csv(load_model(model), data, out)
+                saved = load_model(model)
+                earlier = table_inputs(saved, reference) if reference is not None else None
+                inputs = score_csv(saved, data, out)
             except (ModelDataError, RegistryError) as exc:
                 raise _fail(str(exc)) from None
-            console.print(f"{rows:,} rows scored into {out}", markup=False, soft_wrap=True)
+            console.print(f"{len(inputs):,} rows scored into {out}", markup=False, soft_wrap=True)
+            if earlier is not None:
+                _print_drift(drift_table(saved.learner, earlier, inputs), reference, data)
             return
         ws = open_workspace(workspace)
         day = parse_date(as_of)

@@ -119,6 +119,11 @@ def psi(expected: np.ndarray, actual: np.ndarray, edges: np.ndarray | None = Non
     return float(np.sum((a_share - e_share) * np.log(a_share / e_share)))
 
 
+def psi_reading(value: float) -> str:
+    """The usual reading of a PSI: below 0.1 stable, below 0.25 some shift, else shifted."""
+    return "stable" if value < 0.1 else "some shift" if value < 0.25 else "shifted"
+
+
 def psi_shares(
     expected: np.ndarray, actual: np.ndarray, edges: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:

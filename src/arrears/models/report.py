@@ -223,7 +223,8 @@ def _drift_section(learner: Learner, train: pd.DataFrame, later: pd.DataFrame) -
 
 
 def drift_table(learner: Learner, train: pd.DataFrame, later: pd.DataFrame) -> pd.DataFrame:
-    """PSI of the score and of each feature the model uses, training vs later sample."""
+    """PSI of the score and of each feature the model uses, training vs later sample,
+    each with its reading (``metrics.psi_reading``)."""
     rows = [("score", metrics.psi(learner.points(train), learner.points(later)))]
     for name in learner.features:
         a, b = train[name].to_numpy(), later[name].to_numpy()
@@ -231,4 +232,6 @@ def drift_table(learner: Learner, train: pd.DataFrame, later: pd.DataFrame) -> p
             a, b = a[~np.isnan(a)], b[~np.isnan(b)]
         if len(a) and len(b):
             rows.append((name, metrics.psi(a, b)))
-    return pd.DataFrame(rows, columns=["quantity", "PSI"])
+    frame = pd.DataFrame(rows, columns=["quantity", "PSI"])
+    frame["reading"] = [metrics.psi_reading(v) for v in frame["PSI"]]
+    return frame

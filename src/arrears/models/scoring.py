@@ -79,12 +79,9 @@ def write_scores(table: pa.Table, path: Path) -> Path:
     return path
 
 
-def score_csv(saved: SavedModel, data: Path, out: Path) -> int:
-    """Score every row of the CSV file ``data`` with a model trained on a table
-    (``models train --data``) and write ``out``: the file's rows and columns as written,
-    then ``score`` (points) and ``pd``. Written whole or not at all (temporary file,
-    then rename); returns the number of rows. Raises ``ModelDataError`` naming the file,
-    column and row of bad input."""
+def table_inputs(saved: SavedModel, data: Path) -> pd.DataFrame:
+    """The columns of the CSV file ``data`` that a model trained on a table (``models
+    train --data``) reads, checked (``ModelDataError`` naming file, column and row)."""
     from arrears.models.data import model_inputs, read_csv
     from arrears.models.errors import ModelDataError
 
@@ -93,10 +90,21 @@ def score_csv(saved: SavedModel, data: Path, out: Path) -> int:
             f"{saved.folder}: model {saved.name} reads book features; score a snapshot "
             "with --as-of instead"
         )
+    learner = saved.learner
+    frame = read_csv(data, learner.categorical)
+    return model_inputs(frame, learner.features, learner.categorical, str(data))
+
+
+def score_csv(saved: SavedModel, data: Path, out: Path) -> pd.DataFrame:
+    """Score every row of the CSV file ``data`` with a model trained on a table and
+    write ``out``: the file's rows and columns as written, then ``score`` (points) and
+    ``pd``. Written whole or not at all (temporary file, then rename); returns the
+    model's inputs as read. Raises ``ModelDataError`` naming the file, column and row
+    of bad input."""
+    from arrears.models.errors import ModelDataError
+
     learner, source = saved.learner, str(data)
-    inputs = model_inputs(
-        read_csv(data, learner.categorical), learner.features, learner.categorical, source
-    )
+    inputs = table_inputs(saved, data)
     # the file as written, every cell kept as its text
     rows = pd.read_csv(data, dtype=str, keep_default_na=False)
     taken = [c for c in ("score", "pd") if c in rows.columns]
@@ -109,4 +117,4 @@ def score_csv(saved: SavedModel, data: Path, out: Path) -> int:
     partial = out.with_name(out.name + ".partial")
     rows.to_csv(partial, index=False)
     partial.replace(out)
-    return len(rows)
+    return inputs
