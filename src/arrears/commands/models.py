@@ -142,6 +142,22 @@ def register(app: typer.Typer) -> None:
                 "chooses for the table's own size).",
             ),
         ] = None,
+        time: Annotated[
+            str | None,
+            typer.Option(
+                "--time",
+                help="--data: date column (YYYY-MM-DD) for an out-of-time holdout; "
+                "with --holdout-from.",
+            ),
+        ] = None,
+        holdout_from: Annotated[
+            str | None,
+            typer.Option(
+                "--holdout-from",
+                help="--data: rows dated from this day on (by --time) are held out of "
+                "training and cross-validation, and measured on the final model.",
+            ),
+        ] = None,
         drop: Annotated[
             list[str] | None,
             typer.Option(
@@ -162,9 +178,10 @@ def register(app: typer.Typer) -> None:
             raise _fail(f"--learner must be one of {', '.join(LEARNERS)}, not {learner!r}")
         settings = {} if inner_rows is None else {"inner_rows": _inner_rows(inner_rows, learner)}
         try:
+            holdout = None
             if book is not None:
-                if drop:
-                    raise _fail("--drop is for --data; a book's features are fixed")
+                if drop or time or holdout_from:
+                    raise _fail("--drop, --time and --holdout-from are for --data")
                 ws = open_workspace(workspace)
                 features, y, groups, categorical, info, extra = book_training(ws, book, window_days)
                 model_name, target_name = name or book, book
@@ -172,7 +189,15 @@ def register(app: typer.Typer) -> None:
             else:
                 if window_days is not None:
                     raise _fail("--window-days is for --book propensity_to_pay, not --data")
-                table = _load_table(data, target, event).for_training(drop or ())
+                table = _load_table(data, target, event)
+                if (time is None) != (holdout_from is None):
+                    raise _fail("--time COLUMN and --holdout-from DATE go together")
+                if time is not None:
+                    start = parse_date(holdout_from)
+                    table, later = table.split_by_time(time, start)
+                    description = f"{time} from {start}"
+                    holdout = (later.features, later.target, description)
+                table = table.for_training(drop or ())
                 for column, reason in table.excluded.items():
                     err.print(f"not a feature: {column}: {reason}", markup=False, soft_wrap=True)
                 features, y, groups = table.features, table.target, None
@@ -201,6 +226,7 @@ def register(app: typer.Typer) -> None:
                 groups=groups,
                 settings=settings,
                 extra_meta=extra,
+                holdout=holdout,
             )
         except ModelDataError as exc:
             raise _fail(str(exc)) from None

@@ -12,6 +12,7 @@ import importlib.util
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,36 @@ class TabularData:
         """sha256 of the data as trained on (features and target, canonical CSV)."""
         return fingerprint(self.features, self.target)
 
+    def split_by_time(self, column: str, start: date) -> tuple[TabularData, TabularData]:
+        """The rows dated before ``start`` (to train on) and those from ``start`` on (an
+        out-of-time holdout), by the dates in feature ``column``, which leaves the
+        features of both. Every row needs a date; each part needs both classes."""
+        if column not in self.features.columns:
+            raise ModelDataError(f"{self.source}: --time {column!r}: no such feature column")
+        values = self.features[column]
+        text = values.astype(str).str.strip().where(values.notna(), "")
+        days = pd.to_datetime(text, format="ISO8601", errors="coerce")
+        if days.isna().any():
+            row = int(np.flatnonzero(days.isna().to_numpy())[0])
+            raise ModelDataError(
+                f"{self.source}: column {column!r}, row {row + 2}: {text.iloc[row]!r} is not "
+                "a date (YYYY-MM-DD)"
+            )
+        later = (days >= pd.Timestamp(start)).to_numpy()
+        features = self.features.drop(columns=[column])
+        excluded = {**self.excluded, column: f"the --time column (rows from {start} held out)"}
+        parts = []
+        for name, rows in (("before", ~later), ("from", later)):
+            y = self.target[rows]
+            if y.sum() < 2 or len(y) - y.sum() < 2:
+                raise ModelDataError(
+                    f"{self.source}: rows dated {name} {start} by {column!r}: {len(y)} rows, "
+                    f"{int(y.sum())} events; each part needs at least 2 rows of each class"
+                )
+            part = features[rows].reset_index(drop=True)
+            parts.append(replace(self, features=part, target=y, excluded=excluded))
+        return parts[0], parts[1]
+
     def for_training(self, drop: Sequence[str] = ()) -> TabularData:
         """The table without the columns named in ``drop`` and those no learner can use
         (``unusable_columns``), each recorded in ``excluded`` with its reason."""
@@ -62,9 +93,9 @@ class TabularData:
                 f"{self.source}: --drop {', '.join(map(repr, unknown))}: no such feature "
                 f"column (features: {', '.join(map(str, self.features.columns))})"
             )
-        excluded = dict.fromkeys(drop, "left out by --drop")
-        excluded.update(unusable_columns(self.features.drop(columns=list(drop))))
-        kept = self.features.drop(columns=list(excluded))
+        screened = unusable_columns(self.features.drop(columns=list(drop)))
+        kept = self.features.drop(columns=[*drop, *screened])
+        excluded = {**self.excluded, **dict.fromkeys(drop, "left out by --drop"), **screened}
         if kept.shape[1] == 0:
             reasons = "; ".join(f"{c}: {r}" for c, r in excluded.items())
             raise ModelDataError(f"{self.source}: no usable feature columns ({reasons})")

@@ -168,6 +168,20 @@ def model_report(
                 )
             )
         )
+    oot = (meta.get("metrics") or {}).get("out_of_time")
+    if oot:
+        parts.append(
+            f"<h2>Out of time: {oot['rows']:,} later rows ({html.escape(oot['rows_of'])}), "
+            "never trained on</h2>"
+        )
+        rows = [
+            ("AUC", oot["auc"], *oot["auc_ci95"]),
+            ("KS", oot["ks"], *oot["ks_ci95"]),
+            (f"PSI of the score from training ({oot['psi_reading']})", oot["psi_score"], "", ""),
+        ]
+        parts.append(
+            _table(pd.DataFrame(rows, columns=["measure", "value", "95% CI low", "95% CI high"]))
+        )
     parts.append(f"<h2>Evaluation on {evaluation['rows']:,} rows</h2>")
     headline = pd.DataFrame(
         [

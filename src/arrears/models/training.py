@@ -45,9 +45,12 @@ def train_model(
     groups: np.ndarray | None = None,
     settings: dict[str, Any] | None = None,
     extra_meta: dict[str, Any] | None = None,
+    holdout: tuple[pd.DataFrame, np.ndarray, str] | None = None,
 ) -> TrainingResult:
     """Cross-validate ``learner`` (``folds`` < 2 skips it), fit it on all rows and save
-    it to ``out``. ``data_info`` must hold the data's ``sha256``."""
+    it to ``out``. ``data_info`` must hold the data's ``sha256``. ``holdout``: later
+    rows never trained on (features, target, a description), measured once the model
+    is fitted, with the PSI of the score from the training rows to them."""
     settings = settings or {}
 
     def make() -> Learner:
@@ -58,10 +61,22 @@ def train_model(
         cv = cross_validate(make, features, y, categorical, folds, repeats, seed, groups)
     fitted = make().fit(features, y, categorical)
     in_sample = metrics.summary(y, fitted.predict_pd(features))
-    summary = {
+    summary: dict[str, Any] = {
         "cv": cv.summary() if cv is not None else None,
         "in_sample": {k: in_sample[k] for k in ("auc", "gini", "ks")},
     }
+    if holdout is not None:
+        later, y_later, description = holdout
+        inputs = later[fitted.features]
+        measured = metrics.summary(y_later, fitted.predict_pd(inputs))
+        psi = metrics.psi(fitted.points(features), fitted.points(inputs))
+        summary["out_of_time"] = {
+            "rows_of": description,
+            **{k: measured[k] for k in ("rows", "events", "auc", "auc_ci95", "gini", "ks")},
+            "ks_ci95": measured["ks_ci95"],
+            "psi_score": psi,
+            "psi_reading": metrics.psi_reading(psi),
+        }
     meta = {
         "name": name,
         "target": target,
