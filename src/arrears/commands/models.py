@@ -67,6 +67,30 @@ def _load_table(
     return replace(table, features=inputs)
 
 
+def _table_training(
+    data: Path | None,
+    target: str | None,
+    event: str | None,
+    drop: list[str] | None,
+    time: str | None,
+    holdout_from: str | None,
+) -> tuple[Any, tuple[Any, Any, str] | None]:
+    """The rows of --data to train on, screened (each column left out printed), and the
+    out-of-time holdout of --time/--holdout-from if asked for."""
+    table = _load_table(data, target, event)
+    if (time is None) != (holdout_from is None):
+        raise _fail("--time COLUMN and --holdout-from DATE go together")
+    holdout = None
+    if time is not None:
+        start = parse_date(holdout_from)
+        table, later = table.split_by_time(time, start)
+        holdout = (later.features, later.target, f"{time} from {start}")
+    table = table.for_training(drop or ())
+    for column, reason in table.excluded.items():
+        err.print(f"not a feature: {column}: {reason}", markup=False, soft_wrap=True)
+    return table, holdout
+
+
 def _inner_rows(value: str, learner: str) -> int | None:
     """--inner-rows as the scorecard's ``inner_rows``: 'all' is None (every row)."""
     if learner != "scorecard":
@@ -189,17 +213,7 @@ def register(app: typer.Typer) -> None:
             else:
                 if window_days is not None:
                     raise _fail("--window-days is for --book propensity_to_pay, not --data")
-                table = _load_table(data, target, event)
-                if (time is None) != (holdout_from is None):
-                    raise _fail("--time COLUMN and --holdout-from DATE go together")
-                if time is not None:
-                    start = parse_date(holdout_from)
-                    table, later = table.split_by_time(time, start)
-                    description = f"{time} from {start}"
-                    holdout = (later.features, later.target, description)
-                table = table.for_training(drop or ())
-                for column, reason in table.excluded.items():
-                    err.print(f"not a feature: {column}: {reason}", markup=False, soft_wrap=True)
+                table, holdout = _table_training(data, target, event, drop, time, holdout_from)
                 features, y, groups = table.features, table.target, None
                 categorical = table.categorical
                 info = {"source": table.source, "sha256": table.fingerprint}
