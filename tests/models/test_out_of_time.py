@@ -59,6 +59,8 @@ def test_later_rows_are_held_out_and_measured_on_the_final_model(tmp_path: Path)
     )
     assert oot["auc_ci95"][0] <= oot["auc"] <= oot["auc_ci95"][1]
     assert "Out of time: " in (out / "model_report.html").read_text()
+    listed = runner.invoke(app, ["models", "list", "--registry", str(tmp_path)])
+    assert "OOT AUC" in listed.output and f"{oot['auc']:.4f}" in listed.output
 
 
 @pytest.mark.parametrize(

@@ -401,17 +401,22 @@ def register(app: typer.Typer) -> None:
         ] = None,
         workspace: WorkspaceOpt = None,
     ) -> None:
-        """The saved models: name, version, learner, target, CV AUC, folder."""
+        """The saved models: name, version, learner, target, CV AUC, out-of-time AUC,
+        folder."""
         from rich.table import Table
 
         from arrears.models.registry import list_models
 
         root = registry or open_workspace(workspace).root / "models"
-        table = Table("name", "version", "learner", "target", "CV AUC", "folder")
+        table = Table("name", "version", "learner", "target", "CV AUC", "OOT AUC", "folder")
         for m in list_models(root):
-            cv = (m.get("metrics") or {}).get("cv") or {}
+            figures = m.get("metrics") or {}
+            cv, oot = figures.get("cv") or {}, figures.get("out_of_time") or {}
             auc = f"{cv['auc_mean']:.4f}" if cv else "—"
-            table.add_row(m["name"], m["version"], m["learner"], m["target"], auc, m["folder"])
+            later = f"{oot['auc']:.4f}" if oot else "—"
+            table.add_row(
+                m["name"], m["version"], m["learner"], m["target"], auc, later, m["folder"]
+            )
         console.print(table)
 
     @group.command("report")
