@@ -155,8 +155,8 @@ def unusable_columns(features: pd.DataFrame) -> dict[str, str]:
     for name in features.columns:
         column = features[name]
         present = column.dropna()
-        rows = len(present)
-        distinct = present.astype(str).nunique()
+        text = present.astype(str)
+        rows, distinct = len(present), text.nunique()
         if rows == 0:
             out[name] = "every value is empty"
         elif distinct == 1 and rows == len(column):
@@ -169,9 +169,9 @@ def unusable_columns(features: pd.DataFrame) -> dict[str, str]:
                 and present.max() - present.min() == rows - 1
             ):
                 out[name] = "a row number (consecutive integers, each once)"
-        elif present.astype(str).str.strip().str.match(_DATE).mean() >= DATE_SHARE:
+        elif text.str.strip().str.match(_DATE).mean() >= DATE_SHARE:
             out[name] = (
-                f"dates (like {str(present.iloc[0])!r}); derive a number from them "
+                f"dates (like {text.iloc[0]!r}); derive a number from them "
                 "(e.g. days since) to use them"
             )
         elif rows >= ID_MIN_ROWS and distinct >= ID_DISTINCT_SHARE * rows:

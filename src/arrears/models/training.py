@@ -72,8 +72,10 @@ def train_model(
         psi = metrics.psi(fitted.points(features), fitted.points(inputs))
         summary["out_of_time"] = {
             "rows_of": description,
-            **{k: measured[k] for k in ("rows", "events", "auc", "auc_ci95", "gini", "ks")},
-            "ks_ci95": measured["ks_ci95"],
+            **{
+                k: measured[k]
+                for k in ("rows", "events", "auc", "auc_ci95", "gini", "ks", "ks_ci95")
+            },
             "psi_score": psi,
             "psi_reading": metrics.psi_reading(psi),
         }
