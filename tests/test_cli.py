@@ -175,3 +175,46 @@ def test_demo_refuses_to_overwrite_a_folder_it_did_not_make(tmp_path: Path):
     result = runner.invoke(app, ["demo", "--loans", "10", "-w", str(tmp_path)])
     assert result.exit_code == 2
     assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+BAD_DAY = "2026-13-01"
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["close", "--as-of", BAD_DAY], "--as-of"),
+        (["treat", "--as-of", BAD_DAY], "--as-of"),
+        (["ageing", "--as-of", BAD_DAY], "--as-of"),
+        (["report", "--to", BAD_DAY], "--to"),
+        (["report", "--from", BAD_DAY, "--to", AS_OF], "--from"),
+        (["kpi", "--to", BAD_DAY], "--to"),
+        (["strategy", "readout", "--from", BAD_DAY, "--to", AS_OF], "--from"),
+        (["strategy", "readout", "--from", AS_OF, "--to", BAD_DAY], "--to"),
+        (["dialer", "export", "--date", BAD_DAY], "--date"),
+        (["allocate", "--as-of", BAD_DAY], "--as-of"),
+        (["models", "score", "--model", "m", "--as-of", BAD_DAY], "--as-of"),
+    ],
+)
+def test_a_bad_date_is_refused_naming_its_option_before_anything_is_made(
+    tmp_path: Path, args: list[str], option: str
+):
+    ws = tmp_path / "ws"
+    result = runner.invoke(app, [*args, "-w", str(ws)])
+    said = " ".join(result.output.replace("│", " ").split())
+    assert result.exit_code == 2
+    assert f"Invalid value for '{option}': '{BAD_DAY}' is not a date" in said
+    assert not ws.exists()
+
+
+def test_a_bad_holdout_date_is_refused_naming_its_option_and_nothing_is_written(tmp_path: Path):
+    rows = "".join(f"{i},{i % 2},2020-01-{i % 28 + 1:02d}\n" for i in range(40))
+    data = tmp_path / "rows.csv"
+    data.write_text("income,bad,opened\n" + rows, encoding="utf-8")
+    out = tmp_path / "model"
+    args = ["models", "train", "--data", str(data), "--target", "bad", "--out", str(out)]
+    result = runner.invoke(app, [*args, "--time", "opened", "--holdout-from", BAD_DAY])
+    said = " ".join(result.output.replace("│", " ").split())
+    assert result.exit_code == 2
+    assert f"Invalid value for '--holdout-from': '{BAD_DAY}'" in said
+    assert not out.exists()

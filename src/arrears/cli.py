@@ -149,13 +149,14 @@ def close(
 ) -> None:
     """Run the daily close through --as-of (catching up any missed days)."""
     t = _t(lang)
+    day = _date(as_of)
     ws = _workspace(workspace)
     ws.init()
     if engine == "reference" and not explain:
-        report = _run_close(ws, _date(as_of), days, t)
+        report = _run_close(ws, day, days, t)
         closed = [] if report.already_closed else report.days
     elif engine in ("duckdb", "spark"):
-        closed = _run_batch_close(ws, _date(as_of), engine, explain)
+        closed = _run_batch_close(ws, day, engine, explain)
     else:
         raise typer.BadParameter(f"--engine must be reference, duckdb or spark, not {engine!r}")
     if closed:
@@ -213,9 +214,9 @@ def treat(
     """Decide the strategy's contacts after the close of --as-of: each through the
     compliance gate, allowed ones queued in the outbox (a closed day is treated once)."""
     t = _t(lang)
+    day = _date(as_of)
     ws = _workspace(workspace)
     ws.init()
-    day = _date(as_of)
     if not ws.snapshot_path(day).exists():
         err.print(t("no_snapshot", as_of=day))
         raise typer.Exit(1)

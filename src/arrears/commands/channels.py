@@ -50,7 +50,7 @@ def _sample_fields(overrides: list[str]):  # type: ignore[no-untyped-def]
         if key == "amount_due":
             values[key] = Decimal(value)
         elif key == "due_date":
-            values[key] = parse_date(value)
+            values[key] = parse_date(value, "--field due_date")
         else:
             values[key] = value
     return MergeFields(**values)  # type: ignore[arg-type]
@@ -238,7 +238,7 @@ def dialer_export(
     from arrears.channels.recheck import store_recheck
 
     ws = open_workspace(workspace)
-    dialing_day = date.fromisoformat(day) if day else date.today()
+    dialing_day = parse_date(day, "--date") if day else date.today()
     path = out or ws.root / "dialer" / f"{dialing_day.isoformat()}.csv"
     report = export_dialer_list(
         ws.engine, path, dialing_day, pack=pack, recheck=store_recheck(ws.engine, pack)

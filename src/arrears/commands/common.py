@@ -52,14 +52,17 @@ def translator(lang: str | None) -> Translator:
     return Translator(lang or default_lang())
 
 
-def parse_date(value: str | None) -> date:
-    """``--as-of`` as a date; None means yesterday. A bad value is a usage error."""
+def parse_date(value: str | None, option: str = "--as-of") -> date:
+    """The date given to ``option``; None means yesterday. A bad value is a usage error
+    that names the option."""
     if value is None:
         return date.today() - timedelta(days=1)
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date of the form YYYY-MM-DD") from None
+        raise typer.BadParameter(
+            f"{value!r} is not a date of the form YYYY-MM-DD", param_hint=f"'{option}'"
+        ) from None
 
 
 def open_workspace(path: Path | None, url: str | None = None) -> Workspace:

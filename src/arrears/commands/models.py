@@ -77,12 +77,12 @@ def _table_training(
 ) -> tuple[Any, tuple[Any, Any, str] | None]:
     """The rows of --data to train on, screened (each column left out printed), and the
     out-of-time holdout of --time/--holdout-from if asked for."""
-    table = _load_table(data, target, event)
     if (time is None) != (holdout_from is None):
         raise _fail("--time COLUMN and --holdout-from DATE go together")
+    start = parse_date(holdout_from, "--holdout-from") if holdout_from is not None else None
+    table = _load_table(data, target, event)
     holdout = None
-    if time is not None:
-        start = parse_date(holdout_from)
+    if time is not None and start is not None:
         table, later = table.split_by_time(time, start)
         holdout = (later.features, later.target, f"{time} from {start}")
     table = table.for_training(drop or ())

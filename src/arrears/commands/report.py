@@ -15,6 +15,7 @@ from arrears.commands.common import (
     console,
     err,
     open_workspace,
+    parse_date,
     print_whole,
 )
 
@@ -41,21 +42,14 @@ EngineOpt = Annotated[
 ]
 
 
-def _day(value: str, option: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date YYYY-MM-DD", param_hint=option) from None
-
-
 def _period(ws: Workspace, date_from: str | None, date_to: str | None) -> tuple[date, date]:
     closed = ws.snapshot_dates()
     if date_to is None and not closed:
         err.print(f"{ws.root}: no closed day yet (run `arrears close` or `arrears demo`)")
         raise typer.Exit(1)
-    last = _day(date_to, "--to") if date_to else closed[-1]
+    last = parse_date(date_to, "--to") if date_to else closed[-1]
     if date_from:
-        return _day(date_from, "--from"), last
+        return parse_date(date_from, "--from"), last
     from arrears.analytics.report import default_period
 
     return default_period(last)

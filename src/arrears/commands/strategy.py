@@ -317,7 +317,7 @@ def readout(
     from arrears.strategy.readout import readout as compute
 
     label = _label(lang)
-    first, last = parse_date(start), parse_date(end)
+    first, last = parse_date(start, "--from"), parse_date(end, "--to")
     ws = open_workspace(workspace)
     strategy = _load(file, ws)
     days = [d for d in ws.snapshot_dates() if first <= d <= last]
