@@ -60,7 +60,8 @@ def _load_table(
     if data is None or target is None:
         raise _fail("give --data FILE.csv and --target COLUMN (or --book TARGET -w WORKSPACE)")
     text = learner.categorical if learner is not None else ()
-    table = from_frame(read_csv(data, text), target, str(data), event)
+    frame = read_csv(data, text, find_codes=learner is None)
+    table = from_frame(frame, target, str(data), event)
     if learner is None:
         return table
     inputs = model_inputs(table.features, learner.features, learner.categorical, str(data))
@@ -86,6 +87,13 @@ def _table_training(
         table, later = table.split_by_time(time, start)
         holdout = (later.features, later.target, f"{time} from {start}")
     table = table.for_training(drop or ())
+    for column, example in table.codes.items():
+        err.print(
+            f"read as codes (text): {column}: whole numbers written with leading zeros "
+            f"(like {example!r}), so categories, not quantities",
+            markup=False,
+            soft_wrap=True,
+        )
     for column, reason in table.excluded.items():
         err.print(f"not a feature: {column}: {reason}", markup=False, soft_wrap=True)
     return table, holdout
@@ -221,6 +229,7 @@ def register(app: typer.Typer) -> None:
                     "feature_source": "table",
                     "event": table.event,
                     "excluded_columns": table.excluded,
+                    "code_columns": table.codes,
                 }
                 model_name, target_name = name or table.target_name, table.target_name
                 if out is None:

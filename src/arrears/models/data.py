@@ -30,6 +30,10 @@ ID_MIN_ROWS = 20
 # a text column is dates when at least this share of its values look like one
 DATE_SHARE = 0.9
 _DATE = re.compile(r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})([ T].*)?$")
+# a column of whole numbers of which some are written with a leading zero ('01', '007')
+# holds codes (branch, region, product), not quantities: it is read as text
+_DIGITS = re.compile(r"^\s*\d+\s*$")
+_LEADING_ZERO = re.compile(r"^\s*0\d")
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,9 @@ class TabularData:
     source: str
     # columns of the file left out of the features, with the reason (see for_training)
     excluded: dict[str, str] = field(default_factory=dict)
+    # columns of digits read as codes (text) for their leading zeros (see read_csv),
+    # by name with a value as written
+    codes: dict[str, str] = field(default_factory=dict)
 
     @property
     def categorical(self) -> list[str]:
@@ -99,7 +106,8 @@ class TabularData:
         if kept.shape[1] == 0:
             reasons = "; ".join(f"{c}: {r}" for c, r in excluded.items())
             raise ModelDataError(f"{self.source}: no usable feature columns ({reasons})")
-        return replace(self, features=kept, excluded=excluded)
+        codes = {c: v for c, v in self.codes.items() if c in kept.columns}
+        return replace(self, features=kept, excluded=excluded, codes=codes)
 
 
 def is_numeric(column: pd.Series) -> bool:
@@ -197,26 +205,58 @@ def _check_feature(frame: pd.DataFrame, column: str, source: str) -> None:
         )
 
 
-def read_csv(path: Path, text: Sequence[str] = ()) -> pd.DataFrame:
-    """The rows of the CSV file at ``path`` (the columns named in ``text`` read as text
-    as written, so a category '01' stays '01'), or a ``ModelDataError`` saying why not."""
+def read_csv(path: Path, text: Sequence[str] = (), find_codes: bool = False) -> pd.DataFrame:
+    """The rows of the CSV file at ``path``, or a ``ModelDataError`` saying why not.
+
+    The columns named in ``text`` are read as text as written, so a category '01' stays
+    '01' (a fitted model names them). With ``find_codes`` (training, where nothing names
+    them yet), a column of whole numbers some written with a leading zero is read as
+    text too: ``frame.attrs["codes"]`` maps its name to a value with a leading zero."""
     source = str(path)
     if not path.exists():
         raise ModelDataError(f"{source}: no such file")
     try:
         frame = pd.read_csv(path, dtype=dict.fromkeys(text, str))
+        codes = _codes_as_text(path, frame) if find_codes else {}
     except pd.errors.EmptyDataError:
         raise ModelDataError(f"{source}: the file is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise ModelDataError(f"{source}: not a readable CSV file ({exc})") from None
     if frame.empty:
         raise ModelDataError(f"{source}: the file has no data rows")
+    frame.attrs["codes"] = codes
     return frame
+
+
+def _whole_numbers(column: pd.Series) -> bool:
+    if not is_numeric(column):
+        return False
+    present = column.dropna()
+    return len(present) > 0 and bool((present == present.round()).all())
+
+
+def _codes_as_text(path: Path, frame: pd.DataFrame) -> dict[str, str]:
+    """Re-read the whole-number columns of ``frame`` as written; each whose values are
+    all digits and some start with a zero is replaced by its text. Returns their names,
+    each with its first value that starts with a zero."""
+    positions = [i for i, name in enumerate(frame.columns) if _whole_numbers(frame[name])]
+    if not positions:
+        return {}
+    written = pd.read_csv(path, dtype=str, usecols=positions)
+    codes = {}
+    for k, i in enumerate(positions):  # usecols keeps the file's order
+        values = written.iloc[:, k]
+        present = values.dropna()
+        padded = present.str.match(_LEADING_ZERO)
+        if padded.any() and present.str.match(_DIGITS).all():
+            frame[frame.columns[i]] = values.to_numpy()
+            codes[str(frame.columns[i])] = str(present[padded].iloc[0]).strip()
+    return codes
 
 
 def load_csv(path: Path, target: str, event: str | None = None) -> TabularData:
     """Read ``path`` and split it into features and a 0/1 target named ``target``."""
-    return from_frame(read_csv(path), target, str(path), event)
+    return from_frame(read_csv(path, find_codes=True), target, str(path), event)
 
 
 def model_inputs(
@@ -265,7 +305,9 @@ def from_frame(
         if not is_numeric(features[column]):
             features[column] = features[column].astype(object)
     event_name = str(frame[target].astype(str).str.strip().iloc[int(y.argmax())])
-    return TabularData(features.reset_index(drop=True), y, target, event_name, source)
+    codes = {c: v for c, v in frame.attrs.get("codes", {}).items() if c in features.columns}
+    features = features.reset_index(drop=True)
+    return TabularData(features, y, target, event_name, source, codes=codes)
 
 
 def german_credit_path() -> Path:

@@ -143,6 +143,7 @@ def model_report(
             ("training data sha256", meta["data"]["sha256"]),
             ("features", ", ".join(meta.get("features", []))),
             ("columns not used", ", ".join(meta.get("excluded_columns") or {}) or "none"),
+            ("read as codes (leading zeros)", ", ".join(meta.get("code_columns") or {}) or "none"),
             ("seed", meta.get("seed")),
         ],
         columns=["item", "value"],
