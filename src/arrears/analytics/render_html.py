@@ -14,6 +14,7 @@ from arrears.analytics.charts import report_charts
 from arrears.analytics.labels import label
 from arrears.analytics.model import PortfolioReport
 from arrears.analytics.tables import Cell, Section, Table, report_sections
+from arrears.files import write_atomically
 
 STYLE = """
 body{font-family:"Noto Sans SC","Noto Sans CJK SC","PingFang SC","Microsoft YaHei",
@@ -95,6 +96,4 @@ def render_html(r: PortfolioReport, lang: str, out: Path) -> Path:
         + "\n".join(_section(s, charts) for s in report_sections(r, lang))
         + "</body></html>"
     )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
-    return out
+    return write_atomically(out, page)

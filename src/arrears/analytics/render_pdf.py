@@ -17,6 +17,7 @@ from arrears.analytics.model import PortfolioReport
 from arrears.analytics.render_html import format_cell
 from arrears.analytics.static import render_png
 from arrears.analytics.tables import Section, Table, report_sections
+from arrears.files import write_atomically
 
 FONT = "NotoSansSC"
 MAX_COLUMNS = 16  # wider tables (the vintage matrix) are cut into column blocks
@@ -112,6 +113,4 @@ def render_pdf(
     pdf.multi_cell(0, 6, f"{label('generated', lang)}: {days}", new_x="LMARGIN", new_y="NEXT")
     for section in report_sections(r, lang):
         _section(pdf, section, pngs)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    pdf.output(str(out))
-    return out
+    return write_atomically(out, bytes(pdf.output()))

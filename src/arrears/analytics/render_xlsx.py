@@ -18,6 +18,7 @@ from arrears.analytics.labels import label
 from arrears.analytics.model import PortfolioReport
 from arrears.analytics.static import render_png
 from arrears.analytics.tables import Table, report_sections
+from arrears.files import replacing
 
 FORMATS = {"money": "#,##0.00", "pct": "0.00%", "int": "#,##0", "ratio": "0.0000"}
 HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
@@ -79,6 +80,6 @@ def render_xlsx(
         charts.add_image(image, f"A{row}")
         row += int(image.height / 20) + 2  # default row height is 20 px
     summary.column_dimensions["A"].width = 30
-    out.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(out)
+    with replacing(out) as partial:
+        wb.save(partial)
     return out

@@ -30,6 +30,7 @@ from arrears.batch.engine import Inputs, close_day
 from arrears.batch.snapshot import snapshot_file, snapshot_from_accounts, write_snapshot
 from arrears.batch.state import ACCOUNTS, DUES, day_number, from_day_number, products_table
 from arrears.domain.products import Catalog
+from arrears.files import replacing
 
 ENGINES = ("duckdb", "spark")
 STATIC = ("loans", "schedule", "payments", "products")
@@ -37,10 +38,8 @@ STATIC = ("loans", "schedule", "payments", "products")
 
 def write_table(table: pa.Table, path: Path) -> Path:
     """Parquet with fixed options: the same table always gives the same bytes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    pq.write_table(table, tmp, compression="zstd", row_group_size=1 << 20)
-    os.replace(tmp, path)
+    with replacing(path) as partial:
+        pq.write_table(table, partial, compression="zstd", row_group_size=1 << 20)
     return path
 
 

@@ -16,6 +16,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from arrears.files import replacing
+
 MONEY = pa.decimal128(18, 2)
 
 MONEY_COLUMNS = (
@@ -96,8 +98,10 @@ def snapshot_file(folder: Path, as_of: date) -> Path:
 
 def write_snapshot(table: pa.Table, path: Path) -> Path:
     """Write one day's table to ``path`` (Parquet, zstd, deterministic bytes)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path, compression="zstd", write_statistics=True, row_group_size=1 << 20)
+    with replacing(path) as partial:
+        pq.write_table(
+            table, partial, compression="zstd", write_statistics=True, row_group_size=1 << 20
+        )
     return path
 
 

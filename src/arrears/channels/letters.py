@@ -22,6 +22,7 @@ from fpdf.enums import Align, XPos, YPos
 from arrears.channels.fields import MergeFields, format_amount, format_date, mask_account
 from arrears.channels.linebreak import wrap
 from arrears.channels.templates import Template, TemplateError, get_template, render
+from arrears.files import write_atomically
 
 FONT_FAMILY = "NotoSansSC"
 
@@ -298,9 +299,4 @@ def _amounts_table(pdf: _LetterPdf, letter: Letter) -> None:
 def write_letter_pdf(letter: Letter, path: Path, template: Template | None = None) -> Path:
     """Render the letter and write it to ``path`` atomically (a reader never sees half
     a PDF). Returns ``path``."""
-    data = render_letter_pdf(letter, template)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(path.suffix + ".part")
-    partial.write_bytes(data)
-    partial.replace(path)
-    return path
+    return write_atomically(path, render_letter_pdf(letter, template))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from arrears.commands.common import AsOfOpt, WorkspaceOpt, console, err, open_workspace, parse_date
+from arrears.files import write_atomically
 from arrears.services.book_models import (
     book_dataset,
     book_training,
@@ -341,7 +342,7 @@ def register(app: typer.Typer) -> None:
                 result,
                 later,
             )
-            report.write_text(page, encoding="utf-8")
+            write_atomically(report, page)
         _print_json({"model": saved.name, "version": saved.version, **result})
 
     @group.command("score")

@@ -17,6 +17,7 @@ from typing import Any
 
 import joblib
 
+from arrears.files import replacing, write_atomically
 from arrears.models.errors import RegistryError
 from arrears.models.learners import Learner
 
@@ -67,7 +68,8 @@ def save_model(folder: Path, learner: Learner, meta: dict[str, Any]) -> Path:
             raise RegistryError(f"model metadata lacks {key!r}")
     folder.mkdir(parents=True, exist_ok=True)
     estimator = folder / ESTIMATOR_FILE
-    joblib.dump(learner, estimator, compress=3)
+    with replacing(estimator) as partial:
+        joblib.dump(learner, partial, compress=3)
     full = {
         "format": FORMAT,
         **meta,
@@ -81,9 +83,8 @@ def save_model(folder: Path, learner: Learner, meta: dict[str, Any]) -> Path:
         "estimator_sha256": _sha256(estimator),
         "libraries": library_versions(),
     }
-    (folder / METADATA_FILE).write_text(
-        json.dumps(full, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
-    )
+    text = json.dumps(full, indent=2, sort_keys=True, default=str) + "\n"
+    write_atomically(folder / METADATA_FILE, text)
     return folder
 
 

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from arrears.files import replacing
 from arrears.models.registry import SavedModel
 
 SCORE_SCHEMA = pa.schema(
@@ -72,10 +73,8 @@ def write_scores(table: pa.Table, path: Path) -> Path:
     it atomically (temporary file, then rename) with fixed options."""
     existing = pq.read_table(path) if path.exists() else None
     table = merge_scores(existing, table)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".parquet.partial")
-    pq.write_table(table, partial, compression="zstd", write_statistics=True)
-    partial.replace(path)
+    with replacing(path) as partial:
+        pq.write_table(table, partial, compression="zstd", write_statistics=True)
     return path
 
 
@@ -113,8 +112,6 @@ def score_csv(saved: SavedModel, data: Path, out: Path) -> pd.DataFrame:
     pd_ = np.asarray(learner.predict_pd(inputs), dtype=np.float64)
     rows["score"] = np.asarray(learner.points(inputs), dtype=np.int32)
     rows["pd"] = [f"{p:.6f}" for p in pd_]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
-    rows.to_csv(partial, index=False)
-    partial.replace(out)
+    with replacing(out) as partial:
+        rows.to_csv(partial, index=False)
     return inputs

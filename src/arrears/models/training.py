@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from arrears.files import write_atomically
 from arrears.models import metrics
 from arrears.models.learners import Learner, make_learner
 from arrears.models.registry import SavedModel, load_model, save_model
@@ -123,7 +124,7 @@ def write_reports(
         saved.meta.get("excluded_columns") or {},
         alone,
     )
-    (saved.folder / "feature_report.html").write_text(page, encoding="utf-8")
+    write_atomically(saved.folder / "feature_report.html", page)
     if result.cv is not None:
         pd_, title = result.cv.out_of_fold[0], "out-of-fold predictions, first repeat"
     else:
@@ -132,5 +133,5 @@ def write_reports(
     page = model_report(
         f"Model {saved.name} {saved.version} ({title})", learner, saved.meta, y, pd_, evaluation
     )
-    (saved.folder / "model_report.html").write_text(page, encoding="utf-8")
+    write_atomically(saved.folder / "model_report.html", page)
     return {n: v for n, v in alone.items() if v >= ALONE_AUC_CHECK}

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 
+from arrears.files import write_atomically
 from arrears.services.workbench.access import Actor
 from arrears.services.workbench.allocation import CaseState, snapshot_states
 from arrears.workspace import Workspace
@@ -77,7 +78,7 @@ def staff(ws: Workspace) -> None:
 
     lines = ["# written by `arrears demo`: which team works which buckets", "[allocation.teams]"]
     lines += [f"{_toml(team)} = [{', '.join(map(_toml, b))}]" for team, b, _ in TEAMS]
-    (ws.root / SETTINGS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_atomically(ws.root / SETTINGS_FILE, "\n".join(lines) + "\n")
     with UnitOfWork(ws.engine) as uow:
         seed_dispositions(uow.session)
         for team, _, members in TEAMS:

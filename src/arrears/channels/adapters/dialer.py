@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from arrears.channels.adapters.base import OutgoingMessage, PermanentSendError, SendResult
 from arrears.channels.fields import mask_account
+from arrears.files import replacing
 
 COLUMNS = (
     "priority", "phone", "customer_name", "masked_account", "amount_due", "currency",
@@ -139,9 +140,7 @@ class DialerListAdapter:
         with self.path.open(newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
         rows.sort(key=lambda r: (int(r["priority"]), r["window_start_utc"], r["phone"]))
-        partial = self.path.with_name(self.path.name + ".part")
-        with partial.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        with replacing(self.path) as partial, partial.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=COLUMNS)
             writer.writeheader()
             writer.writerows(rows)
-        partial.replace(self.path)

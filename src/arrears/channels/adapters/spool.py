@@ -22,6 +22,7 @@ from arrears.channels.adapters.base import (
     key_digest,
 )
 from arrears.channels.letters import Letter, LetterError, render_print_run
+from arrears.files import write_atomically
 
 EXTENSIONS = {"email": "eml", "sms": "txt", "push": "txt", "call": "txt", "letter": "txt"}
 
@@ -30,13 +31,6 @@ def spool_name(idempotency_key: str) -> str:
     """The file stem of a message in a spool: readable and file-system safe."""
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in idempotency_key)
     return f"{safe[:80]}-{key_digest(idempotency_key, 10)}"
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".part")
-    partial.write_bytes(data)
-    partial.replace(path)
 
 
 @dataclass
@@ -61,7 +55,7 @@ class FileSpoolAdapter:
         ]
         if message.subject:
             head.append(f"Subject: {message.subject}")
-        _write_atomically(path, ("\n".join(head) + "\n\n" + message.body + "\n").encode("utf-8"))
+        write_atomically(path, "\n".join(head) + "\n\n" + message.body + "\n")
         return SendResult(provider_message_id=str(path))
 
 
@@ -80,7 +74,7 @@ class LetterSpoolAdapter:
             raise PermanentSendError(f"letter {message.idempotency_key}: {exc}") from exc
         folder = Path(self.root) / letter.letter_date.isoformat()
         path = folder / f"{spool_name(message.idempotency_key)}.json"
-        _write_atomically(path, message.body.encode("utf-8"))
+        write_atomically(path, message.body)
         return SendResult(provider_message_id=str(path))
 
 
@@ -100,6 +94,6 @@ def render_print_runs(root: Path) -> list[Path]:
         ):
             continue
         letters = [Letter.from_json(f.read_text(encoding="utf-8")) for f in files]
-        _write_atomically(run, render_print_run(letters))
+        write_atomically(run, render_print_run(letters))
         written.append(run)
     return written
