@@ -218,3 +218,24 @@ def test_a_bad_holdout_date_is_refused_naming_its_option_and_nothing_is_written(
     assert result.exit_code == 2
     assert f"Invalid value for '--holdout-from': '{BAD_DAY}'" in said
     assert not out.exists()
+
+
+def test_the_close_warns_of_each_day_whose_scores_shifted(capsys: pytest.CaptureFixture[str]):
+    from arrears.cli import _print_scored
+    from arrears.i18n import Translator
+    from arrears.services.book_models import ScoredDay
+
+    days = [
+        ScoredDay(date(2026, 11, 29), Path("s1"), "early_warning_30", "abc123", 500, 0.31),
+        ScoredDay(date(2026, 11, 30), Path("s2"), "early_warning_30", "abc123", 512, 0.04),
+    ]
+    _print_scored(days, Translator("en"))
+    out, err = capsys.readouterr()
+    assert out.strip() == (
+        "Scored 2 day(s) through 2026-11-30 with model early_warning_30 abc123: 512 loans; "
+        "score PSI against the model's training rows: 0.040 (stable)"
+    )
+    assert "Scores of 2026-11-29 have shifted from the model's training rows (PSI 0.310" in err
+    assert "2026-11-30" not in err
+    _print_scored(days[1:], Translator("zh"))
+    assert "评分 PSI（相对模型训练样本）：0.040（稳定）" in capsys.readouterr().out

@@ -28,6 +28,7 @@ from arrears.i18n import Translator
 
 if TYPE_CHECKING:
     from arrears.batch.reference import CloseReport
+    from arrears.services.book_models import ScoredDay
     from arrears.services.treatments import TreatmentReport
     from arrears.workspace import Workspace
 
@@ -180,8 +181,33 @@ def _after_close(ws: Workspace, days: list[date], treat: bool, t: Translator) ->
         console.print(
             t("promises_settled", kept=p["kept"], broken=p["broken"], pending=p["pending"])
         )
+    if result.scored:
+        _print_scored(result.scored, t)
     if result.treatments is not None:
         _print_treatments(result.treatments, t)
+
+
+def _print_scored(scored: list[ScoredDay], t: Translator) -> None:
+    """One line for the days scored (the latest's loans and score PSI), and a warning
+    for each day whose scores have shifted from the model's training rows."""
+    from arrears.models.metrics import psi_reading
+
+    last = scored[-1]
+    line = t(
+        "scored",
+        days=len(scored),
+        as_of=last.as_of,
+        model=last.model,
+        version=last.version,
+        loans=f"{last.loans:,}",
+    )
+    if last.psi is not None:
+        line += t("score_psi", psi=f"{last.psi:.3f}", reading=t(psi_reading(last.psi)))
+    console.print(line, markup=False, soft_wrap=True)
+    for day in scored:
+        if day.psi is not None and psi_reading(day.psi) == "shifted":
+            warning = t("score_shifted", as_of=day.as_of, psi=f"{day.psi:.3f}")
+            err.print(warning, markup=False, soft_wrap=True)
 
 
 def _print_treatments(report: TreatmentReport, t: Translator) -> None:

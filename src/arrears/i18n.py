@@ -47,6 +47,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Promises: {kept} kept, {broken} broken, {pending} still pending",
         "承诺还款：兑现 {kept}，违约 {broken}，待到期 {pending}",
     ),
+    "scored": (
+        "Scored {days} day(s) through {as_of} with model {model} {version}: {loans} loans",
+        "模型 {model} {version} 已评分 {days} 天至 {as_of}：{loans} 笔贷款",
+    ),
+    "score_psi": (
+        "; score PSI against the model's training rows: {psi} ({reading})",
+        "；评分 PSI（相对模型训练样本）：{psi}（{reading}）",
+    ),
+    "score_shifted": (
+        "Scores of {as_of} have shifted from the model's training rows (PSI {psi}, 0.25 or "
+        "more): check the book and the model before the strategy relies on them",
+        "{as_of} 的评分分布已偏离模型训练样本（PSI {psi}，不低于 0.25）："
+        "请先核查客群与模型，再让策略依据该评分",
+    ),
+    "stable": ("stable", "稳定"),
+    "some shift": ("some shift", "略有偏移"),
+    "shifted": ("shifted", "已偏移"),
     "treated": (
         "Strategy {strategy} v{version}: {cases} case assignments, {proposed} actions proposed, "
         "{allowed} contacts allowed and queued, {blocked} blocked by compliance",

@@ -13,10 +13,12 @@ import pytest
 from typer.testing import CliRunner
 
 from arrears.cli import app
+from arrears.models import metrics
 from arrears.models.book import build_dataset, features_at, outcome_date
 from arrears.models.errors import ModelDataError
 from arrears.models.history import SnapshotHistory, add_months
 from arrears.models.propensity import build_contact_dataset
+from arrears.models.registry import load_model
 from arrears.models.scoring import SCORE_SCHEMA
 from arrears.services.book_models import book_inputs, score_snapshot, scores_path
 from arrears.workspace import Workspace
@@ -220,7 +222,8 @@ def book_model(book: Path) -> Path:
 
 def test_score_file_contract(book: Path, book_model: Path):
     scores_path(book, SCORE_DAY).unlink(missing_ok=True)
-    path = score_snapshot(book, SCORE_DAY, book_model)
+    scored = score_snapshot(book, SCORE_DAY, book_model)
+    path = scored.path
     assert path == scores_path(book, SCORE_DAY)
     assert path == book / "scores" / "as_of=2026-11-30" / "part-0.parquet"
     table = pq.read_table(path)
@@ -236,10 +239,16 @@ def test_score_file_contract(book: Path, book_model: Path):
     # higher score = lower risk
     order = np.argsort(scores["pd"].to_numpy())
     assert (np.diff(scores["score"].to_numpy()[order]) <= 0).all()
+    assert (scored.as_of, scored.model, scored.loans) == (SCORE_DAY, "early_warning_30", len(snap))
+    # the day's score PSI is measured against the training rows' scores kept in the model
+    reference = load_model(book_model).meta["score_reference"]
+    assert scored.psi == metrics.psi_against(reference, scores["score"].to_numpy())
+    assert scored.psi is not None and scored.psi >= 0
 
 
 def test_scores_are_the_same_bytes_on_rerun(book: Path, book_model: Path):
-    first = hashlib.sha256(score_snapshot(book, SCORE_DAY, book_model).read_bytes()).hexdigest()
+    path = score_snapshot(book, SCORE_DAY, book_model).path
+    first = hashlib.sha256(path.read_bytes()).hexdigest()
     result = runner.invoke(
         app,
         [
@@ -254,6 +263,8 @@ def test_scores_are_the_same_bytes_on_rerun(book: Path, book_model: Path):
         ],
     )
     assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "score PSI against the model's training rows: " in said
     again = hashlib.sha256(scores_path(book, SCORE_DAY).read_bytes()).hexdigest()
     assert first == again
 
@@ -277,7 +288,6 @@ def test_evaluate_a_book_model_and_refuse_a_table_model_for_scoring(book, book_m
 
 
 def test_train_book_model_writes_model_and_reports(book: Path):
-    from arrears.models.registry import load_model
     from arrears.services.book_models import train_book_model
 
     folder = train_book_model(book, "roll_forward", learner="baseline", folds=2)
@@ -291,7 +301,7 @@ def test_train_book_model_writes_model_and_reports(book: Path):
 
 
 def test_one_score_file_holds_every_model_in_any_order(book: Path, book_model: Path):
-    from arrears.models.registry import load_model, save_model
+    from arrears.models.registry import save_model
 
     # a second book model: the same learner under another name
     saved = load_model(book_model)
@@ -310,3 +320,26 @@ def test_one_score_file_holds_every_model_in_any_order(book: Path, book_model: P
     assert sorted(set(table["model"])) == ["early_warning_30", "other"]
     assert not table.duplicated(["loan_id", "model"]).any()
     assert list(table["loan_id"]) == sorted(table["loan_id"])
+
+
+def test_the_daily_close_scores_the_day_and_says_how_far_it_drifted(book, book_model, tmp_path):
+    import shutil
+
+    copy = tmp_path / "ws"
+    shutil.copytree(book, copy)  # the close adds a day: leave the shared book as it is
+    for folder in (copy / "models").iterdir():  # other tests may have saved more models
+        if folder.name != "early_warning_30":
+            shutil.rmtree(folder)
+    args = ["close", "--as-of", "2026-12-01", "--no-treat", "-w", str(copy), "--lang", "en"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    version = load_model(copy / "models" / "early_warning_30").version
+    day = date(2026, 12, 1)
+    loans = pq.read_metadata(Workspace.at(copy).snapshot_path(day)).num_rows
+    assert f"Scored 1 day(s) through 2026-12-01 with model early_warning_30 {version}" in said
+    assert f"{loans:,} loans; score PSI against the model's training rows: " in said
+    scored = pq.read_table(scores_path(copy, day)).to_pandas()
+    reference = load_model(copy / "models" / "early_warning_30").meta["score_reference"]
+    psi = metrics.psi_against(reference, scored["score"].to_numpy())
+    assert f"training rows: {psi:.3f} ({metrics.psi_reading(psi)})" in said

@@ -124,3 +124,34 @@ def test_resampled_auc_and_ks_equal_those_of_the_resampled_rows():
         assert ranked.ks(draws) == ks(y[idx], score[idx])
     by_rows = bootstrap_ci(lambda a, b: auc(a, b), y, score, rounds=100)
     assert bootstrap_ci(auc, y, score, rounds=100) == by_rows
+
+
+def test_gains_table_by_hand():
+    # ten rows, riskiest first: PDs .9 .8 .8 .7 .6 .5 .4 .3 .2 .1; events at .9, the
+    # first .8, .7 and .4
+    pd_ = np.array([0.9, 0.8, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1])
+    y = np.array([1, 1, 0, 1, 0, 0, 1, 0, 0, 0])
+    table = metrics.gains_table(y, pd_, groups=5)
+    # a band holds the PDs that start in its fifth of the ranking: the two rows at .8
+    # start in the first, so it takes three rows and the second only one
+    assert [b["rows"] for b in table] == [3, 1, 2, 2, 2]
+    assert [b["events"] for b in table] == [2, 1, 0, 1, 0]
+    first = table[0]
+    assert (first["pd_max"], first["pd_min"]) == (0.9, 0.8)
+    assert first["event_rate"] == pytest.approx(2 / 3)
+    assert first["odds"] == pytest.approx(0.5)
+    assert first["lift"] == pytest.approx((2 / 3) / 0.4)
+    assert first["cum_events"] == pytest.approx(0.5)
+    assert first["cum_non_events"] == pytest.approx(1 / 6)
+    assert first["ks"] == pytest.approx(0.5 - 1 / 6)
+    second = table[1]
+    assert second["cum_rows"] == pytest.approx(0.4)
+    assert second["cum_events"] == pytest.approx(0.75)
+    assert second["cum_event_rate"] == pytest.approx(3 / 4)
+    assert table[2]["odds"] is None  # no events in the band
+    assert table[-1]["cum_events"] == table[-1]["cum_non_events"] == 1.0
+
+
+def test_gains_table_needs_both_classes():
+    with pytest.raises(ValueError, match="both classes"):
+        metrics.gains_table(np.zeros(5), np.linspace(0, 1, 5))

@@ -36,6 +36,9 @@ def test_train_prints_cross_validated_metrics_and_writes_the_model(trained: Path
     assert cv["auc_ci95"][0] < cv["auc_mean"] < cv["auc_ci95"][1]
     assert cv["gini_mean"] == pytest.approx(2 * cv["auc_mean"] - 1)
     assert meta["learner"] == "scorecard" and meta["event"] == "bad"
+    reference = meta["score_reference"]  # the training rows' scores, for later PSIs
+    assert reference["rows"] == 1000 and sum(reference["shares"]) == pytest.approx(1.0)
+    assert len(reference["shares"]) == len(reference["edges"]) + 1
     for report in ("feature_report.html", "model_report.html"):
         page = (trained / report).read_text()
         assert "data:image/png;base64," in page
@@ -57,8 +60,14 @@ def test_evaluate_prints_every_metric_as_json(trained: Path, tmp_path: Path):
     c = out["confusion"]
     assert c["cutoff"] == 0.5 and c["tp"] + c["fn"] == 300 and c["fp"] + c["tn"] == 700
     assert len(out["calibration"]) == 10
+    gains = out["gains"]
+    assert sum(b["rows"] for b in gains) == 1000 and sum(b["events"] for b in gains) == 300
+    assert max(b["ks"] for b in gains) <= out["ks"] + 1e-12
     assert out["psi"]["score"] == pytest.approx(0.0)  # same sample twice
-    assert report.exists()
+    assert out["psi_score_vs_training"] == pytest.approx(0.0)  # the training rows again
+    page = report.read_text(encoding="utf-8")
+    assert "Score bands (gains table), riskiest first" in page
+    assert f"<td>{len(gains)}</td>" in page and "events captured" in page
 
 
 def test_train_every_other_learner_and_list_them(tmp_path: Path):

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from arrears.cli import app
+from arrears.models import metrics
 from arrears.models.registry import load_model
 
 runner = CliRunner()
@@ -127,3 +128,25 @@ def test_psi_readings_follow_the_usual_bands():
         "shifted",
         "shifted",
     ]
+
+
+def test_scoring_says_how_far_the_scores_drifted_from_the_training_rows(model: Path, tmp_path):
+    def score(frame: pd.DataFrame, name: str) -> str:
+        data, out = tmp_path / f"{name}.csv", tmp_path / f"{name}-scored.csv"
+        frame.to_csv(data, index=False)
+        args = ["models", "score", "--model", str(model), "--data", str(data), "--out", str(out)]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        return " ".join(result.output.split())
+
+    # the training rows again: the very scores the reference was made of
+    same = _applicants(400, 1, with_target=False)
+    assert "score PSI against the model's training rows: 0.000 (stable)" in score(same, "same")
+    # a month of far richer applicants: their scores sit where few training rows did
+    richer = _applicants(400, 4, with_target=False).assign(income=lambda f: f["income"] + 6000)
+    said = score(richer, "richer")
+    psi = float(said.split("training rows: ")[1].split(" ")[0])
+    assert psi >= 0.25 and "(shifted)" in said
+    saved = load_model(model)
+    points = saved.learner.points(richer[saved.learner.features].astype({"branch": object}))
+    assert f"{metrics.psi_against(saved.meta['score_reference'], points):.3f}" == f"{psi:.3f}"

@@ -125,6 +125,19 @@ def _print_drift(psi: Any, reference: Path, data: Path) -> None:
     console.print(table)
 
 
+def _print_score_psi(psi: float | None) -> None:
+    """The PSI of the scores just written against the model's training rows."""
+    from arrears.models.metrics import psi_reading
+
+    if psi is None:
+        err.print("no score PSI: the model was saved without its training scores' reference")
+        return
+    console.print(
+        f"score PSI against the model's training rows: {psi:.3f} ({psi_reading(psi)})",
+        markup=False,
+    )
+
+
 def _latest_book_model(ws: Workspace) -> Path:
     found = latest_book_model(ws.root)
     if found is None:
@@ -287,6 +300,7 @@ def register(app: typer.Typer) -> None:
         from arrears.models.errors import ModelDataError, RegistryError
         from arrears.models.registry import load_model
         from arrears.models.report import drift_table, model_report
+        from arrears.models.scoring import score_drift
 
         try:
             saved = load_model(model)
@@ -310,6 +324,9 @@ def register(app: typer.Typer) -> None:
                 )
             pd_ = saved.learner.predict_pd(features[saved.learner.features])
             result = metrics.summary(y, pd_, cutoff)
+            drift = score_drift(saved, saved.learner.points(features[saved.learner.features]))
+            if drift is not None:
+                result["psi_score_vs_training"] = drift
             later = None
             if book_ds is not None and book_ds.row_dates is not None and len(book_ds.dates) > 1:
                 # drift from the first observed month to the latest one
@@ -375,7 +392,7 @@ def register(app: typer.Typer) -> None:
         if data is not None:
             from arrears.models.registry import load_model
             from arrears.models.report import drift_table
-            from arrears.models.scoring import score_csv, table_inputs
+            from arrears.models.scoring import score_csv, score_drift, table_inputs
 
             if model is None or out is None:
                 raise _fail("--data needs --model DIR (a model trained on --data) and --out FILE")
@@ -384,10 +401,11 @@ def register(app: typer.Typer) -> None:
             try:
                 saved = load_model(model)
                 earlier = table_inputs(saved, reference) if reference is not None else None
-                inputs = score_csv(saved, data, out)
+                inputs, points = score_csv(saved, data, out)
             except (ModelDataError, RegistryError) as exc:
                 raise _fail(str(exc)) from None
             console.print(f"{len(inputs):,} rows scored into {out}", markup=False, soft_wrap=True)
+            _print_score_psi(score_drift(saved, points))
             if earlier is not None:
                 _print_drift(drift_table(saved.learner, earlier, inputs), reference, data)
             return
@@ -397,12 +415,11 @@ def register(app: typer.Typer) -> None:
             raise _fail(f"{ws.snapshot_path(day)}: no snapshot of {day}; close that day first")
         folder = model or _latest_book_model(ws)
         try:
-            path = score_snapshot(ws.root, day, folder)
+            scored = score_snapshot(ws.root, day, folder)
         except (ModelDataError, RegistryError) as exc:
             raise _fail(str(exc)) from None
-        import pyarrow.parquet as pq
-
-        console.print(f"{pq.read_metadata(path).num_rows:,} scores written to {path}", markup=False)
+        console.print(f"{scored.loans:,} scores written to {scored.path}", markup=False)
+        _print_score_psi(scored.psi)
 
     @group.command("list")
     def list_(

@@ -12,6 +12,9 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.stats import rankdata
 
+# an empty PSI bin counts as this share, so the sum stays finite
+PSI_FLOOR = 1e-4
+
 
 def auc(y: np.ndarray, score: np.ndarray) -> float:
     """Area under the ROC curve (probability a random event outranks a random non-event,
@@ -111,12 +114,84 @@ def calibration_table(y: np.ndarray, pd_: np.ndarray, groups: int = 10) -> list[
     return rows
 
 
+def gains_table(y: np.ndarray, pd_: np.ndarray, groups: int = 10) -> list[dict[str, Any]]:
+    """The score bands a cut-off is chosen from: rows ranked riskiest first and cut into
+    about ``groups`` bands of near-equal size, rows of the same PD always in the same
+    band (so ties may leave fewer, uneven bands). Per band its rows and events, event
+    rate, odds (non-events per event; None without events), lift over the whole
+    sample's rate, and down to the end of the band the cumulative shares of rows,
+    events captured and non-events, their gap (KS at that cut-off) and the event rate
+    of all the rows taken so far."""
+    y = np.asarray(y).astype(bool)
+    pd_ = np.asarray(pd_, dtype=float)
+    n, n_events = len(y), int(y.sum())
+    if n == 0 or n_events in (0, n):
+        raise ValueError("a gains table needs both classes")
+    values, inverse = np.unique(-pd_, return_inverse=True)  # riskiest value first
+    rows_of = np.bincount(inverse, minlength=len(values))
+    events_of = np.bincount(inverse, weights=y, minlength=len(values)).astype(np.int64)
+    starts = np.concatenate([[0], np.cumsum(rows_of)[:-1]])
+    band_of = np.minimum(starts * groups // n, groups - 1)
+    rate = n_events / n
+    out: list[dict[str, Any]] = []
+    taken = captured = 0
+    for band in np.unique(band_of):
+        mine = band_of == band
+        rows, events = int(rows_of[mine].sum()), int(events_of[mine].sum())
+        taken, captured = taken + rows, captured + events
+        cum_events, cum_non = captured / n_events, (taken - captured) / (n - n_events)
+        out.append(
+            {
+                "band": len(out) + 1,
+                "rows": rows,
+                "pd_max": float(-values[mine][0]),
+                "pd_min": float(-values[mine][-1]),
+                "events": events,
+                "event_rate": events / rows,
+                "odds": (rows - events) / events if events else None,
+                "lift": events / rows / rate,
+                "cum_rows": taken / n,
+                "cum_events": cum_events,
+                "cum_non_events": cum_non,
+                "ks": cum_events - cum_non,
+                "cum_event_rate": captured / taken,
+            }
+        )
+    return out
+
+
 def psi(expected: np.ndarray, actual: np.ndarray, edges: np.ndarray | None = None) -> float:
     """Population stability index Σ (a − e)·ln(a / e) over bins of the expected sample
     (its deciles unless ``edges`` are given); empty bins count as 0.0001 so the sum is
     finite. 0 means identical distributions; above 0.25 is usually read as a shift."""
-    e_share, a_share = psi_shares(expected, actual, edges)
+    return _psi_of_shares(*psi_shares(expected, actual, edges))
+
+
+def _psi_of_shares(e_share: np.ndarray, a_share: np.ndarray) -> float:
     return float(np.sum((a_share - e_share) * np.log(a_share / e_share)))
+
+
+def score_distribution(scores: np.ndarray) -> dict[str, Any]:
+    """The reference a later sample's scores are compared with (``psi_against``): the
+    deciles of ``scores`` as bin edges and the share of the scores in each bin. Kept
+    in a model's metadata, so drift is measured without the training rows."""
+    scores = np.asarray(scores, dtype=float)
+    edges = np.unique(np.nanquantile(scores, np.linspace(0, 1, 11)[1:-1]))
+    counts = np.bincount(np.searchsorted(edges, scores, side="right"), minlength=len(edges) + 1)
+    return {"rows": len(scores), "edges": edges.tolist(), "shares": (counts / len(scores)).tolist()}
+
+
+def psi_against(reference: dict[str, Any], scores: np.ndarray) -> float:
+    """``psi`` of ``scores`` against a ``score_distribution``: the same value as ``psi``
+    of the reference's own scores and these."""
+    edges = np.asarray(reference["edges"], dtype=float)
+    counts = np.bincount(
+        np.searchsorted(edges, np.asarray(scores, dtype=float), side="right"),
+        minlength=len(edges) + 1,
+    )
+    e_share = np.maximum(np.asarray(reference["shares"], dtype=float), PSI_FLOOR)
+    a_share = np.maximum(counts / max(counts.sum(), 1), PSI_FLOOR)
+    return _psi_of_shares(e_share, a_share)
 
 
 def psi_reading(value: float) -> str:
@@ -141,9 +216,8 @@ def psi_shares(
             edges = np.unique(np.nanquantile(expected, np.linspace(0, 1, 11)[1:-1]))
         e = np.bincount(np.searchsorted(edges, expected, side="right"), minlength=len(edges) + 1)
         a = np.bincount(np.searchsorted(edges, actual, side="right"), minlength=len(edges) + 1)
-    floor = 1e-4
-    e_share = np.maximum(e / max(e.sum(), 1), floor)
-    a_share = np.maximum(a / max(a.sum(), 1), floor)
+    e_share = np.maximum(e / max(e.sum(), 1), PSI_FLOOR)
+    a_share = np.maximum(a / max(a.sum(), 1), PSI_FLOOR)
     return e_share, a_share
 
 
@@ -194,7 +268,7 @@ def bootstrap_mean_ci(
 def summary(y: np.ndarray, pd_: np.ndarray, cutoff: float | None = None) -> dict[str, Any]:
     """Every headline measure of one sample as a JSON-ready dict: AUC, Gini, KS with
     bootstrap 95% intervals, the confusion matrix at ``cutoff`` (default: the observed
-    event rate) and the decile calibration table."""
+    event rate), the decile calibration table and the gains table of score bands."""
     y = np.asarray(y)
     pd_ = np.asarray(pd_, dtype=float)
     cut = float(y.mean()) if cutoff is None else cutoff
@@ -209,6 +283,7 @@ def summary(y: np.ndarray, pd_: np.ndarray, cutoff: float | None = None) -> dict
         "ks_ci95": bootstrap_ci(ks, y, pd_, rounds=200),
         "confusion": confusion(y, pd_, cut),
         "calibration": calibration_table(y, pd_),
+        "gains": gains_table(y, pd_),
     }
 
 

@@ -217,6 +217,14 @@ def model_report(
     parts.append("<h3>Calibration (deciles of predicted PD)</h3>")
     parts.append(_table(pd.DataFrame(evaluation["calibration"])))
     parts.append(_img(charts.calibration_chart(evaluation["calibration"]), "calibration"))
+    parts.append("<h3>Score bands (gains table), riskiest first</h3>")
+    parts.append(
+        "<p>With the cut-off below a band's row: the share of all rows taken down to "
+        "there, of the events they hold (captured) and of the non-events, and the gap "
+        "between the last two (the KS at that cut-off). Scores are the band's PDs in "
+        "points.</p>"
+    )
+    parts.append(_table(gains_frame(evaluation["gains"], learner)))
     if isinstance(learner, Scorecard):
         parts.append("<h2>Points table</h2>")
         parts.append(f"<p>Scaling: {html.escape(str(learner.scaling.as_dict()))}</p>")
@@ -224,6 +232,37 @@ def model_report(
     if later is not None:
         parts.append(_drift_section(learner, *later))
     return _page(title, "".join(parts))
+
+
+def gains_frame(gains: list[dict[str, Any]], learner: Learner) -> pd.DataFrame:
+    """The gains table (``metrics.gains_table``) as a reader sees it: score ranges in
+    points, shares in per cent."""
+
+    def points(pd_: float) -> int:
+        return int(np.rint(learner.scaling.points_from_pd(np.array([pd_]))[0]))
+
+    def share(value: float) -> str:
+        return f"{100 * value:.1f} %"
+
+    rows = [
+        (
+            g["band"],
+            f"{points(g['pd_max'])} – {points(g['pd_min'])}",
+            g["rows"],
+            g["events"],
+            share(g["event_rate"]),
+            "–" if g["odds"] is None else f"{g['odds']:.2f}",
+            f"{g['lift']:.2f}",
+            share(g["cum_rows"]),
+            share(g["cum_events"]),
+            share(g["cum_non_events"]),
+            share(g["ks"]),
+        )
+        for g in gains
+    ]
+    columns = ["band", "score", "rows", "events", "event rate", "odds (non-events : 1)"]
+    columns += ["lift", "rows taken", "events captured", "non-events taken", "KS"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _drift_section(learner: Learner, train: pd.DataFrame, later: pd.DataFrame) -> str:

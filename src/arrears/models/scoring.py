@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from arrears.files import replacing
+from arrears.models import metrics
 from arrears.models.registry import SavedModel
 
 SCORE_SCHEMA = pa.schema(
@@ -29,6 +30,13 @@ SCORE_SCHEMA = pa.schema(
         ("pd", pa.float64()),
     ]
 )
+
+
+def score_drift(saved: SavedModel, points: np.ndarray) -> float | None:
+    """The PSI of ``points`` against the scores of the model's training rows, or None for
+    a model saved before those were kept (``score_reference`` in its metadata)."""
+    reference = saved.meta.get("score_reference")
+    return None if reference is None else metrics.psi_against(reference, points)
 
 
 def score_table(saved: SavedModel, features: pd.DataFrame, customers: pd.Series) -> pa.Table:
@@ -94,12 +102,12 @@ def table_inputs(saved: SavedModel, data: Path) -> pd.DataFrame:
     return model_inputs(frame, learner.features, learner.categorical, str(data))
 
 
-def score_csv(saved: SavedModel, data: Path, out: Path) -> pd.DataFrame:
+def score_csv(saved: SavedModel, data: Path, out: Path) -> tuple[pd.DataFrame, np.ndarray]:
     """Score every row of the CSV file ``data`` with a model trained on a table and
     write ``out``: the file's rows and columns as written, then ``score`` (points) and
     ``pd``. Written whole or not at all (temporary file, then rename); returns the
-    model's inputs as read. Raises ``ModelDataError`` naming the file, column and row
-    of bad input."""
+    model's inputs as read and the points. Raises ``ModelDataError`` naming the file,
+    column and row of bad input."""
     from arrears.models.errors import ModelDataError
 
     learner, source = saved.learner, str(data)
@@ -110,8 +118,9 @@ def score_csv(saved: SavedModel, data: Path, out: Path) -> pd.DataFrame:
     if taken:
         raise ModelDataError(f"{source}: already has column(s) {taken}; rename them to score it")
     pd_ = np.asarray(learner.predict_pd(inputs), dtype=np.float64)
-    rows["score"] = np.asarray(learner.points(inputs), dtype=np.int32)
+    points = np.asarray(learner.points(inputs), dtype=np.int32)
+    rows["score"] = points
     rows["pd"] = [f"{p:.6f}" for p in pd_]
     with replacing(out) as partial:
         rows.to_csv(partial, index=False)
-    return inputs
+    return inputs, points

@@ -62,6 +62,8 @@ def train_model(
         cv = cross_validate(make, features, y, categorical, folds, repeats, seed, groups)
     fitted = make().fit(features, y, categorical)
     in_sample = metrics.summary(y, fitted.predict_pd(features))
+    # the training rows' scores, for the PSI of every later sample (score, evaluate)
+    reference = metrics.score_distribution(fitted.points(features))
     summary: dict[str, Any] = {
         "cv": cv.summary() if cv is not None else None,
         "in_sample": {k: in_sample[k] for k in ("auc", "gini", "ks")},
@@ -70,7 +72,7 @@ def train_model(
         later, y_later, description = holdout
         inputs = later[fitted.features]
         measured = metrics.summary(y_later, fitted.predict_pd(inputs))
-        psi = metrics.psi(fitted.points(features), fitted.points(inputs))
+        psi = metrics.psi_against(reference, fitted.points(inputs))
         summary["out_of_time"] = {
             "rows_of": description,
             **{
@@ -86,6 +88,7 @@ def train_model(
         "seed": seed,
         "data": {**data_info, "rows": len(y), "events": int(np.sum(y))},
         "metrics": summary,
+        "score_reference": reference,
         **(extra_meta or {}),
     }
     save_model(out, fitted, meta)

@@ -4,6 +4,7 @@ written to ``<ws>/scores/as_of=D/part-0.parquet`` (the file the strategy engine 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -119,16 +120,32 @@ def book_dataset(ws: Workspace, target: str, window_days: int | None = None) -> 
     return build_dataset(book_inputs(ws), target)
 
 
-def score_snapshot(ws_root: Path, as_of: date, model_dir: Path) -> Path:
+@dataclass(frozen=True)
+class ScoredDay:
+    """What scoring a day's snapshot did: the score file, the model, how many loans,
+    and the PSI of their scores against the model's training rows (None for a model
+    saved without that reference)."""
+
+    as_of: date
+    path: Path
+    model: str
+    version: str
+    loans: int
+    psi: float | None
+
+
+def score_snapshot(ws_root: Path, as_of: date, model_dir: Path) -> ScoredDay:
     """Score every loan of the snapshot of ``as_of`` with the book model in ``model_dir``
     into ``<ws>/scores/as_of=D/part-0.parquet``, replacing that model's rows and keeping
     other models' (same bytes on rerun, whatever the order models are scored in). Raises
     ``RegistryError`` for a model that does not load, ``ModelDataError`` for a model not
     trained on book features, ``KeyError`` when the day has no snapshot."""
+    import numpy as np
+
     from arrears.models.book import features_at
     from arrears.models.errors import ModelDataError
     from arrears.models.registry import load_model
-    from arrears.models.scoring import score_table, write_scores
+    from arrears.models.scoring import score_drift, score_table, write_scores
     from arrears.workspace import Workspace
 
     saved = load_model(model_dir)
@@ -138,7 +155,11 @@ def score_snapshot(ws_root: Path, as_of: date, model_dir: Path) -> Path:
     inputs = book_inputs(ws)
     features = features_at(inputs, as_of)
     customers = inputs.history.day(as_of)["customer_id"]
-    return write_scores(score_table(saved, features, customers), scores_path(ws.root, as_of))
+    table = score_table(saved, features, customers)
+    path = write_scores(table, scores_path(ws.root, as_of))
+    points = np.asarray(table.column("score").to_numpy())
+    drift = score_drift(saved, points) if len(points) else None
+    return ScoredDay(as_of, path, saved.name, saved.version, len(points), drift)
 
 
 def book_training(

@@ -29,7 +29,7 @@ from arrears.channels.dispatcher import Dispatcher, DispatchReport
 from arrears.channels.outbox import as_utc
 from arrears.channels.recheck import store_recheck
 from arrears.channels.service import print_letters, workspace_adapters
-from arrears.services.book_models import latest_book_model, score_snapshot
+from arrears.services.book_models import ScoredDay, latest_book_model, score_snapshot
 from arrears.services.settings import load_settings
 from arrears.services.treatments import TreatmentReport, treat_day
 from arrears.services.workbench.promises import settle_promises
@@ -45,7 +45,7 @@ class AfterClose:
 
     days: list[date]
     promises: Counter[str] = field(default_factory=Counter)
-    scored: list[date] = field(default_factory=list)
+    scored: list[ScoredDay] = field(default_factory=list)
     treatments: TreatmentReport | None = None
 
 
@@ -58,8 +58,7 @@ def after_close(ws: Workspace, days: Iterable[date], *, treat: bool = True) -> A
     for day in result.days:
         result.promises.update(settle_promises(ws.engine, day))
         if model is not None:
-            score_snapshot(ws.root, day, model)
-            result.scored.append(day)
+            result.scored.append(score_snapshot(ws.root, day, model))
         if not treat:
             continue
         report = treat_day(ws, day)
