@@ -343,3 +343,40 @@ def test_the_daily_close_scores_the_day_and_says_how_far_it_drifted(book, book_m
     reference = load_model(copy / "models" / "early_warning_30").meta["score_reference"]
     psi = metrics.psi_against(reference, scored["score"].to_numpy())
     assert f"training rows: {psi:.3f} ({metrics.psi_reading(psi)})" in said
+
+
+def test_evaluate_follows_a_book_model_month_by_month_after_its_training(book, tmp_path):
+    import shutil
+
+    early = tmp_path / "early"
+    shutil.copytree(book, early, ignore=shutil.ignore_patterns("models", "scores"))
+    for folder in (early / "snapshots").iterdir():  # the book as it was at the end of June
+        if folder.name > "as_of=2026-06-30":
+            shutil.rmtree(folder)
+    model = tmp_path / "model"
+    args = ["models", "train", "--book", "early_warning_30", "-w", str(early), "--learner"]
+    result = runner.invoke(app, [*args, "lgbm", "--cv", "0", "--no-reports", "--out", str(model)])
+    assert result.exit_code == 0, result.output
+    report = tmp_path / "report.html"
+    args = ["models", "evaluate", "--model", str(model), "-w", str(book), "--report", str(report)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    by_date = json.loads(result.output[result.output.index("{") :])["by_date"]
+    saved = load_model(model)
+    trained = saved.meta["data"]["dates"]
+    assert trained[-1] < "2026-06-30" < by_date[-1]["date"]
+    assert [r["date"] for r in by_date if r["trained_on"]] == trained
+    later = [r for r in by_date if not r["trained_on"]]
+    assert later and all(r["date"] > trained[-1] for r in later)
+    # each month's figures are those of that month's rows under the saved model
+    ds = build_dataset(book_inputs(Workspace.at(book)), "early_warning_30")
+    last = later[-1]
+    rows = ds.rows_of(date.fromisoformat(last["date"]))
+    inputs = ds.features.iloc[rows][saved.learner.features]
+    assert last["rows"] == len(rows) and last["events"] == int(ds.target[rows].sum())
+    pd_ = saved.learner.predict_pd(inputs)
+    assert last["auc"] == pytest.approx(metrics.auc(ds.target[rows], pd_))
+    psi = metrics.psi_against(saved.meta["score_reference"], saved.learner.points(inputs))
+    assert last["psi"] == pytest.approx(psi)
+    page = report.read_text(encoding="utf-8")
+    assert "<h2>By observation date</h2>" in page and 'alt="by observation date"' in page

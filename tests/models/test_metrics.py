@@ -155,3 +155,23 @@ def test_gains_table_by_hand():
 def test_gains_table_needs_both_classes():
     with pytest.raises(ValueError, match="both classes"):
         metrics.gains_table(np.zeros(5), np.linspace(0, 1, 5))
+
+
+def test_monitoring_table_by_hand():
+    y = np.array([1, 0, 0, 1, 0, 0, 0, 0])
+    pd_ = np.array([0.9, 0.2, 0.1, 0.4, 0.6, 0.3, 0.2, 0.1])
+    points = np.array([500, 560, 580, 540, 520, 550, 560, 580])
+    labels = np.array(["2026-02"] + ["2026-01"] * 3 + ["2026-02"] * 2 + ["2026-03"] * 2)
+    reference = metrics.score_distribution(points[:4])
+    table = metrics.monitoring_table(y, pd_, points, labels, reference)
+    assert [r["label"] for r in table] == ["2026-01", "2026-02", "2026-03"]
+    january, february, march = table
+    assert (january["rows"], january["events"]) == (3, 1)
+    assert january["event_rate"] == pytest.approx(1 / 3)
+    assert january["mean_pd"] == pytest.approx((0.2 + 0.1 + 0.4) / 3)
+    assert january["auc"] == 1.0 and january["ks"] == 1.0
+    assert february["auc"] == metrics.auc(np.array([1, 0, 0]), np.array([0.9, 0.6, 0.3]))
+    assert march["auc"] is None and march["ks"] is None  # no event that month
+    assert march["psi"] == metrics.psi_against(reference, points[6:])
+    assert march["psi_reading"] == metrics.psi_reading(march["psi"])
+    assert "psi" not in metrics.monitoring_table(y, pd_, points, labels)[0]

@@ -125,6 +125,21 @@ def _print_drift(psi: Any, reference: Path, data: Path) -> None:
     console.print(table)
 
 
+def _by_date(saved: Any, y: Any, pd_: Any, points: Any, row_dates: Any) -> list[dict[str, Any]]:
+    """The monitoring table of a book model, a row per observation date, each marked
+    as trained on or not: the dates after training are its out-of-time months."""
+    from arrears.models.metrics import monitoring_table
+
+    trained = set(saved.meta["data"].get("dates") or ())
+    labels = row_dates.astype("datetime64[D]").astype(str)
+    rows = monitoring_table(y, pd_, points, labels, saved.meta.get("score_reference"))
+    out = []
+    for row in rows:
+        day = row.pop("label")
+        out.append({"date": day, "trained_on": day in trained, **row})
+    return out
+
+
 def _print_score_psi(psi: float | None) -> None:
     """The PSI of the scores just written against the model's training rows."""
     from arrears.models.metrics import psi_reading
@@ -322,9 +337,10 @@ def register(app: typer.Typer) -> None:
                 raise ModelDataError(
                     f"{model}: book features the model needs are missing: {missing}"
                 )
-            pd_ = saved.learner.predict_pd(features[saved.learner.features])
+            inputs = features[saved.learner.features]
+            pd_, points = saved.learner.predict_pd(inputs), saved.learner.points(inputs)
             result = metrics.summary(y, pd_, cutoff)
-            drift = score_drift(saved, saved.learner.points(features[saved.learner.features]))
+            drift = score_drift(saved, points)
             if drift is not None:
                 result["psi_score_vs_training"] = drift
             later = None
@@ -342,6 +358,8 @@ def register(app: typer.Typer) -> None:
                 # say so: these rows include the training rows; the CV figures do not
                 result["sample"] = "book rows of every observation date (training rows included)"
                 result["cv"] = (saved.meta.get("metrics") or {}).get("cv")
+                if book_ds.row_dates is not None:
+                    result["by_date"] = _by_date(saved, y, pd_, points, book_ds.row_dates)
             if reference is not None:
                 ref = _load_table(reference, target or saved.meta["target"], event, saved.learner)
                 later = (ref.features, features)

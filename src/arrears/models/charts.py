@@ -64,6 +64,33 @@ def ks_chart(y: np.ndarray, pd_: np.ndarray) -> bytes:
     return _png(fig)
 
 
+def monitoring_chart(by_date: list[dict[str, Any]]) -> bytes:
+    """Per observation date the observed event rate against the mean predicted PD (how
+    calibration holds), and the AUC on a second axis; dates after training shaded."""
+    days = pd.to_datetime([r["date"] for r in by_date])
+    fig, ax = _figure(width=9.0, height=3.8)
+    ax.plot(days, [r["event_rate"] for r in by_date], marker="o", label="observed event rate")
+    ax.plot(days, [r["mean_pd"] for r in by_date], marker="x", label="mean predicted PD")
+    later = [d for d, r in zip(days, by_date, strict=True) if not r["trained_on"]]
+    if later:
+        ax.axvspan(min(later), max(later), color="#fde9c8", label="after training")
+    top = max(max(r["event_rate"], r["mean_pd"]) for r in by_date)
+    ax.set_ylim(0, max(top, 0.01) * 1.45)  # headroom for the legend
+    ax.set_xlabel("Observation date")
+    ax.set_ylabel("Rate")
+    ax.set_title("By observation date")
+    right = ax.twinx()
+    aucs = [np.nan if r["auc"] is None else r["auc"] for r in by_date]
+    right.plot(days, aucs, color="green", linestyle="--", marker=".", label="AUC")
+    right.set_ylim(0.5, 1.1)
+    right.set_ylabel("AUC")
+    lines = ax.get_legend_handles_labels()
+    more = right.get_legend_handles_labels()
+    ax.legend(lines[0] + more[0], lines[1] + more[1], loc="upper left", fontsize=8, ncol=4)
+    fig.autofmt_xdate()
+    return _png(fig)
+
+
 def calibration_chart(table: list[dict[str, Any]]) -> bytes:
     """Mean predicted PD against the observed event rate per group, with the diagonal."""
     predicted = [r["predicted"] for r in table]

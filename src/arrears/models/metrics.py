@@ -160,6 +160,40 @@ def gains_table(y: np.ndarray, pd_: np.ndarray, groups: int = 10) -> list[dict[s
     return out
 
 
+def monitoring_table(
+    y: np.ndarray,
+    pd_: np.ndarray,
+    points: np.ndarray,
+    labels: np.ndarray,
+    reference: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """One row per distinct label (an observation month), in label order: rows, events,
+    event rate, mean predicted PD, AUC and KS (None where the group lacks a class) and,
+    given the training rows' ``score_distribution``, the PSI of the group's points
+    against it with its reading: how a model holds up month by month."""
+    y, pd_ = np.asarray(y).astype(bool), np.asarray(pd_, dtype=float)
+    points, labels = np.asarray(points), np.asarray(labels)
+    out = []
+    for label in np.unique(labels):
+        mine = labels == label
+        ym, pm = y[mine], pd_[mine]
+        both = 0 < int(ym.sum()) < len(ym)
+        row: dict[str, Any] = {
+            "label": str(label),
+            "rows": int(mine.sum()),
+            "events": int(ym.sum()),
+            "event_rate": float(ym.mean()),
+            "mean_pd": float(pm.mean()),
+            "auc": auc(ym, pm) if both else None,
+            "ks": ks(ym, pm) if both else None,
+        }
+        if reference is not None:
+            row["psi"] = psi_against(reference, points[mine])
+            row["psi_reading"] = psi_reading(row["psi"])
+        out.append(row)
+    return out
+
+
 def psi(expected: np.ndarray, actual: np.ndarray, edges: np.ndarray | None = None) -> float:
     """Population stability index Σ (a − e)·ln(a / e) over bins of the expected sample
     (its deciles unless ``edges`` are given); empty bins count as 0.0001 so the sum is

@@ -225,6 +225,8 @@ def model_report(
         "points.</p>"
     )
     parts.append(_table(gains_frame(evaluation["gains"], learner)))
+    if evaluation.get("by_date"):
+        parts.append(_by_date_section(evaluation["by_date"]))
     if isinstance(learner, Scorecard):
         parts.append("<h2>Points table</h2>")
         parts.append(f"<p>Scaling: {html.escape(str(learner.scaling.as_dict()))}</p>")
@@ -263,6 +265,39 @@ def gains_frame(gains: list[dict[str, Any]], learner: Learner) -> pd.DataFrame:
     columns = ["band", "score", "rows", "events", "event rate", "odds (non-events : 1)"]
     columns += ["lift", "rows taken", "events captured", "non-events taken", "KS"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def _by_date_section(by_date: list[dict[str, Any]]) -> str:
+    """The monitoring table and chart: each observation date's rows, events, observed
+    rate against mean PD, AUC, KS and score PSI against the training rows."""
+
+    def number(value: float | None, digits: int = 4) -> str:
+        return "–" if value is None else f"{value:.{digits}f}"
+
+    rows = [
+        (
+            r["date"],
+            "yes" if r["trained_on"] else "no",
+            r["rows"],
+            r["events"],
+            number(r["event_rate"]),
+            number(r["mean_pd"]),
+            number(r["auc"]),
+            number(r["ks"]),
+            number(r.get("psi")),
+            r.get("psi_reading", "–"),
+        )
+        for r in by_date
+    ]
+    columns = ["date", "trained on", "rows", "events", "event rate", "mean PD", "AUC", "KS"]
+    frame = pd.DataFrame(rows, columns=[*columns, "score PSI vs training", "reading"])
+    return (
+        "<h2>By observation date</h2><p>Dates not trained on are the model's months out "
+        "of time; a falling AUC, an event rate drifting from the mean PD or a shifted "
+        "score PSI there is the signal to review it.</p>"
+        + _table(frame)
+        + _img(charts.monitoring_chart(by_date), "by observation date")
+    )
 
 
 def _drift_section(learner: Learner, train: pd.DataFrame, later: pd.DataFrame) -> str:
