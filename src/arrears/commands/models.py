@@ -113,6 +113,38 @@ def _inner_rows(value: str, learner: str) -> int | None:
     return int(value)
 
 
+def _monotonic(values: list[str], learner: str) -> dict[str, str]:
+    """--monotonic COLUMN=DIRECTION pairs as the learners' ``monotonic`` setting."""
+    from arrears.models.binning import TRENDS
+
+    if learner not in ("scorecard", "lgbm"):
+        raise _fail(f"--monotonic is a setting of the scorecard and lgbm, not of {learner!r}")
+    out: dict[str, str] = {}
+    for item in values:
+        column, sep, direction = item.partition("=")
+        if not sep or not column or direction not in TRENDS:
+            raise _fail(
+                f"--monotonic {item!r}: expected COLUMN=DIRECTION, DIRECTION one of "
+                f"{', '.join(TRENDS)}"
+            )
+        if out.get(column, direction) != direction:
+            raise _fail(f"--monotonic {column}: given both {out[column]} and {direction}")
+        out[column] = direction
+    return out
+
+
+def _check_monotonic(
+    trends: dict[str, str], features: Any, categorical: list[str], source: str
+) -> None:
+    """Each --monotonic column a numeric feature of the rows to train on."""
+    from arrears.models.binning import check_trend_features
+
+    try:
+        check_trend_features(trends, list(features.columns), categorical)
+    except ValueError as exc:
+        raise _fail(f"{source}: --{exc}") from None
+
+
 def _print_drift(psi: Any, reference: Path, data: Path) -> None:
     """The PSI table of ``drift_table`` on the terminal."""
     from rich.table import Table
@@ -227,6 +259,14 @@ def register(app: typer.Typer) -> None:
                 "row numbers, dates, empty and one-valued columns are left out anyway.",
             ),
         ] = None,
+        monotonic: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--monotonic",
+                help="scorecard, lgbm: COLUMN=ascending|descending, the direction the event "
+                "rate must take as the numeric COLUMN rises (repeatable).",
+            ),
+        ] = None,
         workspace: WorkspaceOpt = None,
     ) -> None:
         """Cross-validate a learner, fit it on all rows and save it with its metadata,
@@ -237,7 +277,11 @@ def register(app: typer.Typer) -> None:
 
         if learner not in LEARNERS:
             raise _fail(f"--learner must be one of {', '.join(LEARNERS)}, not {learner!r}")
-        settings = {} if inner_rows is None else {"inner_rows": _inner_rows(inner_rows, learner)}
+        settings: dict[str, Any] = {}
+        if inner_rows is not None:
+            settings["inner_rows"] = _inner_rows(inner_rows, learner)
+        if monotonic:
+            settings["monotonic"] = _monotonic(monotonic, learner)
         try:
             holdout = None
             if book is not None:
@@ -263,6 +307,8 @@ def register(app: typer.Typer) -> None:
                 model_name, target_name = name or table.target_name, table.target_name
                 if out is None:
                     raise _fail("give --out DIR for the model folder")
+            if monotonic:
+                _check_monotonic(settings["monotonic"], features, categorical, info["source"])
             result = train_model(
                 features,
                 y,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 import weakref
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,18 +25,53 @@ SIZE_ROWS = 5000
 MIN_BIN_SHARE = 0.01
 # optbinning's own floor for its pre-bins (its default)
 PREBIN_SHARE = 0.05
+# the directions an analyst may fix for a numeric feature's event rate as its value
+# rises (optbinning's monotonic trends of the same names)
+TRENDS = ("ascending", "descending")
+
+
+def checked_trends(trends: Mapping[str, str] | None) -> dict[str, str]:
+    """Directions asked for features (name → one of ``TRENDS``) as a plain dict; a
+    ValueError names a direction that is not one of them."""
+    out = dict(trends or {})
+    for name, trend in out.items():
+        if trend not in TRENDS:
+            raise ValueError(
+                f"monotonic {name}: {trend!r} is not a direction (choose {' or '.join(TRENDS)})"
+            )
+    return out
+
+
+def check_trend_features(
+    trends: Mapping[str, str], features: Sequence[str], categorical: Sequence[str]
+) -> None:
+    """A ValueError naming a feature given a direction that is not a numeric feature of
+    the rows (a category's bins have no order)."""
+    for name in trends:
+        if name not in features:
+            raise ValueError(f"monotonic {name}: not a feature of these rows")
+        if name in categorical:
+            raise ValueError(f"monotonic {name}: a category has no order to be monotonic in")
 
 
 @dataclass
 class BinningConfig:
     """How each feature is binned. ``monotonic_trend`` is optbinning's (``auto_asc_desc``
     asks for a monotonic event rate, its direction chosen from the data; None lets the
-    bins follow the data)."""
+    bins follow the data). ``trends`` fixes the direction of named numeric features
+    (``TRENDS``), whatever ``monotonic_trend`` is: what the analyst asked for."""
 
     monotonic_trend: str | None = "auto_asc_desc"
     max_n_prebins: int = 20
     min_bin_size: float = 0.05
     max_n_bins: int | None = 6
+    trends: dict[str, str] = field(default_factory=dict)
+
+    def trend_of(self, name: str, categorical: bool) -> str | None:
+        """The monotonic trend a feature is binned with (none for a category)."""
+        if categorical:
+            return None
+        return self.trends.get(name, self.monotonic_trend)
 
     def bin_share(self, rows: int) -> float:
         """The smallest bin as a share of ``rows`` training rows (see ``SIZE_ROWS``)."""
@@ -45,12 +81,15 @@ class BinningConfig:
 
     def as_dict(self) -> dict[str, Any]:
         """The settings, for the model's metadata."""
-        return {
+        out: dict[str, Any] = {
             "monotonic_trend": self.monotonic_trend,
             "max_n_prebins": self.max_n_prebins,
             "min_bin_size": self.min_bin_size,
             "max_n_bins": self.max_n_bins,
         }
+        if self.trends:
+            out["trends"] = dict(sorted(self.trends.items()))
+        return out
 
 
 @dataclass
@@ -86,7 +125,7 @@ class WoeBinner:
         share = self.config.bin_share(len(features) if share_rows is None else share_rows)
         for name in features.columns:
             is_cat = name in self.categorical
-            trend = None if is_cat else self.config.monotonic_trend
+            trend = self.config.trend_of(name, is_cat)
             if (
                 same_rows
                 and reuse is not None
@@ -114,8 +153,7 @@ class WoeBinner:
     def _settings(self, name: str) -> tuple[Any, ...]:
         is_cat = name in self.categorical
         c = self.config
-        trend = None if is_cat else c.monotonic_trend
-        return (is_cat, trend, c.max_n_prebins, c.min_bin_size, c.max_n_bins)
+        return (is_cat, c.trend_of(name, is_cat), c.max_n_prebins, c.min_bin_size, c.max_n_bins)
 
     def transform(self, features: pd.DataFrame) -> pd.DataFrame:
         """WOE of each row's bin, column by column (same column names)."""

@@ -5,13 +5,14 @@ cross-validation inside the rows it is fitted on.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from arrears.models.base import Learner, Splits, inner_splits
+from arrears.models.binning import check_trend_features, checked_trends
 from arrears.models.derived import Ratio, usable, with_ratios
 from arrears.models.scaling import Scaling
 from arrears.models.selection import encode_categories
@@ -19,7 +20,9 @@ from arrears.models.selection import encode_categories
 
 class GradientBoosting(Learner):
     """LightGBM with small, strongly regularised trees; settings fixed a priori (not
-    tuned on any test fold). Categories are native LightGBM categoricals."""
+    tuned on any test fold). Categories are native LightGBM categoricals.
+    ``monotonic``: numeric features whose predicted PD may only rise (``ascending``) or
+    fall (``descending``) as their value rises, as LightGBM's monotone constraints."""
 
     name = "lgbm"
     DEFAULTS: ClassVar[dict[str, Any]] = {
@@ -35,10 +38,17 @@ class GradientBoosting(Learner):
         "min_split_gain": 0.0,
     }
 
-    def __init__(self, seed: int = 0, scaling: Scaling | None = None, **overrides: Any) -> None:
+    def __init__(
+        self,
+        seed: int = 0,
+        scaling: Scaling | None = None,
+        monotonic: Mapping[str, str] | None = None,
+        **overrides: Any,
+    ) -> None:
         self.seed = seed
         self.scaling = scaling or Scaling()
         self.settings = {**self.DEFAULTS, **overrides}
+        self.monotonic = checked_trends(monotonic)
 
     def fit(
         self, features: pd.DataFrame, y: np.ndarray, categorical: list[str]
@@ -50,8 +60,21 @@ class GradientBoosting(Learner):
         self.categorical = [c for c in categorical if c in self.features]
         encoded = encode_categories(features, self.categorical)
         self.levels = {c: list(encoded[c].cat.categories) for c in self.categorical}
+        constraints: dict[str, Any] = {}
+        trends = getattr(self, "monotonic", {})
+        if trends:
+            check_trend_features(trends, self.features, self.categorical)
+            sign = {"ascending": 1, "descending": -1}
+            constraints["monotone_constraints"] = [
+                sign.get(trends.get(c, ""), 0) for c in self.features
+            ]
         self.model = lgb.LGBMClassifier(
-            **self.settings, random_state=self.seed, n_jobs=1, verbose=-1, deterministic=True
+            **self.settings,
+            **constraints,
+            random_state=self.seed,
+            n_jobs=1,
+            verbose=-1,
+            deterministic=True,
         )
         self.model.fit(encoded, y)
         return self
@@ -69,7 +92,10 @@ class GradientBoosting(Learner):
 
     def params(self) -> dict[str, Any]:
         """Settings, for the model's metadata."""
-        return {**self.settings, "scaling": self.scaling.as_dict()}
+        out = {**self.settings, "scaling": self.scaling.as_dict()}
+        if getattr(self, "monotonic", {}):
+            out["monotonic"] = dict(sorted(self.monotonic.items()))
+        return out
 
 
 # Candidates of the tuned LightGBM, fixed before any benchmark run: depth 2, 3 or 4
@@ -100,6 +126,8 @@ class TunedBoosting(GradientBoosting):
         **overrides: Any,
     ) -> None:
         super().__init__(seed, scaling, **overrides)
+        if self.monotonic:
+            raise ValueError("lgbm_cv takes no monotonic directions: use lgbm or scorecard")
         self.ratios = tuple(ratios)
         self.depths = tuple(depths)
         self.trees = tuple(sorted(trees))

@@ -5,14 +5,20 @@ inside the rows it is fitted on (nested inside any outer cross-validation).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from arrears.models.base import INNER_FOLDS, Learner, Splits, inner_splits, one_blas_thread
-from arrears.models.binning import BinningConfig, WoeBinner
+from arrears.models.binning import (
+    BinningConfig,
+    WoeBinner,
+    check_trend_features,
+    checked_trends,
+)
 from arrears.models.derived import Ratio, usable, with_ratios
 from arrears.models.errors import ModelDataError
 from arrears.models.scaling import Scaling
@@ -69,7 +75,11 @@ class Scorecard(Learner):
 
     ``ratios``: derived features (see ``arrears.models.derived``); with any, the inner
     CV also chooses whether the model may use them (the raw columns alone, or the raw
-    columns and the ratios, through the same filters)."""
+    columns and the ratios, through the same filters).
+
+    ``monotonic``: numeric features whose event rate must rise (``ascending``) or fall
+    (``descending``) with their value, in every candidate binning; with the wrong-sign
+    rule, their points then move one way only."""
 
     name = "scorecard"
     # every candidate's inner predictions: megabytes on a book, no use once saved
@@ -87,8 +97,10 @@ class Scorecard(Learner):
         inner_rows: int | None = INNER_ROWS,
         ratios: Sequence[Ratio] = (),
         inner_repeats: int | None = None,
+        monotonic: Mapping[str, str] | None = None,
     ) -> None:
         self.seed = seed
+        self.monotonic = checked_trends(monotonic)
         self.inner_rows = inner_rows
         self.inner_repeats = inner_repeats
         self.binning = binning
@@ -104,8 +116,12 @@ class Scorecard(Learner):
         self,
     ) -> tuple[list[BinningConfig], list[float], list[float | None], list[float]]:
         """The candidate binnings, IV floors, chi-square levels and Cs, in grid order."""
+        binnings = _as_list(self.binning, BINNING_GRID, BinningConfig, name="binning")
+        trends = getattr(self, "monotonic", {})
+        if trends:
+            binnings = [replace(b, trends={**b.trends, **trends}) for b in binnings]
         return (
-            _as_list(self.binning, BINNING_GRID, BinningConfig, name="binning"),
+            binnings,
             _as_list(self.min_iv, MIN_IV_GRID, float, name="min_iv"),
             _as_list(self.chi_alpha, CHI_ALPHA_GRID, float, none_is_value=True, name="chi_alpha"),
             _as_list(self.c, C_GRID, float, name="c"),
@@ -121,6 +137,7 @@ class Scorecard(Learner):
         y = np.asarray(y)
         self.features = list(features.columns)
         self.categorical = [c for c in categorical if c in self.features]
+        check_trend_features(getattr(self, "monotonic", {}), self.features, self.categorical)
         self.ratios_usable = usable(getattr(self, "ratios", ()), features)
         frame = with_ratios(features, self.ratios_usable)
         derived = [r.name for r in self.ratios_usable]
@@ -305,6 +322,8 @@ class Scorecard(Learner):
         }
         if getattr(self, "ratios", ()):
             out["ratio_candidates"] = [r.as_dict() for r in self.ratios]
+        if getattr(self, "monotonic", {}):
+            out["monotonic"] = dict(sorted(self.monotonic.items()))
         if hasattr(self, "c_chosen"):
             out["chosen"] = self.choice()
         return out
