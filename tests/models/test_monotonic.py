@@ -127,11 +127,17 @@ def test_the_command_refuses_a_direction_it_cannot_keep(table, tmp_path, extra, 
     assert not out.exists()
 
 
-def test_the_command_saves_the_directions_with_the_model(table, tmp_path):
+def test_the_command_saves_the_directions_and_the_feature_report_shows_them(table, tmp_path):
     out = tmp_path / "model"
     args = ["models", "train", "--data", str(table), "--target", "bad", "--learner", "lgbm"]
-    extra = ["--monotonic", "income=descending", "--cv", "0", "--no-reports", "--out", str(out)]
+    extra = ["--monotonic", "income=descending", "--cv", "0", "--out", str(out)]
     result = runner.invoke(app, [*args, *extra])
     assert result.exit_code == 0, result.output
     meta = json.loads((out / "model.json").read_text(encoding="utf-8"))
     assert meta["params"]["monotonic"] == {"income": "descending"}
+    page = (out / "feature_report.html").read_text(encoding="utf-8")
+    summary = page[page.index("<h2>Summary</h2>") : page.index("</table>", page.index("Summary"))]
+    rows = {row.split("</td>")[0].split(">")[-1]: row for row in summary.split("<tr>")[2:]}
+    assert "descending (asked)" in rows["income"]
+    assert "monotonic (direction from the data)" in rows["age"]
+    assert ">categories<" in rows["region"]

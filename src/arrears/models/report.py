@@ -102,6 +102,7 @@ def feature_report(
             "AUC alone": [alone.get(n, float("nan")) for n in order],
             "chi-square p": [chi_square.get(n, float("nan")) for n in order],
             "LightGBM gain share": [importance.get(n, float("nan")) for n in order],
+            "bins": [_trend_words(binner, n) for n in order],
             "in model": ["yes" if n in selected else dropped.get(n, "no") for n in order],
         }
     )
@@ -118,6 +119,19 @@ def feature_report(
         parts.append(_table(table))
         parts.append(_img(charts.feature_chart(str(name), table), f"bins of {name}"))
     return _page(title, "".join(parts))
+
+
+def _trend_words(binner: WoeBinner, name: str) -> str:
+    """How a feature was binned: as categories, with the direction the analyst asked
+    for, monotonic in the direction the data chose, or following the data."""
+    if name in binner.categorical:
+        return "categories"
+    if name in binner.config.trends:
+        return f"{binner.config.trends[name]} (asked)"
+    trend = binner.config.monotonic_trend
+    if trend == "auto_asc_desc":
+        return "monotonic (direction from the data)"
+    return "following the data" if trend is None else str(trend)
 
 
 def model_report(

@@ -102,7 +102,7 @@ def write_reports(
     out-of-fold predictions of the first CV repeat, else in-sample) beside the model.
     Returns the features whose bins alone reach an AUC of ``ALONE_AUC_CHECK`` (a leak,
     more often than not), with that AUC."""
-    from arrears.models.binning import WoeBinner
+    from arrears.models.binning import BinningConfig, WoeBinner
     from arrears.models.learners import Scorecard
     from arrears.models.report import ALONE_AUC_CHECK, auc_alone, feature_report, model_report
     from arrears.models.selection import chi_square_pvalues, tree_importance
@@ -113,7 +113,9 @@ def write_reports(
     if isinstance(learner, Scorecard):  # its binner may bin derived ratios too
         binner, binned = learner.binner, learner.model_frame(features)
     else:
-        binner = WoeBinner().fit(features, y, categorical)
+        # the directions a learner was given (lgbm's monotonic) bin the report's view too
+        config = BinningConfig(trends=dict(getattr(learner, "monotonic", {}) or {}))
+        binner = WoeBinner(config).fit(features, y, categorical)
     selected = learner.selection.kept if isinstance(learner, Scorecard) else list(features.columns)
     dropped = learner.selection.dropped if isinstance(learner, Scorecard) else {}
     alone = auc_alone(binner, binned, y)
