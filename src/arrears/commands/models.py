@@ -172,6 +172,30 @@ def _by_date(saved: Any, y: Any, pd_: Any, points: Any, row_dates: Any) -> list[
     return out
 
 
+MAX_GROUPS = 50
+
+
+def _groups_of(data: Path, column: str) -> Any:
+    """The values of ``column`` of the CSV file ``data`` as written, a row each (an
+    empty cell is '(empty)'), for ``evaluate --by``."""
+    import pandas as pd
+
+    from arrears.models.errors import ModelDataError
+
+    header = pd.read_csv(data, nrows=0).columns
+    if column not in header:
+        raise ModelDataError(f"{data}: --by {column!r}: no such column")
+    values = pd.read_csv(data, dtype=str, keep_default_na=False, usecols=[column])[column]
+    values = values.str.strip().replace("", "(empty)").to_numpy()
+    distinct = len(set(values))
+    if distinct > MAX_GROUPS:
+        raise ModelDataError(
+            f"{data}: --by {column!r}: {distinct} distinct values; group by a column of at "
+            f"most {MAX_GROUPS} (a month, a channel, a branch)"
+        )
+    return values
+
+
 def _print_score_psi(psi: float | None) -> None:
     """The PSI of the scores just written against the model's training rows."""
     from arrears.models.metrics import psi_reading
@@ -353,6 +377,14 @@ def register(app: typer.Typer) -> None:
             Path | None, typer.Option(help="Earlier sample (CSV) for PSI of score and features.")
         ] = None,
         report: Annotated[Path | None, typer.Option(help="Also write a model report.")] = None,
+        by: Annotated[
+            str | None,
+            typer.Option(
+                "--by",
+                help="--data: also give the measures for each value of this column "
+                "(a month, a channel, a branch; at most 50 values).",
+            ),
+        ] = None,
         workspace: WorkspaceOpt = None,
     ) -> None:
         """Metrics of a saved model on a data set, as JSON: AUC, Gini, KS (with bootstrap
@@ -367,6 +399,8 @@ def register(app: typer.Typer) -> None:
             saved = load_model(model)
             book_ds = None
             if saved.meta.get("feature_source") == "book":
+                if by is not None:
+                    raise _fail("--by is for --data; a book model is followed by date anyway")
                 book_ds = book_dataset(
                     open_workspace(workspace),
                     saved.meta["target"],
@@ -406,6 +440,15 @@ def register(app: typer.Typer) -> None:
                 result["cv"] = (saved.meta.get("metrics") or {}).get("cv")
                 if book_ds.row_dates is not None:
                     result["by_date"] = _by_date(saved, y, pd_, points, book_ds.row_dates)
+            if by is not None and data is not None:
+                groups = _groups_of(data, by)
+                rows = metrics.monitoring_table(
+                    y, pd_, points, groups, saved.meta.get("score_reference")
+                )
+                result["by"] = {
+                    "column": by,
+                    "groups": [{"value": r.pop("label"), **r} for r in rows],
+                }
             if reference is not None:
                 ref = _load_table(reference, target or saved.meta["target"], event, saved.learner)
                 later = (ref.features, features)

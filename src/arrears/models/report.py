@@ -241,6 +241,8 @@ def model_report(
     parts.append(_table(gains_frame(evaluation["gains"], learner)))
     if evaluation.get("by_date"):
         parts.append(_by_date_section(evaluation["by_date"]))
+    if evaluation.get("by"):
+        parts.append(_by_group_section(evaluation["by"]))
     if isinstance(learner, Scorecard):
         parts.append("<h2>Points table</h2>")
         parts.append(f"<p>Scaling: {html.escape(str(learner.scaling.as_dict()))}</p>")
@@ -281,17 +283,19 @@ def gains_frame(gains: list[dict[str, Any]], learner: Learner) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def _by_date_section(by_date: list[dict[str, Any]]) -> str:
-    """The monitoring table and chart: each observation date's rows, events, observed
-    rate against mean PD, AUC, KS and score PSI against the training rows."""
+def _groups_frame(rows: list[dict[str, Any]], key: str, trained: bool) -> pd.DataFrame:
+    """A monitoring table (``metrics.monitoring_table`` rows, labelled by ``key``) as a
+    reader sees it; ``trained``: with the trained-on column of a book model's dates."""
 
-    def number(value: float | None, digits: int = 4) -> str:
-        return "–" if value is None else f"{value:.{digits}f}"
+    def number(value: float | None) -> str:
+        return "–" if value is None else f"{value:.4f}"
 
-    rows = [
+    columns = [key, *(["trained on"] if trained else []), "rows", "events", "event rate"]
+    columns += ["mean PD", "AUC", "KS", "score PSI vs training", "reading"]
+    body = [
         (
-            r["date"],
-            "yes" if r["trained_on"] else "no",
+            r[key],
+            *(["yes" if r["trained_on"] else "no"] if trained else []),
             r["rows"],
             r["events"],
             number(r["event_rate"]),
@@ -301,16 +305,33 @@ def _by_date_section(by_date: list[dict[str, Any]]) -> str:
             number(r.get("psi")),
             r.get("psi_reading", "–"),
         )
-        for r in by_date
+        for r in rows
     ]
-    columns = ["date", "trained on", "rows", "events", "event rate", "mean PD", "AUC", "KS"]
-    frame = pd.DataFrame(rows, columns=[*columns, "score PSI vs training", "reading"])
+    return pd.DataFrame(body, columns=columns)
+
+
+def _by_date_section(by_date: list[dict[str, Any]]) -> str:
+    """The monitoring table and chart: each observation date's rows, events, observed
+    rate against mean PD, AUC, KS and score PSI against the training rows."""
     return (
         "<h2>By observation date</h2><p>Dates not trained on are the model's months out "
         "of time; a falling AUC, an event rate drifting from the mean PD or a shifted "
         "score PSI there is the signal to review it.</p>"
-        + _table(frame)
+        + _table(_groups_frame(by_date, "date", trained=True))
         + _img(charts.monitoring_chart(by_date), "by observation date")
+    )
+
+
+def _by_group_section(by: dict[str, Any]) -> str:
+    """The same measures for each value of a column of the file (``evaluate --by``)."""
+    column = str(by["column"])
+    return (
+        f"<h2>By {html.escape(column)}</h2><p>The model on each group of rows: a group "
+        "whose AUC or calibration lags the rest, or whose scores sit far from the "
+        "training rows', is where the model serves least.</p>"
+        + _table(
+            _groups_frame(by["groups"], "value", trained=False).rename(columns={"value": column})
+        )
     )
 
 
