@@ -164,12 +164,8 @@ def _by_date(saved: Any, y: Any, pd_: Any, points: Any, row_dates: Any) -> list[
 
     trained = set(saved.meta["data"].get("dates") or ())
     labels = row_dates.astype("datetime64[D]").astype(str)
-    rows = monitoring_table(y, pd_, points, labels, saved.meta.get("score_reference"))
-    out = []
-    for row in rows:
-        day = row.pop("label")
-        out.append({"date": day, "trained_on": day in trained, **row})
-    return out
+    rows = monitoring_table(y, pd_, points, labels, saved.meta.get("score_reference"), "date")
+    return [{**row, "trained_on": row["date"] in trained} for row in rows]
 
 
 MAX_GROUPS = 50
@@ -442,13 +438,9 @@ def register(app: typer.Typer) -> None:
                     result["by_date"] = _by_date(saved, y, pd_, points, book_ds.row_dates)
             if by is not None and data is not None:
                 groups = _groups_of(data, by)
-                rows = metrics.monitoring_table(
-                    y, pd_, points, groups, saved.meta.get("score_reference")
-                )
-                result["by"] = {
-                    "column": by,
-                    "groups": [{"value": r.pop("label"), **r} for r in rows],
-                }
+                reference_scores = saved.meta.get("score_reference")
+                rows = metrics.monitoring_table(y, pd_, points, groups, reference_scores, "value")
+                result["by"] = {"column": by, "groups": rows}
             if reference is not None:
                 ref = _load_table(reference, target or saved.meta["target"], event, saved.learner)
                 later = (ref.features, features)

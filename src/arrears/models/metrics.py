@@ -166,11 +166,13 @@ def monitoring_table(
     points: np.ndarray,
     labels: np.ndarray,
     reference: dict[str, Any] | None = None,
+    key: str = "label",
 ) -> list[dict[str, Any]]:
-    """One row per distinct label (an observation month), in label order: rows, events,
-    event rate, mean predicted PD, AUC and KS (None where the group lacks a class) and,
-    given the training rows' ``score_distribution``, the PSI of the group's points
-    against it with its reading: how a model holds up month by month."""
+    """One row per distinct label (an observation month), in label order, the label
+    under ``key``: rows, events, event rate, mean predicted PD, AUC and KS (None where
+    the group lacks a class) and, given the training rows' ``score_distribution``, the
+    PSI of the group's points against it with its reading: how a model holds up month
+    by month."""
     y, pd_ = np.asarray(y).astype(bool), np.asarray(pd_, dtype=float)
     points, labels = np.asarray(points), np.asarray(labels)
     out = []
@@ -179,7 +181,7 @@ def monitoring_table(
         ym, pm = y[mine], pd_[mine]
         both = 0 < int(ym.sum()) < len(ym)
         row: dict[str, Any] = {
-            "label": str(label),
+            key: str(label),
             "rows": int(mine.sum()),
             "events": int(ym.sum()),
             "event_rate": float(ym.mean()),
@@ -205,24 +207,31 @@ def _psi_of_shares(e_share: np.ndarray, a_share: np.ndarray) -> float:
     return float(np.sum((a_share - e_share) * np.log(a_share / e_share)))
 
 
+def _decile_edges(values: np.ndarray) -> np.ndarray:
+    """The distinct inner deciles of ``values``: the bin edges of a PSI."""
+    return np.unique(np.nanquantile(values, np.linspace(0, 1, 11)[1:-1]))
+
+
+def _bin_counts(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """How many ``values`` fall in each of the ``len(edges) + 1`` bins the edges make
+    (a value on an edge counts in the bin above it)."""
+    return np.bincount(np.searchsorted(edges, values, side="right"), minlength=len(edges) + 1)
+
+
 def score_distribution(scores: np.ndarray) -> dict[str, Any]:
     """The reference a later sample's scores are compared with (``psi_against``): the
     deciles of ``scores`` as bin edges and the share of the scores in each bin. Kept
     in a model's metadata, so drift is measured without the training rows."""
     scores = np.asarray(scores, dtype=float)
-    edges = np.unique(np.nanquantile(scores, np.linspace(0, 1, 11)[1:-1]))
-    counts = np.bincount(np.searchsorted(edges, scores, side="right"), minlength=len(edges) + 1)
+    edges = _decile_edges(scores)
+    counts = _bin_counts(edges, scores)
     return {"rows": len(scores), "edges": edges.tolist(), "shares": (counts / len(scores)).tolist()}
 
 
 def psi_against(reference: dict[str, Any], scores: np.ndarray) -> float:
     """``psi`` of ``scores`` against a ``score_distribution``: the same value as ``psi``
     of the reference's own scores and these."""
-    edges = np.asarray(reference["edges"], dtype=float)
-    counts = np.bincount(
-        np.searchsorted(edges, np.asarray(scores, dtype=float), side="right"),
-        minlength=len(edges) + 1,
-    )
+    counts = _bin_counts(np.asarray(reference["edges"], dtype=float), np.asarray(scores, float))
     e_share = np.maximum(np.asarray(reference["shares"], dtype=float), PSI_FLOOR)
     a_share = np.maximum(counts / max(counts.sum(), 1), PSI_FLOOR)
     return _psi_of_shares(e_share, a_share)
@@ -247,9 +256,8 @@ def psi_shares(
         expected = expected.astype(float)
         actual = actual.astype(float)
         if edges is None:
-            edges = np.unique(np.nanquantile(expected, np.linspace(0, 1, 11)[1:-1]))
-        e = np.bincount(np.searchsorted(edges, expected, side="right"), minlength=len(edges) + 1)
-        a = np.bincount(np.searchsorted(edges, actual, side="right"), minlength=len(edges) + 1)
+            edges = _decile_edges(expected)
+        e, a = _bin_counts(edges, expected), _bin_counts(edges, actual)
     e_share = np.maximum(e / max(e.sum(), 1), PSI_FLOOR)
     a_share = np.maximum(a / max(a.sum(), 1), PSI_FLOOR)
     return e_share, a_share

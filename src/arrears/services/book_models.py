@@ -140,8 +140,6 @@ def score_snapshot(ws_root: Path, as_of: date, model_dir: Path) -> ScoredDay:
     other models' (same bytes on rerun, whatever the order models are scored in). Raises
     ``RegistryError`` for a model that does not load, ``ModelDataError`` for a model not
     trained on book features, ``KeyError`` when the day has no snapshot."""
-    import numpy as np
-
     from arrears.models.book import features_at
     from arrears.models.errors import ModelDataError
     from arrears.models.registry import load_model
@@ -157,7 +155,7 @@ def score_snapshot(ws_root: Path, as_of: date, model_dir: Path) -> ScoredDay:
     customers = inputs.history.day(as_of)["customer_id"]
     table = score_table(saved, features, customers)
     path = write_scores(table, scores_path(ws.root, as_of))
-    points = np.asarray(table.column("score").to_numpy())
+    points = table.column("score").to_numpy()
     drift = score_drift(saved, points) if len(points) else None
     return ScoredDay(as_of, path, saved.name, saved.version, len(points), drift)
 
