@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +90,21 @@ def test_features_use_no_snapshot_after_their_date(inputs):
         assert full[column].notna().any(), column
     assert (full["max_dpd_6m"] >= full["max_dpd_3m"]).all()
     assert (full["max_dpd_3m"] >= full["dpd"]).all()
+
+
+@pytest.mark.parametrize("day", [date(2025, 6, 30), date(2026, 6, 30), SCORE_DAY])
+def test_one_days_store_rows_give_the_features_of_the_whole_store(book: Path, inputs, day):
+    one_day = book_inputs(Workspace.at(book), day)
+    # fewer rows read: only the payment window, and a date per loan before it
+    assert len(one_day.payments) < len(inputs.payments)
+    assert len(one_day.installments) < len(inputs.installments)
+    before = one_day.payments[one_day.payments["paid_on"] <= day - timedelta(days=90)]
+    assert before["loan_id"].is_unique and before["amount"].isna().all()
+    full, read = features_at(inputs, day), features_at(one_day, day)
+    assert full.equals(read)
+    # the days since payment of loans whose last payment is before the window count
+    old_payers = full["days_since_payment"] > 90
+    assert old_payers.any() and full["payment_ratio_90d"].notna().any()
 
 
 def test_too_short_a_history_is_a_clear_error(inputs):

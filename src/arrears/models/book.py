@@ -30,6 +30,7 @@ from arrears.models.history import SnapshotHistory, add_months, horizon_end, is_
 TARGETS = ("roll_forward", "cure_30", "early_warning_30", "early_warning_60")
 CATEGORICAL = ["product_code", "amount_tier"]
 AMOUNT_TIERS = ((10_000.0, "<10k"), (50_000.0, "10k-50k"), (200_000.0, "50k-200k"))
+PAYMENT_WINDOW_DAYS = 90  # the payment ratio's window, ending on the observation date
 
 
 @dataclass
@@ -202,10 +203,18 @@ def _amount_tier(principal: pd.Series) -> pd.Series:
     return labels
 
 
+def payment_window_start(as_of: date) -> date:
+    """The day before the payment window of ``as_of`` opens: the payment ratio reads
+    payments and installments dated after it, up to ``as_of``. Of the rows dated on or
+    before it, only each loan's latest payment counts (for the days since payment), so
+    a reader may leave the others out and get the same features."""
+    return as_of - timedelta(days=PAYMENT_WINDOW_DAYS)
+
+
 def _payment_features(
     out: pd.DataFrame, payments: pd.DataFrame, installments: pd.DataFrame, as_of: date
 ) -> None:
-    start = pd.Timestamp(as_of - timedelta(days=90))
+    start = pd.Timestamp(payment_window_start(as_of))
     end = pd.Timestamp(as_of)
     paid_on = pd.to_datetime(payments["paid_on"])
     due_on = pd.to_datetime(installments["due_date"])
@@ -215,5 +224,6 @@ def _payment_features(
     due = window_due.groupby("loan_id")["amount"].sum().astype(float)
     paid, due = paid.reindex(out.index).fillna(0.0), due.reindex(out.index)
     out["payment_ratio_90d"] = (paid / due.where(due > 0)).clip(upper=2.0)
-    last = pd.to_datetime(payments[paid_on <= end].groupby("loan_id")["paid_on"].max())
+    until = paid_on <= end
+    last = paid_on[until].groupby(payments["loan_id"][until]).max()  # on datetimes: fast
     out["days_since_payment"] = (end - last.reindex(out.index)).dt.days.astype(float)

@@ -19,13 +19,19 @@ def scores_path(ws_root: Path, as_of: date) -> Path:
     return ws_root / "scores" / f"as_of={as_of.isoformat()}" / "part-0.parquet"
 
 
-def book_inputs(ws: Workspace) -> BookInputs:
+def book_inputs(ws: Workspace, as_of: date | None = None) -> BookInputs:
     """The snapshots by date, and the loans, payments and installments of the store, for
-    the book dataset builder (amounts as float: they are model inputs)."""
-    import pandas as pd
-    from sqlalchemy import select
+    the book dataset builder (amounts as float: they are model inputs).
 
-    from arrears.models.book import BookInputs
+    With ``as_of`` (scoring one day), only the store rows that can change that day's
+    features are read (see ``payment_window_start``): payments and installments dated in
+    its payment window, and for each loan one row with the date of its latest payment
+    before the window and no amount. The features are the same, and a book's whole
+    payment history is not read again every day it is scored."""
+    import pandas as pd
+    from sqlalchemy import Select, func, null, select
+
+    from arrears.models.book import BookInputs, payment_window_start
     from arrears.models.history import SnapshotHistory
     from arrears.store.models import InstallmentRow, Loan, PaymentRow
 
@@ -34,44 +40,52 @@ def book_inputs(ws: Workspace) -> BookInputs:
         code: float(p.charges.cost_cap) if p.charges.cost_cap is not None else None
         for code, p in ws.catalog.products.items()
     }
+    loan_query = select(
+        Loan.loan_id,
+        Loan.product_code,
+        Loan.principal,
+        Loan.term_months,
+        Loan.annual_rate,
+        Loan.disbursed_on,
+    )
+    paid = select(PaymentRow.loan_id, PaymentRow.paid_on, PaymentRow.amount)
+    due = select(
+        InstallmentRow.loan_id,
+        InstallmentRow.due_date,
+        InstallmentRow.principal + InstallmentRow.interest,
+    )
+    # in one order whatever is read, so a loan's window sums to the same float
+    paid = paid.order_by(PaymentRow.loan_id, PaymentRow.paid_on, PaymentRow.payment_ref)
+    due = due.order_by(InstallmentRow.loan_id, InstallmentRow.seq)
+    payment_queries: list[Select] = [paid]
+    if as_of is not None:
+        start = payment_window_start(as_of)
+        # before the window only each loan's latest payment date counts: one row per
+        # loan with that date, its amount left missing (it is never summed)
+        latest = (
+            select(PaymentRow.loan_id, func.max(PaymentRow.paid_on), null())
+            .where(PaymentRow.paid_on <= start)
+            .group_by(PaymentRow.loan_id)
+        )
+        in_window = paid.where(PaymentRow.paid_on > start, PaymentRow.paid_on <= as_of)
+        payment_queries = [latest, in_window]
+        due = due.where(InstallmentRow.due_date > start, InstallmentRow.due_date <= as_of)
     with ws.engine.connect() as conn:
-        loans = pd.DataFrame(
-            conn.execute(
-                select(
-                    Loan.loan_id,
-                    Loan.product_code,
-                    Loan.principal,
-                    Loan.term_months,
-                    Loan.annual_rate,
-                    Loan.disbursed_on,
-                )
-            ).all(),
-            columns=[
-                "loan_id",
-                "product_code",
-                "principal",
-                "term_months",
-                "annual_rate",
-                "disbursed_on",
-            ],
+
+        def frame(query: Select, columns: list[str]) -> pd.DataFrame:
+            # plain tuples: pandas probes each SQLAlchemy row for namedtuple fields
+            return pd.DataFrame([tuple(r) for r in conn.execute(query)], columns=columns)
+
+        loans = frame(
+            loan_query,
+            ["loan_id", "product_code", "principal", "term_months", "annual_rate", "disbursed_on"],
         )
-        payments = pd.DataFrame(
-            conn.execute(select(PaymentRow.loan_id, PaymentRow.paid_on, PaymentRow.amount)).all(),
-            columns=["loan_id", "paid_on", "amount"],
-        )
-        installments = pd.DataFrame(
-            conn.execute(
-                select(
-                    InstallmentRow.loan_id,
-                    InstallmentRow.due_date,
-                    InstallmentRow.principal + InstallmentRow.interest,
-                )
-            ).all(),
-            columns=["loan_id", "due_date", "amount"],
-        )
+        parts = [frame(q, ["loan_id", "paid_on", "amount"]) for q in payment_queries]
+        payments = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
+        installments = frame(due, ["loan_id", "due_date", "amount"])
     loans["cost_cap"] = loans["product_code"].map(caps).astype(float)
-    for frame, column in ((loans, "principal"), (payments, "amount"), (installments, "amount")):
-        frame[column] = frame[column].astype(float)
+    for table, column in ((loans, "principal"), (payments, "amount"), (installments, "amount")):
+        table[column] = table[column].astype(float)
     loans["annual_rate"] = loans["annual_rate"].astype(float)
     return BookInputs(history, loans.drop(columns=["product_code"]), payments, installments)
 
@@ -150,7 +164,7 @@ def score_snapshot(ws_root: Path, as_of: date, model_dir: Path) -> ScoredDay:
     if saved.meta.get("feature_source") != "book":
         raise ModelDataError(f"{model_dir}: model {saved.name} was not trained on book features")
     ws = Workspace.at(ws_root)
-    inputs = book_inputs(ws)
+    inputs = book_inputs(ws, as_of)
     features = features_at(inputs, as_of)
     customers = inputs.history.day(as_of)["customer_id"]
     table = score_table(saved, features, customers)
