@@ -164,7 +164,9 @@ def close(
         _after_close(ws, closed, treat, t)
 
 
-def _after_close(ws: Workspace, days: list[date], treat: bool, t: Translator) -> None:
+def _after_close(
+    ws: Workspace, days: list[date], treat: bool, t: Translator, accept_shifted: bool = False
+) -> None:
     """Promises settled and treatments decided for the closed ``days``."""
     from arrears.services.daily import after_close
     from arrears.services.settings import SettingsError
@@ -172,7 +174,7 @@ def _after_close(ws: Workspace, days: list[date], treat: bool, t: Translator) ->
     from arrears.strategy import StrategyError
 
     try:
-        result = after_close(ws, days, treat=treat)
+        result = after_close(ws, days, treat=treat, accept_shifted=accept_shifted)
     except (TreatmentError, StrategyError, SettingsError) as exc:
         err.print(str(exc), style="red", markup=False)
         raise typer.Exit(1) from None
@@ -183,6 +185,12 @@ def _after_close(ws: Workspace, days: list[date], treat: bool, t: Translator) ->
         )
     if result.scored:
         _print_scored(result.scored, t)
+    for held in result.held:
+        err.print(
+            t("treatments_held", as_of=held.as_of, model=held.model, psi=f"{held.psi:.3f}"),
+            markup=False,
+            soft_wrap=True,
+        )
     if result.treatments is not None:
         _print_treatments(result.treatments, t)
 
@@ -205,7 +213,7 @@ def _print_scored(scored: list[ScoredDay], t: Translator) -> None:
         line += t("score_psi", psi=f"{last.psi:.3f}", reading=t(psi_reading(last.psi)))
     console.print(line, markup=False, soft_wrap=True)
     for day in scored:
-        if day.psi is not None and psi_reading(day.psi) == "shifted":
+        if day.shifted:
             warning = t("score_shifted", as_of=day.as_of, psi=f"{day.psi:.3f}")
             err.print(warning, markup=False, soft_wrap=True)
 
@@ -236,6 +244,14 @@ def treat(
     as_of: AsOfOpt = None,
     workspace: WorkspaceOpt = None,
     lang: LangOpt = None,
+    accept_shifted_scores: Annotated[
+        bool,
+        typer.Option(
+            "--accept-shifted-scores",
+            help="Treat the day even though its scores have shifted from the model's "
+            'training rows and the settings hold such days ([models] shifted_scores = "hold").',
+        ),
+    ] = False,
 ) -> None:
     """Decide the strategy's contacts after the close of --as-of: each through the
     compliance gate, allowed ones queued in the outbox (a closed day is treated once)."""
@@ -246,7 +262,7 @@ def treat(
     if not ws.snapshot_path(day).exists():
         err.print(t("no_snapshot", as_of=day))
         raise typer.Exit(1)
-    _after_close(ws, [day], True, t)
+    _after_close(ws, [day], True, t, accept_shifted_scores)
 
 
 def _run_batch_close(ws: Workspace, as_of: date, engine: str, explain: bool) -> list[date]:

@@ -61,6 +61,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{as_of} 的评分分布已偏离模型训练样本（PSI {psi}，不低于 0.25）："
         "请先核查客群与模型，再让策略依据该评分",
     ),
+    "treatments_held": (
+        "Treatments of {as_of} held: the strategy segments on the score of {model}, whose "
+        "scores have shifted (PSI {psi}) and the settings hold such days; check the book "
+        "and the model, then run `arrears treat --as-of {as_of} --accept-shifted-scores`",
+        "{as_of} 的策略处置已暂停：策略依据模型 {model} 的评分分层，而该评分已偏移（PSI "
+        "{psi}），按设置暂停此类日期；请核查客群与模型后运行 "
+        "`arrears treat --as-of {as_of} --accept-shifted-scores`",
+    ),
     "stable": ("stable", "稳定"),
     "some shift": ("some shift", "略有偏移"),
     "shifted": ("shifted", "已偏移"),

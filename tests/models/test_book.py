@@ -395,3 +395,87 @@ def test_evaluate_follows_a_book_model_month_by_month_after_its_training(book, t
     assert last["psi"] == pytest.approx(psi)
     page = report.read_text(encoding="utf-8")
     assert "<h2>By observation date</h2>" in page and 'alt="by observation date"' in page
+
+
+SHIFTED_DAY = date(2025, 3, 31)  # the young book's 44 loans: far from the training rows
+
+
+def _workspace_with_model(book: Path, book_model: Path, tmp_path: Path, settings: str) -> Path:
+    """A copy of the book with only ``book_model`` in its registry and ``settings``."""
+    import shutil
+
+    copy = tmp_path / "ws"
+    shutil.copytree(book, copy)
+    for folder in (copy / "models").iterdir():
+        if folder.name != book_model.name:
+            shutil.rmtree(folder)
+    (copy / "arrears.toml").write_text(settings, encoding="utf-8")
+    return copy
+
+
+def _attempts_on(root: Path, day: date) -> int:
+    """Contact attempts the strategy decided for ``day`` (allowed or blocked)."""
+    from sqlalchemy import func, select
+
+    from arrears.store.contact_models import ContactAttempt
+
+    query = select(func.count()).where(ContactAttempt.attempt_id.startswith(f"{day}:"))
+    with Workspace.at(root).engine.connect() as conn:
+        return conn.scalar(query.select_from(ContactAttempt))
+
+
+def test_a_day_whose_scores_shifted_is_held_when_the_settings_say_so(book, book_model, tmp_path):
+    from arrears.services.daily import after_close
+    from arrears.strategy.loader import default_strategy_path
+
+    root = _workspace_with_model(book, book_model, tmp_path, '[models]\nshifted_scores = "hold"\n')
+    text = default_strategy_path().read_text(encoding="utf-8")
+    assert 'column = "score_behaviour"' in text
+    reads_model = text.replace('column = "score_behaviour"', 'column = "score_early_warning_30"')
+    (root / "strategies.toml").write_text(reads_model, encoding="utf-8")
+    result = after_close(Workspace.at(root), [SHIFTED_DAY])
+    [scored] = result.scored
+    assert scored.shifted and scored.psi >= 0.25
+    assert result.held == [scored] and result.treatments is None
+    assert _attempts_on(root, SHIFTED_DAY) == 0
+    # `arrears treat` holds it too, and says how to go on once the model is checked
+    args = ["treat", "--as-of", SHIFTED_DAY.isoformat(), "-w", str(root), "--lang", "en"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "Treatments of 2025-03-31 held: the strategy segments on the score of " in said
+    assert f"early_warning_30, whose scores have shifted (PSI {scored.psi:.3f})" in said
+    assert "then run `arrears treat --as-of 2025-03-31 --accept-shifted-scores`" in said
+    assert _attempts_on(root, SHIFTED_DAY) == 0
+    result = runner.invoke(app, [*args, "--accept-shifted-scores"])
+    assert result.exit_code == 0, result.output
+    assert "held" not in result.output
+    assert _attempts_on(root, SHIFTED_DAY) > 0
+
+
+def test_shifted_scores_do_not_hold_a_strategy_that_does_not_read_them(book, book_model, tmp_path):
+    from arrears.services.daily import after_close
+
+    # the packaged strategy bands on score_behaviour, not on this model's score
+    root = _workspace_with_model(book, book_model, tmp_path, '[models]\nshifted_scores = "hold"\n')
+    result = after_close(Workspace.at(root), [SHIFTED_DAY])
+    assert result.scored[0].shifted and result.held == []
+    assert result.treatments is not None and _attempts_on(root, SHIFTED_DAY) > 0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[models]\nshifted_scores = "stop"\n', "models.shifted_scores must be one of warn, hold"),
+        ("[models]\nshifted = 1\n", "models.shifted is not a setting"),
+        ("models = 1\n", r"models must be a table \(\[models\]\)"),
+    ],
+)
+def test_a_bad_shifted_scores_setting_is_named(tmp_path, text, message):
+    from arrears.services.settings import SettingsError, load_settings
+
+    (tmp_path / "arrears.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(SettingsError, match=message):
+        load_settings(tmp_path)
+    (tmp_path / "arrears.toml").write_text("", encoding="utf-8")
+    assert load_settings(tmp_path).shifted_scores == "warn"

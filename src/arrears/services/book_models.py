@@ -147,6 +147,13 @@ class ScoredDay:
     loans: int
     psi: float | None
 
+    @property
+    def shifted(self) -> bool:
+        """True when the scores have shifted from the training rows (PSI 0.25 or more)."""
+        from arrears.models.metrics import psi_reading
+
+        return self.psi is not None and psi_reading(self.psi) == "shifted"
+
 
 def score_snapshot(ws_root: Path, as_of: date, model_dir: Path) -> ScoredDay:
     """Score every loan of the snapshot of ``as_of`` with the book model in ``model_dir``

@@ -47,18 +47,34 @@ class AfterClose:
     promises: Counter[str] = field(default_factory=Counter)
     scored: list[ScoredDay] = field(default_factory=list)
     treatments: TreatmentReport | None = None
+    # days whose treatments were held: their scores shifted, the strategy reads them
+    # and the settings say hold (``[models] shifted_scores = "hold"``)
+    held: list[ScoredDay] = field(default_factory=list)
 
 
-def after_close(ws: Workspace, days: Iterable[date], *, treat: bool = True) -> AfterClose:
+def after_close(
+    ws: Workspace, days: Iterable[date], *, treat: bool = True, accept_shifted: bool = False
+) -> AfterClose:
     """Settle promises, score, and (with ``treat``) decide the treatments of each
     closed day in ``days``, in date order. Safe to rerun: settled promises and treated
-    days are left as they are, and scores are rewritten to the same bytes."""
+    days are left as they are, and scores are rewritten to the same bytes.
+
+    A day whose scores have shifted from the model's training rows (PSI 0.25 or more)
+    is treated all the same, unless the settings say hold and the strategy reads that
+    model's score: then its treatments wait (``held``) until someone who has checked
+    accepts the scores (``accept_shifted``: ``arrears treat --accept-shifted-scores``)."""
     result = AfterClose(sorted(days))
     model = latest_book_model(ws.root)
+    checking = model is not None and treat and not accept_shifted
+    held_scores = _held_score_columns(ws) if checking else set()
     for day in result.days:
         result.promises.update(settle_promises(ws.engine, day))
         if model is not None:
-            result.scored.append(score_snapshot(ws.root, day, model))
+            scored = score_snapshot(ws.root, day, model)
+            result.scored.append(scored)
+            if scored.shifted and f"score_{scored.model}" in held_scores:
+                result.held.append(scored)
+                continue
         if not treat:
             continue
         report = treat_day(ws, day)
@@ -67,6 +83,17 @@ def after_close(ws: Workspace, days: Iterable[date], *, treat: bool = True) -> A
         result.treatments.add(report)
         result.treatments.as_of = day
     return result
+
+
+def _held_score_columns(ws: Workspace) -> set[str]:
+    """The score columns the strategy reads when the settings hold a day whose scores
+    have shifted (empty when they only warn)."""
+    from arrears.strategy.loader import load_strategy
+    from arrears.strategy.segments import columns_read
+
+    if load_settings(ws.root).shifted_scores != "hold":
+        return set()
+    return {c for c in columns_read(load_strategy(None, ws.root)) if c.startswith("score_")}
 
 
 def _next_due(session: Session, until: datetime) -> datetime | None:

@@ -92,6 +92,10 @@ class Settings:
     compliance_pack: str = "cn"
     # [allocation.teams]: team name → the buckets it works (empty: no allocation rules)
     allocation: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # [models] shifted_scores: when a closed day's scores have shifted from the model's
+    # training rows, "warn" (treat the day anyway) or "hold" its treatments, if the
+    # strategy segments on that model's score, until someone runs `arrears treat`
+    shifted_scores: str = "warn"
 
     def allocation_rules(self) -> dict[str, tuple[str, ...]]:
         """The allocation rules as a mapping, teams in file order."""
@@ -107,7 +111,7 @@ def load_settings(root: Path) -> Settings:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SettingsError(f"{path}: not valid TOML ({exc})") from None
-    unknown = set(data) - {"institution", "compliance", "allocation"}
+    unknown = set(data) - {"institution", "compliance", "allocation", "models"}
     if unknown:
         raise SettingsError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}")
     institution = Institution()
@@ -129,8 +133,31 @@ def load_settings(root: Path) -> Settings:
             " nor a pack file"
         )
     return Settings(
-        institution=institution, compliance_pack=pack, allocation=_allocation(path, data)
+        institution=institution,
+        compliance_pack=pack,
+        allocation=_allocation(path, data),
+        shifted_scores=_shifted_scores(path, data),
     )
+
+
+SHIFTED_SCORES = ("warn", "hold")
+
+
+def _shifted_scores(path: Path, data: dict) -> str:
+    """``[models] shifted_scores``: "warn" (the default) or "hold"."""
+    table = data.get("models", {})
+    if not isinstance(table, dict):
+        raise SettingsError(f"{path}: models must be a table ([models])")
+    unknown = set(table) - {"shifted_scores"}
+    if unknown:
+        raise SettingsError(f"{path}: models.{sorted(unknown)[0]} is not a setting")
+    value = table.get("shifted_scores", "warn")
+    if value not in SHIFTED_SCORES:
+        raise SettingsError(
+            f"{path}: models.shifted_scores must be one of {', '.join(SHIFTED_SCORES)}, "
+            f"not {value!r}"
+        )
+    return value
 
 
 def _allocation(path: Path, data: dict) -> tuple[tuple[str, tuple[str, ...]], ...]:

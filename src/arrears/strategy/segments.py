@@ -114,13 +114,19 @@ def segment_of(t: ir.Table, strategy: Strategy) -> ir.StringValue:
     raise ValueError(f"strategy {strategy.name!r} has no catch-all segment")
 
 
-def missing_columns(t: ir.Table, strategy: Strategy) -> list[str]:
-    """Columns the strategy reads that ``t`` lacks (conditions on them never hold;
-    a missing score column leaves every ``score_band`` null)."""
+def columns_read(strategy: Strategy) -> set[str]:
+    """The input columns the strategy's conditions read, the columns of its amount
+    tiers and score bands included (``score_<model>`` for a model's score)."""
     wanted = {c.column for s in strategy.segments for c in s.when}
     wanted |= {c.column for lad in strategy.ladders.values() for st in lad.steps for c in st.when}
     wanted -= {"amount_tier", "score_band"}
     for tiers in (strategy.amount_tiers, strategy.score_bands):
         if tiers is not None:
             wanted.add(tiers.column)
-    return sorted(c for c in wanted if c not in t.columns)
+    return wanted
+
+
+def missing_columns(t: ir.Table, strategy: Strategy) -> list[str]:
+    """Columns the strategy reads that ``t`` lacks (conditions on them never hold;
+    a missing score column leaves every ``score_band`` null)."""
+    return sorted(c for c in columns_read(strategy) if c not in t.columns)
