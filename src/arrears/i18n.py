@@ -61,6 +61,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{as_of} 的评分分布已偏离模型训练样本（PSI {psi}，不低于 0.25）："
         "请先核查客群与模型，再让策略依据该评分",
     ),
+    "score_psi_line": (
+        "score PSI against the model's training rows: {psi} ({reading})",
+        "评分 PSI（相对模型训练样本）：{psi}（{reading}）",
+    ),
+    "no_score_psi": (
+        "no score PSI: the model was saved without its training scores' reference",
+        "无评分 PSI：该模型保存时未记录训练样本评分的参照分布",
+    ),
+    "scores_written": ("{loans} scores written to {path}", "已写入 {loans} 笔评分：{path}"),
+    "rows_shifted": (
+        "Scores of {path} have shifted from the model's training rows (PSI {psi}, 0.25 or "
+        "more): check the data and the model before relying on them",
+        "{path} 的评分分布已偏离模型训练样本（PSI {psi}，不低于 0.25）：请先核查数据与模型，"
+        "再使用该评分",
+    ),
+    "rows_scored": ("{rows} rows scored into {path}", "已评分 {rows} 行，写入 {path}"),
     "treatments_held": (
         "Treatments of {as_of} held: the strategy segments on the score of {model}, whose "
         "scores have shifted (PSI {psi}) and the settings hold such days; check the book "

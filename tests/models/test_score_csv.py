@@ -131,11 +131,11 @@ def test_psi_readings_follow_the_usual_bands():
 
 
 def test_scoring_says_how_far_the_scores_drifted_from_the_training_rows(model: Path, tmp_path):
-    def score(frame: pd.DataFrame, name: str) -> str:
+    def score(frame: pd.DataFrame, name: str, lang: str = "en") -> str:
         data, out = tmp_path / f"{name}.csv", tmp_path / f"{name}-scored.csv"
         frame.to_csv(data, index=False)
         args = ["models", "score", "--model", str(model), "--data", str(data), "--out", str(out)]
-        result = runner.invoke(app, args)
+        result = runner.invoke(app, [*args, "--lang", lang])
         assert result.exit_code == 0, result.output
         return " ".join(result.output.split())
 
@@ -150,3 +150,13 @@ def test_scoring_says_how_far_the_scores_drifted_from_the_training_rows(model: P
     saved = load_model(model)
     points = saved.learner.points(richer[saved.learner.features].astype({"branch": object}))
     assert f"{metrics.psi_against(saved.meta['score_reference'], points):.3f}" == f"{psi:.3f}"
+    # shifted scores are warned of, naming the file, in the language asked for
+    assert (
+        f"Scores of {tmp_path / 'richer.csv'} have shifted from the model's training rows "
+        f"(PSI {psi:.3f}, 0.25 or more)"
+    ) in said
+    assert "have shifted" not in score(same, "same")
+    zh = score(richer, "richer", "zh")
+    assert f"已评分 400 行，写入 {tmp_path / 'richer-scored.csv'}" in zh
+    assert f"评分 PSI（相对模型训练样本）：{psi:.3f}（已偏移）" in zh
+    assert f"{tmp_path / 'richer.csv'} 的评分分布已偏离模型训练样本（PSI {psi:.3f}" in zh

@@ -12,7 +12,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from arrears.commands.common import AsOfOpt, WorkspaceOpt, console, err, open_workspace, parse_date
+from arrears.commands.common import (
+    AsOfOpt,
+    LangOpt,
+    WorkspaceOpt,
+    console,
+    err,
+    open_workspace,
+    parse_date,
+    translator,
+)
 from arrears.files import write_atomically
 from arrears.services.book_models import (
     book_dataset,
@@ -22,6 +31,7 @@ from arrears.services.book_models import (
 )
 
 if TYPE_CHECKING:
+    from arrears.i18n import Translator
     from arrears.workspace import Workspace
 
 DataOpt = Annotated[Path | None, typer.Option("--data", help="CSV file with a binary target.")]
@@ -192,17 +202,20 @@ def _groups_of(data: Path, column: str) -> Any:
     return values
 
 
-def _print_score_psi(psi: float | None) -> None:
-    """The PSI of the scores just written against the model's training rows."""
+def _print_score_psi(psi: float | None, t: Translator, shifted: str, **what: Any) -> None:
+    """The PSI of the scores just written against the model's training rows, and the
+    message ``shifted`` (with ``what``: the day or file they are the scores of) when they
+    have shifted."""
     from arrears.models.metrics import psi_reading
 
     if psi is None:
-        err.print("no score PSI: the model was saved without its training scores' reference")
+        err.print(t("no_score_psi"), markup=False, soft_wrap=True)
         return
-    console.print(
-        f"score PSI against the model's training rows: {psi:.3f} ({psi_reading(psi)})",
-        markup=False,
-    )
+    reading = psi_reading(psi)
+    line = t("score_psi_line", psi=f"{psi:.3f}", reading=t(reading))
+    console.print(line, markup=False, soft_wrap=True)
+    if reading == "shifted":
+        err.print(t(shifted, psi=f"{psi:.3f}", **what), markup=False, soft_wrap=True)
 
 
 def _latest_book_model(ws: Workspace) -> Path:
@@ -483,10 +496,13 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         workspace: WorkspaceOpt = None,
+        lang: LangOpt = None,
     ) -> None:
         """Write the scores of every loan in the snapshot of --as-of (book models), or of
         every row of a CSV file (--data FILE --model DIR --out FILE)."""
         from arrears.models.errors import ModelDataError, RegistryError
+
+        t = translator(lang)
 
         if data is not None:
             from arrears.models.registry import load_model
@@ -503,8 +519,10 @@ def register(app: typer.Typer) -> None:
                 inputs, points = score_csv(saved, data, out)
             except (ModelDataError, RegistryError) as exc:
                 raise _fail(str(exc)) from None
-            console.print(f"{len(inputs):,} rows scored into {out}", markup=False, soft_wrap=True)
-            _print_score_psi(score_drift(saved, points))
+            console.print(
+                t("rows_scored", rows=f"{len(inputs):,}", path=out), markup=False, soft_wrap=True
+            )
+            _print_score_psi(score_drift(saved, points), t, "rows_shifted", path=data)
             if earlier is not None:
                 _print_drift(drift_table(saved.learner, earlier, inputs), reference, data)
             return
@@ -517,8 +535,9 @@ def register(app: typer.Typer) -> None:
             scored = score_snapshot(ws.root, day, folder)
         except (ModelDataError, RegistryError) as exc:
             raise _fail(str(exc)) from None
-        console.print(f"{scored.loans:,} scores written to {scored.path}", markup=False)
-        _print_score_psi(scored.psi)
+        written = t("scores_written", loans=f"{scored.loans:,}", path=scored.path)
+        console.print(written, markup=False, soft_wrap=True)
+        _print_score_psi(scored.psi, t, "score_shifted", as_of=day)
 
     @group.command("list")
     def list_(
