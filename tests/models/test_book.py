@@ -479,3 +479,24 @@ def test_a_bad_shifted_scores_setting_is_named(tmp_path, text, message):
         load_settings(tmp_path)
     (tmp_path / "arrears.toml").write_text("", encoding="utf-8")
     assert load_settings(tmp_path).shifted_scores == "warn"
+
+
+def test_models_list_says_when_a_book_model_was_last_scored_and_how_far_it_drifted(
+    book, book_model
+):
+    from arrears.services.book_models import last_scored
+
+    scored = score_snapshot(book, SCORE_DAY, book_model)  # the book's last snapshot
+    saved = load_model(book_model)
+    meta = {**saved.meta, "name": saved.name, "version": saved.version}
+    day, psi = last_scored(book, meta)
+    points = pq.read_table(scores_path(book, SCORE_DAY)).to_pandas()
+    points = points[points["model"] == saved.name]["score"].to_numpy()
+    assert day == SCORE_DAY and psi == metrics.psi_against(saved.meta["score_reference"], points)
+    assert psi == scored.psi
+    assert last_scored(book, {**meta, "version": "another"}) is None
+    result = runner.invoke(app, ["models", "list", "-w", str(book)])
+    assert result.exit_code == 0, result.output
+    [row] = [line for line in result.output.splitlines() if saved.version in line]
+    cells = [cell.strip() for cell in row.split("│")]
+    assert f"{SCORE_DAY}" in cells and f"{psi:.3f} {metrics.psi_reading(psi)}" in cells

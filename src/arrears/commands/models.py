@@ -20,6 +20,7 @@ from arrears.commands.common import (
     err,
     open_workspace,
     parse_date,
+    print_whole,
     translator,
 )
 from arrears.files import write_atomically
@@ -547,22 +548,35 @@ def register(app: typer.Typer) -> None:
         workspace: WorkspaceOpt = None,
     ) -> None:
         """The saved models: name, version, learner, target, CV AUC, out-of-time AUC,
-        folder."""
+        the last day a book model was scored in the workspace and the PSI of those scores
+        against its training rows, folder."""
         from rich.table import Table
 
+        from arrears.models.metrics import psi_reading
         from arrears.models.registry import list_models
+        from arrears.services.book_models import last_scored
 
-        root = registry or open_workspace(workspace).root / "models"
-        table = Table("name", "version", "learner", "target", "CV AUC", "OOT AUC", "folder")
+        if registry is None:
+            ws_root: Path | None = open_workspace(workspace).root
+            root = ws_root / "models"
+        else:
+            ws_root, root = None, registry
+        columns = ["name", "version", "learner", "target", "CV AUC", "OOT AUC"]
+        table = Table(*columns, "last scored", "score PSI", "folder")
         for m in list_models(root):
             figures = m.get("metrics") or {}
             cv, oot = figures.get("cv") or {}, figures.get("out_of_time") or {}
             auc = f"{cv['auc_mean']:.4f}" if cv else "—"
             later = f"{oot['auc']:.4f}" if oot else "—"
-            table.add_row(
-                m["name"], m["version"], m["learner"], m["target"], auc, later, m["folder"]
-            )
-        console.print(table)
+            found = None
+            if ws_root is not None and m.get("feature_source") == "book":
+                found = last_scored(ws_root, m)
+            day, psi = ("—", "—") if found is None else (str(found[0]), found[1])
+            if isinstance(psi, float):
+                psi = f"{psi:.3f} {psi_reading(psi)}"
+            cells = [m["name"], m["version"], m["learner"], m["target"], auc, later]
+            table.add_row(*cells, day, psi or "—", m["folder"])
+        print_whole(table)  # names, versions and folders whole, to copy
 
     @group.command("report")
     def report_(

@@ -256,3 +256,34 @@ def latest_book_model(ws_root: Path) -> Path | None:
         return None
     newest = max(found, key=lambda m: (Path(m["folder"]) / "model.json").stat().st_mtime)
     return Path(newest["folder"])
+
+
+def last_scored(ws_root: Path, meta: dict[str, Any]) -> tuple[date, float | None] | None:
+    """The latest day the model of ``meta`` (this name and version) was scored in the
+    workspace and the PSI of those scores against the model's training rows (None
+    without a reference); None when it was never scored."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from arrears.models.metrics import psi_against
+
+    days = []
+    for folder in (ws_root / "scores").glob("as_of=*"):
+        try:
+            days.append(date.fromisoformat(folder.name.removeprefix("as_of=")))
+        except ValueError:
+            continue  # not a folder the scoring wrote
+    for day in sorted(days, reverse=True):
+        path = scores_path(ws_root, day)
+        if not path.exists():
+            continue
+        table = pq.read_table(path, columns=["model", "version", "score"])
+        mine = pc.and_(
+            pc.equal(table.column("model"), meta["name"]),
+            pc.equal(table.column("version"), meta["version"]),
+        )
+        points = table.filter(mine).column("score").to_numpy()
+        if len(points):
+            reference = meta.get("score_reference")
+            return day, None if reference is None else psi_against(reference, points)
+    return None
