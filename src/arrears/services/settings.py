@@ -1,5 +1,6 @@
-"""Workspace settings: who the lender is (letterhead, pay link, phone) and which
-compliance pack governs its contacts.
+"""Workspace settings: who the lender is (letterhead, pay link, phone), which
+compliance pack governs its contacts, how cases are allocated to teams, and whether a
+day whose model scores have shifted is treated or held.
 
 They live in ``<workspace>/arrears.toml``; every key is optional and falls back to the
 defaults below, so a new workspace works at once and a real lender overrides what it
@@ -94,7 +95,7 @@ class Settings:
     allocation: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # [models] shifted_scores: when a closed day's scores have shifted from the model's
     # training rows, "warn" (treat the day anyway) or "hold" its treatments, if the
-    # strategy segments on that model's score, until someone runs `arrears treat`
+    # strategy reads that model's score, until `arrears treat --accept-shifted-scores`
     shifted_scores: str = "warn"
 
     def allocation_rules(self) -> dict[str, tuple[str, ...]]:
