@@ -500,3 +500,20 @@ def test_models_list_says_when_a_book_model_was_last_scored_and_how_far_it_drift
     [row] = [line for line in result.output.splitlines() if saved.version in line]
     cells = [cell.strip() for cell in row.split("│")]
     assert f"{SCORE_DAY}" in cells and f"{psi:.3f} {metrics.psi_reading(psi)}" in cells
+
+
+def test_a_cases_page_gets_the_loans_scores_from_the_latest_score_file(book, book_model):
+    from arrears.services.workbench.case_view import loan_scores
+
+    score_snapshot(book, SCORE_DAY, book_model)  # the book's last snapshot
+    table = pq.read_table(scores_path(book, SCORE_DAY)).to_pandas()
+    row = table[table["model"] == "early_warning_30"].iloc[7]
+    [got] = [s for s in loan_scores(book, row["loan_id"]) if s["model"] == "early_warning_30"]
+    assert got == {
+        "as_of": SCORE_DAY,
+        "model": "early_warning_30",
+        "version": row["version"],
+        "score": row["score"],
+        "pd": row["pd"],
+    }
+    assert loan_scores(book, "no such loan") == [] and loan_scores(None, row["loan_id"]) == []

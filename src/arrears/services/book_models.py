@@ -258,6 +258,19 @@ def latest_book_model(ws_root: Path) -> Path | None:
     return Path(newest["folder"])
 
 
+def score_days(ws_root: Path) -> list[date]:
+    """The days the workspace has a score file of, newest first."""
+    days = []
+    for folder in (ws_root / "scores").glob("as_of=*"):
+        try:
+            day = date.fromisoformat(folder.name.removeprefix("as_of="))
+        except ValueError:
+            continue  # not a folder the scoring wrote
+        if scores_path(ws_root, day).exists():
+            days.append(day)
+    return sorted(days, reverse=True)
+
+
 def last_scored(ws_root: Path, meta: dict[str, Any]) -> tuple[date, float | None] | None:
     """The latest day the model of ``meta`` (this name and version) was scored in the
     workspace and the PSI of those scores against the model's training rows (None
@@ -267,16 +280,8 @@ def last_scored(ws_root: Path, meta: dict[str, Any]) -> tuple[date, float | None
 
     from arrears.models.metrics import psi_against
 
-    days = []
-    for folder in (ws_root / "scores").glob("as_of=*"):
-        try:
-            days.append(date.fromisoformat(folder.name.removeprefix("as_of=")))
-        except ValueError:
-            continue  # not a folder the scoring wrote
-    for day in sorted(days, reverse=True):
+    for day in score_days(ws_root):
         path = scores_path(ws_root, day)
-        if not path.exists():
-            continue
         table = pq.read_table(path, columns=["model", "version", "score"])
         mine = pc.and_(
             pc.equal(table.column("model"), meta["name"]),

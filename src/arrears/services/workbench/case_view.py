@@ -162,6 +162,23 @@ def bucket_history(
     return out
 
 
+def loan_scores(root: Path | None, loan_id: str) -> list[dict[str, Any]]:
+    """The model scores of ``loan_id`` on the latest day the workspace at ``root`` was
+    scored (as_of, model, version, score, pd), a row per model; empty when never."""
+    if root is None:
+        return []
+    import pyarrow.parquet as pq
+
+    from arrears.services.book_models import score_days, scores_path
+
+    days = score_days(root)
+    if not days:
+        return []
+    table = pq.read_table(scores_path(root, days[0]), filters=[("loan_id", "=", loan_id)])
+    columns = ["model", "version", "score", "pd"]
+    return [{"as_of": days[0], **row} for row in table.select(columns).to_pylist()]
+
+
 @functools.cache
 def _scripts(root: Path | None) -> dict[str, str | None]:
     """Step name → call script of the workspace's strategy (empty when none loads)."""
@@ -333,6 +350,7 @@ def case_view(
         "customer": customer_view(session, customer, actor.role, points=has["contact_points"]),
         "loans": [loan_view(session, loan) for loan in loans],
         "bucket_history": bucket_history(workspace_root, [loan.loan_id for loan in loans]),
+        "scores": loan_scores(workspace_root, case.loan_id),
         "contacts": contacts.contact_history(session, case.customer_id) if has["contacts"] else [],
         "promises": [
             _row(

@@ -82,8 +82,9 @@ def get_case(
     uow: UnitOfWork = Depends(get_uow),
 ) -> dict[str, Any]:
     """The case page's data: customer (masked), loans with schedule, ledger and
-    balances, bucket history, contacts, promises, arrangements, notes, documents, holds,
-    visits, placements, legal stages, strategy step and compliance status."""
+    balances, bucket history, the loan's latest model scores, contacts, promises,
+    arrangements, notes, documents, holds, visits, placements, legal stages, strategy step
+    and compliance status."""
     return case_view.case_view(
         uow.session,
         actor,

@@ -120,6 +120,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bucket": ("Bucket", "账龄"),
     "loan_class": ("Class", "五级分类"),
     "amount_overdue": ("Overdue", "逾期金额"),
+    "risk_score": ("Risk score", "风险评分"),
     "balance": ("Balance", "余额"),
     "balances": ("Balances", "余额"),
     "assigned_to": ("Assigned to", "分配给"),
