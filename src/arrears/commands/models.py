@@ -568,14 +568,15 @@ def register(app: typer.Typer) -> None:
             cv, oot = figures.get("cv") or {}, figures.get("out_of_time") or {}
             auc = f"{cv['auc_mean']:.4f}" if cv else "—"
             later = f"{oot['auc']:.4f}" if oot else "—"
-            found = None
-            if ws_root is not None and m.get("feature_source") == "book":
-                found = last_scored(ws_root, m)
-            day, psi = ("—", "—") if found is None else (str(found[0]), found[1])
-            if isinstance(psi, float):
-                psi = f"{psi:.3f} {psi_reading(psi)}"
+            day, psi = "—", "—"
+            found = (
+                last_scored(ws_root, m) if ws_root and m.get("feature_source") == "book" else None
+            )
+            if found is not None:
+                day = str(found[0])
+                psi = "—" if found[1] is None else f"{found[1]:.3f} {psi_reading(found[1])}"
             cells = [m["name"], m["version"], m["learner"], m["target"], auc, later]
-            table.add_row(*cells, day, psi or "—", m["folder"])
+            table.add_row(*cells, day, psi, m["folder"])
         print_whole(table)  # names, versions and folders whole, to copy
 
     @group.command("report")
