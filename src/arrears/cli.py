@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import shutil
 import time
 from datetime import date, timedelta
@@ -165,7 +166,7 @@ def close(
 
 
 def _after_close(
-    ws: Workspace, days: list[date], treat: bool, t: Translator, accept_shifted: bool = False
+    ws: Workspace, days: list[date], treat: bool, t: Translator, accepted_by: str | None = None
 ) -> None:
     """Promises settled and treatments decided for the closed ``days``."""
     from arrears.services.daily import after_close
@@ -174,7 +175,7 @@ def _after_close(
     from arrears.strategy import StrategyError
 
     try:
-        result = after_close(ws, days, treat=treat, accept_shifted=accept_shifted)
+        result = after_close(ws, days, treat=treat, accepted_by=accepted_by)
     except (TreatmentError, StrategyError, SettingsError) as exc:
         err.print(str(exc), style="red", markup=False)
         raise typer.Exit(1) from None
@@ -262,7 +263,17 @@ def treat(
     if not ws.snapshot_path(day).exists():
         err.print(t("no_snapshot", as_of=day))
         raise typer.Exit(1)
-    _after_close(ws, [day], True, t, accept_shifted_scores)
+    # who accepted the shifted scores, as the audit chain records it
+    accepted_by = f"cli:{_operator()}" if accept_shifted_scores else None
+    _after_close(ws, [day], True, t, accepted_by)
+
+
+def _operator() -> str:
+    """The login name of whoever runs the command (``unknown`` when it has none)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry and no $USER / $LOGNAME
+        return "unknown"
 
 
 def _run_batch_close(ws: Workspace, as_of: date, engine: str, explain: bool) -> list[date]:

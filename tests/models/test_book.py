@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from arrears.cli import app
@@ -451,6 +452,28 @@ def test_a_day_whose_scores_shifted_is_held_when_the_settings_say_so(book, book_
     assert result.exit_code == 0, result.output
     assert "held" not in result.output
     assert _attempts_on(root, SHIFTED_DAY) > 0
+    # the audit chain says when the day was held and who accepted its scores
+    import getpass
+
+    from arrears.services import audit
+    from arrears.store.unit_of_work import UnitOfWork
+    from arrears.store.workbench_models import AuditEvent
+
+    with UnitOfWork(Workspace.at(root).engine) as uow:
+        events = uow.session.scalars(
+            select(AuditEvent).where(AuditEvent.entity == "day").order_by(AuditEvent.seq)
+        ).all()
+        assert [(e.actor, e.action, e.entity_id) for e in events] == [
+            ("close", "treatments.held", "2025-03-31"),
+            ("close", "treatments.held", "2025-03-31"),
+            (f"cli:{getpass.getuser()}", "treatments.shifted_scores_accepted", "2025-03-31"),
+        ]
+        assert json.loads(events[-1].payload) == {
+            "model": "early_warning_30",
+            "version": scored.version,
+            "psi": f"{scored.psi:.6f}",
+        }
+        assert audit.verify(uow.session).ok
 
 
 def test_shifted_scores_do_not_hold_a_strategy_that_does_not_read_them(book, book_model, tmp_path):

@@ -53,7 +53,7 @@ class AfterClose:
 
 
 def after_close(
-    ws: Workspace, days: Iterable[date], *, treat: bool = True, accept_shifted: bool = False
+    ws: Workspace, days: Iterable[date], *, treat: bool = True, accepted_by: str | None = None
 ) -> AfterClose:
     """Settle promises, score, and (with ``treat``) decide the treatments of each
     closed day in ``days``, in date order. Safe to rerun: settled promises and treated
@@ -62,19 +62,22 @@ def after_close(
     A day whose scores have shifted from the model's training rows (PSI 0.25 or more)
     is treated all the same, unless the settings say hold and the strategy reads that
     model's score: then its treatments wait (``held``) until someone who has checked
-    accepts the scores (``accept_shifted``: ``arrears treat --accept-shifted-scores``)."""
+    accepts the scores (``accepted_by``, who: ``arrears treat --accept-shifted-scores``).
+    Both the hold and the acceptance are entries of the audit chain."""
     result = AfterClose(sorted(days))
     model = latest_book_model(ws.root)
-    checking = model is not None and treat and not accept_shifted
-    held_scores = _held_score_columns(ws) if checking else set()
+    held_scores = _held_score_columns(ws) if model is not None and treat else set()
     for day in result.days:
         result.promises.update(settle_promises(ws.engine, day))
         if model is not None:
             scored = score_snapshot(ws.root, day, model)
             result.scored.append(scored)
             if scored.shifted and f"score_{scored.model}" in held_scores:
-                result.held.append(scored)
-                continue
+                if accepted_by is None:
+                    _audit_shifted(ws, "close", "treatments.held", scored)
+                    result.held.append(scored)
+                    continue
+                _audit_shifted(ws, accepted_by, "treatments.shifted_scores_accepted", scored)
         if not treat:
             continue
         report = treat_day(ws, day)
@@ -83,6 +86,17 @@ def after_close(
         result.treatments.add(report)
         result.treatments.as_of = day
     return result
+
+
+def _audit_shifted(ws: Workspace, actor: str, action: str, scored: ScoredDay) -> None:
+    """An audit entry about the day of ``scored``, whose scores have shifted."""
+    from arrears.services import audit
+    from arrears.store.unit_of_work import UnitOfWork
+
+    payload = {"model": scored.model, "version": scored.version, "psi": f"{scored.psi:.6f}"}
+    with UnitOfWork(ws.engine) as uow:
+        audit.append(uow.session, actor, action, "day", scored.as_of.isoformat(), payload)
+        uow.commit()
 
 
 def _held_score_columns(ws: Workspace) -> set[str]:
