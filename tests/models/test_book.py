@@ -520,8 +520,10 @@ def test_models_list_says_when_a_book_model_was_last_scored_and_how_far_it_drift
     assert last_scored(book, {**meta, "version": "another"}) is None
     result = runner.invoke(app, ["models", "list", "-w", str(book)])
     assert result.exit_code == 0, result.output
-    [row] = [line for line in result.output.splitlines() if saved.version in line]
-    cells = [cell.strip() for cell in row.split("│")]
+    # other tests may have saved more models in this registry: find this one's row
+    rows = [[cell.strip() for cell in line.split("│")] for line in result.output.splitlines()]
+    [cells] = [cells for cells in rows if str(book_model) in cells]
+    assert cells[1:3] == [saved.name, saved.version]
     assert f"{SCORE_DAY}" in cells and f"{psi:.3f} {metrics.psi_reading(psi)}" in cells
 
 
