@@ -20,6 +20,7 @@ from arrears.commands.common import (
     WorkspaceOpt,
     console,
     err,
+    score_psi_text,
 )
 from arrears.commands.common import open_workspace as _workspace
 from arrears.commands.common import parse_date as _date
@@ -199,8 +200,6 @@ def _after_close(
 def _print_scored(scored: list[ScoredDay], t: Translator) -> None:
     """One line for the days scored (the latest's loans and score PSI), and a warning
     for each day whose scores have shifted from the model's training rows."""
-    from arrears.models.metrics import psi_reading
-
     last = scored[-1]
     line = t(
         "scored",
@@ -211,7 +210,7 @@ def _print_scored(scored: list[ScoredDay], t: Translator) -> None:
         loans=f"{last.loans:,}",
     )
     if last.psi is not None:
-        line += t("score_psi", psi=f"{last.psi:.3f}", reading=t(psi_reading(last.psi)))
+        line += t("clause_break") + score_psi_text(t, last.psi)
     console.print(line, markup=False, soft_wrap=True)
     for day in scored:
         if day.shifted:

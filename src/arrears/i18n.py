@@ -52,18 +52,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "模型 {model} {version} 已评分 {days} 天至 {as_of}：{loans} 笔贷款",
     ),
     "score_psi": (
-        "; score PSI against the model's training rows: {psi} ({reading})",
-        "；评分 PSI（相对模型训练样本）：{psi}（{reading}）",
+        "score PSI against the model's training rows: {psi} ({reading})",
+        "评分 PSI（相对模型训练样本）：{psi}（{reading}）",
     ),
+    "clause_break": ("; ", "；"),
     "score_shifted": (
         "Scores of {as_of} have shifted from the model's training rows (PSI {psi}, 0.25 or "
         "more): check the book and the model before the strategy relies on them",
         "{as_of} 的评分分布已偏离模型训练样本（PSI {psi}，不低于 0.25）："
         "请先核查客群与模型，再让策略依据该评分",
-    ),
-    "score_psi_line": (
-        "score PSI against the model's training rows: {psi} ({reading})",
-        "评分 PSI（相对模型训练样本）：{psi}（{reading}）",
     ),
     "no_score_psi": (
         "no score PSI: the model was saved without its training scores' reference",

@@ -52,6 +52,14 @@ def translator(lang: str | None) -> Translator:
     return Translator(lang or default_lang())
 
 
+def score_psi_text(t: Translator, psi: float) -> str:
+    """The PSI of scores against the model's training rows, with its reading, in the
+    language of ``t`` (the close's line and ``models score`` say it alike)."""
+    from arrears.models.metrics import psi_reading
+
+    return t("score_psi", psi=f"{psi:.3f}", reading=t(psi_reading(psi)))
+
+
 def parse_date(value: str | None, option: str = "--as-of") -> date:
     """The date given to ``option``; None means yesterday. A bad value is a usage error
     that names the option."""

@@ -21,6 +21,7 @@ from arrears.commands.common import (
     open_workspace,
     parse_date,
     print_whole,
+    score_psi_text,
     translator,
 )
 from arrears.files import write_atomically
@@ -212,10 +213,8 @@ def _print_score_psi(psi: float | None, t: Translator, shifted: str, **what: Any
     if psi is None:
         err.print(t("no_score_psi"), markup=False, soft_wrap=True)
         return
-    reading = psi_reading(psi)
-    line = t("score_psi_line", psi=f"{psi:.3f}", reading=t(reading))
-    console.print(line, markup=False, soft_wrap=True)
-    if reading == "shifted":
+    console.print(score_psi_text(t, psi), markup=False, soft_wrap=True)
+    if psi_reading(psi) == "shifted":
         err.print(t(shifted, psi=f"{psi:.3f}", **what), markup=False, soft_wrap=True)
 
 
