@@ -220,6 +220,26 @@ def test_a_bad_holdout_date_is_refused_naming_its_option_and_nothing_is_written(
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["close", "--as-of", "2026-11-30"],
+        ["treat", "--as-of", "2026-11-30"],
+        ["models", "score", "--as-of", "2026-11-30"],
+        ["demo", "--loans", "10"],
+    ],
+)
+def test_an_unknown_language_is_refused_naming_its_option_before_anything_is_made(
+    tmp_path: Path, args: list[str]
+):
+    ws = tmp_path / "ws"
+    result = runner.invoke(app, [*args, "--lang", "fr", "-w", str(ws)])
+    said = " ".join(result.output.replace("│", " ").split())
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--lang': unknown language 'fr': use en or zh" in said
+    assert not ws.exists()
+
+
 def test_the_close_warns_of_each_day_whose_scores_shifted(capsys: pytest.CaptureFixture[str]):
     from arrears.cli import _print_scored
     from arrears.i18n import Translator

@@ -48,8 +48,12 @@ AsOfOpt = Annotated[
 
 
 def translator(lang: str | None) -> Translator:
-    """The translator for ``--lang`` (default: from the locale)."""
-    return Translator(lang or default_lang())
+    """The translator for ``--lang`` (default: from the locale). An unknown language is
+    a usage error that names the option."""
+    try:
+        return Translator(lang or default_lang())
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--lang'") from None
 
 
 def score_psi_text(t: Translator, psi: float) -> str:
