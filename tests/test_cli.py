@@ -227,6 +227,8 @@ def test_a_bad_holdout_date_is_refused_naming_its_option_and_nothing_is_written(
         ["treat", "--as-of", "2026-11-30"],
         ["models", "score", "--as-of", "2026-11-30"],
         ["demo", "--loans", "10"],
+        ["report", "--from", "2026-11-01", "--to", "2026-11-30"],
+        ["kpi", "--from", "2026-11-01", "--to", "2026-11-30"],
     ],
 )
 def test_an_unknown_language_is_refused_naming_its_option_before_anything_is_made(
@@ -238,6 +240,16 @@ def test_an_unknown_language_is_refused_naming_its_option_before_anything_is_mad
     assert result.exit_code == 2, result.output
     assert "Invalid value for '--lang': unknown language 'fr': use en or zh" in said
     assert not ws.exists()
+
+
+@pytest.mark.parametrize(
+    ("given", "lang"),
+    [("zh_CN", "zh"), ("zh-CN.UTF-8", "zh"), ("en_US", "en"), ("EN", "en"), ("zh", "zh")],
+)
+def test_a_locale_name_is_taken_as_its_language(given: str, lang: str):
+    from arrears.commands.common import translator
+
+    assert translator(given).lang == lang
 
 
 def test_the_close_warns_of_each_day_whose_scores_shifted(capsys: pytest.CaptureFixture[str]):

@@ -151,9 +151,11 @@ def default_lang() -> str:
 
 class Translator:
     def __init__(self, lang: str) -> None:
-        if lang not in ("en", "zh"):
-            raise ValueError(f"unknown language {lang!r}: use en or zh")
-        self.lang = lang
+        # A locale name says the same: zh_CN, zh-CN.UTF-8 and en_US are zh, zh and en.
+        base = lang.replace("-", "_").split("_")[0].split(".")[0].lower()
+        if base not in ("en", "zh"):
+            raise ValueError(f"unknown language {lang!r}: use en or zh (or zh_CN, en_US)")
+        self.lang = base
         self.index = 0 if lang == "en" else 1
 
     def __call__(self, key: str, **values: object) -> str:

@@ -17,6 +17,7 @@ from arrears.commands.common import (
     open_workspace,
     parse_date,
     print_whole,
+    translator,
 )
 
 if TYPE_CHECKING:
@@ -71,9 +72,8 @@ def _backend(engine: str) -> Any | None:
 
 
 def _lang(lang: str | None) -> str:
-    from arrears.i18n import default_lang
-
-    return "zh" if (lang or default_lang()).startswith("zh") else "en"
+    """The report language for ``--lang``: en or zh; anything else is a usage error."""
+    return translator(lang).lang
 
 
 def register(app: typer.Typer) -> None:
@@ -108,11 +108,12 @@ def register(app: typer.Typer) -> None:
             rule = OverdueDefinition.parse(definition)
         except ValueError as e:
             raise typer.BadParameter(str(e), param_hint="--definition") from None
+        lg = _lang(lang)
         ws = open_workspace(workspace)
         first, last = _period(ws, date_from, date_to)
         backend = _backend(engine)
         try:
-            path = build_report(ws, first, last, fmt, _lang(lang), out, rule, backend)
+            path = build_report(ws, first, last, fmt, lg, out, rule, backend)
         except (NoSnapshots, StaticExportUnavailable, ValueError) as e:
             err.print(str(e), markup=False)
             raise typer.Exit(1) from None
@@ -134,9 +135,9 @@ def register(app: typer.Typer) -> None:
         from arrears.analytics.model import compute_report
         from arrears.analytics.sources import NoSnapshots
 
+        lg = _lang(lang)
         ws = open_workspace(workspace)
         first, last = _period(ws, date_from, date_to)
-        lg = _lang(lang)
         backend = _backend(engine)
         try:
             r = compute_report(ws, first, last, backend=backend)
