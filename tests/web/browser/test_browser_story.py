@@ -30,6 +30,17 @@ def _settle_promises(root: Path, as_of: date) -> dict[str, int]:
         workspace.engine.dispose()
 
 
+def _first_case_owing(page: Page, at_least: Decimal) -> tuple[str, str]:
+    """The case and loan of the first row of the queue on ``page`` whose amount overdue
+    is at least ``at_least``."""
+    rows = page.get_by_test_id("queue-table").locator("tbody tr")
+    for n in range(rows.count()):
+        cells = rows.nth(n).locator("td")
+        if Decimal(cells.nth(6).inner_text().replace(",", "")) >= at_least:
+            return cells.nth(1).inner_text().lstrip("#"), cells.nth(3).inner_text()
+    raise AssertionError(f"no case of the queue owes {at_least} or more")
+
+
 def _submit(page: Page, testid: str) -> None:
     page.get_by_test_id(testid).locator("button[type=submit]").first.click()
 
@@ -66,6 +77,14 @@ def test_collector_works_a_case_end_to_end_and_the_team_lead_approves_the_settle
     revealed = page.get_by_test_id("revealed-mobile")
     expect(revealed).to_have_text(re.compile(r"^\+?[\d\- ]{7,}$"))
     assert revealed.inner_text()[-4:] == masked[-4:]
+
+    # the settlement of step 6 forgives 1,000.00 of what is due now, after a payment of
+    # 300.00: the rest of the story works the first case of the queue that owes enough
+    # (the top case of the day's book may owe less)
+    page.goto(f"{server.base_url}/queue")
+    case_id, loan_id = _first_case_owing(page, Decimal("1500.00"))
+    page.goto(f"{server.base_url}/cases/{case_id}")
+    expect(page.get_by_test_id("case-header")).to_have_attribute("data-loan-id", loan_id)
 
     # 3. log a call with a disposition code
     page.keyboard.press("c")
