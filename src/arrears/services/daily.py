@@ -29,6 +29,7 @@ from arrears.channels.dispatcher import Dispatcher, DispatchReport
 from arrears.channels.outbox import as_utc
 from arrears.channels.recheck import store_recheck
 from arrears.channels.service import print_letters, workspace_adapters
+from arrears.services import held_days
 from arrears.services.book_models import ScoredDay, latest_book_model, score_snapshot
 from arrears.services.settings import load_settings
 from arrears.services.treatments import TreatmentReport, treat_day
@@ -74,10 +75,10 @@ def after_close(
             result.scored.append(scored)
             if scored.shifted and f"score_{scored.model}" in held_scores:
                 if accepted_by is None:
-                    _audit_shifted(ws, "close", "treatments.held", scored)
+                    held_days.record(ws.engine, "close", held_days.HELD, scored)
                     result.held.append(scored)
                     continue
-                _audit_shifted(ws, accepted_by, "treatments.shifted_scores_accepted", scored)
+                held_days.record(ws.engine, accepted_by, held_days.ACCEPTED, scored)
         if not treat:
             continue
         report = treat_day(ws, day)
@@ -86,17 +87,6 @@ def after_close(
         result.treatments.add(report)
         result.treatments.as_of = day
     return result
-
-
-def _audit_shifted(ws: Workspace, actor: str, action: str, scored: ScoredDay) -> None:
-    """An audit entry about the day of ``scored``, whose scores have shifted."""
-    from arrears.services import audit
-    from arrears.store.unit_of_work import UnitOfWork
-
-    payload = {"model": scored.model, "version": scored.version, "psi": f"{scored.psi:.6f}"}
-    with UnitOfWork(ws.engine) as uow:
-        audit.append(uow.session, actor, action, "day", scored.as_of.isoformat(), payload)
-        uow.commit()
 
 
 def _held_score_columns(ws: Workspace) -> set[str]:

@@ -100,7 +100,7 @@ def treat_day(
     rule_pack = load_pack(pack or settings.compliance_pack)
     report = TreatmentReport(as_of, strategy.name, strategy.version)
     with UnitOfWork(ws.engine) as uow:
-        if _already_treated(uow.session, strategy, as_of):
+        if treated(uow.session, as_of, strategy.name):
             report.already_done = True
             return report
     actions, assignments = _evaluate(ws, path, strategy, as_of)
@@ -115,18 +115,19 @@ def treat_day(
     return report
 
 
-def _already_treated(session: Session, strategy: Strategy, as_of: date) -> bool:
-    assigned = session.scalar(
-        select(func.count())
-        .select_from(StrategyAssignment)
-        .where(StrategyAssignment.as_of == as_of, StrategyAssignment.strategy == strategy.name)
-    )
-    attempted = session.scalar(
-        select(func.count())
-        .select_from(ContactAttempt)
-        .where(ContactAttempt.attempt_id.startswith(f"{as_of.isoformat()}:{strategy.name}:"))
-    )
-    return bool(assigned or attempted)
+def treated(session: Session, as_of: date, strategy: str | None = None) -> bool:
+    """Whether ``strategy`` (any strategy when None) has decided treatments for
+    ``as_of``: cases assigned or contacts attempted that day."""
+    assigned = select(func.count()).select_from(StrategyAssignment)
+    assigned = assigned.where(StrategyAssignment.as_of == as_of)
+    prefix = f"{as_of.isoformat()}:"
+    if strategy is not None:
+        assigned = assigned.where(StrategyAssignment.strategy == strategy)
+        prefix += f"{strategy}:"
+    if session.scalar(assigned):
+        return True
+    attempted = select(func.count()).select_from(ContactAttempt)
+    return bool(session.scalar(attempted.where(ContactAttempt.attempt_id.startswith(prefix))))
 
 
 def _evaluate(

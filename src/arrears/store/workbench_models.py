@@ -351,6 +351,7 @@ class AuditEvent(_AuditFields, Base):
     and the canonical row, so editing, deleting or reordering breaks the chain."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     prev_hash: Mapped[str] = mapped_column(String(64))

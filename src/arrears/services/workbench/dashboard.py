@@ -1,7 +1,8 @@
 """The manager's dashboard: for one business day, per collector, the queue size,
 contacts made (and right-party contacts), contacts blocked by compliance, promises
 taken and their amount, and payments received on their cases. Team leads see their
-team; managers and admins everyone."""
+team; managers and admins everyone. Above the figures: the closed days whose
+treatments are held because the scores the strategy reads have shifted."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from arrears.services.held_days import HeldDay, held_days
 from arrears.services.workbench.access import Actor, require_role, team_usernames
 from arrears.services.workbench.queues import not_placed
 from arrears.store.contact_models import ContactAttempt
@@ -46,6 +48,7 @@ class Dashboard:
     promises_due_today: int = 0
     broken_today: int = 0
     kept_today: int = 0
+    held: list[HeldDay] = field(default_factory=list)
 
     @property
     def totals(self) -> CollectorDay:
@@ -150,4 +153,5 @@ def dashboard(session: Session, actor: Actor, day: date) -> Dashboard:
             board.kept_today = n
         else:
             board.broken_today = n
+    board.held = held_days(session)
     return board

@@ -308,6 +308,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "dashboard.collector": ("Collector", "催收员"),
     "dashboard.open_cases": ("Open cases", "在催案件"),
     "dashboard.amount": ("Amount", "金额"),
+    "dashboard.held_title": (
+        "Treatments of {day} held: no contacts were queued for that day.",
+        "{day} 的策略处置已暂停：当日未排任何联系。",
+    ),
+    "dashboard.held_reason": (
+        "The strategy segments on the score of {model} (version {version}), whose scores "
+        "shifted from its training rows (PSI {psi}). Check the book and the model, then run",
+        "策略依据模型 {model}（版本 {version}）的评分分层，而当日评分相对训练样本已偏移"
+        "（PSI {psi}）。请核查客群与模型后运行",
+    ),
     # compliance
     "compliance.title": ("Blocked contacts by rule", "按规则统计的拦截"),
     "compliance.rule": ("Rule", "规则"),
