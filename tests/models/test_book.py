@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from arrears.cli import app
 from arrears.models import metrics
-from arrears.models.book import build_dataset, features_at, outcome_date
+from arrears.models.book import build_dataset, features_at, outcome_date, population
 from arrears.models.errors import ModelDataError
 from arrears.models.history import SnapshotHistory, add_months
 from arrears.models.propensity import build_contact_dataset
@@ -246,20 +246,47 @@ def test_score_file_contract(book: Path, book_model: Path):
     assert table.schema.equals(SCORE_SCHEMA)
     snap = pq.read_table(Workspace.at(book).snapshot_path(SCORE_DAY)).to_pandas()
     scores = table.to_pandas()
-    assert list(scores["loan_id"]) == sorted(snap["loan_id"])
+    # an early-warning model scores the current loans only: the rows it was trained on
+    current = snap[(snap["status"] == "active") & (snap["dpd"] == 0)]
+    assert 0 < len(current) < len(snap)
+    assert list(scores["loan_id"]) == sorted(current["loan_id"])
     assert dict(zip(scores["loan_id"], scores["customer_id"], strict=True)) == dict(
-        zip(snap["loan_id"], snap["customer_id"], strict=True)
+        zip(current["loan_id"], current["customer_id"], strict=True)
     )
     assert set(scores["model"]) == {"early_warning_30"} and scores["version"].nunique() == 1
     assert scores["pd"].between(0, 1).all()
     # higher score = lower risk
     order = np.argsort(scores["pd"].to_numpy())
     assert (np.diff(scores["score"].to_numpy()[order]) <= 0).all()
-    assert (scored.as_of, scored.model, scored.loans) == (SCORE_DAY, "early_warning_30", len(snap))
+    assert (scored.as_of, scored.model, scored.loans) == (
+        SCORE_DAY,
+        "early_warning_30",
+        len(current),
+    )
     # the day's score PSI is measured against the training rows' scores kept in the model
     reference = load_model(book_model).meta["score_reference"]
     assert scored.psi == metrics.psi_against(reference, scores["score"].to_numpy())
     assert scored.psi is not None and scored.psi >= 0
+
+
+@pytest.mark.parametrize("target", ["cure_30", "early_warning_30", "roll_forward"])
+def test_a_model_is_trained_on_the_loans_it_scores(book: Path, target: str):
+    inputs = book_inputs(Workspace.at(book))
+    ds = build_dataset(inputs, target)
+    for day in ds.dates:
+        snap = inputs.history.day(day)
+        trained = set(ds.loan_ids[ds.rows_of(day)])
+        scored = set(population(snap, target))
+        if target == "roll_forward":  # less the loans gone from the book a month later
+            assert trained <= scored and len(trained) >= 0.9 * len(scored)
+        else:
+            assert trained == scored
+        active = snap.loc[list(scored)]
+        assert (active["status"] == "active").all()
+        if target == "cure_30":
+            assert (active["dpd"] > 0).all()
+        elif target == "early_warning_30":
+            assert (active["dpd"] == 0).all()
 
 
 def test_scores_are_the_same_bytes_on_rerun(book: Path, book_model: Path):
@@ -352,7 +379,8 @@ def test_the_daily_close_scores_the_day_and_says_how_far_it_drifted(book, book_m
     said = " ".join(result.output.split())
     version = load_model(copy / "models" / "early_warning_30").version
     day = date(2026, 12, 1)
-    loans = pq.read_metadata(Workspace.at(copy).snapshot_path(day)).num_rows
+    snap = pq.read_table(Workspace.at(copy).snapshot_path(day), columns=["status", "dpd"])
+    loans = len(population(snap.to_pandas(), "early_warning_30"))
     assert f"Scored 1 day(s) through 2026-12-01 with model early_warning_30 {version}" in said
     assert f"{loans:,} loans; score PSI against the model's training rows: " in said
     scored = pq.read_table(scores_path(copy, day)).to_pandas()

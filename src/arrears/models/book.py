@@ -154,23 +154,34 @@ def build_dataset(inputs: BookInputs, target: str, step_days: int = 30) -> BookD
     )
 
 
+def population(snap: pd.DataFrame, target: str) -> pd.Index:
+    """The loans of the snapshot ``snap`` that a model of ``target`` is for: the active
+    ones; of those, the current (dpd 0) for early warning and the delinquent (dpd > 0)
+    for cure. A model is trained on these rows and scores only these loans (propensity
+    to pay every active loan: the strategy contacts current loans before their due date
+    too)."""
+    active = snap["status"] == "active"
+    if target == "cure_30":
+        return snap.index[active & (snap["dpd"] > 0)]
+    if target.startswith("early_warning"):
+        return snap.index[active & (snap["dpd"] == 0)]
+    return snap.index[active]
+
+
 def _target_at(history: SnapshotHistory, target: str, as_of: date) -> pd.Series:
     """0/1 outcome per loan of the target's population at ``as_of``."""
     snap = history.day(as_of)
-    active = snap["status"] == "active"
+    pop = population(snap, target)
     end = outcome_date(target, as_of)
     if target == "roll_forward":
         later = history.day(end)["bucket_index"]
-        pop = snap.index[active & snap.index.isin(later.index)]
+        pop = pop[pop.isin(later.index)]  # and still on the book a month later
         return (later.loc[pop] > snap.loc[pop, "bucket_index"]).astype(int)
     window = history.between(as_of, end)
     dpd = pd.concat([history.day(d)["dpd"].rename(d) for d in window], axis=1)
-    if target == "cure_30":
-        pop = snap.index[active & (snap["dpd"] > 0)]
-        seen = dpd.reindex(pop)
-        return (seen == 0).any(axis=1).astype(int)
-    pop = snap.index[active & (snap["dpd"] == 0)]
     seen = dpd.reindex(pop)
+    if target == "cure_30":
+        return (seen == 0).any(axis=1).astype(int)
     return (seen > 0).any(axis=1).astype(int)
 
 

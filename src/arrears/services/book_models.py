@@ -156,12 +156,14 @@ class ScoredDay:
 
 
 def score_snapshot(ws_root: Path, as_of: date, model_dir: Path) -> ScoredDay:
-    """Score every loan of the snapshot of ``as_of`` with the book model in ``model_dir``
-    into ``<ws>/scores/as_of=D/part-0.parquet``, replacing that model's rows and keeping
-    other models' (same bytes on rerun, whatever the order models are scored in). Raises
+    """Score the loans of the snapshot of ``as_of`` that the book model in ``model_dir``
+    is for (its target's population, ``models.book.population``: an early-warning model
+    scores the current loans, a cure model the delinquent ones) into
+    ``<ws>/scores/as_of=D/part-0.parquet``, replacing that model's rows and keeping other
+    models' (same bytes on rerun, whatever the order models are scored in). Raises
     ``RegistryError`` for a model that does not load, ``ModelDataError`` for a model not
     trained on book features, ``KeyError`` when the day has no snapshot."""
-    from arrears.models.book import features_at
+    from arrears.models.book import features_at, population
     from arrears.models.errors import ModelDataError
     from arrears.models.registry import load_model
     from arrears.models.scoring import score_drift, score_table, write_scores
@@ -172,9 +174,10 @@ def score_snapshot(ws_root: Path, as_of: date, model_dir: Path) -> ScoredDay:
         raise ModelDataError(f"{model_dir}: model {saved.name} was not trained on book features")
     ws = Workspace.at(ws_root)
     inputs = book_inputs(ws, as_of)
+    snap = inputs.history.day(as_of)
     features = features_at(inputs, as_of)
-    customers = inputs.history.day(as_of)["customer_id"]
-    table = score_table(saved, features, customers)
+    features = features.loc[population(snap, saved.meta["target"])]
+    table = score_table(saved, features, snap["customer_id"])
     path = write_scores(table, scores_path(ws.root, as_of))
     points = table.column("score").to_numpy()
     drift = score_drift(saved, points) if len(points) else None
