@@ -76,13 +76,28 @@ def merge_scores(existing: pa.Table | None, fresh: pa.Table) -> pa.Table:
     return merged.sort_by([("loan_id", "ascending"), ("model", "ascending")])
 
 
+# Rows are sorted by loan id, so each row group's min/max statistics cover a narrow
+# range of loans: the case page's lookup of one loan decodes one group of 65,536 rows
+# instead of up to a million (benchmarks/case_scores.py: p50 10 ms where it was 70 ms,
+# 10 million loans); smaller groups cost more in the footer than they save.
+ROW_GROUP_ROWS = 65_536
+
+
 def write_scores(table: pa.Table, path: Path) -> Path:
     """Merge ``table`` into the score file at ``path`` (see ``merge_scores``) and write
     it atomically (temporary file, then rename) with fixed options."""
     existing = pq.read_table(path) if path.exists() else None
     table = merge_scores(existing, table)
     with replacing(path) as partial:
-        pq.write_table(table, partial, compression="zstd", write_statistics=True)
+        pq.write_table(
+            table,
+            partial,
+            compression="zstd",
+            write_statistics=True,
+            row_group_size=ROW_GROUP_ROWS,
+            # ids are unique: a dictionary per group of them only adds bytes
+            use_dictionary=["model", "version"],
+        )
     return path
 
 
