@@ -498,8 +498,9 @@ def register(app: typer.Typer) -> None:
         workspace: WorkspaceOpt = None,
         lang: LangOpt = None,
     ) -> None:
-        """Write the scores of every loan in the snapshot of --as-of (book models), or of
-        every row of a CSV file (--data FILE --model DIR --out FILE)."""
+        """Write the scores of the snapshot of --as-of (book models: the loans of the
+        model's population, e.g. the current ones for early warning), or of every row of
+        a CSV file (--data FILE --model DIR --out FILE)."""
         from arrears.models.errors import ModelDataError, RegistryError
 
         t = translator(lang)
