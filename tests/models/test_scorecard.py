@@ -66,6 +66,19 @@ def test_scorecard_points_follow_the_scaled_log_odds(scorecard, german):
     assert np.max(np.abs(scorecard.points(features) - exact)) <= n / 2
 
 
+def test_score_gives_a_learners_pd_and_points_of_each_row(scorecard, german):
+    features, y, categorical = german
+    lgbm = GradientBoosting(seed=0, n_estimators=20).fit(features, y, categorical)
+    for learner in (scorecard, lgbm):
+        pd_, points = learner.score(features)
+        assert pd_.dtype == np.float64 and points.dtype == np.int32
+        assert np.array_equal(pd_, learner.predict_pd(features))
+        assert np.array_equal(points, learner.points(features))
+    # the scorecard's points are its bins' points, not the rounded scaled PD
+    pd_, points = scorecard.score(features)
+    assert not np.array_equal(points, np.rint(scorecard.scaling.points_from_pd(pd_)))
+
+
 def test_scorecard_coefficients_all_negative_on_woe(scorecard):
     # positive WOE is the lower-risk side, so lower risk must mean more points
     assert (scorecard.model.coef_[0] < 0).all()

@@ -427,7 +427,7 @@ def register(app: typer.Typer) -> None:
                     f"{model}: book features the model needs are missing: {missing}"
                 )
             inputs = features[saved.learner.features]
-            pd_, points = saved.learner.predict_pd(inputs), saved.learner.points(inputs)
+            pd_, points = saved.learner.score(inputs)
             result = metrics.summary(y, pd_, cutoff)
             drift = score_drift(saved, points)
             if drift is not None:

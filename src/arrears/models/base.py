@@ -60,7 +60,13 @@ class Learner:
 
     def points(self, features: pd.DataFrame) -> np.ndarray:
         """Scaled points of each row, rounded to whole points."""
-        return np.rint(self.scaling.points_from_pd(self.predict_pd(features))).astype(np.int32)
+        return self.score(features)[1]
+
+    def score(self, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """The PD and the points of each row, from one prediction (scoring a book or a
+        file needs both; predicting twice doubled the work)."""
+        pd_ = np.asarray(self.predict_pd(features), dtype=np.float64)
+        return pd_, np.rint(self.scaling.points_from_pd(pd_)).astype(np.int32)
 
     def params(self) -> dict[str, Any]:
         raise NotImplementedError

@@ -255,7 +255,9 @@ class Scorecard(Learner):
 
     def predict_pd(self, features: pd.DataFrame) -> np.ndarray:
         """Event probability from the logistic regression on the selected WOEs."""
-        woe = self._woe(features)
+        return self._pd_of(self._woe(features))
+
+    def _pd_of(self, woe: pd.DataFrame) -> np.ndarray:
         return self.model.predict_proba(woe.to_numpy())[:, 1]
 
     def _woe(self, features: pd.DataFrame) -> pd.DataFrame:
@@ -282,7 +284,14 @@ class Scorecard(Learner):
 
     def points(self, features: pd.DataFrame) -> np.ndarray:
         """The scorecard score: the sum of each selected feature's bin points."""
+        return self._points_of(self._woe(features))
+
+    def score(self, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """The PD and the scorecard points of each row, from one WOE transform."""
         woe = self._woe(features)
+        return np.asarray(self._pd_of(woe), dtype=np.float64), self._points_of(woe)
+
+    def _points_of(self, woe: pd.DataFrame) -> np.ndarray:
         coef = self.model.coef_[0]
         n = len(coef)
         base = (self.scaling.offset - self.scaling.factor * float(self.model.intercept_[0])) / n

@@ -47,8 +47,7 @@ def score_table(saved: SavedModel, features: pd.DataFrame, customers: pd.Series)
     if missing:
         raise ValueError(f"model {saved.name} needs features the data lacks: {missing}")
     inputs = ordered[saved.learner.features]
-    pd_ = np.asarray(saved.learner.predict_pd(inputs), dtype=np.float64)
-    points = np.asarray(saved.learner.points(inputs), dtype=np.int32)
+    pd_, points = saved.learner.score(inputs)
     n = len(ordered)
     return pa.Table.from_arrays(
         [
@@ -132,8 +131,7 @@ def score_csv(saved: SavedModel, data: Path, out: Path) -> tuple[pd.DataFrame, n
     taken = [c for c in ("score", "pd") if c in rows.columns]
     if taken:
         raise ModelDataError(f"{source}: already has column(s) {taken}; rename them to score it")
-    pd_ = np.asarray(learner.predict_pd(inputs), dtype=np.float64)
-    points = np.asarray(learner.points(inputs), dtype=np.int32)
+    pd_, points = learner.score(inputs)
     rows["score"] = points
     rows["pd"] = [f"{p:.6f}" for p in pd_]
     with replacing(out) as partial:
