@@ -93,6 +93,15 @@ def test_features_use_no_snapshot_after_their_date(inputs):
     assert (full["max_dpd_3m"] >= full["dpd"]).all()
 
 
+@pytest.mark.parametrize("target", ["cure_30", "early_warning_30"])
+def test_the_features_of_some_loans_are_theirs_among_all(inputs, target):
+    for day in (date(2025, 6, 30), SCORE_DAY):
+        loans = population(inputs.history.day(day), target)
+        full = features_at(inputs, day)
+        assert 0 < len(loans) < len(full)
+        assert features_at(inputs, day, loans).equals(full.loc[loans])
+
+
 @pytest.mark.parametrize("day", [date(2025, 6, 30), date(2026, 6, 30), SCORE_DAY])
 def test_one_days_store_rows_give_the_features_of_the_whole_store(book: Path, inputs, day):
     one_day = book_inputs(Workspace.at(book), day)

@@ -89,11 +89,14 @@ def observation_dates(history: SnapshotHistory, target: str, step_days: int = 30
     return sorted(chosen)
 
 
-def features_at(inputs: BookInputs, as_of: date) -> pd.DataFrame:
+def features_at(inputs: BookInputs, as_of: date, loans: pd.Index | None = None) -> pd.DataFrame:
     """Behavioural features of every loan in the snapshot of ``as_of`` (index: loan id),
-    from that snapshot and earlier ones only."""
+    or of ``loans`` of it only, from that snapshot and earlier ones only. Each loan's
+    features are its own: computing fewer loans gives the others the same values."""
     history = inputs.history
     snap = history.day(as_of)
+    if loans is not None:
+        snap = snap.loc[loans]
     out = pd.DataFrame(index=snap.index)
     out["product_code"] = snap["product_code"].astype(object)
     out["dpd"] = snap["dpd"].astype(float)
@@ -137,7 +140,7 @@ def build_dataset(inputs: BookInputs, target: str, step_days: int = 30) -> BookD
     frames, ys, ids, days = [], [], [], []
     for d in dates:
         y = _target_at(history, target, d)
-        feats = features_at(inputs, d).loc[y.index]
+        feats = features_at(inputs, d, y.index)
         frames.append(feats)
         ys.append(y.to_numpy())
         ids.append(y.index.to_numpy())

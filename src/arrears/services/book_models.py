@@ -175,8 +175,7 @@ def score_snapshot(ws_root: Path, as_of: date, model_dir: Path) -> ScoredDay:
     ws = Workspace.at(ws_root)
     inputs = book_inputs(ws, as_of)
     snap = inputs.history.day(as_of)
-    features = features_at(inputs, as_of)
-    features = features.loc[population(snap, saved.meta["target"])]
+    features = features_at(inputs, as_of, population(snap, saved.meta["target"]))
     table = score_table(saved, features, snap["customer_id"])
     path = write_scores(table, scores_path(ws.root, as_of))
     points = table.column("score").to_numpy()
