@@ -6,6 +6,8 @@ it, records a legal stage, and reads the dashboard."""
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from browser_harness import VIEWPORT, Server, Staff, shot, sign_in
@@ -56,8 +58,21 @@ def test_hold_blocks_the_call_and_the_compliance_officer_sees_the_rule(
     officer.context.close()
 
 
+def _hold(root: Path, day: date, psi: float) -> None:
+    """A hold of ``day``'s treatments as the close records it (shifted scores)."""
+    from arrears.services.book_models import ScoredDay
+    from arrears.services.held_days import HELD, record
+    from arrears.workspace import Workspace
+
+    ws = Workspace.at(root)
+    try:
+        record(ws.engine, "close", HELD, ScoredDay(day, root, "early_warning_30", "v1", 9, psi))
+    finally:
+        ws.engine.dispose()
+
+
 def test_team_lead_reassigns_and_transfers_and_sees_the_dashboard(
-    browser: Browser, server: Server, staff: Staff
+    browser: Browser, server: Server, staff: Staff, workspace_root: Path
 ) -> None:
     page = _new_page(browser)
     sign_in(page, server.base_url, staff.team_lead, lang="en")
@@ -76,9 +91,19 @@ def test_team_lead_reassigns_and_transfers_and_sees_the_dashboard(
     expect(page.get_by_test_id(f"cases-{staff.victim}")).to_have_text(str(before))
     shot(page, "oversight-03-team-transfer-en")
 
+    # a day closed before the treated ones, held by the close: its scores shifted
+    held = date.today() - timedelta(days=5)
+    _hold(workspace_root, held, 0.412)
     page.click("nav >> text=Dashboard")
     expect(page.get_by_test_id("dashboard-collectors")).to_contain_text(staff.collector)
     expect(page.get_by_test_id("dashboard-figures")).to_contain_text("Contacts made")
+    alert = page.get_by_test_id(f"held-day-{held.isoformat()}")
+    expect(alert).to_contain_text(f"Treatments of {held.isoformat()} held")
+    expect(alert).to_contain_text("early_warning_30 (version v1)")
+    expect(alert).to_contain_text("(PSI 0.412)")
+    expect(alert.locator("code")).to_have_text(
+        f"arrears treat --as-of {held.isoformat()} --accept-shifted-scores"
+    )
     shot(page, "oversight-04-dashboard-team-lead-en")
     page.context.close()
 
