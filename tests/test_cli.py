@@ -249,7 +249,9 @@ def test_an_unknown_language_is_refused_naming_its_option_before_anything_is_mad
 def test_a_locale_name_is_taken_as_its_language(given: str, lang: str):
     from arrears.commands.common import translator
 
-    assert translator(given).lang == lang
+    t = translator(given)
+    assert t.lang == lang
+    assert t("clause_break") == ("; " if lang == "en" else "；")  # and speaks it
 
 
 def test_the_close_warns_of_each_day_whose_scores_shifted(capsys: pytest.CaptureFixture[str]):

@@ -156,7 +156,7 @@ class Translator:
         if base not in ("en", "zh"):
             raise ValueError(f"unknown language {lang!r}: use en or zh (or zh_CN, en_US)")
         self.lang = base
-        self.index = 0 if lang == "en" else 1
+        self.index = 0 if base == "en" else 1
 
     def __call__(self, key: str, **values: object) -> str:
         return MESSAGES[key][self.index].format(**values)
