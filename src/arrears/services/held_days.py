@@ -5,7 +5,9 @@ actor ``close``) and ``arrears treat --accept-shifted-scores`` records who accep
 the scores (``treatments.shifted_scores_accepted``). The chain is the only record: a
 day is held while its newest such entry is a hold and no treatments have been decided
 for it since (a close rerun under ``shifted_scores = "warn"`` treats it without an
-acceptance). ``held_days`` is what the manager's dashboard shows.
+acceptance). ``held_days`` is what the manager's dashboard shows; ``treated`` is also
+the treatment step's check for a day already done. This module stays light (no strategy
+or channel imports): the web app imports it for the dashboard.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from arrears.services import audit
 from arrears.services.book_models import ScoredDay
-from arrears.services.treatments import treated
+from arrears.store.contact_models import ContactAttempt, StrategyAssignment
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.store.workbench_models import AuditEvent
 
@@ -66,3 +68,18 @@ def held_days(session: Session) -> list[HeldDay]:
             HeldDay(day, payload["model"], payload["version"], float(payload["psi"]), entry.at)
         )
     return held
+
+
+def treated(session: Session, as_of: date, strategy: str | None = None) -> bool:
+    """Whether ``strategy`` (any strategy when None) has decided treatments for
+    ``as_of``: cases assigned or contacts attempted that day."""
+    assigned = select(func.count()).select_from(StrategyAssignment)
+    assigned = assigned.where(StrategyAssignment.as_of == as_of)
+    prefix = f"{as_of.isoformat()}:"
+    if strategy is not None:
+        assigned = assigned.where(StrategyAssignment.strategy == strategy)
+        prefix += f"{strategy}:"
+    if session.scalar(assigned):
+        return True
+    attempted = select(func.count()).select_from(ContactAttempt)
+    return bool(session.scalar(attempted.where(ContactAttempt.attempt_id.startswith(prefix))))

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arrears.channels.adapters.dialer import CallTask
@@ -38,6 +38,7 @@ from arrears.channels.letters import AmountLine, Letter
 from arrears.channels.queueing import enqueue_call, enqueue_letter, enqueue_message
 from arrears.channels.templates import Template, TemplateError, get_template
 from arrears.compliance import Attempt, RulePack, Verdict, load_pack
+from arrears.services.held_days import treated
 from arrears.services.settings import Settings, load_settings, message_reference
 from arrears.services.strategy_inputs import day_inputs, step_history
 from arrears.store.contact_models import ContactAttempt, StrategyAssignment
@@ -113,21 +114,6 @@ def treat_day(
         bulk_insert(uow.connection, StrategyAssignment, assignments)
         uow.commit()
     return report
-
-
-def treated(session: Session, as_of: date, strategy: str | None = None) -> bool:
-    """Whether ``strategy`` (any strategy when None) has decided treatments for
-    ``as_of``: cases assigned or contacts attempted that day."""
-    assigned = select(func.count()).select_from(StrategyAssignment)
-    assigned = assigned.where(StrategyAssignment.as_of == as_of)
-    prefix = f"{as_of.isoformat()}:"
-    if strategy is not None:
-        assigned = assigned.where(StrategyAssignment.strategy == strategy)
-        prefix += f"{strategy}:"
-    if session.scalar(assigned):
-        return True
-    attempted = select(func.count()).select_from(ContactAttempt)
-    return bool(session.scalar(attempted.where(ContactAttempt.attempt_id.startswith(prefix))))
 
 
 def _evaluate(
