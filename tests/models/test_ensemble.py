@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from arrears.models.bagging import BAGS
 from arrears.models.binning import BinningConfig, WoeBinner
 from arrears.models.learners import (
     BINNING_GRID,
@@ -106,19 +107,24 @@ def test_nested_scorecard_bins_only_rows_of_the_training_fold(binned, small):
     assert len(outer) == 3
     for train, fits in outer:
         # every binning candidate in every inner fold of every repeat, then the chosen
-        # one on all rows
+        # one on all rows, then one per bagged fit on its bootstrap sample of them
         repeats = Scorecard().repeats_for(len(train))
         assert repeats == MAX_INNER_REPEATS  # a small table: the inner CV is repeated
-        assert len(fits) == len(BINNING_GRID) * INNER_FOLDS * repeats + 1
+        bags = Scorecard().bags_for(len(train))
+        assert bags == BAGS  # and its chosen settings bagged
+        n_inner = len(BINNING_GRID) * INNER_FOLDS * repeats
+        assert len(fits) == n_inner + 1 + bags
         assert all(rows <= train for rows in fits)  # never a row of the outer test fold
-        inner = fits[:-1]
+        inner, chosen, bagged = fits[:n_inner], fits[n_inner], fits[n_inner + 1 :]
         assert all(len(rows) < len(train) for rows in inner)
-        assert frozenset().union(*inner) == train and fits[-1] == train
+        assert frozenset().union(*inner) == train and chosen == train
+        # a bootstrap draws some rows twice, so misses others
+        assert all(len(rows) < len(train) for rows in bagged)
 
 
 def test_inner_choice_on_a_large_fit_uses_a_sample_of_its_rows(binned, small):
     features, y, categorical = small
-    card = Scorecard(seed=0, inner_rows=150).fit(features, y, categorical)
+    card = Scorecard(seed=0, inner_rows=150, bags=0).fit(features, y, categorical)
     inner, final = binned[:-1], binned[-1]
     assert len(inner) == len(BINNING_GRID) * INNER_FOLDS * card.repeats_for(150)
     sample = frozenset().union(*inner)
@@ -150,7 +156,8 @@ def test_chi_square_filter_keeps_only_associated_features():
     features = pd.DataFrame(
         {"signal": signal} | {f"noise{i}": rng.normal(size=n) for i in range(6)}
     )
-    card = Scorecard(seed=0, binning=BinningConfig(), min_iv=0.0, chi_alpha=0.05, c=1.0)
+    # one fit on all rows (bagged fits filter their own samples)
+    card = Scorecard(seed=0, binning=BinningConfig(), min_iv=0.0, chi_alpha=0.05, c=1.0, bags=0)
     card.fit(features, y, [])
     p = chi_square_pvalues(card.binner.bin_labels(features), y)
     assert "signal" in card.selection.kept

@@ -13,7 +13,8 @@ from arrears.models.learners import Scorecard
 from arrears.models.metrics import auc
 from arrears.models.scorecard import INNER_ROWS, MAX_INNER_REPEATS, _Grid, _inner_cv
 
-GRID = {"binning": BinningConfig(), "min_iv": 0.0, "chi_alpha": None, "c": (0.01, 1.0)}
+# unbagged: the inner CV's own predictions are what a stack weighs
+GRID = {"binning": BinningConfig(), "min_iv": 0.0, "chi_alpha": None, "c": (0.01, 1.0), "bags": 0}
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from arrears.models import metrics
+from arrears.models.base import INNER_FOLDS
 from arrears.models.binning import BinningConfig, WoeBinner
 from arrears.models.derived import Ratio, with_ratios
 from arrears.models.learners import Baseline, Forest, Scorecard, Stack, TunedBoosting
@@ -45,8 +46,14 @@ def test_binning_fitted_on_all_rows_would_leak(noise):
 
 def test_cross_validation_fits_binning_inside_each_training_fold(noise):
     features, y = noise
+    # bagged (ten fits keep it quick): the bootstrap samples are drawn from the training
+    # fold too, so the bag's noise carries nothing to the test fold either
     cv = cross_validate(
-        lambda: Scorecard(seed=0, c=1.0, min_iv=0.0, binning=FREE), features, y, [], folds=3
+        lambda: Scorecard(seed=0, c=1.0, min_iv=0.0, binning=FREE, bags=10),
+        features,
+        y,
+        [],
+        folds=3,
     )
     assert cv.mean_auc < 0.6
     assert not np.isnan(cv.out_of_fold).any()  # every row predicted by the fold left out
@@ -107,7 +114,11 @@ def test_scorecard_with_ratios_bins_them_inside_each_training_fold(noise, monkey
     for (train, _), start, end in zip(outer, bounds[:-1], bounds[1:], strict=True):
         fits = seen[start:end]
         assert fits and all(rows <= train for rows, _ in fits)
-        assert all({"r01", "r23"} <= set(columns) for _, columns in fits)
+        # the inner CV's fits and the chosen one bin the ratios; the bagged fits after
+        # them bin the columns of the choice
+        n_choice = INNER_FOLDS * Scorecard().repeats_for(len(train)) + 1
+        assert all({"r01", "r23"} <= set(columns) for _, columns in fits[:n_choice])
+        assert all(set(columns) <= set(fits[0][1]) for _, columns in fits[n_choice:])
 
 
 def test_tuned_lightgbm_fits_only_training_rows(noise, monkeypatch):

@@ -31,9 +31,16 @@ def german() -> tuple[pd.DataFrame, np.ndarray, list[str]]:
 
 @pytest.fixture(scope="module")
 def scorecard(german) -> Scorecard:
-    # the default: binning, filters and C chosen by the inner CV
+    # the default: binning, filters and C chosen by the inner CV, that choice bagged
     features, y, categorical = german
     return Scorecard(seed=0).fit(features, y, categorical)
+
+
+@pytest.fixture(scope="module")
+def single(german) -> Scorecard:
+    # the inner CV's choice fitted once on all rows (design 4)
+    features, y, categorical = german
+    return Scorecard(seed=0, bags=0).fit(features, y, categorical)
 
 
 def test_german_credit_loads_from_the_installed_wheel(german):
@@ -43,21 +50,31 @@ def test_german_credit_loads_from_the_installed_wheel(german):
     assert "purpose" in categorical and "duration_in_month" not in categorical
 
 
-def test_scorecard_score_is_the_sum_of_its_bin_points(scorecard, german):
+def test_scorecard_score_is_the_sum_of_its_bin_points(single, german):
     features, _, _ = german
-    table = scorecard.points_table()
-    bins = scorecard.binner.bin_labels(features)
+    table = single.points_table()
+    bins = single.binner.bin_labels(features)
     row = 7
     total = 0
-    for name in scorecard.selection.kept:
+    for name in single.selection.kept:
         label = bins.loc[row, name]
         hits = table[(table["feature"] == name) & (table["bin"] == str(label))]
         assert len(hits) == 1, (name, label)
         total += int(hits["points"].iloc[0])
-    assert scorecard.points(features.iloc[[row]])[0] == total
+    assert single.points(features.iloc[[row]])[0] == total
 
 
-def test_scorecard_points_follow_the_scaled_log_odds(scorecard, german):
+def test_the_default_scorecard_on_a_small_table_is_bagged(scorecard, single, german):
+    features, _, _ = german
+    assert len(scorecard.members) == scorecard.bags_for(len(features)) > 0
+    # the same settings were chosen: bagging comes after the inner CV's choice
+    assert scorecard.choice() == {**single.choice(), "bags": len(scorecard.members)}
+    assert set(scorecard.points_table()["feature"]) == set(scorecard.selection.kept)
+
+
+@pytest.mark.parametrize("card", ["scorecard", "single"])
+def test_scorecard_points_follow_the_scaled_log_odds(card, german, request):
+    scorecard = request.getfixturevalue(card)
     features, _, _ = german
     pd_ = scorecard.predict_pd(features)
     exact = scorecard.scaling.points_from_pd(pd_)
@@ -79,9 +96,10 @@ def test_score_gives_a_learners_pd_and_points_of_each_row(scorecard, german):
     assert not np.array_equal(points, np.rint(scorecard.scaling.points_from_pd(pd_)))
 
 
-def test_scorecard_coefficients_all_negative_on_woe(scorecard):
+def test_scorecard_coefficients_all_negative_on_woe(scorecard, single):
     # positive WOE is the lower-risk side, so lower risk must mean more points
-    assert (scorecard.model.coef_[0] < 0).all()
+    assert (single.model.coef_[0] < 0).all()
+    assert all((member.model.coef_[0] < 0).all() for member in scorecard.members)
 
 
 def test_monotonic_binning_gives_a_monotonic_event_rate(german):

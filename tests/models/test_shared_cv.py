@@ -16,10 +16,16 @@ from arrears.models.derived import GERMAN_CREDIT_RATIOS
 from arrears.models.learners import Forest, GradientBoosting, Scorecard, make_learner
 from arrears.models.validation import cross_validate, cross_validate_many
 
-# cheap members: a scorecard with two candidates (so it runs its inner CV), a small
-# forest, a small tuned LightGBM
+# cheap members: a scorecard with two candidates (so it runs its inner CV) and a few
+# bagged fits, a small forest, a small tuned LightGBM
 SETTINGS = {
-    "scorecard": {"binning": BinningConfig(), "min_iv": 0.0, "chi_alpha": None, "c": (0.1, 1.0)},
+    "scorecard": {
+        "binning": BinningConfig(),
+        "min_iv": 0.0,
+        "chi_alpha": None,
+        "c": (0.1, 1.0),
+        "bags": 4,
+    },
     "forest": {"n_estimators": 60},
     "lgbm_cv": {"depths": (2,), "trees": (50, 100)},
 }
@@ -97,9 +103,10 @@ def test_weight_grid_is_every_composition_nearest_equal_first():
 
 def test_scorecard_out_of_fold_predictions_are_refits_of_its_choice(small):
     # the inner CV's predictions, handed to the stack for free, are exactly what the
-    # chosen settings give when refitted on each inner fold
+    # chosen settings give when refitted on each inner fold (unbagged: a bag hands over
+    # its out-of-bag predictions, tests/models/test_bagging.py)
     features, y, categorical = small
-    card = Scorecard(seed=0, **SETTINGS["scorecard"]).fit(features, y, categorical)
+    card = Scorecard(seed=0, **{**SETTINGS["scorecard"], "bags": 0}).fit(features, y, categorical)
     splits = inner_splits(y, 0)
     free = card.out_of_fold_pd(features, y, categorical, splits)
     fixed = Scorecard(
@@ -108,6 +115,7 @@ def test_scorecard_out_of_fold_predictions_are_refits_of_its_choice(small):
         min_iv=card.min_iv_chosen,
         chi_alpha=card.chi_alpha_chosen,
         c=card.c_chosen,
+        bags=0,
     )
     refit = np.full(len(y), np.nan)
     for train, test in splits:

@@ -174,6 +174,15 @@ class WoeBinner:
         to get when only the grouping of rows matters."""
         return pd.DataFrame(self._per_feature(features, "indices"), index=features.index)
 
+    def woe_of(self, name: str, column: pd.Series) -> np.ndarray:
+        """The WOE of the bin of each value of one feature's column."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            woe = self.binnings[name].transform(
+                _values(column, name in self.categorical), metric="woe"
+            )
+        return np.asarray(woe, dtype=float)
+
     def _per_feature(self, features: pd.DataFrame, metric: str) -> dict[str, Any]:
         """``metric`` ("woe" or "indices") of each row's bin, feature by feature."""
         out = {}

@@ -246,6 +246,16 @@ def model_report(
     if isinstance(learner, Scorecard):
         parts.append("<h2>Points table</h2>")
         parts.append(f"<p>Scaling: {html.escape(str(learner.scaling.as_dict()))}</p>")
+        bags = learner.choice().get("bags")
+        if bags:
+            parts.append(
+                f"<p>The mean of {bags} fits of the chosen settings on bootstrap samples of "
+                "the training rows (bagging): each bin's points are the fits' mean "
+                "contribution there, <em>fits</em> is how many of them use the feature, and "
+                "the bins are where any fit cuts (neighbours of equal points merged). A "
+                "category not seen in training scores as <em>(unseen)</em>. Train with "
+                "<code>--bags 0</code> for one fit's shorter table.</p>"
+            )
         parts.append(_table(learner.points_table()))
     if later is not None:
         parts.append(_drift_section(learner, *later))

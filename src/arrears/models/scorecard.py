@@ -1,6 +1,7 @@
 """The points scorecard: WOE binning, IV / chi-square / correlation filters and a
 logistic regression with signed coefficients, its settings chosen by a cross-validation
-inside the rows it is fitted on (nested inside any outer cross-validation).
+inside the rows it is fitted on (nested inside any outer cross-validation), and on a
+small table that fit bagged (``arrears.models.bagging``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from arrears.models import bagging
 from arrears.models.base import INNER_FOLDS, Learner, Splits, inner_splits, one_blas_thread
 from arrears.models.binning import (
     BinningConfig,
@@ -79,11 +81,18 @@ class Scorecard(Learner):
 
     ``monotonic``: numeric features whose event rate must rise (``ascending``) or fall
     (``descending``) with their value, in every candidate binning; with the wrong-sign
-    rule, their points then move one way only."""
+    rule, their points then move one way only.
+
+    ``bags``: how many scorecards with the chosen settings are fitted on stratified
+    bootstrap samples of the rows, the model being their mean log-odds (still a points
+    scorecard: ``arrears.models.bagging``); 0 fits the chosen settings once on all rows;
+    ``None`` (default): ``bagging.BAGS`` on up to ``INNER_ROWS`` rows, where a single
+    fit's variance costs most, else 0 (German credit design 5)."""
 
     name = "scorecard"
-    # every candidate's inner predictions: megabytes on a book, no use once saved
-    TRANSIENT = ("inner_oof", "inner_rows_used")
+    # every candidate's inner predictions: megabytes on a book, no use once saved; the
+    # rows each bagged fit drew and the target, for the out-of-bag predictions
+    TRANSIENT = ("inner_oof", "inner_rows_used", "in_bag", "bag_y")
 
     def __init__(
         self,
@@ -98,8 +107,10 @@ class Scorecard(Learner):
         ratios: Sequence[Ratio] = (),
         inner_repeats: int | None = None,
         monotonic: Mapping[str, str] | None = None,
+        bags: int | None = None,
     ) -> None:
         self.seed = seed
+        self.bags = bags
         self.monotonic = checked_trends(monotonic)
         self.inner_rows = inner_rows
         self.inner_repeats = inner_repeats
@@ -208,7 +219,65 @@ class Scorecard(Learner):
         self.model, chosen, wrong = _signed_logit(woe, y, chosen, self.c_chosen, self.seed)
         dropped.update({n: "coefficient of the wrong sign" for n in wrong})
         self.selection = Selection(chosen, dropped)
+        self._bag(frame[pool], y)
         return self
+
+    def _bag(self, frame: pd.DataFrame, y: np.ndarray) -> None:
+        """Fit the chosen settings again on ``bags_for`` stratified bootstrap samples of
+        these rows (a sample on which no feature passes the filters is left out); the
+        selection becomes the features any of them kept."""
+        self.members: list[Scorecard] = []
+        self.in_bag: list[np.ndarray] = []
+        rng = np.random.default_rng(self.seed)
+        for _ in range(self.bags_for(len(y))):
+            drawn = bagging.stratified_bootstrap(y, rng)
+            member = Scorecard(
+                seed=self.seed,
+                binning=self.binning_chosen,
+                min_iv=self.min_iv_chosen,
+                chi_alpha=self.chi_alpha_chosen,
+                c=self.c_chosen,
+                max_correlation=self.max_correlation,
+                scaling=self.scaling,
+                bags=0,
+            )
+            try:
+                member._fit(frame.iloc[drawn], y[drawn], self.categorical)
+            except ModelDataError:
+                continue
+            kept = member.selection.kept
+            member.binner = WoeBinner(
+                member.binner.config,
+                {n: member.binner.binnings[n] for n in kept},
+                member.binner.categorical,
+            )
+            self.members.append(member)
+            self.in_bag.append(drawn)
+        if not self.members:
+            return
+        self.bag_y = y
+        used = {n for m in self.members for n in m.selection.kept}
+        left = {
+            n: self.selection.dropped.get(n, "left out by every bagged fit")
+            for n in frame.columns
+            if n not in used
+        }
+        self.selection = Selection([n for n in frame.columns if n in used], left)
+        # its bins' counts are those of these rows, which the model does not keep
+        self.bag_table = bagging.points_table(
+            self.members, self.selection.kept, frame, y, self.categorical, self.scaling
+        )
+
+    def bags_for(self, rows: int) -> int:
+        """How many bagged fits a fit on ``rows`` rows makes (0: one fit on all rows)."""
+        fixed = getattr(self, "bags", 0)  # models saved before design 5: none
+        if fixed is not None:
+            return int(fixed)
+        return bagging.BAGS if rows <= INNER_ROWS else 0
+
+    def _bagged(self) -> list[Scorecard]:
+        """The bagged fits the model averages (none: the one fit on all rows)."""
+        return list(getattr(self, "members", None) or [])
 
     def model_frame(self, features: pd.DataFrame) -> pd.DataFrame:
         """``features`` with the derived ratios this fit may use (what ``binner`` bins)."""
@@ -239,9 +308,15 @@ class Scorecard(Learner):
     def out_of_fold_pd(
         self, features: pd.DataFrame, y: np.ndarray, categorical: list[str], splits: Splits
     ) -> np.ndarray:
-        """The inner CV's own predictions of the chosen settings when it ran on every
+        """A bagged model's out-of-bag predictions of its training rows (``splits`` not
+        used); the inner CV's own predictions of the chosen settings when it ran on every
         row with these splits (it is then free); otherwise a refit per fold, each making
         its inner choice anew."""
+        members, in_bag = self._bagged(), getattr(self, "in_bag", None)
+        fitted_y = getattr(self, "bag_y", None)
+        if members and in_bag and fitted_y is not None and np.array_equal(fitted_y, y):
+            frame = self.model_frame(features)
+            return bagging.out_of_bag_pd(members, in_bag, frame, self.selection.kept)
         oof = getattr(self, "inner_oof", None)
         rows = getattr(self, "inner_rows_used", None)
         if (
@@ -254,7 +329,10 @@ class Scorecard(Learner):
         return super().out_of_fold_pd(features, y, categorical, splits)
 
     def predict_pd(self, features: pd.DataFrame) -> np.ndarray:
-        """Event probability from the logistic regression on the selected WOEs."""
+        """Event probability from the logistic regression on the selected WOEs (bagged:
+        at the fits' mean log-odds)."""
+        if self._bagged():
+            return self.score(features)[0]
         return self._pd_of(self._woe(features))
 
     def _pd_of(self, woe: pd.DataFrame) -> np.ndarray:
@@ -269,7 +347,10 @@ class Scorecard(Learner):
 
     def points_table(self) -> pd.DataFrame:
         """Points of every bin of every selected feature: −factor · coef · WOE plus an
-        equal share of the intercept and offset, rounded; a row's score is the sum."""
+        equal share of the intercept and offset, rounded; a row's score is the sum. A
+        bagged model's bins are the union of its fits' (``bagging.points_table``)."""
+        if self._bagged():
+            return self.bag_table.copy()
         coef = dict(zip(self.selection.kept, self.model.coef_[0], strict=True))
         n = len(coef)
         base = (self.scaling.offset - self.scaling.factor * float(self.model.intercept_[0])) / n
@@ -284,10 +365,16 @@ class Scorecard(Learner):
 
     def points(self, features: pd.DataFrame) -> np.ndarray:
         """The scorecard score: the sum of each selected feature's bin points."""
+        if self._bagged():
+            return self.score(features)[1]
         return self._points_of(self._woe(features))
 
     def score(self, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """The PD and the scorecard points of each row, from one WOE transform."""
+        members = self._bagged()
+        if members:
+            frame = self.model_frame(features)
+            return bagging.pd_and_points(members, frame, self.selection.kept, self.scaling)
         woe = self._woe(features)
         return np.asarray(self._pd_of(woe), dtype=np.float64), self._points_of(woe)
 
@@ -312,6 +399,8 @@ class Scorecard(Learner):
             out["inner_cv_repeats"] = self.inner_repeats_used
         if getattr(self, "ratios_usable", None):
             out["ratios"] = bool(self.ratios_chosen)
+        if self._bagged():
+            out["bags"] = len(self._bagged())
         return out
 
     def params(self) -> dict[str, Any]:
@@ -327,6 +416,7 @@ class Scorecard(Learner):
             "inner_cv_folds": INNER_FOLDS,
             "inner_cv_rows": self.inner_rows,
             "inner_cv_repeats": getattr(self, "inner_repeats", 1),
+            "bags": getattr(self, "bags", 0),
             "scaling": self.scaling.as_dict(),
         }
         if getattr(self, "ratios", ()):
