@@ -172,9 +172,8 @@ def _choices(made: dict[str, list[Learner]], n_features: int) -> None:
             counts = Counter(_short(c.choice().get(key, "n/a")) for c in cards)
             print(f"  {key}: " + ", ".join(f"{v} x{n}" for v, n in sorted(counts.items())))
         kept = [len(c.selection.kept) for c in cards]
-        print(
-            f"  features kept (bagged: by any fit): {min(kept)}-{max(kept)} of {n_features} (+ ratios)"
-        )
+        span = f"{min(kept)}-{max(kept)} of {n_features}"
+        print(f"  features kept (bagged: by any fit): {span} (+ ratios)")
     tuned = [t for t in made.get("lgbm_cv", []) if isinstance(t, TunedBoosting)]
     if tuned:
         print(f"lgbm_cv settings chosen by the inner CV in the {len(tuned)} training folds:")
