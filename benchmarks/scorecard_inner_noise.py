@@ -16,16 +16,10 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
 from arrears.models.base import one_blas_thread
+from arrears.models.choice import Grid, rank_candidates
 from arrears.models.data import german_credit
 from arrears.models.derived import GERMAN_CREDIT_RATIOS, usable, with_ratios
-from arrears.models.scorecard import (
-    BINNING_GRID,
-    C_GRID,
-    CHI_ALPHA_GRID,
-    MIN_IV_GRID,
-    _Grid,
-    _inner_cv,
-)
+from arrears.models.scorecard import BINNING_GRID, C_GRID, CHI_ALPHA_GRID, MIN_IV_GRID
 
 
 def main() -> None:
@@ -38,13 +32,13 @@ def main() -> None:
     x, y = data.features.iloc[train], data.target[train]
     ratios = usable(GERMAN_CREDIT_RATIOS, x)
     frame, derived = with_ratios(x, ratios), [r.name for r in ratios]
-    grid = _Grid(
+    grid = Grid(
         list(BINNING_GRID), list(MIN_IV_GRID), list(CHI_ALPHA_GRID), list(C_GRID), (False, True)
     )
     runs: list[dict[tuple, float]] = []
     with one_blas_thread():
         for shuffle in range(args.shuffles):
-            ranking, _ = _inner_cv(frame, y, data.categorical, derived, grid, 0.7, shuffle)
+            ranking, _ = rank_candidates(frame, y, data.categorical, derived, grid, 0.7, shuffle)
             runs.append(dict(ranking))
             print(f"shuffle {shuffle}: winner {ranking[0][0]} inner AUC {ranking[0][1]:.4f}")
     keys = list(runs[0])

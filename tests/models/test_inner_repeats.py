@@ -9,9 +9,10 @@ import pytest
 
 from arrears.models.base import inner_splits
 from arrears.models.binning import BinningConfig
+from arrears.models.choice import Grid, rank_candidates
 from arrears.models.learners import Scorecard
 from arrears.models.metrics import auc
-from arrears.models.scorecard import INNER_ROWS, MAX_INNER_REPEATS, _Grid, _inner_cv
+from arrears.models.scorecard import INNER_ROWS, MAX_INNER_REPEATS
 
 # unbagged: the inner CV's own predictions are what a stack weighs
 GRID = {"binning": BinningConfig(), "min_iv": 0.0, "chi_alpha": None, "c": (0.01, 1.0), "bags": 0}
@@ -33,9 +34,9 @@ def test_small_tables_repeat_the_inner_cv_up_to_the_work_of_a_sampled_book(rows,
 
 def test_ranking_is_the_mean_over_every_fold_of_every_repeat(small):
     features, y, categorical = small
-    grid = _Grid([BinningConfig()], [0.0], [None], [0.01, 1.0], (False,))
-    once = [_inner_cv(features, y, categorical, [], grid, 0.7, seed) for seed in (7, 8)]
-    twice, oof = _inner_cv(features, y, categorical, [], grid, 0.7, 7, repeats=2)
+    grid = Grid([BinningConfig()], [0.0], [None], [0.01, 1.0], (False,))
+    once = [rank_candidates(features, y, categorical, [], grid, 0.7, seed) for seed in (7, 8)]
+    twice, oof = rank_candidates(features, y, categorical, [], grid, 0.7, 7, repeats=2)
     alone = [dict(ranking) for ranking, _ in once]
     # five folds each: the mean of all ten is the mean of the two runs' means
     for candidate, score in twice:
@@ -61,12 +62,12 @@ def test_a_fitted_scorecard_records_its_repeats_and_hands_the_stack_first_repeat
     assert not np.isnan(oof).any()
     fold_aucs = [auc(y[test], oof[test]) for _, test in splits]
     single = dict(
-        _inner_cv(
+        rank_candidates(
             features,
             y,
             categorical,
             [],
-            _Grid([BinningConfig()], [0.0], [None], [0.01, 1.0], (False,)),
+            Grid([BinningConfig()], [0.0], [None], [0.01, 1.0], (False,)),
             0.7,
             3,
         )[0]
