@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from arrears.models.base import out_of_bag_mean
 from arrears.models.scaling import Scaling
 
 # members fitted on tables of up to INNER_ROWS rows (scorecard.py): Breiman's usual count;
@@ -94,16 +95,12 @@ def out_of_bag_pd(
     """The PD of each training row from the members whose sample did not draw it (the
     bagged model's own out-of-fold predictions, as a forest's out-of-bag votes); a row
     every sample drew gets the whole bag's PD."""
-    total, count = np.zeros(len(frame)), np.zeros(len(frame))
-    for member, drawn in zip(members, in_bag, strict=True):
-        out = np.ones(len(frame), dtype=bool)
-        out[drawn] = False
-        total[out] += log_odds([member], frame.iloc[out], names)
-        count[out] += 1
-    never = count == 0
+    odds, never = out_of_bag_mean(
+        len(frame), in_bag, lambda i, out: log_odds([members[i]], frame.iloc[out], names)
+    )
     if never.any():
-        total[never], count[never] = log_odds(members, frame.iloc[never], names), 1
-    return _pd(total / count)
+        odds[never] = log_odds(members, frame.iloc[never], names)
+    return _pd(odds)
 
 
 def points_table(

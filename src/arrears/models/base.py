@@ -6,6 +6,7 @@ them been left out (the out-of-fold predictions a stacked committee is weighted 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -26,6 +27,23 @@ def inner_splits(y: np.ndarray, seed: int, folds: int = INNER_FOLDS) -> Splits:
 
     splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
     return list(splitter.split(np.zeros(len(y)), y))
+
+
+def out_of_bag_mean(
+    rows: int, drawn: Sequence[np.ndarray], predict: Callable[[int, np.ndarray], np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each of ``rows`` training rows' mean prediction by the members of a bag whose
+    sample (``drawn[i]``: positions) left it out; ``predict(i, out)`` is member i's
+    prediction of the rows of the mask ``out``. Returns the means and the mask of rows
+    every sample drew (their mean is left at 0, for the caller's fallback)."""
+    total, count = np.zeros(rows), np.zeros(rows)
+    for i, positions in enumerate(drawn):
+        out = np.ones(rows, dtype=bool)
+        out[positions] = False
+        total[out] += predict(i, out)
+        count[out] += 1
+    never = count == 0
+    return total / np.where(never, 1, count), never
 
 
 def one_blas_thread() -> Any:

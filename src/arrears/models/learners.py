@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from arrears.models.base import INNER_FOLDS, Learner, Splits
+from arrears.models.base import INNER_FOLDS, Learner, Splits, out_of_bag_mean
 from arrears.models.boosting import GradientBoosting, TunedBoosting
 from arrears.models.committees import Blend, Committee, Ensemble, Stack
 from arrears.models.scaling import Scaling
@@ -124,16 +124,15 @@ class Forest(Learner):
         ``splits`` is not used."""
         prep, forest = self.model[0], self.model[-1]
         x = prep.transform(_as_text(features[self.features], self.categorical))
-        votes, trees = np.zeros(len(y)), np.zeros(len(y))
-        for tree, drawn in zip(forest.estimators_, forest.estimators_samples_, strict=True):
-            out = np.ones(len(y), dtype=bool)
-            out[drawn] = False  # rows this tree's bootstrap did not draw
-            votes[out] += tree.predict_proba(x[out])[:, 1]
-            trees[out] += 1
-        never = trees == 0
+        trees = forest.estimators_
+        votes, never = out_of_bag_mean(
+            len(y),
+            forest.estimators_samples_,
+            lambda i, out: trees[i].predict_proba(x[out])[:, 1],
+        )
         if never.any():  # a row every tree drew (unlikely with hundreds): the forest's vote
-            votes[never], trees[never] = self.predict_pd(features[never]), 1
-        return votes / trees
+            votes[never] = self.predict_pd(features[never])
+        return votes
 
     def params(self) -> dict[str, Any]:
         """Settings, for the model's metadata."""
