@@ -1,10 +1,14 @@
 """Message templates: Jinja2 per channel and language, packaged defaults, rendering with
-strict merge fields, and saving new versions to the store (only after the compliance
-linter passes them).
+strict merge fields, and saving new versions to the store (only after the template
+sandbox and the compliance linter pass them).
 
 A template's variables must be merge fields (``arrears.channels.fields``); one that is
 used but not given fails with ``MissingMergeField`` naming the template and the field.
-Email bodies are HTML and autoescaped; other channels are plain text.
+Every template is parsed and rendered in the sandbox (``arrears.channels.sandbox``):
+anything but text, merge fields, the allowed filters and ``if`` is refused at save and
+again at render (``TemplateUnsafe``), and a stored template the re-check disabled is
+never rendered (``TemplateDisabled``). Email bodies are HTML and autoescaped; other
+channels are plain text.
 """
 
 from __future__ import annotations
@@ -19,10 +23,12 @@ from pathlib import Path
 
 import jinja2
 from jinja2 import meta
+from jinja2.exceptions import SecurityError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from arrears.channels.fields import LANGUAGES, MERGE_FIELD_NAMES, MergeFields
+from arrears.channels.fields import LANGUAGES, MergeFields
+from arrears.channels.sandbox import SandboxViolation, template_environment, template_violations
 from arrears.channels.sms import SmsLength, sms_length
 from arrears.store.contact_models import CHANNELS, MessageTemplate
 
@@ -60,9 +66,37 @@ class TemplateRefused(TemplateError):
         )
 
 
+class TemplateUnsafe(TemplateError):
+    """The template sandbox refused a template; ``violations`` name rule, line and
+    construct each."""
+
+    def __init__(self, template: str, language: str, violations: list[SandboxViolation]) -> None:
+        self.template, self.language, self.violations = template, language, violations
+        self.rules = sorted({v.rule for v in violations})
+        lines = [f"  {violation}" for violation in violations]
+        super().__init__(
+            f"template {template!r} ({language}) refused by the template sandbox "
+            f"({', '.join(self.rules)}):\n" + "\n".join(lines)
+        )
+
+
+class TemplateDisabled(TemplateError):
+    """A stored template the sandbox re-check disabled; it is never rendered."""
+
+    def __init__(self, template: str, language: str, version: int, reason: str) -> None:
+        self.template, self.language, self.version, self.reason = (
+            template, language, version, reason,
+        )  # fmt: skip
+        super().__init__(
+            f"template {template!r} ({language}) version {version} is disabled and is not "
+            f"rendered: {reason}"
+        )
+
+
 @dataclass(frozen=True)
 class Template:
-    """One version of a template (version 0 is the packaged default)."""
+    """One version of a template (version 0 is the packaged default).
+    ``disabled_reason`` is set when the stored version was disabled (the rule it broke)."""
 
     name: str
     channel: str
@@ -70,6 +104,7 @@ class Template:
     subject: str | None
     body: str
     version: int = 0
+    disabled_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,17 +122,7 @@ class RenderedMessage:
     sms: SmsLength | None
 
 
-def _environment(channel: str) -> jinja2.Environment:
-    return jinja2.Environment(
-        undefined=jinja2.StrictUndefined,
-        autoescape=channel == "email",
-        keep_trailing_newline=False,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
-_ENVIRONMENTS = {channel: _environment(channel) for channel in CHANNELS}
+_ENVIRONMENTS = {channel: template_environment(channel) for channel in CHANNELS}
 
 
 def template_variables(channel: str, *texts: str | None) -> set[str]:
@@ -126,9 +151,28 @@ def _compiled(channel: str, text: str) -> jinja2.Template:
     return _ENVIRONMENTS[channel].from_string(text)
 
 
+@lru_cache(maxsize=512)
+def _violations(channel: str, text: str) -> tuple[SandboxViolation, ...]:
+    try:
+        return tuple(template_violations(channel, text))
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"template syntax error, line {exc.lineno}: {exc.message}") from exc
+
+
+def sandbox_violations(template: Template) -> list[SandboxViolation]:
+    """What the sandbox refuses in ``template``'s subject and body (empty: nothing).
+    A syntax error is a ``TemplateError`` naming the line."""
+    found: list[SandboxViolation] = []
+    for text in (template.subject, template.body):
+        if text is not None:
+            found.extend(_violations(template.channel, text))
+    return found
+
+
 def check_template(template: Template) -> None:
     """Raise ``TemplateError`` unless ``template`` has a known channel and language,
-    parses, and uses only merge fields."""
+    parses, and holds nothing but what the sandbox allows (text, documented merge
+    fields, allowed filters, ``if``): else ``TemplateUnsafe`` names each construct."""
     where = f"template {template.name!r} ({template.language})"
     if template.channel not in CHANNELS:
         raise TemplateError(f"{where}: channel must be one of {', '.join(CHANNELS)}")
@@ -137,21 +181,36 @@ def check_template(template: Template) -> None:
     if not template.body.strip():
         raise TemplateError(f"{where}: body is empty")
     try:
-        unknown = template_variables(template.channel, template.subject, template.body) - set(
-            MERGE_FIELD_NAMES
-        )
+        violations = sandbox_violations(template)
     except TemplateError as exc:
         raise TemplateError(f"{where}: {exc}") from exc
-    if unknown:
-        raise TemplateError(
-            f"{where}: unknown merge field {', '.join(sorted(unknown))}; "
-            f"known: {', '.join(MERGE_FIELD_NAMES)}"
-        )
+    if violations:
+        raise TemplateUnsafe(template.name, template.language, violations)
+
+
+def refusal(template: Template) -> str | None:
+    """Why ``template`` would not be rendered (disabled, or refused by the sandbox), or
+    None when it would be."""
+    if template.disabled_reason:
+        return f"disabled: {template.disabled_reason}"
+    try:
+        check_template(template)
+    except TemplateError as exc:
+        return str(exc).replace("\n", " ")
+    return None
 
 
 def render(template: Template, merge: MergeFields) -> RenderedMessage:
-    """``template`` filled in with ``merge`` in the template's language. Every variable
-    used must be given, else ``MissingMergeField`` names them all."""
+    """``template`` filled in with ``merge`` in the template's language. A disabled
+    template raises ``TemplateDisabled`` and one the sandbox refuses ``TemplateUnsafe``
+    (checked here again: a stored text may never have passed ``save_template``), before
+    anything is rendered. Every variable used must be given, else ``MissingMergeField``
+    names them all."""
+    if template.disabled_reason:
+        raise TemplateDisabled(
+            template.name, template.language, template.version, template.disabled_reason
+        )
+    check_template(template)
     channel = template.channel
     context = merge.context(template.language)
     used = template_variables(template.channel, template.subject, template.body)
@@ -165,7 +224,7 @@ def render(template: Template, merge: MergeFields) -> RenderedMessage:
             else _compiled(channel, template.subject).render(context).strip()
         )
         body = _compiled(channel, template.body).render(context).strip()
-    except jinja2.UndefinedError as exc:  # e.g. an attribute of a field
+    except (jinja2.UndefinedError, SecurityError) as exc:  # the sandbox's second wall
         raise TemplateError(f"template {template.name!r} ({template.language}): {exc}") from exc
     text = html_to_text(body) if template.channel == "email" else body
     sms = sms_length(body) if template.channel == "sms" else None
@@ -231,7 +290,7 @@ def get_template(
             query = query.where(MessageTemplate.version == version)
         row = session.scalars(query.order_by(MessageTemplate.version.desc()).limit(1)).first()
         if row is not None:
-            return Template(row.name, row.channel, row.language, row.subject, row.body, row.version)
+            return _from_row(row)
     default = default_templates().get((name, language))
     if default is None or (version not in (None, 0)):
         raise TemplateError(f"no template {name!r} in {language} (version {version or 'latest'})")
@@ -260,10 +319,15 @@ def list_templates(session: Session | None) -> list[Template]:
             )
         )
         for row in rows:
-            latest[(row.name, row.language)] = Template(
-                row.name, row.channel, row.language, row.subject, row.body, row.version
-            )
+            latest[(row.name, row.language)] = _from_row(row)
     return [latest[key] for key in sorted(latest)]
+
+
+def _from_row(row: MessageTemplate) -> Template:
+    return Template(
+        row.name, row.channel, row.language, row.subject, row.body, row.version,
+        row.disabled_reason,
+    )  # fmt: skip
 
 
 def save_template(
@@ -278,7 +342,8 @@ def save_template(
     created_by: str | None = None,
 ) -> Template:
     """Save a new version of a template in the caller's transaction, after checking it
-    (``check_template``) and running the compliance linter of ``pack`` over subject and
+    (``check_template``: the sandbox's refusal, ``TemplateUnsafe``, names each
+    construct) and running the compliance linter of ``pack`` over subject and
     body: any finding raises ``TemplateRefused`` (phrase and rule each) and nothing is
     written. Returns the saved version."""
     from arrears.compliance import lint_template, load_pack

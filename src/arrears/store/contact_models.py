@@ -157,7 +157,8 @@ class DeliveryEvent(Base):
 
 class MessageTemplate(Base):
     """A saved message template; a new version per save. Only templates that pass the
-    compliance linter are ever written."""
+    template sandbox and the compliance linter are ever written; ``disabled_reason``
+    is set on one a later re-check refused (it is then never rendered)."""
 
     __tablename__ = "message_templates"
     __table_args__ = (CheckConstraint(_one_of("channel", CHANNELS), name="channel"),)
@@ -170,6 +171,7 @@ class MessageTemplate(Base):
     body: Mapped[str] = mapped_column(Text)
     created_by: Mapped[str | None] = mapped_column(String)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class StrategyAssignment(Base):
