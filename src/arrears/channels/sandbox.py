@@ -5,11 +5,14 @@ template must pass before it is saved or rendered.
 A template is text with merge fields in it, nothing more. The check walks the parsed
 template (``jinja2.nodes``) and accepts only: text, the documented merge fields
 (``MERGE_FIELD_NAMES``) by name, constants, the filters in ``ALLOWED_FILTERS`` without
-arguments, ``~`` joins, ``{% if %}`` / ``{% elif %}`` / ``{% else %}`` with ``==``,
-``!=``, ``not``, ``and``, ``or`` and ``a if b else c``. Anything else (an attribute, an
-item, a call, an operator, a loop, a global such as ``cycler`` or ``range``, a filter
-such as ``attr`` or ``format``, ``{% import %}``, ``{% include %}``, ``{% macro %}`` …)
-is a ``SandboxViolation`` naming the rule, the line and the construct as written.
+arguments, and ``~`` joins. Anything else (an attribute, an item, a call, an operator, a
+loop, a global such as ``cycler`` or ``range``, a filter such as ``attr`` or ``format``,
+``{% import %}``, ``{% include %}``, ``{% macro %}`` …) is a ``SandboxViolation`` naming
+the rule, the line and the construct as written.
+
+Conditions (``{% if %}``, ``a if b else c``) and ``{# comments #}`` are refused too: the
+compliance linter reads the template's text, so a disclosure inside a condition that is
+never true, or inside a comment, would pass the linter and never reach the debtor.
 
 The environment is a second wall behind the check: Jinja2's immutable sandbox with no
 globals, no tests, only the allowed filters, no attribute of any object readable and
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import jinja2
@@ -60,11 +64,18 @@ _STATEMENTS: dict[type[nodes.Node], str] = {
     nodes.EvalContextModifier: "{% autoescape %}",
     nodes.ExprStmt: "{% do %}",
     nodes.Scope: "a scope",
+    nodes.If: "{% if %}",
 }
 
 _OPERATORS = {
     nodes.Add: "+", nodes.Sub: "-", nodes.Mul: "*", nodes.Div: "/", nodes.FloorDiv: "//",
     nodes.Mod: "%", nodes.Pow: "**", nodes.Neg: "unary -", nodes.Pos: "unary +",
+}  # fmt: skip
+
+
+_COMPARISONS = {
+    "eq": "==", "ne": "!=", "gt": ">", "gteq": ">=", "lt": "<", "lteq": "<=",
+    "in": "in", "notin": "not in",
 }  # fmt: skip
 
 
@@ -125,12 +136,24 @@ def template_violations(channel: str, text: str) -> list[SandboxViolation]:
     inner part of a chain first, so ``customer_name.__class__.__mro__`` names
     ``__class__`` before ``__mro__``). Empty means the template may be rendered. A
     syntax error raises ``jinja2.TemplateSyntaxError``."""
-    tree = template_environment(channel).parse(text)
+    environment = template_environment(channel)
+    tree = environment.parse(text)
     found: list[SandboxViolation] = []
-    for violation in _walk(tree):
+    for violation in [*_comments(environment, text), *_walk(tree)]:
         if violation not in found:
             found.append(violation)
-    return found
+    return sorted(found, key=lambda v: v.line)  # stable: the walk's order within a line
+
+
+def _comments(environment: jinja2.Environment, text: str) -> Iterator[SandboxViolation]:
+    """A ``{# comment #}`` (the parser drops comments, the lexer still sees them)."""
+    tokens = environment.lexer.tokeniter(text, None)
+    for (line, kind, _), (_, _, value) in pairwise(tokens):
+        if kind == "comment_begin":
+            yield SandboxViolation(
+                "sandbox.comment", line, "{# " + value.strip()[:60] + " #}",
+                "a comment is text the compliance linter reads and the debtor never does",
+            )  # fmt: skip
 
 
 def _walk(node: nodes.Node) -> Iterator[SandboxViolation]:
@@ -154,10 +177,10 @@ def _judge(node: nodes.Node) -> SandboxViolation | None:
     match node:
         case nodes.Template() | nodes.Output() | nodes.TemplateData() | nodes.Const():
             return None
-        case nodes.If() | nodes.Not() | nodes.And() | nodes.Or() | nodes.CondExpr():
-            return None
         case nodes.Concat():
             return None
+        case nodes.CondExpr():
+            return refuse("sandbox.condition", "a condition may hide a disclosure the linter read")
         case nodes.Name(name=name):
             if name in MERGE_FIELD_NAMES:
                 return None
@@ -167,13 +190,10 @@ def _judge(node: nodes.Node) -> SandboxViolation | None:
                 "sandbox.unknown-field",
                 f"unknown merge field {name}; known: {', '.join(MERGE_FIELD_NAMES)}",
             )
-        case nodes.Compare(ops=ops):
-            bad = [op.op for op in ops if op.op not in ("eq", "ne")]
-            if bad:
-                return refuse("sandbox.operator", f"comparison {bad[0]!r}; only == and !=")
-            return None
+        case nodes.Compare() | nodes.Not() | nodes.And() | nodes.Or():
+            return refuse("sandbox.operator", "a comparison or logical operator")
         case nodes.Operand():
-            return None  # judged by its Compare
+            return None  # its Compare is refused
         case nodes.Getattr(attr=attr):
             if attr.startswith("_"):
                 return refuse("sandbox.underscore-attribute", f"underscore attribute {attr!r}")
@@ -203,7 +223,12 @@ def _judge(node: nodes.Node) -> SandboxViolation | None:
             return refuse("sandbox.operator", "a list, tuple or dict")
     for kind, tag in _STATEMENTS.items():
         if isinstance(node, kind):
-            return SandboxViolation("sandbox.statement", line, tag, f"statement {tag}")
+            reason = (
+                "a condition may hide a disclosure the linter read"
+                if kind is nodes.If
+                else "templates hold text and merge fields only"
+            )
+            return SandboxViolation("sandbox.statement", line, tag, f"statement {tag}: {reason}")
     return refuse("sandbox.construct", f"{type(node).__name__} is not allowed")
 
 
@@ -234,10 +259,15 @@ def _expr(node: nodes.Node) -> str:
             return f"{_expr(inner)} is {name}"
         case nodes.BinExpr(left=left, right=right, operator=operator):
             return f"{_expr(left)} {operator} {_expr(right)}"
+        case nodes.Not(node=inner):
+            return f"not {_expr(inner)}"
         case nodes.UnaryExpr(node=inner, operator=operator):
             return f"{operator}{_expr(inner)}"
+        case nodes.CondExpr(test=test, expr1=yes, expr2=no):
+            return f"{_expr(yes)} if {_expr(test)} else {_expr(no) if no is not None else ''}"
         case nodes.Compare(expr=left, ops=ops):
-            return " ".join([_expr(left), *(f"{op.op} {_expr(op.expr)}" for op in ops)])
+            parts = [f"{_COMPARISONS.get(op.op, op.op)} {_expr(op.expr)}" for op in ops]
+            return " ".join([_expr(left), *parts])
         case nodes.List(items=items) | nodes.Tuple(items=items):
             return f"[{', '.join(_expr(i) for i in items)}]"
     return type(node).__name__

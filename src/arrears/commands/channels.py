@@ -58,19 +58,29 @@ def _sample_fields(overrides: list[str]):  # type: ignore[no-untyped-def]
 
 @templates_app.command("list")
 def templates_list(workspace: WorkspaceOpt = None) -> None:
-    """Every template at its latest version (v0 = the packaged default)."""
+    """Every template at its latest version (v0 = the packaged default). One that is
+    disabled or that the template sandbox refuses is never rendered: "renders" says
+    DISABLED or REFUSED and a line under the table names the rule and construct."""
     from rich.table import Table
     from sqlalchemy.orm import Session
 
-    from arrears.channels.templates import list_templates
+    from arrears.channels.templates import list_templates, refusal
 
     ws = open_workspace(workspace)
     with Session(ws.engine) as session:
         rows = list_templates(session)
-    table = Table("name", "language", "channel", "version", "subject")
-    for t in rows:
-        table.add_row(t.name, t.language, t.channel, str(t.version), (t.subject or "")[:50])
+    table = Table("name", "language", "channel", "version", "subject", "renders")
+    refused = [(t, refusal(t)) for t in rows]
+    for t, reason in refused:
+        status = "yes" if reason is None else ("DISABLED" if t.disabled_reason else "REFUSED")
+        table.add_row(t.name, t.language, t.channel, str(t.version), (t.subject or "")[:50], status)
     console.print(table)
+    for t, reason in refused:
+        if reason is not None:  # the whole reason, unwrapped: it names rule and construct
+            console.print(
+                f"not rendered: {t.name} ({t.language}) v{t.version}: {reason}",
+                markup=False, soft_wrap=True,
+            )  # fmt: skip
 
 
 @templates_app.command("save")
