@@ -15,9 +15,11 @@ from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
 from arrears.batch.snapshot import snapshot_file
 from arrears.domain.products import DEFAULT_CATALOG_PATH, Catalog, load_catalog
+from arrears.files import PRIVATE_DIR, make_private, open_private, private_dir
 from arrears.store.db import database_url, make_engine, redact, upgrade
 from arrears.store.unit_of_work import UnitOfWork
 
@@ -76,11 +78,27 @@ class Workspace:
     def init(self) -> None:
         """Create the folder, the product file (from the defaults) and the schema;
         record the products in the store. Safe to run again."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.snapshots_dir.mkdir(exist_ok=True)
+        # The folder holds the store, snapshots, spools and reports: the owner's only.
+        private_dir(self.root)
+        os.chmod(self.root, PRIVATE_DIR)
+        private_dir(self.snapshots_dir)
         if not self.products_path.exists():
             shutil.copyfile(DEFAULT_CATALOG_PATH, self.products_path)
+            make_private(self.products_path)
+        self._make_store_file_private()
         upgrade(self.engine)
         with UnitOfWork(self.engine) as uow:
             uow.products.ensure(self.catalog)
             uow.commit()
+
+    def _make_store_file_private(self) -> None:
+        """A SQLite store file exists, mode 0600, before SQLite first opens it: SQLite
+        gives its journal and WAL files the mode of the database file."""
+        url = make_url(self.database_url)
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return
+        store = Path(url.database)
+        if store.exists():
+            make_private(store)
+        else:
+            open_private(store, "ab").close()  # SQLite takes an empty file as a new database

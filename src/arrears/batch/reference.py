@@ -23,6 +23,7 @@ from sqlalchemy import Connection, bindparam, func, select, update
 from arrears.batch.book import open_loan_ids
 from arrears.batch.snapshot import snapshot_file, write_snapshot
 from arrears.batch.workers import Job, SliceResult, close_all
+from arrears.files import private_dir
 from arrears.store.ledger_rows import (
     insert_postings,
 )
@@ -139,7 +140,7 @@ def _close_book(
             uow.commit()
             for day in report.days:
                 target = workspace.snapshot_path(day)
-                target.parent.mkdir(parents=True, exist_ok=True)
+                private_dir(target.parent)
                 snapshot_file(staging, day).replace(target)
                 report.snapshots.append(target)
         finally:

@@ -65,6 +65,7 @@ import pyarrow.parquet as pq
 from arrears.domain.calendar import DayCount
 from arrears.domain.products import Catalog, load_catalog
 from arrears.domain.schedule import LoanTerms, build_schedule, due_dates
+from arrears.files import make_private, open_private, private_dir
 from arrears.ingest import names
 
 MONEY, RATE, TEXT, DAY = pa.decimal128(18, 2), pa.decimal128(9, 6), pa.string(), pa.date32()
@@ -539,9 +540,11 @@ def generate_portfolio(
         raise ValueError(f"need loans >= 0 and chunk_size > 0, got {loans} and {chunk_size}")
     book = _Book.of(catalog or load_catalog(), seed, as_of)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(out_dir)
     paths = {name: out_dir / f"{name}.parquet" for name in _FILES}
     temp = {name: path.with_suffix(".parquet.partial") for name, path in paths.items()}
+    for partial in temp.values():  # created 0600 first: the writers truncate, keeping the mode
+        open_private(partial, "wb").close()
     writers = {name: pq.ParquetWriter(temp[name], schema) for name, schema in _FILES.items()}
     rows, classes = dict.fromkeys(_FILES, 0), np.zeros(len(BEHAVIOURS), np.int64)
     try:
@@ -562,7 +565,7 @@ def generate_portfolio(
         raise
     for name, writer in writers.items():
         writer.close()
-        temp[name].replace(paths[name])
+        make_private(temp[name]).replace(paths[name])
     shares = (classes / max(int(classes.sum()), 1)).tolist()
     return GeneratedPortfolio(
         customers_path=paths["customers"],

@@ -23,6 +23,7 @@ from typing import IO, Any
 from sqlalchemy import Connection, Engine
 
 from arrears.domain.products import Catalog, load_catalog
+from arrears.files import open_private
 from arrears.ingest.batches import BatchParser
 from arrears.ingest.errors import ErrorLog, FileError, ImportRejected, RowError
 from arrears.ingest.kinds import HANDLERS, Handler, Pending
@@ -251,7 +252,7 @@ class _Run:
         if self._writer is None:
             target = rejects_path_for(self.report.path)
             self.report.rejects_path = target
-            self._rejects = target.open("w", encoding="utf-8-sig", newline="")
+            self._rejects = open_private(target, "w", encoding="utf-8-sig", newline="")
             self._writer = csv.writer(self._rejects)
             self._writer.writerow([*self.header, "error_field", "error_reason"])
         fields = "; ".join(column for column, _ in item.errors)

@@ -17,7 +17,7 @@ from typing import Any
 
 import joblib
 
-from arrears.files import replacing, write_atomically
+from arrears.files import private_dir, replacing, write_atomically
 from arrears.models.errors import RegistryError
 from arrears.models.learners import Learner
 
@@ -66,7 +66,7 @@ def save_model(folder: Path, learner: Learner, meta: dict[str, Any]) -> Path:
     for key in ("name", "target", "seed", "data"):
         if key not in meta:
             raise RegistryError(f"model metadata lacks {key!r}")
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     estimator = folder / ESTIMATOR_FILE
     with replacing(estimator) as partial:
         joblib.dump(learner, partial, compress=3)

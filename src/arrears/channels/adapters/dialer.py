@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from arrears.channels.adapters.base import OutgoingMessage, PermanentSendError, SendResult
 from arrears.channels.fields import mask_account
-from arrears.files import replacing
+from arrears.files import open_private, replacing
 
 COLUMNS = (
     "priority", "phone", "customer_name", "masked_account", "amount_due", "currency",
@@ -124,8 +124,7 @@ class DialerListAdapter:
         row = self.row_for(message)
         if message.idempotency_key not in self.keys:
             new = not self.path.exists()
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", newline="", encoding="utf-8") as handle:
+            with open_private(self.path, "a", newline="", encoding="utf-8") as handle:
                 writer = csv.DictWriter(handle, fieldnames=COLUMNS)
                 if new:
                     writer.writeheader()
