@@ -24,6 +24,10 @@ from sqlalchemy.engine import make_url
 from arrears.store.db import make_engine, redact, upgrade
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# The audit chain is signed with a key kept outside the database. Test stores (often a
+# PostgreSQL schema with no workspace folder) and the commands tests run share this one;
+# tests of the keyring file itself unset it.
+os.environ.setdefault("ARREARS_AUDIT_KEY", "5e" * 32)
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 

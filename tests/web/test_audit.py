@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from audit_support import unguarded
 from sqlalchemy import Engine, func, select, text, update
 from typer.testing import CliRunner
 
@@ -34,7 +35,7 @@ def test_an_intact_chain_verifies(engine: Engine) -> None:
 
 def test_an_edited_payload_is_named(engine: Engine) -> None:
     _append(engine, 5)
-    with engine.begin() as connection:
+    with unguarded(engine) as connection:
         connection.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(payload='{"k":99}'))
     verdict = _verify(engine)
     assert (verdict.ok, verdict.first_bad) == (False, 3)
@@ -43,7 +44,7 @@ def test_an_edited_payload_is_named(engine: Engine) -> None:
 
 def test_a_deleted_entry_is_named(engine: Engine) -> None:
     _append(engine, 5)
-    with engine.begin() as connection:
+    with unguarded(engine) as connection:
         connection.execute(text("DELETE FROM audit_log WHERE seq = 2"))
     verdict = _verify(engine)
     assert (verdict.ok, verdict.first_bad) == (False, 2)
@@ -52,7 +53,7 @@ def test_a_deleted_entry_is_named(engine: Engine) -> None:
 
 def test_deleting_the_last_entries_is_caught_by_the_head(engine: Engine) -> None:
     _append(engine, 5)
-    with engine.begin() as connection:
+    with unguarded(engine) as connection:
         connection.execute(text("DELETE FROM audit_log WHERE seq >= 4"))
     verdict = _verify(engine)
     assert (verdict.ok, verdict.first_bad) == (False, 4)
@@ -61,7 +62,7 @@ def test_deleting_the_last_entries_is_caught_by_the_head(engine: Engine) -> None
 def test_reordered_entries_are_named(engine: Engine) -> None:
     _append(engine, 5)
     columns = ("at", "actor", "action", "entity", "entity_id", "payload", "prev_hash", "hash")
-    with engine.begin() as connection:
+    with unguarded(engine) as connection:
         pair = select(AuditEvent.__table__).where(AuditEvent.seq.in_([2, 3]))
         rows = {r.seq: r for r in connection.execute(pair)}
         for seq, other in ((2, 3), (3, 2)):
@@ -109,7 +110,7 @@ def test_cli_audit_verify_exits_1_naming_the_first_bad_entry(tmp_path: Path) -> 
     from arrears.store.db import make_engine
 
     store = make_engine(None, workspace)
-    with store.begin() as connection:
+    with unguarded(store) as connection:
         connection.execute(text("UPDATE audit_log SET actor = 'mallory' WHERE seq = 1"))
     store.dispose()
     broken = runner.invoke(cli, ["audit", "verify", "-w", str(workspace)])

@@ -1,5 +1,5 @@
-"""Workbench commands: `arrears serve`, `arrears audit verify`, `arrears users add|list`,
-`arrears allocate`."""
+"""Workbench commands: `arrears serve`, `arrears users add|list`, `arrears allocate`;
+`arrears audit ...` is in ``arrears.commands.audit``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from arrears.commands import audit as audit_commands
 from arrears.commands.common import (
     AsOfOpt,
     WorkspaceOpt,
@@ -93,22 +94,6 @@ def serve(
         workers=workers,
         log_level="warning",
     )
-
-
-def audit_verify(workspace: WorkspaceOpt = None) -> None:
-    """Check the audit chain; exit 1 naming the first edited, deleted or moved entry."""
-    from arrears.services.audit import verify
-    from arrears.store.unit_of_work import UnitOfWork
-
-    ws = _store(workspace)
-    with UnitOfWork(ws.engine) as uow:
-        verdict = verify(uow.session)
-    if verdict.ok:
-        console.print(f"audit chain intact: {verdict.checked} entries")
-        return
-    err.print(f"audit chain broken at entry {verdict.first_bad}: {verdict.reason}")
-    err.print(f"({verdict.checked} entries before it are intact)")
-    raise typer.Exit(1)
 
 
 def users_add(
@@ -245,9 +230,7 @@ def register(app: typer.Typer) -> None:
     """Add this module's commands to the main app."""
     app.command("serve")(serve)
     app.command("allocate")(allocate)
-    audit_app = typer.Typer(help="The tamper-evident audit chain.", no_args_is_help=True)
-    audit_app.command("verify")(audit_verify)
-    app.add_typer(audit_app, name="audit")
+    audit_commands.register(app)
     users_app = typer.Typer(help="Workbench users.", no_args_is_help=True)
     users_app.command("add")(users_add)
     users_app.command("list")(users_list)

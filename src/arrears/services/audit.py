@@ -1,22 +1,30 @@
 """The tamper-evident audit chain: every change and contact is one entry.
 
-Each entry's ``hash`` is ``sha256(prev_hash + canonical(row))`` where the canonical row
-is the sorted-key JSON of seq, at (UTC, microseconds), actor, action, entity, entity_id
-and the payload. ``append`` is called inside the transaction of the change it records
-and stages the entry on the session; the entries are chained when that transaction
-commits: lock the single ``audit_head`` row, insert the entries, move the head.
-Concurrent writers queue on that row and never fork the chain. On PostgreSQL the
-database does the chaining during COMMIT (a deferred trigger on ``audit_pending``,
-migration 0006), so the row is locked only for the server's commit work; on SQLite
-(one writer at a time) it is done here, just before COMMIT. Either way a writer never
-holds the head while its request does other work. Seq is commit order; ``at`` is when
-the change was made. ``verify`` walks the chain in seq order and names the first entry
-that was edited, deleted or moved.
+Each entry's ``hash`` is ``HMAC-SHA256(key, prev_hash + canonical(row))`` where the
+canonical row is the sorted-key JSON of seq, at (UTC, microseconds), actor, action,
+entity, entity_id and the payload, and the key lives outside the database
+(``arrears.services.audit_keys``); the entry stores the key's id. Someone who can write
+to the store but has no key cannot recompute the chain after an edit. Entries from
+before keys (key id ``legacy``) carry ``sha256(prev_hash + canonical(row))``.
+
+``append`` is called inside the transaction of the change it records and stages the
+entry on the session; the entries are chained when that transaction commits: lock the
+single ``audit_head`` row, insert the entries, move the head. Concurrent writers queue
+on that row and never fork the chain. On PostgreSQL the database does the chaining
+during COMMIT (a deferred trigger on ``audit_pending``, migrations 0006 and 0009, which
+gets the key for that transaction only), so the row is locked only for the server's
+commit work; on SQLite (one writer at a time) it is done here, just before COMMIT.
+Either way a writer never holds the head while its request does other work. Seq is
+commit order; ``at`` is when the change was made. ``verify`` walks the chain in seq
+order and names the first entry that was edited, deleted or moved; with an ``Anchor``
+(the head written down elsewhere by ``take_anchor``) it also catches a chain cut short
+with its head moved back.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,10 +32,11 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import event, insert, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session, SessionTransaction
 
+from arrears.services.audit_keys import LEGACY, AuditKey, Keyring, keyring_for, signing_key
 from arrears.store.unit_of_work import ReadOnlyError, ReadOnlySession
 from arrears.store.workbench_models import AuditEvent, AuditHead, AuditPending
 
@@ -71,10 +80,26 @@ def entry_hash(
     entity: str,
     entity_id: str,
     payload: str,
+    key: AuditKey | None = None,
 ) -> str:
-    """The hash an entry with these fields must carry."""
+    """The hash an entry with these fields must carry: the HMAC-SHA256 under ``key``,
+    or for a legacy entry (``key`` None) the plain sha256."""
     row = row_head(at, actor, action, entity, entity_id, payload) + f"{seq}}}"
-    return hashlib.sha256((prev_hash + row).encode("utf-8")).hexdigest()
+    message = (prev_hash + row).encode("utf-8")
+    if key is None:
+        return hashlib.sha256(message).hexdigest()
+    return hmac.new(key.secret, message, hashlib.sha256).hexdigest()
+
+
+def _pads(key: AuditKey) -> str:
+    """``key`` as the chain trigger of migration 0009 takes it: ``id:inner:outer``, the
+    HMAC's inner and outer padded keys in hex (RFC 2104), so the database needs only
+    sha256 to compute the same HMAC."""
+    block = key.secret if len(key.secret) <= 64 else hashlib.sha256(key.secret).digest()
+    block = block.ljust(64, b"\0")
+    inner = bytes(b ^ 0x36 for b in block)
+    outer = bytes(b ^ 0x5C for b in block)
+    return f"{key.key_id}:{inner.hex()}:{outer.hex()}"
 
 
 def row_head(
@@ -166,7 +191,15 @@ def _chain_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
-    if session.get_bind().dialect.name == "postgresql":
+    bind = session.get_bind()
+    key = signing_key(bind)
+    if bind.dialect.name == "postgresql":
+        # transaction-local: the key is gone when this transaction ends, and is never
+        # written to a table (the trigger reads it during COMMIT)
+        session.execute(
+            text("SELECT set_config('arrears.audit_key', :signing, true)"),
+            {"signing": _pads(key)},
+        )
         staged = [{**entry, "canonical_head": row_head(**entry)} for entry in pending]
         session.execute(insert(AuditPending.__table__), staged)
         return
@@ -175,8 +208,8 @@ def _chain_pending(session: Session) -> None:
     rows = []
     for entry in pending:
         prev, seq = digest, seq + 1
-        digest = entry_hash(prev, seq, **entry)
-        rows.append({**entry, "seq": seq, "prev_hash": prev, "hash": digest})
+        digest = entry_hash(prev, seq, **entry, key=key)
+        rows.append({**entry, "seq": seq, "prev_hash": prev, "hash": digest, "key_id": key.key_id})
     session.execute(insert(AuditEvent.__table__), rows)
     head = AuditHead.__table__
     session.execute(update(head).where(head.c.id == HEAD_ID).values(seq=seq, hash=digest))
@@ -200,12 +233,107 @@ class Verdict:
     reason: str = ""
 
 
-def verify(session: Session, batch: int = 5000) -> Verdict:
+class AnchorError(ValueError):
+    """An anchor file that cannot be read as an anchor, naming the field and reason."""
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The chain's head written down outside the database: the last entry's seq, its
+    hash and key id, and when the anchor was taken. The chain may only grow past it."""
+
+    seq: int
+    hash: str
+    key_id: str
+    taken_at: str
+
+    def to_json(self) -> str:
+        """The anchor as JSON text, as ``from_json`` reads it back."""
+        return json.dumps(
+            {"seq": self.seq, "hash": self.hash, "key_id": self.key_id, "at": self.taken_at},
+            indent=2,
+        )
+
+    @classmethod
+    def from_json(cls, text_: str) -> Anchor:
+        """The anchor in ``text_`` (see ``to_json``); an ``AnchorError`` names what is wrong."""
+        try:
+            data = json.loads(text_)
+        except ValueError as exc:
+            raise AnchorError(f"not JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise AnchorError("not a JSON object")
+        seq, digest = data.get("seq"), data.get("hash")
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+            raise AnchorError(f"seq must be a whole number >= 0, not {seq!r}")
+        if not isinstance(digest, str) or len(digest) != 64:
+            raise AnchorError(f"hash must be 64 hex digits, not {digest!r}")
+        return cls(seq, digest, str(data.get("key_id", "")), str(data.get("at", "")))
+
+
+def take_anchor(session: Session) -> Anchor:
+    """The chain's head now, to be stored where the database's writers cannot reach."""
+    head = session.get(AuditHead, HEAD_ID)
+    seq, digest = (head.seq, head.hash) if head is not None else (0, GENESIS)
+    key_id = ""
+    if seq:
+        key_id = session.scalar(select(AuditEvent.key_id).where(AuditEvent.seq == seq)) or ""
+    return Anchor(seq, digest, key_id, datetime.now(UTC).isoformat(timespec="seconds"))
+
+
+def _check_entry(
+    row: AuditEvent, prev: str, expected: int, keyring: Keyring, keyed_since: int | None
+) -> str | None:
+    """Why ``row`` does not hold as entry ``expected`` after hash ``prev``, or None."""
+    if row.seq != expected:
+        return f"entry {expected} is missing (deleted)"  # ``expected`` is the bad seq
+    if row.prev_hash != prev:
+        return (
+            f"entry {row.seq} does not follow entry {row.seq - 1} "
+            "(reordered, or its predecessor was replaced)"
+        )
+    key: AuditKey | None = None
+    if row.key_id == LEGACY:
+        if keyed_since is not None:
+            return (
+                f"entry {row.seq} has no key (legacy) but entry {keyed_since} before it is "
+                "keyed: entries were rewritten without the key"
+            )
+    else:
+        key = keyring.get(row.key_id)
+        if key is None:
+            known = ", ".join(keyring.ids) or "none"
+            return (
+                f"entry {row.seq} is signed with key {row.key_id}, which is not in the "
+                f"keyring (keys known: {known}); restore that key from its backup, or the "
+                "entry was forged"
+            )
+    fields = (row.at, row.actor, row.action, row.entity, row.entity_id, row.payload)
+    if entry_hash(row.prev_hash, row.seq, *fields, key=key) != row.hash:
+        return f"entry {row.seq} was edited"
+    return None
+
+
+def verify(
+    session: Session,
+    batch: int = 5000,
+    *,
+    keyring: Keyring | None = None,
+    anchor: Anchor | None = None,
+) -> Verdict:
     """Walk the whole chain and report the first entry that does not hold: a changed
-    field (its hash no longer matches), a gap in seq (deleted), a prev_hash that is not
-    its predecessor's hash (moved or deleted), or a head that says more entries exist
-    than are left (deleted from the end)."""
+    field (its HMAC no longer matches), a gap in seq (deleted), a prev_hash that is not
+    its predecessor's hash (moved or deleted), a key id the keyring does not hold, a
+    legacy (unkeyed) entry after a keyed one, or a head that says more entries exist
+    than are left (deleted from the end). With ``anchor``: a chain shorter than the
+    anchor (cut short, head moved back) or whose entry at the anchor's seq no longer
+    has the anchored hash (rewritten). ``keyring`` defaults to the store's keys."""
+    if keyring is None:
+        keyring = keyring_for(session.get_bind())
     prev, expected, checked, after = GENESIS, 1, 0, 0
+    keyed_since: int | None = None
+    if anchor is not None and anchor.seq == 0 and anchor.hash != GENESIS:
+        return Verdict(False, 0, 0, "the anchor names entry 0 with a hash other than genesis")
     while True:
         rows = session.execute(
             select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(batch)
@@ -214,28 +342,19 @@ def verify(session: Session, batch: int = 5000) -> Verdict:
         if not rows:
             break
         for row in rows:
-            if row.seq != expected:
-                return Verdict(False, checked, expected, f"entry {expected} is missing (deleted)")
-            if row.prev_hash != prev:
+            reason = _check_entry(row, prev, expected, keyring, keyed_since)
+            if reason is not None:
+                return Verdict(False, checked, min(expected, row.seq), reason)
+            if anchor is not None and row.seq == anchor.seq and row.hash != anchor.hash:
                 return Verdict(
                     False,
                     checked,
                     row.seq,
-                    f"entry {row.seq} does not follow entry {row.seq - 1} "
-                    "(reordered, or its predecessor was replaced)",
+                    f"entry {row.seq} no longer has the hash anchored at {anchor.taken_at} "
+                    "(the chain up to it was rewritten)",
                 )
-            digest = entry_hash(
-                row.prev_hash,
-                row.seq,
-                row.at,
-                row.actor,
-                row.action,
-                row.entity,
-                row.entity_id,
-                row.payload,
-            )
-            if digest != row.hash:
-                return Verdict(False, checked, row.seq, f"entry {row.seq} was edited")
+            if keyed_since is None and row.key_id != LEGACY:
+                keyed_since = row.seq
             prev, expected, checked = row.hash, expected + 1, checked + 1
         after = rows[-1].seq
         session.expunge_all()
@@ -247,5 +366,13 @@ def verify(session: Session, batch: int = 5000) -> Verdict:
             checked + 1,
             f"the chain ends at entry {checked} but its head records entry {head.seq} "
             "(entries deleted from the end)",
+        )
+    if anchor is not None and anchor.seq > checked:
+        return Verdict(
+            False,
+            checked,
+            checked + 1,
+            f"the chain ends at entry {checked} but the anchor taken at {anchor.taken_at} "
+            f"records entry {anchor.seq} (entries deleted from the end, head moved back)",
         )
     return Verdict(True, checked)

@@ -19,6 +19,9 @@ from sqlalchemy.engine import URL, Connection, make_url
 
 ENV_URL = "ARREARS_DATABASE_URL"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# the workspace folder each store was opened for, by URL: the audit chain's keys live
+# there, outside the database (arrears.services.audit_keys)
+_WORKSPACES: dict[str, Path] = {}
 
 
 def database_url(url: str | None = None, workspace: Path | None = None) -> str:
@@ -54,7 +57,14 @@ def make_engine(
     engine = create_engine(resolved, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
+    if workspace is not None:
+        _WORKSPACES[engine.url.render_as_string(hide_password=False)] = Path(workspace).resolve()
     return engine
+
+
+def workspace_of(engine: Engine) -> Path | None:
+    """The workspace folder ``engine``'s store was opened for by ``make_engine``, if any."""
+    return _WORKSPACES.get(engine.url.render_as_string(hide_password=False))
 
 
 def read_engine(engine: Engine) -> Engine:

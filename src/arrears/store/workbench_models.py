@@ -347,8 +347,11 @@ class _AuditFields:
 
 
 class AuditEvent(_AuditFields, Base):
-    """One entry of the append-only audit chain: ``hash`` is sha256 of ``prev_hash``
-    and the canonical row, so editing, deleting or reordering breaks the chain."""
+    """One entry of the append-only audit chain: ``hash`` is the HMAC-SHA256, under the
+    key named by ``key_id``, of ``prev_hash`` and the canonical row, so editing,
+    deleting or reordering breaks the chain and only a holder of the key (kept outside
+    the database) could recompute it. Entries from before keys (migration 0009) have
+    key id ``legacy`` and a plain sha256. Triggers refuse UPDATE and DELETE."""
 
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
@@ -356,6 +359,7 @@ class AuditEvent(_AuditFields, Base):
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(16), server_default="legacy")
 
 
 class AuditPending(_AuditFields, Base):
