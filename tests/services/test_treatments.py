@@ -12,14 +12,21 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from typer.testing import CliRunner
 
+from arrears.channels.templates import default_templates
 from arrears.cli import app
 from arrears.services.daily import end_of_day, play_out
 from arrears.services.treatments import TreatmentError, send_moment, treat_day
 from arrears.services.workbench.case_view import strategy_view
-from arrears.store.contact_models import ContactAttempt, Hold, OutboxMessage, StrategyAssignment
+from arrears.store.contact_models import (
+    ContactAttempt,
+    Hold,
+    MessageTemplate,
+    OutboxMessage,
+    StrategyAssignment,
+)
 from arrears.store.models import CaseRow, Customer
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.strategy import default_strategy_path
@@ -155,6 +162,42 @@ def test_nothing_is_written_when_a_step_names_no_template(ws: Workspace):
         treat_day(ws, DAYS[0])
     for model in (ContactAttempt, OutboxMessage, StrategyAssignment):
         assert _count(ws, model) == 0
+
+
+def test_a_disabled_or_refused_stored_template_stops_the_day_naming_the_rule(
+    ws: Workspace, tmp_path: Path
+):
+    """Issue 22: a stored template the sandbox refuses is never rendered by the close, and
+    no code of it runs; a disabled one stops the day with the reason the re-check wrote."""
+    marker = tmp_path / "ran"
+    walk = (
+        "{% for c in customer_name.__class__.__mro__[1].__subclasses__() "
+        "if c.__name__ == '_wrap_close' %}{{ c.__init__.__globals__.system('touch "
+        + str(marker)
+        + "') }}{% endfor %}"
+    )
+    with UnitOfWork(ws.engine) as uow:
+        for (name, language), default in default_templates().items():
+            for version, reason in ((1, "refused by the template sandbox (sandbox.global)"),
+                                    (2, None)):  # fmt: skip
+                uow.session.add(
+                    MessageTemplate(
+                        name=name, language=language, version=version, channel=default.channel,
+                        subject=default.subject, body=walk, disabled_reason=reason,
+                    )
+                )  # fmt: skip
+        uow.commit()
+    with pytest.raises(TreatmentError, match=r"step .*sandbox\.underscore-attribute"):
+        treat_day(ws, DAYS[0])
+    assert not marker.exists()
+    for model in (ContactAttempt, OutboxMessage, StrategyAssignment):
+        assert _count(ws, model) == 0
+    with UnitOfWork(ws.engine) as uow:  # now only the disabled versions are left
+        uow.session.execute(delete(MessageTemplate).where(MessageTemplate.version == 2))
+        uow.commit()
+    with pytest.raises(TreatmentError, match=r"version 1 is disabled .*sandbox\.global"):
+        treat_day(ws, DAYS[0])
+    assert _count(ws, OutboxMessage) == 0
 
 
 def test_play_out_sends_at_the_chosen_hour_and_a_later_hold_stops_the_send(ws: Workspace):

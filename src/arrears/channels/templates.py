@@ -188,13 +188,23 @@ def check_template(template: Template) -> None:
         raise TemplateUnsafe(template.name, template.language, violations)
 
 
+def check_renderable(template: Template) -> None:
+    """Raise what ``render`` would raise before rendering ``template``: ``TemplateDisabled``
+    for a disabled one, ``TemplateUnsafe`` for one the sandbox refuses."""
+    if template.disabled_reason:
+        raise TemplateDisabled(
+            template.name, template.language, template.version, template.disabled_reason
+        )
+    check_template(template)
+
+
 def refusal(template: Template) -> str | None:
     """Why ``template`` would not be rendered (disabled, or refused by the sandbox), or
     None when it would be."""
     if template.disabled_reason:
         return f"disabled: {template.disabled_reason}"
     try:
-        check_template(template)
+        check_renderable(template)
     except TemplateError as exc:
         return str(exc).replace("\n", " ")
     return None
@@ -206,11 +216,7 @@ def render(template: Template, merge: MergeFields) -> RenderedMessage:
     (checked here again: a stored text may never have passed ``save_template``), before
     anything is rendered. Every variable used must be given, else ``MissingMergeField``
     names them all."""
-    if template.disabled_reason:
-        raise TemplateDisabled(
-            template.name, template.language, template.version, template.disabled_reason
-        )
-    check_template(template)
+    check_renderable(template)
     channel = template.channel
     context = merge.context(template.language)
     used = template_variables(template.channel, template.subject, template.body)

@@ -36,7 +36,7 @@ from arrears.channels.adapters.dialer import CallTask
 from arrears.channels.gating import HISTORY_DAYS, recipient_for, store_gate
 from arrears.channels.letters import AmountLine, Letter
 from arrears.channels.queueing import enqueue_call, enqueue_letter, enqueue_message
-from arrears.channels.templates import Template, TemplateError, get_template
+from arrears.channels.templates import Template, TemplateError, check_renderable, get_template
 from arrears.compliance import Attempt, RulePack, Verdict, load_pack
 from arrears.services.held_days import treated
 from arrears.services.settings import Settings, load_settings, message_reference
@@ -298,6 +298,10 @@ def _queue(
             key = (name, language)
             if key not in templates:  # one look-up per template of the day, not per message
                 templates[key] = get_template(session, name, language)
+                # A disabled template or one the sandbox refuses stops the day here, named,
+                # as a missing one does (a call script is not rendered now, but it would
+                # be on the case page).
+                check_renderable(templates[key])
             template = templates[key]
         except TemplateError as exc:
             raise TreatmentError(
