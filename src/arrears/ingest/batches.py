@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from arrears.ingest.errors import FieldError
+from arrears.ingest.errors import BrokenCell, FieldError
 from arrears.ingest.spec import (
     KindSpec,
     Parser,
+    check_characters,
     is_blank,
     parse_date,
     parse_decimal,
@@ -132,6 +133,12 @@ def _text(raw: Sequence[Any], name: str, required: bool, default: Any, errors: E
         if not value:  # None or blank
             _missing(i, name, required, errors)
             values[i] = default
+        elif not value.isprintable():
+            try:
+                check_characters(value)
+            except FieldError as exc:
+                _add(errors, i, name, str(exc))
+                values[i] = None
     return values
 
 
@@ -162,6 +169,10 @@ def _parsed(
         if cell is None:
             _missing(i, name, required, errors)
             append(default)
+            continue
+        if type(cell) is BrokenCell:
+            _add(errors, i, name, cell.reason)
+            append(None)
             continue
         text = type(cell) is str
         if text:

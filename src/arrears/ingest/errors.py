@@ -12,6 +12,29 @@ if TYPE_CHECKING:
     from arrears.ingest.report import ImportReport
 
 
+SHOWN_CHARACTERS = 200  # of a value quoted in a message: a 10 MB cell is not repeated
+
+
+def shorten(text: str, limit: int = SHOWN_CHARACTERS) -> str:
+    """``text`` cut to about ``limit`` characters, saying how many were left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit:,} more characters)"
+
+
+class BrokenCell(str):
+    """A cell the reader read but must not be taken as a value (its text is kept, so
+    a rejects file shows what was read); ``reason`` says why. Every parser turns it
+    into a field error."""
+
+    reason: str
+
+    def __new__(cls, text: str, reason: str) -> BrokenCell:
+        cell = super().__new__(cls, text)
+        cell.reason = reason
+        return cell
+
+
 class FieldError(ValueError):
     """A cell could not be read as its column's type; the message is the reason."""
 

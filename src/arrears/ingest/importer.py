@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine
 from arrears.domain.products import Catalog, load_catalog
 from arrears.files import open_private
 from arrears.ingest.batches import BatchParser
-from arrears.ingest.errors import ErrorLog, FileError, ImportRejected, RowError
+from arrears.ingest.errors import ErrorLog, FileError, ImportRejected, RowError, shorten
 from arrears.ingest.kinds import HANDLERS, Handler, Pending
 from arrears.ingest.readers import TableReader, open_table
 from arrears.ingest.report import ImportReport
@@ -245,7 +245,8 @@ class _Run:
 
     def _reject(self, item: Pending) -> None:
         self.report.rows_rejected += 1
-        for column, reason in item.errors:
+        errors = [(column, shorten(reason)) for column, reason in item.errors]
+        for column, reason in errors:
             self.log.add(RowError(self.report.file, item.row, column, reason))
         if not self.quarantine:
             return
@@ -255,8 +256,8 @@ class _Run:
             self._rejects = open_private(target, "w", encoding="utf-8-sig", newline="")
             self._writer = csv.writer(self._rejects)
             self._writer.writerow([*self.header, "error_field", "error_reason"])
-        fields = "; ".join(column for column, _ in item.errors)
-        reasons = "; ".join(reason for _, reason in item.errors)
+        fields = "; ".join(column for column, _ in errors)
+        reasons = "; ".join(reason for _, reason in errors)
         cells = ["" if c is None else c for c in item.cells]
         self._writer.writerow([*cells, fields, reasons])
 

@@ -30,11 +30,17 @@ from arrears.ingest.booking import (
     Booking,
     Schedule,
 )
+from arrears.ingest.errors import shorten
 from arrears.ingest.spec import CUSTOMERS, LOANS, PAYMENTS, KindSpec, fits_places
 from arrears.store.models import TABLES, utcnow
 from arrears.store.rows import bulk_insert, ensure_products, insert_encoded
+from arrears.store.types import MONEY_DIGITS, MONEY_PLACES
 
 MAX_TERM_MONTHS = 480
+# Amounts are stored as NUMERIC(18,2): at most 16 digits before the point.
+WHOLE_DIGITS = MONEY_DIGITS - MONEY_PLACES
+MONEY_LIMIT = Decimal(10) ** WHOLE_DIGITS
+TOO_LARGE = f"is too large: an amount has at most {WHOLE_DIGITS} digits before the point"
 LOAN_CACHE_SIZE = 100_000  # about 16 MB
 
 
@@ -193,6 +199,8 @@ class LoanHandler(Handler):
         places = MINOR_UNITS.get(product.currency, 2)
         if principal <= 0:
             item.error("principal", f"must be positive, got {principal}")
+        elif principal >= MONEY_LIMIT:
+            item.error("principal", f"{TOO_LARGE}, got {shorten(str(principal))}")
         elif not fits_places(principal, places):
             item.error(
                 "principal",
@@ -280,6 +288,8 @@ class PaymentHandler(Handler):
         amount: Decimal = item.record["amount"]
         if amount <= 0:
             item.error("amount", f"must be positive, got {amount}")
+        elif amount >= MONEY_LIMIT:
+            item.error("amount", f"{TOO_LARGE}, got {shorten(str(amount))}")
         elif not fits_places(amount, 2):
             item.error("amount", f"has more than 2 decimals: {amount}")
         if item.record["paid_on"] > self.as_of:

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from arrears.ingest.errors import FileError
+from arrears.ingest.errors import BrokenCell, FileError
 
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
@@ -85,13 +85,20 @@ def _blank(cells: list[Any]) -> bool:
 
 class CsvReader(TableReader):
     """CSV text in ``encoding`` (UTF-8 by default, with or without a BOM; ``gbk`` for
-    files saved by a Chinese-locale Excel). The delimiter is ',' (tab for .tsv)."""
+    files saved by a Chinese-locale Excel). The delimiter is ',' (tab for .tsv).
+
+    No value of any kind of file may hold a line break (docs/import-format.md), so a
+    record is one line of the file. A quoted value that runs onto the next lines, or
+    to the end of the file, is almost always a closing quote left out, and the lines
+    it took in are other records: such a value is a ``BrokenCell`` (a field error
+    naming the lines it ran over), never a name with three customers inside it."""
 
     def __init__(self, path: Path, encoding: str = "utf-8") -> None:
         self.path = path
         self.encoding = codecs.lookup(encoding).name
         self._file = path.open("rb")
         self._records = 0  # records read so far, header included
+        self._line = 0  # physical lines handed to the csv parser so far
         self._reader = csv.reader(self._lines(), delimiter="\t" if path.suffix == ".tsv" else ",")
         header = self._next()
         if header is None:
@@ -99,8 +106,13 @@ class CsvReader(TableReader):
         self.header = header
 
     def _lines(self) -> Iterator[str]:
+        """The file's lines, decoded; when the last one has no line break, one more
+        (not counted as a line of the file) follows, so a quote still open at the end
+        of the file leaves a line break in its value and is caught like a quote open
+        at the end of any other line."""
         decoder = codecs.getincrementaldecoder(self.encoding)()
         first = True
+        text = ""
         for raw in self._file:
             try:
                 text = decoder.decode(raw)
@@ -108,13 +120,17 @@ class CsvReader(TableReader):
                 raise FileError(self._decode_problem()) from None
             if first:
                 text, first = text.removeprefix("\ufeff"), False
+            self._line += 1
             yield text
         try:
             tail = decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             raise FileError(self._decode_problem()) from None
         if tail:
+            text = tail
             yield tail
+        if text and not text.endswith(("\n", "\r")):
+            yield "\n"
 
     def _decode_problem(self) -> str:
         row = self._records + 1
@@ -127,15 +143,34 @@ class CsvReader(TableReader):
 
     def _next(self) -> list[str] | None:
         while True:
+            first_line = self._line + 1
             try:
                 cells = next(self._reader)
             except StopIteration:
                 return None
             except csv.Error as exc:
-                raise FileError(f"row {self._records + 1}: not valid CSV: {exc}") from None
+                raise FileError(
+                    f"row {self._records + 1} (line {self._line}): not valid CSV: {exc}"
+                ) from None
             self._records += 1
+            # a value holds a line break only when a quote was open at the end of a line
+            if self._line > first_line or (cells and cells[-1].endswith(("\n", "\r"))):
+                cells = self._mark_line_breaks(cells, first_line)
             if self._records == 1 or "".join(cells).strip():
                 return cells
+
+    def _mark_line_breaks(self, cells: list[str], first_line: int) -> list[str]:
+        if self._line > first_line:
+            reason = (
+                f"runs over lines {first_line}-{self._line} of the file: a quote opened in "
+                "this value is not closed on its line (is a closing quote missing?); no "
+                "value may hold a line break"
+            )
+        else:
+            reason = "opens a quote that is never closed (the file ends inside it)"
+        return [
+            BrokenCell(cell, reason) if "\n" in cell or "\r" in cell else cell for cell in cells
+        ]
 
     def row_estimate(self) -> int:
         return self.path.stat().st_size // CSV_BYTES_PER_ROW

@@ -10,6 +10,7 @@ docs/import-format.md for the user's version of this module.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from arrears.domain.errors import DomainError
 from arrears.domain.money import parse_amount
-from arrears.ingest.errors import FieldError, FileError
+from arrears.ingest.errors import BrokenCell, FieldError, FileError
 from arrears.store.models import CUSTOMER_TYPES, DEFAULT_TIME_ZONE, LANGUAGES
 
 CHANNELS = ("bank_transfer", "card", "wechat", "alipay", "cash", "agency", "other")
@@ -28,11 +29,47 @@ _DATE = re.compile(r"(\d{4})([-/])(\d{1,2})\2(\d{1,2})|(\d{4})(\d{2})(\d{2})")
 
 Parser = Callable[[Any], Any]
 
+# Characters no value may hold: control characters (NUL, line breaks, tabs, ...), the
+# Unicode line and paragraph separators, and invisible marks that change how a value
+# reads or compares (zero-width space, left-to-right/right-to-left marks and overrides,
+# a byte-order mark inside the text). PostgreSQL refuses NUL outright; the others make
+# a name or an id that looks like another one.
+_FORBIDDEN = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u200b\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]"
+)
+_CHARACTER_NAMES = {
+    "\x00": "NUL (U+0000)",
+    "\t": "a tab",
+    "\n": "a line break",
+    "\r": "a carriage return",
+    "\ufeff": "a byte-order mark (U+FEFF)",
+}
+
+
+def check_characters(text: str) -> str:
+    """``text`` unchanged when it holds no control or invisible character (see
+    ``_FORBIDDEN``); else FieldError naming the first one and where it is."""
+    if text.isprintable():  # nearly every value: one pass in C
+        return text
+    found = _FORBIDDEN.search(text)
+    if found is None:  # other unprintables are spaces (U+3000, no-break space): fine
+        return text
+    char = found.group()
+    name = _CHARACTER_NAMES.get(char)
+    if name is None:
+        described = unicodedata.name(char, "")
+        name = f"U+{ord(char):04X}" + (f" ({described})" if described else "")
+    raise FieldError(
+        f"contains {name} at character {found.start() + 1}: control and invisible "
+        "characters are not allowed in a value"
+    )
+
 
 def parse_text(value: Any) -> str:
-    """Text as written; whole numbers from Excel/Parquet lose their '.0'."""
+    """Text as written, trimmed; whole numbers from Excel/Parquet lose their '.0'.
+    Control and invisible characters are refused (``check_characters``)."""
     if isinstance(value, str):
-        return value.strip()
+        return check_characters(value.strip())
     if isinstance(value, bool):
         raise FieldError(f"expected text, got {value!r}")
     if isinstance(value, float):
@@ -281,6 +318,10 @@ class RowParser:
         count = len(cells)
         for name, index, parse, required, default in self.fields:
             raw = cells[index] if index is not None and index < count else None
+            if type(raw) is BrokenCell:
+                errors.append((name, raw.reason))
+                record[name] = None
+                continue
             if raw is None or (type(raw) is str and not raw.strip()):
                 if required:
                     errors.append((name, "required value is missing"))
