@@ -62,7 +62,8 @@ def open_private(
     flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if mode.startswith("a") else os.O_TRUNC)
     descriptor = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), PRIVATE_FILE)
     try:
-        os.fchmod(descriptor, PRIVATE_FILE)
+        if hasattr(os, "fchmod"):  # POSIX: a file already there keeps its mode on open
+            os.fchmod(descriptor, PRIVATE_FILE)
         return os.fdopen(descriptor, mode, encoding=encoding, newline=newline)
     except BaseException:
         os.close(descriptor)
