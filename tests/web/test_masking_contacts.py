@@ -41,7 +41,9 @@ def test_case_view_is_masked_and_a_reveal_is_logged(login, book) -> None:
     assert customer["mobile"] == "138****0001"
     assert customer["id_number"] == "110101********001X"
     assert "13812340001" not in c1.get(f"/api/v1/cases/{case}").text
-    shown = c1.post(f"/api/v1/cases/{case}/reveal", json={"field": "mobile", "reason": "call"})
+    shown = c1.post(
+        f"/api/v1/cases/{case}/reveal", json={"field": "mobile", "reason_code": "inbound_call"}
+    )
     assert shown.json() == {"field": "mobile", "value": "13812340001"}
     with UnitOfWork(book.engine) as uow:
         event = uow.session.scalar(select(AuditEvent).where(AuditEvent.action == "pii.reveal"))

@@ -33,7 +33,9 @@ def test_agency_user_sees_only_cases_placed_with_their_agency(login, book) -> No
     for case in book.case_ids[:3] + book.case_ids[4:]:
         assert ag.get(f"/api/v1/cases/{case}").status_code == 404
     # an agency may not unmask, read the dashboard or take pool cases
-    reveal = ag.post(f"/api/v1/cases/{placed}/reveal", json={"field": "mobile"})
+    reveal = ag.post(
+        f"/api/v1/cases/{placed}/reveal", json={"field": "mobile", "reason_code": "legal"}
+    )
     assert reveal.status_code == 403
     assert ag.get("/api/v1/dashboard").status_code == 403
     assert ag.post("/api/v1/queue/next").status_code == 403

@@ -1,8 +1,10 @@
-"""Workbench commands: `arrears serve`, `arrears users add|list`, `arrears allocate`;
+"""Workbench commands: `arrears serve`, `arrears users add|list` (reset-password and
+unlock are in ``arrears.commands.users``), `arrears allocate`;
 `arrears audit ...` is in ``arrears.commands.audit``."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
@@ -10,6 +12,7 @@ from typing import Annotated
 import typer
 
 from arrears.commands import audit as audit_commands
+from arrears.commands import users as user_commands
 from arrears.commands.common import (
     AsOfOpt,
     WorkspaceOpt,
@@ -51,23 +54,67 @@ WorkersOpt = Annotated[
 ]
 
 
+SecureCookiesOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--secure-cookies/--no-secure-cookies",
+        help="Send cookies over HTTPS only (default: on unless --host is a loopback "
+        "address; serve behind a TLS proxy then).",
+    ),
+]
+SessionIdleOpt = Annotated[
+    float,
+    typer.Option("--session-idle-minutes", min=1, help="End a session unused this long."),
+]
+SessionHoursOpt = Annotated[
+    float,
+    typer.Option("--session-hours", min=0.1, help="End every session this long after sign-in."),
+]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or a name) is this machine only."""
+    if host.lower() in {"localhost", "localhost.localdomain"}:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def serve(
     workspace: WorkspaceOpt = None,
     host: HostOpt = "127.0.0.1",
     port: PortOpt = 8000,
     workers: WorkersOpt = 1,
+    secure_cookies: SecureCookiesOpt = None,
+    session_idle_minutes: SessionIdleOpt = 30,
+    session_hours: SessionHoursOpt = 12,
 ) -> None:
     """Start the workbench (pages at /, JSON API at /api/v1) on the workspace's store.
-    When the store has no users, an admin is created and its password printed once."""
+    When the store has no users, an admin is created and its password printed once.
+    Sessions end after --session-idle-minutes unused or --session-hours after sign-in."""
     try:
         import uvicorn
 
         from arrears.services.workbench.seed import seed_workbench
         from arrears.store.db import ENV_URL
-        from arrears.web.app import create_app, serving
+        from arrears.web.app import (
+            SECURE_COOKIES_ENV,
+            SESSION_HOURS_ENV,
+            SESSION_IDLE_ENV,
+            create_app,
+            serving,
+            settings_from_environment,
+        )
         from arrears.workspace import ENV_WORKSPACE
     except ModuleNotFoundError as exc:
         raise _missing_web(exc) from None
+    secure = not is_loopback(host) if secure_cookies is None else secure_cookies
+    # the workers read the settings from the environment, as the single process does
+    os.environ[SECURE_COOKIES_ENV] = "1" if secure else "0"
+    os.environ[SESSION_IDLE_ENV] = str(session_idle_minutes)
+    os.environ[SESSION_HOURS_ENV] = str(session_hours)
     ws = _store(workspace)
     password = seed_workbench(ws.engine)
     console.print(f"store: {ws.display_url}")
@@ -77,9 +124,15 @@ def serve(
             "(shown once; change it or add users with `arrears users add`)"
         )
     console.print(f"workbench: http://{host}:{port}/   API: http://{host}:{port}/api/v1/docs")
+    if secure:
+        console.print(
+            "cookies are sent over HTTPS only (--secure-cookies): "
+            "open the workbench through the TLS proxy in front of it"
+        )
     if workers == 1:
         ws.engine.dispose()  # the app keeps a pool of its own, sized for serving
-        app = serving(create_app(ws.root, ws.url, migrate=False))
+        settings = settings_from_environment()
+        app = serving(create_app(ws.root, ws.url, settings=settings, migrate=False))
         uvicorn.run(app, host=host, port=port, log_level="warning")
         return
     # each worker process builds its own app (and engine) from the environment
@@ -140,7 +193,7 @@ def users_add(
     except InvalidOperation:
         raise typer.BadParameter(f"--limit {limit!r} is not an amount") from None
     ws = _store(workspace)
-    secret = password or new_password()
+    secret = password or new_password(username)
     with UnitOfWork(ws.engine) as uow:
         try:
             team_id = None
@@ -234,4 +287,5 @@ def register(app: typer.Typer) -> None:
     users_app = typer.Typer(help="Workbench users.", no_args_is_help=True)
     users_app.command("add")(users_add)
     users_app.command("list")(users_list)
+    user_commands.register(users_app)
     app.add_typer(users_app, name="users")

@@ -108,7 +108,11 @@ class LoginAttempt(Base):
     """One login attempt, kept for lockout and for the record."""
 
     __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_username_at", "username", "at"),)
+    __table_args__ = (
+        Index("ix_login_attempts_username_at", "username", "at"),
+        # the login throttle counts an address's recent failures (migration 0010)
+        Index("ix_login_attempts_ip_at", "ip", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(64))
@@ -354,7 +358,11 @@ class AuditEvent(_AuditFields, Base):
     key id ``legacy`` and a plain sha256. Triggers refuse UPDATE and DELETE."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
+    __table_args__ = (
+        Index("ix_audit_log_entity", "entity", "entity_id"),
+        # a user's recent reveals are counted on every reveal (migration 0010)
+        Index("ix_audit_log_actor_action_at", "actor", "action", "at"),
+    )
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     prev_hash: Mapped[str] = mapped_column(String(64))

@@ -4,6 +4,11 @@ JSON API under ``/api/v1`` (OpenAPI at ``/api/v1/openapi.json``), pages under ``
 from ``arrears.web.ui.router`` when that module is present, static files at
 ``/static``. The store is the workspace's (SQLite file) unless ``database_url`` or
 ``$ARREARS_DATABASE_URL`` names another; the schema is migrated to head on start.
+
+Every response carries the security headers of ``SecurityHeaders`` (a
+Content-Security-Policy without inline script or style, no framing, nosniff, no
+referrer) and, outside ``/static``, ``Cache-Control: no-store``: pages and JSON carry
+personal data.
 """
 
 from __future__ import annotations
@@ -28,8 +33,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from arrears.services.workbench.errors import Blocked, WorkbenchError
-from arrears.services.workbench.users import LockoutPolicy
+from arrears.services.workbench.errors import Blocked, TooMany, WorkbenchError
+from arrears.services.workbench.reveal import RevealLimits
+from arrears.services.workbench.users import LockoutPolicy, SessionPolicy, warm_up
 from arrears.store.db import make_engine, read_engine, upgrade
 from arrears.web.auth import PRE_CSRF_COOKIE
 from arrears.web.deps import LoginRequired
@@ -41,9 +47,14 @@ API_PREFIX = "/api/v1"
 
 @dataclass(frozen=True)
 class Settings:
-    """Knobs of a running app: lockout policy, how long a "next case" lease lasts."""
+    """Knobs of a running app: login throttling and locks, session timeouts, how many
+    reveals of personal data a user may make, how long a "next case" lease lasts, and
+    whether cookies are sent over TLS only (``secure_cookies``: set it when the app is
+    served behind HTTPS; ``arrears serve`` does unless it listens on loopback)."""
 
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
+    sessions: SessionPolicy = field(default_factory=SessionPolicy)
+    reveals: RevealLimits = field(default_factory=RevealLimits)
     lease: timedelta = timedelta(minutes=30)
     secure_cookies: bool = False
     # the business clock; tests pin it (the date is the customer-facing "today")
@@ -90,6 +101,7 @@ def create_app(
     app.state.workspace_root = root
     app.state.settings = settings
     app.state.lockout = settings.lockout
+    warm_up()  # the dummy hash unknown users are checked against
     app.include_router(api_router, prefix=API_PREFIX)
     _include_pages(app)
     if STATIC_DIR.is_dir():
@@ -136,7 +148,29 @@ def app_from_environment() -> FastAPI:
     from arrears.workspace import Workspace
 
     ws = Workspace.at()
-    return serving(create_app(ws.root, ws.database_url, migrate=False))
+    settings = settings_from_environment()
+    return serving(create_app(ws.root, ws.database_url, settings=settings, migrate=False))
+
+
+SECURE_COOKIES_ENV = "ARREARS_SECURE_COOKIES"
+SESSION_IDLE_ENV = "ARREARS_SESSION_IDLE_MINUTES"
+SESSION_HOURS_ENV = "ARREARS_SESSION_HOURS"
+
+
+def settings_from_environment() -> Settings:
+    """The settings ``arrears serve`` passes its worker processes through the
+    environment (``$ARREARS_SECURE_COOKIES`` 1/0, ``$ARREARS_SESSION_IDLE_MINUTES``,
+    ``$ARREARS_SESSION_HOURS``); defaults where unset."""
+    sessions = SessionPolicy()
+    idle = os.environ.get(SESSION_IDLE_ENV)
+    hours = os.environ.get(SESSION_HOURS_ENV)
+    return Settings(
+        secure_cookies=os.environ.get(SECURE_COOKIES_ENV, "0") == "1",
+        sessions=SessionPolicy(
+            idle=timedelta(minutes=float(idle)) if idle else sessions.idle,
+            absolute=timedelta(hours=float(hours)) if hours else sessions.absolute,
+        ),
+    )
 
 
 def serving(app: FastAPI) -> FastAPI:
@@ -167,15 +201,19 @@ def _include_pages(app: FastAPI) -> None:
 
 def _install_handlers(app: FastAPI) -> None:
     app.add_middleware(PreLoginCsrfCookie)
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(WorkbenchError)
     async def workbench_error(request: Request, exc: WorkbenchError) -> Response:
         body: dict[str, object] = {"detail": str(exc)}
         if isinstance(exc, Blocked):
             body["rules"] = exc.rules
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooMany) else None
         if request.url.path.startswith(API_PREFIX):
-            return JSONResponse(body, status_code=exc.status)
-        return HTMLResponse(f"<p role='alert'>{_escape(str(exc))}</p>", status_code=exc.status)
+            return JSONResponse(body, status_code=exc.status, headers=headers)
+        return HTMLResponse(
+            f"<p role='alert'>{_escape(str(exc))}</p>", status_code=exc.status, headers=headers
+        )
 
     @app.exception_handler(DataError)
     async def data_error(request: Request, exc: DataError) -> Response:
@@ -213,17 +251,81 @@ class PreLoginCsrfCookie:
                 and token
                 and HTTPConnection(scope).cookies.get(PRE_CSRF_COOKIE) != token
             ):
-                MutableHeaders(scope=message).append("set-cookie", _pre_csrf_cookie(token))
+                secure = scope["app"].state.settings.secure_cookies
+                MutableHeaders(scope=message).append("set-cookie", _pre_csrf_cookie(token, secure))
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
 
 
-def _pre_csrf_cookie(token: str) -> str:
-    """The Set-Cookie value of the pre-login token (readable by the page's script)."""
+def _pre_csrf_cookie(token: str, secure: bool) -> str:
+    """The Set-Cookie value of the pre-login token (HttpOnly: the login form carries
+    the token in a hidden field, the API client gets it from /api/v1/auth/csrf)."""
     response = Response()
-    response.set_cookie(PRE_CSRF_COOKIE, token, httponly=False, samesite="lax", path="/")
+    response.set_cookie(
+        PRE_CSRF_COOKIE, token, httponly=True, samesite="lax", secure=secure, path="/"
+    )
     return response.headers["set-cookie"]
+
+
+# No inline script or style anywhere (htmx is served from /static and told not to
+# inject its indicator style); nothing may frame the workbench.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+# FastAPI's /docs page loads Swagger UI from its CDN and starts it with an inline
+# script; it shows the API's schema only, never personal data
+DOCS_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: "
+    "https://fastapi.tiangolo.com; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
+SECURITY_HEADERS = (
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+    ("cross-origin-opener-policy", "same-origin"),
+)
+
+
+class SecurityHeaders:
+    """Adds the security headers to every HTTP response: the Content-Security-Policy,
+    no framing, nosniff, no referrer, and ``Cache-Control: no-store`` on everything but
+    ``/static`` (pages and JSON carry personal data; a shared or back-button cache must
+    not keep them). A header the handler set itself is kept. Plain ASGI, as
+    ``PreLoginCsrfCookie``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        docs = path.startswith(f"{API_PREFIX}/docs")
+        added = [
+            *SECURITY_HEADERS,
+            (
+                "content-security-policy",
+                DOCS_CONTENT_SECURITY_POLICY if docs else CONTENT_SECURITY_POLICY,
+            ),
+        ]
+        if not path.startswith("/static/"):
+            added.append(("cache-control", "no-store"))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in added:
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _escape(text: str) -> str:

@@ -1,6 +1,8 @@
 """Login, logout and CSRF for the web app (pages and JSON API alike).
 
-The session cookie ``arrears_session`` (HttpOnly, SameSite=Lax) carries a random token;
+The session cookie ``arrears_session`` (HttpOnly, SameSite=Lax, Secure when the app's
+``secure_cookies`` is on) carries a random token; the session ends after the app's
+``SessionPolicy`` (idle and absolute timeouts, checked on the server).
 the session row holds the CSRF token that every state-changing request must send back,
 in the header ``X-CSRF-Token`` or the form field ``csrf_token``. Before login, a
 double-submit cookie ``arrears_csrf`` plays that part, so the login form is protected
@@ -8,13 +10,14 @@ too. Templates call ``csrf_token(request)``.
 
 The login page calls, in one unit of work::
 
-    result = authenticate(session, username, password, client_ip(request), policy(request))
-    session.commit()            # failures must count even when the login fails
-    if isinstance(result, LoginError): ...show result.message...
-    token, row = start_session(session, result, client_ip(request)); session.commit()
-    set_session_cookie(response, token)
+    result = login(request, session, username, password)   # commits, also failures
+    if isinstance(result, LoginError):
+        await hold_back(result)     # a pair's repeated failures are answered slowly
+        ...show result.message (423 locked, 429 throttled + Retry-After, 401 invalid)...
+    user, token, csrf = result
+    set_session_cookie(request, response, token)
 
-or simply ``login(request, session, username, password)`` / ``logout(request, session)``.
+and ``logout(request, session)``.
 """
 
 from __future__ import annotations
@@ -22,15 +25,19 @@ from __future__ import annotations
 import hmac
 import secrets
 
+import anyio
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
+from arrears.services.workbench.access import Actor
 from arrears.services.workbench.users import (
     LockoutPolicy,
     LoginError,
+    SessionPolicy,
     authenticate,
     end_session,
-    session_actor,
+    extend_session,
+    live_session,
     start_session,
 )
 from arrears.store.workbench_models import User
@@ -50,7 +57,9 @@ __all__ = [
     "check_csrf",
     "client_ip",
     "csrf_token",
+    "current_session",
     "end_session",
+    "hold_back",
     "login",
     "logout",
     "start_session",
@@ -65,6 +74,25 @@ def client_ip(request: Request) -> str | None:
 def policy(request: Request) -> LockoutPolicy:
     """The lockout policy the app was configured with."""
     return request.app.state.lockout
+
+
+def session_policy(request: Request) -> SessionPolicy:
+    """The session timeouts the app was configured with."""
+    return request.app.state.settings.sessions
+
+
+def current_session(request: Request, session: Session) -> tuple[Actor, str] | None:
+    """The actor and CSRF token of the request's session cookie, or None (none,
+    unknown, idle too long, past its absolute end, or the user deactivated). Moves the
+    idle deadline on (a short write of its own, at most once a minute per session)."""
+    settings = request.app.state.settings
+    live = live_session(
+        session, request.cookies.get(SESSION_COOKIE), settings.sessions, settings.now()
+    )
+    if live is None:
+        return None
+    extend_session(request.app.state.engine, live)
+    return live.actor, live.csrf_token
 
 
 def csrf_token(request: Request) -> str:
@@ -118,16 +146,36 @@ async def check_login_csrf(request: Request) -> bool:
     return tokens_match(await sent_csrf(request), request.cookies.get(PRE_CSRF_COOKIE))
 
 
-def set_session_cookie(response: Response, token: str, secure: bool = False) -> None:
-    """Put the session token in the HttpOnly, SameSite=Lax cookie."""
+def set_session_cookie(request: Request, response: Response, token: str) -> None:
+    """Put the session token in the HttpOnly, SameSite=Lax cookie (Secure when the app
+    serves behind TLS: ``Settings.secure_cookies``). No Max-Age: the server ends the
+    session (idle and absolute timeouts), the browser drops it when it closes."""
     response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="lax", secure=secure, path="/"
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.secure_cookies,
+        path="/",
     )
 
 
-def clear_session_cookie(response: Response) -> None:
+def clear_session_cookie(request: Request, response: Response) -> None:
     """Remove the session cookie."""
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(
+        SESSION_COOKIE,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.secure_cookies,
+    )
+
+
+async def hold_back(result: LoginError) -> None:
+    """Wait before answering a failed login as long as the lockout policy asks (a
+    pair's repeated failures): on the event loop, holding no thread or connection."""
+    if result.hold_back > 0:
+        await anyio.sleep(result.hold_back)
 
 
 def login(
@@ -136,18 +184,20 @@ def login(
     """Check the password and open a session, committing both: returns (user, cookie
     token, csrf token) or the LoginError. The caller sets the cookie
     (``set_session_cookie``)."""
-    result = authenticate(session, username, password, client_ip(request), policy(request))
+    settings = request.app.state.settings
+    ip = client_ip(request)
+    result = authenticate(session, username, password, ip, policy(request), settings.now())
     session.commit()
     if isinstance(result, LoginError):
         return result
-    token, row = start_session(session, result, client_ip(request))
+    token, row = start_session(session, result, ip, settings.sessions, settings.now())
     session.commit()
     return result, token, row.csrf_token
 
 
 def logout(request: Request, session: Session) -> None:
     """End the request's session (committed); the caller clears the cookie."""
-    found = session_actor(session, request.cookies.get(SESSION_COOKIE))
+    found = current_session(request, session)
     actor = found[0].username if found else "anonymous"
     end_session(session, request.cookies.get(SESSION_COOKIE), actor)
     session.commit()

@@ -24,9 +24,8 @@ from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 
 from arrears.services.workbench.access import Actor
-from arrears.services.workbench.users import session_actor
 from arrears.store.unit_of_work import UnitOfWork
-from arrears.web.auth import SAFE_METHODS, SESSION_COOKIE, check_csrf
+from arrears.web.auth import SAFE_METHODS, check_csrf, current_session
 
 
 class LoginRequired(Exception):
@@ -98,7 +97,7 @@ def workbench_router(**kwargs: Any) -> APIRouter:
 def _session_user(request: Request, uow: UnitOfWork = Depends(get_uow)) -> Actor | None:
     """The actor of the session cookie, or None. A plain function, so FastAPI runs its
     database work in the threadpool, never on the event loop."""
-    found = session_actor(uow.session, request.cookies.get(SESSION_COOKIE))
+    found = current_session(request, uow.session)
     # end the read transaction of the login check: the connection goes back to the pool
     # before the handler waits for a thread, and on SQLite a write after a stale read
     # snapshot would fail under concurrency

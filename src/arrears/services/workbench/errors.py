@@ -1,5 +1,5 @@
 """Errors the workbench services raise; the API turns them into HTTP statuses
-(NotFound 404, Forbidden 403, Conflict 409, Invalid 422, Blocked 409)."""
+(NotFound 404, Forbidden 403, Conflict 409, Invalid 422, Blocked 409, TooMany 429)."""
 
 from __future__ import annotations
 
@@ -42,3 +42,14 @@ class Blocked(WorkbenchError):
     def __init__(self, message: str, rules: list[str]) -> None:
         super().__init__(message)
         self.rules = rules
+
+
+class TooMany(WorkbenchError):
+    """The actor has done this as often as allowed for now; ``retry_after`` seconds at
+    most until it may again (the API sends it as Retry-After)."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

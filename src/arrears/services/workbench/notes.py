@@ -10,18 +10,14 @@ from sqlalchemy.orm import Session
 
 from arrears.services import audit
 from arrears.services.workbench.access import Actor, visible_case, workable_case
+from arrears.services.workbench.document_types import ACCEPTED, document_type
 from arrears.services.workbench.errors import Invalid, NotFound
 from arrears.store.workbench_models import CaseDocument, CaseNote, LegalAction
 
 MAX_NOTE = 4000
 MAX_DOCUMENT = 10 * 1024 * 1024
-ALLOWED_TYPES = (
-    "application/pdf",
-    "image/png",
-    "image/jpeg",
-    "text/plain",
-    "application/octet-stream",
-)
+# what a case accepts (PDF, PNG, JPEG, TIFF, GIF, plain text), checked by content
+ALLOWED_TYPES = ACCEPTED
 
 
 def add_note(session: Session, actor: Actor, case_id: int, body: str) -> CaseNote:
@@ -60,16 +56,18 @@ def add_document(
     *,
     legal_action_id: int | None = None,
 ) -> CaseDocument:
-    """Attach a document to the case (and optionally one of its legal stages)."""
+    """Attach a document to the case (and optionally one of its legal stages). Its
+    content must be an accepted kind by its first bytes, and agree with the declared
+    type and the name's extension (``document_types``); that kind is stored."""
     audit.begin_write(session)
     workable_case(session, actor, case_id)
     name = file_name.strip().replace("/", "_").replace("\\", "_")
     if not name or len(name) > 200:
         raise Invalid("file_name: 1 to 200 characters")
-    if content_type not in ALLOWED_TYPES:
-        raise Invalid(f"content_type: must be one of {', '.join(ALLOWED_TYPES)}")
     if not content or len(content) > MAX_DOCUMENT:
         raise Invalid(f"content: 1 byte to {MAX_DOCUMENT // (1024 * 1024)} MiB")
+    # the type stored (and served) is what the bytes are, never what the client said
+    content_type = document_type(name, content_type, content)
     if legal_action_id is not None:
         action = session.get(LegalAction, legal_action_id)
         if action is None or action.case_id != case_id:

@@ -1,13 +1,15 @@
-"""Users, teams and logins: argon2 password hashes, lockout after repeated failures,
-server-side sessions with a CSRF token each.
+"""Users, teams and logins: argon2 password hashes, the password policy
+(``passwords``), throttling and per-address locks (``login_guard``), server-side
+sessions with idle and absolute timeouts and a CSRF token each.
 
 ``authenticate`` returns the user or a ``LoginError`` (never raises for a wrong
 password, so the login page can show why); ``start_session`` returns the cookie token
-once (only its sha256 is stored); ``session_actor`` maps a cookie back to the user.
+once (only its sha256 is stored); ``live_session`` maps a cookie back to the user.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -16,35 +18,34 @@ from decimal import Decimal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import Engine, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from arrears.services import audit
+from arrears.services.workbench import login_guard
 from arrears.services.workbench.access import Actor
-from arrears.services.workbench.errors import Conflict, Invalid
+from arrears.services.workbench.errors import Conflict, Invalid, NotFound
+from arrears.services.workbench.login_guard import LockoutPolicy, LoginError
+from arrears.services.workbench.passwords import MIN_LENGTH, check_password
+from arrears.services.workbench.passwords import new_password as _policy_password
 from arrears.store.models import LANGUAGES
 from arrears.store.workbench_models import ROLES, Agency, LoginAttempt, Team, User, WebSession
 
+__all__ = ["LockoutPolicy", "LoginError", "SessionPolicy"]
+
 _hasher = PasswordHasher()
-SESSION_HOURS = 12
-MIN_PASSWORD = 8
+MIN_PASSWORD = MIN_LENGTH
 
 
 @dataclass(frozen=True)
-class LockoutPolicy:
-    """``max_failures`` failed logins within ``window`` lock the account for the rest
-    of that window."""
+class SessionPolicy:
+    """How long a session lives: ``idle`` since its last request, ``absolute`` since
+    sign-in, whichever ends first. The idle deadline is moved on at most once per
+    ``touch_every``, so a busy user does not write on every request."""
 
-    max_failures: int = 5
-    window: timedelta = timedelta(minutes=15)
-
-
-@dataclass(frozen=True)
-class LoginError:
-    """Why a login failed: ``reason`` is ``invalid`` or ``locked``."""
-
-    reason: str
-    message: str
+    idle: timedelta = timedelta(minutes=30)
+    absolute: timedelta = timedelta(hours=12)
+    touch_every: timedelta = timedelta(minutes=1)
 
 
 def hash_password(password: str) -> str:
@@ -89,8 +90,9 @@ def create_user(
     approval_limit: Decimal = Decimal(0),
     actor: str = "system",
 ) -> User:
-    """A new user with an argon2-hashed password; checks role, language, password
-    length, that agency users name an agency, and that the username is free."""
+    """A new user with an argon2-hashed password; checks role, language, the password
+    policy (``passwords``), that agency users name an agency, and that the username is
+    free."""
     username = username.strip()
     if not username or len(username) > 64:
         raise Invalid("username: must be 1 to 64 characters")
@@ -98,8 +100,7 @@ def create_user(
         raise Invalid(f"role: {role!r} is not one of {', '.join(ROLES)}")
     if language not in LANGUAGES:
         raise Invalid(f"language: {language!r} is not one of {', '.join(LANGUAGES)}")
-    if len(password) < MIN_PASSWORD:
-        raise Invalid(f"password: must be at least {MIN_PASSWORD} characters")
+    check_password(password, username)
     if role == "agency" and agency_id is None:
         raise Invalid("agency_id: an agency user must belong to an agency")
     if agency_id is not None and session.get(Agency, agency_id) is None:
@@ -156,26 +157,24 @@ def set_language(session: Session, user_id: int, language: str) -> User:
     return user
 
 
-def failures_since(session: Session, username: str, since: datetime) -> int:
-    """Failed logins of ``username`` after ``since`` and after its last success."""
-    last_ok = session.scalar(
-        select(func.max(LoginAttempt.at)).where(
-            LoginAttempt.username == username, LoginAttempt.success.is_(True)
-        )
-    )
-    start = max(since, _aware(last_ok)) if last_ok is not None else since
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(LoginAttempt)
-            .where(
-                LoginAttempt.username == username,
-                LoginAttempt.success.is_(False),
-                LoginAttempt.at > start,
-            )
-        )
-        or 0
-    )
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash with the hasher's parameters, of a password nobody knows: verified
+    against for unknown users, so they cost what a wrong password costs."""
+    return _hasher.hash(secrets.token_urlsafe(24))
+
+
+def warm_up() -> None:
+    """Make the dummy hash now (a server calls this on start), so the first unknown
+    user does not pay for it."""
+    _dummy_hash()
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
 
 
 def authenticate(
@@ -186,35 +185,63 @@ def authenticate(
     policy: LockoutPolicy = LockoutPolicy(),
     now: datetime | None = None,
 ) -> User | LoginError:
-    """The user when ``password`` is right and the account is active and not locked,
-    else a LoginError. Every attempt is recorded (in ``session``; the caller commits,
-    also after a failure, so failures count)."""
+    """The user when ``password`` is right and the account is active, else a
+    LoginError. Throttled and locked attempts (``login_guard.refusal``) check no
+    password; every other attempt costs one argon2 verification, whether or not the
+    user exists or is active, and is recorded (in ``session``; the caller commits, also
+    after a failure, so failures count)."""
     moment = now or _now()
     username = username.strip()[:64]
-    locked = failures_since(session, username, moment - policy.window) >= policy.max_failures
+    refused = login_guard.refusal(session, username, ip, policy, moment)
+    if refused is not None:
+        action = "login.locked" if refused.reason == "locked" else "login.throttled"
+        audit.append(session, username, action, "user", username, {"ip": ip}, at=moment)
+        return refused
+    before = login_guard.pair_failures(session, username, ip, policy, moment)
     user = user_by_name(session, username)
-    ok = False
-    if not locked and user is not None and user.active:
-        try:
-            ok = _hasher.verify(user.password_hash, password)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            ok = False
+    matches = _verify(user.password_hash if user is not None else _dummy_hash(), password)
+    ok = matches and user is not None and user.active
     session.add(LoginAttempt(username=username, ip=ip, at=moment, success=ok))
     session.flush()
-    if locked:
-        audit.append(session, username, "login.locked", "user", username, {"ip": ip})
-        minutes = int(policy.window.total_seconds() // 60)
-        return LoginError(
-            "locked",
-            f"too many failed logins: the account is locked for up to {minutes} minutes",
-        )
     if not ok or user is None:
-        audit.append(session, username, "login.failed", "user", username, {"ip": ip})
-        return LoginError("invalid", "wrong username or password")
+        audit.append(session, username, "login.failed", "user", username, {"ip": ip}, at=moment)
+        return LoginError(
+            "invalid",
+            "wrong username or password",
+            hold_back=login_guard.hold_back(before, policy),
+        )
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    audit.append(session, username, "login", "user", user.id, {"ip": ip})
+    audit.append(session, username, "login", "user", user.id, {"ip": ip}, at=moment)
     return user
+
+
+def reset_password(session: Session, username: str, password: str, actor: str) -> User:
+    """Set a new password for ``username`` (checked against the policy), end its
+    sessions and forget its failed sign-ins; audited without the password."""
+    user = user_by_name(session, username)
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    check_password(password, user.username)
+    user.password_hash = hash_password(password)
+    ended = session.execute(delete(WebSession).where(WebSession.user_id == user.id)).rowcount
+    session.execute(
+        delete(LoginAttempt).where(
+            LoginAttempt.username == user.username, LoginAttempt.success.is_(False)
+        )
+    )
+    audit.append(
+        session, actor, "user.password_reset", "user", user.id, {"sessions_ended": ended or 0}
+    )
+    return user
+
+
+def unlock_user(session: Session, username: str, actor: str, ip: str | None = None) -> int:
+    """Lift the locks and delays on ``username`` (from ``ip`` only, when given): its
+    failed sign-ins are forgotten. Returns how many."""
+    if user_by_name(session, username) is None:
+        raise NotFound(f"no user {username!r}")
+    return login_guard.unlock(session, username, actor, ip)
 
 
 def _token_hash(token: str) -> str:
@@ -222,34 +249,89 @@ def _token_hash(token: str) -> str:
 
 
 def start_session(
-    session: Session, user: User, ip: str | None = None, hours: int = SESSION_HOURS
+    session: Session,
+    user: User,
+    ip: str | None = None,
+    policy: SessionPolicy = SessionPolicy(),
+    now: datetime | None = None,
 ) -> tuple[str, WebSession]:
     """A new login session for ``user``: returns the cookie token (shown once) and the
-    stored session row (whose ``csrf_token`` forms and htmx must send back)."""
+    stored session row (whose ``csrf_token`` forms and htmx must send back). It ends
+    after ``policy.idle`` without a request, or ``policy.absolute`` after now."""
+    moment = now or _now()
     token = secrets.token_urlsafe(32)
     row = WebSession(
         token_hash=_token_hash(token),
         user_id=user.id,
         csrf_token=secrets.token_urlsafe(32),
         ip=ip,
-        created_at=_now(),
-        expires_at=_now() + timedelta(hours=hours),
+        created_at=moment,
+        expires_at=moment + min(policy.idle, policy.absolute),
     )
     session.add(row)
     session.flush()
     return token, row
 
 
-def session_actor(session: Session, token: str | None) -> tuple[Actor, str] | None:
-    """What every request needs of its session cookie: the active user as an ``Actor``
-    and the session's CSRF token, or None (unknown, expired or deactivated). One
+@dataclass(frozen=True)
+class LiveSession:
+    """A session that is still valid: its user, CSRF token, and the idle deadline it
+    should move to (None when it need not move yet)."""
+
+    actor: Actor
+    csrf_token: str
+    token_hash: str
+    extend_to: datetime | None
+
+
+def live_session(
+    session: Session,
+    token: str | None,
+    policy: SessionPolicy = SessionPolicy(),
+    now: datetime | None = None,
+) -> LiveSession | None:
+    """The session of cookie ``token`` when its user is active and it has passed
+    neither its idle deadline nor ``policy.absolute`` since sign-in, else None. One
     narrow, prebuilt query: it runs on every request."""
     if not token:
         return None
-    row = session.execute(_SESSION_ACTOR, {"token_hash": _token_hash(token)}).first()
-    if row is None or not row.active or _aware(row.expires_at) <= _now():
+    moment = now or _now()
+    token_hash = _token_hash(token)
+    row = session.execute(_SESSION_ACTOR, {"token_hash": token_hash}).first()
+    if row is None or not row.active:
         return None
-    return Actor.of(row), row.csrf_token
+    idle_end = _aware(row.expires_at)
+    absolute_end = _aware(row.created_at) + policy.absolute
+    if moment >= idle_end or moment >= absolute_end:
+        return None
+    target = min(moment + policy.idle, absolute_end)
+    extend_to = target if target - idle_end >= policy.touch_every else None
+    return LiveSession(Actor.of(row), row.csrf_token, token_hash, extend_to)
+
+
+def extend_session(engine: Engine, live: LiveSession) -> None:
+    """Move the session's idle deadline on (its own short transaction: requests that
+    only read use a read-only unit of work). Never shortens it."""
+    if live.extend_to is None:
+        return
+    with engine.begin() as connection:
+        connection.execute(
+            update(WebSession)
+            .where(
+                WebSession.token_hash == live.token_hash,
+                WebSession.expires_at < live.extend_to,
+            )
+            .values(expires_at=live.extend_to)
+        )
+
+
+def session_actor(
+    session: Session, token: str | None, policy: SessionPolicy = SessionPolicy()
+) -> tuple[Actor, str] | None:
+    """The active user of cookie ``token`` as an ``Actor`` and the session's CSRF
+    token, or None (unknown, expired or deactivated)."""
+    live = live_session(session, token, policy)
+    return (live.actor, live.csrf_token) if live is not None else None
 
 
 _SESSION_ACTOR = (
@@ -263,6 +345,7 @@ _SESSION_ACTOR = (
         User.language,
         User.display_name,
         User.active,
+        WebSession.created_at,
         WebSession.expires_at,
         WebSession.csrf_token,
     )
@@ -294,6 +377,7 @@ def create_agency(session: Session, code: str, name: str, actor: str = "system")
     return agency
 
 
-def new_password() -> str:
-    """A random password fit to print once (16 URL-safe characters)."""
-    return secrets.token_urlsafe(12)
+def new_password(username: str = "") -> str:
+    """A random password that meets the policy, fit to print once (16 URL-safe
+    characters)."""
+    return _policy_password(username)

@@ -7,6 +7,7 @@ from typing import Literal
 
 from fastapi import Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from arrears.services.workbench.access import Actor
 from arrears.services.workbench.users import LoginError, set_language
@@ -15,6 +16,7 @@ from arrears.web.auth import (
     check_login_csrf,
     clear_session_cookie,
     csrf_token,
+    hold_back,
     login,
     logout,
     set_session_cookie,
@@ -79,21 +81,32 @@ async def login_csrf(request: Request) -> None:
         raise HTTPException(403, "CSRF token missing or wrong (GET /api/v1/auth/csrf first)")
 
 
+LOGIN_STATUS = {"invalid": 401, "locked": 423, "throttled": 429}
+
+
 @router.post(
     "/auth/login",
     response_model=LoginOut,
-    responses={401: {"description": "wrong password"}, 423: {"description": "locked"}},
+    responses={
+        401: {"description": "wrong username or password"},
+        423: {"description": "too many failures for this user from this address: locked"},
+        429: {"description": "too many failures: wait Retry-After seconds"},
+    },
     dependencies=[Depends(login_csrf)],
 )
-def post_login(
+async def post_login(
     body: LoginIn, request: Request, response: Response, uow: UnitOfWork = Depends(get_uow)
 ) -> LoginOut:
-    """Log in; sets the session cookie and returns the CSRF token for later requests."""
-    result = login(request, uow.session, body.username, body.password)
+    """Log in; sets the session cookie and returns the CSRF token for later requests.
+    Repeated failures are answered more slowly, then refused (423, 429)."""
+    # argon2 and the store off the event loop; the hold-back waits on it
+    result = await run_in_threadpool(login, request, uow.session, body.username, body.password)
     if isinstance(result, LoginError):
-        raise HTTPException(423 if result.reason == "locked" else 401, result.message)
+        await hold_back(result)
+        headers = {"Retry-After": str(result.retry_after)} if result.retry_after else None
+        raise HTTPException(LOGIN_STATUS[result.reason], result.message, headers=headers)
     user, token, csrf = result
-    set_session_cookie(response, token, request.app.state.settings.secure_cookies)
+    set_session_cookie(request, response, token)
     return LoginOut(user=me_out(Actor.of(user)), csrf_token=csrf)
 
 
@@ -106,7 +119,7 @@ def post_logout(
     """End the session."""
     logout(request, uow.session)
     response = Response(status_code=204)
-    clear_session_cookie(response)
+    clear_session_cookie(request, response)
     return response
 
 

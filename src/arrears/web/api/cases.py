@@ -4,6 +4,7 @@ documents."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import Depends, File, Form, Path, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
@@ -144,21 +145,30 @@ def post_transfer(
     return moved
 
 
-@router.post("/cases/{case_id}/reveal", response_model=RevealOut)
+@router.post(
+    "/cases/{case_id}/reveal",
+    response_model=RevealOut,
+    responses={429: {"description": "too many reveals for now: wait Retry-After seconds"}},
+)
 def post_reveal(
     case_id: CaseId,
     body: RevealIn,
+    request: Request,
     actor: Actor = Depends(require_user),
     uow: UnitOfWork = Depends(get_uow),
 ) -> RevealOut:
-    """The full value of a masked field; every reveal is written to the audit chain."""
+    """The full value of a masked field, for a reason (a code; ``other`` needs words
+    too), written with it to the audit chain; 429 past the user's allowance."""
+    settings = settings_of(request)
     value = reveal.reveal(
         uow.session,
         actor,
         case_id,
         body.field,
         contact_point_id=body.contact_point_id,
-        reason=body.reason,
+        reason=reveal.RevealReason(body.reason_code, body.reason_text),
+        limits=settings.reveals,
+        now=settings.now(),
     )
     uow.commit()
     return RevealOut(field=body.field, value=value)
@@ -238,11 +248,27 @@ async def post_document(
 def get_document(
     document_id: CaseId, actor: Actor = Depends(require_user), uow: UnitOfWork = Depends(get_uow)
 ) -> Response:
-    """Download a document."""
+    """Download a document: always as an attachment, as the type its content was
+    checked to be (anything else stored before that check as octet-stream), never
+    sniffed, and sandboxed should a browser render it all the same."""
     row = notes.document(uow.session, actor, document_id)
-    safe = row.file_name.encode("ascii", "replace").decode().replace('"', "_")
+    media_type = row.content_type if row.content_type in notes.ALLOWED_TYPES else OCTETS
     return Response(
         row.content,
-        media_type=row.content_type,
-        headers={"Content-Disposition": f'attachment; filename="{safe}"'},
+        media_type=media_type,
+        headers={
+            "Content-Disposition": attachment(row.file_name),
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox; default-src 'none'",
+        },
     )
+
+
+OCTETS = "application/octet-stream"
+
+
+def attachment(file_name: str) -> str:
+    """A Content-Disposition that saves the file as ``file_name``: an ASCII fallback
+    and the UTF-8 name (RFC 6266), no quote or control character from the name."""
+    plain = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\' else "_" for ch in file_name)
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(file_name, safe='')}"

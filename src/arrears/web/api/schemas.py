@@ -74,9 +74,14 @@ class AssignmentOut(Orm):
 
 
 class RevealIn(BaseModel):
+    """A reveal needs a reason: a code (``other`` also needs ``reason_text``)."""
+
     field: Literal["mobile", "id_number", "address", "email"] = "mobile"
     contact_point_id: Id | None = None
-    reason: Text = ""
+    reason_code: Literal[
+        "inbound_call", "verify_identity", "outbound_call", "dispute_handling", "legal", "other"
+    ]
+    reason_text: Annotated[str, Field(max_length=500)] = ""
 
 
 class RevealOut(BaseModel):

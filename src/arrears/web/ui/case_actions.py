@@ -276,7 +276,16 @@ async def blacklist(
         source = form.get("source", "typed")
         reason = form.get("reason", "")
         if source in BLACKLIST_SOURCES:
-            value = reveal.reveal(uow.session, actor, case_id, source, reason="blacklist")
+            settings = settings_of(request)
+            value = reveal.reveal(
+                uow.session,
+                actor,
+                case_id,
+                source,
+                reason=reveal.RevealReason("blacklist", reason[:500]),
+                limits=settings.reveals,
+                now=settings.now(),
+            )
             holds.add_to_blacklist(uow.session, actor, BLACKLIST_SOURCES[source], value, reason)
         else:
             holds.add_to_blacklist(uow.session, actor, "other", form.get("value", ""), reason)

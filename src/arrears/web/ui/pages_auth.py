@@ -11,9 +11,11 @@ from starlette.responses import Response
 from arrears.services.workbench.access import Actor
 from arrears.services.workbench.users import LoginError, set_language
 from arrears.store.unit_of_work import UnitOfWork
+from arrears.store.workbench_models import User
 from arrears.web.auth import (
     check_login_csrf,
     clear_session_cookie,
+    hold_back,
     login,
     logout,
     set_session_cookie,
@@ -68,34 +70,49 @@ async def login_submit(
 ) -> Response:
     """Check the password (failures count toward the lockout), open a session, keep
     the language chosen on the form as the user's own, and go where the user was
-    heading."""
+    heading. Repeated failures are answered more slowly, then refused."""
     t = translator(normalise_language(lang) or request_language(request))
     if not await check_login_csrf(request):
         return _login_page(request, t("error.csrf"), username, status_code=403)
     # argon2 and the store off the event loop
-    return await run_in_threadpool(_login, request, username, password, lang, next, uow, t)
+    result = await run_in_threadpool(login, request, uow.session, username, password)
+    if isinstance(result, LoginError):
+        await hold_back(result)
+        return _refused(request, result, username, t)
+    return await run_in_threadpool(_signed_in, request, result, lang, next, uow)
 
 
-def _login(
+def _refused(
+    request: Request, result: LoginError, username: str, t: Callable[..., str]
+) -> Response:
+    if result.reason == "locked":
+        return _login_page(request, t("login.locked_plain"), username, status_code=423)
+    if result.reason == "throttled":
+        page = _login_page(
+            request,
+            t("login.throttled", seconds=result.retry_after),
+            username,
+            status_code=429,
+        )
+        page.headers["Retry-After"] = str(result.retry_after)
+        return page
+    return _login_page(request, t("login.failed"), username, status_code=401)
+
+
+def _signed_in(
     request: Request,
-    username: str,
-    password: str,
+    result: tuple[User, str, str],
     lang: str,
     next: str,
     uow: UnitOfWork,
-    t: Callable[..., str],
 ) -> Response:
-    result = login(request, uow.session, username, password)
-    if isinstance(result, LoginError):
-        message = t("login.locked_plain") if result.reason == "locked" else t("login.failed")
-        return _login_page(request, message, username, status_code=401)
     user, token, _csrf = result
     chosen = normalise_language(lang)
     if chosen and chosen != user.language:
         set_language(uow.session, user.id, chosen)
         uow.commit()
     response = see_other(local_target(next, home_for(user.role)))
-    set_session_cookie(response, token, request.app.state.settings.secure_cookies)
+    set_session_cookie(request, response, token)
     if chosen:
         response.set_cookie(LANG_COOKIE, chosen, max_age=ONE_YEAR, samesite="lax", path="/")
     return response
@@ -110,7 +127,7 @@ def logout_submit(
     """End the session and show the sign-in form."""
     logout(request, uow.session)
     response = see_other("/login")
-    clear_session_cookie(response)
+    clear_session_cookie(request, response)
     return response
 
 

@@ -99,6 +99,7 @@ def case_page(
         today=business_date(request).isoformat(),
         can_work=actor.role in WORKERS,
         can_reveal=actor.role in REVEALERS,
+        reveal_reasons=reveal.REVEAL_REASONS,
         can_blacklist=actor.role in BLACKLIST_ROLES,
         can_release_hold=actor.role in RELEASE_ROLES,
         can_hold=actor.role in HOLD_ROLES,
@@ -148,13 +149,25 @@ def reveal_value(
     request: Request,
     case_id: int,
     field: str = Form(...),
+    reason_code: str = Form(""),
+    reason_text: str = Form(""),
     actor: Actor = Depends(require_page_user),
     uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
-    """The full value of one masked field, as an htmx fragment; the reveal is written to
-    the audit chain before the value is sent."""
+    """The full value of one masked field, as an htmx fragment, for the reason chosen
+    on the page; the reveal is written with it to the audit chain before the value is
+    sent (refused without a reason, or past the user's allowance)."""
+    settings = settings_of(request)
     try:
-        value = reveal.reveal(uow.session, actor, case_id, field, reason="case page")
+        value = reveal.reveal(
+            uow.session,
+            actor,
+            case_id,
+            field,
+            reason=reveal.RevealReason(reason_code, reason_text),
+            limits=settings.reveals,
+            now=settings.now(),
+        )
     except WorkbenchError as error:
         return HTMLResponse(
             f'<span class="pii badge bad" role="alert">{escape(str(error))}</span>',
