@@ -87,7 +87,7 @@ def staff(ws: Workspace) -> None:
                 create_user(
                     uow.session,
                     username,
-                    new_password(),
+                    new_password(username),
                     "collector",
                     display_name=name,
                     team_id=team_id,

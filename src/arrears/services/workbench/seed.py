@@ -64,7 +64,7 @@ def seed_workbench(engine: Engine) -> str | None:
         seed_dispositions(uow.session)
         password = None
         if not uow.session.scalar(select(func.count()).select_from(User)):
-            password = new_password()
+            password = new_password("admin")
             create_user(
                 uow.session,
                 "admin",
