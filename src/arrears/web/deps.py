@@ -16,16 +16,38 @@ import asyncio
 import functools
 import inspect
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 
 from arrears.services.workbench.access import Actor
+from arrears.services.workbench.errors import Invalid
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.web.auth import SAFE_METHODS, check_csrf, current_session
+
+# ids are 32-bit in the store (INTEGER primary keys); a larger one names no row, and
+# binding it would overflow the driver (SQLite) or the column (PostgreSQL)
+MAX_ROW_ID = 2_147_483_647
+# an offset into a list of cases: far beyond any book, far below the 64-bit limit
+MAX_OFFSET = 1_000_000
+
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="a row id (1 to 2^31 - 1)")]
+"""The type of every ``{..._id}`` path parameter, API and pages: an id out of range is
+answered 422 before a handler runs."""
+
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
+"""The type of an ``offset`` query parameter."""
+
+
+def form_row_id(text: str, field: str) -> int:
+    """The row id typed in form field ``field`` ("#12" or "12"), or Invalid naming it."""
+    digits = text.strip().lstrip("#")
+    if not digits.isdigit() or not 1 <= int(digits) <= MAX_ROW_ID:
+        raise Invalid(f"{field}: {text.strip()!r} is not a number from 1 to {MAX_ROW_ID}")
+    return int(digits)
 
 
 class LoginRequired(Exception):

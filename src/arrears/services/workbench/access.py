@@ -105,6 +105,37 @@ def visible_case(session: Session, actor: Actor, case_id: int) -> CaseRow:
     return case
 
 
+def visible_case_of_loan(
+    session: Session, actor: Actor, customer_id: str, loan_id: str | None
+) -> CaseRow | None:
+    """A case of loan ``loan_id`` (None: of any loan of customer ``customer_id``) that
+    ``actor`` may see, or None: what a write on something attached to a loan or a
+    customer rather than to one case (a hold) is scoped by. The caller raises NotFound
+    naming its own object, so the answer says nothing about the loan or customer."""
+    where = [CaseRow.customer_id == customer_id, case_scope(session, actor)]
+    if loan_id is not None:
+        where.append(CaseRow.loan_id == loan_id)
+    return session.scalar(select(CaseRow).where(*where).order_by(CaseRow.id).limit(1))
+
+
+def belongs(case_id: int, expected: int | None, what: str) -> None:
+    """NotFound("no ``what``") unless ``expected`` (the case named in a page's URL) is
+    None or is ``case_id``, the case the object belongs to: a form posted on one case's
+    page never changes another case's object."""
+    if expected is not None and case_id != expected:
+        raise NotFound(f"no {what}")
+
+
+def case_of_object(session: Session, actor: Actor, case_id: int, what: str) -> CaseRow:
+    """``visible_case`` for an object (a promise, visit, arrangement …) of case
+    ``case_id``: NotFound("no ``what``"), the same answer as for an object that does
+    not exist, and never naming the case it belongs to."""
+    try:
+        return visible_case(session, actor, case_id)
+    except NotFound:
+        raise NotFound(f"no {what}") from None
+
+
 def workable_case(session: Session, actor: Actor, case_id: int) -> CaseRow:
     """The case if ``actor`` may see it and change it (log contacts, promises …)."""
     case = visible_case(session, actor, case_id)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from arrears.domain.money import ZERO, quantize
 from arrears.services import audit
-from arrears.services.workbench.access import Actor, require_role
+from arrears.services.workbench.access import Actor, require_role, visible_case
 from arrears.services.workbench.errors import Conflict, Invalid, NotFound
 from arrears.store.models import CaseRow, PaymentRow
 from arrears.store.repositories import EntryRepository
@@ -136,9 +136,7 @@ def place(
     require_role(actor, PLACERS, "place cases with agencies")
     audit.begin_write(session)
     _agency(session, agency_id)
-    case = session.get(CaseRow, case_id)
-    if case is None:
-        raise NotFound(f"no case {case_id}")
+    case = visible_case(session, actor, case_id)
     if case.status != "open":
         raise Conflict(f"case {case_id} is closed")
     current = _active(session, case_id)
@@ -172,6 +170,7 @@ def recall(session: Session, actor: Actor, case_id: int, *, on: date) -> Placeme
     """Take the case back from its agency from ``on``."""
     require_role(actor, PLACERS, "recall placements")
     audit.begin_write(session)
+    visible_case(session, actor, case_id)
     placement = _active(session, case_id)
     if placement is None:
         raise NotFound(f"case {case_id} is not placed with an agency")

@@ -30,7 +30,7 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from arrears.services import audit
-from arrears.services.workbench.access import SUPERVISORS, Actor, require_role
+from arrears.services.workbench.access import ALL_CASES, SUPERVISORS, Actor, require_role
 from arrears.services.workbench.errors import Invalid
 from arrears.services.workbench.queues import record_assignment
 from arrears.store.models import CaseRow
@@ -76,7 +76,8 @@ def allocate(
     """Allocate the cases open on ``on`` (see the module docstring). ``states``: loan id
     → its bucket and amount overdue on ``on``; a case whose loan has no state keeps its
     assignee. ``rules``: team name → buckets; a bucket may belong to one team only."""
-    require_role(actor, SUPERVISORS, "allocate cases")
+    # it moves every open case of the book, so only a role that sees every case may run it
+    require_role(actor, SUPERVISORS & ALL_CASES, "allocate every case")
     team_of_bucket = _team_of_bucket(session, rules)
     audit.begin_write(session)
     members: dict[int, list[str]] = {}

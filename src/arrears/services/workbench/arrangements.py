@@ -22,7 +22,7 @@ no relief need a team lead.
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -38,7 +38,12 @@ from arrears.domain.schedule import Installment
 from arrears.services import audit
 from arrears.services.audit import canonical
 from arrears.services.workbench import restructure
-from arrears.services.workbench.access import Actor, visible_case, workable_case
+from arrears.services.workbench.access import (
+    Actor,
+    case_of_object,
+    visible_case,
+    workable_case,
+)
 from arrears.services.workbench.errors import Conflict, Forbidden, Invalid, NotFound
 from arrears.store.models import CaseRow, InstallmentRow, Loan
 from arrears.store.repositories import EntryRepository, LoanRepository
@@ -46,6 +51,8 @@ from arrears.store.rows import bulk_insert, installment_rows
 from arrears.store.workbench_models import ARRANGEMENT_KINDS, Arrangement, User
 
 NO_RELIEF = Decimal("0.00")
+# how far ahead a settlement's pay-by date or a plan's first due date may be
+MAX_AHEAD = timedelta(days=366)
 RANK = {"collector": 1, "team_lead": 2, "manager": 3, "admin": 4}
 SETTLEMENT_ORDER = (
     Component.PENALTY,
@@ -86,6 +93,9 @@ def _date(terms: dict[str, Any], key: str, after: date) -> date:
         raise Invalid(f"terms.{key}: {terms[key]!r} is not a date YYYY-MM-DD") from None
     if value < after:
         raise Invalid(f"terms.{key}: {value} is before {after}")
+    if value > after + MAX_AHEAD:
+        # a plan must stay within the calendar when its months are added
+        raise Invalid(f"terms.{key}: {value} is more than {MAX_AHEAD.days} days after {after}")
     return value
 
 
@@ -288,12 +298,13 @@ def decide(
     note: str = "",
 ) -> Arrangement:
     """Approve (and post to the ledger) or reject a pending arrangement. The checker
-    must see the case, not be the maker, and rank and limit high enough to approve."""
+    must see the case (else NotFound, as for no such arrangement), not be the maker,
+    and rank and limit high enough to approve."""
     audit.begin_write(session)
     arrangement = session.get(Arrangement, arrangement_id)
     if arrangement is None:
         raise NotFound(f"no arrangement {arrangement_id}")
-    visible_case(session, actor, arrangement.case_id)
+    case_of_object(session, actor, arrangement.case_id, f"arrangement {arrangement_id}")
     if arrangement.status != "pending":
         raise Conflict(f"arrangement {arrangement_id} is already {arrangement.status}")
     if approve:

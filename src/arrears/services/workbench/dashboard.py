@@ -78,7 +78,8 @@ def dashboard(session: Session, actor: Actor, day: date) -> Dashboard:
     rows = {u.username: CollectorDay(u.username, u.display_name) for u in users}
     names = list(rows)
     start = datetime.combine(day, time(0), tzinfo=UTC)
-    end = start + timedelta(days=1)
+    # the last day of the calendar has no next midnight: its end is the last moment
+    end = start + timedelta(days=1) if day < date.max else datetime.max.replace(tzinfo=UTC)
 
     for name, n in session.execute(
         select(CaseRow.assigned_to, func.count())

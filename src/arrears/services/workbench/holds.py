@@ -10,7 +10,12 @@ from sqlalchemy.orm import Session
 
 from arrears.compliance.gate import normalize_contact
 from arrears.services import audit
-from arrears.services.workbench.access import Actor, require_role, visible_case
+from arrears.services.workbench.access import (
+    Actor,
+    require_role,
+    visible_case,
+    visible_case_of_loan,
+)
 from arrears.services.workbench.errors import Conflict, Invalid, NotFound
 from arrears.store.contact_models import CHANNELS, HOLD_KINDS, BlacklistEntry, Hold
 
@@ -65,18 +70,31 @@ def place_hold(
     return hold
 
 
-def release_hold(session: Session, actor: Actor, hold_id: int, *, on: date) -> Hold:
-    """End a hold from ``on`` (the customer may be contacted again)."""
+def release_hold(
+    session: Session, actor: Actor, hold_id: int, *, on: date, case_id: int | None = None
+) -> Hold:
+    """End a hold from ``on`` (the customer may be contacted again). The actor must see
+    a case the hold covers (of its loan, or of its customer for a whole-customer hold);
+    ``case_id`` (the case page the form was on) must be such a case. Otherwise
+    NotFound, as for a hold that does not exist."""
     require_role(actor, RELEASE_ROLES, "release holds")
     audit.begin_write(session)
     hold = session.get(Hold, hold_id)
-    if hold is None:
+    if hold is None or not _covers_a_visible_case(session, actor, hold, case_id):
         raise NotFound(f"no hold {hold_id}")
     if hold.released_on is not None:
         raise Conflict(f"hold {hold_id} was released on {hold.released_on}")
     hold.released_on = max(on, hold.placed_on)
     audit.append(session, actor.username, "hold.release", "hold", hold.id, {"on": on})
     return hold
+
+
+def _covers_a_visible_case(session: Session, actor: Actor, hold: Hold, case_id: int | None) -> bool:
+    """True when ``hold`` covers a case ``actor`` may see (case ``case_id`` if given)."""
+    if case_id is None:
+        return visible_case_of_loan(session, actor, hold.customer_id, hold.loan_id) is not None
+    case = visible_case(session, actor, case_id)
+    return hold.customer_id == case.customer_id and hold.loan_id in (None, case.loan_id)
 
 
 def holds_of(session: Session, actor: Actor, case_id: int) -> list[Hold]:

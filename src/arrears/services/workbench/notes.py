@@ -9,7 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arrears.services import audit
-from arrears.services.workbench.access import Actor, visible_case, workable_case
+from arrears.services.workbench.access import (
+    Actor,
+    case_of_object,
+    visible_case,
+    workable_case,
+)
 from arrears.services.workbench.document_types import ACCEPTED, document_type
 from arrears.services.workbench.errors import Invalid, NotFound
 from arrears.store.workbench_models import CaseDocument, CaseNote, LegalAction
@@ -120,5 +125,5 @@ def document(session: Session, actor: Actor, document_id: int) -> CaseDocument:
     row = session.get(CaseDocument, document_id)
     if row is None:
         raise NotFound(f"no document {document_id}")
-    visible_case(session, actor, row.case_id)
+    case_of_object(session, actor, row.case_id, f"document {document_id}")
     return row

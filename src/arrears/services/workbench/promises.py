@@ -18,8 +18,16 @@ from sqlalchemy.orm import Session
 
 from arrears.domain.money import quantize
 from arrears.services import audit
-from arrears.services.workbench.access import Actor, visible_case, workable_case
+from arrears.services.workbench.access import (
+    WORKERS,
+    Actor,
+    case_of_object,
+    require_role,
+    visible_case,
+    workable_case,
+)
 from arrears.services.workbench.errors import Conflict, Invalid, NotFound
+from arrears.store.contact_models import ContactAttempt
 from arrears.store.models import Loan, PaymentRow
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.store.workbench_models import Promise
@@ -52,6 +60,13 @@ def create_promise(
         raise Invalid(f"due_date: {due_date} is before today ({on})")
     if due_date > on + timedelta(days=MAX_DAYS_AHEAD):
         raise Invalid(f"due_date: at most {MAX_DAYS_AHEAD} days ahead")
+    if contact_attempt_id is not None:
+        attempt_case = session.scalar(
+            select(ContactAttempt.case_id).where(ContactAttempt.id == contact_attempt_id)
+        )
+        # a contact of another case would link this promise to a debtor's call it is not about
+        if attempt_case != case_id:
+            raise NotFound(f"no contact attempt {contact_attempt_id} on case {case_id}")
     for old in session.scalars(
         select(Promise).where(Promise.case_id == case_id, Promise.status == "pending")
     ):
@@ -84,12 +99,14 @@ def create_promise(
 
 
 def cancel_promise(session: Session, actor: Actor, promise_id: int, on: date) -> Promise:
-    """Cancel a pending promise (the customer withdrew it, or it was entered wrongly)."""
+    """Cancel a pending promise (the customer withdrew it, or it was entered wrongly) on
+    a case the actor may work; NotFound for a promise outside their scope."""
     audit.begin_write(session)
     promise = session.get(Promise, promise_id)
     if promise is None:
         raise NotFound(f"no promise {promise_id}")
-    workable_case(session, actor, promise.case_id)
+    case_of_object(session, actor, promise.case_id, f"promise {promise_id}")
+    require_role(actor, WORKERS, "change a case")
     if promise.status != "pending":
         raise Conflict(f"promise {promise_id} is {promise.status}, not pending")
     promise.status, promise.settled_on = "cancelled", on

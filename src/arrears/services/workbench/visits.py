@@ -11,6 +11,8 @@ from arrears.services import audit
 from arrears.services.workbench.access import (
     SUPERVISORS,
     Actor,
+    belongs,
+    case_of_object,
     case_scope,
     require_role,
     visible_case,
@@ -81,13 +83,17 @@ def record_visit(
     *,
     visited_on: date,
     notes: str = "",
+    case_id: int | None = None,
 ) -> FieldVisit:
-    """Record the outcome of an open visit (by its visitor or a supervisor)."""
+    """Record the outcome of an open visit (by its visitor or a supervisor) on a case
+    the actor may see; ``case_id`` (the case page the form was on) must be the visit's
+    case. Otherwise NotFound, as for a visit that does not exist."""
     audit.begin_write(session)
     visit = session.get(FieldVisit, visit_id)
     if visit is None:
         raise NotFound(f"no visit {visit_id}")
-    visible_case(session, actor, visit.case_id)
+    belongs(visit.case_id, case_id, f"visit {visit_id}")
+    case_of_object(session, actor, visit.case_id, f"visit {visit_id}")
     if visit.assigned_to != actor.username and actor.role not in SUPERVISORS:
         raise Forbidden("only the visitor or a supervisor may record the visit")
     if visit.status != "open":
@@ -107,7 +113,7 @@ def cancel_visit(session: Session, actor: Actor, visit_id: int) -> FieldVisit:
     visit = session.get(FieldVisit, visit_id)
     if visit is None:
         raise NotFound(f"no visit {visit_id}")
-    visible_case(session, actor, visit.case_id)
+    case_of_object(session, actor, visit.case_id, f"visit {visit_id}")
     if visit.created_by != actor.username:
         require_role(actor, SUPERVISORS, "cancel others' visits")
     if visit.status != "open":

@@ -3,9 +3,7 @@ disposition codes and blacklist they use."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 
 from arrears.services.workbench import arrangements, contacts, holds, promises, visits
@@ -30,10 +28,9 @@ from arrears.web.api.schemas import (
     VisitResultIn,
 )
 from arrears.web.app import settings_of
-from arrears.web.deps import get_uow, require_user, workbench_router
+from arrears.web.deps import RowId, get_uow, require_user, workbench_router
 
 router = workbench_router(tags=["actions"])
-RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 @router.get("/dispositions", response_model=list[DispositionOut])

@@ -6,7 +6,7 @@ from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy import select
 
 from arrears.services import audit
@@ -33,11 +33,10 @@ from arrears.web.api.schemas import (
     VerdictOut,
 )
 from arrears.web.app import settings_of
-from arrears.web.deps import get_uow, require_user, workbench_router
+from arrears.web.deps import RowId, get_uow, require_user, workbench_router
 from arrears.web.deps import require_role as role_dependency
 
 router = workbench_router()
-RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 admin_only = role_dependency("admin")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Depends, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi import Depends, File, Form, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from arrears.services.workbench import case_view, notes, queues, reveal
@@ -27,10 +27,9 @@ from arrears.web.api.schemas import (
     TransferIn,
 )
 from arrears.web.app import settings_of
-from arrears.web.deps import get_uow, require_user, workbench_router
+from arrears.web.deps import RowId, get_uow, require_user, workbench_router
 
 router = workbench_router(tags=["cases"])
-CaseId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 @router.get("/queue", response_model=list[QueueItemOut])
@@ -77,7 +76,7 @@ def post_next(
 
 @router.get("/cases/{case_id}")
 def get_case(
-    case_id: CaseId,
+    case_id: RowId,
     request: Request,
     actor: Actor = Depends(require_user),
     uow: UnitOfWork = Depends(get_uow),
@@ -97,7 +96,7 @@ def get_case(
 
 @router.post("/cases/{case_id}/release", status_code=204)
 def post_release(
-    case_id: CaseId, actor: Actor = Depends(require_user), uow: UnitOfWork = Depends(get_uow)
+    case_id: RowId, actor: Actor = Depends(require_user), uow: UnitOfWork = Depends(get_uow)
 ) -> Response:
     """Give back the user's lease on the case."""
     queues.release_case(uow.session, actor, case_id)
@@ -107,7 +106,7 @@ def post_release(
 
 @router.post("/cases/{case_id}/assign", response_model=CaseOut)
 def post_assign(
-    case_id: CaseId,
+    case_id: RowId,
     body: ReassignIn,
     actor: Actor = Depends(require_user),
     uow: UnitOfWork = Depends(get_uow),
@@ -120,7 +119,7 @@ def post_assign(
 
 @router.get("/cases/{case_id}/assignments", response_model=list[AssignmentOut])
 def get_assignments(
-    case_id: CaseId, actor: Actor = Depends(require_user), uow: UnitOfWork = Depends(get_uow)
+    case_id: RowId, actor: Actor = Depends(require_user), uow: UnitOfWork = Depends(get_uow)
 ) -> list[AssignmentOut]:
     """The case's assignment history."""
     rows = queues.assignment_history(uow.session, actor, case_id)
@@ -151,7 +150,7 @@ def post_transfer(
     responses={429: {"description": "too many reveals for now: wait Retry-After seconds"}},
 )
 def post_reveal(
-    case_id: CaseId,
+    case_id: RowId,
     body: RevealIn,
     request: Request,
     actor: Actor = Depends(require_user),
@@ -176,7 +175,7 @@ def post_reveal(
 
 @router.get("/cases/{case_id}/notes", response_model=list[NoteOut])
 def get_notes(
-    case_id: CaseId, actor: Actor = Depends(require_user), uow: UnitOfWork = Depends(get_uow)
+    case_id: RowId, actor: Actor = Depends(require_user), uow: UnitOfWork = Depends(get_uow)
 ) -> list[NoteOut]:
     """The case's notes."""
     return [NoteOut.model_validate(n) for n in notes.notes_of(uow.session, actor, case_id)]
@@ -184,7 +183,7 @@ def get_notes(
 
 @router.post("/cases/{case_id}/notes", response_model=NoteOut, status_code=201)
 def post_note(
-    case_id: CaseId,
+    case_id: RowId,
     body: NoteIn,
     actor: Actor = Depends(require_user),
     uow: UnitOfWork = Depends(get_uow),
@@ -197,7 +196,7 @@ def post_note(
 
 @router.get("/cases/{case_id}/documents", response_model=list[DocumentOut])
 def get_documents(
-    case_id: CaseId, actor: Actor = Depends(require_user), uow: UnitOfWork = Depends(get_uow)
+    case_id: RowId, actor: Actor = Depends(require_user), uow: UnitOfWork = Depends(get_uow)
 ) -> list[DocumentOut]:
     """The case's documents (metadata)."""
     return [DocumentOut(**d) for d in notes.documents_of(uow.session, actor, case_id)]
@@ -205,7 +204,7 @@ def get_documents(
 
 @router.post("/cases/{case_id}/documents", response_model=DocumentOut, status_code=201)
 async def post_document(
-    case_id: CaseId,
+    case_id: RowId,
     file: UploadFile = File(...),
     legal_action_id: Annotated[int | None, Form(ge=1, le=2_147_483_647)] = None,
     actor: Actor = Depends(require_user),
@@ -246,7 +245,7 @@ async def post_document(
 
 @router.get("/documents/{document_id}", response_class=Response)
 def get_document(
-    document_id: CaseId, actor: Actor = Depends(require_user), uow: UnitOfWork = Depends(get_uow)
+    document_id: RowId, actor: Actor = Depends(require_user), uow: UnitOfWork = Depends(get_uow)
 ) -> Response:
     """Download a document: always as an attachment, as the type its content was
     checked to be (anything else stored before that check as octet-stream), never

@@ -22,11 +22,11 @@ from arrears.domain.errors import DomainError
 from arrears.domain.money import parse_amount
 from arrears.services.workbench import arrangements, contacts, holds, notes, promises, reveal
 from arrears.services.workbench import visits as visit_service
-from arrears.services.workbench.access import Actor
+from arrears.services.workbench.access import Actor, visible_case
 from arrears.services.workbench.errors import Invalid, WorkbenchError
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.web.app import settings_of
-from arrears.web.deps import get_uow, require_page_user, workbench_router
+from arrears.web.deps import RowId, get_uow, require_page_user, workbench_router
 from arrears.web.ui.i18n import translator
 from arrears.web.ui.pages import is_htmx, see_other
 from arrears.web.ui.pages_case import business_date, case_page
@@ -97,7 +97,7 @@ def _lang(request: Request, actor: Actor) -> str:
 @router.post("/cases/{case_id}/contact")
 async def log_contact(
     request: Request,
-    case_id: int,
+    case_id: RowId,
     actor: Actor = Depends(require_page_user),
     uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
@@ -125,7 +125,7 @@ async def log_contact(
 @router.post("/cases/{case_id}/promise")
 async def record_promise(
     request: Request,
-    case_id: int,
+    case_id: RowId,
     actor: Actor = Depends(require_page_user),
     uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
@@ -158,7 +158,7 @@ def arrangement_terms(kind: str, form: dict[str, str]) -> dict[str, Any]:
 @router.post("/cases/{case_id}/arrangement")
 async def propose_arrangement(
     request: Request,
-    case_id: int,
+    case_id: RowId,
     actor: Actor = Depends(require_page_user),
     uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
@@ -185,7 +185,7 @@ async def propose_arrangement(
 @router.post("/cases/{case_id}/hold")
 async def place_hold(
     request: Request,
-    case_id: int,
+    case_id: RowId,
     actor: Actor = Depends(require_page_user),
     uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
@@ -205,7 +205,7 @@ async def place_hold(
 @router.post("/cases/{case_id}/visit")
 async def order_visit(
     request: Request,
-    case_id: int,
+    case_id: RowId,
     actor: Actor = Depends(require_page_user),
     uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
@@ -225,18 +225,18 @@ async def order_visit(
 @router.post("/cases/{case_id}/visit/{visit_id}/outcome")
 async def visit_outcome(
     request: Request,
-    case_id: int,
-    visit_id: int,
+    case_id: RowId,
+    visit_id: RowId,
     actor: Actor = Depends(require_page_user),
     uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
-    """Record the outcome of a field visit."""
+    """Record the outcome of a field visit of this case."""
     form = await _form(request)
 
     def work() -> None:
         visit_service.record_visit(
             uow.session, actor, visit_id, form.get("outcome", ""),
-            visited_on=_date(form, "visited_on"), notes=form.get("notes", ""),
+            visited_on=_date(form, "visited_on"), notes=form.get("notes", ""), case_id=case_id,
         )  # fmt: skip
 
     return await run_in_threadpool(_respond, request, actor, uow, case_id, "visit", work)
@@ -245,7 +245,7 @@ async def visit_outcome(
 @router.post("/cases/{case_id}/note")
 async def add_note(
     request: Request,
-    case_id: int,
+    case_id: RowId,
     actor: Actor = Depends(require_page_user),
     uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
@@ -264,7 +264,7 @@ BLACKLIST_SOURCES = {"mobile": "phone", "email": "email"}
 @router.post("/cases/{case_id}/blacklist")
 async def blacklist(
     request: Request,
-    case_id: int,
+    case_id: RowId,
     actor: Actor = Depends(require_page_user),
     uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
@@ -273,6 +273,8 @@ async def blacklist(
     form = await _form(request)
 
     def work() -> None:
+        # the blacklist is global, but this form is the case's: only for a case one sees
+        visible_case(uow.session, actor, case_id)
         source = form.get("source", "typed")
         reason = form.get("reason", "")
         if source in BLACKLIST_SOURCES:
@@ -296,15 +298,15 @@ async def blacklist(
 @router.post("/cases/{case_id}/hold/{hold_id}/release")
 async def release_hold(
     request: Request,
-    case_id: int,
-    hold_id: int,
+    case_id: RowId,
+    hold_id: RowId,
     actor: Actor = Depends(require_page_user),
     uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
-    """End a hold from today (team leads, managers, compliance)."""
+    """End a hold on this case from today (team leads, managers, compliance)."""
 
     def work() -> None:
-        holds.release_hold(uow.session, actor, hold_id, on=business_date(request))
+        holds.release_hold(uow.session, actor, hold_id, on=business_date(request), case_id=case_id)
 
     return await run_in_threadpool(_respond, request, actor, uow, case_id, "hold_released", work)
 
@@ -312,7 +314,7 @@ async def release_hold(
 @router.post("/cases/{case_id}/document")
 async def upload_document(
     request: Request,
-    case_id: int,
+    case_id: RowId,
     actor: Actor = Depends(require_page_user),
     uow: UnitOfWork = Depends(get_uow),
 ) -> Response:

@@ -18,13 +18,16 @@ from arrears.services.workbench.errors import Invalid, WorkbenchError
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.store.workbench_models import LEGAL_STAGES
 from arrears.web.app import settings_of
-from arrears.web.deps import get_uow, require_page_user, workbench_router
+from arrears.web.deps import form_row_id, get_uow, require_page_user, workbench_router
 from arrears.web.ui.i18n import request_language, translator
 from arrears.web.ui.pages import allowed, refused, show
 
 router = workbench_router()
 BUCKETS = ("M1", "M2", "M3", "M4", "M5", "M6", "M7+")
 PERFORMANCE_DAYS = 30
+# bounds of the by-rule form's numbers (the service checks the limit's own range)
+MAX_DPD = 100_000
+MAX_PLACE = 10_000
 LEGAL_READERS = legal.LEGAL_ROLES | {"compliance"}
 
 Flashes = list[tuple[str, str]]
@@ -44,9 +47,13 @@ def _one(form: dict[str, list[str]], key: str) -> str:
 
 
 def _case_id(form: dict[str, list[str]]) -> int:
-    text = _one(form, "case_id").lstrip("#")
-    if not text.isdigit():
-        raise Invalid(f"case_id: {text!r} is not a case number")
+    return form_row_id(_one(form, "case_id"), "case_id")
+
+
+def _whole(form: dict[str, list[str]], key: str, default: str, high: int) -> int:
+    text = _one(form, key) or default
+    if not text.isdigit() or int(text) > high:
+        raise Invalid(f"{key}: a whole number from 0 to {high}")
     return int(text)
 
 
@@ -107,11 +114,11 @@ async def place(
     form = await _form(request)
 
     def work(t: Callable[..., str]) -> str:
-        agency_text = _one(form, "agency_id")
-        if not agency_text.isdigit():
+        if not _one(form, "agency_id"):
             raise Invalid("agency_id: choose an agency")
+        agency_id = form_row_id(_one(form, "agency_id"), "agency_id")
         agencies.place(
-            uow.session, actor, _case_id(form), int(agency_text), on=settings_of(request).today()
+            uow.session, actor, _case_id(form), agency_id, on=settings_of(request).today()
         )
         return t("agencies.placed")
 
@@ -140,14 +147,11 @@ async def place_by_rule(
     form = await _form(request)
 
     def work(t: Callable[..., str]) -> str:
-        ids = [int(x) for x in form.get("agency_ids", []) if x.isdigit()]
-        min_dpd = _one(form, "min_dpd") or "0"
-        limit = _one(form, "limit") or "100"
-        if not min_dpd.isdigit() or not limit.isdigit():
-            raise Invalid("min_dpd, limit: whole numbers")
+        ids = [form_row_id(x, "agency_ids") for x in form.get("agency_ids", []) if x.strip()]
         placed = agencies.place_by_rule(
             uow.session, actor, ids, on=settings_of(request).today(),
-            buckets=form.get("buckets") or None, min_dpd=int(min_dpd), limit=int(limit),
+            buckets=form.get("buckets") or None, min_dpd=_whole(form, "min_dpd", "0", MAX_DPD),
+            limit=_whole(form, "limit", "100", MAX_PLACE),
         )  # fmt: skip
         return t("agencies.placed_by_rule", count=sum(placed.values()))
 

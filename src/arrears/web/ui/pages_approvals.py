@@ -13,7 +13,7 @@ from arrears.services.workbench.access import SUPERVISORS, Actor
 from arrears.services.workbench.errors import WorkbenchError
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.web.app import settings_of
-from arrears.web.deps import get_uow, require_page_user, workbench_router
+from arrears.web.deps import RowId, get_uow, require_page_user, workbench_router
 from arrears.web.ui.i18n import request_language, translator
 from arrears.web.ui.pages import allowed, refused, show
 
@@ -62,7 +62,7 @@ def approvals_inbox(
 @router.post("/approvals/{arrangement_id}")
 def decide(
     request: Request,
-    arrangement_id: int,
+    arrangement_id: RowId,
     decision: str = Form(...),
     note: str = Form(""),
     actor: Actor = Depends(require_page_user),

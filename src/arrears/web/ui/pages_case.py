@@ -19,7 +19,7 @@ from arrears.store.contact_models import CHANNELS, HOLD_KINDS
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.store.workbench_models import ARRANGEMENT_KINDS
 from arrears.web.app import settings_of
-from arrears.web.deps import get_uow, require_page_user, workbench_router
+from arrears.web.deps import RowId, get_uow, require_page_user, workbench_router
 from arrears.web.ui.pages import context, failed, refused, see_other
 from arrears.web.ui.render import render
 
@@ -133,7 +133,7 @@ DONE = {
 @router.get("/cases/{case_id}")
 def show_case(
     request: Request,
-    case_id: int,
+    case_id: RowId,
     done: str = "",
     actor: Actor = Depends(require_page_user),
     uow: UnitOfWork = Depends(get_uow),
@@ -147,7 +147,7 @@ def show_case(
 @router.post("/cases/{case_id}/reveal")
 def reveal_value(
     request: Request,
-    case_id: int,
+    case_id: RowId,
     field: str = Form(...),
     reason_code: str = Form(""),
     reason_text: str = Form(""),
@@ -182,7 +182,7 @@ def reveal_value(
 @router.post("/cases/{case_id}/release")
 def release(
     request: Request,
-    case_id: int,
+    case_id: RowId,
     actor: Actor = Depends(require_page_user),
     uow: UnitOfWork = Depends(get_uow),
 ) -> Response:

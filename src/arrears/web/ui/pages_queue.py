@@ -10,7 +10,7 @@ from arrears.services.workbench import queues
 from arrears.services.workbench.access import SUPERVISORS, Actor
 from arrears.services.workbench.errors import WorkbenchError
 from arrears.store.unit_of_work import UnitOfWork
-from arrears.web.deps import get_uow, require_page_user, workbench_router
+from arrears.web.deps import Offset, get_uow, require_page_user, workbench_router
 from arrears.web.ui.pages import allowed, failed, refused, see_other, show
 
 router = workbench_router()
@@ -22,7 +22,7 @@ TAKERS = frozenset({"collector", "team_lead", "manager"})
 @router.get("/queue")
 def my_queue(
     request: Request,
-    offset: int = 0,
+    offset: Offset = 0,
     flash: str = "",
     assignee: str | None = None,
     actor: Actor = Depends(require_page_user),
@@ -34,7 +34,7 @@ def my_queue(
     try:
         # supervisors may look at one collector's queue ("" = the unassigned pool)
         chosen = assignee if actor.role in SUPERVISORS else None
-        items = queues.queue(uow.session, actor, assignee=chosen, limit=PAGE, offset=max(offset, 0))
+        items = queues.queue(uow.session, actor, assignee=chosen, limit=PAGE, offset=offset)
         sizes = queues.queue_sizes(uow.session, actor) if actor.role != "agency" else {}
     except WorkbenchError as error:
         return failed(request, actor, error)
@@ -58,7 +58,7 @@ def my_queue(
         active_nav="queue",
         items=items,
         counts=counts,
-        offset=max(offset, 0),
+        offset=offset,
         limit=PAGE,
         can_take=allowed(actor, TAKERS),
         assignee=chosen,

@@ -12,9 +12,9 @@ from starlette.responses import Response
 
 from arrears.services.workbench import queues, users
 from arrears.services.workbench.access import SUPERVISORS, Actor
-from arrears.services.workbench.errors import Invalid, WorkbenchError
+from arrears.services.workbench.errors import WorkbenchError
 from arrears.store.unit_of_work import UnitOfWork
-from arrears.web.deps import get_uow, require_page_user, workbench_router
+from arrears.web.deps import form_row_id, get_uow, require_page_user, workbench_router
 from arrears.web.ui.i18n import request_language, translator
 from arrears.web.ui.pages import allowed, refused, show
 
@@ -99,13 +99,9 @@ async def reassign(
     form = await _form(request)
 
     def work(t: Callable[..., str]) -> str:
-        case_text = (form.get("case_id") or [""])[0].strip().lstrip("#")
-        if not case_text.isdigit():
-            raise Invalid(f"case_id: {case_text!r} is not a case number")
+        case_id = form_row_id((form.get("case_id") or [""])[0], "case_id")
         to_user = (form.get("to_user") or [""])[0] or None
-        queues.reassign(
-            uow.session, actor, int(case_text), to_user, (form.get("reason") or [""])[0]
-        )
+        queues.reassign(uow.session, actor, case_id, to_user, (form.get("reason") or [""])[0])
         return t("team.reassigned")
 
     return await run_in_threadpool(_run, request, actor, uow, work)
