@@ -64,17 +64,17 @@ def test_late_fee_is_charged_once_per_installment():
 
 
 def test_card_late_fee_is_a_share_of_the_missed_minimum():
-    # CARD #1: interest 12000 × 0.1825 / 12 = 182.50, principal 10% = 1200.00, minimum
-    # 1382.50 missed. 14 Feb: fee 5% × 1382.50 = 69.125 → 69.13; no 罚息 on cards;
-    # 复利 182.50 × 0.1825 / 360 = 0.0925… → 0.09 a day
+    # CARD #1 (ACT/365, 31 days 10 Jan → 10 Feb): interest 12000 × 0.1825 × 31 / 365
+    # = 186.00, principal 10% = 1200.00, minimum 1386.00 missed. 14 Feb: fee 5% × 1386.00
+    # = 69.30; no 罚息 on cards; 复利 186.00 × 0.1825 / 365 = 0.093 → 0.09 a day
     acc, by_day = run("CARD", date(2025, 2, 15))
     assert charges(acc) == [
-        ("late:1", D("69.13")),
+        ("late:1", D("69.30")),
         ("accr:2025-02-14", D("0.09")),
         ("accr:2025-02-15", D("0.09")),
     ]
     s = by_day[date(2025, 2, 15)]
-    assert (s.dpd, s.penalty, s.compound, s.fee) == (5, 0, D("0.18"), D("69.13"))
+    assert (s.dpd, s.penalty, s.compound, s.fee) == (5, 0, D("0.18"), D("69.30"))
 
 
 def test_sme_without_grace_counts_from_the_first_day_on_act_360():

@@ -16,6 +16,7 @@ from arrears.domain.products import (
     ClassificationScheme,
     Component,
     InstallmentOrder,
+    PrincipalRounding,
     ScheduleMethod,
     WaterfallMode,
     load_catalog,
@@ -69,6 +70,7 @@ def test_default_catalog_loads_with_exact_rates():
 
     card = cat.product("CARD")
     assert card.annual_rate == D("0.1825")  # not 0.18249999999999999…
+    assert card.day_count is DayCount.ACT_365  # 0.05% a day: actual days count
     assert card.charges.penalty_rate == 0 and card.charges.compound_rate == D("0.1825")
     assert card.charges.late_fee_rate == D("0.05") and card.charges.late_fee_fixed == 0
     assert (card.card.min_rate, card.card.min_floor) == (D("0.10"), D(100))
@@ -77,6 +79,7 @@ def test_default_catalog_loads_with_exact_rates():
 
     micro = cat.product("MICRO")
     assert micro.method is ScheduleMethod.EQUAL_PRINCIPAL and micro.day_count is DayCount.ACT_365
+    assert micro.principal_rounding is PrincipalRounding.HALF_UP
     assert micro.charges.penalty_rate == D("0.315") and micro.charges.compound_rate == 0
     assert micro.waterfall.order[:2] == (Component.INTEREST, Component.PRINCIPAL)
 
@@ -91,6 +94,7 @@ def test_minimal_product_gets_the_defaults(tmp_path):
     x = cat.product("X")
     assert x.name == "X" and x.currency == "CNY" and x.grace_days == 0
     assert x.day_count is DayCount.THIRTY_360
+    assert x.principal_rounding is PrincipalRounding.HALF_UP
     assert x.charges.cost_cap is None and x.charges.penalty_rate == 0
 
 
@@ -120,6 +124,13 @@ def test_unknown_field_in_portfolio(tmp_path):
 def test_bad_day_count(tmp_path):
     message = load_error(tmp_path, MINIMAL.format(extra='day_count = "30/365"'))
     assert "products.X.day_count" in message and "30/365" in message
+
+
+def test_principal_rounding_is_read_and_checked(tmp_path):
+    cat = load_catalog(write(tmp_path, MINIMAL.format(extra='principal_rounding = "down"')))
+    assert cat.product("X").principal_rounding is PrincipalRounding.DOWN
+    message = load_error(tmp_path, MINIMAL.format(extra='principal_rounding = "up"'))
+    assert "products.X.principal_rounding" in message and "'up'" in message
 
 
 def test_bad_method(tmp_path):

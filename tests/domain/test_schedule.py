@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from arrears.domain.calendar import DayCount
 from arrears.domain.errors import DomainError
-from arrears.domain.products import CardRules, ScheduleMethod, load_catalog
+from arrears.domain.products import CardRules, PrincipalRounding, ScheduleMethod, load_catalog
 from arrears.domain.schedule import (
     LoanTerms,
     annuity_payment,
@@ -44,9 +44,20 @@ def cents(x: Decimal | Fraction | float | str) -> Decimal:
     return Decimal(x).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def product(method=ScheduleMethod.ANNUITY, day_count=DayCount.THIRTY_360, rate="0.18", term=12):
+def product(
+    method=ScheduleMethod.ANNUITY,
+    day_count=DayCount.THIRTY_360,
+    rate="0.18",
+    term=12,
+    rounding=PrincipalRounding.HALF_UP,
+):
     return replace(
-        BASE, method=method, day_count=day_count, annual_rate=Decimal(rate), term_months=term
+        BASE,
+        method=method,
+        day_count=day_count,
+        annual_rate=Decimal(rate),
+        term_months=term,
+        principal_rounding=rounding,
     )
 
 
@@ -220,20 +231,38 @@ def test_annuity_at_zero_rate_is_equal_parts():
 # -- equal principal (等额本金) and interest only (先息后本) ---------------------------------
 
 
-def _check_equal_principal(principal: str, rate: str, term: int, day_count: DayCount, start):
+def _check_equal_principal(
+    principal: str,
+    rate: str,
+    term: int,
+    day_count: DayCount,
+    start,
+    rounding: PrincipalRounding = PrincipalRounding.HALF_UP,
+):
+    """Each installment against the published formula P / n + (P − (k − 1)·P / n) × rate,
+    in exact fractions. Half-up: the part P / n rounded half-up (rounded down should n − 1
+    half-up parts exceed P), interest on the formula's unrounded balance. Down: the part
+    rounded down, interest on the balance left after the rounded parts."""
     method = ScheduleMethod.EQUAL_PRINCIPAL
-    sched = schedule(principal, rate, term, start, method=method, day_count=day_count)
+    sched = schedule(
+        principal, rate, term, start, method=method, day_count=day_count, rounding=rounding
+    )
     p = Decimal(principal)
     part = (p / term).quantize(CENT, rounding=ROUND_DOWN)
+    if rounding is PrincipalRounding.HALF_UP and cents(Fraction(p) / term) * (term - 1) <= p:
+        part = cents(Fraction(p) / term)
     balance = p
     prev = start
     for inst in sched:
+        base = Fraction(balance)
+        if rounding is PrincipalRounding.HALF_UP:
+            base = Fraction(p) * (term - inst.seq + 1) / term
         if day_count is DayCount.THIRTY_360:
-            expected_interest = cents(Fraction(balance) * Fraction(rate) / 12)
+            expected_interest = cents(base * Fraction(rate) / 12)
         else:
             days = (inst.due_date - prev).days
             basis = 365 if day_count is DayCount.ACT_365 else 360
-            expected_interest = cents(Fraction(balance) * Fraction(rate) * days / basis)
+            expected_interest = cents(base * Fraction(rate) * days / basis)
         assert inst.interest == expected_interest, inst
         expected_principal = part if inst.seq < term else p - part * (term - 1)
         assert inst.principal == expected_principal, inst
@@ -242,11 +271,12 @@ def _check_equal_principal(principal: str, rate: str, term: int, day_count: DayC
     assert balance == 0
 
 
+@pytest.mark.parametrize("rounding", list(PrincipalRounding))
 @pytest.mark.parametrize("term", [1, 6, 7, 12, 36])
 @pytest.mark.parametrize("rate", ["0.0435", "0.18", "0.21", "0.2399"])
 @pytest.mark.parametrize("principal", ["1000.00", "12000.00", "99999.99", "1000000.01"])
-def test_equal_principal_by_independent_decimal(principal, rate, term):
-    _check_equal_principal(principal, rate, term, DayCount.THIRTY_360, date(2025, 1, 10))
+def test_equal_principal_by_independent_decimal(principal, rate, term, rounding):
+    _check_equal_principal(principal, rate, term, DayCount.THIRTY_360, date(2025, 1, 10), rounding)
 
 
 @settings(max_examples=150, deadline=None)
@@ -256,11 +286,49 @@ def test_equal_principal_by_independent_decimal(principal, rate, term):
     term=st.integers(1, 120),
     day_count=st.sampled_from(list(DayCount)),
     start=st.dates(date(2000, 1, 1), date(2040, 12, 31)),
+    rounding=st.sampled_from(list(PrincipalRounding)),
 )
-def test_equal_principal_property(principal_cents, rate_bp, term, day_count, start):
+def test_equal_principal_property(principal_cents, rate_bp, term, day_count, start, rounding):
     principal = str(Decimal(principal_cents).scaleb(-2))
     rate = str(Decimal(rate_bp).scaleb(-4))
-    _check_equal_principal(principal, rate, term, day_count, start)
+    _check_equal_principal(principal, rate, term, day_count, start, rounding)
+
+
+def _mortgage(rounding: PrincipalRounding):
+    p = replace(
+        product(ScheduleMethod.EQUAL_PRINCIPAL, rate="0.049", term=360),
+        principal_rounding=rounding,
+    )
+    return build_schedule(p, LoanTerms(D("1000000.00"), D("0.049"), 360, date(2025, 1, 15)))
+
+
+def test_equal_principal_matches_published_mortgage_calculators():
+    # 等额本金 1,000,000 over 360 months at 4.9% (monthly 4.9% / 12), as published Chinese
+    # mortgage calculators give it: principal 1,000,000 / 360 = 2,777.78 a month, first
+    # payment 2,777.78 + 1,000,000 × 0.049 / 12 (4,083.33) = 6,861.11, total interest
+    # 1,000,000 × 0.049 / 12 × 361 / 2 = 737,041.67. The last installment takes what is
+    # left: 1,000,000 − 359 × 2,777.78 = 2,776.98.
+    sched = _mortgage(PrincipalRounding.HALF_UP)
+    assert sched[0].principal == D("2777.78") and sched[0].amount == D("6861.11")
+    assert sum(i.interest for i in sched) == D("737041.67")
+    assert sched[-1].principal == D("2776.98")
+    assert sum(i.principal for i in sched) == D("1000000.00")
+
+
+def test_equal_principal_rounded_down_is_the_earlier_convention():
+    # principal_rounding = "down": 2,777.77 a month, the last 2,780.57; first payment
+    # 6,861.10 and total interest 737,043.71, the figures the project gave before
+    sched = _mortgage(PrincipalRounding.DOWN)
+    assert sched[0].principal == D("2777.77") and sched[0].amount == D("6861.10")
+    assert sum(i.interest for i in sched) == D("737043.71")
+    assert sched[-1].principal == D("2780.57")
+
+
+def test_half_up_never_leaves_the_last_installment_negative():
+    # 2.00 over 360: 2.00 / 360 = 0.0056 → 0.01 half-up, but 359 × 0.01 > 2.00, so the
+    # part is rounded down to 0.00 and the last installment repays the 2.00
+    sched = schedule("2.00", "0.12", 360, method=ScheduleMethod.EQUAL_PRINCIPAL)
+    assert all(i.principal == 0 for i in sched[:-1]) and sched[-1].principal == D("2.00")
 
 
 def test_equal_principal_remainder_goes_to_last():
@@ -403,12 +471,13 @@ def test_card_minimum_is_interest_fees_and_the_larger_share_capped(
 
 
 def test_card_schedule_pays_the_minimum_each_statement():
-    # CARD: 12,000 at 18.25% 30/360: interest 12000·0.1825/12 = 182.50, principal 10% = 1200
+    # CARD: 12,000 at 18.25% (0.05% a day) ACT/365 from 10 Jan: 31 days to 10 Feb, interest
+    # 12000 × 0.1825 × 31 / 365 = 186.00, principal 10% = 1200.00
     card = CAT.product("CARD")
     sched = build_schedule(card, LoanTerms(D("12000.00"), card.annual_rate, 12, date(2025, 1, 10)))
-    assert (sched[0].interest, sched[0].principal) == (D("182.50"), D("1200.00"))
-    # 10800·0.1825/12 = 164.25, principal 1080.00
-    assert (sched[1].interest, sched[1].principal) == (D("164.25"), D("1080.00"))
+    assert (sched[0].interest, sched[0].principal) == (D("186.00"), D("1200.00"))
+    # 28 days to 10 Mar: 10800 × 0.1825 × 28 / 365 = 151.20, principal 1080.00
+    assert (sched[1].interest, sched[1].principal) == (D("151.20"), D("1080.00"))
     # once 10% drops under the 100 floor, 100 a statement until the rest is repaid
     assert all(i.principal >= D(100) for i in sched[:-1])
     assert sum(i.principal for i in sched) == D("12000.00")

@@ -308,10 +308,33 @@ def test_bad_arguments_are_refused_and_nothing_is_written(tmp_path: Path) -> Non
     assert not (tmp_path / "x").exists() and not list(tmp_path.glob("y/*"))
 
 
-def test_explicit_first_due_dates_only_for_30_360_products() -> None:
-    cache = ScheduleCache(load_catalog())
-    one = np.array([1])
-    micro = ("CONSUMER", "CARD", "MICRO", "SME").index("MICRO")
-    with pytest.raises(ValueError, match="30/360"):
-        expand_installments(cache, one * micro, one * 100_000, one * 210_000, one * 6,
-                            one * 20_000, 20_500, one * 20_040)  # fmt: skip
+def test_explicit_first_due_dates_of_act_products_follow_the_domain() -> None:
+    # A card's 还款日 sets its first period's length; under ACT/365 the amounts depend
+    # on it (and on the months after it), so the cache must build them per such period.
+    catalog = load_catalog()
+    cache = ScheduleCache(catalog)
+    codes = ("CONSUMER", "CARD", "MICRO", "SME")
+    disbursed = [date(2025, 1, 10), date(2025, 1, 20), date(2025, 1, 30), date(2025, 2, 3)]
+    first_due = [date(2025, 2, 15), date(2025, 3, 5), date(2025, 3, 25), date(2025, 3, 10)]
+    for code in ("CARD", "MICRO", "SME"):
+        n = len(disbursed)
+        ins = expand_installments(
+            cache,
+            np.full(n, codes.index(code)),
+            np.full(n, 1_000_000),
+            np.full(n, 182_500),
+            np.full(n, 6),
+            np.array([d.toordinal() - 719163 for d in disbursed]),
+            10**6,
+            np.array([d.toordinal() - 719163 for d in first_due]),
+        )
+        for i, (start, first) in enumerate(zip(disbursed, first_due, strict=True)):
+            terms = LoanTerms(Decimal("10000.00"), Decimal("0.1825"), 6, start, first)
+            schedule = build_schedule(catalog.product(code), terms)
+            rows = ins.loan == i
+            assert [Decimal(int(c)).scaleb(-2) for c in ins.due_cents[rows]] == [
+                s.amount for s in schedule
+            ], (code, start, first)
+            assert [date.fromordinal(int(d) + 719163) for d in ins.due_day[rows]] == [
+                s.due_date for s in schedule
+            ]

@@ -2,8 +2,8 @@
 
 A catalog is read from a TOML file (see ``products/default.toml``) with a
 ``[portfolio]`` table (currency, ageing buckets, five-tier thresholds) and one
-``[products.CODE]`` table per product (schedule method, rates, day count, grace,
-penalty, late fee, cost cap, payment waterfall).
+``[products.CODE]`` table per product (schedule method, rates, day count, rounding of
+the equal principal, grace, penalty, late fee, cost cap, payment waterfall).
 """
 
 from __future__ import annotations
@@ -27,6 +27,14 @@ class ScheduleMethod(StrEnum):
     EQUAL_PRINCIPAL = "equal_principal"  # 等额本金
     INTEREST_ONLY = "interest_only"  # 先息后本
     CARD_MINIMUM = "card_minimum"  # 信用卡账单, minimum payment each statement
+
+
+class PrincipalRounding(StrEnum):
+    """How an equal-principal (等额本金) schedule rounds its monthly principal P / n to the
+    minor unit; the last installment takes whatever is left either way."""
+
+    HALF_UP = "half_up"  # 2,777.777… → 2,777.78, as published mortgage calculators do
+    DOWN = "down"  # 2,777.777… → 2,777.77, the last installment a little larger
 
 
 class Component(StrEnum):
@@ -219,6 +227,7 @@ class Product:
     name_zh: str = ""
     currency: str = DEFAULT_CURRENCY
     day_count: DayCount = DayCount.THIRTY_360
+    principal_rounding: PrincipalRounding = PrincipalRounding.HALF_UP
     grace_days: int = 0
     arrears_tolerance: Decimal = Decimal(0)
     charges: ChargeRules = field(default_factory=ChargeRules)
@@ -314,6 +323,9 @@ def _parse_product(source: str, code: str, body: dict[str, Any], currency: str) 
         term_months=r.integer("term_months", None),
         currency=currency_code,
         day_count=r.build("day_count", DayCount, DayCount.THIRTY_360),
+        principal_rounding=r.build(
+            "principal_rounding", PrincipalRounding, PrincipalRounding.HALF_UP
+        ),
         grace_days=r.integer("grace_days", 0),
         arrears_tolerance=r.amount("arrears_tolerance", Decimal(0)),
         charges=charges,

@@ -2,18 +2,19 @@
 
 Every installment is quantized to the minor unit when it is built; the principal parts
 always sum exactly to the principal because the last installment takes what is left.
+How an equal-principal part is rounded is the product's ``principal_rounding``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
-from decimal import ROUND_DOWN, Decimal, localcontext
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
 
 from arrears.domain.calendar import DayCount, add_months, year_fraction
 from arrears.domain.errors import DomainError
 from arrears.domain.money import ZERO, minor_unit, quantize
-from arrears.domain.products import CardRules, Product, ScheduleMethod
+from arrears.domain.products import CardRules, PrincipalRounding, Product, ScheduleMethod
 
 TWELVE = Decimal(12)
 
@@ -124,14 +125,42 @@ def _annuity(product: Product, terms: LoanTerms) -> tuple[Installment, ...]:
     return tuple(out)
 
 
+def equal_principal_part(
+    principal: Decimal, periods: int, rounding: PrincipalRounding, currency: str
+) -> Decimal:
+    """The principal of each installment but the last in an equal-principal (等额本金)
+    schedule: P / n rounded to the minor unit as the product says (half-up by default,
+    as published calculators do: 1,000,000 / 360 = 2,777.78). The last installment takes
+    the remainder. Should half-up make the first n − 1 parts exceed the principal (a
+    tiny principal over many months), the part is rounded down so none goes negative."""
+    unit = minor_unit(currency)
+    down = (principal / periods).quantize(unit, rounding=ROUND_DOWN)
+    if rounding is PrincipalRounding.DOWN:
+        return down
+    part = (principal / periods).quantize(unit, rounding=ROUND_HALF_UP)
+    return part if part * (periods - 1) <= principal else down
+
+
 def _equal_principal(product: Product, terms: LoanTerms) -> tuple[Installment, ...]:
+    """等额本金: installment k is P / n + (P − (k − 1)·P / n) × the period's rate.
+
+    Under half-up rounding the interest is on that formula's balance, P·(n − k + 1) / n
+    unrounded, as published calculators compute it (1,000,000 at 4.9% over 360 months:
+    first payment 6,861.11, total interest 737,041.67). Under ``down`` (the earlier
+    convention, kept so such books replay unchanged) it is on the balance left after
+    the rounded-down parts (6,861.10 and 737,043.71)."""
     n = terms.term_months
-    # Rounded down so the last installment absorbs the remainder and is never short.
-    part = (terms.principal / n).quantize(minor_unit(product.currency), rounding=ROUND_DOWN)
+    rounding = product.principal_rounding
+    part = equal_principal_part(terms.principal, n, rounding, product.currency)
     balance = terms.principal
     out = []
     for seq, (start, end) in enumerate(_periods(terms, n), start=1):
-        interest = _period_interest(balance, terms, product, start, end)
+        base = balance
+        if rounding is PrincipalRounding.HALF_UP:
+            with localcontext() as ctx:
+                ctx.prec = 40
+                base = terms.principal * (n - seq + 1) / n
+        interest = _period_interest(base, terms, product, start, end)
         principal = balance if seq == n else part
         out.append(Installment(seq, end, principal, interest))
         balance -= principal

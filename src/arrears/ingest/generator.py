@@ -53,7 +53,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -159,9 +159,10 @@ def canonical_days(days: np.ndarray) -> np.ndarray:
 
 class ScheduleCache:
     """Exact schedules of the domain core as int64 cents, built once per distinct
-    contract (product, principal, rate, term, and the canonical disbursement day for
-    ACT/365 and ACT/360 products), plus the days from a date to the same day of the
-    following months (the due-date rule of ``due_dates``)."""
+    contract (product, principal, rate, term, and for ACT/365 and ACT/360 products the
+    canonical disbursement day, or the canonical first due day and the days before it),
+    plus the days from a date to the same day of the following months (the due-date
+    rule of ``due_dates``)."""
 
     def __init__(self, catalog: Catalog, codes: tuple[str, ...] = PRODUCT_CODES) -> None:
         self.products = tuple(catalog.product(c) for c in codes)
@@ -170,15 +171,30 @@ class ScheduleCache:
         self._offsets: dict[int, np.ndarray] = {}
 
     def amounts(
-        self, product: int, principal_cents: int, rate_micro: int, term: int, day: int
+        self,
+        product: int,
+        principal_cents: int,
+        rate_micro: int,
+        term: int,
+        day: int,
+        first_gap: int = -1,
     ) -> tuple[np.ndarray, np.ndarray]:
         """(principal, interest) cents per installment; ``day`` is the canonical
-        disbursement day, ignored (pass -1) for 30/360 products."""
-        key = (product, principal_cents, rate_micro, term, day)
+        disbursement day, ignored (pass -1) for 30/360 products. With ``first_gap`` >= 0,
+        ``day`` is the canonical first due day and the loan was disbursed ``first_gap``
+        days before it (the amounts of an ACT product depend on both)."""
+        key = (product, principal_cents, rate_micro, term, day, first_gap)
         if key not in self._amounts:
             start = date.fromordinal(_EPOCH + day) if day >= 0 else date(2000, 1, 1)
+            first_due = None
+            if first_gap >= 0:
+                start, first_due = start - timedelta(days=first_gap), start
             terms = LoanTerms(
-                Decimal(principal_cents).scaleb(-2), Decimal(rate_micro).scaleb(-6), term, start
+                Decimal(principal_cents).scaleb(-2),
+                Decimal(rate_micro).scaleb(-6),
+                term,
+                start,
+                first_due,
             )
             rows = build_schedule(self.products[product], terms)
             principal = np.array([int(i.principal.scaleb(2)) for i in rows], dtype=np.int64)
@@ -235,15 +251,16 @@ def expand_installments(
 ) -> Installments:
     """The exact installments due on or before ``until_day`` of each loan, vectorized:
     Python work is one cache lookup per distinct contract, not per loan. Days count from
-    1970-01-01; ``first_due_day`` (-1 for the default) is allowed for 30/360 products only,
-    whose amounts do not depend on dates."""
+    1970-01-01; ``first_due_day`` is -1 for the default (a month after disbursement)."""
     explicit = np.zeros(len(product), bool) if first_due_day is None else first_due_day >= 0
-    if (explicit & cache.actual_days[product]).any():
-        raise ValueError("explicit first due dates are supported for 30/360 products only")
     base = np.where(explicit, first_due_day, disbursed_day)  # type: ignore[arg-type]
     shift = (~explicit).astype(np.int64)  # default: due dates start one month after base
-    day_key = np.where(cache.actual_days[product], canonical_days(disbursed_day), -1)
-    uniq, inverse = _unique_rows([product, principal_cents, rate_micro, term, day_key])
+    actual = cache.actual_days[product]
+    # An ACT product's amounts follow its periods' lengths: the months from the
+    # (canonical) first due day on, and for an explicit first due day the days before it.
+    day_key = np.where(actual, canonical_days(base), -1)
+    gap_key = np.where(actual & explicit, base - disbursed_day, -1)
+    uniq, inverse = _unique_rows([product, principal_cents, rate_micro, term, day_key, gap_key])
     scheds = [np.add(*cache.amounts(*(int(v) for v in row))) for row in uniq]
     lengths = np.array([len(s) for s in scheds], dtype=np.int64)
     starts = np.cumsum(lengths) - lengths
