@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from arrears.commands import channels, compliance, models, report, strategy, web
+from arrears.commands import channels, compliance, loan, models, report, strategy, web
 from arrears.commands.common import (
     AsOfOpt,
     LangOpt,
@@ -718,7 +718,7 @@ def _demo_treatments(
         )
 
 
-for _module in (compliance, strategy, channels, models, report, web):
+for _module in (compliance, strategy, channels, models, report, web, loan):
     _module.register(app)
 
 

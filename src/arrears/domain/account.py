@@ -23,7 +23,7 @@ such a stretch instead of one a day.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -119,6 +119,37 @@ def cost_charged(ledger: Ledger) -> Decimal:
     return total
 
 
+@dataclass(frozen=True, slots=True)
+class ChargesToDate:
+    """What a loan has been charged since disbursement, whatever was later paid, waived
+    or written off: contract interest fallen due, 罚息, 复利 and fees (less fees reversed)."""
+
+    interest: Decimal
+    penalty: Decimal
+    compound: Decimal
+    fees: Decimal
+
+
+def charges_to_date(ledger: Ledger) -> ChargesToDate:
+    """The charges of ``ledger``'s entries, each summed from the legs that booked it."""
+    interest = penalty = compound = fees = ZERO
+    reversed_refs = {e.reverses for e in ledger.entries if e.kind is EntryKind.REVERSAL}
+    for entry in ledger.entries:
+        if entry.kind is EntryKind.INSTALLMENT_DUE:
+            interest += sum(
+                (leg.amount for leg in entry.legs if leg.account is Account.INTEREST), ZERO
+            )
+        elif entry.kind is EntryKind.ACCRUAL:
+            for leg in entry.legs:
+                if leg.account is Account.PENALTY:
+                    penalty += leg.amount
+                elif leg.account is Account.COMPOUND:
+                    compound += leg.amount
+        elif entry.kind is EntryKind.FEE and entry.ref not in reversed_refs:
+            fees += entry.amount
+    return ChargesToDate(interest, penalty, compound, fees)
+
+
 def _with(acc: LoanAccount, ledger: Ledger, closed_through: date, charged: Decimal) -> LoanAccount:
     return LoanAccount(
         acc.loan_id,
@@ -145,8 +176,20 @@ def _overdue_base(acc: LoanAccount, day: date) -> tuple[Decimal, Decimal]:
     return principal, interest
 
 
-def close_day(acc: LoanAccount, day: date, payments: Sequence[Payment] = ()) -> LoanAccount:
-    """Close ``day`` for this loan (the day after ``closed_through``)."""
+Posting = Callable[[Ledger, date], Ledger]
+"""Something else that happens to a loan on a day (a reversal, a waiver, a fee, a
+write-off), posted in ``close_day`` right after the day's payments."""
+
+
+def close_day(
+    acc: LoanAccount,
+    day: date,
+    payments: Sequence[Payment] = (),
+    postings: Sequence[Posting] = (),
+) -> LoanAccount:
+    """Close ``day`` for this loan (the day after ``closed_through``). ``postings`` are
+    applied in their order after the day's payments and before its late fees and
+    accrual, so a waiver or a reversal of ``day`` counts in that day's charges."""
     if day != acc.closed_through + ONE_DAY:
         raise ValueError(
             f"loan {acc.loan_id}: closing {day} but closed through {acc.closed_through}"
@@ -157,7 +200,9 @@ def close_day(acc: LoanAccount, day: date, payments: Sequence[Payment] = ()) -> 
         # nothing falls due or accrues on a written-off loan; money received is recovery
         for payment in sorted(payments, key=lambda p: p.ref):
             ledger = ops.pay(ledger, payment.ref, day, payment.amount, waterfall).ledger
-        return _with(acc, ledger, day, charged)
+        for posting in postings:
+            ledger = posting(ledger, day)
+        return _with(acc, ledger, day, cost_charged(ledger) if postings else charged)
     schedule, due_dates = acc.schedule, acc.due_dates
     first = i = bisect_left(due_dates, day)
     while i < len(due_dates) and due_dates[i] == day:
@@ -170,6 +215,13 @@ def close_day(acc: LoanAccount, day: date, payments: Sequence[Payment] = ()) -> 
             ledger = applied.ledger
     for payment in sorted(payments, key=lambda p: p.ref):
         ledger = ops.pay(ledger, payment.ref, day, payment.amount, waterfall).ledger
+    if postings:
+        for posting in postings:
+            ledger = posting(ledger, day)
+        # a fee charged or reversed by a posting moves the cap's measure
+        charged = cost_charged(ledger)
+        if ledger.written_off:
+            return _with(acc, ledger, day, charged)
 
     rules = product.charges
     fees: list[tuple[int, Decimal]] = []

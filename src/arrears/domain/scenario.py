@@ -1,0 +1,398 @@
+"""One loan's story replayed through the domain core: the use case behind
+``arrears loan replay``.
+
+A scenario (a TOML file, see ``docs/loan-rules.md``) names a product, the loan's
+contract and the events that happened to it (payments, reversals, waivers, fees, a
+write-off, recoveries), each at its value date. ``replay`` opens the account, closes
+it day by day to the as-of date and posts each event on its day, right after that
+day's installments fall due and before its late fees and accrual, in the order the
+file lists the events of one day. Every fault of a scenario is a ``ScenarioError``
+naming the file, the field and, for an event, its number (counted from 1 as the
+``[[events]]`` tables appear in the file).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from arrears.domain import operations as ops
+from arrears.domain.account import (
+    ChargesToDate,
+    DayState,
+    LoanAccount,
+    Posting,
+    advance,
+    charges_to_date,
+    close_day,
+    open_account,
+    state_of,
+)
+from arrears.domain.errors import DomainError
+from arrears.domain.ledger import Account, Ledger
+from arrears.domain.money import MINOR_UNITS, quantize, to_decimal
+from arrears.domain.products import Catalog, Component, Product, Waterfall
+from arrears.domain.schedule import LoanTerms
+
+ONE_DAY = timedelta(days=1)
+
+
+class ScenarioError(DomainError):
+    """A scenario cannot be replayed; the message names the file and the field."""
+
+
+class EventKind(StrEnum):
+    PAYMENT = "payment"
+    REVERSAL = "reversal"  # of an earlier payment, waiver or fee, named by its ref
+    WAIVER = "waiver"  # 减免
+    WRITE_OFF = "write_off"  # 核销
+    RECOVERY = "recovery"  # money received after the write-off
+    FEE = "fee"
+    COST = "cost"  # 实现债权的费用: not a component of the domain core yet
+
+
+# Enforcement costs (legal and collection costs, Civil Code art. 561) need a component
+# of their own in the ledger, the waterfall and the batch engine; until they have one a
+# scenario that books them is refused rather than booked as something else.
+UNSUPPORTED = {
+    EventKind.COST: "enforcement costs (实现债权的费用) are not a component of the domain "
+    "core yet, so a 'cost' event cannot be booked; leave it out or book it as a 'fee'",
+}
+REVERSIBLE = (EventKind.PAYMENT, EventKind.WAIVER, EventKind.FEE, EventKind.RECOVERY)
+NEEDS_AMOUNT = (
+    EventKind.PAYMENT,
+    EventKind.WAIVER,
+    EventKind.RECOVERY,
+    EventKind.FEE,
+    EventKind.COST,
+)
+EVENT_FIELDS = {"kind", "on", "amount", "ref", "component", "memo"}
+LOAN_FIELDS = {"principal", "annual_rate", "term_months", "disbursed_on", "first_due"}
+TOP_FIELDS = {"product", "loan", "events"}
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioEvent:
+    """One event of a scenario. ``ref`` is the event's own reference, except for a
+    reversal, whose ``ref`` names the event it reverses."""
+
+    number: int  # 1 for the first [[events]] table of the file
+    kind: EventKind
+    on: date
+    amount: Decimal | None
+    ref: str
+    component: Component | None = None
+    memo: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"events #{self.number} ({self.kind.value} on {self.on})"
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A loan's contract under one product and what happened to it."""
+
+    source: str
+    product: Product
+    terms: LoanTerms
+    events: tuple[ScenarioEvent, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """A scenario replayed to ``state.as_of``: the day's snapshot row, and what the
+    loan has been charged since disbursement."""
+
+    state: DayState
+    charged: ChargesToDate
+    currency: str
+    costs: Decimal  # enforcement costs outstanding: always zero until they are a component
+
+
+def load_scenario(path: Path | str, catalog: Catalog) -> Scenario:
+    """Read and check the scenario file at ``path`` against ``catalog``."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: scenario file not found") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not a UTF-8 text file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    return parse_scenario(data, catalog, str(path))
+
+
+def parse_scenario(data: Mapping[str, Any], catalog: Catalog, source: str) -> Scenario:
+    """Build a Scenario from parsed TOML; every fault names ``source`` and the field."""
+
+    def fail(field: str, reason: str) -> ScenarioError:
+        return ScenarioError(f"{source}: {field}: {reason}")
+
+    unknown = set(data) - TOP_FIELDS
+    if unknown:
+        raise fail(sorted(unknown)[0], f"unknown field (a scenario has {sorted(TOP_FIELDS)})")
+    code = data.get("product")
+    if not isinstance(code, str):
+        raise fail("product", "required: the code of a product of the catalogue")
+    try:
+        product = catalog.product(code)
+    except DomainError as exc:
+        raise fail("product", str(exc)) from None
+    loan = data.get("loan")
+    if not isinstance(loan, Mapping):
+        raise fail("loan", "required: a [loan] table with principal and disbursed_on")
+    terms = _terms(loan, product, partial(_prefixed, fail, "loan."))
+    raw_events = data.get("events", [])
+    if not isinstance(raw_events, list) or not all(isinstance(e, Mapping) for e in raw_events):
+        raise fail("events", "must be [[events]] tables")
+    events = [
+        _event(n, body, product, terms, partial(_prefixed, fail, f"events #{n}."))
+        for n, body in enumerate(raw_events, start=1)
+    ]
+    _check_refs(events, fail)
+    return Scenario(source, product, terms, tuple(events))
+
+
+def _prefixed(
+    fail: Callable[[str, str], ScenarioError], prefix: str, field: str, reason: str
+) -> ScenarioError:
+    return fail(prefix + field, reason)
+
+
+Fail = Callable[[str, str], ScenarioError]
+
+
+def _terms(loan: Mapping[str, Any], product: Product, fail: Fail) -> LoanTerms:
+    unknown = set(loan) - LOAN_FIELDS
+    if unknown:
+        raise fail(sorted(unknown)[0], f"unknown field (a loan has {sorted(LOAN_FIELDS)})")
+    principal = _amount(loan, "principal", product.currency, fail, required=True)
+    assert principal is not None
+    rate = product.annual_rate
+    if "annual_rate" in loan:
+        rate = _number(loan["annual_rate"], "annual_rate", fail)
+        if not 0 <= rate <= 10:
+            raise fail("annual_rate", f"rate {rate} is outside 0..10 (write 0.18 for 18%)")
+    term = product.term_months
+    if "term_months" in loan:
+        term = loan["term_months"]
+        if isinstance(term, bool) or not isinstance(term, int) or term <= 0:
+            raise fail("term_months", f"{term!r} is not a positive whole number of months")
+    disbursed_on = _date(loan, "disbursed_on", fail)
+    first_due = _date(loan, "first_due", fail) if "first_due" in loan else None
+    try:
+        return LoanTerms(principal, rate, term, disbursed_on, first_due)
+    except DomainError as exc:
+        raise fail("first_due" if first_due else "principal", str(exc)) from None
+
+
+def _event(
+    number: int, body: Mapping[str, Any], product: Product, terms: LoanTerms, fail: Fail
+) -> ScenarioEvent:
+    unknown = set(body) - EVENT_FIELDS
+    if unknown:
+        raise fail(sorted(unknown)[0], f"unknown field (an event has {sorted(EVENT_FIELDS)})")
+    raw_kind = body.get("kind")
+    try:
+        kind = EventKind(str(raw_kind))
+    except ValueError:
+        known = " | ".join(k.value for k in EventKind)
+        if raw_kind is None:
+            raise fail("kind", f"required field is missing (one of {known})") from None
+        raise fail("kind", f"{raw_kind!r} is not one of {known}") from None
+    if kind in UNSUPPORTED:
+        raise fail("kind", UNSUPPORTED[kind])
+    on = _date(body, "on", fail)
+    if on <= terms.disbursed_on:
+        raise fail("on", f"{on} is not after the disbursement date {terms.disbursed_on}")
+    amount = _amount(body, "amount", product.currency, fail, required=kind in NEEDS_AMOUNT)
+    if amount is not None and kind not in NEEDS_AMOUNT:
+        raise fail("amount", f"a {kind.value} takes no amount")
+    ref = body.get("ref", f"{kind.value}#{number}")
+    if not isinstance(ref, str) or not ref.strip():
+        raise fail("ref", f'{ref!r} is not a reference (write ref = "p1")')
+    if kind is EventKind.REVERSAL and "ref" not in body:
+        raise fail("ref", "required: a reversal names the ref of the event it reverses")
+    component = None
+    if "component" in body:
+        if kind is not EventKind.WAIVER:
+            raise fail("component", "only a waiver names a component")
+        try:
+            component = Component(body["component"])
+        except ValueError:
+            known = " | ".join(c.value for c in Component)
+            raise fail("component", f"{body['component']!r} is not one of {known}") from None
+    memo = body.get("memo", "")
+    if not isinstance(memo, str):
+        raise fail("memo", "must be text")
+    return ScenarioEvent(number, kind, on, amount, ref.strip(), component, memo)
+
+
+def _check_refs(events: list[ScenarioEvent], fail: Callable[[str, str], ScenarioError]) -> None:
+    """Refs are unique, and a reversal names an earlier reversible event not already
+    reversed ("earlier": by date, and in file order on the same date)."""
+    seen: dict[str, ScenarioEvent] = {}
+    reversed_: set[str] = set()
+    for event in sorted(events, key=lambda e: (e.on, e.number)):
+        where = f"events #{event.number}.ref"
+        if event.kind is EventKind.REVERSAL:
+            target = seen.get(event.ref)
+            if target is None:
+                raise fail(where, f"no payment, waiver, fee or recovery {event.ref!r} before it")
+            if target.kind not in REVERSIBLE:
+                raise fail(where, f"{event.ref!r} is a {target.kind.value}; it cannot be reversed")
+            if event.ref in reversed_:
+                raise fail(where, f"{event.ref!r} is already reversed")
+            reversed_.add(event.ref)
+            continue
+        if event.ref in seen:
+            raise fail(where, f"{event.ref!r} is used by another event")
+        seen[event.ref] = event
+
+
+def _date(body: Mapping[str, Any], field: str, fail: Fail) -> date:
+    if field not in body:
+        raise fail(field, "required field is missing (a date YYYY-MM-DD)")
+    value = body[field]
+    if isinstance(value, date) and not hasattr(value, "hour"):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise fail(field, f"{value!r} is not a date of the form YYYY-MM-DD")
+
+
+def _number(value: object, field: str, fail: Fail) -> Decimal:
+    # TOML gives a float for 0.18; its repr is the shortest spelling of what was written.
+    try:
+        return to_decimal(repr(value) if isinstance(value, float) else value)
+    except DomainError as exc:
+        raise fail(field, str(exc)) from None
+
+
+def _amount(
+    body: Mapping[str, Any], field: str, currency: str, fail: Fail, required: bool
+) -> Decimal | None:
+    if field not in body:
+        if required:
+            raise fail(field, 'required field is missing (an amount such as "550.08")')
+        return None
+    value = _number(body[field], field, fail)
+    if value <= 0:
+        raise fail(field, f"{value} must be positive")
+    if quantize(value, currency) != value:
+        places = MINOR_UNITS[currency]
+        raise fail(field, f"{body[field]!r} has more than {places} decimals for {currency}")
+    return value
+
+
+def replay(scenario: Scenario, catalog: Catalog, as_of: date) -> Replay:
+    """Open the scenario's loan, close it day by day through ``as_of`` with each event
+    posted on its value date (events after ``as_of`` have not happened yet), and read
+    the loan as of that day."""
+    terms = scenario.terms
+    if as_of < terms.disbursed_on:
+        raise ScenarioError(
+            f"{scenario.source}: as-of {as_of} is before the loan's disbursement "
+            f"{terms.disbursed_on}"
+        )
+    acc = open_account("scenario", scenario.product, terms)
+    by_day: dict[date, list[ScenarioEvent]] = {}
+    for event in scenario.events:
+        if event.on <= as_of:
+            by_day.setdefault(event.on, []).append(event)
+    posted: dict[str, tuple[str, ...]] = {}  # scenario ref -> ledger refs it booked
+    for day in sorted(by_day):
+        acc, _ = advance(acc, day - ONE_DAY)
+        postings = [_posting(acc, e, posted, scenario.source) for e in by_day[day]]
+        acc = close_day(acc, day, postings=postings)
+    acc, _ = advance(acc, as_of)
+    return Replay(
+        state=state_of(acc, catalog),
+        charged=charges_to_date(acc.ledger),
+        currency=acc.currency,
+        costs=quantize(Decimal(0), acc.currency),
+    )
+
+
+def _posting(
+    acc: LoanAccount, event: ScenarioEvent, posted: dict[str, tuple[str, ...]], source: str
+) -> Posting:
+    """The ledger posting of ``event``; a domain refusal (waiving more than is owed,
+    writing off a repaid loan) becomes a ScenarioError naming the event."""
+    waterfall = acc.product.waterfall
+
+    def book(ledger: Ledger, day: date) -> Ledger:
+        try:
+            ledger, refs = _book(ledger, day, event, posted, waterfall)
+        except DomainError as exc:
+            reason = str(exc).removeprefix(f"loan {ledger.loan_id}: ")
+            raise ScenarioError(f"{source}: {event.label}: {reason}") from None
+        posted[event.ref] = refs
+        return ledger
+
+    return book
+
+
+def _book(
+    ledger: Ledger,
+    day: date,
+    event: ScenarioEvent,
+    posted: dict[str, tuple[str, ...]],
+    waterfall: Waterfall,
+) -> tuple[Ledger, tuple[str, ...]]:
+    kind, ref, amount = event.kind, event.ref, event.amount
+    if kind is EventKind.REVERSAL:
+        for target in posted[ref]:
+            ledger = ops.reverse(ledger, f"rev:{target}", day, target, memo=event.memo).ledger
+        return ledger, ()
+    if kind is EventKind.WRITE_OFF:
+        return ops.write_off(ledger, ref, day, memo=event.memo).ledger, (ref,)
+    assert amount is not None
+    if kind is EventKind.PAYMENT:
+        return ops.pay(ledger, ref, day, amount, waterfall).ledger, (ref,)
+    if kind is EventKind.RECOVERY:
+        if not ledger.written_off:
+            raise DomainError("a recovery needs the loan written off first (kind write_off)")
+        return ops.pay(ledger, ref, day, amount, waterfall).ledger, (ref,)
+    if kind is EventKind.FEE:
+        return ops.charge_fee(ledger, ref, day, amount, memo=event.memo or "fee").ledger, (ref,)
+    if kind is EventKind.WAIVER:
+        return _waive(ledger, day, event, amount, waterfall)
+    raise DomainError(f"{kind.value} events cannot be booked")  # pragma: no cover
+
+
+def _waive(
+    ledger: Ledger, day: date, event: ScenarioEvent, amount: Decimal, waterfall: Waterfall
+) -> tuple[Ledger, tuple[str, ...]]:
+    """A waiver of one component, or without one, of what is due in the product's
+    waterfall order (charges and fallen-due interest and principal): one waiver entry
+    per component it reaches, ``<ref>:<component>``."""
+    if event.component is not None:
+        return ops.waive(ledger, event.ref, day, event.component, amount, event.memo).ledger, (
+            event.ref,
+        )
+    if amount > ledger.total_due:
+        raise DomainError(f"cannot waive {amount}, only {ledger.total_due} is due")
+    refs: list[str] = []
+    left = amount
+    for component in waterfall.order:
+        owed = ledger.balance(Account.of(component))
+        part = min(owed, left)
+        if part > 0:
+            ref = f"{event.ref}:{component.value}"
+            ledger = ops.waive(ledger, ref, day, component, part, event.memo).ledger
+            refs.append(ref)
+            left -= part
+    return ledger, tuple(refs)

@@ -1,0 +1,206 @@
+"""A loan's scenario replayed through the domain core (the use case of `arrears loan
+replay`): figures worked by hand, equal to closing the account directly, and every
+fault of a scenario named by its field.
+
+The CONSUMER loan is the worked example of test_worked_example.py: 12,000.00 at 18%,
+12 annuity installments of 1,100.16, disbursed 2025-01-10, grace 3 days, 罚息 and 复利
+27% a year on a 360-day year, late fee 30.00.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from arrears.domain.account import Payment, advance, open_account, state_of
+from arrears.domain.products import load_catalog
+from arrears.domain.scenario import ScenarioError, load_scenario, parse_scenario, replay
+from arrears.domain.schedule import LoanTerms
+
+D = Decimal
+CAT = load_catalog()
+LOAN = {"principal": "12000.00", "disbursed_on": date(2025, 1, 10)}
+
+
+def scenario(*events: dict[str, Any], product: str = "CONSUMER", **loan: Any) -> Any:
+    return parse_scenario(
+        {"product": product, "loan": {**LOAN, **loan}, "events": list(events)}, CAT, "s.toml"
+    )
+
+
+def pay(on: date | str, amount: str, ref: str) -> dict[str, Any]:
+    return {"kind": "payment", "on": on, "amount": amount, "ref": ref}
+
+
+WORKED = [
+    pay(date(2025, 2, 10), "1100.16", "p1"),
+    pay(date(2025, 4, 20), "1000.00", "p2"),
+    pay(date(2025, 4, 25), "1400.49", "p3"),
+]
+
+
+def test_card_interest_counts_actual_days_at_005_percent_a_day():
+    # CARD says 0.05% a day (18.25% a year): 10,000 for the 31 days 10 Jan → 10 Feb is
+    # 10,000 × 0.0005 × 31 = 155.00 (under 30/360 it was 10,000 × 0.1825 / 12 = 152.08)
+    result = replay(scenario(product="CARD", principal="10000.00"), CAT, date(2025, 2, 10))
+    assert result.state.interest_due == D("155.00")
+    assert result.charged.interest == D("155.00")
+
+
+def test_worked_example_by_hand():
+    # As of 19 Apr: #2 and #3 unpaid, DPD 40 (from 10 Mar), late fees 2 × 30.00,
+    # 罚息 30.16 and 复利 5.16 (see test_worked_example.py for the day by day)
+    result = replay(scenario(*WORKED), CAT, date(2025, 4, 19))
+    s = result.state
+    assert (s.status, s.dpd, s.bucket, s.loan_class) == ("active", 40, "M2", "special_mention")
+    assert s.principal_outstanding == D("12000.00") - D("920.16")
+    assert (s.principal_due, s.interest_due) == (D("933.96") + D("947.97"), D("318.39"))
+    assert (s.penalty, s.compound, s.fee, s.credit) == (D("30.16"), D("5.16"), D("60"), 0)
+    assert result.charged.interest == D("180.00") + D("166.20") + D("152.19")
+    assert (result.charged.penalty, result.charged.compound) == (D("30.16"), D("5.16"))
+    assert result.charged.fees == D("60.00")
+    assert result.costs == 0
+
+
+def test_replay_of_payments_equals_closing_the_account_directly():
+    product = CAT.product("CONSUMER")
+    terms = LoanTerms(D("12000.00"), product.annual_rate, 12, date(2025, 1, 10))
+    payments = [Payment(e["ref"], e["on"], D(e["amount"])) for e in WORKED]
+    for as_of in (date(2025, 3, 20), date(2025, 4, 22), date(2025, 5, 31)):
+        acc, _ = advance(open_account("scenario", product, terms), as_of, payments)
+        assert replay(scenario(*WORKED), CAT, as_of).state == state_of(acc, CAT)
+
+
+def test_events_after_the_as_of_date_have_not_happened_yet():
+    early = replay(scenario(*WORKED), CAT, date(2025, 4, 19))
+    assert early.state == replay(scenario(*WORKED[:1]), CAT, date(2025, 4, 19)).state
+
+
+def test_a_reversed_payment_is_as_if_never_paid_when_it_stood_inside_grace():
+    # #1 paid on its due date, bounced two days later (still inside grace): by 20 Feb
+    # the loan owes #1, its late fee and the charges of 14–20 Feb, as if never paid
+    bounced = scenario(
+        pay(date(2025, 2, 10), "1100.16", "p1"),
+        {"kind": "reversal", "on": date(2025, 2, 12), "ref": "p1"},
+    )
+    got = replay(bounced, CAT, date(2025, 2, 20))
+    assert got.state == replay(scenario(), CAT, date(2025, 2, 20)).state
+    assert got.state.dpd == 10 and got.state.fee == D("30.00")
+
+
+def test_a_waiver_of_one_component_counts_in_that_days_charges():
+    # 30.16 of 罚息 by 19 Apr; 10.00 waived that day leaves 20.16. Charged stays 30.16.
+    waived = scenario(
+        *WORKED, {"kind": "waiver", "on": date(2025, 4, 19), "amount": "10", "component": "penalty"}
+    )
+    result = replay(waived, CAT, date(2025, 4, 19))
+    assert result.state.penalty == D("20.16")
+    assert result.charged.penalty == D("30.16")
+
+
+def test_a_waiver_without_component_follows_the_waterfall():
+    # CONSUMER's order starts with fees: 50.00 waived of the 60.00 of late fees
+    waived = scenario(*WORKED, {"kind": "waiver", "on": date(2025, 4, 19), "amount": "50.00"})
+    s = replay(waived, CAT, date(2025, 4, 19)).state
+    assert (s.fee, s.penalty) == (D("10.00"), D("30.16"))
+
+
+def test_a_fee_is_charged_and_its_reversal_takes_it_back():
+    fee = {"kind": "fee", "on": date(2025, 1, 20), "amount": "25.00", "ref": "f1"}
+    charged = replay(scenario(fee), CAT, date(2025, 2, 1))
+    assert (charged.state.fee, charged.charged.fees) == (D("25.00"), D("25.00"))
+    undo = {"kind": "reversal", "on": date(2025, 1, 25), "ref": "f1"}
+    back = replay(scenario(fee, undo), CAT, date(2025, 2, 1))
+    assert (back.state.fee, back.charged.fees) == (0, 0)
+
+
+def test_write_off_then_recovery():
+    events = [
+        *WORKED[:1],
+        {"kind": "write_off", "on": date(2025, 4, 19)},
+        {"kind": "recovery", "on": date(2025, 4, 25), "amount": "500.00"},
+    ]
+    s = replay(scenario(*events), CAT, date(2025, 4, 30)).state
+    assert s.status == "written_off"
+    assert (s.principal_outstanding, s.interest_due, s.penalty, s.fee) == (0, 0, 0, 0)
+
+
+def test_a_recovery_before_the_write_off_is_refused_naming_the_event():
+    events = [{"kind": "recovery", "on": date(2025, 2, 25), "amount": "500.00"}]
+    with pytest.raises(ScenarioError, match=r"events #1 \(recovery on 2025-02-25\): .*write"):
+        replay(scenario(*events), CAT, date(2025, 4, 30))
+
+
+def test_waiving_more_than_is_owed_names_the_event():
+    events = [{"kind": "waiver", "on": date(2025, 2, 1), "amount": "5.00", "component": "fee"}]
+    with pytest.raises(ScenarioError, match=r"s\.toml: events #1 \(waiver on 2025-02-01\)"):
+        replay(scenario(*events), CAT, date(2025, 2, 2))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"product": "NOPE"}, r"s\.toml: product: unknown product 'NOPE'"),
+        ({"loan": {"disbursed_on": date(2025, 1, 10)}}, r"loan\.principal: required"),
+        ({"loan": {**LOAN, "disbursed_on": "2025-13-01"}}, r"loan\.disbursed_on: '2025-13-01'"),
+        ({"loan": {**LOAN, "principal": "12000.005"}}, r"loan\.principal: .*more than 2 dec"),
+        ({"loan": {**LOAN, "principal": 12000.005}}, r"loan\.principal: .*more than 2 dec"),
+        ({"loan": {**LOAN, "term": 12}}, r"loan\.term: unknown field"),
+        ({"events": [{"kind": "payment", "on": date(2025, 2, 1)}]}, r"events #1\.amount: req"),
+        (
+            {"events": [pay(date(2025, 2, 1), "10", "a"), pay("2025-02-30", "1", "b")]},
+            r"events #2\.on: '2025-02-30' is not a date",
+        ),
+        ({"events": [pay(date(2025, 2, 1), "550.085", "a")]}, r"events #1\.amount: '550\.085'"),
+        ({"events": [pay(date(2025, 2, 1), "-5", "a")]}, r"events #1\.amount: -5 must be pos"),
+        ({"events": [{"kind": "refund", "on": date(2025, 2, 1)}]}, r"events #1\.kind: 'refund'"),
+        ({"events": [{"on": date(2025, 2, 1)}]}, r"events #1\.kind: required"),
+        (
+            {"events": [{"kind": "reversal", "on": date(2025, 2, 1), "ref": "p9"}]},
+            r"events #1\.ref: no payment, waiver, fee or recovery 'p9' before it",
+        ),
+        (
+            {"events": [pay(date(2025, 2, 1), "10", "a"), pay(date(2025, 2, 2), "10", "a")]},
+            r"events #2\.ref: 'a' is used by another event",
+        ),
+        (
+            {"events": [{"kind": "cost", "on": date(2025, 2, 1), "amount": "800.00"}]},
+            r"events #1\.kind: enforcement costs .* not a component",
+        ),
+        ({"events": [pay(date(2025, 1, 10), "10", "a")]}, r"events #1\.on: .*not after the disb"),
+    ],
+)
+def test_bad_scenarios_name_the_field(change: dict[str, Any], message: str):
+    data: dict[str, Any] = {"product": "CONSUMER", "loan": dict(LOAN), **change}
+    with pytest.raises(ScenarioError, match=message):
+        parse_scenario(data, CAT, "s.toml")
+
+
+def test_a_reversal_after_its_payment_on_the_same_day_is_accepted():
+    events = [
+        pay(date(2025, 2, 10), "1100.16", "p1"),
+        {"kind": "reversal", "on": date(2025, 2, 10), "ref": "p1"},
+    ]
+    s = replay(scenario(*events), CAT, date(2025, 2, 10)).state
+    assert s.principal_due == D("920.16")
+
+
+def test_load_scenario_reads_toml_and_names_the_file(tmp_path: Path):
+    path = tmp_path / "loan.toml"
+    path.write_text(
+        'product = "CONSUMER"\n[loan]\nprincipal = "6000.00"\nannual_rate = "0.18"\n'
+        "term_months = 12\ndisbursed_on = 2025-03-05\n"
+        '[[events]]\nkind = "payment"\non = 2025-04-09\namount = "550.08"\nref = "p1"\n',
+        encoding="utf-8",
+    )
+    loaded = load_scenario(path, CAT)
+    assert loaded.terms.principal == D("6000.00") and loaded.events[0].amount == D("550.08")
+    (tmp_path / "bad.toml").write_text("product = \n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"bad\.toml: not valid TOML"):
+        load_scenario(tmp_path / "bad.toml", CAT)
+    with pytest.raises(ScenarioError, match=r"none\.toml: scenario file not found"):
+        load_scenario(tmp_path / "none.toml", CAT)

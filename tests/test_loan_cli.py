@@ -1,0 +1,230 @@
+"""`arrears loan schedule` and `arrears loan replay` as a user (or an outside check)
+runs them: the stable output contracts, the published figures, and errors that name
+the option or the scenario field."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from arrears.cli import app
+
+runner = CliRunner()
+D = Decimal
+MORTGAGE = ["--principal", "1000000", "--rate", "0.049", "--term", "360"]
+MORTGAGE += ["--method", "equal_principal", "--start", "2025-01-15"]
+
+
+def run(*args: str):
+    return runner.invoke(app, ["loan", *args])
+
+
+def scenario(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "scenario.toml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_equal_principal_schedule_matches_published_calculators():
+    # 1,000,000 over 360 months at 4.9%: first payment 6,861.11, total interest 737,041.67
+    result = run("schedule", *MORTGAGE)
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert len(rows) == 360
+    assert rows[0] == {
+        "seq": 1,
+        "due_date": "2025-02-15",
+        "principal": "2777.78",
+        "interest": "4083.33",
+        "amount": "6861.11",
+    }
+    assert sum(D(r["interest"]) for r in rows) == D("737041.67")
+    assert sum(D(r["principal"]) for r in rows) == D("1000000.00")
+    assert rows[-1]["principal"] == "2776.98"
+
+
+def test_a_product_rounding_down_gives_the_earlier_figures(tmp_path: Path):
+    products = tmp_path / "products.toml"
+    products.write_text(
+        '[products.MORTGAGE]\nmethod = "equal_principal"\nannual_rate = 0.049\n'
+        'term_months = 360\nprincipal_rounding = "down"\n',
+        encoding="utf-8",
+    )
+    result = run("schedule", *MORTGAGE, "--product", "MORTGAGE", "--products", str(products))
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert (rows[0]["principal"], rows[0]["amount"]) == ("2777.77", "6861.10")
+    assert sum(D(r["interest"]) for r in rows) == D("737043.71")
+    assert rows[-1]["principal"] == "2780.57"
+
+
+def test_schedule_as_csv_has_a_header_then_one_row_per_installment():
+    result = run(
+        "schedule", "--principal", "12000", "--rate", "18%", "--term", "12",
+        "--method", "annuity", "--start", "2025-01-10", "--format", "csv",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert rows[0] == ["seq", "due_date", "principal", "interest", "amount"]
+    # 12,000 at 18% (1.5% a month): 1,100.16 a month, #1 interest 180.00 (test_worked_example)
+    assert rows[1] == ["1", "2025-02-10", "920.16", "180.00", "1100.16"]
+    assert len(rows) == 13
+
+
+def test_product_day_count_applies_and_day_count_option_overrides():
+    common = ["--principal", "10000", "--rate", "0.1825", "--term", "1", "--start", "2025-01-10"]
+    card = json.loads(run("schedule", *common, "--product", "CARD").stdout)
+    assert card[0]["interest"] == "155.00"  # ACT/365: 10,000 × 0.0005 × 31 days
+    plain = run("schedule", *common, "--product", "CARD", "--day-count", "30/360")
+    assert json.loads(plain.stdout)[0]["interest"] == "152.08"  # 10,000 × 0.1825 / 12
+
+
+CARD_SCENARIO = """\
+product = "CARD"
+[loan]
+principal = "10000.00"
+disbursed_on = 2025-01-10
+"""
+
+
+def test_card_replay_charges_155_for_31_days(tmp_path: Path):
+    result = run("replay", scenario(tmp_path, CARD_SCENARIO), "--as-of", "2025-02-10")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report == {
+        "as_of": "2025-02-10",
+        "status": "active",
+        "dpd": 0,
+        "bucket": "M0",
+        "loan_class": "normal",
+        "balances": {
+            "principal_outstanding": "10000.00",
+            "principal_due": "1000.00",
+            "interest_due": "155.00",
+            "penalty": "0.00",
+            "compound": "0.00",
+            "fees": "0.00",
+            "costs": "0.00",
+            "credit": "0.00",
+        },
+        "charged": {"interest": "155.00", "penalty": "0.00", "compound": "0.00", "fees": "0.00"},
+    }
+
+
+CONSUMER_SCENARIO = """\
+product = "CONSUMER"
+[loan]
+principal = "12000.00"
+annual_rate = "0.18"
+term_months = 12
+disbursed_on = 2025-01-10
+
+[[events]]
+kind = "payment"
+on = 2025-02-10
+amount = "1100.16"
+ref = "p1"
+"""
+
+
+def test_consumer_replay_in_arrears(tmp_path: Path):
+    # #2 (933.96 + 166.20) missed on 10 Mar, grace 3 days: by 20 Mar DPD 10, late fee
+    # 30.00, 罚息 933.96 × 0.27 / 360 = 0.70 and 复利 166.20 × 0.27 / 360 = 0.12 a day
+    # for the 7 days 14–20 Mar: 4.90 and 0.84
+    result = run("replay", scenario(tmp_path, CONSUMER_SCENARIO), "--as-of", "2025-03-20")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["status"], report["dpd"], report["bucket"]) == ("active", 10, "M1")
+    assert report["loan_class"] == "special_mention"
+    assert report["balances"] == {
+        "principal_outstanding": "11079.84",
+        "principal_due": "933.96",
+        "interest_due": "166.20",
+        "penalty": "4.90",
+        "compound": "0.84",
+        "fees": "30.00",
+        "costs": "0.00",
+        "credit": "0.00",
+    }
+    assert report["charged"] == {
+        "interest": "346.20",
+        "penalty": "4.90",
+        "compound": "0.84",
+        "fees": "30.00",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        (
+            CONSUMER_SCENARIO.replace('amount = "1100.16"', 'amount = "1100.165"'),
+            "events #1.amount",
+        ),
+        (CONSUMER_SCENARIO.replace("on = 2025-02-10", 'on = "10/02/2025"'), "events #1.on"),
+        (CONSUMER_SCENARIO.replace('principal = "12000.00"\n', ""), "loan.principal"),
+        (CONSUMER_SCENARIO.replace('"CONSUMER"', '"AUTO"'), "product: unknown product 'AUTO'"),
+        (CONSUMER_SCENARIO.replace('"payment"', '"refund"'), "events #1.kind: 'refund'"),
+        (CONSUMER_SCENARIO.replace('"payment"', '"cost"'), "events #1.kind: enforcement costs"),
+        (
+            CONSUMER_SCENARIO + '[[events]]\nkind = "reversal"\non = 2025-02-12\nref = "p9"\n',
+            "events #2.ref: no payment, waiver, fee or recovery 'p9'",
+        ),
+        ("product = ", "not valid TOML"),
+    ],
+)
+def test_bad_scenarios_exit_1_naming_the_field(tmp_path: Path, text: str, named: str):
+    result = run("replay", scenario(tmp_path, text), "--as-of", "2025-03-20")
+    assert result.exit_code == 1, result.output
+    assert named in " ".join(result.stderr.split())
+    assert "scenario.toml" in result.stderr and "Traceback" not in result.output
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["replay", "x.toml", "--as-of", "2025-02-30"], "--as-of"),
+        (["schedule", *MORTGAGE, "--rate", "4.9"], "--rate"),
+        (["schedule", *MORTGAGE, "--method", "balloon"], "--method"),
+        (["schedule", *MORTGAGE, "--start", "15/01/2025"], "--start"),
+        (["schedule", *MORTGAGE, "--product", "AUTO"], "--product"),
+        (["schedule", *MORTGAGE, "--day-count", "30/365"], "--day-count"),
+        (["schedule", *MORTGAGE, "--format", "xml"], "--format"),
+        (["schedule", *MORTGAGE, "--principal", "1.000,00"], "--principal"),
+    ],
+)
+def test_bad_options_are_usage_errors_naming_the_option(args: list[str], option: str):
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    assert option in result.output
+
+
+def test_a_bad_products_file_exits_1_naming_the_field(tmp_path: Path):
+    products = tmp_path / "products.toml"
+    products.write_text('[products.X]\nmethod = "annuity"\n', encoding="utf-8")
+    path = scenario(tmp_path, CARD_SCENARIO)
+    result = run("replay", path, "--as-of", "2025-02-10", "--products", str(products))
+    assert result.exit_code == 1
+    assert "products.X.annual_rate" in result.stderr
+
+
+def test_the_installed_command_prints_plain_json(tmp_path: Path):
+    # as an outside check runs it: a real process, JSON alone on standard output
+    path = scenario(tmp_path, CARD_SCENARIO)
+    done = subprocess.run(
+        [sys.executable, "-m", "arrears.cli", "loan", "replay", path, "--as-of", "2025-02-10"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["balances"]["interest_due"] == "155.00"
