@@ -75,8 +75,8 @@ def release_hold(
 ) -> Hold:
     """End a hold from ``on`` (the customer may be contacted again). The actor must see
     a case the hold covers (of its loan, or of its customer for a whole-customer hold);
-    ``case_id`` (the case page the form was on) must be such a case. Otherwise
-    NotFound, as for a hold that does not exist."""
+    ``case_id`` (the case page the form was on) must be a case of the hold's customer.
+    Otherwise NotFound, as for a hold that does not exist."""
     require_role(actor, RELEASE_ROLES, "release holds")
     audit.begin_write(session)
     hold = session.get(Hold, hold_id)
@@ -90,11 +90,11 @@ def release_hold(
 
 
 def _covers_a_visible_case(session: Session, actor: Actor, hold: Hold, case_id: int | None) -> bool:
-    """True when ``hold`` covers a case ``actor`` may see (case ``case_id`` if given)."""
-    if case_id is None:
-        return visible_case_of_loan(session, actor, hold.customer_id, hold.loan_id) is not None
-    case = visible_case(session, actor, case_id)
-    return hold.customer_id == case.customer_id and hold.loan_id in (None, case.loan_id)
+    """True when ``hold`` covers a case ``actor`` may see and, given ``case_id``, is a
+    hold of that case's customer (the case page lists every hold of its customer)."""
+    if visible_case_of_loan(session, actor, hold.customer_id, hold.loan_id) is None:
+        return False
+    return case_id is None or visible_case(session, actor, case_id).customer_id == hold.customer_id
 
 
 def holds_of(session: Session, actor: Actor, case_id: int) -> list[Hold]:
