@@ -302,3 +302,15 @@ def test_users_reset_password_and_unlock_on_the_command_line(tmp_path: Path) -> 
         assert not isinstance(authenticate(uow.session, "li", new, "10.1.1.1"), LoginError)
         uow.commit()
     ws.engine.dispose()
+
+
+def test_text_that_is_not_utf8_is_a_failed_login_or_a_refused_password(book) -> None:
+    # a lone surrogate cannot be encoded as UTF-8 for argon2: a failed login (known
+    # user or not), never an exception; as a new password, refused by the policy
+    with UnitOfWork(book.engine) as uow:
+        for username in ("c1", "nobody", "c\udc00"):
+            result = authenticate(uow.session, username, "\ud800-guess", "10.2.2.2")
+            assert isinstance(result, LoginError) and result.reason == "invalid"
+        uow.rollback()
+        with pytest.raises(Invalid, match="surrogate"):
+            create_user(uow.session, "odd", "\ud800" * 13, "collector")

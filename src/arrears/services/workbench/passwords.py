@@ -55,6 +55,10 @@ def password_problem(password: str, username: str = "") -> str | None:
         return f"must be at least {MIN_LENGTH} characters"
     if len(password) > MAX_LENGTH:
         return f"must be at most {MAX_LENGTH} characters"
+    try:
+        password.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be text (it holds a lone UTF-16 surrogate)"
     lowered = password.lower()
     common = common_passwords()
     if lowered in common:

@@ -171,8 +171,11 @@ def warm_up() -> None:
 
 
 def _verify(password_hash: str, password: str) -> bool:
+    # a lone surrogate (JSON allows "\ud800") is not UTF-8: pass it through as bytes,
+    # where it simply does not match, instead of failing the request
+    secret = password.encode("utf-8", "surrogatepass")
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher.verify(password_hash, secret)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -191,7 +194,8 @@ def authenticate(
     user exists or is active, and is recorded (in ``session``; the caller commits, also
     after a failure, so failures count)."""
     moment = now or _now()
-    username = username.strip()[:64]
+    # as stored: at most 64 characters, and text the database can hold
+    username = username.strip()[:64].encode("utf-8", "replace").decode("utf-8")
     refused = login_guard.refusal(session, username, ip, policy, moment)
     if refused is not None:
         action = "login.locked" if refused.reason == "locked" else "login.throttled"
