@@ -314,3 +314,15 @@ def test_text_that_is_not_utf8_is_a_failed_login_or_a_refused_password(book) -> 
         uow.rollback()
         with pytest.raises(Invalid, match="surrogate"):
             create_user(uow.session, "odd", "\ud800" * 13, "collector")
+
+
+def test_a_lone_surrogate_in_a_json_body_is_a_422_not_a_500(app) -> None:
+    with TestClient(app, raise_server_exceptions=False) as client:
+        token = client.get("/api/v1/auth/csrf").json()["csrf_token"]
+        answer = client.post(
+            "/api/v1/auth/login",
+            content=rb'{"username": "c1", "password": "\ud800x"}',
+            headers={"Content-Type": "application/json", "X-CSRF-Token": token},
+        )
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"] == ["body", "password"]

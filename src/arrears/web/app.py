@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import json
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
@@ -25,6 +26,8 @@ from pathlib import Path
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
@@ -214,6 +217,13 @@ def _install_handlers(app: FastAPI) -> None:
         return HTMLResponse(
             f"<p role='alert'>{_escape(str(exc))}</p>", status_code=exc.status, headers=headers
         )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's own answer echoes the input, and fails (500) when that holds a lone
+        # surrogate ("\ud800" is valid JSON, not UTF-8): the same body, ASCII-escaped
+        body = json.dumps({"detail": jsonable_encoder(exc.errors())}, ensure_ascii=True)
+        return Response(body, status_code=422, media_type="application/json")
 
     @app.exception_handler(DataError)
     async def data_error(request: Request, exc: DataError) -> Response:
