@@ -36,6 +36,7 @@ import asyncio
 import json
 import os
 import random
+import secrets
 import subprocess
 import sys
 import time
@@ -295,6 +296,9 @@ def serve(pg: str, port: int, workers: int) -> None:
 
     os.environ["ARREARS_DATABASE_URL"] = _url(pg)
     os.environ["ARREARS_WORKSPACE"] = "/nonexistent-workspace"
+    # the audit chain's key lives outside the database; the benchmark's schema is
+    # dropped after the run, so a throwaway key for this run is enough
+    os.environ.setdefault("ARREARS_AUDIT_KEY", secrets.token_hex(32))
     os.environ[CLOCK_ENV] = str(time.time())
     here = os.path.dirname(os.path.abspath(__file__))
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))
