@@ -9,24 +9,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from arrears.commands.common import WorkspaceOpt, console, err, open_workspace
+from arrears.commands.common import WorkspaceOpt, console, err, migrated_store, open_workspace
 from arrears.services.audit import Anchor, AnchorError, take_anchor, verify
 from arrears.services.audit_keys import ENV_AUDIT_KEY, KEYRING_FILE, AuditKeyError, rotate_key
-from arrears.store.db import upgrade
 from arrears.store.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
-    from arrears.workspace import Workspace
-
-
-def _store(workspace: Path | None) -> Workspace:
-    """The workspace, its store migrated to head; a missing SQLite folder is an error."""
-    ws = open_workspace(workspace)
-    if ws.database_url.startswith("sqlite") and not ws.root.is_dir():
-        err.print(f"no workspace at {ws.root} (run `arrears demo -w {ws.root}` or create it)")
-        raise typer.Exit(2)
-    upgrade(ws.engine)
-    return ws
+    pass
 
 
 def audit_verify(
@@ -49,7 +38,7 @@ def audit_verify(
         except (OSError, AnchorError) as exc:
             err.print(f"anchor {anchor} cannot be used: {exc}", markup=False)
             raise typer.Exit(2) from None
-    ws = _store(workspace)
+    ws = migrated_store(workspace)
     try:
         with UnitOfWork(ws.engine) as uow:
             verdict = verify(uow.session, anchor=anchored)
@@ -74,7 +63,7 @@ def audit_anchor(
 ) -> None:
     """Write down the chain's head (seq, hash, key id, time) as JSON, to keep where the
     database's writers cannot reach; `arrears audit verify --anchor FILE` checks it."""
-    ws = _store(workspace)
+    ws = migrated_store(workspace)
     with UnitOfWork(ws.engine) as uow:
         anchor = take_anchor(uow.session)
     if out is None:

@@ -84,6 +84,20 @@ def open_workspace(path: Path | None, url: str | None = None) -> Workspace:
     return Workspace.at(path, url)
 
 
+def migrated_store(path: Path | None) -> Workspace:
+    """The workspace at ``path`` with its store migrated to head, as every workbench,
+    user and audit command wants it; a missing SQLite workspace folder is a usage error
+    (exit 2), not a new empty store."""
+    from arrears.store.db import upgrade  # SQLAlchemy and Alembic: only commands that open a store
+
+    ws = open_workspace(path)
+    if ws.database_url.startswith("sqlite") and not ws.root.is_dir():
+        err.print(f"no workspace at {ws.root} (run `arrears demo -w {ws.root}` or create it)")
+        raise typer.Exit(2)
+    upgrade(ws.engine)
+    return ws
+
+
 def progress_bar() -> Progress:
     """A Rich progress bar on the shared console."""
     return Progress(

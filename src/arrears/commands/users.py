@@ -8,21 +8,9 @@ from typing import Annotated
 
 import typer
 
-from arrears.commands.common import WorkspaceOpt, console, err, open_workspace
+from arrears.commands.common import WorkspaceOpt, console, err, migrated_store
 
 UsernameArg = Annotated[str, typer.Argument(help="Login name.")]
-
-
-def _store(workspace):  # type: ignore[no-untyped-def]
-    """The workspace, its store migrated to head (as every workbench command)."""
-    from arrears.store.db import upgrade
-
-    ws = open_workspace(workspace)
-    if ws.database_url.startswith("sqlite") and not ws.root.is_dir():
-        err.print(f"no workspace at {ws.root}")
-        raise typer.Exit(2)
-    upgrade(ws.engine)
-    return ws
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -56,7 +44,7 @@ def reset_password(
     if problem is not None:
         err.print(f"password: {problem}")
         raise typer.Exit(2)
-    ws = _store(workspace)
+    ws = migrated_store(workspace)
     with UnitOfWork(ws.engine) as uow:
         try:
             reset(uow.session, username, password, "cli")
@@ -77,7 +65,7 @@ def unlock(
     from arrears.services.workbench.users import unlock_user
     from arrears.store.unit_of_work import UnitOfWork
 
-    ws = _store(workspace)
+    ws = migrated_store(workspace)
     with UnitOfWork(ws.engine) as uow:
         try:
             forgotten = unlock_user(uow.session, username, "cli", ip)

@@ -18,7 +18,7 @@ from arrears.commands.common import (
     WorkspaceOpt,
     console,
     err,
-    open_workspace,
+    migrated_store,
     parse_date,
 )
 
@@ -29,18 +29,6 @@ PortOpt = Annotated[int, typer.Option("--port", help="Port to listen on.")]
 def _missing_web(exc: ModuleNotFoundError) -> typer.Exit:
     err.print(f"the workbench needs the web extra ({exc.name} missing): pip install 'arrears[web]'")
     return typer.Exit(2)
-
-
-def _store(workspace):  # type: ignore[no-untyped-def]
-    """The workspace, its store migrated to head; a missing SQLite folder is an error."""
-    from arrears.store.db import upgrade
-
-    ws = open_workspace(workspace)
-    if ws.database_url.startswith("sqlite") and not ws.root.is_dir():
-        err.print(f"no workspace at {ws.root} (run `arrears demo -w {ws.root}` or create it)")
-        raise typer.Exit(2)
-    upgrade(ws.engine)
-    return ws
 
 
 WorkersOpt = Annotated[
@@ -115,7 +103,7 @@ def serve(
     os.environ[SECURE_COOKIES_ENV] = "1" if secure else "0"
     os.environ[SESSION_IDLE_ENV] = str(session_idle_minutes)
     os.environ[SESSION_HOURS_ENV] = str(session_hours)
-    ws = _store(workspace)
+    ws = migrated_store(workspace)
     password = seed_workbench(ws.engine)
     console.print(f"store: {ws.display_url}")
     if password is not None:
@@ -192,7 +180,7 @@ def users_add(
         approval_limit = Decimal(limit)
     except InvalidOperation:
         raise typer.BadParameter(f"--limit {limit!r} is not an amount") from None
-    ws = _store(workspace)
+    ws = migrated_store(workspace)
     secret = password or new_password(username)
     with UnitOfWork(ws.engine) as uow:
         try:
@@ -233,7 +221,7 @@ def users_list(workspace: WorkspaceOpt = None) -> None:
     from arrears.store.unit_of_work import UnitOfWork
     from arrears.store.workbench_models import Team, User
 
-    ws = _store(workspace)
+    ws = migrated_store(workspace)
     table = Table("username", "name", "role", "team", "agency", "limit", "language", "active")
     with UnitOfWork(ws.engine) as uow:
         teams = {t.id: t.name for t in uow.session.query(Team)}
@@ -263,7 +251,7 @@ def allocate(as_of: AsOfOpt = None, workspace: WorkspaceOpt = None) -> None:
     from arrears.services.workbench.errors import WorkbenchError
 
     day = parse_date(as_of)
-    ws = _store(workspace)
+    ws = migrated_store(workspace)
     try:
         result = allocate_workspace_day(ws, day)
     except (WorkbenchError, SettingsError) as exc:
