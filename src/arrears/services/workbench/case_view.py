@@ -27,7 +27,7 @@ from arrears.domain.account import LATE_FEE_MEMO
 from arrears.domain.ledger import Account
 from arrears.services.workbench import agencies, arrangements, contacts, legal, notes, promises
 from arrears.services.workbench.access import Actor, visible_case
-from arrears.services.workbench.holds import holds_of
+from arrears.services.workbench.holds import holds_of, releasable_holds
 from arrears.services.workbench.masking import mask
 from arrears.services.workbench.visits import visits
 from arrears.store.contact_models import BlacklistEntry, ContactAttempt, Hold, StrategyAssignment
@@ -320,6 +320,7 @@ def case_view(
     lease = session.get(CaseLease, case.id) if has["leased"] else None
     stages = legal.stages_of(session, case.id) if has["legal"] else []
     hold_rows = holds_of(session, actor, case.id) if has["holds"] else []
+    releasable = releasable_holds(session, actor, case.id, hold_rows)
     gate_inputs = debtor_gate_inputs(
         session,
         customer,
@@ -392,17 +393,21 @@ def case_view(
         ],
         "documents": notes.documents_of(session, actor, case.id) if has["documents"] else [],
         "holds": [
-            _row(
-                h,
-                "id",
-                "kind",
-                "channel",
-                "loan_id",
-                "reason",
-                "placed_on",
-                "placed_by",
-                "released_on",
-            )
+            {
+                **_row(
+                    h,
+                    "id",
+                    "kind",
+                    "channel",
+                    "loan_id",
+                    "reason",
+                    "placed_on",
+                    "placed_by",
+                    "released_on",
+                ),
+                # the page offers release only where release_hold would accept it
+                "releasable": h.id in releasable,
+            }
             for h in hold_rows
         ],
         "visits": [

@@ -97,6 +97,19 @@ def _covers_a_visible_case(session: Session, actor: Actor, hold: Hold, case_id: 
     return case_id is None or visible_case(session, actor, case_id).customer_id == hold.customer_id
 
 
+def releasable_holds(session: Session, actor: Actor, case_id: int, rows: list[Hold]) -> set[int]:
+    """The ids of ``rows`` (holds of case ``case_id``'s customer, as ``holds_of`` gives
+    them) that ``actor`` may release from that case's page: what ``release_hold``
+    accepts, so the page offers no button that would answer 404."""
+    if actor.role not in RELEASE_ROLES:
+        return set()
+    return {
+        hold.id
+        for hold in rows
+        if hold.released_on is None and _covers_a_visible_case(session, actor, hold, case_id)
+    }
+
+
 def holds_of(session: Session, actor: Actor, case_id: int) -> list[Hold]:
     """Every hold on the case's customer, newest first."""
     case = visible_case(session, actor, case_id)

@@ -27,7 +27,7 @@ from arrears.services.workbench.access import (
     require_role,
     visible_case,
 )
-from arrears.services.workbench.errors import Invalid, NotFound
+from arrears.services.workbench.errors import Forbidden, Invalid, NotFound
 from arrears.store.models import CaseRow, Customer
 from arrears.store.workbench_models import CaseAssignment, CaseLease, Placement, Team, User
 
@@ -257,12 +257,22 @@ def _collector(session: Session, username: str) -> User:
 
 
 def _may_manage(session: Session, actor: Actor, username: str | None) -> None:
-    """Team leads move cases only between members of their own team."""
+    """Team leads move cases only between members of their own team (a lead of no
+    team has no members: two users without a team are not a team)."""
     if actor.role != "team_lead" or username is None:
         return
     user = session.scalar(select(User).where(User.username == username))
-    if user is None or user.team_id != actor.team_id:
+    if user is None or actor.team_id is None or user.team_id != actor.team_id:
         raise NotFound(f"no collector {username!r} in your team")
+
+
+def _may_move_to_team(session: Session, actor: Actor, team_id: int) -> None:
+    """Team leads keep a collector in their own team; managers and admins move anyone
+    to any team that exists."""
+    if actor.role == "team_lead" and team_id != actor.team_id:
+        raise Forbidden("new_team_id: a team lead may not move a collector to another team")
+    if session.get(Team, team_id) is None:
+        raise Invalid(f"new_team_id: no team {team_id}")
 
 
 def reassign(
@@ -295,7 +305,8 @@ def bulk_transfer(
     """Move every open case of ``from_user`` (a collector who leaves or changes team)
     to ``to_users`` round-robin (empty: to the pool), keeping the history; optionally
     move the collector to ``new_team_id`` or deactivate them. Returns cases moved per
-    receiver."""
+    receiver. Team leads move cases and the collector only within their own team (or
+    to the pool); managers and admins anywhere."""
     require_role(actor, SUPERVISORS, "transfer cases")
     if not reason.strip():
         raise Invalid("reason: say why the cases move (leaver, team change …)")
@@ -309,8 +320,8 @@ def bulk_transfer(
         _may_manage(session, actor, name)
     if from_user in to_users:
         raise Invalid("to_users: must not include from_user")
-    if new_team_id is not None and session.get(Team, new_team_id) is None:
-        raise Invalid(f"new_team_id: no team {new_team_id}")
+    if new_team_id is not None:
+        _may_move_to_team(session, actor, new_team_id)
     cases = list(
         session.scalars(
             select(CaseRow)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from arrears.services import audit
 from arrears.services.workbench.access import (
     SUPERVISORS,
+    WORKERS,
     Actor,
     belongs,
     case_of_object,
@@ -45,7 +46,8 @@ def order_visit(
     on: date,
 ) -> FieldVisit:
     """Create a visit task for ``scheduled_on`` (not in the past), for ``assigned_to``
-    (default the actor)."""
+    (default the actor), an active user who may see and work the case: Invalid naming
+    the visitor otherwise (the actor sees the case, so naming it reveals nothing)."""
     audit.begin_write(session)
     workable_case(session, actor, case_id)
     if scheduled_on < on:
@@ -54,6 +56,8 @@ def order_visit(
     user = session.scalar(select(User).where(User.username == visitor))
     if user is None or not user.active:
         raise Invalid(f"assigned_to: no active user {visitor!r}")
+    if visitor != actor.username and not _may_work(session, Actor.of(user), case_id):
+        raise Invalid(f"assigned_to: visitor {visitor!r} may not work case {case_id}")
     visit = FieldVisit(
         case_id=case_id,
         assigned_to=visitor,
@@ -73,6 +77,18 @@ def order_visit(
         {"case_id": case_id, "scheduled_on": scheduled_on, "assigned_to": visitor},
     )
     return visit
+
+
+def _may_work(session: Session, visitor: Actor, case_id: int) -> bool:
+    """True when ``visitor`` may see case ``case_id`` and change it: only such a
+    visitor can open the case and record what came of the visit."""
+    if visitor.role not in WORKERS:
+        return False
+    try:
+        visible_case(session, visitor, case_id)
+    except NotFound:
+        return False
+    return True
 
 
 def record_visit(

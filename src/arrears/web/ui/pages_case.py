@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse, Response
 from arrears.services.workbench import agencies, contacts, queues, reveal
 from arrears.services.workbench.access import REVEALERS, WORKERS, Actor
 from arrears.services.workbench.errors import NotFound, WorkbenchError
-from arrears.services.workbench.holds import BLACKLIST_ROLES, HOLD_ROLES, RELEASE_ROLES
+from arrears.services.workbench.holds import BLACKLIST_ROLES, HOLD_ROLES
 from arrears.services.workbench.visits import VISIT_OUTCOMES
 from arrears.store.contact_models import CHANNELS, HOLD_KINDS
 from arrears.store.unit_of_work import UnitOfWork
@@ -101,7 +101,6 @@ def case_page(
         can_reveal=actor.role in REVEALERS,
         reveal_reasons=reveal.REVEAL_REASONS,
         can_blacklist=actor.role in BLACKLIST_ROLES,
-        can_release_hold=actor.role in RELEASE_ROLES,
         can_hold=actor.role in HOLD_ROLES,
         case_flashes=flashes or [],
         open_panel=open_panel,
