@@ -27,7 +27,10 @@ PortOpt = Annotated[int, typer.Option("--port", help="Port to listen on.")]
 
 
 def _missing_web(exc: ModuleNotFoundError) -> typer.Exit:
-    err.print(f"the workbench needs the web extra ({exc.name} missing): pip install 'arrears[web]'")
+    err.print(
+        f"the workbench needs the web extra ({exc.name} missing): pip install 'arrears[web]'",
+        markup=False,  # Rich would take "[web]" for a style tag and print nothing of it
+    )
     return typer.Exit(2)
 
 

@@ -1,5 +1,5 @@
 """First-run content of the workbench: the disposition codes collectors pick from, and
-an admin user when the store has none."""
+an admin user when the store has no administrator."""
 
 from __future__ import annotations
 
@@ -58,12 +58,15 @@ def seed_dispositions(session: Session) -> int:
 
 def seed_workbench(engine: Engine) -> str | None:
     """Make the store ready to log in to: the disposition codes, and an ``admin`` user
-    when there are no users at all. Returns the admin's generated password (to print
-    once) or None when users existed."""
+    when the store has no administrator and no user of that name (the demo staffs
+    collectors but nobody who could sign in as admin). Returns the admin's generated
+    password (to print once) or None when an administrator existed. An admin that was
+    deactivated is not re-created: that would undo the deactivation."""
     with UnitOfWork(engine) as uow:
         seed_dispositions(uow.session)
         password = None
-        if not uow.session.scalar(select(func.count()).select_from(User)):
+        admins = select(func.count()).where((User.role == "admin") | (User.username == "admin"))
+        if not uow.session.scalar(admins):
             password = new_password("admin")
             create_user(
                 uow.session,
