@@ -104,13 +104,6 @@ def test_private_dir_closes_what_it_makes_and_leaves_existing_folders(
     assert _mode(tmp_path) == before
 
 
-# Files a demo workspace may hold that carry no personal data and are written by code
-# outside the file helpers; the workspace folder (0700) closes them all the same.
-NOT_PERSONAL = {
-    ".arrears-demo": "the demo's marker line ('created by arrears demo'), written by cli.py",
-}
-
-
 def test_a_workspace_and_everything_written_in_it_is_the_owners_only(
     tmp_path: Path, loose_umask: None
 ):
@@ -154,7 +147,6 @@ def test_a_workspace_and_everything_written_in_it_is_the_owners_only(
     loose = [
         f"{p.relative_to(root)} {_mode(p):o}"
         for p in [root, *root.rglob("*")]
-        if (p.is_dir() and _mode(p) != 0o700)
-        or (p.is_file() and _mode(p) != 0o600 and p.name not in NOT_PERSONAL)
+        if (p.is_dir() and _mode(p) != 0o700) or (p.is_file() and _mode(p) != 0o600)
     ]
     assert loose == []

@@ -26,6 +26,7 @@ from arrears.commands.common import open_workspace as _workspace
 from arrears.commands.common import parse_date as _date
 from arrears.commands.common import progress_bar as _progress
 from arrears.commands.common import translator as _t
+from arrears.files import write_atomically
 from arrears.i18n import Translator
 
 if TYPE_CHECKING:
@@ -619,7 +620,7 @@ def demo(
             raise typer.Exit(2)
         shutil.rmtree(root)
     root.mkdir(parents=True)
-    (root / DEMO_MARKER).write_text("created by `arrears demo`; safe to delete\n")
+    write_atomically(root / DEMO_MARKER, "created by `arrears demo`; safe to delete\n")
     url = f"sqlite:///{root / 'arrears.sqlite'}"
     ws = _workspace(root, url)
     ws.init()
