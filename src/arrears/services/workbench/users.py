@@ -329,15 +329,6 @@ def extend_session(engine: Engine, live: LiveSession) -> None:
         )
 
 
-def session_actor(
-    session: Session, token: str | None, policy: SessionPolicy = SessionPolicy()
-) -> tuple[Actor, str] | None:
-    """The active user of cookie ``token`` as an ``Actor`` and the session's CSRF
-    token, or None (unknown, expired or deactivated)."""
-    live = live_session(session, token, policy)
-    return (live.actor, live.csrf_token) if live is not None else None
-
-
 _SESSION_ACTOR = (
     select(
         User.id,
