@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from arrears.commands.common import WorkspaceOpt, console, err, migrated_store, open_workspace
+from arrears.files import write_atomically
 from arrears.services.audit import Anchor, AnchorError, take_anchor, verify
 from arrears.services.audit_keys import ENV_AUDIT_KEY, KEYRING_FILE, AuditKeyError, rotate_key
 from arrears.store.unit_of_work import UnitOfWork
-
-if TYPE_CHECKING:
-    pass
 
 
 def audit_verify(
@@ -69,12 +67,7 @@ def audit_anchor(
     if out is None:
         print(anchor.to_json())
         return
-    handle = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(handle, 0o600)  # an existing file keeps its mode through O_CREAT
-        os.write(handle, (anchor.to_json() + "\n").encode("utf-8"))
-    finally:
-        os.close(handle)
+    write_atomically(out, anchor.to_json() + "\n")
     console.print(f"anchored the audit chain at entry {anchor.seq} in {out}")
 
 
