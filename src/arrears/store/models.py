@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from arrears.store.search_keys import id_tail_key, phone_key
 from arrears.store.types import Money, Rate
 
 NAMING_CONVENTION = {
@@ -107,6 +108,21 @@ class ContactPoint(Base):
     relation: Mapped[str] = mapped_column(String(32), default="self")
     consent: Mapped[bool] = mapped_column(Boolean, default=True)
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# the workbench's search keys (arrears.store.search_keys; migration 0011)
+Index(
+    "ix_customers_mobile_key", phone_key(Customer.__table__.c.mobile), _table=Customer.__table__
+)
+Index(
+    "ix_contact_points_value_key",
+    phone_key(ContactPoint.__table__.c.value),
+    _table=ContactPoint.__table__,
+)
+Index("ix_customers_id_tail", id_tail_key(Customer.__table__.c.id_number))
+Index(
+    "ix_customers_name", Customer.__table__.c.name, postgresql_ops={"name": "text_pattern_ops"}
+)
 
 
 class ProductRow(Base):

@@ -149,6 +149,8 @@ class ContactLog(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     disposition: Mapped[str] = mapped_column(ForeignKey("disposition_codes.code"))
     note: Mapped[str] = mapped_column(Text, default="")
+    # when the debtor asked to be called back (a CALLBACK disposition requires it)
+    callback_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
