@@ -7,14 +7,25 @@ dropped afterwards, so tests may run in parallel under pytest-xdist). When no se
 answers, the PostgreSQL params are skipped with a message saying so.
 
 ``blank_engine`` is the same without the migrations applied.
+
+Tests that need a system program skip, saying which and how to install it, when it is
+absent: ``needs_chromium`` (Debian's ``/usr/bin/chromium``: Playwright, chart images)
+and ``needs_poppler`` (``pdftotext``/``pdftoppm`` of poppler-utils). A test gets the
+marker explicitly, or by itself when its code or a fixture it uses launches Chromium
+(``sync_playwright``, ``render_png``) or runs a poppler program. CI (``.ci/run``)
+installs both; with ``ARREARS_REQUIRE_SYSTEM_TOOLS=1`` a missing one fails the test
+instead of skipping it.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import os
+import re
+import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -103,3 +114,69 @@ def engine(blank_engine: Engine) -> Engine:
     """A store migrated to head on each backend (sqlite, postgresql)."""
     upgrade(blank_engine)
     return blank_engine
+
+
+CHROMIUM = "/usr/bin/chromium"
+POPPLER = ("pdftotext", "pdftoppm")
+# code that launches Chromium or runs a poppler program (a test, or a fixture it uses)
+_USES = {
+    "needs_chromium": re.compile(r"\bsync_playwright\b|\brender_png\("),
+    "needs_poppler": re.compile(r"\[\s*[\"'](?:pdftotext|pdftoppm)[\"']"),
+}
+
+
+def missing_tool(marker: str) -> str | None:
+    """None when the program the marker names is installed, else why the test skips."""
+    if marker == "needs_chromium":
+        if Path(CHROMIUM).exists():
+            return None
+        return (
+            f"needs Chromium at {CHROMIUM} (Debian/Ubuntu: apt-get install chromium); "
+            "CI (.ci/run) installs it"
+        )
+    absent = [tool for tool in POPPLER if shutil.which(tool) is None]
+    if not absent:
+        return None
+    return (
+        f"needs poppler ({', '.join(absent)}; Debian/Ubuntu: apt-get install poppler-utils); "
+        "CI (.ci/run) installs it"
+    )
+
+
+@functools.cache
+def _source(function: Callable[..., object]) -> str:
+    try:
+        return inspect.getsource(function)
+    except (OSError, TypeError):
+        return ""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "needs_chromium: " + "uses Debian's /usr/bin/chromium")
+    config.addinivalue_line("markers", "needs_poppler: " + "runs pdftotext/pdftoppm (poppler)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        function = getattr(item, "function", None)
+        info = getattr(item, "_fixtureinfo", None)
+        functions = [function] if function is not None else []
+        if info is not None:
+            for definitions in info.name2fixturedefs.values():
+                functions.extend(d.func for d in definitions)
+        code = "\n".join(_source(f) for f in functions)
+        for marker, pattern in _USES.items():
+            if item.get_closest_marker(marker) is None and pattern.search(code):
+                item.add_marker(marker)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker in _USES:
+        if item.get_closest_marker(marker) is None:
+            continue
+        reason = missing_tool(marker)
+        if reason is None:
+            continue
+        if os.environ.get("ARREARS_REQUIRE_SYSTEM_TOOLS"):
+            pytest.fail(reason + " (ARREARS_REQUIRE_SYSTEM_TOOLS is set)")
+        pytest.skip(reason)
