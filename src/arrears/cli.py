@@ -495,7 +495,9 @@ def _pct(part: Decimal | int, whole: Decimal | int) -> str:
 
 @app.command()
 def status(workspace: WorkspaceOpt = None, lang: LangOpt = None) -> None:
-    """Show the workspace: store, book size, last close, open cases."""
+    """Show the workspace: store, book size, last close, open cases, and whether the cases
+    are in step with the book (exit code 1 when they are not)."""
+    from arrears.services.case_check import check_cases
     from arrears.store.status import book_status
 
     t = _t(lang)
@@ -511,7 +513,24 @@ def status(workspace: WorkspaceOpt = None, lang: LangOpt = None) -> None:
         out.add_row(key, str(value))
     snaps = ws.snapshot_dates()
     out.add_row("snapshots", f"{len(snaps)} ({snaps[0]} … {snaps[-1]})" if snaps else "0")
+    check = check_cases(ws)
+    out.add_row(
+        "cases in step",
+        "yes"
+        if check.ok
+        else f"no: {len(check.open_on_ended):,} open on repaid or written-off loans, "
+        f"{len(check.past_due_without_case):,} loans past due on {check.as_of} without a case",
+    )
     console.print(out)
+    if not check.ok:
+        for what, loans in (
+            ("open case on a repaid or written-off loan", check.open_on_ended),
+            (f"past due on {check.as_of} without a case", check.past_due_without_case),
+        ):
+            if loans:
+                shown = ", ".join(loans[:10]) + (" …" if len(loans) > 10 else "")
+                err.print(f"{what}: {shown}", markup=False)
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import Engine, func, select
@@ -16,11 +17,13 @@ from arrears.batch.book import open_loan_ids
 from arrears.batch.reference import close_book
 from arrears.batch.snapshot import MONEY_COLUMNS
 from arrears.batch.workers import Job, close_all, partitions, state_row
-from arrears.domain.account import Payment, advance, open_account, status_of
+from arrears.domain.account import LoanAccount, Payment, advance, open_account, status_of
+from arrears.domain.cases import ended_on
 from arrears.domain.products import load_catalog
 from arrears.domain.schedule import LoanTerms
 from arrears.ingest.generator import generate_portfolio
 from arrears.ingest.importer import import_file
+from arrears.services.case_check import check_cases
 from arrears.store.models import CaseRow, EntryRow, Loan, PaymentRow
 from arrears.workspace import Workspace
 
@@ -42,6 +45,30 @@ def workspace_for(engine: Engine, root: Path, book: Path) -> Workspace:
     for kind in ("customers", "loans", "payments"):
         import_file(ws.engine, book / f"{kind}.parquet", kind=kind, as_of=AS_OF + timedelta(1))
     return ws
+
+
+def domain_account(
+    book: Path, loan_id: str, through: date, extra: tuple[Payment, ...] = ()
+) -> LoanAccount:
+    """One loan advanced straight through the domain core to ``through``."""
+    loan = pq.read_table(book / "loans.parquet", filters=[("loan_id", "==", loan_id)]).to_pylist()[
+        0
+    ]
+    pays = pq.read_table(book / "payments.parquet", filters=[("loan_id", "==", loan_id)])
+    terms = LoanTerms(
+        loan["principal"],
+        loan["annual_rate"],
+        loan["term_months"],
+        loan["disbursed_on"],
+        loan["first_due_date"],
+    )
+    acc = open_account(loan_id, CATALOG.product(loan["product_code"]), terms)
+    payments = [
+        Payment(p["payment_ref"], p["paid_on"], p["amount"])
+        for p in pays.to_pylist()
+        if p["paid_on"] <= through
+    ]
+    return advance(acc, through, sorted([*payments, *extra], key=lambda p: p.paid_on))[0]
 
 
 def expected_states(book: Path, through: date, record_from: date) -> dict[tuple[str, date], dict]:
@@ -153,19 +180,66 @@ def test_cases_follow_delinquency(engine: Engine, tmp_path: Path, book: Path):
     assert {r["loan_id"]: r["status"] for r in rows}.items() <= statuses.items()
 
 
-def test_a_later_close_closes_cured_cases(engine: Engine, tmp_path: Path, book: Path):
+def test_a_later_close_closes_cured_and_repaid_loans_cases(
+    engine: Engine, tmp_path: Path, book: Path
+):
+    """Cases of loans cured by the later close's day close on it; the case of a loan
+    repaid between the two closes (on a day the close did not record) closes on the day
+    the loan stopped being active, not on the close's day, and none is left open."""
     ws = workspace_for(engine, tmp_path / "ws", book)
-    early = AS_OF - timedelta(days=60)
+    early = AS_OF - timedelta(days=120)
     close_book(ws, early, 1)
-    close_book(ws, AS_OF, 1)
+    with ws.engine.connect() as conn:
+        open_loans = sorted(
+            conn.execute(select(CaseRow.loan_id).where(CaseRow.status == "open")).scalars()
+        )
+    # a past-due loan whose last instalment falls due inside the window, paid off in full
+    maturing = [
+        (lid, last)
+        for lid in open_loans
+        if early < (last := domain_account(book, lid, early).schedule[-1].due_date) < AS_OF
+    ]
+    assert maturing, "the book should have a past-due loan maturing in the window"
+    loan_id, last_due = maturing[0]
+    payoff = Payment("PAYOFF-1", last_due + timedelta(days=3), Decimal("1000000.00"))
+    extra = tmp_path / "payoff.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "payment_ref": [payoff.ref],
+                "loan_id": [loan_id],
+                "paid_on": [payoff.paid_on],
+                "amount": pa.array([payoff.amount], pa.decimal128(18, 2)),
+                "currency": ["CNY"],
+                "channel": ["bank_transfer"],
+            }
+        ),
+        extra,
+    )
+    import_file(ws.engine, extra, kind="payments", as_of=AS_OF)
+    report = close_book(ws, AS_OF, 1)
     now = {r["loan_id"]: r for r in pq.read_table(ws.snapshot_path(AS_OF)).to_pylist()}
     with ws.engine.connect() as conn:
         closed = conn.execute(
-            select(CaseRow.loan_id, CaseRow.closed_on).where(CaseRow.status == "closed")
+            select(CaseRow.loan_id, CaseRow.closed_on, Loan.status)
+            .join(Loan, Loan.loan_id == CaseRow.loan_id)
+            .where(CaseRow.status == "closed")
         ).all()
-    for case in closed:
-        assert case.closed_on == AS_OF
-        assert case.loan_id not in now or now[case.loan_id]["dpd"] == 0
+    cured = [c for c in closed if c.status == "active"]
+    repaid = {c.loan_id: c.closed_on for c in closed if c.status == "closed"}
+    assert cured, "the book should cure some cases in 120 days"
+    for case in cured:
+        assert case.closed_on == AS_OF and now[case.loan_id]["dpd"] == 0
+    ended = ended_on(domain_account(book, loan_id, AS_OF, (payoff,)))
+    assert ended == payoff.paid_on < AS_OF
+    assert repaid[loan_id] == ended and loan_id not in now
+    for lid, day in repaid.items():
+        assert day == ended_on(
+            domain_account(book, lid, AS_OF, (payoff,) if lid == loan_id else ())
+        )
+    assert report.cases_closed_by["cured"] == len(cured)
+    assert report.cases_closed_by["repaid"] == len(repaid)
+    assert check_cases(ws).ok
 
 
 def test_parallel_and_serial_closes_agree(engine: Engine, tmp_path: Path, book: Path):

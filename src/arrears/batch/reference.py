@@ -12,6 +12,7 @@ import gc
 import shutil
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -23,6 +24,7 @@ from sqlalchemy import Connection, bindparam, func, select, update
 from arrears.batch.book import open_loan_ids
 from arrears.batch.snapshot import snapshot_file, write_snapshot
 from arrears.batch.workers import Job, SliceResult, close_all
+from arrears.domain.cases import CLOSING_MOVES, CaseMove, case_move
 from arrears.files import private_dir
 from arrears.store.ledger_rows import (
     insert_postings,
@@ -52,6 +54,7 @@ class CloseReport:
     cases_opened: int = 0
     cases_updated: int = 0
     cases_closed: int = 0
+    cases_closed_by: Counter[str] = field(default_factory=Counter)  # cured, repaid, written_off
     already_closed: bool = False
     timings: dict[str, float] = field(default_factory=dict)
     snapshots: list[Path] = field(default_factory=list)
@@ -119,6 +122,7 @@ def _close_book(
         # days find the case that was open then).
         for day in report.days:
             _sync_cases(conn, tables[day], day, report)
+        _close_ended_loans(conn, result.ended, report)
         tick("cases")
         staging = Path(tempfile.mkdtemp(prefix="arrears-close-", dir=workspace.root))
         try:
@@ -201,39 +205,37 @@ def _sync_cases(
     as_of: date,
     report: CloseReport,
 ) -> None:
-    """Open a case for each loan delinquent at ``as_of``, refresh open ones, close the cured."""
+    """Open, refresh and close cases by the loans' state at ``as_of`` (the rule of
+    ``arrears.domain.cases``)."""
     table = CaseRow.__table__
-    open_cases = {
-        r.loan_id: r.id
-        for r in conn.execute(select(table.c.loan_id, table.c.id).where(table.c.status == "open"))
-    }
-    new, refresh, cured = [], [], []
-    columns = ("loan_id", "customer_id", "dpd", "bucket", "loan_class", "overdue_amount")
-    for loan_id, customer_id, dpd, bucket, loan_class, arrears in zip(
+    open_cases = _open_cases(conn)
+    new, refresh, closing = [], [], []
+    columns = ("loan_id", "customer_id", "status", "dpd", "bucket", "loan_class", "overdue_amount")
+    for loan_id, customer_id, status, dpd, bucket, loan_class, arrears in zip(
         *(last.column(c).to_pylist() for c in columns), strict=True
     ):
-        if dpd > 0:
-            values = {
-                "dpd": dpd,
-                "bucket": bucket,
-                "loan_class": loan_class,
-                "amount_overdue": arrears,
-                "updated_on": as_of,
-            }
-            if loan_id in open_cases:
-                refresh.append({"cid": open_cases[loan_id], **values})
-            else:
-                new.append(
-                    {
-                        "loan_id": loan_id,
-                        "customer_id": customer_id,
-                        "status": "open",
-                        "opened_on": as_of,
-                        **values,
-                    }
-                )
-        elif loan_id in open_cases:
-            cured.append({"cid": open_cases[loan_id], "closed_on": as_of, "updated_on": as_of})
+        move = case_move(status, dpd, loan_id in open_cases)
+        values = {
+            "dpd": dpd,
+            "bucket": bucket,
+            "loan_class": loan_class,
+            "amount_overdue": arrears,
+            "updated_on": as_of,
+        }
+        if move is CaseMove.OPEN:
+            new.append(
+                {
+                    "loan_id": loan_id,
+                    "customer_id": customer_id,
+                    "status": "open",
+                    "opened_on": as_of,
+                    **values,
+                }
+            )
+        elif move is CaseMove.REFRESH:
+            refresh.append({"cid": open_cases[loan_id][0], **values})
+        elif move in CLOSING_MOVES:
+            closing.append((open_cases[loan_id][0], move, as_of))
     bulk_insert(conn, CaseRow, new)
     if refresh:
         conn.execute(
@@ -248,20 +250,55 @@ def _sync_cases(
             ),
             refresh,
         )
-    if cured:
+    _close_cases(conn, closing, report)
+    report.cases_opened += len(new)
+    report.cases_updated += len(refresh)
+
+
+def _open_cases(conn: Connection) -> dict[str, tuple[int, date]]:
+    """loan id -> (case id, opened on) of the open cases."""
+    table = CaseRow.__table__
+    return {
+        r.loan_id: (r.id, r.opened_on)
+        for r in conn.execute(
+            select(table.c.loan_id, table.c.id, table.c.opened_on).where(table.c.status == "open")
+        )
+    }
+
+
+def _close_ended_loans(
+    conn: Connection, ended: list[tuple[str, str, date]], report: CloseReport
+) -> None:
+    """Close the open cases of loans repaid or written off, on the day each ended: also
+    when that day was not one the close recorded (a loan repaid between two month ends
+    of the history)."""
+    open_cases = _open_cases(conn)
+    closing = []
+    for loan_id, status, ended_on in ended:
+        if loan_id in open_cases:
+            case_id, opened_on = open_cases[loan_id]
+            move = case_move(status, 0, True)
+            closing.append((case_id, move, max(ended_on, opened_on)))
+    _close_cases(conn, closing, report)
+
+
+def _close_cases(
+    conn: Connection, closing: list[tuple[int, CaseMove, date]], report: CloseReport
+) -> None:
+    table = CaseRow.__table__
+    if closing:
         conn.execute(
             update(table)
             .where(table.c.id == bindparam("cid"))
             .values(
                 status="closed",
                 closed_on=bindparam("closed_on"),
-                updated_on=bindparam("updated_on"),
+                updated_on=bindparam("closed_on"),
             ),
-            cured,
+            [{"cid": cid, "closed_on": day} for cid, _, day in closing],
         )
-    report.cases_opened += len(new)
-    report.cases_updated += len(refresh)
-    report.cases_closed += len(cured)
+    report.cases_closed += len(closing)
+    report.cases_closed_by.update(move.value for _, move, _ in closing)
 
 
 class _Timer:

@@ -25,6 +25,7 @@ from sqlalchemy import Engine
 from arrears.batch.book import Book, load_book
 from arrears.batch.snapshot import snapshot_table
 from arrears.domain.account import DayState, LoanAccount, Payment, advance, status_of
+from arrears.domain.cases import ended_on
 from arrears.domain.products import Catalog
 from arrears.store.db import make_engine
 
@@ -41,6 +42,7 @@ StateRow = tuple[Any, ...]
 @dataclass
 class SliceResult:
     closed: list[tuple[str, date, str]] = field(default_factory=list)  # loan, through, status
+    ended: list[tuple[str, str, date]] = field(default_factory=list)  # loan, status, ended on
     payments: list[str] = field(default_factory=list)  # references posted
     entries: list[EntryRow] = field(default_factory=list)
     legs: list[LegRow] = field(default_factory=list)
@@ -49,6 +51,7 @@ class SliceResult:
 
     def extend(self, other: SliceResult) -> None:
         self.closed += other.closed
+        self.ended += other.ended
         self.payments += other.payments
         self.entries += other.entries
         self.legs += other.legs
@@ -211,7 +214,10 @@ def _close_accounts(job: Job, book: Book) -> SliceResult:
                 out.legs.append((lid, e.ref, line, leg.installment, account, cents(leg.amount)))
         for s in states:
             rows[s.as_of].append(state_row(s))
-        out.closed.append((lid, acc.closed_through, status_of(acc)))
+        status = status_of(acc)
+        out.closed.append((lid, acc.closed_through, status))
+        if status != "active":
+            out.ended.append((lid, status, ended_on(acc) or acc.closed_through))
     for day, day_rows in rows.items():
         out.tables[day].append(snapshot_table(day, day_rows, book.customers, book.products))
     return out

@@ -1,0 +1,59 @@
+"""Are the cases in step with the book? The check behind ``arrears status`` and the tests.
+
+By the rule of ``arrears.domain.cases``: no open case may sit on a loan that is repaid or
+written off, and every loan past due on the last closed day has an open case."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from sqlalchemy import select
+
+from arrears.domain.cases import needs_case
+from arrears.store.models import CaseRow, CloseRun, Loan
+from arrears.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class CaseCheck:
+    as_of: date | None  # the last closed day, whose snapshot was checked
+    open_on_ended: list[str]  # loans repaid or written off with an open case
+    past_due_without_case: list[str]  # loans past due on ``as_of`` with no open case
+
+    @property
+    def ok(self) -> bool:
+        return not self.open_on_ended and not self.past_due_without_case
+
+
+def check_cases(ws: Workspace) -> CaseCheck:
+    with ws.engine.connect() as conn:
+        open_loans = set(
+            conn.execute(select(CaseRow.loan_id).where(CaseRow.status == "open")).scalars()
+        )
+        ended = [
+            lid
+            for lid, status in conn.execute(
+                select(Loan.loan_id, Loan.status).where(Loan.status != "active")
+            )
+            if lid in open_loans and not needs_case(status, 1)
+        ]
+        last = (
+            conn.execute(
+                select(CloseRun.as_of)
+                .where(CloseRun.status == "done")
+                .order_by(CloseRun.as_of.desc())
+            )
+            .scalars()
+            .first()
+        )
+    missing: list[str] = []
+    if last is not None and ws.snapshot_path(last).exists():
+        snap = pq.read_table(ws.snapshot_path(last), columns=["loan_id", "status", "dpd"])
+        past_due = snap.filter(
+            pc.and_(pc.equal(snap["status"], "active"), pc.greater(snap["dpd"], 0))
+        )
+        missing = sorted(set(past_due["loan_id"].to_pylist()) - open_loans)
+    return CaseCheck(last, sorted(ended), missing)
