@@ -20,8 +20,8 @@ import logging
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import anyio.to_thread
@@ -36,6 +36,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from arrears.services.clock import business_date, utc_now, workspace_time_zone
 from arrears.services.workbench.errors import Blocked, TooMany, WorkbenchError
 from arrears.services.workbench.reveal import RevealLimits
 from arrears.services.workbench.users import LockoutPolicy, SessionPolicy, warm_up
@@ -63,14 +64,17 @@ class Settings:
     # the business clock; tests pin it (the date is the customer-facing "today")
     clock: Callable[[], datetime] | None = None
     compliance_pack: str = "cn"
+    # the zone of the business date (arrears.services.clock); empty: the workspace's
+    # [workspace] time_zone, read when the app is made (default Asia/Shanghai)
+    time_zone: str = ""
 
     def now(self) -> datetime:
         """The current moment (UTC)."""
-        return self.clock() if self.clock is not None else datetime.now(UTC)
+        return self.clock() if self.clock is not None else utc_now()
 
     def today(self) -> date:
-        """Today's business date."""
-        return self.now().date()
+        """Today's business date: the date of :meth:`now` in the workspace's zone."""
+        return business_date(self.now(), self.time_zone or None)
 
 
 def create_app(
@@ -87,6 +91,8 @@ def create_app(
 
     settings = settings or Settings()
     root = Path(workspace_root).resolve() if workspace_root is not None else Path.cwd()
+    if not settings.time_zone:
+        settings = replace(settings, time_zone=workspace_time_zone(root))
     pool = _pool_size()
     engine = engine or make_engine(database_url, root, pool_size=pool)
     if migrate:

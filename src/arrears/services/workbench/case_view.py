@@ -14,7 +14,7 @@ import functools
 import json
 import logging
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from arrears.channels.gating import HISTORY_DAYS, debtor_gate_inputs
 from arrears.compliance.gate import normalize_contact
 from arrears.domain.account import LATE_FEE_MEMO
 from arrears.domain.ledger import Account
+from arrears.services.clock import as_utc, business_date, utc_now, workspace_time_zone
 from arrears.services.workbench import agencies, arrangements, contacts, legal, notes, promises
 from arrears.services.workbench.access import Actor, visible_case
 from arrears.services.workbench.holds import holds_of, releasable_holds
@@ -304,8 +305,11 @@ def case_view(
     *,
     workspace_root: Path | None = None,
     now: datetime | None = None,
+    today: date | None = None,
 ) -> dict[str, Any]:
-    """Everything the case page shows, for ``actor`` (NotFound outside their scope)."""
+    """Everything the case page shows, for ``actor`` (NotFound outside their scope).
+    ``today`` is the business date (default: the date of ``now`` in the workspace's
+    zone, arrears.services.clock)."""
     case = visible_case(session, actor, case_id)
     customer = session.get(Customer, case.customer_id)
     assert customer is not None
@@ -314,7 +318,7 @@ def case_view(
             select(Loan).where(Loan.customer_id == case.customer_id).order_by(Loan.loan_id)
         )
     )
-    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    moment = as_utc(now or utc_now())
     recipients = contacts.channel_recipients(session, customer)
     has = _present(session, case, moment - timedelta(days=HISTORY_DAYS), recipients.values())
     lease = session.get(CaseLease, case.id) if has["leased"] else None
@@ -447,5 +451,5 @@ def case_view(
                 session, case, moment, recipients=recipients, inputs=gate_inputs
             )
         ],
-        "as_of": date.today(),
+        "as_of": today or business_date(moment, workspace_time_zone(workspace_root)),
     }

@@ -7,12 +7,13 @@ treatments are held because the scores the strategy reads have shifted."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from arrears.services.clock import day_bounds
 from arrears.services.held_days import HeldDay, held_days
 from arrears.services.workbench.access import Actor, require_role, team_usernames
 from arrears.services.workbench.queues import not_placed
@@ -66,8 +67,9 @@ class Dashboard:
         return total
 
 
-def dashboard(session: Session, actor: Actor, day: date) -> Dashboard:
-    """The figures for ``day`` (contacts by their UTC time on that day)."""
+def dashboard(session: Session, actor: Actor, day: date, time_zone: str | None = None) -> Dashboard:
+    """The figures for business date ``day``: contacts made between its midnights in
+    ``time_zone`` (the workspace's, default Asia/Shanghai; arrears.services.clock)."""
     require_role(actor, {"team_lead", "manager", "admin"}, "read the dashboard")
     users = session.scalars(
         select(User).where(User.role == "collector").order_by(User.username)
@@ -77,9 +79,7 @@ def dashboard(session: Session, actor: Actor, day: date) -> Dashboard:
         users = [u for u in users if u.username in members]
     rows = {u.username: CollectorDay(u.username, u.display_name) for u in users}
     names = list(rows)
-    start = datetime.combine(day, time(0), tzinfo=UTC)
-    # the last day of the calendar has no next midnight: its end is the last moment
-    end = start + timedelta(days=1) if day < date.max else datetime.max.replace(tzinfo=UTC)
+    start, end = day_bounds(day, time_zone)
 
     for name, n in session.execute(
         select(CaseRow.assigned_to, func.count())

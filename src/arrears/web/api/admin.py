@@ -196,7 +196,8 @@ def get_dashboard(
     uow: UnitOfWork = Depends(get_uow),
 ) -> dict[str, Any]:
     """The day's figures per collector and in total."""
-    board = dashboard.dashboard(uow.session, actor, day or settings_of(request).today())
+    settings = settings_of(request)
+    board = dashboard.dashboard(uow.session, actor, day or settings.today(), settings.time_zone)
     return {**asdict(board), "totals": asdict(board.totals)}
 
 

@@ -91,6 +91,7 @@ def get_case(
         case_id,
         workspace_root=request.app.state.workspace_root,
         now=settings_of(request).now(),
+        today=settings_of(request).today(),
     )
 
 

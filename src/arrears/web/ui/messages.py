@@ -22,6 +22,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "lang.en": ("English", "English"),
     "lang.zh_CN": ("中文", "中文"),
     "skip_to_content": ("Skip to content", "跳到正文"),
+    "business_date": ("Business date", "业务日期"),
     "signed_in_as": ("{name} · {role}", "{name} · {role}"),
     "save": ("Save", "保存"),
     "total": ("Total", "合计"),

@@ -73,6 +73,7 @@ def case_page(
             case_id,
             workspace_root=request.app.state.workspace_root,
             now=settings_of(request).now(),
+            today=settings_of(request).today(),
         )
     except NotFound:
         return refused(request, actor, status_code=404)

@@ -30,7 +30,8 @@ def dashboard_page(
     if not allowed(actor, BOARD_ROLES):
         return refused(request, actor)
     try:
-        board = dashboard.dashboard(uow.session, actor, settings_of(request).today())
+        settings = settings_of(request)
+        board = dashboard.dashboard(uow.session, actor, settings.today(), settings.time_zone)
     except WorkbenchError as error:
         return failed(request, actor, error)
     return show(

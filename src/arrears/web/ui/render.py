@@ -14,18 +14,21 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from arrears.services.clock import DEFAULT_TIME_ZONE
 from arrears.web.ui.i18n import LANGUAGES, request_language, translator
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 STATIC_PREFIX = "/static/"
-# the workbench shows times in the operations centre's zone; debtor-local times are the
-# compliance gate's business and are shown by it, labelled as such
-DISPLAY_ZONE = ZoneInfo("Asia/Shanghai")
+# the workbench shows times in the workspace's zone (the business clock's, default
+# Asia/Shanghai); debtor-local times are the compliance gate's business and are shown by
+# it, labelled as such
+DISPLAY_ZONE = ZoneInfo(DEFAULT_TIME_ZONE)
 
 # page -> roles that see it in the top bar (the page itself checks again)
 NAVIGATION: tuple[tuple[str, str, frozenset[str]], ...] = (
@@ -70,17 +73,23 @@ def percent(value: Decimal | float | None, digits: int = 1) -> str:
     return f"{Decimal(str(value)) * 100:.{digits}f}%"
 
 
-def when(value: datetime | date | str | None) -> Markup:
-    """A date as ``2026-12-01``, a time as ``2026-12-01 14:05`` in the display zone, in a
-    ``<time>`` element (never wrapped across lines). A time without a zone is UTC: the
-    store writes UTC and SQLite gives it back without its zone."""
+@pass_context
+def when_in_zone(context: Context, value: datetime | date | str | None) -> Markup:
+    """The ``when`` filter: :func:`when` in the page's ``time_zone``."""
+    return when(value, context.get("time_zone") or None)
+
+
+def when(value: datetime | date | str | None, time_zone: str | None = None) -> Markup:
+    """A date as ``2026-12-01``, a time as ``2026-12-01 14:05`` in ``time_zone`` (default
+    the display zone), in a ``<time>`` element (never wrapped across lines). A time
+    without a zone is UTC: the store writes UTC and SQLite gives it back without it."""
     if value is None or value == "":
         return Markup("")
     if isinstance(value, str):
         return Markup("<time>{}</time>").format(value)
     if isinstance(value, datetime):
         aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-        local = aware.astimezone(DISPLAY_ZONE)
+        local = aware.astimezone(ZoneInfo(time_zone) if time_zone else DISPLAY_ZONE)
         return Markup('<time datetime="{}">{}</time>').format(
             aware.isoformat(), local.strftime("%Y-%m-%d %H:%M")
         )
@@ -108,7 +117,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(money=money, percent=percent, when=when)
+    env.filters.update(money=money, percent=percent, when=when_in_zone)
     env.globals.update(static=_static, languages=LANGUAGES, bucket_tone=bucket_tone)
     return env
 
@@ -122,7 +131,11 @@ def page_context(
     """What every page needs: language and translate function, user, CSRF token,
     navigation and the path (for the language toggle to come back to)."""
     lang = language or request_language(request, getattr(user, "language", None))
+    settings = getattr(request.app.state, "settings", None)
     return {
+        # the business clock: the workspace's zone and today's date in it
+        "time_zone": getattr(settings, "time_zone", "") or DEFAULT_TIME_ZONE,
+        "business_date": settings.today() if settings is not None else None,
         "lang": lang,
         "t": translator(lang),
         "user": user,
