@@ -158,7 +158,7 @@ def close(
     ws.init()
     if engine == "reference" and not explain:
         report = _run_close(ws, day, days, t)
-        closed = [] if report.already_closed else report.days
+        closed = report.recovered if report.already_closed else report.days
     elif engine in ("duckdb", "spark"):
         closed = _run_batch_close(ws, day, engine, explain)
     else:

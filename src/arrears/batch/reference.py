@@ -9,8 +9,6 @@ The Ibis engines must produce the same snapshots to the cent.
 from __future__ import annotations
 
 import gc
-import shutil
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -22,16 +20,14 @@ import pyarrow as pa
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from arrears.batch.book import open_loan_ids
-from arrears.batch.snapshot import snapshot_file, write_snapshot
+from arrears.batch.publish import publish, record_staged, recover, stage
 from arrears.batch.workers import Job, SliceResult, close_all
 from arrears.domain.cases import CLOSING_MOVES, CaseMove, case_move
-from arrears.files import private_dir
 from arrears.store.ledger_rows import (
     insert_postings,
 )
 from arrears.store.models import (
     CaseRow,
-    CloseRun,
     Loan,
     PaymentRow,
     utcnow,
@@ -56,6 +52,7 @@ class CloseReport:
     cases_closed: int = 0
     cases_closed_by: Counter[str] = field(default_factory=Counter)  # cured, repaid, written_off
     already_closed: bool = False
+    recovered: list[date] = field(default_factory=list)  # days a crashed close left unpublished
     timings: dict[str, float] = field(default_factory=dict)
     snapshots: list[Path] = field(default_factory=list)
 
@@ -99,6 +96,7 @@ def _close_book(
     report = CloseReport(as_of, [*singles, *window])
     tick = _Timer(report)
     catalog = workspace.catalog
+    report.recovered = recover(workspace.root, workspace.snapshots_dir, workspace.engine)
     with UnitOfWork(workspace.engine) as uow:
         conn = uow.connection
         loan_ids = open_loan_ids(conn, as_of)
@@ -124,31 +122,13 @@ def _close_book(
             _sync_cases(conn, tables[day], day, report)
         _close_ended_loans(conn, result.ended, report)
         tick("cases")
-        staging = Path(tempfile.mkdtemp(prefix="arrears-close-", dir=workspace.root))
-        try:
-            counts = {}
-            for day in report.days:
-                counts[day] = tables[day].num_rows
-                write_snapshot(tables[day], snapshot_file(staging, day))
-            tick("snapshots")
-            for day in report.days:
-                uow.session.merge(
-                    CloseRun(
-                        as_of=day,
-                        engine=ENGINE_NAME,
-                        loans=counts[day],
-                        status="done",
-                        finished_at=utcnow(),
-                    )
-                )
-            uow.commit()
-            for day in report.days:
-                target = workspace.snapshot_path(day)
-                private_dir(target.parent)
-                snapshot_file(staging, day).replace(target)
-                report.snapshots.append(target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+        counts = stage(workspace.root, workspace.snapshots_dir, tables)
+        tick("snapshots")
+        record_staged(conn, ENGINE_NAME, counts)
+        uow.commit()
+        report.snapshots = publish(
+            workspace.root, workspace.snapshots_dir, workspace.engine, report.days
+        )
         tick("commit")
     return report
 
