@@ -112,7 +112,7 @@ def load_settings(root: Path) -> Settings:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SettingsError(f"{path}: not valid TOML ({exc})") from None
-    unknown = set(data) - {"institution", "compliance", "allocation", "models"}
+    unknown = set(data) - {"institution", "compliance", "allocation", "models", "queue"}
     if unknown:
         raise SettingsError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}")
     institution = Institution()

@@ -15,7 +15,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
@@ -32,6 +32,9 @@ from arrears.store.workbench_models import ContactLog, DispositionCode
 DEFAULT_PACK = "cn"
 # what a collector may log by hand (push messages are the strategy's)
 MANUAL_CHANNELS = ("call", "sms", "email", "letter", "visit")
+# dispositions that promise the debtor a call back: they need its date and time
+CALLBACK_CODES = frozenset({"CALLBACK"})
+CALLBACK_MAX_AHEAD = timedelta(days=30)
 _packs: dict[str, object] = {}
 
 
@@ -140,10 +143,14 @@ def log_contact(
     *,
     at: datetime | None = None,
     pack_name: str = DEFAULT_PACK,
+    callback_at: datetime | None = None,
 ) -> ContactResult:
     """Check and record one contact on case ``case_id`` with disposition code
     ``disposition``. Blocked contacts are recorded too (allowed False) and returned with
-    the blocking rules; nothing about them counts toward caps."""
+    the blocking rules; nothing about them counts toward caps. A callback disposition
+    (``CALLBACK_CODES``) needs ``callback_at``, the moment the debtor asked to be called
+    back (after the contact, within ``CALLBACK_MAX_AHEAD``); other dispositions keep
+    none."""
     require_role(actor, {"collector", "team_lead", "manager", "admin", "agency"}, "log contacts")
     audit.begin_write(session)
     case = workable_case(session, actor, case_id)
@@ -155,6 +162,7 @@ def log_contact(
     if len(note) > 4000:
         raise Invalid("note: at most 4000 characters")
     moment = (at or datetime.now(UTC)).astimezone(UTC)
+    callback = _callback(code.code, callback_at, moment)
     customer = session.get(Customer, case.customer_id)
     assert customer is not None
     attempt_id = f"wb-{uuid.uuid4().hex}"
@@ -193,7 +201,11 @@ def log_contact(
     log = None
     if verdict.allowed:
         log = ContactLog(
-            contact_attempt_id=row.id, case_id=case.id, disposition=code.code, note=note
+            contact_attempt_id=row.id,
+            case_id=case.id,
+            disposition=code.code,
+            note=note,
+            callback_at=callback,
         )
         session.add(log)
         session.flush()
@@ -209,10 +221,27 @@ def log_contact(
             "disposition": code.code,
             "allowed": verdict.allowed,
             "rules": list(verdict.rules),
+            **({"callback_at": callback} if callback else {}),
         },
         at=moment,
     )
     return ContactResult(row, log, verdict.allowed, verdict.rules, verdict.reasons)
+
+
+def _callback(code: str, callback_at: datetime | None, moment: datetime) -> datetime | None:
+    """The callback time a contact with disposition ``code`` keeps, or Invalid."""
+    if code not in CALLBACK_CODES:
+        return None
+    if callback_at is None:
+        raise Invalid(f"callback_at: a {code} needs the date and time to call back")
+    if callback_at.tzinfo is None or callback_at.utcoffset() is None:
+        raise Invalid("callback_at: give the time with its time zone")
+    when = callback_at.astimezone(UTC)
+    if when <= moment:
+        raise Invalid(f"callback_at: {when:%Y-%m-%d %H:%M} UTC is not after the contact")
+    if when > moment + CALLBACK_MAX_AHEAD:
+        raise Invalid(f"callback_at: at most {CALLBACK_MAX_AHEAD.days} days ahead")
+    return when
 
 
 @dataclass(frozen=True)
@@ -268,7 +297,13 @@ def contact_history(session: Session, customer_id: str, limit: int = 200) -> lis
     from arrears.store.contact_models import OutboxMessage
 
     rows = session.execute(
-        select(ContactAttempt, ContactLog.disposition, ContactLog.note, OutboxMessage.status)
+        select(
+            ContactAttempt,
+            ContactLog.disposition,
+            ContactLog.note,
+            OutboxMessage.status,
+            ContactLog.callback_at,
+        )
         .outerjoin(ContactLog, ContactLog.contact_attempt_id == ContactAttempt.id)
         .outerjoin(OutboxMessage, and_(OutboxMessage.contact_attempt_id == ContactAttempt.id))
         .where(ContactAttempt.customer_id == customer_id)
@@ -293,6 +328,7 @@ def contact_history(session: Session, customer_id: str, limit: int = 200) -> lis
             "template": a.template,
             "strategy_step": a.strategy_step,
             "outbox_status": status,
+            "callback_at": callback_at,
         }
-        for a, disposition, note, status in rows
+        for a, disposition, note, status, callback_at in rows
     ]

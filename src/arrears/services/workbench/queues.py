@@ -11,14 +11,31 @@ collectors asking at once never get the same case. Every change of assignee is k
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, not_, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    delete,
+    exists,
+    false,
+    func,
+    not_,
+    or_,
+    select,
+)
+from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
+from arrears.channels.gating import load_gate_inputs
+from arrears.compliance import Attempt, Verdict
 from arrears.services import audit
 from arrears.services.workbench.access import (
     SUPERVISORS,
@@ -27,9 +44,20 @@ from arrears.services.workbench.access import (
     require_role,
     visible_case,
 )
+from arrears.services.workbench.contacts import pack as contact_pack
 from arrears.services.workbench.errors import Forbidden, Invalid, NotFound
+from arrears.services.workbench.ranking import STORE_TIERS, Ranking, load_ranking, loan_risks
+from arrears.store.contact_models import ContactAttempt
 from arrears.store.models import CaseRow, Customer
-from arrears.store.workbench_models import CaseAssignment, CaseLease, Placement, Team, User
+from arrears.store.workbench_models import (
+    CaseAssignment,
+    CaseLease,
+    ContactLog,
+    Placement,
+    Promise,
+    Team,
+    User,
+)
 
 DEFAULT_LEASE = timedelta(minutes=30)
 PAGE_MAX = 200
@@ -37,7 +65,8 @@ PAGE_MAX = 200
 
 @dataclass(frozen=True)
 class QueueItem:
-    """One row of a work queue."""
+    """One row of a work queue: the case, why it is ranked where it is (``tier``, or
+    None and its ``score``), what happened last and what to do next."""
 
     case_id: int
     loan_id: str
@@ -49,15 +78,190 @@ class QueueItem:
     assigned_to: str | None
     leased_by: str | None
     lease_expires_at: datetime | None
+    tier: str | None = None
+    risk: Decimal | None = None
+    score: Decimal = Decimal(0)
+    contactable: bool | None = None
+    blocked_rules: tuple[str, ...] = ()
+    last_contact_at: datetime | None = None
+    last_contact_channel: str | None = None
+    last_outcome: str | None = None
+    last_contact_allowed: bool | None = None
+    promise_id: int | None = None
+    promise_amount: Decimal | None = None
+    promise_due: date | None = None
+    promise_status: str | None = None
+    callback_at: datetime | None = None
+    next_action: str = "call"
+    ranked: bool = True
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _aware(moment: datetime | None) -> datetime | None:
+    # SQLite hands back naive UTC values
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
 def not_placed() -> ColumnElement[bool]:
     """Cases with no active agency placement."""
     return not_(exists().where(and_(Placement.case_id == CaseRow.id, Placement.status == "active")))
+
+
+def pending_callbacks() -> Select[tuple[int, datetime]]:
+    """(case id, callback_at) of every case whose latest logged contact asked for a
+    callback: one a later contact on the case has answered is no longer pending."""
+    later = aliased(ContactLog)
+    return select(ContactLog.case_id, ContactLog.callback_at).where(
+        ContactLog.callback_at.is_not(None),
+        not_(exists().where(later.case_id == ContactLog.case_id, later.id > ContactLog.id)),
+    )
+
+
+def _tier_sets(today: date, moment: datetime) -> dict[str, ColumnElement[bool]]:
+    """For each store tier, the WHERE clause on ``cases`` of the cases in it."""
+    due_today = select(Promise.case_id).where(
+        Promise.status == "pending", Promise.due_date == today
+    )
+    broken = select(Promise.case_id).where(
+        Promise.status.in_(("broken", "pending")), Promise.due_date == today - timedelta(days=1)
+    )
+    callbacks = pending_callbacks().where(ContactLog.callback_at <= moment)
+    return {
+        "promise_due_today": CaseRow.id.in_(due_today),
+        "promise_broken_yesterday": CaseRow.id.in_(broken),
+        "callback_due": CaseRow.id.in_(select(callbacks.subquery().c.case_id)),
+    }
+
+
+_COLUMNS = (
+    CaseRow.id,
+    CaseRow.loan_id,
+    CaseRow.customer_id,
+    Customer.name,
+    CaseRow.dpd,
+    CaseRow.bucket,
+    CaseRow.amount_overdue,
+    CaseRow.assigned_to,
+    CaseLease.username,
+    CaseLease.expires_at,
+)
+
+
+@dataclass(frozen=True)
+class Worklist:
+    """What ranking a list needs besides the store: the workspace's ranking, its rule
+    pack, and its loans' risk (``ranking.loan_risks``)."""
+
+    ranking: Ranking = field(default_factory=Ranking)
+    pack_name: str = "cn"
+    risks: Mapping[str, Decimal] = field(default_factory=dict)
+
+    @classmethod
+    def of_workspace(cls, root: Path | None, pack_name: str = "cn") -> Worklist:
+        """The worklist settings of the workspace at ``root``."""
+        ranking = load_ranking(root)
+        return cls(ranking, pack_name, loan_risks(root, ranking.risk_model))
+
+
+def _scoped(session: Session, actor: Actor, moment: datetime) -> Select[Any]:
+    live = and_(CaseLease.case_id == CaseRow.id, CaseLease.expires_at > moment)
+    query = (
+        select(*_COLUMNS)
+        .join(Customer, Customer.customer_id == CaseRow.customer_id)
+        .outerjoin(CaseLease, live)
+        .where(CaseRow.status == "open", case_scope(session, actor))
+    )
+    if actor.role != "agency":
+        query = query.where(not_placed())
+    return query
+
+
+def _store_order(tiers: dict[str, ColumnElement[bool]], ranking: Ranking) -> list[Any]:
+    """SQL order: the cases of any store tier first (so they are in the window), then
+    amount overdue, DPD, id."""
+    wanted = [tiers[t] for t in ranking.tiers if t in tiers]
+    first = [sql_case((or_(*wanted), 0), else_=1)] if wanted else []
+    return [*first, CaseRow.amount_overdue.desc(), CaseRow.dpd.desc(), CaseRow.id]
+
+
+def gate_verdicts(
+    session: Session, rows: Sequence[Any], moment: datetime, pack_name: str
+) -> dict[int, Verdict]:
+    """Case id → the compliance gate's verdict on a call to the debtor at ``moment``
+    (a dry run, nothing recorded), for query rows with ``id``, ``loan_id`` and
+    ``customer_id``: holds, the blacklist, the pack's hours and caps."""
+    if not rows:
+        return {}
+    customer_ids = sorted({r.customer_id for r in rows})
+    inputs = load_gate_inputs(session, customer_ids, moment)
+    mobiles = dict(
+        session.execute(
+            select(Customer.customer_id, Customer.mobile).where(
+                Customer.customer_id.in_(customer_ids)
+            )
+        ).all()
+    )
+    rule_pack = contact_pack(pack_name)
+    out = {}
+    for r in rows:
+        gate = inputs.gate(rule_pack, [r.customer_id])
+        attempt = Attempt(
+            f"rank-{r.id}", r.customer_id, r.loan_id, "call", moment,
+            inputs.zones.get(r.customer_id),
+        )  # fmt: skip
+        out[r.id] = gate.check(attempt, mobiles.get(r.customer_id))
+    return out
+
+
+def _ranked_rows(
+    session: Session,
+    query: Select[Any],
+    tiers: dict[str, ColumnElement[bool]],
+    work: Worklist,
+    moment: datetime,
+) -> list[QueueItem]:
+    """The rows of ``query`` (``_COLUMNS``) in ranking order, ``work.ranking.window``
+    at most."""
+    ranking = work.ranking
+    flags = [tiers[t].label(t) for t in STORE_TIERS]
+    rows = session.execute(
+        query.add_columns(*flags).order_by(*_store_order(tiers, ranking)).limit(ranking.window)
+    ).all()
+    needs_gate = "contactable_now" in ranking.tiers
+    verdicts = gate_verdicts(session, rows, moment, work.pack_name) if needs_gate else {}
+    items = []
+    for r in rows:
+        met = {t for t in STORE_TIERS if getattr(r, t)}
+        verdict = verdicts.get(r.id)
+        if verdict is not None and verdict.allowed:
+            met.add("contactable_now")
+        tier = next((t for t in ranking.tiers if t in met), None)
+        items.append(_item(r, work, tier, verdict))
+    order = {t: i for i, t in enumerate(ranking.tiers)}
+    last = len(order)
+    items.sort(
+        key=lambda i: (order.get(i.tier, last) if i.tier else last, -i.score, -i.dpd, i.case_id)
+    )
+    return items
+
+
+def _item(r: Any, work: Worklist, tier: str | None, verdict: Verdict | None) -> QueueItem:
+    risk = work.risks.get(r.loan_id)
+    known = work.ranking.default_risk if risk is None else risk
+    score = work.ranking.score(r.amount_overdue, known)
+    return QueueItem(
+        *r[: len(_COLUMNS)],
+        tier=tier,
+        risk=risk,
+        score=score,
+        contactable=None if verdict is None else verdict.allowed,
+        blocked_rules=() if verdict is None else verdict.rules,
+    )
 
 
 def queue(
@@ -69,46 +273,293 @@ def queue(
     limit: int = 50,
     offset: int = 0,
     now: datetime | None = None,
+    today: date | None = None,
+    work: Worklist | None = None,
 ) -> list[QueueItem]:
-    """The open cases ``actor`` may see, in priority order; ``assignee`` narrows to one
-    collector ("" = the unassigned pool), ``bucket`` to one bucket."""
+    """The open cases ``actor`` may see, ranked (``arrears.services.workbench.ranking``)
+    and annotated with their last contact, promise, callback and next action;
+    ``assignee`` narrows to one collector ("" = the unassigned pool), ``bucket`` to one
+    bucket."""
     if not 1 <= limit <= PAGE_MAX:
         raise Invalid(f"limit: must be between 1 and {PAGE_MAX}")
     if offset < 0:
         raise Invalid("offset: must not be negative")
     moment = now or _now()
-    live = and_(CaseLease.case_id == CaseRow.id, CaseLease.expires_at > moment)
-    query = (
-        select(
-            CaseRow.id,
-            CaseRow.loan_id,
-            CaseRow.customer_id,
-            Customer.name,
-            CaseRow.dpd,
-            CaseRow.bucket,
-            CaseRow.amount_overdue,
-            CaseRow.assigned_to,
-            CaseLease.username,
-            CaseLease.expires_at,
-        )
-        .join(Customer, Customer.customer_id == CaseRow.customer_id)
-        .outerjoin(CaseLease, live)
-        .where(CaseRow.status == "open", case_scope(session, actor))
-    )
-    if actor.role != "agency":
-        query = query.where(not_placed())
+    day = today or moment.date()
+    work = work or Worklist()
+    query = _scoped(session, actor, moment)
     if assignee is not None:
         query = query.where(
             CaseRow.assigned_to.is_(None) if assignee == "" else CaseRow.assigned_to == assignee
         )
     if bucket is not None:
         query = query.where(CaseRow.bucket == bucket)
-    query = (
-        query.order_by(CaseRow.dpd.desc(), CaseRow.amount_overdue.desc(), CaseRow.id)
-        .limit(limit)
-        .offset(offset)
+    tiers = _tier_sets(day, moment)
+    window = work.ranking.window
+    items: list[QueueItem] = []
+    if offset < window:
+        items = _ranked_rows(session, query, tiers, work, moment)[offset : offset + limit]
+    if len(items) < limit:
+        # past the ranked window: the rest in amount order, as the window was filled
+        skip = max(offset, window)
+        rest = session.execute(
+            query.order_by(*_store_order(tiers, work.ranking))
+            .offset(skip)
+            .limit(limit - len(items))
+        ).all()
+        items += [replace(_item(r, work, None, None), ranked=False) for r in rest]
+    return annotate(session, items, moment, day, work.pack_name)
+
+
+def annotate(
+    session: Session, items: list[QueueItem], moment: datetime, today: date, pack_name: str
+) -> list[QueueItem]:
+    """``items`` with their last contact (and its outcome), pending (or just broken)
+    promise, pending callback, the gate's verdict on a call now, and next action."""
+    if not items:
+        return items
+    ids = [i.case_id for i in items]
+    last_ids = select(func.max(ContactAttempt.id)).where(ContactAttempt.case_id.in_(ids))
+    last = {
+        a.case_id: (a, disposition)
+        for a, disposition in session.execute(
+            select(ContactAttempt, ContactLog.disposition)
+            .outerjoin(ContactLog, ContactLog.contact_attempt_id == ContactAttempt.id)
+            .where(ContactAttempt.id.in_(last_ids.group_by(ContactAttempt.case_id)))
+        )
+    }
+    promises: dict[int, Promise] = {}
+    for p in session.scalars(
+        select(Promise)
+        .where(
+            Promise.case_id.in_(ids),
+            or_(
+                Promise.status == "pending",
+                and_(Promise.status == "broken", Promise.due_date >= today - timedelta(days=7)),
+            ),
+        )
+        .order_by(Promise.due_date, Promise.id)
+    ):
+        if p.case_id not in promises or p.status == "pending":
+            promises[p.case_id] = p
+    callbacks = dict(session.execute(pending_callbacks().where(ContactLog.case_id.in_(ids))).all())
+    missing = [i for i in items if i.contactable is None]
+    verdicts = gate_verdicts(
+        session,
+        [_GateRow(i.case_id, i.loan_id, i.customer_id) for i in missing],
+        moment,
+        pack_name,
     )
-    return [QueueItem(*row) for row in session.execute(query)]
+    out = []
+    for item in items:
+        attempt, disposition = last.get(item.case_id, (None, None))
+        promise = promises.get(item.case_id)
+        verdict = verdicts.get(item.case_id)
+        contactable = item.contactable if verdict is None else verdict.allowed
+        blocked = item.blocked_rules if verdict is None else verdict.rules
+        callback = _aware(callbacks.get(item.case_id))
+        done = replace(
+            item,
+            contactable=contactable,
+            blocked_rules=blocked,
+            last_contact_at=_aware(attempt.at) if attempt else None,
+            last_contact_channel=attempt.channel if attempt else None,
+            last_outcome=(disposition or attempt.outcome) if attempt else None,
+            last_contact_allowed=attempt.allowed if attempt else None,
+            promise_id=promise.id if promise else None,
+            promise_amount=promise.amount if promise else None,
+            promise_due=promise.due_date if promise else None,
+            promise_status=promise.status if promise else None,
+            callback_at=callback,
+        )
+        out.append(replace(done, next_action=_next_action(done, moment, today)))
+    return out
+
+
+@dataclass(frozen=True)
+class _GateRow:
+    id: int
+    loan_id: str
+    customer_id: str
+
+
+def _next_action(item: QueueItem, moment: datetime, today: date) -> str:
+    """What the collector does next on the case (a message key under ``floor.next.``)."""
+    if item.contactable is False:
+        return "wait_blocked"
+    if item.promise_status == "pending" and item.promise_due == today:
+        return "confirm_promise"
+    broken = item.promise_status in ("broken", "pending") and item.promise_due is not None
+    if broken and item.promise_due < today:  # type: ignore[operator]
+        return "chase_broken"
+    if item.callback_at is not None:
+        return "call_back" if item.callback_at <= moment else "call_back_later"
+    if item.promise_status == "pending":
+        return "await_promise"
+    return "call"
+
+
+def _listed(
+    session: Session,
+    actor: Actor,
+    where: ColumnElement[bool],
+    order: Sequence[Any],
+    *,
+    assignee: str | None,
+    limit: int,
+    offset: int,
+    moment: datetime,
+    today: date,
+    work: Worklist,
+) -> list[QueueItem]:
+    if not 1 <= limit <= PAGE_MAX:
+        raise Invalid(f"limit: must be between 1 and {PAGE_MAX}")
+    if offset < 0:
+        raise Invalid("offset: must not be negative")
+    query = _scoped(session, actor, moment).where(where)
+    if assignee is not None:
+        query = query.where(
+            CaseRow.assigned_to.is_(None) if assignee == "" else CaseRow.assigned_to == assignee
+        )
+    tiers = _tier_sets(today, moment)
+    flags = [tiers[t].label(t) for t in STORE_TIERS]
+    rows = session.execute(
+        query.add_columns(*flags).order_by(*order).limit(limit).offset(offset)
+    ).all()
+    items = []
+    for r in rows:
+        met = [t for t in work.ranking.tiers if t in STORE_TIERS and getattr(r, t)]
+        items.append(_item(r, work, met[0] if met else None, None))
+    return annotate(session, items, moment, today, work.pack_name)
+
+
+def promise_list(
+    session: Session,
+    actor: Actor,
+    *,
+    assignee: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    now: datetime | None = None,
+    today: date | None = None,
+    work: Worklist | None = None,
+) -> list[QueueItem]:
+    """ "My promises": the open cases in the actor's scope with a pending promise, or
+    one broken in the last seven days, the earliest due first (a collector's own; a
+    team lead's team, or ``assignee``'s)."""
+    moment = now or _now()
+    day = today or moment.date()
+    recent = or_(
+        Promise.status == "pending",
+        and_(Promise.status == "broken", Promise.due_date >= day - timedelta(days=7)),
+    )
+    due = (
+        select(func.min(Promise.due_date))
+        .where(Promise.case_id == CaseRow.id, recent)
+        .scalar_subquery()
+    )
+    return _listed(
+        session, actor, due.is_not(None), [due, CaseRow.id],
+        assignee=assignee, limit=limit, offset=offset, moment=moment, today=day,
+        work=work or Worklist(),
+    )  # fmt: skip
+
+
+def callback_list(
+    session: Session,
+    actor: Actor,
+    *,
+    assignee: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    now: datetime | None = None,
+    today: date | None = None,
+    work: Worklist | None = None,
+) -> list[QueueItem]:
+    """ "My callbacks": the open cases in the actor's scope whose debtor asked to be
+    called back and was not called since, the earliest callback first."""
+    moment = now or _now()
+    pending = pending_callbacks().subquery()
+    at = select(pending.c.callback_at).where(pending.c.case_id == CaseRow.id).scalar_subquery()
+    return _listed(
+        session, actor, at.is_not(None), [at, CaseRow.id],
+        assignee=assignee, limit=limit, offset=offset, moment=moment,
+        today=today or moment.date(), work=work or Worklist(),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CollectorLoad:
+    """One collector's work today: open cases, promises due today, promises broken
+    yesterday, callbacks due now and later, contacts logged today."""
+
+    username: str
+    display_name: str
+    open_cases: int
+    promises_due_today: int
+    promises_broken_yesterday: int
+    callbacks_due: int
+    callbacks_later: int
+    contacts_today: int
+
+
+def collector_load(
+    session: Session, actor: Actor, *, now: datetime | None = None, today: date | None = None
+) -> list[CollectorLoad]:
+    """The load of each active collector the actor supervises (a team lead's team;
+    managers and admins every collector), by user name."""
+    require_role(actor, SUPERVISORS, "see the team's load")
+    moment = now or _now()
+    day = today or moment.date()
+    users = select(User.username, User.display_name).where(
+        User.role == "collector", User.active.is_(True)
+    )
+    if actor.role == "team_lead":
+        users = (
+            users.where(User.team_id == actor.team_id) if actor.team_id else users.where(false())
+        )
+    people = session.execute(users.order_by(User.username)).all()
+    names = [p.username for p in people]
+    if not names:
+        return []
+    base = select(CaseRow.assigned_to, func.count()).where(
+        CaseRow.status == "open", CaseRow.assigned_to.in_(names), not_placed()
+    )
+    tiers = _tier_sets(day, moment)
+    pending = pending_callbacks().subquery()
+
+    def counts(*where: ColumnElement[bool]) -> dict[str, int]:
+        rows = session.execute(base.where(*where).group_by(CaseRow.assigned_to))
+        return {name: n for name, n in rows}
+
+    opened = counts()
+    due = counts(tiers["promise_due_today"])
+    broken = counts(tiers["promise_broken_yesterday"])
+    cb_due = counts(tiers["callback_due"])
+    cb_later = counts(
+        CaseRow.id.in_(select(pending.c.case_id).where(pending.c.callback_at > moment))
+    )
+    start = datetime.combine(day, datetime.min.time(), UTC)
+    contacts = dict(
+        session.execute(
+            select(ContactAttempt.actor, func.count())
+            .where(ContactAttempt.actor.in_(names), ContactAttempt.at >= start)
+            .group_by(ContactAttempt.actor)
+        ).all()
+    )
+    return [
+        CollectorLoad(
+            p.username,
+            p.display_name,
+            opened.get(p.username, 0),
+            due.get(p.username, 0),
+            broken.get(p.username, 0),
+            cb_due.get(p.username, 0),
+            cb_later.get(p.username, 0),
+            contacts.get(p.username, 0),
+        )
+        for p in people
+    ]
 
 
 def queue_sizes(session: Session, actor: Actor) -> dict[str, int]:
@@ -185,38 +636,46 @@ def next_case(
     *,
     lease: timedelta = DEFAULT_LEASE,
     now: datetime | None = None,
+    today: date | None = None,
     candidates: int = 20,
+    work: Worklist | None = None,
 ) -> CaseRow | None:
-    """The highest-priority case for ``actor`` to work now, leased to them: their own
-    open cases first, then the unassigned pool (a pool case becomes theirs). Their
-    earlier leases are released. None when nothing is free."""
+    """The top-ranked case for ``actor`` to work now (the same ranking as the queue),
+    leased to them: their own open cases first, then the unassigned pool (a pool case
+    becomes theirs). Their earlier leases are released. None when nothing is free."""
     require_role(actor, {"collector", "team_lead", "manager", "admin"}, "take cases")
     audit.begin_write(session)
     moment = now or _now()
+    day = today or moment.date()
+    work = work or Worklist()
     release_leases(session, actor.username)
+    other = aliased(CaseLease)
     free = not_(
         exists().where(
             and_(
-                CaseLease.case_id == CaseRow.id,
-                CaseLease.expires_at > moment,
-                CaseLease.username != actor.username,
+                other.case_id == CaseRow.id,
+                other.expires_at > moment,
+                other.username != actor.username,
             )
         )
     )
+    live = and_(CaseLease.case_id == CaseRow.id, CaseLease.expires_at > moment)
     base = (
-        select(CaseRow.id)
+        select(*_COLUMNS)
+        .join(Customer, Customer.customer_id == CaseRow.customer_id)
+        .outerjoin(CaseLease, live)
         .where(CaseRow.status == "open", not_placed(), free)
-        .order_by(CaseRow.dpd.desc(), CaseRow.amount_overdue.desc(), CaseRow.id)
-        .limit(candidates)
     )
+    tiers = _tier_sets(day, moment)
     # the unassigned pool is open to every collector (assignment is the team lead's tool)
     for pool in (
         CaseRow.assigned_to == actor.username,
         CaseRow.assigned_to.is_(None),
     ):
-        for case_id in session.scalars(base.where(pool)).all():
-            if take_lease(session, case_id, actor.username, moment, lease):
-                case = session.get(CaseRow, case_id)
+        ranked = _ranked_rows(session, base.where(pool), tiers, work, moment)
+        for item in ranked[:candidates]:
+            if take_lease(session, item.case_id, actor.username, moment, lease):
+                case = session.get(CaseRow, item.case_id)
                 assert case is not None
                 session.refresh(case)
                 if case.status != "open":
@@ -231,7 +690,7 @@ def next_case(
                     "case.lease",
                     "case",
                     case.id,
-                    {"until": moment + lease},
+                    {"until": moment + lease, "tier": item.tier, "score": item.score},
                 )
                 return case
     return None

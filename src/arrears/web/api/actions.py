@@ -87,6 +87,7 @@ def post_contact(
         body.note,
         at=settings.now(),
         pack_name=settings.compliance_pack,
+        callback_at=body.callback_at,
     )
     uow.commit()
     out = ContactOut(

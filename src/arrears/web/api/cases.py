@@ -10,6 +10,7 @@ from fastapi import Depends, File, Form, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from arrears.services.workbench import case_view, notes, queues, reveal
+from arrears.services.workbench import search as search_service
 from arrears.services.workbench.access import Actor
 from arrears.services.workbench.errors import Invalid
 from arrears.store.unit_of_work import UnitOfWork
@@ -17,13 +18,16 @@ from arrears.store.workbench_models import CaseDocument
 from arrears.web.api.schemas import (
     AssignmentOut,
     CaseOut,
+    CollectorLoadOut,
     DocumentOut,
+    InboundOut,
     NoteIn,
     NoteOut,
     QueueItemOut,
     ReassignIn,
     RevealIn,
     RevealOut,
+    SearchHitOut,
     TransferIn,
 )
 from arrears.web.app import settings_of
@@ -32,17 +36,33 @@ from arrears.web.deps import RowId, get_uow, require_user, workbench_router
 router = workbench_router(tags=["cases"])
 
 
+def worklist(request: Request) -> queues.Worklist:
+    """The ranking of the app's workspace (``[queue]`` of its arrears.toml), its rule
+    pack and its loans' latest risk scores."""
+    settings = settings_of(request)
+    return queues.Worklist.of_workspace(request.app.state.workspace_root, settings.compliance_pack)
+
+
+Assignee = Annotated[str | None, Query(max_length=64)]
+Limit = Annotated[int, Query(ge=1, le=200)]
+ListOffset = Annotated[int, Query(ge=0, le=1_000_000)]
+
+
 @router.get("/queue", response_model=list[QueueItemOut])
 def get_queue(
     request: Request,
-    assignee: Annotated[str | None, Query(max_length=64)] = None,
+    assignee: Assignee = None,
     bucket: Annotated[str | None, Query(max_length=8)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Limit = 50,
+    offset: ListOffset = 0,
     actor: Actor = Depends(require_user),
     uow: UnitOfWork = Depends(get_uow),
 ) -> list[QueueItemOut]:
-    """The open cases the user may see, in priority order (assignee "" = the pool)."""
+    """The open cases the user may see, ranked: promises due today, promises broken
+    yesterday, callbacks due, contactable now, then risk × amount (the workspace's
+    ``[queue]`` settings); assignee "" = the pool. Each row says why it is where it is
+    (``tier``, ``score``), its last contact and outcome, and its next action."""
+    settings = settings_of(request)
     items = queues.queue(
         uow.session,
         actor,
@@ -50,9 +70,88 @@ def get_queue(
         bucket=bucket,
         limit=limit,
         offset=offset,
-        now=settings_of(request).now(),
+        now=settings.now(),
+        today=settings.today(),
+        work=worklist(request),
     )
     return [QueueItemOut.model_validate(i) for i in items]
+
+
+@router.get("/worklists/promises", response_model=list[QueueItemOut])
+def get_promise_list(
+    request: Request,
+    assignee: Assignee = None,
+    limit: Limit = 50,
+    offset: ListOffset = 0,
+    actor: Actor = Depends(require_user),
+    uow: UnitOfWork = Depends(get_uow),
+) -> list[QueueItemOut]:
+    """ "My promises": open cases in the user's scope with a pending promise (or one
+    broken in the last 7 days), earliest due first; a team lead sees the team's."""
+    settings = settings_of(request)
+    items = queues.promise_list(
+        uow.session, actor, assignee=assignee, limit=limit, offset=offset,
+        now=settings.now(), today=settings.today(), work=worklist(request),
+    )  # fmt: skip
+    return [QueueItemOut.model_validate(i) for i in items]
+
+
+@router.get("/worklists/callbacks", response_model=list[QueueItemOut])
+def get_callback_list(
+    request: Request,
+    assignee: Assignee = None,
+    limit: Limit = 50,
+    offset: ListOffset = 0,
+    actor: Actor = Depends(require_user),
+    uow: UnitOfWork = Depends(get_uow),
+) -> list[QueueItemOut]:
+    """ "My callbacks": open cases in the user's scope whose debtor asked to be called
+    back and was not called since, earliest first."""
+    settings = settings_of(request)
+    items = queues.callback_list(
+        uow.session, actor, assignee=assignee, limit=limit, offset=offset,
+        now=settings.now(), today=settings.today(), work=worklist(request),
+    )  # fmt: skip
+    return [QueueItemOut.model_validate(i) for i in items]
+
+
+@router.get("/worklists/load", response_model=list[CollectorLoadOut])
+def get_load(
+    request: Request, actor: Actor = Depends(require_user), uow: UnitOfWork = Depends(get_uow)
+) -> list[CollectorLoadOut]:
+    """The load per collector (team leads: their team; managers and admins: all)."""
+    settings = settings_of(request)
+    rows = queues.collector_load(uow.session, actor, now=settings.now(), today=settings.today())
+    return [CollectorLoadOut.model_validate(r) for r in rows]
+
+
+@router.get("/search", response_model=list[SearchHitOut])
+def get_search(
+    q: Annotated[str, Query(min_length=1, max_length=search_service.MAX_QUERY)],
+    by: Annotated[str, Query(max_length=16)] = "any",
+    limit: Annotated[int, Query(ge=1, le=search_service.MAX_HITS)] = 20,
+    actor: Actor = Depends(require_user),
+    uow: UnitOfWork = Depends(get_uow),
+) -> list[SearchHitOut]:
+    """Cases by name (prefix), phone, 身份证 (last digits), loan or customer id
+    (``by``: any, name, phone, id_number, loan_id, customer_id), in the user's scope,
+    masked for the role (a full value only through a logged reveal)."""
+    hits = search_service.search(uow.session, actor, q, key=by, limit=limit)
+    return [SearchHitOut.model_validate(h) for h in hits]
+
+
+@router.get("/inbound", response_model=InboundOut)
+def get_inbound(
+    phone: Annotated[str, Query(min_length=1, max_length=search_service.MAX_QUERY)],
+    actor: Actor = Depends(require_user),
+    uow: UnitOfWork = Depends(get_uow),
+) -> InboundOut:
+    """An inbound call: the case the caller's number opens (``case_id``), or null and
+    the cases to pick from when none or several match."""
+    match = search_service.inbound(uow.session, actor, phone)
+    return InboundOut(
+        case_id=match.case_id, hits=[SearchHitOut.model_validate(h) for h in match.hits]
+    )
 
 
 @router.get("/queue/sizes", response_model=dict[str, int])
@@ -67,9 +166,17 @@ def get_queue_sizes(
 def post_next(
     request: Request, actor: Actor = Depends(require_user), uow: UnitOfWork = Depends(get_uow)
 ) -> CaseOut | None:
-    """Take the next case to work, under a lease (null when nothing is free)."""
+    """Take the top-ranked case to work (the queue's ranking), under a lease (null when
+    nothing is free)."""
     settings = settings_of(request)
-    case = queues.next_case(uow.session, actor, lease=settings.lease, now=settings.now())
+    case = queues.next_case(
+        uow.session,
+        actor,
+        lease=settings.lease,
+        now=settings.now(),
+        today=settings.today(),
+        work=worklist(request),
+    )
     uow.commit()
     return CaseOut.model_validate(case) if case else None
 
@@ -215,7 +322,7 @@ async def post_document(
     ``csrf_token`` field)."""
     content = await file.read(notes.MAX_DOCUMENT + 1)
     if len(content) > notes.MAX_DOCUMENT:
-        raise Invalid("file: larger than 10 MiB")
+        raise Invalid("file: larger than 10 MiB", "file_size", high=10)
 
     def store() -> CaseDocument:
         row = notes.add_document(

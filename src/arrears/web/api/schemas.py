@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from arrears.domain.contact import CHANNELS, HOLD_KINDS, OUTCOMES, PARTIES
 
@@ -38,6 +38,60 @@ class QueueItemOut(Orm):
     assigned_to: str | None
     leased_by: str | None
     lease_expires_at: datetime | None
+    # why the case is ranked where it is: its tier, else its score (risk × amount)
+    tier: str | None = None
+    risk: Decimal | None = None
+    score: Decimal = Decimal(0)
+    ranked: bool = True
+    contactable: bool | None = None
+    blocked_rules: list[str] = []
+    last_contact_at: datetime | None = None
+    last_contact_channel: str | None = None
+    last_outcome: str | None = None
+    last_contact_allowed: bool | None = None
+    promise_amount: Decimal | None = None
+    promise_due: date | None = None
+    promise_status: str | None = None
+    callback_at: datetime | None = None
+    next_action: str = "call"
+
+
+class CollectorLoadOut(Orm):
+    username: str
+    display_name: str
+    open_cases: int
+    promises_due_today: int
+    promises_broken_yesterday: int
+    callbacks_due: int
+    callbacks_later: int
+    contacts_today: int
+
+
+class SearchHitOut(Orm):
+    """A case the search found; ``mobile`` and ``id_number`` are masked for the role."""
+
+    case_id: int
+    case_status: str
+    loan_id: str
+    customer_id: str
+    customer_name: str
+    mobile: str | None
+    id_number: str | None
+    dpd: int
+    bucket: str
+    amount_overdue: Decimal
+    assigned_to: str | None
+    opened_on: date
+    placed: bool
+    matched_by: str
+
+
+class InboundOut(BaseModel):
+    """The case a call from the number opens (null when none or several match), and the
+    matching cases to pick from."""
+
+    case_id: int | None
+    hits: list[SearchHitOut]
 
 
 class CaseOut(Orm):
@@ -93,6 +147,8 @@ class ContactIn(BaseModel):
     channel: Literal["call", "sms", "email", "letter", "visit"] = "call"
     disposition: Annotated[str, Field(min_length=1, max_length=16)]
     note: Text = ""
+    # required by a CALLBACK disposition: when to call back, with its offset
+    callback_at: AwareDatetime | None = None
 
 
 class ContactOut(BaseModel):

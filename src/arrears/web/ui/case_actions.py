@@ -10,9 +10,10 @@ the threadpool, never on the event loop."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +21,7 @@ from starlette.responses import Response
 
 from arrears.domain.errors import DomainError
 from arrears.domain.money import parse_amount
+from arrears.services.clock import DEFAULT_TIME_ZONE
 from arrears.services.workbench import arrangements, contacts, holds, notes, promises, reveal
 from arrears.services.workbench import visits as visit_service
 from arrears.services.workbench.access import Actor, visible_case
@@ -48,6 +50,22 @@ def _date(form: dict[str, str], field: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise Invalid(f"{field}: {text!r} is not a date YYYY-MM-DD") from None
+
+
+def _moment(request: Request, form: dict[str, str], field: str) -> datetime | None:
+    """A date and time typed in the page's time zone (``YYYY-MM-DDTHH:MM``, what a
+    datetime-local input sends); None when empty."""
+    text = form.get(field, "").strip()
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise Invalid(f"{field}: {text!r} is not a date and time YYYY-MM-DD HH:MM") from None
+    if moment.tzinfo is not None:
+        return moment
+    zone = getattr(settings_of(request), "time_zone", "") or DEFAULT_TIME_ZONE
+    return moment.replace(tzinfo=ZoneInfo(zone))
 
 
 def _whole(form: dict[str, str], field: str) -> int:
@@ -111,6 +129,7 @@ async def log_contact(
             uow.session, actor, case_id, form.get("channel", ""), form.get("disposition", ""),
             form.get("note", ""), at=settings_of(request).now(),
             pack_name=settings_of(request).compliance_pack,
+            callback_at=_moment(request, form, "callback_at"),
         )  # fmt: skip
         if result.allowed:
             return None

@@ -469,3 +469,4 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "仅统计最近 20,000 条拦截；请缩短时间范围。",
     ),
 }
+MESSAGES.update(__import__("arrears.web.ui.messages_floor", fromlist=["MESSAGES"]).MESSAGES)
