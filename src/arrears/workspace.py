@@ -76,8 +76,9 @@ class Workspace:
         return load_catalog(path)
 
     def init(self) -> None:
-        """Create the folder, the product file (from the defaults) and the schema;
-        record the products in the store. Safe to run again."""
+        """Create the folder, the product file (from the defaults), the settings file
+        (``arrears.toml`` with the fictional default lender, when there is none) and the
+        schema; record the products in the store. Safe to run again."""
         # The folder holds the store, snapshots, spools and reports: the owner's only.
         private_dir(self.root)
         os.chmod(self.root, PRIVATE_DIR)
@@ -85,6 +86,9 @@ class Workspace:
         if not self.products_path.exists():
             shutil.copyfile(DEFAULT_CATALOG_PATH, self.products_path)
             make_private(self.products_path)
+        from arrears.services.settings import write_default_settings
+
+        write_default_settings(self.root)  # the fictional lender, for the lender to edit
         self._make_store_file_private()
         upgrade(self.engine)
         with UnitOfWork(self.engine) as uow:

@@ -122,3 +122,31 @@ def queue_messages(
 def statuses(engine: Engine) -> dict[int, str]:
     with Session(engine) as session:
         return dict(session.query(OutboxMessage.id, OutboxMessage.status).all())
+
+
+# The lender's merge fields (the workspace's [lender] settings) of the hand-built
+# MergeFields of the template tests: a fictional lender, as the defaults are.
+LENDER_FIELDS = {
+    "zh_CN": {
+        "lender_name": "示例消费金融有限公司",
+        "brand_name": "示例贷",
+        "service_hotline": "400-000-0000",
+        "repayment_bank": "示例银行上海示例路支行",
+        "repayment_account_name": "示例消费金融有限公司",
+        "repayment_account_number": "0000 1234 5678 9012 345",
+        "law_firm_name": "示例律师事务所",
+        "law_firm_address": "上海市示例区示例路200号",
+        "law_firm_phone": "021-0000-0200",
+    },
+    "en": {
+        "lender_name": "Example Consumer Finance Co., Ltd.",
+        "brand_name": "ExampleLoan",
+        "service_hotline": "400-000-0000",
+        "repayment_bank": "Example Bank, Shanghai",
+        "repayment_account_name": "Example Consumer Finance Co., Ltd.",
+        "repayment_account_number": "0000 1234 5678 9012 345",
+        "law_firm_name": "Example & Partners Law Firm",
+        "law_firm_address": "200 Example Road, Shanghai",
+        "law_firm_phone": "021-0000-0200",
+    },
+}

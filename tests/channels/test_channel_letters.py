@@ -46,6 +46,14 @@ def sample_letter(language: str = "zh_CN", template: str = "demand_letter") -> L
         collector_name="李敏" if zh else "Min Li",
         collector_phone="021-6000-1234",
         signatory="催收部 李敏" if zh else "Min Li, Collections",
+        brand_name="示例贷" if zh else "ExampleLoan",
+        repayment_bank="示例银行上海示例路支行" if zh else "Example Bank, Shanghai",
+        repayment_account_name="示例消费金融有限公司" if zh else "Example Consumer Finance Ltd.",
+        repayment_account_number="0000 1234 5678 9012 345",
+        law_firm_name="示例律师事务所" if zh else "Example & Partners Law Firm",
+        law_firm_address=("上海市示例区示例路200号",) if zh else ("200 Example Road",),
+        law_firm_phone="021-0000-0200",
+        from_law_firm=template == "lawyer_letter",
     )
 
 

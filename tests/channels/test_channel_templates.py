@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from channel_helpers import LENDER_FIELDS
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -43,6 +44,7 @@ FIELDS = MergeFields(
     collector_phone="021-6000-1234",
     institution_name="示例消费金融",
     reference="ARR-2026-000123",
+    **LENDER_FIELDS["zh_CN"],
 )
 EXPECTED_DEFAULTS = {
     "pre_due_sms", "overdue_sms", "overdue_email", "overdue_push",
@@ -89,8 +91,10 @@ def test_missing_merge_field_names_template_and_field() -> None:
     with pytest.raises(MissingMergeField) as caught:
         render(default_templates()[("overdue_sms", "en")], partial)
     assert caught.value.template == "overdue_sms"
-    assert caught.value.missing == ["collector_phone", "due_date", "institution_name", "pay_link"]
-    assert "template 'overdue_sms' (en) uses merge field 'collector_phone'" in str(caught.value)
+    assert caught.value.missing == [
+        "brand_name", "due_date", "lender_name", "pay_link", "service_hotline",
+    ]  # fmt: skip
+    assert "template 'overdue_sms' (en) uses merge field 'brand_name'" in str(caught.value)
 
 
 def test_strict_undefined_on_attribute_access() -> None:

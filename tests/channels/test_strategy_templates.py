@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from channel_helpers import LENDER_FIELDS
 
 from arrears.channels.fields import LANGUAGES, MergeFields
 from arrears.channels.letters import render_letter_pdf
@@ -40,6 +41,7 @@ FIELDS = {
         collector_phone="021-6000-1234",
         institution_name="示例消费金融",
         reference="ARR-2026-000123",
+        **LENDER_FIELDS["zh_CN"],
     ),
     "en": MergeFields(
         customer_name="Jane Smith",
@@ -52,6 +54,7 @@ FIELDS = {
         collector_phone="021-6000-1234",
         institution_name="Example Consumer Finance",
         reference="ARR-2026-000123",
+        **LENDER_FIELDS["en"],
     ),
 }
 RENDERED_VALUES = {

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from channel_helpers import add_customer
+from channel_helpers import LENDER_FIELDS, add_customer
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -54,6 +54,7 @@ FIELDS = MergeFields(
     collector_phone="021-6000-1234",
     institution_name="Example Finance",
     reference="ARR-2026-000123",
+    **LENDER_FIELDS["en"],
 )
 runner = CliRunner()
 

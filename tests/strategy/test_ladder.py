@@ -55,19 +55,23 @@ def steps(found):
 
 
 def test_pre_due_steps_fire_on_their_exact_day_only(tables):
-    rows = [{"loan_id": f"L{n}"} for n in range(5)]
+    # decided after the close of D, sent on D+1: D-3 fires when the instalment is four
+    # days away (sent three days before it), the due-day push one day before (sent on
+    # the due date); on the due date itself it is too late for either
+    rows = [{"loan_id": f"L{n}"} for n in range(6)]
     inputs = [
-        {"loan_id": "L0", "days_to_due": 3},
-        {"loan_id": "L1", "days_to_due": 2},
-        {"loan_id": "L2", "days_to_due": 4},
-        {"loan_id": "L3", "days_to_due": 0},
+        {"loan_id": "L0", "days_to_due": 4},
+        {"loan_id": "L1", "days_to_due": 3},
+        {"loan_id": "L2", "days_to_due": 5},
+        {"loan_id": "L3", "days_to_due": 1},
         {"loan_id": "L4", "days_to_due": None},
+        {"loan_id": "L5", "days_to_due": 0},
     ]
     assert steps(actions(tables, rows, inputs)) == {"L0": "remind_d-3", "L3": "push_due"}
 
 
 def test_pre_due_steps_do_not_fire_for_an_overdue_loan(tables):
-    inputs = [{"loan_id": "A", "case_id": 1, "days_to_due": 3}]
+    inputs = [{"loan_id": "A", "case_id": 1, "days_to_due": 4}]
     done = [("A", 1, "sms1"), ("A", 1, "email1")]
     assert steps(actions(tables, [{"loan_id": "A", "dpd": 2}], inputs, done)) == {}
     assert steps(actions(tables, [{"loan_id": "A", "dpd": 0}], inputs, done)) == {"A": "remind_d-3"}
@@ -85,7 +89,7 @@ def test_a_case_never_gets_the_same_step_twice_over_a_month(tables):
     history: list[tuple[str, int, str]] = []
     given = []
     # the days around every rung, plus days spent on a rung (where a repeat would show)
-    for day in (-4, -3, -2, 0, 1, 2, 3, 5, 6, 7, 8, 10, 11, 15, 20, 21):
+    for day in (-5, -4, -3, -2, -1, 0, 1, 2, 3, 5, 6, 7, 8, 10, 11, 15, 20, 21):
         dpd = max(day, 0)
         row = [{"loan_id": "A", "dpd": dpd, "overdue_amount": "6000.00"}]
         inputs = [{"loan_id": "A", "case_id": 1 if dpd else None, "days_to_due": -day

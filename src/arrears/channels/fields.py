@@ -51,8 +51,12 @@ def format_date(day: date, language: str) -> str:
 
 @dataclass(frozen=True)
 class MergeFields:
-    """What a template may say about one debtor and one debt. A field left None is
-    absent: a template that uses it fails with an error naming the field."""
+    """What a template may say about one debtor and one debt, and about the lender
+    sending it (the workspace's ``[lender]`` settings, per product). A field left None
+    is absent: a template that uses it fails with an error naming the field.
+
+    ``institution_name`` is the lender's legal name under its older name: either of
+    ``institution_name`` and ``lender_name`` given stands for the other."""
 
     customer_name: str | None = None
     account: str | None = None
@@ -64,6 +68,15 @@ class MergeFields:
     collector_phone: str | None = None
     institution_name: str | None = None
     reference: str | None = None
+    lender_name: str | None = None
+    brand_name: str | None = None
+    service_hotline: str | None = None
+    repayment_bank: str | None = None
+    repayment_account_name: str | None = None
+    repayment_account_number: str | None = None
+    law_firm_name: str | None = None
+    law_firm_address: str | None = None
+    law_firm_phone: str | None = None
 
     def context(self, language: str) -> dict[str, str]:
         """The Jinja2 context in ``language``: every present field as text
@@ -83,6 +96,10 @@ class MergeFields:
             out["amount_due"] = format_amount(self.amount_due, self.currency, language)
         if self.due_date is not None:
             out["due_date"] = format_date(self.due_date, language)
+        if "lender_name" in out:
+            out.setdefault("institution_name", out["lender_name"])
+        elif "institution_name" in out:
+            out["lender_name"] = out["institution_name"]
         return out
 
 
@@ -96,4 +113,14 @@ MERGE_FIELD_NAMES = (
     "collector_phone",
     "institution_name",
     "reference",
+    "lender_name",
+    "brand_name",
+    "service_hotline",
+    "repayment_bank",
+    "repayment_account_name",
+    "repayment_account_number",
+    "law_firm_name",
+    "law_firm_address",
+    "law_firm_phone",
 )
+"""The documented merge fields (docs/channels.md), the only names a template may use."""

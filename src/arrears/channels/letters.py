@@ -37,6 +37,7 @@ WORDS = {
     "tel": ("电话", "Tel."),
     "closing": ("此致\n敬礼！", "Yours sincerely,"),
     "seal": ("（盖章）", ""),
+    "on_behalf": ("（受{lender}委托）", "on behalf of {lender}"),
     "page": ("第 {n} 页 / 共 {total} 页", "Page {n} of {total}"),
     "page_in_run": ("第 {n} 页", "Page {n}"),
 }
@@ -86,6 +87,18 @@ class Letter:
     collector_phone: str
     signatory: str
     extra: dict[str, str] = field(default_factory=dict)
+    # The lender's brand, its account for bank transfers and the law firm that writes
+    # its lawyer letters (the workspace's [lender] settings). None: not known (a letter
+    # queued before they existed); a template using one then fails naming it.
+    brand_name: str | None = None
+    repayment_bank: str | None = None
+    repayment_account_name: str | None = None
+    repayment_account_number: str | None = None
+    law_firm_name: str | None = None
+    law_firm_address: tuple[str, ...] = ()
+    law_firm_phone: str | None = None
+    # A lawyer letter: the law firm's letterhead, signed by the firm for the lender.
+    from_law_firm: bool = False
 
     @property
     def total(self) -> Decimal:
@@ -105,7 +118,25 @@ class Letter:
             collector_phone=self.collector_phone,
             institution_name=self.institution_name,
             reference=self.reference,
+            lender_name=self.institution_name,
+            brand_name=self.brand_name,
+            service_hotline=self.institution_phone,
+            repayment_bank=self.repayment_bank,
+            repayment_account_name=self.repayment_account_name,
+            repayment_account_number=self.repayment_account_number,
+            law_firm_name=self.law_firm_name,
+            law_firm_address=" ".join(self.law_firm_address) or None,
+            law_firm_phone=self.law_firm_phone,
         )
+
+    def sender(self) -> tuple[str, tuple[str, ...], str]:
+        """Name, address and phone of the letterhead: the lender's, or for a lawyer
+        letter the law firm's (a lawyer letter without a firm is a ``LetterError``)."""
+        if not self.from_law_firm:
+            return self.institution_name, self.institution_address, self.institution_phone
+        if not self.law_firm_name:
+            raise LetterError(f"letter {self.reference}: a lawyer letter needs law_firm_name")
+        return self.law_firm_name, self.law_firm_address, self.law_firm_phone or ""
 
     def to_json(self) -> str:
         """The letter as JSON (the outbox body of a letter message); amounts as strings."""
@@ -127,6 +158,7 @@ class Letter:
             )
             data["institution_address"] = tuple(data["institution_address"])
             data["addressee_address"] = tuple(data["addressee_address"])
+            data["law_firm_address"] = tuple(data.get("law_firm_address", ()))
             return cls(**data)
         except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
             raise LetterError(f"letter JSON is not a letter: {exc!r}") from exc
@@ -155,7 +187,7 @@ class _LetterPdf(FPDF):
             # CFF outlines (seconds per document); the full font's boxes contain them.
             face.ttfont.recalcBBoxes = False
         self.set_title(first.reference)
-        self.set_author(first.institution_name)
+        self.set_author(first.sender()[0])
         self.set_creator("arrears")
 
     def begin(self, letter: Letter) -> None:
@@ -213,14 +245,16 @@ def _set_letter(pdf: _LetterPdf, letter: Letter, template: Template | None) -> N
     pdf.begin(letter)
     width = pdf.epw
 
-    # Letterhead: institution name, address and phone, a rule underneath.
+    # Letterhead: the sender's name (the lender, or the law firm of a lawyer letter),
+    # address and phone, a rule underneath.
+    sender, sender_address, sender_phone = letter.sender()
     pdf.set_font(FONT_FAMILY, size=17)
     pdf.set_text_color(20, 50, 100)
-    pdf.cell(width, 9, letter.institution_name, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(width, 9, sender, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(FONT_FAMILY, size=8.5)
     pdf.set_text_color(90)
-    phone = f"{_word('tel', lang)} {letter.institution_phone}"
-    contact = "  ·  ".join([*letter.institution_address, phone])
+    phone = f"{_word('tel', lang)} {sender_phone}"
+    contact = "  ·  ".join([*sender_address, phone])
     pdf.multi_cell(width, 4.5, contact, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_draw_color(20, 50, 100)
     pdf.set_line_width(0.6)
@@ -263,10 +297,18 @@ def _set_letter(pdf: _LetterPdf, letter: Letter, template: Template | None) -> N
     for line in _word("closing", lang).split("\n"):
         pdf.cell(width, 6, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(8)
-    for line in (letter.signatory, letter.institution_name, _word("seal", lang),
-                 format_date(letter.letter_date, lang)):  # fmt: skip
+    for line in (*_signature(letter), _word("seal", lang), format_date(letter.letter_date, lang)):
         if line:
             pdf.cell(width, 6, line, align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
+def _signature(letter: Letter) -> tuple[str, ...]:
+    """Who signs: the lender's department and the lender, or for a lawyer letter the
+    law firm, on the lender's behalf."""
+    if letter.from_law_firm:
+        behalf = _word("on_behalf", letter.language).format(lender=letter.institution_name)
+        return (letter.sender()[0], behalf)
+    return (letter.signatory, letter.institution_name)
 
 
 def _paragraph(pdf: _LetterPdf, text: str, line_height: float, align: Align) -> None:

@@ -29,7 +29,7 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _sample_fields(overrides: list[str]):  # type: ignore[no-untyped-def]
+def _sample_fields(overrides: list[str], language: str = "zh_CN"):  # type: ignore[no-untyped-def]
     from decimal import Decimal
 
     from arrears.channels.fields import MergeFields
@@ -41,6 +41,13 @@ def _sample_fields(overrides: list[str]):  # type: ignore[no-untyped-def]
         "collector_phone": "021-6000-1234", "institution_name": "示例消费金融",
         "reference": "ARR-2026-000123",
     }  # fmt: skip
+    # the lender's fields (brand, hotline, repayment account, law firm) of the sample lender
+    from dataclasses import asdict
+
+    from arrears.channels.samples import sample_merge_fields
+
+    sample = asdict(sample_merge_fields(language))
+    values.update({k: v for k, v in sample.items() if k not in values})
     for item in overrides:
         key, sep, value = item.partition("=")
         if not sep or key not in values:
@@ -140,7 +147,7 @@ def templates_preview(
     try:
         with Session(ws.engine) as session:
             template = get_template(session, name, language, version)
-        message = render(template, _sample_fields(field or []))
+        message = render(template, _sample_fields(field or [], language))
     except TemplateError as exc:
         raise _fail(str(exc)) from None
     console.print(

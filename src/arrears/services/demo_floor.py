@@ -71,12 +71,13 @@ def staff(ws: Workspace) -> None:
     """Write the allocation rules into the workspace's ``arrears.toml`` and create the
     teams, the collectors (random passwords: an admin resets them) and the standard
     disposition codes, in the workspace's store (already initialised)."""
-    from arrears.services.settings import SETTINGS_FILE
+    from arrears.services.settings import SETTINGS_FILE, lender_settings_text
     from arrears.services.workbench.seed import seed_dispositions
     from arrears.services.workbench.users import create_team, create_user, new_password
     from arrears.store.unit_of_work import UnitOfWork
 
-    lines = ["# written by `arrears demo`: which team works which buckets", "[allocation.teams]"]
+    lines = [lender_settings_text()]  # the demo's (fictional) lender, law firm and account
+    lines += ["# written by `arrears demo`: which team works which buckets", "[allocation.teams]"]
     lines += [f"{_toml(team)} = [{', '.join(map(_toml, b))}]" for team, b, _ in TEAMS]
     write_atomically(ws.root / SETTINGS_FILE, "\n".join(lines) + "\n")
     with UnitOfWork(ws.engine) as uow:

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from arrears.channels.adapters.dialer import CallTask
 from arrears.channels.gating import HISTORY_DAYS, recipient_for, store_gate
-from arrears.channels.letters import AmountLine, Letter
+from arrears.channels.letters import AmountLine
 from arrears.channels.queueing import enqueue_call, enqueue_letter, enqueue_message
 from arrears.channels.templates import Template, TemplateError, check_renderable, get_template
 from arrears.compliance import Attempt, RulePack, Verdict, load_pack
@@ -275,22 +275,22 @@ def _queue(
         return
     loan_ids = sorted({d.action["loan_id"] for d in decided})
     balances = _balances(path, loan_ids)
-    currencies = _currencies(session, loan_ids)
-    upcoming = _next_installments(session, loan_ids, as_of)
-    inst = settings.institution
+    loans = _loans(session, loan_ids)
+    # A pre-due or due-day step speaks of the instalment due -offset days after the day
+    # it is sent on: that instalment's own date and amount, never the next one's.
+    instalments = _installments_due(
+        session,
+        {d.action["loan_id"]: speaks_of(d.action) for d in decided if d.action["offset"] <= 0},
+    )
     templates: dict[tuple[str, str], Template] = {}
     for d in decided:
         action, customer = d.action, d.customer
         language = customer.language if customer.language in ("zh_CN", "en") else "zh_CN"
         loan_id = action["loan_id"]
         reference = message_reference(as_of, loan_id)
-        name, address, collector, signatory = inst.named(language)
-        if action["offset"] <= 0 and loan_id in upcoming:
-            due_date, amount = upcoming[loan_id]
-        else:
-            due_date, amount = as_of - timedelta(days=action["dpd"]), balances[loan_id]["total"]
-        currency = currencies[loan_id]
-        pay_link = inst.pay_link_for(reference, loan_id)
+        currency, product = loans[loan_id]
+        lender = settings.lender_for(product)
+        due_date, amount = _due_and_amount(action, as_of, instalments, balances[loan_id])
         channel = d.row.channel
         # A call's message is its script (话术); every other step names its template.
         name = (action["script"] or action["template"]) if channel == "call" else action["template"]
@@ -308,24 +308,20 @@ def _queue(
                 f"strategy {action['strategy']} step {action['step']}: {exc}"
             ) from None
         if channel == "letter":
-            letter = Letter(
+            # Signed by the lender; a lawyer-letter step's letter comes from the law firm
+            # on the lender's behalf. (The template's name is never a signature.)
+            letter = lender.letter(
+                language,
                 template=template.name,
-                language=language,
                 reference=reference,
                 letter_date=action["send_on"],
-                institution_name=name,
-                institution_address=address,
-                institution_phone=inst.phone,
                 addressee_name=customer.name,
                 addressee_address=tuple(customer.address.splitlines() or [customer.address]),
-                account=loan_id,
+                loan_id=loan_id,
                 currency=currency,
                 amounts=_amount_lines(balances[loan_id], language),
                 due_date=due_date,
-                pay_link=pay_link,
-                collector_name=collector,
-                collector_phone=inst.phone,
-                signatory=signatory,
+                from_law_firm=action["channel"] == "lawyer_letter",
             )
             enqueue_letter(session, d.row, letter, d.recipient)
         elif channel == "call":
@@ -340,7 +336,7 @@ def _queue(
             )
             enqueue_call(session, d.row, task, d.recipient, language)
         else:
-            merge = inst.merge_fields(
+            merge = lender.merge_fields(
                 language,
                 customer_name=customer.name,
                 loan_id=loan_id,
@@ -376,20 +372,52 @@ def _balances(path: Any, loan_ids: list[str]) -> dict[str, dict[str, Decimal]]:
     return out
 
 
-def _currencies(session: Session, loan_ids: list[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
+def _loans(session: Session, loan_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """Each loan's (currency, product code)."""
+    found: dict[str, tuple[str, str]] = {}
     for start in range(0, len(loan_ids), 500):
         chunk = loan_ids[start : start + 500]
-        found.update(session.execute(select(Loan.loan_id, Loan.currency).where(
-            Loan.loan_id.in_(chunk))).all())  # fmt: skip
+        rows = session.execute(
+            select(Loan.loan_id, Loan.currency, Loan.product_code).where(Loan.loan_id.in_(chunk))
+        )
+        found.update((loan_id, (currency, product)) for loan_id, currency, product in rows)
     return found
 
 
-def _next_installments(
-    session: Session, loan_ids: list[str], as_of: date
+def speaks_of(action: Mapping[str, Any]) -> date:
+    """The due date of the instalment a pre-due or due-day step (``offset <= 0``) speaks
+    of: the step is sent on ``send_on``, ``-offset`` days before that date (the ladder
+    fires it the day before, see ``arrears.strategy.ladder``)."""
+    return action["send_on"] + timedelta(days=-action["offset"])
+
+
+def _due_and_amount(
+    action: Mapping[str, Any],
+    as_of: date,
+    instalments: Mapping[str, tuple[date, Decimal]],
+    balance: Mapping[str, Decimal],
+) -> tuple[date, Decimal]:
+    """The due date and amount a message names: before and on the due day, its own
+    instalment's (principal + interest); once overdue, the oldest unpaid instalment's
+    due date (``as_of`` less the DPD) and the whole amount overdue."""
+    if action["offset"] > 0:
+        return as_of - timedelta(days=action["dpd"]), balance["total"]
+    found = instalments.get(action["loan_id"])
+    if found is None or found[0] != speaks_of(action):
+        raise TreatmentError(
+            f"strategy {action['strategy']} step {action['step']}: loan {action['loan_id']} "
+            f"has no instalment due on {speaks_of(action)}"
+        )
+    return found
+
+
+def _installments_due(
+    session: Session, wanted: Mapping[str, date]
 ) -> dict[str, tuple[date, Decimal]]:
-    """Each loan's next installment due after ``as_of``: (due date, principal + interest)."""
+    """The instalment of each loan of ``wanted`` due on the date given for it:
+    (due date, principal + interest)."""
     found: dict[str, tuple[date, Decimal]] = {}
+    loan_ids = sorted(wanted)
     for start in range(0, len(loan_ids), 500):
         chunk = loan_ids[start : start + 500]
         rows = session.execute(
@@ -398,10 +426,12 @@ def _next_installments(
                 InstallmentRow.due_date,
                 InstallmentRow.principal,
                 InstallmentRow.interest,
+            ).where(
+                InstallmentRow.loan_id.in_(chunk),
+                InstallmentRow.due_date.in_(sorted({wanted[i] for i in chunk})),
             )
-            .where(InstallmentRow.loan_id.in_(chunk), InstallmentRow.due_date > as_of)
-            .order_by(InstallmentRow.loan_id, InstallmentRow.due_date)
         )
         for loan_id, due, principal, interest in rows:
-            found.setdefault(loan_id, (due, principal + interest))
+            if due == wanted[loan_id]:
+                found[loan_id] = (due, principal + interest)
     return found

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import ibis
 
 from arrears.strategy.assignment import assign
-from arrears.strategy.ladder import due_steps
+from arrears.strategy.ladder import SEND_DELAY_DAYS, due_steps
 from arrears.strategy.model import Strategy
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ def proposed_actions(
     ``channel`` is the step's channel (``lawyer_letter``, ``agency`` …);
     ``contact_channel`` the store's contact channel (null for referrals). Unexecuted."""
     fired = due_steps(assign(snapshot, inputs, strategy, as_of), strategy, history)
-    fired = fired.mutate(send_on=ibis.literal(as_of + timedelta(days=1), "date"))
+    fired = fired.mutate(send_on=ibis.literal(as_of + timedelta(days=SEND_DELAY_DAYS), "date"))
     return fired.select(*ACTION_COLUMNS).order_by("loan_id")
 
 

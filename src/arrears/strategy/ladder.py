@@ -3,9 +3,14 @@
 A loan's *position* on its ladder: its DPD when overdue, else minus the days to its
 next due date (``days_to_due``). Steps are of two kinds:
 
-* **pre-due and due-day steps** (``offset <= 0``) fire on the one day the loan is
-  current (DPD 0) and ``days_to_due == -offset``: D-3 fires three days before each due
-  date. They need no history: that day comes once per installment.
+* **pre-due and due-day steps** (``offset <= 0``) are *sent* ``-offset`` days before
+  an instalment's due date: D-3 reaches the debtor three days before, the due-day
+  step on the due date itself. The treatments of day D are decided after the close of
+  D and sent on D+1 (``proposed_actions``), so such a step fires on the day before its
+  send day: the loan is current (DPD 0) and ``days_to_due == 1 - offset`` (D-3 fires
+  when the instalment is four days away, the due-day step when it is one day away). The
+  message names that instalment (due on ``send_on - offset``), never the next one.
+  They need no history: that day comes once per installment.
 * **overdue steps** (``offset >= 1``) climb a ladder. The loan's *rung* is the largest
   offset among its applicable steps with ``offset <= DPD``. A step of the rung fires
   once per case: not if the case's step history already holds it. A case that enters
@@ -34,6 +39,9 @@ from arrears.strategy.segments import _literal
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
+
+# The treatments of a closed day are sent this many days later (``proposed_actions``).
+SEND_DELAY_DAYS = 1
 
 PLAN_SCHEMA = {
     "plan_ladder": "string",
@@ -114,7 +122,10 @@ def due_steps(t: ir.Table, strategy: Strategy, history: ir.Table | None = None) 
     steps = plan(strategy)
     cand = t.filter(t.ladder.notnull()).join(steps, t.ladder == steps.plan_ladder)
     cand = cand.filter(applicable(cand, strategy))
-    pre_due = cand.filter((cand.offset <= 0) & (cand.dpd == 0) & (cand.days_to_due == -cand.offset))
+    # sent on the next day, -offset days before the due date (module docstring)
+    pre_due = cand.filter(
+        (cand.offset <= 0) & (cand.dpd == 0) & (cand.days_to_due == SEND_DELAY_DAYS - cand.offset)
+    )
     overdue = cand.filter((cand.offset >= 1) & (cand.offset <= cand.dpd))
     rung = overdue.offset.max().over(ibis.window(group_by="loan_id"))
     overdue = overdue.mutate(rung=rung)

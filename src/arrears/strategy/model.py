@@ -88,8 +88,9 @@ class Tiers:
 class Step:
     """One rung of a treatment ladder.
 
-    ``offset`` is in days: negative = days before the next due date (D-3 is -3), 0 = due
-    day, positive = days past due. See ``arrears.strategy.ladder`` for when it fires."""
+    ``offset`` is in days: negative = sent that many days before an instalment's due
+    date (D-3 is -3), 0 = sent on the due day, positive = days past due. See
+    ``arrears.strategy.ladder`` for when it fires."""
 
     name: str
     offset: int
