@@ -134,7 +134,7 @@ def test_the_ranking_is_read_from_arrears_toml(tmp_path: Path, floor) -> None:
     assert [r["case_id"] for r in rows[:2]] == [ids[2], ids[1]]
     assert rows[0]["tier"] == "callback_due" and rows[2]["tier"] is None
     (tmp_path / "arrears.toml").write_text('[queue]\ntiers = ["soon"]\n', encoding="utf-8")
-    with pytest.raises(SettingsError, match="queue.tiers"):
+    with pytest.raises(SettingsError, match=r"queue\.tiers"):
         load_ranking(tmp_path)
 
 
