@@ -182,6 +182,6 @@ def test_the_case_page_upload_refuses_html_named_pdf(login, book) -> None:
     refused = c1.post(
         f"/cases/{case}/document", files={"file": ("letter.pdf", HTML, "application/pdf")}
     )
-    assert "not a PDF" in refused.text
+    assert "文件类型不支持" in refused.text  # the refusal, in the page's language
     with UnitOfWork(book.engine) as uow:
         assert uow.session.scalars(select(CaseDocument)).all() == []

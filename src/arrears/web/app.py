@@ -221,7 +221,9 @@ def _install_handlers(app: FastAPI) -> None:
         if request.url.path.startswith(API_PREFIX):
             return JSONResponse(body, status_code=exc.status, headers=headers)
         return HTMLResponse(
-            f"<p role='alert'>{_escape(str(exc))}</p>", status_code=exc.status, headers=headers
+            f"<p role='alert'>{_escape(_page_words(request, exc))}</p>",
+            status_code=exc.status,
+            headers=headers,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -242,6 +244,18 @@ def _install_handlers(app: FastAPI) -> None:
             # htmx follows redirects inside the fragment; ask it to reload the page
             return Response(status_code=401, headers={"HX-Redirect": exc.next_url})
         return RedirectResponse(exc.next_url, status_code=303)
+
+
+def _page_words(request: Request, exc: WorkbenchError) -> str:
+    """A refusal on a page path, in the page's language (the English message when the
+    pages are not installed)."""
+    try:
+        from arrears.web.ui.i18n import request_language, translator
+        from arrears.web.ui.refusals import refusal_text
+    except ModuleNotFoundError:
+        return str(exc)
+    language = request_language(request)
+    return refusal_text(exc, translator(language), language)
 
 
 class PreLoginCsrfCookie:

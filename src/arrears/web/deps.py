@@ -46,7 +46,13 @@ def form_row_id(text: str, field: str) -> int:
     """The row id typed in form field ``field`` ("#12" or "12"), or Invalid naming it."""
     digits = text.strip().lstrip("#")
     if not digits.isdigit() or not 1 <= int(digits) <= MAX_ROW_ID:
-        raise Invalid(f"{field}: {text.strip()!r} is not a number from 1 to {MAX_ROW_ID}")
+        raise Invalid(
+            f"{field}: {text.strip()!r} is not a number from 1 to {MAX_ROW_ID}",
+            "whole_between",
+            field=field,
+            low=1,
+            high=MAX_ROW_ID,
+        )
     return int(digits)
 
 

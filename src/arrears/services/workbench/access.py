@@ -59,7 +59,7 @@ class Actor:
 def require_role(actor: Actor, roles: frozenset[str] | set[str], what: str) -> None:
     """Raise Forbidden unless the actor has one of ``roles``."""
     if actor.role not in roles:
-        raise Forbidden(f"a {actor.role} may not {what}")
+        raise Forbidden(f"a {actor.role} may not {what}", "role_may_not", role=actor.role)
 
 
 def team_usernames(session: Session, team_id: int | None) -> list[str]:
@@ -100,7 +100,7 @@ def visible_case(session: Session, actor: Actor, case_id: int) -> CaseRow:
             select(CaseRow).where(CaseRow.id == case_id, case_scope(session, actor))
         )
         if case is None:
-            raise NotFound(f"no case {case_id}")
+            raise NotFound(f"no case {case_id}", "no_case", id=case_id)
         seen[key] = case
     return case
 
@@ -123,7 +123,7 @@ def belongs(case_id: int, expected: int | None, what: str) -> None:
     None or is ``case_id``, the case the object belongs to: a form posted on one case's
     page never changes another case's object."""
     if expected is not None and case_id != expected:
-        raise NotFound(f"no {what}")
+        raise NotFound(f"no {what}", "not_found")
 
 
 def case_of_object(session: Session, actor: Actor, case_id: int, what: str) -> CaseRow:
@@ -133,7 +133,7 @@ def case_of_object(session: Session, actor: Actor, case_id: int, what: str) -> C
     try:
         return visible_case(session, actor, case_id)
     except NotFound:
-        raise NotFound(f"no {what}") from None
+        raise NotFound(f"no {what}", "not_found") from None
 
 
 def workable_case(session: Session, actor: Actor, case_id: int) -> CaseRow:

@@ -31,7 +31,7 @@ READERS = frozenset({"manager", "admin", "compliance", "agency"})
 def _agency(session: Session, agency_id: int) -> Agency:
     agency = session.get(Agency, agency_id)
     if agency is None or not agency.active:
-        raise Invalid(f"agency_id: no active agency {agency_id}")
+        raise Invalid(f"agency_id: no active agency {agency_id}", "no_agency", id=agency_id)
     return agency
 
 
@@ -138,10 +138,14 @@ def place(
     _agency(session, agency_id)
     case = visible_case(session, actor, case_id)
     if case.status != "open":
-        raise Conflict(f"case {case_id} is closed")
+        raise Conflict(f"case {case_id} is closed", "case_closed", id=case_id)
     current = _active(session, case_id)
     if current is not None:
-        raise Conflict(f"case {case_id} is placed with agency {current.agency_id} already")
+        raise Conflict(
+            f"case {case_id} is placed with agency {current.agency_id} already",
+            "placed_already",
+            id=case_id,
+        )
     balance = EntryRepository(session).ledger(case.loan_id).total_outstanding
     placement = Placement(
         case_id=case_id,
@@ -173,7 +177,7 @@ def recall(session: Session, actor: Actor, case_id: int, *, on: date) -> Placeme
     visible_case(session, actor, case_id)
     placement = _active(session, case_id)
     if placement is None:
-        raise NotFound(f"case {case_id} is not placed with an agency")
+        raise NotFound(f"case {case_id} is not placed with an agency", "not_placed", id=case_id)
     placement.status, placement.recalled_on = "recalled", max(on, placement.placed_on)
     audit.append(
         session,
@@ -193,7 +197,9 @@ def re_place(
     """Recall the case from its agency and place it with another, from ``on``."""
     current = _active(session, case_id)
     if current is not None and current.agency_id == agency_id:
-        raise Conflict(f"case {case_id} is with agency {agency_id} already")
+        raise Conflict(
+            f"case {case_id} is with agency {agency_id} already", "placed_already", id=case_id
+        )
     if current is not None:
         recall(session, actor, case_id, on=on)
     return place(session, actor, case_id, agency_id, on=on, rule="re-place")
@@ -214,9 +220,11 @@ def place_by_rule(
     per agency."""
     require_role(actor, PLACERS, "place cases with agencies")
     if not agency_ids:
-        raise Invalid("agency_ids: name at least one agency")
+        raise Invalid("agency_ids: name at least one agency", "required", field="agency_id")
     if not 1 <= limit <= 10000:
-        raise Invalid("limit: must be between 1 and 10000")
+        raise Invalid(
+            "limit: must be between 1 and 10000", "whole_between", field="limit", low=1, high=10000
+        )
     for agency_id in agency_ids:
         _agency(session, agency_id)
     query = select(CaseRow.id).where(
@@ -259,7 +267,7 @@ def performance(
     only their own agency."""
     require_role(actor, READERS, "read agency performance")
     if end < start:
-        raise Invalid("end: before start")
+        raise Invalid("end: before start", "end_before_start")
     if actor.role == "agency":
         agency_id = actor.agency_id
     out = []

@@ -167,16 +167,24 @@ def _add(load: dict[str, tuple[Decimal, int]], user: str, amount: Decimal) -> No
 def _team_of_bucket(session: Session, rules: Mapping[str, Sequence[str]]) -> dict[str, int]:
     """bucket → team id; every team named must exist and no bucket be named twice."""
     if not rules:
-        raise Invalid("rules: name at least one team and the buckets it works")
+        raise Invalid(
+            "rules: name at least one team and the buckets it works", "allocation_no_rules"
+        )
     out: dict[str, int] = {}
     owner: dict[str, str] = {}
     for name, buckets in rules.items():
         team = session.scalar(select(Team).where(Team.name == name))
         if team is None:
-            raise Invalid(f"rules: no team {name!r}")
+            raise Invalid(f"rules: no team {name!r}", "no_team", name=name)
         for bucket in buckets:
             if bucket in owner:
-                raise Invalid(f"rules: bucket {bucket} is worked by {owner[bucket]!r} and {name!r}")
+                raise Invalid(
+                    f"rules: bucket {bucket} is worked by {owner[bucket]!r} and {name!r}",
+                    "allocation_bucket_twice",
+                    bucket=bucket,
+                    first=owner[bucket],
+                    second=name,
+                )
             owner[bucket], out[bucket] = name, team.id
     return out
 
@@ -201,10 +209,13 @@ def allocate_workspace_day(ws: Workspace, on: date, by: str = "cli") -> Allocati
 
     rules = load_settings(ws.root).allocation_rules()
     if not rules:
-        raise Invalid(f"{ws.root / SETTINGS_FILE}: no [allocation.teams] rules (team = [buckets])")
+        raise Invalid(
+            f"{ws.root / SETTINGS_FILE}: no [allocation.teams] rules (team = [buckets])",
+            "allocation_no_rules",
+        )
     path = ws.snapshot_path(on)
     if not path.exists():
-        raise Invalid(f"{on}: no snapshot (close the day first): {path}")
+        raise Invalid(f"{on}: no snapshot (close the day first): {path}", "no_snapshot", date=on)
     states = snapshot_states(path)
     with UnitOfWork(ws.engine) as uow:
         result = allocate(uow.session, Actor(0, by, "admin"), on, states, rules)

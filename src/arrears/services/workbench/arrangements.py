@@ -67,20 +67,33 @@ def _money(terms: dict[str, Any], key: str, currency: str) -> Decimal:
     try:
         value = Decimal(str(terms[key]))
     except KeyError:
-        raise Invalid(f"terms.{key}: required") from None
+        raise Invalid(f"terms.{key}: required", "required", field=key) from None
     except InvalidOperation:
-        raise Invalid(f"terms.{key}: {terms[key]!r} is not an amount") from None
+        raise Invalid(
+            f"terms.{key}: {terms[key]!r} is not an amount", "not_amount", field=key
+        ) from None
     if not value.is_finite() or value <= 0:
-        raise Invalid(f"terms.{key}: must be a positive amount")
+        raise Invalid(f"terms.{key}: must be a positive amount", "positive", field=key)
     if quantize(value, currency) != value:
-        raise Invalid(f"terms.{key}: {value} has more decimals than {currency} allows")
+        raise Invalid(
+            f"terms.{key}: {value} has more decimals than {currency} allows",
+            "decimals",
+            field=key,
+            currency=currency,
+        )
     return value
 
 
 def _int(terms: dict[str, Any], key: str, low: int, high: int) -> int:
     value = terms.get(key)
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise Invalid(f"terms.{key}: a whole number from {low} to {high} is required")
+        raise Invalid(
+            f"terms.{key}: a whole number from {low} to {high} is required",
+            "whole_between",
+            field=key,
+            low=low,
+            high=high,
+        )
     return value
 
 
@@ -88,14 +101,24 @@ def _date(terms: dict[str, Any], key: str, after: date) -> date:
     try:
         value = date.fromisoformat(str(terms[key]))
     except KeyError:
-        raise Invalid(f"terms.{key}: required") from None
+        raise Invalid(f"terms.{key}: required", "required", field=key) from None
     except ValueError:
-        raise Invalid(f"terms.{key}: {terms[key]!r} is not a date YYYY-MM-DD") from None
+        raise Invalid(
+            f"terms.{key}: {terms[key]!r} is not a date YYYY-MM-DD", "not_date", field=key
+        ) from None
     if value < after:
-        raise Invalid(f"terms.{key}: {value} is before {after}")
+        raise Invalid(
+            f"terms.{key}: {value} is before {after}", "date_before", field=key, date=after
+        )
     if value > after + MAX_AHEAD:
         # a plan must stay within the calendar when its months are added
-        raise Invalid(f"terms.{key}: {value} is more than {MAX_AHEAD.days} days after {after}")
+        raise Invalid(
+            f"terms.{key}: {value} is more than {MAX_AHEAD.days} days after {after}",
+            "date_too_far",
+            field=key,
+            days=MAX_AHEAD.days,
+            date=after,
+        )
     return value
 
 
@@ -123,35 +146,53 @@ def _check_terms(
             component = Component(str(terms.get("component")))
         except ValueError:
             names = ", ".join(c.value for c in Component)
-            raise Invalid(f"terms.component: must be one of {names}") from None
+            raise Invalid(
+                f"terms.component: must be one of {names}", "one_of", field="component"
+            ) from None
         amount = _money(terms, "amount", loan.currency)
         owed = _waivable(ledger, component)
         if amount > owed:
-            raise Invalid(f"terms.amount: {amount} exceeds the {component.value} owed ({owed})")
+            raise Invalid(
+                f"terms.amount: {amount} exceeds the {component.value} owed ({owed})",
+                "waiver_exceeds",
+                amount=amount,
+                component=component.value,
+                owed=owed,
+            )
         return {"component": component.value, "amount": str(amount)}, amount
     if kind == "settlement":
         amount = _money(terms, "amount", loan.currency)
         pay_by = _date(terms, "pay_by", on)
         outstanding = ledger.total_outstanding
         if amount >= outstanding:
-            raise Invalid(f"terms.amount: {amount} is not below the outstanding {outstanding}")
+            raise Invalid(
+                f"terms.amount: {amount} is not below the outstanding {outstanding}",
+                "settlement_not_below",
+                amount=amount,
+                outstanding=outstanding,
+            )
         relief = outstanding - amount
         waivable = sum((_waivable(ledger, c) for c in SETTLEMENT_ORDER), ZERO)
         if relief > waivable:
             raise Invalid(
                 f"terms.amount: the relief {relief} exceeds what is due now ({waivable}); "
-                "a settlement may forgive at most the amounts already due"
+                "a settlement may forgive at most the amounts already due",
+                "settlement_relief",
+                relief=relief,
+                due=waivable,
             )
         return {"amount": str(amount), "pay_by": pay_by.isoformat()}, relief
     if not remaining:
-        raise Invalid("kind: every installment has fallen due; nothing to reschedule")
+        raise Invalid(
+            "kind: every installment has fallen due; nothing to reschedule", "nothing_to_reschedule"
+        )
     if kind == "extension":
         return {"months": _int(terms, "months", 1, 24)}, NO_RELIEF
     if kind == "installment_plan":
         count = _int(terms, "count", 1, 60)
         first_due = _date(terms, "first_due", on)
         return {"count": count, "first_due": first_due.isoformat()}, NO_RELIEF
-    raise Invalid(f"kind: must be one of {', '.join(ARRANGEMENT_KINDS)}")
+    raise Invalid(f"kind: must be one of {', '.join(ARRANGEMENT_KINDS)}", "one_of", field="kind")
 
 
 def _team_lead_limit(session: Session, actor: Actor) -> Decimal | None:
@@ -191,14 +232,20 @@ def propose(
     audit.begin_write(session)
     case = workable_case(session, actor, case_id)
     if kind not in ARRANGEMENT_KINDS:
-        raise Invalid(f"kind: must be one of {', '.join(ARRANGEMENT_KINDS)}")
+        raise Invalid(
+            f"kind: must be one of {', '.join(ARRANGEMENT_KINDS)}", "one_of", field="kind"
+        )
     pending = session.scalar(
         select(Arrangement.id).where(
             Arrangement.case_id == case_id, Arrangement.status == "pending"
         )
     )
     if pending is not None:
-        raise Conflict(f"case {case_id} already has arrangement {pending} waiting for approval")
+        raise Conflict(
+            f"case {case_id} already has arrangement {pending} waiting for approval",
+            "arrangement_pending",
+            id=pending,
+        )
     loan = session.get(Loan, case.loan_id)
     assert loan is not None
     clean, relief = _check_terms(session, kind, terms, loan, on)
@@ -227,15 +274,30 @@ def propose(
     return row
 
 
+def approval_refusal(actor: Actor, arrangement: Arrangement) -> Forbidden | None:
+    """None when ``actor`` may approve ``arrangement``, else the refusal saying why not."""
+    if actor.username == arrangement.maker:
+        return Forbidden("a maker can never approve their own arrangement", "own_arrangement")
+    if RANK.get(actor.role, 0) < RANK.get(arrangement.required_role, 99):
+        return Forbidden(
+            f"needs a {arrangement.required_role} or above",
+            "needs_role",
+            role=arrangement.required_role,
+        )
+    if actor.role != "admin" and arrangement.relief > actor.approval_limit:
+        return Forbidden(
+            f"relief {arrangement.relief} is above your approval limit {actor.approval_limit}",
+            "above_limit",
+            relief=arrangement.relief,
+            limit=actor.approval_limit,
+        )
+    return None
+
+
 def may_approve(actor: Actor, arrangement: Arrangement) -> str | None:
     """None when ``actor`` may approve ``arrangement``, else why not."""
-    if actor.username == arrangement.maker:
-        return "a maker can never approve their own arrangement"
-    if RANK.get(actor.role, 0) < RANK.get(arrangement.required_role, 99):
-        return f"needs a {arrangement.required_role} or above"
-    if actor.role != "admin" and arrangement.relief > actor.approval_limit:
-        return f"relief {arrangement.relief} is above your approval limit {actor.approval_limit}"
-    return None
+    refusal = approval_refusal(actor, arrangement)
+    return None if refusal is None else str(refusal)
 
 
 def _replace_schedule(session: Session, loan_id: str, new: tuple[Installment, ...]) -> None:
@@ -274,7 +336,11 @@ def _apply(session: Session, arrangement: Arrangement, on: date) -> list[str]:
                 refs.append(ref)
                 left -= part
         if left != 0:
-            raise Conflict(f"the ledger changed since the proposal: {left} could not be waived")
+            raise Conflict(
+                f"the ledger changed since the proposal: {left} could not be waived",
+                "ledger_changed",
+                amount=left,
+            )
         if remaining:
             pay_by = date.fromisoformat(terms["pay_by"])
             _replace_schedule(session, loan.loan_id, restructure.accelerate(remaining, pay_by))
@@ -303,21 +369,30 @@ def decide(
     audit.begin_write(session)
     arrangement = session.get(Arrangement, arrangement_id)
     if arrangement is None:
-        raise NotFound(f"no arrangement {arrangement_id}")
+        raise NotFound(f"no arrangement {arrangement_id}", "not_found")
     case_of_object(session, actor, arrangement.case_id, f"arrangement {arrangement_id}")
     if arrangement.status != "pending":
-        raise Conflict(f"arrangement {arrangement_id} is already {arrangement.status}")
+        raise Conflict(
+            f"arrangement {arrangement_id} is already {arrangement.status}",
+            "arrangement_decided",
+            id=arrangement_id,
+            status=arrangement.status,
+        )
     if approve:
-        why = may_approve(actor, arrangement)
-        if why is not None:
-            raise Forbidden(why)
+        refusal = approval_refusal(actor, arrangement)
+        if refusal is not None:
+            raise refusal
         try:
             refs = _apply(session, arrangement, on)
         except DomainError as exc:
-            raise Conflict(f"cannot apply arrangement {arrangement_id}: {exc}") from None
+            raise Conflict(
+                f"cannot apply arrangement {arrangement_id}: {exc}",
+                "arrangement_cannot_apply",
+                id=arrangement_id,
+            ) from None
         arrangement.ledger_refs = json.dumps(refs)
     elif actor.username != arrangement.maker and RANK.get(actor.role, 0) < RANK["team_lead"]:
-        raise Forbidden("only the maker or a team lead or above may reject")
+        raise Forbidden("only the maker or a team lead or above may reject", "reject_not_allowed")
     arrangement.status = "approved" if approve else "rejected"
     arrangement.checker = actor.username
     arrangement.decided_at = datetime.now(UTC)

@@ -83,11 +83,15 @@ def save_disposition(
     require_role(actor, {"manager", "admin"}, "configure disposition codes")
     code = code.strip().upper()
     if not code or len(code) > 16:
-        raise Invalid("code: must be 1 to 16 characters")
+        raise Invalid("code: must be 1 to 16 characters", "length", field="code", low=1, high=16)
     if outcome not in OUTCOMES:
-        raise Invalid(f"outcome: {outcome!r} is not one of {', '.join(OUTCOMES)}")
+        raise Invalid(
+            f"outcome: {outcome!r} is not one of {', '.join(OUTCOMES)}", "one_of", field="outcome"
+        )
     if party not in PARTIES:
-        raise Invalid(f"party: {party!r} is not one of {', '.join(PARTIES)}")
+        raise Invalid(
+            f"party: {party!r} is not one of {', '.join(PARTIES)}", "one_of", field="party"
+        )
     audit.begin_write(session)
     row = session.get(DispositionCode, code)
     if row is None:
@@ -155,12 +159,20 @@ def log_contact(
     audit.begin_write(session)
     case = workable_case(session, actor, case_id)
     if channel not in MANUAL_CHANNELS:
-        raise Invalid(f"channel: {channel!r} is not one of {', '.join(MANUAL_CHANNELS)}")
+        raise Invalid(
+            f"channel: {channel!r} is not one of {', '.join(MANUAL_CHANNELS)}",
+            "one_of",
+            field="channel",
+        )
     code = session.get(DispositionCode, disposition)
     if code is None or not code.active:
-        raise Invalid(f"disposition: no active disposition code {disposition!r}")
+        raise Invalid(
+            f"disposition: no active disposition code {disposition!r}",
+            "no_disposition",
+            code=disposition,
+        )
     if len(note) > 4000:
-        raise Invalid("note: at most 4000 characters")
+        raise Invalid("note: at most 4000 characters", "too_long", field="note", high=4000)
     moment = (at or datetime.now(UTC)).astimezone(UTC)
     callback = _callback(code.code, callback_at, moment)
     customer = session.get(Customer, case.customer_id)

@@ -98,15 +98,27 @@ def document_type(file_name: str, declared: str, content: bytes) -> str:
     declared type says otherwise."""
     kind = sniffed_type(content)
     if kind is None:
-        raise Invalid("file: the content is not a PDF, PNG, JPEG, TIFF, GIF or plain text file")
+        raise Invalid(
+            "file: the content is not a PDF, PNG, JPEG, TIFF, GIF or plain text file", "file_type"
+        )
     declared = declared.split(";", 1)[0].strip().lower()
     if declared == "image/jpg":
         declared = "image/jpeg"
     if declared and declared != UNDECLARED and declared != kind:
-        raise Invalid(f"content_type: declared {declared}, but the content is {kind}")
+        raise Invalid(
+            f"content_type: declared {declared}, but the content is {kind}",
+            "file_type_mismatch",
+            declared=declared,
+            actual=kind,
+        )
     extension = PurePosixPath(file_name).suffix.lower()
     if extension in ACTIVE_EXTENSIONS or (
         extension in EXTENSIONS and EXTENSIONS[extension] != kind
     ):
-        raise Invalid(f"file_name: a {extension} file name, but the content is {kind}")
+        raise Invalid(
+            f"file_name: a {extension} file name, but the content is {kind}",
+            "file_name_mismatch",
+            extension=extension,
+            actual=kind,
+        )
     return kind

@@ -1,13 +1,24 @@
 """Errors the workbench services raise; the API turns them into HTTP statuses
-(NotFound 404, Forbidden 403, Conflict 409, Invalid 422, Blocked 409, TooMany 429)."""
+(NotFound 404, Forbidden 403, Conflict 409, Invalid 422, Blocked 409, TooMany 429).
+
+Each carries an English message (logs, the CLI, the API's ``detail``) and, for the pages,
+a stable ``code`` with its ``params``: the web layer words it in the reader's language
+from its catalogue (``refusal.<code>`` in arrears/web/ui/messages.py); services never
+translate. A refusal without a code is worded by its kind (status) there."""
 
 from __future__ import annotations
 
 
 class WorkbenchError(Exception):
-    """A refused workbench action, with a message fit to show the user."""
+    """A refused workbench action: ``message`` in English, ``code`` and ``params`` for
+    the pages to say it in the reader's language."""
 
     status = 400
+
+    def __init__(self, message: str, code: str | None = None, /, **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 class NotFound(WorkbenchError):
@@ -40,7 +51,7 @@ class Blocked(WorkbenchError):
     status = 409
 
     def __init__(self, message: str, rules: list[str]) -> None:
-        super().__init__(message)
+        super().__init__(message, "blocked", rules=", ".join(rules))
         self.rules = rules
 
 
@@ -50,6 +61,6 @@ class TooMany(WorkbenchError):
 
     status = 429
 
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, retry_after: int, code: str = "too_many") -> None:
+        super().__init__(message, code, seconds=retry_after)
         self.retry_after = retry_after

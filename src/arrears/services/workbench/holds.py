@@ -43,11 +43,15 @@ def place_hold(
     audit.begin_write(session)
     case = visible_case(session, actor, case_id)
     if kind not in HOLD_KINDS:
-        raise Invalid(f"kind: must be one of {', '.join(HOLD_KINDS)}")
+        raise Invalid(f"kind: must be one of {', '.join(HOLD_KINDS)}", "one_of", field="hold_kind")
     if channel is not None and channel not in CHANNELS:
-        raise Invalid(f"channel: must be one of {', '.join(CHANNELS)}")
+        raise Invalid(f"channel: must be one of {', '.join(CHANNELS)}", "one_of", field="channel")
     if not reason.strip():
-        raise Invalid("reason: say why (it is shown to everyone who would contact them)")
+        raise Invalid(
+            "reason: say why (it is shown to everyone who would contact them)",
+            "required",
+            field="reason",
+        )
     hold = Hold(
         customer_id=case.customer_id,
         loan_id=None if whole_customer else case.loan_id,
@@ -81,9 +85,13 @@ def release_hold(
     audit.begin_write(session)
     hold = session.get(Hold, hold_id)
     if hold is None or not _covers_a_visible_case(session, actor, hold, case_id):
-        raise NotFound(f"no hold {hold_id}")
+        raise NotFound(f"no hold {hold_id}", "not_found")
     if hold.released_on is not None:
-        raise Conflict(f"hold {hold_id} was released on {hold.released_on}")
+        raise Conflict(
+            f"hold {hold_id} was released on {hold.released_on}",
+            "hold_released",
+            date=hold.released_on,
+        )
     hold.released_on = max(on, hold.placed_on)
     audit.append(session, actor.username, "hold.release", "hold", hold.id, {"on": on})
     return hold
@@ -128,15 +136,17 @@ def add_to_blacklist(
     """Never use this phone number, email or address again."""
     require_role(actor, BLACKLIST_ROLES, "edit the blacklist")
     if kind not in BLACKLIST_KINDS:
-        raise Invalid(f"kind: must be one of {', '.join(BLACKLIST_KINDS)}")
+        raise Invalid(f"kind: must be one of {', '.join(BLACKLIST_KINDS)}", "one_of", field="kind")
     clean = normalize_contact(value)
     if not clean:
-        raise Invalid("value: must not be empty")
+        raise Invalid("value: must not be empty", "required", field="value")
     audit.begin_write(session)
     if session.scalar(
         select(BlacklistEntry).where(BlacklistEntry.kind == kind, BlacklistEntry.value == clean)
     ):
-        raise Conflict(f"{kind} {clean} is on the blacklist already")
+        raise Conflict(
+            f"{kind} {clean} is on the blacklist already", "blacklisted_already", value=clean
+        )
     entry = BlacklistEntry(kind=kind, value=clean, reason=reason, added_by=actor.username)
     session.add(entry)
     session.flush()
@@ -150,7 +160,7 @@ def remove_from_blacklist(session: Session, actor: Actor, entry_id: int) -> None
     audit.begin_write(session)
     entry = session.get(BlacklistEntry, entry_id)
     if entry is None:
-        raise NotFound(f"no blacklist entry {entry_id}")
+        raise NotFound(f"no blacklist entry {entry_id}", "not_found")
     session.delete(entry)
     audit.append(session, actor.username, "blacklist.remove", "blacklist", entry_id, {})
 

@@ -40,23 +40,33 @@ def record_stage(
     audit.begin_write(session)
     visible_case(session, actor, case_id)
     if stage not in ORDER:
-        raise Invalid(f"stage: must be one of {', '.join(LEGAL_STAGES)}")
+        raise Invalid(f"stage: must be one of {', '.join(LEGAL_STAGES)}", "one_of", field="stage")
     if costs < 0 or quantize(costs) != costs:
-        raise Invalid("costs: must be a non-negative amount in cents")
+        raise Invalid(
+            "costs: must be a non-negative amount in cents", "not_negative_amount", field="costs"
+        )
     current = current_stage(session, case_id)
     if current is not None:
         if started_on < current.started_on:
-            raise Invalid(f"started_on: before the current stage's date {current.started_on}")
+            raise Invalid(
+                f"started_on: before the current stage's date {current.started_on}",
+                "legal_before_current",
+                date=current.started_on,
+            )
         backwards = ORDER[stage] < ORDER[current.stage]
         preservation_early = stage == "asset_preservation"
         if backwards and not preservation_early:
-            raise Invalid(f"stage: the case is at {current.stage} already; stages go forward")
+            raise Invalid(
+                f"stage: the case is at {current.stage} already; stages go forward",
+                "legal_backwards",
+                stage=current.stage,
+            )
     if stage == "asset_disposal" and (current is None or current.stage != "enforcement"):
         prior = {a.stage for a in stages_of(session, case_id)}
         if "enforcement" not in prior:
-            raise Invalid("stage: asset disposal comes after enforcement")
+            raise Invalid("stage: asset disposal comes after enforcement", "legal_disposal_early")
     if ORDER[stage] >= ORDER["filing"] and not court.strip():
-        raise Invalid("court: required from filing on")
+        raise Invalid("court: required from filing on", "legal_court_required")
     action = LegalAction(
         case_id=case_id,
         stage=stage,

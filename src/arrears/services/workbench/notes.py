@@ -31,7 +31,9 @@ def add_note(session: Session, actor: Actor, case_id: int, body: str) -> CaseNot
     workable_case(session, actor, case_id)
     text = body.strip()
     if not text or len(text) > MAX_NOTE:
-        raise Invalid(f"body: 1 to {MAX_NOTE} characters")
+        raise Invalid(
+            f"body: 1 to {MAX_NOTE} characters", "length", field="body", low=1, high=MAX_NOTE
+        )
     note = CaseNote(case_id=case_id, body=text, author=actor.username)
     session.add(note)
     session.flush()
@@ -68,15 +70,23 @@ def add_document(
     workable_case(session, actor, case_id)
     name = file_name.strip().replace("/", "_").replace("\\", "_")
     if not name or len(name) > 200:
-        raise Invalid("file_name: 1 to 200 characters")
+        raise Invalid(
+            "file_name: 1 to 200 characters", "length", field="file_name", low=1, high=200
+        )
     if not content or len(content) > MAX_DOCUMENT:
-        raise Invalid(f"content: 1 byte to {MAX_DOCUMENT // (1024 * 1024)} MiB")
+        raise Invalid(
+            f"content: 1 byte to {MAX_DOCUMENT // (1024 * 1024)} MiB",
+            "file_size",
+            high=MAX_DOCUMENT // (1024 * 1024),
+        )
     # the type stored (and served) is what the bytes are, never what the client said
     content_type = document_type(name, content_type, content)
     if legal_action_id is not None:
         action = session.get(LegalAction, legal_action_id)
         if action is None or action.case_id != case_id:
-            raise Invalid(f"legal_action_id: no legal stage {legal_action_id} on this case")
+            raise Invalid(
+                f"legal_action_id: no legal stage {legal_action_id} on this case", "not_found"
+            )
     document = CaseDocument(
         case_id=case_id,
         legal_action_id=legal_action_id,
@@ -124,6 +134,6 @@ def document(session: Session, actor: Actor, document_id: int) -> CaseDocument:
     """One document with its content, if the actor may see its case."""
     row = session.get(CaseDocument, document_id)
     if row is None:
-        raise NotFound(f"no document {document_id}")
+        raise NotFound(f"no document {document_id}", "not_found")
     case_of_object(session, actor, row.case_id, f"document {document_id}")
     return row

@@ -78,7 +78,7 @@ def check_password(password: str, username: str = "") -> None:
     """Raise ``Invalid`` naming the reason when ``password`` breaks the policy."""
     problem = password_problem(password, username)
     if problem is not None:
-        raise Invalid(f"password: {problem}")
+        raise Invalid(f"password: {problem}", "password_weak")
 
 
 def new_password(username: str = "") -> str:

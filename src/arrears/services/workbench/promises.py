@@ -53,20 +53,35 @@ def create_promise(
     loan = session.get(Loan, case.loan_id)
     assert loan is not None
     if amount <= 0:
-        raise Invalid("amount: must be positive")
+        raise Invalid("amount: must be positive", "positive", field="amount")
     if quantize(amount, loan.currency) != amount:
-        raise Invalid(f"amount: {amount} has more decimals than {loan.currency} allows")
+        raise Invalid(
+            f"amount: {amount} has more decimals than {loan.currency} allows",
+            "decimals",
+            field="amount",
+            currency=loan.currency,
+        )
     if due_date < on:
-        raise Invalid(f"due_date: {due_date} is before today ({on})")
+        raise Invalid(
+            f"due_date: {due_date} is before today ({on})", "date_before", field="due_date", date=on
+        )
     if due_date > on + timedelta(days=MAX_DAYS_AHEAD):
-        raise Invalid(f"due_date: at most {MAX_DAYS_AHEAD} days ahead")
+        raise Invalid(
+            f"due_date: at most {MAX_DAYS_AHEAD} days ahead",
+            "date_too_far",
+            field="due_date",
+            days=MAX_DAYS_AHEAD,
+            date=on,
+        )
     if contact_attempt_id is not None:
         attempt_case = session.scalar(
             select(ContactAttempt.case_id).where(ContactAttempt.id == contact_attempt_id)
         )
         # a contact of another case would link this promise to a debtor's call it is not about
         if attempt_case != case_id:
-            raise NotFound(f"no contact attempt {contact_attempt_id} on case {case_id}")
+            raise NotFound(
+                f"no contact attempt {contact_attempt_id} on case {case_id}", "not_found"
+            )
     for old in session.scalars(
         select(Promise).where(Promise.case_id == case_id, Promise.status == "pending")
     ):
@@ -104,11 +119,15 @@ def cancel_promise(session: Session, actor: Actor, promise_id: int, on: date) ->
     audit.begin_write(session)
     promise = session.get(Promise, promise_id)
     if promise is None:
-        raise NotFound(f"no promise {promise_id}")
+        raise NotFound(f"no promise {promise_id}", "not_found")
     case_of_object(session, actor, promise.case_id, f"promise {promise_id}")
     require_role(actor, WORKERS, "change a case")
     if promise.status != "pending":
-        raise Conflict(f"promise {promise_id} is {promise.status}, not pending")
+        raise Conflict(
+            f"promise {promise_id} is {promise.status}, not pending",
+            "promise_settled",
+            status=promise.status,
+        )
     promise.status, promise.settled_on = "cancelled", on
     audit.append(session, actor.username, "promise.cancel", "promise", promise.id, {})
     return promise

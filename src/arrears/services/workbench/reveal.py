@@ -58,12 +58,23 @@ class RevealLimits:
 def checked_reason(reason: RevealReason) -> RevealReason:
     """``reason`` with its text trimmed, or ``Invalid`` naming what is wrong."""
     if reason.code not in REVEAL_REASONS + INTERNAL_REASONS:
-        raise Invalid(f"reason_code: must be one of {', '.join(REVEAL_REASONS)}")
+        raise Invalid(
+            f"reason_code: must be one of {', '.join(REVEAL_REASONS)}",
+            "one_of",
+            field="reason_code",
+        )
     text = reason.text.strip()
     if reason.code in NEEDS_TEXT and not text:
-        raise Invalid(f"reason_text: say why, when the reason is {reason.code!r}")
+        raise Invalid(
+            f"reason_text: say why, when the reason is {reason.code!r}", "reveal_text_required"
+        )
     if len(text) > MAX_REASON_TEXT:
-        raise Invalid(f"reason_text: at most {MAX_REASON_TEXT} characters")
+        raise Invalid(
+            f"reason_text: at most {MAX_REASON_TEXT} characters",
+            "too_long",
+            field="reason_text",
+            high=MAX_REASON_TEXT,
+        )
     return RevealReason(reason.code, text)
 
 
@@ -121,16 +132,16 @@ def reveal(
     if contact_point_id is not None:
         point = session.get(ContactPoint, contact_point_id)
         if point is None or point.customer_id != case.customer_id:
-            raise NotFound(f"no contact point {contact_point_id} on this case")
+            raise NotFound(f"no contact point {contact_point_id} on this case", "not_found")
         value, what = point.value, f"contact_point:{point.id}"
     else:
         if field not in FIELDS:
-            raise Invalid(f"field: must be one of {', '.join(FIELDS)}")
+            raise Invalid(f"field: must be one of {', '.join(FIELDS)}", "one_of", field="field")
         customer = session.get(Customer, case.customer_id)
         assert customer is not None
         value, what = getattr(customer, field), field
         if value is None:
-            raise NotFound(f"the customer has no {field}")
+            raise NotFound(f"the customer has no {field}", "not_found")
     audit.append(
         session,
         actor.username,

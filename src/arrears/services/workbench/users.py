@@ -64,7 +64,7 @@ def _aware(moment: datetime) -> datetime:
 def create_team(session: Session, name: str, actor: str = "system") -> Team:
     """A new team (names are unique)."""
     if session.scalar(select(Team).where(Team.name == name)) is not None:
-        raise Conflict(f"team {name!r} exists already")
+        raise Conflict(f"team {name!r} exists already", "exists", name=name)
     team = Team(name=name)
     session.add(team)
     session.flush()
@@ -95,22 +95,32 @@ def create_user(
     free."""
     username = username.strip()
     if not username or len(username) > 64:
-        raise Invalid("username: must be 1 to 64 characters")
+        raise Invalid(
+            "username: must be 1 to 64 characters", "length", field="username", low=1, high=64
+        )
     if role not in ROLES:
-        raise Invalid(f"role: {role!r} is not one of {', '.join(ROLES)}")
+        raise Invalid(f"role: {role!r} is not one of {', '.join(ROLES)}", "one_of", field="role")
     if language not in LANGUAGES:
-        raise Invalid(f"language: {language!r} is not one of {', '.join(LANGUAGES)}")
+        raise Invalid(
+            f"language: {language!r} is not one of {', '.join(LANGUAGES)}",
+            "one_of",
+            field="language",
+        )
     check_password(password, username)
     if role == "agency" and agency_id is None:
-        raise Invalid("agency_id: an agency user must belong to an agency")
+        raise Invalid(
+            "agency_id: an agency user must belong to an agency", "agency_user_needs_agency"
+        )
     if agency_id is not None and session.get(Agency, agency_id) is None:
-        raise Invalid(f"agency_id: no agency {agency_id}")
+        raise Invalid(f"agency_id: no agency {agency_id}", "no_agency", id=agency_id)
     if team_id is not None and session.get(Team, team_id) is None:
-        raise Invalid(f"team_id: no team {team_id}")
+        raise Invalid(f"team_id: no team {team_id}", "no_team", name=team_id)
     if approval_limit < 0:
-        raise Invalid("approval_limit: must not be negative")
+        raise Invalid(
+            "approval_limit: must not be negative", "not_negative_amount", field="approval_limit"
+        )
     if session.scalar(select(User).where(User.username == username)) is not None:
-        raise Conflict(f"user {username!r} exists already")
+        raise Conflict(f"user {username!r} exists already", "exists", name=username)
     user = User(
         username=username,
         display_name=display_name or username,
@@ -148,10 +158,14 @@ def user_by_name(session: Session, username: str) -> User | None:
 def set_language(session: Session, user_id: int, language: str) -> User:
     """Switch a user's interface language (zh_CN or en)."""
     if language not in LANGUAGES:
-        raise Invalid(f"language: {language!r} is not one of {', '.join(LANGUAGES)}")
+        raise Invalid(
+            f"language: {language!r} is not one of {', '.join(LANGUAGES)}",
+            "one_of",
+            field="language",
+        )
     user = session.get(User, user_id)
     if user is None:
-        raise Invalid(f"user_id: no user {user_id}")
+        raise Invalid(f"user_id: no user {user_id}", "no_user", name=user_id)
     user.language = language
     audit.append(session, user.username, "user.language", "user", user.id, {"language": language})
     return user
@@ -225,7 +239,7 @@ def reset_password(session: Session, username: str, password: str, actor: str) -
     sessions and forget its failed sign-ins; audited without the password."""
     user = user_by_name(session, username)
     if user is None:
-        raise NotFound(f"no user {username!r}")
+        raise NotFound(f"no user {username!r}", "no_user", name=username)
     check_password(password, user.username)
     user.password_hash = hash_password(password)
     ended = session.execute(delete(WebSession).where(WebSession.user_id == user.id)).rowcount
@@ -244,7 +258,7 @@ def unlock_user(session: Session, username: str, actor: str, ip: str | None = No
     """Lift the locks and delays on ``username`` (from ``ip`` only, when given): its
     failed sign-ins are forgotten. Returns how many."""
     if user_by_name(session, username) is None:
-        raise NotFound(f"no user {username!r}")
+        raise NotFound(f"no user {username!r}", "no_user", name=username)
     return login_guard.unlock(session, username, actor, ip)
 
 
@@ -362,9 +376,9 @@ def end_session(session: Session, token: str | None, actor: str = "system") -> b
 def create_agency(session: Session, code: str, name: str, actor: str = "system") -> Agency:
     """A new collection agency (codes are unique)."""
     if not code.strip():
-        raise Invalid("code: must not be empty")
+        raise Invalid("code: must not be empty", "required", field="code")
     if session.scalar(select(Agency).where(Agency.code == code)) is not None:
-        raise Conflict(f"agency {code!r} exists already")
+        raise Conflict(f"agency {code!r} exists already", "exists", name=code)
     agency = Agency(code=code, name=name, active=True)
     session.add(agency)
     session.flush()

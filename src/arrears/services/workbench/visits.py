@@ -51,13 +51,22 @@ def order_visit(
     audit.begin_write(session)
     workable_case(session, actor, case_id)
     if scheduled_on < on:
-        raise Invalid(f"scheduled_on: {scheduled_on} is in the past")
+        raise Invalid(
+            f"scheduled_on: {scheduled_on} is in the past",
+            "date_past",
+            field="scheduled_on",
+            date=scheduled_on,
+        )
     visitor = assigned_to or actor.username
     user = session.scalar(select(User).where(User.username == visitor))
     if user is None or not user.active:
-        raise Invalid(f"assigned_to: no active user {visitor!r}")
+        raise Invalid(f"assigned_to: no active user {visitor!r}", "no_user", name=visitor)
     if visitor != actor.username and not _may_work(session, Actor.of(user), case_id):
-        raise Invalid(f"assigned_to: visitor {visitor!r} may not work case {case_id}")
+        raise Invalid(
+            f"assigned_to: visitor {visitor!r} may not work case {case_id}",
+            "visitor_not_allowed",
+            name=visitor,
+        )
     visit = FieldVisit(
         case_id=case_id,
         assigned_to=visitor,
@@ -107,15 +116,17 @@ def record_visit(
     audit.begin_write(session)
     visit = session.get(FieldVisit, visit_id)
     if visit is None:
-        raise NotFound(f"no visit {visit_id}")
+        raise NotFound(f"no visit {visit_id}", "not_found")
     belongs(visit.case_id, case_id, f"visit {visit_id}")
     case_of_object(session, actor, visit.case_id, f"visit {visit_id}")
     if visit.assigned_to != actor.username and actor.role not in SUPERVISORS:
-        raise Forbidden("only the visitor or a supervisor may record the visit")
+        raise Forbidden("only the visitor or a supervisor may record the visit", "visit_not_yours")
     if visit.status != "open":
-        raise Conflict(f"visit {visit_id} is {visit.status}")
+        raise Conflict(f"visit {visit_id} is {visit.status}", "visit_state", status=visit.status)
     if outcome not in VISIT_OUTCOMES:
-        raise Invalid(f"outcome: must be one of {', '.join(VISIT_OUTCOMES)}")
+        raise Invalid(
+            f"outcome: must be one of {', '.join(VISIT_OUTCOMES)}", "one_of", field="visit_outcome"
+        )
     visit.status, visit.outcome, visit.visited_on = "done", outcome, visited_on
     if notes:
         visit.notes = (visit.notes + "\n" + notes).strip()
@@ -128,12 +139,12 @@ def cancel_visit(session: Session, actor: Actor, visit_id: int) -> FieldVisit:
     audit.begin_write(session)
     visit = session.get(FieldVisit, visit_id)
     if visit is None:
-        raise NotFound(f"no visit {visit_id}")
+        raise NotFound(f"no visit {visit_id}", "not_found")
     case_of_object(session, actor, visit.case_id, f"visit {visit_id}")
     if visit.created_by != actor.username:
         require_role(actor, SUPERVISORS, "cancel others' visits")
     if visit.status != "open":
-        raise Conflict(f"visit {visit_id} is {visit.status}")
+        raise Conflict(f"visit {visit_id} is {visit.status}", "visit_state", status=visit.status)
     visit.status = "cancelled"
     audit.append(session, actor.username, "visit.cancel", "visit", visit.id, {})
     return visit

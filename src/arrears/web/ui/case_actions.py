@@ -30,7 +30,7 @@ from arrears.store.unit_of_work import UnitOfWork
 from arrears.web.app import settings_of
 from arrears.web.deps import RowId, get_uow, require_page_user, workbench_router
 from arrears.web.ui.i18n import translator
-from arrears.web.ui.pages import is_htmx, see_other
+from arrears.web.ui.pages import is_htmx, refusal_for, see_other
 from arrears.web.ui.pages_case import business_date, case_page
 from arrears.web.ui.render import money
 
@@ -41,7 +41,7 @@ def _amount(form: dict[str, str], field: str) -> Decimal:
     try:
         return parse_amount(form.get(field, ""))
     except DomainError as exc:
-        raise Invalid(f"{field}: {exc}") from None
+        raise Invalid(f"{field}: {exc}", "not_amount", field=field) from None
 
 
 def _date(form: dict[str, str], field: str) -> date:
@@ -49,7 +49,9 @@ def _date(form: dict[str, str], field: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise Invalid(f"{field}: {text!r} is not a date YYYY-MM-DD") from None
+        raise Invalid(
+            f"{field}: {text!r} is not a date YYYY-MM-DD", "not_date", field=field
+        ) from None
 
 
 def _moment(request: Request, form: dict[str, str], field: str) -> datetime | None:
@@ -71,7 +73,7 @@ def _moment(request: Request, form: dict[str, str], field: str) -> datetime | No
 def _whole(form: dict[str, str], field: str) -> int:
     text = form.get(field, "").strip()
     if not text.isdigit():
-        raise Invalid(f"{field}: {text!r} is not a whole number")
+        raise Invalid(f"{field}: {text!r} is not a whole number", "whole_number", field=field)
     return int(text)
 
 
@@ -94,7 +96,7 @@ def _respond(
         outcome = work()
     except WorkbenchError as error:
         uow.rollback()
-        flashes = [("bad", t("rejected", reason=str(error)))]
+        flashes = [("bad", t("rejected", reason=refusal_for(request, actor, error)))]
         return case_page(
             request, actor, uow, case_id, flashes=flashes, open_panel=panel,
             status_code=error.status,
@@ -171,7 +173,7 @@ def arrangement_terms(kind: str, form: dict[str, str]) -> dict[str, Any]:
         return {"months": _whole(form, "months")}
     if kind == "installment_plan":
         return {"count": _whole(form, "count"), "first_due": str(_date(form, "first_due"))}
-    raise Invalid(f"kind: {kind!r} is not an arrangement kind")
+    raise Invalid(f"kind: {kind!r} is not an arrangement kind", "one_of", field="kind")
 
 
 @router.post("/cases/{case_id}/arrangement")
@@ -343,7 +345,7 @@ async def upload_document(
 
     def work() -> None:
         if upload is None or isinstance(upload, str) or not upload.filename:
-            raise Invalid("file: choose a file to upload")
+            raise Invalid("file: choose a file to upload", "required", field="file")
         content = upload.file.read(notes.MAX_DOCUMENT + 1)
         notes.add_document(
             uow.session, actor, case_id, upload.filename,

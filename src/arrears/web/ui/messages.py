@@ -10,6 +10,7 @@ from __future__ import annotations
 MESSAGES: dict[str, tuple[str, str]] = {
     # chrome
     "app_name": ("arrears workbench", "arrears 催收工作台"),
+    "nav.main": ("Main", "主导航"),
     "nav.queue": ("My queue", "我的队列"),
     "nav.approvals": ("Approvals", "审批"),
     "nav.team": ("Team", "团队"),
@@ -348,7 +349,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "loan_class.substandard": ("Substandard", "次级"),
     "loan_class.doubtful": ("Doubtful", "可疑"),
     "loan_class.loss": ("Loss", "损失"),
-    "loan_status.active": ("active", "正常"),
+    "loan_status.active": ("repaying", "正常还款中"),
     "loan_status.closed": ("closed", "已结清"),
     "loan_status.written_off": ("written off", "已核销"),
     "account.fee": ("Fees", "费用"),
@@ -444,6 +445,253 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "upload": ("Upload", "上传"),
     "file": ("File", "文件"),
     "done.released": ("Case released.", "案件已释放。"),
+    # service refusals: "refusal.<code>" of a WorkbenchError (services/workbench/errors.py)
+    "refusal.status.400": ("The request was refused.", "请求被拒绝。"),
+    "refusal.status.403": ("You may not do this.", "您无权执行此操作。"),
+    "refusal.status.404": ("Not found.", "未找到。"),
+    "refusal.status.409": (
+        "This clashes with the current state; reload the page.",
+        "与当前状态冲突；请刷新页面。",
+    ),
+    "refusal.status.422": ("The input is not valid.", "输入有误。"),
+    "refusal.status.429": ("Too many requests; try again later.", "请求过于频繁，请稍后再试。"),
+    "refusal.invalid_field": ("{field}: the value is not valid.", "{field}：填写有误。"),
+    "refusal.blocked": ("Blocked by compliance ({rules}).", "被合规规则拦截（{rules}）。"),
+    "refusal.too_many": (
+        "Too many reveals for now; try again in {seconds} seconds.",
+        "查看次数已达上限，请在 {seconds} 秒后重试。",
+    ),
+    "refusal.role_may_not": ("A {role} may not do this.", "{role}无权执行此操作。"),
+    "refusal.no_case": ("No case {id}.", "案件 {id} 不存在。"),
+    "refusal.not_found": ("Not found.", "未找到。"),
+    "refusal.password_weak": (
+        "The password is too weak: at least 12 characters, not a common password, not"
+        " a run or repetition, not containing the user name.",
+        "密码强度不足：至少 12 个字符，不能是常见密码、连续或重复字符，不能包含用户名。",
+    ),
+    "refusal.one_of": ("{field}: choose one of the listed values.", "{field}：请从列表中选择。"),
+    "refusal.required": ("{field} is required.", "{field}为必填项。"),
+    "refusal.length": (
+        "{field}: {low} to {high} characters.",
+        "{field}：长度须为 {low} 至 {high} 个字符。",
+    ),
+    "refusal.too_long": ("{field}: at most {high} characters.", "{field}：最多 {high} 个字符。"),
+    "refusal.not_amount": ("{field}: not an amount.", "{field}：不是有效金额。"),
+    "refusal.not_negative_amount": (
+        "{field}: must be an amount of zero or more.",
+        "{field}：须为不小于零的金额。",
+    ),
+    "refusal.positive": ("{field}: must be more than zero.", "{field}：须大于零。"),
+    "refusal.decimals": (
+        "{field}: more decimals than {currency} allows.",
+        "{field}：小数位数超出 {currency} 的允许范围。",
+    ),
+    "refusal.whole_between": (
+        "{field}: a whole number from {low} to {high}.",
+        "{field}：须为 {low} 至 {high} 之间的整数。",
+    ),
+    "refusal.whole_number": ("{field}: not a whole number.", "{field}：须为整数。"),
+    "refusal.not_date": ("{field}: not a date (YYYY-MM-DD).", "{field}：日期格式应为 YYYY-MM-DD。"),
+    "refusal.date_before": ("{field}: must not be before {date}.", "{field}：不能早于 {date}。"),
+    "refusal.date_past": ("{field}: {date} is in the past.", "{field}：{date} 已经过去。"),
+    "refusal.date_too_far": (
+        "{field}: at most {days} days after {date}.",
+        "{field}：不能晚于 {date} 之后 {days} 天。",
+    ),
+    "refusal.end_before_start": ("The end is before the start.", "结束日期早于开始日期。"),
+    "refusal.waiver_exceeds": (
+        "{amount} is more than the {component} owed ({owed}).",
+        "减免金额 {amount} 超过应还{component}（{owed}）。",
+    ),
+    "refusal.settlement_not_below": (
+        "A settlement of {amount} is not below the outstanding {outstanding}.",
+        "结清金额 {amount} 不低于未还总额 {outstanding}。",
+    ),
+    "refusal.settlement_relief": (
+        "The relief {relief} is more than what is due now ({due}); a settlement may"
+        " forgive at most the amounts already due.",
+        "减免额 {relief} 超过当前应还金额（{due}）；结清最多只能减免已到期的金额。",
+    ),
+    "refusal.nothing_to_reschedule": (
+        "Every installment has fallen due; there is nothing to reschedule.",
+        "所有分期均已到期，无可重新安排的还款计划。",
+    ),
+    "refusal.arrangement_pending": (
+        "Arrangement {id} of this case is still waiting for approval; a second proposal"
+        " must wait for that decision.",
+        "本案件的还款安排 {id} 仍在等待审批；须待其审批完成后才能再次申请。",
+    ),
+    "refusal.ledger_changed": (
+        "The ledger changed since the proposal: {amount} could not be waived.",
+        "提交申请后分户账已变动：{amount} 无法减免。",
+    ),
+    "refusal.arrangement_decided": (
+        "Arrangement {id} is already {status}.",
+        "还款安排 {id} 已处理（{status}）。",
+    ),
+    "refusal.arrangement_cannot_apply": (
+        "Arrangement {id} cannot be applied to the ledger as it now stands.",
+        "还款安排 {id} 无法按当前分户账入账。",
+    ),
+    "refusal.reject_not_allowed": (
+        "Only the maker, or a team lead or above, may reject.",
+        "只有申请人或组长及以上人员可以驳回。",
+    ),
+    "refusal.own_arrangement": (
+        "A maker can never approve their own arrangement.",
+        "申请人不能审批自己提交的还款安排。",
+    ),
+    "refusal.needs_role": ("This needs a {role} or above.", "须由{role}或以上人员审批。"),
+    "refusal.above_limit": (
+        "The relief {relief} is above your approval limit {limit}.",
+        "减免额 {relief} 超出您的审批额度 {limit}。",
+    ),
+    "refusal.allocation_no_rules": (
+        "No allocation rules: name the teams and the buckets they work.",
+        "没有分案规则：请设置各组及其负责的账龄。",
+    ),
+    "refusal.no_team": ("No team {name}.", "团队 {name} 不存在。"),
+    "refusal.allocation_bucket_twice": (
+        "Bucket {bucket} is worked by both {first} and {second}.",
+        "账龄 {bucket} 同时分给了 {first} 和 {second}。",
+    ),
+    "refusal.no_snapshot": (
+        "No snapshot of {date}: close the day first.",
+        "{date} 没有日终快照：请先执行日终批处理。",
+    ),
+    "refusal.file_type": (
+        "The file is not a PDF, PNG, JPEG, TIFF, GIF or plain text file.",
+        "文件类型不支持：仅支持 PDF、PNG、JPEG、TIFF、GIF 或纯文本。",
+    ),
+    "refusal.file_type_mismatch": (
+        "The file was declared {declared}, but its content is {actual}.",
+        "文件声明的类型为 {declared}，但内容实为 {actual}。",
+    ),
+    "refusal.file_name_mismatch": (
+        "A {extension} file name, but the content is {actual}.",
+        "文件扩展名为 {extension}，但内容实为 {actual}。",
+    ),
+    "refusal.file_size": (
+        "The file must be 1 byte to {high} MiB.",
+        "文件大小须在 1 字节至 {high} MiB 之间。",
+    ),
+    "refusal.exists": ("{name} exists already.", "{name} 已存在。"),
+    "refusal.no_user": ("No active user {name}.", "用户 {name} 不存在或已停用。"),
+    "refusal.no_agency": ("No active agency {id}.", "委外机构 {id} 不存在或已停用。"),
+    "refusal.agency_user_needs_agency": (
+        "An agency user must belong to an agency.",
+        "委外机构用户必须隶属于某个委外机构。",
+    ),
+    "refusal.no_disposition": (
+        "No active disposition code {code}.",
+        "处置代码 {code} 不存在或已停用。",
+    ),
+    "refusal.hold_released": ("The hold was released on {date}.", "该暂停已于 {date} 解除。"),
+    "refusal.blacklisted_already": (
+        "{value} is on the blacklist already.",
+        "{value} 已在黑名单中。",
+    ),
+    "refusal.visitor_not_allowed": (
+        "{name} may not work this case.",
+        "{name} 无权处理此案件。",
+    ),
+    "refusal.visit_not_yours": (
+        "Only the visitor or a supervisor may record the visit.",
+        "只有外访人员或主管可以登记外访结果。",
+    ),
+    "refusal.visit_state": ("The visit is {status}.", "该外访{status}。"),
+    "refusal.reveal_text_required": (
+        "Say why in the details for this reason.",
+        "选择此原因时须填写说明。",
+    ),
+    "refusal.promise_settled": (
+        "The promise is {status}, not pending.",
+        "该承诺{status}，不是待兑现状态。",
+    ),
+    "refusal.case_closed": ("Case {id} is closed.", "案件 {id} 已结案。"),
+    "refusal.placed_already": ("Case {id} is placed with an agency already.", "案件 {id} 已委外。"),
+    "refusal.not_placed": ("Case {id} is not placed with an agency.", "案件 {id} 未委外。"),
+    # states named in refusals
+    "state.pending": ("pending", "待处理"),
+    "state.approved": ("approved", "已批准"),
+    "state.rejected": ("rejected", "已驳回"),
+    "state.cancelled": ("cancelled", "已取消"),
+    "state.kept": ("kept", "已兑现"),
+    "state.broken": ("broken", "已违约"),
+    "state.open": ("open", "待处理"),
+    "state.done": ("done", "已完成"),
+    # form fields named in refusals
+    "field.amount": ("Amount", "金额"),
+    "field.due_date": ("Promised date", "承诺日期"),
+    "field.pay_by": ("Pay by", "还款截止"),
+    "field.first_due": ("First due", "首期日期"),
+    "field.count": ("Installments", "期数"),
+    "field.months": ("Extend by (months)", "展期月数"),
+    "field.component": ("Waive from", "减免项目"),
+    "field.kind": ("Kind", "类型"),
+    "field.hold_kind": ("Hold", "暂停类型"),
+    "field.channel": ("Channel", "渠道"),
+    "field.outcome": ("Outcome", "结果"),
+    "field.visit_outcome": ("Visit outcome", "外访结果"),
+    "field.party": ("Spoke with", "联系对象"),
+    "field.disposition": ("Disposition", "处置代码"),
+    "field.note": ("Note", "备注"),
+    "field.body": ("Note", "备注"),
+    "field.reason": ("Reason", "原因"),
+    "field.reason_code": ("Reason to reveal", "查看原因"),
+    "field.reason_text": ("Details", "说明"),
+    "field.value": ("Value", "值"),
+    "field.code": ("Code", "代码"),
+    "field.file": ("File", "文件"),
+    "field.file_name": ("File name", "文件名"),
+    "field.stage": ("Stage", "阶段"),
+    "field.costs": ("Costs", "费用"),
+    "field.court": ("Court", "法院"),
+    "field.started_on": ("Since", "开始日期"),
+    "field.scheduled_on": ("Visit by", "外访截止"),
+    "field.visited_on": ("Visited on", "外访日期"),
+    "field.assigned_to": ("Visitor", "外访人员"),
+    "field.agency_id": ("Agency", "委外机构"),
+    "field.limit": ("At most (cases)", "最多案件数"),
+    "field.min_dpd": ("At least DPD", "最低逾期天数"),
+    "field.username": ("User name", "用户名"),
+    "field.role": ("Role", "角色"),
+    "field.language": ("Language", "语言"),
+    "field.field": ("Field", "字段"),
+    "field.case_id": ("Case", "案件"),
+    "field.to_user": ("To", "改派给"),
+    "field.from_user": ("From collector", "原催收员"),
+    "field.to_users": ("To collector", "新催收员"),
+    "field.waive_amount": ("Amount waived", "减免金额"),
+    "field.settle_amount": ("Settlement amount", "结清金额"),
+    "field.installments": ("Installments", "期数"),
+    "field.extension_months": ("Extend by (months)", "展期月数"),
+    # compliance reasons, by the kind of the blocking rule (the gate's English
+    # sentence is kept for the audit and the English page)
+    "clause_break": ("; ", "；"),
+    "compliance.reason.hours": (
+        "outside the permitted contact hours (debtor's local time)",
+        "不在允许的联系时段内（按债务人当地时间）",
+    ),
+    "compliance.reason.third_party": (
+        "contact with third parties is not allowed",
+        "不允许联系第三方",
+    ),
+    "compliance.reason.cap": (
+        "the contact limit for this channel and period is reached",
+        "该渠道在此期间的联系次数已达上限",
+    ),
+    "compliance.reason.quiet_after_conversation": (
+        "a recent conversation starts a quiet period",
+        "近期已通话，处于静默期内",
+    ),
+    "compliance.reason.blacklist": (
+        "the contact value is on the do-not-use list",
+        "该联系方式在禁用名单中",
+    ),
+    "compliance.reason.hold": ("{hold} hold: contact stopped", "{hold}暂停：停止联系"),
+    "compliance.reason.other": ("blocked by rule {rule}", "被规则 {rule} 拦截"),
+    "memo.arrangement": ("arrangement {id} ({kind})", "还款安排 {id}（{kind}）"),
     # team, agencies, legal, dashboard, compliance (more)
     "team.transfer_hint": (
         "When a collector leaves or changes team: every open case moves, round-robin; "

@@ -11,6 +11,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from arrears.services.workbench.access import Actor
 from arrears.services.workbench.errors import WorkbenchError
 from arrears.web.auth import csrf_token
+from arrears.web.ui.i18n import request_language, translator
+from arrears.web.ui.refusals import refusal_text
 from arrears.web.ui.render import page_context, render
 
 
@@ -34,10 +36,17 @@ def refused(request: Request, actor: Actor | None, status_code: int = 403) -> HT
     return show(request, actor, "error.html", status_code=status_code, message_key=key)
 
 
+def refusal_for(request: Request, actor: Actor | None, error: WorkbenchError) -> str:
+    """A service's refusal in the language of the page (web/ui/refusals.py)."""
+    language = request_language(request, getattr(actor, "language", None))
+    return refusal_text(error, translator(language), language)
+
+
 def failed(request: Request, actor: Actor, error: WorkbenchError) -> HTMLResponse:
     """A service's refusal shown as a page with its message and HTTP status."""
+    detail = refusal_for(request, actor, error)
     return show(
-        request, actor, "error.html", status_code=error.status, message_key=None, detail=str(error)
+        request, actor, "error.html", status_code=error.status, message_key=None, detail=detail
     )
 
 

@@ -20,7 +20,7 @@ from arrears.store.workbench_models import LEGAL_STAGES
 from arrears.web.app import settings_of
 from arrears.web.deps import form_row_id, get_uow, require_page_user, workbench_router
 from arrears.web.ui.i18n import request_language, translator
-from arrears.web.ui.pages import allowed, refused, show
+from arrears.web.ui.pages import allowed, refusal_for, refused, show
 
 router = workbench_router()
 BUCKETS = ("M1", "M2", "M3", "M4", "M5", "M6", "M7+")
@@ -53,7 +53,9 @@ def _case_id(form: dict[str, list[str]]) -> int:
 def _whole(form: dict[str, list[str]], key: str, default: str, high: int) -> int:
     text = _one(form, key) or default
     if not text.isdigit() or int(text) > high:
-        raise Invalid(f"{key}: a whole number from 0 to {high}")
+        raise Invalid(
+            f"{key}: a whole number from 0 to {high}", "whole_between", field=key, low=0, high=high
+        )
     return int(text)
 
 
@@ -91,7 +93,13 @@ def _run(
         message = work(t)
     except WorkbenchError as error:
         uow.rollback()
-        return page(request, actor, uow, [("bad", t("rejected", reason=str(error)))], error.status)
+        return page(
+            request,
+            actor,
+            uow,
+            [("bad", t("rejected", reason=refusal_for(request, actor, error)))],
+            error.status,
+        )
     uow.commit()
     return page(request, actor, uow, [("ok", message)], 200)
 
@@ -115,7 +123,7 @@ async def place(
 
     def work(t: Callable[..., str]) -> str:
         if not _one(form, "agency_id"):
-            raise Invalid("agency_id: choose an agency")
+            raise Invalid("agency_id: choose an agency", "required", field="agency_id")
         agency_id = form_row_id(_one(form, "agency_id"), "agency_id")
         agencies.place(
             uow.session, actor, _case_id(form), agency_id, on=settings_of(request).today()
@@ -198,11 +206,13 @@ async def record_stage(
         try:
             started = date.fromisoformat(_one(form, "started_on"))
         except ValueError:
-            raise Invalid("started_on: a date YYYY-MM-DD is required") from None
+            raise Invalid(
+                "started_on: a date YYYY-MM-DD is required", "not_date", field="started_on"
+            ) from None
         try:
             costs = parse_amount(_one(form, "costs") or "0")
         except DomainError as exc:
-            raise Invalid(f"costs: {exc}") from None
+            raise Invalid(f"costs: {exc}", "not_amount", field="costs") from None
         legal.record_stage(
             uow.session, actor, _case_id(form), _one(form, "stage"), started,
             court=_one(form, "court"), court_case_number=_one(form, "court_case_number"),

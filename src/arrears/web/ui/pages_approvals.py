@@ -15,7 +15,7 @@ from arrears.store.unit_of_work import UnitOfWork
 from arrears.web.app import settings_of
 from arrears.web.deps import RowId, get_uow, require_page_user, workbench_router
 from arrears.web.ui.i18n import request_language, translator
-from arrears.web.ui.pages import allowed, refused, show
+from arrears.web.ui.pages import allowed, refusal_for, refused, show
 
 router = workbench_router()
 
@@ -83,7 +83,7 @@ def decide(
         )
     except WorkbenchError as error:
         uow.rollback()
-        refusal = [("bad", t("rejected", reason=str(error)))]
+        refusal = [("bad", t("rejected", reason=refusal_for(request, actor, error)))]
         return _inbox(request, actor, uow, refusal, error.status)
     uow.commit()
     done = t("approvals.done_one", id=row.id, status=t(f"approval.{row.status}"))

@@ -20,7 +20,7 @@ from arrears.store.unit_of_work import UnitOfWork
 from arrears.store.workbench_models import ARRANGEMENT_KINDS
 from arrears.web.app import settings_of
 from arrears.web.deps import RowId, get_uow, require_page_user, workbench_router
-from arrears.web.ui.pages import context, failed, refused, see_other
+from arrears.web.ui.pages import context, failed, refusal_for, refused, see_other
 from arrears.web.ui.render import render
 
 router = workbench_router()
@@ -169,8 +169,9 @@ def reveal_value(
             now=settings.now(),
         )
     except WorkbenchError as error:
+        why = escape(refusal_for(request, actor, error))
         return HTMLResponse(
-            f'<span class="pii badge bad" role="alert">{escape(str(error))}</span>',
+            f'<span class="pii badge bad" role="alert">{why}</span>',
             status_code=error.status,
         )
     uow.commit()

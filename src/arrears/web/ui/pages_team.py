@@ -16,7 +16,7 @@ from arrears.services.workbench.errors import WorkbenchError
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.web.deps import form_row_id, get_uow, require_page_user, workbench_router
 from arrears.web.ui.i18n import request_language, translator
-from arrears.web.ui.pages import allowed, refused, show
+from arrears.web.ui.pages import allowed, refusal_for, refused, show
 
 router = workbench_router()
 
@@ -76,7 +76,7 @@ def _run(
         message = work(t)
     except WorkbenchError as error:
         uow.rollback()
-        refusal = [("bad", t("rejected", reason=str(error)))]
+        refusal = [("bad", t("rejected", reason=refusal_for(request, actor, error)))]
         return _page(request, actor, uow, refusal, error.status)
     uow.commit()
     return _page(request, actor, uow, [("ok", message)], 200)

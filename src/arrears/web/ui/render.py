@@ -8,6 +8,7 @@ number themselves, so every amount on every page is written the same way.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +23,7 @@ from starlette.responses import HTMLResponse
 
 from arrears.services.clock import DEFAULT_TIME_ZONE
 from arrears.web.ui.i18n import LANGUAGES, request_language, translator
+from arrears.web.ui.refusals import block_reasons, memo_text
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 STATIC_PREFIX = "/static/"
@@ -96,6 +98,18 @@ def when(value: datetime | date | str | None, time_zone: str | None = None) -> M
     return Markup('<time datetime="{0}">{0}</time>').format(value.isoformat())
 
 
+@pass_context
+def reasons_in_language(context: Context, rules: Sequence[str], english: Any) -> str:
+    """Why a contact was blocked, in the page's language (by the blocking rules)."""
+    return block_reasons(rules, english or "", context["t"], context["lang"])
+
+
+@pass_context
+def memo_in_language(context: Context, memo: str | None) -> str:
+    """A ledger memo in the page's language (the workbench's own memos)."""
+    return memo_text(memo or "", context["t"])
+
+
 def bucket_tone(bucket: str | None) -> str:
     """The badge colour of an ageing bucket: none for M0/M1, warning to M3, bad after."""
     if not bucket or bucket in ("M0", "M1"):
@@ -118,7 +132,13 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(money=money, percent=percent, when=when_in_zone)
-    env.globals.update(static=_static, languages=LANGUAGES, bucket_tone=bucket_tone)
+    env.globals.update(
+        static=_static,
+        languages=LANGUAGES,
+        bucket_tone=bucket_tone,
+        block_reasons=reasons_in_language,
+        memo_text=memo_in_language,
+    )
     return env
 
 
