@@ -290,7 +290,7 @@ def _queue(
         reference = message_reference(as_of, loan_id)
         currency, product = loans[loan_id]
         lender = settings.lender_for(product)
-        due_date, amount = _due_and_amount(action, as_of, instalments, balances[loan_id])
+        due_date, amount = due_and_amount(action, as_of, instalments, balances[loan_id])
         channel = d.row.channel
         # A call's message is its script (话术); every other step names its template.
         name = (action["script"] or action["template"]) if channel == "call" else action["template"]
@@ -391,7 +391,7 @@ def speaks_of(action: Mapping[str, Any]) -> date:
     return action["send_on"] + timedelta(days=-action["offset"])
 
 
-def _due_and_amount(
+def due_and_amount(
     action: Mapping[str, Any],
     as_of: date,
     instalments: Mapping[str, tuple[date, Decimal]],
