@@ -37,7 +37,7 @@ def test_chinese_login_queue_and_case_page(browser: Browser, server: Server, sta
     page.keyboard.press("p")
     page.get_by_test_id("form-promise").locator("input[name=amount]").fill("12,34")
     page.get_by_test_id("form-promise").locator("button[type=submit]").click()
-    expect(page.get_by_test_id("case-flash")).to_contain_text("已拒绝：amount: not an amount")
+    expect(page.get_by_test_id("case-flash")).to_contain_text("已拒绝：金额：不是有效金额")
     expect(page.get_by_test_id("promises")).to_have_count(0)
     page.keyboard.press("a")  # the arrangement panel, opened from the keyboard
     expect(page.get_by_test_id("form-arrangement")).to_be_visible()
