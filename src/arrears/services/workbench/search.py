@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, bindparam, false, or_, select
+from sqlalchemy import ColumnElement, bindparam, false, select
 from sqlalchemy.orm import Session
 
 from arrears.services.workbench.access import Actor, case_scope, require_role
@@ -76,12 +76,9 @@ def _conditions(session: Session, text: str, key: str) -> list[tuple[str, Column
         points = select(ContactPoint.customer_id).where(
             phone_key(ContactPoint.value).in_(variants), ContactPoint.kind.in_(PHONE_KINDS)
         )
-        out.append(
-            (
-                "phone",
-                or_(phone_key(Customer.mobile).in_(variants), Customer.customer_id.in_(points)),
-            )
-        )
+        # two lookups, each by its own index (an OR of the two would not use both)
+        out.append(("phone", phone_key(Customer.mobile).in_(variants)))
+        out.append(("phone", Customer.customer_id.in_(points)))
     tail = upper.replace(" ", "")
     looks_like_id = ID_TAIL <= len(tail) <= 18 and tail[:-1].isdigit() and tail[-1] in "0123456789X"
     if key == "id_number" or (key == "any" and looks_like_id):
