@@ -125,7 +125,8 @@ class Letter:
             repayment_account_name=self.repayment_account_name,
             repayment_account_number=self.repayment_account_number,
             law_firm_name=self.law_firm_name,
-            law_firm_address=" ".join(self.law_firm_address) or None,
+            law_firm_address=("" if self.language == "zh_CN" else ", ").join(self.law_firm_address)
+            or None,
             law_firm_phone=self.law_firm_phone,
         )
 

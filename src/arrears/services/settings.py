@@ -157,7 +157,7 @@ class Institution:
             collector_phone=v.hotline,
             institution_name=v.legal_name,
             reference=reference,
-            **_lender_fields(v),
+            **_lender_fields(v, language),
         )
 
     def letter(
@@ -216,7 +216,7 @@ class Institution:
 Lender = Institution
 
 
-def _lender_fields(v: Voice) -> dict[str, str]:
+def _lender_fields(v: Voice, language: str) -> dict[str, str]:
     return {
         "lender_name": v.legal_name,
         "brand_name": v.brand,
@@ -225,9 +225,15 @@ def _lender_fields(v: Voice) -> dict[str, str]:
         "repayment_account_name": v.account_name,
         "repayment_account_number": v.account_number,
         "law_firm_name": v.law_firm,
-        "law_firm_address": " ".join(v.law_firm_address),
+        "law_firm_address": join_address(v.law_firm_address, language),
         "law_firm_phone": v.law_firm_phone,
     }
+
+
+def join_address(lines: tuple[str, ...], language: str) -> str:
+    """Address lines as one line of text: run together in Chinese, comma-separated in
+    English."""
+    return ("" if language == "zh_CN" else ", ").join(lines)
 
 
 def message_reference(day: date, loan_id: str) -> str:
