@@ -64,7 +64,7 @@ def _callback_due(root: Path, username: str, case_id: int) -> None:
 @pytest.mark.parametrize(
     ("lang", "who", "words"),
     [
-        ("en", "collector", ("My queue", "Callback due", "Next action", "cases found", "callback")),
+        ("en", "collector", ("My queue", "Callback due", "Next action", "Cases found", "callback")),
         ("zh_CN", "collector2", ("我的队列", "回拨时间已到", "下一步", "找到", "回拨时间")),
     ],
 )
@@ -109,7 +109,7 @@ def test_ranked_queue_callback_and_search(
     assert set(tiers[:mine]) <= {"promise_due_today", "promise_broken_yesterday", "callback_due"}
     expect(rows.nth(mine)).to_contain_text(words[1])
     expect(page.get_by_test_id("queue-table")).to_contain_text(words[2])
-    shot(page, f"floor-{tag}-01-ranked-queue")
+    shot(page, f"floor-{tag}-01-ranked-queue", full_page=True)
 
     # search by the name: the phone and ID are masked for a collector
     page.get_by_test_id("search-form").locator("input[name=q]").fill(name)

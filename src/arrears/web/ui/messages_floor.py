@@ -81,7 +81,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "floor.search.by.loan_id": ("Loan id", "借据号"),
     "floor.search.by.customer_id": ("Customer id", "客户号"),
     "floor.search.go": ("Search", "查询"),
-    "floor.search.results": ("{count} cases found", "找到 {count} 个案件"),
+    "floor.search.results": ("Cases found: {count}", "找到 {count} 个案件"),
     "floor.search.none": ("Nothing found in your cases.", "在您的案件中未找到。"),
     "floor.search.matched_by": ("Matched by", "匹配项"),
     "floor.search.mobile": ("Mobile", "手机"),
