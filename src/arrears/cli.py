@@ -30,8 +30,9 @@ from arrears.files import write_atomically
 from arrears.i18n import Translator
 
 if TYPE_CHECKING:
-    from arrears.batch.reference import CloseReport
     from arrears.services.book_models import ScoredDay
+    from arrears.services.daily import AfterClose
+    from arrears.services.end_of_day import EndOfDay
     from arrears.services.treatments import TreatmentReport
     from arrears.workspace import Workspace
 
@@ -157,14 +158,13 @@ def close(
     ws = _workspace(workspace)
     ws.init()
     if engine == "reference" and not explain:
-        report = _run_close(ws, day, days, t)
-        closed = report.recovered if report.already_closed else report.days
+        _run_close(ws, day, days, t, after=True, treat=treat)
     elif engine in ("duckdb", "spark"):
         closed = _run_batch_close(ws, day, engine, explain)
+        if closed:
+            _after_close(ws, closed, treat, t)
     else:
         raise typer.BadParameter(f"--engine must be reference, duckdb or spark, not {engine!r}")
-    if closed:
-        _after_close(ws, closed, treat, t)
 
 
 def _after_close(
@@ -181,6 +181,10 @@ def _after_close(
     except (TreatmentError, StrategyError, SettingsError) as exc:
         err.print(str(exc), style="red", markup=False)
         raise typer.Exit(1) from None
+    _print_after_close(result, t)
+
+
+def _print_after_close(result: AfterClose, t: Translator) -> None:
     p = result.promises
     if any(p.values()):
         console.print(
@@ -383,9 +387,21 @@ def snapshot(
 
 
 def _run_close(
-    ws: Workspace, as_of: date, days: int, t: Translator, extra_days: list[date] | None = None
-) -> CloseReport:
-    from arrears.batch.reference import close_book
+    ws: Workspace,
+    as_of: date,
+    days: int,
+    t: Translator,
+    extra_days: list[date] | None = None,
+    *,
+    after: bool = False,
+    treat: bool = True,
+) -> EndOfDay:
+    """The end of day through ``as_of`` (``arrears.services.end_of_day``), its steps'
+    times and rows printed; with ``after``, promises, scores and treatments too."""
+    from arrears.services.end_of_day import run_end_of_day
+    from arrears.services.settings import SettingsError
+    from arrears.services.treatments import TreatmentError
+    from arrears.strategy import StrategyError
 
     with _progress() as progress:
         task = progress.add_task(t("step_close"), total=None)
@@ -393,25 +409,42 @@ def _run_close(
         def tick(step: str, done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        report = close_book(ws, as_of, days, progress=tick, extra_days=extra_days or ())
-    if report.already_closed:
+        try:
+            result = run_end_of_day(
+                ws, as_of, days, treat=treat, after=after, extra_days=extra_days or (),
+                progress=tick,
+            )  # fmt: skip
+        except (TreatmentError, StrategyError, SettingsError) as exc:
+            progress.stop()
+            err.print(str(exc), style="red", markup=False)
+            raise typer.Exit(1) from None
+    report = result.close
+    if result.nothing_to_do:
         console.print(t("already_closed", as_of=as_of))
-        return report
-    steps = ", ".join(f"{step} {seconds:.1f}s" for step, seconds in report.timings.items())
-    console.print(f"[dim]{steps}[/dim]")
-    console.print(
-        t(
-            "closed",
-            as_of=as_of,
-            loans=report.loans,
-            entries=report.entries_posted,
-            payments=report.payments_posted,
-            opened=report.cases_opened,
-            updated=report.cases_updated,
-            closed=report.cases_closed,
-        )
+        return result
+    steps = " · ".join(
+        f"{s.name} {s.seconds:.1f}s" + (f" ({s.rows:,})" if s.rows else "") for s in result.steps
     )
-    return report
+    console.print(f"[dim]{steps}[/dim]")
+    if report.recovered:
+        console.print(f"finished the publication of {', '.join(map(str, report.recovered))}")
+    if not report.already_closed:
+        console.print(
+            t(
+                "closed",
+                as_of=as_of,
+                loans=report.loans,
+                entries=report.entries_posted,
+                payments=report.payments_posted,
+                opened=report.cases_opened,
+                updated=report.cases_updated,
+                closed=report.cases_closed,
+            ),
+            soft_wrap=True,
+        )
+    if result.after is not None:
+        _print_after_close(result.after, t)
+    return result
 
 
 @app.command()
@@ -657,8 +690,8 @@ def demo(
     for name in ("customers", "loans", "payments"):
         if not _import_one(ws, data / f"{name}.parquet", name, False, "utf-8", t):
             raise typer.Exit(1)
-    report = _run_close(ws, day, days, t, extra_days=book_month_ends(ws.engine, day))
-    window = [d for d in report.days if d > day - timedelta(days=days)]
+    closed = _run_close(ws, day, days, t, extra_days=book_month_ends(ws.engine, day))
+    window = [d for d in closed.close.days if d > day - timedelta(days=days)]
     first, last = default_period(day)
     _demo_treatments(ws, window, t, first, seed)
     console.print()

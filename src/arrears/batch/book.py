@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, exists, select
 
 from arrears.domain.account import LoanAccount, Payment, resume_account
 from arrears.domain.ledger import Account, Entry, EntryKind, Leg, replay
@@ -39,11 +39,19 @@ def _in_range(column: Any, first: str | None, last: str | None) -> list[Any]:
 
 
 def _not_closed_through(as_of: date) -> list[Any]:
-    """Loans disbursed by ``as_of`` that the close has not yet taken through it."""
-    loans = Loan.__table__
+    """Loans disbursed by ``as_of`` that the close has not yet taken through it: active
+    ones, and repaid or written-off ones only when a payment for them waits to be posted
+    (nothing else ever happens to an ended loan, so it costs nothing on quiet days)."""
+    loans, payments = Loan.__table__, PaymentRow.__table__
+    waiting = exists().where(
+        payments.c.loan_id == loans.c.loan_id,
+        payments.c.posted_entry_ref.is_(None),
+        payments.c.paid_on <= as_of,
+    )
     return [
         loans.c.disbursed_on <= as_of,
         loans.c.closed_through.is_(None) | (loans.c.closed_through < as_of),
+        (loans.c.status == "active") | waiting,
     ]
 
 

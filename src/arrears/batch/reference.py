@@ -52,6 +52,7 @@ class CloseReport:
     cases_closed: int = 0
     cases_closed_by: Counter[str] = field(default_factory=Counter)  # cured, repaid, written_off
     already_closed: bool = False
+    snapshot_rows: dict[date, int] = field(default_factory=dict)  # each published day's rows
     recovered: list[date] = field(default_factory=list)  # days a crashed close left unpublished
     timings: dict[str, float] = field(default_factory=dict)
     snapshots: list[Path] = field(default_factory=list)
@@ -122,7 +123,7 @@ def _close_book(
             _sync_cases(conn, tables[day], day, report)
         _close_ended_loans(conn, result.ended, report)
         tick("cases")
-        counts = stage(workspace.root, workspace.snapshots_dir, tables)
+        counts = report.snapshot_rows = stage(workspace.root, workspace.snapshots_dir, tables)
         tick("snapshots")
         record_staged(conn, ENGINE_NAME, counts)
         uow.commit()

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
+from time import perf_counter
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -32,6 +33,7 @@ from arrears.channels.service import print_letters, workspace_adapters
 from arrears.services import held_days
 from arrears.services.book_models import ScoredDay, latest_book_model, score_snapshot
 from arrears.services.settings import load_settings
+from arrears.services.steps import Step, timed
 from arrears.services.treatments import TreatmentReport, treat_day
 from arrears.services.workbench.promises import settle_promises
 from arrears.store.contact_models import OutboxMessage
@@ -51,6 +53,7 @@ class AfterClose:
     # days whose treatments were held: their scores shifted, the strategy reads them
     # and the settings say hold (``[models] shifted_scores = "hold"``)
     held: list[ScoredDay] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)  # promises, score, treat: rows and seconds
 
 
 def after_close(
@@ -69,9 +72,14 @@ def after_close(
     model = latest_book_model(ws.root)
     held_scores = _held_score_columns(ws) if model is not None and treat else set()
     for day in result.days:
-        result.promises.update(settle_promises(ws.engine, day))
+        started = perf_counter()
+        settled = settle_promises(ws.engine, day)
+        result.promises.update(settled)
+        timed(result.steps, "promises", settled["kept"] + settled["broken"], started)
         if model is not None:
+            started = perf_counter()
             scored = score_snapshot(ws.root, day, model)
+            timed(result.steps, "score", scored.loans, started)
             result.scored.append(scored)
             if scored.shifted and f"score_{scored.model}" in held_scores:
                 if accepted_by is None:
@@ -81,7 +89,9 @@ def after_close(
                 held_days.record(ws.engine, accepted_by, held_days.ACCEPTED, scored)
         if not treat:
             continue
+        started = perf_counter()
         report = treat_day(ws, day)
+        timed(result.steps, "treat", report.proposed, started)
         if result.treatments is None:
             result.treatments = TreatmentReport(day, report.strategy, report.version)
         result.treatments.add(report)

@@ -109,7 +109,7 @@ def work_day(
     largest amount overdue first),
     from 09:30 in the debtor's zone, one call every 7 minutes; answers as in the module
     docstring. One transaction per collector."""
-    from arrears.services.workbench.contacts import log_contact
+    from arrears.services.workbench.contacts import CALLBACK_CODES, log_contact
     from arrears.services.workbench.promises import create_promise
     from arrears.store.models import CaseRow, Customer
     from arrears.store.unit_of_work import UnitOfWork
@@ -156,8 +156,16 @@ def work_day(
                     promises = ask > 0 and rng.random() < PROMISE_CHANCE[pays]
                     code = "PTP" if promises else _pick(rng, NO_PROMISE)
                 local = datetime.combine(day, time(9, 30), ZoneInfo(zone))
+                # a debtor who asks for a callback names a time: the next day, 10:00–17:00
+                back = local + timedelta(days=1, hours=rng.randint(1, 7), minutes=-30)
                 logged = log_contact(
-                    session, actor, case_id, "call", code, at=local + timedelta(minutes=7 * i)
+                    session,
+                    actor,
+                    case_id,
+                    "call",
+                    code,
+                    at=local + timedelta(minutes=7 * i),
+                    callback_at=back if code in CALLBACK_CODES else None,
                 )
                 result.calls += 1
                 result.called.add(case_id)
