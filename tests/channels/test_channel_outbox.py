@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from channel_helpers import add_customer, free_port, queue_messages, statuses
+from channel_helpers import LENDER_FIELDS, add_customer, free_port, queue_messages, statuses
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -232,6 +232,7 @@ def test_enqueue_message_renders_and_keys_by_attempt(engine) -> None:
         customer_name="张三", account="6222020012341234", amount_due=Decimal("10"),
         due_date=datetime(2026, 11, 15).date(), pay_link="https://p.example/x",
         collector_phone="400-800-1234", institution_name="示例",
+        **LENDER_FIELDS["zh_CN"],
     )  # fmt: skip
     with Session(engine) as session, session.begin():
         add_customer(session)

@@ -29,7 +29,7 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _sample_fields(overrides: list[str], language: str = "zh_CN"):  # type: ignore[no-untyped-def]
+def _sample_fields(overrides: list[str], language: str = "zh_CN", lender=None):  # type: ignore[no-untyped-def]
     from decimal import Decimal
 
     from arrears.channels.fields import MergeFields
@@ -41,12 +41,12 @@ def _sample_fields(overrides: list[str], language: str = "zh_CN"):  # type: igno
         "collector_phone": "021-6000-1234", "institution_name": "示例消费金融",
         "reference": "ARR-2026-000123",
     }  # fmt: skip
-    # the lender's fields (brand, hotline, repayment account, law firm) of the sample lender
+    # the lender's fields (brand, hotline, repayment account, law firm): the workspace's
     from dataclasses import asdict
 
     from arrears.channels.samples import sample_merge_fields
 
-    sample = asdict(sample_merge_fields(language))
+    sample = asdict(sample_merge_fields(language, lender))
     values.update({k: v for k, v in sample.items() if k not in values})
     for item in overrides:
         key, sep, value = item.partition("=")
@@ -142,13 +142,15 @@ def templates_preview(
     from sqlalchemy.orm import Session
 
     from arrears.channels.templates import TemplateError, get_template, render
+    from arrears.services.settings import SettingsError, load_settings
 
     ws = open_workspace(workspace)
     try:
         with Session(ws.engine) as session:
             template = get_template(session, name, language, version)
-        message = render(template, _sample_fields(field or [], language))
-    except TemplateError as exc:
+        lender = load_settings(ws.root).institution
+        message = render(template, _sample_fields(field or [], language, lender))
+    except (TemplateError, SettingsError) as exc:
         raise _fail(str(exc)) from None
     console.print(
         f"[bold]{template.name}[/] {template.language} {template.channel} v{template.version}"
