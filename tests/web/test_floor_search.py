@@ -73,6 +73,10 @@ def test_bad_searches_are_4xx(login, book) -> None:
     assert c1.get("/api/v1/search", params={"q": "x", "by": "nope"}).status_code == 422
     assert c1.get("/api/v1/search", params={"q": "%_\\"}).json() == []
     assert c1.get("/search", params={"q": "12", "by": "phone"}).status_code == 422
+    # a NUL or other control character is refused, never sent to the database
+    assert c1.get("/api/v1/search", params={"q": "客户\x00"}).status_code == 422
+    assert c1.get("/api/v1/search", params={"q": "1381234\x000001"}).status_code == 422
+    assert "phone" in c1.get("/api/v1/inbound", params={"phone": "\x00"}).json()["detail"]
 
 
 def test_a_reveal_after_a_search_is_still_logged(login, book) -> None:

@@ -97,6 +97,14 @@ def test_ranked_queue_callback_and_search(
         f"{tomorrow.isoformat()} 10:00"
     )
 
+    # and a promise to pay in three days
+    page.keyboard.press("p")
+    promise = page.get_by_test_id("form-promise")
+    promise.locator("input[name=amount]").fill("100")
+    promise.locator("input[name=due_date]").fill((date.today() + timedelta(days=3)).isoformat())
+    promise.locator("button[type=submit]").click()
+    expect(page.get_by_test_id("promises")).to_contain_text("100.00")
+
     # the ranked queue: the due callback is ranked below promises only, and says why
     page.goto(server.base_url + "/queue")
     expect(page.locator("h1")).to_contain_text(words[0])

@@ -319,7 +319,10 @@ def annotate(
     if not items:
         return items
     ids = [i.case_id for i in items]
-    last_ids = select(func.max(ContactAttempt.id)).where(ContactAttempt.case_id.in_(ids))
+    # the latest contact made by now (not one the strategy dated later)
+    last_ids = select(func.max(ContactAttempt.id)).where(
+        ContactAttempt.case_id.in_(ids), ContactAttempt.at <= moment
+    )
     last = {
         a.case_id: (a, disposition)
         for a, disposition in session.execute(

@@ -133,6 +133,8 @@ def search(
         raise Invalid("q: type a name, phone number, ID number digits, loan or customer id")
     if len(text) > MAX_QUERY:
         raise Invalid(f"q: at most {MAX_QUERY} characters")
+    if any(ord(ch) < 32 or ord(ch) == 127 or 0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+        raise Invalid("q: holds a control character no name, number or id has")
     if not 1 <= limit <= MAX_HITS:
         raise Invalid(f"limit: must be between 1 and {MAX_HITS}")
     hits: dict[int, SearchHit] = {}
@@ -200,7 +202,10 @@ class InboundMatch:
 
 def inbound(session: Session, actor: Actor, phone: str) -> InboundMatch:
     """The case a call from ``phone`` opens, or the pick-list when it is not one."""
-    hits = search(session, actor, phone, key="phone", limit=MAX_HITS)
+    try:
+        hits = search(session, actor, phone, key="phone", limit=MAX_HITS)
+    except Invalid as error:  # the inbound form's field is the phone
+        raise Invalid(str(error).replace("q: ", "phone: ", 1)) from None
     open_hits = [h for h in hits if h.case_status == "open"]
     if len(open_hits) == 1:
         return InboundMatch(open_hits[0].case_id, hits)
