@@ -388,7 +388,8 @@ def speaks_of(action: Mapping[str, Any]) -> date:
     """The due date of the instalment a pre-due or due-day step (``offset <= 0``) speaks
     of: the step is sent on ``send_on``, ``-offset`` days before that date (the ladder
     fires it the day before, see ``arrears.strategy.ladder``)."""
-    return action["send_on"] + timedelta(days=-action["offset"])
+    send_on: date = action["send_on"]
+    return send_on + timedelta(days=-int(action["offset"]))
 
 
 def due_and_amount(
