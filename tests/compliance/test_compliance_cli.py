@@ -192,7 +192,7 @@ def test_a_missing_column_names_the_column(tmp_path):
 def test_unknown_pack_lists_the_packs(tmp_path):
     result = runner.invoke(app, ["compliance", "check", str(write(tmp_path, GOOD)), "--pack", "eu"])
     assert result.exit_code == 2 and result.stdout == ""
-    assert "unknown rule pack 'eu'; available packs: cn, us-regf" in result.stderr
+    assert "unknown rule pack 'eu'; available packs: cn, cn-2026, us-ma, us-regf" in result.stderr
 
 
 def test_bad_holds_file_names_the_row(tmp_path):
@@ -222,7 +222,7 @@ def test_packs_lists_rules_with_parameters():
     result = runner.invoke(app, ["compliance", "packs", "--json"])
     assert result.exit_code == 0, result.output
     packs = {p["name"]: p for p in json.loads(result.stdout)}
-    assert set(packs) == {"cn", "us-regf"}
+    assert set(packs) == {"cn", "cn-2026", "us-ma", "us-regf"}
     regf = {r["id"]: r for r in packs["us-regf"]["rules"]}
     assert regf["us-regf.7in7"]["limit"] == 7 and regf["us-regf.7in7"]["days"] == 7
     assert regf["us-regf.after-conversation"]["days"] == 7

@@ -20,7 +20,7 @@ def pack_file(tmp_path, text, name="pack.toml"):
 
 
 def test_shipped_packs_and_their_rule_ids():
-    assert available_packs() == ["cn", "us-regf"]
+    assert available_packs() == ["cn", "cn-2026", "us-ma", "us-regf"]
     assert load_pack("us-regf").rule_ids == (
         "us-regf.hours",
         "us-regf.7in7",
@@ -35,7 +35,8 @@ def test_shipped_packs_and_their_rule_ids():
 
 def test_unknown_pack_name_lists_the_packs():
     with pytest.raises(
-        ComplianceError, match=r"unknown rule pack 'mx'; available packs: cn, us-regf"
+        ComplianceError,
+        match=r"unknown rule pack 'mx'; available packs: cn, cn-2026, us-ma, us-regf",
     ):
         load_pack("mx")
 
@@ -73,7 +74,8 @@ def test_a_pack_extending_cn_overrides_a_cap_and_removes_a_rule(tmp_path):
         ),
         (
             "name='x'\ncandidate_zones=['UTC']\n[[rules]]\nid='x.a'\nkind='curfew'\n",
-            "rule 'x.a': kind 'curfew' is not one of cap, hours, quiet_after_conversation",
+            "rule 'x.a': kind 'curfew' is not one of agents, cap, hours, quiet_after_conversation,"
+            " refused_recipient, third_party, third_party_unreachable",
         ),
         (
             "name='x'\ncandidate_zones=['UTC']\n[[rules]]\nid='x.a'\nkind='cap'\nchannels=['call']\n",

@@ -17,13 +17,14 @@ from arrears.compliance.model import (
     HOLD_KINDS,
     OUTCOMES,
     PARTIES,
+    RECIPIENT_TYPES,
     Attempt,
     ComplianceError,
     Hold,
 )
 
 ATTEMPT_COLUMNS = ("attempt_id", "debtor_id", "debt_id", "channel", "at", "debtor_tz", "party")
-OPTIONAL_ATTEMPT_COLUMNS = ("outcome", "recipient")
+OPTIONAL_ATTEMPT_COLUMNS = ("outcome", "recipient", "recipient_type", "agents")
 HOLD_COLUMNS = ("debtor_id", "kind")
 OPTIONAL_HOLD_COLUMNS = ("channel", "debt_id", "reason")
 MAX_PROBLEMS = 50  # enough to fix a file in one go, short enough to read
@@ -132,6 +133,15 @@ def _choice(value: str, allowed: tuple[str, ...], *, blank_ok: bool) -> str | No
     return value
 
 
+def _agents(value: str) -> int:
+    # empty: one collector (the column is optional; only visits are checked)
+    if not value:
+        return 1
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
+        raise ValueError(f"{value!r} is not a whole number >= 1 (collectors on the visit)")
+    return int(value)
+
+
 def _timestamp(value: str) -> datetime:
     if not value:
         raise ValueError(
@@ -148,8 +158,10 @@ def _timestamp(value: str) -> datetime:
 
 def read_attempts(path: Path) -> list[AttemptRow]:
     """Every attempt in the CSV at ``path``, in file order, or InputFileError listing
-    every problem (missing columns or values, bad timestamps, unknown channel, party or
-    outcome, rows out of time order, duplicate attempt ids)."""
+    every problem (missing columns or values, bad timestamps, unknown channel, party,
+    outcome or recipient_type, agents not a whole number >= 1, rows out of time order,
+    duplicate attempt ids). Empty ``recipient_type`` is ``personal``, empty ``agents``
+    is 1."""
     problems: list[RowProblem] = []
     out: list[AttemptRow] = []
     seen: dict[str, int] = {}
@@ -174,11 +186,17 @@ def read_attempts(path: Path) -> list[AttemptRow]:
             ("channel", CHANNELS, False),
             ("party", PARTIES, False),
             ("outcome", OUTCOMES, True),
+            ("recipient_type", RECIPIENT_TYPES, True),
         ):
             try:
                 values[column] = _choice(row.get(column, ""), allowed, blank_ok=blank_ok)
             except ValueError as exc:
                 bad(column, str(exc))
+        agents = 1
+        try:
+            agents = _agents(row.get("agents", ""))
+        except ValueError as exc:
+            bad("agents", str(exc))
         at: datetime | None = None
         try:
             at = _timestamp(row["at"])
@@ -204,8 +222,11 @@ def read_attempts(path: Path) -> list[AttemptRow]:
             debtor_tz=row["debtor_tz"] or None,
             party=str(values["party"]),
             outcome=values["outcome"],
+            recipient=row.get("recipient") or None,
+            recipient_type=values["recipient_type"] or "personal",
+            agents=agents,
         )
-        out.append(AttemptRow(attempt, row.get("recipient") or None))
+        out.append(AttemptRow(attempt, attempt.recipient))
     if problems:
         raise InputFileError(problems)
     return out

@@ -8,22 +8,14 @@ attempt never counts.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from arrears.compliance.model import Attempt, Hold, Verdict
+from arrears.compliance.model import Attempt, Hold, Verdict, normalize_contact
 from arrears.compliance.packs import RulePack, load_pack
 from arrears.compliance.rules import Context
 from arrears.compliance.zones import debtor_clock
-
-
-def normalize_contact(value: str) -> str:
-    """A phone number or email in the form the blacklist compares: emails lowercased,
-    phone numbers without spaces, dashes, dots or brackets."""
-    text = value.strip()
-    if "@" in text:
-        return text.lower()
-    return "".join(ch for ch in text if ch not in " -.()\u00a0")
 
 
 class DebtorHistory:
@@ -47,6 +39,11 @@ class DebtorHistory:
         lo = bisect.bisect_left(self._keys, (at - span, -1))
         hi = bisect.bisect_right(self._keys, (at + span, len(self._keys) + 1))
         yield from self._attempts[lo:hi]
+
+    def before(self, at: datetime) -> Iterator[Attempt]:
+        """Attempts at or before ``at``, latest first (ties: the one added last first)."""
+        hi = bisect.bisect_right(self._keys, (at, len(self._keys) + 1))
+        yield from reversed(self._attempts[:hi])
 
 
 _EMPTY: Mapping[str, Sequence[Hold]] = {}
@@ -77,7 +74,11 @@ class Gate:
     def check(self, attempt: Attempt, recipient: str | None = None) -> Verdict:
         """The verdict on ``attempt`` (sent to ``recipient``, a phone number or email,
         when known). Every blocking rule is named, with one reason each; an allowed
-        attempt joins the gate's history, so the next check counts it."""
+        attempt joins the gate's history, so the next check counts it. An attempt that
+        names no ``recipient`` of its own is taken to go to ``recipient``."""
+        if attempt.recipient is None and recipient is not None:
+            attempt = dataclasses.replace(attempt, recipient=recipient)
+        recipient = recipient if recipient is not None else attempt.recipient
         rules: list[str] = []
         reasons: list[str] = []
         for hold in self._holds_on(attempt):

@@ -12,6 +12,8 @@ from datetime import datetime
 from arrears.domain.contact import CHANNELS, HOLD_KINDS, OUTCOMES, PARTIES
 from arrears.domain.errors import DomainError
 
+RECIPIENT_TYPES = ("personal", "work")
+
 
 class ComplianceError(DomainError):
     """Bad input to the compliance gate (an attempt, a hold, a rule pack); the message
@@ -23,6 +25,15 @@ def _one_of(field: str, value: object, allowed: tuple[str, ...]) -> None:
         raise ComplianceError(f"{field} {value!r} is not one of {', '.join(allowed)}")
 
 
+def normalize_contact(value: str) -> str:
+    """A phone number or email in the form contact values are compared in: emails
+    lowercased, phone numbers without spaces, dashes, dots or brackets."""
+    text = value.strip()
+    if "@" in text:
+        return text.lower()
+    return "".join(ch for ch in text if ch not in " -.()\u00a0")
+
+
 @dataclass(frozen=True, slots=True)
 class Attempt:
     """One proposed (or made) contact with a debtor, or with someone about the debtor.
@@ -30,7 +41,11 @@ class Attempt:
     ``at`` must be timezone-aware. ``debtor_tz`` is the IANA zone of the debtor's
     location; None or a name that is not a zone means "unknown" and the pack's
     strictest window applies. ``debt_id`` None means the contact may concern any debt
-    of the debtor. ``outcome`` is known only after the contact was made."""
+    of the debtor. ``outcome`` is known only after the contact was made.
+
+    ``recipient`` is the phone number, email or address contacted (None: not known, so
+    it may be any of them); ``recipient_type`` says whether it is the person's
+    ``personal`` or ``work`` number; ``agents`` is the number of collectors on a visit."""
 
     attempt_id: str
     debtor_id: str
@@ -40,6 +55,9 @@ class Attempt:
     debtor_tz: str | None
     party: str = "debtor"
     outcome: str | None = None
+    recipient: str | None = None
+    recipient_type: str = "personal"
+    agents: int = 1
 
     def __post_init__(self) -> None:
         if self.at.tzinfo is None or self.at.utcoffset() is None:
@@ -50,6 +68,16 @@ class Attempt:
         _one_of(f"attempt {self.attempt_id}: party", self.party, PARTIES)
         if self.outcome is not None:
             _one_of(f"attempt {self.attempt_id}: outcome", self.outcome, OUTCOMES)
+        _one_of(f"attempt {self.attempt_id}: recipient_type", self.recipient_type, RECIPIENT_TYPES)
+        if not isinstance(self.agents, int) or isinstance(self.agents, bool) or self.agents < 1:
+            raise ComplianceError(
+                f"attempt {self.attempt_id}: agents {self.agents!r} is not a whole number >= 1"
+            )
+
+    @property
+    def recipient_key(self) -> str | None:
+        """``recipient`` in the form contact values are compared in (None: unknown)."""
+        return normalize_contact(self.recipient) if self.recipient else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,15 @@ class RulePack:
         """Ids of the pack's contact rules, in evaluation order."""
         return tuple(r.id for r in self.rules)
 
+    @property
+    def history_days(self) -> int:
+        """The longest window, in days, of any rule that counts earlier attempts: a gate
+        needs the allowed attempts of that many days (plus one for zone offsets) before
+        the moment it checks (``us-ma`` needs 30, ``cn`` and ``us-regf`` 7). Rules that
+        look back without a window (the debtor's last calls, a refusal) see only what
+        the gate was given."""
+        return max((int(getattr(r, "days", 1)) for r in self.rules), default=1)
+
 
 def _pack_dir() -> Any:
     return resources.files("arrears.compliance").joinpath("packs")

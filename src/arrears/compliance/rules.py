@@ -15,9 +15,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 
-from arrears.compliance.model import CHANNELS, OUTCOMES, Attempt, ComplianceError
+from arrears.compliance.model import (
+    CHANNELS,
+    OUTCOMES,
+    RECIPIENT_TYPES,
+    Attempt,
+    ComplianceError,
+)
 from arrears.compliance.rule_params import RuleParams
 from arrears.compliance.zones import DebtorClock
+from arrears.domain.contact import PARTIES
 
 
 class History(Protocol):
@@ -25,6 +32,10 @@ class History(Protocol):
 
     def near(self, at: datetime, days: int) -> Iterable[Attempt]:
         """Allowed attempts within ``days`` (+1 for zone offsets) of ``at``, either side."""
+        ...
+
+    def before(self, at: datetime) -> Iterable[Attempt]:
+        """Allowed attempts at or before ``at``, latest first."""
         ...
 
 
@@ -87,15 +98,25 @@ def _sorted(values: frozenset[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class ContactHours(Rule):
-    """Contact only between ``start`` and ``end`` (both included, to the second) on the
-    debtor's wall clock; with an unknown zone, inside the window in every candidate."""
+    """Contact only between ``start`` and ``end`` (both included, to the second; with
+    ``end_included`` False, up to the second before ``end``) on the debtor's wall clock;
+    with an unknown zone, inside the window in every candidate."""
 
     start: time = time(8)
     end: time = time(21)
+    end_included: bool = True
 
     def _inside(self, local: datetime) -> bool:
         wall = local.time().replace(tzinfo=None)
-        return self.start <= wall <= self.end
+        if self.end_included:
+            return self.start <= wall <= self.end
+        return self.start <= wall < self.end
+
+    def window(self) -> str:
+        """The window in words: "08:00–21:00" or "08:00 to before 22:00"."""
+        if self.end_included:
+            return f"{_hhmm(self.start)}–{_hhmm(self.end)}"
+        return f"{_hhmm(self.start)} to before {_hhmm(self.end)}"
 
     def blocks(self, attempt: Attempt, ctx: Context) -> str | None:
         outside = [
@@ -105,7 +126,7 @@ class ContactHours(Rule):
         ]
         if not outside:
             return None
-        window = f"{_hhmm(self.start)}–{_hhmm(self.end)}"
+        window = self.window()
         first = outside[0]
         zone_name = str(first.tzinfo)
         if ctx.clock.known:
@@ -132,18 +153,25 @@ class ContactHours(Rule):
         return None
 
     def parameters(self) -> dict[str, Any]:
-        return {
-            "start": _hhmm(self.start),
-            "end": _hhmm(self.end),
-            "channels": _sorted(self.channels),
-            "parties": _sorted(self.parties),
-        }
+        out: dict[str, Any] = {"start": _hhmm(self.start), "end": _hhmm(self.end)}
+        if not self.end_included:
+            out["end_included"] = False
+        out.update(channels=_sorted(self.channels), parties=_sorted(self.parties))
+        return out
 
 
 @register_rule_kind("hours")
 def _hours(rule_id: str, table: Mapping[str, Any], where: str) -> Rule:
     p = RuleParams(rule_id, table, where)
-    rule = ContactHours(**p.common(), start=p.clock_time("start"), end=p.clock_time("end"))
+    end_included = p.get("end_included", True)
+    if not isinstance(end_included, bool):
+        raise p.fail("end_included", f"must be true or false, got {end_included!r}")
+    rule = ContactHours(
+        **p.common(),
+        start=p.clock_time("start"),
+        end=p.clock_time("end"),
+        end_included=end_included,
+    )
     p.done()
     if rule.start >= rule.end:
         raise p.fail("end", "must be later than start")
@@ -182,11 +210,32 @@ def _same_debt(attempt: Attempt, earlier: Attempt) -> bool:
     return attempt.debt_id is None or earlier.debt_id is None or attempt.debt_id == earlier.debt_id
 
 
+def _same_recipient(attempt: Attempt, earlier: Attempt) -> bool:
+    # No recipient on either side: it may have been this one, so it counts.
+    mine, theirs = attempt.recipient_key, earlier.recipient_key
+    return mine is None or theirs is None or mine == theirs
+
+
+_SCOPE_KEY: dict[str, Callable[[Attempt], str | None]] = {
+    "debt": lambda a: a.debt_id,
+    "recipient": lambda a: a.recipient_key,
+}
+_SAME: dict[str, Callable[[Attempt, Attempt], bool]] = {
+    "debtor": lambda a, e: True,
+    "debt": _same_debt,
+    "recipient": _same_recipient,
+}
+
+
 def _scope_words(scope: str, attempt: Attempt) -> str:
     if scope == "debt":
         if attempt.debt_id is not None:
             return f"on debt {attempt.debt_id}"
         return "on a debt this contact (naming no debt) may concern"
+    if scope == "recipient":
+        if attempt.recipient is not None:
+            return f"to {attempt.recipient}"
+        return "to a recipient this contact (naming none) may go to"
     return "with this debtor"
 
 
@@ -200,31 +249,43 @@ def _days_words(first: date, days: int) -> str:
 @dataclass(frozen=True)
 class ContactCap(Rule):
     """At most ``limit`` allowed attempts on the rule's channels within any ``days``
-    consecutive calendar days of the debtor's local time, per debtor or per debt.
-    Attempts whose outcome is in ``uncounted_outcomes`` do not count (Reg F excludes
-    calls that did not connect)."""
+    consecutive calendar days of the debtor's local time, per debtor, per debt or per
+    recipient. Attempts whose outcome is in ``uncounted_outcomes`` do not count (Reg F
+    excludes calls that did not connect); with ``counted_outcomes``, only attempts
+    with one of those outcomes count (conversations). Only attempts to recipients of
+    ``recipient_types`` are capped and counted (Massachusetts counts personal and
+    work numbers apart)."""
 
     limit: int = 1
     days: int = 1
     scope: str = "debtor"
     uncounted_outcomes: frozenset[str] = field(default_factory=frozenset)
+    counted_outcomes: frozenset[str] | None = None
+    recipient_types: frozenset[str] = frozenset(RECIPIENT_TYPES)
+
+    def applies(self, attempt: Attempt) -> bool:
+        return super().applies(attempt) and attempt.recipient_type in self.recipient_types
 
     def _counted(self, attempt: Attempt, earlier: Attempt) -> bool:
         return (
             earlier.attempt_id != attempt.attempt_id
             and earlier.channel in self.channels
             and earlier.party in self.parties
+            and earlier.recipient_type in self.recipient_types
             and earlier.outcome not in self.uncounted_outcomes
-            and (self.scope == "debtor" or _same_debt(attempt, earlier))
+            and (self.counted_outcomes is None or earlier.outcome in self.counted_outcomes)
+            and _SAME[self.scope](attempt, earlier)
         )
 
     def _groups(self, attempt: Attempt, earlier: list[Attempt]) -> list[list[Attempt]]:
-        # A per-debt cap and an attempt naming no debt: it may be about any debt, so it
-        # must fit in each debt's count (each counting the other no-debt attempts too).
-        if self.scope == "debtor" or attempt.debt_id is not None:
+        # A per-debt (per-recipient) cap and an attempt naming no debt (recipient): it may
+        # be about any debt, so it must fit in each debt's count (each counting the other
+        # attempts that name none too).
+        key = _SCOPE_KEY.get(self.scope)
+        if key is None or key(attempt) is not None:
             return [earlier]
-        debts = dict.fromkeys(e.debt_id for e in earlier if e.debt_id is not None)
-        groups = [[e for e in earlier if e.debt_id in (debt, None)] for debt in debts]
+        values = dict.fromkeys(key(e) for e in earlier if key(e) is not None)
+        groups = [[e for e in earlier if key(e) in (value, None)] for value in values]
         return groups or [earlier]
 
     def blocks(self, attempt: Attempt, ctx: Context) -> str | None:
@@ -239,14 +300,23 @@ class ContactCap(Rule):
                 last = first + timedelta(days=self.days - 1)
                 count = sum(1 for d in dates if first <= d <= last)
                 if count + 1 > self.limit:
-                    what = "/".join(_sorted(self.channels))
                     scope = _scope_words(self.scope, attempt)
                     return (
-                        f"{count} {what} attempt(s) already made {scope}"
+                        f"{count} {self._what()} already made {scope}"
                         f" {_days_words(first, self.days)} ({z}); the limit is {self.limit}"
                         f" per {self.scope} in {self._period()}{_zones_note(ctx.clock)}"
                     )
         return None
+
+    def _what(self) -> str:
+        what = "/".join(_sorted(self.channels)) + " attempt(s)"
+        if self.recipient_types != frozenset(RECIPIENT_TYPES):
+            what = f"{what} to {'/'.join(_sorted(self.recipient_types))} recipients"
+        if self.counted_outcomes is not None:
+            return f"{what} ending {'/'.join(_sorted(self.counted_outcomes))}"
+        if self.uncounted_outcomes and len(self.uncounted_outcomes) == 1:
+            return f"{what} not ending {next(iter(self.uncounted_outcomes))}"
+        return what
 
     def _period(self) -> str:
         return "a day" if self.days == 1 else f"{self.days} consecutive days"
@@ -261,13 +331,17 @@ class ContactCap(Rule):
         }
         if self.uncounted_outcomes:
             out["uncounted_outcomes"] = _sorted(self.uncounted_outcomes)
+        if self.counted_outcomes is not None:
+            out["counted_outcomes"] = _sorted(self.counted_outcomes)
+        if self.recipient_types != frozenset(RECIPIENT_TYPES):
+            out["recipient_types"] = _sorted(self.recipient_types)
         return out
 
 
-def _scope(p: RuleParams) -> str:
+def _scope(p: RuleParams, allowed: tuple[str, ...] = ("debtor", "debt")) -> str:
     scope = p.get("scope", "debtor")
-    if scope not in ("debtor", "debt"):
-        raise p.fail("scope", f"{scope!r} is not one of debtor, debt")
+    if scope not in allowed:
+        raise p.fail("scope", f"{scope!r} is not one of {', '.join(allowed)}")
     return str(scope)
 
 
@@ -278,14 +352,20 @@ def _cap(rule_id: str, table: Mapping[str, Any], where: str) -> Rule:
         **p.common(default_parties=("debtor", "unknown")),
         limit=p.integer("limit"),
         days=p.integer("days", 1),
-        scope=_scope(p),
+        scope=_scope(p, ("debtor", "debt", "recipient")),
         uncounted_outcomes=(
             p.names("uncounted_outcomes", OUTCOMES, OUTCOMES)
             if "uncounted_outcomes" in table
             else frozenset()
         ),
+        counted_outcomes=(
+            p.names("counted_outcomes", OUTCOMES, OUTCOMES) if "counted_outcomes" in table else None
+        ),
+        recipient_types=p.names("recipient_types", RECIPIENT_TYPES, RECIPIENT_TYPES),
     )
     p.done()
+    if rule.counted_outcomes is not None and rule.uncounted_outcomes:
+        raise p.fail("counted_outcomes", "give counted_outcomes or uncounted_outcomes, not both")
     return rule
 
 
@@ -347,6 +427,163 @@ def _quiet(rule_id: str, table: Mapping[str, Any], where: str) -> Rule:
         trigger_channels=p.names("trigger_channels", CHANNELS, ("call",)),
         trigger_outcomes=p.names("trigger_outcomes", OUTCOMES, ("connected_conversation",)),
     )
+    p.done()
+    return rule
+
+
+def _when(attempt: Attempt, clock: DebtorClock) -> str:
+    local = clock.local(attempt.at, clock.zones[0])
+    return f"{local:%Y-%m-%d %H:%M} {local.tzinfo}"
+
+
+@dataclass(frozen=True)
+class ThirdPartyWhenUnreachable(Rule):
+    """Contact with a third party (the parties the rule lists) only while the debtor is
+    unreachable: the debtor's ``calls`` most recent allowed calls (party ``debtor``, at
+    or before the attempt) all ended in one of ``failure_outcomes``. A later call that
+    ended otherwise (e.g. connected) makes the debtor reachable again."""
+
+    calls: int = 3
+    failure_outcomes: frozenset[str] = frozenset({"failed", "no_answer", "busy"})
+
+    def blocks(self, attempt: Attempt, ctx: Context) -> str | None:
+        recent: list[Attempt] = []
+        for earlier in ctx.history.before(attempt.at):
+            if (
+                earlier.attempt_id != attempt.attempt_id
+                and earlier.channel == "call"
+                and earlier.party == "debtor"
+            ):
+                recent.append(earlier)
+                if len(recent) == self.calls:
+                    break
+        failures = "/".join(_sorted(self.failure_outcomes))
+        rule = (
+            f"contact with a third party is allowed only when the debtor's {self.calls} most"
+            f" recent calls all ended {failures}"
+        )
+        who = (
+            "a recipient not verified as the debtor"
+            if attempt.party == "unknown"
+            else ("a third party")
+        )
+        if len(recent) < self.calls:
+            return (
+                f"{attempt.channel} to {who}: {rule}; the debtor has {len(recent)} call(s)"
+                " on record"
+            )
+        reached = [e for e in recent if e.outcome not in self.failure_outcomes]
+        if not reached:
+            return None
+        last = reached[0]
+        return (
+            f"{attempt.channel} to {who}: {rule}; the call of {_when(last, ctx.clock)}"
+            f" ended {last.outcome or 'without an outcome'}"
+        )
+
+    def parameters(self) -> dict[str, Any]:
+        return {
+            "calls": self.calls,
+            "failure_outcomes": _sorted(self.failure_outcomes),
+            "channels": _sorted(self.channels),
+            "parties": _sorted(self.parties),
+        }
+
+
+@register_rule_kind("third_party_unreachable")
+def _third_party_unreachable(rule_id: str, table: Mapping[str, Any], where: str) -> Rule:
+    p = RuleParams(rule_id, table, where)
+    rule = ThirdPartyWhenUnreachable(
+        **p.common(default_parties=("third_party", "unknown")),
+        calls=p.integer("calls", 3),
+        failure_outcomes=p.names("failure_outcomes", OUTCOMES, ("failed", "no_answer", "busy")),
+    )
+    p.done()
+    if "debtor" in rule.parties:
+        raise p.fail("parties", "'debtor' cannot be a third party")
+    return rule
+
+
+@dataclass(frozen=True)
+class RefusedRecipient(Rule):
+    """Once an allowed contact with one of ``refusing_parties`` ended in one of
+    ``refusal_outcomes``, every later contact (the rule's channels and parties) to
+    that recipient is blocked. A refusal or a contact whose recipient is not known may
+    be the same person: it blocks contacts with the refusing parties (never, on its
+    own, a contact with the debtor)."""
+
+    refusing_parties: frozenset[str] = frozenset({"third_party", "unknown"})
+    refusal_outcomes: frozenset[str] = frozenset({"refused"})
+
+    def _same(self, attempt: Attempt, refusal: Attempt) -> bool:
+        mine, theirs = attempt.recipient_key, refusal.recipient_key
+        if mine is not None and theirs is not None:
+            return mine == theirs
+        return attempt.party in self.refusing_parties
+
+    def blocks(self, attempt: Attempt, ctx: Context) -> str | None:
+        for earlier in ctx.history.before(attempt.at):
+            if (
+                earlier.attempt_id != attempt.attempt_id
+                and earlier.party in self.refusing_parties
+                and earlier.outcome in self.refusal_outcomes
+                and self._same(attempt, earlier)
+            ):
+                whom = earlier.recipient or "a recipient whose contact value is not known"
+                return (
+                    f"{whom} ({earlier.party}) refused on {_when(earlier, ctx.clock)}:"
+                    f" no {attempt.channel} or other contact to them again"
+                )
+        return None
+
+    def parameters(self) -> dict[str, Any]:
+        return {
+            "refusing_parties": _sorted(self.refusing_parties),
+            "refusal_outcomes": _sorted(self.refusal_outcomes),
+            "channels": _sorted(self.channels),
+            "parties": _sorted(self.parties),
+        }
+
+
+@register_rule_kind("refused_recipient")
+def _refused_recipient(rule_id: str, table: Mapping[str, Any], where: str) -> Rule:
+    p = RuleParams(rule_id, table, where)
+    rule = RefusedRecipient(
+        **p.common(),
+        refusing_parties=p.names("refusing_parties", PARTIES, ("third_party", "unknown")),
+        refusal_outcomes=p.names("refusal_outcomes", OUTCOMES, ("refused",)),
+    )
+    p.done()
+    return rule
+
+
+@dataclass(frozen=True)
+class MinimumAgents(Rule):
+    """A contact on the rule's channels (a field visit) needs at least ``minimum``
+    collectors (``Attempt.agents``)."""
+
+    minimum: int = 2
+
+    def blocks(self, attempt: Attempt, ctx: Context) -> str | None:
+        if attempt.agents >= self.minimum:
+            return None
+        return (
+            f"{attempt.channel} with {attempt.agents} collector(s): at least {self.minimum}"
+            " are required"
+        )
+
+    def parameters(self) -> dict[str, Any]:
+        return {
+            "minimum": self.minimum,
+            "channels": _sorted(self.channels),
+            "parties": _sorted(self.parties),
+        }
+
+
+@register_rule_kind("agents")
+def _agents(rule_id: str, table: Mapping[str, Any], where: str) -> Rule:
+    p = RuleParams(rule_id, table, where)
+    rule = MinimumAgents(**p.common(), minimum=p.integer("minimum", 2))
     p.done()
     return rule
 

@@ -6,7 +6,17 @@ from __future__ import annotations
 
 CHANNELS = ("call", "sms", "email", "letter", "visit", "push")
 PARTIES = ("debtor", "third_party", "unknown")
-OUTCOMES = ("connected_conversation", "no_answer", "voicemail", "busy", "delivered", "failed")
+# "refused": the person said they will not help or not to call again (GB/T 45251-2025:
+# a third party who refused is never contacted again)
+OUTCOMES = (
+    "connected_conversation",
+    "no_answer",
+    "voicemail",
+    "busy",
+    "delivered",
+    "failed",
+    "refused",
+)
 HOLD_KINDS = (
     "dispute",
     "hardship",
