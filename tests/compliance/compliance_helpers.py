@@ -31,6 +31,9 @@ def attempt(
     party: str = "debtor",
     outcome: str | None = None,
     attempt_id: str | None = None,
+    recipient: str | None = None,
+    recipient_type: str = "personal",
+    agents: int = 1,
 ) -> Attempt:
     """An attempt with a fresh id unless one is given."""
     return Attempt(
@@ -42,4 +45,7 @@ def attempt(
         debtor_tz=tz,
         party=party,
         outcome=outcome,
+        recipient=recipient,
+        recipient_type=recipient_type,
+        agents=agents,
     )
