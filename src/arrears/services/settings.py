@@ -276,9 +276,11 @@ def load_settings(root: Path) -> Settings:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SettingsError(f"{path}: not valid TOML ({exc})") from None
-    unknown = set(data) - {"lender", "institution", "compliance", "allocation", "models", "queue"}
+    tables = {"lender", "institution", "compliance", "allocation", "models", "queue", "workspace"}
+    unknown = set(data) - tables
     if unknown:
         raise SettingsError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}")
+    _check_workspace(path, data.get("workspace", {}))
     institution, products = _lender(path, Path(root), data)
     pack = data.get("compliance", {}).get("pack", "cn")
     if pack not in available_packs() and not Path(pack).exists():
@@ -293,6 +295,27 @@ def load_settings(root: Path) -> Settings:
         shifted_scores=_shifted_scores(path, data),
         products=products,
     )
+
+
+def _check_workspace(path: Path, table: Any) -> None:
+    """``[workspace]``: ``time_zone``, the IANA zone of the business clock
+    (``arrears.services.clock``)."""
+    from arrears.services.clock import ClockError, zone
+
+    if not isinstance(table, dict):
+        raise SettingsError(f"{path}: [workspace] must be a table")
+    unknown = set(table) - {"time_zone"}
+    if unknown:
+        raise SettingsError(
+            f"{path}: unknown key(s) workspace.{', workspace.'.join(sorted(unknown))}"
+        )
+    if "time_zone" in table:
+        if not isinstance(table["time_zone"], str):
+            raise SettingsError(f"{path}: workspace.time_zone must be a time zone name")
+        try:
+            zone(table["time_zone"])
+        except ClockError as exc:
+            raise SettingsError(f"{path}: workspace.{exc}") from None
 
 
 # The keys of [institution], the table's name before [lender], that were renamed.
