@@ -236,3 +236,46 @@ def test_the_service_refuses_a_callback_without_a_time(floor) -> None:
     c1 = _actor(floor.engine, "c1")
     with UnitOfWork(floor.engine) as uow, pytest.raises(Invalid, match="callback_at"):
         contacts.log_contact(uow.session, c1, floor.case_ids[0], "call", "CALLBACK", at=NOW)
+
+
+def test_risk_is_read_from_the_latest_scores(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from arrears.services.book_models import scores_path
+    from arrears.services.workbench.ranking import loan_risks
+
+    for day, pd in ((date(2026, 11, 30), 0.10), (date(2026, 12, 1), 0.42)):
+        path = scores_path(tmp_path, day)
+        path.parent.mkdir(parents=True)
+        table = pa.table(
+            {
+                "loan_id": ["L1", "L1", "L2"],
+                "model": ["roll", "cure", "roll"],
+                "version": ["1", "1", "1"],
+                "score": [1.0, 1.0, 1.0],
+                "pd": [pd, pd / 2, 0.9],
+            }
+        )
+        pq.write_table(table, path)
+    # the latest day; the highest pd of any model, or the named model's
+    assert loan_risks(tmp_path) == {"L1": Decimal("0.42"), "L2": Decimal("0.9")}
+    assert loan_risks(tmp_path, "cure") == {"L1": Decimal("0.21")}
+    assert loan_risks(tmp_path / "nowhere") == {}
+
+
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [
+        ('tiers = "callback_due"', "queue.tiers"),
+        ('tiers = ["callback_due", "callback_due"]', "queue.tiers"),
+        ("risk_weight = 2", "queue.risk_weight"),
+        ('default_risk = "high"', "queue.default_risk"),
+        ("window = 10", "queue.window"),
+        ("colour = 1", "queue.colour"),
+    ],
+)
+def test_a_bad_ranking_names_its_key(tmp_path: Path, table: str, key: str) -> None:
+    (tmp_path / "arrears.toml").write_text(f"[queue]\n{table}\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match=key.replace(".", r"\.")):
+        load_ranking(tmp_path)
