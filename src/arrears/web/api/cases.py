@@ -3,7 +3,7 @@ documents."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import Depends, File, Form, Query, Request, Response, UploadFile
@@ -128,7 +128,7 @@ def get_load(
 @router.get("/search", response_model=list[SearchHitOut])
 def get_search(
     q: Annotated[str, Query(min_length=1, max_length=search_service.MAX_QUERY)],
-    by: Annotated[str, Query(max_length=16)] = "any",
+    by: Literal["any", "name", "phone", "id_number", "loan_id", "customer_id"] = "any",
     limit: Annotated[int, Query(ge=1, le=search_service.MAX_HITS)] = 20,
     actor: Actor = Depends(require_user),
     uow: UnitOfWork = Depends(get_uow),
