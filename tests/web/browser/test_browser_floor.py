@@ -137,3 +137,22 @@ def test_ranked_queue_callback_and_search(
     if not page.url.endswith(f"/cases/{due_case}"):  # the caller has several open cases
         expect(page.locator(f"[data-testid=search-hit][data-case='{due_case}']")).to_be_visible()
     context.close()
+
+
+def test_team_lead_sees_the_load_per_collector(
+    browser: Browser, server: Server, staff: Staff
+) -> None:
+    context = browser.new_context(viewport={**VIEWPORT, "width": 1500}, locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    sign_in(page, server.base_url, staff.team_lead, "en")
+    page.goto(server.base_url + "/queue")
+    page.get_by_test_id("floor-tabs").get_by_text("Load per collector").click()
+    table = page.get_by_test_id("load-table")
+    expect(table).to_contain_text("Callbacks due")
+    for name in (staff.collector, staff.collector2, staff.collector3):
+        expect(page.get_by_test_id(f"load-{name}")).to_be_visible()
+    shot(page, "floor-en-03-team-load")
+    page.get_by_test_id(f"load-{staff.collector}").get_by_text("Promises").click()
+    expect(page.locator("h1")).to_contain_text(f"Team promises · {staff.collector}")
+    context.close()
