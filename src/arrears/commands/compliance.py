@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from arrears.compliance.files import AttemptRow
 
 compliance_app = typer.Typer(
     help="Compliance gate (合规): check contact attempts, list rule packs, lint templates.",
@@ -14,7 +17,10 @@ compliance_app = typer.Typer(
 )
 
 PackOpt = Annotated[
-    str, typer.Option("--pack", help="Rule pack: cn, us-regf, or a path to a pack .toml.")
+    str,
+    typer.Option(
+        "--pack", help="Rule pack: cn, cn-2026, us-regf, us-ma, or a path to a pack .toml."
+    ),
 ]
 
 
@@ -26,7 +32,9 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 @compliance_app.command("check")
 def check(
-    attempts: Annotated[Path, typer.Argument(help="ATTEMPTS.csv, rows in time order.")],
+    attempts: Annotated[
+        Path, typer.Argument(help="ATTEMPTS.csv (or .parquet), rows in time order.")
+    ],
     pack: PackOpt = "cn",
     holds: Annotated[
         Path | None,
@@ -40,15 +48,17 @@ def check(
         bool, typer.Option("--reasons", help="Add a 'reasons' list to every output line.")
     ] = False,
 ) -> None:
-    """Evaluate ATTEMPTS.csv as a sequence and print one JSON object per line:
-    {"attempt_id", "allowed", "rules"}. A malformed file prints every problem (file,
-    row, field, reason) to stderr, nothing to stdout, and exits with code 2."""
+    """Evaluate ATTEMPTS.csv (or a Parquet file with the same columns) as a sequence and
+    print one JSON object per line: {"attempt_id", "allowed", "rules"}. A malformed file
+    prints every problem (file, row, field, reason) to stderr, nothing to stdout, and
+    exits with code 2."""
     from arrears.compliance import ComplianceError, Gate, load_pack
     from arrears.compliance.files import read_attempts, read_blacklist, read_holds
 
     try:
         rule_pack = load_pack(pack)
-        rows = read_attempts(attempts)
+        is_parquet = attempts.suffix.lower() == ".parquet"
+        rows = _parquet_attempts(attempts) if is_parquet else read_attempts(attempts)
         hold_map = read_holds(holds) if holds else {}
         values = read_blacklist(blacklist) if blacklist else []
     except ComplianceError as exc:
@@ -67,6 +77,30 @@ def check(
         lines.append(json.dumps(out, ensure_ascii=False))
     if lines:
         typer.echo("\n".join(lines))
+
+
+def _parquet_attempts(path: Path) -> list[AttemptRow]:
+    """The attempts of a Parquet file: each value as the text a CSV would hold
+    (timestamps in ISO 8601, with their offset when the column has a time zone)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from arrears.compliance.files import table_attempts
+
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise _fail(f"{path}: cannot be read as Parquet: {exc}") from None
+
+    def text(value: object) -> str | None:
+        if value is None:
+            return None
+        if hasattr(value, "isoformat"):
+            return str(value.isoformat())
+        return str(value)
+
+    rows = ({k: text(v) for k, v in row.items()} for row in table.to_pylist())
+    return table_attempts(str(path), table.column_names, rows)
 
 
 @compliance_app.command("packs")

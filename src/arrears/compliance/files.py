@@ -7,7 +7,7 @@ of problems (file, row, field, reason) and no verdicts at all.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -163,11 +163,46 @@ def read_attempts(path: Path) -> list[AttemptRow]:
     duplicate attempt ids). Empty ``recipient_type`` is ``personal``, empty ``agents``
     is 1."""
     problems: list[RowProblem] = []
+    rows = _rows(path, ATTEMPT_COLUMNS, OPTIONAL_ATTEMPT_COLUMNS, problems)
+    return _attempts(str(path), rows, problems)
+
+
+def table_attempts(
+    name: str, columns: Sequence[str], rows: Iterable[Mapping[str, str | None]]
+) -> list[AttemptRow]:
+    """``read_attempts`` for a table read by the caller (e.g. a Parquet file): the
+    column names and each row's values as text (None = empty), under the same rules.
+    Problems name row N and "line" N + 1, as if the table were a CSV with a header."""
+    problems: list[RowProblem] = []
+    return _attempts(name, _table_rows(name, columns, rows, problems), problems)
+
+
+def _table_rows(
+    name: str,
+    columns: Sequence[str],
+    rows: Iterable[Mapping[str, str | None]],
+    problems: list[RowProblem],
+) -> Iterator[tuple[int, int, dict[str, str]]]:
+    header = [c.strip() for c in columns]
+    missing = [c for c in ATTEMPT_COLUMNS if c not in header]
+    if missing:
+        why = (
+            f"missing column(s) {', '.join(missing)}; the file needs "
+            f"{', '.join(ATTEMPT_COLUMNS)} (optional: {', '.join(OPTIONAL_ATTEMPT_COLUMNS)})"
+        )
+        problems.append(RowProblem(name, 0, 1, missing[0], why))
+        return
+    for number, raw in enumerate(rows, start=1):
+        yield number, number + 1, {k.strip(): (v or "").strip() for k, v in raw.items()}
+
+
+def _attempts(
+    name: str, rows: Iterator[tuple[int, int, dict[str, str]]], problems: list[RowProblem]
+) -> list[AttemptRow]:
     out: list[AttemptRow] = []
     seen: dict[str, int] = {}
     last: tuple[datetime, int] | None = None
-    name = str(path)
-    for number, line, row in _rows(path, ATTEMPT_COLUMNS, OPTIONAL_ATTEMPT_COLUMNS, problems):
+    for number, line, row in rows:
 
         def bad(field: str, reason: str, number: int = number, line: int = line) -> None:
             problems.append(RowProblem(name, number, line, field, reason))
