@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
@@ -37,6 +38,7 @@ from sqlalchemy.orm import Session, aliased
 from arrears.channels.gating import load_gate_inputs
 from arrears.compliance import Attempt, Verdict
 from arrears.services import audit
+from arrears.services.clock import DEFAULT_TIME_ZONE
 from arrears.services.workbench.access import (
     SUPERVISORS,
     Actor,
@@ -494,7 +496,7 @@ def callback_list(
 @dataclass(frozen=True)
 class CollectorLoad:
     """One collector's work today: open cases, promises due today, promises broken
-    yesterday, callbacks due now and later, contacts logged today."""
+    yesterday, callbacks due now and later, contacts made today (allowed by the gate)."""
 
     username: str
     display_name: str
@@ -507,10 +509,16 @@ class CollectorLoad:
 
 
 def collector_load(
-    session: Session, actor: Actor, *, now: datetime | None = None, today: date | None = None
+    session: Session,
+    actor: Actor,
+    *,
+    now: datetime | None = None,
+    today: date | None = None,
+    time_zone: str = DEFAULT_TIME_ZONE,
 ) -> list[CollectorLoad]:
     """The load of each active collector the actor supervises (a team lead's team;
-    managers and admins every collector), by user name."""
+    managers and admins every collector), by user name; "today" starts at midnight in
+    ``time_zone`` (the business zone)."""
     require_role(actor, SUPERVISORS, "see the team's load")
     moment = now or _now()
     day = today or moment.date()
@@ -542,11 +550,15 @@ def collector_load(
     cb_later = counts(
         CaseRow.id.in_(select(pending.c.case_id).where(pending.c.callback_at > moment))
     )
-    start = datetime.combine(day, datetime.min.time(), UTC)
+    start = datetime.combine(day, time(0), ZoneInfo(time_zone)).astimezone(UTC)
     contacts = dict(
         session.execute(
             select(ContactAttempt.actor, func.count())
-            .where(ContactAttempt.actor.in_(names), ContactAttempt.at >= start)
+            .where(
+                ContactAttempt.actor.in_(names),
+                ContactAttempt.allowed.is_(True),
+                ContactAttempt.at >= start,
+            )
             .group_by(ContactAttempt.actor)
         ).all()
     )

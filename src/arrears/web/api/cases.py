@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import Depends, File, Form, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
+from arrears.services.clock import DEFAULT_TIME_ZONE
 from arrears.services.workbench import case_view, notes, queues, reveal
 from arrears.services.workbench import search as search_service
 from arrears.services.workbench.access import Actor
@@ -121,7 +122,10 @@ def get_load(
 ) -> list[CollectorLoadOut]:
     """The load per collector (team leads: their team; managers and admins: all)."""
     settings = settings_of(request)
-    rows = queues.collector_load(uow.session, actor, now=settings.now(), today=settings.today())
+    rows = queues.collector_load(
+        uow.session, actor, now=settings.now(), today=settings.today(),
+        time_zone=getattr(settings, "time_zone", "") or DEFAULT_TIME_ZONE,
+    )  # fmt: skip
     return [CollectorLoadOut.model_validate(r) for r in rows]
 
 

@@ -66,6 +66,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "floor.load.callbacks_due": ("Callbacks due", "待回拨"),
     "floor.load.callbacks_later": ("Callbacks later", "稍后回拨"),
     "floor.load.contacts_today": ("Contacts today", "今日联系"),
+    "floor.load.cases": ("Cases", "案件"),
     "floor.load.empty": ("No active collectors in your scope.", "您的范围内没有在岗催收员。"),
     # search and inbound calls
     "floor.search.title": ("Search", "查询"),

@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from sqlalchemy import select
 from starlette.responses import Response
 
+from arrears.services.clock import DEFAULT_TIME_ZONE
 from arrears.services.workbench import queues
 from arrears.services.workbench.access import SUPERVISORS, Actor
 from arrears.services.workbench.errors import WorkbenchError
@@ -168,7 +169,10 @@ def team_load(
         return refused(request, actor)
     settings = settings_of(request)
     try:
-        rows = queues.collector_load(uow.session, actor, now=settings.now(), today=settings.today())
+        rows = queues.collector_load(
+            uow.session, actor, now=settings.now(), today=settings.today(),
+            time_zone=getattr(settings, "time_zone", "") or DEFAULT_TIME_ZONE,
+        )  # fmt: skip
     except WorkbenchError as error:
         return failed(request, actor, error)
     return show(request, actor, "queue_load.html", active_nav="queue", rows=rows, kind="load",
