@@ -85,6 +85,7 @@ class QueueItem:
     score: Decimal = Decimal(0)
     contactable: bool | None = None
     blocked_rules: tuple[str, ...] = ()
+    blocked_reasons: tuple[str, ...] = ()
     last_contact_at: datetime | None = None
     last_contact_channel: str | None = None
     last_outcome: str | None = None
@@ -263,6 +264,7 @@ def _item(r: Any, work: Worklist, tier: str | None, verdict: Verdict | None) -> 
         score=score,
         contactable=None if verdict is None else verdict.allowed,
         blocked_rules=() if verdict is None else verdict.rules,
+        blocked_reasons=() if verdict is None else verdict.reasons,
     )
 
 
@@ -362,11 +364,13 @@ def annotate(
         verdict = verdicts.get(item.case_id)
         contactable = item.contactable if verdict is None else verdict.allowed
         blocked = item.blocked_rules if verdict is None else verdict.rules
+        reasons = item.blocked_reasons if verdict is None else verdict.reasons
         callback = _aware(callbacks.get(item.case_id))
         done = replace(
             item,
             contactable=contactable,
             blocked_rules=blocked,
+            blocked_reasons=reasons,
             last_contact_at=_aware(attempt.at) if attempt else None,
             last_contact_channel=attempt.channel if attempt else None,
             last_outcome=(disposition or attempt.outcome) if attempt else None,

@@ -45,6 +45,7 @@ class QueueItemOut(Orm):
     ranked: bool = True
     contactable: bool | None = None
     blocked_rules: list[str] = []
+    blocked_reasons: list[str] = []
     last_contact_at: datetime | None = None
     last_contact_channel: str | None = None
     last_outcome: str | None = None

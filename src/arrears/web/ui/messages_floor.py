@@ -57,7 +57,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "floor.next.call_back_later": ("Call back at the agreed time", "按约定时间回拨"),
     "floor.next.await_promise": ("Wait for the promised payment", "等待承诺还款"),
     "floor.next.call": ("Call", "致电"),
-    "floor.next.wait_blocked": ("Do not call now ({rules})", "暂不可拨打（{rules}）"),
+    "floor.next.wait_blocked": ("Do not call now", "暂不可拨打"),
     # load per collector
     "floor.load.collector": ("Collector", "催收员"),
     "floor.load.open_cases": ("Open cases", "在催案件"),
