@@ -38,9 +38,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("callback_at", sa.DateTime(timezone=True), nullable=True))
     op.create_index("ix_contact_logs_callback_at", "contact_logs", ["callback_at"], unique=False)
     op.create_index("ix_customers_mobile_key", "customers", [sa.text(_phone_key("mobile"))])
-    op.create_index(
-        "ix_contact_points_value_key", "contact_points", [sa.text(_phone_key("value"))]
-    )
+    op.create_index("ix_contact_points_value_key", "contact_points", [sa.text(_phone_key("value"))])
     op.create_index(
         "ix_customers_id_tail", "customers", [sa.text("substr(id_number, length(id_number) - 3)")]
     )
