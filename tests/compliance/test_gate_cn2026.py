@@ -166,7 +166,8 @@ def test_three_conversations_a_day_per_debtor_on_any_number_then_calls_stop():
     fourth = gate.check(call("2026-07-01 15:00", recipient="+86 138-0000-0003"))
     assert fourth.rules == ("cn-2026.conversations.daily",)
     assert fourth.reasons[0].startswith(
-        "3 call attempt(s) ending connected_conversation already made with this debtor on 2026-07-01"
+        "3 call attempt(s) ending connected_conversation already made with this debtor"
+        " on 2026-07-01"
     )
     # texts are not voice conversations; other debtors and the next day are free
     assert gate.check(attempt(at("2026-07-01 15:00"), channel="sms")).allowed
