@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from arrears.channels.adapters.smtp import SmtpAdapter, message_id_for
 from arrears.channels.dispatcher import Dispatcher, backoff_delay
-from arrears.channels.outbox import OutboxError, enqueue, events_of, record_delivery
+from arrears.channels.outbox import OutboxBatch, OutboxError, enqueue, events_of, record_delivery
 from arrears.store.contact_models import ContactAttempt, OutboxMessage
 
 
@@ -218,6 +218,47 @@ def test_enqueue_refuses_a_duplicate_key_and_bad_channel(engine) -> None:
                 session, contact_attempt_id=1, channel="fax", recipient="+86138",
                 language="zh_CN", subject=None, body="x", idempotency_key="k2",
             )  # fmt: skip
+
+
+def test_a_batch_writes_every_message_and_its_event_or_none(engine) -> None:
+    """A day's messages go in as one batch: each with its queued event; a key already in
+    the outbox, or twice in the batch, is refused and nothing of the batch is written."""
+    ids = queue_messages(engine, 3, channel="sms", recipient="+8613800138000")
+    with Session(engine) as session, session.begin():
+        attempts = session.scalars(select(ContactAttempt).order_by(ContactAttempt.id)).all()
+        batch = OutboxBatch(session)
+        for a in attempts:
+            batch.add(
+                contact_attempt_id=a.id, channel="sms", recipient="+86138", language="zh_CN",
+                subject=None, body="x", idempotency_key=f"{a.attempt_id}:again",
+            )  # fmt: skip
+        with pytest.raises(OutboxError, match="already queued"):
+            batch.add(
+                contact_attempt_id=attempts[0].id, channel="sms", recipient="+86138",
+                language="zh_CN", subject=None, body="x",
+                idempotency_key=f"{attempts[0].attempt_id}:again",
+            )  # fmt: skip
+        written = [m.id for m in batch.flush()]
+    assert len(written) == 3 and all(written)
+    events = _events(engine, written)
+    assert all(events[i] == ["queued"] for i in written)
+    with Session(engine) as session:
+        taken = session.scalar(
+            select(OutboxMessage.idempotency_key).where(OutboxMessage.id == ids[1])
+        )
+        batch = OutboxBatch(session)
+        batch.add(
+            contact_attempt_id=1, channel="sms", recipient="+86138", language="zh_CN",
+            subject=None, body="x", idempotency_key="fresh-key",
+        )  # fmt: skip
+        batch.add(
+            contact_attempt_id=1, channel="sms", recipient="+86138", language="zh_CN",
+            subject=None, body="x", idempotency_key=taken,
+        )  # fmt: skip
+        with pytest.raises(OutboxError, match=f"{taken!r} is already queued"):
+            batch.flush()
+        session.rollback()
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 6
 
 
 def test_enqueue_message_renders_and_keys_by_attempt(engine) -> None:

@@ -52,6 +52,87 @@ def record_event(
     session.add(DeliveryEvent(outbox_id=message.id, status=status, at=at, detail=detail))
 
 
+class OutboxBatch:
+    """Messages queued together in the caller's transaction (a day's treatments): each
+    is checked as it is added; ``flush`` writes them all with one look-up of their
+    idempotency keys and two bulk inserts (the messages, then their ``queued`` events),
+    where queueing them one by one cost a look-up and two flushes each."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.messages: list[OutboxMessage] = []
+        self._keys: set[str] = set()
+
+    def add(
+        self,
+        *,
+        contact_attempt_id: int,
+        channel: str,
+        recipient: str,
+        language: str,
+        subject: str | None,
+        body: str,
+        idempotency_key: str,
+        attachment: str | None = None,
+        at: datetime | None = None,
+        not_before: datetime | None = None,
+    ) -> OutboxMessage:
+        """A queued message, written at ``flush`` (see ``enqueue``)."""
+        if channel not in CHANNELS:
+            raise OutboxError(
+                f"outbox: channel must be one of {', '.join(CHANNELS)}, got {channel!r}"
+            )
+        if not recipient:
+            raise OutboxError(f"outbox: message {idempotency_key!r} has no recipient")
+        if not idempotency_key:
+            raise OutboxError("outbox: idempotency_key is required")
+        if idempotency_key in self._keys:
+            raise OutboxError(f"outbox: idempotency key {idempotency_key!r} is already queued")
+        self._keys.add(idempotency_key)
+        now = as_utc(at or datetime.now(UTC))
+        message = OutboxMessage(
+            idempotency_key=idempotency_key,
+            contact_attempt_id=contact_attempt_id,
+            channel=channel,
+            recipient=recipient,
+            language=language,
+            subject=subject,
+            body=body,
+            attachment=attachment,
+            status="queued",
+            attempts=0,
+            next_attempt_at=as_utc(not_before) if not_before is not None else now,
+            created_at=now,
+            updated_at=now,
+        )
+        self.messages.append(message)
+        return message
+
+    def flush(self) -> list[OutboxMessage]:
+        """Write the batch's messages and their ``queued`` events; an idempotency key
+        already in the outbox is an ``OutboxError`` and nothing of the batch is added."""
+        messages, self.messages = self.messages, []
+        keys = [m.idempotency_key for m in messages]
+        for start in range(0, len(keys), 500):
+            taken = self.session.scalar(
+                select(OutboxMessage.idempotency_key)
+                .where(OutboxMessage.idempotency_key.in_(keys[start : start + 500]))
+                .limit(1)
+            )
+            if taken is not None:
+                raise OutboxError(f"outbox: idempotency key {taken!r} is already queued")
+        self.session.add_all(messages)
+        self.session.flush()
+        self.session.add_all(
+            [
+                DeliveryEvent(outbox_id=m.id, status="queued", at=m.created_at, detail="")
+                for m in messages
+            ]
+        )
+        self._keys.clear()
+        return messages
+
+
 def enqueue(
     session: Session,
     *,
@@ -68,39 +149,23 @@ def enqueue(
 ) -> OutboxMessage:
     """Add a queued message (and its ``queued`` event) in the caller's transaction: it
     is committed together with the contact decision, or not at all. The idempotency key
-    must be unique (re-enqueueing the same contact is an ``OutboxError`` at flush, not
-    a second message). ``at`` is when it is queued (default now); the dispatcher sends
-    it no earlier than ``not_before`` (default: at once)."""
-    if channel not in CHANNELS:
-        raise OutboxError(f"outbox: channel must be one of {', '.join(CHANNELS)}, got {channel!r}")
-    if not recipient:
-        raise OutboxError(f"outbox: message {idempotency_key!r} has no recipient")
-    if not idempotency_key:
-        raise OutboxError("outbox: idempotency_key is required")
-    existing = session.scalar(
-        select(OutboxMessage.id).where(OutboxMessage.idempotency_key == idempotency_key)
-    )
-    if existing is not None:
-        raise OutboxError(f"outbox: idempotency key {idempotency_key!r} is already queued")
-    now = as_utc(at or datetime.now(UTC))
-    message = OutboxMessage(
-        idempotency_key=idempotency_key,
+    must be unique (re-enqueueing the same contact is an ``OutboxError``, not a second
+    message). ``at`` is when it is queued (default now); the dispatcher sends it no
+    earlier than ``not_before`` (default: at once). Many at once: ``OutboxBatch``."""
+    batch = OutboxBatch(session)
+    message = batch.add(
         contact_attempt_id=contact_attempt_id,
         channel=channel,
         recipient=recipient,
         language=language,
         subject=subject,
         body=body,
+        idempotency_key=idempotency_key,
         attachment=attachment,
-        status="queued",
-        attempts=0,
-        next_attempt_at=as_utc(not_before) if not_before is not None else now,
-        created_at=now,
-        updated_at=now,
+        at=at,
+        not_before=not_before,
     )
-    session.add(message)
-    session.flush()
-    session.add(DeliveryEvent(outbox_id=message.id, status="queued", at=now, detail=""))
+    batch.flush()
     return message
 
 

@@ -5,12 +5,14 @@ moment the contact was decided for (``attempt.at``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from arrears.channels.adapters.dialer import CallTask
 from arrears.channels.fields import MergeFields
 from arrears.channels.letters import Letter
-from arrears.channels.outbox import OutboxError, enqueue
+from arrears.channels.outbox import OutboxBatch, OutboxError, enqueue
 from arrears.channels.templates import Template, render
 from arrears.store.contact_models import ContactAttempt, OutboxMessage
 
@@ -32,7 +34,7 @@ def _check(attempt: ContactAttempt, channel: str) -> None:
 
 
 def enqueue_message(
-    session: Session,
+    into: Session | OutboxBatch,
     attempt: ContactAttempt,
     template: Template,
     merge: MergeFields,
@@ -42,8 +44,8 @@ def enqueue_message(
     (SMS, email, push). A missing merge field raises before anything is queued."""
     _check(attempt, template.channel)
     message = render(template, merge)
-    return enqueue(
-        session,
+    return _queue(
+        into,
         contact_attempt_id=attempt.id,
         channel=template.channel,
         recipient=recipient,
@@ -56,12 +58,12 @@ def enqueue_message(
 
 
 def enqueue_letter(
-    session: Session, attempt: ContactAttempt, letter: Letter, address: str
+    into: Session | OutboxBatch, attempt: ContactAttempt, letter: Letter, address: str
 ) -> OutboxMessage:
     """Queue ``letter`` for the allowed ``attempt``; the letter spool renders the PDF."""
     _check(attempt, "letter")
-    return enqueue(
-        session,
+    return _queue(
+        into,
         contact_attempt_id=attempt.id,
         channel="letter",
         recipient=address,
@@ -74,12 +76,12 @@ def enqueue_letter(
 
 
 def enqueue_call(
-    session: Session, attempt: ContactAttempt, task: CallTask, phone: str, language: str
+    into: Session | OutboxBatch, attempt: ContactAttempt, task: CallTask, phone: str, language: str
 ) -> OutboxMessage:
     """Queue a call for the allowed ``attempt``; ``export_dialer_list`` lists it."""
     _check(attempt, "call")
-    return enqueue(
-        session,
+    return _queue(
+        into,
         contact_attempt_id=attempt.id,
         channel="call",
         recipient=phone,
@@ -89,3 +91,8 @@ def enqueue_call(
         idempotency_key=idempotency_key_for(attempt),
         not_before=attempt.at,
     )
+
+
+def _queue(into: Session | OutboxBatch, **fields: Any) -> OutboxMessage:
+    """Into ``into``'s batch (written at its flush), or, given a session, at once."""
+    return into.add(**fields) if isinstance(into, OutboxBatch) else enqueue(into, **fields)

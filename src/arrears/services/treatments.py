@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from arrears.channels.adapters.dialer import CallTask
 from arrears.channels.gating import HISTORY_DAYS, recipient_for, store_gate
 from arrears.channels.letters import AmountLine
+from arrears.channels.outbox import OutboxBatch
 from arrears.channels.queueing import enqueue_call, enqueue_letter, enqueue_message
 from arrears.channels.templates import Template, TemplateError, check_renderable, get_template
 from arrears.compliance import Attempt, RulePack, Verdict, load_pack
@@ -283,6 +284,7 @@ def _queue(
         {d.action["loan_id"]: speaks_of(d.action) for d in decided if d.action["offset"] <= 0},
     )
     templates: dict[tuple[str, str], Template] = {}
+    batch = OutboxBatch(session)
     for d in decided:
         action, customer = d.action, d.customer
         language = customer.language if customer.language in ("zh_CN", "en") else "zh_CN"
@@ -323,7 +325,7 @@ def _queue(
                 due_date=due_date,
                 from_law_firm=action["channel"] == "lawyer_letter",
             )
-            enqueue_letter(session, d.row, letter, d.recipient)
+            enqueue_letter(batch, d.row, letter, d.recipient)
         elif channel == "call":
             task = CallTask(
                 customer_name=customer.name,
@@ -334,7 +336,7 @@ def _queue(
                 priority=action["priority"],
                 time_zone=customer.time_zone,
             )
-            enqueue_call(session, d.row, task, d.recipient, language)
+            enqueue_call(batch, d.row, task, d.recipient, language)
         else:
             merge = lender.merge_fields(
                 language,
@@ -345,7 +347,8 @@ def _queue(
                 due_date=due_date,
                 reference=reference,
             )
-            enqueue_message(session, d.row, template, merge, d.recipient)
+            enqueue_message(batch, d.row, template, merge, d.recipient)
+    batch.flush()
 
 
 def _amount_lines(balance: Mapping[str, Decimal], language: str) -> tuple[AmountLine, ...]:
