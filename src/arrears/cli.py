@@ -423,7 +423,8 @@ def _run_close(
         console.print(t("already_closed", as_of=as_of))
         return result
     steps = " · ".join(
-        f"{s.name} {s.seconds:.1f}s" + (f" ({s.rows:,})" if s.rows else "") for s in result.steps
+        f"{t('eod.' + s.name)} {s.seconds:.1f}s" + (f" ({s.rows:,})" if s.rows else "")
+        for s in result.steps
     )
     console.print(f"[dim]{steps}[/dim]")
     if report.recovered:
@@ -439,6 +440,9 @@ def _run_close(
                 opened=report.cases_opened,
                 updated=report.cases_updated,
                 closed=report.cases_closed,
+                cured=report.cases_closed_by["cured"],
+                repaid=report.cases_closed_by["repaid"],
+                written_off=report.cases_closed_by["written_off"],
             ),
             soft_wrap=True,
         )

@@ -39,10 +39,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "rejects_file": ("Rejected rows written to {path}", "被拒绝的行已写入 {path}"),
     "closed": (
         "Closed through {as_of}: {loans} loans, {entries} postings, {payments} payments "
-        "posted, cases +{opened} / ~{updated} / -{closed}",
-        "已日终至 {as_of}：{loans} 笔贷款，{entries} 笔记账，入账还款 {payments} 笔，"
-        "案件 新增 {opened} / 更新 {updated} / 结案 {closed}",
+        "posted; cases: {opened} opened, {updated} updated, {closed} closed "
+        "({cured} cured, {repaid} repaid, {written_off} written off)",
+        "已日终至 {as_of}：{loans} 笔贷款，{entries} 笔记账，入账还款 {payments} 笔；"
+        "案件：新增 {opened}，更新 {updated}，结案 {closed}"
+        "（转正常 {cured}，贷款结清 {repaid}，核销 {written_off}）",
     ),
+    "eod.take in": ("take in", "接收变更"),
+    "eod.advance": ("advance", "推进账户"),
+    "eod.post": ("post", "记账"),
+    "eod.cases": ("cases", "案件"),
+    "eod.publish": ("publish", "发布快照"),
+    "eod.promises": ("promises", "承诺结算"),
+    "eod.score": ("score", "评分"),
+    "eod.treat": ("treat", "策略处置"),
     "promises_settled": (
         "Promises: {kept} kept, {broken} broken, {pending} still pending",
         "承诺还款：兑现 {kept}，违约 {broken}，待到期 {pending}",
