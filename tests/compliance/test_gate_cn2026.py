@@ -106,7 +106,7 @@ def test_sixth_unanswered_dial_allowed_seventh_blocked_naming_the_number():
     assert seventh.rules == ("cn-2026.dials.daily",)
     assert seventh.reasons[0] == (
         "6 call attempt(s) not ending connected_conversation already made to"
-        " +86 138-0000-0001 on 2026-07-01 (Asia/Shanghai); the limit is 6 per recipient in a day"
+        " ***0001 on 2026-07-01 (Asia/Shanghai); the limit is 6 per recipient in a day"
     )
     # another number of the debtor's is counted apart; the next local day starts again
     assert gate.check(call("2026-07-01 16:00", recipient=OTHER_NO)).allowed
@@ -259,7 +259,7 @@ def test_a_third_party_who_refused_is_never_contacted_again():
         )
         assert "cn-2026.third_party.refused" in v.rules
         assert v.reasons[v.rules.index("cn-2026.third_party.refused")] == (
-            "+86 139-0000-0009 (third_party) refused on 2026-07-01 11:00 Asia/Shanghai:"
+            "***0009 (third_party) refused on 2026-07-01 11:00 Asia/Shanghai:"
             f" no {channel} or other contact to them again"
         )
     # another third party is fine
@@ -312,3 +312,11 @@ def test_every_blocking_rule_is_named_at_once():
         "cn-2026.third_party.unreachable",
         "cn-2026.visit.two_agents",
     )
+
+
+def test_reasons_show_contact_values_masked():
+    from arrears.compliance.rules import masked
+
+    assert masked("+86 138-0000-0001") == "***0001"
+    assert masked("Debtor1@Example.com") == "d***@example.com"
+    assert masked("北京市朝阳区建国路1号院") == "北京市朝阳区***"

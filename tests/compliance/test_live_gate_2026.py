@@ -73,7 +73,7 @@ def test_the_seventh_unanswered_dial_is_blocked_in_the_store(book, pack):
     blocked = log(book, pack, 0, "NA", sh(15))
     assert blocked.rules == ("cn-2026.dials.daily",)
     assert blocked.reasons[0].startswith(
-        "6 call attempt(s) not ending connected_conversation already made to 13812340001"
+        "6 call attempt(s) not ending connected_conversation already made to ***0001"
     )
     with UnitOfWork(book.engine) as uow:
         row = uow.session.scalar(

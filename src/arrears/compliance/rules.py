@@ -21,6 +21,7 @@ from arrears.compliance.model import (
     RECIPIENT_TYPES,
     Attempt,
     ComplianceError,
+    normalize_contact,
 )
 from arrears.compliance.rule_params import RuleParams
 from arrears.compliance.zones import DebtorClock
@@ -210,6 +211,19 @@ def _same_debt(attempt: Attempt, earlier: Attempt) -> bool:
     return attempt.debt_id is None or earlier.debt_id is None or attempt.debt_id == earlier.debt_id
 
 
+def masked(recipient: str) -> str:
+    """A contact value as a reason may show it to anyone who reads the contact log: a
+    phone number's last 4 digits, an email's first letter and domain, an address's first
+    6 characters."""
+    value = normalize_contact(recipient)
+    if "@" in value:
+        name, _, domain = value.partition("@")
+        return f"{name[:1]}***@{domain}"
+    if any(ch.isdigit() for ch in value) and sum(ch.isdigit() for ch in value) >= 7:
+        return f"***{value[-4:]}"
+    return f"{recipient.strip()[:6]}***"
+
+
 def _same_recipient(attempt: Attempt, earlier: Attempt) -> bool:
     # No recipient on either side: it may have been this one, so it counts.
     mine, theirs = attempt.recipient_key, earlier.recipient_key
@@ -234,7 +248,7 @@ def _scope_words(scope: str, attempt: Attempt) -> str:
         return "on a debt this contact (naming no debt) may concern"
     if scope == "recipient":
         if attempt.recipient is not None:
-            return f"to {attempt.recipient}"
+            return f"to {masked(attempt.recipient)}"
         return "to a recipient this contact (naming none) may go to"
     return "with this debtor"
 
@@ -529,7 +543,11 @@ class RefusedRecipient(Rule):
                 and earlier.outcome in self.refusal_outcomes
                 and self._same(attempt, earlier)
             ):
-                whom = earlier.recipient or "a recipient whose contact value is not known"
+                whom = (
+                    masked(earlier.recipient)
+                    if earlier.recipient
+                    else "a recipient whose contact value is not known"
+                )
                 return (
                     f"{whom} ({earlier.party}) refused on {_when(earlier, ctx.clock)}:"
                     f" no {attempt.channel} or other contact to them again"
