@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from arrears.commands import channels, compliance, loan, models, report, strategy, web
+from arrears.commands import channels, compliance, loan, models, optimize, report, strategy, web
 from arrears.commands.common import (
     AsOfOpt,
     LangOpt,
@@ -775,7 +775,7 @@ def _demo_treatments(
         )
 
 
-for _module in (compliance, strategy, channels, models, report, web, loan):
+for _module in (compliance, strategy, channels, models, report, web, loan, optimize):
     _module.register(app)
 
 
