@@ -655,6 +655,12 @@ def demo(
     workspace: Annotated[
         Path, typer.Option("--workspace", "-w", help="Demo workspace folder.")
     ] = Path("arrears-demo"),
+    pack: Annotated[
+        str,
+        typer.Option(
+            "--pack", help="Compliance pack of the workspace: cn, cn-2026, us-regf or us-ma."
+        ),
+    ] = "cn",
     lang: LangOpt = None,
 ) -> None:
     """Build a demo workspace on SQLite: generate ~50k loans, import them, run the daily
@@ -680,6 +686,7 @@ def demo(
     url = f"sqlite:///{root / 'arrears.sqlite'}"
     ws = _workspace(root, url)
     ws.init()
+    _set_pack(root, pack)
     data = root / "data"
     with _progress() as progress:
         task = progress.add_task(t("step_generate"), total=loans)
@@ -703,6 +710,18 @@ def demo(
     path = build_report(ws, first, last, fmt="html", lang=t.lang)
     console.print(t("report_written", path=path))
     console.print(t("demo_done", seconds=time.perf_counter() - started, root=root))
+
+
+def _set_pack(root: Path, pack: str) -> None:
+    """Write ``[compliance] pack`` into the workspace's settings (checked there)."""
+    from arrears.compliance import available_packs
+    from arrears.services.settings import SETTINGS_FILE
+
+    if pack not in available_packs():
+        raise typer.BadParameter(f"--pack must be one of {', '.join(available_packs())}")
+    path = root / SETTINGS_FILE
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    write_atomically(path, f'{text.rstrip()}\n\n[compliance]\npack = "{pack}"\n'.lstrip())
 
 
 def _demo_treatments(

@@ -79,6 +79,13 @@ class GateInputs:
             self.history.setdefault(r.customer_id, []).append((r.id, attempt))
 
 
+def history_for(pack: RulePack) -> int:
+    """Days of allowed contacts a gate of ``pack`` must see: its longest counting window
+    (30 local days for us-ma's work numbers), a day more for time zones, and at least
+    ``HISTORY_DAYS``."""
+    return max(HISTORY_DAYS, pack.history_days + 1)
+
+
 def load_gate_inputs(
     session: Session,
     customer_ids: Sequence[str],
@@ -174,7 +181,7 @@ def store_gate(
     pack: RulePack,
     customer_ids: Sequence[str],
     now: datetime,
-    history_days: int = HISTORY_DAYS,
+    history_days: int | None = None,
     *,
     exclude_attempt_ids: Sequence[int] = (),
 ) -> Gate:
@@ -182,5 +189,7 @@ def store_gate(
     force on ``now``'s date, the whole blacklist, and their allowed contacts since
     ``now - history_days`` (minus the attempt rows ``exclude_attempt_ids``, e.g. the
     decision a send-time re-check is about)."""
+    if history_days is None:  # as far back as the pack's longest window counts
+        history_days = history_for(pack)
     inputs = load_gate_inputs(session, customer_ids, now, history_days)
     return inputs.gate(pack, customer_ids, exclude_attempt_ids)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from arrears.channels.adapters.base import OutgoingMessage
 from arrears.channels.dispatcher import Clock, Deferred, Recheck, utc_clock
-from arrears.channels.gating import GateInputs, load_gate_inputs
+from arrears.channels.gating import GateInputs, history_for, load_gate_inputs
 from arrears.channels.outbox import as_utc
 from arrears.compliance import Attempt, Verdict, load_pack
 from arrears.compliance.rules import ContactHours
@@ -49,7 +49,7 @@ class StoreRecheck:
         with Session(self.engine) as session:
             self._decided = _decisions(session, [m.outbox_id for m in messages])
             customers = sorted({d.customer_id for d in self._decided.values()})
-            self._inputs = load_gate_inputs(session, customers, now)
+            self._inputs = load_gate_inputs(session, customers, now, history_for(self.pack))
 
     def __call__(self, message: OutgoingMessage) -> Verdict | Deferred:
         now = as_utc(self.clock())
@@ -58,7 +58,9 @@ class StoreRecheck:
         if decided is None:
             with Session(self.engine) as session:
                 decided = _decisions(session, [message.outbox_id])[message.outbox_id]
-                inputs = load_gate_inputs(session, [decided.customer_id], now)
+                inputs = load_gate_inputs(
+                    session, [decided.customer_id], now, history_for(self.pack)
+                )
         gate = inputs.gate(self.pack, [decided.customer_id], exclude=[decided.id])
         zone = inputs.zones.get(decided.customer_id)
         attempt = Attempt(

@@ -71,12 +71,14 @@ def staff(ws: Workspace) -> None:
     """Write the allocation rules into the workspace's ``arrears.toml`` and create the
     teams, the collectors (random passwords: an admin resets them) and the standard
     disposition codes, in the workspace's store (already initialised)."""
-    from arrears.services.settings import SETTINGS_FILE, lender_settings_text
+    from arrears.services.settings import SETTINGS_FILE, lender_settings_text, load_settings
     from arrears.services.workbench.seed import seed_dispositions
     from arrears.services.workbench.users import create_team, create_user, new_password
     from arrears.store.unit_of_work import UnitOfWork
 
+    pack = load_settings(ws.root).compliance_pack  # as the demo was asked to run
     lines = [lender_settings_text()]  # the demo's (fictional) lender, law firm and account
+    lines += ["[compliance]", f"pack = {_toml(pack)}", ""]
     lines += ["# written by `arrears demo`: which team works which buckets", "[allocation.teams]"]
     lines += [f"{_toml(team)} = [{', '.join(map(_toml, b))}]" for team, b, _ in TEAMS]
     write_atomically(ws.root / SETTINGS_FILE, "\n".join(lines) + "\n")
@@ -109,6 +111,7 @@ def work_day(
     largest amount overdue first),
     from 09:30 in the debtor's zone, one call every 7 minutes; answers as in the module
     docstring. One transaction per collector."""
+    from arrears.services.settings import load_settings
     from arrears.services.workbench.contacts import CALLBACK_CODES, log_contact
     from arrears.services.workbench.promises import create_promise
     from arrears.store.models import CaseRow, Customer
@@ -118,6 +121,7 @@ def work_day(
     snapshot = ws.snapshot_path(day)
     states = snapshot_states(snapshot) if snapshot.exists() else {}
     paid = _payments(ws, day, day + timedelta(days=5))
+    pack_name = load_settings(ws.root).compliance_pack
     result = FloorDay(day)
     with UnitOfWork(ws.engine) as uow:
         staff_rows = uow.session.execute(
@@ -166,6 +170,7 @@ def work_day(
                     code,
                     at=local + timedelta(minutes=7 * i),
                     callback_at=back if code in CALLBACK_CODES else None,
+                    pack_name=pack_name,
                 )
                 result.calls += 1
                 result.called.add(case_id)

@@ -33,7 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arrears.channels.adapters.dialer import CallTask
-from arrears.channels.gating import HISTORY_DAYS, recipient_for, store_gate
+from arrears.channels.gating import recipient_for, store_gate
 from arrears.channels.letters import AmountLine
 from arrears.channels.outbox import OutboxBatch
 from arrears.channels.queueing import enqueue_call, enqueue_letter, enqueue_message
@@ -188,7 +188,7 @@ def gate_actions(
         id(a): send_moment(a["send_on"], a["send_at_local_hour"], a["time_zone"]) for a in contacts
     }
     contacts.sort(key=lambda a: (moments[id(a)], a["priority"], a["loan_id"]))
-    gate = store_gate(session, pack, customer_ids, min(moments.values()), HISTORY_DAYS)
+    gate = store_gate(session, pack, customer_ids, min(moments.values()))
     gated = []
     for action in contacts:
         customer = customers[action["customer_id"]]

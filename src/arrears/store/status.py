@@ -30,4 +30,6 @@ def book_status(engine: Engine) -> dict[str, Any]:
             "payments pending": count(PaymentRow, PaymentRow.posted_entry_ref.is_(None)),
             "open cases": count(CaseRow, CaseRow.status == "open"),
             "last close": last or "never",
+            # days a crash left committed but not yet published: the next close finishes them
+            "closes to publish": count(CloseRun, CloseRun.status == "staged"),
         }

@@ -63,7 +63,8 @@ class Settings:
     secure_cookies: bool = False
     # the business clock; tests pin it (the date is the customer-facing "today")
     clock: Callable[[], datetime] | None = None
-    compliance_pack: str = "cn"
+    # empty: the workspace's [compliance] pack (arrears.toml), read when the app is made
+    compliance_pack: str = ""
     # the zone of the business date (arrears.services.clock); empty: the workspace's
     # [workspace] time_zone, read when the app is made (default Asia/Shanghai)
     time_zone: str = ""
@@ -93,6 +94,10 @@ def create_app(
     root = Path(workspace_root).resolve() if workspace_root is not None else Path.cwd()
     if not settings.time_zone:
         settings = replace(settings, time_zone=workspace_time_zone(root))
+    if not settings.compliance_pack:
+        from arrears.services.settings import load_settings
+
+        settings = replace(settings, compliance_pack=load_settings(root).compliance_pack)
     pool = _pool_size()
     engine = engine or make_engine(database_url, root, pool_size=pool)
     if migrate:

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, exists, select
 from sqlalchemy.orm import Session
 
-from arrears.channels.gating import HISTORY_DAYS, debtor_gate_inputs
+from arrears.channels.gating import debtor_gate_inputs, history_for
 from arrears.compliance.gate import normalize_contact
 from arrears.domain.account import LATE_FEE_MEMO
 from arrears.domain.ledger import Account
@@ -306,10 +306,11 @@ def case_view(
     workspace_root: Path | None = None,
     now: datetime | None = None,
     today: date | None = None,
+    pack_name: str = contacts.DEFAULT_PACK,
 ) -> dict[str, Any]:
-    """Everything the case page shows, for ``actor`` (NotFound outside their scope).
-    ``today`` is the business date (default: the date of ``now`` in the workspace's
-    zone, arrears.services.clock)."""
+    """Everything the case page shows, for ``actor`` (NotFound outside their scope),
+    its compliance status under the pack ``pack_name``. ``today`` is the business date
+    (default: the date of ``now`` in the workspace's zone, arrears.services.clock)."""
     case = visible_case(session, actor, case_id)
     customer = session.get(Customer, case.customer_id)
     assert customer is not None
@@ -320,7 +321,8 @@ def case_view(
     )
     moment = as_utc(now or utc_now())
     recipients = contacts.channel_recipients(session, customer)
-    has = _present(session, case, moment - timedelta(days=HISTORY_DAYS), recipients.values())
+    history = history_for(contacts.pack(pack_name))
+    has = _present(session, case, moment - timedelta(days=history), recipients.values())
     lease = session.get(CaseLease, case.id) if has["leased"] else None
     stages = legal.stages_of(session, case.id) if has["legal"] else []
     hold_rows = holds_of(session, actor, case.id) if has["holds"] else []
@@ -332,6 +334,7 @@ def case_view(
         recipients=recipients.values() if has["blacklisted"] else (),
         holds=hold_rows,
         recent_contacts=has["recent_contacts"],
+        history_days=history,
     )
     return {
         "case": {
@@ -448,7 +451,7 @@ def case_view(
                 "reasons": list(s.reasons),
             }
             for s in contacts.compliance_status(
-                session, case, moment, recipients=recipients, inputs=gate_inputs
+                session, case, moment, pack_name, recipients=recipients, inputs=gate_inputs
             )
         ],
         "as_of": today or business_date(moment, workspace_time_zone(workspace_root)),

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from arrears.channels.gating import GateInputs, debtor_gate_inputs, recipient_for
+from arrears.channels.gating import GateInputs, debtor_gate_inputs, history_for, recipient_for
 from arrears.compliance import Attempt, Gate, Verdict, load_pack
 from arrears.services import audit
 from arrears.services.workbench.access import Actor, require_role, workable_case
@@ -117,8 +117,11 @@ def gate_for(
     """A gate loaded from the store for one contact of the customer to ``recipient``
     (``channels.gating``): holds in force, whether the recipient is blacklisted, and
     their allowed contacts that still count toward caps."""
-    inputs = debtor_gate_inputs(session, customer, now, recipients=[recipient])
-    return inputs.gate(pack(pack_name), [customer.customer_id])
+    rules = pack(pack_name)
+    inputs = debtor_gate_inputs(
+        session, customer, now, recipients=[recipient], history_days=history_for(rules)
+    )
+    return inputs.gate(rules, [customer.customer_id])
 
 
 def recipient_of(session: Session, customer: Customer, channel: str) -> str | None:
@@ -290,7 +293,13 @@ def compliance_status(
     if recipients is None:
         recipients = channel_recipients(session, customer)
     if inputs is None:
-        inputs = debtor_gate_inputs(session, customer, moment, recipients=recipients.values())
+        inputs = debtor_gate_inputs(
+            session,
+            customer,
+            moment,
+            recipients=recipients.values(),
+            history_days=history_for(pack(pack_name)),
+        )
     out = []
     for channel in CHANNELS:
         # a fresh gate per channel: a dry run must not count toward another's caps

@@ -35,7 +35,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
-from arrears.channels.gating import load_gate_inputs
+from arrears.channels.gating import history_for, load_gate_inputs
 from arrears.compliance import Attempt, Verdict
 from arrears.services import audit
 from arrears.services.clock import DEFAULT_TIME_ZONE
@@ -201,7 +201,7 @@ def gate_verdicts(
     if not rows:
         return {}
     customer_ids = sorted({r.customer_id for r in rows})
-    inputs = load_gate_inputs(session, customer_ids, moment)
+    inputs = load_gate_inputs(session, customer_ids, moment, history_for(contact_pack(pack_name)))
     mobiles = dict(
         session.execute(
             select(Customer.customer_id, Customer.mobile).where(

@@ -203,6 +203,7 @@ def get_case(
         workspace_root=request.app.state.workspace_root,
         now=settings_of(request).now(),
         today=settings_of(request).today(),
+        pack_name=settings_of(request).compliance_pack,
     )
 
 

@@ -677,6 +677,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "contact with third parties is not allowed",
         "不允许联系第三方",
     ),
+    "compliance.reason.third_party.unreachable": (
+        "a third party may be contacted only once the debtor cannot be reached",
+        "仅在债务人失联后方可联系第三方",
+    ),
+    "compliance.reason.third_party.refused": (
+        "this person refused to help: no further contact",
+        "该联系人已明确拒绝协助，不得再次联系",
+    ),
+    "compliance.reason.visit_agents": (
+        "a field visit needs at least two collectors",
+        "外访须至少两名催收人员同行",
+    ),
     "compliance.reason.cap": (
         "the contact limit for this channel and period is reached",
         "该渠道在此期间的联系次数已达上限",

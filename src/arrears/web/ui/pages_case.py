@@ -74,6 +74,7 @@ def case_page(
             workspace_root=request.app.state.workspace_root,
             now=settings_of(request).now(),
             today=settings_of(request).today(),
+            pack_name=settings_of(request).compliance_pack,
         )
     except NotFound:
         return refused(request, actor, status_code=404)

@@ -68,10 +68,23 @@ def rule_kind(rule_id: str) -> str:
     if rule_id == "blacklist":
         return "blacklist"
     parts = rule_id.split(".")
-    for kind in ("hours", "third_party", "cap", "after-conversation", "7in7"):
+    if "third_party" in parts and len(parts) > 2:  # cn-2026.third_party.unreachable …
+        return f"third_party.{parts[-1]}"
+    for kind in ("hours", "third_party", "cap", "after-conversation", "7in7", "dials",
+                 "conversations", "phone", "visit"):  # fmt: skip
         if kind in parts:
-            return {"7in7": "cap", "after-conversation": "quiet_after_conversation"}.get(kind, kind)
+            return _KINDS.get(kind, kind)
     return rule_id
+
+
+_KINDS = {
+    "7in7": "cap",
+    "after-conversation": "quiet_after_conversation",
+    "dials": "cap",
+    "conversations": "cap",
+    "phone": "cap",
+    "visit": "visit_agents",
+}
 
 
 def rule_reason(rule_id: str, t: Translate) -> str:
