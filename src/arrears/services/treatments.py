@@ -10,7 +10,13 @@ debtor's recent allowed contacts. In ONE transaction it writes:
 * every attempt, allowed or blocked (with the rule ids and reasons), to
   ``contact_attempts``;
 * for each allowed one, its outbox message (SMS, email, push, letter, dialer call);
-* each open case's segment, arm and step of the day to ``strategy_assignments``.
+* each open case's segment, arm and step of the day to ``strategy_assignments``;
+* the work a late-stage step creates (see ``_create_work``): an agency step places the
+  case with an agency (``agencies.place_for_strategy``), a lawyer-letter or litigation
+  step opens its legal case at that stage with the legal team's task (``legal.refer``),
+  an allowed visit step plans a field visit for two collectors (``visits.plan_visit``);
+  and strategy placements that have run their period are recalled. All audited, as
+  the actor ``strategy``.
 
 A day already treated is not treated again (reruns are no-ops). Nothing is sent here:
 ``arrears outbox dispatch`` (or the demo) sends the queue, re-checking compliance.
@@ -29,7 +35,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from arrears.channels.adapters.dialer import CallTask
@@ -39,11 +45,16 @@ from arrears.channels.outbox import OutboxBatch
 from arrears.channels.queueing import enqueue_call, enqueue_letter, enqueue_message
 from arrears.channels.templates import Template, TemplateError, check_renderable, get_template
 from arrears.compliance import Attempt, RulePack, Verdict, load_pack
+from arrears.services import audit
 from arrears.services.held_days import treated
 from arrears.services.settings import Settings, load_settings, message_reference
 from arrears.services.strategy_inputs import day_inputs, step_history
+from arrears.services.workbench import agencies as agency_service
+from arrears.services.workbench import legal as legal_service
+from arrears.services.workbench import visits as visit_service
+from arrears.services.workbench.access import Actor
 from arrears.store.contact_models import ContactAttempt, StrategyAssignment
-from arrears.store.models import Customer, InstallmentRow, Loan
+from arrears.store.models import CaseRow, Customer, InstallmentRow, Loan
 from arrears.store.rows import bulk_insert
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.strategy import Strategy, daily_assignments, load_strategy, proposed_actions
@@ -52,6 +63,10 @@ from arrears.workspace import Workspace
 # The rule id of an action that has nowhere to go (no phone, email or address on file).
 NO_RECIPIENT = "data.no_recipient"
 FALLBACK_ZONE = "Asia/Shanghai"
+VISIT_AGENTS = 2  # collectors on a field visit the strategy plans
+# who the work a strategy step creates is written by (as the allocation's "admin" actor)
+STRATEGY_ACTOR = Actor(0, "strategy", "admin")
+LEGAL_STAGE_OF = {"lawyer_letter": "lawyer_letter", "litigation": "filing"}
 _LETTER_LINES = (
     ("overdue_principal", "逾期本金", "Overdue principal"),
     ("overdue_interest", "逾期利息", "Overdue interest"),
@@ -78,6 +93,10 @@ class TreatmentReport:
     allowed: Counter[str] = field(default_factory=Counter)  # by channel
     blocked: Counter[str] = field(default_factory=Counter)  # by rule id
     referrals: Counter[str] = field(default_factory=Counter)  # agency, litigation …
+    # work created: placed, recalled, legal_case, visit
+    work: Counter[str] = field(default_factory=Counter)
+    # steps that created no work, by "channel: reason" (no agency, no second collector …)
+    not_done: Counter[str] = field(default_factory=Counter)
     already_done: bool = False
 
     def add(self, other: TreatmentReport) -> None:
@@ -87,6 +106,8 @@ class TreatmentReport:
         self.allowed.update(other.allowed)
         self.blocked.update(other.blocked)
         self.referrals.update(other.referrals)
+        self.work.update(other.work)
+        self.not_done.update(other.not_done)
 
 
 def treat_day(
@@ -110,8 +131,10 @@ def treat_day(
     report.proposed = len(actions)
     with UnitOfWork(ws.engine) as uow:
         session = uow.session
-        decided = _decide(session, actions, as_of, rule_pack, report)
+        visits: list[dict[str, Any]] = []
+        decided = _decide(session, actions, as_of, rule_pack, report, visits)
         _queue(session, decided, path, as_of, settings)
+        _create_work(session, actions, visits, as_of, report)
         bulk_insert(uow.connection, StrategyAssignment, assignments)
         uow.commit()
     return report
@@ -209,6 +232,8 @@ def gate_actions(
                     channel=channel,
                     at=at,
                     debtor_tz=customer.time_zone,
+                    # a strategy's visit is planned for two collectors (_create_work)
+                    agents=VISIT_AGENTS if channel == "visit" else 1,
                 ),
                 recipient=recipient,
             )
@@ -222,9 +247,10 @@ def _decide(
     as_of: date,
     pack: RulePack,
     report: TreatmentReport,
+    visits: list[dict[str, Any]],
 ) -> list[_Decision]:
     """Gate every action; write every attempt (allowed or blocked). Returns the allowed
-    ones that have a message to queue."""
+    ones that have a message to queue; the allowed visits are added to ``visits``."""
     for action in actions:
         if action["contact_channel"] is None:
             report.referrals[action["channel"]] += 1
@@ -251,10 +277,129 @@ def _decide(
             report.allowed[channel] += 1
             if channel != "visit":
                 decided.append(_Decision(row, action, g.customer, g.recipient or ""))
+            else:
+                visits.append(action)
         else:
             report.blocked.update(verdict.rules)
     session.flush()
     return decided
+
+
+def _create_work(
+    session: Session,
+    actions: list[dict[str, Any]],
+    visits: list[dict[str, Any]],
+    as_of: date,
+    report: TreatmentReport,
+) -> None:
+    """The work the day's late-stage steps create, from the day they go out (D+1):
+    strategy placements past their period recalled first; then each agency step places
+    its case, each lawyer-letter or litigation step opens its legal case at that stage,
+    each visit the gate allowed is planned for two collectors. A step that cannot create
+    its work is counted in ``report.not_done`` with the reason (and audited) instead.
+    Each creation also checks what the case has (placed already, at that legal stage
+    already, a visit of this step open), so nothing is created twice."""
+    on = as_of + timedelta(days=1)
+    actor = STRATEGY_ACTOR
+    recalled = agency_service.recall_expired(session, actor, on=on)
+    if recalled:
+        report.work["recalled"] += recalled
+    placer: agency_service.StrategyPlacer | None = None
+    for action in sorted(actions, key=lambda a: a["case_id"] or 0):
+        channel, case_id = action["channel"], action["case_id"]
+        if case_id is None:
+            continue
+        if channel == "agency":
+            placer = placer or agency_service.StrategyPlacer(session)
+            placement, why = agency_service.place_for_strategy(
+                session, actor, placer, case_id, on=on, step=action["step"]
+            )
+            if placement is not None:
+                report.work["placed"] += 1
+            else:
+                report.not_done[f"agency: {why}"] += 1
+        elif channel in LEGAL_STAGE_OF:
+            legal, why = legal_service.refer(
+                session, actor, case_id, LEGAL_STAGE_OF[channel], on, step=action["step"]
+            )
+            if legal is not None:
+                report.work["legal_case"] += 1
+            else:
+                report.not_done[f"{channel}: {why}"] += 1
+    teams = _visit_teams(session, [a["case_id"] for a in visits if a["case_id"] is not None])
+    for action in sorted(visits, key=lambda a: a["case_id"] or 0):
+        case_id = action["case_id"]
+        if case_id is None:
+            continue
+        visitors, why = teams[case_id]
+        if len(visitors) < VISIT_AGENTS:
+            report.not_done[f"visit: {why}"] += 1
+            audit.append(
+                session,
+                actor.username,
+                "visit.not_planned",
+                "case",
+                case_id,
+                {"step": action["step"], "reason": why},
+            )
+            continue
+        mark = f"(strategy step {action['step']} of {as_of.isoformat()})"
+        if any(mark in v.notes for v in visit_service.visits(session, actor, case_id=case_id)):
+            continue
+        visit_service.plan_visit(
+            session, actor, case_id, action["send_on"], visitors, on=on, notes=mark
+        )
+        report.work["visit"] += 1
+
+
+def _visit_teams(session: Session, case_ids: list[int]) -> dict[int, tuple[list[str], str]]:
+    """Per case, the collectors of a strategy's visit: its own collector and the
+    active collector of their team with the fewest open visits (then by name), or the
+    reason there are not two. Three queries, whatever the number of cases."""
+    from arrears.store.workbench_models import FieldVisit, User
+
+    if not case_ids:
+        return {}
+    assigned: dict[int, str | None] = {}
+    for start in range(0, len(case_ids), 500):
+        chunk = case_ids[start : start + 500]
+        assigned.update(
+            session.execute(
+                select(CaseRow.id, CaseRow.assigned_to).where(
+                    CaseRow.id.in_(chunk), CaseRow.status == "open"
+                )
+            ).all()
+        )
+    collectors = session.execute(
+        select(User.username, User.team_id).where(User.role == "collector", User.active)
+    ).all()
+    team_of = {name: team for name, team in collectors}
+    load = dict(
+        session.execute(
+            select(FieldVisit.assigned_to, func.count())
+            .where(FieldVisit.status == "open")
+            .group_by(FieldVisit.assigned_to)
+        ).all()
+    )
+    out: dict[int, tuple[list[str], str]] = {}
+    for case_id in case_ids:
+        owner = assigned.get(case_id)
+        if owner is None or owner not in team_of:
+            out[case_id] = ([], "the case is closed or has no active collector")
+            continue
+        mates = sorted(
+            (load.get(name, 0), name)
+            for name, team in team_of.items()
+            if name != owner and team is not None and team == team_of[owner]
+        )
+        if not mates:
+            out[case_id] = ([owner], f"no second collector in {owner}'s team")
+            continue
+        second = mates[0][1]
+        load[owner] = load.get(owner, 0) + 1
+        load[second] = load.get(second, 0) + 1
+        out[case_id] = ([owner, second], "")
+    return out
 
 
 def _customers(session: Session, ids: list[str]) -> dict[str, Customer]:

@@ -10,7 +10,7 @@ in (``amount_tier`` rates, [min, max)), rounded half-up to the cent per placemen
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import and_, delete, exists, not_, select
@@ -324,3 +324,91 @@ def placements_of(session: Session, case_id: int) -> list[Placement]:
             select(Placement).where(Placement.case_id == case_id).order_by(Placement.id.desc())
         )
     )
+
+
+# Placements made by a strategy's agency step last this many days; the treatments of a
+# later day recall them (docs/strategies.md, "Steps that create work").
+PLACEMENT_DAYS = 90
+STRATEGY_RULE = "strategy:"  # the rule of a placement a strategy step made starts so
+
+
+class StrategyPlacer:
+    """Chooses the agency of a strategy's agency step, by the agencies' rules: an
+    active agency whose commission rates pay on the case (its bucket's rate, else its
+    balance tier's, above 0), or one with no rates at all (it takes any case); of
+    those, the one with the fewest active placements (then by code), so the day's
+    referrals are spread. Loads the agencies, rates and counts once per day."""
+
+    def __init__(self, session: Session) -> None:
+        self.agencies = [a for a in agencies(session) if a.active]
+        rates = list(session.scalars(select(CommissionRate)))
+        self.rates = {a.id: [r for r in rates if r.agency_id == a.id] for a in self.agencies}
+        self.load = {a.id: 0 for a in self.agencies}
+        for agency_id in session.scalars(
+            select(Placement.agency_id).where(Placement.status == "active")
+        ):
+            if agency_id in self.load:
+                self.load[agency_id] += 1
+
+    def pick(self, bucket: str, balance: Decimal) -> tuple[int | None, str]:
+        """(agency id, "") or (None, the reason no agency takes the case)."""
+        if not self.agencies:
+            return None, "no active agency"
+        takers = [
+            a
+            for a in self.agencies
+            if not self.rates[a.id] or commission_rate(self.rates[a.id], bucket, balance) > 0
+        ]
+        if not takers:
+            return None, f"no agency's commission rates cover bucket {bucket}, balance {balance}"
+        chosen = min(takers, key=lambda a: (self.load[a.id], a.code))
+        self.load[chosen.id] += 1
+        return chosen.id, ""
+
+
+def place_for_strategy(
+    session: Session, actor: Actor, placer: StrategyPlacer, case_id: int, *, on: date, step: str
+) -> tuple[Placement | None, str]:
+    """Place case ``case_id`` for a strategy's agency step with the agency ``placer``
+    picks, from ``on`` (audited as ``placement.place``, rule ``strategy:<step>``).
+    Returns (the placement, "") or (None, why not): the case is closed (it cured after
+    the day) or placed already, or no
+    agency takes it (``placement.not_placed`` is audited with the reason)."""
+    case = visible_case(session, actor, case_id)
+    if case.status != "open":
+        return None, "the case is closed"
+    current = _active(session, case_id)
+    if current is not None:
+        return None, f"placed with agency {current.agency_id} already"
+    agency_id, reason = placer.pick(case.bucket, case.amount_overdue)
+    if agency_id is None:
+        audit.append(
+            session,
+            actor.username,
+            "placement.not_placed",
+            "case",
+            case_id,
+            {"step": step, "reason": reason},
+        )
+        return None, reason
+    return place(session, actor, case_id, agency_id, on=on, rule=f"{STRATEGY_RULE}{step}"), ""
+
+
+def recall_expired(session: Session, actor: Actor, *, on: date) -> int:
+    """Recall, from ``on``, every active placement a strategy step made that has run
+    its ``PLACEMENT_DAYS`` (placed on or before ``on`` − PLACEMENT_DAYS). One query
+    finds them; each recall is audited. Returns how many."""
+    due = list(
+        session.scalars(
+            select(Placement.case_id)
+            .where(
+                Placement.status == "active",
+                Placement.rule.startswith(STRATEGY_RULE),
+                Placement.placed_on <= on - timedelta(days=PLACEMENT_DAYS),
+            )
+            .order_by(Placement.case_id)
+        )
+    )
+    for case_id in due:
+        recall(session, actor, case_id, on=on)
+    return len(due)

@@ -147,3 +147,58 @@ def pipeline(session: Session, actor: Actor) -> dict[str, dict[str, object]]:
         stage: {"cases": counts.get(stage, 0), "costs": quantize(spent.get(stage, Decimal(0)))}
         for stage in LEGAL_STAGES
     }
+
+
+# What the legal team is to do when a strategy step opens a case at a stage.
+REFERRAL_TASKS = {
+    "lawyer_letter": (
+        "法务组待办：律师函已随策略发出，跟进债务人回应，必要时准备立案",
+        "Legal team: the lawyer letter went out with the strategy; follow up the debtor's "
+        "answer and prepare the filing if needed",
+    ),
+    "filing": (
+        "法务组待办：选定法院，准备材料并立案（记录法院与案号）",
+        "Legal team: choose the court, prepare the papers and file (record court and case number)",
+    ),
+}
+
+
+def refer(
+    session: Session, actor: Actor, case_id: int, stage: str, on: date, *, step: str
+) -> tuple[LegalAction | None, str]:
+    """Open the legal case of ``case_id`` at ``stage`` (``lawyer_letter`` or
+    ``filing``) from ``on`` for a strategy step, its note the legal team's task (see
+    ``REFERRAL_TASKS``); audited as ``legal.stage``. A referral is not a filing, so no
+    court is needed yet: the legal team records it when it files. Returns (the action,
+    "") or (None, why not) when the case is closed or at that stage or a later one
+    already."""
+    require_role(actor, LEGAL_ROLES, "manage litigation")
+    if visible_case(session, actor, case_id).status != "open":
+        return None, "the case is closed"
+    if stage not in REFERRAL_TASKS:
+        raise Invalid(f"stage: a strategy opens a case at {', '.join(REFERRAL_TASKS)}", "one_of")
+    current = current_stage(session, case_id)
+    if current is not None and ORDER[current.stage] >= ORDER[stage]:
+        return None, f"in litigation at {current.stage} already"
+    zh, en = REFERRAL_TASKS[stage]
+    action = LegalAction(
+        case_id=case_id,
+        stage=stage,
+        started_on=on,
+        court="",
+        court_case_number="",
+        costs=Decimal(0),
+        notes=f"{zh}\n{en}\n(strategy step {step})",
+        created_by=actor.username,
+    )
+    session.add(action)
+    session.flush()
+    audit.append(
+        session,
+        actor.username,
+        "legal.stage",
+        "case",
+        case_id,
+        {"stage": stage, "started_on": on, "step": step, "task": en},
+    )
+    return action, ""

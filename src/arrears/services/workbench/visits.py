@@ -163,3 +163,55 @@ def visits(
     if open_only:
         query = query.where(FieldVisit.status == "open")
     return list(session.scalars(query.order_by(FieldVisit.scheduled_on, FieldVisit.id)))
+
+
+VISITORS_LINE = "外访人员 / visitors: "
+
+
+def plan_visit(
+    session: Session,
+    actor: Actor,
+    case_id: int,
+    scheduled_on: date,
+    visitors: list[str],
+    *,
+    on: date,
+    notes: str = "",
+) -> FieldVisit:
+    """A field visit for at least two collectors (the rule of cn-2026 and good
+    practice): the task is the first visitor's (who may work the case and records the
+    outcome); the others go with them and are named on the task's visitors line
+    (``visitors_of``) and in the audit entry ``visit.plan``."""
+    if len(set(visitors)) < 2:
+        raise Invalid("visitors: a field visit needs at least two collectors", "visit_two_agents")
+    for name in visitors[1:]:
+        user = session.scalar(select(User).where(User.username == name))
+        if user is None or not user.active:
+            raise Invalid(f"visitors: no active user {name!r}", "no_user", name=name)
+    line = VISITORS_LINE + ", ".join(visitors)
+    visit = order_visit(
+        session,
+        actor,
+        case_id,
+        scheduled_on,
+        assigned_to=visitors[0],
+        notes=f"{notes}\n{line}".strip(),
+        on=on,
+    )
+    audit.append(
+        session,
+        actor.username,
+        "visit.plan",
+        "visit",
+        visit.id,
+        {"case_id": case_id, "visitors": visitors, "scheduled_on": scheduled_on},
+    )
+    return visit
+
+
+def visitors_of(visit: FieldVisit) -> list[str]:
+    """Everyone planned on the visit: its visitors line, else its one visitor."""
+    for line in visit.notes.splitlines():
+        if line.startswith(VISITORS_LINE):
+            return [n.strip() for n in line[len(VISITORS_LINE) :].split(",") if n.strip()]
+    return [visit.assigned_to] if visit.assigned_to else []
