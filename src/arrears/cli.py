@@ -742,7 +742,7 @@ def _demo_treatments(
     cutoffs = [d for d in ws.snapshot_dates() if report_from - timedelta(days=1) <= d < days[0]]
     with _progress() as progress:
         task = progress.add_task(t("step_allocate"), total=len(cutoffs))
-        demo_floor.staff(ws)
+        admin_password = demo_floor.staff(ws)
         for cutoff in cutoffs:
             allocate_workspace_day(ws, cutoff, by="demo")
             progress.advance(task)
@@ -774,6 +774,8 @@ def _demo_treatments(
             allocations=len(cutoffs) + len(days),
         )
     )
+    # the admin's password, shown this once (others: arrears users reset-password)
+    console.print(f"admin: {admin_password}  (管理员密码仅显示一次 / shown once)", markup=False)
     if total is None:
         return
     _print_treatments(total, t)

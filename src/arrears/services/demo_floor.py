@@ -46,6 +46,21 @@ TEAMS: tuple[tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]], ...] = (
     ),
     ("后期组 M4+", ("M4", "M5", "M6", "M7+"), (("huang.qiang", "黄强"), ("zhou.jie", "周杰"))),
 )
+# the floor's other staff: username, display name, role, approval limit (relief a user
+# may approve on an arrangement); team leads are "<team's first collector>.lead"
+TEAM_LEAD_LIMIT = Decimal("5000.00")
+OTHER_STAFF: tuple[tuple[str, str, str, Decimal], ...] = (
+    ("sun.li", "孙丽（催收经理）", "manager", Decimal("50000.00")),
+    # there is no legal role: the legal team's user is a manager of the 法务组 team (it
+    # records litigation stages and sees every case)
+    ("legal.wu", "吴律（法务）", "manager", Decimal("0.00")),
+)
+LEGAL_TEAM = "法务组 Legal"
+TEAM_LEADS = {"早期组 M1": "lead.m1", "中期组 M2-M3": "lead.m2m3", "后期组 M4+": "lead.m4"}
+# the demo's collection agency (委外机构), its user and its commission rates by bucket
+AGENCY = ("AG-DEMO", "示例委外催收有限公司")
+AGENCY_USER = ("agency.demo", "示例委外（坐席）")
+AGENCY_RATES = (("M4", "0.15"), ("M5", "0.18"), ("M6", "0.20"), ("M7+", "0.25"))
 CALLS_PER_COLLECTOR = 25  # per working day
 # chance that a call reaches the debtor, by team (early buckets answer more often)
 RPC_CHANCE = {"早期组 M1": 0.40, "中期组 M2-M3": 0.30, "后期组 M4+": 0.20}
@@ -67,13 +82,22 @@ class FloorDay:
     called: set[int] = field(default_factory=set)
 
 
-def staff(ws: Workspace) -> None:
+def staff(ws: Workspace) -> str:
     """Write the allocation rules into the workspace's ``arrears.toml`` and create the
-    teams, the collectors (random passwords: an admin resets them) and the standard
-    disposition codes, in the workspace's store (already initialised)."""
+    teams, the collectors, a team lead per team, a manager, a legal user, the demo's
+    agency (with bucket commission rates) and its user, an ``admin``, and the standard
+    disposition codes, in the workspace's store (already initialised). Every password
+    is random; returns the admin's, to print once (the others are reset with ``arrears
+    users reset-password``)."""
     from arrears.services.settings import SETTINGS_FILE, lender_settings_text, load_settings
+    from arrears.services.workbench.agencies import set_commission_rates
     from arrears.services.workbench.seed import seed_dispositions
-    from arrears.services.workbench.users import create_team, create_user, new_password
+    from arrears.services.workbench.users import (
+        create_agency,
+        create_team,
+        create_user,
+        new_password,
+    )
     from arrears.store.unit_of_work import UnitOfWork
 
     pack = load_settings(ws.root).compliance_pack  # as the demo was asked to run
@@ -82,13 +106,15 @@ def staff(ws: Workspace) -> None:
     lines += ["# written by `arrears demo`: which team works which buckets", "[allocation.teams]"]
     lines += [f"{_toml(team)} = [{', '.join(map(_toml, b))}]" for team, b, _ in TEAMS]
     write_atomically(ws.root / SETTINGS_FILE, "\n".join(lines) + "\n")
+    admin_password = new_password("admin")
     with UnitOfWork(ws.engine) as uow:
-        seed_dispositions(uow.session)
+        session = uow.session
+        seed_dispositions(session)
         for team, _, members in TEAMS:
-            team_id = create_team(uow.session, team, "demo").id
+            team_id = create_team(session, team, "demo").id
             for username, name in members:
                 create_user(
-                    uow.session,
+                    session,
                     username,
                     new_password(username),
                     "collector",
@@ -96,7 +122,57 @@ def staff(ws: Workspace) -> None:
                     team_id=team_id,
                     actor="demo",
                 )
+            lead = TEAM_LEADS[team]
+            create_user(
+                session,
+                lead,
+                new_password(lead),
+                "team_lead",
+                display_name=f"{team} 组长",
+                team_id=team_id,
+                approval_limit=TEAM_LEAD_LIMIT,
+                actor="demo",
+            )
+        legal_team = create_team(session, LEGAL_TEAM, "demo").id
+        for username, name, role, limit in OTHER_STAFF:
+            create_user(
+                session,
+                username,
+                new_password(username),
+                role,
+                display_name=name,
+                team_id=legal_team if username.startswith("legal.") else None,
+                approval_limit=limit,
+                actor="demo",
+            )
+        code, name = AGENCY
+        agency = create_agency(session, code, name, actor="demo")
+        username, display = AGENCY_USER
+        create_user(
+            session,
+            username,
+            new_password(username),
+            "agency",
+            display_name=display,
+            agency_id=agency.id,
+            actor="demo",
+        )
+        admin = create_user(
+            session,
+            "admin",
+            admin_password,
+            "admin",
+            display_name="Administrator",
+            actor="demo",
+        )
+        set_commission_rates(
+            session,
+            Actor.of(admin),
+            agency.id,
+            [{"bucket": bucket, "rate": rate} for bucket, rate in AGENCY_RATES],
+        )
         uow.commit()
+    return admin_password
 
 
 def _toml(text: str) -> str:
