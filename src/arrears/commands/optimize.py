@@ -10,8 +10,6 @@ A file that cannot be used is reported on standard error naming the file, the co
 from __future__ import annotations
 
 import json
-import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -42,22 +40,6 @@ def _input_errors() -> Iterator[None]:
         yield
     except OptimizeInputError as exc:
         raise _fail(str(exc)) from None
-
-
-@contextmanager
-def _quiet_stdout() -> Iterator[None]:
-    """HiGHS prints a banner on standard output the first time it starts: keep it out
-    of the command's output."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 1)
-            yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 def _budget(text: str | None) -> Decimal | None:
@@ -104,8 +86,7 @@ def _chosen(policy: Any, accounts: Any, costs: Any, budget: Decimal | None) -> t
     uplift = policy.uplift_money(accounts)
     available = accounts.available()
     if budget is not None:
-        with _quiet_stdout():
-            result = assign(uplift, available, costs, budget)
+        result = assign(uplift, available, costs, budget)
         return result.action, result.expected_uplift, result
     cost = costs.cost_vector()
     net = np.where(available, uplift - cost[None, :], -np.inf)

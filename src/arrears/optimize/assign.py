@@ -20,9 +20,12 @@ cost first), so the output never spends more than the budget.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 
@@ -69,6 +72,7 @@ def assign(
     costs: Costs,
     budget: Decimal,
     time_limit: float = TIME_LIMIT,
+    full_mip_columns: int = FULL_MIP_COLUMNS,
 ) -> Assignment:
     """The best assignment for gross ``uplift`` (n, len(ACTIONS), money over ``none``)
     where ``available`` (n, len(ACTIONS) bool) allows it."""
@@ -87,7 +91,7 @@ def assign(
     cap = np.array([np.inf if c is None else float(c) for c in costs.capacity.values()])
     chosen = np.zeros(n, dtype=np.int64)
     status, bound = "nothing worth doing", 0.0
-    if m and m <= FULL_MIP_COLUMNS:
+    if m and m <= full_mip_columns:
         pick, bound, status = _solve(rows, cols, net, cost, float(budget), cap, True, time_limit)
         chosen[rows[pick]] = cols[pick]
     elif m:
@@ -171,7 +175,7 @@ def _solve(
     lp.a_matrix_.start_ = np.searchsorted(col_of[order], np.arange(m + 1)).astype(np.int32)
     lp.a_matrix_.index_ = row_of[order].astype(np.int32)
     lp.a_matrix_.value_ = val_of[order]
-    h = highspy.Highs()
+    h = _highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("random_seed", 0)
@@ -194,6 +198,29 @@ def _solve(
         return x, float(info.objective_function_value), status
     bound = float(info.mip_dual_bound) if has_solution else float("inf")
     return x > 0.5, bound, status
+
+
+def _highs() -> Any:
+    """A HiGHS instance; the banner HiGHS prints on standard output the first time it
+    starts in a process is kept out of the caller's output."""
+    import highspy
+
+    global _BANNER_SHOWN
+    if _BANNER_SHOWN:
+        return highspy.Highs()
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            return highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        _BANNER_SHOWN = True
+
+
+_BANNER_SHOWN = False
 
 
 def _within_budget(

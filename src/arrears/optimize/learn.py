@@ -52,6 +52,8 @@ OUTCOME_PARAMS = {
     "max_bin": 63,
 }
 OUTCOME_ROUNDS = 200
+POOLED_PARAMS = {**OUTCOME_PARAMS, "num_leaves": 31, "cat_smooth": 1.0, "min_data_per_group": 20}
+POOLED_ROUNDS = 300
 UPLIFT_PARAMS = {**OUTCOME_PARAMS, "learning_rate": 0.03, "num_leaves": 7, "min_data_in_leaf": 400}
 UPLIFT_ROUNDS = 150
 
@@ -71,12 +73,25 @@ def features(accounts: Accounts, segments: list[str]) -> np.ndarray:
     return np.column_stack([*cols, seg])
 
 
-def _fit(x: np.ndarray, y: np.ndarray, params: dict[str, Any], rounds: int, seed: int) -> Any:
+def with_action(x: np.ndarray, action: np.ndarray | int) -> np.ndarray:
+    """``x`` with the action's index as a last (categorical) column."""
+    column = np.broadcast_to(np.asarray(action, dtype=float), (len(x),))
+    return np.column_stack([x, column])
+
+
+def _fit(
+    x: np.ndarray,
+    y: np.ndarray,
+    params: dict[str, Any],
+    rounds: int,
+    seed: int,
+    categorical: int = 1,
+) -> Any:
+    """A LightGBM regression whose last ``categorical`` columns are categories."""
     import lightgbm as lgb
 
-    data = lgb.Dataset(
-        x, y, categorical_feature=[x.shape[1] - 1], free_raw_data=False, params={"verbose": -1}
-    )
+    cats = list(range(x.shape[1] - categorical, x.shape[1]))
+    data = lgb.Dataset(x, y, categorical_feature=cats, free_raw_data=False, params={"verbose": -1})
     return lgb.train({**params, "seed": seed}, data, num_boost_round=rounds)
 
 
@@ -92,29 +107,39 @@ class Policy:
 
     segments: list[str]
     outcome: dict[str, list[Any]]
+    pooled: list[Any]
     uplift: dict[str, list[Any]]
-    method: dict[str, str]  # "t" or "dr" per contact action
+    method: dict[str, str]  # "s", "t" or "dr" per contact action
     log_cost: dict[str, float]
     seed: int
     quality: dict[str, Any] = field(default_factory=dict)
 
-    def outcome_money(self, accounts: Accounts) -> np.ndarray:
-        """(n, len(ACTIONS)) expected paid_14d under each action (outcome models)."""
-        x = features(accounts, self.segments)
-        out = np.column_stack(
-            [np.mean([m.predict(x) for m in self.outcome[a]], axis=0) for a in ACTIONS]
+    def _pooled(self, x: np.ndarray) -> np.ndarray:
+        return np.column_stack(
+            [
+                np.mean([m.predict(with_action(x, j)) for m in self.pooled], axis=0)
+                for j in range(len(ACTIONS))
+            ]
         )
-        return out * scale(accounts)[:, None]
+
+    def outcome_money(self, accounts: Accounts) -> np.ndarray:
+        """(n, len(ACTIONS)) expected paid_14d under each action (the pooled model)."""
+        x = features(accounts, self.segments)
+        return self._pooled(x) * scale(accounts)[:, None]
 
     def uplift_money(self, accounts: Accounts) -> np.ndarray:
         """(n, len(ACTIONS)) expected extra paid_14d of each action over ``none``
         (column ``none`` is 0), before cost."""
         x = features(accounts, self.segments)
+        pooled = self._pooled(x) if "s" in self.method.values() else None
         mu = {a: np.mean([m.predict(x) for m in self.outcome[a]], axis=0) for a in ACTIONS}
         out = np.zeros((len(accounts), len(ACTIONS)))
         for j, a in enumerate(ACTIONS[1:], start=1):
             if self.method[a] == "dr":
                 out[:, j] = np.mean([m.predict(x) for m in self.uplift[a]], axis=0)
+            elif self.method[a] == "s":
+                assert pooled is not None
+                out[:, j] = pooled[:, j] - pooled[:, 0]
             else:
                 out[:, j] = mu[a] - mu["none"]
         return out * scale(accounts)[:, None]
@@ -131,10 +156,16 @@ class Policy:
                     booster.save_model(str(folder / name))
                     names.append(name)
                 files[kind][action] = names
+        pooled = []
+        for k, booster in enumerate(self.pooled):
+            name = f"models/pooled_{k}.txt"
+            booster.save_model(str(folder / name))
+            pooled.append(name)
+        files["pooled"] = {"all": pooled}
         meta = {
             "format": FORMAT,
             "actions": list(ACTIONS),
-            "features": [*NUMERIC, *FLAGS, "segment"],
+            "features": [*NUMERIC, *FLAGS, "segment"],  # pooled models: then the action index
             "segments": self.segments,
             "method": self.method,
             "log_cost": self.log_cost,
@@ -176,6 +207,7 @@ class Policy:
         return cls(
             segments=meta["segments"],
             outcome={a: boosters(n) for a, n in meta["models"]["outcome"].items()},
+            pooled=boosters(meta["models"]["pooled"]["all"]),
             uplift={a: boosters(n) for a, n in meta["models"]["uplift"].items()},
             method=meta["method"],
             log_cost=meta["log_cost"],
@@ -211,6 +243,18 @@ def learn(log: Log, seed: int = 0, folds: int = FOLDS) -> Policy:
             outcome[a].append(booster)
             oof[fold == k, j] = booster.predict(x[fold == k])
 
+    # one pooled outcome model (S-learner): the action is a feature, the baseline is
+    # learned from every row; its out-of-fold predictions are the DR nuisance
+    pooled: list[Any] = []
+    s_oof = np.zeros((n, len(ACTIONS)))
+    for k in range(folds):
+        train = fold != k
+        xa = with_action(x[train], log.action[train])
+        booster = _fit(xa, share[train], POOLED_PARAMS, POOLED_ROUNDS, seed + 50 + k, 2)
+        pooled.append(booster)
+        for j in range(len(ACTIONS)):
+            s_oof[fold == k, j] = booster.predict(with_action(x[fold == k], j))
+
     available = log.accounts.available()
     quality: dict[str, Any] = {"rows": n, "folds": folds, "seed": seed, "actions": {}}
     uplift: dict[str, list[Any]] = {}
@@ -222,6 +266,7 @@ def learn(log: Log, seed: int = 0, folds: int = FOLDS) -> Policy:
         entry: dict[str, Any] = {
             "rows": int(rows.sum()),
             "outcome_r2_oof": round(_r2(share[rows], oof[rows, j]), 4),
+            "pooled_outcome_r2_oof": round(_r2(share[rows], s_oof[rows, j]), 4),
             "log_cost": round(log_cost[a], 4),
         }
         quality["actions"][a] = entry
@@ -229,9 +274,9 @@ def learn(log: Log, seed: int = 0, folds: int = FOLDS) -> Policy:
             continue
         # doubly robust pseudo-outcome of a over none, on rows where a could be chosen
         on = available[:, j]
-        gamma = oof[:, j] - oof[:, 0]
-        gamma = gamma + np.where(logged == j, (share - oof[:, j]) / log.propensity, 0.0)
-        gamma = gamma - np.where(logged == 0, (share - oof[:, 0]) / log.propensity, 0.0)
+        gamma = s_oof[:, j] - s_oof[:, 0]
+        gamma = gamma + np.where(logged == j, (share - s_oof[:, j]) / log.propensity, 0.0)
+        gamma = gamma - np.where(logged == 0, (share - s_oof[:, 0]) / log.propensity, 0.0)
         t_oof = oof[:, j] - oof[:, 0]
         dr_oof = np.zeros(n)
         uplift[a] = []
@@ -242,9 +287,10 @@ def learn(log: Log, seed: int = 0, folds: int = FOLDS) -> Policy:
             dr_oof[fold == k] = booster.predict(x[fold == k])
         g = gamma[on]
         risk_const = float(np.mean((g - g.mean()) ** 2))
-        risk = {m: float(np.mean((g - p[on]) ** 2)) for m, p in (("t", t_oof), ("dr", dr_oof))}
+        candidates = {"s": s_oof[:, j] - s_oof[:, 0], "t": t_oof, "dr": dr_oof}
+        risk = {m: float(np.mean((g - p[on]) ** 2)) for m, p in candidates.items()}
         method[a] = min(risk, key=lambda m: risk[m])
-        chosen = (t_oof if method[a] == "t" else dr_oof)[on]
+        chosen = candidates[method[a]][on]
         money = g * s[on]
         half = chosen >= np.median(chosen)
         mean = float(money.mean())
@@ -252,6 +298,7 @@ def learn(log: Log, seed: int = 0, folds: int = FOLDS) -> Policy:
         entry.update(
             {
                 "uplift_method": method[a],
+                "uplift_r2_s": round(1 - risk["s"] / risk_const, 5),
                 "uplift_r2_t": round(1 - risk["t"] / risk_const, 5),
                 "uplift_r2_dr": round(1 - risk["dr"] / risk_const, 5),
                 "uplift_mean": round(mean, 3),
@@ -261,4 +308,4 @@ def learn(log: Log, seed: int = 0, folds: int = FOLDS) -> Policy:
                 "uplift_bottom_half": round(float(money[~half].mean()), 3),
             }
         )
-    return Policy(segments, outcome, uplift, method, log_cost, seed, quality)
+    return Policy(segments, outcome, pooled, uplift, method, log_cost, seed, quality)

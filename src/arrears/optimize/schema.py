@@ -180,7 +180,7 @@ def read_accounts(path: Path) -> Accounts:
     ids, counts = np.unique(accounts.account_id.astype(str), return_counts=True)
     if (counts > 1).any():
         raise OptimizeInputError(
-            f"{path}: column 'account_id' repeats {ids[counts > 1][0]!r}: one row per account"
+            f"{path}: column 'account_id' repeats {str(ids[counts > 1][0])!r}: one row per account"
         )
     return accounts
 
