@@ -78,13 +78,13 @@ def true_value(log, chosen: np.ndarray, truth: str) -> float:
 
 
 def test_off_policy_estimates_are_unbiased_over_seeds(small_policy):
-    """Over 24 independent logs, the mean error of IPS and DR (its outcome model learned
+    """Over 16 independent logs, the mean error of IPS and DR (its outcome model learned
     on another log) is within three standard errors of zero, and each 95% interval
     covers the truth in most logs."""
     truth_model = "segment"
     errors: dict[str, list[float]] = {"ips": [], "dr": [], "snips": []}
     covered = {"ips": 0, "dr": 0}
-    runs = 24
+    runs = 16
     for seed in range(runs):
         log = log_from_table(simulate_log(2000, 600 + seed, truth_model), SIMULATED)
         chosen = rule(log)

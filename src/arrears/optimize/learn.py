@@ -117,7 +117,7 @@ class Policy:
     def _pooled(self, x: np.ndarray) -> np.ndarray:
         return np.column_stack(
             [
-                np.mean([m.predict(with_action(x, j)) for m in self.pooled], axis=0)
+                np.mean([m.predict(with_action(x, j), num_threads=1) for m in self.pooled], axis=0)
                 for j in range(len(ACTIONS))
             ]
         )
@@ -132,11 +132,15 @@ class Policy:
         (column ``none`` is 0), before cost."""
         x = features(accounts, self.segments)
         pooled = self._pooled(x) if "s" in self.method.values() else None
-        mu = {a: np.mean([m.predict(x) for m in self.outcome[a]], axis=0) for a in ACTIONS}
+        t_actions = [a for a, m in self.method.items() if m == "t"]
+        mu = {
+            a: np.mean([m.predict(x, num_threads=1) for m in self.outcome[a]], axis=0)
+            for a in (["none", *t_actions] if t_actions else [])
+        }
         out = np.zeros((len(accounts), len(ACTIONS)))
         for j, a in enumerate(ACTIONS[1:], start=1):
             if self.method[a] == "dr":
-                out[:, j] = np.mean([m.predict(x) for m in self.uplift[a]], axis=0)
+                out[:, j] = np.mean([m.predict(x, num_threads=1) for m in self.uplift[a]], axis=0)
             elif self.method[a] == "s":
                 assert pooled is not None
                 out[:, j] = pooled[:, j] - pooled[:, 0]
@@ -241,7 +245,7 @@ def learn(log: Log, seed: int = 0, folds: int = FOLDS) -> Policy:
             train = (fold != k) & (log.action == j)
             booster = _fit(x[train], share[train], OUTCOME_PARAMS, OUTCOME_ROUNDS, seed + k)
             outcome[a].append(booster)
-            oof[fold == k, j] = booster.predict(x[fold == k])
+            oof[fold == k, j] = booster.predict(x[fold == k], num_threads=1)
 
     # one pooled outcome model (S-learner): the action is a feature, the baseline is
     # learned from every row; its out-of-fold predictions are the DR nuisance
@@ -253,7 +257,7 @@ def learn(log: Log, seed: int = 0, folds: int = FOLDS) -> Policy:
         booster = _fit(xa, share[train], POOLED_PARAMS, POOLED_ROUNDS, seed + 50 + k, 2)
         pooled.append(booster)
         for j in range(len(ACTIONS)):
-            s_oof[fold == k, j] = booster.predict(with_action(x[fold == k], j))
+            s_oof[fold == k, j] = booster.predict(with_action(x[fold == k], j), num_threads=1)
 
     available = log.accounts.available()
     quality: dict[str, Any] = {"rows": n, "folds": folds, "seed": seed, "actions": {}}
@@ -284,7 +288,7 @@ def learn(log: Log, seed: int = 0, folds: int = FOLDS) -> Policy:
             train = (fold != k) & on
             booster = _fit(x[train], gamma[train], UPLIFT_PARAMS, UPLIFT_ROUNDS, seed + 100 + k)
             uplift[a].append(booster)
-            dr_oof[fold == k] = booster.predict(x[fold == k])
+            dr_oof[fold == k] = booster.predict(x[fold == k], num_threads=1)
         g = gamma[on]
         risk_const = float(np.mean((g - g.mean()) ** 2))
         candidates = {"s": s_oof[:, j] - s_oof[:, 0], "t": t_oof, "dr": dr_oof}
