@@ -23,6 +23,9 @@ def _json(output: str) -> dict:
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("cli") / "german-scorecard"
     args = ["models", "train", "--data", str(german_credit_path()), "--target", "creditability"]
+    # one fit, not the bagged default: these tests are about the command's output and
+    # files; the bagged fits have their own (tests/models/test_bags_option.py)
+    args += ["--bags", "0"]
     result = runner.invoke(app, [*args, "--cv", "3", "--repeats", "1", "--out", str(out)])
     assert result.exit_code == 0, result.output
     return out
