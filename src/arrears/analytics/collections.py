@@ -63,6 +63,14 @@ class CollectionRow:
     promises_kept: int = 0
     promises_broken: int = 0
     cost: Decimal = ZERO
+    bucket_loans: dict[int, int] = field(default_factory=dict)  # opening loans per bucket
+
+    @property
+    def main_bucket(self) -> int | None:
+        """The bucket index holding most of the row's opening loans (ties: the earlier)."""
+        if not self.bucket_loans:
+            return None
+        return min(self.bucket_loans, key=lambda b: (-self.bucket_loans[b], b))
 
     @property
     def collection_rate(self) -> Decimal:
@@ -100,6 +108,7 @@ class CollectionReport:
     has_contacts: bool = False
     has_promises: bool = False
     names: dict[str, str] = field(default_factory=dict)  # collector → display name
+    teams: dict[str, str] = field(default_factory=dict)  # collector → team name
     first_arm_day: date | None = None  # the first strategy assignment's day, if any
 
     def label(self, dimension: str, key: str) -> str:
@@ -198,6 +207,7 @@ def collection_performance(
         got = paid.get(loan.loan_id, ZERO)
         for row in rows_for(keys_of(case_of.get(loan.loan_id), None, opening_day)):
             row.loans += 1
+            row.bucket_loans[loan.bucket_index] = row.bucket_loans.get(loan.bucket_index, 0) + 1
             row.opening_overdue += loan.overdue
             row.collected += min(got, loan.overdue)
             row.cures += loan.loan_id in cured
@@ -221,6 +231,7 @@ def collection_performance(
         opening_day,
         closing_day,
         names=dict(facts.display_names),
+        teams={k: facts.team_of(k) for k in groups["collector"] if k != UNASSIGNED},
         first_arm_day=min(arm_days) if arm_days else None,
     )
     for d in DIMENSIONS:

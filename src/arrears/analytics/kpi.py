@@ -9,8 +9,18 @@ from a commission table — all configured in the workspace's ``kpi.toml``.
     contacts = 300            # allowed contact attempts
     promises_kept = 10
 
+    [targets.buckets.M4]      # collectors whose cases are mostly in M4 (by the loans
+    collected = 150000.00     # they held on the opening day)
+
+    [targets.teams."后期组 M4+"]  # the collectors of one team
+    collected = 200000.00
+
     [targets.collectors.alice]   # one collector's own targets
     collected = 80000.00
+
+A collector's target for a measure is the first of: their own, their team's, their
+bucket's, the ``[targets]`` default. The ranking is by attainment against that target,
+so a late-bucket collector does not rank first merely because late cases are larger.
 
     [weights]                 # how the ranking score weighs each achievement
     collected = 0.6
@@ -35,7 +45,8 @@ from a commission table — all configured in the workspace's ``kpi.toml``.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -46,6 +57,7 @@ from arrears.analytics.store_facts import UNASSIGNED
 from arrears.domain.money import ZERO
 
 MEASURES = ("collected", "cures", "contacts", "promises_kept")
+SCOPES = ("collectors", "teams", "buckets")  # [targets.<scope>.<name>] tables
 CENT = Decimal("0.01")
 
 DEFAULT_TARGETS: dict[str, Decimal] = {
@@ -81,10 +93,29 @@ class KpiConfig:
     tiers: tuple[tuple[Decimal, Decimal], ...] = DEFAULT_TIERS
     cure_bonus: Decimal = DEFAULT_CURE_BONUS
     costs: dict[str, Decimal] = field(default_factory=lambda: dict(DEFAULT_COSTS))
+    team_targets: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+    bucket_targets: dict[str, dict[str, Decimal]] = field(default_factory=dict)
 
-    def target(self, collector: str, measure: str) -> Decimal:
-        own = self.collector_targets.get(collector, {})
-        return own.get(measure, self.targets[measure])
+    def target(
+        self, collector: str, measure: str, team: str | None = None, bucket: str | None = None
+    ) -> Decimal:
+        """The collector's own target, else their team's, else their bucket's, else
+        the default."""
+        return self.target_and_basis(collector, measure, team, bucket)[0]
+
+    def target_and_basis(
+        self, collector: str, measure: str, team: str | None = None, bucket: str | None = None
+    ) -> tuple[Decimal, str]:
+        """The target and where it comes from: ``collector``, ``team:<name>``,
+        ``bucket:<name>`` or ``default``."""
+        for basis, table, key in (
+            ("collector", self.collector_targets, collector),
+            (f"team:{team}", self.team_targets, team),
+            (f"bucket:{bucket}", self.bucket_targets, bucket),
+        ):
+            if key is not None and measure in table.get(key, {}):
+                return table[key][measure], basis
+        return self.targets[measure], "default"
 
     def commission_rate(self, achievement: Decimal) -> Decimal:
         """The rate of the highest tier whose ``from`` the achievement reaches."""
@@ -112,7 +143,7 @@ def _measures(path: Path, prefix: str, table: Any, allowed: tuple[str, ...]) -> 
         raise KpiConfigError(f"{path}: [{prefix}] must be a table")
     out = {}
     for key, value in table.items():
-        if key == "collectors" and prefix == "targets":
+        if key in SCOPES and prefix == "targets":
             continue
         if key not in allowed:
             raise KpiConfigError(
@@ -133,10 +164,7 @@ def load_kpi_config(path: Path) -> KpiConfig:
         raise KpiConfigError(f"{path}: not valid TOML: {e}") from None
     base = KpiConfig()
     targets = {**base.targets, **_measures(path, "targets", raw.get("targets", {}), MEASURES)}
-    per_collector = {
-        name: _measures(path, f"targets.collectors.{name}", t, MEASURES)
-        for name, t in raw.get("targets", {}).get("collectors", {}).items()
-    }
+    scoped = {scope: _scoped(path, raw.get("targets", {}), scope) for scope in SCOPES}
     weights = {**base.weights, **_measures(path, "weights", raw.get("weights", {}), MEASURES)}
     commission = raw.get("commission", {})
     tiers = base.tiers
@@ -157,7 +185,28 @@ def load_kpi_config(path: Path) -> KpiConfig:
     )
     channels = tuple(DEFAULT_COSTS)
     costs = {**base.costs, **_measures(path, "costs", raw.get("costs", {}), channels)}
-    return KpiConfig(targets, per_collector, weights, tiers, bonus, costs)
+    return KpiConfig(
+        targets,
+        scoped["collectors"],
+        weights,
+        tiers,
+        bonus,
+        costs,
+        team_targets=scoped["teams"],
+        bucket_targets=scoped["buckets"],
+    )
+
+
+def _scoped(path: Path, targets: Any, scope: str) -> dict[str, dict[str, Decimal]]:
+    """``[targets.<scope>.<name>]`` tables: name → measure → target."""
+    if not isinstance(targets, dict):
+        raise KpiConfigError(f"{path}: [targets] must be a table")
+    table = targets.get(scope, {})
+    if not isinstance(table, dict):
+        raise KpiConfigError(f"{path}: [targets.{scope}] must be a table of tables")
+    return {
+        name: _measures(path, f"targets.{scope}.{name}", t, MEASURES) for name, t in table.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -171,41 +220,49 @@ class CollectorKpi:
     commission_rate: Decimal
     incentive: Decimal  # collected × tier rate + cures × cure bonus, to the cent
     collection_rate: Decimal
+    team: str | None = None
+    bucket: str | None = None  # the bucket of most of their opening loans
+    basis: str = "default"  # where the collected target comes from (target_and_basis)
 
 
-def collector_kpis(report: CollectionReport, config: KpiConfig) -> list[CollectorKpi]:
+def collector_kpis(
+    report: CollectionReport, config: KpiConfig, buckets: Sequence[str] = ()
+) -> list[CollectorKpi]:
     """One line per collector (unassigned cases left out), ranked by score: the weighted
-    sum of the achievements, ties by amount collected, then name."""
+    sum of the achievements against the collector's own targets (their own, their
+    team's, their bucket's or the default; ``buckets`` names the bucket indexes), ties by
+    amount collected, then name."""
     lines = []
     for row in report.rows.get("collector", []):
         if row.key == UNASSIGNED:
             continue
-        lines.append(_line(row, config))
-    lines.sort(key=lambda k: (-k[1], -k[2].collected, k[2].key))
-    out = []
-    for rank, (actual, score, row) in enumerate(lines, start=1):
-        target = {m: config.target(row.key, m) for m in MEASURES}
-        achievement = {m: ratio(actual[m], target[m]) for m in MEASURES}
-        rate = config.commission_rate(achievement["collected"])
-        incentive = (row.collected * rate + row.cures * config.cure_bonus).quantize(CENT)
-        out.append(
-            CollectorKpi(
-                row.key, rank, actual, target, achievement, score, rate, incentive,
-                row.collection_rate,
-            )
-        )  # fmt: skip
-    return out
+        team = report.teams.get(row.key)
+        team = None if team in (None, UNASSIGNED) else team
+        index = row.main_bucket
+        bucket = buckets[index] if index is not None and index < len(buckets) else None
+        lines.append(_line(row, config, team, bucket))
+    lines.sort(key=lambda k: (-k.score, -k.actual["collected"], k.collector))
+    return [replace(k, rank=rank) for rank, k in enumerate(lines, start=1)]
 
 
-def _line(row: CollectionRow, config: KpiConfig) -> tuple[dict[str, Decimal], Decimal, Any]:
+def _line(
+    row: CollectionRow, config: KpiConfig, team: str | None, bucket: str | None
+) -> CollectorKpi:
     actual = {
         "collected": row.collected,
         "cures": Decimal(row.cures),
         "contacts": Decimal(row.contacts),
         "promises_kept": Decimal(row.promises_kept),
     }
-    score = sum(
-        (config.weights[m] * ratio(actual[m], config.target(row.key, m)) for m in MEASURES),
-        ZERO,
-    ).quantize(Decimal("0.0001"))
-    return actual, score, row
+    target = {m: config.target(row.key, m, team, bucket) for m in MEASURES}
+    achievement = {m: ratio(actual[m], target[m]) for m in MEASURES}
+    score = sum((config.weights[m] * achievement[m] for m in MEASURES), ZERO).quantize(
+        Decimal("0.0001")
+    )
+    rate = config.commission_rate(achievement["collected"])
+    incentive = (row.collected * rate + row.cures * config.cure_bonus).quantize(CENT)
+    basis = config.target_and_basis(row.key, "collected", team, bucket)[1]
+    return CollectorKpi(
+        row.key, 0, actual, target, achievement, score, rate, incentive,
+        row.collection_rate, team, bucket, basis,
+    )  # fmt: skip

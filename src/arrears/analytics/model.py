@@ -98,7 +98,7 @@ def compute_report(
         vintages_m3=vintage.vintage_curves(snap, facts, history_ends, OverdueDefinition(3)),
         fpd=vintage.first_payment_default_rates(snap, facts, closing),
         collections=perf,
-        kpis=collector_kpis(perf, config),
+        kpis=collector_kpis(perf, config, buckets),
         kpi_config=config,
     )
     if backend is None:

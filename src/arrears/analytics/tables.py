@@ -276,6 +276,12 @@ def _collections(r: PortfolioReport, L) -> Section:
     return s
 
 
+def _basis(basis: str, L) -> str:
+    """Where a collector's target comes from, in words: ``team:X`` → "team X"."""
+    kind, _, name = basis.partition(":")
+    return L(f"basis_{kind}", name=name) if name else L(f"basis_{kind}")
+
+
 def _kpi(r: PortfolioReport, L) -> Section:
     s = Section("kpi", L("kpi"))
     if not r.kpis:
@@ -287,6 +293,7 @@ def _kpi(r: PortfolioReport, L) -> Section:
         [
             L("rank"),
             L("collector"),
+            L("target_basis"),
             f"{L('collected')} {L('actual')}",
             f"{L('collected')} {L('target')}",
             f"{L('collected')} {L('achievement')}",
@@ -307,6 +314,7 @@ def _kpi(r: PortfolioReport, L) -> Section:
             [
                 integer(k.rank),
                 text(r.collections.label("collector", k.collector)),
+                text(_basis(k.basis, L)),
                 money(k.actual["collected"]),
                 money(k.target["collected"]),
                 pct(k.achievement["collected"]),
