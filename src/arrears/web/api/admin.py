@@ -192,13 +192,23 @@ def get_pipeline(
 def get_dashboard(
     request: Request,
     day: Annotated[date | None, Query()] = None,
+    period: Annotated[str | None, Query()] = None,
+    date_from: Annotated[str | None, Query(alias="from")] = None,
+    date_to: Annotated[str | None, Query(alias="to")] = None,
     actor: Actor = Depends(require_user),
     uow: UnitOfWork = Depends(get_uow),
 ) -> dict[str, Any]:
-    """The day's figures per collector and in total."""
+    """The figures per collector and in total for ``day`` (one business date), or for
+    ``period`` (today, yesterday, last7, month, range) or a ``from``–``to`` range (at
+    most 366 days; a bad one is a 422 saying why). Default: today."""
     settings = settings_of(request)
-    board = dashboard.dashboard(uow.session, actor, day or settings.today(), settings.time_zone)
-    return {**asdict(board), "totals": asdict(board.totals)}
+    if day is not None:
+        first = last = day
+    else:
+        chosen = dashboard.resolve_period(settings.today(), period, date_from, date_to)
+        first, last = chosen.first, chosen.last
+    board = dashboard.dashboard(uow.session, actor, first, settings.time_zone, last=last)
+    return {**asdict(board), "totals": asdict(board.totals), "active": board.active}
 
 
 @router.post("/promises/settle", response_model=SettleOut, tags=["actions"])

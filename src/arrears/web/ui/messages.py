@@ -722,6 +722,56 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "dashboard.blocked": ("Blocked by compliance", "合规拦截"),
     "dashboard.promises_due": ("Promises due today", "今日到期承诺"),
     "dashboard.kept_broken": ("Kept / broken today", "今日兑现 / 违约"),
+    # dashboard periods (issue 24, point 8)
+    "dashboard.period": ("Period", "统计期间"),
+    "dashboard.period.today": ("Today", "今天"),
+    "dashboard.period.yesterday": ("Yesterday", "昨天"),
+    "dashboard.period.last7": ("Last 7 days", "近 7 天"),
+    "dashboard.period.month": ("This month", "本月"),
+    "dashboard.period.range": ("From – to", "自定义区间"),
+    "dashboard.from": ("From", "开始日期"),
+    "dashboard.to": ("To", "结束日期"),
+    "dashboard.show": ("Show", "查看"),
+    "dashboard.days": ("{days} days", "{days} 天"),
+    "dashboard.queue_now": ("Open cases now", "当前在催案件"),
+    "dashboard.promises_due_period": ("Promises due in the period", "期内到期承诺"),
+    "dashboard.kept_broken_period": ("Kept / broken in the period", "期内兑现 / 违约"),
+    "dashboard.no_activity": (
+        "No contacts, promises or payments in this period.",
+        "本期间没有联系、承诺或还款记录。",
+    ),
+    "dashboard.last_active": (
+        "Show {day}, the last day with activity",
+        "查看有记录的最近一天：{day}",
+    ),
+    "dashboard.never_active": (
+        "No collector has made a contact or taken a promise yet.",
+        "催收员尚未有任何联系或承诺记录。",
+    ),
+    "refusal.dashboard_bad_from": (
+        "From: “{value}” is not a date; write it as YYYY-MM-DD, e.g. 2026-11-30.",
+        "开始日期：“{value}”不是有效日期，请按 YYYY-MM-DD 填写，如 2026-11-30。",
+    ),
+    "refusal.dashboard_bad_to": (
+        "To: “{value}” is not a date; write it as YYYY-MM-DD, e.g. 2026-11-30.",
+        "结束日期：“{value}”不是有效日期，请按 YYYY-MM-DD 填写，如 2026-11-30。",
+    ),
+    "refusal.dashboard_bad_period": (
+        "Unknown period; choose one of {choices}.",
+        "未知的统计期间，请选择：{choices}。",
+    ),
+    "refusal.dashboard_from_missing": (
+        "A from–to range needs a first day (From).",
+        "自定义区间需要填写开始日期。",
+    ),
+    "refusal.dashboard_from_after_to": (
+        "From {first} is after To {last}: the first day must come first.",
+        "开始日期 {first} 晚于结束日期 {last}，请调换。",
+    ),
+    "refusal.dashboard_range_too_long": (
+        "The range is longer than {days} days; choose a shorter one.",
+        "区间超过 {days} 天，请缩短。",
+    ),
     "compliance.window": ("last {days} days", "近 {days} 天"),
     "compliance.source": ("Source", "来源"),
     "compliance.truncated": (

@@ -1,11 +1,13 @@
-"""The manager's dashboard (today's queues, contacts, promises, payments per
-collector) and the compliance officer's view (blocked contacts by rule)."""
+"""The manager's dashboard (queues, contacts, promises, payments per collector for a
+period: today, yesterday, the last 7 days, this month or a from–to range) and the
+compliance officer's view (blocked contacts by rule)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from starlette.responses import Response
 
 from arrears.services.workbench import dashboard
@@ -24,18 +26,42 @@ COMPLIANCE_ROLES = frozenset({"compliance", "manager"})
 
 @router.get("/dashboard")
 def dashboard_page(
-    request: Request, actor: Actor = Depends(require_page_user), uow: UnitOfWork = Depends(get_uow)
+    request: Request,
+    period: str | None = None,
+    date_from: Annotated[str | None, Query(alias="from")] = None,
+    date_to: Annotated[str | None, Query(alias="to")] = None,
+    actor: Actor = Depends(require_page_user),
+    uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
-    """Today's figures per collector and in total."""
+    """The period's figures per collector and in total (default today); a bad period is
+    a 422 page saying what is wrong. When the default period (today) has no activity,
+    a hint links to the last day that had some."""
     if not allowed(actor, BOARD_ROLES):
         return refused(request, actor)
     try:
         settings = settings_of(request)
-        board = dashboard.dashboard(uow.session, actor, settings.today(), settings.time_zone)
+        today = settings.today()
+        chosen = dashboard.resolve_period(today, period, date_from, date_to)
+        board = dashboard.dashboard(
+            uow.session, actor, chosen.first, settings.time_zone, last=chosen.last
+        )
+        last_active = None
+        if not board.active and chosen.last >= today:
+            last_active = dashboard.last_active_day(
+                uow.session, actor, chosen.first, settings.time_zone
+            )
     except WorkbenchError as error:
         return failed(request, actor, error)
     return show(
-        request, actor, "dashboard.html", active_nav="dashboard", board=board, totals=board.totals
+        request,
+        actor,
+        "dashboard.html",
+        active_nav="dashboard",
+        board=board,
+        totals=board.totals,
+        period=chosen,
+        periods=dashboard.PERIODS,
+        last_active=last_active,
     )
 
 
