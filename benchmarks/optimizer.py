@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -165,7 +166,10 @@ def main() -> None:
         "truths": {},
     }
     for truth in TRUTHS:
-        runs = [one_run(truth, s, args.log_rows, args.accounts, costs) for s in range(args.seeds)]
+        runs = []
+        for s in range(args.seeds):
+            runs.append(one_run(truth, s, args.log_rows, args.accounts, costs))
+            print(f"{truth} seed {s}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
         out: dict = {
             "budget_per_account": interval([r["budget"] / args.accounts for r in runs]),
             "net_per_account": {

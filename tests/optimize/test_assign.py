@@ -89,3 +89,22 @@ def test_greedy_by_ratio_is_beaten():
     available = np.ones_like(uplift, dtype=bool)
     result = assign(uplift, available, costs, Decimal("3"))
     assert [ACTIONS[j] for j in result.action] == ["none", "call"]
+
+
+def test_dominated_choices_are_pruned_without_losing_the_optimum():
+    # email costs less than sms and is worth more for every account: sms never enters
+    costs = parse_costs(COSTS, Path("c.toml"))
+    uplift, available = problem(500, 3)
+    available[:] = True
+    uplift[:, ACTIONS.index("email")] = uplift[:, ACTIONS.index("sms")] + 1
+    pruned = assign(uplift, available, costs, Decimal(300))
+    assert ACTIONS.index("sms") not in set(pruned.action)
+    assert pruned.gap < 1e-4
+
+
+def test_best_actions_that_fit_are_the_optimum_at_once():
+    costs = parse_costs(COSTS, Path("c.toml"))
+    uplift, available = problem(400, 4)
+    result = assign(uplift, available, costs, Decimal(10**9))
+    assert result.status.startswith("Optimal: every account's best action fits")
+    assert result.gap == 0

@@ -99,7 +99,9 @@ def _chosen(policy: Any, accounts: Any, costs: Any, budget: Decimal | None) -> t
 def assign_cmd(
     policy_dir: Annotated[Path, typer.Option("--policy", help="POLICY_DIR from learn.")],
     accounts_file: Annotated[Path, typer.Option("--accounts", help="ACCOUNTS.parquet.")],
-    costs_file: Annotated[Path, typer.Option("--costs", help="COSTS.toml: a cost per action, capacities (optional).")],
+    costs_file: Annotated[
+        Path, typer.Option("--costs", help="COSTS.toml: a cost per action, capacities (optional).")
+    ],
     budget: Annotated[str, typer.Option("--budget", help="Total cost allowed (an amount).")],
     out: Annotated[Path, typer.Option("--out", help="ACTIONS.parquet to write.")],
 ) -> None:

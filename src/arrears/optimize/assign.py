@@ -31,7 +31,7 @@ import numpy as np
 
 from arrears.optimize.schema import ACTIONS, Costs
 
-TIME_LIMIT = 60.0
+TIME_LIMIT = 120.0
 MIP_GAP = 1e-5
 # up to this many variables the whole problem is one MIP; above it, the LP relaxation
 # first (HiGHS's simplex and branch and bound slow down past ~10^5 columns)
@@ -86,18 +86,32 @@ def assign(
     for j, a in enumerate(ACTIONS):
         if costs.capacity[a] == 0 or cost[j] > float(budget):
             candidate[:, j] = False
+    cap = np.array([np.inf if c is None else float(c) for c in costs.capacity.values()])
+    candidate = _undominated(candidate, net, cost, cap)
     rows, cols = np.nonzero(candidate)  # row-major: sorted by account
     m = len(rows)
-    cap = np.array([np.inf if c is None else float(c) for c in costs.capacity.values()])
     chosen = np.zeros(n, dtype=np.int64)
     status, bound = "nothing worth doing", 0.0
-    if m and m <= full_mip_columns:
+    best = np.where(candidate, net, -np.inf).argmax(axis=1)
+    best[~candidate.any(axis=1)] = 0
+    best_counts = np.bincount(best, minlength=len(ACTIONS))[1:]
+    if m and float(cost[best].sum()) <= float(budget) and (best_counts <= cap[1:]).all():
+        # every account's own best action fits: that is the optimum
+        chosen = best
+        bound = float(np.where(best > 0, net[np.arange(n), best], 0.0).sum())
+        status = "Optimal: every account's best action fits the budget and capacities"
+    elif m and m <= full_mip_columns:
         pick, bound, status = _solve(rows, cols, net, cost, float(budget), cap, True, time_limit)
         chosen[rows[pick]] = cols[pick]
     elif m:
         # the LP relaxation (interior point) gives the bound and fixes every account it
         # leaves integral; the few it leaves fractional are a small MIP of what remains
         x, bound, lp_status = _solve(rows, cols, net, cost, float(budget), cap, False, time_limit)
+        if x is None:  # no LP solution in time: a feasible answer, with no bound
+            chosen = _repair(best, net, cap)
+            bound = float("inf")
+            status = f"LP relaxation {lp_status.lower()}: best actions cut to the capacities"
+            x = np.zeros(m)
         whole = x >= 1 - FRACTIONAL
         chosen[rows[whole]] = cols[whole]
         fractional = (x > FRACTIONAL) & ~whole
@@ -113,10 +127,11 @@ def assign(
             np.maximum(cap - used, 0), True, left,
         )  # fmt: skip
         chosen[rows[keep][pick]] = cols[keep][pick]
-        status = (
-            f"LP relaxation {lp_status.lower()}; {int(core.sum())} fractional accounts "
-            f"solved as a MIP: {mip_status.lower()}"
-        )
+        if np.isfinite(bound):
+            status = (
+                f"LP relaxation {lp_status.lower()}; {int(core.sum())} fractional accounts "
+                f"solved as a MIP: {mip_status.lower()}"
+            )
 
     chosen = _within_budget(chosen, net, costs, budget)
     expected = np.where(chosen > 0, net[np.arange(n), chosen], 0.0)
@@ -139,7 +154,7 @@ def _solve(
     capacity: np.ndarray,
     integer: bool,
     time_limit: float,
-) -> tuple[np.ndarray, float, str]:
+) -> tuple[Any, float, str]:
     """Solve the assignment over the candidate pairs ``(rows[k], cols[k])``: as a MIP
     (returns the chosen pairs as a bool mask, the dual bound, the status) or as an LP
     (returns x, the optimal objective, the status)."""
@@ -185,7 +200,7 @@ def _solve(
         h.setOptionValue("mip_rel_gap", MIP_GAP)
     else:
         h.setOptionValue("solver", "ipm")
-        h.setOptionValue("run_crossover", "off")
+        h.setOptionValue("run_crossover", "on")  # a vertex: integral but for a few
     h.passModel(lp)
     h.run()
     info = h.getInfo()
@@ -193,11 +208,42 @@ def _solve(
     has_solution = info.primal_solution_status == 2
     x = np.asarray(h.getSolution().col_value) if has_solution else np.zeros(m)
     if not integer:
-        if not has_solution:
-            raise RuntimeError(f"HiGHS found no LP solution: {status}")
+        if status != "Optimal":
+            return None, float("inf"), status
         return x, float(info.objective_function_value), status
     bound = float(info.mip_dual_bound) if has_solution else float("inf")
     return x > 0.5, bound, status
+
+
+def _undominated(
+    candidate: np.ndarray, net: np.ndarray, cost: np.ndarray, cap: np.ndarray
+) -> np.ndarray:
+    """``candidate`` without the pairs (i, a) for which an uncapped candidate action b
+    of the same account costs no more and is worth no less (ties: the lower index
+    stays). Exact: swapping a for b in any solution keeps it feasible and no worse."""
+    out = candidate.copy()
+    k = len(cost)
+    for a in range(1, k):
+        for b in range(1, k):
+            if b == a or np.isfinite(cap[b]) or cost[b] > cost[a]:
+                continue
+            better = candidate[:, b] & (net[:, b] >= net[:, a])
+            if cost[b] == cost[a]:
+                better &= (net[:, b] > net[:, a]) | (b < a)
+            out[:, a] &= ~better
+    return out
+
+
+def _repair(best: np.ndarray, net: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    """``best`` with each capped action kept for the accounts where it is worth most."""
+    out = best.copy()
+    for j in range(1, len(cap)):
+        if np.isfinite(cap[j]):
+            given = np.flatnonzero(out == j)
+            if len(given) > cap[j]:
+                order = given[np.argsort(-net[given, j], kind="stable")]
+                out[order[int(cap[j]) :]] = 0
+    return out
 
 
 def _highs() -> Any:
