@@ -33,11 +33,11 @@ def _settle_promises(root: Path, as_of: date) -> dict[str, int]:
 def _first_case_owing(page: Page, at_least: Decimal) -> tuple[str, str]:
     """The case and loan of the first row of the queue on ``page`` whose amount overdue
     is at least ``at_least``."""
-    rows = page.get_by_test_id("queue-table").locator("tbody tr")
+    rows = page.get_by_test_id("queue-row")
     for n in range(rows.count()):
-        cells = rows.nth(n).locator("td")
-        if Decimal(cells.nth(6).inner_text().replace(",", "")) >= at_least:
-            return cells.nth(1).inner_text().lstrip("#"), cells.nth(3).inner_text()
+        row = rows.nth(n)
+        if Decimal(row.get_attribute("data-overdue") or "0") >= at_least:
+            return row.get_attribute("data-case") or "", row.get_attribute("data-loan") or ""
     raise AssertionError(f"no case of the queue owes {at_least} or more")
 
 

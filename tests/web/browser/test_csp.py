@@ -69,7 +69,7 @@ def test_login_queue_and_case_pages_run_under_the_policy_with_htmx_working(
     # htmx posts the reveal and swaps the answer in: first without a reason (refused,
     # the refusal shown in place), then for one
     page.get_by_test_id("reveal-mobile").click()
-    expect(page.locator(".pii[role=alert]")).to_contain_text("reason_code")
+    expect(page.locator(".pii[role=alert]")).to_contain_text("Reason to reveal")
     page.get_by_test_id("reveal-reason").select_option("verify_identity")
     page.get_by_test_id("reveal-mobile").click()
     revealed = page.get_by_test_id("revealed-mobile")
