@@ -111,18 +111,14 @@ class ContactPoint(Base):
 
 
 # the workbench's search keys (arrears.store.search_keys; migration 0011)
-Index(
-    "ix_customers_mobile_key", phone_key(Customer.__table__.c.mobile), _table=Customer.__table__
-)
+Index("ix_customers_mobile_key", phone_key(Customer.__table__.c.mobile), _table=Customer.__table__)
 Index(
     "ix_contact_points_value_key",
     phone_key(ContactPoint.__table__.c.value),
     _table=ContactPoint.__table__,
 )
 Index("ix_customers_id_tail", id_tail_key(Customer.__table__.c.id_number))
-Index(
-    "ix_customers_name", Customer.__table__.c.name, postgresql_ops={"name": "text_pattern_ops"}
-)
+Index("ix_customers_name", Customer.__table__.c.name, postgresql_ops={"name": "text_pattern_ops"})
 
 
 class ProductRow(Base):
