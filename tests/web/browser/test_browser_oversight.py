@@ -12,6 +12,10 @@ from pathlib import Path
 import pytest
 from browser_harness import VIEWPORT, Server, Staff, shot, sign_in
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
+
+from arrears.store.workbench_models import LegalAction
+from arrears.workspace import Workspace
 
 pytestmark = pytest.mark.browser
 
@@ -111,15 +115,19 @@ def test_team_lead_reassigns_and_transfers_and_sees_the_dashboard(
 
 
 def test_manager_places_recalls_and_records_a_legal_stage(
-    browser: Browser, server: Server, staff: Staff
+    browser: Browser, server: Server, staff: Staff, workspace_root: Path
 ) -> None:
     page = _new_page(browser)
     sign_in(page, server.base_url, staff.manager, lang="en")
     page.goto(server.base_url + "/queue?offset=0")
-    # the least urgent open case on the first page of the manager's queue
-    rows = page.get_by_test_id("queue-table").locator("tbody tr")
-    case_id = rows.last.locator("a").first.inner_text().lstrip("#")
-    other_case = rows.first.locator("a").first.inner_text().lstrip("#")
+    # the least urgent open case on the first page of the manager's queue that the
+    # strategy has not already taken to court (its litigation steps open legal cases)
+    rows = page.get_by_test_id("queue-row")
+    ids = [rows.nth(n).get_attribute("data-case") or "" for n in range(rows.count())]
+    with Workspace.at(workspace_root).engine.connect() as conn:
+        in_court = {str(c) for c in conn.execute(select(LegalAction.case_id)).scalars()}
+    case_id = [c for c in ids if c not in in_court][-1]
+    other_case = next(c for c in ids if c != case_id)
 
     page.click("nav >> text=Agencies")
     place = page.get_by_test_id("form-place")
