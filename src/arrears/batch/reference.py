@@ -101,7 +101,7 @@ def _close_book(
     with UnitOfWork(workspace.engine) as uow:
         conn = uow.connection
         loan_ids = open_loan_ids(conn, as_of)
-        tick("plan")
+        tick("take in")
         if not loan_ids:
             report.already_closed = True
             return report
@@ -110,11 +110,11 @@ def _close_book(
         on_progress = (lambda n, total: progress("close", n, total)) if progress else None
         result = close_all(job, loan_ids, progress=on_progress)
         report.loans = len(result.closed)
-        tick("load and advance")
+        tick("advance")
         report.entries_posted = _write_entries(conn, result)
         report.payments_posted = _mark_payments(conn, result.payments)
         _update_loans(conn, result.closed)
-        tick("write ledger")
+        tick("post")
         tables = {day: result.snapshot(day) for day in report.days}
         # Cases follow the recorded days in order, so a case opened and cured inside
         # the window has its true opened_on and closed_on (and strategies of those
@@ -124,13 +124,12 @@ def _close_book(
         _close_ended_loans(conn, result.ended, report)
         tick("cases")
         counts = report.snapshot_rows = stage(workspace.root, workspace.snapshots_dir, tables)
-        tick("snapshots")
         record_staged(conn, ENGINE_NAME, counts)
         uow.commit()
         report.snapshots = publish(
             workspace.root, workspace.snapshots_dir, workspace.engine, report.days
         )
-        tick("commit")
+        tick("publish")
     return report
 
 

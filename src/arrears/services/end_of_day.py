@@ -33,16 +33,6 @@ from arrears.services.held_days import treated
 from arrears.services.steps import Step
 from arrears.workspace import Workspace
 
-# close_book's timings by the step names above
-_CLOSE_STEPS = {
-    "plan": "take in",
-    "load and advance": "advance",
-    "write ledger": "post",
-    "cases": "cases",
-    "snapshots": "publish",
-    "commit": "publish",
-}
-
 
 @dataclass
 class EndOfDay:
@@ -91,11 +81,7 @@ def _close_steps(close: CloseReport) -> list[Step]:
         "cases": close.cases_opened + close.cases_updated + close.cases_closed,
         "publish": sum(close.snapshot_rows.values()),
     }
-    seconds: dict[str, float] = {}
-    for key, spent in close.timings.items():
-        name = _CLOSE_STEPS.get(key, key)
-        seconds[name] = seconds.get(name, 0.0) + spent
-    return [Step(name, rows.get(name, 0), round(spent, 2)) for name, spent in seconds.items()]
+    return [Step(name, rows[name], spent) for name, spent in close.timings.items()]
 
 
 def _unfinished(ws: Workspace, as_of: date, close: CloseReport, treat: bool) -> list[date]:
