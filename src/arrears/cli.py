@@ -154,7 +154,7 @@ def close(
 ) -> None:
     """Run the daily close through --as-of (catching up any missed days)."""
     t = _t(lang)
-    day = _date(as_of)
+    day = _date(as_of, workspace=workspace)
     ws = _workspace(workspace)
     ws.init()
     if engine == "reference" and not explain:
@@ -261,7 +261,7 @@ def treat(
     """Decide the strategy's contacts after the close of --as-of: each through the
     compliance gate, allowed ones queued in the outbox (a closed day is treated once)."""
     t = _t(lang)
-    day = _date(as_of)
+    day = _date(as_of, workspace=workspace)
     ws = _workspace(workspace)
     ws.init()
     if not ws.snapshot_path(day).exists():
@@ -350,7 +350,7 @@ def snapshot(
 
     t = _t(lang)
     ws = _workspace(workspace)
-    day = _date(as_of)
+    day = _date(as_of, workspace=workspace)
     path = ws.snapshot_path(day)
     if not path.exists():
         dates = ws.snapshot_dates()
@@ -456,7 +456,7 @@ def ageing(as_of: AsOfOpt = None, workspace: WorkspaceOpt = None, lang: LangOpt 
     """Print the ageing table (count and amount per bucket, overdue rates, five-tier)."""
     t = _t(lang)
     ws = _workspace(workspace)
-    day = _date(as_of) if as_of else (ws.snapshot_dates() or [_date(None)])[-1]
+    day = _date(as_of) if as_of else (ws.snapshot_dates() or [_date(None, workspace=workspace)])[-1]
     if not ws.snapshot_path(day).exists():
         err.print(t("no_snapshot", as_of=day))
         raise typer.Exit(1)
@@ -674,7 +674,7 @@ def demo(
 
     t = _t(lang)
     started = time.perf_counter()
-    day = _date(as_of)
+    day = _date(as_of, workspace=workspace)
     root = workspace.expanduser().resolve()
     if root.exists() and any(root.iterdir()):
         if not (root / DEMO_MARKER).exists():

@@ -31,3 +31,28 @@ def test_a_bad_workspace_setting_names_the_file_and_key(tmp_path: Path, text: st
         load_settings(tmp_path)
     assert str(tmp_path / "arrears.toml") in str(raised.value)
     assert named in str(raised.value)
+
+
+def _workspace_in(root: Path, zone: str) -> Path:
+    root.mkdir()
+    (root / "arrears.toml").write_text(f'[workspace]\ntime_zone = "{zone}"\n', encoding="utf-8")
+    return root
+
+
+def test_the_default_as_of_is_yesterday_on_the_workspace_calendar(tmp_path: Path):
+    """`--as-of` left out means the day before today where the workspace does business,
+    not on the machine's calendar: two workspaces 25 hours apart get different days."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from arrears.commands.common import parse_date
+
+    east = _workspace_in(tmp_path / "east", "Pacific/Kiritimati")  # UTC+14
+    west = _workspace_in(tmp_path / "west", "Pacific/Pago_Pago")  # UTC-11
+    before = datetime.now(ZoneInfo("Pacific/Kiritimati")).date()
+    day_east = parse_date(None, workspace=east)
+    day_west = parse_date(None, workspace=west)
+    after = datetime.now(ZoneInfo("Pacific/Kiritimati")).date()
+    assert day_east in {before - timedelta(days=1), after - timedelta(days=1)}
+    assert (day_east - day_west).days in {1, 2}
+    assert parse_date("2026-03-05", workspace=east).isoformat() == "2026-03-05"

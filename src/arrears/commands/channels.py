@@ -9,7 +9,14 @@ from typing import Annotated
 
 import typer
 
-from arrears.commands.common import WorkspaceOpt, console, err, open_workspace, parse_date
+from arrears.commands.common import (
+    WorkspaceOpt,
+    business_today,
+    console,
+    err,
+    open_workspace,
+    parse_date,
+)
 
 templates_app = typer.Typer(
     help="Message templates (短信/邮件/话术/信函模板).", no_args_is_help=True
@@ -243,7 +250,10 @@ def outbox_status(
 @dialer_app.command("export")
 def dialer_export(
     day: Annotated[
-        str | None, typer.Option("--date", help="Dialing day YYYY-MM-DD (default: today).")
+        str | None,
+        typer.Option(
+            "--date", help="Dialing day YYYY-MM-DD (default: today in the workspace's time zone)."
+        ),
     ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="CSV path (default: dialer/DAY.csv).")
@@ -257,7 +267,7 @@ def dialer_export(
     from arrears.channels.recheck import store_recheck
 
     ws = open_workspace(workspace)
-    dialing_day = parse_date(day, "--date") if day else date.today()
+    dialing_day = parse_date(day, "--date") if day else business_today(ws.root)
     path = out or ws.root / "dialer" / f"{dialing_day.isoformat()}.csv"
     report = export_dialer_list(
         ws.engine, path, dialing_day, pack=pack, recheck=store_recheck(ws.engine, pack)

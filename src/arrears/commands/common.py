@@ -64,17 +64,31 @@ def score_psi_text(t: Translator, psi: float) -> str:
     return t("score_psi", psi=f"{psi:.3f}", reading=t(psi_reading(psi)))
 
 
-def parse_date(value: str | None, option: str = "--as-of") -> date:
-    """The date given to ``option``; None means yesterday. A bad value is a usage error
-    that names the option."""
+def parse_date(value: str | None, option: str = "--as-of", workspace: Path | None = None) -> date:
+    """The date given to ``option``; None means yesterday on the business clock (the
+    calendar of the workspace's ``[workspace] time_zone``, not the machine's). A bad
+    value is a usage error that names the option."""
     if value is None:
-        return date.today() - timedelta(days=1)
+        return yesterday(workspace)
     try:
         return date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(
             f"{value!r} is not a date of the form YYYY-MM-DD", param_hint=f"'{option}'"
         ) from None
+
+
+def business_today(workspace: Path | None = None) -> date:
+    """Today in the workspace's time zone (``[workspace] time_zone``), not the machine's."""
+    from arrears.services.clock import business_date, workspace_time_zone
+    from arrears.workspace import Workspace
+
+    return business_date(time_zone=workspace_time_zone(Workspace.at(workspace).root))
+
+
+def yesterday(workspace: Path | None = None) -> date:
+    """The last business day before today: the day a close run after midnight closes."""
+    return business_today(workspace) - timedelta(days=1)
 
 
 def open_workspace(path: Path | None, url: str | None = None) -> Workspace:
