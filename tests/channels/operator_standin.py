@@ -2,7 +2,8 @@
 machine): a small HTTP server on 127.0.0.1 speaking the gateway protocol of
 ``arrears.channels.adapters.http_gateway``. It dedupes by Idempotency-Key like a real
 gateway that honours the header, and produces delivery receipts: numbers ending in
-0000 are undeliverable (UNDELIV), others are delivered (DELIVRD)."""
+0000 are undeliverable (UNDELIV), others are delivered (DELIVRD). ``reply(number,
+body, at)`` stands for a debtor texting back (served on ``GET /v1/inbound``)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class OperatorStandIn:
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
     receipts: list[dict[str, str]] = field(default_factory=list)
+    inbound: list[dict[str, str]] = field(default_factory=list)
     fail_next: list[int] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     port: int = 0
@@ -28,6 +30,11 @@ class OperatorStandIn:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def reply(self, number: str, body: str, at: str) -> None:
+        """The debtor at ``number`` texts ``body`` back at ``at`` (ISO 8601)."""
+        with self.lock:
+            self.inbound.append({"from": number, "body": body, "at": at})
 
 
 def _handler(state: OperatorStandIn) -> type[BaseHTTPRequestHandler]:
@@ -71,6 +78,10 @@ def _handler(state: OperatorStandIn) -> type[BaseHTTPRequestHandler]:
             url = urlparse(self.path)
             after = int(parse_qs(url.query).get("after", ["0"])[0])
             with state.lock:
+                if url.path == "/v1/inbound":
+                    replies = state.inbound[after:]
+                    self._reply(200, {"messages": replies, "cursor": after + len(replies)})
+                    return
                 page = state.receipts[after:]
                 self._reply(200, {"receipts": page, "cursor": after + len(page)})
 

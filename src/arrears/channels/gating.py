@@ -60,7 +60,7 @@ class GateInputs:
         for h in rows:
             if h.placed_on <= on and (h.released_on is None or h.released_on > on):
                 self.holds.setdefault(h.customer_id, []).append(
-                    Hold(h.kind, h.channel, h.loan_id, h.reason)
+                    Hold(h.kind, h.channel, h.loan_id, h.reason, h.recipient)
                 )
 
     def load_history(self, session: Session, customer_ids: Sequence[str], since: datetime) -> None:

@@ -117,6 +117,10 @@ class Gate:
             # debt may be about it, so it is stopped too.
             if hold.debt_id is not None and attempt.debt_id not in (None, hold.debt_id):
                 continue
+            # Likewise a hold on one number or address stops contact that may go to it.
+            key = attempt.recipient_key
+            if hold.recipient and key is not None and normalize_contact(hold.recipient) != key:
+                continue
             yield hold
 
 
@@ -134,6 +138,8 @@ _HOLD_WORDS = {
 def _hold_reason(hold: Hold, attempt: Attempt) -> str:
     scope = f"debt {hold.debt_id}" if hold.debt_id else "all debts"
     channel = f"by {hold.channel}" if hold.channel else "on every channel"
+    if hold.recipient:
+        channel += f" to {hold.recipient}"
     why = f": {hold.reason}" if hold.reason else ""
     return (
         f"{hold.kind.replace('_', '-')} hold ({_HOLD_WORDS[hold.kind]}) stops contact {channel}"

@@ -83,12 +83,14 @@ class Attempt:
 @dataclass(frozen=True, slots=True)
 class Hold:
     """A reason not to contact a debtor. ``channel`` None = every channel; ``debt_id``
-    None = every debt of the debtor."""
+    None = every debt of the debtor; ``recipient`` None = every phone number, email or
+    address (an opt-out names the one it came from)."""
 
     kind: str
     channel: str | None = None
     debt_id: str | None = None
     reason: str = ""
+    recipient: str | None = None
 
     def __post_init__(self) -> None:
         _one_of("hold kind", self.kind, HOLD_KINDS)

@@ -57,6 +57,7 @@ class Hold(Base):
     kind: Mapped[str] = mapped_column(String(24))
     channel: Mapped[str | None] = mapped_column(String(8))
     reason: Mapped[str] = mapped_column(Text, default="")
+    recipient: Mapped[str | None] = mapped_column(String)  # None: every number/address
     placed_on: Mapped[date] = mapped_column(Date)
     placed_by: Mapped[str | None] = mapped_column(String)
     released_on: Mapped[date | None] = mapped_column(Date)

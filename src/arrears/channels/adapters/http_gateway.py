@@ -5,7 +5,10 @@ The adapter POSTs JSON to ``{base_url}/v1/messages`` with an ``Idempotency-Key``
 original message id instead of sending again, which is what makes a resend after a
 crash harmless. Delivery receipts are pulled from ``{base_url}/v1/receipts`` and
 applied to the outbox with ``apply_receipts`` (a push callback can call
-``record_delivery`` directly).
+``record_delivery`` directly). Replies from debtors are pulled from
+``{base_url}/v1/inbound``; ``apply_inbound`` records a reply STOP / 退订 as an opt-out of
+texts to that number in the consent ledger (``arrears.compliance.consent``), which the
+gate enforces from then on.
 
 Protocol, as this adapter speaks it::
 
@@ -15,6 +18,8 @@ Protocol, as this adapter speaks it::
       -> 429 / 5xx: try later;  other 4xx: refused for good
     GET /v1/receipts?after=CURSOR
       -> {"receipts": [{"message_id", "status", "detail"}], "cursor": N}
+    GET /v1/inbound?after=CURSOR
+      -> {"messages": [{"from", "body", "at"}], "cursor": N}   (at: ISO 8601 with zone)
 """
 
 from __future__ import annotations
@@ -24,9 +29,11 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from arrears.channels.adapters.base import (
     OutgoingMessage,
@@ -34,7 +41,12 @@ from arrears.channels.adapters.base import (
     SendResult,
     TransientSendError,
 )
-from arrears.channels.outbox import OutboxError, record_delivery
+from arrears.channels.outbox import OutboxError, as_utc, record_delivery
+from arrears.compliance.consent import is_stop_reply, record_opt_out
+from arrears.compliance.model import normalize_contact
+from arrears.store.contact_models import ContactAttempt, OutboxMessage
+from arrears.store.models import Customer
+from arrears.store.search_keys import phone_digits, phone_key, phone_variants
 
 # Operator receipt states (SMPP "stat" values and plain words) to outbox statuses.
 RECEIPT_STATES = {
@@ -56,6 +68,15 @@ class Receipt:
     message_id: str
     status: str
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A text a debtor sent to us: the number it came from, its body and when."""
+
+    sender: str
+    body: str
+    at: datetime
 
 
 @dataclass
@@ -123,6 +144,24 @@ class HttpGatewayAdapter:
             receipts.append(Receipt(str(item["message_id"]), status, str(item.get("detail", ""))))
         return receipts, int(answer.get("cursor", after))
 
+    def fetch_inbound(self, after: int = 0) -> tuple[list[Inbound], int]:
+        """Replies the gateway has after ``after``, and the cursor to ask from next."""
+        try:
+            answer = self._request("GET", f"/v1/inbound?after={int(after)}")
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise TransientSendError(f"gateway {self.base_url} inbound: {exc}") from exc
+        messages = []
+        for item in answer.get("messages", []):
+            try:
+                at = datetime.fromisoformat(str(item["at"]))
+                sender, body = str(item["from"]), str(item["body"])
+            except (KeyError, ValueError) as exc:
+                raise OutboxError(f"gateway inbound message {item!r}: {exc}") from exc
+            if at.tzinfo is None:
+                raise OutboxError(f"gateway inbound message {item!r}: 'at' has no time zone")
+            messages.append(Inbound(sender, body, at))
+        return messages, int(answer.get("cursor", after))
+
 
 def apply_receipts(engine: Engine, receipts: list[Receipt]) -> Counter[str]:
     """Record each receipt on its outbox message (``record_delivery``); returns how
@@ -139,3 +178,51 @@ def apply_receipts(engine: Engine, receipts: list[Receipt]) -> Counter[str]:
             continue
         applied[receipt.status] += 1
     return applied
+
+
+def apply_inbound(engine: Engine, messages: list[Inbound]) -> Counter[str]:
+    """Record each reply that asks to stop (``STOP``, ``退订`` …) as an opt-out of texts
+    to the number it came from (source ``reply_stop``, the reply's text), for the
+    debtor we last texted at that number (else the customer whose mobile it is).
+    Returns counts: ``opt_out``, ``other`` (not a stop word), ``unknown`` (no debtor
+    has that number)."""
+    done: Counter[str] = Counter()
+    with Session(engine) as session, session.begin():
+        for message in messages:
+            if not is_stop_reply(message.body):
+                done["other"] += 1
+                continue
+            found = _texted(session, message.sender)
+            if found is None:
+                done["unknown"] += 1
+                continue
+            customer_id, number = found
+            record_opt_out(
+                session, customer_id=customer_id, channel="sms", recipient=number,
+                source="reply_stop", text=message.body, at=as_utc(message.at),
+                actor="sms-gateway",
+            )  # fmt: skip
+            done["opt_out"] += 1
+    return done
+
+
+def _texted(session: Session, sender: str) -> tuple[str, str] | None:
+    """(customer id, number as we texted it) for a reply from ``sender``."""
+    key = normalize_contact(sender)
+    variants = phone_variants(phone_digits(sender))
+    row = session.execute(
+        select(ContactAttempt.customer_id, OutboxMessage.recipient)
+        .join(ContactAttempt, ContactAttempt.id == OutboxMessage.contact_attempt_id)
+        .where(OutboxMessage.channel == "sms", phone_key(OutboxMessage.recipient).in_(variants))
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    ).first()
+    if row is not None:
+        return str(row[0]), str(row[1])
+    customer = session.execute(
+        select(Customer.customer_id, Customer.mobile)
+        .where(phone_key(Customer.mobile).in_(variants))
+        .order_by(Customer.customer_id)
+        .limit(1)
+    ).first()
+    return (str(customer[0]), str(customer[1] or key)) if customer is not None else None
