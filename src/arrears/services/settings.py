@@ -244,6 +244,21 @@ def message_reference(day: date, loan_id: str) -> str:
     return f"ARR-{day:%Y%m%d}-{digest}"
 
 
+PAYMENT_TOLERANCE = (30, 3600)  # seconds a signed webhook timestamp may be off, at most
+
+
+@dataclass(frozen=True)
+class PaymentSettings:
+    """``[payments]``: the processor debtors pay through (``standin``, the local
+    stand-in, unless a lender connects its own; docs/payments.md), the file holding its
+    webhook secret (never the secret itself), and how far a signed timestamp may be
+    from now before a delivery is refused as a replay."""
+
+    processor: str = "standin"
+    secret_file: str = ""
+    tolerance_seconds: int = 300
+
+
 @dataclass(frozen=True)
 class Settings:
     institution: Institution = Institution()
@@ -256,6 +271,7 @@ class Settings:
     shifted_scores: str = "warn"
     # [lender.products.<CODE>]: the lender of a product's loans, where it differs
     products: tuple[tuple[str, Institution], ...] = field(default=())
+    payments: PaymentSettings = PaymentSettings()
 
     def allocation_rules(self) -> dict[str, tuple[str, ...]]:
         """The allocation rules as a mapping, teams in file order."""
@@ -277,6 +293,7 @@ def load_settings(root: Path) -> Settings:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SettingsError(f"{path}: not valid TOML ({exc})") from None
     tables = {"lender", "institution", "compliance", "allocation", "models", "queue", "workspace"}
+    tables.add("payments")
     unknown = set(data) - tables
     if unknown:
         raise SettingsError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}")
@@ -294,6 +311,7 @@ def load_settings(root: Path) -> Settings:
         allocation=_allocation(path, data),
         shifted_scores=_shifted_scores(path, data),
         products=products,
+        payments=_payments(path, data.get("payments", {})),
     )
 
 
@@ -511,3 +529,39 @@ def _allocation(path: Path, data: dict) -> tuple[tuple[str, tuple[str, ...]], ..
             )
         out.append((team, tuple(buckets)))
     return tuple(out)
+
+
+_PROCESSOR_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+
+
+def _payments(path: Path, table: Any) -> PaymentSettings:
+    """``[payments]``: ``processor`` (a name), ``secret_file`` (a path, relative to the
+    workspace) and ``tolerance_seconds``. A ``secret`` key is refused: the secret
+    belongs in its own file or the environment, not in a file that is copied around."""
+    if not isinstance(table, dict):
+        raise SettingsError(f"{path}: payments must be a table ([payments])")
+    if "secret" in table:
+        raise SettingsError(
+            f"{path}: payments.secret does not belong in arrears.toml; put the secret in "
+            "$ARREARS_PROCESSOR_SECRET or a file named by payments.secret_file"
+        )
+    unknown = set(table) - {"processor", "secret_file", "tolerance_seconds"}
+    if unknown:
+        raise SettingsError(f"{path}: payments.{sorted(unknown)[0]} is not a setting")
+    base = PaymentSettings()
+    processor = table.get("processor", base.processor)
+    if not isinstance(processor, str) or not _PROCESSOR_NAME.fullmatch(processor):
+        raise SettingsError(
+            f"{path}: payments.processor must be a name (a-z, 0-9, _ or -), not {processor!r}"
+        )
+    secret_file = table.get("secret_file", base.secret_file)
+    if not isinstance(secret_file, str):
+        raise SettingsError(f"{path}: payments.secret_file must be a path (a string)")
+    tolerance = table.get("tolerance_seconds", base.tolerance_seconds)
+    low, high = PAYMENT_TOLERANCE
+    whole = isinstance(tolerance, int) and not isinstance(tolerance, bool)
+    if not whole or not low <= tolerance <= high:
+        raise SettingsError(
+            f"{path}: payments.tolerance_seconds must be a whole number from {low} to {high}"
+        )
+    return PaymentSettings(processor, secret_file.strip(), tolerance)
