@@ -95,13 +95,13 @@ def test_disclosure_is_checked_only_where_the_pack_requires_it():
     plain = "Your balance is overdue."
     regf = load_pack("us-regf")
     assert lint_template(plain, language="en", channel="call", pack=regf) == []
-    (missing,) = lint_template(plain, language="en", channel="email", pack=regf)
-    assert (missing.rule, missing.phrase, missing.start, missing.end) == (
-        "us-regf.disclosure.debt-collector",
-        "",
-        0,
-        0,
-    )
+    missing = lint_template(plain, language="en", channel="email", pack=regf)
+    assert [(f.rule, f.phrase, f.start, f.end) for f in missing] == [
+        ("us-regf.disclosure.debt-collector", "", 0, 0),
+        ("us-regf.disclosure.opt-out", "", 0, 0),  # 1006.6(e): electronic only
+    ]
+    letter = lint_template(plain, language="en", channel="letter", pack=regf)
+    assert [f.rule for f in letter] == ["us-regf.disclosure.debt-collector"]
 
 
 def test_bad_arguments_are_refused():
