@@ -7,12 +7,14 @@ worker process loads and closes its own share without inheriting a large heap.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, exists, select
+from sqlalchemy import Connection, exists, func, select
 
+from arrears.batch.carried import Carried, carried_account
 from arrears.domain.account import LoanAccount, Payment, resume_account
 from arrears.domain.ledger import Account, Entry, EntryKind, Leg, replay
 from arrears.domain.products import Catalog
@@ -27,6 +29,10 @@ class Book:
     customers: dict[str, str]
     products: dict[str, str]
     payments: dict[str, list[Payment]]
+    # loan id -> entries the store holds before the close's own (the next one is +1)
+    stored: dict[str, int] = field(default_factory=dict)
+    # loans resumed from their carried state -> their last balance-moving day before it
+    carried: dict[str, date | None] = field(default_factory=dict)
 
 
 def _in_range(column: Any, first: str | None, last: str | None) -> list[Any]:
@@ -71,10 +77,15 @@ def load_book(
     as_of: date,
     first: str | None = None,
     last: str | None = None,
+    carried: Mapping[str, Carried] | None = None,
 ) -> Book:
     """The loans still open through ``as_of`` (or with payments to post), with their
     schedules, ledgers and unposted payments; only loan ids ``first``..``last`` when
-    given (a partition of the book, read through the primary keys)."""
+    given (a partition of the book, read through the primary keys).
+
+    A loan with a ``carried`` state the store still agrees with (active, closed through
+    the same day, no entry posted since) resumes from it; only the others' ledgers are
+    read and replayed (``arrears.batch.carried``)."""
     loans = Loan.__table__
     rows = (
         conn.execute(
@@ -119,8 +130,10 @@ def load_book(
         if loan_id in ids:
             due_date = money.day(due)
             schedules[loan_id].append(Installment(seq, due_date, money(principal), money(interest)))
-    ledgers = _ledgers(conn, ids, money, first, last)
-    accounts, customers, products = [], {}, {}
+    resumed = _trusted(conn, wanted, carried or {}, first, last)
+    replayed = ids - resumed.keys()
+    ledgers = _ledgers(conn, replayed, money, first, last, len(replayed) < len(ids) // 4)
+    book = Book([], {}, {}, payments)
     for r in wanted:
         lid = r["loan_id"]
         terms = LoanTerms(
@@ -130,46 +143,109 @@ def load_book(
             r["disbursed_on"],
             r["first_due_date"],
         )
-        ledger = replay(lid, ledgers.get(lid, ()), r["currency"])
-        closed_through = r["closed_through"] or r["disbursed_on"]
         product = catalog.product(r["product_code"])
         schedule = tuple(schedules.get(lid, ()))
-        accounts.append(resume_account(lid, product, terms, schedule, ledger, closed_through))
-        customers[lid] = r["customer_id"]
-        products[lid] = r["product_code"]
-    return Book(accounts, customers, products, payments)
+        state = resumed.get(lid)
+        if state is not None:
+            acc = carried_account(lid, product, terms, schedule, r["currency"], state)
+            book.stored[lid] = state.seq
+            book.carried[lid] = state.moved_on
+        else:
+            ledger = replay(lid, ledgers.get(lid, ()), r["currency"])
+            closed_through = r["closed_through"] or r["disbursed_on"]
+            acc = resume_account(lid, product, terms, schedule, ledger, closed_through)
+            book.stored[lid] = len(ledger.entries)
+        book.accounts.append(acc)
+        book.customers[lid] = r["customer_id"]
+        book.products[lid] = r["product_code"]
+    return book
+
+
+def _trusted(
+    conn: Connection,
+    rows: list[Any],
+    carried: Mapping[str, Carried],
+    first: str | None,
+    last: str | None,
+) -> dict[str, Carried]:
+    """The carried states of ``rows`` the store agrees with: the loan is active, closed
+    through the carried day, and its last stored entry is the carried one."""
+    candidates = {
+        r["loan_id"]: state
+        for r in rows
+        if r["status"] == "active"
+        and (state := carried.get(r["loan_id"])) is not None
+        and state.closed_through == r["closed_through"]
+    }
+    if not candidates:
+        return {}
+    e = EntryRow.__table__.c
+    last_seq = dict(
+        conn.execute(
+            select(e.loan_id, func.max(e.seq))
+            .where(*_in_range(e.loan_id, first, last))
+            .group_by(e.loan_id)
+        ).all()
+    )
+    return {lid: s for lid, s in candidates.items() if last_seq.get(lid) == s.seq}
 
 
 _ACCOUNTS = {a.value: a for a in Account}
 _KINDS = {k.value: k for k in EntryKind}
 
 
+_FEW = 500  # loan ids per IN list when only a few loans of a range are replayed
+
+
 def _ledgers(
-    conn: Connection, ids: set[str], money: CentsReader, first: str | None, last: str | None
+    conn: Connection,
+    ids: set[str],
+    money: CentsReader,
+    first: str | None,
+    last: str | None,
+    few: bool = False,
 ) -> dict[str, list[Entry]]:
-    """Stored entries of the loans ``ids``, in posting order, with their legs."""
+    """Stored entries of the loans ``ids``, in posting order, with their legs: read by
+    the range ``first``..``last``, or with ``few`` by the ids themselves."""
     legs_table, entries_table = LegRow.__table__, EntryRow.__table__
+    if not ids:
+        return {}
+    if few:
+        chosen = sorted(ids)
+        chunks = [chosen[i : i + _FEW] for i in range(0, len(chosen), _FEW)]
+
+        def where(column: Any) -> list[list[Any]]:
+            return [[column.in_(chunk)] for chunk in chunks]
+    else:
+
+        def where(column: Any) -> list[list[Any]]:
+            return [_in_range(column, first, last)]
+
     legs: dict[tuple[str, str], list[Leg]] = defaultdict(list)
-    for loan_id, ref, installment, account, amount in conn.execute(
-        select(
-            legs_table.c.loan_id,
-            legs_table.c.ref,
-            legs_table.c.installment,
-            legs_table.c.account,
-            money_column(conn, legs_table.c.amount),
-        )
-        .where(*_in_range(legs_table.c.loan_id, first, last))
-        .order_by(legs_table.c.loan_id, legs_table.c.ref, legs_table.c.line)
-    ).all():
-        if loan_id in ids:
-            legs[(loan_id, ref)].append(Leg(installment, _ACCOUNTS[account], money(amount)))
+    for condition in where(legs_table.c.loan_id):
+        for loan_id, ref, installment, account, amount in conn.execute(
+            select(
+                legs_table.c.loan_id,
+                legs_table.c.ref,
+                legs_table.c.installment,
+                legs_table.c.account,
+                money_column(conn, legs_table.c.amount),
+            )
+            .where(*condition)
+            .order_by(legs_table.c.loan_id, legs_table.c.ref, legs_table.c.line)
+        ).all():
+            if loan_id in ids:
+                legs[(loan_id, ref)].append(Leg(installment, _ACCOUNTS[account], money(amount)))
     out: dict[str, list[Entry]] = defaultdict(list)
     e = entries_table.c
     amount_column = money_column(conn, e.amount)
     query = select(e.loan_id, e.ref, e.kind, e.posted_on, amount_column, e.reverses, e.memo)
-    for loan_id, ref, kind, posted_on, amount, reverses, memo in conn.execute(
-        query.where(*_in_range(e.loan_id, first, last)).order_by(e.loan_id, e.seq)
-    ).all():
+    rows = [
+        row
+        for condition in where(e.loan_id)
+        for row in conn.execute(query.where(*condition).order_by(e.loan_id, e.seq)).all()
+    ]
+    for loan_id, ref, kind, posted_on, amount, reverses, memo in rows:
         if loan_id in ids:
             entry_legs = tuple(legs[(loan_id, ref)])
             out[loan_id].append(

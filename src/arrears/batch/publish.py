@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlalchemy import Connection, Engine, select, update
 
+from arrears.batch.carried import FILE, carried_file, write_carried
 from arrears.batch.snapshot import snapshot_file, write_snapshot
 from arrears.files import private_dir
 from arrears.store.models import CloseRun, utcnow
@@ -71,6 +72,13 @@ def stage(root: Path, snapshots: Path, tables: Mapping[date, pa.Table]) -> dict[
     return counts
 
 
+def stage_carried(root: Path, table: pa.Table) -> None:
+    """Stage the loans' carried states (``arrears.batch.carried``) with the snapshots."""
+    staging = pending_dir(root)
+    private_dir(staging)
+    _flush(write_carried(table, staging / FILE))
+
+
 def record_staged(conn: Connection, engine_name: str, counts: Mapping[date, int]) -> None:
     """Record the staged days in the close's own transaction."""
     table = CloseRun.__table__
@@ -93,6 +101,10 @@ def publish(root: Path, snapshots: Path, engine: Engine, days: Iterable[date]) -
             private_dir(target.parent)
             source.replace(target)
         placed.append(target)
+    carried = staging / FILE
+    if carried.exists():
+        private_dir(carried_file(root).parent)
+        carried.replace(carried_file(root))
     table = CloseRun.__table__
     with engine.begin() as conn:
         conn.execute(

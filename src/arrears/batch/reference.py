@@ -20,7 +20,8 @@ import pyarrow as pa
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from arrears.batch.book import open_loan_ids
-from arrears.batch.publish import publish, record_staged, recover, stage
+from arrears.batch.carried import carried_table, merged, read_carried
+from arrears.batch.publish import publish, record_staged, recover, stage, stage_carried
 from arrears.batch.workers import Job, SliceResult, close_all
 from arrears.domain.cases import CLOSING_MOVES, CaseMove, case_move
 from arrears.store.ledger_rows import (
@@ -45,6 +46,7 @@ class CloseReport:
     as_of: date
     days: list[date]
     loans: int = 0
+    loans_resumed: int = 0  # from their carried state; the others' ledgers were replayed
     entries_posted: int = 0
     payments_posted: int = 0
     cases_opened: int = 0
@@ -64,10 +66,14 @@ def close_book(
     days: int = 1,
     progress: Callable[[str, int, int], None] | None = None,
     extra_days: Iterable[date] = (),
+    carry: bool = True,
 ) -> CloseReport:
     """Close the book through ``as_of`` and write snapshots of the last ``days`` days,
     and also of each of ``extra_days`` before them (e.g. the month ends of the book's
     history, for roll rates and vintages; later ones inside the window are ignored).
+
+    Loans resume from the state the last close carried (``arrears.batch.carried``);
+    with ``carry`` False every ledger is replayed from the store, as the oracle does.
 
     Loans not yet closed through ``as_of`` are caught up from wherever they stand. A
     close of a date already closed changes nothing and says so. An extra day that some
@@ -78,7 +84,7 @@ def close_book(
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _close_book(workspace, as_of, days, progress, extra_days)
+        return _close_book(workspace, as_of, days, progress, extra_days, carry)
     finally:
         if enabled:
             gc.enable()
@@ -90,6 +96,7 @@ def _close_book(
     days: int,
     progress: Callable[[str, int, int], None] | None,
     extra_days: Iterable[date],
+    carry: bool,
 ) -> CloseReport:
     record_from = as_of - timedelta(days=days - 1)
     singles = tuple(sorted({d for d in extra_days if d < record_from}))
@@ -106,10 +113,11 @@ def _close_book(
             report.already_closed = True
             return report
         _check_recordable(conn, singles)
-        job = Job(workspace.database_url, as_of, record_from, catalog, singles)
+        carried = read_carried(workspace.root) if carry else None
+        job = Job(workspace.database_url, as_of, record_from, catalog, singles, carried)
         on_progress = (lambda n, total: progress("close", n, total)) if progress else None
         result = close_all(job, loan_ids, progress=on_progress)
-        report.loans = len(result.closed)
+        report.loans, report.loans_resumed = len(result.closed), result.resumed
         tick("advance")
         report.entries_posted = _write_entries(conn, result)
         report.payments_posted = _mark_payments(conn, result.payments)
@@ -124,6 +132,9 @@ def _close_book(
         _close_ended_loans(conn, result.ended, report)
         tick("cases")
         counts = report.snapshot_rows = stage(workspace.root, workspace.snapshots_dir, tables)
+        if carry:
+            ended = [lid for lid, _, status in result.closed if status != "active"]
+            stage_carried(workspace.root, merged(carried, carried_table(result.carried), ended))
         record_staged(conn, ENGINE_NAME, counts)
         uow.commit()
         report.snapshots = publish(

@@ -23,6 +23,7 @@ import pyarrow as pa
 from sqlalchemy import Engine
 
 from arrears.batch.book import Book, load_book
+from arrears.batch.carried import CarriedRow, carried_row, carried_slice, carried_states
 from arrears.batch.snapshot import snapshot_table
 from arrears.domain.account import DayState, LoanAccount, Payment, advance, status_of
 from arrears.domain.cases import ended_on
@@ -46,6 +47,8 @@ class SliceResult:
     payments: list[str] = field(default_factory=list)  # references posted
     entries: list[EntryRow] = field(default_factory=list)
     legs: list[LegRow] = field(default_factory=list)
+    carried: list[CarriedRow] = field(default_factory=list)  # the active loans, carried on
+    resumed: int = 0  # loans resumed from their carried state (the others were replayed)
     # each recorded day's snapshot rows, built as Arrow tables in the worker
     tables: dict[date, list[pa.Table]] = field(default_factory=lambda: defaultdict(list))
 
@@ -55,6 +58,8 @@ class SliceResult:
         self.payments += other.payments
         self.entries += other.entries
         self.legs += other.legs
+        self.carried += other.carried
+        self.resumed += other.resumed
         for day, tables in other.tables.items():
             self.tables[day] += tables
 
@@ -75,6 +80,8 @@ class Job:
     record_from: date
     catalog: Catalog
     extra_days: tuple[date, ...] = ()
+    # the carried states of the last close (``arrears.batch.carried``), or None: replay
+    carried: pa.Table | None = None
 
 
 _JOB: Job | None = None
@@ -176,8 +183,9 @@ def _close_slice(bounds: tuple[str, str]) -> SliceResult:
     paused = gc.isenabled()
     gc.disable()
     try:
+        states = carried_states(carried_slice(_JOB.carried, *bounds))
         with _engine(_JOB.url).connect() as conn:
-            book = load_book(conn, _JOB.catalog, _JOB.as_of, *bounds)
+            book = load_book(conn, _JOB.catalog, _JOB.as_of, *bounds, carried=states)
         return _close_accounts(_JOB, book)
     finally:
         if paused:
@@ -198,13 +206,15 @@ def _engine(url: str) -> Engine:
 def _close_accounts(job: Job, book: Book) -> SliceResult:
     out = SliceResult()
     rows: dict[date, list[StateRow]] = defaultdict(list)
+    out.resumed = len(book.carried)
     for acc in book.accounts:
         before = len(acc.ledger.entries)
+        stored = book.stored.get(acc.loan_id, before)
         payments = book.payments.get(acc.loan_id, ())
         acc, states = close_account(acc, job, payments)
         out.payments += [p.ref for p in payments]
         lid = acc.loan_id
-        for seq, e in enumerate(acc.ledger.entries[before:], start=before + 1):
+        for seq, e in enumerate(acc.ledger.entries[before:], start=stored + 1):
             amount = cents(e.amount)
             out.entries.append(
                 (lid, e.ref, e.kind.value, e.posted_on, amount, e.reverses, e.memo, seq)
@@ -216,8 +226,15 @@ def _close_accounts(job: Job, book: Book) -> SliceResult:
             rows[s.as_of].append(state_row(s))
         status = status_of(acc)
         out.closed.append((lid, acc.closed_through, status))
-        if status != "active":
-            out.ended.append((lid, status, ended_on(acc) or acc.closed_through))
+        moved_before = book.carried.get(lid)  # a carried ledger holds only the new entries
+        if status == "active":
+            new = len(acc.ledger.entries) - before
+            out.carried.append(carried_row(acc, stored + new, moved_before))
+        else:
+            ended = ended_on(acc)
+            if ended is not None and moved_before is not None and status == "closed":
+                ended = max(ended, moved_before)
+            out.ended.append((lid, status, ended or acc.closed_through))
     for day, day_rows in rows.items():
         out.tables[day].append(snapshot_table(day, day_rows, book.customers, book.products))
     return out
