@@ -111,6 +111,16 @@ class Processor(Protocol):
     def verify_webhook(self, headers: Mapping[str, str], body: bytes, now: int) -> Event: ...
 
 
+def header_value(headers: Mapping[str, str], name: str) -> str | None:
+    """The header ``name`` of ``headers`` whatever the case of its key (HTTP header
+    names are case-insensitive; servers hand them over lower-cased)."""
+    wanted = name.lower()
+    for key, value in headers.items():
+        if key.lower() == wanted:
+            return value
+    return None
+
+
 def sign(secret: bytes, timestamp: int, body: bytes) -> str:
     """The hex HMAC-SHA256 of ``"<timestamp>." + body`` under ``secret``."""
     return hmac.new(secret, str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
@@ -264,7 +274,7 @@ class StandInProcessor:
     def verify_webhook(self, headers: Mapping[str, str], body: bytes, now: int) -> Event:
         """The event of a delivery signed by this module's scheme with one of ``keys``."""
         signed_at = verify_signature(
-            headers.get(SIGNATURE_HEADER), body, self.keys, now, self.tolerance
+            header_value(headers, SIGNATURE_HEADER), body, self.keys, now, self.tolerance
         )
         return parse_event(body, signed_at)
 

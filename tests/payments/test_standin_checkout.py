@@ -1,0 +1,129 @@
+"""The stand-in processor end to end through the real app, on SQLite and PostgreSQL:
+checkout -> the stand-in's page -> pay (a signed webhook to the workspace) -> the
+payment pending -> the close applies it, balances exact to the cent; a refund or a
+chargeback reverses it through the ledger and the next close charges again."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from decimal import Decimal
+
+from fastapi.testclient import TestClient
+from payment_support import RETURN_URL, Clock, checkout, domain_account, standin
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from arrears.batch.reference import close_book
+from arrears.domain import operations as ops
+from arrears.domain.account import Payment, close_day
+from arrears.domain.ledger import Account, EntryKind
+from arrears.services.audit import verify
+from arrears.services.payments import pending_payments, processor_payments
+from arrears.store.models import PaymentRow
+from arrears.store.payment_models import ProcessorEvent
+from arrears.store.repositories import EntryRepository
+from arrears.store.workbench_models import AuditEvent
+from arrears.workspace import Workspace
+
+DAY = date(2026, 12, 1)
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _ledger(ws: Workspace):  # type: ignore[no-untyped-def]
+    with Session(ws.engine) as session:
+        return EntryRepository(session).ledger("L1", "CNY")
+
+
+def _pending(ws: Workspace) -> list:
+    with Session(ws.engine) as session:
+        return pending_payments(session, loan_id="L1")
+
+
+def test_pay_at_the_standin_is_pending_then_applied_by_the_close(
+    ws: Workspace, client: TestClient
+) -> None:
+    made = checkout(ws, "1234.56")
+    assert made.url.startswith("/standin/processor/checkout/")
+    zh = client.get(made.url, headers={"Accept-Language": "zh-CN"})
+    assert "模拟支付机构" in zh.text and "仅用于测试" in zh.text and "1,234.56" in zh.text
+    en = client.get(made.url + "?lang=en")
+    assert "Stand-in payment processor" in en.text and not CJK.search(en.text)
+
+    paid = standin(client, made)
+    assert paid.status_code == 303
+    assert paid.headers["location"] == f"{RETURN_URL}?checkout={made.checkout_id}"
+    [pending] = _pending(ws)
+    assert (pending.amount, pending.status) == (Decimal("1234.56"), "pending")
+    assert _ledger(ws).entry(f"pp:{made.checkout_id}") is None  # not yet in the ledger
+
+    report = close_book(ws, DAY)
+    assert report.payments_posted == 1
+    assert _pending(ws) == []
+    with Session(ws.engine) as session:
+        [done] = processor_payments(session, loan_id="L1")
+        assert done.status == "applied"
+        actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)).all()
+        assert [a for a in actions if "payment" in a] == ["payment.checkout", "payment.paid"]
+        assert verify(session).ok
+    expected = domain_account(DAY, (Payment(f"pp:{made.checkout_id}", DAY, Decimal("1234.56")),))
+    stored = _ledger(ws)
+    assert dict(stored.balances) == dict(expected.ledger.balances)
+    assert stored.entry(f"pp:{made.checkout_id}").amount == Decimal("1234.56")
+
+
+def test_a_refund_after_the_close_reverses_through_the_ledger_and_the_close_charges_again(
+    ws: Workspace, client: TestClient, clock: Clock
+) -> None:
+    made = checkout(ws, "3000.00")
+    standin(client, made)
+    close_book(ws, DAY)
+    clock.advance(days=1)
+    refunded = standin(client, made, "refund")
+    assert refunded.status_code == 303, refunded.text
+    ref = f"pp:{made.checkout_id}"
+    reversal = _ledger(ws).entry(f"rev:{ref}")
+    assert reversal is not None and reversal.kind is EntryKind.REVERSAL
+    assert (reversal.reverses, reversal.posted_on) == (ref, DAY + timedelta(days=1))
+    close_book(ws, DAY + timedelta(days=1))
+
+    paid = domain_account(DAY, (Payment(ref, DAY, Decimal("3000.00")),))
+    reverse = lambda ledger, day: ops.reverse(ledger, f"rev:{ref}", day, ref).ledger  # noqa: E731
+    expected = close_day(paid, DAY + timedelta(days=1), postings=[reverse])
+    never_paid = domain_account(DAY + timedelta(days=1))
+    stored = _ledger(ws)
+    assert dict(stored.balances) == dict(expected.ledger.balances)
+    # the reversal re-opened what the payment had settled: as if it was never paid,
+    # except for the day it was
+    assert stored.balance(Account.PRINCIPAL) == never_paid.ledger.balance(Account.PRINCIPAL)
+    accrual = stored.entry(f"accr:{DAY + timedelta(days=1)}")
+    assert accrual is not None and accrual.amount > 0
+    with Session(ws.engine) as session:
+        [row] = processor_payments(session, loan_id="L1")
+        assert row.status == "refunded"
+
+
+def test_a_chargeback_of_a_pending_payment_withdraws_it(ws: Workspace, client: TestClient) -> None:
+    made = checkout(ws, "500.00")
+    standin(client, made)
+    assert standin(client, made, "chargeback").status_code == 303
+    assert _pending(ws) == []
+    with Session(ws.engine) as session:
+        assert session.get(PaymentRow, f"pp:{made.checkout_id}") is None
+        [row] = processor_payments(session, loan_id="L1")
+        assert row.status == "charged_back"
+        kinds = session.scalars(select(ProcessorEvent.kind).order_by(ProcessorEvent.id)).all()
+        assert kinds == ["paid", "chargeback"]
+    report = close_book(ws, DAY)
+    assert report.payments_posted == 0
+    assert dict(_ledger(ws).balances) == dict(domain_account(DAY).ledger.balances)
+
+
+def test_the_standin_form_needs_its_token(ws: Workspace, client: TestClient) -> None:
+    made = checkout(ws)
+    assert client.post(f"{made.url}/pay", data={"token": "0" * 64}).status_code == 403
+    assert client.post(f"{made.url}/pay").status_code == 403
+    assert client.get("/standin/processor/checkout/nope").status_code == 404
+    assert client.post(f"{made.url}/explode", data={"token": "x"}).status_code == 404
+    with Session(ws.engine) as session:
+        assert session.scalar(select(func.count()).select_from(PaymentRow)) == 0
