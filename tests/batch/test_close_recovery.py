@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, func, select
 
 import arrears.batch.reference as reference
+from arrears.batch.carried import carried_file
 from arrears.batch.publish import pending_dir
 from arrears.batch.reference import close_book
 from arrears.ingest.generator import generate_portfolio
@@ -90,7 +91,7 @@ def _state(ws: Workspace) -> tuple:
             select(CloseRun.as_of, CloseRun.status, CloseRun.loans).order_by(CloseRun.as_of)
         ).all()
     snaps = {d: ws.snapshot_path(d).read_bytes() for d in ws.snapshot_dates()}
-    return entries, cases, runs, snaps
+    return entries, cases, runs, snaps, carried_file(ws.root).read_bytes()
 
 
 @pytest.fixture(scope="module")
