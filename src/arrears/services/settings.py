@@ -26,11 +26,14 @@ from typing import TYPE_CHECKING, Any
 
 from arrears.channels.fields import MergeFields
 from arrears.compliance import available_packs
+from arrears.services.portal.config import PortalSettings, load_portal
+from arrears.services.portal.links import PortalLinks
 
 if TYPE_CHECKING:
     from arrears.channels.letters import AmountLine, Letter
 
 SETTINGS_FILE = "arrears.toml"
+PLACEHOLDER_PAY_LINK = "https://pay.example.com/r/{reference}"
 
 
 class SettingsError(ValueError):
@@ -90,13 +93,16 @@ class Institution:
     hotline: str = "400-000-0000"
     address: tuple[str, ...] = ("上海市示例区示例路100号",)
     address_en: tuple[str, ...] = ("100 Example Road", "Example District, Shanghai")
-    pay_link: str = "https://pay.example.com/r/{reference}"
+    pay_link: str = PLACEHOLDER_PAY_LINK
     collector_name: str = "客户服务中心"
     collector_name_en: str = "Customer Care"
     signatory: str = "催收管理部"
     signatory_en: str = "Collections Department"
     repayment_account: RepaymentAccount = RepaymentAccount()
     law_firm: LawFirm = LawFirm()
+    # the workspace's portal links (set by load_settings): the placeholder pay_link
+    # becomes each debtor's personal link into the portal
+    portal: PortalLinks | None = field(default=None, repr=False, compare=False)
 
     # the names the lender had before [lender] (settings.Institution.name / .phone)
     @property
@@ -209,7 +215,10 @@ class Institution:
         )
 
     def pay_link_for(self, reference: str, loan_id: str) -> str:
-        """The pay link of a message with ``reference`` about ``loan_id``."""
+        """The pay link of a message with ``reference`` about ``loan_id``: a signed
+        personal link into the portal unless the lender set a pay_link of its own."""
+        if self.portal is not None and self.pay_link == PLACEHOLDER_PAY_LINK:
+            return self.portal.link_for(reference, loan_id)
         return self.pay_link.format(reference=reference, loan_id=loan_id)
 
 
@@ -271,6 +280,8 @@ class Settings:
     shifted_scores: str = "warn"
     # [lender.products.<CODE>]: the lender of a product's loans, where it differs
     products: tuple[tuple[str, Institution], ...] = field(default=())
+    # [portal]: the debtor portal's address and self-service policy
+    portal: PortalSettings = field(default_factory=PortalSettings)
     payments: PaymentSettings = PaymentSettings()
 
     def allocation_rules(self) -> dict[str, tuple[str, ...]]:
@@ -287,13 +298,14 @@ def load_settings(root: Path) -> Settings:
     """The settings of the workspace at ``root`` (defaults where the file is silent)."""
     path = Path(root) / SETTINGS_FILE
     if not path.exists():
-        return Settings()
+        return _with_portal(Settings(), Path(root), PortalSettings())
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SettingsError(f"{path}: not valid TOML ({exc})") from None
     tables = {"lender", "institution", "compliance", "allocation", "models", "queue", "workspace"}
     tables.add("payments")
+    tables.add("portal")
     unknown = set(data) - tables
     if unknown:
         raise SettingsError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}")
@@ -305,13 +317,25 @@ def load_settings(root: Path) -> Settings:
             f"{path}: compliance.pack {pack!r} is neither a pack ({', '.join(available_packs())})"
             " nor a pack file"
         )
-    return Settings(
+    settings = Settings(
         institution=institution,
         compliance_pack=pack,
         allocation=_allocation(path, data),
         shifted_scores=_shifted_scores(path, data),
         products=products,
         payments=_payments(path, data.get("payments", {})),
+    )
+    return _with_portal(settings, Path(root), load_portal(path, data.get("portal", {})))
+
+
+def _with_portal(settings: Settings, root: Path, portal: PortalSettings) -> Settings:
+    """``settings`` whose lenders make personal links into the workspace's portal."""
+    links = PortalLinks(portal.base_url, root, portal.link_days)
+    return replace(
+        settings,
+        portal=portal,
+        institution=replace(settings.institution, portal=links),
+        products=tuple((code, replace(lender, portal=links)) for code, lender in settings.products),
     )
 
 
@@ -374,7 +398,7 @@ def _lender(
 
 def _apply(path: Path, where: str, base: Any, table: Mapping[str, Any]) -> Any:
     """``base`` with the values of ``table`` (named ``where``) put in, each checked."""
-    known = {f.name for f in fields(base)}
+    known = {f.name for f in fields(base)} - {"portal"}
     changes: dict[str, Any] = {}
     for key, value in table.items():
         name = f"{where}.{key}"
@@ -450,7 +474,9 @@ def lender_settings_text(lender: Institution | None = None) -> str:
 
     def rows(obj: Any) -> list[str]:
         return [
-            f"{f.name} = {value(getattr(obj, f.name))}" for f in fields(obj) if f.name not in _PARTS
+            f"{f.name} = {value(getattr(obj, f.name))}"
+            for f in fields(obj)
+            if f.name not in _PARTS and f.name != "portal"
         ]
 
     lines = [

@@ -118,6 +118,7 @@ def create_app(
     warm_up()  # the dummy hash unknown users are checked against
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(importlib.import_module("arrears.web.payments").router)  # processor
+    app.include_router(importlib.import_module("arrears.web.portal.router").router)  # debtors
     _include_pages(app)
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
