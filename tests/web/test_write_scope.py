@@ -172,6 +172,9 @@ NOT_ABOUT_A_CASE = {
     ("POST", "/agencies/place"): ROLE_SEES_ALL,
     ("POST", "/agencies/recall"): ROLE_SEES_ALL,
     ("POST", "/agencies/by-rule"): "picks cases by rule, no id: " + ROLE_SEES_ALL,
+    ("POST", "/staff/teams"): "adds a team: admins only",
+    ("POST", "/staff/users"): "adds a user: admins only",
+    ("POST", "/staff/agencies"): "adds an agency: " + ROLE_SEES_ALL,
 }
 # bookkeeping of logins and sessions, which a request may touch whatever it asks for
 SESSION_TABLES = ("session", "login", "throttl")

@@ -92,6 +92,7 @@ def _names(book: Book) -> set[str]:
     """The store's own names, which no catalogue translates (users, ids)."""
     users = {"c1", "c2", "c3", "tl", "tl2", "mgr", "comp", "ag", "admin"}
     emails = {"debtor", "example", "com"}  # the customers' email addresses are data
+    users |= {"north", "south"}  # the teams' names (the staff page lists them)
     codes = {row[0] for row in DISPOSITIONS}  # disposition codes, shown beside their words
     return users | {u.upper() for u in users} | {f"C{n}" for n in range(1, 7)} | emails | codes
 
@@ -146,9 +147,19 @@ REFUSALS = {
     "hold": {"kind": "no-such-hold", "reason": ""},
 }
 PAGES = {
-    "admin": ["/queue", "/approvals", "/team", "/agencies", "/legal", "/dashboard", "/compliance"],
-    "tl": ["/queue", "/approvals", "/team", "/legal", "/dashboard"],
-    "c1": ["/queue"],
+    "admin": [
+        "/queue",
+        "/approvals",
+        "/team",
+        "/agencies",
+        "/legal",
+        "/dashboard",
+        "/compliance",
+        "/staff",
+        "/search?q=客户",
+    ],
+    "tl": ["/queue", "/approvals", "/team", "/legal", "/dashboard", "/search"],
+    "c1": ["/queue", "/search?q=客户1"],
     "ag": ["/queue", "/agencies"],
 }
 

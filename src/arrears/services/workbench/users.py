@@ -61,8 +61,31 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+# the API's bounds (web/api/schemas.py), checked here for the pages and the CLI too
+NAME_LENGTH = 100  # a team's name, a user's display name
+AGENCY_NAME_LENGTH = 200
+CODE_LENGTH = 32  # an agency's code (the column's width)
+
+
+def _text(value: str, field: str, high: int, *, required: bool = True) -> str:
+    """``value`` stripped, or Invalid naming ``field`` when it is empty (and
+    ``required``) or longer than ``high`` characters."""
+    text = value.strip()
+    if (required and not text) or len(text) > high:
+        low = 1 if required else 0
+        raise Invalid(
+            f"{field}: must be {low} to {high} characters",
+            "length",
+            field=field,
+            low=low,
+            high=high,
+        )
+    return text
+
+
 def create_team(session: Session, name: str, actor: str = "system") -> Team:
-    """A new team (names are unique)."""
+    """A new team (names are unique, 1 to 100 characters)."""
+    name = _text(name, "team_name", NAME_LENGTH)
     if session.scalar(select(Team).where(Team.name == name)) is not None:
         raise Conflict(f"team {name!r} exists already", "exists", name=name)
     team = Team(name=name)
@@ -75,6 +98,11 @@ def create_team(session: Session, name: str, actor: str = "system") -> Team:
 def team_by_name(session: Session, name: str) -> Team | None:
     """The team called ``name``, if any."""
     return session.scalar(select(Team).where(Team.name == name))
+
+
+def list_teams(session: Session) -> list[Team]:
+    """Every team, by name."""
+    return list(session.scalars(select(Team).order_by(Team.name)))
 
 
 def create_user(
@@ -106,6 +134,7 @@ def create_user(
             "one_of",
             field="language",
         )
+    display_name = _text(display_name, "display_name", NAME_LENGTH, required=False)
     check_password(password, username)
     if role == "agency" and agency_id is None:
         raise Invalid(
@@ -374,9 +403,10 @@ def end_session(session: Session, token: str | None, actor: str = "system") -> b
 
 
 def create_agency(session: Session, code: str, name: str, actor: str = "system") -> Agency:
-    """A new collection agency (codes are unique)."""
-    if not code.strip():
-        raise Invalid("code: must not be empty", "required", field="code")
+    """A new collection agency (codes are unique, 1 to 32 characters; a name of 1 to
+    200)."""
+    code = _text(code, "code", CODE_LENGTH)
+    name = _text(name, "agency_name", AGENCY_NAME_LENGTH)
     if session.scalar(select(Agency).where(Agency.code == code)) is not None:
         raise Conflict(f"agency {code!r} exists already", "exists", name=code)
     agency = Agency(code=code, name=name, active=True)

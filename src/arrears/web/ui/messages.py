@@ -12,6 +12,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "app_name": ("arrears workbench", "arrears 催收工作台"),
     "nav.main": ("Main", "主导航"),
     "nav.queue": ("My queue", "我的队列"),
+    "nav.search": ("Search", "查询"),
     "nav.approvals": ("Approvals", "审批"),
     "nav.team": ("Team", "团队"),
     "nav.agencies": ("Agencies", "委外机构"),

@@ -105,4 +105,54 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "No case of yours matches this number.",
         "您的案件中没有与该号码匹配的。",
     ),
+    # the staff page: teams, users and agencies created by an admin (agencies also by a
+    # manager)
+    "nav.staff": ("Staff", "人员与机构"),
+    "staff.title": ("Staff, teams and agencies", "人员、团队与委外机构"),
+    "staff.teams": ("Teams", "团队"),
+    "staff.team": ("Team", "团队"),
+    "staff.members": ("Active members", "在岗成员"),
+    "staff.users": ("Users", "用户"),
+    "staff.agencies": ("Agencies", "委外机构"),
+    "staff.active": ("Active", "启用"),
+    "staff.create_team": ("Create the team", "创建团队"),
+    "staff.create_user": ("Create a user", "创建用户"),
+    "staff.create_agency": ("Create the agency", "创建委外机构"),
+    "staff.lang.en": ("English", "英文"),
+    "staff.lang.zh_CN": ("Chinese", "中文"),
+    "staff.rate_hint": (
+        "The commission rate paid on the chosen buckets (0.15 or 15%); the strategy's"
+        " agency steps place a case only with an agency whose rates pay on it.",
+        "所选账龄段的佣金比例（0.15 或 15%）；"
+        "策略的委外步骤只会把案件委托给对该案件有佣金比例的机构。",
+    ),
+    "staff.password_hint": (
+        "Leave the password empty for a random one, shown once. Collectors and team leads"
+        " belong to a team, agency users to an agency.",
+        "密码留空则生成随机密码，仅显示一次。"
+        "催收员和组长须属于某个团队，委外机构用户须属于某个委外机构。",
+    ),
+    "staff.team_created": ("Team {name} created.", "团队 {name} 已创建。"),
+    "staff.user_created": ("User {name} created.", "用户 {name} 已创建。"),
+    "staff.user_created_password": (
+        "User {name} created. Password (shown once): {password}",
+        "用户 {name} 已创建。密码（仅显示一次）：{password}",
+    ),
+    "staff.agency_created": ("Agency {name} created.", "委外机构 {name} 已创建。"),
+    "field.team_name": ("Team name", "团队名称"),
+    "field.team_id": ("Team", "团队"),
+    "field.display_name": ("Name", "姓名"),
+    "field.agency_name": ("Agency name", "机构名称"),
+    "field.approval_limit": ("Approval limit", "审批额度"),
+    "field.password": ("Password", "密码"),
+    "field.buckets": ("Buckets", "账龄段"),
+    "field.rate": ("Commission rate", "佣金比例"),
+    "refusal.team_required": (
+        "A collector or team lead belongs to a team: choose one.",
+        "催收员和组长须属于某个团队，请选择团队。",
+    ),
+    "refusal.rate": (
+        "{field}: a share above 0 and at most 1 (0.15 or 15%).",
+        "{field}：须大于 0 且不超过 1（如 0.15 或 15%）。",
+    ),
 }

@@ -40,7 +40,7 @@ def search_page(
         except WorkbenchError as error:
             return failed(request, actor, error)
     return show(
-        request, actor, "search.html", active_nav="queue", q=q, by=by,
+        request, actor, "search.html", active_nav="search", q=q, by=by,
         keys=search_service.KEYS, hits=hits, inbound=False,
     )  # fmt: skip
 
@@ -66,6 +66,6 @@ def inbound_call(
             return see_other(f"/cases/{match.case_id}")
         hits = match.hits
     return show(
-        request, actor, "search.html", active_nav="queue", q=phone, by="phone",
+        request, actor, "search.html", active_nav="search", q=phone, by="phone",
         keys=search_service.KEYS, hits=hits, inbound=True,
     )  # fmt: skip

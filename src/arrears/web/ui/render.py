@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from arrears.services.clock import DEFAULT_TIME_ZONE
+from arrears.services.workbench.search import SEARCHERS
 from arrears.web.ui.i18n import LANGUAGES, request_language, translator
 from arrears.web.ui.refusals import block_reasons, memo_text
 
@@ -35,12 +36,15 @@ DISPLAY_ZONE = ZoneInfo(DEFAULT_TIME_ZONE)
 # page -> roles that see it in the top bar (the page itself checks again)
 NAVIGATION: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("queue", "/queue", frozenset({"collector", "team_lead", "manager", "agency", "admin"})),
+    # search.SEARCHERS: every role that may look a customer up (and take an inbound call)
+    ("search", "/search", SEARCHERS),
     ("approvals", "/approvals", frozenset({"team_lead", "manager", "admin"})),
     ("team", "/team", frozenset({"team_lead", "manager", "admin"})),
     ("agencies", "/agencies", frozenset({"manager", "admin", "agency", "compliance"})),
     ("legal", "/legal", frozenset({"team_lead", "manager", "admin", "compliance"})),
     ("dashboard", "/dashboard", frozenset({"team_lead", "manager", "admin"})),
     ("compliance", "/compliance", frozenset({"compliance", "manager", "admin"})),
+    ("staff", "/staff", frozenset({"manager", "admin"})),
 )
 
 

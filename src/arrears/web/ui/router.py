@@ -12,6 +12,7 @@ from arrears.web.ui import (
     pages_case,
     pages_oversight,
     pages_queue,
+    pages_staff,
     pages_team,
 )
 
@@ -24,3 +25,4 @@ router.include_router(pages_approvals.router)
 router.include_router(pages_team.router)
 router.include_router(pages_agencies.router)
 router.include_router(pages_oversight.router)
+router.include_router(pages_staff.router)
