@@ -53,11 +53,16 @@ TARGETS = {"read": 100.0, "write": 250.0}
 IN_FLIGHT = 64
 
 
+APP_NAME = "bench_workbench"
+
+
 def _url(pg: str) -> str:
+    """The server's URL: the benchmark's schema, and an application name by which its
+    PostgreSQL backends are found (``pg_stat_activity``) to measure their CPU."""
     from sqlalchemy.engine import make_url
 
-    url = make_url(pg).update_query_dict({"options": f"-csearch_path={SCHEMA}"})
-    return url.render_as_string(hide_password=False)
+    query = {"options": f"-csearch_path={SCHEMA}", "application_name": APP_NAME}
+    return make_url(pg).update_query_dict(query).render_as_string(hide_password=False)
 
 
 def build(pg: str, cases: int) -> None:
@@ -278,15 +283,30 @@ def build(pg: str, cases: int) -> None:
             ),
         )
         raw.commit()
-        cursor.execute("ANALYZE")
-        raw.commit()
-        # write the bulk load's pages out now: a checkpoint of ~0.5 GB of fresh rows
-        # landing in the middle of the measured minute is the build's cost, not the load's
-        cursor.execute("CHECKPOINT")
-        raw.commit()
     finally:
         raw.close()
     engine.dispose()
+    settle(pg)
+
+
+def settle(pg: str) -> None:
+    """Leave PostgreSQL nothing to do for the bulk load: VACUUM (FREEZE, ANALYZE) sets
+    the visibility map and hint bits of the freshly COPY'd pages (else the first round's
+    reads dirty them and autovacuum's insert threshold starts a vacuum of each big table
+    inside the measured minute), then a CHECKPOINT writes the ~0.5 GB out now: the
+    build's cost, not the load's."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(pg).set(drivername="postgresql")
+    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{SCHEMA}"')
+        tables = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s", (SCHEMA,)
+        ).fetchall()
+        for (table,) in tables:
+            conn.execute(f'VACUUM (FREEZE, ANALYZE) "{SCHEMA}"."{table}"')
+        conn.execute("CHECKPOINT")
 
 
 def serve(pg: str, port: int, workers: int) -> None:
@@ -335,6 +355,166 @@ def app_in_contact_hours():  # type: ignore[no-untyped-def]
 
     app.state.settings = dataclasses.replace(app.state.settings, clock=clock)
     return app
+
+
+# -- CPU accounting (Linux /proc: no dependency) ----------------------------------------
+
+TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+PG_BACKGROUND = (
+    "autovacuum",
+    "checkpointer",
+    "background writer",
+    "walwriter",
+    "logical replication",
+    "stats",
+    "archiver",
+    "wal",
+)
+
+
+def _stat(pid: int) -> tuple[int, str, float] | None:
+    """(parent pid, name, CPU seconds user + system) of a process, or None once gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            text = f.read().decode(errors="replace")
+    except OSError:
+        return None
+    name = text[text.index("(") + 1 : text.rindex(")")]
+    fields = text[text.rindex(")") + 2 :].split()
+    return int(fields[1]), name, (int(fields[11]) + int(fields[12])) / TICK
+
+
+def _descendants(root: int) -> list[int]:
+    """``root`` and every process under it (uvicorn's supervisor and its workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (found := _stat(int(entry))) is not None:
+            children.setdefault(found[0], []).append(int(entry))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo += children.get(pid, [])
+    return out
+
+
+def _postgres_pids() -> dict[int, str]:
+    """pid → process title of every PostgreSQL process (its title says which it is:
+    ``postgres: 15/main: checkpointer``, ``… autovacuum worker``, a client backend)."""
+    out = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                title = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue
+        if title.startswith("postgres") or "/bin/postgres" in title:
+            out[int(entry)] = title
+    return out
+
+
+def _machine() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot (/proc/stat)."""
+    with open("/proc/stat") as f:
+        ticks = [int(v) for v in f.readline().split()[1:]]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
+    return (sum(ticks[:8]) - idle) / TICK, sum(ticks[:8]) / TICK
+
+
+def load_average() -> str:
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+class CpuMeter:
+    """CPU seconds of the server's processes, PostgreSQL's (its backends serving the
+    server, found by application name; its background processes; other clients) and
+    this generator, sampled so that short-lived processes (an autovacuum worker) are
+    counted too. ``mark()`` starts a measured span; ``span()`` gives its figures."""
+
+    def __init__(self, pg: str, server_pid: int) -> None:
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        url = make_url(pg).set(drivername="postgresql")
+        self.probe = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+        self.probe_pid = self.probe.info.backend_pid
+        self.server_pid = server_pid
+        self.first: dict[tuple[str, int], float] = {}
+        self.last: dict[tuple[str, int], float] = {}
+        self.kind: dict[int, str] = {}
+        self.started = self.machine = (0.0, 0.0)
+        self.wall = 0.0
+        self.own = 0.0
+
+    def _classify(self, titles: dict[int, str]) -> None:
+        ours = {
+            pid
+            for (pid,) in self.probe.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = %s", (APP_NAME,)
+            )
+        }
+        for pid, title in titles.items():
+            if pid in ours:
+                self.kind[pid] = "pg: backends of the server"
+            elif pid == self.probe_pid:
+                self.kind[pid] = "pg: this meter's probe"
+            else:
+                background = next((b for b in PG_BACKGROUND if b in title), None)
+                self.kind[pid] = f"pg: {background}" if background else "pg: other clients"
+
+    def sample(self) -> None:
+        """Read every process's CPU once."""
+        titles = _postgres_pids()
+        # a backend is classified until it is seen as the server's (its application
+        # name may not be set yet the first time it is seen)
+        self._classify(
+            {
+                p: t
+                for p, t in titles.items()
+                if self.kind.get(p, "pg: other clients") == "pg: other clients"
+            }
+        )
+        for group, pids in (("server", _descendants(self.server_pid)), ("pg", list(titles))):
+            for pid in pids:
+                found = _stat(pid)
+                if found is None:
+                    continue
+                key = (group, pid)
+                self.first.setdefault(key, 0.0 if self.started != (0.0, 0.0) else found[2])
+                self.last[key] = found[2]
+                if group == "server":
+                    self.kind[pid] = f"server: {found[1]} {pid}"
+
+    def mark(self) -> None:
+        """Start a measured span now."""
+        self.first, self.last = {}, {}
+        self.started = (0.0, 0.0)
+        self.sample()
+        self.started = _machine()
+        self.wall = time.perf_counter()
+        self.own = time.process_time()
+
+    def span(self) -> dict[str, Any]:
+        """CPU seconds per process kind since ``mark()``, the machine's and ours."""
+        self.sample()
+        busy, total = _machine()
+        by_kind: dict[str, float] = {}
+        for key, last in self.last.items():
+            kind = self.kind.get(key[1], key[0])
+            by_kind[kind] = by_kind.get(kind, 0.0) + last - self.first.get(key, last)
+        return {
+            "wall_s": time.perf_counter() - self.wall,
+            "machine_busy_s": busy - self.started[0],
+            "machine_total_s": total - self.started[1],
+            "generator_s": time.process_time() - self.own,
+            "processes": {k: round(v, 2) for k, v in sorted(by_kind.items())},
+        }
+
+    def close(self) -> None:
+        self.probe.close()
 
 
 class Connection:
@@ -400,12 +580,94 @@ async def _login(connection: Connection, username: str) -> dict[str, str]:
     }
 
 
-async def load(port: int, rate: int, seconds: int, cases: int, warmup: int = 0) -> dict[str, Any]:
+def _job(kind: str, case: int, rng: random.Random) -> tuple[str, str, bytes]:
+    """(method, path, body) of a request of endpoint ``kind`` on ``case``."""
+    if kind == QUEUE:
+        return "GET", "/api/v1/queue?limit=50", b""
+    if kind == CASE:
+        return "GET", f"/api/v1/cases/{case}", b""
+    if kind == CONTACT:
+        body = json.dumps({"disposition": rng.choice(["NA", "RPC", "BUSY", "PTP"])}).encode()
+        return "POST", f"/api/v1/cases/{case}/contacts", body
+    if kind == PROMISE:
+        return "POST", f"/api/v1/cases/{case}/promises", PROMISE_BODY
+    return "GET", "/api/v1/auth/csrf", b""
+
+
+def _endpoint(pick: float) -> str:
+    """The endpoint of the mix (``MIX``) a uniform draw ``pick`` in [0, 1) falls on."""
+    for kind, share in MIX:
+        if pick < share:
+            return kind
+        pick -= share
+    return REFERENCE
+
+
+QUEUE, CASE = "GET /queue", "GET /cases/{id}"
+CONTACT, PROMISE = "POST contacts", "POST promises"
+REFERENCE = "GET /auth/csrf (reference)"
+MIX = ((QUEUE, 0.35), (CASE, 0.35), (CONTACT, 0.10), (PROMISE, 0.10), (REFERENCE, 0.10))
+PROMISE_BODY = b'{"amount": "300.00", "due_date": "2026-12-20"}'
+# server CPU per request, serial, in ms (issue 29); the reference has none of its own
+BUDGET_MS = {QUEUE: 1.0, CASE: 2.0, CONTACT: 2.0, PROMISE: 2.0}
+
+
+async def budget(
+    port: int, sessions: list[dict[str, str]], cases: int, round_no: int, meter: CpuMeter, n: int
+) -> dict[str, dict[str, Any]]:
+    """Server and PostgreSQL CPU per request of each endpoint, ``n`` requests one after
+    another on one connection (after 20 not counted), from the 20 collectors in turn, on
+    cases the load does not use (ids above 5,000; another slice each round, so a case
+    gets one contact and one promise a round)."""
+    connection = Connection("127.0.0.1", port)
+    rng = random.Random(round_no)
+    picks = {
+        k: list(range(k + 1 + 5000, cases + 1, COLLECTORS)) or list(range(k + 1, cases + 1, 100))
+        for k in range(SESSIONS)
+    }
+    out = {}
+    try:
+        for kind, _share in MIX:
+            statuses: dict[int, int] = {}
+            for i in range(-20, n):
+                if i == 0:
+                    meter.mark()
+                who = (i + 20) % SESSIONS
+                own = picks[who]
+                case = own[(round_no * (n + 20) // SESSIONS + (i + 20) // SESSIONS) % len(own)]
+                method, path, body = _job(kind, case, rng)
+                status = (await connection.request(method, path, sessions[who], body))[0]
+                if i >= 0:
+                    statuses[status] = statuses.get(status, 0) + 1
+            span = meter.span()
+            procs = span["processes"]
+            server = sum(v for k, v in procs.items() if k.startswith("server"))
+            pg = procs.get("pg: backends of the server", 0.0)
+            out[kind] = {
+                "server_ms": round(server / n * 1000, 2),
+                "pg_ms": round(pg / n * 1000, 2),
+                "wall_ms": round(span["wall_s"] / n * 1000, 2),
+                "budget_ms": BUDGET_MS.get(kind),
+                "met": None if kind not in BUDGET_MS else server / n * 1000 <= BUDGET_MS[kind],
+                "statuses": statuses,
+            }
+    finally:
+        connection.close()
+    return out
+
+
+async def load(
+    port: int,
+    rate: int,
+    seconds: int,
+    cases: int,
+    warmup: int,
+    sessions: list[dict[str, str]],
+    meter: CpuMeter,
+) -> dict[str, Any]:
     """Send the open-loop load; latencies in ms per endpoint, and statuses, of the
-    requests due after the first ``warmup`` seconds."""
-    logins = Connection("127.0.0.1", port)
-    sessions = [await _login(logins, f"c{n:03d}") for n in range(SESSIONS)]
-    logins.close()
+    requests due after the first ``warmup`` seconds; the CPU of every process over
+    the measured seconds (``CpuMeter``, sampled twice a second)."""
     idle: asyncio.Queue[Connection] = asyncio.Queue()
     for _ in range(IN_FLIGHT):
         idle.put_nowait(Connection("127.0.0.1", port))
@@ -441,6 +703,12 @@ async def load(port: int, rate: int, seconds: int, cases: int, warmup: int = 0) 
         counts = statuses.setdefault(kind, {})
         counts[status] = counts.get(status, 0) + 1
 
+    async def sampling() -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            meter.sample()
+
+    sampler = asyncio.create_task(sampling())
     tasks = []
     start = time.perf_counter()
     for k in range(total):
@@ -450,23 +718,12 @@ async def load(port: int, rate: int, seconds: int, cases: int, warmup: int = 0) 
             await asyncio.sleep(delay)
         if time.perf_counter() - start > warmup + seconds + 30:
             break
+        if k == counted_from:
+            meter.mark()
         n = rng.randrange(SESSIONS)
         case = rng.choice(own[n])
-        pick = rng.random()
-        if pick < 0.35:
-            job = ("GET /queue", "GET", "/api/v1/queue?limit=50", b"")
-        elif pick < 0.70:
-            job = ("GET /cases/{id}", "GET", f"/api/v1/cases/{case}", b"")
-        elif pick < 0.80:
-            code = rng.choice(["NA", "RPC", "BUSY", "PTP"])
-            body = json.dumps({"disposition": code}).encode()
-            job = ("POST contacts", "POST", f"/api/v1/cases/{case}/contacts", body)
-        elif pick < 0.90:
-            body = b'{"amount": "300.00", "due_date": "2026-12-20"}'
-            job = ("POST promises", "POST", f"/api/v1/cases/{case}/promises", body)
-        else:
-            job = ("GET /auth/csrf (reference)", "GET", "/api/v1/auth/csrf", b"")
-        kind, method, path, body = job
+        kind = _endpoint(rng.random())
+        method, path, body = _job(kind, case, rng)
         job_args = (kind, method, path, sessions[n], body, due, k >= counted_from)
         tasks.append(asyncio.create_task(one(*job_args)))
     # bounded: whatever is not answered 30 s after the last request was due is
@@ -474,6 +731,8 @@ async def load(port: int, rate: int, seconds: int, cases: int, warmup: int = 0) 
     _done, pending = await asyncio.wait(
         tasks, timeout=max(1.0, start + warmup + seconds + 30 - time.perf_counter())
     )
+    cpu = meter.span()
+    sampler.cancel()
     for task in pending:
         task.cancel()
     wall = time.perf_counter() - start
@@ -484,7 +743,9 @@ async def load(port: int, rate: int, seconds: int, cases: int, warmup: int = 0) 
         "statuses": statuses,
         "wall": wall,
         "sent": len(tasks),
+        "measured": sum(len(v) for v in latencies.values()),
         "unanswered": len(pending),
+        "cpu": cpu,
     }
 
 
@@ -506,12 +767,123 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
+async def one_round(args: argparse.Namespace, round_no: int, server_pid: int) -> dict[str, Any]:
+    """Log the 20 collectors in, measure each endpoint's CPU budget, send the load."""
+    await _wait_until_up(args.port)
+    meter = CpuMeter(args.pg, server_pid)
+    try:
+        logins = Connection("127.0.0.1", args.port)
+        sessions = [await _login(logins, f"c{n:03d}") for n in range(SESSIONS)]
+        logins.close()
+        cpu_budget = (
+            await budget(args.port, sessions, args.cases, round_no, meter, args.budget)
+            if args.budget
+            else {}
+        )
+        result = await load(
+            args.port, args.rate, args.seconds, args.cases, args.warmup, sessions, meter
+        )
+    finally:
+        meter.close()
+    result["budget"] = cpu_budget
+    return result
+
+
+def report(args: argparse.Namespace, round_no: int, load_at_start: str, result: dict) -> dict:
+    """Print a round's figures; returns them (the JSON line's)."""
+    latencies, statuses, cpu = result["latencies"], result["statuses"], result["cpu"]
+    ref_p50 = _pct(latencies[REFERENCE], 50)
+    measured = result["measured"]
+    print(
+        f"round {round_no}: load average at start {load_at_start}; "
+        f"sent {result['sent']} requests in {result['wall']:.1f} s "
+        f"({result['sent'] / result['wall']:.0f}/s), the first {args.warmup} s not measured; "
+        f"{args.cases} cases in PostgreSQL; unanswered within the bound: {result['unanswered']}"
+    )
+    if result["budget"]:
+        print(
+            f"  CPU per request, serial ({args.budget} each):  "
+            f"{'server':>8} {'budget':>7} {'pg':>6} {'wall':>6}  statuses"
+        )
+        for kind, row in result["budget"].items():
+            mark = "" if row["met"] is None else (" ok" if row["met"] else " OVER")
+            print(
+                f"  {kind:36} {row['server_ms']:>6.2f}ms {row['budget_ms'] or '-':>7}"
+                f"{mark:5} {row['pg_ms']:>5.2f} {row['wall_ms']:>6.2f}  {row['statuses']}"
+            )
+    figures = {}
+    print(
+        f"  {'endpoint':32} {'n':>6} {'p50':>8} {'p95':>8} {'p99':>8} {'target':>8} "
+        f"{'p50/ref':>8}  statuses"
+    )
+    for kind in sorted(latencies):
+        values = latencies[kind]
+        target = (
+            None if kind == REFERENCE else TARGETS["write" if kind.startswith("POST") else "read"]
+        )
+        row = {
+            "n": len(values),
+            "p50": round(_pct(values, 50), 1),
+            "p95": round(_pct(values, 95), 1),
+            "p99": round(_pct(values, 99), 1),
+            "target_p99": target,
+            "met": None if target is None else _pct(values, 99) <= target,
+            "ratio_p50_to_reference": round(_pct(values, 50) / ref_p50, 1),
+            "statuses": statuses[kind],
+        }
+        figures[kind] = row
+        print(
+            f"  {kind:32} {row['n']:>6} {row['p50']:>8} {row['p95']:>8} {row['p99']:>8} "
+            f"{target or '-':>8} {row['ratio_p50_to_reference']:>8}  {row['statuses']}"
+        )
+    cores = os.cpu_count() or 1
+    span = cpu["wall_s"]
+    procs = cpu["processes"]
+    server = sum(v for k, v in procs.items() if k.startswith("server"))
+    pg = sum(v for k, v in procs.items() if k.startswith("pg"))
+    ours = server + pg + cpu["generator_s"]
+    print(
+        f"  CPU over the measured {span:.1f} s ({cores} cores = {span * cores:.0f} CPU s): "
+        f"machine busy {cpu['machine_busy_s']:.1f} s ({cpu['machine_busy_s'] / span / cores:.0%}); "
+        f"server {server:.1f} s ({server / measured * 1000:.2f} ms/request), "
+        f"PostgreSQL {pg:.1f} s, generator {cpu['generator_s']:.1f} s "
+        f"({cpu['generator_s'] / span / cores:.1%} of the cores, "
+        f"{cpu['generator_s'] / measured * 1000:.2f} ms/request), "
+        f"everything else on the machine {cpu['machine_busy_s'] - ours:.1f} s"
+    )
+    print("    " + "; ".join(f"{k} {v:.2f} s" for k, v in procs.items() if v >= 0.01))
+    return {
+        "round": round_no,
+        "load_average_at_start": load_at_start,
+        "sent": result["sent"],
+        "unanswered": result["unanswered"],
+        "wall_s": round(result["wall"], 1),
+        "endpoints": figures,
+        "cpu_budget": result["budget"],
+        "cpu_s": {
+            "span_s": round(span, 1),
+            "machine_busy": round(cpu["machine_busy_s"], 1),
+            "server": round(server, 2),
+            "postgres": round(pg, 2),
+            "generator": round(cpu["generator_s"], 2),
+            "processes": procs,
+        },
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--warmup", type=int, default=5, help="seconds sent but not measured")
+    parser.add_argument("--rounds", type=int, default=3, help="measured rounds, back to back")
+    parser.add_argument(
+        "--budget",
+        type=int,
+        default=200,
+        help="serial requests per endpoint measuring CPU per request before each round (0: none)",
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument(
         "--workers", type=int, default=2, help="server processes (arrears serve --workers)"
@@ -527,63 +899,30 @@ def main() -> None:
         started = time.perf_counter()
         build(args.pg, args.cases)
         print(f"built {args.cases} cases in {time.perf_counter() - started:.1f} s", flush=True)
-    command = [sys.executable, __file__, "--serve", "--pg", args.pg]
-    server = subprocess.Popen([*command, "--port", str(args.port), "--workers", str(args.workers)])
-    try:
-        asyncio.run(_wait_until_up(args.port))
-        result = asyncio.run(load(args.port, args.rate, args.seconds, args.cases, args.warmup))
-    finally:
-        server.terminate()
-        server.wait(30)
-    latencies, statuses = result["latencies"], result["statuses"]
-    reference = "GET /auth/csrf (reference)"
-    ref_p50 = _pct(latencies[reference], 50)
-    figures = {}
-    print(
-        f"sent {result['sent']} requests in {result['wall']:.1f} s "
-        f"({result['sent'] / result['wall']:.0f}/s), the first {args.warmup} s not measured; "
-        f"{args.cases} cases in PostgreSQL; "
-        f"unanswered within the bound: {result['unanswered']}"
-    )
-    print(
-        f"{'endpoint':32} {'n':>6} {'p50':>8} {'p95':>8} {'p99':>8} {'target':>8} "
-        f"{'p50/ref':>8}  statuses"
-    )
-    for kind in sorted(latencies):
-        values = latencies[kind]
-        target = (
-            None if kind == reference else TARGETS["write" if kind.startswith("POST") else "read"]
+    rounds = []
+    for round_no in range(1, args.rounds + 1):
+        load_at_start = load_average()
+        command = [sys.executable, __file__, "--serve", "--pg", args.pg]
+        server = subprocess.Popen(
+            [*command, "--port", str(args.port), "--workers", str(args.workers)]
         )
-        row = {
-            "n": len(values),
-            "p50": round(_pct(values, 50), 1),
-            "p95": round(_pct(values, 95), 1),
-            "p99": round(_pct(values, 99), 1),
-            "target_p99": target,
-            "met": None if target is None else _pct(values, 99) <= target,
-            "ratio_p50_to_reference": round(_pct(values, 50) / ref_p50, 1),
-            "statuses": statuses[kind],
-        }
-        figures[kind] = row
-        print(
-            f"{kind:32} {row['n']:>6} {row['p50']:>8} {row['p95']:>8} {row['p99']:>8} "
-            f"{target or '-':>8} {row['ratio_p50_to_reference']:>8}  {row['statuses']}"
-        )
-    print(
-        json.dumps(
-            {
-                "cases": args.cases,
-                "rate": args.rate,
-                "seconds": args.seconds,
-                "warmup_s": args.warmup,
-                "sent": result["sent"],
-                "unanswered": result["unanswered"],
-                "wall_s": round(result["wall"], 1),
-                "endpoints": figures,
-            },
-            ensure_ascii=False,
-        )
-    )
+        try:
+            result = asyncio.run(one_round(args, round_no, server.pid))
+        finally:
+            server.terminate()
+            server.wait(30)
+        rounds.append(report(args, round_no, load_at_start, result))
+        sys.stdout.flush()
+    summary = {
+        "cases": args.cases,
+        "rate": args.rate,
+        "seconds": args.seconds,
+        "warmup_s": args.warmup,
+        "workers": args.workers,
+        "fresh_build": not args.skip_build,
+        "rounds": rounds,
+    }
+    print(json.dumps(summary, ensure_ascii=False))
 
 
 if __name__ == "__main__":

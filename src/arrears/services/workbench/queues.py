@@ -35,8 +35,9 @@ from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
-from arrears.channels.gating import history_for, load_gate_inputs
-from arrears.compliance import Attempt, Verdict
+from arrears.channels.gating import _in_force, blacklisted, history_for, load_gate_inputs
+from arrears.compliance import Attempt, Gate, Verdict
+from arrears.compliance.gate import normalize_contact
 from arrears.services import audit
 from arrears.services.clock import DEFAULT_TIME_ZONE
 from arrears.services.workbench.access import (
@@ -50,6 +51,7 @@ from arrears.services.workbench.contacts import pack as contact_pack
 from arrears.services.workbench.errors import Forbidden, Invalid, NotFound
 from arrears.services.workbench.ranking import STORE_TIERS, Ranking, load_ranking, loan_risks
 from arrears.store.contact_models import ContactAttempt
+from arrears.store.contact_models import Hold as HoldRow
 from arrears.store.models import CaseRow, Customer
 from arrears.store.workbench_models import (
     CaseAssignment,
@@ -227,36 +229,157 @@ def _ranked_rows(
     tiers: dict[str, ColumnElement[bool]],
     work: Worklist,
     moment: datetime,
+    upto: int | None = None,
 ) -> list[QueueItem]:
     """The rows of ``query`` (``_COLUMNS``) in ranking order, ``work.ranking.window``
-    at most."""
+    at most (the first ``upto`` of them when given: only those become items).
+
+    Whether each is contactable now takes the gate (``_Contactable``): every row's
+    debtor is checked, but a debtor the store knows nothing about for the gate (no hold
+    in force, no allowed contact in the gate's history, recipient not blacklisted) is
+    checked once per time zone, not once per row."""
     ranking = work.ranking
-    flags = [tiers[t].label(t) for t in STORE_TIERS]
-    rows = session.execute(
-        query.add_columns(*flags).order_by(*_store_order(tiers, ranking)).limit(ranking.window)
-    ).all()
     needs_gate = "contactable_now" in ranking.tiers
-    verdicts = gate_verdicts(session, rows, moment, work.pack_name) if needs_gate else {}
-    items = []
-    for r in rows:
-        met = {t for t in STORE_TIERS if getattr(r, t)}
-        verdict = verdicts.get(r.id)
-        if verdict is not None and verdict.allowed:
-            met.add("contactable_now")
-        tier = next((t for t in ranking.tiers if t in met), None)
-        items.append(_item(r, work, tier, verdict))
+    flags = [tiers[t].label(t) for t in STORE_TIERS]
+    rule_pack = contact_pack(work.pack_name)
+    history = history_for(rule_pack)
+    extra = _gate_columns(moment, history) if needs_gate else ()
+    rows = session.execute(
+        query.add_columns(*flags, *extra)
+        .order_by(*_store_order(tiers, ranking))
+        .limit(ranking.window)
+    ).all()
+    contactable = _Contactable(session, rows, moment, rule_pack, history) if needs_gate else None
     order = {t: i for i, t in enumerate(ranking.tiers)}
     last = len(order)
-    items.sort(
-        key=lambda i: (order.get(i.tier, last) if i.tier else last, -i.score, -i.dpd, i.case_id)
-    )
+    contact_rank = order.get("contactable_now", last)
+    risks, default_risk, score = work.risks, ranking.default_risk, ranking.score
+    keyed = []
+    for n, r in enumerate(rows):
+        rank = min(
+            (order.get(t, last) for t in STORE_TIERS if r[len(_COLUMNS) + STORE_INDEX[t]]),
+            default=last,
+        )
+        if contactable is not None and contact_rank < rank and contactable.allowed(r):
+            rank = contact_rank
+        risk = risks.get(r.loan_id)
+        value = score(r.amount_overdue, default_risk if risk is None else risk)
+        keyed.append((rank, -value, -r.dpd, r.id, n, value, risk))
+    keyed.sort()
+    items = []
+    for rank, _, _, _, n, value, risk in keyed if upto is None else keyed[:upto]:
+        r = rows[n]
+        verdict = contactable.verdict(r) if contactable is not None else None
+        tier = ranking.tiers[rank] if rank < last else None
+        items.append(_item(r, work, tier, verdict, value, risk))
     return items
 
 
-def _item(r: Any, work: Worklist, tier: str | None, verdict: Verdict | None) -> QueueItem:
-    risk = work.risks.get(r.loan_id)
-    known = work.ranking.default_risk if risk is None else risk
-    score = work.ranking.score(r.amount_overdue, known)
+STORE_INDEX = {t: i for i, t in enumerate(STORE_TIERS)}
+
+
+def _gate_columns(moment: datetime, history_days: int) -> tuple[Any, ...]:
+    """What the gate needs to know of a queue row's debtor, read with the row: the
+    time zone, the mobile (a call's recipient), whether a hold is in force on the day
+    and whether an allowed contact falls in the gate's history (the same filters as
+    ``gating.load_gate_inputs``)."""
+    on = moment.astimezone(UTC).date()
+    since = moment.astimezone(UTC) - timedelta(days=history_days)
+    held = exists().where(HoldRow.customer_id == CaseRow.customer_id, _in_force(on))
+    contacted = exists().where(
+        ContactAttempt.customer_id == CaseRow.customer_id,
+        ContactAttempt.allowed.is_(True),
+        ContactAttempt.at > since,
+    )
+    return (
+        Customer.time_zone.label("gate_zone"),
+        Customer.mobile.label("gate_mobile"),
+        held.label("gate_held"),
+        contacted.label("gate_contacted"),
+    )
+
+
+class _Contactable:
+    """The gate's verdict on a call now to the debtor of each queue row (a dry run).
+
+    A debtor with a hold in force, an allowed contact in the gate's history or a
+    blacklisted mobile is checked on the inputs ``gating.load_gate_inputs`` reads. For
+    any other debtor the gate sees no holds, no history and no blacklisted recipient:
+    whether it blocks the call depends only on the debtor's zone and whether a recipient
+    is known (a rule may word its reason with the recipient), so the first such debtor
+    of a zone is checked and an *allowed* verdict holds for the zone's others; a
+    blocked one is worked out for each debtor that is shown (``verdict``)."""
+
+    def __init__(
+        self, session: Session, rows: Sequence[Any], moment: datetime, rule_pack: Any, history: int
+    ) -> None:
+        self.moment, self.pack = moment, rule_pack
+        listed = blacklisted(session, None)
+        self.blacklist = frozenset(normalize_contact(v) for v in listed)
+        known = sorted({r.customer_id for r in rows if self._known(r)})
+        self.inputs = load_gate_inputs(session, known, moment, history) if known else None
+        self.known = set(known)
+        self.by_class: dict[tuple[str | None, bool | None], bool] = {}
+        self.verdicts: dict[int, Verdict] = {}
+
+    def _known(self, r: Any) -> bool:
+        """Whether the store holds anything the gate looks at about the row's debtor."""
+        return bool(
+            r.gate_held
+            or r.gate_contacted
+            or (
+                self.blacklist
+                and r.gate_mobile
+                and normalize_contact(r.gate_mobile) in self.blacklist
+            )
+        )
+
+    def _check(self, r: Any) -> Verdict:
+        attempt = Attempt(
+            f"rank-{r.id}", r.customer_id, r.loan_id, "call", self.moment, r.gate_zone
+        )
+        if r.customer_id in self.known:
+            assert self.inputs is not None
+            gate = self.inputs.gate(self.pack, [r.customer_id])
+        else:
+            gate = Gate(self.pack)
+        verdict = gate.check(attempt, r.gate_mobile)
+        self.verdicts[r.id] = verdict
+        return verdict
+
+    def allowed(self, r: Any) -> bool:
+        """Whether a call now to the row's debtor passes the gate."""
+        if r.customer_id in self.known:
+            return self._check(r).allowed
+        key = (r.gate_zone, None if r.gate_mobile is None else bool(r.gate_mobile))
+        found = self.by_class.get(key)
+        if found is None:
+            found = self.by_class[key] = self._check(r).allowed
+        return found
+
+    def verdict(self, r: Any) -> Verdict | None:
+        """The row's verdict: checked, or the allowed one of its class; None when only
+        its class's blocked verdict is known (``annotate`` checks it)."""
+        found = self.verdicts.get(r.id)
+        if found is not None:
+            return found
+        if self.allowed(r):
+            return Verdict(f"rank-{r.id}", True, (), ())
+        return None
+
+
+def _item(
+    r: Any,
+    work: Worklist,
+    tier: str | None,
+    verdict: Verdict | None,
+    score: Decimal | None = None,
+    risk: Decimal | None = None,
+) -> QueueItem:
+    if score is None:
+        risk = work.risks.get(r.loan_id)
+        known = work.ranking.default_risk if risk is None else risk
+        score = work.ranking.score(r.amount_overdue, known)
     return QueueItem(
         *r[: len(_COLUMNS)],
         tier=tier,
@@ -302,7 +425,7 @@ def queue(
     window = work.ranking.window
     items: list[QueueItem] = []
     if offset < window:
-        items = _ranked_rows(session, query, tiers, work, moment)[offset : offset + limit]
+        items = _ranked_rows(session, query, tiers, work, moment, offset + limit)[offset:]
     if len(items) < limit:
         # past the ranked window: the rest in amount order, as the window was filled
         skip = max(offset, window)
@@ -691,7 +814,7 @@ def next_case(
         CaseRow.assigned_to == actor.username,
         CaseRow.assigned_to.is_(None),
     ):
-        ranked = _ranked_rows(session, base.where(pool), tiers, work, moment)
+        ranked = _ranked_rows(session, base.where(pool), tiers, work, moment, candidates)
         for item in ranked[:candidates]:
             if take_lease(session, item.case_id, actor.username, moment, lease):
                 case = session.get(CaseRow, item.case_id)
