@@ -1,4 +1,5 @@
-"""The day order of the close, per product: payments before fees, grace, per-product charges."""
+"""The day order of the close, per product: late fees before the day's payments (a payment
+after grace is late), grace, per-product charges."""
 
 from __future__ import annotations
 
@@ -29,21 +30,36 @@ def charges(acc):
     return [(e.ref, e.amount) for e in acc.ledger.entries if e.kind in kinds]
 
 
-def test_payment_on_the_day_grace_ends_comes_before_the_fee():
-    # CONSUMER #1 (1100.16) due 10 Feb, grace 3: paid in full on the 14th, the day grace
-    # ends. Payments settle before fees and accrual, so nothing is charged.
+def test_payment_the_day_after_grace_is_late_and_pays_the_fee_first():
+    # CONSUMER #1 (1100.16: 180.00 interest + 920.16 principal) due 10 Feb, grace 3 (11–13
+    # Feb): paid in full on the 14th, the day after grace ended, DPD 4. The fee is owed
+    # for what was unpaid when grace ended, so it is charged before the payment, which
+    # settles it first (fee → interest → principal) and leaves 30.00 of principal: DPD 4
+    # shows that day, with 罚息 30.00 × 0.27 / 360 = 0.0225 → 0.02.
     acc, by_day = run(
-        "CONSUMER", date(2025, 2, 20), [Payment("p", date(2025, 2, 14), D("1100.16"))]
+        "CONSUMER", date(2025, 2, 14), [Payment("p", date(2025, 2, 14), D("1100.16"))]
+    )
+    assert charges(acc) == [("late:1", D("30.00")), ("accr:2025-02-14", D("0.02"))]
+    assert [by_day[date(2025, 2, d)].dpd for d in (13, 14)] == [0, 4]
+    assert (by_day[date(2025, 2, 14)].overdue_principal, by_day[date(2025, 2, 14)].fee) == (
+        D("30.00"),
+        D("0.00"),
+    )
+
+
+def test_payment_on_the_last_day_of_grace_is_on_time():
+    acc, by_day = run(
+        "CONSUMER", date(2025, 2, 20), [Payment("p", date(2025, 2, 13), D("1100.16"))]
     )
     assert charges(acc) == []
-    assert [by_day[date(2025, 2, d)].dpd for d in (13, 14, 15)] == [0, 0, 0]
+    assert [by_day[date(2025, 2, d)].dpd for d in (12, 13, 14, 15)] == [0, 0, 0, 0]
 
 
-def test_one_cent_short_on_the_day_grace_ends_is_charged():
-    # 1100.15 paid: 0.01 principal still owed → late fee 30.00 and DPD 4; the 罚息 on
-    # 0.01 is 0.01 × 0.27 / 360 = 0.0000075 → 0.00, so no accrual entry
+def test_one_cent_short_on_the_last_day_of_grace_is_charged():
+    # 1100.15 paid on 13 Feb: 0.01 principal still owed when grace ends → late fee 30.00
+    # and DPD 4 on the 14th; the 罚息 on 0.01 is 0.0000075 → 0.00, so no accrual entry
     acc, by_day = run(
-        "CONSUMER", date(2025, 2, 15), [Payment("p", date(2025, 2, 14), D("1100.15"))]
+        "CONSUMER", date(2025, 2, 15), [Payment("p", date(2025, 2, 13), D("1100.15"))]
     )
     assert charges(acc) == [("late:1", D("30.00"))]
     assert (by_day[date(2025, 2, 14)].dpd, by_day[date(2025, 2, 14)].overdue_principal) == (

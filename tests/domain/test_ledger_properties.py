@@ -344,7 +344,13 @@ def test_written_off_account_can_still_be_closed():
     assert acc.ledger.balance(Account.RECOVERED, LOAN_LEVEL) == Decimal("500.00")
     assert ops.written_off_amount(acc.ledger) == owed
     state = state_of(acc, CAT)
-    assert (state.status, state.dpd) == ("written_off", 0)
+    # still unpaid: DPD counts from installment 1 (due 10 Feb) through 30 Jun, 损失, M5
+    assert (state.status, state.dpd, state.bucket, state.loan_class) == (
+        "written_off",
+        140,
+        "M5",
+        "loss",
+    )
 
 
 def _two_prepaid_installments():

@@ -204,3 +204,34 @@ def test_load_scenario_reads_toml_and_names_the_file(tmp_path: Path):
         load_scenario(tmp_path / "bad.toml", CAT)
     with pytest.raises(ScenarioError, match=r"none\.toml: scenario file not found"):
         load_scenario(tmp_path / "none.toml", CAT)
+
+
+ISSUE_LOAN = {"principal": "6000.00", "annual_rate": "0.18", "term_months": 12}
+
+
+def test_a_payment_the_day_after_grace_is_late():
+    # issue 25: CONSUMER 6,000.00 at 18%, #1 (550.08 = 90.00 interest + 460.08 principal)
+    # due 5 Apr, grace 3 (6–8 Apr), paid in full on 9 Apr (DPD 4). The late fee 30.00 is
+    # owed for what was unpaid when grace ended, so the payment settles it first (fee →
+    # interest → principal) and 30.00 of principal stays unpaid: DPD 4, M1, 关注, and
+    # 罚息 30.00 × 0.27 / 360 = 0.0225 → 0.02 for the day.
+    late = scenario(
+        pay(date(2025, 4, 9), "550.08", "p1"),
+        disbursed_on=date(2025, 3, 5),
+        **ISSUE_LOAN,
+    )
+    s = replay(late, CAT, date(2025, 4, 9)).state
+    assert (s.dpd, s.bucket, s.loan_class) == (4, "M1", "special_mention")
+    assert (s.principal_due, s.interest_due, s.fee, s.penalty) == (
+        D("30.00"),
+        0,
+        0,
+        D("0.02"),
+    )
+    assert replay(late, CAT, date(2025, 4, 9)).charged.fees == D("30.00")
+    # paid on 8 Apr, the last day of grace, it is on time: nothing charged, DPD 0
+    on_time = scenario(
+        pay(date(2025, 4, 8), "550.08", "p1"), disbursed_on=date(2025, 3, 5), **ISSUE_LOAN
+    )
+    result = replay(on_time, CAT, date(2025, 4, 9))
+    assert (result.state.dpd, result.charged.fees, result.state.penalty) == (0, 0, 0)

@@ -6,15 +6,16 @@ Closing day D takes the accounts and dues tables of D-1 and does what
 
 1. ``fall_due``: installments due on D move from not-due into dues; their interest
    counts toward the cost cap; a credit balance becomes available to pay them;
-2. ``settle``: the day's payments (plus that credit) go through each product's waterfall,
+2. ``late_fees``: installments whose grace ended yesterday still unpaid get their late
+   fee (cut to the cost cap) before the day's money comes in;
+3. ``settle``: the day's payments (plus that credit) go through each product's waterfall,
    as a running sum over the balances in settlement order; the rest is credit;
-3. ``assess_dues``: per loan, what is owed, what is past grace (the base of 罚息 and
-   复利), the late fees of installments whose grace ended yesterday, the oldest unpaid
-   installment;
-4. ``charge``: penalty and compound for the day, rounded half-up to the cent, fees and
-   accruals cut to the cost cap (fees first, then penalty, then compound);
-5. ``assess``: DPD, bucket, class, first-payment default and status;
-6. ``compare``: roll forward / roll back / cure / newly delinquent against D-1, and the
+4. ``assess_dues``: per loan, what is owed, what is past grace (the base of 罚息 and
+   复利), the oldest unpaid installment;
+5. ``charge``: penalty and compound for the day, rounded half-up to the cent, cut to
+   what the cost cap still allows (penalty, then compound);
+6. ``assess``: DPD, bucket, class, first-payment default and status;
+7. ``compare``: roll forward / roll back / cure / newly delinquent against D-1, and the
    customer's worst DPD and bucket over all their loans.
 
 All money is integer cents and all dates are day numbers, so both engines compute
@@ -182,33 +183,53 @@ def remaining_dues(dues: Table, per_installment: Table) -> Table:
     return out.filter(out.principal + out.interest > 0)
 
 
-def assess_dues(dues: Table, accounts: Table, day: int) -> Table:
-    """Per loan: owed principal and interest, the part past grace, late fees for
-    installments whose grace ended yesterday, and the oldest unpaid installment."""
-    params = accounts.select(
-        "loan_id", "grace", "tolerance", "fee_fixed", "fee_num", "fee_den", "written_off"
+def _headroom(a: Table, day: int, uncapped: ir.IntegerValue) -> ir.IntegerValue:
+    """What the cost cap still allows on ``day`` (``uncapped`` itself without a cap)."""
+    allowance = div_round(a.principal * a.cap_num * (_int(day) - a.disbursed), a.cap_den)
+    return ibis.ifelse(a.cap_den > 0, ibis.greatest(allowance - a.charged, 0), uncapped)
+
+
+def late_fees(a: Table, dues: Table, day: int) -> Table:
+    """Late fees of installments whose grace ended yesterday with more than the
+    tolerance unpaid, charged before the day's payments (a payment after grace is late
+    and settles the fee first), cut to the cost cap."""
+    params = a.filter(~a.written_off & ((a.fee_fixed > 0) | (a.fee_num > 0))).select(
+        "loan_id", "grace", "tolerance", "fee_fixed", "fee_num", "fee_den"
     )
     j = dues.join(params, "loan_id")
     owed = j.principal + j.interest
-    age = _int(day) - j.due
-    past_grace = age > j.grace
-    has_fee = (j.fee_fixed > 0) | (j.fee_num > 0)
-    late = (age == j.grace + 1) & (owed > j.tolerance) & has_fee & ~j.written_off
-    fee = j.fee_fixed + ibis.ifelse(j.fee_num > 0, div_round(owed * j.fee_num, j.fee_den), 0)
+    late = j.filter(((_int(day) - j.due) == j.grace + 1) & (owed > j.tolerance))
+    owed = late.principal + late.interest
+    fee = late.fee_fixed + ibis.ifelse(
+        late.fee_num > 0, div_round(owed * late.fee_num, late.fee_den), 0
+    )
+    fees = late.group_by("loan_id").agg(fee_raw=fee.sum())
+    a = left_join(a, fees, ["loan_id"])
+    raw = a.fee_raw.fill_null(0)
+    a = a.mutate(fee_new=ibis.least(raw, _headroom(a, day, raw)))
+    return a.mutate(fee=a.fee + a.fee_new, charged=a.charged + a.fee_new).drop("fee_raw", "fee_new")
+
+
+def assess_dues(dues: Table, accounts: Table, day: int) -> Table:
+    """Per loan: owed principal and interest, the part past grace and the oldest unpaid
+    installment."""
+    params = accounts.select("loan_id", "grace", "tolerance")
+    j = dues.join(params, "loan_id")
+    owed = j.principal + j.interest
+    past_grace = (_int(day) - j.due) > j.grace
     unpaid = (j.due < day) & (owed > j.tolerance)
     return j.group_by("loan_id").agg(
         principal_due=j.principal.sum(),
         interest_due=j.interest.sum(),
         overdue_principal=ibis.ifelse(past_grace, j.principal, 0).sum(),
         overdue_interest=ibis.ifelse(past_grace, j.interest, 0).sum(),
-        fee_raw=ibis.ifelse(late, fee, 0).sum(),
         oldest_due=ibis.ifelse(unpaid, j.due, ibis.null("int32")).min(),
         oldest_seq=ibis.ifelse(unpaid, j.seq, ibis.null("int32")).min(),
     )
 
 
 def charge(a: Table, day: int) -> Table:
-    """The day's fee, 罚息 and 复利 under the cost cap, and the new balances."""
+    """The day's 罚息 and 复利 under the cost cap, and the new balances."""
     zero = _int(0)
     live = ~a.written_off
     pen = ibis.ifelse(
@@ -217,18 +238,15 @@ def charge(a: Table, day: int) -> Table:
     comp = ibis.ifelse(
         live & (a.comp_num > 0), div_round(a.overdue_interest * a.comp_num, a.comp_den), zero
     )
-    fee = ibis.ifelse(live, a.fee_raw, zero)
-    allowance = div_round(a.principal * a.cap_num * (_int(day) - a.disbursed), a.cap_den)
-    headroom = ibis.ifelse(a.cap_den > 0, ibis.greatest(allowance - a.charged, 0), fee + pen + comp)
-    a = a.mutate(fee_new=ibis.least(fee, headroom))
-    a = a.mutate(pen_new=ibis.least(pen, headroom - a.fee_new))
-    a = a.mutate(comp_new=ibis.least(comp, headroom - a.fee_new - a.pen_new))
+    headroom = _headroom(a, day, pen + comp)
+    a = a.mutate(pen_new=ibis.least(pen, headroom))
+    a = a.mutate(comp_new=ibis.least(comp, headroom - a.pen_new))
     return a.mutate(
-        fee=a.fee - a.settled_fee + a.fee_new,
+        fee=a.fee - a.settled_fee,
         penalty=a.penalty - a.settled_penalty + a.pen_new,
         compound=a.compound - a.settled_compound + a.comp_new,
         credit=a.credit + a.available - a.settled_total,
-        charged=a.charged + a.fee_new + a.pen_new + a.comp_new,
+        charged=a.charged + a.pen_new + a.comp_new,
     )
 
 
@@ -300,6 +318,7 @@ def new_accounts(loans: Table, day: int, catalog: Catalog) -> Table:
 
 STEPS: list[tuple[str, Callable[..., Any]]] = [
     ("fall_due", fall_due),
+    ("late_fees", late_fees),
     ("settle", settle),
     ("assess_dues", assess_dues),
     ("charge", charge),
@@ -318,8 +337,8 @@ def close_day(
     ``keep`` may materialise the intermediate tables that later steps read several
     times (worth it on Spark, where each reuse would otherwise be recomputed)."""
     fell, fell_totals = fall_due(inputs.schedule, inputs.accounts, day)
-    a = keep(open_accounts(inputs, fell_totals, day))
     dues = inputs.dues.union(fell.select("loan_id", "seq", "due", "principal", "interest"))
+    a = keep(late_fees(open_accounts(inputs, fell_totals, day), dues, day))
     per_loan, per_installment = settle(a, dues)
     dues = keep(remaining_dues(dues, per_installment))
     owed = assess_dues(dues, a, day)
@@ -334,7 +353,6 @@ def close_day(
         interest_due=a.interest_due_right.fill_null(zero),
         overdue_principal=a.overdue_principal_right.fill_null(zero),
         overdue_interest=a.overdue_interest_right.fill_null(zero),
-        fee_raw=a.fee_raw.fill_null(zero),
     )
     a = assess(charge(a, day), day, catalog)
     columns = [*ACCOUNTS.names, "prev_dpd", "prev_bucket_index"]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -39,7 +39,7 @@ from arrears.domain.delinquency import (
 )
 from arrears.domain.ledger import Account, EntryKind, Ledger
 from arrears.domain.money import ZERO
-from arrears.domain.products import Catalog, Product
+from arrears.domain.products import Catalog, LoanClass, Product
 from arrears.domain.schedule import Installment, LoanTerms, build_schedule
 
 ONE_DAY = timedelta(days=1)
@@ -209,6 +209,22 @@ def close_day(
         ledger = ops.fall_due(ledger, schedule[i]).ledger
         charged += schedule[i].interest
         i += 1
+    rules = product.charges
+    # a late fee is owed for what was unpaid when grace ended (the end of yesterday), so
+    # it is charged before today's money comes in: a payment after grace pays it first
+    fees = _late_fees(acc, ledger, day)
+    if fees:
+        allowance = cost_allowance(
+            rules, acc.terms.principal, acc.terms.disbursed_on, day, product.currency
+        )
+        headroom = None if allowance is None else allowance - charged
+        capped = apply_cap(headroom, [fee for _, fee in fees])
+        for (seq, _), amount in zip(fees, capped.amounts, strict=True):
+            if amount > 0:
+                ledger = ops.charge_fee(
+                    ledger, f"late:{seq}", day, amount, memo=LATE_FEE_MEMO
+                ).ledger
+        charged += capped.total
     if i > first:
         applied = ops.apply_credit(ledger, f"credit:{day.isoformat()}", day, waterfall)
         if applied is not None:
@@ -223,33 +239,38 @@ def close_day(
         if ledger.written_off:
             return _with(acc, ledger, day, charged)
 
-    rules = product.charges
-    fees: list[tuple[int, Decimal]] = []
-    if rules.late_fee_fixed or rules.late_fee_rate:
-        fee_due = day - timedelta(days=product.grace_days + 1)
-        j = bisect_left(due_dates, fee_due)
-        while j < len(due_dates) and due_dates[j] == fee_due:
-            missed = unpaid(ledger, schedule[j].seq)
-            if missed > product.arrears_tolerance:
-                fees.append((schedule[j].seq, late_fee(rules, missed, product.currency)))
-            j += 1
     acc = _with(acc, ledger, acc.closed_through, charged)
     penalty, compound = _daily_amounts(acc, day)
-    if not fees and not penalty and not compound:
+    if not penalty and not compound:
         return _with(acc, ledger, day, charged)
     allowance = cost_allowance(
         rules, acc.terms.principal, acc.terms.disbursed_on, day, product.currency
     )
     headroom = None if allowance is None else allowance - charged
-    capped = apply_cap(headroom, [fee for _, fee in fees] + [penalty, compound])
-    *fee_amounts, penalty, compound = capped.amounts
-    for (seq, _), amount in zip(fees, fee_amounts, strict=True):
-        if amount > 0:
-            ledger = ops.charge_fee(ledger, f"late:{seq}", day, amount, memo=LATE_FEE_MEMO).ledger
+    capped = apply_cap(headroom, [penalty, compound])
+    penalty, compound = capped.amounts
     accrued = ops.accrue(ledger, f"accr:{day.isoformat()}", day, penalty, compound)
     if accrued is not None:
         ledger = accrued.ledger
     return _with(acc, ledger, day, charged + capped.total)
+
+
+def _late_fees(acc: LoanAccount, ledger: Ledger, day: date) -> list[tuple[int, Decimal]]:
+    """Uncapped late fees of ``day``: one per installment whose grace ended yesterday
+    with more than the arrears tolerance unpaid."""
+    product = acc.product
+    rules, due_dates = product.charges, acc.due_dates
+    fees: list[tuple[int, Decimal]] = []
+    if not (rules.late_fee_fixed or rules.late_fee_rate):
+        return fees
+    fee_due = day - timedelta(days=product.grace_days + 1)
+    j = bisect_left(due_dates, fee_due)
+    while j < len(due_dates) and due_dates[j] == fee_due:
+        missed = unpaid(ledger, acc.schedule[j].seq)
+        if missed > product.arrears_tolerance:
+            fees.append((acc.schedule[j].seq, late_fee(rules, missed, product.currency)))
+        j += 1
+    return fees
 
 
 def _daily_amounts(acc: LoanAccount, day: date) -> tuple[Decimal, Decimal]:
@@ -332,12 +353,37 @@ def _status(acc: LoanAccount, day: date) -> str:
     return "active"
 
 
+def dpd_anchor(acc: LoanAccount, day: date) -> Installment | None:
+    """The installment DPD counts from on ``day``: the oldest one unpaid. A written-off
+    loan keeps the one it had when it was written off (the oldest installment whose
+    principal or interest was written off, or, written off with nothing yet due, the
+    first installment falling due after the write-off): the debt is still unpaid."""
+    if not acc.ledger.written_off:
+        return oldest_unpaid(acc.schedule, acc.ledger, day, acc.product.arrears_tolerance)
+    entry = next(e for e in acc.ledger.entries if e.kind is EntryKind.WRITE_OFF)
+    owed: dict[int, Decimal] = {}
+    for leg in entry.legs:
+        if leg.installment and leg.account in (Account.PRINCIPAL, Account.INTEREST):
+            owed[leg.installment] = owed.get(leg.installment, ZERO) - leg.amount
+    for seq in sorted(owed):
+        if owed[seq] > acc.product.arrears_tolerance:
+            return acc.schedule[seq - 1]
+    if any(leg.account is Account.NOT_DUE for leg in entry.legs):
+        k = bisect_right(acc.due_dates, entry.posted_on)
+        if k < len(acc.schedule):
+            return acc.schedule[k]  # DPD 0 until it falls due and its grace ends
+    return None
+
+
 def _delinquency(acc: LoanAccount, day: date, catalog: Catalog) -> Delinquency:
     product = acc.product
-    oldest = oldest_unpaid(acc.schedule, acc.ledger, day, product.arrears_tolerance)
+    oldest = dpd_anchor(acc, day)
     raw = (day - oldest.due_date).days if oldest else 0
     dpd = raw if raw > product.grace_days else 0
-    return assess(dpd, oldest.seq if oldest else None, catalog.buckets, catalog.classification)
+    d = assess(dpd, oldest.seq if oldest else None, catalog.buckets, catalog.classification)
+    if acc.ledger.written_off:  # 核销 is of a loan classed 损失, and it stays there
+        return replace(d, loan_class=LoanClass.LOSS)
+    return d
 
 
 def state_of(acc: LoanAccount, catalog: Catalog) -> DayState:
@@ -382,9 +428,8 @@ class _QuietDays:
         self.catalog, self.grace = catalog, acc.product.grace_days
         first = _with(acc, acc.ledger, acc.closed_through + ONE_DAY, acc.charged)
         self.base = state_of(first, catalog)
-        oldest = oldest_unpaid(
-            acc.schedule, acc.ledger, first.closed_through, acc.product.arrears_tolerance
-        )
+        self.written_off = acc.ledger.written_off
+        oldest = dpd_anchor(acc, first.closed_through)
         self.oldest_due = oldest.due_date if oldest else None
         self.first_seq = oldest.seq if oldest else None
 
@@ -403,6 +448,8 @@ class _QuietDays:
             d = assess(dpd, self.first_seq, self.catalog.buckets, self.catalog.classification)
             bucket, index = d.bucket, d.bucket_index
             klass, fpd = d.loan_class.value, d.first_payment_default
+            if self.written_off:
+                klass = LoanClass.LOSS.value
         return DayState(
             b.loan_id, day, b.status, dpd, bucket, index, klass, fpd,
             b.principal_not_due, b.principal_due, b.interest_due,
