@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from arrears.batch.book import load_book
+from arrears.batch.carried import carried_states, read_carried
 from arrears.batch.close import BatchBook
 from arrears.batch.state import (
     day_number,
@@ -39,8 +40,9 @@ def from_store(ws: Workspace) -> tuple[BatchBook, date, int]:
     starting state. Returns the book, the date its state starts from and the number of
     payments waiting to be closed."""
     catalog = ws.catalog
+    carried = carried_states(read_carried(ws.root))  # no ledger replayed that the close carried
     with ws.engine.connect() as conn:
-        book = load_book(conn, catalog, EVERYTHING)
+        book = load_book(conn, catalog, EVERYTHING, carried=carried)
     if not book.accounts:
         raise HandoverError("the store holds no open loans: import a book first")
     batch = batch_book(ws)
