@@ -23,16 +23,19 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from types import ModuleType
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -221,7 +224,10 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(WorkbenchError)
     async def workbench_error(request: Request, exc: WorkbenchError) -> Response:
-        body: dict[str, object] = {"detail": str(exc)}
+        words = _api_words()
+        body: dict[str, object] = (
+            words.refusal_body(request, exc) if words else {"detail": str(exc)}
+        )
         if isinstance(exc, Blocked):
             body["rules"] = exc.rules
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooMany) else None
@@ -237,13 +243,29 @@ def _install_handlers(app: FastAPI) -> None:
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         # FastAPI's own answer echoes the input, and fails (500) when that holds a lone
         # surrogate ("\ud800" is valid JSON, not UTF-8): the same body, ASCII-escaped
-        body = json.dumps({"detail": jsonable_encoder(exc.errors())}, ensure_ascii=True)
+        errors = jsonable_encoder(exc.errors())
+        words = _api_words()
+        answer = words.validation_body(request, errors) if words else {"detail": errors}
+        body = json.dumps(answer, ensure_ascii=True)
         return Response(body, status_code=422, media_type="application/json")
 
     @app.exception_handler(DataError)
     async def data_error(request: Request, exc: DataError) -> Response:
         # a value the database cannot hold (NUL in text, number out of range …)
-        return JSONResponse({"detail": "a value is not valid for the store"}, status_code=422)
+        words = _api_words()
+        body = words.store_refused_body(request) if words else {"detail": "a value is not valid"}
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # the API's own refusals (not logged in, CSRF, role, login, no such route) also
+        # say why in the caller's language; pages keep FastAPI's answer
+        words = _api_words()
+        path = request.url.path
+        if words is None or not path.startswith(API_PREFIX):
+            return await http_exception_handler(request, exc)
+        body = words.http_error_body(request, exc.status_code, exc.detail, path, exc.headers)
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
@@ -251,6 +273,15 @@ def _install_handlers(app: FastAPI) -> None:
             # htmx follows redirects inside the fragment; ask it to reload the page
             return Response(status_code=401, headers={"HX-Redirect": exc.next_url})
         return RedirectResponse(exc.next_url, status_code=303)
+
+
+def _api_words() -> ModuleType | None:
+    """``arrears.web.api.errors`` (the API's errors in the caller's language), or None
+    when the pages' catalogue is not installed (the API then answers in English)."""
+    try:
+        return importlib.import_module("arrears.web.api.errors")
+    except ModuleNotFoundError:
+        return None
 
 
 def _page_words(request: Request, exc: WorkbenchError) -> str:

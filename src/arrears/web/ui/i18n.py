@@ -34,7 +34,7 @@ def normalise_language(value: str | None) -> str | None:
     return None
 
 
-def _from_accept_language(header: str) -> str | None:
+def from_accept_language(header: str) -> str | None:
     # "en-GB,en;q=0.9,zh;q=0.8": take the highest-q tag we know
     best: tuple[float, str] | None = None
     for part in header.split(","):
@@ -60,7 +60,7 @@ def request_language(request: Request, user_language: str | None = None) -> str:
     return (
         normalise_language(user_language)
         or normalise_language(request.cookies.get(LANG_COOKIE))
-        or _from_accept_language(request.headers.get("accept-language", ""))
+        or from_accept_language(request.headers.get("accept-language", ""))
         or DEFAULT_LANGUAGE
     )
 

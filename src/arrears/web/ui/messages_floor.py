@@ -155,4 +155,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{field}: a share above 0 and at most 1 (0.15 or 15%).",
         "{field}：须大于 0 且不超过 1（如 0.15 或 15%）。",
     ),
+    # the JSON API's own errors (web/api/errors.py), in the caller's language
+    "api.not_logged_in": (
+        "Not signed in: sign in first (POST /api/v1/auth/login).",
+        "未登录：请先登录（POST /api/v1/auth/login）。",
+    ),
+    "api.method_not_allowed": (
+        "This method is not allowed here.",
+        "此处不允许该请求方法。",
+    ),
+    "api.invalid_fields": ("Not valid: {fields}.", "以下内容填写有误：{fields}。"),
+    "api.store_refused": (
+        "A value cannot be stored (a character or a number out of range).",
+        "有数值无法保存（字符或数字超出范围）。",
+    ),
 }
