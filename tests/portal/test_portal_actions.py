@@ -1,0 +1,226 @@
+"""What a verified debtor does in the portal lands where a collector's action would:
+the promise, the arrangement (approved by the policy, or pending for a person), the
+dispute hold with its compliance task, the hardship request with its documents, the
+opt-out the gate enforces; each on the case page's history and in the audit chain.
+On SQLite and PostgreSQL (the ``engine`` fixture)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+from portal_support import verify
+from sqlalchemy import select
+from web_support import NOW, TODAY
+
+from arrears.services.portal import actions
+from arrears.services.workbench.access import Actor
+from arrears.services.workbench.case_view import case_view
+from arrears.store.contact_models import Hold
+from arrears.store.portal_models import PortalRequest
+from arrears.store.unit_of_work import UnitOfWork
+from arrears.store.workbench_models import Arrangement, AuditEvent, CaseNote, Promise
+
+ADMIN = Actor(99, "admin", "admin")
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def test_the_debtor_sees_what_is_owed_by_component_as_of_the_close(client, workspace) -> None:
+    verify(client, workspace)
+    page = client.get("/portal/home").text
+    for label in ("本金", "利息", "罚息", "复利", "费用"):
+        assert label in page
+    assert "2026-11-30" in page  # the day the amounts are as of
+    assert "3,355.48" in page  # due now: 3 instalments + 50.00 penalty + 5.00 compound
+    assert "400-000-0000" in page  # how to reach a person
+    assert "验证码" not in page  # the one-time code is not a contact about the debt
+
+
+def test_a_promise_within_the_window_is_a_promise_on_the_case(client, workspace, book) -> None:
+    csrf = verify(client, workspace)
+    due = (TODAY + timedelta(days=7)).isoformat()
+    done = client.post(
+        "/portal/promise", data={"amount": "500.00", "due_date": due, "csrf_token": csrf}
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/portal/home?done=promise"
+    with UnitOfWork(book.engine) as uow:
+        promise = uow.session.scalars(select(Promise)).one()
+        assert (promise.case_id, promise.amount, promise.status) == (
+            book.case_ids[0],
+            Decimal("500.00"),
+            "pending",
+        )
+        assert promise.created_by == "portal"
+        view = case_view(uow.session, ADMIN, book.case_ids[0], now=NOW)
+        assert any(n["body"].startswith("[portal] promise") for n in view["notes"])
+    too_far = (TODAY + timedelta(days=15)).isoformat()
+    refused = client.post(
+        "/portal/promise", data={"amount": "500.00", "due_date": too_far, "csrf_token": csrf}
+    )
+    assert refused.status_code == 422
+    assert "日期太远了" in refused.text
+
+
+def test_a_pre_approved_plan_is_in_place_and_another_waits_for_a_team_lead(
+    client, workspace, book
+) -> None:
+    csrf = verify(client, workspace)
+    first = (TODAY + timedelta(days=20)).isoformat()
+    done = client.post("/portal/plan", data={"count": "6", "first_due": first, "csrf_token": csrf})
+    assert done.status_code == 303
+    with UnitOfWork(book.engine) as uow:
+        plan = uow.session.scalars(select(Arrangement)).one()
+        assert (plan.kind, plan.status, plan.maker, plan.checker) == (
+            "installment_plan",
+            "approved",
+            "portal",
+            "portal-policy",
+        )
+    asked = client.post("/portal/plan", data={"count": "7", "first_due": first, "csrf_token": csrf})
+    assert asked.status_code == 303
+    with UnitOfWork(book.engine) as uow:
+        pending = uow.session.scalars(select(Arrangement).where(Arrangement.status == "pending"))
+        row = pending.one()
+        assert row.required_role == "team_lead"
+        request = uow.session.scalars(select(PortalRequest)).one()
+        assert (request.kind, request.assigned_role, request.arrangement_id) == (
+            "arrangement",
+            "team_lead",
+            row.id,
+        )
+
+
+def test_the_settlement_offer_forgives_penalty_and_fees_within_the_limit(
+    client, workspace, book
+) -> None:
+    csrf = verify(client, workspace)
+    page = client.get("/portal/settlement").text
+    assert "55.00" in page  # 50.00 penalty + 5.00 compound forgiven
+    pay_by = (TODAY + timedelta(days=30)).isoformat()
+    done = client.post("/portal/settlement", data={"pay_by": pay_by, "csrf_token": csrf})
+    assert done.status_code == 303
+    with UnitOfWork(book.engine) as uow:
+        row = uow.session.scalars(select(Arrangement)).one()
+        assert (row.kind, row.status, row.relief) == ("settlement", "approved", Decimal("55.00"))
+
+
+def test_a_dispute_holds_the_debt_and_gives_compliance_a_task(client, workspace, book) -> None:
+    csrf = verify(client, workspace)
+    sent = client.post(
+        "/portal/dispute",
+        data={"reason": "我已经在10月还清了", "csrf_token": csrf},
+        files={"documents": ("receipt.pdf", PDF, "application/pdf")},
+    )
+    assert sent.status_code == 303, sent.text
+    with UnitOfWork(book.engine) as uow:
+        request = uow.session.scalars(select(PortalRequest)).one()
+        assert (request.kind, request.assigned_role, request.due_on) == (
+            "dispute",
+            "compliance",
+            TODAY + timedelta(days=actions.DISPUTE_DAYS),
+        )
+        hold = uow.session.get(Hold, request.hold_id)
+        assert hold is not None and (hold.kind, hold.loan_id, hold.released_on) == (
+            "dispute",
+            "L1",
+            None,
+        )
+        assert json.loads(request.details)["documents"]
+        view = case_view(uow.session, ADMIN, book.case_ids[0], now=NOW)
+        assert [d["file_name"] for d in view["documents"]] == ["receipt.pdf"]
+        blocked = {c["channel"]: c for c in view["compliance"]}
+        assert not blocked["call"]["allowed"]
+        comp = Actor(98, "comp", "compliance")
+        assert [r.id for r in actions.open_requests(uow.session, comp)] == [request.id]
+        actions.resolve(
+            uow.session, comp, request.id, "rejected", note="paid in full? no", today=TODAY,
+            pack="cn",
+        )  # fmt: skip
+        uow.commit()
+    with UnitOfWork(book.engine) as uow:
+        assert uow.session.get(Hold, request.hold_id).released_on == TODAY  # type: ignore[union-attr]
+    again = client.get("/portal/home").text
+    assert "已答复" in again
+
+
+def test_under_regulation_f_the_hold_stays_until_verification_is_sent(
+    client, workspace, book
+) -> None:
+    csrf = verify(client, workspace)
+    client.post("/portal/dispute", data={"reason": "not mine", "csrf_token": csrf})
+    with UnitOfWork(book.engine) as uow:
+        request = uow.session.scalars(select(PortalRequest)).one()
+        # the app's pack is cn; a us-regf request records the pause
+        request.details = json.dumps({"paused_until_verification": True})
+        comp = Actor(98, "comp", "compliance")
+        try:
+            actions.resolve(uow.session, comp, request.id, "rejected", note="", today=TODAY,
+                            pack="us-regf")  # fmt: skip
+        except actions.Conflict as exc:
+            assert exc.code == "portal_verification_first"
+        else:
+            raise AssertionError("released before verification was sent")
+        actions.resolve(uow.session, comp, request.id, "verification_sent", note="mailed",
+                        today=TODAY, pack="us-regf")  # fmt: skip
+        assert uow.session.get(Hold, request.hold_id).released_on == TODAY  # type: ignore[union-attr]
+
+
+def test_hardship_with_documents_is_a_task_for_the_team_lead(client, workspace, book) -> None:
+    csrf = verify(client, workspace)
+    sent = client.post(
+        "/portal/hardship",
+        data={"reason": "I lost my job in October", "csrf_token": csrf},
+        files=[
+            ("documents", ("letter.pdf", PDF, "application/pdf")),
+            ("documents", ("p.pdf", PDF, "application/pdf")),
+        ],
+    )
+    assert sent.status_code == 303, sent.text
+    with UnitOfWork(book.engine) as uow:
+        request = uow.session.scalars(select(PortalRequest)).one()
+        assert (request.kind, request.assigned_role) == ("hardship", "team_lead")
+        assert len(json.loads(request.details)["documents"]) == 2
+    bad = client.post(
+        "/portal/hardship",
+        data={"reason": "x", "csrf_token": csrf},
+        files={"documents": ("a.pdf", b"MZ\x90\x00 not a pdf", "application/pdf")},
+    )
+    assert bad.status_code == 422
+
+
+def test_an_sms_opt_out_is_enforced_by_the_gate(client, workspace, book) -> None:
+    csrf = verify(client, workspace)
+    done = client.post(
+        "/portal/preferences", data={"channel": "sms", "allow": "0", "csrf_token": csrf}
+    )
+    assert done.status_code == 303
+    with UnitOfWork(book.engine) as uow:
+        view = case_view(uow.session, ADMIN, book.case_ids[0], now=NOW)
+        status = {c["channel"]: c for c in view["compliance"]}
+        assert not status["sms"]["allowed"]
+        assert any("consent_withdrawn" in r for r in status["sms"]["rules"])
+        assert status["email"]["allowed"]
+    page = client.get("/portal/preferences").text
+    assert 'data-testid="toggle-sms">开启' in page
+    client.post("/portal/preferences", data={"channel": "sms", "allow": "1", "csrf_token": csrf})
+    with UnitOfWork(book.engine) as uow:
+        view = case_view(uow.session, ADMIN, book.case_ids[0], now=NOW)
+        assert {c["channel"]: c for c in view["compliance"]}["sms"]["allowed"]
+
+
+def test_every_visit_and_action_is_audited(client, workspace, book) -> None:
+    csrf = verify(client, workspace)
+    client.post(
+        "/portal/promise",
+        data={"amount": "100", "due_date": TODAY.isoformat(), "csrf_token": csrf},
+    )
+    with UnitOfWork(book.engine) as uow:
+        actions_seen = [
+            a for (a,) in uow.session.execute(select(AuditEvent.action).order_by(AuditEvent.seq))
+        ]
+        notes = uow.session.scalars(select(CaseNote.author)).all()
+    for action in ("portal.visit", "portal.identity_ok", "portal.code_sent", "portal.verified",
+                   "portal.view", "promise.create"):  # fmt: skip
+        assert action in actions_seen
+    assert notes == ["portal"]
