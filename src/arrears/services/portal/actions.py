@@ -327,7 +327,7 @@ def _arrange(
         row.required_role,
         today + timedelta(days=REQUEST_DAYS),
         arrangement_id=row.id,
-        kind=kind,
+        arrangement_kind=kind,
     )
     return ArrangementResult(row, request)
 
