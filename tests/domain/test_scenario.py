@@ -9,12 +9,15 @@ The CONSUMER loan is the worked example of test_worked_example.py: 12,000.00 at 
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from arrears.domain.account import Payment, advance, open_account, state_of
 from arrears.domain.products import load_catalog
@@ -235,3 +238,86 @@ def test_a_payment_the_day_after_grace_is_late():
     )
     result = replay(on_time, CAT, date(2025, 4, 9))
     assert (result.state.dpd, result.charged.fees, result.state.penalty) == (0, 0, 0)
+
+
+def test_a_reversal_recharges_what_the_reversed_payment_avoided():
+    # issue 25: #1 (460.08 principal + 90.00 interest) due 5 Apr, grace to 8 Apr; 600.00
+    # paid on 15 Apr settles everything, then bounces on 20 Apr. 罚息 460.08 × 0.27 / 360
+    # = 0.35 and 复利 90.00 × 0.27 / 360 = 0.07 a day are owed for all 12 days 9–20 Apr:
+    # 4.20 and 0.84 (the 5 days the bounced payment stood, 15–19 Apr, are charged again
+    # on the 20th; without that the loan showed 2.45 and 0.49).
+    bounced = scenario(
+        pay(date(2025, 4, 15), "600.00", "p1"),
+        {"kind": "reversal", "on": date(2025, 4, 20), "ref": "p1"},
+        disbursed_on=date(2025, 3, 5),
+        **ISSUE_LOAN,
+    )
+    got = replay(bounced, CAT, date(2025, 4, 20))
+    assert (got.state.penalty, got.state.compound, got.state.fee) == (
+        D("4.20"),
+        D("0.84"),
+        D("30.00"),
+    )
+    assert (got.charged.penalty, got.charged.compound) == (D("4.20"), D("0.84"))
+    never = replay(scenario(disbursed_on=date(2025, 3, 5), **ISSUE_LOAN), CAT, date(2025, 4, 20))
+    assert got.state == never.state
+
+
+def test_a_payment_bounced_after_grace_recharges_the_late_fee_it_avoided():
+    # paid on the due date (5 Apr), bounced on 12 Apr: the fee of 9 Apr is charged on the
+    # 12th, with the 罚息/复利 of 9–11 Apr, as if the payment had never come
+    bounced = scenario(
+        pay(date(2025, 4, 5), "550.08", "p1"),
+        {"kind": "reversal", "on": date(2025, 4, 12), "ref": "p1"},
+        disbursed_on=date(2025, 3, 5),
+        **ISSUE_LOAN,
+    )
+    got = replay(bounced, CAT, date(2025, 4, 12))
+    never = replay(scenario(disbursed_on=date(2025, 3, 5), **ISSUE_LOAN), CAT, date(2025, 4, 12))
+    assert got.state == never.state
+    assert (got.state.fee, got.state.penalty, got.state.compound) == (
+        D("30.00"),
+        D("1.40"),
+        D("0.28"),
+    )
+
+
+NO_CAP = replace(
+    CAT,
+    products={
+        code: replace(p, charges=replace(p.charges, cost_cap=None))
+        for code, p in CAT.products.items()
+    },
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    paid=st.integers(1, 100),
+    stood=st.integers(1, 60),
+    cents=st.integers(1, 300_000),
+    product=st.sampled_from(["CONSUMER", "MICRO", "SME", "CARD"]),
+)
+def test_a_reversed_payment_leaves_the_loan_as_if_never_paid(paid, stood, cents, product):
+    # whatever the day, the amount and how long it stood, a payment reversed leaves every
+    # balance and the charges to date exactly as if it had never been made (no cost cap:
+    # under one, the recharge is cut to the cap, below)
+    start = date(2025, 3, 5)
+    pay_on = start + timedelta(days=paid)
+    reverse_on = pay_on + timedelta(days=stood)
+    events = (
+        pay(pay_on, str(D(cents) / 100), "p1"),
+        {"kind": "reversal", "on": reverse_on, "ref": "p1"},
+    )
+    loan = {"disbursed_on": start, "principal": "6000.00"}
+
+    def run(catalog, *events):
+        data = {"product": product, "loan": {**LOAN, **loan}, "events": list(events)}
+        return replay(parse_scenario(data, catalog, "s.toml"), catalog, reverse_on)
+
+    got, never = run(NO_CAP, *events), run(NO_CAP)
+    assert got.state == never.state
+    assert got.charged == never.charged
+    capped = run(CAT, *events)
+    allowance = D(6000) * D("0.24") * (reverse_on - start).days / 365
+    assert capped.state.charged_to_date <= allowance.quantize(D("0.01"), rounding=ROUND_HALF_UP)

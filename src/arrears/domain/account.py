@@ -23,10 +23,11 @@ such a stretch instead of one a day.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from types import MappingProxyType
 
 from arrears.domain import operations as ops
 from arrears.domain.charges import apply_cap, cost_allowance, daily_charge, late_fee
@@ -148,6 +149,76 @@ def charges_to_date(ledger: Ledger) -> ChargesToDate:
         elif entry.kind is EntryKind.FEE and entry.ref not in reversed_refs:
             fees += entry.amount
     return ChargesToDate(interest, penalty, compound, fees)
+
+
+@dataclass(frozen=True, slots=True)
+class AvoidedCharges:
+    """What a loan would have been charged without a payment (or waiver) later reversed:
+    its late fees by installment through the reversal day's fee step, and the 罚息 and
+    复利 it escaped through the day before the reversal."""
+
+    late_fees: Mapping[int, Decimal]
+    penalty: Decimal
+    compound: Decimal
+
+
+def avoided_charges(actual: LoanAccount, without: LoanAccount) -> AvoidedCharges:
+    """Compare ``actual`` with ``without``, the same loan closed through the same day with
+    the reversed event left out: the late fees ``without`` charged then and on the next
+    day (fees come before the day's payments, so the reversal of that day does not
+    change them), and its excess of 罚息 and 复利 (never negative). Both were cut by the
+    cost cap."""
+    if actual.closed_through != without.closed_through:
+        raise ValueError(
+            f"loan {actual.loan_id}: compare closes of one day, not {actual.closed_through} "
+            f"and {without.closed_through}"
+        )
+    a, w = charges_to_date(actual.ledger), charges_to_date(without.ledger)
+    fees = _late_fees_charged(close_day(without, without.closed_through + ONE_DAY).ledger)
+    return AvoidedCharges(
+        MappingProxyType(fees),
+        max(w.penalty - a.penalty, ZERO),
+        max(w.compound - a.compound, ZERO),
+    )
+
+
+def _late_fees_charged(ledger: Ledger) -> dict[int, Decimal]:
+    """Late fees charged per installment (``late:<seq>``, and any recharge of one)."""
+    out: dict[int, Decimal] = {}
+    for e in ledger.entries:
+        if e.kind is EntryKind.FEE and e.memo == LATE_FEE_MEMO and "late:" in e.ref:
+            seq = int(e.ref.rsplit("late:", 1)[1])
+            out[seq] = out.get(seq, ZERO) + e.amount
+    return out
+
+
+def recharge(
+    acc: LoanAccount, ledger: Ledger, ref: str, day: date, missed: AvoidedCharges
+) -> Ledger:
+    """Charge on ``day`` what a reversed payment had avoided, cut to what the cost cap
+    of ``acc``'s product still allows (fees first, then 罚息, then 复利): its late fees
+    (``late:<seq>`` as the close would have, or ``<ref>:late:<seq>`` for what a smaller
+    fee already charged left) and one accrual ``ref`` for the 罚息 and 复利 of the days
+    it stood."""
+    charged = _late_fees_charged(ledger)
+    fees = [
+        (seq, amount - charged.get(seq, ZERO))
+        for seq, amount in sorted(missed.late_fees.items())
+        if amount > charged.get(seq, ZERO)
+    ]
+    product = acc.product
+    allowance = cost_allowance(
+        product.charges, acc.terms.principal, acc.terms.disbursed_on, day, product.currency
+    )
+    headroom = None if allowance is None else allowance - cost_charged(ledger)
+    capped = apply_cap(headroom, [fee for _, fee in fees] + [missed.penalty, missed.compound])
+    *fee_amounts, penalty, compound = capped.amounts
+    for (seq, _), amount in zip(fees, fee_amounts, strict=True):
+        if amount > 0:
+            fee_ref = f"late:{seq}" if ledger.entry(f"late:{seq}") is None else f"{ref}:late:{seq}"
+            ledger = ops.charge_fee(ledger, fee_ref, day, amount, memo=LATE_FEE_MEMO).ledger
+    accrued = ops.accrue(ledger, ref, day, penalty, compound)
+    return ledger if accrued is None else accrued.ledger
 
 
 def _with(acc: LoanAccount, ledger: Ledger, closed_through: date, charged: Decimal) -> LoanAccount:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -25,14 +25,17 @@ from typing import Any
 
 from arrears.domain import operations as ops
 from arrears.domain.account import (
+    AvoidedCharges,
     ChargesToDate,
     DayState,
     LoanAccount,
     Posting,
     advance,
+    avoided_charges,
     charges_to_date,
     close_day,
     open_account,
+    recharge,
     state_of,
 )
 from arrears.domain.errors import DomainError
@@ -312,12 +315,8 @@ def replay(scenario: Scenario, catalog: Catalog, as_of: date) -> Replay:
     for event in scenario.events:
         if event.on <= as_of:
             by_day.setdefault(event.on, []).append(event)
-    posted: dict[str, tuple[str, ...]] = {}  # scenario ref -> ledger refs it booked
-    for day in sorted(by_day):
-        acc, _ = advance(acc, day - ONE_DAY)
-        postings = [_posting(acc, e, posted, scenario.source) for e in by_day[day]]
-        acc = close_day(acc, day, postings=postings)
-    acc, _ = advance(acc, as_of)
+    run = _Run(scenario.source, by_day)
+    acc = run.close_through(acc, as_of, {})
     return Replay(
         state=state_of(acc, catalog),
         charged=charges_to_date(acc.ledger),
@@ -326,23 +325,76 @@ def replay(scenario: Scenario, catalog: Catalog, as_of: date) -> Replay:
     )
 
 
-def _posting(
-    acc: LoanAccount, event: ScenarioEvent, posted: dict[str, tuple[str, ...]], source: str
-) -> Posting:
-    """The ledger posting of ``event``; a domain refusal (waiving more than is owed,
-    writing off a repaid loan) becomes a ScenarioError naming the event."""
-    waterfall = acc.product.waterfall
+# reversing one of these re-closes the days it stood without it and charges the difference
+RECHARGED = (EventKind.PAYMENT, EventKind.WAIVER)
 
-    def book(ledger: Ledger, day: date) -> Ledger:
-        try:
-            ledger, refs = _book(ledger, day, event, posted, waterfall)
-        except DomainError as exc:
-            reason = str(exc).removeprefix(f"loan {ledger.loan_id}: ")
-            raise ScenarioError(f"{source}: {event.label}: {reason}") from None
-        posted[event.ref] = refs
-        return ledger
 
-    return book
+@dataclass
+class _Run:
+    """Closes a loan through the scenario's event days; remembers the account as it was
+    before each event day, so a reversal can re-close the days its target stood."""
+
+    source: str
+    by_day: dict[date, list[ScenarioEvent]]
+    before: dict[date, LoanAccount] = field(default_factory=dict)
+
+    def close_through(
+        self, acc: LoanAccount, until: date, posted: dict[str, tuple[str, ...]]
+    ) -> LoanAccount:
+        """Close ``acc`` through ``until``, each event on its day; ``posted`` maps an
+        event's ref to the ledger refs it booked."""
+        for day in sorted(d for d in self.by_day if acc.closed_through < d <= until):
+            acc, _ = advance(acc, day - ONE_DAY)
+            self.before[day] = acc
+            postings = [self._posting(acc, e, posted) for e in self.by_day[day]]
+            acc = close_day(acc, day, postings=postings)
+        acc, _ = advance(acc, until)
+        return acc
+
+    def _posting(
+        self, acc: LoanAccount, event: ScenarioEvent, posted: dict[str, tuple[str, ...]]
+    ) -> Posting:
+        """The ledger posting of ``event``; a domain refusal (waiving more than is owed,
+        writing off a repaid loan) becomes a ScenarioError naming the event."""
+        waterfall = acc.product.waterfall
+        missed = self._avoided(acc, event, posted) if event.kind is EventKind.REVERSAL else None
+
+        def book(ledger: Ledger, day: date) -> Ledger:
+            try:
+                ledger, refs = _book(ledger, day, event, posted, waterfall)
+                if missed is not None:
+                    ledger = recharge(acc, ledger, f"recharge:{event.ref}", day, missed)
+            except DomainError as exc:
+                reason = str(exc).removeprefix(f"loan {ledger.loan_id}: ")
+                raise ScenarioError(f"{self.source}: {event.label}: {reason}") from None
+            posted[event.ref] = refs
+            return ledger
+
+        return book
+
+    def _avoided(
+        self, acc: LoanAccount, reversal: ScenarioEvent, posted: dict[str, tuple[str, ...]]
+    ) -> AvoidedCharges | None:
+        """What the reversed payment (or waiver) avoided from its day to the day before
+        the reversal: the loan closed again over those days without it, less what was
+        actually charged."""
+        target = next(
+            e
+            for d in sorted(self.by_day)
+            for e in self.by_day[d]
+            if e.ref == reversal.ref and e.kind is not EventKind.REVERSAL
+        )
+        if target.kind not in RECHARGED or target.on >= reversal.on:
+            return None
+        without = {
+            d: [e for e in events if e is not target]
+            for d, events in self.by_day.items()
+            if d < reversal.on
+        }
+        again = _Run(self.source, without, dict(self.before))
+        start = self.before[target.on]
+        replayed = again.close_through(start, acc.closed_through, dict(posted))
+        return avoided_charges(acc, replayed)
 
 
 def _book(
