@@ -4,7 +4,8 @@ pipeline is how many cases stand at each stage."""
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -202,3 +203,81 @@ def refer(
         {"stage": stage, "started_on": on, "step": step, "task": en},
     )
     return action, ""
+
+
+# The legal team's next task at each stage and the days it has for it from the stage's
+# date (the firm's working rules; the court's own time limits where there is one):
+# a lawyer letter gives the debtor 15 days to answer before filing; filing (court,
+# papers, case number) within 30; a judgment's appeal period is 15 days, then
+# enforcement is applied for; enforcement is reviewed every 30 days; a pre-suit asset
+# preservation lapses unless the suit is filed within 30 days; a disposal is followed up
+# within 60. A closed legal case has no task.
+TASK_DAYS = {
+    "lawyer_letter": 15,
+    "filing": 30,
+    "judgment": 15,
+    "enforcement": 30,
+    "asset_preservation": 30,
+    "asset_disposal": 60,
+}
+MAX_TASKS = 500
+
+
+@dataclass(frozen=True)
+class LegalTask:
+    """An open case in litigation: its current stage, since when, the task's deadline
+    (``due_on``, ``days_left`` negative when late), and who opened the stage."""
+
+    case_id: int
+    loan_id: str
+    bucket: str
+    amount_overdue: Decimal
+    stage: str
+    started_on: date
+    due_on: date
+    days_left: int
+    court: str
+    court_case_number: str
+    created_by: str
+
+
+def tasks(session: Session, actor: Actor, today: date, limit: int = MAX_TASKS) -> list[LegalTask]:
+    """The legal team's work list: every open case in the actor's scope whose latest
+    litigation stage has a task (``TASK_DAYS``), the nearest deadline first (late ones
+    at the top), at most ``limit``."""
+    require_role(actor, LEGAL_ROLES | {"compliance"}, "read the legal tasks")
+    latest = (
+        select(LegalAction.case_id, func.max(LegalAction.id).label("last"))
+        .group_by(LegalAction.case_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            LegalAction.case_id,
+            CaseRow.loan_id,
+            CaseRow.bucket,
+            CaseRow.amount_overdue,
+            LegalAction.stage,
+            LegalAction.started_on,
+            LegalAction.court,
+            LegalAction.court_case_number,
+            LegalAction.created_by,
+        )
+        .join(latest, latest.c.last == LegalAction.id)
+        .join(CaseRow, CaseRow.id == LegalAction.case_id)
+        .where(CaseRow.status == "open", LegalAction.stage.in_(list(TASK_DAYS)))
+        .where(case_scope(session, actor))
+    ).all()
+    out = []
+    for row in rows:
+        due = row.started_on + timedelta(days=TASK_DAYS[row.stage])
+        out.append(
+            LegalTask(
+                case_id=row.case_id, loan_id=row.loan_id, bucket=row.bucket,
+                amount_overdue=row.amount_overdue, stage=row.stage, started_on=row.started_on,
+                due_on=due, days_left=(due - today).days, court=row.court,
+                court_case_number=row.court_case_number, created_by=row.created_by,
+            )
+        )  # fmt: skip
+    out.sort(key=lambda task: (task.due_on, task.case_id))
+    return out[:limit]

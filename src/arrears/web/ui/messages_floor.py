@@ -169,4 +169,40 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "A value cannot be stored (a character or a number out of range).",
         "有数值无法保存（字符或数字超出范围）。",
     ),
+    # the legal team's tasks (services/workbench/legal.tasks)
+    "legal.tasks": ("Legal team's tasks", "法务待办"),
+    "legal.tasks_hint": (
+        "Open cases in litigation, the nearest deadline first: each stage's next step"
+        " and the days it has from the stage's date.",
+        "诉讼中的在催案件，按截止日期排序：每个阶段的下一步工作及自该阶段开始起的期限。",
+    ),
+    "legal.task": ("Task", "待办事项"),
+    "legal.deadline": ("Deadline", "截止日期"),
+    "legal.late": ("{days} days late", "已逾期 {days} 天"),
+    "legal.due_today": ("due today", "今日到期"),
+    "legal.days_left": ("{days} days left", "剩余 {days} 天"),
+    "legal.by_strategy": ("(strategy)", "（策略）"),
+    "legal.no_tasks": (
+        "No case in litigation waits for the legal team.",
+        "暂无待法务处理的诉讼案件。",
+    ),
+    "legal.tasks_capped": ("The first {count} tasks are shown.", "仅显示前 {count} 项待办。"),
+    "legal.task.lawyer_letter": (
+        "Follow up the debtor's answer to the lawyer letter; file if none",
+        "跟进债务人对律师函的回应；无回应则准备立案",
+    ),
+    "legal.task.filing": (
+        "File with the court: papers, court and case number",
+        "向法院立案：准备材料，登记法院与案号",
+    ),
+    "legal.task.judgment": (
+        "Appeal period: then apply for enforcement",
+        "上诉期届满后申请强制执行",
+    ),
+    "legal.task.enforcement": ("Review the enforcement's progress", "跟进执行进展"),
+    "legal.task.asset_preservation": (
+        "File the suit before the preservation lapses",
+        "在保全失效前提起诉讼",
+    ),
+    "legal.task.asset_disposal": ("Follow up the disposal", "跟进资产处置"),
 }

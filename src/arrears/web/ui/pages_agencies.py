@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -18,7 +19,13 @@ from arrears.services.workbench.errors import Invalid, WorkbenchError
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.store.workbench_models import LEGAL_STAGES
 from arrears.web.app import settings_of
-from arrears.web.deps import form_row_id, get_uow, require_page_user, workbench_router
+from arrears.web.deps import (
+    MAX_ROW_ID,
+    form_row_id,
+    get_uow,
+    require_page_user,
+    workbench_router,
+)
 from arrears.web.ui.i18n import request_language, translator
 from arrears.web.ui.pages import allowed, refusal_for, refused, show
 
@@ -167,8 +174,14 @@ async def place_by_rule(
 
 
 def _legal_page(
-    request: Request, actor: Actor, uow: UnitOfWork, flashes: Flashes, status: int
+    request: Request,
+    actor: Actor,
+    uow: UnitOfWork,
+    flashes: Flashes,
+    status: int,
+    case_id: int | None = None,
 ) -> Response:
+    today = settings_of(request).today()
     return show(
         request,
         actor,
@@ -176,8 +189,11 @@ def _legal_page(
         status_code=status,
         active_nav="legal",
         pipeline=legal.pipeline(uow.session, actor),
+        tasks=legal.tasks(uow.session, actor, today),
+        max_tasks=legal.MAX_TASKS,
         stages=LEGAL_STAGES,
-        today=settings_of(request).today().isoformat(),
+        today=today.isoformat(),
+        chosen_case=case_id,
         can_record=actor.role in legal.LEGAL_ROLES,
         flashes=flashes,
     )
@@ -185,12 +201,17 @@ def _legal_page(
 
 @router.get("/legal")
 def legal_page(
-    request: Request, actor: Actor = Depends(require_page_user), uow: UnitOfWork = Depends(get_uow)
+    request: Request,
+    case_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
+    actor: Actor = Depends(require_page_user),
+    uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
-    """The litigation pipeline: cases and costs at each stage."""
+    """The litigation pipeline (cases and costs at each stage) and the legal team's
+    tasks: each open case in litigation with its stage's next task and deadline;
+    ``case_id`` fills the record form with that case."""
     if not allowed(actor, LEGAL_READERS):
         return refused(request, actor)
-    return _legal_page(request, actor, uow, [], 200)
+    return _legal_page(request, actor, uow, [], 200, case_id)
 
 
 @router.post("/legal/stage")
