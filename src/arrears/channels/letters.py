@@ -236,6 +236,10 @@ def render_print_run(letters: Sequence[Letter]) -> bytes:
 
 
 def _set_letter(pdf: _LetterPdf, letter: Letter, template: Template | None) -> None:
+    if letter.template == "validation_notice":  # Reg F Model Form B-1, its own layout
+        from arrears.channels.validation import set_validation_notice
+
+        return set_validation_notice(pdf, letter)
     if not letter.amounts:
         raise LetterError(f"letter {letter.reference}: the amounts table is empty")
     template = template or get_template(None, letter.template, letter.language)

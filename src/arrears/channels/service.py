@@ -4,6 +4,7 @@ summaries."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
@@ -101,6 +102,10 @@ def dispatch_workspace(
     ``DispatchReport``; ``outbox_counts`` and ``blocked_by_rule`` summarise after."""
     from arrears.channels.dispatcher import Dispatcher
     from arrears.channels.recheck import store_recheck
+    from arrears.channels.validation import release_sent_notices
 
     adapters = workspace_adapters(root, smtp=smtp, gateway=gateway)
-    return Dispatcher(engine, adapters, store_recheck(engine, pack)).run_until_idle(limit)
+    report = Dispatcher(engine, adapters, store_recheck(engine, pack)).run_until_idle(limit)
+    with Session(engine) as session, session.begin():  # Reg F: a sent notice lifts its hold
+        release_sent_notices(session, datetime.now(UTC).date())
+    return report

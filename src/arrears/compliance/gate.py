@@ -113,6 +113,9 @@ class Gate:
         for hold in self.holds.get(attempt.debtor_id, ()):
             if hold.channel is not None and hold.channel != attempt.channel:
                 continue
+            # The validation notice is a letter: a pending notice holds everything else.
+            if hold.kind == "validation_pending" and attempt.channel == "letter":
+                continue
             # A hold on one debt stops contact about that debt; a contact that names no
             # debt may be about it, so it is stopped too.
             if hold.debt_id is not None and attempt.debt_id not in (None, hold.debt_id):
@@ -132,6 +135,7 @@ _HOLD_WORDS = {
     "legal_hold": "a legal hold is in place",
     "do_not_contact": "the debtor asked not to be contacted",
     "consent_withdrawn": "the debtor withdrew consent",
+    "validation_pending": "the validation notice has not been sent yet",
 }
 
 

@@ -25,4 +25,7 @@ HOLD_KINDS = (
     "legal_hold",
     "do_not_contact",
     "consent_withdrawn",
+    # Reg F 1006.34: a debt's validation notice is not yet sent (every channel but
+    # letters waits; arrears.channels.validation)
+    "validation_pending",
 )

@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -44,6 +45,7 @@ from arrears.channels.letters import AmountLine
 from arrears.channels.outbox import OutboxBatch
 from arrears.channels.queueing import enqueue_call, enqueue_letter, enqueue_message
 from arrears.channels.templates import Template, TemplateError, check_renderable, get_template
+from arrears.channels.validation import queue_validation_notices
 from arrears.compliance import Attempt, RulePack, Verdict, load_pack
 from arrears.services import audit
 from arrears.services.held_days import treated
@@ -132,6 +134,8 @@ def treat_day(
     with UnitOfWork(ws.engine) as uow:
         session = uow.session
         visits: list[dict[str, Any]] = []
+        # Reg F: the validation notice goes first; until it is sent, the debt is held
+        queue_validation_notices(session, settings, rule_pack, as_of, partial(_balances, path))
         decided = _decide(session, actions, as_of, rule_pack, report, visits)
         _queue(session, decided, path, as_of, settings)
         _create_work(session, actions, visits, as_of, report)

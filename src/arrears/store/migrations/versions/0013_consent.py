@@ -4,6 +4,8 @@
   its time, source (portal, reply STOP, call note, letter) and the text shown.
 * ``holds.recipient``: an opt-out's hold names the number or address it came from
   (None: every one).
+* ``holds.kind`` may be ``validation_pending`` (Reg F 1006.34: a debt's validation
+  notice is not yet sent).
 
 Revision ID: 0013
 Revises: 0012
@@ -20,9 +22,26 @@ branch_labels = None
 depends_on = None
 
 
+_KINDS = (
+    "dispute",
+    "hardship",
+    "bankruptcy",
+    "deceased",
+    "legal_hold",
+    "do_not_contact",
+    "consent_withdrawn",
+)
+
+
+def _kinds(kinds: tuple[str, ...]) -> str:
+    return f"kind IN ({', '.join(repr(k) for k in kinds)})"
+
+
 def upgrade() -> None:
     with op.batch_alter_table("holds") as batch:
         batch.add_column(sa.Column("recipient", sa.String(), nullable=True))
+        batch.drop_constraint(op.f("ck_holds_kind"), type_="check")
+        batch.create_check_constraint("kind", _kinds((*_KINDS, "validation_pending")))
     op.create_table(
         "consent_entries",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -63,5 +82,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_consent_entries_customer_at", table_name="consent_entries")
     op.drop_table("consent_entries")
+    op.execute("DELETE FROM holds WHERE kind = 'validation_pending'")
     with op.batch_alter_table("holds") as batch:
+        batch.drop_constraint(op.f("ck_holds_kind"), type_="check")
+        batch.create_check_constraint("kind", _kinds(_KINDS))
         batch.drop_column("recipient")
