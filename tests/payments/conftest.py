@@ -28,13 +28,19 @@ def secret(monkeypatch: pytest.MonkeyPatch) -> bytes:
 @pytest.fixture
 def ws(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     """A workspace (its store on ``engine``'s backend) holding loan L1 of customer C1,
-    closed through the day before the clock's business date."""
+    never closed yet."""
     monkeypatch.setenv("ARREARS_WORKERS", "1")
     workspace = Workspace.at(tmp_path / "ws", engine.url.render_as_string(hide_password=False))
     workspace.init()
     book_loan(workspace)
-    close_book(workspace, Clock().today() - timedelta(days=1))
     return workspace
+
+
+@pytest.fixture
+def closed(ws: Workspace) -> Workspace:
+    """``ws`` closed through the day before the clock's business date."""
+    close_book(ws, Clock().today() - timedelta(days=1))
+    return ws
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import re
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 from fastapi.testclient import TestClient
 from payment_support import RETURN_URL, Clock, checkout, domain_account, standin
 from sqlalchemy import func, select
@@ -27,6 +28,7 @@ from arrears.store.workbench_models import AuditEvent
 from arrears.workspace import Workspace
 
 DAY = date(2026, 12, 1)
+pytestmark = pytest.mark.usefixtures("closed")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 

@@ -221,7 +221,8 @@ def _amount(data: Mapping[str, Any]) -> Decimal:
         amount = Decimal(value) if isinstance(value, (str, Decimal)) else None
     except InvalidOperation:
         amount = None
-    if amount is None or not amount.is_finite() or amount <= 0:
+    # NUMERIC(18,2) holds at most 16 digits before the point
+    if amount is None or not amount.is_finite() or amount <= 0 or amount.adjusted() >= 16:
         raise WebhookRejected(400, "bad_field", f"amount: {value!r} is not a positive amount")
     return amount
 
