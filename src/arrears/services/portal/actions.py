@@ -64,6 +64,8 @@ BREAKDOWN = (
     ("fee", Account.FEE),
 )
 MAX_TEXT = 2000
+# a contact whose message was never sent (planned for later, blocked, given up)
+UNSENT = ("queued", "sending", "failed", "blocked", "dead")
 MAX_DOCUMENTS = 3
 
 
@@ -134,9 +136,13 @@ def overview(
     t = target(session, portal)
     ledger = EntryRepository(session).ledger(t.loan.loan_id, t.loan.currency)
     policy = policy_of(session, t, settings)
+    pending = _pending(session, t.loan.loan_id)
     paid = session.execute(
         select(PaymentRow.paid_on, PaymentRow.amount, PaymentRow.posted_entry_ref)
-        .where(PaymentRow.loan_id == t.loan.loan_id)
+        .where(
+            PaymentRow.loan_id == t.loan.loan_id,
+            PaymentRow.payment_ref.not_in([p.payment_ref for p in pending]),
+        )
         .order_by(PaymentRow.paid_on.desc(), PaymentRow.payment_ref.desc())
         .limit(20)
     ).all()
@@ -153,12 +159,13 @@ def overview(
         "total_due": ledger.total_due,
         "total_outstanding": ledger.total_outstanding,
         "payments": [{"paid_on": d, "amount": a, "applied": ref is not None} for d, a, ref in paid],
-        "pending": _pending(session, t.loan.loan_id),
+        "pending": pending,
         "contacts": [
             {"at": c["at"], "channel": c["channel"]}
             for c in contact_history(session, t.customer.customer_id, limit=20)
             if c["allowed"]
             and c["source"] != "system"  # the one-time codes they asked for
+            and c["outbox_status"] not in UNSENT  # planned, not made
             and c["loan_id"] in (None, t.loan.loan_id)
         ],
         "promise": open_promise,

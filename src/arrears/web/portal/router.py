@@ -479,7 +479,7 @@ def home(request: Request, done: str = "") -> Response:
 
 
 def _done_key(done: str) -> str | None:
-    key = f"{done}.done" if done != "pay" else "pay.returned"
+    key = {"pay": "pay.returned", "asked": "plan.asked"}.get(done, f"{done}.done")
     return key if key in WORDS else None
 
 
@@ -589,7 +589,7 @@ def do_plan(
             first_due=actions.parse_day(first_due[:20], "first_due"),
             today=settings.today(),
         )
-        return "plan" if done.request is None else "hardship"
+        return "plan" if done.request is None else "asked"
 
     return _act(request, "plan", csrf_token, act)
 
@@ -615,7 +615,7 @@ def do_settlement(
             pay_by=actions.parse_day(pay_by[:20], "pay_by"),
             today=settings.today(),
         )
-        return "settle" if done.request is None else "hardship"
+        return "settle" if done.request is None else "asked"
 
     return _act(request, "settlement", csrf_token, act)
 
