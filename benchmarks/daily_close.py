@@ -118,6 +118,8 @@ def synthesize(book: BatchBook, n: int, seed: int = 1) -> None:
         "disbursed": pa.array(disbursed.astype(np.int32)),
         "last_due": pa.array(last_due.astype(np.int32)),
         "written_off": pa.array(np.zeros(n, bool)),
+        "anchor_due": pa.nulls(n, pa.int32()),
+        "anchor_seq": pa.nulls(n, pa.int32()),
         "as_of": pa.array(np.full(n, prev, np.int32)),
         "status": pa.array(np.full(n, "active")),
         "dpd": pa.array(dpd),

@@ -258,7 +258,11 @@ def _case(value: ir.IntegerValue, edges: list[int], labels: list[Any]) -> ir.Val
 
 def assess(a: Table, day: int, catalog: Catalog) -> Table:
     """DPD, bucket, five-tier class, first-payment default and status on ``day``."""
-    raw = _int(day) - a.oldest_due.fill_null(day)
+    # a written-off loan has no dues left: it counts from the installment it was written
+    # off with, and is 损失 whatever its DPD
+    oldest_due = ibis.ifelse(a.written_off, a.anchor_due, a.oldest_due)
+    oldest_seq = ibis.ifelse(a.written_off, a.anchor_seq, a.oldest_seq)
+    raw = _int(day) - oldest_due.fill_null(day)
     dpd = ibis.ifelse(raw > a.grace, raw, 0).cast("int32")
     edges = list(catalog.buckets.edges)
     names = list(catalog.buckets.names)
@@ -277,8 +281,8 @@ def assess(a: Table, day: int, catalog: Catalog) -> Table:
         status=status,
         bucket=_case(a.dpd, edges, names),
         bucket_index=_case(a.dpd, edges, list(range(len(names)))).cast("int16"),
-        loan_class=_case(a.dpd, class_edges, classes),
-        first_payment_default=(a.dpd > 0) & (a.oldest_seq.fill_null(0) == 1),
+        loan_class=ibis.ifelse(a.written_off, "loss", _case(a.dpd, class_edges, classes)),
+        first_payment_default=(a.dpd > 0) & (oldest_seq.fill_null(0) == 1),
     )
 
 
@@ -305,6 +309,8 @@ def new_accounts(loans: Table, day: int, catalog: Catalog) -> Table:
         "bucket": catalog.buckets.names[0],
         "loan_class": "normal",
         "not_due": new.principal,
+        "anchor_due": None,
+        "anchor_seq": None,
     }
     columns: dict[str, Any] = {}
     for name, dtype in [*ACCOUNTS_TYPES, ("prev_dpd", "int32"), ("prev_bucket_index", "int16")]:

@@ -131,6 +131,8 @@ COMPARED = [
         "disbursed",
         "last_due",
         "written_off",
+        "anchor_due",
+        "anchor_seq",
     )
 ]
 

@@ -24,7 +24,7 @@ from fractions import Fraction
 
 import pyarrow as pa
 
-from arrears.domain.account import DayState, LoanAccount, Payment
+from arrears.domain.account import DayState, LoanAccount, Payment, dpd_anchor
 from arrears.domain.ledger import LOAN_LEVEL, Account
 from arrears.domain.money import MINOR_UNITS
 from arrears.domain.products import (
@@ -102,6 +102,9 @@ ACCOUNTS = pa.schema(
         ("disbursed", pa.int32()),
         ("last_due", pa.int32()),
         ("written_off", pa.bool_()),
+        # a written-off loan's DPD counts from the installment it had when written off
+        ("anchor_due", pa.int32()),
+        ("anchor_seq", pa.int32()),
         ("as_of", pa.int32()),
         ("status", pa.string()),
         ("dpd", pa.int32()),
@@ -245,6 +248,7 @@ def dues_rows(acc: LoanAccount) -> list[tuple[str, int, int, int, int]]:
 def account_row(acc: LoanAccount, customer_id: str, state: DayState) -> dict[str, object]:
     """The batch account row of ``acc`` from its domain state (for handing a book
     closed by the domain core over to the batch engine)."""
+    anchor = dpd_anchor(acc, state.as_of) if acc.ledger.written_off else None
     return {
         "loan_id": acc.loan_id,
         "customer_id": customer_id,
@@ -253,6 +257,8 @@ def account_row(acc: LoanAccount, customer_id: str, state: DayState) -> dict[str
         "disbursed": day_number(acc.terms.disbursed_on),
         "last_due": day_number(acc.schedule[-1].due_date),
         "written_off": acc.ledger.written_off,
+        "anchor_due": day_number(anchor.due_date) if anchor else None,
+        "anchor_seq": anchor.seq if anchor else None,
         "as_of": day_number(state.as_of),
         "status": state.status,
         "dpd": state.dpd,

@@ -1,0 +1,93 @@
+"""The loan rules of issue 25 on the Ibis close (DuckDB) equal the domain core, on a
+small book made of the issue's cases: a payment the day after grace, and loans written
+off with DPD counting on (past due, inside grace, before their first due date)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from arrears.batch.close import BatchBook, Closer
+from arrears.batch.reference_states import differences, expected_rows, prepare, reference_states
+from arrears.batch.sample import SampleLoan
+from arrears.domain import operations as ops
+from arrears.domain.account import LoanAccount, Payment, advance, open_account
+from arrears.domain.products import load_catalog
+from arrears.domain.schedule import LoanTerms
+
+D = Decimal
+CAT = load_catalog()
+START = date(2025, 4, 7)
+END = date(2025, 4, 16)
+
+
+def _open(loan_id: str, disbursed: date, principal: str = "6000.00") -> LoanAccount:
+    product = CAT.product("CONSUMER")
+    return open_account(loan_id, product, LoanTerms(D(principal), D("0.18"), 12, disbursed))
+
+
+def _written_off(acc: LoanAccount, on: date, payments: list[Payment] = ()) -> LoanAccount:
+    acc, _ = advance(acc, on, payments)
+    return replace(acc, ledger=ops.write_off(acc.ledger, f"wo:{acc.loan_id}", on).ledger)
+
+
+def _book() -> list[SampleLoan]:
+    # the issue's loan: #1 550.08 due 5 Apr, grace to 8 Apr, paid in full on 9 Apr
+    late = _open("L-LATE", date(2025, 3, 5))
+    # written off at DPD 40 on #1 (a first-payment default)
+    past_due = _written_off(_open("W-PAST", date(2025, 1, 20)), date(2025, 3, 30))
+    # #1 paid, written off on 6 Apr one day into #2's grace (due 5 Apr): DPD 0 at the
+    # handover (7 Apr), then 4 on 9 Apr
+    first = _open("W-GRACE", date(2025, 2, 5))
+    grace = _written_off(first, date(2025, 4, 6), [Payment("g1", date(2025, 3, 5), D("550.08"))])
+    # written off before anything fell due: DPD counts from #1 (due 10 Apr) after grace
+    early = _written_off(_open("W-EARLY", date(2025, 3, 10)), date(2025, 4, 6))
+    return [
+        SampleLoan(late, "C1", "late", (Payment("p1", date(2025, 4, 9), D("550.08")),)),
+        SampleLoan(past_due, "C2", "written_off", ()),
+        SampleLoan(grace, "C3", "written_off", ()),
+        SampleLoan(early, "C3", "written_off", ()),
+    ]
+
+
+@pytest.fixture(scope="module")
+def closed(tmp_path_factory):
+    sample = _book()
+    book = BatchBook(tmp_path_factory.mktemp("rules"))
+    prepare(book, sample, CAT, START)
+    Closer(book, CAT, "duckdb").close_through(END)
+    return sample, book, reference_states(sample, CAT, START, END)
+
+
+def test_duckdb_equals_the_domain_core_on_the_issue_cases(closed):
+    sample, book, reference = closed
+    day = START + timedelta(days=1)
+    while day <= END:
+        accounts, _ = book.read_state(day)
+        problems = differences(accounts, expected_rows(reference, sample, day))
+        assert not problems, f"{day}: {problems[:5]}"
+        day += timedelta(days=1)
+
+
+def test_the_cases_show_what_the_issue_asks(closed):
+    _, book, reference = closed
+    late = reference[date(2025, 4, 9)]["L-LATE"]
+    assert (late.dpd, late.fee, late.principal_due, late.penalty) == (
+        4,
+        0,
+        D("30.00"),
+        D("0.02"),
+    )
+    rows = {r["loan_id"]: r for r in book.read_state(END)[0].to_pylist()}
+    # 16 Apr: W-PAST from #1 (due 20 Feb): 55 days; W-GRACE from #2 (5 Apr): 11;
+    # W-EARLY from #1 (10 Apr): 6; all 损失
+    assert {k: (r["dpd"], r["loan_class"]) for k, r in rows.items() if k[0] == "W"} == {
+        "W-PAST": (55, "loss"),
+        "W-GRACE": (11, "loss"),
+        "W-EARLY": (6, "loss"),
+    }
+    assert rows["W-PAST"]["first_payment_default"] and not rows["W-GRACE"]["first_payment_default"]
+    assert reference[START]["W-GRACE"].dpd == 0 and reference[date(2025, 4, 9)]["W-GRACE"].dpd == 4
