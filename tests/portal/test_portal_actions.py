@@ -224,3 +224,40 @@ def test_every_visit_and_action_is_audited(client, workspace, book) -> None:
                    "portal.view", "promise.create"):  # fmt: skip
         assert action in actions_seen
     assert notes == ["portal"]
+
+
+def test_compliance_answers_the_dispute_on_its_page(client, workspace, book, app) -> None:
+    from fastapi.testclient import TestClient
+    from web_support import log_in
+
+    csrf = verify(client, workspace)
+    client.post("/portal/dispute", data={"reason": "我没有借过这笔钱", "csrf_token": csrf})
+    with TestClient(app, follow_redirects=False) as staff:
+        log_in(staff, "c1")
+        assert staff.get("/debtor-requests").status_code == 403  # a collector
+        log_in(staff, "comp")
+        page = staff.get("/debtor-requests")
+        assert page.status_code == 200 and "我没有借过这笔钱" in page.text
+        with UnitOfWork(book.engine) as uow:
+            request = uow.session.scalars(select(PortalRequest)).one()
+        staff_csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+        assert (
+            staff.post(
+                f"/debtor-requests/{request.id}",
+                data={"outcome": "rejected"},
+                headers={"X-CSRF-Token": "wrong"},
+            ).status_code
+            == 403
+        )  # a wrong CSRF token
+        done = staff.post(
+            f"/debtor-requests/{request.id}",
+            data={
+                "outcome": "rejected",
+                "note": "signed contract on file",
+                "csrf_token": staff_csrf,
+            },
+        )
+        assert done.status_code == 303
+        assert "我没有借过这笔钱" not in staff.get("/debtor-requests").text
+    with UnitOfWork(book.engine) as uow:
+        assert uow.session.get(Hold, request.hold_id).released_on == TODAY  # type: ignore[union-attr]

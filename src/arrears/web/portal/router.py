@@ -29,6 +29,7 @@ from arrears.services.workbench.errors import Invalid, TooMany, WorkbenchError
 from arrears.store.portal_models import PortalSession
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.web.auth import PRE_CSRF_COOKIE, client_ip, pre_login_token, tokens_match
+from arrears.web.portal.staff import router as staff_router
 from arrears.web.portal.words import WORDS
 from arrears.web.ui.i18n import normalise_language, request_language
 from arrears.web.ui.render import money, when
@@ -38,7 +39,8 @@ LANG_COOKIE = "arrears_portal_lang"
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "portal"
 MAX_UPLOAD = 10 * 1024 * 1024
 
-router = APIRouter(prefix="/portal", include_in_schema=False)
+router = APIRouter(include_in_schema=False)  # the portal and its staff page
+portal = APIRouter(prefix="/portal", include_in_schema=False)
 _env = Environment(
     loader=FileSystemLoader(TEMPLATES),
     autoescape=select_autoescape(["html"]),
@@ -181,15 +183,15 @@ def _forbidden(request: Request, language: str) -> HTMLResponse:
 # --- reaching the portal ---------------------------------------------------------------
 
 
-@router.get("")
-@router.get("/")
+@portal.get("")
+@portal.get("/")
 def landing(request: Request) -> Response:
     """Where a letter's reader types the printed code."""
     language = _language(request)
     return _page(request, "landing.html", language, csrf=pre_login_token(request), error=None)
 
 
-@router.post("/code")
+@portal.post("/code")
 def letter_code(request: Request, code: str = Form(""), csrf_token: str = Form("")) -> Response:
     """Open the portal with the code printed on a letter."""
     if not tokens_match(csrf_token, request.cookies.get(PRE_CSRF_COOKIE)):
@@ -197,7 +199,7 @@ def letter_code(request: Request, code: str = Form(""), csrf_token: str = Form("
     return _open(request, code, short_code=True)
 
 
-@router.get("/l/{token}")
+@portal.get("/l/{token}")
 def open_link(request: Request, token: str) -> Response:
     """A personal link from a message: start a portal session, then verify."""
     return _open(request, token, short_code=False)
@@ -244,7 +246,7 @@ def _open(request: Request, token: str, *, short_code: bool) -> Response:
     return response
 
 
-@router.post("/lang")
+@portal.post("/lang")
 def choose_language(request: Request, lang: str = Form(""), csrf_token: str = Form("")) -> Response:
     """Switch the portal's language (the session's, and a cookie before one)."""
     chosen = normalise_language(lang) or "zh_CN"
@@ -274,7 +276,7 @@ def choose_language(request: Request, lang: str = Form(""), csrf_token: str = Fo
 # --- verification ---------------------------------------------------------------------
 
 
-@router.get("/verify")
+@portal.get("/verify")
 def verify_page(request: Request, sent: str = "") -> Response:
     """The identity question, then the one-time code."""
     with _unit(request) as uow:
@@ -324,7 +326,7 @@ def _verify_step(
             )
 
 
-@router.post("/verify/identity")
+@portal.post("/verify/identity")
 def verify_identity(
     request: Request,
     birth_date: str = Form(""),
@@ -352,7 +354,7 @@ def verify_identity(
     return _verify_step(request, csrf_token, step)
 
 
-@router.post("/verify/send")
+@portal.post("/verify/send")
 def verify_send(request: Request, channel: str = Form(""), csrf_token: str = Form("")) -> Response:
     """Send a one-time code to the phone or email on file."""
     settings = request.app.state.settings
@@ -370,7 +372,7 @@ def verify_send(request: Request, channel: str = Form(""), csrf_token: str = For
     return _verify_step(request, csrf_token, step)
 
 
-@router.post("/verify/code")
+@portal.post("/verify/code")
 def verify_code(request: Request, code: str = Form(""), csrf_token: str = Form("")) -> Response:
     """Check the one-time code; the session is verified under a new cookie."""
     settings = request.app.state.settings
@@ -387,7 +389,7 @@ def verify_code(request: Request, code: str = Form(""), csrf_token: str = Form("
     return _verify_step(request, csrf_token, step)
 
 
-@router.post("/sign-out")
+@portal.post("/sign-out")
 def sign_out(request: Request, csrf_token: str = Form("")) -> Response:
     """End the portal session."""
     with _unit(request) as uow:
@@ -455,7 +457,7 @@ def _payments_ready() -> bool:
     return True
 
 
-@router.get("/home")
+@portal.get("/home")
 def home(request: Request, done: str = "") -> Response:
     """What the debtor owes and can do."""
     with _unit(request) as uow:
@@ -483,7 +485,7 @@ def _done_key(done: str) -> str | None:
     return key if key in WORDS else None
 
 
-@router.get("/{page}")
+@portal.get("/{page}")
 def action_page(request: Request, page: str) -> Response:
     """The form of one action."""
     if page not in PAGES:
@@ -538,7 +540,7 @@ def _act(
         return _see(f"/portal/home?done={outcome}")
 
 
-@router.post("/promise")
+@portal.post("/promise")
 def do_promise(
     request: Request,
     amount: str = Form(""),
@@ -570,7 +572,7 @@ def _whole(text: str, field: str) -> int:
     return int(digits)
 
 
-@router.post("/plan")
+@portal.post("/plan")
 def do_plan(
     request: Request,
     count: str = Form(""),
@@ -594,7 +596,7 @@ def do_plan(
     return _act(request, "plan", csrf_token, act)
 
 
-@router.post("/settlement")
+@portal.post("/settlement")
 def do_settlement(
     request: Request,
     amount: str = Form(""),
@@ -630,7 +632,7 @@ def _files(documents: list[UploadFile]) -> list[tuple[str, str, bytes]]:
     return out
 
 
-@router.post("/hardship")
+@portal.post("/hardship")
 def do_hardship(
     request: Request,
     reason: str = Form(""),
@@ -649,7 +651,7 @@ def do_hardship(
     return _act(request, "hardship", csrf_token, act)
 
 
-@router.post("/dispute")
+@portal.post("/dispute")
 def do_dispute(
     request: Request,
     reason: str = Form(""),
@@ -673,7 +675,7 @@ def do_dispute(
     return _act(request, "dispute", csrf_token, act)
 
 
-@router.post("/preferences")
+@portal.post("/preferences")
 def do_preferences(
     request: Request,
     channel: str = Form(""),
@@ -695,7 +697,7 @@ def do_preferences(
     return _act(request, "preferences", csrf_token, act)
 
 
-@router.post("/pay")
+@portal.post("/pay")
 def do_pay(request: Request, amount: str = Form(""), csrf_token: str = Form("")) -> Response:
     """Start a hosted checkout at the processor for ``amount`` and go there."""
 
@@ -722,3 +724,7 @@ def do_pay(request: Request, amount: str = Form(""), csrf_token: str = Form(""))
 
 
 _env.globals.update(Decimal=Decimal, timedelta=timedelta)
+
+
+router.include_router(portal)
+router.include_router(staff_router)

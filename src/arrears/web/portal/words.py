@@ -241,4 +241,23 @@ WORDS: dict[str, tuple[str, str]] = {
         "This form has expired. Please go back and try again.",
         "表单已失效，请返回重试。",
     ),
+    # the staff page of debtor requests
+    "staff.title": ("Debtor requests", "债务人申请"),
+    "staff.text": (
+        "Disputes, hardship and arrangement requests debtors made in the portal, by deadline.",
+        "债务人在自助门户提交的异议、困难救助和还款安排申请，按截止日期排序。",
+    ),
+    "staff.case": ("Case", "案件"),
+    "staff.kind": ("Request", "申请"),
+    "staff.due": ("Answer by", "答复期限"),
+    "staff.answer": ("Answer", "处理"),
+    "staff.note": ("Note", "备注"),
+    "staff.resolve": ("Resolve", "办结"),
+    "staff.none": ("No open requests.", "暂无待处理申请。"),
+    "outcome.verification_sent": ("Verification sent", "已寄送核实材料"),
+    "outcome.upheld": ("Upheld (the debt is wrong)", "异议成立（欠款有误）"),
+    "outcome.rejected": ("Rejected (the debt stands)", "异议不成立"),
+    "outcome.granted": ("Granted", "同意"),
+    "outcome.declined": ("Declined", "不同意"),
+    "outcome.decided": ("Decided (on the approvals page)", "已在审批页处理"),
 }
