@@ -746,6 +746,7 @@ def _demo_treatments(
         for cutoff in cutoffs:
             allocate_workspace_day(ws, cutoff, by="demo")
             progress.advance(task)
+    targets = demo_floor.write_kpi_targets(ws, min(cutoffs, default=days[0]), len(days))
     floor: list[demo_floor.FloorDay] = []
     with _progress() as progress:
         task = progress.add_task(t("step_treat"), total=len(days))
@@ -774,6 +775,10 @@ def _demo_treatments(
             allocations=len(cutoffs) + len(days),
         )
     )
+    work = demo_floor.created_work(ws)
+    console.print(t("floor_work", **work.figures()))
+    shown = t("clause_break").join(f"{team} {amount:,}" for team, amount in targets.items())
+    console.print(t("kpi_targets", targets=shown), markup=False)
     # the admin's password, shown this once (others: arrears users reset-password)
     console.print(f"admin: {admin_password}  (管理员密码仅显示一次 / shown once)", markup=False)
     if total is None:

@@ -115,6 +115,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "催收员（{teams} 个组共 {collectors} 人）：外呼 {calls} 次，本人接通 {rpc} 次，"
         "承诺还款 {promises} 笔，合规拦截外呼 {blocked} 次；分案 {allocations} 次",
     ),
+    "floor_work": (
+        "Work on the floor: {placements} cases placed with {agencies} agencies, legal cases"
+        " at lawyer letter {letters} and filing {filings} (tasks on /legal), {visits} field"
+        " visits planned ({two} for two collectors), {callbacks} callbacks booked on open"
+        " cases ({ahead} still ahead), {promises} promises pending",
+        "场上工作：委外 {placements} 案（{agencies} 家机构），诉讼在律师函阶段 {letters} 案、"
+        "立案阶段 {filings} 案（待办见 /legal），计划外访 {visits} 次（其中双人 {two} 次），"
+        "在催案件约定回拨 {callbacks} 次（尚未到期 {ahead} 次），待兑现承诺 {promises} 笔",
+    ),
+    "kpi_targets": (
+        "KPI targets per team written to kpi.toml (collected per collector): {targets}",
+        "各组考核目标已写入 kpi.toml（每名催收员催回金额）：{targets}",
+    ),
     "blocked_at_send": ("Blocked at send time: ", "发送时拦截："),
     "outbox.queued": ("queued", "待发送"),
     "outbox.sent": ("sent", "已发送"),

@@ -1,6 +1,7 @@
 """`arrears demo` staffs the floor: besides its collectors, a team lead per team, a
 manager, a legal user, an agency with commission rates and its user, and an admin
-whose password is printed once and signs in."""
+whose password is printed once and signs in; it writes a KPI target per team, and
+prints the work its strategy and collectors left on the floor."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from pathlib import Path
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from arrears.analytics.kpi import load_kpi_config
 from arrears.cli import app
 from arrears.services import demo_floor
 from arrears.services.workbench.users import authenticate
 from arrears.store.unit_of_work import UnitOfWork
-from arrears.store.workbench_models import Agency, CommissionRate, User
+from arrears.store.workbench_models import Agency, CommissionRate, Placement, User
 from arrears.workspace import Workspace
 
 runner = CliRunner()
@@ -50,3 +52,19 @@ def test_the_demo_creates_its_staff_and_prints_the_admin_password_once(tmp_path:
     assert users["agency.demo"].role == "agency"
     assert users["agency.demo"].agency_id == agency.id
     assert {r.bucket for r in rates} == {b for b, _ in demo_floor.AGENCY_RATES}
+    # the work on the floor, as printed, is what the store holds
+    with UnitOfWork(ws.engine) as uow:
+        placed = len(
+            uow.session.scalars(select(Placement).where(Placement.status == "active")).all()
+        )
+    work = demo_floor.created_work(ws)
+    assert work.placements == placed
+    flat = " ".join(out.output.split())
+    assert f"Work on the floor: {placed:,} cases placed with {work.agencies} agencies" in flat
+    assert f"{work.callbacks:,} callbacks booked on open cases" in flat
+    # a collected target per team, from its own buckets' opening overdue (so a late
+    # bucket's collector is not measured against an early one's amount)
+    config = load_kpi_config(root / "kpi.toml")
+    assert set(config.team_targets) == {team for team, _, _ in demo_floor.TEAMS}
+    assert all(t["collected"] >= 0 and t["contacts"] > 0 for t in config.team_targets.values())
+    assert "KPI targets per team written to kpi.toml" in flat

@@ -68,6 +68,12 @@ NO_CONTACT = (("NA", 60), ("BUSY", 12), ("VM", 12), ("OFF", 10), ("WN", 6))
 # a debtor reached who does not promise
 NO_PROMISE = (("CALLBACK", 30), ("REFUSE", 25), ("HARDSHIP", 20), ("PAID", 15), ("DISPUTE", 10))
 PROMISE_CHANCE = {True: 0.8, False: 0.1}  # by whether the book shows them paying
+# the share of its opening overdue a team is to collect over the report's period (the
+# report's collection rate, 催回率): most early arrears cure, few late ones are
+# recovered, so one amount for all would rank the late-bucket collectors first for
+# their larger balances (kpi.toml, written by the demo)
+COLLECTION_TARGET = {"早期组 M1": Decimal("0.90"), "中期组 M2-M3": Decimal("0.60"),
+                     "后期组 M4+": Decimal("0.20")}  # fmt: skip
 
 
 @dataclass
@@ -301,3 +307,126 @@ def _payments(ws: Workspace, first: date, last: date) -> dict[str, list[tuple[da
         ):
             out.setdefault(loan_id, []).append((on, amount))
     return out
+
+
+def write_kpi_targets(ws: Workspace, opening: date, days: int) -> dict[str, Decimal]:
+    """Write the workspace's ``kpi.toml`` with a target per team: each collector is to
+    collect their team's ``COLLECTION_TARGET`` share of the amount overdue in the
+    team's buckets on the report's ``opening`` day (what the report's "collected"
+    counts against), shared among the team's collectors, and to make the
+    ``CALLS_PER_COLLECTOR`` calls of each of the ``days`` the floor works. Returns
+    team -> collected target."""
+    from arrears.analytics.model import KPI_FILE
+
+    stock = {team: Decimal(0) for team, _, _ in TEAMS}
+    path = ws.snapshot_path(opening)
+    for state in snapshot_states(path).values() if path.exists() else ():
+        for team, buckets, _ in TEAMS:
+            if state.bucket in buckets:
+                stock[team] += state.amount_overdue
+    targets = {
+        team: (stock[team] * COLLECTION_TARGET[team] / len(members)).quantize(Decimal("0.01"))
+        for team, _, members in TEAMS
+    }
+    lines = [
+        "# written by `arrears demo`: each team's collectors are to collect a share of",
+        f"# the amount overdue in the team's buckets on {opening} (early 90%, mid 60%,",
+        "# late 20%), divided among them, and to make the floor's calls",
+    ]
+    for team, _, _ in TEAMS:
+        lines += ["", f"[targets.teams.{_toml(team)}]", f"collected = {targets[team]}"]
+        lines.append(f"contacts = {CALLS_PER_COLLECTOR * max(days, 1)}")
+    write_atomically(ws.root / KPI_FILE, "\n".join(lines) + "\n")
+    return targets
+
+
+@dataclass(frozen=True)
+class CreatedWork:
+    """The work on the floor after the demo: what the strategy's late-stage steps
+    created (placements, legal cases by stage, field visits) and what the collectors
+    left for the next days (callbacks, pending promises)."""
+
+    placements: int
+    agencies: int
+    legal: dict[str, int]
+    visits: int
+    visits_two: int  # of them, planned for two collectors or more
+    callbacks: int
+    callbacks_ahead: int
+    promises_pending: int
+
+    def figures(self) -> dict[str, str]:
+        """The counts as the demo prints them (thousands separated)."""
+        return {
+            "placements": f"{self.placements:,}",
+            "agencies": f"{self.agencies:,}",
+            "letters": f"{self.legal.get('lawyer_letter', 0):,}",
+            "filings": f"{self.legal.get('filing', 0):,}",
+            "visits": f"{self.visits:,}",
+            "two": f"{self.visits_two:,}",
+            "callbacks": f"{self.callbacks:,}",
+            "ahead": f"{self.callbacks_ahead:,}",
+            "promises": f"{self.promises_pending:,}",
+        }
+
+
+def created_work(ws: Workspace, now: datetime | None = None) -> CreatedWork:
+    """Count the floor's work in the store: active placements (and with how many
+    agencies), open cases by their latest legal stage, open field visits (and those
+    planned for two collectors or more), callbacks booked on cases still open (and
+    those after ``now``), pending promises."""
+    from sqlalchemy import func
+
+    from arrears.services.clock import utc_now
+    from arrears.services.workbench.visits import visitors_of
+    from arrears.store.models import CaseRow
+    from arrears.store.unit_of_work import UnitOfWork
+    from arrears.store.workbench_models import (
+        ContactLog,
+        FieldVisit,
+        LegalAction,
+        Placement,
+        Promise,
+    )
+
+    with UnitOfWork(ws.engine, read_only=True) as uow:
+        session = uow.session
+        active = select(Placement).where(Placement.status == "active").subquery()
+        placements, agencies = session.execute(
+            select(func.count(), func.count(func.distinct(active.c.agency_id)))
+        ).one()
+        latest = (
+            select(func.max(LegalAction.id).label("last")).group_by(LegalAction.case_id).subquery()
+        )
+        legal = dict(
+            session.execute(
+                select(LegalAction.stage, func.count())
+                .join(latest, latest.c.last == LegalAction.id)
+                .join(CaseRow, CaseRow.id == LegalAction.case_id)
+                .where(CaseRow.status == "open")
+                .group_by(LegalAction.stage)
+            ).all()
+        )
+        visits = list(session.scalars(select(FieldVisit).where(FieldVisit.status == "open")))
+        booked = (
+            select(ContactLog.callback_at)
+            .join(CaseRow, CaseRow.id == ContactLog.case_id)
+            .where(ContactLog.callback_at.is_not(None), CaseRow.status == "open")
+            .subquery()
+        )
+        callbacks, ahead = session.execute(
+            select(func.count(), func.count().filter(booked.c.callback_at > (now or utc_now())))
+        ).one()
+        pending = session.scalar(
+            select(func.count()).select_from(Promise).where(Promise.status == "pending")
+        )
+    return CreatedWork(
+        placements=placements,
+        agencies=agencies,
+        legal={str(k): int(v) for k, v in legal.items()},
+        visits=len(visits),
+        visits_two=sum(1 for v in visits if len(set(visitors_of(v))) >= 2),
+        callbacks=callbacks,
+        callbacks_ahead=ahead,
+        promises_pending=int(pending or 0),
+    )
