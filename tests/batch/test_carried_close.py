@@ -198,3 +198,67 @@ def test_carried_balances_equal_the_replay_of_the_legs(engine: Engine, tmp_path:
         balances = {(i, a.value): v for (i, a), v in state.balances.items()}
         assert balances == legs.get(loan_id, {}), loan_id
         assert state.seq == last_seq[loan_id] and state.closed_through == through[loan_id]
+
+
+def _late_payment(ws: Workspace, tmp: Path, loan_id: str, paid_on: date) -> None:
+    path = tmp / f"late-{loan_id}-{paid_on}.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "payment_ref": [f"LATE-{loan_id}"],
+                "loan_id": [loan_id],
+                "paid_on": [paid_on],
+                "amount": pa.array([Decimal("100.00")], pa.decimal128(18, 2)),
+                "currency": ["CNY"],
+                "channel": ["bank_transfer"],
+            }
+        ),
+        path,
+    )
+    import_file(ws.engine, path, kind="payments", as_of=AS_OF + timedelta(1))
+
+
+def _daily(ws: Workspace, book: Path, tmp: Path, carry: bool, late: str) -> list:
+    """Daily closes of the last five days, a late payment for an idle loan between them."""
+    first = AS_OF - timedelta(days=5)
+    reports = [close_book(ws, first, 1, carry=carry)]
+    for n in range(4, -1, -1):
+        day = AS_OF - timedelta(days=n)
+        if n == 2:
+            _late_payment(ws, tmp, late, AS_OF - timedelta(days=4))
+        _later_payments(ws, book / "early_payments.parquet", day - timedelta(days=1), day)
+        reports.append(close_book(ws, day, 1, carry=carry))
+    return reports
+
+
+def test_idle_loans_move_forward_unloaded_and_the_book_is_the_same(
+    engine: Engine, tmp_path: Path, book: Path
+):
+    carrying = _workspace(engine, tmp_path / "carry", book)
+    _later_payments(carrying, book / "early_payments.parquet", FIRST, AS_OF - timedelta(days=5))
+    close_book(carrying, AS_OF - timedelta(days=6), 1)
+    idle = [
+        lid
+        for lid, state in carried_states(read_carried(carrying.root)).items()
+        if not any(i for i, _ in state.balances)
+    ]
+    assert idle, "the book should have loans owing no fallen-due installment"
+    oracle_engine = make_engine(f"sqlite:///{tmp_path / 'oracle.sqlite'}")
+    upgrade(oracle_engine)
+    replaying = _workspace(oracle_engine, tmp_path / "replay", book)
+    _later_payments(replaying, book / "early_payments.parquet", FIRST, AS_OF - timedelta(days=5))
+    close_book(replaying, AS_OF - timedelta(days=6), 1, carry=False)
+
+    reports = _daily(carrying, book, tmp_path, True, idle[0])
+    oracle = _daily(replaying, book, tmp_path, False, idle[0])
+
+    assert all(r.loans_idle > 0.5 * r.loans for r in reports)  # most loans: nothing happened
+    assert [r.loans for r in reports] == [r.loans for r in oracle]
+    assert [r.entries_posted for r in reports] == [r.entries_posted for r in oracle]
+    assert _store(carrying) == _store(replaying)
+    for report in reports:
+        for day in report.days:
+            path = carrying.snapshot_path(day)
+            assert path.read_bytes() == replaying.snapshot_path(day).read_bytes(), day
+    assert check_cases(carrying).ok
+    oracle_engine.dispose()

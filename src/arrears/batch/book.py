@@ -78,6 +78,7 @@ def load_book(
     first: str | None = None,
     last: str | None = None,
     carried: Mapping[str, Carried] | None = None,
+    skip: frozenset[str] = frozenset(),
 ) -> Book:
     """The loans still open through ``as_of`` (or with payments to post), with their
     schedules, ledgers and unposted payments; only loan ids ``first``..``last`` when
@@ -85,7 +86,8 @@ def load_book(
 
     A loan with a ``carried`` state the store still agrees with (active, closed through
     the same day, no entry posted since) resumes from it; only the others' ledgers are
-    read and replayed (``arrears.batch.carried``)."""
+    read and replayed (``arrears.batch.carried``). Loans in ``skip`` are left out (idle
+    loans the close moves forward without loading them)."""
     loans = Loan.__table__
     rows = (
         conn.execute(
@@ -112,7 +114,11 @@ def load_book(
         .order_by(pays.c.loan_id, pays.c.payment_ref)
     ).all():
         payments[loan_id].append(Payment(ref, money.day(paid_on), money(amount)))
-    wanted = [r for r in rows if r["status"] == "active" or r["loan_id"] in payments]
+    wanted = [
+        r
+        for r in rows
+        if (r["status"] == "active" or r["loan_id"] in payments) and r["loan_id"] not in skip
+    ]
     ids = {r["loan_id"] for r in wanted}
     inst = InstallmentRow.__table__
     schedules: dict[str, list[Installment]] = defaultdict(list)

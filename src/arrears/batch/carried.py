@@ -14,7 +14,15 @@ it: the loan is active, closed through the same day, and its last entry is still
 moves the loan's last sequence number, so that loan alone is replayed from its stored
 legs and carried again; a stale or missing file only costs a replay, never a wrong
 balance. The balances of a carried row always equal the replay of the loan's legs
-(``check_carried``).
+(the tests check it).
+
+A loan that is **idle** costs nothing on a quiet day: it owes no fallen-due installment
+(so nothing is past grace, no grace period ends and nothing accrues), and between the
+day it is carried through and the close's day nothing falls due for it, no payment
+waits, nobody posted to it and no extra day (a month end) is recorded. Its state on
+each of those days is the carried one (``state``, the snapshot row of the day it is
+carried through) with nothing paid; the close writes those rows, moves it forward and
+never loads it (``idle_loans``).
 """
 
 from __future__ import annotations
@@ -25,10 +33,12 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from sqlalchemy import Connection, func, select
 
 from arrears.domain.account import LoanAccount
 from arrears.domain.ledger import Account, EntryKind, Key, Ledger
@@ -36,6 +46,7 @@ from arrears.domain.money import ZERO
 from arrears.domain.products import Product
 from arrears.domain.schedule import Installment, LoanTerms
 from arrears.files import replacing
+from arrears.store.models import EntryRow, InstallmentRow, Loan, PaymentRow
 
 FOLDER, FILE = "carried", "ledgers.parquet"
 
@@ -49,11 +60,19 @@ SCHEMA = pa.schema(
         ("installments", pa.list_(pa.int32())),
         ("accounts", pa.list_(pa.string())),
         ("amounts", pa.list_(pa.int64())),
+        # the snapshot row of closed_through (``workers.state_row`` after the loan id)
+        ("state", pa.list_(pa.int64())),
+        ("status", pa.string()),
+        ("bucket", pa.string()),
+        ("loan_class", pa.string()),
     ]
 )
 
-# (loan_id, closed_through, seq, charged cents, moved_on, installments, accounts, cents)
-CarriedRow = tuple[str, date, int, int, date | None, list[int], list[str], list[int]]
+# (loan_id, closed_through, seq, charged cents, moved_on, installments, accounts, cents,
+#  state numbers, status, bucket, loan class)
+CarriedRow = tuple[Any, ...]
+_STATE_NUMBERS = (2, 4, 6)  # dpd, bucket_index, first_payment_default in a state row
+PAID_TODAY = 19  # its index in a state row
 
 
 def carried_file(root: Path) -> Path:
@@ -101,7 +120,7 @@ def carried_states(table: pa.Table | None) -> dict[str, Carried]:
     amounts: dict[int, Decimal] = {}
     accounts = {a.value: a for a in Account}
     out = {}
-    columns = [table.column(name).to_pylist() for name in SCHEMA.names]
+    columns = [table.column(name).to_pylist() for name in SCHEMA.names[:8]]
     for lid, through, seq, charged, moved_on, insts, accs, cents in zip(*columns, strict=True):
         balances = {}
         for inst, acc, value in zip(insts, accs, cents, strict=True):
@@ -139,9 +158,12 @@ def carried_account(
     )
 
 
-def carried_row(acc: LoanAccount, seq: int, moved_before: date | None) -> CarriedRow:
+def carried_row(
+    acc: LoanAccount, seq: int, moved_before: date | None, state: Sequence[Any] | None
+) -> CarriedRow:
     """The row carrying ``acc`` forward: ``seq`` its last entry's number, ``moved_before``
-    the last balance-moving posting before the entries it holds."""
+    the last balance-moving posting before the entries it holds, ``state`` its snapshot
+    row on the day it is closed through (a ``workers.state_row``), if recorded."""
     moved = [e.posted_on for e in acc.ledger.entries if e.kind is not EntryKind.ACCRUAL]
     moved_on = max([d for d in (moved_before, *moved) if d is not None], default=None)
     keys = sorted(acc.ledger.balances.items(), key=lambda kv: (kv[0][0], kv[0][1].value))
@@ -154,7 +176,22 @@ def carried_row(acc: LoanAccount, seq: int, moved_before: date | None) -> Carrie
         [inst for (inst, _), _ in keys],
         [account.value for (_, account), _ in keys],
         [_cents(value) for _, value in keys],
+        *_state_columns(state),
     )
+
+
+def _state_columns(state: Sequence[Any] | None) -> tuple[Any, ...]:
+    if state is None:
+        return None, None, None, None
+    numbers = [int(state[i]) for i in _STATE_NUMBERS] + list(state[7:])
+    return numbers, state[1], state[3], state[5]
+
+
+def state_row_of(loan_id: str, row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The carried snapshot row back as a ``workers.state_row``, with nothing paid."""
+    dpd, index, fpd, *money = row["state"]
+    money[PAID_TODAY - 7] = 0
+    return (loan_id, row["status"], dpd, row["bucket"], index, row["loan_class"], bool(fpd), *money)
 
 
 def _cents(amount: Decimal) -> int:
@@ -176,6 +213,97 @@ def merged(old: pa.Table | None, new: pa.Table, dropped: Iterable[str]) -> pa.Ta
         kept = old.filter(pc.invert(pc.is_in(old.column("loan_id"), gone)))
         new = pa.concat_tables([kept, new])
     return new.sort_by("loan_id").combine_chunks()
+
+
+@dataclass
+class Idle:
+    """The loans a close moves forward without loading them (see the module's doc)."""
+
+    rows: dict[str, dict[str, Any]]  # loan id -> its carried row
+    customers: dict[str, str]
+    products: dict[str, str]
+
+    def states(self, day: date) -> list[tuple[Any, ...]]:
+        """Their snapshot rows on ``day`` (a day after each one's carried day)."""
+        return [state_row_of(lid, r) for lid, r in self.rows.items() if r["closed_through"] < day]
+
+    def carried(self, through: date) -> pa.Table:
+        """Their carried rows, moved forward to ``through`` with nothing paid."""
+        rows = []
+        for lid, r in self.rows.items():
+            state = list(r["state"])
+            state[PAID_TODAY - 7 + 3] = 0
+            rows.append({**r, "loan_id": lid, "closed_through": through, "state": state})
+        return pa.Table.from_pylist(rows, schema=SCHEMA)
+
+
+def idle_loans(
+    conn: Connection, table: pa.Table | None, as_of: date, extra_days: Sequence[date]
+) -> Idle:
+    """The carried loans a close through ``as_of`` can move forward unloaded: active in
+    the store and closed through their carried day, owing no fallen-due installment,
+    with a recorded state, and with nothing falling due, no payment waiting, no entry
+    posted and no extra day from that day to ``as_of``."""
+    empty = Idle({}, {}, {})
+    if table is None or table.num_rows == 0:
+        return empty
+    owing = pc.unique(
+        pc.filter(
+            pc.list_parent_indices(table["installments"]),
+            pc.greater(pc.list_flatten(table["installments"]), 0),
+        )
+    )  # rows owing a fallen-due installment: grace ends and accruals to compute
+    positions = pa.array(range(table.num_rows), pa.int64())
+    ready = pc.and_(
+        pc.and_(pc.is_valid(table["status"]), pc.equal(table["status"], "active")),
+        pc.and_(
+            pc.less(table["closed_through"], pa.scalar(as_of, pa.date32())),
+            pc.invert(pc.is_in(positions, owing.cast(pa.int64()))),
+        ),
+    )
+    rows = {}
+    for r in table.filter(ready).to_pylist():
+        if any(r["closed_through"] < d <= as_of for d in extra_days):
+            continue
+        rows[r.pop("loan_id")] = r
+    if not rows:
+        return empty
+    first = min(r["closed_through"] for r in rows.values())
+    loans, entries = Loan.__table__.c, EntryRow.__table__.c
+    pays, inst = PaymentRow.__table__.c, InstallmentRow.__table__.c
+    stored = {
+        lid: (through, customer, product)
+        for lid, through, customer, product in conn.execute(
+            select(
+                loans.loan_id, loans.closed_through, loans.customer_id, loans.product_code
+            ).where(loans.status == "active", loans.closed_through >= first)
+        ).all()
+    }
+    last_seq = dict(
+        conn.execute(select(entries.loan_id, func.max(entries.seq)).group_by(entries.loan_id)).all()
+    )
+    waiting = set(
+        conn.execute(
+            select(pays.loan_id)
+            .where(pays.posted_entry_ref.is_(None), pays.paid_on <= as_of)
+            .distinct()
+        ).scalars()
+    )
+    falling: dict[str, list[date]] = {}
+    for lid, due in conn.execute(
+        select(inst.loan_id, inst.due_date).where(inst.due_date > first, inst.due_date <= as_of)
+    ).all():
+        falling.setdefault(lid, []).append(due)
+    idle = Idle({}, {}, {})
+    for lid, r in rows.items():
+        found = stored.get(lid)
+        if found is None or found[0] != r["closed_through"] or last_seq.get(lid) != r["seq"]:
+            continue
+        if lid in waiting or any(d > r["closed_through"] for d in falling.get(lid, ())):
+            continue
+        idle.rows[lid] = r
+        idle.customers[lid], idle.products[lid] = found[1], found[2]
+    return idle
 
 
 def write_carried(table: pa.Table, path: Path) -> Path:

@@ -20,8 +20,9 @@ import pyarrow as pa
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from arrears.batch.book import open_loan_ids
-from arrears.batch.carried import carried_table, merged, read_carried
+from arrears.batch.carried import Idle, carried_table, idle_loans, merged, read_carried
 from arrears.batch.publish import publish, record_staged, recover, stage, stage_carried
+from arrears.batch.snapshot import snapshot_table
 from arrears.batch.workers import Job, SliceResult, close_all
 from arrears.domain.cases import CLOSING_MOVES, CaseMove, case_move
 from arrears.store.ledger_rows import (
@@ -47,6 +48,7 @@ class CloseReport:
     days: list[date]
     loans: int = 0
     loans_resumed: int = 0  # from their carried state; the others' ledgers were replayed
+    loans_idle: int = 0  # moved forward unloaded: nothing happened to them
     entries_posted: int = 0
     payments_posted: int = 0
     cases_opened: int = 0
@@ -114,16 +116,21 @@ def _close_book(
             return report
         _check_recordable(conn, singles)
         carried = read_carried(workspace.root) if carry else None
-        job = Job(workspace.database_url, as_of, record_from, catalog, singles, carried)
+        idle = idle_loans(conn, carried, as_of, singles) if carry else Idle({}, {}, {})
+        busy = [lid for lid in loan_ids if lid not in idle.rows]
+        skip = frozenset(idle.rows)
+        job = Job(workspace.database_url, as_of, record_from, catalog, singles, carried, skip)
         on_progress = (lambda n, total: progress("close", n, total)) if progress else None
-        result = close_all(job, loan_ids, progress=on_progress)
+        result = close_all(job, busy, progress=on_progress)
+        result.closed += [(lid, as_of, "active") for lid in idle.rows]
         report.loans, report.loans_resumed = len(result.closed), result.resumed
+        report.loans_idle = len(idle.rows)
         tick("advance")
         report.entries_posted = _write_entries(conn, result)
         report.payments_posted = _mark_payments(conn, result.payments)
         _update_loans(conn, result.closed)
         tick("post")
-        tables = {day: result.snapshot(day) for day in report.days}
+        tables = {day: _with_idle(result.snapshot(day), idle, day) for day in report.days}
         # Cases follow the recorded days in order, so a case opened and cured inside
         # the window has its true opened_on and closed_on (and strategies of those
         # days find the case that was open then).
@@ -134,7 +141,8 @@ def _close_book(
         counts = report.snapshot_rows = stage(workspace.root, workspace.snapshots_dir, tables)
         if carry:
             ended = [lid for lid, _, status in result.closed if status != "active"]
-            stage_carried(workspace.root, merged(carried, carried_table(result.carried), ended))
+            moved = pa.concat_tables([carried_table(result.carried), idle.carried(as_of)])
+            stage_carried(workspace.root, merged(carried, moved, ended))
         record_staged(conn, ENGINE_NAME, counts)
         uow.commit()
         report.snapshots = publish(
@@ -142,6 +150,15 @@ def _close_book(
         )
         tick("publish")
     return report
+
+
+def _with_idle(table: pa.Table, idle: Idle, day: date) -> pa.Table:
+    """The day's snapshot with the rows of the idle loans, sorted by loan id."""
+    rows = idle.states(day)
+    if not rows:
+        return table
+    extra = snapshot_table(day, rows, idle.customers, idle.products)
+    return pa.concat_tables([table, extra]).sort_by("loan_id")
 
 
 def _check_recordable(conn: Connection, days: tuple[date, ...]) -> None:

@@ -82,6 +82,7 @@ class Job:
     extra_days: tuple[date, ...] = ()
     # the carried states of the last close (``arrears.batch.carried``), or None: replay
     carried: pa.Table | None = None
+    skip: frozenset[str] = frozenset()  # idle loans the close moves forward unloaded
 
 
 _JOB: Job | None = None
@@ -185,7 +186,9 @@ def _close_slice(bounds: tuple[str, str]) -> SliceResult:
     try:
         states = carried_states(carried_slice(_JOB.carried, *bounds))
         with _engine(_JOB.url).connect() as conn:
-            book = load_book(conn, _JOB.catalog, _JOB.as_of, *bounds, carried=states)
+            book = load_book(
+                conn, _JOB.catalog, _JOB.as_of, *bounds, carried=states, skip=_JOB.skip
+            )
         return _close_accounts(_JOB, book)
     finally:
         if paused:
@@ -229,7 +232,9 @@ def _close_accounts(job: Job, book: Book) -> SliceResult:
         moved_before = book.carried.get(lid)  # a carried ledger holds only the new entries
         if status == "active":
             new = len(acc.ledger.entries) - before
-            out.carried.append(carried_row(acc, stored + new, moved_before))
+            last = states[-1] if states and states[-1].as_of == acc.closed_through else None
+            state = None if last is None else state_row(last)
+            out.carried.append(carried_row(acc, stored + new, moved_before, state))
         else:
             ended = ended_on(acc)
             if ended is not None and moved_before is not None and status == "closed":
