@@ -305,6 +305,34 @@ def _set_letter(pdf: _LetterPdf, letter: Letter, template: Template | None) -> N
     for line in (*_signature(letter), _word("seal", lang), format_date(letter.letter_date, lang)):
         if line:
             pdf.cell(width, 6, line, align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    _portal_code(pdf, letter)
+
+
+def _portal_code(pdf: _LetterPdf, letter: Letter, size: float = 26.0) -> None:
+    """The debtor's personal portal link as a QR code, and its short code to type."""
+    from arrears.services.portal.links import letter_code
+
+    found = letter_code(letter.pay_link)
+    if found is None:
+        return
+    address, code, modules = found
+    if pdf.get_y() + size + 8 > pdf.page_break_trigger:
+        pdf.add_page()
+    pdf.ln(5)
+    top, left, cell = pdf.get_y(), pdf.l_margin, size / len(modules)
+    pdf.set_fill_color(0)
+    for r, row in enumerate(modules):
+        for c, dark in enumerate(row):
+            if dark:
+                pdf.rect(left + c * cell, top + r * cell, cell, cell, style="F")
+    zh = letter.language == "zh_CN"
+    pdf.set_xy(left + size + 5, top + 2)
+    pdf.set_font(FONT_FAMILY, size=9.5)
+    words = "扫描二维码，或访问 {} 并输入访问码：" if zh else "Scan the code, or visit {} and type:"
+    pdf.multi_cell(pdf.epw - size - 5, 5, words.format(address), new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.set_font(FONT_FAMILY, size=12)
+    pdf.cell(pdf.epw - size - 5, 7, code, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_y(max(pdf.get_y(), top + size) + 2)
 
 
 def _signature(letter: Letter) -> tuple[str, ...]:

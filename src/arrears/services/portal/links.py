@@ -227,3 +227,14 @@ def qr_matrix(text: str) -> list[list[bool]]:
 
     code = segno.make(text, error="m", micro=False)
     return [[bool(cell) for cell in row] for row in code.matrix]
+
+
+def letter_code(pay_link: str) -> tuple[str, str, list[list[bool]]] | None:
+    """What a letter prints for a portal link: (the address to type the code at, the
+    short code, the QR code's modules), or None when ``pay_link`` is not a portal link
+    (a lender's own pay page)."""
+    head, sep, token = pay_link.rpartition(LINK_PATH)
+    raw = decode_link_token(token) if sep else None
+    if raw is None:
+        return None
+    return head + "/portal", encode_short_code(raw), qr_matrix(pay_link)
