@@ -7,12 +7,22 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from arrears.domain.account import advance, cost_charged, open_account
+from arrears.domain.account import (
+    Payment,
+    advance,
+    charges_to_date,
+    cost_charged,
+    open_account,
+    overdue_days,
+)
 from arrears.domain.calendar import DayCount
 from arrears.domain.charges import apply_cap, cost_allowance, daily_charge, late_fee
+from arrears.domain.errors import ProductError
 from arrears.domain.ledger import Account, EntryKind
-from arrears.domain.products import ChargeRules, load_catalog
+from arrears.domain.products import CapBasis, ChargeRules, load_catalog, parse_catalog
 from arrears.domain.schedule import LoanTerms
 
 D = Decimal
@@ -189,3 +199,119 @@ def test_apply_cap_cuts_in_priority_order():
     assert apply_cap(None, [D("1"), D("2")]).amounts == (D("1"), D("2"))
     negative = apply_cap(D("-4.00"), [D("1"), D("2")])
     assert negative.amounts == (0, 0) and negative.cut == D("3")
+
+
+# --- issue 25: the cap as an annualised cost on the principal in arrears -------------
+
+TWELVE = LoanTerms(D("12000.00"), D("0.18"), 12, START)  # #12: 1,083.93 + 16.26, 10 Jan 2026
+
+
+LPR = ((date(2024, 10, 21), D("0.031")), (date(2025, 5, 20), D("0.03")))
+
+
+def _cap(basis: str = "overdue", rate=None, lpr_multiple=None):
+    base = CAT.product("CONSUMER")
+    rules = replace(
+        base.charges,
+        cost_cap=rate,
+        cost_cap_basis=CapBasis(basis),
+        cost_cap_lpr_multiple=lpr_multiple,
+        lpr=LPR if lpr_multiple is not None else (),
+    )
+    return replace(base, charges=rules)
+
+
+def test_caps_are_read_from_the_product_file():
+    product = {"method": "annuity", "annual_rate": 0.1, "term_months": 1}
+    cat = parse_catalog(
+        {
+            "portfolio": {"lpr_1y": {"2025-05-20": 0.03, "2024-10-21": 0.031}},
+            "products": {
+                "A": {**product, "cost_cap": 0.24},
+                "B": {**product, "cost_cap": {"rate": 0.36, "basis": "overdue"}},
+                "C": {**product, "cost_cap": {"lpr_multiple": 4, "basis": "overdue"}},
+            },
+        }
+    )
+    a, b, c = (cat.product(k).charges for k in "ABC")
+    assert (a.cost_cap, a.cost_cap_basis) == (D("0.24"), CapBasis.ORIGINAL)
+    assert (b.cost_cap, b.cost_cap_basis) == (D("0.36"), CapBasis.OVERDUE)
+    assert c.cost_cap is None and c.lpr == LPR and c.cap_rate(date(2025, 1, 10)) == D("0.124")
+    assert load_catalog().product("CONSUMER").charges.cost_cap_basis is CapBasis.ORIGINAL
+    bad = {"products": {"C": {**product, "cost_cap": {"lpr_multiple": 4}}}}
+    with pytest.raises(ProductError, match=r"products\.C\.cost_cap\.lpr_multiple: needs"):
+        parse_catalog(bad)
+    bad = {"products": {"C": {**product, "cost_cap": {"rate": 0.24, "basis": "gross"}}}}
+    with pytest.raises(ProductError, match=r"products\.C\.cost_cap\.basis"):
+        parse_catalog(bad)
+
+
+def _twelfth_unpaid_for_a_year(product):
+    """CONSUMER 12,000.00: #1–#11 paid on their due dates, #12 never; closed a year on."""
+    acc = open_account("CAP-Y", product, TWELVE)
+    pays = [Payment(f"p{i.seq}", i.due_date, i.amount) for i in acc.schedule[:-1]]
+    acc, _ = advance(acc, date(2027, 1, 10), pays)
+    return acc, charges_to_date(acc.ledger)
+
+
+def test_twelfth_installment_unpaid_for_a_year_on_the_original_principal():
+    # issue 25: the first convention charges 30.00 + 293.22 罚息 + 3.62 复利 = 326.84 on
+    # #12 (1,100.19 owed: 29.7% a year of it), far below its cap of 24% × 12,000 × 2
+    # years = 5,760
+    acc, charged = _twelfth_unpaid_for_a_year(CAT.product("CONSUMER"))
+    assert acc.schedule[-1].amount == D("1100.19")
+    assert (charged.fees, charged.penalty, charged.compound) == (
+        D("30.00"),
+        D("293.22"),
+        D("3.62"),
+    )
+    assert charged.fees + charged.penalty + charged.compound == D("326.84")
+
+
+def test_twelfth_installment_unpaid_for_a_year_capped_at_24_percent_of_its_principal():
+    # basis "overdue": 罚息, 复利 and fees ≤ 24% a year of the principal past due, day by
+    # day: 1,083.93 past due for the 365 days 11 Jan 2026 – 10 Jan 2027 allows
+    # 1,083.93 × 0.24 × 365 / 365 = 260.14, and charges stop exactly there (the fee of
+    # day 4 is cut to the 4 days' allowance 2.85; 罚息 takes the rest)
+    _, charged = _twelfth_unpaid_for_a_year(_cap(rate=D("0.24")))
+    total = charged.fees + charged.penalty + charged.compound
+    assert total == D("260.14")
+    assert (charged.fees, charged.penalty, charged.compound) == (D("2.85"), D("257.29"), 0)
+    assert charged.interest == D("1201.95")  # contract interest is not cut
+
+
+def test_four_times_the_lpr_at_the_contract_date():
+    # contract 10 Jan 2025: one-year LPR 3.10% (from 21 Oct 2024), so 4 × LPR = 12.4%;
+    # 1,083.93 × 0.124 × 365 / 365 = 134.4073… → 134.41
+    product = _cap(lpr_multiple=D(4))
+    assert product.charges.cap_rate(START) == D("0.124")
+    assert product.charges.cap_rate(date(2025, 6, 1)) == D("0.120")
+    _, charged = _twelfth_unpaid_for_a_year(product)
+    assert charged.fees + charged.penalty + charged.compound == D("134.41")
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    rate=st.sampled_from(["0.24", "0.36", "0.10"]),
+    paid_upto=st.integers(0, 11),
+    late_days=st.integers(0, 40),
+    days=st.integers(30, 500),
+)
+def test_overdue_cap_holds_every_day(rate, paid_upto, late_days, days):
+    # whatever is paid and when, on every closed day the charges never exceed the cap
+    # rate × the principal-days past due / 365, and the account's principal-days equal
+    # the ledger's (so a resumed account carries on the same)
+    product = _cap(rate=D(rate))
+    acc = open_account("CAP-H", product, TWELVE)
+    pays = [
+        Payment(f"p{i.seq}", i.due_date + timedelta(days=late_days), i.amount)
+        for i in acc.schedule[:paid_upto]
+    ]
+    end = START + timedelta(days=days)
+    acc, _ = advance(
+        acc, end, [p for p in pays if p.paid_on <= end], catalog=CAT, record_from=START
+    )
+    assert acc.overdue_days == overdue_days(acc.ledger, end)
+    charged = charges_to_date(acc.ledger)
+    cap = cents(acc.overdue_days * D(rate) / 365)
+    assert charged.fees + charged.penalty + charged.compound <= cap

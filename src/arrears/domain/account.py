@@ -40,7 +40,7 @@ from arrears.domain.delinquency import (
 )
 from arrears.domain.ledger import Account, EntryKind, Ledger
 from arrears.domain.money import ZERO
-from arrears.domain.products import Catalog, LoanClass, Product
+from arrears.domain.products import CapBasis, Catalog, LoanClass, Product
 from arrears.domain.schedule import Installment, LoanTerms, build_schedule
 
 ONE_DAY = timedelta(days=1)
@@ -68,6 +68,9 @@ class LoanAccount:
     closed_through: date
     charged: Decimal  # contract interest fallen due plus charges accrued: the cap's measure
     due_dates: tuple[date, ...] = field(default=(), repr=False, compare=False)
+    # principal past due summed over the days closed (each day's balance as it starts):
+    # what a cap on basis "overdue" allows its rate on
+    overdue_days: Decimal = ZERO
 
     def __post_init__(self) -> None:
         if len(self.due_dates) != len(self.schedule):
@@ -99,8 +102,32 @@ def resume_account(
     if any(inst.seq != n for n, inst in enumerate(schedule, start=1)):
         raise ValueError(f"loan {loan_id}: schedule must be numbered 1, 2, ... in due-date order")
     return LoanAccount(
-        loan_id, product, terms, schedule, ledger, closed_through, cost_charged(ledger)
+        loan_id,
+        product,
+        terms,
+        schedule,
+        ledger,
+        closed_through,
+        cost_charged(ledger),
+        overdue_days=overdue_days(ledger, closed_through),
     )
+
+
+def overdue_days(ledger: Ledger, through: date) -> Decimal:
+    """Principal past due summed over the days after disbursement through ``through``,
+    each day's as it starts (the end of the day before), from the ledger's entries."""
+    total = balance = ZERO
+    last: date | None = None
+    for entry in ledger.entries:
+        if entry.posted_on > through:
+            break
+        if last is not None and entry.posted_on > last:
+            total += balance * (entry.posted_on - last).days
+        last = entry.posted_on if last is None else max(last, entry.posted_on)
+        balance += sum((leg.amount for leg in entry.legs if leg.account is Account.PRINCIPAL), ZERO)
+    if last is not None:
+        total += balance * (through - last).days
+    return total
 
 
 def cost_charged(ledger: Ledger) -> Decimal:
@@ -206,11 +233,8 @@ def recharge(
         for seq, amount in sorted(missed.late_fees.items())
         if amount > charged.get(seq, ZERO)
     ]
-    product = acc.product
-    allowance = cost_allowance(
-        product.charges, acc.terms.principal, acc.terms.disbursed_on, day, product.currency
-    )
-    headroom = None if allowance is None else allowance - cost_charged(ledger)
+    overdue = acc.overdue_days + acc.ledger.balance(Account.PRINCIPAL)
+    headroom = _headroom(acc, day, cost_charged(ledger), overdue)
     capped = apply_cap(headroom, [fee for _, fee in fees] + [missed.penalty, missed.compound])
     *fee_amounts, penalty, compound = capped.amounts
     for (seq, _), amount in zip(fees, fee_amounts, strict=True):
@@ -221,7 +245,13 @@ def recharge(
     return ledger if accrued is None else accrued.ledger
 
 
-def _with(acc: LoanAccount, ledger: Ledger, closed_through: date, charged: Decimal) -> LoanAccount:
+def _with(
+    acc: LoanAccount,
+    ledger: Ledger,
+    closed_through: date,
+    charged: Decimal,
+    overdue: Decimal | None = None,
+) -> LoanAccount:
     return LoanAccount(
         acc.loan_id,
         acc.product,
@@ -231,7 +261,25 @@ def _with(acc: LoanAccount, ledger: Ledger, closed_through: date, charged: Decim
         closed_through,
         charged,
         acc.due_dates,
+        acc.overdue_days if overdue is None else overdue,
     )
+
+
+def _headroom(acc: LoanAccount, day: date, charged: Decimal, overdue: Decimal) -> Decimal | None:
+    """What the cost cap still allows on ``day`` (None: no cap), given the cost measure
+    ``charged`` (contract interest fallen due plus charges) and the principal-days past
+    due ``overdue`` through the day. On basis ``overdue`` contract interest is not
+    measured: the cap bounds 罚息, 复利 and fees on the principal in arrears."""
+    rules, terms = acc.product.charges, acc.terms
+    allowance = cost_allowance(
+        rules, terms.principal, terms.disbursed_on, day, acc.currency, overdue
+    )
+    if allowance is None:
+        return None
+    if rules.cost_cap_basis is CapBasis.OVERDUE:
+        fallen = acc.schedule[: bisect_right(acc.due_dates, day)]
+        charged -= sum((inst.interest for inst in fallen), ZERO)
+    return allowance - charged
 
 
 def _overdue_base(acc: LoanAccount, day: date) -> tuple[Decimal, Decimal]:
@@ -275,21 +323,17 @@ def close_day(
             ledger = posting(ledger, day)
         return _with(acc, ledger, day, cost_charged(ledger) if postings else charged)
     schedule, due_dates = acc.schedule, acc.due_dates
+    overdue = acc.overdue_days + ledger.balance(Account.PRINCIPAL)
     first = i = bisect_left(due_dates, day)
     while i < len(due_dates) and due_dates[i] == day:
         ledger = ops.fall_due(ledger, schedule[i]).ledger
         charged += schedule[i].interest
         i += 1
-    rules = product.charges
     # a late fee is owed for what was unpaid when grace ended (the end of yesterday), so
     # it is charged before today's money comes in: a payment after grace pays it first
     fees = _late_fees(acc, ledger, day)
     if fees:
-        allowance = cost_allowance(
-            rules, acc.terms.principal, acc.terms.disbursed_on, day, product.currency
-        )
-        headroom = None if allowance is None else allowance - charged
-        capped = apply_cap(headroom, [fee for _, fee in fees])
+        capped = apply_cap(_headroom(acc, day, charged, overdue), [fee for _, fee in fees])
         for (seq, _), amount in zip(fees, capped.amounts, strict=True):
             if amount > 0:
                 ledger = ops.charge_fee(
@@ -308,22 +352,18 @@ def close_day(
         # a fee charged or reversed by a posting moves the cap's measure
         charged = cost_charged(ledger)
         if ledger.written_off:
-            return _with(acc, ledger, day, charged)
+            return _with(acc, ledger, day, charged, overdue)
 
     acc = _with(acc, ledger, acc.closed_through, charged)
     penalty, compound = _daily_amounts(acc, day)
     if not penalty and not compound:
-        return _with(acc, ledger, day, charged)
-    allowance = cost_allowance(
-        rules, acc.terms.principal, acc.terms.disbursed_on, day, product.currency
-    )
-    headroom = None if allowance is None else allowance - charged
-    capped = apply_cap(headroom, [penalty, compound])
+        return _with(acc, ledger, day, charged, overdue)
+    capped = apply_cap(_headroom(acc, day, charged, overdue), [penalty, compound])
     penalty, compound = capped.amounts
     accrued = ops.accrue(ledger, f"accr:{day.isoformat()}", day, penalty, compound)
     if accrued is not None:
         ledger = accrued.ledger
-    return _with(acc, ledger, day, charged + capped.total)
+    return _with(acc, ledger, day, charged + capped.total, overdue)
 
 
 def _late_fees(acc: LoanAccount, ledger: Ledger, day: date) -> list[tuple[int, Decimal]]:
@@ -431,7 +471,9 @@ def dpd_anchor(acc: LoanAccount, day: date) -> Installment | None:
     first installment falling due after the write-off): the debt is still unpaid."""
     if not acc.ledger.written_off:
         return oldest_unpaid(acc.schedule, acc.ledger, day, acc.product.arrears_tolerance)
-    entry = next(e for e in acc.ledger.entries if e.kind is EntryKind.WRITE_OFF)
+    entry = next((e for e in acc.ledger.entries if e.kind is EntryKind.WRITE_OFF), None)
+    if entry is None:  # a ledger carried without its entries
+        return None
     owed: dict[int, Decimal] = {}
     for leg in entry.legs:
         if leg.installment and leg.account in (Account.PRINCIPAL, Account.INTEREST):
@@ -580,8 +622,9 @@ def _quiet_stretch(
     so each day's penalty and compound are those of the first day, cut by the cap exactly
     as ``close_day`` would. Records the states of days from ``window`` on."""
     start = acc.closed_through + ONE_DAY
-    product, rules = acc.product, acc.product.charges
+    rules = acc.product.charges
     penalty, compound = _daily_amounts(acc, start)
+    past_due = acc.ledger.balance(Account.PRINCIPAL)  # as each day of the stretch starts
     quiet = _QuietDays(acc, catalog) if catalog is not None and end >= window else None
     if penalty == 0 and compound == 0:
         if quiet is not None:
@@ -590,19 +633,17 @@ def _quiet_stretch(
             while day <= end:
                 states.append(quiet.state(day, b.penalty, b.compound, acc.charged))
                 day += ONE_DAY
-        return _with(acc, acc.ledger, end, acc.charged)
-    ledger, charged = acc.ledger, acc.charged
+        overdue = acc.overdue_days + past_due * ((end - start).days + 1)
+        return _with(acc, acc.ledger, end, acc.charged, overdue)
+    ledger, charged, overdue = acc.ledger, acc.charged, acc.overdue_days
     pending_p = pending_c = ZERO
     pending_from = start
     day = start
     while day <= end:
         p, c = penalty, compound
-        if rules.cost_cap is not None:
-            allowance = cost_allowance(
-                rules, acc.terms.principal, acc.terms.disbursed_on, day, product.currency
-            )
-            assert allowance is not None
-            p, c = apply_cap(allowance - charged, [penalty, compound]).amounts
+        overdue += past_due
+        if rules.capped:
+            p, c = apply_cap(_headroom(acc, day, charged, overdue), [penalty, compound]).amounts
         charged += p + c
         if day < window:
             pending_p, pending_c = pending_p + p, pending_c + c
@@ -620,7 +661,7 @@ def _quiet_stretch(
                     )
                 )
         day += ONE_DAY
-    return _with(acc, ledger, end, charged)
+    return _with(acc, ledger, end, charged, overdue)
 
 
 def _post_accrual(

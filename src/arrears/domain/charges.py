@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from arrears.domain.calendar import DayCount
 from arrears.domain.money import ZERO, quantize
-from arrears.domain.products import ChargeRules
+from arrears.domain.products import CapBasis, ChargeRules
 
 CAP_BASIS = Decimal(365)
 
@@ -33,14 +33,24 @@ def late_fee(rules: ChargeRules, missed: Decimal, currency: str) -> Decimal:
 
 
 def cost_allowance(
-    rules: ChargeRules, principal: Decimal, disbursed_on: date, on: date, currency: str
+    rules: ChargeRules,
+    principal: Decimal,
+    disbursed_on: date,
+    on: date,
+    currency: str,
+    overdue_days: Decimal = ZERO,
 ) -> Decimal | None:
-    """Most that interest and charges together may have cost by ``on``: the cap rate a
-    year on the principal since disbursement (None when the product has no cap)."""
-    if rules.cost_cap is None:
+    """Most the cap's measure may have reached by ``on`` (None when the product has no
+    cap). Basis ``original``: the cap rate a year on the principal since disbursement.
+    Basis ``overdue``: the cap rate a year on ``overdue_days``, the principal past due
+    summed over the days through ``on`` (each day's balance as the day starts)."""
+    rate = rules.cap_rate(disbursed_on)
+    if rate is None:
         return None
+    if rules.cost_cap_basis is CapBasis.OVERDUE:
+        return quantize(overdue_days * rate / CAP_BASIS, currency)
     days = Decimal((on - disbursed_on).days)
-    return quantize(principal * rules.cost_cap * days / CAP_BASIS, currency)
+    return quantize(principal * rate * days / CAP_BASIS, currency)
 
 
 @dataclass(frozen=True, slots=True)

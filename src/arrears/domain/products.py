@@ -11,6 +11,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from itertools import pairwise
@@ -188,6 +189,20 @@ class ClassificationScheme:
         return LoanClass.LOSS
 
 
+class CapBasis(StrEnum):
+    """What the cost cap's yearly rate is applied to (docs/loan-rules.md)."""
+
+    # contract interest fallen due plus every charge ≤ rate × the original principal ×
+    # days since disbursement / 365 (the project's first convention)
+    ORIGINAL = "original"
+    # 罚息, 复利 and fees ≤ rate × the principal past due, day by day / 365: an
+    # annualised cost on the outstanding principal in arrears (the courts' measure)
+    OVERDUE = "overdue"
+
+
+LprTable = tuple[tuple[date, Decimal], ...]  # (effective from, one-year LPR), ascending
+
+
 @dataclass(frozen=True, slots=True)
 class ChargeRules:
     """Overdue charges and the cost cap.
@@ -195,9 +210,10 @@ class ChargeRules:
     Penalty (罚息) accrues daily on overdue principal at ``penalty_rate`` per year, compound
     interest (复利) daily on overdue interest at ``compound_rate``; each day's amount is
     rounded half-up to the cent. A late fee (fixed, or a share of the missed installment)
-    is charged once per installment when it passes the grace period. Total cost (contract
-    interest fallen due plus every charge accrued) may not exceed ``cost_cap`` per year
-    on the principal since disbursement: charges are cut to the headroom and stop there.
+    is charged once per installment when it passes the grace period. The cost cap is a
+    yearly rate, ``cost_cap``, or ``cost_cap_lpr_multiple`` × the one-year LPR in force
+    on the contract date (from ``lpr``), applied as ``cost_cap_basis`` says; charges are
+    cut to the headroom and stop there.
     """
 
     penalty_rate: Decimal = Decimal(0)
@@ -205,6 +221,32 @@ class ChargeRules:
     late_fee_fixed: Decimal = Decimal(0)
     late_fee_rate: Decimal = Decimal(0)
     cost_cap: Decimal | None = None
+    cost_cap_basis: CapBasis = CapBasis.ORIGINAL
+    cost_cap_lpr_multiple: Decimal | None = None
+    lpr: LprTable = ()
+
+    @property
+    def capped(self) -> bool:
+        return self.cost_cap is not None or self.cost_cap_lpr_multiple is not None
+
+    def cap_rate(self, contract_date: date) -> Decimal | None:
+        """The cap's yearly rate for a contract made on ``contract_date`` (None: no cap)."""
+        if self.cost_cap_lpr_multiple is None:
+            return self.cost_cap
+        return self.cost_cap_lpr_multiple * lpr_on(self.lpr, contract_date)
+
+
+def lpr_on(table: LprTable, day: date) -> Decimal:
+    """The one-year LPR in force on ``day``."""
+    rate = None
+    for since, value in table:
+        if since > day:
+            break
+        rate = value
+    if rate is None:
+        first = table[0][0] if table else None
+        raise DomainError(f"no one-year LPR in force on {day} (the table starts {first})")
+    return rate
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,12 +322,13 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<products>") -> Catalo
     classification = reader.build(
         "classification", lambda v: ClassificationScheme(**v), ClassificationScheme()
     )
+    lpr = reader.build("lpr_1y", _parse_lpr, ())
     reader.finish()
     raw_products = data.get("products")
     if not isinstance(raw_products, Mapping) or not raw_products:
         raise ProductError(f"{source}: no [products.CODE] tables defined")
     products = {
-        code: _parse_product(source, code, dict(body), currency)
+        code: _parse_product(source, code, dict(body), currency, lpr)
         for code, body in raw_products.items()
     }
     unknown = set(data) - {"portfolio", "products"}
@@ -294,8 +337,46 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<products>") -> Catalo
     return Catalog(products, buckets, classification, currency)
 
 
-def _parse_product(source: str, code: str, body: dict[str, Any], currency: str) -> Product:
+def _parse_lpr(value: Mapping[str, Any]) -> LprTable:
+    """``{ "2024-10-21" = 0.031, … }``: each one-year LPR from the day it took effect."""
+    rows = []
+    for since, rate in value.items():
+        rows.append((date.fromisoformat(str(since)), _dec(rate)))
+        if not 0 < rows[-1][1] < 1:
+            raise DomainError(f"{since}: LPR {rate} must be a fraction such as 0.031")
+    return tuple(sorted(rows))
+
+
+def _parse_cap(
+    r: _Reader, body: dict[str, Any], lpr: LprTable
+) -> tuple[Decimal | None, CapBasis, Decimal | None]:
+    """``cost_cap = 0.24`` (on the original principal), or a table: ``{ rate = 0.24,
+    basis = "overdue" }`` or ``{ lpr_multiple = 4, basis = "overdue" }``."""
+    if "cost_cap" not in body:
+        return None, CapBasis.ORIGINAL, None
+    if not isinstance(body["cost_cap"], Mapping):
+        return r.rate("cost_cap", None), CapBasis.ORIGINAL, None
+    table = dict(body["cost_cap"])
+    cap = _Reader(r.source, f"{r.table}.cost_cap", table)
+    r.seen.add("cost_cap")
+    basis = cap.build("basis", CapBasis, CapBasis.ORIGINAL)
+    rate = cap.rate("rate", None) if "rate" in table else None
+    multiple = cap.rate("lpr_multiple", None) if "lpr_multiple" in table else None
+    cap.finish()
+    if (rate is None) == (multiple is None):
+        raise ProductError(f"{r.source}: {r.table}.cost_cap: give one of rate or lpr_multiple")
+    if multiple is not None and not lpr:
+        raise ProductError(
+            f"{r.source}: {r.table}.cost_cap.lpr_multiple: needs the portfolio's lpr_1y table"
+        )
+    return rate, basis, multiple
+
+
+def _parse_product(
+    source: str, code: str, body: dict[str, Any], currency: str, lpr: LprTable = ()
+) -> Product:
     r = _Reader(source, f"products.{code}", body)
+    cap_rate, cap_basis, cap_multiple = _parse_cap(r, body, lpr)
     method = r.build("method", ScheduleMethod, None)
     annual_rate = r.rate("annual_rate", None)
     multiplier = r.rate("penalty_rate_multiplier", Decimal(0))
@@ -305,7 +386,10 @@ def _parse_product(source: str, code: str, body: dict[str, Any], currency: str) 
         compound_rate=r.rate("compound_rate", annual_rate * compound_multiplier),
         late_fee_fixed=r.amount("late_fee", Decimal(0)),
         late_fee_rate=r.rate("late_fee_rate", Decimal(0)),
-        cost_cap=r.rate("cost_cap", None) if "cost_cap" in body else None,
+        cost_cap=cap_rate,
+        cost_cap_basis=cap_basis,
+        cost_cap_lpr_multiple=cap_multiple,
+        lpr=lpr if cap_multiple is not None else (),
     )
     waterfall = r.build("waterfall", _parse_waterfall, Waterfall())
     card = r.build("card", _parse_card, CardRules())
