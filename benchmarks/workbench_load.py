@@ -1,21 +1,23 @@
 """Loopback load on the workbench API over 100,000 cases in PostgreSQL.
 
     python benchmarks/workbench_load.py [--cases 100000] [--rate 200] [--seconds 60]
-        [--warmup 5] [--workers 2] [--skip-build]
+        [--warmup 5] [--workers 2] [--rounds 3] [--budget 200] [--skip-build]
         [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 Builds a book in a PostgreSQL schema of its own (``bench_workbench``, recreated; rows
 written with COPY): N customers and CONSUMER loans with their schedules and ledger
 entries (3 installments fallen due, penalty accrued), N open cases spread over 100
-collectors. Starts the app as ``arrears serve --workers N`` does (uvicorn worker
-processes; the business clock set to 10:00 in the debtors' zone, so contacts are in
-hours) on 127.0.0.1 and sends an open-loop load of ``--rate`` requests per second
-for ``--warmup`` seconds, not counted (the workers fill their connection pools and warm
-their caches), then for ``--seconds`` measured (bounded: at most rate × (warmup +
-seconds) requests, 64 connections, a hard stop 30 s after the last one was due) from
-20 logged-in collectors, over keep-alive connections of a
-minimal asyncio HTTP/1.1 client (the generator shares the server's cores, so it must
-cost little per request):
+collectors; then VACUUM (FREEZE, ANALYZE) and a CHECKPOINT, so PostgreSQL has nothing
+of the build left to do. Then ``--rounds`` measured rounds back to back on the same data
+(the first after the build), each with a server of its own: it starts the app as
+``arrears serve --workers N`` does (uvicorn worker processes; the business clock set to
+10:00 in the debtors' zone, so contacts are in hours) on 127.0.0.1 and sends an
+open-loop load of ``--rate`` requests per second for ``--warmup`` seconds, not counted
+(the workers fill their connection pools and warm their caches), then for ``--seconds``
+measured (bounded: at most rate × (warmup + seconds) requests, 64 connections, a hard
+stop 30 s after the last one was due) from 20 logged-in collectors, over keep-alive
+connections of a minimal asyncio HTTP/1.1 client (the generator shares the server's
+cores, so it must cost little per request):
 
     GET  /api/v1/queue                (read)   35%
     GET  /api/v1/cases/{id}           (read)   35%   the whole case view
@@ -23,10 +25,18 @@ cost little per request):
     POST /api/v1/cases/{id}/promises  (write)  10%
     GET  /api/v1/auth/csrf            (reference: no database) 10%
 
-Latency counts from the moment a request was due. Prints p50/p95/p99 per endpoint in
-ms against the targets (p99 ≤ 100 ms reads, ≤ 250 ms writes), each endpoint's p50 as a
-ratio of the reference's p50 in the same run, the statuses seen (409 = the compliance
-gate refused the contact, e.g. a daily cap), and one JSON line with all figures.
+Before each round's load, ``--budget`` requests of each endpoint one after another
+measure the CPU per request of the server's processes and of its PostgreSQL backends
+(found by application name; CPU from /proc) against the budget of issue 29 (server:
+queue ≤ 1 ms, case view ≤ 2 ms, writes ≤ 2 ms). Latency counts from the moment a
+request was due. Each round prints the machine's load average at its start, p50/p95/p99
+per endpoint in ms against the targets (p99 ≤ 100 ms reads, ≤ 250 ms writes), each
+endpoint's p50 as a ratio of the reference's p50, the statuses seen (409 = the
+compliance gate refused the contact, e.g. a daily cap), and the CPU seconds over the
+measured span of every process: the server's workers, PostgreSQL (the server's
+backends, its background processes such as autovacuum and the checkpointer, other
+clients), this generator (its share of the cores) and the rest of the machine. One
+JSON line at the end holds all figures of all rounds.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ collectors asking at once never get the same case. Every change of assignee is k
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -35,7 +36,13 @@ from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
-from arrears.channels.gating import _in_force, blacklisted, history_for, load_gate_inputs
+from arrears.channels.gating import (
+    GateInputs,
+    _in_force,
+    blacklisted,
+    history_for,
+    load_gate_inputs,
+)
 from arrears.compliance import Attempt, Gate, Verdict
 from arrears.compliance.gate import normalize_contact
 from arrears.services import audit
@@ -117,6 +124,7 @@ def not_placed() -> ColumnElement[bool]:
     return not_(exists().where(and_(Placement.case_id == CaseRow.id, Placement.status == "active")))
 
 
+@functools.cache
 def pending_callbacks() -> Select[tuple[int, datetime]]:
     """(case id, callback_at) of every case whose latest logged contact asked for a
     callback: one a later contact on the case has answered is no longer pending."""
@@ -244,38 +252,51 @@ def _ranked_rows(
     rule_pack = contact_pack(work.pack_name)
     history = history_for(rule_pack)
     extra = _gate_columns(moment, history) if needs_gate else ()
-    rows = session.execute(
-        query.add_columns(*flags, *extra)
-        .order_by(*_store_order(tiers, ranking))
-        .limit(ranking.window)
-    ).all()
+    # the window's rows with only what ranks them (a Core query: no ORM row handling);
+    # the page's rows are read whole afterwards
+    # (cases alone, the debtor's columns by key: joined, PostgreSQL hashes every customer)
+    lean = select(*_RANKED, *flags, *extra).where(query.whereclause)
+    rows = (
+        session.connection()
+        .execute(lean.order_by(*_store_order(tiers, ranking)).limit(ranking.window))
+        .all()
+    )
     contactable = _Contactable(session, rows, moment, rule_pack, history) if needs_gate else None
     order = {t: i for i, t in enumerate(ranking.tiers)}
     last = len(order)
     contact_rank = order.get("contactable_now", last)
     risks, default_risk, score = work.risks, ranking.default_risk, ranking.score
+    # the store tiers the ranking uses: (the row's flag, the tier's rank)
+    store = [(len(_RANKED) + i, order[t]) for i, t in enumerate(STORE_TIERS) if t in order]
     keyed = []
-    for n, r in enumerate(rows):
-        rank = min(
-            (order.get(t, last) for t in STORE_TIERS if r[len(_COLUMNS) + STORE_INDEX[t]]),
-            default=last,
-        )
+    for n, r in enumerate(rows):  # by position: a row's attributes cost a lookup each
+        rank = min([k for flag, k in store if r[flag]], default=last)
         if contactable is not None and contact_rank < rank and contactable.allowed(r):
             rank = contact_rank
-        risk = risks.get(r.loan_id)
-        value = score(r.amount_overdue, default_risk if risk is None else risk)
-        keyed.append((rank, -value, -r.dpd, r.id, n, value, risk))
+        risk = risks.get(r[1])
+        value = score(r[3], default_risk if risk is None else risk)
+        keyed.append((rank, -value, -r[4], r[0], n, value, risk))
     keyed.sort()
+    top = keyed if upto is None else keyed[:upto]
+    whole = (
+        {
+            r.id: r
+            for r in session.execute(query.where(CaseRow.id.in_([rows[k[4]].id for k in top])))
+        }
+        if top
+        else {}
+    )
     items = []
-    for rank, _, _, _, n, value, risk in keyed if upto is None else keyed[:upto]:
-        r = rows[n]
-        verdict = contactable.verdict(r) if contactable is not None else None
+    for rank, _, _, case_id, n, value, risk in top:
+        verdict = contactable.verdict(rows[n]) if contactable is not None else None
         tier = ranking.tiers[rank] if rank < last else None
-        items.append(_item(r, work, tier, verdict, value, risk))
+        items.append(_item(whole[case_id], work, tier, verdict, value, risk))
     return items
 
 
-STORE_INDEX = {t: i for i, t in enumerate(STORE_TIERS)}
+_RANKED = (CaseRow.id, CaseRow.loan_id, CaseRow.customer_id, CaseRow.amount_overdue, CaseRow.dpd)
+# where the ranking query's rows hold the gate's columns (after _RANKED and the flags)
+_ZONE, _MOBILE, _HELD, _CONTACTED = (len(_RANKED) + len(STORE_TIERS) + i for i in range(4))
 
 
 def _gate_columns(moment: datetime, history_days: int) -> tuple[Any, ...]:
@@ -291,9 +312,10 @@ def _gate_columns(moment: datetime, history_days: int) -> tuple[Any, ...]:
         ContactAttempt.allowed.is_(True),
         ContactAttempt.at > since,
     )
+    debtor = Customer.customer_id == CaseRow.customer_id
     return (
-        Customer.time_zone.label("gate_zone"),
-        Customer.mobile.label("gate_mobile"),
+        select(Customer.time_zone).where(debtor).scalar_subquery().label("gate_zone"),
+        select(Customer.mobile).where(debtor).scalar_subquery().label("gate_mobile"),
         held.label("gate_held"),
         contacted.label("gate_contacted"),
     )
@@ -316,22 +338,30 @@ class _Contactable:
         self.moment, self.pack = moment, rule_pack
         listed = blacklisted(session, None)
         self.blacklist = frozenset(normalize_contact(v) for v in listed)
-        known = sorted({r.customer_id for r in rows if self._known(r)})
-        self.inputs = load_gate_inputs(session, known, moment, history) if known else None
+        known = {r.customer_id: r.gate_zone for r in rows if self._known(r)}
         self.known = set(known)
+        self.inputs = None
+        if known:
+            # ``gating.load_gate_inputs`` for these debtors, from what the rows hold
+            # already (zones, the blacklist): their holds in force and history only
+            ids = sorted(known)
+            on = moment.astimezone(UTC).date()
+            self.inputs = GateInputs(zones=known, blacklist=listed)
+            held = session.scalars(
+                select(HoldRow).where(HoldRow.customer_id.in_(ids), _in_force(on))
+            )
+            self.inputs.add_holds(held, on)
+            self.inputs.load_history(session, ids, moment - timedelta(days=history))
         self.by_class: dict[tuple[str | None, bool | None], bool] = {}
         self.verdicts: dict[int, Verdict] = {}
 
     def _known(self, r: Any) -> bool:
         """Whether the store holds anything the gate looks at about the row's debtor."""
+        mobile = r[_MOBILE]
         return bool(
-            r.gate_held
-            or r.gate_contacted
-            or (
-                self.blacklist
-                and r.gate_mobile
-                and normalize_contact(r.gate_mobile) in self.blacklist
-            )
+            r[_HELD]
+            or r[_CONTACTED]
+            or (self.blacklist and mobile and normalize_contact(mobile) in self.blacklist)
         )
 
     def _check(self, r: Any) -> Verdict:
@@ -349,9 +379,10 @@ class _Contactable:
 
     def allowed(self, r: Any) -> bool:
         """Whether a call now to the row's debtor passes the gate."""
-        if r.customer_id in self.known:
+        if r[2] in self.known:
             return self._check(r).allowed
-        key = (r.gate_zone, None if r.gate_mobile is None else bool(r.gate_mobile))
+        mobile = r[_MOBILE]
+        key = (r[_ZONE], None if mobile is None else bool(mobile))
         found = self.by_class.get(key)
         if found is None:
             found = self.by_class[key] = self._check(r).allowed
@@ -450,17 +481,25 @@ def annotate(
     last_ids = select(func.max(ContactAttempt.id)).where(
         ContactAttempt.case_id.in_(ids), ContactAttempt.at <= moment
     )
+    # columns, not ORM objects: a queue page reads 50 of each on every request
     last = {
-        a.case_id: (a, disposition)
-        for a, disposition in session.execute(
-            select(ContactAttempt, ContactLog.disposition)
+        a.case_id: (a, a.disposition)
+        for a in session.execute(
+            select(
+                ContactAttempt.case_id,
+                ContactAttempt.at,
+                ContactAttempt.channel,
+                ContactAttempt.outcome,
+                ContactAttempt.allowed,
+                ContactLog.disposition,
+            )
             .outerjoin(ContactLog, ContactLog.contact_attempt_id == ContactAttempt.id)
             .where(ContactAttempt.id.in_(last_ids.group_by(ContactAttempt.case_id)))
         )
     }
-    promises: dict[int, Promise] = {}
-    for p in session.scalars(
-        select(Promise)
+    promises: dict[int, Any] = {}
+    for p in session.execute(
+        select(Promise.id, Promise.case_id, Promise.amount, Promise.due_date, Promise.status)
         .where(
             Promise.case_id.in_(ids),
             or_(
