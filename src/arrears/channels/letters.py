@@ -296,6 +296,8 @@ def _set_letter(pdf: _LetterPdf, letter: Letter, template: Template | None) -> N
         pdf.ln(2.5)
         if index == min(2, len(paragraphs) - 1):
             _amounts_table(pdf, letter)
+    if letter.extra.get("disclosure"):  # a state's time-barred debt notice
+        _paragraph(pdf, letter.extra["disclosure"], 6, Align.L)
 
     # Signature block.
     pdf.ln(4)

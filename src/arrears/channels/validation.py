@@ -234,6 +234,9 @@ def set_validation_notice(pdf: _LetterPdf, letter: Letter) -> None:
         pdf.cell(width * 0.75, 6, label, new_x=XPos.RIGHT, new_y=YPos.TOP)
         pdf.cell(width * 0.25, 6, amount, align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(3)
+    if e.get("disclosure"):  # a state's time-barred debt notice
+        _paragraph(pdf, e["disclosure"], 5.5, Align.L)
+        pdf.ln(3)
 
     _heading(pdf, "How can you dispute the debt?")
     online = (

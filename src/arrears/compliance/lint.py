@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 
+from arrears.compliance.limitation import suit_findings
 from arrears.compliance.model import CHANNELS, ComplianceError, Finding
 from arrears.compliance.packs import LANGUAGES, RulePack, load_pack
 
@@ -103,12 +104,15 @@ def lint_template(
     channel: str,
     pack: RulePack | str,
     litigation_filed: bool = False,
+    time_barred: bool = False,
 ) -> list[Finding]:
     """Every problem in template ``text`` written in ``language`` for ``channel`` under
     ``pack``: forbidden phrases (threats, insults, shaming, impersonation, false legal
     consequences, third-party disclosure) and missing required disclosures. Statements
     that a lawsuit or enforcement is under way pass only with ``litigation_filed``.
-    An empty list means the template may be saved."""
+    A message about a ``time_barred`` debt may not mention suit or legal action at all
+    (12 CFR 1006.26(b); ``arrears.compliance.limitation``). An empty list means the
+    template may be saved."""
     if channel not in CHANNELS:
         raise ComplianceError(f"channel {channel!r} is not one of {', '.join(CHANNELS)}")
     rule_pack = load_pack(pack) if isinstance(pack, str) else pack
@@ -117,6 +121,8 @@ def lint_template(
         if entry.litigation and litigation_filed:
             continue
         found.extend(entry.findings(text))
+    if time_barred:
+        found.extend(suit_findings(text, language))
     for disclosure in rule_pack.disclosures:
         if disclosure.language != language or channel not in disclosure.channels:
             continue

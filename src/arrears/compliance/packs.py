@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from arrears.compliance.limitation import LimitationTable, parse_limitation
 from arrears.compliance.model import CHANNELS, ComplianceError
 from arrears.compliance.rules import Rule, build_rule
 from arrears.compliance.zones import zone
@@ -35,6 +36,15 @@ class Disclosure:
 
 
 @dataclass(frozen=True, slots=True)
+class Retention:
+    """Keep contact records, recordings and documents ``years`` after the debt's last
+    activity, then purge them (``arrears retention run``)."""
+
+    years: int
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class RulePack:
     """A named set of contact rules, the zones to try when a debtor's zone is unknown,
     and the disclosures its templates must carry."""
@@ -45,6 +55,9 @@ class RulePack:
     rules: tuple[Rule, ...]
     disclosures: tuple[Disclosure, ...]
     source_file: str
+    # limitation periods (time-barred debts) and how long contact records are kept
+    limitation: LimitationTable | None = None
+    retention: Retention | None = None
 
     @property
     def rule_ids(self) -> tuple[str, ...]:
@@ -174,7 +187,19 @@ def parse_pack(data: dict[str, Any], where: str) -> RulePack:
             raise ComplianceError(f"{where}: rule id {r.id!r} is used twice")
         seen.add(r.id)
     disclosures = tuple(_disclosure(t, where) for t in data.get("lint", {}).get("disclosures", []))
-    return RulePack(name, str(data.get("title", name)), zones, rules, disclosures, where)
+    return RulePack(
+        name, str(data.get("title", name)), zones, rules, disclosures, where,
+        parse_limitation(data.get("limitation"), where), _retention(data.get("retention"), where),
+    )  # fmt: skip
+
+
+def _retention(table: Any, where: str) -> Retention | None:
+    if table is None:
+        return None
+    years = table.get("years") if isinstance(table, dict) else None
+    if not isinstance(years, int) or isinstance(years, bool) or years < 1:
+        raise ComplianceError(f"{where}: [retention] years {years!r} is not a whole number >= 1")
+    return Retention(years, str(table.get("source", "")))
 
 
 def _disclosure(t: dict[str, Any], where: str) -> Disclosure:

@@ -47,7 +47,7 @@ from arrears.channels.queueing import enqueue_call, enqueue_letter, enqueue_mess
 from arrears.channels.templates import Template, TemplateError, check_renderable, get_template
 from arrears.channels.validation import queue_validation_notices
 from arrears.compliance import Attempt, RulePack, Verdict, load_pack
-from arrears.services import audit
+from arrears.services import audit, time_barred
 from arrears.services.held_days import treated
 from arrears.services.settings import Settings, load_settings, message_reference
 from arrears.services.strategy_inputs import day_inputs, step_history
@@ -136,8 +136,11 @@ def treat_day(
         visits: list[dict[str, Any]] = []
         # Reg F: the validation notice goes first; until it is sent, the debt is held
         queue_validation_notices(session, settings, rule_pack, as_of, partial(_balances, path))
+        barred = time_barred.time_barred_debts(session, rule_pack, as_of)
+        actions = time_barred.drop_legal_steps(actions, barred, report.not_done)
         decided = _decide(session, actions, as_of, rule_pack, report, visits)
         _queue(session, decided, path, as_of, settings)
+        time_barred.apply_to_queued(session, settings, barred, as_of, report.not_done)
         _create_work(session, actions, visits, as_of, report)
         bulk_insert(uow.connection, StrategyAssignment, assignments)
         uow.commit()
