@@ -30,6 +30,7 @@ import secrets
 import stat
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 ENV_PORTAL_KEY = "ARREARS_PORTAL_KEY"
@@ -97,6 +98,7 @@ def rotate_key(root: Path) -> Path:
     return path
 
 
+@lru_cache(maxsize=16)
 def _subkeys(key: bytes) -> tuple[bytes, bytes]:
     return (
         hmac.new(key, b"arrears portal tag", hashlib.sha256).digest(),
@@ -201,9 +203,14 @@ class PortalLinks:
     root: Path | None
     link_days: int = 30
 
+    @cached_property
+    def signing_key(self) -> bytes:
+        """The key new links are signed with (read once per settings load)."""
+        return load_keys(self.root, create=True)[0]
+
     def raw_token(self, loan_id: str, issued_on: date) -> bytes:
         """The token bytes for ``loan_id`` issued on ``issued_on``."""
-        return seal(load_keys(self.root, create=True)[0], LinkClaim(loan_id, issued_on))
+        return seal(self.signing_key, LinkClaim(loan_id, issued_on))
 
     def link(self, loan_id: str, issued_on: date) -> str:
         """The link a message about ``loan_id`` sent after ``issued_on`` carries."""
