@@ -258,6 +258,34 @@ def test_compliance_answers_the_dispute_on_its_page(client, workspace, book, app
             },
         )
         assert done.status_code == 303
-        assert "我没有借过这笔钱" not in staff.get("/debtor-requests").text
+        after = staff.get("/debtor-requests").text
+        assert "我没有借过这笔钱" not in after
+        assert "1 verified visits" in after or "验证访问 1 次" in after
     with UnitOfWork(book.engine) as uow:
         assert uow.session.get(Hold, request.hold_id).released_on == TODAY  # type: ignore[union-attr]
+
+
+def test_self_service_figures_count_what_debtors_did_themselves(client, workspace, book) -> None:
+    from arrears.services.portal.stats import self_service
+    from arrears.services.workbench import promises
+
+    csrf = verify(client, workspace)
+    client.post(
+        "/portal/promise",
+        data={"amount": "100", "due_date": TODAY.isoformat(), "csrf_token": csrf},
+    )
+    with UnitOfWork(book.engine) as uow:
+        collector = Actor(1, "c2", "collector")
+        promises.create_promise(uow.session, collector, book.case_ids[1], Decimal("9"), TODAY,
+                                on=TODAY)  # fmt: skip
+        uow.commit()
+    with UnitOfWork(book.engine) as uow:
+        promises.settle_session(uow.session, TODAY)  # neither paid by its due day: broken
+        uow.commit()
+        figures = self_service(
+            uow.session, TODAY - timedelta(days=400), TODAY + timedelta(days=400)
+        )
+    assert (figures.promises, figures.portal_promises, figures.verified_visits) == (2, 1, 1)
+    assert figures.self_service_share == Decimal("0.5")
+    assert (figures.portal_kept, figures.portal_broken) == (0, 1)
+    assert figures.digital_kept_rate == Decimal("0")

@@ -6,10 +6,12 @@ and admins all of them, each only on cases in their scope."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import Depends, Form, Request
 from starlette.responses import RedirectResponse, Response
 
-from arrears.services.portal import actions
+from arrears.services.portal import actions, stats
 from arrears.services.workbench.access import Actor
 from arrears.services.workbench.errors import WorkbenchError
 from arrears.store.unit_of_work import UnitOfWork
@@ -37,8 +39,10 @@ def requests_page(
     """Open portal requests for the actor's role, by deadline."""
     rows = actions.open_requests(uow.session, actor)
     today = request.app.state.settings.today()
+    figures = stats.self_service(uow.session, today - timedelta(days=29), today)
     return show(request, actor, "portal/staff_requests.html", rows=rows, today=today,
-                w=_words(request, actor), outcomes=actions.RESOLUTIONS, words=WORDS)  # fmt: skip
+                w=_words(request, actor), outcomes=actions.RESOLUTIONS, words=WORDS,
+                figures=figures)  # fmt: skip
 
 
 @router.post("/debtor-requests/{request_id}")

@@ -247,6 +247,13 @@ WORDS: dict[str, tuple[str, str]] = {
         "Disputes, hardship and arrangement requests debtors made in the portal, by deadline.",
         "债务人在自助门户提交的异议、困难救助和还款安排申请，按截止日期排序。",
     ),
+    "staff.figures": (
+        "{start} to {end}: {visits} verified visits; self-service share {share} of promises "
+        "and arrangements, {payments} of payments; promises kept: {kept} made in the portal, "
+        "{other} taken by people.",
+        "{start} 至 {end}：验证访问 {visits} 次；承诺与还款安排中自助办理占 {share}，"
+        "还款中自助支付占 {payments}；承诺履约率：自助 {kept}，人工 {other}。",
+    ),
     "staff.case": ("Case", "案件"),
     "staff.kind": ("Request", "申请"),
     "staff.due": ("Answer by", "答复期限"),
