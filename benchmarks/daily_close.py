@@ -144,6 +144,8 @@ def synthesize(book: BatchBook, n: int, seed: int = 1) -> None:
         "credit": pa.array(zeros),
         "paid_today": pa.array(zeros),
         "charged": pa.array(charged.astype(np.int64)),
+        "charges": pa.array((charged - interest * fallen).astype(np.int64)),
+        "overdue_days": pa.array(zeros),  # no product caps on the principal in arrears
     }
     accounts = pa.Table.from_arrays(
         [columns[f.name].cast(f.type) for f in ACCOUNTS], schema=ACCOUNTS

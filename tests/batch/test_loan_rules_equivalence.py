@@ -1,12 +1,13 @@
 """The loan rules of issue 25 on the Ibis close (DuckDB) equal the domain core, on a
-small book made of the issue's cases: a payment the day after grace, and loans written
-off with DPD counting on (past due, inside grace, before their first due date)."""
+small book made of the issue's cases: a payment the day after grace, loans written off
+with DPD counting on (past due, inside grace, before their first due date), and loans
+under a cap on the principal in arrears (24%, and 4 × the LPR of the contract date)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
@@ -15,17 +16,36 @@ from arrears.batch.reference_states import differences, expected_rows, prepare, 
 from arrears.batch.sample import SampleLoan
 from arrears.domain import operations as ops
 from arrears.domain.account import LoanAccount, Payment, advance, open_account
-from arrears.domain.products import load_catalog
+from arrears.domain.products import CapBasis, load_catalog
 from arrears.domain.schedule import LoanTerms
 
 D = Decimal
-CAT = load_catalog()
+BASE = load_catalog()
+_CONSUMER = BASE.product("CONSUMER")
+
+
+def _capped(code: str, **cap: object):
+    charges = replace(_CONSUMER.charges, cost_cap_basis=CapBasis.OVERDUE, **cap)
+    return replace(_CONSUMER, code=code, charges=charges)
+
+
+LPR = ((date(2024, 10, 21), D("0.031")), (date(2025, 5, 20), D("0.03")))
+CAT = replace(
+    BASE,
+    products={
+        **BASE.products,
+        "CONS-OV": _capped("CONS-OV", cost_cap=D("0.24")),
+        "CONS-LPR": _capped("CONS-LPR", cost_cap=None, cost_cap_lpr_multiple=D(4), lpr=LPR),
+    },
+)
 START = date(2025, 4, 7)
 END = date(2025, 4, 16)
 
 
-def _open(loan_id: str, disbursed: date, principal: str = "6000.00") -> LoanAccount:
-    product = CAT.product("CONSUMER")
+def _open(
+    loan_id: str, disbursed: date, principal: str = "6000.00", code: str = "CONSUMER"
+) -> LoanAccount:
+    product = CAT.product(code)
     return open_account(loan_id, product, LoanTerms(D(principal), D("0.18"), 12, disbursed))
 
 
@@ -45,7 +65,20 @@ def _book() -> list[SampleLoan]:
     grace = _written_off(first, date(2025, 4, 6), [Payment("g1", date(2025, 3, 5), D("550.08"))])
     # written off before anything fell due: DPD counts from #1 (due 10 Apr) after grace
     early = _written_off(_open("W-EARLY", date(2025, 3, 10)), date(2025, 4, 6))
+    # capped on the principal in arrears: #1 and #2 never paid (27% 罚息 > 24% cap, so
+    # the cap binds every day); one pays #1 late inside the window; 4 × LPR 3.10%
+    capped = [
+        SampleLoan(_open("CAP-OV", date(2025, 2, 3), code="CONS-OV"), "C4", "never", ()),
+        SampleLoan(
+            _open("CAP-PAY", date(2025, 2, 3), code="CONS-OV"),
+            "C4",
+            "late",
+            (Payment("c1", date(2025, 4, 12), D("700.00")),),
+        ),
+        SampleLoan(_open("CAP-LPR", date(2025, 2, 3), code="CONS-LPR"), "C5", "never", ()),
+    ]
     return [
+        *capped,
         SampleLoan(late, "C1", "late", (Payment("p1", date(2025, 4, 9), D("550.08")),)),
         SampleLoan(past_due, "C2", "written_off", ()),
         SampleLoan(grace, "C3", "written_off", ()),
@@ -84,10 +117,24 @@ def test_the_cases_show_what_the_issue_asks(closed):
     rows = {r["loan_id"]: r for r in book.read_state(END)[0].to_pylist()}
     # 16 Apr: W-PAST from #1 (due 20 Feb): 55 days; W-GRACE from #2 (5 Apr): 11;
     # W-EARLY from #1 (10 Apr): 6; all 损失
-    assert {k: (r["dpd"], r["loan_class"]) for k, r in rows.items() if k[0] == "W"} == {
+    assert {k: (r["dpd"], r["loan_class"]) for k, r in rows.items() if k.startswith("W")} == {
         "W-PAST": (55, "loss"),
         "W-GRACE": (11, "loss"),
         "W-EARLY": (6, "loss"),
     }
     assert rows["W-PAST"]["first_payment_default"] and not rows["W-GRACE"]["first_payment_default"]
     assert reference[START]["W-GRACE"].dpd == 0 and reference[date(2025, 4, 9)]["W-GRACE"].dpd == 4
+
+
+def test_the_cap_on_the_principal_in_arrears_binds(closed):
+    # CAP-OV: #1 (460.08 principal) due 3 Mar and #2 (466.98) due 3 Apr unpaid: charges
+    # stay exactly at 24% a year of the principal-days past due, every day
+    _, book, reference = closed
+    for day in (date(2025, 4, 10), END):
+        st = reference[day]["CAP-OV"]
+        row = next(r for r in book.read_state(day)[0].to_pylist() if r["loan_id"] == "CAP-OV")
+        allowance = D(row["overdue_days"]) / 100 * D("0.24") / 365
+        assert D(row["charges"]) / 100 == allowance.quantize(D("0.01"), rounding=ROUND_HALF_UP)
+        assert st.penalty + st.fee + st.compound == D(row["charges"]) / 100
+    lpr = reference[END]["CAP-LPR"]
+    assert lpr.penalty + lpr.compound + lpr.fee < reference[END]["CAP-OV"].penalty

@@ -31,7 +31,16 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from arrears.batch.state import ACCOUNTS, COMPOUND, FEE, INTEREST, PENALTY, PRINCIPAL
+from arrears.batch.state import (
+    ACCOUNTS,
+    COMPOUND,
+    FEE,
+    INTEREST,
+    PENALTY,
+    PRINCIPAL,
+    _ratio,
+    day_number,
+)
 from arrears.domain.products import Catalog
 
 Table = ir.Table
@@ -103,6 +112,8 @@ def open_accounts(inputs: Inputs, fell_totals: Table, day: int) -> Table:
         prev_bucket_index=a.bucket_index,
         not_due=a.not_due - a.fell_principal,
         charged=a.charged + a.fell_interest,
+        # the principal past due as the day starts (yesterday's end) counts for the cap
+        overdue_days=a.overdue_days + ibis.ifelse(live, a.principal_due, 0),
         available=ibis.ifelse(live, a.paid_today + ibis.ifelse(use_credit, a.credit, 0), 0),
         credit=ibis.ifelse(use_credit, 0, a.credit),
     ).join(inputs.products, "product_code")
@@ -184,9 +195,31 @@ def remaining_dues(dues: Table, per_installment: Table) -> Table:
 
 
 def _headroom(a: Table, day: int, uncapped: ir.IntegerValue) -> ir.IntegerValue:
-    """What the cost cap still allows on ``day`` (``uncapped`` itself without a cap)."""
-    allowance = div_round(a.principal * a.cap_num * (_int(day) - a.disbursed), a.cap_den)
-    return ibis.ifelse(a.cap_den > 0, ibis.greatest(allowance - a.charged, 0), uncapped)
+    """What the cost cap still allows on ``day`` (``uncapped`` itself without a cap).
+    Basis original: the rate on the principal since disbursement, measuring contract
+    interest and charges; basis overdue: the rate on the principal-days past due,
+    measuring the charges only. ``cap_num / cap_den`` is the rate over 365, times the
+    LPR of the contract date (``lpr_num / lpr_den``) for a multiple of the LPR."""
+    num = a.cap_num * ibis.ifelse(a.cap_lpr, a.lpr_num, 1)
+    den = a.cap_den * ibis.ifelse(a.cap_lpr, a.lpr_den, 1)
+    original = div_round(a.principal * num * (_int(day) - a.disbursed), den)
+    overdue = div_round(a.overdue_days * num, den)
+    room = ibis.ifelse(a.cap_overdue, overdue - a.charges, original - a.charged)
+    return ibis.ifelse(a.cap_den > 0, ibis.greatest(room, 0), uncapped)
+
+
+def with_lpr(a: Table, catalog: Catalog) -> Table:
+    """``lpr_num / lpr_den``: the one-year LPR on each loan's contract (disbursement) day,
+    from the catalogue's table (1 when no product caps on the LPR)."""
+    table = next((p.charges.lpr for p in catalog.products.values() if p.charges.lpr), ())
+    if not table:
+        return a.mutate(lpr_num=_int(1), lpr_den=_int(1))
+    branches = [(a.disbursed >= day_number(since), _ratio(rate)) for since, rate in table]
+    branches.reverse()  # the latest LPR in force first
+    return a.mutate(
+        lpr_num=ibis.cases(*[(c, _int(n)) for c, (n, _) in branches], else_=_int(0)),
+        lpr_den=ibis.cases(*[(c, _int(d)) for c, (_, d) in branches], else_=_int(1)),
+    )
 
 
 def late_fees(a: Table, dues: Table, day: int) -> Table:
@@ -207,7 +240,9 @@ def late_fees(a: Table, dues: Table, day: int) -> Table:
     a = left_join(a, fees, ["loan_id"])
     raw = a.fee_raw.fill_null(0)
     a = a.mutate(fee_new=ibis.least(raw, _headroom(a, day, raw)))
-    return a.mutate(fee=a.fee + a.fee_new, charged=a.charged + a.fee_new).drop("fee_raw", "fee_new")
+    return a.mutate(
+        fee=a.fee + a.fee_new, charged=a.charged + a.fee_new, charges=a.charges + a.fee_new
+    ).drop("fee_raw", "fee_new")
 
 
 def assess_dues(dues: Table, accounts: Table, day: int) -> Table:
@@ -247,6 +282,7 @@ def charge(a: Table, day: int) -> Table:
         compound=a.compound - a.settled_compound + a.comp_new,
         credit=a.credit + a.available - a.settled_total,
         charged=a.charged + a.pen_new + a.comp_new,
+        charges=a.charges + a.pen_new + a.comp_new,
     )
 
 
@@ -344,7 +380,8 @@ def close_day(
     times (worth it on Spark, where each reuse would otherwise be recomputed)."""
     fell, fell_totals = fall_due(inputs.schedule, inputs.accounts, day)
     dues = inputs.dues.union(fell.select("loan_id", "seq", "due", "principal", "interest"))
-    a = keep(late_fees(open_accounts(inputs, fell_totals, day), dues, day))
+    a = with_lpr(open_accounts(inputs, fell_totals, day), catalog)
+    a = keep(late_fees(a, dues, day))
     per_loan, per_installment = settle(a, dues)
     dues = keep(remaining_dues(dues, per_installment))
     owed = assess_dues(dues, a, day)

@@ -133,6 +133,8 @@ COMPARED = [
         "written_off",
         "anchor_due",
         "anchor_seq",
+        "charges",  # the cap's measures: checked through the charges they cut
+        "overdue_days",
     )
 ]
 

@@ -24,10 +24,17 @@ from fractions import Fraction
 
 import pyarrow as pa
 
-from arrears.domain.account import DayState, LoanAccount, Payment, dpd_anchor
+from arrears.domain.account import (
+    DayState,
+    LoanAccount,
+    Payment,
+    dpd_anchor,
+    interest_fallen_due,
+)
 from arrears.domain.ledger import LOAN_LEVEL, Account
 from arrears.domain.money import MINOR_UNITS
 from arrears.domain.products import (
+    CapBasis,
     Catalog,
     Component,
     InstallmentOrder,
@@ -91,6 +98,8 @@ ACCOUNT_MONEY = (
     "credit",
     "paid_today",
     "charged",
+    "charges",  # 罚息, 复利 and fees since disbursement: a cap on basis overdue measures it
+    "overdue_days",  # principal past due summed over the days (cent-days): its allowance
 )
 
 ACCOUNTS = pa.schema(
@@ -149,7 +158,10 @@ def product_row(code: str, product: Product) -> dict[str, object]:
     pen_num, pen_den = _ratio(rules.penalty_rate, basis)
     comp_num, comp_den = _ratio(rules.compound_rate, basis)
     fee_num, fee_den = _ratio(rules.late_fee_rate)
-    cap_num, cap_den = (0, 0) if rules.cost_cap is None else _ratio(rules.cost_cap, 365)
+    # the cap's yearly rate over 365, or for a multiple of the LPR that multiple (the
+    # engine multiplies in the LPR of each loan's contract date)
+    cap = rules.cost_cap if rules.cost_cap_lpr_multiple is None else rules.cost_cap_lpr_multiple
+    cap_num, cap_den = (0, 0) if cap is None else _ratio(cap, 365)
     waterfall = product.waterfall
     order = waterfall.order
     keys: dict[int, tuple[int, int]] = {}
@@ -173,6 +185,8 @@ def product_row(code: str, product: Product) -> dict[str, object]:
         "fee_den": fee_den,
         "cap_num": cap_num,
         "cap_den": cap_den,
+        "cap_overdue": rules.cost_cap_basis is CapBasis.OVERDUE,
+        "cap_lpr": rules.cost_cap_lpr_multiple is not None,
         "inst_dir": 1 if waterfall.installments is InstallmentOrder.OLDEST_FIRST else -1,
     }
     for code_, (major, minor) in keys.items():
@@ -283,6 +297,8 @@ def account_row(acc: LoanAccount, customer_id: str, state: DayState) -> dict[str
         "credit": cents(state.credit),
         "paid_today": cents(state.paid_today),
         "charged": cents(state.charged_to_date),
+        "charges": cents(state.charged_to_date - interest_fallen_due(acc, state.as_of)),
+        "overdue_days": cents(acc.overdue_days),
     }
 
 

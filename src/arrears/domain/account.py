@@ -277,9 +277,14 @@ def _headroom(acc: LoanAccount, day: date, charged: Decimal, overdue: Decimal) -
     if allowance is None:
         return None
     if rules.cost_cap_basis is CapBasis.OVERDUE:
-        fallen = acc.schedule[: bisect_right(acc.due_dates, day)]
-        charged -= sum((inst.interest for inst in fallen), ZERO)
+        charged -= interest_fallen_due(acc, day)
     return allowance - charged
+
+
+def interest_fallen_due(acc: LoanAccount, day: date) -> Decimal:
+    """Contract interest of the installments due on or before ``day``."""
+    fallen = acc.schedule[: bisect_right(acc.due_dates, day)]
+    return sum((inst.interest for inst in fallen), ZERO)
 
 
 def _overdue_base(acc: LoanAccount, day: date) -> tuple[Decimal, Decimal]:
