@@ -6,16 +6,26 @@ chargeback reverses it through the ledger and the next close charges again."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
-from payment_support import RETURN_URL, Clock, checkout, domain_account, standin
+from payment_support import (
+    RETURN_URL,
+    Clock,
+    body_for,
+    checkout,
+    domain_account,
+    post_event,
+    standin,
+)
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from arrears.batch.reference import close_book
+from arrears.channels.adapters.processor import EventKind
 from arrears.domain import operations as ops
 from arrears.domain.account import Payment, close_day
 from arrears.domain.ledger import Account, EntryKind
@@ -103,6 +113,44 @@ def test_a_refund_after_the_close_reverses_through_the_ledger_and_the_close_char
     with Session(ws.engine) as session:
         [row] = processor_payments(session, loan_id="L1")
         assert row.status == "refunded"
+        actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)).all()
+        assert [a for a in actions if a.startswith("payment.")] == [
+            "payment.checkout",
+            "payment.paid",
+            "payment.refunded",
+        ]
+
+
+def test_a_partial_refund_reverses_the_payment_and_books_the_rest_again(
+    ws: Workspace, client: TestClient, clock: Clock
+) -> None:
+    made = checkout(ws, "3000.00")
+    standin(client, made)
+    close_book(ws, DAY)
+    clock.advance(days=1)
+    over = post_event(client, body_for(made, EventKind.REFUNDED, amount=Decimal("3000.01")))
+    assert over.status_code == 422
+    part = post_event(client, body_for(made, EventKind.REFUNDED, amount=Decimal("1000.00")))
+    assert part.status_code == 200, part.text
+    ref, rest = f"pp:{made.checkout_id}", f"pp:{made.checkout_id}:r1"
+    [pending] = _pending(ws)
+    assert (pending.payment_ref, pending.amount) == (rest, Decimal("2000.00"))
+    second = post_event(client, body_for(made, EventKind.REFUNDED, amount=Decimal("0.50")), at=None)
+    assert second.status_code == 200  # the rest is still pending: it is reduced
+    assert _pending(ws)[0].amount == Decimal("1999.50")
+    close_book(ws, DAY + timedelta(days=1))
+    assert _pending(ws) == []
+
+    paid = domain_account(DAY, (Payment(ref, DAY, Decimal("3000.00")),))
+    reversed_ = ops.reverse(paid.ledger, f"rev:{ref}", DAY + timedelta(days=1), ref).ledger
+    rebooked = (Payment(rest, DAY + timedelta(days=1), Decimal("1999.50")),)
+    expected = close_day(replace(paid, ledger=reversed_), DAY + timedelta(days=1), rebooked)
+    stored = _ledger(ws)
+    assert dict(stored.balances) == dict(expected.ledger.balances)
+    net = sum((e.amount for e in stored.entries if e.kind is EntryKind.PAYMENT), Decimal(0)) - sum(
+        (e.amount for e in stored.entries if e.kind is EntryKind.REVERSAL), Decimal(0)
+    )
+    assert net == Decimal("1999.50")  # 3000.00 paid, 1000.50 refunded, to the cent
 
 
 def test_a_chargeback_of_a_pending_payment_withdraws_it(ws: Workspace, client: TestClient) -> None:

@@ -107,6 +107,10 @@ def test_wrong_amount_or_currency_is_422(ws: Workspace, client: TestClient) -> N
         answer = post_event(client, body)
         assert (answer.status_code, answer.json()["reason"]) == (422, "amount_mismatch")
     assert post_event(client, body_for(made, amount=Decimal("100.000"))).status_code == 200
+    over = post_event(client, body_for(made, EventKind.REFUNDED, amount=Decimal("100.01")))
+    assert (over.status_code, over.json()["reason"]) == (422, "amount_mismatch")
+    cents = post_event(client, body_for(made, EventKind.REFUNDED, amount=Decimal("0.001")))
+    assert cents.status_code == 422  # finer than the currency's cent
 
 
 def test_paying_twice_or_reversing_what_was_not_paid_is_409(

@@ -109,7 +109,9 @@ def start_checkout(
     (``[payments] processor``). ``CheckoutError`` names the field when an input is
     wrong: no such loan of that customer, another currency than the loan's, an amount
     that is not positive or has more decimals than the currency, a ``return_url`` that
-    is not a path of this site or an http(s) address. The caller commits."""
+    is not a path of this site or an http(s) address; ``ProcessorError`` when the
+    processor refuses. The caller commits."""
+    audit.begin_write(session)  # before the first read (SQLite: one writer at a time)
     loan = session.get(Loan, loan_id)
     if loan is None or loan.customer_id != customer_id:
         raise CheckoutError(f"loan_id: no loan {loan_id!r} of customer {customer_id!r}")
@@ -128,7 +130,6 @@ def start_checkout(
     hosted = processor.create_checkout(
         CheckoutRequest(checkout_id, amount, currency, f"loan {loan_id}", return_url)
     )
-    audit.begin_write(session)
     session.add(
         CheckoutRow(
             checkout_id=checkout_id,
@@ -178,17 +179,20 @@ def _workspace(session: Session) -> Path | None:
 
 
 def processor_payments(session: Session, *, loan_id: str) -> list[PendingPayment]:
-    """Every payment made through a processor for ``loan_id``, oldest first."""
+    """Every payment made through a processor for ``loan_id``, oldest first; the amount
+    of one still paid is what is left of it after partial refunds."""
     rows = session.execute(
-        select(CheckoutRow, PaymentRow.posted_entry_ref)
+        select(CheckoutRow, PaymentRow.posted_entry_ref, PaymentRow.amount)
         .outerjoin(PaymentRow, PaymentRow.payment_ref == CheckoutRow.payment_ref)
         .where(CheckoutRow.loan_id == loan_id, CheckoutRow.status != "open")
         .order_by(CheckoutRow.paid_at, CheckoutRow.checkout_id)
     ).all()
     out = []
-    for checkout, posted in rows:
+    for checkout, posted, booked in rows:
+        amount = checkout.amount
         if checkout.status == "paid":
             status = "pending" if posted is None else "applied"
+            amount = booked  # what is left of it after a partial refund
         else:
             status = checkout.status
         assert checkout.payment_ref is not None and checkout.paid_at is not None
@@ -196,7 +200,7 @@ def processor_payments(session: Session, *, loan_id: str) -> list[PendingPayment
             PendingPayment(
                 checkout.checkout_id,
                 checkout.payment_ref,
-                checkout.amount,
+                amount,
                 checkout.currency,
                 checkout.paid_at,
                 status,
@@ -244,13 +248,7 @@ def receive_webhook(
         if seen.signed_at == event.signed_at:
             raise WebhookRejected(409, "replay", f"event {event.event_id}: this delivery was seen")
         return Receipt(event.event_id, seen.kind, "duplicate", seen.outcome)
-    if event.amount != checkout.amount or event.currency != checkout.currency:
-        raise WebhookRejected(
-            422,
-            "amount_mismatch",
-            f"event {event.event_id}: {event.amount} {event.currency} does not match the "
-            f"checkout's {checkout.amount} {checkout.currency}",
-        )
+    _check_amount(session, checkout, event)
     if event.kind is EventKind.PAID:
         outcome = _book_payment(session, checkout, event, now, today)
     else:
@@ -289,6 +287,37 @@ def receive_webhook(
     return Receipt(event.event_id, event.kind.value, "accepted", outcome)
 
 
+def _reversed_so_far(session: Session, checkout: CheckoutRow) -> Decimal:
+    """What refunds and chargebacks of ``checkout`` have taken back already."""
+    amounts = session.scalars(
+        select(ProcessorEvent.amount).where(
+            ProcessorEvent.checkout_id == checkout.checkout_id,
+            ProcessorEvent.kind != EventKind.PAID.value,
+        )
+    )
+    return sum(amounts, Decimal(0))
+
+
+def _check_amount(session: Session, checkout: CheckoutRow, event: Event) -> None:
+    """A paid event carries exactly the checkout's amount; a refund or chargeback at
+    most what is still paid (a partial one is fine), to the cent; currency the
+    checkout's. Else 422."""
+    exact = quantize(event.amount, checkout.currency) == event.amount
+    if event.kind is EventKind.PAID or checkout.status != "paid":
+        fits = event.amount == checkout.amount
+        what = f"the checkout's {checkout.amount} {checkout.currency}"
+    else:
+        left = checkout.amount - _reversed_so_far(session, checkout)
+        fits = event.amount <= left
+        what = f"at most the {left} {checkout.currency} still paid"
+    if not (exact and fits and event.currency == checkout.currency):
+        raise WebhookRejected(
+            422,
+            "amount_mismatch",
+            f"event {event.event_id}: {event.amount} {event.currency} is not {what}",
+        )
+
+
 def _book_payment(
     session: Session, checkout: CheckoutRow, event: Event, now: datetime, today: date
 ) -> str:
@@ -317,33 +346,63 @@ def _book_payment(
 def _reverse_payment(
     session: Session, checkout: CheckoutRow, event: Event, now: datetime, today: date
 ) -> str:
-    """Withdraw the checkout's payment if no close took it in yet, else reverse it in
-    the ledger on the loan's first open day (never before ``today``)."""
+    """Take ``event.amount`` back from the checkout's payment. One no close took in yet
+    is reduced (withdrawn when nothing is left); one the close posted is reversed in the
+    ledger on the loan's first open day (never before ``today``) and what is left of it,
+    if anything, booked again as a new payment of that day for the next close."""
     if checkout.status != "paid" or checkout.payment_ref is None:
         raise WebhookRejected(
             409,
             "not_paid",
             f"checkout {checkout.checkout_id} is {checkout.status}: nothing to reverse",
         )
-    checkout.status, checkout.reversed_at = REVERSED[event.kind], now
     payment = session.get(PaymentRow, checkout.payment_ref)
     if payment is None:  # pragma: no cover - the paid event booked it in this store
         raise WebhookRejected(409, "not_paid", f"payment {checkout.payment_ref} is not booked")
+    left = payment.amount - event.amount
+    if not left:
+        checkout.status, checkout.reversed_at = REVERSED[event.kind], now
     if payment.posted_entry_ref is None:
+        if left:
+            payment.amount = left
+            return f"reduced pending {payment.payment_ref} by {event.amount} to {left}"
         session.delete(payment)
-        return f"withdrew pending {checkout.payment_ref}"
+        return f"withdrew pending {payment.payment_ref}"
     loan = session.get(Loan, checkout.loan_id)
     assert loan is not None
     entries = EntryRepository(session)
     ledger = entries.ledger(loan.loan_id, loan.currency)
-    first_open = (loan.closed_through or loan.disbursed_on) + ONE_DAY
-    on = max(today, first_open)
-    ref = f"rev:{payment.posted_entry_ref}"
+    on = max(today, (loan.closed_through or loan.disbursed_on) + ONE_DAY)
+    posted = payment.posted_entry_ref
+    ref = f"rev:{posted}"
     try:
-        result = ops.reverse(ledger, ref, on, payment.posted_entry_ref, memo=f"{event.kind.value}")
+        result = ops.reverse(ledger, ref, on, posted, memo=event.kind.value)
     except DomainError as exc:
         raise WebhookRejected(409, "cannot_reverse", str(exc)) from None
     entries.add_entry(loan.loan_id, result.entry)
     if loan.status == "closed" and result.ledger.total_outstanding > 0:
         loan.status = "active"  # repaid no more: the close must take it in again
-    return f"reversed {payment.posted_entry_ref} as {ref} on {on.isoformat()}"
+    outcome = f"reversed {posted} as {ref} on {on.isoformat()}"
+    if left:
+        rest = _rest_ref(checkout)
+        session.add(
+            PaymentRow(
+                payment_ref=rest,
+                loan_id=loan.loan_id,
+                paid_on=on,
+                amount=left,
+                currency=payment.currency,
+                channel=PAYMENT_CHANNEL,
+            )
+        )
+        checkout.payment_ref = rest
+        outcome += f", {left} booked again as {rest}"
+    return outcome
+
+
+def _rest_ref(checkout: CheckoutRow) -> str:
+    """The reference of the next rebooking of what a partial reversal left."""
+    base = f"pp:{checkout.checkout_id}"
+    current = checkout.payment_ref or base
+    n = int(current.rsplit(":r", 1)[1]) + 1 if ":r" in current.removeprefix(base) else 1
+    return f"{base}:r{n}"

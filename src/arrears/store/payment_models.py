@@ -86,5 +86,5 @@ class ProcessorEvent(Base):
     signed_at: Mapped[int] = mapped_column(Integer)
     body_sha256: Mapped[str] = mapped_column(String(64))
     # what it did: the payment ref booked, or the reversal's ledger ref
-    outcome: Mapped[str] = mapped_column(String(160), default="")
+    outcome: Mapped[str] = mapped_column(Text, default="")
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

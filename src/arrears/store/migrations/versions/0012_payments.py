@@ -73,7 +73,7 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("signed_at", sa.Integer(), nullable=False),
         sa.Column("body_sha256", sa.String(length=64), nullable=False),
-        sa.Column("outcome", sa.String(length=160), nullable=False),
+        sa.Column("outcome", sa.Text(), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "kind IN ('paid', 'refunded', 'chargeback')", name=op.f("ck_processor_events_kind")
