@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from arrears.domain.account import Payment, advance, open_account, state_of
+from arrears.domain.cases import CaseMove, case_move, needs_case
 from arrears.domain.products import load_catalog
 from arrears.domain.scenario import ScenarioError, load_scenario, parse_scenario, replay
 from arrears.domain.schedule import LoanTerms
@@ -130,6 +131,23 @@ def test_write_off_then_recovery():
     s = replay(scenario(*events), CAT, date(2025, 4, 30)).state
     assert s.status == "written_off"
     assert (s.principal_outstanding, s.interest_due, s.penalty, s.fee) == (0, 0, 0, 0)
+
+
+def test_a_written_off_loan_keeps_counting_dpd_and_is_loss_while_its_case_closes():
+    # issue 25: #1 paid, #2 (due 10 Mar) never; written off on 19 Apr (DPD 40), 500.00
+    # recovered on 25 Apr. The debt is still unpaid: on 30 Jun DPD counts on from 10 Mar
+    # (112 days, M4) and the loan is 损失; a recovery does not stop the count. Its case
+    # follows the write-off rule: it closes as written_off, and none is needed after.
+    events = [
+        *WORKED[:1],
+        {"kind": "write_off", "on": date(2025, 4, 19)},
+        {"kind": "recovery", "on": date(2025, 4, 25), "amount": "500.00"},
+    ]
+    for as_of, dpd, bucket in ((date(2025, 4, 19), 40, "M2"), (date(2025, 6, 30), 112, "M4")):
+        s = replay(scenario(*events), CAT, as_of).state
+        assert (s.status, s.dpd, s.bucket, s.loan_class) == ("written_off", dpd, bucket, "loss")
+    assert case_move(s.status, s.dpd, has_open_case=True) is CaseMove.WRITTEN_OFF
+    assert not needs_case(s.status, s.dpd)
 
 
 def test_a_recovery_before_the_write_off_is_refused_naming_the_event():
