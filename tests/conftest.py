@@ -39,6 +39,8 @@ DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 # PostgreSQL schema with no workspace folder) and the commands tests run share this one;
 # tests of the keyring file itself unset it.
 os.environ.setdefault("ARREARS_AUDIT_KEY", "5e" * 32)
+# likewise the key of the debtors' portal links (messages name them; arrears.services.portal)
+os.environ.setdefault("ARREARS_PORTAL_KEY", "7a" * 32)
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
