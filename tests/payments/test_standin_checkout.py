@@ -40,6 +40,7 @@ from arrears.workspace import Workspace
 DAY = date(2026, 12, 1)
 pytestmark = pytest.mark.usefixtures("closed")
 CJK = re.compile(r"[\u4e00-\u9fff]")
+LATIN = re.compile(r"[A-Za-z][A-Za-z']+")
 
 
 def _ledger(ws: Workspace):  # type: ignore[no-untyped-def]
@@ -59,6 +60,8 @@ def test_pay_at_the_standin_is_pending_then_applied_by_the_close(
     assert made.url.startswith("/standin/processor/checkout/")
     zh = client.get(made.url, headers={"Accept-Language": "zh-CN"})
     assert "模拟支付机构" in zh.text and "仅用于测试" in zh.text and "1,234.56" in zh.text
+    prose = re.sub(r"<code class=\"mono\">.*?</code>|<[^>]+>", " ", zh.text.split("<body>")[1])
+    assert set(LATIN.findall(prose)) <= {"CNY"}  # no English on the Chinese page
     en = client.get(made.url + "?lang=en")
     assert "Stand-in payment processor" in en.text and not CJK.search(en.text)
 
