@@ -804,6 +804,10 @@ def _demo_treatments(
 for _module in (compliance, strategy, channels, models, report, web, loan, optimize):
     _module.register(app)
 
+from arrears.commands import retention as _retention  # noqa: E402
+
+_retention.register(app)
+
 
 def main() -> None:
     app()
