@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -194,13 +195,18 @@ def _template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return template
 
 
-@pytest.fixture(scope="session")
-def workspace_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy (for this worker) of a small real demo book, closed through yesterday,
-    with the strategy's treatments of its last days and the seeded staff."""
-    root = tmp_path_factory.mktemp("browser") / "ws"
+def workspace_copy(tmp_path_factory: pytest.TempPathFactory, name: str = "browser") -> Path:
+    """A fresh copy of a small real demo book, closed through yesterday, with the
+    strategy's treatments of its last days and the seeded staff."""
+    root = tmp_path_factory.mktemp(name) / "ws"
     shutil.copytree(_template(tmp_path_factory), root)
     return root
+
+
+@pytest.fixture(scope="session")
+def workspace_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The workspace the session's browser tests share (``workspace_copy``)."""
+    return workspace_copy(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
@@ -225,21 +231,32 @@ class Server:
 @pytest.fixture(scope="session")
 def server(workspace_root: Path, staff: Staff) -> Iterator[Server]:
     """The real app (``arrears.web.app.create_app``) under uvicorn on 127.0.0.1."""
+    with serve(workspace_root) as running:
+        yield running
+
+
+@contextmanager
+def serve(root: Path, day_file: Path | None = None) -> Iterator[Server]:
+    """The real app on the workspace ``root`` under uvicorn on a free loopback port.
+    Its business clock runs from 12:00 Beijing time today, so the compliance gate's
+    contact hours allow a call whenever the suite runs (time still advances); with
+    ``day_file``, as many days later as the file says (a test turns the floor's day
+    over by writing it)."""
     port = _free_port()
-    # the business clock runs from 12:00 Beijing time today, so the compliance gate's
-    # contact hours allow a call whenever the suite runs (time still advances)
     code = (
-        "import sys, uvicorn; from datetime import UTC, date, datetime, time; "
+        "import sys, uvicorn; from datetime import UTC, date, datetime, time, timedelta; "
+        "from pathlib import Path; "
         "from arrears.web.app import Settings, create_app; "
         "start = datetime.now(UTC); noon = datetime.combine(date.today(), time(4), tzinfo=UTC); "
-        "clock = lambda: noon + (datetime.now(UTC) - start); "
+        "days = (lambda f: int(Path(f).read_text() or 0) if f else 0); "
+        "clock = lambda: noon + (datetime.now(UTC) - start) + timedelta(days=days(sys.argv[3])); "
         "app = create_app(workspace_root=sys.argv[1], settings=Settings(clock=clock)); "
         "uvicorn.run(app, host='127.0.0.1', port=int(sys.argv[2]), log_level='warning')"
     )
-    log = workspace_root / "server.log"
+    log = root / "server.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-c", code, str(workspace_root), str(port)],
+            [sys.executable, "-c", code, str(root), str(port), str(day_file or "")],
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
