@@ -150,6 +150,10 @@ PROBES = [
 
 ROLE_SEES_ALL = "only managers and admins may do it, and they see every case (403 for others)"
 NOT_ABOUT_A_CASE = {
+    ("POST", "/webhooks/processor/{name}"): "a processor's signed event: no session, its "
+    "signature authenticates it (docs/payments.md)",
+    ("POST", "/standin/processor/checkout/{checkout_id}/{action}"): "the stand-in processor's "
+    "page: the checkout's own form token, no staff session",
     ("POST", f"{API}/auth/login"): "logging in: no case",
     ("POST", f"{API}/auth/logout"): "ends the caller's own session",
     ("PUT", f"{API}/me/language"): "the caller's own preference",
