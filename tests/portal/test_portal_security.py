@@ -170,7 +170,7 @@ def test_another_debtors_case_cannot_be_named(client, workspace, book) -> None:
 
 
 FORMS = {
-    "/portal/verify/identity": {"birth_date": "1990-01-01"},
+    "/portal/verify/identity": {"birth_date": "1990-01-01", "id_last4": "001X"},
     "/portal/verify/send": {"channel": "sms"},
     "/portal/verify/code": {"code": "000000"},
     "/portal/promise": {"amount": "10", "due_date": TODAY.isoformat()},

@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
@@ -281,7 +283,7 @@ def check_identity(
         ok = (
             len(tail) == 4
             and len(id_number) >= 4
-            and hmac.compare_digest(tail, _id_tail(id_number))
+            and hmac.compare_digest(tail.encode(), _id_tail(id_number).encode())
         )
     if not ok:
         _wrong(session, portal, "identity", address, now)
@@ -479,6 +481,29 @@ def end(session: Session, portal: PortalSession, now: datetime) -> None:
     audit.append(session, "portal", "portal.sign_out", "portal_session", portal.id, {}, at=now)
 
 
+ENV_SMS_GATEWAY = "ARREARS_PORTAL_SMS_GATEWAY"
+ENV_SMTP = "ARREARS_PORTAL_SMTP"
+
+
+def code_adapters() -> dict[str, Any]:
+    """The channels the served app sends one-time codes through: the SMS gateway at
+    ``$ARREARS_PORTAL_SMS_GATEWAY`` and the SMTP server ``$ARREARS_PORTAL_SMTP``
+    (``host`` or ``host:port``) when set, else the workspace's spool (as ``arrears outbox
+    dispatch`` without ``--gateway`` / ``--smtp-host``)."""
+    from arrears.channels.adapters.http_gateway import HttpGatewayAdapter
+    from arrears.channels.adapters.smtp import SmtpAdapter
+
+    out: dict[str, Any] = {}
+    gateway = os.environ.get(ENV_SMS_GATEWAY)
+    if gateway:
+        out["gateway"] = HttpGatewayAdapter(gateway)
+    smtp = os.environ.get(ENV_SMTP)
+    if smtp:
+        host, _, port = smtp.partition(":")
+        out["smtp"] = SmtpAdapter(host, int(port) if port.isdigit() else 25)
+    return out
+
+
 def deliver_now(engine: Engine, root: Path, outbox_id: int) -> str:
     """Send the one outbox message ``outbox_id`` (a one-time code) through the
     workspace's adapters now, recording its events as the dispatcher does; returns the
@@ -503,5 +528,5 @@ def deliver_now(engine: Engine, root: Path, outbox_id: int) -> str:
                 record_event(s, row, "sending", now, f"attempt {row.attempts} (portal code)")
                 return [(_outgoing(row), now + self.lease)]
 
-    report = _One(engine, workspace_adapters(root)).run_once(1)
+    report = _One(engine, workspace_adapters(root, **code_adapters())).run_once(1)
     return next(iter(report.outcomes), "not_sent")

@@ -718,7 +718,9 @@ def do_pay(request: Request, amount: str = Form(""), csrf_token: str = Form(""))
             )
         except CheckoutError as exc:
             raise Invalid(str(exc), "not_amount", field="amount") from None
-        return RedirectResponse(checkout.url, status_code=303)
+        # a page that moves on to the processor (a link and a refresh, not a redirect of
+        # the form's POST: the Content-Security-Policy's form-action allows this site only)
+        return _page(request, "go.html", _language(request, portal), url=checkout.url)
 
     return _act(request, "pay", csrf_token, act)
 
