@@ -13,7 +13,17 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from arrears.commands import channels, compliance, loan, models, optimize, report, strategy, web
+from arrears.commands import (
+    channels,
+    compliance,
+    loan,
+    models,
+    optimize,
+    report,
+    simulate,
+    strategy,
+    web,
+)
 from arrears.commands.common import (
     AsOfOpt,
     LangOpt,
@@ -801,7 +811,7 @@ def _demo_treatments(
         )
 
 
-for _module in (compliance, strategy, channels, models, report, web, loan, optimize):
+for _module in (compliance, strategy, channels, models, report, web, loan, optimize, simulate):
     _module.register(app)
 
 from arrears.commands import retention as _retention  # noqa: E402

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from arrears.commands.common import console, err
+from arrears.commands.common import WorkspaceOpt, console, err, open_workspace
 
 optimize_app = typer.Typer(
     help="Learn what each action is worth from a log, assign actions under budget and "
@@ -193,6 +193,41 @@ def evaluate_cmd(
         f"{total[1]:.2f})",
         markup=False,
     )
+
+
+@optimize_app.command("log")
+def log_cmd(
+    out: Annotated[Path, typer.Option("--out", help="LOG.parquet to write.")],
+    workspace: WorkspaceOpt = None,
+    costs_file: Annotated[
+        Path | None,
+        typer.Option("--costs", help="COSTS.toml (default: the documented demo costs)."),
+    ] = None,
+    strategy_file: Annotated[
+        Path | None, typer.Option("--strategy", help="Strategy file (default: the workspace's).")
+    ] = None,
+) -> None:
+    """LOG.parquet from the workspace's own history: each day's strategy decision per
+    open case, its propensity from the champion/challenger arms' shares, the snapshot's
+    features and the 14 days' payments. Prints a summary (actions, how many rows were
+    randomised at all: positivity)."""
+    import pyarrow.parquet as pq
+
+    from arrears.files import replacing
+    from arrears.optimize.schema import parse_costs, read_costs
+    from arrears.optimize.simulate_log import COSTS_TOML
+    from arrears.optimize.workspace_log import build_log
+
+    ws = open_workspace(workspace)
+    with _input_errors():
+        if costs_file is not None:
+            costs = read_costs(costs_file)
+        else:
+            costs = parse_costs(COSTS_TOML, Path("<default costs>"))
+        built = build_log(ws, costs, strategy_file)
+    with replacing(out) as partial:
+        pq.write_table(built.table, partial)
+    _print_json({**built.summary, "out": str(out)})
 
 
 def register(app: typer.Typer) -> None:
