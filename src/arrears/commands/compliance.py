@@ -111,7 +111,10 @@ def packs(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
 ) -> None:
     """List the rule packs and their rules with parameters and sources."""
+    from dataclasses import asdict as vars_of
+
     from arrears.compliance import ComplianceError, available_packs, load_pack
+    from arrears.compliance.obligations import obligations
 
     try:
         chosen = [load_pack(n) for n in ([pack] if pack else available_packs())]
@@ -127,9 +130,15 @@ def packs(
                 for r in p.rules
             ],
             "disclosures": [
-                {"id": d.id, "language": d.language, "channels": sorted(d.channels)}
+                {
+                    "id": d.id,
+                    "language": d.language,
+                    "channels": sorted(d.channels),
+                    "source": d.source,
+                }
                 for d in p.disclosures
             ],
+            "obligations": [vars_of(o) for o in obligations(p)],
         }
         for p in chosen
     ]
@@ -148,6 +157,9 @@ def packs(
             typer.echo(f"  {r['id']}: {r['title']}\n      {params}\n      source: {r['source']}")
         for d in p["disclosures"]:
             typer.echo(f"  {d['id']} [{d['language']}]: templates on {', '.join(d['channels'])}")
+            typer.echo(f"      source: {d['source']}")
+        for o in p["obligations"]:
+            typer.echo(f"  {o['id']}: {o['title']}\n      source: {o['source']}")
         typer.echo("")
 
 
