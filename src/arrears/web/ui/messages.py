@@ -227,6 +227,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "hold.legal_hold": ("Legal hold", "法律暂停"),
     "hold.do_not_contact": ("Do not contact", "请勿联系"),
     "hold.consent_withdrawn": ("Consent withdrawn", "撤回同意"),
+    "hold.validation_pending": ("Validation notice not yet sent", "债务验证通知尚未寄出"),
     # actions
     "actions": ("Actions", "操作"),
     "act.contact": ("Log a contact", "记录联系"),
@@ -703,6 +704,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "该联系方式在禁用名单中",
     ),
     "compliance.reason.hold": ("{hold} hold: contact stopped", "{hold}暂停：停止联系"),
+    "compliance.reason.time_barred.suit": (
+        "the debt is time-barred: a message may not mention suit or legal action",
+        "该债务已过诉讼时效：信息中不得提及起诉或法律行动",
+    ),
     "compliance.reason.other": ("blocked by rule {rule}", "被规则 {rule} 拦截"),
     "memo.arrangement": ("arrangement {id} ({kind})", "还款安排 {id}（{kind}）"),
     # team, agencies, legal, dashboard, compliance (more)
