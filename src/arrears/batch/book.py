@@ -122,20 +122,22 @@ def load_book(
     ids = {r["loan_id"] for r in wanted}
     inst = InstallmentRow.__table__
     schedules: dict[str, list[Installment]] = defaultdict(list)
-    for loan_id, seq, due, principal, interest in conn.execute(
-        select(
-            inst.c.loan_id,
-            inst.c.seq,
-            date_column(conn, inst.c.due_date),
-            money_column(conn, inst.c.principal),
-            money_column(conn, inst.c.interest),
-        )
-        .where(*_in_range(inst.c.loan_id, first, last))
-        .order_by(inst.c.loan_id, inst.c.seq)
-    ).all():
-        if loan_id in ids:
-            due_date = money.day(due)
-            schedules[loan_id].append(Installment(seq, due_date, money(principal), money(interest)))
+    query = select(
+        inst.c.loan_id,
+        inst.c.seq,
+        date_column(conn, inst.c.due_date),
+        money_column(conn, inst.c.principal),
+        money_column(conn, inst.c.interest),
+    )
+    for condition in _scope(inst.c.loan_id, ids, first, last, len(ids) < len(rows) // 2):
+        for loan_id, seq, due, principal, interest in conn.execute(
+            query.where(*condition).order_by(inst.c.loan_id, inst.c.seq)
+        ).all():
+            if loan_id in ids:
+                due_date = money.day(due)
+                schedules[loan_id].append(
+                    Installment(seq, due_date, money(principal), money(interest))
+                )
     resumed = _trusted(conn, wanted, carried or {}, first, last)
     replayed = ids - resumed.keys()
     ledgers = _ledgers(conn, replayed, money, first, last, len(replayed) < len(ids) // 4)
@@ -200,7 +202,18 @@ _ACCOUNTS = {a.value: a for a in Account}
 _KINDS = {k.value: k for k in EntryKind}
 
 
-_FEW = 500  # loan ids per IN list when only a few loans of a range are replayed
+_FEW = 500  # loan ids per IN list when only a few loans of a range are read
+
+
+def _scope(
+    column: Any, ids: set[str], first: str | None, last: str | None, few: bool
+) -> list[list[Any]]:
+    """Conditions on ``column`` reading the loans ``ids`` of the range ``first``..``last``:
+    the range itself (one scan), or with ``few`` the ids themselves, in IN lists."""
+    if not few:
+        return [_in_range(column, first, last)]
+    chosen = sorted(ids)
+    return [[column.in_(chosen[i : i + _FEW])] for i in range(0, len(chosen), _FEW)]
 
 
 def _ledgers(
@@ -216,16 +229,9 @@ def _ledgers(
     legs_table, entries_table = LegRow.__table__, EntryRow.__table__
     if not ids:
         return {}
-    if few:
-        chosen = sorted(ids)
-        chunks = [chosen[i : i + _FEW] for i in range(0, len(chosen), _FEW)]
 
-        def where(column: Any) -> list[list[Any]]:
-            return [[column.in_(chunk)] for chunk in chunks]
-    else:
-
-        def where(column: Any) -> list[list[Any]]:
-            return [_in_range(column, first, last)]
+    def where(column: Any) -> list[list[Any]]:
+        return _scope(column, ids, first, last, few)
 
     legs: dict[tuple[str, str], list[Leg]] = defaultdict(list)
     for condition in where(legs_table.c.loan_id):

@@ -95,7 +95,7 @@ def read_carried(root: Path) -> pa.Table | None:
     path = carried_file(root)
     if not path.exists():
         return None
-    table = pq.read_table(path)
+    table = pq.ParquetFile(path).read()
     return table if table.schema.equals(SCHEMA) else None  # an older layout: replay
 
 
