@@ -31,6 +31,7 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    true,
 )
 from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
@@ -251,11 +252,11 @@ def _ranked_rows(
     flags = [tiers[t].label(t) for t in STORE_TIERS]
     rule_pack = contact_pack(work.pack_name)
     history = history_for(rule_pack)
-    extra = _gate_columns(moment, history) if needs_gate else ()
     # the window's rows with only what ranks them (a Core query: no ORM row handling);
     # the page's rows are read whole afterwards
-    # (cases alone, the debtor's columns by key: joined, PostgreSQL hashes every customer)
-    lean = select(*_RANKED, *flags, *extra).where(query.whereclause)
+    lean = select(*_RANKED, *flags).where(query.whereclause)
+    if needs_gate:
+        lean = _with_gate_columns(session, lean, moment, history)
     rows = (
         session.connection()
         .execute(lean.order_by(*_store_order(tiers, ranking)).limit(ranking.window))
@@ -299,11 +300,14 @@ _RANKED = (CaseRow.id, CaseRow.loan_id, CaseRow.customer_id, CaseRow.amount_over
 _ZONE, _MOBILE, _HELD, _CONTACTED = (len(_RANKED) + len(STORE_TIERS) + i for i in range(4))
 
 
-def _gate_columns(moment: datetime, history_days: int) -> tuple[Any, ...]:
-    """What the gate needs to know of a queue row's debtor, read with the row: the
-    time zone, the mobile (a call's recipient), whether a hold is in force on the day
-    and whether an allowed contact falls in the gate's history (the same filters as
-    ``gating.load_gate_inputs``)."""
+def _with_gate_columns(
+    session: Session, query: Select[Any], moment: datetime, history_days: int
+) -> Select[Any]:
+    """``query`` on ``cases`` with what the gate needs to know of each row's debtor:
+    the time zone, the mobile (a call's recipient), whether a hold is in force on the
+    day and whether an allowed contact falls in the gate's history (the same filters as
+    ``gating.load_gate_inputs``). On PostgreSQL the debtor's row is read by key for each
+    case (LATERAL): joined, it hashes every customer for a collector's thousand cases."""
     on = moment.astimezone(UTC).date()
     since = moment.astimezone(UTC) - timedelta(days=history_days)
     held = exists().where(HoldRow.customer_id == CaseRow.customer_id, _in_force(on))
@@ -312,12 +316,20 @@ def _gate_columns(moment: datetime, history_days: int) -> tuple[Any, ...]:
         ContactAttempt.allowed.is_(True),
         ContactAttempt.at > since,
     )
-    debtor = Customer.customer_id == CaseRow.customer_id
+    debtor: Any = Customer
+    joined = Customer.customer_id == CaseRow.customer_id
+    if session.get_bind().dialect.name == "postgresql":
+        # LIMIT 1 (one row by key anyway) keeps PostgreSQL from flattening it to a join
+        debtor = (
+            select(Customer.time_zone, Customer.mobile).where(joined).limit(1).lateral("debtor")
+        )
+        joined = true()
     return (
-        select(Customer.time_zone).where(debtor).scalar_subquery().label("gate_zone"),
-        select(Customer.mobile).where(debtor).scalar_subquery().label("gate_mobile"),
-        held.label("gate_held"),
-        contacted.label("gate_contacted"),
+        query.add_columns(debtor.time_zone if debtor is Customer else debtor.c.time_zone)
+        .add_columns(debtor.mobile if debtor is Customer else debtor.c.mobile)
+        .add_columns(held.label("gate_held"), contacted.label("gate_contacted"))
+        .select_from(CaseRow)
+        .join(debtor, joined)
     )
 
 
@@ -338,7 +350,7 @@ class _Contactable:
         self.moment, self.pack = moment, rule_pack
         listed = blacklisted(session, None)
         self.blacklist = frozenset(normalize_contact(v) for v in listed)
-        known = {r.customer_id: r.gate_zone for r in rows if self._known(r)}
+        known = {r.customer_id: r[_ZONE] for r in rows if self._known(r)}
         self.known = set(known)
         self.inputs = None
         if known:
@@ -365,15 +377,13 @@ class _Contactable:
         )
 
     def _check(self, r: Any) -> Verdict:
-        attempt = Attempt(
-            f"rank-{r.id}", r.customer_id, r.loan_id, "call", self.moment, r.gate_zone
-        )
+        attempt = Attempt(f"rank-{r.id}", r.customer_id, r.loan_id, "call", self.moment, r[_ZONE])
         if r.customer_id in self.known:
             assert self.inputs is not None
             gate = self.inputs.gate(self.pack, [r.customer_id])
         else:
             gate = Gate(self.pack)
-        verdict = gate.check(attempt, r.gate_mobile)
+        verdict = gate.check(attempt, r[_MOBILE])
         self.verdicts[r.id] = verdict
         return verdict
 
