@@ -251,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
             "steps": [{"name": s.name, "seconds": s.seconds, "rows": s.rows} for s in eod.steps],
             "loans": close.loans,
             "loans_carried": close.loans_resumed,
+            "loans_idle": close.loans_idle,
             "entries_posted": close.entries_posted,
             "ms_per_loan": round(seconds / max(close.loans, 1) * 1000, 3),
         }
