@@ -173,7 +173,10 @@ def test_consumer_replay_in_arrears(tmp_path: Path):
         (CONSUMER_SCENARIO.replace('principal = "12000.00"\n', ""), "loan.principal"),
         (CONSUMER_SCENARIO.replace('"CONSUMER"', '"AUTO"'), "product: unknown product 'AUTO'"),
         (CONSUMER_SCENARIO.replace('"payment"', '"refund"'), "events #1.kind: 'refund'"),
-        (CONSUMER_SCENARIO.replace('"payment"', '"cost"'), "events #1.kind: enforcement costs"),
+        (
+            CONSUMER_SCENARIO.replace('"payment"', '"cost"').replace('"1100.16"', '"-5"'),
+            "events #1.amount: -5 must be positive",
+        ),
         (
             CONSUMER_SCENARIO + '[[events]]\nkind = "reversal"\non = 2025-02-12\nref = "p9"\n',
             "events #2.ref: no payment, waiver, fee or recovery 'p9'",

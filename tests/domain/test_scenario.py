@@ -21,7 +21,15 @@ from hypothesis import strategies as st
 
 from arrears.domain.account import Payment, advance, open_account, state_of
 from arrears.domain.cases import CaseMove, case_move, needs_case
-from arrears.domain.products import load_catalog
+from arrears.domain.errors import ProductError
+from arrears.domain.products import (
+    CIVIL_CODE_561,
+    Component,
+    Waterfall,
+    WaterfallMode,
+    load_catalog,
+    parse_catalog,
+)
 from arrears.domain.scenario import ScenarioError, load_scenario, parse_scenario, replay
 from arrears.domain.schedule import LoanTerms
 
@@ -189,8 +197,8 @@ def test_waiving_more_than_is_owed_names_the_event():
             r"events #2\.ref: 'a' is used by another event",
         ),
         (
-            {"events": [{"kind": "cost", "on": date(2025, 2, 1), "amount": "800.00"}]},
-            r"events #1\.kind: enforcement costs .* not a component",
+            {"events": [{"kind": "cost", "on": date(2025, 2, 1)}]},
+            r"events #1\.amount: required field is missing",
         ),
         ({"events": [pay(date(2025, 1, 10), "10", "a")]}, r"events #1\.on: .*not after the disb"),
     ],
@@ -339,3 +347,83 @@ def test_a_reversed_payment_leaves_the_loan_as_if_never_paid(paid, stood, cents,
     capped = run(CAT, *events)
     allowance = D(6000) * D("0.24") * (reverse_on - start).days / 365
     assert capped.state.charged_to_date <= allowance.quantize(D("0.01"), rounding=ROUND_HALF_UP)
+
+
+def test_enforcement_costs_are_their_own_component_settled_first():
+    # contract 1: 800.00 of court fees booked on 20 Mar (CONSUMER, #2 unpaid since 10 Mar)
+    # are owed as costs, outside the cost cap; 1,000.00 paid on 25 Mar settles them first
+    # (CONSUMER's waterfall names no place for costs: Civil Code art. 561 puts them
+    # first), then the fee 30.00, 罚息, 复利 and interest of #2
+    booked = [
+        *WORKED[:1],
+        {"kind": "cost", "on": date(2025, 3, 20), "amount": "800.00", "ref": "c1"},
+    ]
+    before = replay(scenario(*booked), CAT, date(2025, 3, 24))
+    assert before.costs == D("800.00") and before.state.costs == D("800.00")
+    assert before.charged.fees == D("30.00")  # a cost is not a fee, nor under the cap
+    paid = replay(
+        scenario(*booked, pay(date(2025, 3, 25), "1000.00", "p2")), CAT, date(2025, 3, 25)
+    )
+    # 罚息 0.70 and 复利 0.12 a day 14–24 Mar (7.70, 1.32): 1,000 − 800 − 30 − 7.70 − 1.32
+    # = 160.98 of #2's interest 166.20, 5.22 left
+    b, s = before.state, paid.state
+    assert (b.penalty, b.compound) == (D("7.70"), D("1.32"))
+    assert (paid.costs, s.fee, s.interest_due) == (0, 0, D("5.22"))
+    # reversed, waived and written off like any other component
+    reversed_ = replay(
+        scenario(*booked, {"kind": "reversal", "on": date(2025, 3, 22), "ref": "c1"}),
+        CAT,
+        date(2025, 3, 24),
+    )
+    assert reversed_.costs == 0
+    waived = scenario(
+        *booked,
+        {"kind": "waiver", "on": date(2025, 3, 22), "amount": "300.00", "component": "cost"},
+    )
+    assert replay(waived, CAT, date(2025, 3, 24)).costs == D("500.00")
+    gone = scenario(*booked, {"kind": "write_off", "on": date(2025, 3, 22)})
+    assert replay(gone, CAT, date(2025, 3, 24)).costs == 0
+
+
+def test_civil_code_561_waterfall_is_named_and_the_default_for_cny_products():
+    product = {"method": "annuity", "annual_rate": 0.18, "term_months": 12}
+    cat = parse_catalog(
+        {
+            "products": {
+                "NAMED": {**product, "waterfall": "civil_code_561"},
+                "PLAIN": product,
+                "USD": {**product, "currency": "USD"},
+            }
+        }
+    )
+    assert cat.product("NAMED").waterfall == CIVIL_CODE_561 == cat.product("PLAIN").waterfall
+    assert CIVIL_CODE_561.order == tuple(
+        Component(c) for c in ("cost", "penalty", "compound", "interest", "principal", "fee")
+    )
+    assert CIVIL_CODE_561.mode is WaterfallMode.BY_COMPONENT
+    assert cat.product("USD").waterfall == Waterfall()
+    with pytest.raises(ProductError, match=r"products\.X\.waterfall: .*unknown waterfall"):
+        parse_catalog({"products": {"X": {**product, "waterfall": "art_999"}}})
+
+
+def test_under_art_561_interest_of_every_installment_comes_before_any_principal():
+    # CONSUMER under art. 561: #2 and #3 unpaid on 19 Apr with 罚息, 复利, a late fee and
+    # 300.00 of costs; 700.00 settles costs, then 罚息 and 复利, then the interest of #2
+    # and #3, then principal — the late fees last
+    consumer = replace(CAT.product("CONSUMER"), waterfall=CIVIL_CODE_561)
+    cat = replace(CAT, products={**CAT.products, "CONSUMER": consumer})
+    events = [
+        WORKED[0],
+        {"kind": "cost", "on": date(2025, 4, 1), "amount": "300.00", "ref": "c1"},
+        pay(date(2025, 4, 19), "700.00", "p2"),
+    ]
+    data = {"product": "CONSUMER", "loan": LOAN, "events": events}
+    day_before = parse_scenario({**data, "events": events[:2]}, cat, "s")
+    unpaid = replay(day_before, cat, date(2025, 4, 18)).state
+    s = replay(parse_scenario(data, cat, "s"), cat, date(2025, 4, 19)).state
+    assert (s.costs, s.compound, s.interest_due) == (0, 0, 0)
+    assert s.fee == D("60.00")  # the two late fees wait until the debt is paid
+    settled = D(300) + unpaid.penalty + unpaid.compound + D("318.39")
+    assert s.principal_due == D("933.96") + D("947.97") - (D(700) - settled)
+    # the payment comes before the day's accrual: 罚息 of 19 Apr on what is left
+    assert s.penalty == (s.principal_due * D("0.27") / 360).quantize(D("0.01"), ROUND_HALF_UP)

@@ -209,6 +209,7 @@ def test_payment_with_nothing_due_is_all_credit():
 def test_settlement_order_lists_only_fallen_due_installments(overdue):
     keys = list(settlement_order(overdue, Waterfall()))
     assert keys == [
+        (0, Account.COST),  # named or not, costs are settled first (Civil Code art. 561)
         (0, FEE),
         (0, PEN),
         (0, CMP),

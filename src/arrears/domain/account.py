@@ -438,6 +438,7 @@ class DayState:
     credit: Decimal
     paid_today: Decimal
     charged_to_date: Decimal
+    costs: Decimal = ZERO  # enforcement costs owed (实现债权的费用)
 
     @property
     def principal_outstanding(self) -> Decimal:
@@ -445,14 +446,26 @@ class DayState:
 
     @property
     def total_due(self) -> Decimal:
-        """Payable now: fallen-due principal and interest plus every charge."""
-        return self.principal_due + self.interest_due + self.penalty + self.compound + self.fee
+        """Payable now: fallen-due principal and interest plus every charge and cost."""
+        return (
+            self.principal_due
+            + self.interest_due
+            + self.penalty
+            + self.compound
+            + self.fee
+            + self.costs
+        )
 
     @property
     def overdue_amount(self) -> Decimal:
-        """In arrears: principal and interest past grace plus every charge."""
+        """In arrears: principal and interest past grace plus every charge and cost."""
         return (
-            self.overdue_principal + self.overdue_interest + self.penalty + self.compound + self.fee
+            self.overdue_principal
+            + self.overdue_interest
+            + self.penalty
+            + self.compound
+            + self.fee
+            + self.costs
         )
 
 
@@ -535,6 +548,7 @@ def state_of(acc: LoanAccount, catalog: Catalog) -> DayState:
         credit=ledger.balance(Account.CREDIT),
         paid_today=paid_today,
         charged_to_date=acc.charged,
+        costs=ledger.balance(Account.COST),
     )
 
 
@@ -572,7 +586,7 @@ class _QuietDays:
             b.loan_id, day, b.status, dpd, bucket, index, klass, fpd,
             b.principal_not_due, b.principal_due, b.interest_due,
             b.overdue_principal, b.overdue_interest,
-            penalty, compound, b.fee, b.credit, ZERO, charged,
+            penalty, compound, b.fee, b.credit, ZERO, charged, b.costs,
         )  # fmt: skip
 
 

@@ -28,6 +28,7 @@ LOAN_LEVEL = 0
 class Account(StrEnum):
     """What a leg moves. The payable components plus three bookkeeping accounts."""
 
+    COST = "cost"  # enforcement costs (实现债权的费用)
     FEE = "fee"
     PENALTY = "penalty"
     COMPOUND = "compound"
@@ -43,6 +44,7 @@ class Account(StrEnum):
 
 
 RECEIVABLE = (
+    Account.COST,
     Account.FEE,
     Account.PENALTY,
     Account.COMPOUND,
@@ -61,6 +63,7 @@ class EntryKind(StrEnum):
     PAYMENT = "payment"
     ACCRUAL = "accrual"  # 罚息 and 复利
     FEE = "fee"
+    COST = "cost"  # an enforcement cost booked (legal, collection)
     WAIVER = "waiver"
     REVERSAL = "reversal"
     WRITE_OFF = "write_off"

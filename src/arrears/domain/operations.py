@@ -118,6 +118,14 @@ def charge_fee(ledger: Ledger, ref: str, on: date, amount: Decimal, memo: str = 
     return post(ledger, Entry(ref, EntryKind.FEE, on, amount, legs, memo=memo))
 
 
+def charge_cost(ledger: Ledger, ref: str, on: date, amount: Decimal, memo: str = "") -> PostResult:
+    """Book an enforcement cost (实现债权的费用: court fees, legal and collection costs):
+    owed by the customer, its own component, outside the cost cap."""
+    amount = _amount(ledger, amount, "cost")
+    legs = (Leg(LOAN_LEVEL, Account.COST, amount),)
+    return post(ledger, Entry(ref, EntryKind.COST, on, amount, legs, memo=memo))
+
+
 def waive(
     ledger: Ledger,
     ref: str,
@@ -165,10 +173,10 @@ def reverse(ledger: Ledger, ref: str, on: date, original_ref: str, memo: str = "
         raise DomainError(
             f"loan {ledger.loan_id}: nothing posted under {original_ref!r} to reverse"
         )
-    if original.kind not in (EntryKind.PAYMENT, EntryKind.WAIVER, EntryKind.FEE):
+    if original.kind not in (EntryKind.PAYMENT, EntryKind.WAIVER, EntryKind.FEE, EntryKind.COST):
         raise DomainError(
             f"loan {ledger.loan_id}: a {original.kind.value} cannot be reversed, only payments, "
-            "waivers and fees"
+            "waivers, fees and costs"
         )
     already = ledger.entry(ref)
     if already is None and any(

@@ -39,9 +39,10 @@ class PrincipalRounding(StrEnum):
 
 
 class Component(StrEnum):
-    """What a receivable amount is. FEE, PENALTY and COMPOUND are kept per loan;
+    """What a receivable amount is. COST, FEE, PENALTY and COMPOUND are kept per loan;
     INTEREST and PRINCIPAL per installment."""
 
+    COST = "cost"  # 实现债权的有关费用: legal and collection costs of enforcing the debt
     FEE = "fee"
     PENALTY = "penalty"  # 罚息 on overdue principal
     COMPOUND = "compound"  # 复利 on overdue interest
@@ -55,6 +56,8 @@ class Component(StrEnum):
 
 PAYABLE_COMPONENTS = tuple(Component)
 CHARGE_COMPONENTS = (Component.FEE, Component.PENALTY, Component.COMPOUND)
+# a waterfall that does not name costs settles them first (Civil Code art. 561)
+ORDERED_COMPONENTS = tuple(c for c in Component if c is not Component.COST)
 
 
 class InstallmentOrder(StrEnum):
@@ -82,12 +85,14 @@ class Waterfall:
     mode: WaterfallMode = WaterfallMode.BY_INSTALLMENT
 
     def __post_init__(self) -> None:
-        if sorted(self.order, key=lambda c: c.value) != sorted(
-            PAYABLE_COMPONENTS, key=lambda c: c.value
+        named = sorted((c for c in self.order if c is not Component.COST), key=lambda c: c.value)
+        if named != sorted(ORDERED_COMPONENTS, key=lambda c: c.value) or (
+            self.order.count(Component.COST) > 1
         ):
             raise DomainError(
                 "waterfall order must name each of fee, penalty, compound, interest, "
-                f"principal exactly once, got {[c.value for c in self.order]}"
+                f"principal exactly once (and cost at most once), got "
+                f"{[c.value for c in self.order]}"
             )
         if self.mode is WaterfallMode.BY_INSTALLMENT:
             i, p = self.order.index(Component.INTEREST), self.order.index(Component.PRINCIPAL)
@@ -96,6 +101,29 @@ class Waterfall:
                     "waterfall mode by_installment needs interest and principal next to each "
                     "other in the order"
                 )
+
+    @property
+    def full_order(self) -> tuple[Component, ...]:
+        """The order with costs placed: first unless the order names them."""
+        return self.order if Component.COST in self.order else (Component.COST, *self.order)
+
+
+# Civil Code art. 561: what is paid settles the costs of enforcing the debt, then interest
+# (罚息 and 复利 with the contract interest), then the principal; anything else (a late
+# fee, 违约金) after the debt itself. By component, oldest installment first.
+CIVIL_CODE_561 = Waterfall(
+    order=(
+        Component.COST,
+        Component.PENALTY,
+        Component.COMPOUND,
+        Component.INTEREST,
+        Component.PRINCIPAL,
+        Component.FEE,
+    ),
+    installments=InstallmentOrder.OLDEST_FIRST,
+    mode=WaterfallMode.BY_COMPONENT,
+)
+NAMED_WATERFALLS = {"civil_code_561": CIVIL_CODE_561}
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,9 +419,11 @@ def _parse_product(
         cost_cap_lpr_multiple=cap_multiple,
         lpr=lpr if cap_multiple is not None else (),
     )
-    waterfall = r.build("waterfall", _parse_waterfall, Waterfall())
-    card = r.build("card", _parse_card, CardRules())
     currency_code = r.text("currency", currency)
+    # a product of the Chinese book that names no order follows the Civil Code's
+    default_waterfall = CIVIL_CODE_561 if currency_code == "CNY" else Waterfall()
+    waterfall = r.build("waterfall", _parse_waterfall, default_waterfall)
+    card = r.build("card", _parse_card, CardRules())
     if currency_code not in MINOR_UNITS:
         raise ProductError(
             f"{source}: products.{code}.currency: unknown currency {currency_code!r}"
@@ -424,7 +454,11 @@ def _parse_product(
     return product
 
 
-def _parse_waterfall(value: Mapping[str, Any]) -> Waterfall:
+def _parse_waterfall(value: Mapping[str, Any] | str) -> Waterfall:
+    if isinstance(value, str):
+        if value not in NAMED_WATERFALLS:
+            raise DomainError(f"unknown waterfall (named ones: {', '.join(NAMED_WATERFALLS)})")
+        return NAMED_WATERFALLS[value]
     extra = set(value) - {"order", "installments", "mode"}
     if extra:
         raise DomainError(f"unknown keys {sorted(extra)}")

@@ -58,17 +58,17 @@ class EventKind(StrEnum):
     WRITE_OFF = "write_off"  # 核销
     RECOVERY = "recovery"  # money received after the write-off
     FEE = "fee"
-    COST = "cost"  # 实现债权的费用: not a component of the domain core yet
+    COST = "cost"  # 实现债权的费用: legal and collection costs, a component of their own
 
 
-# Enforcement costs (legal and collection costs, Civil Code art. 561) need a component
-# of their own in the ledger, the waterfall and the batch engine; until they have one a
-# scenario that books them is refused rather than booked as something else.
-UNSUPPORTED = {
-    EventKind.COST: "enforcement costs (实现债权的费用) are not a component of the domain "
-    "core yet, so a 'cost' event cannot be booked; leave it out or book it as a 'fee'",
-}
-REVERSIBLE = (EventKind.PAYMENT, EventKind.WAIVER, EventKind.FEE, EventKind.RECOVERY)
+UNSUPPORTED: dict[EventKind, str] = {}
+REVERSIBLE = (
+    EventKind.PAYMENT,
+    EventKind.WAIVER,
+    EventKind.FEE,
+    EventKind.RECOVERY,
+    EventKind.COST,
+)
 NEEDS_AMOUNT = (
     EventKind.PAYMENT,
     EventKind.WAIVER,
@@ -117,7 +117,7 @@ class Replay:
     state: DayState
     charged: ChargesToDate
     currency: str
-    costs: Decimal  # enforcement costs outstanding: always zero until they are a component
+    costs: Decimal  # enforcement costs outstanding (实现债权的费用)
 
 
 def load_scenario(path: Path | str, catalog: Catalog) -> Scenario:
@@ -321,7 +321,7 @@ def replay(scenario: Scenario, catalog: Catalog, as_of: date) -> Replay:
         state=state_of(acc, catalog),
         charged=charges_to_date(acc.ledger),
         currency=acc.currency,
-        costs=quantize(Decimal(0), acc.currency),
+        costs=acc.ledger.balance(Account.COST),
     )
 
 
@@ -420,6 +420,8 @@ def _book(
         return ops.pay(ledger, ref, day, amount, waterfall).ledger, (ref,)
     if kind is EventKind.FEE:
         return ops.charge_fee(ledger, ref, day, amount, memo=event.memo or "fee").ledger, (ref,)
+    if kind is EventKind.COST:
+        return ops.charge_cost(ledger, ref, day, amount, memo=event.memo or "cost").ledger, (ref,)
     if kind is EventKind.WAIVER:
         return _waive(ledger, day, event, amount, waterfall)
     raise DomainError(f"{kind.value} events cannot be booked")  # pragma: no cover
@@ -439,7 +441,7 @@ def _waive(
         raise DomainError(f"cannot waive {amount}, only {ledger.total_due} is due")
     refs: list[str] = []
     left = amount
-    for component in waterfall.order:
+    for component in waterfall.full_order:
         owed = ledger.balance(Account.of(component))
         part = min(owed, left)
         if part > 0:

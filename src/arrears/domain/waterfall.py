@@ -21,7 +21,7 @@ def settlement_order(ledger: Ledger, waterfall: Waterfall) -> Iterator[tuple[int
     """The balance keys a payment settles, in order. Fee, penalty and compound are loan
     level; interest and principal go installment by installment (fallen-due ones only)."""
     installments = _installments(ledger, waterfall.installments)
-    order = waterfall.order
+    order = waterfall.full_order
     if waterfall.mode is WaterfallMode.BY_INSTALLMENT:
         first = min(order.index(Component.INTEREST), order.index(Component.PRINCIPAL))
         pair = order[first : first + 2]
