@@ -5,7 +5,10 @@ in order, each reported with its rows and seconds:
 
 1. **take in**: the loans the close has work for (new loans, payments since the last
    close, loans not yet closed through D);
-2. **advance**: every such loan through the domain core to D;
+2. **advance**: every such loan through the domain core to D, resumed from the state
+   the last close carried (``arrears.batch.carried``: only loans posted to since are
+   replayed from their ledgers); an idle loan (nothing due, owed, paid or posted) is
+   moved forward without being loaded;
 3. **post**: the day's journal entries and legs, in bulk, and payments marked posted;
 4. **cases**: opened, refreshed and closed by the rule of ``arrears.domain.cases``;
 5. **publish**: the days' snapshots, staged before the commit and moved into place
@@ -76,7 +79,7 @@ def run_end_of_day(
 def _close_steps(close: CloseReport) -> list[Step]:
     rows = {
         "take in": close.loans,
-        "advance": close.loans,
+        "advance": close.loans - close.loans_idle,  # the idle ones were not loaded
         "post": close.entries_posted,
         "cases": close.cases_opened + close.cases_updated + close.cases_closed,
         "publish": sum(close.snapshot_rows.values()),
