@@ -69,9 +69,10 @@ def me_out(actor: Actor) -> MeOut:
 
 
 @router.get("/auth/csrf", response_model=CsrfOut)
-def get_csrf(request: Request) -> CsrfOut:
+async def get_csrf(request: Request) -> CsrfOut:
     """The token to send as ``X-CSRF-Token`` with the login (sets the cookie it pairs
-    with); once logged in, the session's token."""
+    with); once logged in, the session's token. No database work: it runs on the event
+    loop, never waiting for a thread of the pool (all busy with database work under load)."""
     return CsrfOut(csrf_token=csrf_token(request))
 
 
