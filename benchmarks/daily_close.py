@@ -141,6 +141,7 @@ def synthesize(book: BatchBook, n: int, seed: int = 1) -> None:
         "penalty": pa.array(penalty),
         "compound": pa.array(compound),
         "fee": pa.array(fee),
+        "costs": pa.array(zeros),
         "credit": pa.array(zeros),
         "paid_today": pa.array(zeros),
         "charged": pa.array(charged.astype(np.int64)),

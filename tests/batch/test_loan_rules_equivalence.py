@@ -1,7 +1,8 @@
 """The loan rules of issue 25 on the Ibis close (DuckDB) equal the domain core, on a
 small book made of the issue's cases: a payment the day after grace, loans written off
 with DPD counting on (past due, inside grace, before their first due date), and loans
-under a cap on the principal in arrears (24%, and 4 × the LPR of the contract date)."""
+under a cap on the principal in arrears (24%, and 4 × the LPR of the contract date),
+enforcement costs settled first and the Civil Code art. 561 waterfall."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from arrears.batch.reference_states import differences, expected_rows, prepare, 
 from arrears.batch.sample import SampleLoan
 from arrears.domain import operations as ops
 from arrears.domain.account import LoanAccount, Payment, advance, open_account
-from arrears.domain.products import CapBasis, load_catalog
+from arrears.domain.products import CIVIL_CODE_561, CapBasis, load_catalog
 from arrears.domain.schedule import LoanTerms
 
 D = Decimal
@@ -36,6 +37,7 @@ CAT = replace(
         **BASE.products,
         "CONS-OV": _capped("CONS-OV", cost_cap=D("0.24")),
         "CONS-LPR": _capped("CONS-LPR", cost_cap=None, cost_cap_lpr_multiple=D(4), lpr=LPR),
+        "CONS-561": replace(_CONSUMER, code="CONS-561", waterfall=CIVIL_CODE_561),
     },
 )
 START = date(2025, 4, 7)
@@ -77,8 +79,19 @@ def _book() -> list[SampleLoan]:
         ),
         SampleLoan(_open("CAP-LPR", date(2025, 2, 3), code="CONS-LPR"), "C5", "never", ()),
     ]
+    # 500.00 of enforcement costs booked on 1 Apr on a loan owing #1 and #2, paid on 10
+    # Apr: under CONSUMER's own order (costs first, then fee … by installment) and art. 561
+    costs = []
+    for code in ("CONSUMER", "CONS-561"):
+        acc, _ = advance(_open(f"COST-{code}", date(2025, 2, 5), code=code), date(2025, 4, 1))
+        acc = replace(
+            acc, ledger=ops.charge_cost(acc.ledger, "c1", date(2025, 4, 1), D(500)).ledger
+        )
+        pays = (Payment(f"cp-{code}", date(2025, 4, 10), D("900.00")),)
+        costs.append(SampleLoan(acc, "C6", "late", pays))
     return [
         *capped,
+        *costs,
         SampleLoan(late, "C1", "late", (Payment("p1", date(2025, 4, 9), D("550.08")),)),
         SampleLoan(past_due, "C2", "written_off", ()),
         SampleLoan(grace, "C3", "written_off", ()),
@@ -138,3 +151,14 @@ def test_the_cap_on_the_principal_in_arrears_binds(closed):
         assert st.penalty + st.fee + st.compound == D(row["charges"]) / 100
     lpr = reference[END]["CAP-LPR"]
     assert lpr.penalty + lpr.compound + lpr.fee < reference[END]["CAP-OV"].penalty
+
+
+def test_costs_are_settled_first_on_both_engines(closed):
+    _, book, reference = closed
+    before, after = reference[date(2025, 4, 9)], reference[date(2025, 4, 10)]
+    for code in ("CONSUMER", "CONS-561"):
+        assert before[f"COST-{code}"].costs == D(500) and after[f"COST-{code}"].costs == 0
+    # art. 561: interest of #1 and #2 before any principal, the fees after the principal
+    assert after["COST-CONS-561"].fee == D("60.00") and after["COST-CONSUMER"].fee == 0
+    rows = {r["loan_id"]: r for r in book.read_state(date(2025, 4, 10))[0].to_pylist()}
+    assert rows["COST-CONS-561"]["costs"] == 0 and rows["COST-CONS-561"]["fee"] == 6000

@@ -34,6 +34,7 @@ import ibis.expr.types as ir
 from arrears.batch.state import (
     ACCOUNTS,
     COMPOUND,
+    COST,
     FEE,
     INTEREST,
     PENALTY,
@@ -124,7 +125,12 @@ def settle(accounts: Table, dues: Table) -> tuple[Table, Table]:
     charges (fee, penalty, compound, total) and per-installment settled amounts."""
     payers = accounts.filter(accounts.available > 0)
     keyed = []
-    for code, column in ((FEE, "fee"), (PENALTY, "penalty"), (COMPOUND, "compound")):
+    for code, column in (
+        (COST, "costs"),
+        (FEE, "fee"),
+        (PENALTY, "penalty"),
+        (COMPOUND, "compound"),
+    ):
         keyed.append(
             payers.select(
                 "loan_id",
@@ -168,6 +174,7 @@ def settle(accounts: Table, dues: Table) -> tuple[Table, Table]:
         return ibis.ifelse(rows.component == code, rows.settled, 0).sum()
 
     per_loan = rows.group_by("loan_id").agg(
+        settled_cost=part(COST),
         settled_fee=part(FEE),
         settled_penalty=part(PENALTY),
         settled_compound=part(COMPOUND),
@@ -278,6 +285,7 @@ def charge(a: Table, day: int) -> Table:
     a = a.mutate(comp_new=ibis.least(comp, headroom - a.pen_new))
     return a.mutate(
         fee=a.fee - a.settled_fee,
+        costs=a.costs - a.settled_cost,
         penalty=a.penalty - a.settled_penalty + a.pen_new,
         compound=a.compound - a.settled_compound + a.comp_new,
         credit=a.credit + a.available - a.settled_total,
@@ -305,7 +313,7 @@ def assess(a: Table, day: int, catalog: Catalog) -> Table:
     c = catalog.classification
     class_edges = [c.normal, c.special_mention, c.substandard, c.doubtful]
     classes = ["normal", "special_mention", "substandard", "doubtful", "loss"]
-    owed = a.not_due + a.principal_due + a.interest_due + a.penalty + a.compound + a.fee
+    owed = a.not_due + a.principal_due + a.interest_due + a.penalty + a.compound + a.fee + a.costs
     status = ibis.cases(
         (a.written_off, "written_off"),
         ((owed == 0) & (a.last_due <= day), "closed"),
@@ -388,6 +396,7 @@ def close_day(
     a = left_join(left_join(a, per_loan, ["loan_id"]), owed, ["loan_id"])
     zero = _int(0)
     a = a.mutate(
+        settled_cost=a.settled_cost.fill_null(zero),
         settled_fee=a.settled_fee.fill_null(zero),
         settled_penalty=a.settled_penalty.fill_null(zero),
         settled_compound=a.settled_compound.fill_null(zero),

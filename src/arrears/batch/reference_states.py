@@ -112,6 +112,7 @@ def expected_rows(
             "penalty": cents(st.penalty),
             "compound": cents(st.compound),
             "fee": cents(st.fee),
+            "costs": cents(st.costs),
             "credit": cents(st.credit),
             "paid_today": cents(st.paid_today),
             "charged": cents(st.charged_to_date),

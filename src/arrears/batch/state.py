@@ -95,6 +95,7 @@ ACCOUNT_MONEY = (
     "penalty",
     "compound",
     "fee",
+    "costs",  # enforcement costs (实现债权的费用)
     "credit",
     "paid_today",
     "charged",
@@ -132,8 +133,9 @@ ACCOUNTS = pa.schema(
 )
 
 # the components' codes in the allocation table
-FEE, PENALTY, COMPOUND, INTEREST, PRINCIPAL = range(5)
+FEE, PENALTY, COMPOUND, INTEREST, PRINCIPAL, COST = range(6)
 _CODE = {
+    Component.COST: COST,
     Component.FEE: FEE,
     Component.PENALTY: PENALTY,
     Component.COMPOUND: COMPOUND,
@@ -163,7 +165,7 @@ def product_row(code: str, product: Product) -> dict[str, object]:
     cap = rules.cost_cap if rules.cost_cap_lpr_multiple is None else rules.cost_cap_lpr_multiple
     cap_num, cap_den = (0, 0) if cap is None else _ratio(cap, 365)
     waterfall = product.waterfall
-    order = waterfall.order
+    order = waterfall.full_order  # costs placed (first unless the order names them)
     keys: dict[int, tuple[int, int]] = {}
     if waterfall.mode is WaterfallMode.BY_INSTALLMENT:
         first = min(order.index(Component.INTEREST), order.index(Component.PRINCIPAL))
@@ -294,6 +296,7 @@ def account_row(acc: LoanAccount, customer_id: str, state: DayState) -> dict[str
         "penalty": cents(state.penalty),
         "compound": cents(state.compound),
         "fee": cents(state.fee),
+        "costs": cents(state.costs),
         "credit": cents(state.credit),
         "paid_today": cents(state.paid_today),
         "charged": cents(state.charged_to_date),
