@@ -162,3 +162,36 @@ def test_the_compliance_gate_decides_every_contact(twin) -> None:  # type: ignor
     assert held.contacts == 0
     assert held.blocked >= free.contacts
     assert held.blocked_rules["hold.do_not_contact"] > 0
+
+
+def test_optimized_allocation_is_the_best_under_capacity() -> None:
+    import itertools
+    import math
+    from decimal import Decimal
+
+    from arrears.optimize.allocate import optimize_team
+
+    amounts = [Decimal(a) for a in ("5000", "120", "900", "3100", "40", "700", "2500")]
+    todo = [(f"case{i}", a) for i, a in enumerate(amounts)]
+    members = ["ann", "bob", "cy"]
+    kept = {"ann": 2, "cy": 0}
+    rates = {"ann": 0.30, "bob": 0.10, "cy": 0.20}
+    chosen = optimize_team(todo, members, kept, rates)
+    capacity = math.ceil((len(todo) + 2) / 3)
+    got = {u: sum(1 for _, _, v in chosen if v == u) + kept.get(u, 0) for u in members}
+    assert sorted(c for c, _, _ in chosen) == sorted(c for c, _ in todo)  # all allocated
+    assert max(got.values()) <= capacity
+    value = sum(float(a) * rates[u] for _, a, u in chosen)
+    best = 0.0
+    for pick in itertools.product(members, repeat=len(todo)):
+        load = {u: pick.count(u) + kept.get(u, 0) for u in members}
+        if max(load.values()) <= capacity:
+            best = max(best, sum(float(a) * rates[u] for a, u in zip(amounts, pick, strict=True)))
+    assert value == pytest.approx(best)
+
+
+@pytest.mark.slow
+def test_allocate_optimize_on_the_demo(demo: Path) -> None:
+    result = runner.invoke(app, ["allocate", "--optimize", "--as-of", AS_OF, "-w", str(demo)])
+    assert result.exit_code == 0, result.output
+    assert "allocated" in result.output

@@ -79,7 +79,11 @@ def simulate_cmd(
             result = run_seed(
                 twin, arms, days, s, dict(costs.cost), calls_per_collector=calls_per_collector
             )
-            err.print(f"seed {s}: {days} days in {result.seconds:.1f} s", markup=False)
+            err.print(
+                f"seed {s}: {days} days in {result.seconds:.1f} s "
+                f"({result.cpu_seconds:.1f} s of CPU)",
+                markup=False,
+            )
             results.append(result)
     finally:
         cleanup(twin)
@@ -88,6 +92,7 @@ def simulate_cmd(
         "days": days,
         "arms_files": {a.name: str(f) for a, f in zip(arms, files, strict=True)},
         "seconds_per_seed": [round(r.seconds, 1) for r in results],
+        "cpu_seconds_per_seed": [round(r.cpu_seconds, 1) for r in results],
         "response_model": model.describe(),
         **readout(results, arms),
         "costs": {a: str(c) for a, c in costs.cost.items() if c != Decimal(0)},

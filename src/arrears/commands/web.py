@@ -242,11 +242,23 @@ def users_list(workspace: WorkspaceOpt = None) -> None:
     console.print(table)
 
 
-def allocate(as_of: AsOfOpt = None, workspace: WorkspaceOpt = None) -> None:
+def allocate(
+    as_of: AsOfOpt = None,
+    workspace: WorkspaceOpt = None,
+    optimize: Annotated[
+        bool,
+        typer.Option(
+            "--optimize",
+            help="Cases to collectors by expected collections under capacity (HiGHS), "
+            "not balanced by amount.",
+        ),
+    ] = False,
+) -> None:
     """Allocate the cases open on the day (分案) to teams by bucket and to each team's
-    collectors, balanced by amount overdue, from the day's snapshot and the rules in
-    arrears.toml ([allocation.teams]: team = [buckets]); a case stays with its
-    collector while its bucket stays with their team."""
+    collectors, balanced by amount overdue (--optimize: by expected collections from
+    each collector's recovery rate, under an even capacity), from the day's snapshot and
+    the rules in arrears.toml ([allocation.teams]: team = [buckets]); a case stays with
+    its collector while its bucket stays with their team."""
     from rich.table import Table
 
     from arrears.services.settings import SettingsError
@@ -256,7 +268,7 @@ def allocate(as_of: AsOfOpt = None, workspace: WorkspaceOpt = None) -> None:
     day = parse_date(as_of)
     ws = migrated_store(workspace)
     try:
-        result = allocate_workspace_day(ws, day)
+        result = allocate_workspace_day(ws, day, optimize=optimize)
     except (WorkbenchError, SettingsError) as exc:
         err.print(str(exc), markup=False, soft_wrap=True)
         raise typer.Exit(2) from None

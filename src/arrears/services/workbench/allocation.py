@@ -72,10 +72,13 @@ def allocate(
     on: date,
     states: Mapping[str, CaseState],
     rules: Mapping[str, Sequence[str]],
+    optimize: bool = False,
 ) -> AllocationResult:
     """Allocate the cases open on ``on`` (see the module docstring). ``states``: loan id
     → its bucket and amount overdue on ``on``; a case whose loan has no state keeps its
-    assignee. ``rules``: team name → buckets; a bucket may belong to one team only."""
+    assignee. ``rules``: team name → buckets; a bucket may belong to one team only.
+    ``optimize``: a team's cases go to its collectors by expected collections under an
+    even capacity, solved by HiGHS (``arrears.optimize.allocate``), not balanced."""
     # it moves every open case of the book, so only a role that sees every case may run it
     require_role(actor, SUPERVISORS & ALL_CASES, "allocate every case")
     team_of_bucket = _team_of_bucket(session, rules)
@@ -125,6 +128,16 @@ def allocate(
             result.pooled += 1
             if case.assigned_to is not None:
                 changes.append((case, None))
+    if optimize:
+        from arrears.optimize.allocate import optimize_team, recovery_rates
+
+        rates = recovery_rates(session, members, on)
+        for team, todo in waiting.items():
+            kept = {u: load[u][1] for u in members[team] if u in load}
+            for case, amount, user in optimize_team(todo, members[team], kept, rates):
+                _add(load, user, amount)
+                changes.append((case, user))
+        waiting = {}
     for team, todo in waiting.items():
         # least-loaded member first; ties by fewer cases, then username
         heap = [(*load.get(u, (Decimal(0), 0)), u) for u in members[team]]
@@ -153,6 +166,7 @@ def allocate(
             "moved": result.moved,
             "pooled": result.pooled,
             "rules": {team: list(buckets) for team, buckets in rules.items()},
+            **({"optimize": True} if optimize else {}),
         },
     )
     session.flush()
@@ -201,7 +215,9 @@ def snapshot_states(snapshot: Path) -> dict[str, CaseState]:
     }
 
 
-def allocate_workspace_day(ws: Workspace, on: date, by: str = "cli") -> AllocationResult:
+def allocate_workspace_day(
+    ws: Workspace, on: date, by: str = "cli", optimize: bool = False
+) -> AllocationResult:
     """Allocate the workspace's cases as of ``on`` from that day's snapshot and the
     rules of its ``arrears.toml`` (``[allocation.teams]``), in one transaction."""
     from arrears.services.settings import SETTINGS_FILE, load_settings
@@ -218,6 +234,6 @@ def allocate_workspace_day(ws: Workspace, on: date, by: str = "cli") -> Allocati
         raise Invalid(f"{on}: no snapshot (close the day first): {path}", "no_snapshot", date=on)
     states = snapshot_states(path)
     with UnitOfWork(ws.engine) as uow:
-        result = allocate(uow.session, Actor(0, by, "admin"), on, states, rules)
+        result = allocate(uow.session, Actor(0, by, "admin"), on, states, rules, optimize)
         uow.commit()
     return result
