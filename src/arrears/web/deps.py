@@ -125,11 +125,18 @@ def workbench_router(**kwargs: Any) -> APIRouter:
 def _session_user(request: Request, uow: UnitOfWork = Depends(get_uow)) -> Actor | None:
     """The actor of the session cookie, or None. A plain function, so FastAPI runs its
     database work in the threadpool, never on the event loop."""
-    found = current_session(request, uow.session)
-    # end the read transaction of the login check: the connection goes back to the pool
-    # before the handler waits for a thread, and on SQLite a write after a stale read
-    # snapshot would fail under concurrency
-    uow.session.rollback()
+    if request.method in SAFE_METHODS:
+        found = current_session(request, uow.session)
+        # end the read transaction of the login check: the connection goes back to the
+        # pool before the handler waits for a thread, and on SQLite a write after a stale
+        # read snapshot would fail under concurrency
+        uow.session.rollback()
+    else:
+        # a write checks the login on the read engine (autocommit on PostgreSQL): its own
+        # unit's transaction then begins with the handler's first statement, not with a
+        # BEGIN and a ROLLBACK around this one SELECT
+        with UnitOfWork(request.app.state.read_engine, read_only=True) as check:
+            found = current_session(request, check.session)
     if found is None:
         return None
     actor, request.state.csrf_token = found
