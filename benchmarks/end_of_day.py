@@ -54,7 +54,6 @@ from sqlalchemy.orm import Session
 
 from arrears.batch.book import open_loan_ids
 from arrears.batch.carried import read_carried
-from arrears.batch.snapshot import MONEY_COLUMNS
 from arrears.batch.workers import Job, close_all
 from arrears.domain.operations import waive
 from arrears.domain.products import Component
@@ -63,6 +62,7 @@ from arrears.ingest.importer import import_file
 from arrears.services.end_of_day import run_end_of_day
 from arrears.services.workbench import restructure
 from arrears.services.workbench.arrangements import _replace_schedule, remaining_installments
+from arrears.snapshots import MONEY_COLUMNS
 from arrears.store.db import upgrade
 from arrears.store.models import InstallmentRow, PaymentRow
 from arrears.store.repositories import EntryRepository
@@ -197,7 +197,7 @@ def batch_engine(ws: Workspace, engine: str) -> tuple[dict[str, Any], Any]:
 
 def differing_loans(ws: Workspace, book: Any) -> int:
     """Loans whose money, DPD or status on D differ between the engine and the close."""
-    from arrears.batch.snapshot import snapshot_from_accounts
+    from arrears.snapshots import snapshot_from_accounts
 
     accounts, _ = book.read_state(DAY)
     engine = snapshot_from_accounts(accounts)

@@ -17,9 +17,9 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from arrears.batch.snapshot import snapshot_file
 from arrears.domain.products import DEFAULT_CATALOG_PATH, Catalog, load_catalog
 from arrears.files import PRIVATE_DIR, make_private, open_private, private_dir
+from arrears.snapshots import snapshot_dates, snapshot_file
 from arrears.store.db import database_url, make_engine, redact, upgrade
 from arrears.store.unit_of_work import UnitOfWork
 
@@ -49,14 +49,7 @@ class Workspace:
         return snapshot_file(self.snapshots_dir, as_of)
 
     def snapshot_dates(self) -> list[date]:
-        if not self.snapshots_dir.exists():
-            return []
-        found = []
-        for folder in self.snapshots_dir.glob("as_of=*"):
-            day = date.fromisoformat(folder.name.removeprefix("as_of="))
-            if self.snapshot_path(day).exists():
-                found.append(day)
-        return sorted(found)
+        return snapshot_dates(self.snapshots_dir)
 
     @property
     def database_url(self) -> str:

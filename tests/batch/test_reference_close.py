@@ -15,7 +15,6 @@ from sqlalchemy import Engine, func, select
 
 from arrears.batch.book import open_loan_ids
 from arrears.batch.reference import close_book
-from arrears.batch.snapshot import MONEY_COLUMNS
 from arrears.batch.workers import Job, close_all, partitions, state_row
 from arrears.domain.account import LoanAccount, Payment, advance, open_account, status_of
 from arrears.domain.cases import ended_on
@@ -24,6 +23,7 @@ from arrears.domain.schedule import LoanTerms
 from arrears.ingest.generator import generate_portfolio
 from arrears.ingest.importer import import_file
 from arrears.services.case_check import check_cases
+from arrears.snapshots import MONEY_COLUMNS
 from arrears.store.models import CaseRow, EntryRow, Loan, PaymentRow
 from arrears.workspace import Workspace
 

@@ -18,7 +18,7 @@ import pyarrow as pa
 from sqlalchemy import Engine, select
 
 from arrears.analytics.history import month_end
-from arrears.batch.snapshot import MONEY
+from arrears.snapshots import MONEY
 from arrears.store.models import InstallmentRow, Loan
 from arrears.workspace import Workspace
 
@@ -91,7 +91,7 @@ def snapshots(con: Any, ws: Workspace, days: Sequence[date]) -> ibis.Table:
     """The snapshots of ``days`` as one table of ``con`` (the reference columns only, so
     reference and batch snapshots union), materialized once so the many queries over
     it compile small."""
-    from arrears.batch.snapshot import SCHEMA
+    from arrears.snapshots import SCHEMA
 
     paths = [str(ws.snapshot_path(day)) for day in sorted(set(days))]
     if not paths:

@@ -27,10 +27,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from arrears.batch.engine import Inputs, close_day
-from arrears.batch.snapshot import snapshot_file, snapshot_from_accounts, write_snapshot
 from arrears.batch.state import ACCOUNTS, DUES, day_number, from_day_number, products_table
 from arrears.domain.products import Catalog
 from arrears.files import replacing
+from arrears.snapshots import snapshot_file, snapshot_from_accounts, write_snapshot
 
 ENGINES = ("duckdb", "spark")
 STATIC = ("loans", "schedule", "payments", "products")

@@ -32,8 +32,8 @@ import pyarrow.parquet as pq
 from sqlalchemy import Connection, Engine, select, update
 
 from arrears.batch.carried import FILE, carried_file, write_carried
-from arrears.batch.snapshot import snapshot_file, write_snapshot
 from arrears.files import private_dir
+from arrears.snapshots import snapshot_file, write_snapshot
 from arrears.store.models import CloseRun, utcnow
 
 PENDING = ".close-pending"
@@ -51,7 +51,7 @@ def complete_day(table: pa.Table, existing: Path) -> pa.Table:
     other loan of the snapshot already at ``existing``, sorted by loan id."""
     if not existing.exists():
         return table
-    before = pq.read_table(existing)
+    before = pq.ParquetFile(existing).read()
     others = before.filter(pc.invert(pc.is_in(before["loan_id"], table["loan_id"])))
     if others.num_rows == 0:
         return table

@@ -22,9 +22,9 @@ from sqlalchemy import Connection, bindparam, func, select, update
 from arrears.batch.book import open_loan_ids
 from arrears.batch.carried import Idle, carried_table, idle_loans, merged, read_carried
 from arrears.batch.publish import publish, record_staged, recover, stage, stage_carried
-from arrears.batch.snapshot import snapshot_table
 from arrears.batch.workers import Job, SliceResult, close_all
 from arrears.domain.cases import CLOSING_MOVES, CaseMove, case_move
+from arrears.snapshots import snapshot_table
 from arrears.store.ledger_rows import (
     insert_postings,
 )

@@ -24,10 +24,10 @@ from sqlalchemy import Engine
 
 from arrears.batch.book import Book, load_book
 from arrears.batch.carried import CarriedRow, carried_row, carried_slice, carried_states
-from arrears.batch.snapshot import snapshot_table
 from arrears.domain.account import DayState, LoanAccount, Payment, advance, status_of
 from arrears.domain.cases import ended_on
 from arrears.domain.products import Catalog
+from arrears.snapshots import snapshot_table
 from arrears.store.db import make_engine
 
 ONE_DAY = timedelta(days=1)

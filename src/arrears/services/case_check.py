@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import date
 
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from sqlalchemy import select
 
 from arrears.domain.cases import needs_case
+from arrears.snapshots import read_snapshot
 from arrears.store.models import CaseRow, CloseRun, Loan
 from arrears.workspace import Workspace
 
@@ -51,7 +51,7 @@ def check_cases(ws: Workspace) -> CaseCheck:
         )
     missing: list[str] = []
     if last is not None and ws.snapshot_path(last).exists():
-        snap = pq.read_table(ws.snapshot_path(last), columns=["loan_id", "status", "dpd"])
+        snap = read_snapshot(ws.snapshots_dir, last, ["loan_id", "status", "dpd"])
         past_due = snap.filter(
             pc.and_(pc.equal(snap["status"], "active"), pc.greater(snap["dpd"], 0))
         )

@@ -1,0 +1,183 @@
+"""Dated snapshots: one Parquet file per closed day, one row per loan.
+
+This module owns the snapshot: its schema (declared here once), where each day's file
+lives, and how it is written and read; every reader goes through ``read_snapshot`` and
+``snapshot_dates`` (issue 23, point 7). Money columns are DECIMAL(18,2), never floating
+point. Rows are sorted by loan id and the file is written with fixed options, so closing
+the same day twice writes the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from arrears.files import replacing
+
+MONEY = pa.decimal128(18, 2)
+
+MONEY_COLUMNS = (
+    "principal_outstanding",
+    "principal_not_due",
+    "principal_due",
+    "interest_due",
+    "overdue_principal",
+    "overdue_interest",
+    "penalty",
+    "compound",
+    "fee",
+    "credit",
+    "total_due",
+    "overdue_amount",
+    "paid_today",
+    "charged_to_date",
+)
+
+SCHEMA = pa.schema(
+    [
+        ("as_of", pa.date32()),
+        ("loan_id", pa.string()),
+        ("customer_id", pa.string()),
+        ("product_code", pa.string()),
+        ("status", pa.string()),
+        ("dpd", pa.int32()),
+        ("bucket", pa.string()),
+        ("bucket_index", pa.int16()),
+        ("loan_class", pa.string()),
+        ("first_payment_default", pa.bool_()),
+        *[(name, MONEY) for name in MONEY_COLUMNS],
+    ]
+)
+
+
+def decimal_from_cents(cents: Sequence[int]) -> pa.Array:
+    """A DECIMAL(18,2) array from integer cents, exactly: the cents are the decimal's
+    unscaled value, so the 16-byte little-endian words are written directly."""
+    low = np.asarray(cents, dtype=np.int64)
+    words = np.empty((len(low), 2), dtype=np.int64)
+    words[:, 0] = low
+    words[:, 1] = np.where(low < 0, -1, 0)  # sign extension to 128 bits
+    return pa.Array.from_buffers(MONEY, len(low), [None, pa.py_buffer(words.tobytes())])
+
+
+def snapshot_table(
+    as_of: date,
+    rows: Sequence[tuple[Any, ...]],
+    customers: Mapping[str, str],
+    products: Mapping[str, str],
+) -> pa.Table:
+    """One day's snapshot from state rows ``(loan_id, status, dpd, bucket, bucket_index,
+    loan_class, first_payment_default, *money in cents)``, sorted by loan id."""
+    ordered = sorted(rows, key=lambda r: r[0])
+    cols = list(zip(*ordered, strict=True)) if ordered else [()] * (7 + len(MONEY_COLUMNS))
+    loan_ids = cols[0]
+    arrays = [
+        pa.array([as_of] * len(ordered), pa.date32()),
+        pa.array(loan_ids, pa.string()),
+        pa.array([customers[lid] for lid in loan_ids], pa.string()),
+        pa.array([products[lid] for lid in loan_ids], pa.string()),
+        pa.array(cols[1], pa.string()),
+        pa.array(cols[2], pa.int32()),
+        pa.array(cols[3], pa.string()),
+        pa.array(cols[4], pa.int16()),
+        pa.array(cols[5], pa.string()),
+        pa.array(cols[6], pa.bool_()),
+        *[decimal_from_cents(cols[7 + i]) for i in range(len(MONEY_COLUMNS))],
+    ]
+    return pa.Table.from_arrays(arrays, schema=SCHEMA)
+
+
+def snapshot_file(folder: Path, as_of: date) -> Path:
+    """Where the snapshot of ``as_of`` lives under ``folder`` (Hive-style partitions)."""
+    return folder / f"as_of={as_of.isoformat()}" / "part-0.parquet"
+
+
+def snapshot_dates(folder: Path) -> list[date]:
+    """The days with a snapshot under ``folder``, in order."""
+    if not folder.exists():
+        return []
+    found = []
+    for child in folder.glob("as_of=*"):
+        day = date.fromisoformat(child.name.removeprefix("as_of="))
+        if snapshot_file(folder, day).exists():
+            found.append(day)
+    return sorted(found)
+
+
+def read_snapshot(folder: Path, as_of: date, columns: Sequence[str] | None = None) -> pa.Table:
+    """The snapshot of ``as_of`` under ``folder`` (only ``columns`` when given); a day
+    never closed is a ``FileNotFoundError`` naming the day and the file."""
+    path = snapshot_file(folder, as_of)
+    if not path.exists():
+        raise FileNotFoundError(f"no snapshot of {as_of}: {path} does not exist (close that day)")
+    return pq.ParquetFile(path).read(columns=list(columns) if columns is not None else None)
+
+
+def write_snapshot(table: pa.Table, path: Path) -> Path:
+    """Write one day's table to ``path`` (Parquet, zstd, deterministic bytes)."""
+    with replacing(path) as partial:
+        pq.write_table(
+            table, partial, compression="zstd", write_statistics=True, row_group_size=1 << 20
+        )
+    return path
+
+
+FLAG_FIELDS = [
+    ("roll_forward", pa.bool_()),
+    ("roll_back", pa.bool_()),
+    ("cured", pa.bool_()),
+    ("newly_delinquent", pa.bool_()),
+    ("customer_max_dpd", pa.int32()),
+    ("customer_bucket_index", pa.int16()),
+]
+
+# the batch engine's snapshot: the reference columns plus the day-over-day flags
+BATCH_SCHEMA = pa.schema([*SCHEMA, *FLAG_FIELDS])
+
+
+def snapshot_from_accounts(accounts: pa.Table) -> pa.Table:
+    """The public snapshot of a batch engine account table (integer cents and day
+    numbers) — DECIMAL(18,2) money and a real date column."""
+
+    def c(name: str) -> np.ndarray:
+        return accounts.column(name).to_numpy()
+
+    money = {
+        "principal_outstanding": c("not_due") + c("principal_due"),
+        "principal_not_due": c("not_due"),
+        "principal_due": c("principal_due"),
+        "interest_due": c("interest_due"),
+        "overdue_principal": c("overdue_principal"),
+        "overdue_interest": c("overdue_interest"),
+        "penalty": c("penalty"),
+        "compound": c("compound"),
+        "fee": c("fee"),
+        "credit": c("credit"),
+        "total_due": c("principal_due")
+        + c("interest_due")
+        + c("penalty")
+        + c("compound")
+        + c("fee"),
+        "overdue_amount": c("overdue_principal")
+        + c("overdue_interest")
+        + c("penalty")
+        + c("compound")
+        + c("fee"),
+        "paid_today": c("paid_today"),
+        "charged_to_date": c("charged"),
+    }
+    columns: dict[str, pa.Array] = {
+        "as_of": accounts.column("as_of").combine_chunks().cast(pa.int32()).view(pa.date32()),
+    }
+    for name in BATCH_SCHEMA.names[1:]:
+        if name in money:
+            columns[name] = decimal_from_cents(money[name])
+        elif name != "as_of":
+            columns[name] = accounts.column(name).combine_chunks()
+    return pa.Table.from_arrays(list(columns.values()), schema=BATCH_SCHEMA)
