@@ -243,7 +243,10 @@ def main(argv: list[str] | None = None) -> int:
         out["workbench_changes"] = workbench_changes(ws, args.changes, args.seed)
         out["activity"] = activity(ws)
         out["reference_sample"] = reference_sample(ws, args.sample)
-        out["batch_engine"], book = batch_engine(ws, args.engine)
+        try:
+            out["batch_engine"], book = batch_engine(ws, args.engine)
+        except Exception as exc:  # the engine is optional to the end of day: say why
+            out["batch_engine"], book = {"engine": args.engine, "error": repr(exc)}, None
         eod, seconds = _timed(run_end_of_day, ws, DAY, 1)
         close = eod.close
         out["end_of_day"] = {
@@ -262,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         out["ratio_reference_to_close"] = round(
             sample["replaying_ms_per_loan"] / (close_seconds / max(close.loans, 1) * 1000), 2
         )
-        out["batch_engine"]["loans_differing_from_close"] = differing_loans(ws, book)
+        if book is not None:
+            out["batch_engine"]["loans_differing_from_close"] = differing_loans(ws, book)
         out["peak_rss_mb"] = peak_rss_mb()
         out["load_after"] = load()
     finally:
