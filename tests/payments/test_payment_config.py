@@ -6,6 +6,7 @@ old secret and the new; start_checkout refuses bad input naming the field."""
 from __future__ import annotations
 
 import stat
+import threading
 from decimal import Decimal
 from pathlib import Path
 
@@ -77,6 +78,25 @@ def test_the_standin_secret_is_made_private_in_a_workspace_only(tmp_path: Path) 
     assert isinstance(made, StandInProcessor) and len(made.keys) == 1
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert configured_processor(ws.root).keys == made.keys  # made once, then read
+
+
+def test_workers_making_the_standin_secret_at_once_agree_on_one(tmp_path: Path) -> None:
+    ws = Workspace.at(tmp_path / "ws")
+    ws.init()
+    barrier = threading.Barrier(8)
+    keys: list[tuple[bytes, ...]] = []
+
+    def make() -> None:
+        barrier.wait()
+        keys.append(configured_processor(ws.root).keys)  # type: ignore[attr-defined]
+
+    threads = [threading.Thread(target=make) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(keys) == 8 and len(set(keys)) == 1
+    assert [p.name for p in ws.root.glob(".processor-secret*")] == []  # no leftovers
 
 
 def test_secret_file_and_environment_and_rotation(

@@ -90,9 +90,23 @@ def processor_secrets(root: Path | None, settings: PaymentSettings) -> Processor
         return ProcessorSecrets((), "none")
     path = root / STANDIN_SECRET_FILE
     if not path.exists():
-        with open_private(path, "w", encoding="utf-8") as handle:
-            handle.write(secrets.token_hex(32) + "\n")
+        _make_secret_file(path)
     return ProcessorSecrets(_split(path.read_text(encoding="utf-8"), str(path)), str(path))
+
+
+def _make_secret_file(path: Path) -> None:
+    """Write a new random secret to ``path`` (0600), whole or not at all. Processes
+    making it at once (the workers of ``arrears serve``) agree on one: the file is
+    written aside and linked into place, which fails if another got there first."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
+    with open_private(temporary, "w", encoding="utf-8") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()
 
 
 def _is_workspace(root: Path) -> bool:
