@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from browser_harness import arrears_cli, shot
+from browser_harness import arrears_cli, shot, sign_in
 from playwright.sync_api import Browser, Page
 from sqlalchemy import select, update
 
@@ -105,7 +105,9 @@ def _pick(root: Path, used: set[str]) -> tuple[str, tuple[str, str, int, str]]:
 USED: set[str] = set()
 
 
-def _verify(page: Page, root: Path, base: str, link: str, id_number: str, by_birth: bool) -> None:
+def _verify(
+    page: Page, root: Path, base: str, link: str, id_number: str, by_birth: bool, lang: str
+) -> None:
     page.goto(link.replace(DEFAULT_BASE, base))
     page.wait_for_selector("[data-testid=identity-form]")
     if by_birth and len(id_number) == 18:
@@ -117,6 +119,7 @@ def _verify(page: Page, root: Path, base: str, link: str, id_number: str, by_bir
     page.click("[data-testid=identity-form] button[type=submit]")
     page.click("[data-testid=send-sms]")
     page.wait_for_selector("[data-testid=code-sent]")
+    shot(page, f"portal-{lang}-0-code-sent")
     page.fill("input[name=code]", _newest_code(root))
     page.click("[data-testid=code-form] button[type=submit]")
     page.wait_for_selector("[data-testid=breakdown]")
@@ -124,7 +127,7 @@ def _verify(page: Page, root: Path, base: str, link: str, id_number: str, by_bir
 
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
 def test_a_debtor_resolves_it_on_a_phone(
-    browser: Browser, server, workspace_root: Path, lang: str
+    browser: Browser, server, staff, workspace_root: Path, lang: str
 ) -> None:
     root = workspace_root
     link, (customer_id, id_number, case_id, loan_id) = _pick(root, USED)
@@ -135,7 +138,7 @@ def test_a_debtor_resolves_it_on_a_phone(
     )  # fmt: skip
     page = context.new_page()
     try:
-        _verify(page, root, server.base_url, link, id_number, by_birth=lang == "en")
+        _verify(page, root, server.base_url, link, id_number, lang == "en", lang)
         if lang == "en" and page.get_attribute("[data-testid=lang-en]", "aria-pressed") != "true":
             page.click("[data-testid=lang-en]")
             page.wait_for_selector("[data-testid=breakdown]")
@@ -212,5 +215,14 @@ def test_a_debtor_resolves_it_on_a_phone(
             hold = uow.session.get(Hold, request.hold_id)
             assert hold is not None and (hold.kind, hold.loan_id) == ("dispute", loan_id)
         ws.engine.dispose()
+        # the compliance officer finds the task, with its deadline, on their page
+        desk = browser.new_context(viewport={"width": 1280, "height": 800})
+        officer = desk.new_page()
+        sign_in(officer, server.base_url, staff.compliance)
+        officer.goto(server.base_url + "/debtor-requests")
+        row = officer.locator(f"[data-testid=debtor-request-{request.id}]")
+        assert f"#{case_id}" in row.inner_text()
+        shot(officer, f"portal-{lang}-7-compliance-task")
+        desk.close()
     finally:
         context.close()
