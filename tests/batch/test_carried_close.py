@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from arrears.batch.carried import carried_states, read_carried
 from arrears.batch.reference import close_book
+from arrears.domain.account import cost_charged, overdue_days
 from arrears.domain.operations import waive
 from arrears.domain.products import Component
 from arrears.ingest.generator import generate_portfolio
@@ -171,7 +172,9 @@ def test_the_carrying_close_writes_what_replaying_every_ledger_writes(
     oracle_engine.dispose()
 
 
-def test_carried_balances_equal_the_replay_of_the_legs(engine: Engine, tmp_path: Path, book: Path):
+def test_carried_balances_and_cap_measures_equal_the_replay_of_the_ledger(
+    engine: Engine, tmp_path: Path, book: Path
+):
     ws = _workspace(engine, tmp_path / "ws", book)
     _history(ws, book, carry=True)
     carried = carried_states(read_carried(ws.root))
@@ -198,6 +201,13 @@ def test_carried_balances_equal_the_replay_of_the_legs(engine: Engine, tmp_path:
         balances = {(i, a.value): v for (i, a), v in state.balances.items()}
         assert balances == legs.get(loan_id, {}), loan_id
         assert state.seq == last_seq[loan_id] and state.closed_through == through[loan_id]
+    # the cap's measures equal what the domain core recomputes from the replayed ledger
+    with Session(ws.engine) as session:
+        entries = EntryRepository(session)
+        for loan_id, state in carried.items():
+            ledger = entries.ledger(loan_id)
+            assert state.charged == cost_charged(ledger), loan_id
+            assert state.overdue_days == overdue_days(ledger, state.closed_through), loan_id
 
 
 def _late_payment(ws: Workspace, tmp: Path, loan_id: str, paid_on: date) -> None:

@@ -65,11 +65,12 @@ SCHEMA = pa.schema(
         ("status", pa.string()),
         ("bucket", pa.string()),
         ("loan_class", pa.string()),
+        ("overdue_days", pa.int64()),  # the cap's principal-days past due, in cents
     ]
 )
 
 # (loan_id, closed_through, seq, charged cents, moved_on, installments, accounts, cents,
-#  state numbers, status, bucket, loan class)
+#  state numbers, status, bucket, loan class, overdue days in cents)
 CarriedRow = tuple[Any, ...]
 _STATE_NUMBERS = (2, 4, 6)  # dpd, bucket_index, first_payment_default in a state row
 PAID_TODAY = 19  # its index in a state row
@@ -88,6 +89,7 @@ class Carried:
     charged: Decimal
     moved_on: date | None
     balances: Mapping[Key, Decimal]
+    overdue_days: Decimal = ZERO
 
 
 def read_carried(root: Path) -> pa.Table | None:
@@ -120,15 +122,25 @@ def carried_states(table: pa.Table | None) -> dict[str, Carried]:
     amounts: dict[int, Decimal] = {}
     accounts = {a.value: a for a in Account}
     out = {}
-    columns = [table.column(name).to_pylist() for name in SCHEMA.names[:8]]
-    for lid, through, seq, charged, moved_on, insts, accs, cents in zip(*columns, strict=True):
+    names = [*SCHEMA.names[:8], "overdue_days"]
+    columns = [table.column(name).to_pylist() for name in names]
+    for lid, through, seq, charged, moved_on, insts, accs, cents, overdue in zip(
+        *columns, strict=True
+    ):
         balances = {}
         for inst, acc, value in zip(insts, accs, cents, strict=True):
             amount = amounts.get(value)
             if amount is None:
                 amount = amounts[value] = Decimal(value).scaleb(-2)
             balances[(inst, accounts[acc])] = amount
-        out[lid] = Carried(through, seq, Decimal(charged).scaleb(-2), moved_on, balances)
+        out[lid] = Carried(
+            through,
+            seq,
+            Decimal(charged).scaleb(-2),
+            moved_on,
+            balances,
+            Decimal(overdue).scaleb(-2),
+        )
     return out
 
 
@@ -154,7 +166,14 @@ def carried_account(
         False,
     )
     return LoanAccount(
-        loan_id, product, terms, schedule, ledger, state.closed_through, state.charged
+        loan_id,
+        product,
+        terms,
+        schedule,
+        ledger,
+        state.closed_through,
+        state.charged,
+        overdue_days=state.overdue_days,
     )
 
 
@@ -177,6 +196,7 @@ def carried_row(
         [account.value for (_, account), _ in keys],
         [_cents(value) for _, value in keys],
         *_state_columns(state),
+        _cents(acc.overdue_days),
     )
 
 
