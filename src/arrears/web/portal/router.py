@@ -109,7 +109,7 @@ def _page(
     t = words(language)
     lender = _lender(request, language)
     html = _env.get_template(template).render(
-        t=t,
+        w=t,
         lang=language,
         csrf=csrf,
         lender=lender,

@@ -19,6 +19,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav.legal": ("Legal", "诉讼"),
     "nav.dashboard": ("Dashboard", "看板"),
     "nav.compliance": ("Compliance", "合规"),
+    "nav.debtor_requests": ("Debtor requests", "债务人申请"),
     "logout": ("Sign out", "退出"),
     "language": ("Language", "语言"),
     "lang.en": ("English", "English"),

@@ -44,6 +44,12 @@ NAVIGATION: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("legal", "/legal", frozenset({"team_lead", "manager", "admin", "compliance"})),
     ("dashboard", "/dashboard", frozenset({"team_lead", "manager", "admin"})),
     ("compliance", "/compliance", frozenset({"compliance", "manager", "admin"})),
+    # what debtors asked in the portal (arrears.web.portal.staff)
+    (
+        "debtor_requests",
+        "/debtor-requests",
+        frozenset({"compliance", "team_lead", "manager", "admin"}),
+    ),
     ("staff", "/staff", frozenset({"manager", "admin"})),
 )
 
