@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from arrears.channels.adapters.processor import (
@@ -174,8 +174,7 @@ def _check_return_url(url: str) -> None:
 
 def _workspace(session: Session) -> Path | None:
     bind = session.get_bind()
-    engine = getattr(bind, "engine", bind)
-    return workspace_of(engine)
+    return workspace_of(bind if isinstance(bind, Engine) else bind.engine)
 
 
 def processor_payments(session: Session, *, loan_id: str) -> list[PendingPayment]:

@@ -104,7 +104,8 @@ class Processor(Protocol):
     """A payment processor; ``name`` is the one in the webhook's path
     (``/webhooks/processor/{name}``) and in ``[payments] processor``."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def create_checkout(self, request: CheckoutRequest) -> HostedCheckout: ...
 
