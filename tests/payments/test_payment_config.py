@@ -16,6 +16,9 @@ from sqlalchemy.orm import Session
 
 from arrears.channels.adapters.processor import (
     SIGNATURE_HEADER,
+    CheckoutRequest,
+    HostedCheckout,
+    ProcessorError,
     StandInProcessor,
     WebhookRejected,
     event_body,
@@ -166,3 +169,32 @@ def test_start_checkout_refuses_bad_input_naming_the_field(
     }
     with Session(ws.engine) as session, pytest.raises(CheckoutError, match=f"^{field}:"):
         start_checkout(session, **values)
+
+
+class _Refusing:
+    """A processor adapter whose API refuses every checkout (as a real one may)."""
+
+    name = "refusing"
+
+    def create_checkout(self, request: CheckoutRequest) -> HostedCheckout:
+        raise ProcessorError("merchant account suspended")
+
+    def verify_webhook(self, headers: dict, body: bytes, now: int) -> None:  # pragma: no cover
+        raise AssertionError("not called")
+
+
+def test_a_processor_refusing_the_checkout_is_a_checkout_error(tmp_path: Path) -> None:
+    ws = Workspace.at(tmp_path / "ws")
+    ws.init()
+    book_loan(ws)
+    refused = r"^processor: refusing refused .*suspended"
+    with Session(ws.engine) as session, pytest.raises(CheckoutError, match=refused):
+        start_checkout(
+            session,
+            loan_id="L1",
+            customer_id="C1",
+            amount=Decimal("10.00"),
+            currency="CNY",
+            return_url="/portal",
+            processor=_Refusing(),  # type: ignore[arg-type]
+        )

@@ -35,6 +35,7 @@ from arrears.channels.adapters.processor import (
     Event,
     EventKind,
     Processor,
+    ProcessorError,
     WebhookRejected,
 )
 from arrears.domain import operations as ops
@@ -109,8 +110,8 @@ def start_checkout(
     (``[payments] processor``). ``CheckoutError`` names the field when an input is
     wrong: no such loan of that customer, another currency than the loan's, an amount
     that is not positive or has more decimals than the currency, a ``return_url`` that
-    is not a path of this site or an http(s) address; ``ProcessorError`` when the
-    processor refuses. The caller commits."""
+    is not a path of this site or an http(s) address; and (field ``processor``) when
+    the processor refuses the checkout. The caller commits."""
     audit.begin_write(session)  # before the first read (SQLite: one writer at a time)
     loan = session.get(Loan, loan_id)
     if loan is None or loan.customer_id != customer_id:
@@ -127,9 +128,12 @@ def start_checkout(
     _check_return_url(return_url)
     processor = processor or configured_processor(_workspace(session))
     checkout_id = secrets.token_urlsafe(24)
-    hosted = processor.create_checkout(
-        CheckoutRequest(checkout_id, amount, currency, f"loan {loan_id}", return_url)
-    )
+    try:
+        hosted = processor.create_checkout(
+            CheckoutRequest(checkout_id, amount, currency, f"loan {loan_id}", return_url)
+        )
+    except ProcessorError as exc:
+        raise CheckoutError(f"processor: {processor.name} refused the checkout ({exc})") from None
     session.add(
         CheckoutRow(
             checkout_id=checkout_id,
