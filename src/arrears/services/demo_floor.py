@@ -378,6 +378,7 @@ def created_work(ws: Workspace, now: datetime | None = None) -> CreatedWork:
     from sqlalchemy import func
 
     from arrears.services.clock import utc_now
+    from arrears.services.workbench.legal import latest_actions
     from arrears.services.workbench.visits import visitors_of
     from arrears.store.models import CaseRow
     from arrears.store.unit_of_work import UnitOfWork
@@ -395,9 +396,7 @@ def created_work(ws: Workspace, now: datetime | None = None) -> CreatedWork:
         placements, agencies = session.execute(
             select(func.count(), func.count(func.distinct(active.c.agency_id)))
         ).one()
-        latest = (
-            select(func.max(LegalAction.id).label("last")).group_by(LegalAction.case_id).subquery()
-        )
+        latest = latest_actions()
         legal = dict(
             session.execute(
                 select(LegalAction.stage, func.count())

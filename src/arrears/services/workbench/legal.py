@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Subquery
 
 from arrears.domain.money import quantize
 from arrears.services import audit
@@ -108,14 +109,19 @@ def current_stage(session: Session, case_id: int) -> LegalAction | None:
     return stages[-1] if stages else None
 
 
-def pipeline(session: Session, actor: Actor) -> dict[str, dict[str, object]]:
-    """Cases at each stage (by their latest stage) with the costs spent on them."""
-    require_role(actor, LEGAL_ROLES | {"compliance"}, "read the litigation pipeline")
-    latest = (
+def latest_actions() -> Subquery:
+    """Each case's latest litigation action: ``case_id`` and its id ``last``."""
+    return (
         select(LegalAction.case_id, func.max(LegalAction.id).label("last"))
         .group_by(LegalAction.case_id)
         .subquery()
     )
+
+
+def pipeline(session: Session, actor: Actor) -> dict[str, dict[str, object]]:
+    """Cases at each stage (by their latest stage) with the costs spent on them."""
+    require_role(actor, LEGAL_ROLES | {"compliance"}, "read the litigation pipeline")
+    latest = latest_actions()
     rows = session.execute(
         select(LegalAction.stage, func.count())
         .join(latest, latest.c.last == LegalAction.id)
@@ -246,11 +252,7 @@ def tasks(session: Session, actor: Actor, today: date, limit: int = MAX_TASKS) -
     litigation stage has a task (``TASK_DAYS``), the nearest deadline first (late ones
     at the top), at most ``limit``."""
     require_role(actor, LEGAL_ROLES | {"compliance"}, "read the legal tasks")
-    latest = (
-        select(LegalAction.case_id, func.max(LegalAction.id).label("last"))
-        .group_by(LegalAction.case_id)
-        .subquery()
-    )
+    latest = latest_actions()
     rows = session.execute(
         select(
             LegalAction.case_id,

@@ -73,3 +73,22 @@ def see_other(target: str) -> Response:
     response = RedirectResponse(target, status_code=303)
     response.headers["HX-Redirect"] = target
     return response
+
+
+Form = dict[str, list[str]]
+
+
+async def read_form(request: Request) -> Form:
+    """The request's form fields, each name to its values (a multi-select sends one
+    name many times); uploads are left out."""
+    data = await request.form()
+    out: Form = {}
+    for key, value in data.multi_items():
+        if isinstance(value, str):
+            out.setdefault(key, []).append(value)
+    return out
+
+
+def first(form: Form, key: str) -> str:
+    """The first value of field ``key``, stripped ("" when absent)."""
+    return (form.get(key) or [""])[0].strip()

@@ -27,7 +27,7 @@ from arrears.web.deps import (
     workbench_router,
 )
 from arrears.web.ui.i18n import request_language, translator
-from arrears.web.ui.pages import allowed, refusal_for, refused, show
+from arrears.web.ui.pages import allowed, first, read_form, refusal_for, refused, show
 
 router = workbench_router()
 BUCKETS = ("M1", "M2", "M3", "M4", "M5", "M6", "M7+")
@@ -40,25 +40,12 @@ LEGAL_READERS = legal.LEGAL_ROLES | {"compliance"}
 Flashes = list[tuple[str, str]]
 
 
-async def _form(request: Request) -> dict[str, list[str]]:
-    data = await request.form()
-    out: dict[str, list[str]] = {}
-    for key, value in data.multi_items():
-        if isinstance(value, str):
-            out.setdefault(key, []).append(value)
-    return out
-
-
-def _one(form: dict[str, list[str]], key: str) -> str:
-    return (form.get(key) or [""])[0].strip()
-
-
 def _case_id(form: dict[str, list[str]]) -> int:
-    return form_row_id(_one(form, "case_id"), "case_id")
+    return form_row_id(first(form, "case_id"), "case_id")
 
 
 def _whole(form: dict[str, list[str]], key: str, default: str, high: int) -> int:
-    text = _one(form, key) or default
+    text = first(form, key) or default
     if not text.isdigit() or int(text) > high:
         raise Invalid(
             f"{key}: a whole number from 0 to {high}", "whole_between", field=key, low=0, high=high
@@ -126,12 +113,12 @@ async def place(
     request: Request, actor: Actor = Depends(require_page_user), uow: UnitOfWork = Depends(get_uow)
 ) -> Response:
     """Place one case with an agency by hand (re-place when it is with another)."""
-    form = await _form(request)
+    form = await read_form(request)
 
     def work(t: Callable[..., str]) -> str:
-        if not _one(form, "agency_id"):
+        if not first(form, "agency_id"):
             raise Invalid("agency_id: choose an agency", "required", field="agency_id")
-        agency_id = form_row_id(_one(form, "agency_id"), "agency_id")
+        agency_id = form_row_id(first(form, "agency_id"), "agency_id")
         agencies.place(
             uow.session, actor, _case_id(form), agency_id, on=settings_of(request).today()
         )
@@ -145,7 +132,7 @@ async def recall(
     request: Request, actor: Actor = Depends(require_page_user), uow: UnitOfWork = Depends(get_uow)
 ) -> Response:
     """Recall a placed case from its agency."""
-    form = await _form(request)
+    form = await read_form(request)
 
     def work(t: Callable[..., str]) -> str:
         agencies.recall(uow.session, actor, _case_id(form), on=settings_of(request).today())
@@ -159,7 +146,7 @@ async def place_by_rule(
     request: Request, actor: Actor = Depends(require_page_user), uow: UnitOfWork = Depends(get_uow)
 ) -> Response:
     """Place the worst open cases of the chosen buckets with the chosen agencies in turn."""
-    form = await _form(request)
+    form = await read_form(request)
 
     def work(t: Callable[..., str]) -> str:
         ids = [form_row_id(x, "agency_ids") for x in form.get("agency_ids", []) if x.strip()]
@@ -219,25 +206,25 @@ async def record_stage(
     request: Request, actor: Actor = Depends(require_page_user), uow: UnitOfWork = Depends(get_uow)
 ) -> Response:
     """Move a case to a litigation stage (court, case number, costs)."""
-    form = await _form(request)
+    form = await read_form(request)
 
     def work(t: Callable[..., str]) -> str:
         from datetime import date
 
         try:
-            started = date.fromisoformat(_one(form, "started_on"))
+            started = date.fromisoformat(first(form, "started_on"))
         except ValueError:
             raise Invalid(
                 "started_on: a date YYYY-MM-DD is required", "not_date", field="started_on"
             ) from None
         try:
-            costs = parse_amount(_one(form, "costs") or "0")
+            costs = parse_amount(first(form, "costs") or "0")
         except DomainError as exc:
             raise Invalid(f"costs: {exc}", "not_amount", field="costs") from None
         legal.record_stage(
-            uow.session, actor, _case_id(form), _one(form, "stage"), started,
-            court=_one(form, "court"), court_case_number=_one(form, "court_case_number"),
-            costs=costs, notes=_one(form, "notes"),
+            uow.session, actor, _case_id(form), first(form, "stage"), started,
+            court=first(form, "court"), court_case_number=first(form, "court_case_number"),
+            costs=costs, notes=first(form, "notes"),
         )  # fmt: skip
         return t("legal.recorded")
 

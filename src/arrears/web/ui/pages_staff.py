@@ -30,7 +30,15 @@ from arrears.store.unit_of_work import UnitOfWork
 from arrears.store.workbench_models import ROLES
 from arrears.web.deps import form_row_id, get_uow, require_page_user, workbench_router
 from arrears.web.ui.i18n import request_language, translator
-from arrears.web.ui.pages import allowed, refusal_for, refused, show
+from arrears.web.ui.pages import (
+    Form,
+    allowed,
+    first,
+    read_form,
+    refusal_for,
+    refused,
+    show,
+)
 from arrears.web.ui.pages_agencies import BUCKETS
 
 router = workbench_router()
@@ -38,21 +46,6 @@ READERS = frozenset({"manager", "admin"})
 ADMINS = frozenset({"admin"})
 # roles a member of a team has: the collector works the team's cases, the lead leads it
 TEAM_ROLES = frozenset({"collector", "team_lead"})
-
-Form = dict[str, list[str]]
-
-
-async def _form(request: Request) -> Form:
-    data = await request.form()
-    out: Form = {}
-    for key, value in data.multi_items():
-        if isinstance(value, str):
-            out.setdefault(key, []).append(value)
-    return out
-
-
-def _one(form: Form, key: str) -> str:
-    return (form.get(key) or [""])[0].strip()
 
 
 def _page(
@@ -128,7 +121,7 @@ def _run(
     except WorkbenchError as error:
         uow.rollback()
         refusal = [("bad", t("rejected", reason=refusal_for(request, actor, error)))]
-        typed = {key: _one(form, key) for key in form if key not in ("password", "csrf_token")}
+        typed = {key: first(form, key) for key in form if key not in ("password", "csrf_token")}
         typed["buckets"] = form.get("buckets", [])
         return _page(request, actor, uow, refusal, error.status, typed)
     uow.commit()
@@ -140,22 +133,22 @@ async def create_team(
     request: Request, actor: Actor = Depends(require_page_user), uow: UnitOfWork = Depends(get_uow)
 ) -> Response:
     """A new team (admins)."""
-    form = await _form(request)
+    form = await read_form(request)
 
     def work(t: Callable[..., str]) -> str:
-        team = users.create_team(uow.session, _one(form, "team_name"), actor.username)
+        team = users.create_team(uow.session, first(form, "team_name"), actor.username)
         return t("staff.team_created", name=team.name)
 
     return await run_in_threadpool(_run, request, actor, uow, ADMINS, form, work)
 
 
 def _optional_id(form: Form, key: str) -> int | None:
-    return form_row_id(_one(form, key), key) if _one(form, key) else None
+    return form_row_id(first(form, key), key) if first(form, key) else None
 
 
 def _limit(form: Form) -> Decimal:
     try:
-        return parse_amount(_one(form, "approval_limit") or "0")
+        return parse_amount(first(form, "approval_limit") or "0")
     except DomainError:
         raise Invalid(
             "approval_limit: not an amount", "not_amount", field="approval_limit"
@@ -168,20 +161,20 @@ async def create_user(
 ) -> Response:
     """A new user of any role (admins). Collectors and team leads belong to a team, an
     agency user to an agency; no password typed: a random one, shown once."""
-    form = await _form(request)
+    form = await read_form(request)
 
     def work(t: Callable[..., str]) -> str:
-        role = _one(form, "role")
+        role = first(form, "role")
         team_id = _optional_id(form, "team_id")
         if role in TEAM_ROLES and team_id is None:
             raise Invalid("team_id: a collector or team lead belongs to a team", "team_required")
         typed = (form.get("password") or [""])[0]
-        password = typed or users.new_password(_one(form, "username"))
+        password = typed or users.new_password(first(form, "username"))
         user = users.create_user(
-            uow.session, _one(form, "username"), password, role,
-            display_name=_one(form, "display_name"), team_id=team_id,
+            uow.session, first(form, "username"), password, role,
+            display_name=first(form, "display_name"), team_id=team_id,
             agency_id=_optional_id(form, "agency_id") if role == "agency" else None,
-            language=_one(form, "language") or "zh_CN", approval_limit=_limit(form),
+            language=first(form, "language") or "zh_CN", approval_limit=_limit(form),
             actor=actor.username,
         )  # fmt: skip
         if typed:
@@ -208,17 +201,17 @@ async def create_agency(
 ) -> Response:
     """A new agency (admins, managers), with its commission rate on the chosen buckets
     (the strategy's agency steps place a case only where a rate pays on it)."""
-    form = await _form(request)
+    form = await read_form(request)
 
     def work(t: Callable[..., str]) -> str:
         agency = users.create_agency(
-            uow.session, _one(form, "code"), _one(form, "agency_name"), actor.username
+            uow.session, first(form, "code"), first(form, "agency_name"), actor.username
         )
         buckets = [b for b in form.get("buckets", []) if b]
         if any(b not in BUCKETS for b in buckets):
             raise Invalid(f"buckets: one of {', '.join(BUCKETS)}", "one_of", field="buckets")
         if buckets:
-            rate = _rate(_one(form, "rate"))
+            rate = _rate(first(form, "rate"))
             agencies.set_commission_rates(
                 uow.session, actor, agency.id, [{"bucket": b, "rate": rate} for b in buckets]
             )

@@ -16,7 +16,7 @@ from arrears.services.workbench.errors import WorkbenchError
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.web.deps import form_row_id, get_uow, require_page_user, workbench_router
 from arrears.web.ui.i18n import request_language, translator
-from arrears.web.ui.pages import allowed, refusal_for, refused, show
+from arrears.web.ui.pages import allowed, read_form, refusal_for, refused, show
 
 router = workbench_router()
 
@@ -82,21 +82,12 @@ def _run(
     return _page(request, actor, uow, [("ok", message)], 200)
 
 
-async def _form(request: Request) -> dict[str, list[str]]:
-    data = await request.form()
-    out: dict[str, list[str]] = {}
-    for key, value in data.multi_items():
-        if isinstance(value, str):
-            out.setdefault(key, []).append(value)
-    return out
-
-
 @router.post("/team/reassign")
 async def reassign(
     request: Request, actor: Actor = Depends(require_page_user), uow: UnitOfWork = Depends(get_uow)
 ) -> Response:
     """Give one case to another collector (or back to the pool)."""
-    form = await _form(request)
+    form = await read_form(request)
 
     def work(t: Callable[..., str]) -> str:
         case_id = form_row_id((form.get("case_id") or [""])[0], "case_id")
@@ -112,7 +103,7 @@ async def bulk_transfer(
     request: Request, actor: Actor = Depends(require_page_user), uow: UnitOfWork = Depends(get_uow)
 ) -> Response:
     """Move every open case of one collector to others, round-robin (or to the pool)."""
-    form = await _form(request)
+    form = await read_form(request)
 
     def work(t: Callable[..., str]) -> str:
         moved = queues.bulk_transfer(
