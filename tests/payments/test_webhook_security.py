@@ -95,6 +95,16 @@ def test_unknown_checkout_and_processor(ws: Workspace, client: TestClient) -> No
     assert post_event(client, ghost).status_code == 404
     assert post_event(client, body_for(made), name="stripe").status_code == 404
     assert client.get("/webhooks/processor/standin").status_code == 405
+    odd_ids = ("99999999999999999999", "-1", "0", "x" * 300, "%00", "%F0%9F%98%80", "..%2F..")
+    for odd in odd_ids:
+        for method, path in (
+            ("POST", f"/webhooks/processor/{odd}"),
+            ("GET", f"/standin/processor/checkout/{odd}"),
+            ("POST", f"/standin/processor/checkout/{odd}/pay"),
+            ("POST", f"/standin/processor/checkout/{made.checkout_id}/{odd}"),
+        ):
+            answer = client.request(method, path, content=b"token=x")
+            assert 400 <= answer.status_code < 500, (method, path, answer.status_code)
 
 
 def test_wrong_amount_or_currency_is_422(ws: Workspace, client: TestClient) -> None:
