@@ -6,11 +6,12 @@ debtor portal, and the processor's webhook events booked in the store.
 * ``receive_webhook`` verifies a delivery (signature, timestamp tolerance), records the
   event once per event id, and acts on it: ``paid`` books a row of ``payments`` (the
   table the daily close takes in, so the next close applies it through the product's
-  waterfall; until then it is pending); ``refunded`` and ``chargeback`` reverse the
-  payment: one not yet taken in by a close is withdrawn, one the close posted is
-  reversed in the ledger by the domain's ``reverse`` (the ``reversal`` of a scenario),
-  dated the loan's first open day, so the next close charges again on what the
-  reversal re-opened and the ledger's legs still balance.
+  waterfall; until then it is pending); ``refunded`` and ``chargeback`` take back all
+  or part of it: a payment not yet taken in by a close is reduced or withdrawn, one
+  the close posted is reversed in the ledger by the domain's ``reverse`` (the
+  ``reversal`` of a scenario), dated the loan's first open day, and what a partial
+  reversal leaves is booked again for the next close; so the next close charges again
+  on what the reversal re-opened and the ledger's legs still balance.
 * ``pending_payments`` / ``processor_payments``: what the portal shows.
 
 Every accepted event is audited (actor ``processor:<name>``); a delivery refused is
@@ -19,7 +20,6 @@ logged without its body and never audited (anyone can send one).
 
 from __future__ import annotations
 
-import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -49,7 +49,6 @@ from arrears.store.payment_models import CHECKOUT_ORIGINS, ProcessorEvent
 from arrears.store.payment_models import Checkout as CheckoutRow
 from arrears.store.repositories import EntryRepository
 
-log = logging.getLogger(__name__)
 ONE_DAY = timedelta(days=1)
 PAYMENT_CHANNEL = "processor"  # payments.channel of a payment booked by a paid event
 REVERSED = {EventKind.REFUNDED: "refunded", EventKind.CHARGEBACK: "charged_back"}
