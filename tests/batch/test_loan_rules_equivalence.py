@@ -17,7 +17,7 @@ from arrears.batch.reference_states import differences, expected_rows, prepare, 
 from arrears.batch.sample import SampleLoan
 from arrears.domain import operations as ops
 from arrears.domain.account import LoanAccount, Payment, advance, open_account
-from arrears.domain.products import CIVIL_CODE_561, CapBasis, load_catalog
+from arrears.domain.products import CIVIL_CODE_561, CapBasis, PenaltyFrom, load_catalog
 from arrears.domain.schedule import LoanTerms
 
 D = Decimal
@@ -38,6 +38,11 @@ CAT = replace(
         "CONS-OV": _capped("CONS-OV", cost_cap=D("0.24")),
         "CONS-LPR": _capped("CONS-LPR", cost_cap=None, cost_cap_lpr_multiple=D(4), lpr=LPR),
         "CONS-561": replace(_CONSUMER, code="CONS-561", waterfall=CIVIL_CODE_561),
+        "CONS-BACK": replace(
+            _CONSUMER,
+            code="CONS-BACK",
+            charges=replace(_CONSUMER.charges, penalty_from=PenaltyFrom.DUE_DATE),
+        ),
     },
 )
 START = date(2025, 4, 7)
@@ -89,9 +94,21 @@ def _book() -> list[SampleLoan]:
         )
         pays = (Payment(f"cp-{code}", date(2025, 4, 10), D("900.00")),)
         costs.append(SampleLoan(acc, "C6", "late", pays))
+    # 罚息 from the due date once grace is missed: the loan unpaid, and paid the
+    # day after grace
+    back = [
+        SampleLoan(_open("BACK-NONE", date(2025, 3, 5), code="CONS-BACK"), "C7", "never", ()),
+        SampleLoan(
+            _open("BACK-LATE", date(2025, 3, 5), code="CONS-BACK"),
+            "C7",
+            "late",
+            (Payment("b1", date(2025, 4, 9), D("550.08")),),
+        ),
+    ]
     return [
         *capped,
         *costs,
+        *back,
         SampleLoan(late, "C1", "late", (Payment("p1", date(2025, 4, 9), D("550.08")),)),
         SampleLoan(past_due, "C2", "written_off", ()),
         SampleLoan(grace, "C3", "written_off", ()),
@@ -162,3 +179,10 @@ def test_costs_are_settled_first_on_both_engines(closed):
     assert after["COST-CONS-561"].fee == D("60.00") and after["COST-CONSUMER"].fee == 0
     rows = {r["loan_id"]: r for r in book.read_state(date(2025, 4, 10))[0].to_pylist()}
     assert rows["COST-CONS-561"]["costs"] == 0 and rows["COST-CONS-561"]["fee"] == 6000
+
+
+def test_penalty_back_charged_from_the_due_date(closed):
+    _, _, reference = closed
+    none, late = reference[date(2025, 4, 9)]["BACK-NONE"], reference[date(2025, 4, 9)]["BACK-LATE"]
+    assert (none.penalty, none.compound) == (D("1.40"), D("0.28"))  # 3 days back + the day's
+    assert (late.principal_due, late.dpd) == (D("31.26"), 4)

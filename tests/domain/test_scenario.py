@@ -25,6 +25,7 @@ from arrears.domain.errors import ProductError
 from arrears.domain.products import (
     CIVIL_CODE_561,
     Component,
+    PenaltyFrom,
     Waterfall,
     WaterfallMode,
     load_catalog,
@@ -427,3 +428,36 @@ def test_under_art_561_interest_of_every_installment_comes_before_any_principal(
     assert s.principal_due == D("933.96") + D("947.97") - (D(700) - settled)
     # the payment comes before the day's accrual: 罚息 of 19 Apr on what is left
     assert s.penalty == (s.principal_due * D("0.27") / 360).quantize(D("0.01"), ROUND_HALF_UP)
+
+
+def _back_charged():
+    consumer = CAT.product("CONSUMER")
+    charges = replace(consumer.charges, penalty_from=PenaltyFrom.DUE_DATE)
+    return replace(CAT, products={**CAT.products, "CONSUMER": replace(consumer, charges=charges)})
+
+
+def test_penalty_from_the_due_date_once_grace_is_missed():
+    # contract 2: #1 (460.08 + 90.00) due 5 Apr, grace 3, unpaid. penalty_from = "due_date"
+    # charges the 3 grace days back on 9 Apr (3 × 0.35 罚息, 3 × 0.07 复利) besides the
+    # day's own: every day past due is charged, 12 + 3 = 15 days by 20 Apr
+    cat = _back_charged()
+    data = {"product": "CONSUMER", "loan": {**LOAN, **ISSUE_LOAN, "disbursed_on": date(2025, 3, 5)}}
+    for as_of, penalty, compound in (
+        (date(2025, 4, 8), "0", "0"),
+        (date(2025, 4, 9), "1.40", "0.28"),
+        (date(2025, 4, 20), "5.25", "1.05"),
+    ):
+        s = replay(parse_scenario({**data, "events": []}, cat, "s"), cat, as_of).state
+        assert (s.penalty, s.compound) == (D(penalty), D(compound))
+    default = replay(parse_scenario({**data, "events": []}, CAT, "s"), CAT, date(2025, 4, 20))
+    assert (default.state.penalty, default.state.compound) == (D("4.20"), D("0.84"))
+    # paid on the last day of grace: on time, nothing charged back
+    on_time = {**data, "events": [pay(date(2025, 4, 8), "550.08", "p1")]}
+    s = replay(parse_scenario(on_time, cat, "s"), cat, date(2025, 4, 20)).state
+    assert (s.penalty, s.compound, s.fee) == (0, 0, 0)
+    # paid in full the day after: fee 30.00 and 1.05 + 0.21 charged back come first
+    late = {**data, "events": [pay(date(2025, 4, 9), "550.08", "p1")]}
+    s = replay(parse_scenario(late, cat, "s"), cat, date(2025, 4, 9)).state
+    # 550.08 − 30.00 − 1.05 − 0.21 − 90.00 = 428.82 of 460.08: 31.26 left, DPD 4
+    assert (s.principal_due, s.dpd) == (D("31.26"), 4)
+    assert load_catalog().product("CONSUMER").charges.penalty_from is PenaltyFrom.GRACE_END

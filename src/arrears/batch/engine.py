@@ -232,10 +232,13 @@ def with_lpr(a: Table, catalog: Catalog) -> Table:
 def late_fees(a: Table, dues: Table, day: int) -> Table:
     """Late fees of installments whose grace ended yesterday with more than the
     tolerance unpaid, charged before the day's payments (a payment after grace is late
-    and settles the fee first), cut to the cost cap."""
-    params = a.filter(~a.written_off & ((a.fee_fixed > 0) | (a.fee_num > 0))).select(
-        "loan_id", "grace", "tolerance", "fee_fixed", "fee_num", "fee_den"
-    )
+    and settles the fee first), and with ``pen_back`` the 罚息 and 复利 of their grace
+    days charged back on what they owe; cut to the cost cap (fees, then 罚息, 复利)."""
+    charging = (a.fee_fixed > 0) | (a.fee_num > 0) | (a.pen_back & (a.grace > 0))
+    params = a.filter(~a.written_off & charging).select(
+        "loan_id", "grace", "tolerance", "fee_fixed", "fee_num", "fee_den", "pen_back",
+        "pen_num", "pen_den", "comp_num", "comp_den",
+    )  # fmt: skip
     j = dues.join(params, "loan_id")
     owed = j.principal + j.interest
     late = j.filter(((_int(day) - j.due) == j.grace + 1) & (owed > j.tolerance))
@@ -243,13 +246,30 @@ def late_fees(a: Table, dues: Table, day: int) -> Table:
     fee = late.fee_fixed + ibis.ifelse(
         late.fee_num > 0, div_round(owed * late.fee_num, late.fee_den), 0
     )
-    fees = late.group_by("loan_id").agg(fee_raw=fee.sum())
+    back = late.pen_back & (late.grace > 0)
+
+    def daily(base: ir.IntegerValue, num: ir.IntegerValue, den: ir.IntegerValue) -> Any:
+        return ibis.ifelse(back & (num > 0), late.grace * div_round(base * num, den), 0)
+
+    fees = late.group_by("loan_id").agg(
+        fee_raw=fee.sum(),
+        back_p=daily(late.principal, late.pen_num, late.pen_den).sum(),
+        back_c=daily(late.interest, late.comp_num, late.comp_den).sum(),
+    )
     a = left_join(a, fees, ["loan_id"])
-    raw = a.fee_raw.fill_null(0)
-    a = a.mutate(fee_new=ibis.least(raw, _headroom(a, day, raw)))
+    raw, bp, bc = a.fee_raw.fill_null(0), a.back_p.fill_null(0), a.back_c.fill_null(0)
+    room = _headroom(a, day, raw + bp + bc)
+    a = a.mutate(fee_new=ibis.least(raw, room))
+    a = a.mutate(bp_new=ibis.least(bp, room - a.fee_new))
+    a = a.mutate(bc_new=ibis.least(bc, room - a.fee_new - a.bp_new))
+    new = a.fee_new + a.bp_new + a.bc_new
     return a.mutate(
-        fee=a.fee + a.fee_new, charged=a.charged + a.fee_new, charges=a.charges + a.fee_new
-    ).drop("fee_raw", "fee_new")
+        fee=a.fee + a.fee_new,
+        penalty=a.penalty + a.bp_new,
+        compound=a.compound + a.bc_new,
+        charged=a.charged + new,
+        charges=a.charges + new,
+    ).drop("fee_raw", "back_p", "back_c", "fee_new", "bp_new", "bc_new")
 
 
 def assess_dues(dues: Table, accounts: Table, day: int) -> Table:

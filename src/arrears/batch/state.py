@@ -38,6 +38,7 @@ from arrears.domain.products import (
     Catalog,
     Component,
     InstallmentOrder,
+    PenaltyFrom,
     Product,
     WaterfallMode,
 )
@@ -188,6 +189,7 @@ def product_row(code: str, product: Product) -> dict[str, object]:
         "cap_num": cap_num,
         "cap_den": cap_den,
         "cap_overdue": rules.cost_cap_basis is CapBasis.OVERDUE,
+        "pen_back": rules.penalty_from is PenaltyFrom.DUE_DATE,
         "cap_lpr": rules.cost_cap_lpr_multiple is not None,
         "inst_dir": 1 if waterfall.installments is InstallmentOrder.OLDEST_FIRST else -1,
     }

@@ -40,7 +40,7 @@ from arrears.domain.delinquency import (
 )
 from arrears.domain.ledger import Account, EntryKind, Ledger
 from arrears.domain.money import ZERO
-from arrears.domain.products import CapBasis, Catalog, LoanClass, Product
+from arrears.domain.products import CapBasis, Catalog, LoanClass, PenaltyFrom, Product
 from arrears.domain.schedule import Installment, LoanTerms, build_schedule
 
 ONE_DAY = timedelta(days=1)
@@ -337,13 +337,19 @@ def close_day(
     # a late fee is owed for what was unpaid when grace ended (the end of yesterday), so
     # it is charged before today's money comes in: a payment after grace pays it first
     fees = _late_fees(acc, ledger, day)
-    if fees:
-        capped = apply_cap(_headroom(acc, day, charged, overdue), [fee for _, fee in fees])
-        for (seq, _), amount in zip(fees, capped.amounts, strict=True):
+    back = _back_charges(acc, ledger, day)
+    if fees or back != (ZERO, ZERO):
+        amounts = [fee for _, fee in fees] + list(back)
+        capped = apply_cap(_headroom(acc, day, charged, overdue), amounts)
+        *fee_amounts, back_p, back_c = capped.amounts
+        for (seq, _), amount in zip(fees, fee_amounts, strict=True):
             if amount > 0:
                 ledger = ops.charge_fee(
                     ledger, f"late:{seq}", day, amount, memo=LATE_FEE_MEMO
                 ).ledger
+        accrued = ops.accrue(ledger, f"back:{day.isoformat()}", day, back_p, back_c)
+        if accrued is not None:
+            ledger = accrued.ledger
         charged += capped.total
     if i > first:
         applied = ops.apply_credit(ledger, f"credit:{day.isoformat()}", day, waterfall)
@@ -387,6 +393,29 @@ def _late_fees(acc: LoanAccount, ledger: Ledger, day: date) -> list[tuple[int, D
             fees.append((acc.schedule[j].seq, late_fee(rules, missed, product.currency)))
         j += 1
     return fees
+
+
+def _back_charges(acc: LoanAccount, ledger: Ledger, day: date) -> tuple[Decimal, Decimal]:
+    """With ``penalty_from = "due_date"``: the 罚息 and 复利 of the grace days (due date + 1
+    … + grace) of installments whose grace ended yesterday unpaid, charged back on what
+    was unpaid then, each day rounded as the daily accrual is (uncapped)."""
+    product = acc.product
+    rules, grace = product.charges, product.grace_days
+    if rules.penalty_from is not PenaltyFrom.DUE_DATE or grace == 0:
+        return ZERO, ZERO
+    due = day - timedelta(days=grace + 1)
+    penalty = compound = ZERO
+    j = bisect_left(acc.due_dates, due)
+    while j < len(acc.due_dates) and acc.due_dates[j] == due:
+        seq = acc.schedule[j].seq
+        if unpaid(ledger, seq) > product.arrears_tolerance:
+            base_p = ledger.balance(Account.PRINCIPAL, seq)
+            base_i = ledger.balance(Account.INTEREST, seq)
+            dc, cur = product.day_count, product.currency
+            penalty += grace * daily_charge(base_p, rules.penalty_rate, dc, cur)
+            compound += grace * daily_charge(base_i, rules.compound_rate, dc, cur)
+        j += 1
+    return penalty, compound
 
 
 def _daily_amounts(acc: LoanAccount, day: date) -> tuple[Decimal, Decimal]:

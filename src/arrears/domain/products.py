@@ -228,6 +228,13 @@ class CapBasis(StrEnum):
     OVERDUE = "overdue"
 
 
+class PenaltyFrom(StrEnum):
+    """From when 罚息 and 复利 run on an installment that misses its grace period."""
+
+    GRACE_END = "grace_end"  # from the first day after grace (the first convention)
+    DUE_DATE = "due_date"  # back-charged for the grace days too, once grace is missed
+
+
 LprTable = tuple[tuple[date, Decimal], ...]  # (effective from, one-year LPR), ascending
 
 
@@ -252,6 +259,7 @@ class ChargeRules:
     cost_cap_basis: CapBasis = CapBasis.ORIGINAL
     cost_cap_lpr_multiple: Decimal | None = None
     lpr: LprTable = ()
+    penalty_from: PenaltyFrom = PenaltyFrom.GRACE_END
 
     @property
     def capped(self) -> bool:
@@ -414,6 +422,7 @@ def _parse_product(
         compound_rate=r.rate("compound_rate", annual_rate * compound_multiplier),
         late_fee_fixed=r.amount("late_fee", Decimal(0)),
         late_fee_rate=r.rate("late_fee_rate", Decimal(0)),
+        penalty_from=r.build("penalty_from", PenaltyFrom, PenaltyFrom.GRACE_END),
         cost_cap=cap_rate,
         cost_cap_basis=cap_basis,
         cost_cap_lpr_multiple=cap_multiple,
