@@ -2,18 +2,23 @@
 
 Closing day D for one loan does, in this order:
 
-1. installments due on D fall due (their interest counts toward the cost cap), and any
-   credit balance is applied to them;
-2. payments dated D are settled through the product's waterfall, in reference order;
-3. installments whose grace period ended yesterday and are still unpaid get the late
-   fee, once (``late:<seq>``);
-4. 罚息 accrues on the principal of installments past grace, 复利 on their interest, each
+1. installments due on D fall due (their interest counts toward the cost cap);
+2. installments whose grace period ended yesterday and are still unpaid get the late
+   fee, once (``late:<seq>``), and with ``penalty_from = "due_date"`` the 罚息 and 复利
+   of their grace days (``back:<D>``): before the day's money, so a payment after grace
+   is late and settles them first;
+3. any credit balance is applied to what fell due;
+4. payments dated D are settled through the product's waterfall, in reference order,
+   then the day's other postings (reversals, waivers, fees, costs);
+5. 罚息 accrues on the principal of installments past grace, 复利 on their interest, each
    rounded to the cent for the day (``accr:<D>``);
-5. the cost cap cuts step 3 and 4 (fees first, then penalty, then compound) to the room
-   left under ``cost_cap`` a year on the principal since disbursement;
-6. DPD, bucket and class are assessed on the balances at the end of D.
+6. the cost cap cuts steps 2 and 5 (fees first, then penalty, then compound) to the room
+   left under it (``cost_cap``: on the original principal since disbursement, or on the
+   principal past due day by day);
+7. DPD, bucket and class are assessed on the balances at the end of D.
 
-A written-off loan only books what is paid, as recovery. Days on which nothing falls
+A written-off loan only books what is paid, as recovery; its DPD counts on from the
+installment it was written off with, and it is 损失. Days on which nothing falls
 due, nobody pays and no grace period ends are closed together without repeating the
 work: ``advance`` gives the same balances and day states as closing every single day
 (which the tests check); outside the recorded window it posts one accrual entry for
