@@ -15,7 +15,7 @@ from arrears.services.portal import actions, stats
 from arrears.services.workbench.access import Actor
 from arrears.services.workbench.errors import WorkbenchError
 from arrears.store.unit_of_work import UnitOfWork
-from arrears.web.deps import get_uow, require_role, workbench_router
+from arrears.web.deps import RowId, get_uow, require_role, workbench_router
 from arrears.web.portal.words import WORDS
 from arrears.web.ui.i18n import request_language
 from arrears.web.ui.pages import failed, show
@@ -48,7 +48,7 @@ def requests_page(
 @router.post("/debtor-requests/{request_id}")
 def resolve(
     request: Request,
-    request_id: int,
+    request_id: RowId,
     outcome: str = Form(""),
     note: str = Form(""),
     actor: Actor = Depends(require_role(*ROLES, page=True)),
