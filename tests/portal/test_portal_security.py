@@ -252,3 +252,12 @@ def test_staff_and_portal_sessions_never_mix(client, workspace) -> None:
     client.cookies.delete("arrears_session")
     answer = client.get("/queue")
     assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
+
+
+def test_the_language_switch_works_on_an_error_page(client) -> None:
+    old = link_path("L1", TODAY - timedelta(days=31))
+    page = client.get(old)
+    assert page.status_code == 409
+    switched = client.post("/portal/lang", data={"lang": "en", "csrf_token": csrf_of(page.text)})
+    assert switched.status_code == 303
+    assert "This link has expired" in client.get(old).text

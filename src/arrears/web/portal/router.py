@@ -111,7 +111,9 @@ def _page(
     html = _env.get_template(template).render(
         w=t,
         lang=language,
-        csrf=csrf,
+        # pages outside a session (errors, the letter form) switch language with the
+        # double-submit token
+        csrf=csrf or pre_login_token(request),
         lender=lender,
         path=request.url.path,
         **values,
