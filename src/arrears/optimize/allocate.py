@@ -5,8 +5,8 @@ Specialisation is the allocation rules' own: a team works the buckets its rule n
 so a case is only offered to the collectors of its bucket's team. Each collector's
 **recovery rate** is what the loans of the cases they hold were paid in the last 90
 days over that plus what those loans still owe, shrunk toward the team's rate (a prior
-worth one average book), so a collector with a short record is taken as the team's
-average. A case's expected collections with a collector is its amount overdue times the
+worth one average book), so a collector with a short record is taken as near the
+team's average. A case's expected collections with a collector is its amount overdue times the
 collector's rate. Each collector's **capacity** is an even share of the team's cases
 (``ceil(cases / members)``, cases they keep counted), so every book is full and the best
 recoverers get the cases worth most.
@@ -28,8 +28,11 @@ import numpy as np
 WINDOW_DAYS = 90
 
 
-def recovery_rates(session: Any, teams: Mapping[int, Sequence[str]], on: date) -> dict[str, float]:
-    """Each collector's recovery rate on ``on`` (see the module docstring)."""
+def recovery_rates(
+    session: Any, teams: Mapping[int, Sequence[str]], on: date, states: Mapping[str, Any]
+) -> dict[str, float]:
+    """Each collector's recovery rate on ``on`` (see the module docstring); ``states``:
+    loan id → its state on ``on`` (``amount_overdue``)."""
     from sqlalchemy import func, select
 
     from arrears.store.models import CaseRow, PaymentRow
@@ -48,17 +51,19 @@ def recovery_rates(session: Any, teams: Mapping[int, Sequence[str]], on: date) -
             .group_by(CaseRow.assigned_to)
         ).all()
     )
-    held = dict(
-        session.execute(
-            select(CaseRow.assigned_to, func.count())
-            .where(CaseRow.assigned_to.in_(users), CaseRow.closed_on.is_(None))
-            .group_by(CaseRow.assigned_to)
-        ).all()
-    )
+    held: dict[str, float] = {}
+    for user, loan_id in session.execute(
+        select(CaseRow.assigned_to, CaseRow.loan_id).where(
+            CaseRow.assigned_to.in_(users), CaseRow.closed_on.is_(None)
+        )
+    ):
+        state = states.get(loan_id)
+        owed = float(state.amount_overdue) if state is not None else 0.0
+        held[user] = held.get(user, 0.0) + owed
     rates: dict[str, float] = {}
     for members in teams.values():
         got = {u: float(paid.get(u) or 0) for u in members}
-        books = {u: float(held.get(u) or 0) for u in members}
+        books = {u: got[u] + held.get(u, 0.0) for u in members}  # paid + still owed
         total_books = sum(books.values())
         team_rate = sum(got.values()) / max(total_books, 1.0)
         prior = max(total_books / max(len(members), 1), 1.0)  # one average book

@@ -60,6 +60,7 @@ class ArmTotals:
     collected: int = 0  # cents, paid by loans delinquent the day before
     cost: Decimal = Decimal(0)
     contacts: int = 0
+    case_contacts: int = 0  # allowed contacts about a loan in arrears (an open case)
     blocked: int = 0
     blocked_rules: Counter[str] = field(default_factory=Counter)
     by_channel: Counter[str] = field(default_factory=Counter)  # allowed contacts
@@ -84,8 +85,9 @@ class ArmTotals:
             "cost": float(self.cost),
             "net": float(collected - self.cost),
             "net_per_debtor": float((collected - self.cost) / debtors),
-            "contacts_per_debtor": self.contacts / debtors,
-            "blocked_by_compliance": self.blocked,
+            "contacts": self.contacts,
+            "contacts_per_debtor": self.case_contacts / debtors,
+            "blocked_by_compliance": self.blocked - self.blocked_rules.get("data.no_recipient", 0),
             "blocked_no_recipient": self.blocked_rules.get("data.no_recipient", 0),
             "over_call_capacity": self.over_capacity,
             "promises": self.promises,
@@ -408,6 +410,7 @@ def run_seed(
                     arm_totals.blocked += 1
                     continue
                 arm_totals.contacts += 1
+                arm_totals.case_contacts += p["case_id"] is not None
                 arm_totals.by_channel[channel] += 1
                 arm_totals.cost += costs.get(ACTION_OF_CHANNEL.get(p["channel"], ""), Decimal(0))
                 made.setdefault(p["loan_id"], set()).add(ACTION_OF_CHANNEL.get(channel, channel))

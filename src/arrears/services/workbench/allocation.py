@@ -131,7 +131,7 @@ def allocate(
     if optimize:
         from arrears.optimize.allocate import optimize_team, recovery_rates
 
-        rates = recovery_rates(session, members, on)
+        rates = recovery_rates(session, members, on, states)
         for team, todo in waiting.items():
             kept = {u: load[u][1] for u in members[team] if u in load}
             for case, amount, user in optimize_team(todo, members[team], kept, rates):
