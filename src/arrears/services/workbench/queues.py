@@ -352,7 +352,8 @@ class _Contactable:
         self.blacklist = frozenset(normalize_contact(v) for v in listed)
         known = {r.customer_id: r[_ZONE] for r in rows if self._known(r)}
         self.known = set(known)
-        self.inputs = None
+        self.inputs: GateInputs | None = None
+        self.shared: Gate | None = None
         if known:
             # ``gating.load_gate_inputs`` for these debtors, from what the rows hold
             # already (zones, the blacklist): their holds in force and history only
@@ -364,6 +365,12 @@ class _Contactable:
             )
             self.inputs.add_holds(held, on)
             self.inputs.load_history(session, ids, moment - timedelta(days=history))
+            # one gate for all of them: it keeps each debtor's holds and history apart,
+            # so a debtor's first check on it is the check on a gate of its own (a
+            # debtor's second case gets a gate of its own: the first check's attempt,
+            # if allowed, would count toward its caps)
+            self.shared = self.inputs.gate(rule_pack, ids)
+        self.checked: set[str] = set()
         self.by_class: dict[tuple[str | None, bool | None], bool] = {}
         self.verdicts: dict[int, Verdict] = {}
 
@@ -380,7 +387,12 @@ class _Contactable:
         attempt = Attempt(f"rank-{r.id}", r.customer_id, r.loan_id, "call", self.moment, r[_ZONE])
         if r.customer_id in self.known:
             assert self.inputs is not None
-            gate = self.inputs.gate(self.pack, [r.customer_id])
+            if r.customer_id in self.checked:
+                gate = self.inputs.gate(self.pack, [r.customer_id])
+            else:
+                self.checked.add(r.customer_id)
+                assert self.shared is not None
+                gate = self.shared
         else:
             gate = Gate(self.pack)
         verdict = gate.check(attempt, r[_MOBILE])
