@@ -163,40 +163,22 @@ def build_log(ws: Workspace, costs: Costs, strategy_file: Any = None) -> Workspa
         )
     first = usable[0] - timedelta(days=90)
     last = usable[-1] + timedelta(days=HORIZON_DAYS)
-    pays = _daily_sums(
-        _query(
-            ws,
-            "select loan_id, paid_on, amount from payments where paid_on >= :a and paid_on <= :b",
-            a=first,
-            b=last,
-        ),
-        first,
-        last,
+
+    def daily(sql: str) -> dict[str, np.ndarray]:
+        # rows (loan_id, day[, amount]): an amount per day, or a count where none is given
+        rows = _query(ws, sql, a=first, b=last)
+        return _daily_sums([(r[0], r[1], r[2] if len(r) > 2 else 1) for r in rows], first, last)
+
+    pays = daily(
+        "select loan_id, paid_on, amount from payments where paid_on >= :a and paid_on <= :b"
     )
-    contacts = _daily_sums(
-        [
-            (r[0], r[1], 1)
-            for r in _query(
-                ws,
-                "select loan_id, at from contact_attempts where allowed and loan_id is not null "
-                "and at >= :a",
-                a=first,
-            )
-        ],
-        first,
-        last,
+    contacts = daily(
+        "select loan_id, at from contact_attempts where allowed and loan_id is not null "
+        "and at >= :a and at < :b"
     )
-    broken = _daily_sums(
-        [
-            (r[0], r[1], 1)
-            for r in _query(
-                ws,
-                "select loan_id, settled_on from promises where status = 'broken' "
-                "and settled_on is not null",
-            )
-        ],
-        first,
-        last,
+    broken = daily(
+        "select loan_id, settled_on from promises where status = 'broken' "
+        "and settled_on >= :a and settled_on <= :b"
     )
     blocked_ids = {
         r[0]
