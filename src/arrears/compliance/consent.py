@@ -23,7 +23,8 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from arrears.compliance.model import CHANNELS, ComplianceError, normalize_contact
+from arrears.compliance.model import ComplianceError, normalize_contact
+from arrears.domain.contact import CHANNELS
 from arrears.services import audit
 from arrears.store.consent_models import CONSENT_SOURCES, ConsentEntry
 from arrears.store.contact_models import Hold
@@ -68,7 +69,9 @@ def honour_by(at: datetime) -> date:
     return day
 
 
-def _check(session: Session, customer_id: str, channel: str | None, source: str, at: datetime):
+def _check(
+    session: Session, customer_id: str, channel: str | None, source: str, at: datetime
+) -> None:
     if session.get(Customer, customer_id) is None:
         raise ComplianceError(f"customer_id {customer_id!r}: no such customer")
     if channel is not None and channel not in CHANNELS:

@@ -85,7 +85,7 @@ def last_activity(session: Session) -> dict[str, date]:
         see(
             session.execute(
                 select(CaseRow.loan_id, func.max(column))
-                .join(model, model.case_id == CaseRow.id)  # type: ignore[attr-defined]
+                .join(model, model.case_id == CaseRow.id)
                 .group_by(CaseRow.loan_id)
             )
         )
