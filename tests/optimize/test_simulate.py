@@ -46,6 +46,18 @@ def test_response_fit_recovers_known_parameters() -> None:
     assert abs(held["predicted_rate"] - held["observed_rate"]) < 0.02
 
 
+def test_raw_query_dates_from_either_store() -> None:
+    from datetime import UTC, date, datetime
+
+    from arrears.optimize.workspace_log import as_date
+
+    day = date(2026, 6, 30)
+    assert as_date(day) == day
+    assert as_date(datetime(2026, 6, 30, 10, tzinfo=UTC)) == day  # PostgreSQL
+    assert as_date("2026-06-30 10:00:00.000000") == day  # SQLite's text
+    assert type(as_date(datetime(2026, 6, 30, 10))) is date
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("sim") / "ws"

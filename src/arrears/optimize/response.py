@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from arrears.optimize.workspace_log import as_date
 from arrears.workspace import Workspace
 
 CHANNELS = ("sms", "email", "call", "letter", "visit")
@@ -139,10 +140,6 @@ def _rows(ws: Workspace, sql: str, **params: Any) -> list[Any]:
         return list(conn.execute(text(sql), params).all())
 
 
-def _day(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-
-
 def fit_from_workspace(ws: Workspace) -> ResponseModel:
     """The response model of ``ws``'s history (its consecutive daily snapshots, payments,
     allowed contacts, promises and dispute holds)."""
@@ -160,7 +157,7 @@ def fit_from_workspace(ws: Workspace) -> ResponseModel:
         a=first,
         b=last,
     ):
-        key = (loan_id, _day(on))
+        key = (loan_id, as_date(on))
         paid[key] = paid.get(key, 0.0) + float(amount)
     contacted: dict[tuple[str, date], set[str]] = {}
     for loan_id, channel, at in _rows(
@@ -169,9 +166,9 @@ def fit_from_workspace(ws: Workspace) -> ResponseModel:
         "and loan_id is not null and at > :a",
         a=first,
     ):
-        contacted.setdefault((loan_id, _day(at)), set()).add(channel)
+        contacted.setdefault((loan_id, as_date(at)), set()).add(channel)
     due_days: set[tuple[str, date]] = {
-        (lid, _day(d))
+        (lid, as_date(d))
         for lid, d in _rows(
             ws,
             "select loan_id, due_date from installments where due_date > :a and due_date <= :b",

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -58,6 +58,16 @@ ACTION_OF_CHANNEL = {
     "visit": "visit",
 }
 DAYS_PER_MONTH = 30.4375
+
+
+def as_date(value: Any) -> date:
+    """A date from what a raw query returns: a date, a datetime (PostgreSQL) or the text
+    SQLite keeps (``YYYY-MM-DD…``)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
 
 
 def _action(channel: str | None) -> str:
@@ -110,8 +120,7 @@ def _daily_sums(rows: list[Any], first: date, last: date) -> dict[str, np.ndarra
     n = (last - first).days + 1
     out: dict[str, np.ndarray] = {}
     for loan_id, day, amount in rows:
-        day = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
-        i = (day - first).days
+        i = (as_date(day) - first).days
         if 0 <= i < n:
             out.setdefault(loan_id, np.zeros(n))[i] += float(amount)
     return out
@@ -145,12 +154,7 @@ def build_log(ws: Workspace, costs: Costs, strategy_file: Any = None) -> Workspa
         "from strategy_assignments where strategy = :s order by as_of, loan_id",
         s=strategy.name,
     )
-    days = sorted(
-        {
-            r.as_of if isinstance(r.as_of, date) else date.fromisoformat(str(r.as_of))
-            for r in assigned
-        }
-    )
+    days = sorted({as_date(r.as_of) for r in assigned})
     usable = [
         d
         for d in days
@@ -199,7 +203,7 @@ def build_log(ws: Workspace, costs: Costs, strategy_file: Any = None) -> Workspa
     holdout = {a.name for a in strategy.arms if a.holdout}
     by_day: dict[date, list[Any]] = {}
     for r in assigned:
-        d = r.as_of if isinstance(r.as_of, date) else date.fromisoformat(str(r.as_of))
+        d = as_date(r.as_of)
         if d in usable:
             by_day.setdefault(d, []).append(r)
     cost = {a: float(costs.cost[a]) for a in ACTIONS}
@@ -227,9 +231,7 @@ def build_log(ws: Workspace, costs: Costs, strategy_file: Any = None) -> Workspa
                         theirs = "none"  # the same attempt, blocked the same way
                 propensity += share * (theirs == action)
             disbursed, mobile, email, address = loans[r.loan_id]
-            disbursed = (
-                disbursed if isinstance(disbursed, date) else date.fromisoformat(str(disbursed))
-            )
+            disbursed = as_date(disbursed)
             balance = sum(
                 Decimal(s[c])
                 for c in ("principal_outstanding", "interest_due", "penalty", "compound", "fee")
