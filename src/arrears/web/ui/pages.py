@@ -3,6 +3,7 @@ gates that answer with a readable page (not JSON), htmx detection, safe redirect
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
@@ -10,6 +11,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from arrears.services.workbench.access import Actor
 from arrears.services.workbench.errors import WorkbenchError
+from arrears.store.unit_of_work import UnitOfWork
 from arrears.web.auth import csrf_token
 from arrears.web.ui.i18n import request_language, translator
 from arrears.web.ui.refusals import refusal_text
@@ -92,3 +94,28 @@ async def read_form(request: Request) -> Form:
 def first(form: Form, key: str) -> str:
     """The first value of field ``key``, stripped ("" when absent)."""
     return (form.get(key) or [""])[0].strip()
+
+
+Flashes = list[tuple[str, str]]
+Page = Callable[[Request, Actor, UnitOfWork, Flashes, int], Response]
+
+
+def run_work(
+    request: Request,
+    actor: Actor,
+    uow: UnitOfWork,
+    page: Page,
+    work: Callable[[Callable[..., str]], str],
+) -> Response:
+    """A form's ``work`` (given the reader's translate function, it returns what to
+    tell them), committed, then ``page`` with that message; a service's refusal rolls
+    back and shows ``page`` with it, in the reader's language, at the refusal's status."""
+    t = translator(request_language(request, actor.language))
+    try:
+        message = work(t)
+    except WorkbenchError as error:
+        uow.rollback()
+        refusal = [("bad", t("rejected", reason=refusal_for(request, actor, error)))]
+        return page(request, actor, uow, refusal, error.status)
+    uow.commit()
+    return page(request, actor, uow, [("ok", message)], 200)

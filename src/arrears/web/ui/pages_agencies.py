@@ -15,7 +15,7 @@ from arrears.domain.errors import DomainError
 from arrears.domain.money import parse_amount
 from arrears.services.workbench import agencies, legal
 from arrears.services.workbench.access import Actor
-from arrears.services.workbench.errors import Invalid, WorkbenchError
+from arrears.services.workbench.errors import Invalid
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.store.workbench_models import LEGAL_STAGES
 from arrears.web.app import settings_of
@@ -26,8 +26,7 @@ from arrears.web.deps import (
     require_page_user,
     workbench_router,
 )
-from arrears.web.ui.i18n import request_language, translator
-from arrears.web.ui.pages import allowed, first, read_form, refusal_for, refused, show
+from arrears.web.ui.pages import Flashes, allowed, first, read_form, refused, run_work, show
 
 router = workbench_router()
 BUCKETS = ("M1", "M2", "M3", "M4", "M5", "M6", "M7+")
@@ -36,8 +35,6 @@ PERFORMANCE_DAYS = 30
 MAX_DPD = 100_000
 MAX_PLACE = 10_000
 LEGAL_READERS = legal.LEGAL_ROLES | {"compliance"}
-
-Flashes = list[tuple[str, str]]
 
 
 def _case_id(form: dict[str, list[str]]) -> int:
@@ -75,29 +72,6 @@ def _agencies_page(
     )
 
 
-def _run(
-    request: Request,
-    actor: Actor,
-    uow: UnitOfWork,
-    page: Callable[[Request, Actor, UnitOfWork, Flashes, int], Response],
-    work: Callable[[Callable[..., str]], str],
-) -> Response:
-    t = translator(request_language(request, actor.language))
-    try:
-        message = work(t)
-    except WorkbenchError as error:
-        uow.rollback()
-        return page(
-            request,
-            actor,
-            uow,
-            [("bad", t("rejected", reason=refusal_for(request, actor, error)))],
-            error.status,
-        )
-    uow.commit()
-    return page(request, actor, uow, [("ok", message)], 200)
-
-
 @router.get("/agencies")
 def agencies_page(
     request: Request, actor: Actor = Depends(require_page_user), uow: UnitOfWork = Depends(get_uow)
@@ -124,7 +98,7 @@ async def place(
         )
         return t("agencies.placed")
 
-    return await run_in_threadpool(_run, request, actor, uow, _agencies_page, work)
+    return await run_in_threadpool(run_work, request, actor, uow, _agencies_page, work)
 
 
 @router.post("/agencies/recall")
@@ -138,7 +112,7 @@ async def recall(
         agencies.recall(uow.session, actor, _case_id(form), on=settings_of(request).today())
         return t("agencies.recalled")
 
-    return await run_in_threadpool(_run, request, actor, uow, _agencies_page, work)
+    return await run_in_threadpool(run_work, request, actor, uow, _agencies_page, work)
 
 
 @router.post("/agencies/by-rule")
@@ -157,7 +131,7 @@ async def place_by_rule(
         )  # fmt: skip
         return t("agencies.placed_by_rule", count=sum(placed.values()))
 
-    return await run_in_threadpool(_run, request, actor, uow, _agencies_page, work)
+    return await run_in_threadpool(run_work, request, actor, uow, _agencies_page, work)
 
 
 def _legal_page(
@@ -228,4 +202,4 @@ async def record_stage(
         )  # fmt: skip
         return t("legal.recorded")
 
-    return await run_in_threadpool(_run, request, actor, uow, _legal_page, work)
+    return await run_in_threadpool(run_work, request, actor, uow, _legal_page, work)

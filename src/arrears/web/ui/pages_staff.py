@@ -24,19 +24,19 @@ from arrears.domain.money import parse_amount
 from arrears.services import audit
 from arrears.services.workbench import agencies, users
 from arrears.services.workbench.access import Actor
-from arrears.services.workbench.errors import Invalid, WorkbenchError
+from arrears.services.workbench.errors import Invalid
 from arrears.store.models import LANGUAGES
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.store.workbench_models import ROLES
 from arrears.web.deps import form_row_id, get_uow, require_page_user, workbench_router
-from arrears.web.ui.i18n import request_language, translator
 from arrears.web.ui.pages import (
+    Flashes,
     Form,
     allowed,
     first,
     read_form,
-    refusal_for,
     refused,
+    run_work,
     show,
 )
 from arrears.web.ui.pages_agencies import BUCKETS
@@ -114,18 +114,17 @@ def _run(
 ) -> Response:
     if not allowed(actor, roles):
         return refused(request, actor)
-    t = translator(request_language(request, actor.language))
+    # a refused form comes back as typed (never the password)
+    typed: dict[str, Any] = {k: first(form, k) for k in form if k not in ("password", "csrf_token")}
+    typed["buckets"] = form.get("buckets", [])
+
+    def page(
+        request: Request, actor: Actor, uow: UnitOfWork, flashes: Flashes, status: int
+    ) -> Response:
+        return _page(request, actor, uow, flashes, status, typed if status != 200 else None)
+
     audit.begin_write(uow.session)
-    try:
-        message = work(t)
-    except WorkbenchError as error:
-        uow.rollback()
-        refusal = [("bad", t("rejected", reason=refusal_for(request, actor, error)))]
-        typed = {key: first(form, key) for key in form if key not in ("password", "csrf_token")}
-        typed["buckets"] = form.get("buckets", [])
-        return _page(request, actor, uow, refusal, error.status, typed)
-    uow.commit()
-    return _page(request, actor, uow, [("ok", message)], 200)
+    return run_work(request, actor, uow, page, work)
 
 
 @router.post("/staff/teams")

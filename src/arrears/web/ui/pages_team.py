@@ -12,11 +12,9 @@ from starlette.responses import Response
 
 from arrears.services.workbench import queues, users
 from arrears.services.workbench.access import SUPERVISORS, Actor
-from arrears.services.workbench.errors import WorkbenchError
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.web.deps import form_row_id, get_uow, require_page_user, workbench_router
-from arrears.web.ui.i18n import request_language, translator
-from arrears.web.ui.pages import allowed, read_form, refusal_for, refused, show
+from arrears.web.ui.pages import allowed, read_form, refused, run_work, show
 
 router = workbench_router()
 
@@ -71,15 +69,7 @@ def _run(
 ) -> Response:
     if not allowed(actor, SUPERVISORS):
         return refused(request, actor)
-    t = translator(request_language(request, actor.language))
-    try:
-        message = work(t)
-    except WorkbenchError as error:
-        uow.rollback()
-        refusal = [("bad", t("rejected", reason=refusal_for(request, actor, error)))]
-        return _page(request, actor, uow, refusal, error.status)
-    uow.commit()
-    return _page(request, actor, uow, [("ok", message)], 200)
+    return run_work(request, actor, uow, _page, work)
 
 
 @router.post("/team/reassign")
