@@ -802,8 +802,9 @@ async def one_round(args: argparse.Namespace, round_no: int, server_pid: int) ->
 def report(args: argparse.Namespace, round_no: int, load_at_start: str, result: dict) -> dict:
     """Print a round's figures; returns them (the JSON line's)."""
     latencies, statuses, cpu = result["latencies"], result["statuses"], result["cpu"]
-    ref_p50 = _pct(latencies[REFERENCE], 50)
-    measured = result["measured"]
+    # (none when no reference request was answered within the bound)
+    ref_p50 = _pct(latencies[REFERENCE], 50) if latencies.get(REFERENCE) else None
+    measured = max(1, result["measured"])  # answered and counted
     print(
         f"round {round_no}: load average at start {load_at_start}; "
         f"sent {result['sent']} requests in {result['wall']:.1f} s "
@@ -838,28 +839,32 @@ def report(args: argparse.Namespace, round_no: int, load_at_start: str, result: 
             "p99": round(_pct(values, 99), 1),
             "target_p99": target,
             "met": None if target is None else _pct(values, 99) <= target,
-            "ratio_p50_to_reference": round(_pct(values, 50) / ref_p50, 1),
+            "ratio_p50_to_reference": round(_pct(values, 50) / ref_p50, 1) if ref_p50 else None,
             "statuses": statuses[kind],
         }
         figures[kind] = row
         print(
             f"  {kind:32} {row['n']:>6} {row['p50']:>8} {row['p95']:>8} {row['p99']:>8} "
-            f"{target or '-':>8} {row['ratio_p50_to_reference']:>8}  {row['statuses']}"
+            f"{target or '-':>8} {row['ratio_p50_to_reference'] or '-':>8}  {row['statuses']}"
         )
     cores = os.cpu_count() or 1
     span = cpu["wall_s"]
     procs = cpu["processes"]
     server = sum(v for k, v in procs.items() if k.startswith("server"))
-    pg = sum(v for k, v in procs.items() if k.startswith("pg"))
-    ours = server + pg + cpu["generator_s"]
+    pg_server = procs.get("pg: backends of the server", 0.0)
+    pg_others = procs.get("pg: other clients", 0.0)
+    pg_background = sum(v for k, v in procs.items() if k.startswith("pg")) - pg_server - pg_others
+    ours = server + pg_server + pg_background + cpu["generator_s"]
     print(
         f"  CPU over the measured {span:.1f} s ({cores} cores = {span * cores:.0f} CPU s): "
         f"machine busy {cpu['machine_busy_s']:.1f} s ({cpu['machine_busy_s'] / span / cores:.0%}); "
-        f"server {server:.1f} s ({server / measured * 1000:.2f} ms/request), "
-        f"PostgreSQL {pg:.1f} s, generator {cpu['generator_s']:.1f} s "
-        f"({cpu['generator_s'] / span / cores:.1%} of the cores, "
-        f"{cpu['generator_s'] / measured * 1000:.2f} ms/request), "
-        f"everything else on the machine {cpu['machine_busy_s'] - ours:.1f} s"
+        f"server {server:.1f} s ({server / measured * 1000:.2f} ms per answered request), "
+        f"its PostgreSQL backends {pg_server:.1f} s ({pg_server / measured * 1000:.2f} ms), "
+        f"PostgreSQL's background {pg_background:.1f} s, "
+        f"generator {cpu['generator_s']:.1f} s ({cpu['generator_s'] / span / cores:.1%} "
+        f"of the cores, {cpu['generator_s'] / measured * 1000:.2f} ms/request); "
+        f"not ours: other PostgreSQL clients {pg_others:.1f} s, the rest of the machine "
+        f"{cpu['machine_busy_s'] - ours - pg_others:.1f} s"
     )
     print("    " + "; ".join(f"{k} {v:.2f} s" for k, v in procs.items() if v >= 0.01))
     return {
@@ -874,7 +879,9 @@ def report(args: argparse.Namespace, round_no: int, load_at_start: str, result: 
             "span_s": round(span, 1),
             "machine_busy": round(cpu["machine_busy_s"], 1),
             "server": round(server, 2),
-            "postgres": round(pg, 2),
+            "postgres_server": round(pg_server, 2),
+            "postgres_background": round(pg_background, 2),
+            "postgres_other_clients": round(pg_others, 2),
             "generator": round(cpu["generator_s"], 2),
             "processes": procs,
         },
