@@ -6,14 +6,16 @@ chargeback reverses it through the ledger and the next close charges again."""
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
 from payment_support import (
+    CATALOG,
+    PRODUCT,
     RETURN_URL,
+    TERMS,
     Clock,
     body_for,
     checkout,
@@ -26,9 +28,10 @@ from sqlalchemy.orm import Session
 
 from arrears.batch.reference import close_book
 from arrears.channels.adapters.processor import EventKind
-from arrears.domain import operations as ops
-from arrears.domain.account import Payment, close_day
-from arrears.domain.ledger import Account, EntryKind
+from arrears.domain.account import DayState, Payment
+from arrears.domain.ledger import Account, EntryKind, Ledger
+from arrears.domain.scenario import EventKind as EventKind_
+from arrears.domain.scenario import Scenario, ScenarioEvent, replay
 from arrears.services.audit import verify
 from arrears.services.payments import pending_payments, processor_payments
 from arrears.store.models import PaymentRow
@@ -39,8 +42,48 @@ from arrears.workspace import Workspace
 
 DAY = date(2026, 12, 1)
 pytestmark = pytest.mark.usefixtures("closed")
+COMPONENTS = (
+    Account.NOT_DUE,
+    Account.PRINCIPAL,
+    Account.INTEREST,
+    Account.PENALTY,
+    Account.COMPOUND,
+    Account.FEE,
+    Account.CREDIT,
+)
 CJK = re.compile(r"[\u4e00-\u9fff]")
 LATIN = re.compile(r"[A-Za-z][A-Za-z']+")
+
+
+def scenario_state(as_of: date, *events: tuple) -> DayState:
+    """Loan L1's state on ``as_of`` as ``arrears loan replay`` computes it from these
+    events (kind, on, amount, ref), in this order."""
+    story = Scenario(
+        "payments test",
+        PRODUCT,
+        TERMS,
+        tuple(
+            ScenarioEvent(n, kind, on, None if amount is None else Decimal(amount), ref)
+            for n, (kind, on, amount, ref) in enumerate(events, start=1)
+        ),
+    )
+    return replay(story, CATALOG, as_of).state
+
+
+def balances_of(ledger: Ledger) -> dict[str, Decimal]:
+    return {a.value: ledger.balance(a) for a in COMPONENTS}
+
+
+def balances_of_state(state: DayState) -> dict[str, Decimal]:
+    return {
+        "not_due": state.principal_not_due,
+        "principal": state.principal_due,
+        "interest": state.interest_due,
+        "penalty": state.penalty,
+        "compound": state.compound,
+        "fee": state.fee,
+        "credit": state.credit,
+    }
 
 
 def _ledger(ws: Workspace):  # type: ignore[no-untyped-def]
@@ -102,15 +145,18 @@ def test_a_refund_after_the_close_reverses_through_the_ledger_and_the_close_char
     assert (reversal.reverses, reversal.posted_on) == (ref, DAY + timedelta(days=1))
     close_book(ws, DAY + timedelta(days=1))
 
-    paid = domain_account(DAY, (Payment(ref, DAY, Decimal("3000.00")),))
-    reverse = lambda ledger, day: ops.reverse(ledger, f"rev:{ref}", day, ref).ledger  # noqa: E731
-    expected = close_day(paid, DAY + timedelta(days=1), postings=[reverse])
-    never_paid = domain_account(DAY + timedelta(days=1))
+    # as the domain replays the same story (docs/loan-rules.md): the reversal undoes
+    # the payment and charges again what it avoided while it stood
+    expected = scenario_state(
+        DAY + timedelta(days=1),
+        (EventKind_.PAYMENT, DAY, "3000.00", ref),
+        (EventKind_.REVERSAL, DAY + timedelta(days=1), None, ref),
+    )
     stored = _ledger(ws)
-    assert dict(stored.balances) == dict(expected.ledger.balances)
-    # the reversal re-opened what the payment had settled: as if it was never paid,
-    # except for the day it was
-    assert stored.balance(Account.PRINCIPAL) == never_paid.ledger.balance(Account.PRINCIPAL)
+    assert balances_of(stored) == balances_of_state(expected)
+    assert stored.entry(f"recharge:{ref}") is not None  # 12-01's 罚息/复利 it avoided
+    never_paid = domain_account(DAY + timedelta(days=1))
+    assert balances_of(stored) == balances_of(never_paid.ledger)  # as if never paid
     accrual = stored.entry(f"accr:{DAY + timedelta(days=1)}")
     assert accrual is not None and accrual.amount > 0
     with Session(ws.engine) as session:
@@ -144,12 +190,14 @@ def test_a_partial_refund_reverses_the_payment_and_books_the_rest_again(
     close_book(ws, DAY + timedelta(days=1))
     assert _pending(ws) == []
 
-    paid = domain_account(DAY, (Payment(ref, DAY, Decimal("3000.00")),))
-    reversed_ = ops.reverse(paid.ledger, f"rev:{ref}", DAY + timedelta(days=1), ref).ledger
-    rebooked = (Payment(rest, DAY + timedelta(days=1), Decimal("1999.50")),)
-    expected = close_day(replace(paid, ledger=reversed_), DAY + timedelta(days=1), rebooked)
+    expected = scenario_state(
+        DAY + timedelta(days=1),
+        (EventKind_.PAYMENT, DAY, "3000.00", ref),
+        (EventKind_.REVERSAL, DAY + timedelta(days=1), None, ref),
+        (EventKind_.PAYMENT, DAY + timedelta(days=1), "1999.50", rest),
+    )
     stored = _ledger(ws)
-    assert dict(stored.balances) == dict(expected.ledger.balances)
+    assert balances_of(stored) == balances_of_state(expected)
     net = sum((e.amount for e in stored.entries if e.kind is EntryKind.PAYMENT), Decimal(0)) - sum(
         (e.amount for e in stored.entries if e.kind is EntryKind.REVERSAL), Decimal(0)
     )

@@ -38,16 +38,18 @@ from arrears.channels.adapters.processor import (
     ProcessorError,
     WebhookRejected,
 )
-from arrears.domain import operations as ops
 from arrears.domain.errors import DomainError
 from arrears.domain.money import MINOR_UNITS, quantize
+from arrears.domain.products import Catalog, load_catalog
 from arrears.services import audit
 from arrears.services.payment_config import configured_processor
+from arrears.services.payment_reversal import reverse_payment
 from arrears.store.db import workspace_of
 from arrears.store.models import Loan, PaymentRow
 from arrears.store.payment_models import CHECKOUT_ORIGINS, ProcessorEvent
 from arrears.store.payment_models import Checkout as CheckoutRow
-from arrears.store.repositories import EntryRepository
+from arrears.store.repositories import EntryRepository, LoanRepository
+from arrears.workspace import Workspace
 
 ONE_DAY = timedelta(days=1)
 PAYMENT_CHANNEL = "processor"  # payments.channel of a payment booked by a paid event
@@ -175,6 +177,12 @@ def _check_return_url(url: str) -> None:
     raise CheckoutError(f"return_url: {url[:80]!r} is neither a path of this site nor http(s)")
 
 
+def _catalog(session: Session) -> Catalog:
+    """The product catalog the close of the session's workspace uses."""
+    root = _workspace(session)
+    return Workspace.at(root).catalog if root is not None else load_catalog()
+
+
 def _workspace(session: Session) -> Path | None:
     bind = session.get_bind()
     return workspace_of(bind if isinstance(bind, Engine) else bind.engine)
@@ -225,6 +233,7 @@ def receive_webhook(
     *,
     now: datetime,
     today: date,
+    catalog: Catalog | None = None,
 ) -> Receipt:
     """Verify and apply one webhook delivery (see the module doc); ``WebhookRejected``
     with the HTTP status when it is refused. A delivery of an event already recorded is
@@ -254,7 +263,7 @@ def receive_webhook(
     if event.kind is EventKind.PAID:
         outcome = _book_payment(session, checkout, event, now, today)
     else:
-        outcome = _reverse_payment(session, checkout, event, now, today)
+        outcome = _reverse_payment(session, checkout, event, now, catalog or _catalog(session))
     session.add(
         ProcessorEvent(
             processor=processor.name,
@@ -346,11 +355,12 @@ def _book_payment(
 
 
 def _reverse_payment(
-    session: Session, checkout: CheckoutRow, event: Event, now: datetime, today: date
+    session: Session, checkout: CheckoutRow, event: Event, now: datetime, catalog: Catalog
 ) -> str:
     """Take ``event.amount`` back from the checkout's payment. One no close took in yet
     is reduced (withdrawn when nothing is left); one the close posted is reversed in the
-    ledger on the loan's first open day (never before ``today``) and what is left of it,
+    ledger on the loan's first open day (``payment_reversal``: with what it avoided
+    charged again) and what is left of it,
     if anything, booked again as a new payment of that day for the next close."""
     if checkout.status != "paid" or checkout.payment_ref is None:
         raise WebhookRejected(
@@ -371,20 +381,32 @@ def _reverse_payment(
         session.delete(payment)
         return f"withdrew pending {payment.payment_ref}"
     loan = session.get(Loan, checkout.loan_id)
-    assert loan is not None
-    entries = EntryRepository(session)
-    ledger = entries.ledger(loan.loan_id, loan.currency)
-    on = max(today, (loan.closed_through or loan.disbursed_on) + ONE_DAY)
-    posted = payment.posted_entry_ref
+    assert loan is not None and loan.closed_through is not None  # a close posted it
+    repository, loans = EntryRepository(session), LoanRepository(session)
+    on, posted = loan.closed_through + ONE_DAY, payment.posted_entry_ref
     ref = f"rev:{posted}"
     try:
-        result = ops.reverse(ledger, ref, on, posted, memo=event.kind.value)
+        booked = reverse_payment(
+            loan.loan_id,
+            loan.currency,
+            catalog.product(loan.product_code),
+            loans.terms(loan.loan_id),
+            loans.schedule(loan.loan_id),
+            repository.entries(loan.loan_id),
+            loan.closed_through,
+            posted,
+            memo=event.kind.value,
+        )
     except DomainError as exc:
         raise WebhookRejected(409, "cannot_reverse", str(exc)) from None
-    entries.add_entry(loan.loan_id, result.entry)
-    if loan.status == "closed" and result.ledger.total_outstanding > 0:
+    for entry in booked:
+        repository.add_entry(loan.loan_id, entry)
+    if loan.status == "closed" and repository.ledger(loan.loan_id).total_outstanding > 0:
         loan.status = "active"  # repaid no more: the close must take it in again
+    recharged = [e.ref for e in booked if e.ref != ref]
     outcome = f"reversed {posted} as {ref} on {on.isoformat()}"
+    if recharged:
+        outcome += f", recharged {' '.join(recharged)}"
     if left:
         rest = _rest_ref(checkout)
         session.add(

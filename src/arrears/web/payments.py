@@ -43,11 +43,13 @@ from arrears.channels.adapters.processor import (
     event_body,
     form_token,
 )
+from arrears.domain.products import Catalog
 from arrears.services.payment_config import PaymentConfigError, configured_processor
 from arrears.services.payments import Receipt, receive_webhook
 from arrears.store.payment_models import Checkout
 from arrears.web.ui.i18n import normalise_language, request_language
 from arrears.web.ui.render import ENVIRONMENT
+from arrears.workspace import Workspace
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -93,6 +95,15 @@ def _processor(request: Request) -> Processor:
     return found
 
 
+def _catalog(request: Request) -> Catalog:
+    """The product catalog of the app's workspace (the one its close uses), read once."""
+    state = request.app.state
+    found = getattr(state, "product_catalog", None)
+    if found is None:
+        found = state.product_catalog = Workspace.at(state.workspace_root).catalog
+    return found
+
+
 def _problem(status: int, reason: str, detail: str, **headers: str) -> JSONResponse:
     return JSONResponse(
         {"status": "rejected", "reason": reason, "detail": detail},
@@ -123,7 +134,13 @@ async def processor_webhook(name: str, request: Request) -> Response:
     settings = request.app.state.settings
     try:
         receipt = await run_in_threadpool(
-            _receive, request.app.state.engine, processor, headers, body, settings
+            _receive,
+            request.app.state.engine,
+            processor,
+            headers,
+            body,
+            settings,
+            _catalog(request),
         )
     except WebhookRejected as exc:
         log.warning("processor %s webhook refused: %s %s", name, exc.status, exc.reason)
@@ -142,7 +159,12 @@ async def processor_webhook(name: str, request: Request) -> Response:
 
 
 def _receive(
-    engine: Any, processor: Processor, headers: dict[str, str], body: bytes, settings: Any
+    engine: Any,
+    processor: Processor,
+    headers: dict[str, str],
+    body: bytes,
+    settings: Any,
+    catalog: Catalog | None = None,
 ) -> Receipt:
     for attempt in (1, 2):
         with Session(engine) as session:
@@ -154,6 +176,7 @@ def _receive(
                     body,
                     now=settings.now(),
                     today=settings.today(),
+                    catalog=catalog,
                 )
                 session.commit()
                 return receipt
