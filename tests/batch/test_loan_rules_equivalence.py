@@ -17,7 +17,13 @@ from arrears.batch.reference_states import differences, expected_rows, prepare, 
 from arrears.batch.sample import SampleLoan
 from arrears.domain import operations as ops
 from arrears.domain.account import LoanAccount, Payment, advance, open_account
-from arrears.domain.products import CIVIL_CODE_561, CapBasis, PenaltyFrom, load_catalog
+from arrears.domain.products import (
+    CIVIL_CODE_561,
+    CapBasis,
+    ChargeDays,
+    PenaltyFrom,
+    load_catalog,
+)
 from arrears.domain.schedule import LoanTerms
 
 D = Decimal
@@ -38,6 +44,11 @@ CAT = replace(
         "CONS-OV": _capped("CONS-OV", cost_cap=D("0.24")),
         "CONS-LPR": _capped("CONS-LPR", cost_cap=None, cost_cap_lpr_multiple=D(4), lpr=LPR),
         "CONS-561": replace(_CONSUMER, code="CONS-561", waterfall=CIVIL_CODE_561),
+        "CONS-30": replace(
+            _CONSUMER,
+            code="CONS-30",
+            charges=replace(_CONSUMER.charges, charge_days=ChargeDays.THIRTY_360),
+        ),
         "CONS-BACK": replace(
             _CONSUMER,
             code="CONS-BACK",
@@ -186,3 +197,29 @@ def test_penalty_back_charged_from_the_due_date(closed):
     none, late = reference[date(2025, 4, 9)]["BACK-NONE"], reference[date(2025, 4, 9)]["BACK-LATE"]
     assert (none.penalty, none.compound) == (D("1.40"), D("0.28"))  # 3 days back + the day's
     assert (late.principal_due, late.dpd) == (D("31.26"), 4)
+
+
+def test_true_30_360_charges_across_the_end_of_february(tmp_path):
+    # contract 4: 罚息 counts 1 Mar for 3 days (29 and 30 Feb, 1 Mar) on both engines
+    start, end = date(2025, 2, 27), date(2025, 3, 2)
+    loans = [
+        SampleLoan(_open(f"T30-{code}", date(2025, 1, 5), code=code), "C8", "never", ())
+        for code in ("CONS-30", "CONSUMER")
+    ]
+    book = BatchBook(tmp_path)
+    prepare(book, loans, CAT, start)
+    Closer(book, CAT, "duckdb").close_through(end)
+    reference = reference_states(loans, CAT, start, end)
+    day = start + timedelta(days=1)
+    while day <= end:
+        problems = differences(book.read_state(day)[0], expected_rows(reference, loans, day))
+        assert not problems, f"{day}: {problems[:5]}"
+        day += timedelta(days=1)
+    # #1: 460.08 principal: 0.35 a day (0.345…); on 1 Mar, 3 days: 460.08 × 0.27 × 3 / 360
+    # = 1.035… → 1.04 under 30/360, one day 0.35 otherwise
+    grew = {
+        code: reference[date(2025, 3, 1)][f"T30-{code}"].penalty
+        - reference[date(2025, 2, 28)][f"T30-{code}"].penalty
+        for code in ("CONS-30", "CONSUMER")
+    }
+    assert grew == {"CONS-30": D("1.04"), "CONSUMER": D("0.35")}

@@ -19,10 +19,22 @@ from arrears.domain.account import (
     overdue_days,
 )
 from arrears.domain.calendar import DayCount
-from arrears.domain.charges import apply_cap, cost_allowance, daily_charge, late_fee
+from arrears.domain.charges import (
+    apply_cap,
+    charge_days,
+    cost_allowance,
+    daily_charge,
+    late_fee,
+)
 from arrears.domain.errors import ProductError
 from arrears.domain.ledger import Account, EntryKind
-from arrears.domain.products import CapBasis, ChargeRules, load_catalog, parse_catalog
+from arrears.domain.products import (
+    CapBasis,
+    ChargeDays,
+    ChargeRules,
+    load_catalog,
+    parse_catalog,
+)
 from arrears.domain.schedule import LoanTerms
 
 D = Decimal
@@ -315,3 +327,46 @@ def test_overdue_cap_holds_every_day(rate, paid_upto, late_days, days):
     charged = charges_to_date(acc.ledger)
     cap = cents(acc.overdue_days * D(rate) / 365)
     assert charged.fees + charged.penalty + charged.compound <= cap
+
+
+# --- issue 25, contract 4: true 30/360 for charges ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("day", "days"),
+    [
+        (date(2025, 3, 15), 1),
+        (date(2025, 3, 31), 0),  # the 31st is no day of a 30-day month
+        (date(2025, 3, 1), 3),  # 29 and 30 February, and 1 March
+        (date(2024, 3, 1), 2),  # after 29 February
+        (date(2025, 2, 1), 1),
+    ],
+)
+def test_charge_days_under_true_30_360(day, days):
+    assert charge_days(ChargeDays.THIRTY_360, day) == days
+    assert charge_days(ChargeDays.ACTUAL, day) == 1
+
+
+def test_true_30_360_charges_every_month_as_30_days():
+    # CONSUMER for one month (12,000.00 + 180.00 due 10 Feb), never paid: from 14 Feb 罚息
+    # is 12,000 × 0.27 / 360 = 9.00 a day. By 31 Mar, actual days charge 46 × 9.00 =
+    # 414.00; true 30/360 counts February as 30 days (1 Mar counts 3) and 31 Mar as none:
+    # 17 + 30 = 47 days, 423.00. A whole year is 360 × 9.00 = 3,240.00 = 12,000 × 27%
+    # (actual days: 365 × 9.00 = 3,285.00).
+    base = CAT.product("CONSUMER")
+    thirty = replace(base, charges=replace(base.charges, charge_days=ChargeDays.THIRTY_360))
+    terms = LoanTerms(D("12000.00"), D("0.18"), 1, START)
+
+    def penalty(product, to):
+        acc, _ = advance(
+            open_account(
+                "T30", replace(product, charges=replace(product.charges, cost_cap=None)), terms
+            ),
+            to,
+        )
+        return acc.ledger.balance(Account.PENALTY)
+
+    assert penalty(base, date(2025, 3, 31)) == D("414.00")
+    assert penalty(thirty, date(2025, 3, 31)) == D("423.00")
+    assert penalty(thirty, date(2026, 2, 13)) - penalty(thirty, date(2025, 2, 13)) == D("3240.00")
+    assert penalty(base, date(2026, 2, 13)) == D("3285.00")

@@ -41,8 +41,10 @@ from arrears.batch.state import (
     PRINCIPAL,
     _ratio,
     day_number,
+    from_day_number,
 )
-from arrears.domain.products import Catalog
+from arrears.domain.charges import charge_days
+from arrears.domain.products import Catalog, ChargeDays
 
 Table = ir.Table
 ACCOUNTS_TYPES = [(f.name, str(ibis.dtype(f.type))) for f in ACCOUNTS]
@@ -291,14 +293,21 @@ def assess_dues(dues: Table, accounts: Table, day: int) -> Table:
 
 
 def charge(a: Table, day: int) -> Table:
-    """The day's 罚息 and 复利 under the cost cap, and the new balances."""
+    """The day's 罚息 and 复利 under the cost cap, and the new balances. A product with
+    ``charge_30_360`` counts the day for its 30/360 days (0 on the 31st, 3 on 1 March)."""
     zero = _int(0)
     live = ~a.written_off
+    d = from_day_number(day)
+    days = ibis.ifelse(a.charge_30_360, _int(charge_days(ChargeDays.THIRTY_360, d)), _int(1))
     pen = ibis.ifelse(
-        live & (a.pen_num > 0), div_round(a.overdue_principal * a.pen_num, a.pen_den), zero
+        live & (a.pen_num > 0),
+        div_round(a.overdue_principal * a.pen_num * days, a.pen_den),
+        zero,
     )
     comp = ibis.ifelse(
-        live & (a.comp_num > 0), div_round(a.overdue_interest * a.comp_num, a.comp_den), zero
+        live & (a.comp_num > 0),
+        div_round(a.overdue_interest * a.comp_num * days, a.comp_den),
+        zero,
     )
     headroom = _headroom(a, day, pen + comp)
     a = a.mutate(pen_new=ibis.least(pen, headroom))

@@ -36,6 +36,7 @@ from arrears.domain.money import MINOR_UNITS
 from arrears.domain.products import (
     CapBasis,
     Catalog,
+    ChargeDays,
     Component,
     InstallmentOrder,
     PenaltyFrom,
@@ -190,6 +191,7 @@ def product_row(code: str, product: Product) -> dict[str, object]:
         "cap_den": cap_den,
         "cap_overdue": rules.cost_cap_basis is CapBasis.OVERDUE,
         "pen_back": rules.penalty_from is PenaltyFrom.DUE_DATE,
+        "charge_30_360": rules.charge_days is ChargeDays.THIRTY_360,
         "cap_lpr": rules.cost_cap_lpr_multiple is not None,
         "inst_dir": 1 if waterfall.installments is InstallmentOrder.OLDEST_FIRST else -1,
     }

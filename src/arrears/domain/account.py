@@ -35,7 +35,13 @@ from decimal import Decimal
 from types import MappingProxyType
 
 from arrears.domain import operations as ops
-from arrears.domain.charges import apply_cap, cost_allowance, daily_charge, late_fee
+from arrears.domain.charges import (
+    apply_cap,
+    charge_days,
+    cost_allowance,
+    daily_charge,
+    late_fee,
+)
 from arrears.domain.delinquency import (
     Delinquency,
     assess,
@@ -45,7 +51,14 @@ from arrears.domain.delinquency import (
 )
 from arrears.domain.ledger import Account, EntryKind, Ledger
 from arrears.domain.money import ZERO
-from arrears.domain.products import CapBasis, Catalog, LoanClass, PenaltyFrom, Product
+from arrears.domain.products import (
+    CapBasis,
+    Catalog,
+    ChargeDays,
+    LoanClass,
+    PenaltyFrom,
+    Product,
+)
 from arrears.domain.schedule import Installment, LoanTerms, build_schedule
 
 ONE_DAY = timedelta(days=1)
@@ -423,13 +436,16 @@ def _back_charges(acc: LoanAccount, ledger: Ledger, day: date) -> tuple[Decimal,
     return penalty, compound
 
 
-def _daily_amounts(acc: LoanAccount, day: date) -> tuple[Decimal, Decimal]:
-    """Uncapped 罚息 and 复利 of ``day`` on the balances past grace."""
+def _daily_amounts(acc: LoanAccount, day: date, days: int | None = None) -> tuple[Decimal, Decimal]:
+    """Uncapped 罚息 and 复利 of ``day`` on the balances past grace (as if the day
+    counted ``days`` days, when given)."""
     product, rules = acc.product, acc.product.charges
     base_p, base_i = _overdue_base(acc, day)
+    days = charge_days(rules.charge_days, day) if days is None else days
+    dc, cur = product.day_count, product.currency
     return (
-        daily_charge(base_p, rules.penalty_rate, product.day_count, product.currency),
-        daily_charge(base_i, rules.compound_rate, product.day_count, product.currency),
+        daily_charge(base_p, rules.penalty_rate, dc, cur, days),
+        daily_charge(base_i, rules.compound_rate, dc, cur, days),
     )
 
 
@@ -676,7 +692,8 @@ def _quiet_stretch(
     as ``close_day`` would. Records the states of days from ``window`` on."""
     start = acc.closed_through + ONE_DAY
     rules = acc.product.charges
-    penalty, compound = _daily_amounts(acc, start)
+    penalty, compound = _daily_amounts(acc, start, days=1)
+    thirty_360 = rules.charge_days is not ChargeDays.ACTUAL
     past_due = acc.ledger.balance(Account.PRINCIPAL)  # as each day of the stretch starts
     quiet = _QuietDays(acc, catalog) if catalog is not None and end >= window else None
     if penalty == 0 and compound == 0:
@@ -693,6 +710,8 @@ def _quiet_stretch(
     pending_from = start
     day = start
     while day <= end:
+        if thirty_360:  # the same base, counted for the day's 30/360 days
+            penalty, compound = _daily_amounts(acc, day)
         p, c = penalty, compound
         overdue += past_due
         if rules.capped:

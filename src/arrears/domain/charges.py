@@ -6,24 +6,34 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
-from arrears.domain.calendar import DayCount
+from arrears.domain.calendar import DayCount, days_30_360
 from arrears.domain.money import ZERO, quantize
-from arrears.domain.products import CapBasis, ChargeRules
+from arrears.domain.products import CapBasis, ChargeDays, ChargeRules
 
 CAP_BASIS = Decimal(365)
 
 
 def daily_charge(
-    base: Decimal, annual_rate: Decimal, day_count: DayCount, currency: str
+    base: Decimal, annual_rate: Decimal, day_count: DayCount, currency: str, days: int = 1
 ) -> Decimal:
-    """One day of interest on ``base`` at ``annual_rate``: base × rate / basis, rounded
-    half-up to the minor unit for that day (each day is rounded on its own)."""
-    if base <= 0 or annual_rate == 0:
+    """One day of interest on ``base`` at ``annual_rate``: base × rate × ``days`` / basis,
+    rounded half-up to the minor unit for that day (each day is rounded on its own).
+    ``days`` is what the day counts for (``charge_days``: 1, or under 30/360 0 to 3)."""
+    if base <= 0 or annual_rate == 0 or days == 0:
         return ZERO
-    return quantize(base * annual_rate / Decimal(day_count.basis), currency)
+    return quantize(base * annual_rate * days / Decimal(day_count.basis), currency)
+
+
+def charge_days(convention: ChargeDays, day: date) -> int:
+    """Days of 罚息 and 复利 that calendar ``day`` counts for: 1, or under true 30/360 the
+    30/360 days from the day before (the 31st counts 0, 1 March 3 or 2 after 28 or 29
+    February), so every month charges 30 days."""
+    if convention is ChargeDays.ACTUAL:
+        return 1
+    return days_30_360(day - timedelta(days=1), day)
 
 
 def late_fee(rules: ChargeRules, missed: Decimal, currency: str) -> Decimal:

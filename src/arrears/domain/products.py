@@ -235,6 +235,13 @@ class PenaltyFrom(StrEnum):
     DUE_DATE = "due_date"  # back-charged for the grace days too, once grace is missed
 
 
+class ChargeDays(StrEnum):
+    """How many days one calendar day of 罚息 and 复利 counts for."""
+
+    ACTUAL = "actual"  # every day is one day of base × rate / basis (the first convention)
+    THIRTY_360 = "30/360"  # true 30/360: a month is 30 days, the 31st counts 0, 1 Mar 3
+
+
 LprTable = tuple[tuple[date, Decimal], ...]  # (effective from, one-year LPR), ascending
 
 
@@ -260,6 +267,7 @@ class ChargeRules:
     cost_cap_lpr_multiple: Decimal | None = None
     lpr: LprTable = ()
     penalty_from: PenaltyFrom = PenaltyFrom.GRACE_END
+    charge_days: ChargeDays = ChargeDays.ACTUAL
 
     @property
     def capped(self) -> bool:
@@ -423,6 +431,7 @@ def _parse_product(
         late_fee_fixed=r.amount("late_fee", Decimal(0)),
         late_fee_rate=r.rate("late_fee_rate", Decimal(0)),
         penalty_from=r.build("penalty_from", PenaltyFrom, PenaltyFrom.GRACE_END),
+        charge_days=r.build("charge_days", ChargeDays, ChargeDays.ACTUAL),
         cost_cap=cap_rate,
         cost_cap_basis=cap_basis,
         cost_cap_lpr_multiple=cap_multiple,
@@ -456,6 +465,14 @@ def _parse_product(
         card=card,
     )
     r.finish()
+    if (
+        charges.charge_days is ChargeDays.THIRTY_360
+        and charges.penalty_from is PenaltyFrom.DUE_DATE
+    ):
+        raise ProductError(
+            f"{source}: products.{code}.charge_days: 30/360 charges cannot yet be combined "
+            'with penalty_from = "due_date"'
+        )
     if product.term_months <= 0:
         raise ProductError(f"{source}: products.{code}.term_months: must be positive")
     if product.grace_days < 0:
