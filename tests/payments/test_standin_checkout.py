@@ -228,3 +228,42 @@ def test_the_standin_form_needs_its_token(ws: Workspace, client: TestClient) -> 
     assert client.post(f"{made.url}/explode", data={"token": "x"}).status_code == 404
     with Session(ws.engine) as session:
         assert session.scalar(select(func.count()).select_from(PaymentRow)) == 0
+
+
+def test_a_chargeback_days_later_charges_again_every_day_the_payment_stood(
+    ws: Workspace, client: TestClient, clock: Clock
+) -> None:
+    made = checkout(ws, "5000.00")
+    standin(client, made)
+    close_book(ws, DAY + timedelta(days=4))  # the payment stood 12-01 .. 12-05
+    clock.advance(days=5)
+    assert standin(client, made, "chargeback").status_code == 303
+    close_book(ws, DAY + timedelta(days=5))
+    ref = f"pp:{made.checkout_id}"
+    expected = scenario_state(
+        DAY + timedelta(days=5),
+        (EventKind_.PAYMENT, DAY, "5000.00", ref),
+        (EventKind_.REVERSAL, DAY + timedelta(days=5), None, ref),
+    )
+    stored = _ledger(ws)
+    assert balances_of(stored) == balances_of_state(expected)
+    assert balances_of(stored) == balances_of(domain_account(DAY + timedelta(days=5)).ledger)
+    recharged = stored.entry(f"recharge:{ref}")
+    assert recharged is not None and recharged.posted_on == DAY + timedelta(days=5)
+    # exactly the 罚息 and 复利 the payment spared the loan over the five days it stood
+
+    def accrued(ledger: Ledger) -> Decimal:
+        days = (DAY, DAY + timedelta(days=4))
+        return sum(
+            (
+                e.amount
+                for e in ledger.entries
+                if e.kind is EntryKind.ACCRUAL
+                and e.ref.startswith("accr:")
+                and days[0] <= e.posted_on <= days[1]
+            ),
+            Decimal(0),
+        )
+
+    never_paid = domain_account(DAY + timedelta(days=4)).ledger
+    assert recharged.amount == accrued(never_paid) - accrued(stored) > 0
