@@ -231,3 +231,69 @@ def test_the_installed_command_prints_plain_json(tmp_path: Path):
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["balances"]["interest_due"] == "155.00"
+
+
+ISSUE_SCENARIO = """\
+product = "CONSUMER"
+[loan]
+principal = "6000.00"
+annual_rate = "0.18"
+term_months = 12
+disbursed_on = 2025-03-05
+"""
+
+
+def _event(kind: str, on: str, **fields: str) -> str:
+    body = "".join(f'{k} = "{v}"\n' for k, v in fields.items())
+    return f'\n[[events]]\nkind = "{kind}"\non = {on}\n{body}'
+
+
+def _replay(tmp_path: Path, text: str, as_of: str) -> dict:
+    result = run("replay", scenario(tmp_path, text), "--as-of", as_of)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_issue_25_payment_the_day_after_grace_is_late(tmp_path: Path):
+    # #1 550.08 due 5 Apr, grace to 8 Apr, paid in full on 9 Apr: the late fee 30.00 is
+    # settled first, 30.00 of principal is 4 days past due, 罚息 0.02 for the day
+    text = ISSUE_SCENARIO + _event("payment", "2025-04-09", amount="550.08", ref="p1")
+    report = _replay(tmp_path, text, "2025-04-09")
+    assert (report["dpd"], report["bucket"], report["loan_class"]) == (4, "M1", "special_mention")
+    assert report["balances"]["principal_due"] == "30.00"
+    assert (report["balances"]["penalty"], report["charged"]["fees"]) == ("0.02", "30.00")
+
+
+def test_issue_25_a_reversal_recharges_what_the_payment_avoided(tmp_path: Path):
+    text = (
+        ISSUE_SCENARIO
+        + _event("payment", "2025-04-15", amount="600.00", ref="p1")
+        + _event("reversal", "2025-04-20", ref="p1")
+    )
+    report = _replay(tmp_path, text, "2025-04-20")
+    assert (report["balances"]["penalty"], report["balances"]["compound"]) == ("4.20", "0.84")
+    assert (report["charged"]["penalty"], report["charged"]["compound"]) == ("4.20", "0.84")
+
+
+def test_issue_25_a_written_off_loan_keeps_its_dpd_and_is_loss(tmp_path: Path):
+    text = (
+        CONSUMER_SCENARIO.split("[[events]]")[0]
+        + _event("payment", "2025-02-10", amount="1100.16", ref="p1")
+        + '\n[[events]]\nkind = "write_off"\non = 2025-04-19\n'
+        + _event("recovery", "2025-04-25", amount="500.00", ref="r1")
+    )
+    report = _replay(tmp_path, text, "2025-06-30")
+    assert (report["status"], report["dpd"], report["bucket"], report["loan_class"]) == (
+        "written_off",
+        112,
+        "M4",
+        "loss",
+    )
+
+
+def test_issue_25_cost_events_are_booked_as_costs(tmp_path: Path):
+    text = ISSUE_SCENARIO + _event("cost", "2025-04-01", amount="800.00", ref="c1")
+    report = _replay(tmp_path, text, "2025-04-02")
+    assert report["balances"]["costs"] == "800.00"
+    paid = text + _event("payment", "2025-04-03", amount="300.00", ref="p1")
+    assert _replay(tmp_path, paid, "2025-04-03")["balances"]["costs"] == "500.00"
