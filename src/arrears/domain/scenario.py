@@ -2,13 +2,14 @@
 ``arrears loan replay``.
 
 A scenario (a TOML file, see ``docs/loan-rules.md``) names a product, the loan's
-contract and the events that happened to it (payments, reversals, waivers, fees, a
-write-off, recoveries), each at its value date. ``replay`` opens the account, closes
-it day by day to the as-of date and posts each event on its day, right after that
-day's installments fall due and before its late fees and accrual, in the order the
-file lists the events of one day. Every fault of a scenario is a ``ScenarioError``
-naming the file, the field and, for an event, its number (counted from 1 as the
-``[[events]]`` tables appear in the file).
+contract and the events that happened to it (payments, reversals, waivers, fees,
+enforcement costs, a write-off, recoveries), each at its value date. ``replay`` opens
+the account, closes it day by day to the as-of date and posts each event on its day,
+after that day's installments fall due, its late fees and its payments, and before its
+accrual, in the order the file lists the events of one day. A reversal of a payment (or
+waiver) re-closes the days it stood without it and charges what it had avoided. Every
+fault of a scenario is a ``ScenarioError`` naming the file, the field and, for an event,
+its number (counted from 1 as the ``[[events]]`` tables appear in the file).
 """
 
 from __future__ import annotations
