@@ -7,12 +7,15 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from arrears.domain import operations as ops
 from arrears.domain.account import Payment, advance, open_account, state_of
 from arrears.domain.errors import DomainError
 from arrears.domain.ledger import LOAN_LEVEL, Account, EntryKind, Ledger, Leg
 from arrears.domain.products import (
+    CIVIL_CODE_561,
     Component,
     InstallmentOrder,
     Waterfall,
@@ -302,3 +305,47 @@ def test_non_adjacent_interest_and_principal_is_fine_by_component():
 def test_replace_cannot_smuggle_an_invalid_order_past_validation():
     with pytest.raises(DomainError):
         replace(Waterfall(), order=(C.FEE,) * 5)
+
+
+def _with_costs(ledger: Ledger, cost: Decimal) -> Ledger:
+    return ops.charge_cost(ledger, "c1", date(2025, 4, 6), cost).ledger if cost else ledger
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],  # the ledger is immutable
+)
+@given(
+    cost=st.integers(0, 100_000),
+    amount=st.integers(1, 500_000),
+    named=st.sampled_from(["default", "card", "micro", "sme", "civil_code_561"]),
+)
+def test_costs_come_first_and_every_payment_is_conserved(overdue, cost, amount, named):
+    # whatever the product's order: all of a payment is settled or credited, nothing is
+    # paid on a component while one before it in the full order is still owed, and
+    # costs (which no default order names) are settled before anything else
+    ledger = _with_costs(overdue, D(cost) / 100)
+    products = load_catalog().products
+    wf = {
+        "default": Waterfall(),
+        "card": products["CARD"].waterfall,
+        "micro": products["MICRO"].waterfall,
+        "sme": products["SME"].waterfall,
+        "civil_code_561": CIVIL_CODE_561,
+    }[named]
+    paid = D(amount) / 100
+    out = allocate(ledger, paid, wf)
+    assert (
+        -sum((leg.amount for leg in out if leg.account is not CRED), D(0))
+        + sum((leg.amount for leg in out if leg.account is CRED), D(0))
+        == paid
+    )
+    owed_cost = ledger.balance(Account.COST)
+    cost_paid = -sum((leg.amount for leg in out if leg.account is Account.COST), D(0))
+    assert cost_paid == min(owed_cost, paid)
+    if cost_paid < owed_cost:
+        assert all(leg.account is Account.COST for leg in out)
+    for leg in out:  # never more than is owed on any key, never principal not yet due
+        assert leg.account is CRED or ledger.balances.get(leg.key, D(0)) >= -leg.amount
+        assert leg.account is not Account.NOT_DUE
