@@ -110,6 +110,16 @@ def check_address(session: Session, address: str, now: datetime, limits: Limits)
         )
 
 
+def _one_at_a_time(session: Session, portal: PortalSession) -> None:
+    """Judge one answer of a link at a time: lock its row (PostgreSQL; SQLite has one
+    writer already), then read the session afresh, so answers sent at once cannot all
+    pass the throttle's count before any of them is written."""
+    session.execute(
+        select(PortalLink.id).where(PortalLink.id == portal.link_id).with_for_update()
+    )
+    session.refresh(portal)
+
+
 def _check_link(session: Session, link_id: int, now: datetime, limits: Limits) -> None:
     where = (PortalFailure.link_id == link_id, PortalFailure.kind.in_(("identity", "code")))
     if _count(session, now, limits, *where) >= limits.link_failures:
@@ -269,6 +279,7 @@ def check_identity(
     number (either; one given must match). Invalid ``portal_identity_wrong`` when it
     does not, TooMany when the link or address has had too many wrong answers."""
     audit.begin_write(session)
+    _one_at_a_time(session, portal)
     now = _aware(now)
     check_address(session, address, now, limits)
     _check_link(session, portal.link_id, now, limits)
@@ -336,6 +347,7 @@ def send_code(
     from arrears.channels.outbox import enqueue
 
     audit.begin_write(session)
+    _one_at_a_time(session, portal)
     now = _aware(now)
     if not portal.identity_ok:
         raise Conflict("answer the identity question first", "portal_identity_first")
@@ -429,6 +441,7 @@ def check_code(
     ``portal_code_expired`` (no code, spent, or too old), TooMany after too many wrong
     codes for the link or address (the code is then spent too)."""
     audit.begin_write(session)
+    _one_at_a_time(session, portal)
     now = _aware(now)
     check_address(session, address, now, limits)
     _check_link(session, portal.link_id, now, limits)

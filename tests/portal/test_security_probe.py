@@ -1,0 +1,131 @@
+"""An outside tester's probes of the debtor portal, each a regression test of what was
+found (or of what held where it was cheap to keep): on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+
+from portal_support import open_link, verify
+from sqlalchemy import select
+from web_support import TODAY
+
+from arrears.store.unit_of_work import UnitOfWork
+from arrears.store.workbench_models import CaseDocument
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _upload(client, csrf, name, content=PDF, kind="application/pdf", path="/portal/hardship"):
+    return client.post(
+        path,
+        data={"reason": "lost my job", "csrf_token": csrf},
+        files=[("documents", (name, io.BytesIO(content), kind))],
+    )
+
+
+def test_a_page_declared_as_a_pdf_is_refused(client, workspace, book) -> None:
+    csrf = verify(client, workspace)
+    answer = _upload(client, csrf, "x.pdf", b"<html><script>alert(1)</script></html>")
+    assert 400 <= answer.status_code < 500
+    with UnitOfWork(book.engine) as uow:
+        assert not list(uow.session.scalars(select(CaseDocument.id)))
+
+
+def test_free_text_with_nul_and_markup_is_4xx_or_escaped(client, workspace) -> None:
+    csrf = verify(client, workspace)
+    for reason in ("a\x00b", "<script>alert(1)</script>"):
+        answer = client.post("/portal/hardship", data={"reason": reason, "csrf_token": csrf})
+        assert answer.status_code < 500, answer.text[:300]
+    assert "<script>alert(1)" not in client.get("/portal/home").text
+
+
+def test_amounts_in_exponent_form(client, workspace) -> None:
+    csrf = verify(client, workspace)
+    for value in ("1e3", "1E+1", "-0", "NaN", "Infinity", "0.001", "1e-2"):
+        answer = client.post(
+            "/portal/promise",
+            data={"amount": value, "due_date": TODAY.isoformat(), "csrf_token": csrf},
+        )
+        assert answer.status_code < 500, (value, answer.text[:300])
+    home = client.get("/portal/home").text
+    assert "E+" not in home
+
+
+def _hardship_request(client, workspace, book, reason="<img src=x onerror=alert(1)>"):
+    csrf = verify(client, workspace)
+    answer = client.post("/portal/hardship", data={"reason": reason, "csrf_token": csrf})
+    assert answer.status_code == 303, answer.text[:300]
+    from arrears.store.portal_models import PortalRequest
+
+    with UnitOfWork(book.engine) as uow:
+        return uow.session.scalar(select(PortalRequest.id))
+
+
+def test_staff_requests_are_scoped_to_the_actor(app, client, workspace, book) -> None:
+    from fastapi.testclient import TestClient
+    from web_support import log_in
+
+    from arrears.store.portal_models import PortalRequest
+
+    request_id = _hardship_request(client, workspace, book)
+    for name in ("tl2", "comp", "c1", "ag"):  # another team, another role, no role
+        with TestClient(app, follow_redirects=False) as staff:
+            log_in(staff, name)
+            page = staff.get("/debtor-requests")
+            assert f"debtor-request-{request_id}" not in page.text
+            answer = staff.post(
+                f"/debtor-requests/{request_id}", data={"outcome": "granted", "note": "x"}
+            )
+            assert answer.status_code in (403, 404), (name, answer.status_code)
+    with UnitOfWork(book.engine) as uow:
+        assert uow.session.get(PortalRequest, request_id).status == "open"
+    with TestClient(app, follow_redirects=False) as staff:
+        log_in(staff, "tl")
+        page = staff.get("/debtor-requests")
+        assert "<img src=x" not in page.text and "&lt;img src=x" in page.text
+        del staff.headers["X-CSRF-Token"]
+        answer = staff.post(f"/debtor-requests/{request_id}", data={"outcome": "granted"})
+        assert answer.status_code == 403
+    # the portal's cookie is no staff session
+    assert client.get("/debtor-requests").status_code in (303, 401, 403)
+
+
+def test_racing_wrong_codes_get_no_more_tries_than_the_limit(client, workspace, book) -> None:
+    """Many wrong codes at once (PostgreSQL: truly concurrent) are judged one after
+    another: no more than the link's limit are weighed, the rest wait (TooMany)."""
+    import threading
+
+    import pytest
+    from sqlalchemy.orm import Session
+    from web_support import NOW
+
+    from arrears.services.portal import access
+    from arrears.services.workbench.errors import WorkbenchError
+    from arrears.store.portal_models import PortalSession
+
+    if book.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    csrf = open_link(client)
+    client.post("/portal/verify/identity", data={"birth_date": "1990-01-01", "csrf_token": csrf})
+    client.post("/portal/verify/send", data={"channel": "sms", "csrf_token": csrf})
+    with Session(book.engine) as s:
+        portal_id = s.scalar(select(PortalSession.id))
+    threads, gate, answers = 12, threading.Barrier(12), []
+
+    def guess(n: int) -> None:
+        with Session(book.engine) as s:
+            portal = s.get(PortalSession, portal_id)
+            gate.wait()
+            try:
+                access.check_code(s, portal, f"{n:06d}x", address=f"10.0.0.{n}", now=NOW)
+            except WorkbenchError as exc:
+                answers.append(exc.code)
+                s.rollback()
+
+    workers = [threading.Thread(target=guess, args=(n,)) for n in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert len(answers) == threads
+    assert answers.count("portal_code_wrong") <= access.Limits().code_tries, answers
