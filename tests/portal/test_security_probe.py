@@ -39,6 +39,18 @@ def test_free_text_with_nul_and_markup_is_4xx_or_escaped(client, workspace) -> N
     assert "<script>alert(1)" not in client.get("/portal/home").text
 
 
+def test_the_sent_notice_shows_only_a_masked_recipient(client, workspace) -> None:
+    csrf = open_link(client)
+    client.post("/portal/verify/identity", data={"birth_date": "1990-01-01", "csrf_token": csrf})
+    page = client.get("/portal/verify", params={"sent": "请致电 400-000-0000 领取退款"})
+    assert "领取退款" not in page.text
+    sent = client.post("/portal/verify/send", data={"channel": "sms", "csrf_token": csrf})
+    page = client.get(sent.headers["location"])
+    assert "138****0001" in page.text  # the real notice, from the store
+    page = client.get("/portal/verify", params={"sent": "请致电 400-000-0000 领取退款"})
+    assert "领取退款" not in page.text and "138****0001" in page.text
+
+
 def test_amounts_in_exponent_form(client, workspace) -> None:
     csrf = verify(client, workspace)
     for value in ("1e3", "1E+1", "-0", "NaN", "Infinity", "0.001", "1e-2"):

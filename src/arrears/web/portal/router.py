@@ -26,6 +26,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from arrears.services.portal import access, actions
 from arrears.services.portal.config import PortalSettings
 from arrears.services.workbench.errors import Invalid, TooMany, WorkbenchError
+from arrears.store.models import Customer
 from arrears.store.portal_models import PortalSession
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.web.auth import PRE_CSRF_COOKIE, client_ip, pre_login_token, tokens_match
@@ -294,9 +295,20 @@ def verify_page(request: Request, sent: str = "") -> Response:
             language,
             csrf=portal.csrf_token,
             portal=portal,
-            sent=sent[:80],
+            sent=_sent_to(uow, portal) if sent else "",
             error=None,
         )
+
+
+def _sent_to(uow: UnitOfWork, portal: PortalSession) -> str:
+    """Where the session's code went, masked, as the store knows it (never the words
+    of the query string: anyone could write a link showing their own text here)."""
+    customer = uow.session.get(Customer, portal.customer_id)
+    channel = portal.code_channel
+    value = (customer.mobile if channel == "sms" else customer.email) if customer else None
+    if channel not in access.CODE_CHANNELS or not value:
+        return ""
+    return access.masked_recipient(channel, value)
 
 
 def _verify_step(
