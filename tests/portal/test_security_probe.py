@@ -23,6 +23,18 @@ def _upload(client, csrf, name, content=PDF, kind="application/pdf", path="/port
     )
 
 
+def test_upload_names_cannot_traverse_or_smuggle(client, workspace, book) -> None:
+    csrf = verify(client, workspace)
+    for name in ("../../etc/passwd.pdf", "..\\..\\x.pdf", "a\x00b.pdf", "\u202efdp.exe.pdf"):
+        answer = _upload(client, csrf, name)
+        assert answer.status_code < 500, (name, answer.text[:300])
+    with UnitOfWork(book.engine) as uow:
+        names = list(uow.session.scalars(select(CaseDocument.file_name)))
+    for stored in names:
+        assert "/" not in stored and "\\" not in stored and "\x00" not in stored, stored
+        assert "\u202e" not in stored, stored
+
+
 def test_a_page_declared_as_a_pdf_is_refused(client, workspace, book) -> None:
     csrf = verify(client, workspace)
     answer = _upload(client, csrf, "x.pdf", b"<html><script>alert(1)</script></html>")

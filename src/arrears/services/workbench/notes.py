@@ -4,6 +4,7 @@ are stored in the database with their sha256; at most ``MAX_DOCUMENT`` bytes eac
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -68,7 +69,12 @@ def add_document(
     type and the name's extension (``document_types``); that kind is stored."""
     audit.begin_write(session)
     workable_case(session, actor, case_id)
-    name = file_name.strip().replace("/", "_").replace("\\", "_")
+    # no folders, and no control or format characters (a right-to-left override makes
+    # "x\u202efdp.exe" read as "xexe.pdf" on the case page)
+    name = "".join(
+        "_" if ch in "/\\" or unicodedata.category(ch) in ("Cc", "Cf") else ch
+        for ch in file_name.strip()
+    )
     if not name or len(name) > 200:
         raise Invalid(
             "file_name: 1 to 200 characters", "length", field="file_name", low=1, high=200
