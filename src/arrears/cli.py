@@ -711,6 +711,9 @@ def demo(
     for name in ("customers", "loans", "payments"):
         if not _import_one(ws, data / f"{name}.parquet", name, False, "utf-8", t):
             raise typer.Exit(1)
+    from arrears.services.demo_floor import record_demo_consents
+
+    record_demo_consents(ws, pack)  # TCPA: the demo's loan agreements give consent
     closed = _run_close(ws, day, days, t, extra_days=book_month_ends(ws.engine, day))
     window = [d for d in closed.close.days if d > day - timedelta(days=days)]
     first, last = default_period(day)

@@ -30,6 +30,7 @@ def test_pack_extends_us_regf():
         "us-regf.hours",
         "us-regf.7in7",
         "us-regf.after-conversation",
+        "us-regf.tcpa.consent",
         "us-ma.phone.personal",
         "us-ma.phone.work",
     )

@@ -25,6 +25,7 @@ def test_shipped_packs_and_their_rule_ids():
         "us-regf.hours",
         "us-regf.7in7",
         "us-regf.after-conversation",
+        "us-regf.tcpa.consent",
     )
     cn = load_pack("cn")
     assert cn.rule_ids[:3] == ("cn.hours", "cn.third_party", "cn.cap.call.daily")
@@ -74,8 +75,8 @@ def test_a_pack_extending_cn_overrides_a_cap_and_removes_a_rule(tmp_path):
         ),
         (
             "name='x'\ncandidate_zones=['UTC']\n[[rules]]\nid='x.a'\nkind='curfew'\n",
-            "rule 'x.a': kind 'curfew' is not one of agents, cap, hours, quiet_after_conversation,"
-            " refused_recipient, third_party, third_party_unreachable",
+            "rule 'x.a': kind 'curfew' is not one of agents, cap, hours, prior_consent,"
+            " quiet_after_conversation, refused_recipient, third_party, third_party_unreachable",
         ),
         (
             "name='x'\ncandidate_zones=['UTC']\n[[rules]]\nid='x.a'\nkind='cap'\nchannels=['call']\n",

@@ -12,7 +12,9 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from arrears.compliance import Attempt, Gate, Hold, RulePack
+from arrears.compliance.consent import consents_on_record
 from arrears.compliance.gate import normalize_contact
+from arrears.compliance.model import Consent
 from arrears.store.contact_models import BlacklistEntry, ContactAttempt
 from arrears.store.contact_models import Hold as HoldRow
 from arrears.store.models import Customer
@@ -37,6 +39,7 @@ class GateInputs:
     zones: dict[str, str | None] = field(default_factory=dict)
     history: dict[str, list[tuple[int, Attempt]]] = field(default_factory=dict)
     blacklist: list[str] = field(default_factory=list)
+    consents: dict[str, list[Consent]] = field(default_factory=dict)
 
     def gate(
         self, pack: RulePack, customer_ids: Sequence[str], exclude: Sequence[int] = ()
@@ -53,7 +56,8 @@ class GateInputs:
             key=lambda a: a.at,
         )
         holds = {c: self.holds[c] for c in customer_ids if c in self.holds}
-        return Gate(pack, holds, self.blacklist, history)
+        consents = {c: self.consents[c] for c in customer_ids if c in self.consents}
+        return Gate(pack, holds, self.blacklist, history, consents)
 
     def add_holds(self, rows: Iterable[HoldRow], on: date) -> None:
         """Keep the holds among ``rows`` that are in force on ``on``."""
@@ -111,6 +115,7 @@ def load_gate_inputs(
             ).all()
         )
         inputs.load_history(session, chunk, since)
+        inputs.consents.update(consents_on_record(session, chunk, _aware(now)))
     return inputs
 
 
@@ -141,6 +146,7 @@ def debtor_gate_inputs(
     if recent_contacts:
         since = _aware(now) - timedelta(days=history_days)
         inputs.load_history(session, [customer.customer_id], since)
+    inputs.consents = consents_on_record(session, [customer.customer_id], _aware(now))
     return inputs
 
 

@@ -71,6 +71,8 @@ class StoreRecheck:
             at=now,
             debtor_tz=zone,
             party=decided.party,
+            # what the outbox sends is the strategy's: the dialer list, bulk texts
+            dialing="autodialer" if message.channel in ("call", "sms") else None,
         )
         verdict = gate.check(attempt, recipient=message.recipient)
         if not verdict.allowed and all(rule in self.hours for rule in verdict.rules):

@@ -47,13 +47,26 @@ def check(
     reasons: Annotated[
         bool, typer.Option("--reasons", help="Add a 'reasons' list to every output line.")
     ] = False,
+    consents: Annotated[
+        Path | None,
+        typer.Option(
+            "--consents",
+            help="CONSENTS.csv: debtor_id, recipient[, channel]: prior consents to"
+            " autodialled calls and texts (rows with dialing autodialer or ai_voice).",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate ATTEMPTS.csv (or a Parquet file with the same columns) as a sequence and
     print one JSON object per line: {"attempt_id", "allowed", "rules"}. A malformed file
     prints every problem (file, row, field, reason) to stderr, nothing to stdout, and
     exits with code 2."""
     from arrears.compliance import ComplianceError, Gate, load_pack
-    from arrears.compliance.files import read_attempts, read_blacklist, read_holds
+    from arrears.compliance.files import (
+        read_attempts,
+        read_blacklist,
+        read_consents,
+        read_holds,
+    )
 
     try:
         rule_pack = load_pack(pack)
@@ -61,9 +74,10 @@ def check(
         rows = _parquet_attempts(attempts) if is_parquet else read_attempts(attempts)
         hold_map = read_holds(holds) if holds else {}
         values = read_blacklist(blacklist) if blacklist else []
+        consent_map = read_consents(consents) if consents else {}
     except ComplianceError as exc:
         raise _fail(str(exc)) from None
-    gate = Gate(rule_pack, holds=hold_map, blacklist=values)
+    gate = Gate(rule_pack, holds=hold_map, blacklist=values, consents=consent_map)
     lines = []
     for row in rows:
         verdict = gate.check(row.attempt, row.recipient)

@@ -17,13 +17,14 @@ test_package_boundary.py, which names this module as the one exception).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from arrears.compliance.model import ComplianceError, normalize_contact
+from arrears.compliance.model import ComplianceError, Consent, normalize_contact
 from arrears.domain.contact import CHANNELS
 from arrears.services import audit
 from arrears.store.consent_models import CONSENT_SOURCES, ConsentEntry
@@ -197,6 +198,50 @@ def record_consent(
     return entry
 
 
+def record_origination_consents(session: Session, text: str, actor: str) -> int:
+    """Record, for every customer with a mobile and no ledger entry yet, the consent to
+    calls and texts at that number they gave in the loan agreement (source
+    ``origination``, dated the day their first loan was disbursed, ``text`` the
+    agreement's clause). For a book whose loan agreements carry that clause (the demo's
+    do); one audit entry (``consent.origination``) counts them. The caller commits."""
+    from sqlalchemy import func
+
+    from arrears.store.models import Loan
+
+    audit.begin_write(session)
+    first = (
+        select(Loan.customer_id, func.min(Loan.disbursed_on).label("on"))
+        .group_by(Loan.customer_id)
+        .subquery()
+    )
+    known = select(ConsentEntry.customer_id).distinct()
+    rows = session.execute(
+        select(Customer.customer_id, Customer.mobile, first.c.on)
+        .join(first, first.c.customer_id == Customer.customer_id)
+        .where(Customer.mobile.is_not(None), Customer.mobile != "")
+        .where(Customer.customer_id.not_in(known))
+    ).all()
+    session.add_all(
+        ConsentEntry(
+            customer_id=customer_id,
+            kind="consent",
+            channel=None,
+            recipient=normalize_contact(mobile),
+            source="origination",
+            text=text,
+            at=datetime.combine(on, datetime.min.time(), UTC),
+            actor=actor,
+        )
+        for customer_id, mobile, on in rows
+    )
+    session.flush()
+    audit.append(
+        session, actor, "consent.origination", "consent_entry", "*",
+        {"customers": len(rows), "text": text},
+    )  # fmt: skip
+    return len(rows)
+
+
 def entries(session: Session, customer_id: str) -> list[ConsentEntry]:
     """The debtor's ledger, oldest first."""
     return list(
@@ -220,6 +265,40 @@ def preferences(session: Session, customer_id: str) -> list[Preference]:
         Preference(e.channel, e.recipient, state[e.kind], _aware(e.at), e.source, e.text)
         for (_, _), e in sorted(latest.items(), key=lambda kv: (kv[0][0] or "", kv[0][1] or ""))
     ]
+
+
+def consents_on_record(
+    session: Session, customer_ids: Sequence[str], at: datetime
+) -> dict[str, list[Consent]]:
+    """The prior consents of ``customer_ids`` in force at ``at``, as the gate reads
+    them (TCPA's rule for autodialled calls and texts): each consent recorded by then,
+    unless a later opt-out covers it (an opt-out of every channel or every number
+    withdraws the consents under it; an opt-out of texts leaves a consent to every
+    channel standing for the others). An opt-out of one number under a consent to every
+    number leaves the consent: the opt-out's hold stops contact with that number."""
+    held: dict[str, dict[tuple[str | None, str | None], None]] = {}
+    ids = sorted(set(customer_ids))
+    for start in range(0, len(ids), 500):
+        for e in session.scalars(
+            select(ConsentEntry)
+            .where(
+                ConsentEntry.customer_id.in_(ids[start : start + 500]),
+                ConsentEntry.at <= at.astimezone(UTC),
+            )
+            .order_by(ConsentEntry.customer_id, ConsentEntry.at, ConsentEntry.id)
+        ):
+            mine = held.setdefault(e.customer_id, {})
+            if e.kind == "consent":
+                mine[(e.channel, e.recipient)] = None
+                continue
+            for channel, recipient in list(mine):
+                if e.recipient not in (None, recipient) or e.channel not in (None, channel):
+                    if channel is not None or e.recipient not in (None, recipient):
+                        continue
+                    # an opt-out of one channel narrows a consent to every channel
+                    mine.update({(c, recipient): None for c in CHANNELS if c != e.channel})
+                del mine[(channel, recipient)]
+    return {c: [Consent(r, ch) for ch, r in keys] for c, keys in held.items() if keys}
 
 
 def _aware(moment: datetime) -> datetime:

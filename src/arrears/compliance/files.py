@@ -14,19 +14,23 @@ from pathlib import Path
 
 from arrears.compliance.model import (
     CHANNELS,
+    DIALINGS,
     HOLD_KINDS,
     OUTCOMES,
     PARTIES,
     RECIPIENT_TYPES,
     Attempt,
     ComplianceError,
+    Consent,
     Hold,
 )
 
 ATTEMPT_COLUMNS = ("attempt_id", "debtor_id", "debt_id", "channel", "at", "debtor_tz", "party")
-OPTIONAL_ATTEMPT_COLUMNS = ("outcome", "recipient", "recipient_type", "agents")
+OPTIONAL_ATTEMPT_COLUMNS = ("outcome", "recipient", "recipient_type", "agents", "dialing")
 HOLD_COLUMNS = ("debtor_id", "kind")
 OPTIONAL_HOLD_COLUMNS = ("channel", "debt_id", "reason")
+CONSENT_COLUMNS = ("debtor_id", "recipient")
+OPTIONAL_CONSENT_COLUMNS = ("channel",)
 MAX_PROBLEMS = 50  # enough to fix a file in one go, short enough to read
 
 
@@ -159,9 +163,10 @@ def _timestamp(value: str) -> datetime:
 def read_attempts(path: Path) -> list[AttemptRow]:
     """Every attempt in the CSV at ``path``, in file order, or InputFileError listing
     every problem (missing columns or values, bad timestamps, unknown channel, party,
-    outcome or recipient_type, agents not a whole number >= 1, rows out of time order,
-    duplicate attempt ids). Empty ``recipient_type`` is ``personal``, empty ``agents``
-    is 1."""
+    outcome, recipient_type or dialing, agents not a whole number >= 1, rows out of
+    time order, duplicate attempt ids). Empty ``recipient_type`` is ``personal``, empty
+    ``agents`` is 1, empty ``dialing`` is not stated (rules about autodialled contacts
+    do not look at the row, as before the column existed)."""
     problems: list[RowProblem] = []
     rows = _rows(path, ATTEMPT_COLUMNS, OPTIONAL_ATTEMPT_COLUMNS, problems)
     return _attempts(str(path), rows, problems)
@@ -222,6 +227,7 @@ def _attempts(
             ("party", PARTIES, False),
             ("outcome", OUTCOMES, True),
             ("recipient_type", RECIPIENT_TYPES, True),
+            ("dialing", DIALINGS, True),
         ):
             try:
                 values[column] = _choice(row.get(column, ""), allowed, blank_ok=blank_ok)
@@ -260,6 +266,7 @@ def _attempts(
             recipient=row.get("recipient") or None,
             recipient_type=values["recipient_type"] or "personal",
             agents=agents,
+            dialing=values["dialing"],
         )
         out.append(AttemptRow(attempt, attempt.recipient))
     if problems:
@@ -289,6 +296,28 @@ def read_holds(path: Path) -> dict[str, list[Hold]]:
     if problems:
         raise InputFileError(problems)
     return holds
+
+
+def read_consents(path: Path) -> dict[str, list[Consent]]:
+    """Prior consents on record from the CSV at ``path`` (debtor_id, recipient[,
+    channel]; empty recipient: every number, empty channel: calls and texts), keyed by
+    debtor, or InputFileError listing every bad row."""
+    problems: list[RowProblem] = []
+    consents: dict[str, list[Consent]] = {}
+    for number, line, row in _rows(path, CONSENT_COLUMNS, OPTIONAL_CONSENT_COLUMNS, problems):
+        if not row["debtor_id"]:
+            problems.append(RowProblem(str(path), number, line, "debtor_id", "empty"))
+            continue
+        try:
+            channel = _choice(row.get("channel", ""), CHANNELS, blank_ok=True)
+        except ValueError as exc:
+            problems.append(RowProblem(str(path), number, line, "channel", str(exc)))
+            continue
+        consent = Consent(row["recipient"] or None, channel)
+        consents.setdefault(row["debtor_id"], []).append(consent)
+    if problems:
+        raise InputFileError(problems)
+    return consents
 
 
 def read_blacklist(path: Path) -> list[str]:

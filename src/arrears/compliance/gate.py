@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from arrears.compliance.model import Attempt, Hold, Verdict, normalize_contact
+from arrears.compliance.model import Attempt, Consent, Hold, Verdict, normalize_contact
 from arrears.compliance.packs import RulePack, load_pack
 from arrears.compliance.rules import Context
 from arrears.compliance.zones import debtor_clock
@@ -47,12 +47,14 @@ class DebtorHistory:
 
 
 _EMPTY: Mapping[str, Sequence[Hold]] = {}
+_NO_CONSENTS: Mapping[str, Iterable[Consent]] = {}
 
 
 class Gate:
     """Evaluates attempts against ``pack`` (a RulePack or a pack name), the debtors'
-    ``holds`` (keyed by debtor_id), a ``blacklist`` of contact values and a
-    ``history`` of earlier allowed attempts that count toward caps."""
+    ``holds`` (keyed by debtor_id), a ``blacklist`` of contact values, a ``history``
+    of earlier allowed attempts that count toward caps and the debtors' prior
+    ``consents`` on record (keyed by debtor_id; TCPA's rule for autodialled contacts)."""
 
     def __init__(
         self,
@@ -60,10 +62,12 @@ class Gate:
         holds: Mapping[str, Sequence[Hold]] = _EMPTY,
         blacklist: Collection[str] = (),
         history: Iterable[Attempt] = (),
+        consents: Mapping[str, Iterable[Consent]] = _NO_CONSENTS,
     ) -> None:
         self.pack = load_pack(pack) if isinstance(pack, str) else pack
         self.holds = {debtor: tuple(hs) for debtor, hs in holds.items()}
         self.blacklist = frozenset(normalize_contact(v) for v in blacklist)
+        self.consents = {debtor: tuple(cs) for debtor, cs in consents.items()}
         self._history: dict[str, DebtorHistory] = {}
         for attempt in history:
             self._remember(attempt)
@@ -90,6 +94,7 @@ class Gate:
         ctx = Context(
             debtor_clock(attempt.debtor_tz, self.pack.candidate_zones),
             self._history.get(attempt.debtor_id, DebtorHistory()),
+            self.consents.get(attempt.debtor_id, ()),
         )
         for rule in self.pack.rules:
             if rule.applies(attempt):

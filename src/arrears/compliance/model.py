@@ -13,6 +13,9 @@ from arrears.domain.contact import CHANNELS, HOLD_KINDS, OUTCOMES, PARTIES
 from arrears.domain.errors import DomainError
 
 RECIPIENT_TYPES = ("personal", "work")
+# How a call or text was placed: by hand, by an autodialer (the strategy's dialer list,
+# bulk texts) or by an AI voice. TCPA's prior-consent rule covers the last two.
+DIALINGS = ("manual", "autodialer", "ai_voice")
 
 
 class ComplianceError(DomainError):
@@ -45,7 +48,9 @@ class Attempt:
 
     ``recipient`` is the phone number, email or address contacted (None: not known, so
     it may be any of them); ``recipient_type`` says whether it is the person's
-    ``personal`` or ``work`` number; ``agents`` is the number of collectors on a visit."""
+    ``personal`` or ``work`` number; ``agents`` is the number of collectors on a visit.
+    ``dialing`` says how a call or text is placed (``manual``, ``autodialer`` or
+    ``ai_voice``; None: not stated, and rules about autodialling do not look at it)."""
 
     attempt_id: str
     debtor_id: str
@@ -58,6 +63,7 @@ class Attempt:
     recipient: str | None = None
     recipient_type: str = "personal"
     agents: int = 1
+    dialing: str | None = None
 
     def __post_init__(self) -> None:
         if self.at.tzinfo is None or self.at.utcoffset() is None:
@@ -69,6 +75,8 @@ class Attempt:
         if self.outcome is not None:
             _one_of(f"attempt {self.attempt_id}: outcome", self.outcome, OUTCOMES)
         _one_of(f"attempt {self.attempt_id}: recipient_type", self.recipient_type, RECIPIENT_TYPES)
+        if self.dialing is not None:
+            _one_of(f"attempt {self.attempt_id}: dialing", self.dialing, DIALINGS)
         if not isinstance(self.agents, int) or isinstance(self.agents, bool) or self.agents < 1:
             raise ComplianceError(
                 f"attempt {self.attempt_id}: agents {self.agents!r} is not a whole number >= 1"
@@ -101,6 +109,28 @@ class Hold:
     def rule_id(self) -> str:
         """``hold.<kind>`` or ``hold.<kind>.<channel>`` for a one-channel hold."""
         return f"hold.{self.kind}" if self.channel is None else f"hold.{self.kind}.{self.channel}"
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    """A debtor's prior consent on record (the consent ledger): to ``channel`` (None:
+    calls and texts alike) at ``recipient`` (None: every number of the debtor's)."""
+
+    recipient: str | None = None
+    channel: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.channel is not None:
+            _one_of("consent channel", self.channel, CHANNELS)
+
+    def covers(self, attempt: Attempt) -> bool:
+        """Whether this consent is for ``attempt``'s channel and number (an attempt that
+        names no number is covered only by a consent for every number)."""
+        if self.channel is not None and self.channel != attempt.channel:
+            return False
+        if self.recipient is None:
+            return True
+        return attempt.recipient_key == normalize_contact(self.recipient)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,10 +17,12 @@ from typing import Any, Protocol
 
 from arrears.compliance.model import (
     CHANNELS,
+    DIALINGS,
     OUTCOMES,
     RECIPIENT_TYPES,
     Attempt,
     ComplianceError,
+    Consent,
     normalize_contact,
 )
 from arrears.compliance.rule_params import RuleParams
@@ -42,10 +44,12 @@ class History(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What a rule may look at besides the attempt: the debtor's clock and history."""
+    """What a rule may look at besides the attempt: the debtor's clock and history, and
+    the prior consents on record for the debtor (the consent ledger)."""
 
     clock: DebtorClock
     history: History
+    consents: tuple[Consent, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -603,6 +607,54 @@ def _agents(rule_id: str, table: Mapping[str, Any], where: str) -> Rule:
     p = RuleParams(rule_id, table, where)
     rule = MinimumAgents(**p.common(), minimum=p.integer("minimum", 2))
     p.done()
+    return rule
+
+
+@dataclass(frozen=True)
+class PriorConsent(Rule):
+    """A call or text placed by one of ``dialings`` (an autodialer, an AI voice) needs
+    the prior consent of the person called, for that number, on record (TCPA, 47
+    U.S.C. 227(b)(1)(A)). A manual call or text, and an attempt that does not say how it
+    is placed, are not this rule's business; a revoked consent is an opt-out, which
+    places a hold."""
+
+    dialings: frozenset[str] = frozenset({"autodialer", "ai_voice"})
+
+    def applies(self, attempt: Attempt) -> bool:
+        return super().applies(attempt) and attempt.dialing in self.dialings
+
+    def blocks(self, attempt: Attempt, ctx: Context) -> str | None:
+        if any(c.covers(attempt) for c in ctx.consents):
+            return None
+        how = str(attempt.dialing).replace("_", "-")
+        if attempt.recipient is None:
+            return (
+                f"{how} {attempt.channel} to a number this contact (naming none) may go to:"
+                " no prior consent to every number of the debtor's is on record"
+            )
+        return (
+            f"{how} {attempt.channel} to {masked(attempt.recipient)}: no prior consent for"
+            f" that number to {attempt.channel}s is on record"
+        )
+
+    def parameters(self) -> dict[str, Any]:
+        return {
+            "dialings": _sorted(self.dialings),
+            "channels": _sorted(self.channels),
+            "parties": _sorted(self.parties),
+        }
+
+
+@register_rule_kind("prior_consent")
+def _prior_consent(rule_id: str, table: Mapping[str, Any], where: str) -> Rule:
+    p = RuleParams(rule_id, table, where)
+    rule = PriorConsent(
+        **p.common(default_parties=PARTIES),
+        dialings=p.names("dialings", DIALINGS, ("autodialer", "ai_voice")),
+    )
+    p.done()
+    if "manual" in rule.dialings:
+        raise p.fail("dialings", "TCPA's consent rule is about autodialled and AI-voice contacts")
     return rule
 
 

@@ -429,3 +429,31 @@ def created_work(ws: Workspace, now: datetime | None = None) -> CreatedWork:
         callbacks_ahead=ahead,
         promises_pending=int(pending or 0),
     )
+
+
+# The demo's loan agreement (fictional) asks for the borrower's consent to calls and
+# texts, autodialled included, at the mobile number given, as US lenders' agreements do.
+DEMO_CONSENT_CLAUSE = (
+    "By giving your mobile number you agree that we and our collectors may call and text"
+    " you at that number about this loan, including by autodialer, prerecorded or"
+    " artificial voice. You may revoke this at any time by any reasonable means,"
+    " e.g. reply STOP."
+)
+
+
+def record_demo_consents(ws: Workspace, pack_name: str) -> int:
+    """Under a pack that asks for prior consent to autodialled calls and texts (us-regf,
+    us-ma: TCPA), record the consent the demo's loan agreements give at origination for
+    each borrower's mobile (``DEMO_CONSENT_CLAUSE``); other packs: nothing. Returns the
+    number of borrowers recorded."""
+    from arrears.compliance import load_pack
+    from arrears.compliance.consent import record_origination_consents
+    from arrears.compliance.rules import PriorConsent
+    from arrears.store.unit_of_work import UnitOfWork
+
+    if not any(isinstance(r, PriorConsent) for r in load_pack(pack_name).rules):
+        return 0
+    with UnitOfWork(ws.engine) as uow:
+        count = record_origination_consents(uow.session, DEMO_CONSENT_CLAUSE, "demo")
+        uow.commit()
+    return count

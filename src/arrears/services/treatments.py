@@ -241,6 +241,8 @@ def gate_actions(
                     debtor_tz=customer.time_zone,
                     # a strategy's visit is planned for two collectors (_create_work)
                     agents=VISIT_AGENTS if channel == "visit" else 1,
+                    # the strategy's calls go to the dialer list, its texts out in bulk
+                    dialing="autodialer" if channel in ("call", "sms") else None,
                 ),
                 recipient=recipient,
             )

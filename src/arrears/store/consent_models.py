@@ -1,10 +1,11 @@
 """The consent and opt-out ledger (table ``consent_entries``).
 
 One row per consent given or withdrawn, per debtor, channel and recipient: when, how
-it reached us (``source``: the debtor portal, a reply STOP/退订 to a text, a note of a
-call, a letter) and the text the debtor saw or sent. Rows are never changed: the latest
-entry for a channel and recipient is the debtor's preference. An opt-out also places a
-``consent_withdrawn`` hold (``hold_id``), which is what the compliance gate enforces.
+it reached us (``source``: the loan agreement at origination, the debtor portal, a
+reply STOP/退订 to a text, a note of a call, a letter) and the text the debtor saw or
+sent. Rows are never changed: the latest entry for a channel and recipient is the
+debtor's preference. An opt-out also places a ``consent_withdrawn`` hold
+(``hold_id``), which is what the compliance gate enforces.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from arrears.domain.contact import CHANNELS
 from arrears.store.models import Base, _one_of, utcnow
 
 CONSENT_KINDS = ("consent", "opt_out")
-CONSENT_SOURCES = ("portal", "reply_stop", "call_note", "letter")
+CONSENT_SOURCES = ("portal", "reply_stop", "call_note", "letter", "origination")
 
 
 class ConsentEntry(Base):

@@ -194,6 +194,7 @@ def log_contact(
         customer.time_zone,
         party,
         code.outcome if channel in ("call", "visit") else None,
+        dialing="manual",  # a collector's own call or text, not the dialer's
     )
     verdict: Verdict = gate.check(attempt, recipient)
     row = ContactAttempt(
@@ -305,8 +306,9 @@ def compliance_status(
         # a fresh gate per channel: a dry run must not count toward another's caps
         gate = inputs.gate(pack(pack_name), [case.customer_id])
         attempt = Attempt(
-            f"dry-{channel}", case.customer_id, case.loan_id, channel, moment, customer.time_zone
-        )
+            f"dry-{channel}", case.customer_id, case.loan_id, channel, moment,
+            customer.time_zone, dialing="manual",
+        )  # fmt: skip
         verdict = gate.check(attempt, recipients[channel])
         out.append(ChannelStatus(channel, verdict.allowed, verdict.rules, verdict.reasons))
     return out
