@@ -207,3 +207,17 @@ def test_allocate_optimize_on_the_demo(demo: Path) -> None:
     result = runner.invoke(app, ["allocate", "--optimize", "--as-of", AS_OF, "-w", str(demo)])
     assert result.exit_code == 0, result.output
     assert "allocated" in result.output
+
+
+@pytest.mark.slow
+def test_an_a_a_comparison_shows_no_uplift(twin) -> None:  # type: ignore[no-untyped-def]
+    """Every arm runs the whole book on common random numbers: the same strategy twice
+    gives the same figures, so a challenger's uplift is its strategy's alone."""
+    from arrears.optimize.twin import readout
+
+    strategy = load_strategy(default_strategy_path())
+    arms = [Arm("a", strategy), Arm("b", strategy)]
+    results = [run_seed(twin, arms, 3, s, {}) for s in (0, 1)]
+    assert results[0].arms["a"].figures() == results[0].arms["b"].figures()
+    uplift = readout(results, arms)["uplift"]["b"]
+    assert all(v == [0.0, 0.0, 0.0] for v in uplift.values())

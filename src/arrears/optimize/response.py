@@ -65,13 +65,16 @@ class ResponseModel:
     def pay_probability(self, x: np.ndarray) -> np.ndarray:
         return sigmoid(self.intercept + x @ self.coef)
 
-    def shares(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        """The share of the amount overdue ``n`` payers pay."""
-        full = rng.random(n) < self.full_share
+    def shares(self, u_full: np.ndarray, u_partial: np.ndarray) -> np.ndarray:
+        """The share of the amount overdue payers pay, from two uniforms each: in full
+        when the first is under ``full_share``, else the history's partial share the
+        second picks."""
         partial = (
-            rng.choice(self.partial_shares, n) if len(self.partial_shares) else np.full(n, 0.5)
+            np.sort(self.partial_shares)[(u_partial * len(self.partial_shares)).astype(int)]
+            if len(self.partial_shares)
+            else np.full(len(u_partial), 0.5)
         )
-        return np.where(full, 1.0, partial)
+        return np.where(u_full < self.full_share, 1.0, partial)
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -207,7 +207,6 @@ class _Compiled:
         self.expr: Any = None  # the first day's expression (its in-memory tables)
         self.template: str | None = None
         self.checked = False
-        self.registered: set[int] = set()
 
     @staticmethod
     def _sub(sql: str, words: list[str]) -> str:
@@ -237,9 +236,10 @@ class _Compiled:
                 self.template = None  # the day is more than a literal: compile each day
         if self.template is None:
             return con.to_pyarrow(self.build(day))
-        if id(con) not in self.registered:
+        done = con.__dict__.setdefault("_arrears_compiled", set())
+        if id(self) not in done:
             con._run_pre_execute_hooks(self.expr)  # the in-memory tables the SQL names
-            self.registered.add(id(con))
+            done.add(id(self))
         sql = self.template
         for k, w in enumerate(self.words(day)):
             sql = sql.replace(f"\x00{k}\x00", w)
@@ -255,8 +255,32 @@ def run_seed(
     calls_per_collector: int = DEFAULT_CALLS_PER_COLLECTOR,
     progress: Callable[[int], None] | None = None,
 ) -> SeedResult:
-    """One run of ``days`` days from the twin's start, customers split between ``arms``
-    by ``seed``. The book stays in DuckDB tables between days."""
+    """One run of ``days`` days from the twin's start for each of ``arms``, each over the
+    whole book with the same random numbers (common random numbers: a loan's draws on a
+    day are the same under every arm), so arms differ by their strategy alone and a
+    challenger's uplift is paired loan by loan."""
+    started, cpu = clock.perf_counter(), clock.process_time()
+    totals = {
+        arm.name: _run_arm(twin, arm, days, seed, costs, calls_per_collector, progress)
+        for arm in arms
+    }
+    return SeedResult(
+        seed, totals, clock.perf_counter() - started, days, clock.process_time() - cpu
+    )
+
+
+def _run_arm(
+    twin: Twin,
+    arm: Arm,
+    days: int,
+    seed: int,
+    costs: dict[str, Decimal],
+    calls_per_collector: int,
+    progress: Callable[[int], None] | None,
+) -> ArmTotals:
+    """The whole book under ``arm`` for ``days`` days. The book stays in DuckDB tables
+    between days."""
+    arms = [arm]
     import ibis
 
     from arrears.batch.close import STATIC, BatchBook
@@ -266,15 +290,12 @@ def run_seed(
     from arrears.compliance import Attempt, Hold
     from arrears.services.treatments import NO_RECIPIENT, VISIT_AGENTS, send_moment
 
-    started, cpu = clock.perf_counter(), clock.process_time()
-    rng = np.random.default_rng(seed)
     src = BatchBook(twin.folder / "batch")
     accounts, dues = src.read_state(twin.start)
+    accounts = accounts.sort_by("loan_id")
 
     customer_ids = sorted(twin.customers)
-    arm_of_customer = dict(
-        zip(customer_ids, rng.integers(len(arms), size=len(customer_ids)).tolist(), strict=True)
-    )
+    arm_of_customer = dict.fromkeys(customer_ids, 0)
     gate = twin.gate_inputs.gate(twin.pack, customer_ids)
     capacity = twin.collectors * calls_per_collector if twin.collectors else None
     totals = {a.name: ArmTotals() for a in arms}
@@ -319,7 +340,9 @@ def run_seed(
         for a in range(len(arms)):
             _put(con, f"sim_snap_{a}", _snapshot_of(accounts).slice(0, 0))
         compiled = twin.compiled.setdefault(
-            tuple(a.name for a in arms), _compile(con, close_inputs, twin.catalog, arms)
+            ("<close>",), _compile(con, close_inputs, twin.catalog, [])
+        ) + twin.compiled.setdefault(
+            (arm.name,), _compile(con, close_inputs, twin.catalog, arms)[2:]
         )
         for offset in range(days):
             today = twin.start + timedelta(days=offset)  # closed
@@ -338,7 +361,12 @@ def run_seed(
                 + accounts.column("compound").to_numpy()
                 + accounts.column("fee").to_numpy()
             )
-            arm_index = np.array([arm_of_customer.get(c, 0) for c in cust])
+            arm_index = np.zeros(len(cust), dtype=np.int64)
+            # the day's draws, one set per loan by its place in the book (sorted by loan
+            # id, the same under every arm): pay, full, partial, dispute, answer, promise,
+            # on time
+            draw = np.random.default_rng([seed, offset]).random((7, len(loan_ids)))
+            position = {lid: i for i, lid in enumerate(loan_ids)}
             late = active & (dpd > 0)
             if offset == 0:
                 for i in np.flatnonzero(late):
@@ -414,15 +442,16 @@ def run_seed(
                 arm_totals.by_channel[channel] += 1
                 arm_totals.cost += costs.get(ACTION_OF_CHANNEL.get(p["channel"], ""), Decimal(0))
                 made.setdefault(p["loan_id"], set()).add(ACTION_OF_CHANNEL.get(channel, channel))
-                if rng.random() < twin.model.dispute_rate:
+                k = position[p["loan_id"]]
+                if draw[3, k] < twin.model.dispute_rate:
                     arm_totals.disputes += 1
                     held = gate.holds.get(customer.customer_id, ())
                     gate.holds[customer.customer_id] = (
                         *held,
                         Hold("dispute", None, p["loan_id"], "simulated dispute"),
                     )
-                answered = channel == "call" and rng.random() < twin.model.answer_rate
-                if answered and rng.random() < twin.model.promise_rate:
+                answered = channel == "call" and draw[4, k] < twin.model.answer_rate
+                if answered and draw[5, k] < twin.model.promise_rate:
                     arm_totals.promises += 1
                     promise_until[p["loan_id"]] = n_send + PROMISE_DAYS
             # responses: payments on the send day
@@ -431,9 +460,8 @@ def run_seed(
                 c: np.array([c in made.get(loan_ids[i], ()) for i in idx], bool) for c in CHANNELS
             }
             x = design(dpd[idx].astype(float), overdue_cents[idx] / 100.0, contacted)
-            u = rng.random(len(idx))
-            payers = idx[u < twin.model.pay_probability(x)]
-            shares = twin.model.shares(rng, len(payers))
+            payers = idx[draw[0, idx] < twin.model.pay_probability(x)]
+            shares = twin.model.shares(draw[1, payers], draw[2, payers])
             pays: list[tuple[str, int, int]] = []
             for i, share in zip(payers, shares, strict=True):
                 cents = max(1, round(float(overdue_cents[i]) * float(share)))
@@ -447,12 +475,7 @@ def run_seed(
             index_of = {lid: i for i, lid in enumerate(loan_ids)}
             for lid, cents in twin.due.get(n_send, ()):
                 i = index_of.get(lid)
-                if (
-                    i is not None
-                    and active[i]
-                    and not late[i]
-                    and rng.random() < twin.model.on_time
-                ):
+                if i is not None and active[i] and not late[i] and draw[6, i] < twin.model.on_time:
                     pays.append((lid, n_send, cents))
             for lid, until in list(promise_until.items()):
                 if until < n_send:
@@ -465,7 +488,7 @@ def run_seed(
                     schema=PAYMENTS,
                 ),
             )
-            accounts = _cast(compiled[0].run(con, n_send), ACCOUNTS)
+            accounts = _cast(compiled[0].run(con, n_send), ACCOUNTS).sort_by("loan_id")
             dues = _cast(compiled[1].run(con, n_send), DUES)
             _put(con, "sim_acc", accounts)
             _put(con, "sim_dues", dues)
@@ -475,9 +498,7 @@ def run_seed(
         _count_end(accounts, arms, arm_of_customer, totals, start_bucket)
     finally:
         con.disconnect()
-    return SeedResult(
-        seed, totals, clock.perf_counter() - started, days, clock.process_time() - cpu
-    )
+    return totals[arm.name]
 
 
 def _compile(con: Any, close_inputs: Any, catalog: Any, arms: Sequence[Arm]) -> list[_Compiled]:
