@@ -189,4 +189,4 @@ class StrategyAssignment(Base):
     arm: Mapped[str] = mapped_column(String(32))
     segment: Mapped[str] = mapped_column(String)
     step: Mapped[str | None] = mapped_column(String)
-    channel: Mapped[str | None] = mapped_column(String(8))
+    channel: Mapped[str | None] = mapped_column(String(16))  # a step channel (strategy.model)
