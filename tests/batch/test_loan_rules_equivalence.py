@@ -21,6 +21,7 @@ from arrears.domain.products import (
     CIVIL_CODE_561,
     CapBasis,
     ChargeDays,
+    ClassificationScheme,
     PenaltyFrom,
     load_catalog,
 )
@@ -44,6 +45,11 @@ CAT = replace(
         "CONS-OV": _capped("CONS-OV", cost_cap=D("0.24")),
         "CONS-LPR": _capped("CONS-LPR", cost_cap=None, cost_cap_lpr_multiple=D(4), lpr=LPR),
         "CONS-561": replace(_CONSUMER, code="CONS-561", waterfall=CIVIL_CODE_561),
+        "CONS-CLS": replace(
+            _CONSUMER,
+            code="CONS-CLS",
+            classification=ClassificationScheme(0, 60, 90, 180),  # 次级 over 60 DPD
+        ),
         "CONS-30": replace(
             _CONSUMER,
             code="CONS-30",
@@ -116,10 +122,16 @@ def _book() -> list[SampleLoan]:
             (Payment("b1", date(2025, 4, 9), D("550.08")),),
         ),
     ]
+    # thresholds of its own: 次级 over 60 DPD (the book's: over 90)
+    strict = [
+        SampleLoan(_open(f"CLS-{code}", date(2025, 1, 5), code=code), "C9", "never", ())
+        for code in ("CONS-CLS", "CONSUMER")
+    ]
     return [
         *capped,
         *costs,
         *back,
+        *strict,
         SampleLoan(late, "C1", "late", (Payment("p1", date(2025, 4, 9), D("550.08")),)),
         SampleLoan(past_due, "C2", "written_off", ()),
         SampleLoan(grace, "C3", "written_off", ()),
@@ -223,3 +235,13 @@ def test_true_30_360_charges_across_the_end_of_february(tmp_path):
         for code in ("CONS-30", "CONSUMER")
     }
     assert grew == {"CONS-30": D("1.04"), "CONSUMER": D("0.35")}
+
+
+def test_classification_thresholds_per_product(closed):
+    # contract 3: #1 due 5 Feb unpaid, DPD 61 on 7 Apr: 次级 under CONS-CLS (over 60),
+    # 关注 under the book's thresholds (up to 90), on both engines
+    _, book, reference = closed
+    rows = {r["loan_id"]: r for r in book.read_state(date(2025, 4, 8))[0].to_pylist()}
+    assert (rows["CLS-CONS-CLS"]["dpd"], rows["CLS-CONS-CLS"]["loan_class"]) == (62, "substandard")
+    assert rows["CLS-CONSUMER"]["loan_class"] == "special_mention"
+    assert reference[date(2025, 4, 8)]["CLS-CONS-CLS"].loan_class == "substandard"

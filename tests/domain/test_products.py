@@ -20,6 +20,7 @@ from arrears.domain.products import (
     ScheduleMethod,
     WaterfallMode,
     load_catalog,
+    parse_catalog,
 )
 
 D = Decimal
@@ -255,3 +256,44 @@ def test_unknown_key_in_card_table(tmp_path):
 def test_fractional_grace_days(tmp_path):
     message = load_error(tmp_path, MINIMAL.format(extra="grace_days = 2.5"))
     assert "products.X.grace_days" in message
+
+
+def test_classification_thresholds_per_product():
+    # issue 25, contract 3: a product may class by its own DPD thresholds
+    cat = parse_catalog(
+        {
+            "products": {
+                "OWN": {
+                    "method": "annuity",
+                    "annual_rate": 0.18,
+                    "term_months": 12,
+                    "classification": {  # 关注 to 60 DPD, 次级 to 90, 可疑 to 180
+                        "normal": 0,
+                        "special_mention": 60,
+                        "substandard": 90,
+                        "doubtful": 180,
+                    },
+                },
+                "BOOK": {"method": "annuity", "annual_rate": 0.18, "term_months": 12},
+            }
+        }
+    )
+    own, book = (
+        cat.classification_of(cat.product("OWN")),
+        cat.classification_of(cat.product("BOOK")),
+    )
+    assert own.classify(61).value == "substandard" and book.classify(61).value == "special_mention"
+    assert book == cat.classification
+    with pytest.raises(ProductError, match=r"products\.OWN\.classification"):
+        parse_catalog(
+            {
+                "products": {
+                    "OWN": {
+                        "method": "annuity",
+                        "annual_rate": 0.18,
+                        "term_months": 12,
+                        "classification": {"normal": 0, "special_mention": 0},
+                    }
+                }
+            }
+        )

@@ -323,7 +323,7 @@ def charge(a: Table, day: int) -> Table:
     )
 
 
-def _case(value: ir.IntegerValue, edges: list[int], labels: list[Any]) -> ir.Value:
+def _case(value: ir.IntegerValue, edges: list[Any], labels: list[Any]) -> ir.Value:
     """``labels[i]`` for the first edge ``value <= edges[i]``, else the last label."""
     branches = [(value <= edge, label) for edge, label in zip(edges, labels, strict=False)]
     return ibis.cases(*branches, else_=labels[-1])
@@ -339,8 +339,7 @@ def assess(a: Table, day: int, catalog: Catalog) -> Table:
     dpd = ibis.ifelse(raw > a.grace, raw, 0).cast("int32")
     edges = list(catalog.buckets.edges)
     names = list(catalog.buckets.names)
-    c = catalog.classification
-    class_edges = [c.normal, c.special_mention, c.substandard, c.doubtful]
+    class_edges = [a.cls_normal, a.cls_special_mention, a.cls_substandard, a.cls_doubtful]
     classes = ["normal", "special_mention", "substandard", "doubtful", "loss"]
     owed = a.not_due + a.principal_due + a.interest_due + a.penalty + a.compound + a.fee + a.costs
     status = ibis.cases(

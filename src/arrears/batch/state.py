@@ -202,7 +202,17 @@ def product_row(code: str, product: Product) -> dict[str, object]:
 
 
 def products_table(catalog: Catalog) -> pa.Table:
-    rows = [product_row(code, p) for code, p in sorted(catalog.products.items())]
+    rows = []
+    for code, p in sorted(catalog.products.items()):
+        row = product_row(code, p)
+        c = catalog.classification_of(p)  # 五级分类 thresholds, the product's or the book's
+        row |= {
+            "cls_normal": c.normal,
+            "cls_special_mention": c.special_mention,
+            "cls_substandard": c.substandard,
+            "cls_doubtful": c.doubtful,
+        }
+        rows.append(row)
     return pa.Table.from_pylist(rows)
 
 

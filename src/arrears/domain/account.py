@@ -561,7 +561,8 @@ def _delinquency(acc: LoanAccount, day: date, catalog: Catalog) -> Delinquency:
     oldest = dpd_anchor(acc, day)
     raw = (day - oldest.due_date).days if oldest else 0
     dpd = raw if raw > product.grace_days else 0
-    d = assess(dpd, oldest.seq if oldest else None, catalog.buckets, catalog.classification)
+    classes = catalog.classification_of(product)
+    d = assess(dpd, oldest.seq if oldest else None, catalog.buckets, classes)
     if acc.ledger.written_off:  # 核销 is of a loan classed 损失, and it stays there
         return replace(d, loan_class=LoanClass.LOSS)
     return d
@@ -608,6 +609,7 @@ class _QuietDays:
 
     def __init__(self, acc: LoanAccount, catalog: Catalog) -> None:
         self.catalog, self.grace = catalog, acc.product.grace_days
+        self.classes = catalog.classification_of(acc.product)
         first = _with(acc, acc.ledger, acc.closed_through + ONE_DAY, acc.charged)
         self.base = state_of(first, catalog)
         self.written_off = acc.ledger.written_off
@@ -627,7 +629,7 @@ class _QuietDays:
                 b.first_payment_default,
             )
         else:
-            d = assess(dpd, self.first_seq, self.catalog.buckets, self.catalog.classification)
+            d = assess(dpd, self.first_seq, self.catalog.buckets, self.classes)
             bucket, index = d.bucket, d.bucket_index
             klass, fpd = d.loan_class.value, d.first_payment_default
             if self.written_off:

@@ -319,6 +319,8 @@ class Product:
     charges: ChargeRules = field(default_factory=ChargeRules)
     waterfall: Waterfall = field(default_factory=Waterfall)
     card: CardRules = field(default_factory=CardRules)
+    # 五级分类 DPD thresholds of this product; None: the portfolio's
+    classification: ClassificationScheme | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,6 +331,10 @@ class Catalog:
     buckets: BucketScheme = field(default_factory=BucketScheme)
     classification: ClassificationScheme = field(default_factory=ClassificationScheme)
     currency: str = DEFAULT_CURRENCY
+
+    def classification_of(self, product: Product) -> ClassificationScheme:
+        """The product's own classification thresholds, else the portfolio's."""
+        return product.classification or self.classification
 
     def product(self, code: str) -> Product:
         try:
@@ -463,6 +469,9 @@ def _parse_product(
         charges=charges,
         waterfall=waterfall,
         card=card,
+        classification=r.build("classification", lambda v: ClassificationScheme(**v), None)
+        if "classification" in body
+        else None,
     )
     r.finish()
     if (
