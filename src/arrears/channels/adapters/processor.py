@@ -190,7 +190,14 @@ def parse_event(body: bytes, signed_at: int) -> Event:
         kinds = ", ".join(k.value for k in EventKind)
         raise WebhookRejected(400, "bad_field", f"type: must be one of {kinds}") from None
     created = data.get("created")
-    if not isinstance(created, Decimal) or created != created.to_integral_value():
+    # unix seconds have at most 12 digits (a number like 1e100000000 would take int()
+    # minutes to build)
+    if (
+        not isinstance(created, Decimal)
+        or not created.is_finite()
+        or created.adjusted() >= 12
+        or created != created.to_integral_value()
+    ):
         raise WebhookRejected(400, "bad_field", "created: must be a whole number (unix time)")
     return Event(
         event_id=_text(data, "id", 128),
