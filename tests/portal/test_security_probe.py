@@ -153,3 +153,25 @@ def test_racing_wrong_codes_get_no_more_tries_than_the_limit(client, workspace, 
         w.join()
     assert len(answers) == threads
     assert answers.count("portal_code_wrong") <= access.Limits().code_tries, answers
+
+
+def test_too_many_documents_are_refused_before_any_is_read(client, workspace, book) -> None:
+    import pytest
+    from starlette.datastructures import UploadFile
+
+    from arrears.services.workbench.errors import Invalid
+    from arrears.web.portal.router import _files
+
+    streams = [io.BytesIO(PDF) for _ in range(200)]
+    with pytest.raises(Invalid):
+        _files([UploadFile(s, filename=f"{n}.pdf") for n, s in enumerate(streams)])
+    assert all(s.tell() == 0 for s in streams)  # none was read into memory
+    csrf = verify(client, workspace)
+    answer = client.post(
+        "/portal/dispute",
+        data={"reason": "not mine", "csrf_token": csrf},
+        files=[("documents", (f"{n}.pdf", io.BytesIO(PDF), "application/pdf")) for n in range(4)],
+    )
+    assert answer.status_code == 422, answer.text[:300]
+    with UnitOfWork(book.engine) as uow:
+        assert not list(uow.session.scalars(select(CaseDocument.id)))

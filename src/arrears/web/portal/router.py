@@ -637,10 +637,15 @@ def do_settlement(
 
 
 def _files(documents: list[UploadFile]) -> list[tuple[str, str, bytes]]:
+    named = [upload for upload in documents if upload.filename]
+    if len(named) > actions.MAX_DOCUMENTS:  # refused before any is read into memory
+        raise Invalid(
+            f"documents: at most {actions.MAX_DOCUMENTS}",
+            "portal_too_many_files",
+            high=actions.MAX_DOCUMENTS,
+        )
     out = []
-    for upload in documents:
-        if not upload.filename:
-            continue
+    for upload in named:
         content = upload.file.read(MAX_UPLOAD + 1)
         out.append((upload.filename[:200], upload.content_type or "", content))
     return out
