@@ -16,6 +16,7 @@ CASES = {
     "time_barred.suit": ("该债务已过诉讼时效", "time-barred"),
     "cn-2026.dials.daily": ("该渠道在此期间的联系次数已达上限", "contact limit"),
     "us-ma.phone.work": ("该渠道在此期间的联系次数已达上限", "contact limit"),
+    "us-regf.tcpa.consent": ("未记录债务人事先同意", "no prior consent"),
 }
 
 

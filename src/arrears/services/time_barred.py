@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
 from arrears.channels.letters import Letter
@@ -54,10 +54,13 @@ class BarredDebt:
         return barred_from(self.defaulted_on, self.limitation)
 
 
-def time_barred_debts(session: Session, pack: RulePack, on: date) -> dict[str, BarredDebt]:
-    """The debts with an open case that are time-barred on ``on`` under ``pack``'s
-    periods (none when the pack has no ``[limitation]``). A debt defaulted on its
-    first missed due date (``on`` minus the case's days past due)."""
+def time_barred_debts(
+    session: Session, pack: RulePack, on: date, loan_ids: Collection[str] | None = None
+) -> dict[str, BarredDebt]:
+    """The debts with an open case (among ``loan_ids`` when given) that are time-barred
+    on ``on`` under ``pack``'s periods (none when the pack has no ``[limitation]``). A
+    debt defaulted on its first missed due date (``on`` minus the case's days past
+    due)."""
     table = pack.limitation
     if table is None:
         return {}
@@ -69,6 +72,7 @@ def time_barred_debts(session: Session, pack: RulePack, on: date) -> dict[str, B
         .join(Loan, Loan.loan_id == CaseRow.loan_id)
         .join(Customer, Customer.customer_id == CaseRow.customer_id)
         .where(CaseRow.status == "open")
+        .where(CaseRow.loan_id.in_(list(loan_ids)) if loan_ids is not None else true())
     )
     for loan_id, customer_id, dpd, product, address in rows:
         state = state_of(address)
@@ -140,6 +144,35 @@ def apply_to_queued(
         else:
             message.body += f"\n{text}"
     session.flush()
+
+
+# What the collector is told before a call script's disclosure, in the script's language
+# (the disclosure is the state's English wording).
+SCRIPT_LEAD = {
+    "zh_CN": "（该债务已过诉讼时效：须向债务人宣读下列州法规定的告知，不得提及起诉。）",
+    "en": "(This debt is time-barred: read the debtor this disclosure the state requires;"
+    " do not mention suit.)",
+}
+
+
+def script_disclosure(
+    session: Session, settings: Settings, loan_id: str, on: date, language: str
+) -> str | None:
+    """What a call script (话术) about ``loan_id`` must add on ``on`` when the debt is
+    time-barred under the workspace's pack and its state prescribes a disclosure
+    (California, New York): a lead for the collector in ``language`` and the state's
+    text, as the texts, emails and letters carry it (None otherwise)."""
+    from arrears.compliance import load_pack
+
+    debt = time_barred_debts(session, load_pack(settings.compliance_pack), on, [loan_id])
+    barred = debt.get(loan_id)
+    if barred is None:
+        return None
+    collector = settings.lender_for(barred.product).voice("en").legal_name
+    text = disclosure(barred.state, collector=collector, defaulted_on=barred.defaulted_on, on=on)
+    if text is None:
+        return None
+    return f"{SCRIPT_LEAD.get(language, SCRIPT_LEAD['en'])}\n{text}"
 
 
 def _text(session: Session, message: OutboxMessage, letter: Letter | None) -> str:

@@ -230,6 +230,7 @@ def script_text(session: Session, case: CaseRow, root: Path | None, name: str) -
     from arrears.channels.fields import LANGUAGES
     from arrears.channels.templates import TemplateError, get_template, render
     from arrears.services.settings import Settings, load_settings, message_reference
+    from arrears.services.time_barred import script_disclosure
 
     customer = session.get(Customer, case.customer_id)
     loan = session.get(Loan, case.loan_id)
@@ -247,10 +248,13 @@ def script_text(session: Session, case: CaseRow, root: Path | None, name: str) -
         reference=message_reference(case.updated_on, loan.loan_id),
     )
     try:
-        return render(get_template(session, name, language), merge).body
+        body = render(get_template(session, name, language), merge).body
     except TemplateError as exc:
         log.warning("call script %s cannot be shown: %s", name, exc)
         return None
+    # a time-barred debt: the state's disclosure (California, New York), as texts carry it
+    extra = script_disclosure(session, settings, loan.loan_id, case.updated_on, language)
+    return f"{body.rstrip()}\n{extra}" if extra else body
 
 
 def _present(

@@ -12,10 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Subquery
 
+from arrears.compliance import RulePack, load_pack
 from arrears.domain.money import quantize
 from arrears.services import audit
 from arrears.services.workbench.access import Actor, case_scope, require_role, visible_case
-from arrears.services.workbench.errors import Invalid
+from arrears.services.workbench.errors import Conflict, Invalid
 from arrears.store.models import CaseRow
 from arrears.store.workbench_models import LEGAL_STAGES, LegalAction
 
@@ -34,10 +35,14 @@ def record_stage(
     court_case_number: str = "",
     costs: Decimal = Decimal(0),
     notes: str = "",
+    pack: RulePack | str | None = None,
 ) -> LegalAction:
     """Move the case to litigation ``stage`` from ``started_on``. Stages go forward
     (asset preservation may come before judgment, disposal only after enforcement);
-    filing and later stages need the court."""
+    filing and later stages need the court. Under a ``pack`` with limitation periods, a
+    time-barred debt gets no lawyer letter, filing or asset preservation before a suit
+    was filed (12 CFR 1006.26(b): no suit or threat of suit): Conflict
+    ``legal_time_barred``."""
     require_role(actor, LEGAL_ROLES, "manage litigation")
     audit.begin_write(session)
     visible_case(session, actor, case_id)
@@ -69,6 +74,8 @@ def record_stage(
             raise Invalid("stage: asset disposal comes after enforcement", "legal_disposal_early")
     if ORDER[stage] >= ORDER["filing"] and not court.strip():
         raise Invalid("court: required from filing on", "legal_court_required")
+    if pack and stage in SUIT_STAGES:
+        _refuse_time_barred(session, case_id, started_on, pack)
     action = LegalAction(
         case_id=case_id,
         stage=stage,
@@ -90,6 +97,29 @@ def record_stage(
         {"stage": stage, "started_on": started_on, "court": court, "costs": costs},
     )
     return action
+
+
+# The stages that sue or threaten suit: none on a time-barred debt (judgment and
+# enforcement follow a suit filed in time).
+SUIT_STAGES = frozenset({"lawyer_letter", "filing", "asset_preservation"})
+
+
+def _refuse_time_barred(session: Session, case_id: int, on: date, pack: RulePack | str) -> None:
+    from arrears.services.time_barred import time_barred_debts
+
+    rule_pack = load_pack(pack) if isinstance(pack, str) else pack
+    case = session.get(CaseRow, case_id)
+    if case is None or any(a.stage == "filing" for a in stages_of(session, case_id)):
+        return
+    barred = time_barred_debts(session, rule_pack, on, [case.loan_id]).get(case.loan_id)
+    if barred is not None:
+        raise Conflict(
+            f"stage: debt {case.loan_id} is time-barred since {barred.barred_from}"
+            f" ({barred.limitation.years} years, {barred.limitation.source}): no suit or"
+            " threat of suit (12 CFR 1006.26(b))",
+            "legal_time_barred",
+            date=barred.barred_from,
+        )
 
 
 def stages_of(session: Session, case_id: int) -> list[LegalAction]:

@@ -150,6 +150,7 @@ def get_performance(
 
 @router.post("/cases/{case_id}/legal", response_model=LegalOut, status_code=201, tags=["legal"])
 def post_legal(
+    request: Request,
     case_id: RowId,
     body: LegalIn,
     actor: Actor = Depends(require_user),
@@ -166,6 +167,7 @@ def post_legal(
         court_case_number=body.court_case_number,
         costs=body.costs,
         notes=body.notes,
+        pack=settings_of(request).compliance_pack,
     )
     uow.commit()
     return LegalOut.model_validate(row)

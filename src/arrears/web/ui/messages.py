@@ -709,6 +709,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "the debt is time-barred: a message may not mention suit or legal action",
         "该债务已过诉讼时效：信息中不得提及起诉或法律行动",
     ),
+    "compliance.reason.prior_consent": (
+        "no prior consent to autodialled calls or texts to this number is on record",
+        "未记录债务人事先同意以自动拨号方式致电或发短信至该号码",
+    ),
+    "refusal.legal_time_barred": (
+        "The debt is time-barred since {date}: no lawyer letter, filing or asset"
+        " preservation (no suit or threat of suit).",
+        "该债务自 {date} 起已过诉讼时效：不得发律师函、起诉或申请财产保全"
+        "（不得起诉或以诉讼相威胁）。",
+    ),
     "compliance.reason.other": ("blocked by rule {rule}", "被规则 {rule} 拦截"),
     "memo.arrangement": ("arrangement {id} ({kind})", "还款安排 {id}（{kind}）"),
     # team, agencies, legal, dashboard, compliance (more)

@@ -199,6 +199,7 @@ async def record_stage(
             uow.session, actor, _case_id(form), first(form, "stage"), started,
             court=first(form, "court"), court_case_number=first(form, "court_case_number"),
             costs=costs, notes=first(form, "notes"),
+            pack=settings_of(request).compliance_pack,
         )  # fmt: skip
         return t("legal.recorded")
 

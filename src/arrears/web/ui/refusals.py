@@ -71,7 +71,7 @@ def rule_kind(rule_id: str) -> str:
     if "third_party" in parts and len(parts) > 2:  # cn-2026.third_party.unreachable …
         return f"third_party.{parts[-1]}"
     for kind in ("hours", "third_party", "cap", "after-conversation", "7in7", "dials",
-                 "conversations", "phone", "visit"):  # fmt: skip
+                 "conversations", "phone", "visit", "tcpa"):  # fmt: skip
         if kind in parts:
             return _KINDS.get(kind, kind)
     return rule_id
@@ -84,6 +84,7 @@ _KINDS = {
     "conversations": "cap",
     "phone": "cap",
     "visit": "visit_agents",
+    "tcpa": "prior_consent",
 }
 
 
