@@ -123,3 +123,37 @@ def test_the_signature_header_in_any_case_and_its_absence(
         headers={SIGNATURE_HEADER.lower(): header, "content-type": "text/plain"},
     )
     assert answer.status_code == 200, answer.text
+
+
+def test_a_chunked_body_is_cut_off_at_the_limit(ws: Workspace, client: TestClient) -> None:
+    """A body without a declared length is read no further than 64 KiB (it was all
+    buffered first: a stranger could stream gigabytes into the server's memory)."""
+    import anyio
+
+    app = client.app
+    pulled = 0
+
+    async def receive() -> dict:
+        nonlocal pulled
+        pulled += 1
+        return {"type": "http.request", "body": b"x" * 4096, "more_body": pulled < 10_000}
+
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/webhooks/processor/standin",
+        "raw_path": b"/webhooks/processor/standin", "query_string": b"", "root_path": "",
+        "headers": [(b"transfer-encoding", b"chunked")], "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80), "state": {},
+    }  # fmt: skip
+
+    async def run() -> None:
+        await app(scope, receive, send)  # type: ignore[operator]
+
+    anyio.run(run)
+    assert sent[0]["status"] == 413
+    assert pulled <= 64 * 1024 // 4096 + 1, pulled

@@ -118,9 +118,13 @@ async def processor_webhook(name: str, request: Request) -> Response:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY:
         return _problem(413, "too_large", f"a webhook body is at most {MAX_BODY} bytes")
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        return _problem(413, "too_large", f"a webhook body is at most {MAX_BODY} bytes")
+    # read no further than the limit (a chunked body declares no length)
+    received = bytearray()
+    async for chunk in request.stream():
+        received += chunk
+        if len(received) > MAX_BODY:
+            return _problem(413, "too_large", f"a webhook body is at most {MAX_BODY} bytes")
+    body = bytes(received)
     try:
         processor = _processor(request)
     except PaymentConfigError as exc:
