@@ -175,3 +175,54 @@ def test_too_many_documents_are_refused_before_any_is_read(client, workspace, bo
     assert answer.status_code == 422, answer.text[:300]
     with UnitOfWork(book.engine) as uow:
         assert not list(uow.session.scalars(select(CaseDocument.id)))
+
+
+def test_a_stop_reply_opts_out_only_the_number_it_came_from(book) -> None:
+    from datetime import timedelta
+
+    from web_support import NOW
+
+    from arrears.channels.adapters.http_gateway import Inbound, apply_inbound
+    from arrears.store.consent_models import ConsentEntry
+
+    at = NOW - timedelta(minutes=5)
+    strangers = [
+        Inbound("13900000000", "STOP", at),  # no debtor's number
+        Inbound("", "退订", at),
+        Inbound("0001", "STOP", at),  # the tail of C1's number
+        Inbound("+86 138 1234", "STOP", at),  # a prefix of it
+        Inbound("13812340001", "stop sending me ads, this is not a stop", at),
+    ]
+    counts = apply_inbound(book.engine, strangers)
+    assert counts["opt_out"] == 0, counts
+    with UnitOfWork(book.engine) as uow:
+        assert not list(uow.session.scalars(select(ConsentEntry)))
+    counts = apply_inbound(book.engine, [Inbound("+86 138-1234-0001", " 退订。", at)])
+    assert counts["opt_out"] == 1
+    with UnitOfWork(book.engine) as uow:
+        rows = list(uow.session.scalars(select(ConsentEntry)))
+    assert [(r.customer_id, r.channel, r.recipient) for r in rows] == [("C1", "sms", "13812340001")]
+
+
+def test_steps_cannot_be_skipped_and_headers_do_not_reset_the_throttle(client, workspace) -> None:
+    import base64
+    import secrets
+
+    from portal_support import link_path
+
+    csrf = open_link(client)
+    sent = client.post("/portal/verify/send", data={"channel": "sms", "csrf_token": csrf})
+    assert sent.status_code == 409  # identity first
+    assert not (workspace / "outbox" / "sms").exists() or not list(
+        (workspace / "outbox" / "sms").glob("*.txt")
+    )
+    code = client.post("/portal/verify/code", data={"code": "000000", "csrf_token": csrf})
+    assert 400 <= code.status_code < 500
+    for path in ("/portal/home", "/portal/pay", "/portal/dispute"):
+        assert client.get(path).status_code == 401
+    assert client.post("/portal/pay", data={"amount": "1", "csrf_token": csrf}).status_code == 401
+    for n in range(25):
+        guess = base64.urlsafe_b64encode(secrets.token_bytes(19)).decode().rstrip("=")
+        spoof = {"X-Forwarded-For": f"10.9.{n}.1", "X-Real-IP": f"10.8.{n}.1"}
+        client.get(f"/portal/l/{guess}", headers=spoof)
+    assert client.get(link_path("L1"), headers={"X-Forwarded-For": "10.7.0.1"}).status_code == 429
