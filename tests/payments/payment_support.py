@@ -18,10 +18,18 @@ from arrears.channels.adapters.processor import (
     event_body,
     signature_header,
 )
-from arrears.domain.account import LoanAccount, Payment, advance, open_account, resume_account
-from arrears.domain.ledger import Ledger
+from arrears.domain.account import (
+    DayState,
+    LoanAccount,
+    Payment,
+    advance,
+    open_account,
+    resume_account,
+)
+from arrears.domain.ledger import Account, Ledger
 from arrears.domain.operations import disburse
 from arrears.domain.products import load_catalog
+from arrears.domain.scenario import Scenario, ScenarioEvent, replay
 from arrears.domain.schedule import LoanTerms, build_schedule
 from arrears.services.payments import Checkout, start_checkout
 from arrears.store.models import Customer, Loan
@@ -34,6 +42,16 @@ PRODUCT = CATALOG.product("CONSUMER")
 TERMS = LoanTerms(Decimal("12000.00"), Decimal("0.18"), 12, date(2026, 1, 15))
 START = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 RETURN_URL = "/portal/paid"
+DAY = date(2026, 12, 1)  # START's business date
+COMPONENTS = (
+    Account.NOT_DUE,
+    Account.PRINCIPAL,
+    Account.INTEREST,
+    Account.PENALTY,
+    Account.COMPOUND,
+    Account.FEE,
+    Account.CREDIT,
+)
 
 
 @dataclass
@@ -160,3 +178,34 @@ def body_for(
         created=created,
         event_id=event_id,
     )
+
+
+def scenario_state(as_of: date, *events: tuple) -> DayState:
+    """Loan L1's state on ``as_of`` as ``arrears loan replay`` computes it from these
+    events (kind, on, amount, ref), in this order."""
+    story = Scenario(
+        "payments test",
+        PRODUCT,
+        TERMS,
+        tuple(
+            ScenarioEvent(n, kind, on, None if amount is None else Decimal(amount), ref)
+            for n, (kind, on, amount, ref) in enumerate(events, start=1)
+        ),
+    )
+    return replay(story, CATALOG, as_of).state
+
+
+def balances_of(ledger: Ledger) -> dict[str, Decimal]:
+    return {a.value: ledger.balance(a) for a in COMPONENTS}
+
+
+def balances_of_state(state: DayState) -> dict[str, Decimal]:
+    return {
+        "not_due": state.principal_not_due,
+        "principal": state.principal_due,
+        "interest": state.interest_due,
+        "penalty": state.penalty,
+        "compound": state.compound,
+        "fee": state.fee,
+        "credit": state.credit,
+    }

@@ -6,21 +6,22 @@ chargeback reverses it through the ledger and the next close charges again."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
 from payment_support import (
-    CATALOG,
-    PRODUCT,
+    DAY,
     RETURN_URL,
-    TERMS,
     Clock,
+    balances_of,
+    balances_of_state,
     body_for,
     checkout,
     domain_account,
     post_event,
+    scenario_state,
     standin,
 )
 from sqlalchemy import func, select
@@ -28,10 +29,9 @@ from sqlalchemy.orm import Session
 
 from arrears.batch.reference import close_book
 from arrears.channels.adapters.processor import EventKind
-from arrears.domain.account import DayState, Payment
-from arrears.domain.ledger import Account, EntryKind, Ledger
+from arrears.domain.account import Payment
+from arrears.domain.ledger import EntryKind, Ledger
 from arrears.domain.scenario import EventKind as EventKind_
-from arrears.domain.scenario import Scenario, ScenarioEvent, replay
 from arrears.services.audit import verify
 from arrears.services.payments import pending_payments, processor_payments
 from arrears.store.models import PaymentRow
@@ -40,50 +40,9 @@ from arrears.store.repositories import EntryRepository
 from arrears.store.workbench_models import AuditEvent
 from arrears.workspace import Workspace
 
-DAY = date(2026, 12, 1)
 pytestmark = pytest.mark.usefixtures("closed")
-COMPONENTS = (
-    Account.NOT_DUE,
-    Account.PRINCIPAL,
-    Account.INTEREST,
-    Account.PENALTY,
-    Account.COMPOUND,
-    Account.FEE,
-    Account.CREDIT,
-)
 CJK = re.compile(r"[\u4e00-\u9fff]")
 LATIN = re.compile(r"[A-Za-z][A-Za-z']+")
-
-
-def scenario_state(as_of: date, *events: tuple) -> DayState:
-    """Loan L1's state on ``as_of`` as ``arrears loan replay`` computes it from these
-    events (kind, on, amount, ref), in this order."""
-    story = Scenario(
-        "payments test",
-        PRODUCT,
-        TERMS,
-        tuple(
-            ScenarioEvent(n, kind, on, None if amount is None else Decimal(amount), ref)
-            for n, (kind, on, amount, ref) in enumerate(events, start=1)
-        ),
-    )
-    return replay(story, CATALOG, as_of).state
-
-
-def balances_of(ledger: Ledger) -> dict[str, Decimal]:
-    return {a.value: ledger.balance(a) for a in COMPONENTS}
-
-
-def balances_of_state(state: DayState) -> dict[str, Decimal]:
-    return {
-        "not_due": state.principal_not_due,
-        "principal": state.principal_due,
-        "interest": state.interest_due,
-        "penalty": state.penalty,
-        "compound": state.compound,
-        "fee": state.fee,
-        "credit": state.credit,
-    }
 
 
 def _ledger(ws: Workspace):  # type: ignore[no-untyped-def]

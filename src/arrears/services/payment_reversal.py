@@ -55,10 +55,16 @@ def reverse_payment(
     anything, ``recharge:<ref>`` and late fees. Raises ``DomainError`` when the ledger
     cannot take them."""
     ledger = replay(loan_id, entries, currency)
-    actual = resume_account(loan_id, product, terms, schedule, ledger, closed_through)
+    # the loan as its last close left it: what was posted since for the open day (an
+    # earlier reversal of that day, a waiver) belongs to that day, as a scenario's
+    # events of one day are each measured against the day before
+    closed = [e for e in entries if e.posted_on <= closed_through]
+    actual = resume_account(
+        loan_id, product, terms, schedule, replay(loan_id, closed, currency), closed_through
+    )
     on = closed_through + ONE_DAY
     reversed_ = ops.reverse(ledger, f"rev:{payment_ref}", on, payment_ref, memo=memo).ledger
-    missed = _avoided(actual, entries, payment_ref)
+    missed = _avoided(actual, closed, payment_ref)
     if missed is not None:
         reversed_ = recharge(actual, reversed_, f"recharge:{payment_ref}", on, missed)
     return reversed_.entries[len(ledger.entries) :]
