@@ -226,3 +226,21 @@ def test_steps_cannot_be_skipped_and_headers_do_not_reset_the_throttle(client, w
         spoof = {"X-Forwarded-For": f"10.9.{n}.1", "X-Real-IP": f"10.8.{n}.1"}
         client.get(f"/portal/l/{guess}", headers=spoof)
     assert client.get(link_path("L1"), headers={"X-Forwarded-For": "10.7.0.1"}).status_code == 429
+
+
+def test_an_amount_typed_as_1e3_is_1000_00_everywhere(client, workspace, book) -> None:
+    from arrears.store.workbench_models import AuditEvent, CaseNote
+
+    csrf = verify(client, workspace)
+    answer = client.post("/portal/pay", data={"amount": "1e3", "csrf_token": csrf})
+    assert answer.status_code == 200, answer.text[:300]
+    due = TODAY.isoformat()
+    answer = client.post(
+        "/portal/promise", data={"amount": "1E3", "due_date": due, "csrf_token": csrf}
+    )
+    assert answer.status_code == 303, answer.text[:300]
+    with UnitOfWork(book.engine) as uow:
+        notes = list(uow.session.scalars(select(CaseNote.body)))
+        audited = list(uow.session.scalars(select(AuditEvent.payload)))
+    assert any("promise to pay 1000.00 CNY" in n for n in notes), notes
+    assert not any("E+3" in str(p) for p in audited)

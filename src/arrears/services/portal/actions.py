@@ -222,7 +222,7 @@ def parse_amount(text: str, currency: str, field: str = "amount") -> Decimal:
             field=field,
             currency=currency,
         )
-    return value
+    return quantize(value, currency)  # "1e3" is 1000.00, never 1E+3 on a page or a checkout
 
 
 def parse_day(text: str, field: str) -> date:
