@@ -12,6 +12,7 @@ import pyarrow as pa
 from strategy_tables import AS_OF, strategy_from
 
 from arrears.strategy import ACTION_COLUMNS, daily_assignments, proposed_actions
+from arrears.strategy.actions import actions_and_assignments
 
 LADDERS = """
 [ladders.main]
@@ -182,3 +183,36 @@ def test_action_rows_carry_what_the_sender_needs(tables):
     assert labels == ("lad", 3, "all", "champion")
     assert (row["case_id"], row["time_zone"], row["send_at_local_hour"]) == (3, "Asia/Urumqi", 10)
     assert str(row["amount"]) == "7000.00"
+
+
+def test_actions_and_assignments_at_once_equal_the_two_expressions(con, tables):
+    # the treatments' one pass (assignment and steps due computed once, as temporary
+    # tables) gives the very rows of proposed_actions and daily_assignments, on a book
+    # with holdouts, arms, cases, step history and loans without a case
+    s = strategy_from(
+        'name = "cc"\nversion = 2\n[[segments]]\nname = "all"\nladder = "main"\n'
+        + LADDERS
+        + '[[arms]]\nname = "champion"\nshare = 0.5\n'
+        '[[arms]]\nname = "challenger"\nshare = 0.3\nladders = { main = "alt" }\n'
+        '[[arms]]\nname = "hold"\nshare = 0.2\nholdout = true\n'
+    )
+    rows = [
+        {"loan_id": f"L{n:03d}", "dpd": n % 25, "overdue_amount": str(1000 * (n % 9))}
+        for n in range(200)
+    ]
+    inputs = [
+        {"loan_id": f"L{n:03d}", "case_id": n if n % 25 else None,
+         "days_to_due": 4 if n % 25 == 0 else None, "customer_type": "individual"}
+        for n in range(200)
+    ]  # fmt: skip
+    snap, inp = tables(rows, inputs)
+    history = ibis.memtable(
+        pa.table({"loan_id": ["L001", "L026"], "case_id": [1, 26], "step": ["sms1", "sms1"]})
+    )
+    actions, assignments = actions_and_assignments(con, snap, inp, s, AS_OF, history)
+    assert actions.num_rows > 50 and assignments.num_rows > actions.num_rows
+    assert actions.equals(proposed_actions(snap, inp, s, AS_OF, history).to_pyarrow())
+    assert assignments.equals(daily_assignments(snap, inp, s, AS_OF, history).to_pyarrow())
+    # a second day on the same connection replaces the temporary tables
+    again, _ = actions_and_assignments(con, snap, inp, s, AS_OF, history)
+    assert again.equals(actions)

@@ -59,7 +59,8 @@ from arrears.store.contact_models import ContactAttempt, StrategyAssignment
 from arrears.store.models import CaseRow, Customer, InstallmentRow, Loan
 from arrears.store.rows import bulk_insert
 from arrears.store.unit_of_work import UnitOfWork
-from arrears.strategy import Strategy, daily_assignments, load_strategy, proposed_actions
+from arrears.strategy import Strategy, load_strategy
+from arrears.strategy.actions import actions_and_assignments
 from arrears.workspace import Workspace
 
 # The rule id of an action that has nowhere to go (no phone, email or address on file).
@@ -157,8 +158,7 @@ def _evaluate(
     snapshot = con.read_parquet(str(path))
     inputs = con.create_table("strategy_inputs", day_inputs(ws, as_of))
     history = con.create_table("step_history", step_history(ws, as_of))
-    actions = proposed_actions(snapshot, inputs, strategy, as_of, history).to_pyarrow()
-    assignments = daily_assignments(snapshot, inputs, strategy, as_of, history).to_pyarrow()
+    actions, assignments = actions_and_assignments(con, snapshot, inputs, strategy, as_of, history)
     con.disconnect()
     return actions.to_pylist(), assignments.to_pylist()
 

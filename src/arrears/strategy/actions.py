@@ -74,6 +74,10 @@ def proposed_actions(
     ``channel`` is the step's channel (``lawyer_letter``, ``agency`` …);
     ``contact_channel`` the store's contact channel (null for referrals). Unexecuted."""
     fired = due_steps(assign(snapshot, inputs, strategy, as_of), strategy, history)
+    return _actions_of(fired, as_of)
+
+
+def _actions_of(fired: ir.Table, as_of: date) -> ir.Table:
     fired = fired.mutate(send_on=ibis.literal(as_of + timedelta(days=SEND_DELAY_DAYS), "date"))
     return fired.select(*ACTION_COLUMNS).order_by("loan_id")
 
@@ -90,11 +94,35 @@ def daily_assignments(
     the store table ``strategy_assignments``, columns ``ASSIGNMENT_COLUMNS``, ordered by
     ``case_id``. Uses the same expressions as ``proposed_actions``. Unexecuted."""
     assigned = assign(snapshot, inputs, strategy, as_of)
-    fired = due_steps(assigned, strategy, history)
+    return _assignments_of(assigned, due_steps(assigned, strategy, history))
+
+
+def _assignments_of(assigned: ir.Table, fired: ir.Table) -> ir.Table:
     got = fired.select(got_loan=fired.loan_id, step=fired.step, channel=fired.channel)
     cases = assigned.filter(assigned.case_id.notnull())
     joined = cases.left_join(got, cases.loan_id == got.got_loan)
     return joined.select(*ASSIGNMENT_COLUMNS).order_by("case_id")
+
+
+def actions_and_assignments(
+    con: ibis.BaseBackend,
+    snapshot: ir.Table,
+    inputs: ir.Table | None,
+    strategy: Strategy,
+    as_of: date,
+    history: ir.Table | None = None,
+) -> tuple[pa.Table, pa.Table]:
+    """``proposed_actions`` and ``daily_assignments`` executed on ``con`` (pyarrow),
+    the same rows, with the assignment and the steps due computed and compiled once:
+    each is kept as a temporary table of ``con`` that both results read (compiling
+    the strategy's expressions twice cost more than running them)."""
+    assigned = con.create_table(
+        "_strategy_assigned", assign(snapshot, inputs, strategy, as_of), temp=True, overwrite=True
+    )
+    fired = con.create_table(
+        "_strategy_fired", due_steps(assigned, strategy, history), temp=True, overwrite=True
+    )
+    return _actions_of(fired, as_of).to_pyarrow(), _assignments_of(assigned, fired).to_pyarrow()
 
 
 @dataclass(frozen=True)
