@@ -244,3 +244,21 @@ def test_an_amount_typed_as_1e3_is_1000_00_everywhere(client, workspace, book) -
         audited = list(uow.session.scalars(select(AuditEvent.payload)))
     assert any("promise to pay 1000.00 CNY" in n for n in notes), notes
     assert not any("E+3" in str(p) for p in audited)
+
+
+def test_a_session_of_a_replaced_link_cannot_verify(app, client, workspace) -> None:
+    from datetime import timedelta
+
+    from fastapi.testclient import TestClient
+    from portal_support import spooled_code
+
+    csrf = open_link(client, "L1", TODAY - timedelta(days=2))
+    client.post("/portal/verify/identity", data={"birth_date": "1990-01-01", "csrf_token": csrf})
+    with TestClient(app, follow_redirects=False) as other:
+        verify(other, workspace)  # the newest link, verified: older ones are revoked
+    client.post("/portal/verify/send", data={"channel": "sms", "csrf_token": csrf})
+    answer = client.post(
+        "/portal/verify/code", data={"code": spooled_code(workspace), "csrf_token": csrf}
+    )
+    assert answer.status_code == 409 and "已被新链接取代" in answer.text
+    assert client.get("/portal/home").status_code == 401

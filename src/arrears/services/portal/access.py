@@ -114,9 +114,7 @@ def _one_at_a_time(session: Session, portal: PortalSession) -> None:
     """Judge one answer of a link at a time: lock its row (PostgreSQL; SQLite has one
     writer already), then read the session afresh, so answers sent at once cannot all
     pass the throttle's count before any of them is written."""
-    session.execute(
-        select(PortalLink.id).where(PortalLink.id == portal.link_id).with_for_update()
-    )
+    session.execute(select(PortalLink.id).where(PortalLink.id == portal.link_id).with_for_update())
     session.refresh(portal)
 
 
@@ -438,13 +436,18 @@ def check_code(
     limits: Limits = Limits(),
 ) -> Verified:
     """Verify the session with its one-time code: Invalid ``portal_code_wrong`` or
-    ``portal_code_expired`` (no code, spent, or too old), TooMany after too many wrong
+    ``portal_code_expired`` (no code, spent, or too old), Conflict
+    ``portal_link_replaced`` (a newer link was verified meanwhile), TooMany after too many wrong
     codes for the link or address (the code is then spent too)."""
     audit.begin_write(session)
     _one_at_a_time(session, portal)
     now = _aware(now)
     check_address(session, address, now, limits)
     _check_link(session, portal.link_id, now, limits)
+    link = session.get(PortalLink, portal.link_id)
+    assert link is not None
+    if link.revoked_at is not None:  # replaced while this session was answering
+        raise Conflict("a newer link replaced this one", "portal_link_replaced")
     if (
         portal.code_digest is None
         or portal.code_expires_at is None
@@ -465,8 +468,6 @@ def check_code(
     portal.verified_at = now
     portal.last_seen_at = now
     portal.expires_at = now + limits.absolute
-    link = session.get(PortalLink, portal.link_id)
-    assert link is not None
     revoked = session.execute(
         update(PortalLink)
         .where(

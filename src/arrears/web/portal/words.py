@@ -198,6 +198,10 @@ WORDS: dict[str, tuple[str, str]] = {
         "验证码已过期或已使用，请重新获取。",
     ),
     "refusal.portal_identity_first": ("Confirm who you are first.", "请先确认您的身份。"),
+    "refusal.portal_link_replaced": (
+        "A newer link replaced this one: open the link of our latest message.",
+        "此链接已被新链接取代，请打开我们最新消息中的链接。",
+    ),
     "refusal.portal_no_recipient": (
         "We have no {channel} for you on file.",
         "我们没有您的预留{channel}。",
