@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from arrears.channels.adapters.dialer import CallTask
@@ -263,35 +263,48 @@ def _decide(
     for action in actions:
         if action["contact_channel"] is None:
             report.referrals[action["channel"]] += 1
+    gated = gate_actions(session, actions, as_of, pack)
+    rows = [
+        {
+            "attempt_id": g.attempt_id,
+            "customer_id": g.customer.customer_id,
+            "loan_id": g.action["loan_id"],
+            "case_id": g.action["case_id"],
+            "channel": g.action["contact_channel"],
+            "party": "debtor",
+            "at": g.at,
+            "source": "strategy",
+            "strategy_step": g.action["step"],
+            "template": g.action["template"],
+            "allowed": g.verdict.allowed,
+            "blocked_rules": json.dumps(list(g.verdict.rules)),
+            "reason": "; ".join(g.verdict.reasons),
+        }
+        for g in gated
+    ]
+    # one bulk insert, in the gate's order (so the same ids as row by row)
+    ids = _insert_attempts(session, rows)
     decided: list[_Decision] = []
-    for g in gate_actions(session, actions, as_of, pack):
-        action, verdict, channel = g.action, g.verdict, g.action["contact_channel"]
-        row = ContactAttempt(
-            attempt_id=g.attempt_id,
-            customer_id=g.customer.customer_id,
-            loan_id=action["loan_id"],
-            case_id=action["case_id"],
-            channel=channel,
-            party="debtor",
-            at=g.at,
-            source="strategy",
-            strategy_step=action["step"],
-            template=action["template"],
-            allowed=verdict.allowed,
-            blocked_rules=json.dumps(list(verdict.rules)),
-            reason="; ".join(verdict.reasons),
-        )
-        session.add(row)
-        if verdict.allowed:
+    for g, row, row_id in zip(gated, rows, ids, strict=True):
+        channel = row["channel"]
+        if g.verdict.allowed:
             report.allowed[channel] += 1
             if channel != "visit":
-                decided.append(_Decision(row, action, g.customer, g.recipient or ""))
+                attempt = ContactAttempt(id=row_id, **row)  # as stored; not in the session
+                decided.append(_Decision(attempt, g.action, g.customer, g.recipient or ""))
             else:
-                visits.append(action)
+                visits.append(g.action)
         else:
-            report.blocked.update(verdict.rules)
-    session.flush()
+            report.blocked.update(g.verdict.rules)
     return decided
+
+
+def _insert_attempts(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert the contact attempts ``rows`` in one executemany; their ids, in order."""
+    if not rows:
+        return []
+    query = insert(ContactAttempt).returning(ContactAttempt.id, sort_by_parameter_order=True)
+    return list(session.scalars(query, rows))
 
 
 def _create_work(
