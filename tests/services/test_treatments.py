@@ -89,6 +89,13 @@ def test_every_action_is_one_attempt_and_every_allowed_contact_one_message(ws: W
     assert len(messages) == allowed - report.allowed["visit"]
     assert all(ok and channel == attempt_channel for channel, ok, attempt_channel in messages)
     assert {"sms", "call"} <= {channel for channel, _, _ in messages}
+    with UnitOfWork(ws.engine) as uow:  # each message points at its own attempt's row
+        keyed = uow.session.execute(
+            select(OutboxMessage.idempotency_key, ContactAttempt.attempt_id).join(
+                ContactAttempt, ContactAttempt.id == OutboxMessage.contact_attempt_id
+            )
+        ).all()
+    assert all(key == f"{attempt}:{key.rsplit(':', 1)[1]}" for key, attempt in keyed)
     for row in blocked:
         rules = json.loads(row.blocked_rules)
         assert rules and row.reason, row.attempt_id
