@@ -30,11 +30,17 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -219,6 +225,7 @@ def _include_pages(app: FastAPI) -> None:
 
 
 def _install_handlers(app: FastAPI) -> None:
+    app.add_middleware(BodyLimit)  # innermost: its 413 gets the security headers
     app.add_middleware(PreLoginCsrfCookie)
     app.add_middleware(SecurityHeaders)
 
@@ -294,6 +301,61 @@ def _page_words(request: Request, exc: WorkbenchError) -> str:
         return str(exc)
     language = request_language(request)
     return refusal_text(exc, translator(language), language)
+
+
+# The largest body any route takes: three documents of 10 MiB (the portal's hardship or
+# dispute form, a case document) and their form fields. The processor's webhook keeps
+# its own, smaller limit (arrears.web.payments).
+MAX_BODY = 32 * 1024 * 1024
+TOO_LARGE = "请求内容过大 / Request body too large"
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """Refuses a request body over ``limit`` bytes with 413 before any handler reads it
+    into memory: by its Content-Length at once, and, for a chunked body that declares
+    none, as soon as what arrived passes the limit (a plain ASGI middleware)."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            status = 413 if declared.isdigit() else 400
+            await PlainTextResponse(TOO_LARGE if status == 413 else "", status)(
+                scope, receive, send
+            )
+            return
+        received = 0
+        started = False
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _TooLarge
+            return message
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited, tracked)
+        except _TooLarge:
+            if not started:
+                await PlainTextResponse(TOO_LARGE, 413)(scope, receive, send)
 
 
 class PreLoginCsrfCookie:
