@@ -8,17 +8,18 @@ import json
 import re
 import shutil
 from collections import Counter
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from arrears.channels.templates import default_templates
 from arrears.cli import app
 from arrears.services.daily import end_of_day, play_out
-from arrears.services.treatments import TreatmentError, send_moment, treat_day
+from arrears.services.treatments import TreatmentError, _insert_attempts, send_moment, treat_day
 from arrears.services.workbench.case_view import strategy_view
 from arrears.store.contact_models import (
     ContactAttempt,
@@ -261,3 +262,24 @@ def test_the_case_shows_the_call_script_of_its_last_call_step_for_its_debtor(ws:
     text = view["script_text"]
     # written out for this debtor: their name and the masked account, never the full one
     assert customer.name in text and case.loan_id[-4:] in text and case.loan_id not in text
+
+
+def test_bulk_attempts_get_their_ids_in_order_on_each_backend(engine):
+    # the day's attempts go in with one executemany; each returned id is its own row's
+    # (more rows than one insertmanyvalues batch, on SQLite and PostgreSQL)
+    at = datetime(2026, 7, 1, 2, tzinfo=UTC)
+    rows = [
+        {"attempt_id": f"d:s:L{n:05d}:sms1", "customer_id": "C1", "loan_id": None,
+         "case_id": None, "channel": "sms", "party": "debtor", "at": at, "source": "strategy",
+         "strategy_step": "sms1", "template": "t", "allowed": n % 3 != 0,
+         "blocked_rules": "[]", "reason": ""}
+        for n in range(2500, 0, -1)
+    ]  # fmt: skip
+    with Session(engine) as session, session.begin():
+        session.add(Customer(customer_id="C1", name="张三", mobile="+8613800138000",
+                             time_zone="Asia/Shanghai", language="zh_CN"))  # fmt: skip
+        session.flush()
+        ids = _insert_attempts(session, rows)
+        stored = dict(session.execute(select(ContactAttempt.id, ContactAttempt.attempt_id)).all())
+    assert ids == sorted(ids) and len(set(ids)) == len(rows)
+    assert [stored[i] for i in ids] == [r["attempt_id"] for r in rows]
