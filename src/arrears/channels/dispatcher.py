@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select
+from sqlalchemy import Engine, and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from arrears.channels.adapters.base import (
@@ -31,7 +31,7 @@ from arrears.channels.adapters.base import (
     TransientSendError,
 )
 from arrears.channels.outbox import as_utc, record_event
-from arrears.store.contact_models import OutboxMessage
+from arrears.store.contact_models import DeliveryEvent, OutboxMessage
 
 Clock = Callable[[], datetime]
 Recheck = Callable[[OutgoingMessage], Any]
@@ -220,23 +220,36 @@ class Dispatcher:
         give_back_attempt: bool = False,
     ) -> str:
         now = as_utc(self.clock())
-        with Session(self.engine) as session, session.begin():
-            row = session.scalars(
-                select(OutboxMessage).where(OutboxMessage.id == message.outbox_id).with_for_update()
-            ).one()
-            expected = "sent" if status == "delivered" else "sending"
-            if row.status != expected or row.attempts != message.attempt:
+        values: dict[str, Any] = {"status": status, "updated_at": now, "claimed_until": None}
+        if error is not None:
+            values["last_error"] = error
+        if retry_at is not None:
+            values["next_attempt_at"] = retry_at
+        if provider_message_id is not None:
+            values["provider_message_id"] = provider_message_id
+        if give_back_attempt:
+            values["attempts"] = OutboxMessage.attempts - 1
+        # One fenced UPDATE and the event's INSERT, in one transaction per message (so a
+        # kill loses at most the outcome of the message in flight): the row changes only
+        # if it is still ours (status and attempt counter as we left them).
+        expected = "sent" if status == "delivered" else "sending"
+        with self.engine.begin() as connection:
+            changed = connection.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == message.outbox_id,
+                    OutboxMessage.status == expected,
+                    OutboxMessage.attempts == message.attempt,
+                )
+                .values(values)
+            ).rowcount
+            if changed != 1:
                 return "lost_lease"  # someone re-claimed it: their outcome stands
-            record_event(session, row, status, now, detail)
-            row.claimed_until = None
-            if error is not None:
-                row.last_error = error
-            if retry_at is not None:
-                row.next_attempt_at = retry_at
-            if provider_message_id is not None:
-                row.provider_message_id = provider_message_id
-            if give_back_attempt:
-                row.attempts -= 1
+            connection.execute(
+                insert(DeliveryEvent).values(
+                    outbox_id=message.outbox_id, status=status, at=now, detail=detail
+                )
+            )
         return "deferred" if give_back_attempt else status
 
 
