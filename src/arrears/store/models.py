@@ -255,8 +255,12 @@ class CloseRun(Base):
 
 
 # The feature tables share this Base; importing them here puts them in one metadata.
-from arrears.store import consent_models, contact_models, workbench_models  # noqa: E402, F401
-from arrears.store import payment_models  # noqa: E402, F401
-from arrears.store import portal_models  # noqa: E402, F401
+from arrears.store import (  # noqa: E402, F401
+    consent_models,
+    contact_models,
+    payment_models,
+    portal_models,
+    workbench_models,
+)
 
 TABLES = Base.metadata.tables
