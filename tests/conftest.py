@@ -122,7 +122,7 @@ CHROMIUM = "/usr/bin/chromium"
 POPPLER = ("pdftotext", "pdftoppm")
 # code that launches Chromium or runs a poppler program (a test, or a fixture it uses)
 _USES = {
-    "needs_chromium": re.compile(r"\bsync_playwright\b|\brender_png\("),
+    "needs_chromium": re.compile(r"\bsync_playwright\b|\bshared_browser\(|\brender_png\("),
     "needs_poppler": re.compile(r"\[\s*[\"'](?:pdftotext|pdftoppm)[\"']"),
 }
 
@@ -170,6 +170,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for marker, pattern in _USES.items():
             if item.get_closest_marker(marker) is None and pattern.search(code):
                 item.add_marker(marker)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Close this process's Chromium, if a browser test opened it (chromium_session)."""
+    from chromium_session import close_shared_browser
+
+    close_shared_browser()
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -21,13 +21,10 @@ FROM, TO = date(2025, 12, 1), date(2026, 11, 30)
 def browser():  # type: ignore[no-untyped-def]
     if not Path(CHROMIUM).exists():
         pytest.skip(f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
-        )
-        yield b
-        b.close()
+    pytest.importorskip("playwright.sync_api")
+    from chromium_session import shared_browser
+
+    return shared_browser()
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

@@ -18,14 +18,13 @@ from pathlib import Path
 
 import pytest
 from payment_support import SECRET, book_loan, checkout
-from playwright.sync_api import sync_playwright
 from sqlalchemy.orm import Session
 
 from arrears.services.payment_config import ENV_PROCESSOR_SECRET
 from arrears.services.payments import pending_payments, processor_payments
 from arrears.workspace import Workspace
+from chromium_session import shared_browser
 
-CHROMIUM = "/usr/bin/chromium"
 PHONE = {"width": 390, "height": 844}
 ARTIFACTS = Path(
     os.environ.get("ARREARS_ARTIFACTS") or Path(__file__).parents[2] / "test-artifacts"
@@ -78,33 +77,34 @@ def test_pay_and_refund_at_the_standin_on_a_phone(served: tuple[Workspace, str])
     ws, base = served
     made = checkout(ws, "888.88")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            zh = browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True)
-            page = zh.new_page()
-            page.goto(base + made.url)
-            assert "模拟支付机构" in page.inner_text("[data-testid=standin-banner]")
-            assert page.inner_text("[data-testid=standin-status]") == "待支付"
-            page.screenshot(path=str(ARTIFACTS / "standin-checkout-zh.png"), full_page=True)
-            page.click("[data-testid=standin-pay]")
-            page.wait_for_url(f"**/portal/paid?checkout={made.checkout_id}")
-            with Session(ws.engine) as session:
-                [pending] = pending_payments(session, loan_id="L1")
-            assert pending.amount == Decimal("888.88")
+    browser = shared_browser()  # the process's one Chromium (tests/chromium_session.py)
+    contexts = []
+    try:
+        zh = browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True)
+        contexts.append(zh)
+        page = zh.new_page()
+        page.goto(base + made.url)
+        assert "模拟支付机构" in page.inner_text("[data-testid=standin-banner]")
+        assert page.inner_text("[data-testid=standin-status]") == "待支付"
+        page.screenshot(path=str(ARTIFACTS / "standin-checkout-zh.png"), full_page=True)
+        page.click("[data-testid=standin-pay]")
+        page.wait_for_url(f"**/portal/paid?checkout={made.checkout_id}")
+        with Session(ws.engine) as session:
+            [pending] = pending_payments(session, loan_id="L1")
+        assert pending.amount == Decimal("888.88")
 
-            en = browser.new_context(viewport=PHONE, locale="en-GB", is_mobile=True)
-            page = en.new_page()
-            page.goto(base + made.url)
-            assert page.inner_text("[data-testid=standin-status]") == "paid"
-            page.screenshot(path=str(ARTIFACTS / "standin-paid-en.png"), full_page=True)
-            page.click("[data-testid=standin-refund]")
-            page.wait_for_selector("text=refunded")
-            page.screenshot(path=str(ARTIFACTS / "standin-refunded-en.png"), full_page=True)
-        finally:
-            browser.close()
+        en = browser.new_context(viewport=PHONE, locale="en-GB", is_mobile=True)
+        contexts.append(en)
+        page = en.new_page()
+        page.goto(base + made.url)
+        assert page.inner_text("[data-testid=standin-status]") == "paid"
+        page.screenshot(path=str(ARTIFACTS / "standin-paid-en.png"), full_page=True)
+        page.click("[data-testid=standin-refund]")
+        page.wait_for_selector("text=refunded")
+        page.screenshot(path=str(ARTIFACTS / "standin-refunded-en.png"), full_page=True)
+    finally:
+        for context in contexts:
+            context.close()
     with Session(ws.engine) as session:
         assert pending_payments(session, loan_id="L1") == []
         assert [p.status for p in processor_payments(session, loan_id="L1")] == ["refunded"]

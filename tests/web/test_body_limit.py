@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 from fastapi.testclient import TestClient
 
@@ -48,7 +49,10 @@ def test_a_streamed_body_is_cut_off_at_the_limit() -> None:
         answered.append(message)
 
     scope = {"type": "http", "method": "POST", "path": "/", "headers": []}
-    asyncio.run(web_app.BodyLimit(handler, limit=10 * 1024)(scope, receive, send))
+    middleware = web_app.BodyLimit(handler, limit=10 * 1024)
+    # a thread of its own: a browser test in this worker may keep an event loop running
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, middleware(scope, receive, send)).result()
     assert answered[0]["status"] == 413
     assert chunks == 11  # 10 KiB read, the 11th chunk passed the limit, no more
 

@@ -179,7 +179,23 @@ NOT_ABOUT_A_CASE = {
     ("POST", "/staff/teams"): "adds a team: admins only",
     ("POST", "/staff/users"): "adds a user: admins only",
     ("POST", "/staff/agencies"): "adds an agency: " + ROLE_SEES_ALL,
+    ("POST", "/debtor-requests/{request_id}"): "a debtor's request, answered only on a case "
+    "in the answerer's scope: probed by tests/portal/test_security_probe.py (another "
+    "team's lead, compliance, a collector and an agency user get 403/404)",
 }
+# The debtor portal: no staff session and no id in any path; a portal session is bound
+# to the one loan of its verified link (tests/portal/test_portal_security.py and
+# test_security_probe.py probe another debtor's loan, forged and rotated links, CSRF).
+PORTAL_WRITES = (
+    "code", "lang", "verify/identity", "verify/send", "verify/code", "sign-out",
+    "promise", "plan", "settlement", "hardship", "dispute", "preferences", "pay",
+)  # fmt: skip
+NOT_ABOUT_A_CASE.update(
+    {
+        ("POST", f"/portal/{path}"): "the debtor portal: bound to its link's loan"
+        for path in PORTAL_WRITES
+    }
+)
 # bookkeeping of logins and sessions, which a request may touch whatever it asks for
 SESSION_TABLES = ("session", "login", "throttl")
 

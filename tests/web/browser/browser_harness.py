@@ -26,16 +26,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
+from chromium_session import shared_browser
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEMO_LOANS = 400
 # days of snapshots and strategy treatments (each treated day costs seconds)
@@ -285,15 +279,9 @@ def serve(root: Path, day_file: Path | None = None) -> Iterator[Server]:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless, launched by Playwright (never downloaded)."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (see .ci/run)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    """Debian's Chromium, headless, launched by Playwright (never downloaded): the one of
+    this test process (``chromium_session``), whichever conftest asks for it."""
+    yield shared_browser()
 
 
 def sign_in(page: Page, base_url: str, username: str, lang: str = "") -> None:
