@@ -116,7 +116,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "承诺还款 {promises} 笔，合规拦截外呼 {blocked} 次；分案 {allocations} 次",
     ),
     "floor_work": (
-        "Work on the floor: {placements} cases placed with {agencies} agencies, legal cases"
+        "Work on the floor: {placements} cases placed with agencies ({agencies}), legal cases"
         " at lawyer letter {letters} and filing {filings} (tasks on /legal), {visits} field"
         " visits planned ({two} for two collectors), {callbacks} callbacks booked on open"
         " cases ({ahead} still ahead), {promises} promises pending",

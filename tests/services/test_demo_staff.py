@@ -60,7 +60,7 @@ def test_the_demo_creates_its_staff_and_prints_the_admin_password_once(tmp_path:
     work = demo_floor.created_work(ws)
     assert work.placements == placed
     flat = " ".join(out.output.split())
-    assert f"Work on the floor: {placed:,} cases placed with {work.agencies} agencies" in flat
+    assert f"Work on the floor: {placed:,} cases placed with agencies ({work.agencies})" in flat
     assert f"{work.callbacks:,} callbacks booked on open cases" in flat
     # a collected target per team, from its own buckets' opening overdue (so a late
     # bucket's collector is not measured against an early one's amount)
