@@ -287,8 +287,8 @@ def _run_arm(
     from arrears.batch.engine import Inputs
     from arrears.batch.state import ACCOUNTS, DUES, PAYMENTS, day_number
     from arrears.channels.gating import recipient_for
-    from arrears.compliance import Attempt, Hold
-    from arrears.services.treatments import NO_RECIPIENT, VISIT_AGENTS, send_moment
+    from arrears.compliance import Hold
+    from arrears.services.treatments import NO_RECIPIENT, send_moment, strategy_attempt
 
     src = BatchBook(twin.folder / "batch")
     accounts, dues = src.read_state(twin.start)
@@ -421,14 +421,12 @@ def _run_arm(
                     arm_totals.blocked_rules[NO_RECIPIENT] += 1
                 else:
                     verdict = gate.check(
-                        Attempt(
-                            attempt_id=f"sim:{seed}:{today}:{p['loan_id']}:{p['step']}",
-                            debtor_id=customer.customer_id,
-                            debt_id=p["loan_id"],
-                            channel=channel,
-                            at=at,
-                            debtor_tz=customer.time_zone,
-                            agents=VISIT_AGENTS if channel == "visit" else 1,
+                        strategy_attempt(
+                            f"sim:{seed}:{today}:{p['loan_id']}:{p['step']}",
+                            customer,
+                            p["loan_id"],
+                            channel,
+                            at,
                         ),
                         recipient=recipient,
                     )

@@ -202,6 +202,24 @@ class GatedAction:
     verdict: Verdict
 
 
+def strategy_attempt(
+    attempt_id: str, customer: Any, loan_id: str, channel: str, at: datetime
+) -> Attempt:
+    """The gate's attempt for a contact the strategy proposes (the day's treatments and
+    the simulator alike): a visit is planned for two collectors (``_create_work``), the
+    calls go to the dialer list and the texts out in bulk (autodialed)."""
+    return Attempt(
+        attempt_id=attempt_id,
+        debtor_id=customer.customer_id,
+        debt_id=loan_id,
+        channel=channel,
+        at=at,
+        debtor_tz=customer.time_zone,
+        agents=VISIT_AGENTS if channel == "visit" else 1,
+        dialing="autodialer" if channel in ("call", "sms") else None,
+    )
+
+
 def gate_actions(
     session: Session, actions: list[dict[str, Any]], as_of: date, pack: RulePack
 ) -> list[GatedAction]:
@@ -232,18 +250,7 @@ def gate_actions(
             )
         else:
             verdict = gate.check(
-                Attempt(
-                    attempt_id=attempt_id,
-                    debtor_id=customer.customer_id,
-                    debt_id=action["loan_id"],
-                    channel=channel,
-                    at=at,
-                    debtor_tz=customer.time_zone,
-                    # a strategy's visit is planned for two collectors (_create_work)
-                    agents=VISIT_AGENTS if channel == "visit" else 1,
-                    # the strategy's calls go to the dialer list, its texts out in bulk
-                    dialing="autodialer" if channel in ("call", "sms") else None,
-                ),
+                strategy_attempt(attempt_id, customer, action["loan_id"], channel, at),
                 recipient=recipient,
             )
         gated.append(GatedAction(action, customer, attempt_id, at, recipient, verdict))
