@@ -56,3 +56,17 @@ def test_the_default_as_of_is_yesterday_on_the_workspace_calendar(tmp_path: Path
     assert day_east in {before - timedelta(days=1), after - timedelta(days=1)}
     assert (day_east - day_west).days in {1, 2}
     assert parse_date("2026-03-05", workspace=east).isoformat() == "2026-03-05"
+
+
+def test_a_default_as_of_in_a_workspace_with_a_bad_time_zone_names_the_file(tmp_path: Path):
+    """No traceback: the command stops with the file, the key and the reason."""
+    from typer.testing import CliRunner
+
+    from arrears.cli import app
+
+    root = _workspace_in(tmp_path / "ws", "Mars/Olympus")
+    result = CliRunner().invoke(app, ["ageing", "-w", str(root)])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    said = " ".join(result.output.split())
+    assert "arrears.toml" in said and "time_zone" in said and "Mars/Olympus" in said

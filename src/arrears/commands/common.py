@@ -80,10 +80,15 @@ def parse_date(value: str | None, option: str = "--as-of", workspace: Path | Non
 
 def business_today(workspace: Path | None = None) -> date:
     """Today in the workspace's time zone (``[workspace] time_zone``), not the machine's."""
-    from arrears.services.clock import business_date, workspace_time_zone
+    from arrears.services.clock import ClockError, business_date, workspace_time_zone
     from arrears.workspace import Workspace
 
-    return business_date(time_zone=workspace_time_zone(Workspace.at(workspace).root))
+    try:
+        zone = workspace_time_zone(Workspace.at(workspace).root)
+    except ClockError as exc:  # names the file and the key
+        err.print(str(exc), style="red", markup=False)
+        raise typer.Exit(1) from None
+    return business_date(time_zone=zone)
 
 
 def yesterday(workspace: Path | None = None) -> date:
