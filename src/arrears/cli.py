@@ -356,7 +356,8 @@ def snapshot(
 ) -> None:
     """Show loans as they were closed on a past date (the as-of history)."""
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
+
+    from arrears.snapshots import read_snapshot
 
     t = _t(lang)
     ws = _workspace(workspace)
@@ -367,7 +368,7 @@ def snapshot(
         span = f" (snapshots exist from {dates[0]} to {dates[-1]})" if dates else ""
         err.print(t("no_snapshot", as_of=day) + span)
         raise typer.Exit(1)
-    table = pq.read_table(path)
+    table = read_snapshot(ws.snapshots_dir, day)
     if loan is not None:
         table = table.filter(pc.field("loan_id") == loan)
     elif customer is not None:
@@ -477,7 +478,7 @@ def _print_ageing(ws: Workspace, day: date, t: Translator) -> None:
     from arrears.analytics.ageing import ageing_table
 
     buckets = ws.catalog.buckets
-    table = ageing_table(ws.snapshot_path(day), day, buckets)
+    table = ageing_table(ws.snapshots_dir, day, buckets)
     out = Table(title=t("ageing_title", as_of=day), title_justify="left")
     for key in (
         "bucket",

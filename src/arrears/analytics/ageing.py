@@ -16,6 +16,7 @@ import ibis
 
 from arrears.domain.money import ZERO
 from arrears.domain.products import BucketScheme, LoanClass
+from arrears.snapshots import scan_snapshots
 
 CLASS_ORDER = [c.value for c in LoanClass]
 
@@ -74,10 +75,11 @@ def _ratio(part: Decimal, whole: Decimal) -> Decimal:
     return (part / whole).quantize(Decimal("0.0001")) if whole else ZERO
 
 
-def ageing_table(snapshot: Path, as_of: date, buckets: BucketScheme) -> AgeingTable:
-    """The ageing table of the snapshot file ``snapshot`` (active loans only)."""
+def ageing_table(snapshots: Path, as_of: date, buckets: BucketScheme) -> AgeingTable:
+    """The ageing table of the snapshot of ``as_of`` under the folder ``snapshots``
+    (active loans only)."""
     con = ibis.duckdb.connect()
-    t = con.read_parquet(str(snapshot))
+    t = scan_snapshots(con, snapshots, [as_of])
     active = t.filter(t.status == "active")
     by_bucket = (
         active.group_by("bucket_index")

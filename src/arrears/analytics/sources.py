@@ -18,7 +18,7 @@ import pyarrow as pa
 from sqlalchemy import Engine, select
 
 from arrears.analytics.history import month_end
-from arrears.snapshots import MONEY
+from arrears.snapshots import MONEY, SCHEMA, scan_snapshots
 from arrears.store.models import InstallmentRow, Loan
 from arrears.workspace import Workspace
 
@@ -91,17 +91,11 @@ def snapshots(con: Any, ws: Workspace, days: Sequence[date]) -> ibis.Table:
     """The snapshots of ``days`` as one table of ``con`` (the reference columns only, so
     reference and batch snapshots union), materialized once so the many queries over
     it compile small."""
-    from arrears.snapshots import SCHEMA
-
-    paths = [str(ws.snapshot_path(day)) for day in sorted(set(days))]
-    if not paths:
+    ordered = sorted(set(days))
+    if not ordered:
         raise NoSnapshots("no snapshot days given")
-    if getattr(con, "name", "") == "duckdb":  # one scan of all files
-        union = con.read_parquet(paths).select(*SCHEMA.names)
-    else:  # Spark and others read one path at a time
-        parts = [con.read_parquet(path).select(*SCHEMA.names) for path in paths]
-        union = ibis.union(*parts) if len(parts) > 1 else parts[0]
-    name = f"snapshots_{len(paths)}_{min(days):%Y%m%d}_{max(days):%Y%m%d}"
+    union = scan_snapshots(con, ws.snapshots_dir, ordered, SCHEMA.names)
+    name = f"snapshots_{len(ordered)}_{min(days):%Y%m%d}_{max(days):%Y%m%d}"
     return con.create_table(name, union, overwrite=True)
 
 

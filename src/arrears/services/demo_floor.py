@@ -201,7 +201,7 @@ def work_day(
     from arrears.store.workbench_models import Promise, Team, User
 
     snapshot = ws.snapshot_path(day)
-    states = snapshot_states(snapshot) if snapshot.exists() else {}
+    states = snapshot_states(ws.snapshots_dir, day) if snapshot.exists() else {}
     paid = _payments(ws, day, day + timedelta(days=5))
     pack_name = load_settings(ws.root).compliance_pack
     result = FloorDay(day)
@@ -320,7 +320,7 @@ def write_kpi_targets(ws: Workspace, opening: date, days: int) -> dict[str, Deci
 
     stock = {team: Decimal(0) for team, _, _ in TEAMS}
     path = ws.snapshot_path(opening)
-    for state in snapshot_states(path).values() if path.exists() else ():
+    for state in snapshot_states(ws.snapshots_dir, opening).values() if path.exists() else ():
         for team, buckets, _ in TEAMS:
             if state.bucket in buckets:
                 stock[team] += state.amount_overdue

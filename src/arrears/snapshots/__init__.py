@@ -110,13 +110,43 @@ def snapshot_dates(folder: Path) -> list[date]:
     return sorted(found)
 
 
-def read_snapshot(folder: Path, as_of: date, columns: Sequence[str] | None = None) -> pa.Table:
-    """The snapshot of ``as_of`` under ``folder`` (only ``columns`` when given); a day
-    never closed is a ``FileNotFoundError`` naming the day and the file."""
+def read_snapshot(
+    folder: Path,
+    as_of: date,
+    columns: Sequence[str] | None = None,
+    loans: Sequence[str] | None = None,
+) -> pa.Table:
+    """The snapshot of ``as_of`` under ``folder`` (only ``columns`` when given, only the
+    rows of ``loans`` when given); a day never closed is a ``FileNotFoundError`` naming
+    the day and the file."""
     path = snapshot_file(folder, as_of)
     if not path.exists():
         raise FileNotFoundError(f"no snapshot of {as_of}: {path} does not exist (close that day)")
-    return pq.ParquetFile(path).read(columns=list(columns) if columns is not None else None)
+    wanted = list(columns) if columns is not None else None
+    if loans is None:
+        return pq.ParquetFile(path).read(columns=wanted)
+    return pq.read_table(path, columns=wanted, filters=[("loan_id", "in", list(loans))])
+
+
+def scan_snapshots(
+    con: Any, folder: Path, days: Sequence[date], columns: Sequence[str] | None = None
+) -> Any:
+    """The snapshots of ``days`` under ``folder`` as one lazy table of the Ibis backend
+    ``con``, in the order given (only ``columns`` when given). DuckDB scans all the files
+    at once; other backends (Spark) read one file at a time, and the parts are unioned."""
+    paths = [str(snapshot_file(folder, day)) for day in days]
+    if not paths:
+        raise ValueError(f"no snapshot days given to read from {folder}")
+
+    def pick(table: Any) -> Any:
+        return table.select(*columns) if columns is not None else table
+
+    if len(paths) == 1:
+        return pick(con.read_parquet(paths[0]))
+    if getattr(con, "name", "") == "duckdb":
+        return pick(con.read_parquet(paths))
+    parts = [pick(con.read_parquet(path)) for path in paths]
+    return parts[0].union(*parts[1:])
 
 
 def write_snapshot(table: pa.Table, path: Path) -> Path:

@@ -203,11 +203,12 @@ def _team_of_bucket(session: Session, rules: Mapping[str, Sequence[str]]) -> dic
     return out
 
 
-def snapshot_states(snapshot: Path) -> dict[str, CaseState]:
-    """loan id → bucket and amount overdue, from one day's snapshot file (or folder)."""
-    import pyarrow.parquet as pq
+def snapshot_states(snapshots: Path, on: date) -> dict[str, CaseState]:
+    """loan id → bucket and amount overdue, from the snapshot of ``on`` under the folder
+    ``snapshots``."""
+    from arrears.snapshots import read_snapshot
 
-    table = pq.read_table(snapshot, columns=["loan_id", "bucket", "overdue_amount"])
+    table = read_snapshot(snapshots, on, ["loan_id", "bucket", "overdue_amount"])
     loans, buckets, amounts = (table.column(n).to_pylist() for n in table.column_names)
     return {
         loan: CaseState(bucket, amount if amount is not None else Decimal(0))
@@ -232,7 +233,7 @@ def allocate_workspace_day(
     path = ws.snapshot_path(on)
     if not path.exists():
         raise Invalid(f"{on}: no snapshot (close the day first): {path}", "no_snapshot", date=on)
-    states = snapshot_states(path)
+    states = snapshot_states(ws.snapshots_dir, on)
     with UnitOfWork(ws.engine) as uow:
         result = allocate(uow.session, Actor(0, by, "admin"), on, states, rules, optimize)
         uow.commit()

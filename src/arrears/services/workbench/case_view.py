@@ -149,15 +149,12 @@ def bucket_history(
     from arrears.workspace import Workspace
 
     ws = Workspace.at(root)
-    out: list[dict[str, Any]] = []
-    import pyarrow.parquet as pq
+    from arrears.snapshots import read_snapshot
 
+    out: list[dict[str, Any]] = []
     for day in ws.snapshot_dates()[-days:]:
-        table = pq.read_table(
-            ws.snapshot_path(day),
-            columns=["loan_id", "dpd", "bucket", "overdue_amount"],
-            filters=[("loan_id", "in", loan_ids)],
-        )
+        columns = ["loan_id", "dpd", "bucket", "overdue_amount"]
+        table = read_snapshot(ws.snapshots_dir, day, columns, loans=loan_ids)
         for row in table.to_pylist():
             out.append({"as_of": day, **row})
     return out
