@@ -127,11 +127,12 @@ def replay_report(result: Replay) -> dict[str, Any]:
     """The replay as the command prints it (the stable contract of ``loan replay``):
     every amount with the currency's decimals ("0.00", not "0")."""
     s, charged = result.state, result.charged
+    shadow = s.shadow
 
     def money(value: Decimal) -> str:
         return str(quantize(value, result.currency))
 
-    return {
+    report: dict[str, Any] = {
         "as_of": s.as_of.isoformat(),
         "status": s.status,
         "dpd": s.dpd,
@@ -154,6 +155,21 @@ def replay_report(result: Replay) -> dict[str, Any]:
             "fees": money(charged.fees),
         },
     }
+    if s.status == "written_off":
+        # added keys, only for a loan written off (by hand or by the charge-off rule):
+        # whether the rule did it, and what the loan still owes off the book
+        report["charged_off"] = result.charged_off
+        report["shadow"] = {
+            "written_off": money(shadow.written_off),
+            "recovered": money(shadow.recovered),
+            "principal": money(shadow.principal),
+            "interest": money(shadow.interest),
+            "penalty": money(shadow.penalty),
+            "compound": money(shadow.compound),
+            "fees": money(shadow.fee),
+            "costs": money(shadow.cost),
+        }
+    return report
 
 
 @loan_app.command("schedule")

@@ -32,15 +32,19 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from types import MappingProxyType
 
 from arrears.domain import operations as ops
 from arrears.domain.charges import (
     apply_cap,
+    charge_basis,
     charge_days,
     cost_allowance,
     daily_charge,
+    exact_charge,
     late_fee,
+    round_exact,
 )
 from arrears.domain.delinquency import (
     Delinquency,
@@ -52,9 +56,11 @@ from arrears.domain.delinquency import (
 from arrears.domain.ledger import Account, EntryKind, Ledger
 from arrears.domain.money import ZERO
 from arrears.domain.products import (
+    AccrualRounding,
     CapBasis,
     Catalog,
     ChargeDays,
+    Component,
     LoanClass,
     PenaltyFrom,
     Product,
@@ -89,6 +95,9 @@ class LoanAccount:
     # principal past due summed over the days closed (each day's balance as it starts):
     # what a cap on basis "overdue" allows its rate on
     overdue_days: Decimal = ZERO
+    # 罚息 and 复利 accrued and not yet posted, exact (a product that rounds when posting:
+    # ``accrual_rounding``); after a posting, the remainder its rounding left
+    unposted: tuple[Fraction, Fraction] = (Fraction(0), Fraction(0))
 
     def __post_init__(self) -> None:
         if len(self.due_dates) != len(self.schedule):
@@ -220,11 +229,12 @@ def avoided_charges(actual: LoanAccount, without: LoanAccount) -> AvoidedCharges
         )
     a, w = charges_to_date(actual.ledger), charges_to_date(without.ledger)
     fees = _late_fees_charged(close_day(without, without.closed_through + ONE_DAY).ledger)
-    return AvoidedCharges(
-        MappingProxyType(fees),
-        max(w.penalty - a.penalty, ZERO),
-        max(w.compound - a.compound, ZERO),
-    )
+    penalty, compound = w.penalty - a.penalty, w.compound - a.compound
+    if actual.product.charges.exact:  # what accrued and is not posted yet counts too
+        cur = actual.currency
+        penalty = round_exact(Fraction(penalty) + without.unposted[0] - actual.unposted[0], cur)
+        compound = round_exact(Fraction(compound) + without.unposted[1] - actual.unposted[1], cur)
+    return AvoidedCharges(MappingProxyType(fees), max(penalty, ZERO), max(compound, ZERO))
 
 
 def _late_fees_charged(ledger: Ledger) -> dict[int, Decimal]:
@@ -269,6 +279,7 @@ def _with(
     closed_through: date,
     charged: Decimal,
     overdue: Decimal | None = None,
+    unposted: tuple[Fraction, Fraction] | None = None,
 ) -> LoanAccount:
     return LoanAccount(
         acc.loan_id,
@@ -280,6 +291,7 @@ def _with(
         charged,
         acc.due_dates,
         acc.overdue_days if overdue is None else overdue,
+        acc.unposted if unposted is None else unposted,
     )
 
 
@@ -331,7 +343,128 @@ def close_day(
 ) -> LoanAccount:
     """Close ``day`` for this loan (the day after ``closed_through``). ``postings`` are
     applied in their order after the day's payments and before its late fees and
-    accrual, so a waiver or a reversal of ``day`` counts in that day's charges."""
+    accrual, so a waiver or a reversal of ``day`` counts in that day's charges. At the
+    end of the day, a loan whose DPD reached its product's charge-off rule is charged
+    off (``chargeoff:<D>``)."""
+    acc = _close_day(acc, day, payments, postings)
+    if charge_off_due(acc, day):
+        ledger = ops.write_off(acc.ledger, f"{CHARGE_OFF_PREFIX}{day}", day, CHARGE_OFF_MEMO)
+        acc = _with(acc, ledger.ledger, day, acc.charged)
+    return acc
+
+
+CHARGE_OFF_PREFIX = "chargeoff:"  # the ref of the write-off the charge-off rule posts
+CHARGE_OFF_MEMO = "charge-off"
+
+
+def charge_off_due(acc: LoanAccount, day: date) -> bool:
+    """Whether ``acc``, closed through ``day``, is to be charged off at its end: its
+    product has a charge-off rule, it is not written off, and its DPD has reached the
+    rule's threshold (also when the rule came in after it had passed it)."""
+    threshold = acc.product.charge_off.threshold(acc.product.classification)
+    if threshold is None or acc.ledger.written_off:
+        return False
+    oldest = oldest_unpaid(acc.schedule, acc.ledger, day, acc.product.arrears_tolerance)
+    if oldest is None:
+        return False
+    raw = (day - oldest.due_date).days
+    return raw > acc.product.grace_days and raw >= threshold
+
+
+def charge_off_day(acc: LoanAccount) -> date | None:
+    """The day the charge-off rule fires on ``acc`` if nobody pays (None: never)."""
+    threshold = acc.product.charge_off.threshold(acc.product.classification)
+    if threshold is None or acc.ledger.written_off:
+        return None
+    day = acc.closed_through + ONE_DAY
+    oldest = oldest_unpaid(acc.schedule, acc.ledger, day, acc.product.arrears_tolerance)
+    if oldest is None:
+        return None
+    return oldest.due_date + timedelta(days=max(threshold, acc.product.grace_days + 1))
+
+
+def charged_off(ledger: Ledger) -> bool:
+    """Whether the loan was written off by its product's charge-off rule (not by hand)."""
+    return any(
+        e.kind is EntryKind.WRITE_OFF and e.ref.startswith(CHARGE_OFF_PREFIX)
+        for e in ledger.entries
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowBalances:
+    """What a written-off loan still owes off the book, by component: the amounts the
+    write-off took out of the ledger less the recoveries since, applied in the product's
+    recovery order (``written_off`` = the components + ``recovered``)."""
+
+    principal: Decimal = ZERO
+    interest: Decimal = ZERO
+    penalty: Decimal = ZERO
+    compound: Decimal = ZERO
+    fee: Decimal = ZERO
+    cost: Decimal = ZERO
+    written_off: Decimal = ZERO
+    recovered: Decimal = ZERO
+
+    @property
+    def total(self) -> Decimal:
+        return self.principal + self.interest + self.penalty + self.compound + self.fee + self.cost
+
+
+NO_SHADOW = ShadowBalances()
+_SHADOW_OF = {
+    Account.NOT_DUE: Component.PRINCIPAL,
+    Account.PRINCIPAL: Component.PRINCIPAL,
+    Account.INTEREST: Component.INTEREST,
+    Account.PENALTY: Component.PENALTY,
+    Account.COMPOUND: Component.COMPOUND,
+    Account.FEE: Component.FEE,
+    Account.COST: Component.COST,
+}
+
+
+def shadow_balances(ledger: Ledger, order: Sequence[Component]) -> ShadowBalances:
+    """The shadow balances of ``ledger``: each component written off, less what was
+    recovered (the ``recovered`` account, net of reversed recoveries) taken from the
+    components in ``order``. Taking the whole recovered amount at once equals taking
+    each recovery in turn, since each fills the components in the same order."""
+    if not ledger.written_off:
+        return NO_SHADOW
+    owed = dict.fromkeys(Component, ZERO)
+    for entry in ledger.entries:
+        if entry.kind is EntryKind.WRITE_OFF:
+            for leg in entry.legs:
+                owed[_SHADOW_OF[leg.account]] -= leg.amount
+    written = sum(owed.values(), ZERO)
+    recovered = left = ledger.balance(Account.RECOVERED)
+    for component in order:
+        take = min(owed[component], left)
+        owed[component] -= take
+        left -= take
+    return ShadowBalances(
+        principal=owed[Component.PRINCIPAL],
+        interest=owed[Component.INTEREST],
+        penalty=owed[Component.PENALTY],
+        compound=owed[Component.COMPOUND],
+        fee=owed[Component.FEE],
+        cost=owed[Component.COST],
+        written_off=written,
+        recovered=recovered,
+    )
+
+
+def shadow_of(acc: LoanAccount) -> ShadowBalances:
+    """``acc``'s shadow balances in its product's recovery order."""
+    product = acc.product
+    return shadow_balances(acc.ledger, product.charge_off.order(product.waterfall))
+
+
+def _close_day(
+    acc: LoanAccount,
+    day: date,
+    payments: Sequence[Payment],
+    postings: Sequence[Posting],
+) -> LoanAccount:
     if day != acc.closed_through + ONE_DAY:
         raise ValueError(
             f"loan {acc.loan_id}: closing {day} but closed through {acc.closed_through}"
@@ -352,6 +485,13 @@ def close_day(
         ledger = ops.fall_due(ledger, schedule[i]).ledger
         charged += schedule[i].interest
         i += 1
+    unposted = acc.unposted
+    if product.charges.exact and (postings or any(p.amount > 0 for p in payments)):
+        # what accrued unrounded through yesterday is posted before the day's money, so
+        # the payment (or waiver, write-off …) finds it owed
+        ledger, charged, unposted = _post_unposted(
+            acc, ledger, day, charged, overdue, unposted, f"post:{day.isoformat()}"
+        )
     # a late fee is owed for what was unpaid when grace ended (the end of yesterday), so
     # it is charged before today's money comes in: a payment after grace pays it first
     fees = _late_fees(acc, ledger, day)
@@ -381,9 +521,11 @@ def close_day(
         # a fee charged or reversed by a posting moves the cap's measure
         charged = cost_charged(ledger)
         if ledger.written_off:
-            return _with(acc, ledger, day, charged, overdue)
+            return _with(acc, ledger, day, charged, overdue, unposted)
 
     acc = _with(acc, ledger, acc.closed_through, charged)
+    if product.charges.exact:
+        return _accrue_exact(acc, ledger, day, charged, overdue, unposted)
     penalty, compound = _daily_amounts(acc, day)
     if not penalty and not compound:
         return _with(acc, ledger, day, charged, overdue)
@@ -393,6 +535,71 @@ def close_day(
     if accrued is not None:
         ledger = accrued.ledger
     return _with(acc, ledger, day, charged + capped.total, overdue)
+
+
+def _post_unposted(
+    acc: LoanAccount,
+    ledger: Ledger,
+    day: date,
+    charged: Decimal,
+    overdue: Decimal,
+    unposted: tuple[Fraction, Fraction],
+    ref: str,
+) -> tuple[Ledger, Decimal, tuple[Fraction, Fraction]]:
+    """Post the 罚息 and 复利 accrued unrounded, each rounded half-up to the cent, cut to
+    what the cost cap allows (罚息 first): the ledger, the cap's measure and what stays
+    unposted, the remainder the rounding left (not what the cap cut, which is dropped
+    as a day's charge cut by the cap is)."""
+    cur = acc.currency
+    penalty, compound = round_exact(unposted[0], cur), round_exact(unposted[1], cur)
+    left = (unposted[0] - Fraction(penalty), unposted[1] - Fraction(compound))
+    if not penalty and not compound:
+        return ledger, charged, left
+    capped = apply_cap(_headroom(acc, day, charged, overdue), [penalty, compound])
+    accrued = ops.accrue(ledger, ref, day, *capped.amounts)
+    if accrued is not None:
+        ledger = accrued.ledger
+    return ledger, charged + capped.total, left
+
+
+def _month_end(day: date) -> bool:
+    return (day + ONE_DAY).day == 1
+
+
+def _accrue_exact(
+    acc: LoanAccount,
+    ledger: Ledger,
+    day: date,
+    charged: Decimal,
+    overdue: Decimal,
+    unposted: tuple[Fraction, Fraction],
+) -> LoanAccount:
+    """The day's 罚息 and 复利 of a product that rounds when posting: added unrounded to
+    what is unposted, and posted (``accr:<D>``) at the end of the month when the
+    product posts monthly."""
+    penalty, compound = _exact_amounts(acc, day)
+    unposted = (unposted[0] + penalty, unposted[1] + compound)
+    rules = acc.product.charges
+    if rules.accrual_rounding is AccrualRounding.MONTHLY and _month_end(day):
+        ledger, charged, unposted = _post_unposted(
+            acc, ledger, day, charged, overdue, unposted, f"accr:{day.isoformat()}"
+        )
+    return _with(acc, ledger, day, charged, overdue, unposted)
+
+
+def _exact_amounts(
+    acc: LoanAccount, day: date, base: tuple[Decimal, Decimal] | None = None
+) -> tuple[Fraction, Fraction]:
+    """Unrounded 罚息 and 复利 of ``day`` on the balances past grace (``base``, when
+    given: the principal and interest past grace)."""
+    product, rules = acc.product, acc.product.charges
+    base_p, base_i = _overdue_base(acc, day) if base is None else base
+    days = charge_days(rules.charge_days, day)
+    basis = charge_basis(rules.charge_days, product.day_count, day)
+    return (
+        exact_charge(base_p, rules.penalty_rate, basis, days),
+        exact_charge(base_i, rules.compound_rate, basis, days),
+    )
 
 
 def _late_fees(acc: LoanAccount, ledger: Ledger, day: date) -> list[tuple[int, Decimal]]:
@@ -443,9 +650,10 @@ def _daily_amounts(acc: LoanAccount, day: date, days: int | None = None) -> tupl
     base_p, base_i = _overdue_base(acc, day)
     days = charge_days(rules.charge_days, day) if days is None else days
     dc, cur = product.day_count, product.currency
+    basis = charge_basis(rules.charge_days, dc, day)
     return (
-        daily_charge(base_p, rules.penalty_rate, dc, cur, days),
-        daily_charge(base_i, rules.compound_rate, dc, cur, days),
+        daily_charge(base_p, rules.penalty_rate, dc, cur, days, basis),
+        daily_charge(base_i, rules.compound_rate, dc, cur, days, basis),
     )
 
 
@@ -462,6 +670,9 @@ def _next_event(acc: LoanAccount, after: date, payment_dates: Sequence[date]) ->
         end = acc.schedule[seq - 1].due_date + grace_end
         if end > after and owed > 0:
             candidates.append(end)
+    charge_off = charge_off_day(acc)
+    if charge_off is not None:  # closed by close_day, which charges it off
+        candidates.append(max(charge_off, after + ONE_DAY))
     return min(candidates, default=None)
 
 
@@ -489,6 +700,8 @@ class DayState:
     paid_today: Decimal
     charged_to_date: Decimal
     costs: Decimal = ZERO  # enforcement costs owed (实现债权的费用)
+    # what a written-off loan still owes off the book, by component, and its recoveries
+    shadow: ShadowBalances = NO_SHADOW
 
     @property
     def principal_outstanding(self) -> Decimal:
@@ -600,6 +813,7 @@ def state_of(acc: LoanAccount, catalog: Catalog) -> DayState:
         paid_today=paid_today,
         charged_to_date=acc.charged,
         costs=ledger.balance(Account.COST),
+        shadow=shadow_of(acc),
     )
 
 
@@ -638,7 +852,7 @@ class _QuietDays:
             b.loan_id, day, b.status, dpd, bucket, index, klass, fpd,
             b.principal_not_due, b.principal_due, b.interest_due,
             b.overdue_principal, b.overdue_interest,
-            penalty, compound, b.fee, b.credit, ZERO, charged, b.costs,
+            penalty, compound, b.fee, b.credit, ZERO, charged, b.costs, b.shadow,
         )  # fmt: skip
 
 
@@ -694,10 +908,12 @@ def _quiet_stretch(
     as ``close_day`` would. Records the states of days from ``window`` on."""
     start = acc.closed_through + ONE_DAY
     rules = acc.product.charges
-    penalty, compound = _daily_amounts(acc, start, days=1)
-    thirty_360 = rules.charge_days is not ChargeDays.ACTUAL
     past_due = acc.ledger.balance(Account.PRINCIPAL)  # as each day of the stretch starts
     quiet = _QuietDays(acc, catalog) if catalog is not None and end >= window else None
+    if rules.exact:
+        return _quiet_exact(acc, end, window, quiet, states)
+    penalty, compound = _daily_amounts(acc, start, days=1)
+    per_day = rules.charge_days is not ChargeDays.ACTUAL
     if penalty == 0 and compound == 0:
         if quiet is not None:
             b = quiet.base
@@ -712,7 +928,7 @@ def _quiet_stretch(
     pending_from = start
     day = start
     while day <= end:
-        if thirty_360:  # the same base, counted for the day's 30/360 days
+        if per_day:  # the same base, counted for the day's 30/360 days or year
             penalty, compound = _daily_amounts(acc, day)
         p, c = penalty, compound
         overdue += past_due
@@ -736,6 +952,40 @@ def _quiet_stretch(
                 )
         day += ONE_DAY
     return _with(acc, ledger, end, charged, overdue)
+
+
+def _quiet_exact(
+    acc: LoanAccount,
+    end: date,
+    window: date,
+    quiet: _QuietDays | None,
+    states: list[DayState],
+) -> LoanAccount:
+    """``_quiet_stretch`` for a product that accrues unrounded: each day adds its exact
+    罚息 and 复利 to what is unposted; at a month's end a monthly product posts them
+    rounded, as ``close_day`` does."""
+    start = acc.closed_through + ONE_DAY
+    base = _overdue_base(acc, start)
+    past_due = acc.ledger.balance(Account.PRINCIPAL)
+    monthly = acc.product.charges.accrual_rounding is AccrualRounding.MONTHLY
+    ledger, charged, overdue, unposted = acc.ledger, acc.charged, acc.overdue_days, acc.unposted
+    day = start
+    while day <= end:
+        overdue += past_due
+        penalty, compound = _exact_amounts(acc, day, base)
+        unposted = (unposted[0] + penalty, unposted[1] + compound)
+        if monthly and _month_end(day):
+            ledger, charged, unposted = _post_unposted(
+                acc, ledger, day, charged, overdue, unposted, f"accr:{day.isoformat()}"
+            )
+        if quiet is not None and day >= window:
+            penalty_owed, compound_owed = (
+                ledger.balance(Account.PENALTY),
+                ledger.balance(Account.COMPOUND),
+            )
+            states.append(quiet.state(day, penalty_owed, compound_owed, charged))
+        day += ONE_DAY
+    return _with(acc, ledger, end, charged, overdue, unposted)
 
 
 def _post_accrual(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -236,10 +236,25 @@ class PenaltyFrom(StrEnum):
 
 
 class ChargeDays(StrEnum):
-    """How many days one calendar day of 罚息 and 复利 counts for."""
+    """How the days of 罚息 and 复利 are counted: how many days one calendar day counts
+    for, and over how many days a year."""
 
     ACTUAL = "actual"  # every day is one day of base × rate / basis (the first convention)
     THIRTY_360 = "30/360"  # true 30/360: a month is 30 days, the 31st counts 0, 1 Mar 3
+    # ACT/ACT (ISDA): every day is one day of its year, base × rate / 365 or / 366 in a
+    # leap year (the year of the day before: a day's charge covers the night before it)
+    ACT_ACT = "ACT/ACT"
+
+
+class AccrualRounding(StrEnum):
+    """When a day's 罚息 and 复利 are rounded to the minor unit."""
+
+    DAILY = "daily"  # each day rounded and posted on its own (the first convention)
+    # accrued exactly, posted rounded at the end of each calendar month and before any
+    # payment or other posting; the sub-cent remainder carried on
+    MONTHLY = "monthly"
+    # accrued exactly, posted rounded only before a payment or other posting (利随本清)
+    AT_PAYMENT = "at_payment"
 
 
 LprTable = tuple[tuple[date, Decimal], ...]  # (effective from, one-year LPR), ascending
@@ -251,8 +266,11 @@ class ChargeRules:
 
     Penalty (罚息) accrues daily on overdue principal at ``penalty_rate`` per year, compound
     interest (复利) daily on overdue interest at ``compound_rate``; each day's amount is
-    rounded half-up to the cent. A late fee (fixed, or a share of the missed installment)
-    is charged once per installment when it passes the grace period. The cost cap is a
+    rounded half-up to the cent, or with ``accrual_rounding`` monthly / at_payment
+    accrued exactly and rounded when posted (the remainder carried on); ``charge_days``
+    says how the days count (actual, true 30/360, ACT/ACT). A late fee (fixed, or a
+    share of the missed installment) is charged once per installment when it passes the
+    grace period. The cost cap is a
     yearly rate, ``cost_cap``, or ``cost_cap_lpr_multiple`` × the one-year LPR in force
     on the contract date (from ``lpr``), applied as ``cost_cap_basis`` says; charges are
     cut to the headroom and stop there.
@@ -268,6 +286,12 @@ class ChargeRules:
     lpr: LprTable = ()
     penalty_from: PenaltyFrom = PenaltyFrom.GRACE_END
     charge_days: ChargeDays = ChargeDays.ACTUAL
+    accrual_rounding: AccrualRounding = AccrualRounding.DAILY
+
+    @property
+    def exact(self) -> bool:
+        """Whether 罚息 and 复利 accrue unrounded and are rounded when posted."""
+        return self.accrual_rounding is not AccrualRounding.DAILY
 
     @property
     def capped(self) -> bool:
@@ -291,6 +315,78 @@ def lpr_on(table: LprTable, day: date) -> Decimal:
         first = table[0][0] if table else None
         raise DomainError(f"no one-year LPR in force on {day} (the table starts {first})")
     return rate
+
+
+# the order recoveries after a charge-off reduce the shadow balances, by name
+PRINCIPAL_FIRST: tuple[Component, ...] = (
+    Component.PRINCIPAL,
+    Component.INTEREST,
+    Component.PENALTY,
+    Component.COMPOUND,
+    Component.FEE,
+    Component.COST,
+)
+NAMED_RECOVERY_ORDERS: dict[str, tuple[Component, ...]] = {"principal_first": PRINCIPAL_FIRST}
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeOffRule:
+    """When the daily close charges a loan off (核销 by rule): at the end of the first
+    day its DPD reaches ``at_dpd``, or reaches the first DPD of class ``at_class``
+    (``class_dpd``, resolved against the product's classification when the catalogue
+    is loaded), whichever comes first; neither set: never. ``recovery_order`` is the
+    order in which money received afterwards reduces the shadow balances (None: the
+    components in the order of the product's waterfall)."""
+
+    at_dpd: int | None = None
+    at_class: LoanClass | None = None
+    class_dpd: int | None = None
+    recovery_order: tuple[Component, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.at_dpd is not None and self.at_dpd < 1:
+            raise DomainError(f"at_dpd {self.at_dpd} must be at least 1")
+        if self.at_class is LoanClass.NORMAL:
+            raise DomainError(
+                "at_class cannot be normal (a loan not past due is never charged off)"
+            )
+        if self.recovery_order is not None and sorted(self.recovery_order) != sorted(Component):
+            raise DomainError(
+                "recovery_order must name each of cost, fee, penalty, compound, interest, "
+                f"principal exactly once, got {[c.value for c in self.recovery_order]}"
+            )
+
+    @property
+    def active(self) -> bool:
+        return self.at_dpd is not None or self.at_class is not None
+
+    def threshold(self, classes: ClassificationScheme | None = None) -> int | None:
+        """The DPD at which the rule fires (None: never). ``class_dpd`` when resolved,
+        else the first DPD of ``at_class`` under ``classes`` (the NFRA defaults)."""
+        found = [] if self.at_dpd is None else [self.at_dpd]
+        if self.at_class is not None:
+            found.append(
+                self.class_dpd
+                if self.class_dpd is not None
+                else first_dpd_of(classes or ClassificationScheme(), self.at_class)
+            )
+        return min(found, default=None)
+
+    def order(self, waterfall: Waterfall) -> tuple[Component, ...]:
+        """The order of the shadow balances' components for recoveries."""
+        return self.recovery_order or waterfall.full_order
+
+
+def first_dpd_of(classes: ClassificationScheme, klass: LoanClass) -> int:
+    """The lowest DPD classed ``klass`` (or worse) under ``classes``."""
+    bounds = {
+        LoanClass.NORMAL: 0,
+        LoanClass.SPECIAL_MENTION: classes.normal + 1,
+        LoanClass.SUBSTANDARD: classes.special_mention + 1,
+        LoanClass.DOUBTFUL: classes.substandard + 1,
+        LoanClass.LOSS: classes.doubtful + 1,
+    }
+    return bounds[klass]
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,6 +417,7 @@ class Product:
     card: CardRules = field(default_factory=CardRules)
     # 五级分类 DPD thresholds of this product; None: the portfolio's
     classification: ClassificationScheme | None = None
+    charge_off: ChargeOffRule = field(default_factory=ChargeOffRule)
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,10 +478,44 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<products>") -> Catalo
         code: _parse_product(source, code, dict(body), currency, lpr)
         for code, body in raw_products.items()
     }
+    products = {code: _resolve_charge_off(p, classification) for code, p in products.items()}
     unknown = set(data) - {"portfolio", "products"}
     if unknown:
         raise ProductError(f"{source}: unknown top-level tables {sorted(unknown)}")
     return Catalog(products, buckets, classification, currency)
+
+
+def _resolve_charge_off(product: Product, book: ClassificationScheme) -> Product:
+    """Fix a charge-off ``at_class`` to its first DPD under the product's thresholds."""
+    rule = product.charge_off
+    if rule.at_class is None:
+        return product
+    classes = product.classification or book
+    resolved = replace(rule, class_dpd=first_dpd_of(classes, rule.at_class))
+    return replace(product, charge_off=resolved)
+
+
+def _parse_charge_off(value: Mapping[str, Any]) -> ChargeOffRule:
+    """``{ at_dpd = 180 }``, ``{ at_class = "loss" }`` or both (the first reached), with
+    ``recovery_order = "principal_first" | "waterfall" | [components…]``."""
+    extra = set(value) - {"at_dpd", "at_class", "recovery_order"}
+    if extra:
+        raise DomainError(f"unknown keys {sorted(extra)}")
+    if "at_dpd" not in value and "at_class" not in value:
+        raise DomainError("give at_dpd, at_class or both")
+    order = value.get("recovery_order", "waterfall")
+    if isinstance(order, str):
+        if order != "waterfall" and order not in NAMED_RECOVERY_ORDERS:
+            named = ", ".join(["waterfall", *NAMED_RECOVERY_ORDERS])
+            raise DomainError(f"unknown recovery_order {order!r} (named ones: {named})")
+        recovery = NAMED_RECOVERY_ORDERS.get(order)
+    else:
+        recovery = tuple(Component(c) for c in order)
+    return ChargeOffRule(
+        at_dpd=_strict_int(value["at_dpd"]) if "at_dpd" in value else None,
+        at_class=LoanClass(value["at_class"]) if "at_class" in value else None,
+        recovery_order=recovery,
+    )
 
 
 def _parse_lpr(value: Mapping[str, Any]) -> LprTable:
@@ -438,6 +569,7 @@ def _parse_product(
         late_fee_rate=r.rate("late_fee_rate", Decimal(0)),
         penalty_from=r.build("penalty_from", PenaltyFrom, PenaltyFrom.GRACE_END),
         charge_days=r.build("charge_days", ChargeDays, ChargeDays.ACTUAL),
+        accrual_rounding=r.build("accrual_rounding", AccrualRounding, AccrualRounding.DAILY),
         cost_cap=cap_rate,
         cost_cap_basis=cap_basis,
         cost_cap_lpr_multiple=cap_multiple,
@@ -472,15 +604,21 @@ def _parse_product(
         classification=r.build("classification", lambda v: ClassificationScheme(**v), None)
         if "classification" in body
         else None,
+        charge_off=r.build("charge_off", _parse_charge_off, ChargeOffRule()),
     )
     r.finish()
     if (
-        charges.charge_days is ChargeDays.THIRTY_360
+        charges.charge_days is not ChargeDays.ACTUAL
         and charges.penalty_from is PenaltyFrom.DUE_DATE
     ):
         raise ProductError(
-            f"{source}: products.{code}.charge_days: 30/360 charges cannot yet be combined "
-            'with penalty_from = "due_date"'
+            f"{source}: products.{code}.charge_days: {charges.charge_days.value} charges "
+            'cannot yet be combined with penalty_from = "due_date"'
+        )
+    if charges.exact and charges.penalty_from is PenaltyFrom.DUE_DATE:
+        raise ProductError(
+            f"{source}: products.{code}.accrual_rounding: {charges.accrual_rounding.value} "
+            'cannot yet be combined with penalty_from = "due_date"'
         )
     if product.term_months <= 0:
         raise ProductError(f"{source}: products.{code}.term_months: must be positive")

@@ -33,6 +33,7 @@ from arrears.domain.account import (
     Posting,
     advance,
     avoided_charges,
+    charged_off,
     charges_to_date,
     close_day,
     open_account,
@@ -119,6 +120,7 @@ class Replay:
     charged: ChargesToDate
     currency: str
     costs: Decimal  # enforcement costs outstanding (实现债权的费用)
+    charged_off: bool = False  # written off by the product's charge-off rule
 
 
 def load_scenario(path: Path | str, catalog: Catalog) -> Scenario:
@@ -323,6 +325,7 @@ def replay(scenario: Scenario, catalog: Catalog, as_of: date) -> Replay:
         charged=charges_to_date(acc.ledger),
         currency=acc.currency,
         costs=acc.ledger.balance(Account.COST),
+        charged_off=charged_off(acc.ledger),
     )
 
 
