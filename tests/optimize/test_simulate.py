@@ -221,3 +221,26 @@ def test_an_a_a_comparison_shows_no_uplift(twin) -> None:  # type: ignore[no-unt
     assert results[0].arms["a"].figures() == results[0].arms["b"].figures()
     uplift = readout(results, arms)["uplift"]["b"]
     assert all(v == [0.0, 0.0, 0.0] for v in uplift.values())
+
+
+@pytest.mark.slow
+def test_raw_money_reads_as_the_amount(demo: Path) -> None:
+    """The raw queries of the log and the response fit read payments as amounts: SQLite
+    keeps integer cents, so a plain float() of its value is 100 times the amount."""
+    from decimal import Decimal
+
+    from sqlalchemy import func, select, text
+    from sqlalchemy.orm import Session
+
+    from arrears.optimize.workspace_log import money_reader
+    from arrears.store.models import PaymentRow
+
+    ws = Workspace.at(demo)
+    with Session(ws.engine) as session:
+        exact = session.scalar(select(func.sum(PaymentRow.amount)))
+        raw = session.execute(text("select amount from payments")).scalars().all()
+    money = money_reader(ws)
+    assert exact is not None and exact > 0
+    assert abs(Decimal(str(round(sum(money(v) for v in raw), 2))) - Decimal(exact)) < Decimal(
+        "0.01"
+    )

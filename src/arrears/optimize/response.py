@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from arrears.optimize.workspace_log import as_date
+from arrears.optimize.workspace_log import as_date, money_reader
 from arrears.workspace import Workspace
 
 CHANNELS = ("sms", "email", "call", "letter", "visit")
@@ -154,6 +154,7 @@ def fit_from_workspace(ws: Workspace) -> ResponseModel:
         raise ValueError(f"{ws.root}: no two consecutive daily snapshots to fit from")
     first, last = pairs[0], pairs[-1] + timedelta(days=1)
     paid: dict[tuple[str, date], float] = {}
+    money = money_reader(ws)
     for loan_id, on, amount in _rows(
         ws,
         "select loan_id, paid_on, amount from payments where paid_on > :a and paid_on <= :b",
@@ -161,7 +162,7 @@ def fit_from_workspace(ws: Workspace) -> ResponseModel:
         b=last,
     ):
         key = (loan_id, as_date(on))
-        paid[key] = paid.get(key, 0.0) + float(amount)
+        paid[key] = paid.get(key, 0.0) + money(amount)
     contacted: dict[tuple[str, date], set[str]] = {}
     for loan_id, channel, at in _rows(
         ws,

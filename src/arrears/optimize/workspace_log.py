@@ -70,6 +70,14 @@ def as_date(value: Any) -> date:
     return date.fromisoformat(str(value)[:10])
 
 
+def money_reader(ws: Workspace) -> Any:
+    """A raw query's money column (``arrears.store.types.Money``) as a float amount:
+    SQLite keeps integer cents, PostgreSQL a NUMERIC of the amount."""
+    if ws.engine.dialect.name == "sqlite":
+        return lambda value: int(value) / 100
+    return float
+
+
 def _action(channel: str | None) -> str:
     return ACTION_OF_CHANNEL.get(channel or "", "none")
 
@@ -171,7 +179,10 @@ def build_log(ws: Workspace, costs: Costs, strategy_file: Any = None) -> Workspa
     def daily(sql: str) -> dict[str, np.ndarray]:
         # rows (loan_id, day[, amount]): an amount per day, or a count where none is given
         rows = _query(ws, sql, a=first, b=last)
-        return _daily_sums([(r[0], r[1], r[2] if len(r) > 2 else 1) for r in rows], first, last)
+        amount = money_reader(ws)
+        return _daily_sums(
+            [(r[0], r[1], amount(r[2]) if len(r) > 2 else 1) for r in rows], first, last
+        )
 
     pays = daily(
         "select loan_id, paid_on, amount from payments where paid_on >= :a and paid_on <= :b"
