@@ -83,7 +83,7 @@ def build_dataset_rows(history: SnapshotHistory, target: str, day: date) -> dict
 def test_features_use_no_snapshot_after_their_date(inputs):
     day = date(2026, 6, 30)
     full = features_at(inputs, day)
-    cut = SnapshotHistory({d: p for d, p in inputs.history.files.items() if d <= day})
+    cut = SnapshotHistory([d for d in inputs.history.dates if d <= day], inputs.history.read)
     payments = inputs.payments[inputs.payments["paid_on"] <= day]
     past_only = features_at(type(inputs)(cut, inputs.loans, payments, inputs.installments), day)
     assert full.equals(past_only)
@@ -118,8 +118,8 @@ def test_one_days_store_rows_give_the_features_of_the_whole_store(book: Path, in
 
 
 def test_too_short_a_history_is_a_clear_error(inputs):
-    files = dict(list(inputs.history.files.items())[-3:])  # three days, one month end
-    short = type(inputs)(SnapshotHistory(files), inputs.loans)
+    days = inputs.history.dates[-3:]  # three days, one month end
+    short = type(inputs)(SnapshotHistory(days, inputs.history.read), inputs.loans)
     with pytest.raises(ModelDataError, match="do not cover an outcome window"):
         build_dataset(short, "roll_forward")
 

@@ -250,6 +250,7 @@ def preview(as_of: AsOfOpt = None, file: FileOpt = None, workspace: WorkspaceOpt
     import ibis
 
     from arrears.services.strategy_inputs import day_inputs, step_history
+    from arrears.snapshots import scan_snapshots
     from arrears.strategy import preview_tables
 
     label = _label(lang)
@@ -261,7 +262,7 @@ def preview(as_of: AsOfOpt = None, file: FileOpt = None, workspace: WorkspaceOpt
         err.print(label("missing_snapshot", day=day), markup=False)
         raise typer.Exit(1)
     con = ibis.duckdb.connect()
-    snapshot = con.read_parquet(str(path))
+    snapshot = scan_snapshots(con, ws.snapshots_dir, [day])
     inputs = con.create_table("strategy_inputs", day_inputs(ws, day))
     history = con.create_table("strategy_history", step_history(ws, day))
     result, actions = preview_tables(snapshot, inputs, strategy, day, history)
@@ -314,6 +315,7 @@ def readout(
     """Compare the arms on cure rate and amount recovered, with 95% intervals."""
     import ibis
 
+    from arrears.snapshots import scan_snapshots
     from arrears.strategy.readout import readout as compute
 
     label = _label(lang)
@@ -329,7 +331,7 @@ def readout(
         err.print(label("no_assignments", name=strategy.name, start=first, end=last), markup=False)
         raise typer.Exit(1)
     con = ibis.duckdb.connect()
-    snapshots = con.read_parquet([str(ws.snapshot_path(d)) for d in days])
+    snapshots = scan_snapshots(con, ws.snapshots_dir, days)
     result = compute(con.create_table("assignments", assigned), snapshots, strategy.name,
                      first, last, strategy.champion)  # fmt: skip
     pct = lambda v: f"{v * 100:.2f}%"  # noqa: E731

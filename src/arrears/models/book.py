@@ -79,7 +79,8 @@ def observation_dates(history: SnapshotHistory, target: str, step_days: int = 30
     last = grid[-1] if grid else None
     eligible = [d for d in grid if last is not None and outcome_date(target, d) <= last]
     if target == "roll_forward":
-        eligible = [d for d in eligible if outcome_date(target, d) in history.files]
+        closed = set(history.dates)
+        eligible = [d for d in eligible if outcome_date(target, d) in closed]
     if any(is_month_end(d) for d in grid):
         return eligible
     chosen: list[date] = []

@@ -1,21 +1,19 @@
 """Reading the book's dated snapshots for modelling, and the calendar of horizons.
 
-The caller hands in the snapshot files by date (the workspace knows where they live);
-money columns are read as float64 here because they are model inputs, never amounts
-that are booked.
+The caller hands in the snapshot dates and how to read one day's columns (a
+workspace's through ``arrears.snapshots``); money columns are read as float64 here
+because they are model inputs, never amounts that are booked.
 """
 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
-from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 COLUMNS = (
     "loan_id",
@@ -59,21 +57,25 @@ def horizon_end(day: date, days: int) -> date:
 class SnapshotHistory:
     """The book's snapshots by date, read on demand and kept once read."""
 
-    def __init__(self, files: Mapping[date, Path]) -> None:
-        self.files = dict(sorted(files.items()))
+    def __init__(
+        self, dates: Iterable[date], read: Callable[[date, Sequence[str]], pa.Table]
+    ) -> None:
+        """``read(day, columns)`` reads those columns of the snapshot of ``day``."""
+        self._dates = sorted(dates)
+        self.read = read
         self._read: dict[date, pd.DataFrame] = {}
 
     @property
     def dates(self) -> list[date]:
         """Snapshot dates, oldest first."""
-        return list(self.files)
+        return list(self._dates)
 
     def day(self, as_of: date) -> pd.DataFrame:
         """One day's snapshot: the modelling columns, money as float64, by loan id."""
-        if as_of not in self.files:
-            raise KeyError(f"no snapshot for {as_of.isoformat()}")
         if as_of not in self._read:
-            table = pq.read_table(self.files[as_of], columns=list(COLUMNS))
+            if as_of not in self._dates:
+                raise KeyError(f"no snapshot for {as_of.isoformat()}")
+            table = self.read(as_of, list(COLUMNS))
             columns = {}
             for name in table.column_names:
                 col = table.column(name)
@@ -90,8 +92,8 @@ class SnapshotHistory:
         are any, else every snapshot. One grid keeps "max dpd over 3 months" or "dpd > 0
         within 30 days" meaning the same whether the recent past has daily snapshots
         and the older past only month ends, so training and scoring rows agree."""
-        month_ends = [d for d in self.files if is_month_end(d)]
-        return month_ends or list(self.files)
+        month_ends = [d for d in self._dates if is_month_end(d)]
+        return month_ends or list(self._dates)
 
     def between(self, start: date, end: date) -> list[date]:
         """Grid dates d with start < d <= end."""

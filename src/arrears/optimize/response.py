@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from arrears.optimize.workspace_log import as_date, money_reader
+from arrears.snapshots import read_snapshot
 from arrears.workspace import Workspace
 
 CHANNELS = ("sms", "email", "call", "letter", "visit")
@@ -146,8 +147,6 @@ def _rows(ws: Workspace, sql: str, **params: Any) -> list[Any]:
 def fit_from_workspace(ws: Workspace) -> ResponseModel:
     """The response model of ``ws``'s history (its consecutive daily snapshots, payments,
     allowed contacts, promises and dispute holds)."""
-    import pyarrow.parquet as pq
-
     dates = ws.snapshot_dates()
     pairs = [d for d in dates if d + timedelta(days=1) in set(dates)]
     if not pairs:
@@ -185,8 +184,8 @@ def fit_from_workspace(ws: Workspace) -> ResponseModel:
     previous = None
     for i, d in enumerate(pairs):
         nxt = d + timedelta(days=1)
-        today = previous if previous is not None else _snap(pq, ws, d)
-        tomorrow = _snap(pq, ws, nxt)
+        today = previous if previous is not None else _snap(ws, d)
+        tomorrow = _snap(ws, nxt)
         previous = tomorrow if i + 1 < len(pairs) and pairs[i + 1] == nxt else None
         late = today["dpd"] > 0
         ids = today["loan_id"][late]
@@ -230,8 +229,8 @@ def fit_from_workspace(ws: Workspace) -> ResponseModel:
     )
 
 
-def _snap(pq: Any, ws: Workspace, d: date) -> dict[str, np.ndarray]:
-    t = pq.read_table(ws.snapshot_path(d), columns=["loan_id", "status", "dpd", "overdue_amount"])
+def _snap(ws: Workspace, d: date) -> dict[str, np.ndarray]:
+    t = read_snapshot(ws.snapshots_dir, d, ["loan_id", "status", "dpd", "overdue_amount"])
     t = t.filter(t.column("status").to_numpy(zero_copy_only=False) == "active")
     return {
         "loan_id": np.asarray(t.column("loan_id").to_pylist(), dtype=object),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,9 +34,10 @@ def book_inputs(ws: Workspace, as_of: date | None = None) -> BookInputs:
 
     from arrears.models.book import BookInputs, payment_window_start
     from arrears.models.history import SnapshotHistory
+    from arrears.snapshots import read_snapshot
     from arrears.store.models import InstallmentRow, Loan, PaymentRow
 
-    history = SnapshotHistory({d: ws.snapshot_path(d) for d in ws.snapshot_dates()})
+    history = SnapshotHistory(ws.snapshot_dates(), partial(read_snapshot, ws.snapshots_dir))
     caps = {
         code: float(p.charges.cost_cap) if p.charges.cost_cap is not None else None
         for code, p in ws.catalog.products.items()

@@ -26,16 +26,16 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import partial
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
@@ -55,6 +55,7 @@ from arrears.services.workbench import agencies as agency_service
 from arrears.services.workbench import legal as legal_service
 from arrears.services.workbench import visits as visit_service
 from arrears.services.workbench.access import Actor
+from arrears.snapshots import read_snapshot, scan_snapshots
 from arrears.store.contact_models import ContactAttempt, StrategyAssignment
 from arrears.store.models import CaseRow, Customer, InstallmentRow, Loan
 from arrears.store.rows import bulk_insert
@@ -129,18 +130,19 @@ def treat_day(
         if treated(uow.session, as_of, strategy.name):
             report.already_done = True
             return report
-    actions, assignments = _evaluate(ws, path, strategy, as_of)
+    actions, assignments = _evaluate(ws, strategy, as_of)
     report.cases_assigned = len(assignments)
     report.proposed = len(actions)
     with UnitOfWork(ws.engine) as uow:
         session = uow.session
         visits: list[dict[str, Any]] = []
         # Reg F: the validation notice goes first; until it is sent, the debt is held
-        queue_validation_notices(session, settings, rule_pack, as_of, partial(_balances, path))
+        balances = partial(_balances, ws.snapshots_dir, as_of)
+        queue_validation_notices(session, settings, rule_pack, as_of, balances)
         barred = time_barred.time_barred_debts(session, rule_pack, as_of)
         actions = time_barred.drop_legal_steps(actions, barred, report.not_done)
         decided = _decide(session, actions, as_of, rule_pack, report, visits)
-        _queue(session, decided, path, as_of, settings)
+        _queue(session, decided, balances, as_of, settings)
         time_barred.apply_to_queued(session, settings, barred, as_of, report.not_done)
         _create_work(session, actions, visits, as_of, report)
         bulk_insert(uow.connection, StrategyAssignment, assignments)
@@ -149,13 +151,13 @@ def treat_day(
 
 
 def _evaluate(
-    ws: Workspace, path: Any, strategy: Strategy, as_of: date
+    ws: Workspace, strategy: Strategy, as_of: date
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The day's proposed actions and case assignments, executed on DuckDB."""
     import ibis
 
     con = ibis.duckdb.connect()
-    snapshot = con.read_parquet(str(path))
+    snapshot = scan_snapshots(con, ws.snapshots_dir, [as_of])
     inputs = con.create_table("strategy_inputs", day_inputs(ws, as_of))
     history = con.create_table("step_history", step_history(ws, as_of))
     actions, assignments = actions_and_assignments(con, snapshot, inputs, strategy, as_of, history)
@@ -443,13 +445,17 @@ def _customers(session: Session, ids: list[str]) -> dict[str, Customer]:
 
 
 def _queue(
-    session: Session, decided: list[_Decision], path: Any, as_of: date, settings: Settings
+    session: Session,
+    decided: list[_Decision],
+    balances_of: Callable[[list[str]], dict[str, dict[str, Decimal]]],
+    as_of: date,
+    settings: Settings,
 ) -> None:
     """The outbox message of every allowed decision, in this transaction."""
     if not decided:
         return
     loan_ids = sorted({d.action["loan_id"] for d in decided})
-    balances = _balances(path, loan_ids)
+    balances = balances_of(loan_ids)
     loans = _loans(session, loan_ids)
     # A pre-due or due-day step speaks of the instalment due -offset days after the day
     # it is sent on: that instalment's own date and amount, never the next one's.
@@ -534,12 +540,13 @@ def _amount_lines(balance: Mapping[str, Decimal], language: str) -> tuple[Amount
     )
 
 
-def _balances(path: Any, loan_ids: list[str]) -> dict[str, dict[str, Decimal]]:
-    """The overdue components of ``loan_ids`` in the snapshot (Decimal, exact)."""
+def _balances(snapshots: Path, as_of: date, loan_ids: list[str]) -> dict[str, dict[str, Decimal]]:
+    """The overdue components of ``loan_ids`` in the snapshot of ``as_of`` (Decimal,
+    exact)."""
     import pyarrow.compute as pc
 
     columns = ["loan_id", *(c for c, _, _ in _LETTER_LINES), "overdue_amount"]
-    table = pq.read_table(path, columns=columns)
+    table = read_snapshot(snapshots, as_of, columns)
     table = table.filter(pc.is_in(table["loan_id"], pa.array(loan_ids)))
     out: dict[str, dict[str, Decimal]] = {}
     for row in table.to_pylist():
