@@ -22,16 +22,19 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
+    Numeric,
     Select,
     and_,
     delete,
     exists,
     false,
     func,
+    literal,
     not_,
     or_,
     select,
     true,
+    type_coerce,
 )
 from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
@@ -249,12 +252,24 @@ def _ranked_rows(
     checked once per time zone, not once per row."""
     ranking = work.ranking
     needs_gate = "contactable_now" in ranking.tiers
-    flags = [tiers[t].label(t) for t in STORE_TIERS]
+    order = {t: i for i, t in enumerate(ranking.tiers)}
+    last = len(order)
     rule_pack = contact_pack(work.pack_name)
     history = history_for(rule_pack)
     # the window's rows with only what ranks them (a Core query: no ORM row handling);
-    # the page's rows are read whole afterwards
-    lean = select(*_RANKED, *flags).where(query.whereclause)
+    # the page's rows are read whole afterwards. The rank of a row's best store tier is
+    # worked out by the database (CASE in the ranking's order: the first tier it is in)
+    store = sorted((order[t], t) for t in STORE_TIERS if t in order)
+    tier_rank = (
+        sql_case(*((tiers[t], rank) for rank, t in store), else_=last) if store else literal(last)
+    )
+    amount: Any = CaseRow.amount_overdue
+    if session.get_bind().dialect.name == "postgresql":
+        # numeric(…, 2) arrives as a Decimal of cents already: no Money processing
+        amount = type_coerce(CaseRow.amount_overdue, Numeric(asdecimal=True))
+    lean = select(
+        CaseRow.id, CaseRow.loan_id, CaseRow.customer_id, amount, CaseRow.dpd, tier_rank
+    ).where(query.whereclause)
     if needs_gate:
         lean = _with_gate_columns(session, lean, moment, history)
     rows = (
@@ -263,26 +278,31 @@ def _ranked_rows(
         .all()
     )
     contactable = _Contactable(session, rows, moment, rule_pack, history) if needs_gate else None
-    order = {t: i for i, t in enumerate(ranking.tiers)}
-    last = len(order)
-    contact_rank = order.get("contactable_now", last)
-    risks, default_risk, score = work.risks, ranking.default_risk, ranking.score
-    # the store tiers the ranking uses: (the row's flag, the tier's rank)
-    store = [(len(_RANKED) + i, order[t]) for i, t in enumerate(STORE_TIERS) if t in order]
+    contact_rank = order.get("contactable_now", last) if contactable is not None else last
+    risks, default_risk = work.risks, ranking.default_risk
+    # ``Ranking.score`` with its factor worked out once per risk
+    factors: dict[Decimal, Decimal] = {}
+    one, weight = Decimal(1), ranking.risk_weight
     keyed = []
     for n, r in enumerate(rows):  # by position: a row's attributes cost a lookup each
-        rank = min([k for flag, k in store if r[flag]], default=last)
-        if contactable is not None and contact_rank < rank and contactable.allowed(r):
+        rank = r[_TIER]
+        if contact_rank < rank and contactable.allowed(r):  # type: ignore[union-attr]
             rank = contact_rank
         risk = risks.get(r[1])
-        value = score(r[3], default_risk if risk is None else risk)
+        known = default_risk if risk is None else risk
+        factor = factors.get(known)
+        if factor is None:
+            factor = factors[known] = one - weight + weight * known
+        value = (r[3] * factor).quantize(CENT)
         keyed.append((rank, -value, -r[4], r[0], n, value, risk))
     keyed.sort()
     top = keyed if upto is None else keyed[:upto]
     whole = (
         {
             r.id: r
-            for r in session.execute(query.where(CaseRow.id.in_([rows[k[4]].id for k in top])))
+            for r in session.connection().execute(
+                query.where(CaseRow.id.in_([rows[k[4]].id for k in top]))
+            )
         }
         if top
         else {}
@@ -295,9 +315,11 @@ def _ranked_rows(
     return items
 
 
-_RANKED = (CaseRow.id, CaseRow.loan_id, CaseRow.customer_id, CaseRow.amount_overdue, CaseRow.dpd)
-# where the ranking query's rows hold the gate's columns (after _RANKED and the flags)
-_ZONE, _MOBILE, _HELD, _CONTACTED = (len(_RANKED) + len(STORE_TIERS) + i for i in range(4))
+CENT = Decimal("0.01")
+# the ranking query's columns: id, loan, customer, amount, DPD, the rank of the row's
+# best store tier, then the gate's
+_TIER = 5
+_ZONE, _MOBILE, _HELD, _CONTACTED = range(6, 10)
 
 
 def _with_gate_columns(
@@ -333,6 +355,28 @@ def _with_gate_columns(
     )
 
 
+_HOLD_COLUMNS = (
+    HoldRow.customer_id,
+    HoldRow.loan_id,
+    HoldRow.kind,
+    HoldRow.channel,
+    HoldRow.reason,
+    HoldRow.recipient,
+    HoldRow.placed_on,
+    HoldRow.released_on,
+)
+_HISTORY_COLUMNS = (
+    ContactAttempt.id,
+    ContactAttempt.attempt_id,
+    ContactAttempt.customer_id,
+    ContactAttempt.loan_id,
+    ContactAttempt.channel,
+    ContactAttempt.at,
+    ContactAttempt.party,
+    ContactAttempt.outcome,
+)
+
+
 class _Contactable:
     """The gate's verdict on a call now to the debtor of each queue row (a dry run).
 
@@ -350,7 +394,10 @@ class _Contactable:
         self.moment, self.pack = moment, rule_pack
         listed = blacklisted(session, None)
         self.blacklist = frozenset(normalize_contact(v) for v in listed)
-        known = {r.customer_id: r[_ZONE] for r in rows if self._known(r)}
+        if self.blacklist:
+            known = {r[2]: r[_ZONE] for r in rows if self._known(r)}
+        else:  # the usual case: only a hold or a contact makes a debtor known
+            known = {r[2]: r[_ZONE] for r in rows if r[_HELD] or r[_CONTACTED]}
         self.known = set(known)
         self.inputs: GateInputs | None = None
         self.shared: Gate | None = None
@@ -360,11 +407,25 @@ class _Contactable:
             ids = sorted(known)
             on = moment.astimezone(UTC).date()
             self.inputs = GateInputs(zones=known, blacklist=listed)
-            held = session.scalars(
-                select(HoldRow).where(HoldRow.customer_id.in_(ids), _in_force(on))
+            # what ``GateInputs.add_holds`` and ``load_history`` read, as columns
+            connection = session.connection()
+            held = connection.execute(
+                select(*_HOLD_COLUMNS).where(HoldRow.customer_id.in_(ids), _in_force(on))
             )
-            self.inputs.add_holds(held, on)
-            self.inputs.load_history(session, ids, moment - timedelta(days=history))
+            self.inputs.add_holds(held, on)  # type: ignore[arg-type]
+            since = moment - timedelta(days=history)
+            for a in connection.execute(
+                select(*_HISTORY_COLUMNS).where(
+                    ContactAttempt.customer_id.in_(ids),
+                    ContactAttempt.allowed.is_(True),
+                    ContactAttempt.at > since,
+                )
+            ):
+                attempt = Attempt(
+                    a.attempt_id, a.customer_id, a.loan_id, a.channel, _aware(a.at),
+                    known.get(a.customer_id), a.party, a.outcome,
+                )  # fmt: skip
+                self.inputs.history.setdefault(a.customer_id, []).append((a.id, attempt))
             # one gate for all of them: it keeps each debtor's holds and history apart,
             # so a debtor's first check on it is the check on a gate of its own (a
             # debtor's second case gets a gate of its own: the first check's attempt,
@@ -499,14 +560,15 @@ def annotate(
     if not items:
         return items
     ids = [i.case_id for i in items]
+    # columns through Core, not ORM objects: a queue page reads 50 of each on every request
+    connection = session.connection()
     # the latest contact made by now (not one the strategy dated later)
     last_ids = select(func.max(ContactAttempt.id)).where(
         ContactAttempt.case_id.in_(ids), ContactAttempt.at <= moment
     )
-    # columns, not ORM objects: a queue page reads 50 of each on every request
     last = {
-        a.case_id: (a, a.disposition)
-        for a in session.execute(
+        a.case_id: a
+        for a in connection.execute(
             select(
                 ContactAttempt.case_id,
                 ContactAttempt.at,
@@ -520,7 +582,7 @@ def annotate(
         )
     }
     promises: dict[int, Any] = {}
-    for p in session.execute(
+    for p in connection.execute(
         select(Promise.id, Promise.case_id, Promise.amount, Promise.due_date, Promise.status)
         .where(
             Promise.case_id.in_(ids),
@@ -533,39 +595,45 @@ def annotate(
     ):
         if p.case_id not in promises or p.status == "pending":
             promises[p.case_id] = p
-    callbacks = dict(session.execute(pending_callbacks().where(ContactLog.case_id.in_(ids))).all())
+    callbacks = dict(
+        connection.execute(pending_callbacks().where(ContactLog.case_id.in_(ids))).all()
+    )
     missing = [i for i in items if i.contactable is None]
-    verdicts = gate_verdicts(
-        session,
-        [_GateRow(i.case_id, i.loan_id, i.customer_id) for i in missing],
-        moment,
-        pack_name,
+    verdicts = (
+        gate_verdicts(
+            session,
+            [_GateRow(i.case_id, i.loan_id, i.customer_id) for i in missing],
+            moment,
+            pack_name,
+        )
+        if missing
+        else {}
     )
     out = []
     for item in items:
-        attempt, disposition = last.get(item.case_id, (None, None))
+        attempt = last.get(item.case_id)
         promise = promises.get(item.case_id)
         verdict = verdicts.get(item.case_id)
         contactable = item.contactable if verdict is None else verdict.allowed
-        blocked = item.blocked_rules if verdict is None else verdict.rules
-        reasons = item.blocked_reasons if verdict is None else verdict.reasons
-        callback = _aware(callbacks.get(item.case_id))
         done = replace(
             item,
             contactable=contactable,
-            blocked_rules=blocked,
-            blocked_reasons=reasons,
+            blocked_rules=item.blocked_rules if verdict is None else verdict.rules,
+            blocked_reasons=item.blocked_reasons if verdict is None else verdict.reasons,
             last_contact_at=_aware(attempt.at) if attempt else None,
             last_contact_channel=attempt.channel if attempt else None,
-            last_outcome=(disposition or attempt.outcome) if attempt else None,
+            last_outcome=(attempt.disposition or attempt.outcome) if attempt else None,
             last_contact_allowed=attempt.allowed if attempt else None,
             promise_id=promise.id if promise else None,
             promise_amount=promise.amount if promise else None,
             promise_due=promise.due_date if promise else None,
             promise_status=promise.status if promise else None,
-            callback_at=callback,
+            callback_at=_aware(callbacks.get(item.case_id)),
         )
-        out.append(replace(done, next_action=_next_action(done, moment, today)))
+        # the next action reads only what ``done`` holds: set on the same object (a
+        # second ``replace`` would copy every field again)
+        object.__setattr__(done, "next_action", _next_action(done, moment, today))
+        out.append(done)
     return out
 
 
