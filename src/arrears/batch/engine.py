@@ -329,10 +329,77 @@ def _case(value: ir.IntegerValue, edges: list[Any], labels: list[Any]) -> ir.Val
     return ibis.cases(*branches, else_=labels[-1])
 
 
+# the shadow balances and the components (their codes) they hold
+SHADOWS = (
+    ("shadow_principal", PRINCIPAL),
+    ("shadow_interest", INTEREST),
+    ("shadow_penalty", PENALTY),
+    ("shadow_compound", COMPOUND),
+    ("shadow_fee", FEE),
+    ("shadow_costs", COST),
+)
+
+
+def recover(a: Table) -> Table:
+    """Money received for a loan already written off is recovery: it reduces the shadow
+    balances in the product's recovery order (``rec_<code>`` ranks), the rest is credit."""
+    total = sum((a[name] for name, _ in SHADOWS), _int(0))
+    recovered = ibis.ifelse(a.written_off, ibis.least(a.paid_today, total), 0)
+    taken = {}
+    for name, code in SHADOWS:
+        rank = a[f"rec_{code}"]
+        before = sum(
+            (ibis.ifelse(a[f"rec_{other}"] < rank, a[n], 0) for n, other in SHADOWS),
+            _int(0),
+        )
+        taken[name] = a[name] - ibis.greatest(ibis.least(a[name], recovered - before), 0)
+    return a.mutate(
+        credit=a.credit + ibis.ifelse(a.written_off, a.paid_today - recovered, 0), **taken
+    )
+
+
+def charge_off(a: Table, dpd: ir.IntegerValue) -> Table:
+    """Loans whose DPD reached their product's charge-off rule (``co_dpd`` > 0) today:
+    every balance leaves the book into the shadow balances, the loan is written off and
+    its DPD counts on from its oldest unpaid installment."""
+    co = ~a.written_off & (a.co_dpd > 0) & (dpd >= a.co_dpd)
+    moved = {
+        "shadow_principal": a.not_due + a.principal_due,
+        "shadow_interest": a.interest_due,
+        "shadow_penalty": a.penalty,
+        "shadow_compound": a.compound,
+        "shadow_fee": a.fee,
+        "shadow_costs": a.costs,
+    }
+    zeroed = [
+        "not_due",
+        "principal_due",
+        "interest_due",
+        "overdue_principal",
+        "overdue_interest",
+        "penalty",
+        "compound",
+        "fee",
+        "costs",
+    ]
+    return a.mutate(
+        **{name: ibis.ifelse(co, value, a[name]) for name, value in moved.items()},
+        **{name: ibis.ifelse(co, 0, a[name]) for name in zeroed},
+        anchor_due=ibis.ifelse(co, a.oldest_due, a.anchor_due),
+        anchor_seq=ibis.ifelse(co, a.oldest_seq, a.anchor_seq),
+        written_off=a.written_off | co,
+    )
+
+
 def assess(a: Table, day: int, catalog: Catalog) -> Table:
-    """DPD, bucket, five-tier class, first-payment default and status on ``day``."""
+    """DPD, bucket, five-tier class, first-payment default and status on ``day``; the
+    recoveries of loans written off, and the charge-off of loans reaching the rule."""
+    a = recover(a)
     # a written-off loan has no dues left: it counts from the installment it was written
     # off with, and is 损失 whatever its DPD
+    oldest_due = ibis.ifelse(a.written_off, a.anchor_due, a.oldest_due)
+    raw = _int(day) - oldest_due.fill_null(day)
+    a = charge_off(a, ibis.ifelse(raw > a.grace, raw, 0))
     oldest_due = ibis.ifelse(a.written_off, a.anchor_due, a.oldest_due)
     oldest_seq = ibis.ifelse(a.written_off, a.anchor_seq, a.oldest_seq)
     raw = _int(day) - oldest_due.fill_null(day)
@@ -435,6 +502,9 @@ def close_day(
         overdue_interest=a.overdue_interest_right.fill_null(zero),
     )
     a = assess(charge(a, day), day, catalog)
+    if any(p.charge_off.active for p in catalog.products.values()):
+        # a loan charged off today leaves its dues (the shadow balances hold them)
+        dues = dues.anti_join(a.filter(a.written_off), "loan_id")
     columns = [*ACCOUNTS.names, "prev_dpd", "prev_bucket_index"]
     a = compare(a.select(*columns).union(new_accounts(inputs.loans, day, catalog).select(*columns)))
     return a.select(*ACCOUNTS.names), dues

@@ -19,6 +19,7 @@ from arrears.batch.state import (
     loans_table,
     payments_table,
     schedule_table,
+    shadow_cells,
 )
 from arrears.domain.account import DayState, advance, state_of
 from arrears.domain.products import Catalog
@@ -116,6 +117,7 @@ def expected_rows(
             "credit": cents(st.credit),
             "paid_today": cents(st.paid_today),
             "charged": cents(st.charged_to_date),
+            **shadow_cells(st),
         }
     return out
 
@@ -136,6 +138,10 @@ COMPARED = [
         "anchor_seq",
         "charges",  # the cap's measures: checked through the charges they cut
         "overdue_days",
+        # the unposted accruals: checked where products accrue unrounded
+        # (tests/batch/test_loan_rules_equivalence.py) and through the charges posted
+        "pen_accrued",
+        "comp_accrued",
     )
 ]
 

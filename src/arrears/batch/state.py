@@ -87,6 +87,9 @@ LOANS = pa.schema(
 
 PAYMENTS = pa.schema([("loan_id", pa.string()), ("paid_on", pa.int32()), ("amount", pa.int64())])
 
+# the shadow balance columns' names (shadow_<name>) and the components they hold
+SHADOW_COMPONENTS = ("principal", "interest", "penalty", "compound", "fee", "costs")
+
 # balances and counters of an account row, in cents
 ACCOUNT_MONEY = (
     "not_due",
@@ -103,6 +106,9 @@ ACCOUNT_MONEY = (
     "charged",
     "charges",  # 罚息, 复利 and fees since disbursement: a cap on basis overdue measures it
     "overdue_days",  # principal past due summed over the days (cent-days): its allowance
+    # a written-off loan's shadow balances: what it owes off the book, by component, after
+    # the recoveries since (applied in the product's recovery order)
+    *(f"shadow_{name}" for name in SHADOW_COMPONENTS),
 )
 
 ACCOUNTS = pa.schema(
@@ -206,7 +212,12 @@ def products_table(catalog: Catalog) -> pa.Table:
     for code, p in sorted(catalog.products.items()):
         row = product_row(code, p)
         c = catalog.classification_of(p)  # 五级分类 thresholds, the product's or the book's
+        # the charge-off rule: its DPD (0: never), and the rank of each component in the
+        # order recoveries reduce the shadow balances (rec_<code>)
+        order = p.charge_off.order(p.waterfall)
+        row |= {f"rec_{_CODE[comp]}": order.index(comp) for comp in Component}
         row |= {
+            "co_dpd": p.charge_off.threshold(c) or 0,
             "cls_normal": c.normal,
             "cls_special_mention": c.special_mention,
             "cls_substandard": c.substandard,
@@ -316,6 +327,17 @@ def account_row(acc: LoanAccount, customer_id: str, state: DayState) -> dict[str
         "charged": cents(state.charged_to_date),
         "charges": cents(state.charged_to_date - interest_fallen_due(acc, state.as_of)),
         "overdue_days": cents(acc.overdue_days),
+        **shadow_cells(state),
+    }
+
+
+def shadow_cells(state: DayState) -> dict[str, int]:
+    """The ``shadow_*`` cells of a domain state, in cents."""
+    s = state.shadow
+    values = (s.principal, s.interest, s.penalty, s.compound, s.fee, s.cost)
+    return {
+        f"shadow_{name}": cents(value)
+        for name, value in zip(SHADOW_COMPONENTS, values, strict=True)
     }
 
 
