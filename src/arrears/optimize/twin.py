@@ -181,7 +181,7 @@ def prepare(ws: Workspace, model: ResponseModel, pack_name: str | None = None) -
 
 
 def _snapshot_of(accounts: pa.Table) -> pa.Table:
-    from arrears.batch.snapshot import snapshot_from_accounts
+    from arrears.snapshots import snapshot_from_accounts
 
     return snapshot_from_accounts(accounts)
 

@@ -42,9 +42,9 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from arrears.optimize.schema import ACTIONS, Costs, OptimizeInputError
+from arrears.snapshots import read_snapshot, scan_snapshots
 from arrears.workspace import Workspace
 
 HORIZON_DAYS = 14
@@ -92,7 +92,7 @@ def _arm_actions(ws: Workspace, strategy: Any, day: date) -> dict[str, dict[str,
 
     con = ibis.duckdb.connect()
     try:
-        snapshot = con.read_parquet(str(ws.snapshot_path(day)))
+        snapshot = scan_snapshots(con, ws.snapshots_dir, [day])
         inputs = con.create_table("strategy_inputs", day_inputs(ws, day))
         history = con.create_table("step_history", step_history(ws, day))
         out: dict[str, dict[str, str]] = {}
@@ -220,7 +220,7 @@ def build_log(ws: Workspace, costs: Costs, strategy_file: Any = None) -> Workspa
     cost = {a: float(costs.cost[a]) for a in ACTIONS}
     out: dict[str, list[Any]] = {name: [] for name in _COLUMNS}
     for d in usable:
-        snap = pq.read_table(ws.snapshot_path(d)).to_pandas().set_index("loan_id")
+        snap = read_snapshot(ws.snapshots_dir, d).to_pandas().set_index("loan_id")
         arm_actions = _arm_actions(ws, strategy, d)
         i = (d - first).days
         for r in by_day[d]:
