@@ -44,6 +44,7 @@ from arrears.domain.products import Catalog, load_catalog
 from arrears.services import audit
 from arrears.services.payment_config import configured_processor
 from arrears.services.payment_reversal import reverse_payment
+from arrears.services.workbench.promises import unsettle_reversed
 from arrears.store.db import workspace_of
 from arrears.store.models import Loan, PaymentRow
 from arrears.store.payment_models import CHECKOUT_ORIGINS, ProcessorEvent
@@ -401,12 +402,24 @@ def _reverse_payment(
         raise WebhookRejected(409, "cannot_reverse", str(exc)) from None
     for entry in booked:
         repository.add_entry(loan.loan_id, entry)
+    session.flush()
+    judged = unsettle_reversed(
+        session,
+        loan.loan_id,
+        payment.paid_on,
+        loan.closed_through,
+        actor=f"processor:{checkout.processor}",
+        reason=f"{event.kind.value} of {posted}",
+    )
     if loan.status == "closed" and repository.ledger(loan.loan_id).total_outstanding > 0:
         loan.status = "active"  # repaid no more: the close must take it in again
     recharged = [e.ref for e in booked if e.ref != ref]
     outcome = f"reversed {posted} as {ref} on {on.isoformat()}"
     if recharged:
         outcome += f", recharged {' '.join(recharged)}"
+    if judged["broken"] or judged["pending"]:
+        broken, again = judged["broken"], judged["pending"]
+        outcome += f", promises it kept: {broken} broken, {again} pending again"
     if left:
         rest = _rest_ref(checkout)
         session.add(

@@ -62,6 +62,7 @@ def _behaviour(conn: Any, day: date) -> dict[str, Behaviour]:
     from sqlalchemy import and_, case, func, inspect, or_, select
 
     from arrears.store.models import TABLES
+    from arrears.store.payment_rows import standing
 
     counts: dict[str, dict[str, Any]] = {}
     tables = set(inspect(conn).get_table_names())
@@ -108,6 +109,7 @@ def _behaviour(conn: Any, day: date) -> dict[str, Behaviour]:
         select(pay.c.loan_id, func.max(pay.c.paid_on))
         .join(cases, cases.c.loan_id == pay.c.loan_id)
         .where(open_on_day, pay.c.paid_on >= cases.c.opened_on, pay.c.paid_on <= day)
+        .where(standing(pay))  # a bounced payment shows no willingness
         .group_by(pay.c.loan_id)
     )
     for loan_id, last in rows:

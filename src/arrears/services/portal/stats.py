@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from arrears.store.models import PaymentRow
+from arrears.store.payment_rows import standing
 from arrears.store.portal_models import PortalRequest, PortalSession
 from arrears.store.workbench_models import Arrangement, Promise
 
@@ -83,7 +84,7 @@ def self_service(session: Session, start: date, end: date) -> SelfService:
     made = (Promise.promised_on >= start, Promise.promised_on <= end)
     settled = (Promise.settled_on >= start, Promise.settled_on <= end)
     proposed = (Arrangement.created_at >= since, Arrangement.created_at < until)
-    paid = (PaymentRow.paid_on >= start, PaymentRow.paid_on <= end)
+    paid = (PaymentRow.paid_on >= start, PaymentRow.paid_on <= end, standing())
     by_portal = Promise.created_by == PORTAL
     return SelfService(
         start=start,
@@ -130,7 +131,10 @@ def _portal_payments(session: Session, start: date, end: date) -> int:
             .select_from(PaymentRow)
             .join(Checkout, Checkout.payment_ref == PaymentRow.payment_ref)
             .where(
-                Checkout.origin == PORTAL, PaymentRow.paid_on >= start, PaymentRow.paid_on <= end
+                Checkout.origin == PORTAL,
+                PaymentRow.paid_on >= start,
+                PaymentRow.paid_on <= end,
+                standing(),
             )
         )
         or 0

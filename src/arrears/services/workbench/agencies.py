@@ -21,6 +21,7 @@ from arrears.services import audit
 from arrears.services.workbench.access import Actor, require_role, visible_case
 from arrears.services.workbench.errors import Conflict, Invalid, NotFound
 from arrears.store.models import CaseRow, PaymentRow
+from arrears.store.payment_rows import standing
 from arrears.store.repositories import EntryRepository
 from arrears.store.workbench_models import Agency, CommissionRate, Placement
 
@@ -293,6 +294,7 @@ def performance(
                 PaymentRow.loan_id == loan_id,
                 PaymentRow.paid_on >= max(start, placement.placed_on),
                 PaymentRow.paid_on <= end,
+                standing(),  # a bounced payment earns no commission
             ]
             if placement.recalled_on is not None:
                 window.append(PaymentRow.paid_on < placement.recalled_on)

@@ -22,6 +22,7 @@ from arrears.services.workbench.errors import Invalid
 from arrears.services.workbench.queues import not_placed
 from arrears.store.contact_models import ContactAttempt
 from arrears.store.models import CaseRow, PaymentRow
+from arrears.store.payment_rows import standing
 from arrears.store.workbench_models import ContactLog, DispositionCode, Placement, Promise, User
 
 PERIODS = ("today", "yesterday", "last7", "month", "range")
@@ -230,7 +231,7 @@ def dashboard(
             CaseRow,
             and_(CaseRow.loan_id == PaymentRow.loan_id, CaseRow.status == "open"),
         )
-        .where(PaymentRow.paid_on >= day, PaymentRow.paid_on <= last)
+        .where(PaymentRow.paid_on >= day, PaymentRow.paid_on <= last, standing())
         .where(CaseRow.assigned_to.in_(names))
         .group_by(CaseRow.assigned_to)
     ):

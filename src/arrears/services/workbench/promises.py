@@ -29,6 +29,7 @@ from arrears.services.workbench.access import (
 from arrears.services.workbench.errors import Conflict, Invalid, NotFound
 from arrears.store.contact_models import ContactAttempt
 from arrears.store.models import Loan, PaymentRow
+from arrears.store.payment_rows import standing
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.store.workbench_models import Promise
 
@@ -177,7 +178,7 @@ def settle_session(session: Session, as_of: date, actor: str = "close") -> dict[
     if loans:
         rows = session.execute(
             select(PaymentRow.loan_id, PaymentRow.paid_on, PaymentRow.amount)
-            .where(PaymentRow.loan_id.in_(loans), PaymentRow.paid_on <= as_of)
+            .where(PaymentRow.loan_id.in_(loans), PaymentRow.paid_on <= as_of, standing())
             .order_by(PaymentRow.paid_on, PaymentRow.payment_ref)
         )
         for loan_id, paid_on, amount in rows:
@@ -197,6 +198,56 @@ def settle_session(session: Session, as_of: date, actor: str = "close") -> dict[
                 promise.id,
                 {"paid": paid, "amount": promise.amount, "as_of": as_of},
             )
+    session.flush()
+    return counts
+
+
+def unsettle_reversed(
+    session: Session, loan_id: str, paid_on: date, as_of: date, actor: str, reason: str
+) -> dict[str, int]:
+    """Judge again the loan's promises kept on or after ``paid_on`` once a payment of
+    that day is reversed (a refund, a chargeback, a bounced transfer): a bounced payment
+    kept nothing. Each is judged as the close would judge it as of ``as_of`` (the loan's
+    last closed day) from the payments still standing: kept still, broken when its due
+    date has passed, or pending again until then. Call after the reversal's entries are
+    flushed; returns how many went each way, each change audited with ``reason``."""
+    kept = list(
+        session.scalars(
+            select(Promise)
+            .where(
+                Promise.loan_id == loan_id,
+                Promise.status == "kept",
+                Promise.promised_on <= paid_on,
+                Promise.settled_on >= paid_on,
+            )
+            .order_by(Promise.id)
+        )
+    )
+    counts = {"kept": 0, "broken": 0, "pending": 0}
+    if not kept:
+        return counts
+    payments = [
+        (paid, amount)
+        for paid, amount in session.execute(
+            select(PaymentRow.paid_on, PaymentRow.amount)
+            .where(PaymentRow.loan_id == loan_id, PaymentRow.paid_on <= as_of, standing())
+            .order_by(PaymentRow.paid_on, PaymentRow.payment_ref)
+        )
+    ]
+    for promise in kept:
+        status, paid, settled = _verdict(promise, payments, as_of)
+        counts[status] += 1
+        if status == "kept":
+            continue
+        promise.status, promise.settled_on, promise.paid_amount = status, settled, paid
+        audit.append(
+            session,
+            actor,
+            "promise.broken" if status == "broken" else "promise.reopened",
+            "promise",
+            promise.id,
+            {"paid": paid, "amount": promise.amount, "as_of": as_of, "reason": reason},
+        )
     session.flush()
     return counts
 
