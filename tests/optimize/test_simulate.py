@@ -244,3 +244,121 @@ def test_raw_money_reads_as_the_amount(demo: Path) -> None:
     assert abs(Decimal(str(round(sum(money(v) for v in raw), 2))) - Decimal(exact)) < Decimal(
         "0.01"
     )
+
+
+def test_optimized_allocation_respects_agency_intake() -> None:
+    """Two teams' waiting cases, their collectors and two agencies shared by the teams
+    in one MIP: every case once, collectors within their room, each agency within its
+    intake, an agency only where its commission rates take the case; the value is the
+    best of every allocation (brute force)."""
+    import itertools
+    from decimal import Decimal
+
+    from arrears.optimize.allocate import AgencyOffer, optimize_allocation, room
+
+    amounts = {"a1": "900", "a2": "4000", "a3": "2500", "b1": "3000", "b2": "700", "b3": "5200"}
+    bucket = {"a1": "M1", "a2": "M1", "a3": "M1", "b1": "M4", "b2": "M5", "b3": "M4"}
+    waiting = {
+        1: [(c, Decimal(amounts[c])) for c in ("a1", "a2", "a3")],
+        2: [(c, Decimal(amounts[c])) for c in ("b1", "b2", "b3")],
+    }
+    members = {1: ["ann", "bob"], 2: ["cy"]}
+    kept = {"bob": 1}
+    rates = {"ann": 0.10, "bob": 0.12, "cy": 0.05}
+
+    def late_only(b: str, amount: Decimal) -> Decimal | None:
+        return Decimal("0.15") if b in ("M4", "M5") else None  # takes late cases only
+
+    def anything(b: str, amount: Decimal) -> Decimal | None:
+        return Decimal(0)
+
+    offers = [AgencyOffer(7, 1, 0.40, late_only), AgencyOffer(8, 1, 0.09, anything)]
+    chosen = optimize_allocation(waiting, members, kept, rates, offers, bucket.__getitem__)
+    got = {c: to for c, _, to in chosen}
+    assert sorted(got) == sorted(amounts)  # every case, once
+    assert sum(1 for to in got.values() if to == 7) <= 1
+    assert sum(1 for to in got.values() if to == 8) <= 1
+    assert all(bucket[c] in ("M4", "M5") for c, to in got.items() if to == 7)
+    team_of = {c: t for t, todo in waiting.items() for c, _ in todo}
+    for team, todo in waiting.items():
+        for u, r in zip(members[team], room(len(todo), members[team], kept), strict=True):
+            assert sum(1 for to in got.values() if to == u) <= r
+        assert all(
+            to in members[team] or to in (7, 8) for c, to in got.items() if team_of[c] == team
+        )
+
+    def value(c: str, to: str | int) -> float:
+        a = float(amounts[c])
+        if to == 7:
+            return a * 0.40 * 0.85
+        if to == 8:
+            return a * 0.09
+        return a * rates[str(to)]
+
+    cases = list(amounts)
+    options = [members[team_of[c]] + [7, 8] for c in cases]
+    best = 0.0
+    for pick in itertools.product(*options):
+        if pick.count(7) > 1 or pick.count(8) > 1:
+            continue
+        if any(
+            to == 7 and bucket[c] not in ("M4", "M5") for c, to in zip(cases, pick, strict=True)
+        ):
+            continue
+        ok = all(
+            sum(1 for to in pick if to == u) <= r
+            for team, todo in waiting.items()
+            for u, r in zip(members[team], room(len(todo), members[team], kept), strict=True)
+        )
+        if ok:
+            best = max(best, sum(value(c, to) for c, to in zip(cases, pick, strict=True)))
+    assert sum(value(c, to) for c, to in got.items()) == pytest.approx(best)
+    assert 7 in got.values()  # the late agency is worth taking here: its intake binds
+
+
+@pytest.mark.slow
+def test_allocate_optimize_with_agency_intake_on_the_demo(demo: Path, tmp_path: Path) -> None:
+    """The demo's late cases waiting for allocation (their collectors taken off) go to
+    the late team's collectors or to the demo agency, never more to the agency than its
+    intake; an unknown agency and an intake without --optimize are refused."""
+    import shutil
+
+    from sqlalchemy import text
+
+    root = tmp_path / "ws"
+    shutil.copytree(demo, root)
+    ws = Workspace.at(root)
+    late = "('M4', 'M5', 'M6', 'M7+')"
+    with ws.engine.begin() as conn:
+        conn.execute(text(f"update cases set assigned_to = null where bucket in {late}"))
+        waiting = conn.execute(
+            text(f"select count(*) from cases where status = 'open' and bucket in {late}")
+        ).scalar_one()
+    assert waiting > 0
+    for bad, words in (
+        (["--agency-intake", "AG-DEMO=1"], "needs --optimize"),
+        (["--optimize", "--agency-intake", "NOPE=1"], "no active agency 'NOPE'"),
+        (["--optimize", "--agency-intake", "AG-DEMO=-1"], "CODE=N"),
+    ):
+        result = runner.invoke(app, ["allocate", *bad, "--as-of", AS_OF, "-w", str(root)])
+        assert result.exit_code == 2 and words in result.output, result.output
+    result = runner.invoke(
+        app,
+        ["allocate", "--optimize", "--agency-intake", "AG-DEMO=1", "--as-of", AS_OF,
+         "-w", str(root)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "placed with agencies" in result.output and "0 to the pool" in result.output
+    with ws.engine.connect() as conn:
+        placed = conn.execute(
+            text("select count(*) from placements where rule = 'allocation --optimize'")
+        ).scalar_one()
+        unallocated = conn.execute(
+            text(
+                f"select count(*) from cases c where c.status = 'open' and c.bucket in {late} "
+                "and c.assigned_to is null and not exists (select 1 from placements p "
+                "where p.case_id = c.id and p.status = 'active')"
+            )
+        ).scalar_one()
+    assert placed <= 1
+    assert unallocated == 0

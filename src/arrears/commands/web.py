@@ -253,6 +253,13 @@ def allocate(
             "not balanced by amount.",
         ),
     ] = False,
+    agency_intake: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--agency-intake",
+            help="With --optimize: CODE=N, the most new cases agency CODE takes (repeat).",
+        ),
+    ] = None,
 ) -> None:
     """Allocate the cases open on the day (分案) to teams by bucket and to each team's
     collectors, balanced by amount overdue (--optimize: by expected collections from
@@ -265,10 +272,20 @@ def allocate(
     from arrears.services.workbench.allocation import allocate_workspace_day
     from arrears.services.workbench.errors import WorkbenchError
 
+    intake: dict[str, int] = {}
+    for item in agency_intake or []:
+        code, _, n = item.partition("=")
+        if not code or not n.strip().isdigit():
+            raise typer.BadParameter(
+                f"{item!r}: expected CODE=N (N a whole number)", param_hint="'--agency-intake'"
+            )
+        intake[code.strip()] = int(n)
+    if intake and not optimize:
+        raise typer.BadParameter("needs --optimize", param_hint="'--agency-intake'")
     day = parse_date(as_of)
     ws = migrated_store(workspace)
     try:
-        result = allocate_workspace_day(ws, day, optimize=optimize)
+        result = allocate_workspace_day(ws, day, optimize=optimize, agency_intake=intake)
     except (WorkbenchError, SettingsError) as exc:
         err.print(str(exc), markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
@@ -279,6 +296,7 @@ def allocate(
     console.print(
         f"{result.cases:,} open cases: {result.kept:,} kept by their collector, "
         f"{result.moved:,} allocated, {result.pooled:,} to the pool"
+        + (f", {result.placed:,} placed with agencies" if intake else "")
     )
 
 

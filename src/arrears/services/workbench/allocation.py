@@ -57,6 +57,7 @@ class AllocationResult:
     kept: int = 0
     moved: int = 0
     pooled: int = 0
+    placed: int = 0  # with an agency (allocate --optimize with agencies' intake)
     # collector → cases and amount overdue they hold after the run
     books: dict[str, tuple[int, Decimal]] = field(default_factory=dict)
 
@@ -73,12 +74,17 @@ def allocate(
     states: Mapping[str, CaseState],
     rules: Mapping[str, Sequence[str]],
     optimize: bool = False,
+    agency_intake: Mapping[str, int] | None = None,
 ) -> AllocationResult:
     """Allocate the cases open on ``on`` (see the module docstring). ``states``: loan id
     → its bucket and amount overdue on ``on``; a case whose loan has no state keeps its
     assignee. ``rules``: team name → buckets; a bucket may belong to one team only.
     ``optimize``: a team's cases go to its collectors by expected collections under an
-    even capacity, solved by HiGHS (``arrears.optimize.allocate``), not balanced."""
+    even capacity, solved by HiGHS (``arrears.optimize.allocate``), not balanced;
+    ``agency_intake`` (agency code → the most new cases it takes, with ``optimize``)
+    lets the same MIP place waiting cases with agencies instead."""
+    if agency_intake and not optimize:
+        raise Invalid("agency intake: only with optimize", "agency_intake")
     # it moves every open case of the book, so only a role that sees every case may run it
     require_role(actor, SUPERVISORS & ALL_CASES, "allocate every case")
     team_of_bucket = _team_of_bucket(session, rules)
@@ -129,14 +135,23 @@ def allocate(
             if case.assigned_to is not None:
                 changes.append((case, None))
     if optimize:
-        from arrears.optimize.allocate import optimize_team, recovery_rates
+        from arrears.optimize.allocate import agency_offers, optimize_allocation, recovery_rates
+        from arrears.services.workbench.agencies import place
 
         rates = recovery_rates(session, members, on, states)
-        for team, todo in waiting.items():
-            kept = {u: load[u][1] for u in members[team] if u in load}
-            for case, amount, user in optimize_team(todo, members[team], kept, rates):
-                _add(load, user, amount)
-                changes.append((case, user))
+        offers = agency_offers(session, on, agency_intake, rates) if agency_intake else []
+        kept = {u: count for u, (_, count) in load.items()}
+        for case, amount, to in optimize_allocation(
+            waiting, members, kept, rates, offers, lambda case: states[case.loan_id].bucket
+        ):
+            if isinstance(to, int):  # an agency
+                place(session, actor, case.id, to, on=on, rule="allocation --optimize")
+                result.placed += 1
+                if case.assigned_to is not None:
+                    changes.append((case, None))
+                continue
+            _add(load, to, amount)
+            changes.append((case, to))
         waiting = {}
     for team, todo in waiting.items():
         # least-loaded member first; ties by fewer cases, then username
@@ -167,6 +182,11 @@ def allocate(
             "pooled": result.pooled,
             "rules": {team: list(buckets) for team, buckets in rules.items()},
             **({"optimize": True} if optimize else {}),
+            **(
+                {"agency_intake": dict(agency_intake), "placed": result.placed}
+                if agency_intake
+                else {}
+            ),
         },
     )
     session.flush()
@@ -217,7 +237,11 @@ def snapshot_states(snapshots: Path, on: date) -> dict[str, CaseState]:
 
 
 def allocate_workspace_day(
-    ws: Workspace, on: date, by: str = "cli", optimize: bool = False
+    ws: Workspace,
+    on: date,
+    by: str = "cli",
+    optimize: bool = False,
+    agency_intake: Mapping[str, int] | None = None,
 ) -> AllocationResult:
     """Allocate the workspace's cases as of ``on`` from that day's snapshot and the
     rules of its ``arrears.toml`` (``[allocation.teams]``), in one transaction."""
@@ -235,6 +259,8 @@ def allocate_workspace_day(
         raise Invalid(f"{on}: no snapshot (close the day first): {path}", "no_snapshot", date=on)
     states = snapshot_states(ws.snapshots_dir, on)
     with UnitOfWork(ws.engine) as uow:
-        result = allocate(uow.session, Actor(0, by, "admin"), on, states, rules, optimize)
+        result = allocate(
+            uow.session, Actor(0, by, "admin"), on, states, rules, optimize, agency_intake
+        )
         uow.commit()
     return result
