@@ -28,12 +28,11 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from sqlalchemy import Connection, Engine, select, update
 
 from arrears.batch.carried import FILE, carried_file, write_carried
 from arrears.files import private_dir
-from arrears.snapshots import snapshot_file, write_snapshot
+from arrears.snapshots import read_snapshot, snapshot_file, write_snapshot
 from arrears.store.models import CloseRun, utcnow
 
 PENDING = ".close-pending"
@@ -46,12 +45,12 @@ def pending_dir(root: Path) -> Path:
     return Path(root) / PENDING
 
 
-def complete_day(table: pa.Table, existing: Path) -> pa.Table:
+def complete_day(table: pa.Table, snapshots: Path, day: date) -> pa.Table:
     """The day's whole book: ``table`` (the loans just closed) with the rows of every
-    other loan of the snapshot already at ``existing``, sorted by loan id."""
-    if not existing.exists():
+    other loan of the snapshot of ``day`` already under ``snapshots``, sorted by loan id."""
+    if not snapshot_file(snapshots, day).exists():
         return table
-    before = pq.ParquetFile(existing).read()
+    before = read_snapshot(snapshots, day)
     others = before.filter(pc.invert(pc.is_in(before["loan_id"], table["loan_id"])))
     if others.num_rows == 0:
         return table
@@ -65,7 +64,7 @@ def stage(root: Path, snapshots: Path, tables: Mapping[date, pa.Table]) -> dict[
     private_dir(staging)
     counts = {}
     for day, table in tables.items():
-        whole = complete_day(table, snapshot_file(snapshots, day))
+        whole = complete_day(table, snapshots, day)
         path = write_snapshot(whole, snapshot_file(staging, day))
         _flush(path)
         counts[day] = whole.num_rows
