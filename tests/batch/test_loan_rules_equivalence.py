@@ -15,10 +15,12 @@ import pytest
 from arrears.batch.close import BatchBook, Closer
 from arrears.batch.reference_states import differences, expected_rows, prepare, reference_states
 from arrears.batch.sample import SampleLoan
+from arrears.batch.state import accrued_units
 from arrears.domain import operations as ops
 from arrears.domain.account import LoanAccount, Payment, advance, open_account
 from arrears.domain.products import (
     CIVIL_CODE_561,
+    AccrualRounding,
     CapBasis,
     ChargeDays,
     ClassificationScheme,
@@ -245,3 +247,68 @@ def test_classification_thresholds_per_product(closed):
     assert (rows["CLS-CONS-CLS"]["dpd"], rows["CLS-CONS-CLS"]["loan_class"]) == (62, "substandard")
     assert rows["CLS-CONSUMER"]["loan_class"] == "special_mention"
     assert reference[date(2025, 4, 8)]["CLS-CONS-CLS"].loan_class == "substandard"
+
+
+def _rounded(code: str, rounding: AccrualRounding, days: ChargeDays = ChargeDays.ACTUAL):
+    charges = replace(_CONSUMER.charges, accrual_rounding=rounding, charge_days=days)
+    return replace(_CONSUMER, code=code, charges=charges)
+
+
+ROUNDED = replace(
+    BASE,
+    products={
+        **BASE.products,
+        "CONS-MON": _rounded("CONS-MON", AccrualRounding.MONTHLY),
+        "CONS-PAY": _rounded("CONS-PAY", AccrualRounding.AT_PAYMENT),
+        "CONS-AA": _rounded("CONS-AA", AccrualRounding.DAILY, ChargeDays.ACT_ACT),
+        "CONS-AAM": _rounded("CONS-AAM", AccrualRounding.MONTHLY, ChargeDays.ACT_ACT),
+    },
+)
+
+
+def test_unrounded_accrual_and_act_act_across_a_month_and_year_end(tmp_path):
+    # contract 4: #1 (due 5 Nov 2024) and #2 (5 Dec) unpaid, handed over on 29 Dec with
+    # what has accrued unposted since November; 31 Dec posts the month (monthly), a
+    # payment on 2 Jan posts what accrued before it settles (monthly and at_payment);
+    # ACT/ACT counts the nights of 2024 over 366 days and those of 2025 over 365
+    start, end = date(2024, 12, 29), date(2025, 1, 3)
+    loans = []
+    for code in ("CONS-MON", "CONS-PAY", "CONS-AA", "CONS-AAM", "CONSUMER"):
+        product = ROUNDED.product(code)
+        terms = LoanTerms(D("6000.00"), D("0.18"), 12, date(2024, 10, 5))
+        loans.append(SampleLoan(open_account(f"N-{code}", product, terms), "C10", "never", ()))
+        pays = (Payment(f"r-{code}", date(2025, 1, 2), D("300.00")),)
+        terms = LoanTerms(D("6000.00"), D("0.18"), 12, date(2024, 10, 5))
+        loans.append(SampleLoan(open_account(f"P-{code}", product, terms), "C11", "late", pays))
+    book = BatchBook(tmp_path)
+    prepare(book, loans, ROUNDED, start)
+    Closer(book, ROUNDED, "duckdb").close_through(end)
+    reference = reference_states(loans, ROUNDED, start, end)
+    day = start + timedelta(days=1)
+    while day <= end:
+        rows = book.read_state(day)[0]
+        problems = differences(rows, expected_rows(reference, loans, day))
+        assert not problems, f"{day}: {problems[:5]}"
+        # the carried remainders are the domain's unposted accruals, exactly
+        for row in rows.to_pylist():
+            loan = next(s for s in loans if s.account.loan_id == row["loan_id"])
+            acc, _ = advance(loan.account, day, [p for p in loan.payments if p.paid_on <= day])
+            assert (row["pen_accrued"], row["comp_accrued"]) == accrued_units(acc), (day, acc)
+        day += timedelta(days=1)
+    dec30, dec31 = reference[date(2024, 12, 30)], reference[date(2024, 12, 31)]
+    # monthly: nothing posted on 30 Dec, the month (and November's remainder) on the 31st
+    assert dec30["N-CONS-MON"].penalty == reference[start]["N-CONS-MON"].penalty
+    assert dec31["N-CONS-MON"].penalty > dec30["N-CONS-MON"].penalty
+    # at payment: nothing posted before 2 Jan, everything since 9 Nov then
+    assert reference[date(2025, 1, 1)]["P-CONS-PAY"].penalty == 0
+    assert reference[date(2025, 1, 2)]["P-CONS-PAY"].charged_to_date > (
+        reference[date(2025, 1, 1)]["P-CONS-PAY"].charged_to_date
+    )
+    # ACT/ACT: #1 and #2 principal 460.08 + 466.98 = 927.06 × 0.27 / 366 = 0.6839 → 0.68
+    # for the night of 31 Dec (1 Jan), / 365 = 0.6858 → 0.69 from 2 Jan
+    aa = [reference[date(2025, 1, d)]["N-CONS-AA"].penalty for d in (1, 2, 3)]
+    assert (aa[0] - dec31["N-CONS-AA"].penalty, aa[1] - aa[0], aa[2] - aa[1]) == (
+        D("0.68"),
+        D("0.69"),
+        D("0.69"),
+    )

@@ -33,6 +33,7 @@ import ibis.expr.types as ir
 
 from arrears.batch.state import (
     ACCOUNTS,
+    ACT_ACT_BASIS,
     COMPOUND,
     COST,
     FEE,
@@ -43,7 +44,8 @@ from arrears.batch.state import (
     day_number,
     from_day_number,
 )
-from arrears.domain.charges import charge_days
+from arrears.domain.calendar import DayCount
+from arrears.domain.charges import charge_basis, charge_days
 from arrears.domain.products import Catalog, ChargeDays
 
 Table = ir.Table
@@ -292,26 +294,67 @@ def assess_dues(dues: Table, accounts: Table, day: int) -> Table:
     )
 
 
+def post_unposted(a: Table, day: int) -> Table:
+    """A product that accrues unrounded (``accrue_exact``) posts what is unposted before
+    the day's money when a payment comes in: ``pen_accrued / pen_den`` cents rounded
+    half-up (复利 alike), cut to the cost cap (罚息 first, before the late fees), into
+    ``pp_new`` and ``pc_new``; what the rounding left stays unposted."""
+    posting = a.accrue_exact & ~a.written_off & (a.paid_today > 0)
+    pen = ibis.ifelse(posting, div_round(a.pen_accrued, a.pen_den), 0)
+    comp = ibis.ifelse(posting, div_round(a.comp_accrued, a.comp_den), 0)
+    room = _headroom(a, day, pen + comp)
+    a = a.mutate(pp_new=ibis.least(pen, room))
+    a = a.mutate(pc_new=ibis.least(comp, room - a.pp_new))
+    new = a.pp_new + a.pc_new
+    return a.mutate(
+        penalty=a.penalty + a.pp_new,
+        compound=a.compound + a.pc_new,
+        charged=a.charged + new,
+        charges=a.charges + new,
+        pen_accrued=a.pen_accrued - pen * a.pen_den,
+        comp_accrued=a.comp_accrued - comp * a.comp_den,
+    )
+
+
 def charge(a: Table, day: int) -> Table:
     """The day's 罚息 and 复利 under the cost cap, and the new balances. A product with
-    ``charge_30_360`` counts the day for its 30/360 days (0 on the 31st, 3 on 1 March)."""
+    ``charge_30_360`` counts the day for its 30/360 days (0 on the 31st, 3 on 1 March);
+    under ``act_act`` the rates are over 365 × 366 days and a day counts 366 in a year of
+    365 days, 365 in a leap year (the year of the day before). A product that accrues
+    unrounded (``accrue_exact``) adds the day's exact charge to ``pen_accrued`` and
+    ``comp_accrued`` (in 1/``pen_den`` and 1/``comp_den`` cents) and, when it posts
+    monthly, posts them rounded on the last day of the month."""
     zero = _int(0)
     live = ~a.written_off
     d = from_day_number(day)
     days = ibis.ifelse(a.charge_30_360, _int(charge_days(ChargeDays.THIRTY_360, d)), _int(1))
+    basis = charge_basis(ChargeDays.ACT_ACT, DayCount.ACT_365, d)
+    days = days * ibis.ifelse(a.act_act, _int(ACT_ACT_BASIS // basis), _int(1))
+    units_p = ibis.ifelse(live & (a.pen_num > 0), a.overdue_principal * a.pen_num * days, zero)
+    units_c = ibis.ifelse(live & (a.comp_num > 0), a.overdue_interest * a.comp_num * days, zero)
+    pen_accrued = a.pen_accrued + ibis.ifelse(a.accrue_exact, units_p, zero)
+    comp_accrued = a.comp_accrued + ibis.ifelse(a.accrue_exact, units_c, zero)
+    month_end = from_day_number(day + 1).day == 1
+    posting = a.accrue_exact & live & a.post_monthly & ibis.literal(month_end)
     pen = ibis.ifelse(
-        live & (a.pen_num > 0),
-        div_round(a.overdue_principal * a.pen_num * days, a.pen_den),
-        zero,
+        a.accrue_exact,
+        ibis.ifelse(posting, div_round(pen_accrued, a.pen_den), zero),
+        div_round(units_p, a.pen_den),
     )
     comp = ibis.ifelse(
-        live & (a.comp_num > 0),
-        div_round(a.overdue_interest * a.comp_num * days, a.comp_den),
-        zero,
+        a.accrue_exact,
+        ibis.ifelse(posting, div_round(comp_accrued, a.comp_den), zero),
+        div_round(units_c, a.comp_den),
     )
-    headroom = _headroom(a, day, pen + comp)
-    a = a.mutate(pen_new=ibis.least(pen, headroom))
-    a = a.mutate(comp_new=ibis.least(comp, headroom - a.pen_new))
+    a = a.mutate(
+        pen_raw=pen,
+        comp_raw=comp,
+        pen_accrued=pen_accrued - ibis.ifelse(posting, pen * a.pen_den, zero),
+        comp_accrued=comp_accrued - ibis.ifelse(posting, comp * a.comp_den, zero),
+    )
+    headroom = _headroom(a, day, a.pen_raw + a.comp_raw)
+    a = a.mutate(pen_new=ibis.least(a.pen_raw, headroom))
+    a = a.mutate(comp_new=ibis.least(a.comp_raw, headroom - a.pen_new))
     return a.mutate(
         fee=a.fee - a.settled_fee,
         costs=a.costs - a.settled_cost,
@@ -483,7 +526,7 @@ def close_day(
     times (worth it on Spark, where each reuse would otherwise be recomputed)."""
     fell, fell_totals = fall_due(inputs.schedule, inputs.accounts, day)
     dues = inputs.dues.union(fell.select("loan_id", "seq", "due", "principal", "interest"))
-    a = with_lpr(open_accounts(inputs, fell_totals, day), catalog)
+    a = post_unposted(with_lpr(open_accounts(inputs, fell_totals, day), catalog), day)
     a = keep(late_fees(a, dues, day))
     per_loan, per_installment = settle(a, dues)
     dues = keep(remaining_dues(dues, per_installment))

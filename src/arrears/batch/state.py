@@ -34,6 +34,7 @@ from arrears.domain.account import (
 from arrears.domain.ledger import LOAN_LEVEL, Account
 from arrears.domain.money import MINOR_UNITS
 from arrears.domain.products import (
+    AccrualRounding,
     CapBasis,
     Catalog,
     ChargeDays,
@@ -137,6 +138,11 @@ ACCOUNTS = pa.schema(
         ("customer_max_dpd", pa.int32()),
         ("customer_bucket_index", pa.int16()),
         *[(name, pa.int64()) for name in ACCOUNT_MONEY],
+        # 罚息 and 复利 accrued and not yet posted by a product that rounds when posting
+        # (accrual_rounding monthly / at_payment), exact: in 1/pen_den (1/comp_den) of a
+        # cent of the loan's product (the domain's LoanAccount.unposted)
+        ("pen_accrued", pa.int64()),
+        ("comp_accrued", pa.int64()),
     ]
 )
 
@@ -152,6 +158,29 @@ _CODE = {
 }
 
 
+# ACT/ACT charges: rates over 365 × 366 days, a day counting 366 (or 365 in a leap year)
+ACT_ACT_BASIS = 365 * 366
+
+
+def charge_ratios(product: Product) -> tuple[tuple[int, int], tuple[int, int]]:
+    """罚息 and 复利 rates over their day basis as exact fractions (num, den)."""
+    rules = product.charges
+    basis = ACT_ACT_BASIS if rules.charge_days is ChargeDays.ACT_ACT else product.day_count.basis
+    return _ratio(rules.penalty_rate, basis), _ratio(rules.compound_rate, basis)
+
+
+def accrued_units(acc: LoanAccount) -> tuple[int, int]:
+    """``acc``'s unposted 罚息 and 复利 in 1/pen_den and 1/comp_den of a cent."""
+    (_, pen_den), (_, comp_den) = charge_ratios(acc.product)
+    out = []
+    for amount, den in zip(acc.unposted, (pen_den, comp_den), strict=True):
+        units = amount * 100 * den
+        if units.denominator != 1:
+            raise ValueError(f"loan {acc.loan_id}: unposted {amount} is not in 1/{den} cents")
+        out.append(int(units))
+    return out[0], out[1]
+
+
 def _ratio(rate: Decimal, basis: int = 1) -> tuple[int, int]:
     """``rate / basis`` as an exact integer fraction (0/1 for a zero rate)."""
     f = Fraction(rate) / basis
@@ -164,9 +193,8 @@ def product_row(code: str, product: Product) -> dict[str, object]:
     component plus the installment direction."""
     if MINOR_UNITS.get(product.currency, 2) != 2:
         raise ValueError(f"product {code}: the batch engine handles two-decimal currencies")
-    rules, basis = product.charges, product.day_count.basis
-    pen_num, pen_den = _ratio(rules.penalty_rate, basis)
-    comp_num, comp_den = _ratio(rules.compound_rate, basis)
+    rules = product.charges
+    (pen_num, pen_den), (comp_num, comp_den) = charge_ratios(product)
     fee_num, fee_den = _ratio(rules.late_fee_rate)
     # the cap's yearly rate over 365, or for a multiple of the LPR that multiple (the
     # engine multiplies in the LPR of each loan's contract date)
@@ -198,6 +226,9 @@ def product_row(code: str, product: Product) -> dict[str, object]:
         "cap_overdue": rules.cost_cap_basis is CapBasis.OVERDUE,
         "pen_back": rules.penalty_from is PenaltyFrom.DUE_DATE,
         "charge_30_360": rules.charge_days is ChargeDays.THIRTY_360,
+        "act_act": rules.charge_days is ChargeDays.ACT_ACT,
+        "accrue_exact": rules.exact,
+        "post_monthly": rules.accrual_rounding is AccrualRounding.MONTHLY,
         "cap_lpr": rules.cost_cap_lpr_multiple is not None,
         "inst_dir": 1 if waterfall.installments is InstallmentOrder.OLDEST_FIRST else -1,
     }
@@ -327,6 +358,8 @@ def account_row(acc: LoanAccount, customer_id: str, state: DayState) -> dict[str
         "charged": cents(state.charged_to_date),
         "charges": cents(state.charged_to_date - interest_fallen_due(acc, state.as_of)),
         "overdue_days": cents(acc.overdue_days),
+        "pen_accrued": accrued_units(acc)[0],
+        "comp_accrued": accrued_units(acc)[1],
         **shadow_cells(state),
     }
 
