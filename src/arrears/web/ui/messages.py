@@ -719,6 +719,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "该债务自 {date} 起已过诉讼时效：不得发律师函、起诉或申请财产保全"
         "（不得起诉或以诉讼相威胁）。",
     ),
+    # no phone, email or address on file for the channel (the treat step's and a
+    # letter's Model Form check's own rule, not a pack's)
+    "compliance.reason.data.no_recipient": (
+        "no phone, email or address on file for this channel",
+        "该渠道没有可用的电话、邮箱或地址",
+    ),
+    "compliance.reason.no_recipient": (
+        "no mailing address on file for the notice",
+        "没有可寄送通知的地址",
+    ),
     "compliance.reason.other": ("blocked by rule {rule}", "被规则 {rule} 拦截"),
     "memo.arrangement": ("arrangement {id} ({kind})", "还款安排 {id}（{kind}）"),
     # team, agencies, legal, dashboard, compliance (more)
