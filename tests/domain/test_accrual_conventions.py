@@ -20,10 +20,11 @@ from arrears.domain.account import (
     charges_to_date,
     close_day,
     open_account,
+    resume_account,
     state_of,
 )
 from arrears.domain.charges import charge_basis, charge_days, exact_charge, round_exact
-from arrears.domain.errors import ProductError
+from arrears.domain.errors import DomainError, ProductError
 from arrears.domain.ledger import Account
 from arrears.domain.products import (
     AccrualRounding,
@@ -370,3 +371,20 @@ def test_posting_never_exceeds_the_cap(
 
 def cents(x: Decimal) -> Decimal:
     return x.quantize(D("0.01"), rounding=ROUND_HALF_UP)
+
+
+def test_a_loan_that_accrues_unrounded_is_not_resumed_from_stored_balances():
+    # its unposted accrual is not in the ledger: resuming from stored balances would
+    # silently drop it, so it is refused with the product and the setting named
+    product = bullet(MONTHLY)
+    acc = open_bullet(product, "100.00", YEAR_START)
+    fresh = resume_account("B", product, acc.terms, acc.schedule, acc.ledger, YEAR_START)
+    assert fresh.unposted == (0, 0)
+    acc, _ = advance(acc, date(2025, 1, 15))
+    with pytest.raises(
+        DomainError, match=r"product BULLET accrues .*\(accrual_rounding = monthly\)"
+    ):
+        resume_account("B", product, acc.terms, acc.schedule, acc.ledger, acc.closed_through)
+    daily = bullet(DAILY)
+    resumed = resume_account("B", daily, acc.terms, acc.schedule, acc.ledger, acc.closed_through)
+    assert resumed.closed_through == date(2025, 1, 15)

@@ -40,7 +40,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlalchemy import Connection, func, select
 
-from arrears.domain.account import LoanAccount
+from arrears.domain.account import LoanAccount, check_resumable
 from arrears.domain.ledger import Account, EntryKind, Key, Ledger
 from arrears.domain.money import ZERO
 from arrears.domain.products import Product
@@ -154,6 +154,7 @@ def carried_account(
 ) -> LoanAccount:
     """An active loan resumed from its carried state: its ledger holds the balances and
     none of the old entries (the close appends the new ones after them)."""
+    check_resumable(loan_id, product, terms, state.closed_through)
     totals: dict[Account, Decimal] = {}
     for (_, account), value in state.balances.items():
         totals[account] = totals.get(account, ZERO) + value

@@ -53,6 +53,7 @@ from arrears.domain.delinquency import (
     owed_by_installment,
     unpaid,
 )
+from arrears.domain.errors import DomainError
 from arrears.domain.ledger import Account, EntryKind, Ledger
 from arrears.domain.money import ZERO
 from arrears.domain.products import (
@@ -128,6 +129,7 @@ def resume_account(
     """An account rebuilt from stored state; the cost measure is recomputed from the ledger."""
     if any(inst.seq != n for n, inst in enumerate(schedule, start=1)):
         raise ValueError(f"loan {loan_id}: schedule must be numbered 1, 2, ... in due-date order")
+    check_resumable(loan_id, product, terms, closed_through)
     return LoanAccount(
         loan_id,
         product,
@@ -138,6 +140,19 @@ def resume_account(
         cost_charged(ledger),
         overdue_days=overdue_days(ledger, closed_through),
     )
+
+
+def check_resumable(loan_id: str, product: Product, terms: LoanTerms, closed_through: date) -> None:
+    """Refuse to resume, from stored balances, a loan whose product accrues 罚息 and 复利
+    unrounded once a day has been closed: what it has accrued and not yet posted
+    (``LoanAccount.unposted``) is not stored, and resuming without it would lose it."""
+    if product.charges.exact and closed_through > terms.disbursed_on:
+        raise DomainError(
+            f"loan {loan_id}: product {product.code} accrues 罚息 and 复利 unrounded "
+            f"(accrual_rounding = {product.charges.accrual_rounding.value}); what it has "
+            "accrued unposted is not kept in the store, so it cannot be resumed from there "
+            "yet (close it with the domain core from disbursement, or with the batch engine)"
+        )
 
 
 def overdue_days(ledger: Ledger, through: date) -> Decimal:
