@@ -297,3 +297,120 @@ def test_issue_25_cost_events_are_booked_as_costs(tmp_path: Path):
     assert report["balances"]["costs"] == "800.00"
     paid = text + _event("payment", "2025-04-03", amount="300.00", ref="p1")
     assert _replay(tmp_path, paid, "2025-04-03")["balances"]["costs"] == "500.00"
+
+
+ROUNDING_PRODUCTS = """\
+[products.BULLET-D]
+method = "interest_only"
+annual_rate = 0.18
+term_months = 1
+day_count = "30/360"
+grace_days = 3
+penalty_rate = 0.27
+accrual_rounding = "daily"
+
+[products.BULLET-M]
+method = "interest_only"
+annual_rate = 0.18
+term_months = 1
+day_count = "30/360"
+grace_days = 3
+penalty_rate = 0.27
+accrual_rounding = "monthly"
+
+[products.BULLET-P]
+method = "interest_only"
+annual_rate = 0.18
+term_months = 1
+day_count = "30/360"
+grace_days = 3
+penalty_rate = 0.27
+accrual_rounding = "at_payment"
+
+[products.ISDA]
+method = "interest_only"
+annual_rate = 0.18
+term_months = 1
+grace_days = 0
+penalty_rate = 0.10
+charge_days = "ACT/ACT"
+accrual_rounding = "at_payment"
+"""
+
+BULLET_SCENARIO = """\
+product = "{code}"
+[loan]
+principal = "{principal}"
+disbursed_on = 2024-11-28
+"""
+
+
+def replay_bullet(tmp_path: Path, code: str, principal: str, as_of: str, events: str = ""):
+    products = tmp_path / "products.toml"
+    products.write_text(ROUNDING_PRODUCTS, encoding="utf-8")
+    text = BULLET_SCENARIO.format(code=code, principal=principal) + events
+    result = run("replay", scenario(tmp_path, text), "--as-of", as_of, "--products", str(products))
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("principal", "figures"),
+    [
+        # the issue's: 罚息 at 27% on a 360-day year, 100.00 past due all 2025 (due 28 Dec
+        # 2024, grace to 31 Dec): 0.075 a day rounds to 0.08, 365 × 0.08 = 29.20 a year;
+        # unrounded 27.375 → 27.38. 6.66: 0.004995 a day rounds to 0.00 every day; 1.82
+        ("100.00", {"BULLET-D": "29.20", "BULLET-M": "27.38", "BULLET-P": "0.00"}),
+        ("6.66", {"BULLET-D": "0.00", "BULLET-M": "1.82", "BULLET-P": "0.00"}),
+    ],
+)
+def test_replay_rounds_penalty_daily_monthly_or_at_payment(tmp_path: Path, principal, figures):
+    got = {
+        code: replay_bullet(tmp_path, code, principal, "2025-12-31")["charged"]["penalty"]
+        for code in figures
+    }
+    assert got == figures
+
+
+def test_replay_at_payment_posts_the_year_then_settles_it(tmp_path: Path):
+    # paid 128.88 on 1 Jan 2026: 27.38 of 罚息 posted before it, then settled with the
+    # 1.50 interest and the 100.00 principal: the loan is repaid
+    pay = '\n[[events]]\nkind = "payment"\non = 2026-01-01\namount = "128.88"\nref = "p1"\n'
+    report = replay_bullet(tmp_path, "BULLET-P", "100.00", "2026-01-01", pay)
+    assert (report["status"], report["dpd"], report["loan_class"]) == ("closed", 0, "normal")
+    assert report["charged"] == {
+        "interest": "1.50",
+        "penalty": "27.38",
+        "compound": "0.00",
+        "fees": "0.00",
+    }
+    assert set(report["balances"].values()) == {"0.00"}
+
+
+def test_replay_act_act_penalty_over_the_published_isda_period(tmp_path: Path):
+    # 10,000.00 due 1 Nov 2003, 罚息 at 10% ACT/ACT until paid on 2 May 2004: 10,000 ×
+    # 0.10 × (61/365 + 121/366 = 0.497724380567) = 497.72, posted before the payment
+    products = tmp_path / "products.toml"
+    products.write_text(ROUNDING_PRODUCTS, encoding="utf-8")
+    text = (
+        'product = "ISDA"\n[loan]\nprincipal = "10000.00"\ndisbursed_on = 2003-10-01\n'
+        '[[events]]\nkind = "payment"\non = 2004-05-02\namount = "10647.72"\nref = "p1"\n'
+    )
+    result = run(
+        "replay", scenario(tmp_path, text), "--as-of", "2004-05-02", "--products", str(products)
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["charged"]["penalty"] == "497.72"
+    assert (report["status"], report["balances"]["principal_outstanding"]) == ("closed", "0.00")
+
+
+def test_a_bad_accrual_rounding_names_the_products_file_and_field(tmp_path: Path):
+    products = tmp_path / "products.toml"
+    products.write_text(ROUNDING_PRODUCTS.replace('"monthly"', '"weekly"'), encoding="utf-8")
+    text = BULLET_SCENARIO.format(code="BULLET-M", principal="100.00")
+    result = run(
+        "replay", scenario(tmp_path, text), "--as-of", "2025-01-31", "--products", str(products)
+    )
+    assert result.exit_code == 1, result.output
+    assert "products.BULLET-M.accrual_rounding: invalid value 'weekly'" in result.stderr
