@@ -11,10 +11,12 @@ from __future__ import annotations
 import gc
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
+from types import MappingProxyType
 
 import pyarrow as pa
 from sqlalchemy import Connection, bindparam, func, select, update
@@ -23,7 +25,7 @@ from arrears.batch.book import open_loan_ids
 from arrears.batch.carried import Idle, carried_table, idle_loans, merged, read_carried
 from arrears.batch.publish import publish, record_staged, recover, stage, stage_carried
 from arrears.batch.workers import Job, SliceResult, close_all
-from arrears.domain.cases import CLOSING_MOVES, CaseMove, case_move
+from arrears.domain.cases import CLOSING_MOVES, CaseMove, Recovery, case_move
 from arrears.snapshots import snapshot_table
 from arrears.store.ledger_rows import (
     insert_postings,
@@ -135,8 +137,9 @@ def _close_book(
         # the window has its true opened_on and closed_on (and strategies of those
         # days find the case that was open then).
         for day in report.days:
-            _sync_cases(conn, tables[day], day, report)
-        _close_ended_loans(conn, result.ended, report)
+            _sync_cases(conn, tables[day], day, report, result.recovery)
+        _close_ended_loans(conn, result.ended, report, result.recovery)
+        _work_recovery(conn, result.recovering, as_of, report)
         tick("cases")
         counts = report.snapshot_rows = stage(workspace.root, workspace.snapshots_dir, tables)
         if carry:
@@ -212,9 +215,12 @@ def _sync_cases(
     last: pa.Table,
     as_of: date,
     report: CloseReport,
+    recovery: Mapping[str, str] = MappingProxyType({}),
 ) -> None:
     """Open, refresh and close cases by the loans' state at ``as_of`` (the rule of
-    ``arrears.domain.cases``)."""
+    ``arrears.domain.cases``). A loan charged off by its product's rule (``recovery``)
+    is worked in recovery on the days it is written off; one recovered in full closes
+    its case on the day it was (``_close_ended_loans``)."""
     table = CaseRow.__table__
     open_cases = _open_cases(conn)
     new, refresh, closing = [], [], []
@@ -222,7 +228,13 @@ def _sync_cases(
     for loan_id, customer_id, status, dpd, bucket, loan_class, arrears in zip(
         *(last.column(c).to_pylist() for c in columns), strict=True
     ):
-        move = case_move(status, dpd, loan_id in open_cases)
+        charged_off = status == "written_off" and loan_id in recovery
+        move = case_move(
+            status,
+            dpd,
+            loan_id in open_cases,
+            Recovery.WORKING if charged_off else Recovery.NONE,
+        )
         values = {
             "dpd": dpd,
             "bucket": bucket,
@@ -274,8 +286,63 @@ def _open_cases(conn: Connection) -> dict[str, tuple[int, date]]:
     }
 
 
+def _work_recovery(
+    conn: Connection,
+    recovering: list[tuple[str, str, int, str, str, int]],
+    as_of: date,
+    report: CloseReport,
+) -> None:
+    """The cases of loans charged off by their product's rule and still in recovery
+    (``arrears.domain.cases``): opened if they have none (a loan charged off before the
+    recorded days), else brought to the loan's DPD, bucket and class at ``as_of``; the
+    amount is what the shadow balances still owe."""
+    if not recovering:
+        return
+    table = CaseRow.__table__
+    open_cases = _open_cases(conn)
+    new, refresh = [], []
+    for loan_id, customer_id, dpd, bucket, loan_class, owed in recovering:
+        values = {
+            "dpd": dpd,
+            "bucket": bucket,
+            "loan_class": loan_class,
+            "amount_overdue": Decimal(owed).scaleb(-2),
+            "updated_on": as_of,
+        }
+        if loan_id in open_cases:
+            refresh.append({"cid": open_cases[loan_id][0], **values})
+        else:
+            new.append(
+                {
+                    "loan_id": loan_id,
+                    "customer_id": customer_id,
+                    "status": "open",
+                    "opened_on": as_of,
+                    **values,
+                }
+            )
+    bulk_insert(conn, CaseRow, new)
+    if refresh:
+        conn.execute(
+            update(table)
+            .where(table.c.id == bindparam("cid"))
+            .values(
+                dpd=bindparam("dpd"),
+                bucket=bindparam("bucket"),
+                loan_class=bindparam("loan_class"),
+                amount_overdue=bindparam("amount_overdue"),
+                updated_on=bindparam("updated_on"),
+            ),
+            refresh,
+        )
+    report.cases_opened += len(new)
+
+
 def _close_ended_loans(
-    conn: Connection, ended: list[tuple[str, str, date]], report: CloseReport
+    conn: Connection,
+    ended: list[tuple[str, str, date]],
+    report: CloseReport,
+    recovery: Mapping[str, str] = MappingProxyType({}),
 ) -> None:
     """Close the open cases of loans repaid or written off, on the day each ended: also
     when that day was not one the close recorded (a loan repaid between two month ends
@@ -285,7 +352,7 @@ def _close_ended_loans(
     for loan_id, status, ended_on in ended:
         if loan_id in open_cases:
             case_id, opened_on = open_cases[loan_id]
-            move = case_move(status, 0, True)
+            move = case_move(status, 0, True, Recovery(recovery.get(loan_id, "none")))
             closing.append((case_id, move, max(ended_on, opened_on)))
     _close_cases(conn, closing, report)
 

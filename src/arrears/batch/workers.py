@@ -24,8 +24,15 @@ from sqlalchemy import Engine
 
 from arrears.batch.book import Book, load_book
 from arrears.batch.carried import CarriedRow, carried_row, carried_slice, carried_states
-from arrears.domain.account import DayState, LoanAccount, Payment, advance, status_of
-from arrears.domain.cases import ended_on
+from arrears.domain.account import (
+    DayState,
+    LoanAccount,
+    Payment,
+    advance,
+    state_of,
+    status_of,
+)
+from arrears.domain.cases import Recovery, ended_on, recovery_of
 from arrears.domain.products import Catalog
 from arrears.snapshots import snapshot_table
 from arrears.store.db import make_engine
@@ -44,6 +51,11 @@ StateRow = tuple[Any, ...]
 class SliceResult:
     closed: list[tuple[str, date, str]] = field(default_factory=list)  # loan, through, status
     ended: list[tuple[str, str, date]] = field(default_factory=list)  # loan, status, ended on
+    # loans charged off by their product's rule: loan -> Recovery value (working, done)
+    recovery: dict[str, str] = field(default_factory=dict)
+    # the loans in recovery as the close leaves them, for their cases: loan, customer,
+    # DPD, bucket, class, shadow balances owed (cents)
+    recovering: list[tuple[str, str, int, str, str, int]] = field(default_factory=list)
     payments: list[str] = field(default_factory=list)  # references posted
     entries: list[EntryRow] = field(default_factory=list)
     legs: list[LegRow] = field(default_factory=list)
@@ -55,6 +67,8 @@ class SliceResult:
     def extend(self, other: SliceResult) -> None:
         self.closed += other.closed
         self.ended += other.ended
+        self.recovery |= other.recovery
+        self.recovering += other.recovering
         self.payments += other.payments
         self.entries += other.entries
         self.legs += other.legs
@@ -236,6 +250,15 @@ def _close_accounts(job: Job, book: Book) -> SliceResult:
             state = None if last is None else state_row(last)
             out.carried.append(carried_row(acc, stored + new, moved_before, state))
         else:
+            recovery = recovery_of(acc)
+            if recovery is not Recovery.NONE:
+                out.recovery[lid] = recovery.value
+            if recovery is Recovery.WORKING:  # its case stays open (domain.cases)
+                s = state_of(acc, job.catalog)
+                out.recovering.append(
+                    (lid, book.customers[lid], s.dpd, s.bucket, s.loan_class, cents(s.shadow.total))
+                )
+                continue
             ended = ended_on(acc)
             if ended is not None and moved_before is not None and status == "closed":
                 ended = max(ended, moved_before)

@@ -1,19 +1,23 @@
 """Are the cases in step with the book? The check behind ``arrears status`` and the tests.
 
 By the rule of ``arrears.domain.cases``: no open case may sit on a loan that is repaid or
-written off, and every loan past due on the last closed day has an open case."""
+written off by hand, and every loan past due on the last closed day, or charged off by
+its product's rule and still in recovery, has an open case."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 import pyarrow.compute as pc
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
-from arrears.domain.cases import needs_case
+from arrears.domain.account import CHARGE_OFF_PREFIX
+from arrears.domain.cases import Recovery, needs_case
+from arrears.domain.ledger import Account, EntryKind
 from arrears.snapshots import read_snapshot
-from arrears.store.models import CaseRow, CloseRun, Loan
+from arrears.store.models import CaseRow, CloseRun, EntryRow, LegRow, Loan
 from arrears.workspace import Workspace
 
 
@@ -33,12 +37,13 @@ def check_cases(ws: Workspace) -> CaseCheck:
         open_loans = set(
             conn.execute(select(CaseRow.loan_id).where(CaseRow.status == "open")).scalars()
         )
+        recovery = _recovery(conn)
         ended = [
             lid
             for lid, status in conn.execute(
                 select(Loan.loan_id, Loan.status).where(Loan.status != "active")
             )
-            if lid in open_loans and not needs_case(status, 1)
+            if lid in open_loans and not needs_case(status, 1, recovery.get(lid, Recovery.NONE))
         ]
         last = (
             conn.execute(
@@ -56,4 +61,32 @@ def check_cases(ws: Workspace) -> CaseCheck:
             pc.and_(pc.equal(snap["status"], "active"), pc.greater(snap["dpd"], 0))
         )
         missing = sorted(set(past_due["loan_id"].to_pylist()) - open_loans)
+    working = {lid for lid, r in recovery.items() if r is Recovery.WORKING}
+    missing = sorted(set(missing) | (working - open_loans))
     return CaseCheck(last, sorted(ended), missing)
+
+
+def _recovery(conn: Connection) -> dict[str, Recovery]:
+    """Loans charged off by their product's rule: working while what was written off
+    exceeds what was recovered since, else done (the store's ledger, as
+    ``arrears.domain.cases.recovery_of`` reads an account)."""
+    written: dict[str, Decimal] = {}
+    for lid, amount in conn.execute(
+        select(EntryRow.loan_id, EntryRow.amount).where(
+            EntryRow.kind == EntryKind.WRITE_OFF.value,
+            EntryRow.ref.startswith(CHARGE_OFF_PREFIX, autoescape=True),
+        )
+    ):
+        written[lid] = written.get(lid, Decimal(0)) + amount
+    recovered: dict[str, Decimal] = {}
+    if written:
+        for lid, amount in conn.execute(
+            select(LegRow.loan_id, LegRow.amount).where(
+                LegRow.account == Account.RECOVERED.value, LegRow.loan_id.in_(list(written))
+            )
+        ):
+            recovered[lid] = recovered.get(lid, Decimal(0)) + amount
+    return {
+        lid: Recovery.WORKING if amount > recovered.get(lid, Decimal(0)) else Recovery.DONE
+        for lid, amount in written.items()
+    }
