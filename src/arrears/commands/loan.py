@@ -21,8 +21,10 @@ from typing import Annotated, Any
 import typer
 
 from arrears.commands.common import err, parse_date
+from arrears.domain.arrangements import forgiven
 from arrears.domain.calendar import DayCount
 from arrears.domain.errors import DomainError
+from arrears.domain.ledger import Account, EntryKind
 from arrears.domain.money import parse_amount, quantize
 from arrears.domain.products import (
     DEFAULT_CATALOG_PATH,
@@ -169,7 +171,57 @@ def replay_report(result: Replay) -> dict[str, Any]:
             "fees": money(shadow.fee),
             "costs": money(shadow.cost),
         }
+    report.update(arrangement_keys(result))
     return report
+
+
+def arrangement_keys(result: Replay) -> dict[str, Any]:
+    """Keys added for a loan with a settlement or a plan (absent otherwise): the
+    settlement's day, what was paid and what was forgiven by component; the last plan's
+    day, the principal it re-amortised and its new installments."""
+    acc = result.account
+    if acc is None:
+        return {}
+    out: dict[str, Any] = {}
+
+    def money(value: Decimal) -> str:
+        return str(quantize(value, result.currency))
+
+    entries = acc.ledger.entries
+    forgiving = [e for e in entries if e.kind is EntryKind.SETTLEMENT]
+    if forgiving:
+        ref = forgiving[-1].ref.removesuffix(":forgive")
+        payment = acc.ledger.entry(ref)
+        by_account = forgiven(acc.ledger)
+        out["settlement"] = {
+            "on": forgiving[-1].posted_on.isoformat(),
+            "paid": money(payment.amount if payment is not None else Decimal(0)),
+            "forgiven": {
+                name: money(by_account.get(account, Decimal(0))) for name, account in FORGIVEN_KEYS
+            },
+        }
+    plans = [e for e in entries if e.kind is EntryKind.RESTRUCTURE]
+    if plans:
+        last = plans[-1]
+        out["plan"] = {
+            "on": last.posted_on.isoformat(),
+            "principal": money(last.amount),
+            "schedule": schedule_rows(
+                tuple(i for i in acc.schedule if i.due_date > last.posted_on)
+            ),
+        }
+    return out
+
+
+FORGIVEN_KEYS = (
+    ("principal_not_due", Account.NOT_DUE),
+    ("principal_due", Account.PRINCIPAL),
+    ("interest_due", Account.INTEREST),
+    ("penalty", Account.PENALTY),
+    ("compound", Account.COMPOUND),
+    ("fees", Account.FEE),
+    ("costs", Account.COST),
+)
 
 
 @loan_app.command("schedule")

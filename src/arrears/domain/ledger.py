@@ -68,6 +68,11 @@ class EntryKind(StrEnum):
     REVERSAL = "reversal"
     WRITE_OFF = "write_off"
     CREDIT_APPLIED = "credit_applied"
+    # an instalment plan (分期) re-amortising overdue and not-yet-due balances: moves what
+    # the old installments owe into principal not yet due, drawn by the new schedule
+    RESTRUCTURE = "restructure"
+    # what a settlement (结清) forgives, due and not yet due (domain/arrangements.py)
+    SETTLEMENT = "settlement"
 
 
 Key = tuple[int, Account]

@@ -40,10 +40,12 @@ from arrears.domain.account import (
     recharge,
     state_of,
 )
+from arrears.domain.arrangements import PLAN_METHODS, Plan, reamortise, settle
+from arrears.domain.calendar import add_months
 from arrears.domain.errors import DomainError
 from arrears.domain.ledger import Account, Ledger
 from arrears.domain.money import MINOR_UNITS, quantize, to_decimal
-from arrears.domain.products import Catalog, Component, Product, Waterfall
+from arrears.domain.products import Catalog, Component, Product, ScheduleMethod, Waterfall
 from arrears.domain.schedule import LoanTerms
 
 ONE_DAY = timedelta(days=1)
@@ -61,6 +63,12 @@ class EventKind(StrEnum):
     RECOVERY = "recovery"  # money received after the write-off
     FEE = "fee"
     COST = "cost"  # 实现债权的费用: legal and collection costs, a component of their own
+    SETTLEMENT = "settlement"  # 结清: amount paid, the rest (due and not yet due) forgiven
+    PLAN = "plan"  # 分期: overdue and not-yet-due balances re-amortised into a new schedule
+
+
+# applied to the account at the end of their day, after its accrual (domain/arrangements.py)
+ARRANGEMENTS = (EventKind.SETTLEMENT, EventKind.PLAN)
 
 
 UNSUPPORTED: dict[EventKind, str] = {}
@@ -77,8 +85,10 @@ NEEDS_AMOUNT = (
     EventKind.RECOVERY,
     EventKind.FEE,
     EventKind.COST,
+    EventKind.SETTLEMENT,
 )
-EVENT_FIELDS = {"kind", "on", "amount", "ref", "component", "memo"}
+PLAN_FIELDS = {"term", "method", "rate", "first_due", "charges"}
+EVENT_FIELDS = {"kind", "on", "amount", "ref", "component", "memo", *PLAN_FIELDS}
 LOAN_FIELDS = {"principal", "annual_rate", "term_months", "disbursed_on", "first_due"}
 TOP_FIELDS = {"product", "loan", "events"}
 
@@ -95,10 +105,22 @@ class ScenarioEvent:
     ref: str
     component: Component | None = None
     memo: str = ""
+    plan: PlanTerms | None = None  # a plan's terms (kind plan)
 
     @property
     def label(self) -> str:
         return f"events #{self.number} ({self.kind.value} on {self.on})"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanTerms:
+    """A plan event's terms; the rate is the contract's unless given."""
+
+    term: int
+    method: ScheduleMethod
+    rate: Decimal | None
+    first_due: date
+    charges: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +143,7 @@ class Replay:
     currency: str
     costs: Decimal  # enforcement costs outstanding (实现债权的费用)
     charged_off: bool = False  # written off by the product's charge-off rule
+    account: LoanAccount | None = None  # the loan as replayed (its schedule and ledger)
 
 
 def load_scenario(path: Path | str, catalog: Catalog) -> Scenario:
@@ -240,7 +263,40 @@ def _event(
     memo = body.get("memo", "")
     if not isinstance(memo, str):
         raise fail("memo", "must be text")
-    return ScenarioEvent(number, kind, on, amount, ref.strip(), component, memo)
+    plan = _plan(body, on, fail) if kind is EventKind.PLAN else None
+    if kind is not EventKind.PLAN and PLAN_FIELDS & set(body):
+        raise fail(sorted(PLAN_FIELDS & set(body))[0], "only a plan takes this field")
+    return ScenarioEvent(number, kind, on, amount, ref.strip(), component, memo, plan)
+
+
+def _plan(body: Mapping[str, Any], on: date, fail: Fail) -> PlanTerms:
+    """A plan's terms: ``term`` installments (required), ``method`` annuity or
+    equal_principal (required), ``rate`` (the contract's by default), ``first_due`` (a
+    month after ``on`` by default) and ``charges`` (false by default)."""
+    term = body.get("term")
+    if isinstance(term, bool) or not isinstance(term, int) or not 1 <= term <= 360:
+        raise fail("term", f"{term!r} is not a whole number of installments from 1 to 360")
+    methods = " | ".join(m.value for m in PLAN_METHODS)
+    try:
+        method = ScheduleMethod(str(body.get("method")))
+    except ValueError:
+        method = None
+    if method not in PLAN_METHODS:
+        shown = "required field is missing" if "method" not in body else repr(body["method"])
+        raise fail("method", f"{shown}: a plan's method is one of {methods}")
+    assert method is not None
+    rate = None
+    if "rate" in body:
+        rate = _number(body["rate"], "rate", fail)
+        if not 0 <= rate <= 10:
+            raise fail("rate", f"rate {rate} is outside 0..10 (write 0.12 for 12%)")
+    first_due = _date(body, "first_due", fail) if "first_due" in body else add_months(on, 1)
+    if first_due <= on:
+        raise fail("first_due", f"{first_due} is not after the plan's day {on}")
+    charges = body.get("charges", False)
+    if not isinstance(charges, bool):
+        raise fail("charges", f"{charges!r} is not true or false")
+    return PlanTerms(term, method, rate, first_due, charges)
 
 
 def _check_refs(events: list[ScenarioEvent], fail: Callable[[str, str], ScenarioError]) -> None:
@@ -326,6 +382,7 @@ def replay(scenario: Scenario, catalog: Catalog, as_of: date) -> Replay:
         currency=acc.currency,
         costs=acc.ledger.balance(Account.COST),
         charged_off=charged_off(acc.ledger),
+        account=acc,
     )
 
 
@@ -350,8 +407,12 @@ class _Run:
         for day in sorted(d for d in self.by_day if acc.closed_through < d <= until):
             acc, _ = advance(acc, day - ONE_DAY)
             self.before[day] = acc
-            postings = [self._posting(acc, e, posted) for e in self.by_day[day]]
+            events = self.by_day[day]
+            postings = [self._posting(acc, e, posted) for e in events if e.kind not in ARRANGEMENTS]
             acc = close_day(acc, day, postings=postings)
+            for event in events:
+                if event.kind in ARRANGEMENTS:
+                    acc = self._arrange(acc, event, posted)
         acc, _ = advance(acc, until)
         return acc
 
@@ -375,6 +436,27 @@ class _Run:
             return ledger
 
         return book
+
+    def _arrange(
+        self, acc: LoanAccount, event: ScenarioEvent, posted: dict[str, tuple[str, ...]]
+    ) -> LoanAccount:
+        """A settlement or plan, at the end of its day; a domain refusal (a settlement
+        of a repaid loan, a plan on a written-off one) names the event."""
+        try:
+            if event.kind is EventKind.SETTLEMENT:
+                assert event.amount is not None
+                acc = settle(acc, event.ref, event.on, event.amount, event.memo)
+            else:
+                assert event.plan is not None
+                p = event.plan
+                rate = acc.terms.annual_rate if p.rate is None else p.rate
+                plan = Plan(p.term, p.method, rate, p.first_due, p.charges)
+                acc = reamortise(acc, event.ref, event.on, plan, event.memo)
+        except DomainError as exc:
+            reason = str(exc).removeprefix(f"loan {acc.loan_id}: ")
+            raise ScenarioError(f"{self.source}: {event.label}: {reason}") from None
+        posted[event.ref] = (event.ref,)
+        return acc
 
     def _avoided(
         self, acc: LoanAccount, reversal: ScenarioEvent, posted: dict[str, tuple[str, ...]]
