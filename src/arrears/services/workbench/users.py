@@ -344,7 +344,8 @@ def live_session(
         return None
     moment = now or _now()
     token_hash = _token_hash(token)
-    row = session.execute(_SESSION_ACTOR, {"token_hash": token_hash}).first()
+    # through the session's connection: a Core statement, no ORM execution to pay for
+    row = session.connection().execute(_SESSION_ACTOR, {"token_hash": token_hash}).first()
     if row is None or not row.active:
         return None
     idle_end = _aware(row.expires_at)
