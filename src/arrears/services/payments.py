@@ -42,11 +42,13 @@ from arrears.domain.errors import DomainError
 from arrears.domain.money import MINOR_UNITS, quantize
 from arrears.domain.products import Catalog, load_catalog
 from arrears.services import audit
+from arrears.services.clock import as_utc
 from arrears.services.payment_config import configured_processor
 from arrears.services.payment_reversal import reverse_payment
+from arrears.services.settings import PaymentSettings, load_settings
 from arrears.services.workbench.promises import unsettle_reversed
 from arrears.store.db import workspace_of
-from arrears.store.models import Loan, PaymentRow
+from arrears.store.models import Loan, PaymentRow, utcnow
 from arrears.store.payment_models import CHECKOUT_ORIGINS, ProcessorEvent
 from arrears.store.payment_models import Checkout as CheckoutRow
 from arrears.store.repositories import EntryRepository, LoanRepository
@@ -106,6 +108,7 @@ def start_checkout(
     return_url: str,
     origin: str = "portal",
     processor: Processor | None = None,
+    now: datetime | None = None,
 ) -> Checkout:
     """Start a hosted checkout taking exactly ``amount`` ``currency`` for ``loan_id`` of
     ``customer_id``, and record it (audited). ``processor`` defaults to the workspace's
@@ -113,7 +116,9 @@ def start_checkout(
     wrong: no such loan of that customer, another currency than the loan's, an amount
     that is not positive or has more decimals than the currency, a ``return_url`` that
     is not a path of this site or an http(s) address; and (field ``processor``) when
-    the processor refuses the checkout. The caller commits."""
+    the processor refuses the checkout. The page takes payment until ``now`` (the
+    app's clock; the wall clock by default) plus ``[payments] checkout_minutes``; older
+    open checkouts past their time are marked expired first. The caller commits."""
     audit.begin_write(session)  # before the first read (SQLite: one writer at a time)
     loan = session.get(Loan, loan_id)
     if loan is None or loan.customer_id != customer_id:
@@ -128,11 +133,17 @@ def start_checkout(
     if origin not in CHECKOUT_ORIGINS:
         raise CheckoutError(f"origin: {origin!r} is not one of {', '.join(CHECKOUT_ORIGINS)}")
     _check_return_url(return_url)
-    processor = processor or configured_processor(_workspace(session))
+    root = _workspace(session)
+    processor = processor or configured_processor(root)
+    now = now or utcnow()
+    expire_checkouts(session, now)
+    expires_at = now + timedelta(minutes=_checkout_minutes(root))
     checkout_id = secrets.token_urlsafe(24)
     try:
         hosted = processor.create_checkout(
-            CheckoutRequest(checkout_id, amount, currency, f"loan {loan_id}", return_url)
+            CheckoutRequest(
+                checkout_id, amount, currency, f"loan {loan_id}", return_url, expires_at
+            )
         )
     except ProcessorError as exc:
         raise CheckoutError(f"processor: {processor.name} refused the checkout ({exc})") from None
@@ -149,6 +160,8 @@ def start_checkout(
             return_url=return_url,
             url=hosted.url,
             status="open",
+            created_at=now,
+            expires_at=expires_at,
         )
     )
     audit.append(
@@ -166,6 +179,47 @@ def start_checkout(
     )
     session.flush()
     return Checkout(checkout_id, hosted.url, loan_id, amount, currency)
+
+
+def _checkout_minutes(root: Path | None) -> int:
+    if root is None:
+        return PaymentSettings().checkout_minutes
+    return load_settings(root).payments.checkout_minutes
+
+
+def expired(checkout: CheckoutRow, now: datetime) -> bool:
+    """Whether ``checkout``'s page has stopped taking payment: marked expired, or open
+    with its time run out."""
+    if checkout.status == "expired":
+        return True
+    ends = checkout.expires_at
+    return checkout.status == "open" and ends is not None and as_utc(now) >= as_utc(ends)
+
+
+def expire_checkouts(session: Session, now: datetime) -> int:
+    """Mark the open checkouts whose time ran out as expired (each audited); returns
+    how many. A processor's late ``paid`` event for one still books the money."""
+    stale = list(
+        session.scalars(
+            select(CheckoutRow).where(
+                CheckoutRow.status == "open",
+                CheckoutRow.expires_at.is_not(None),
+                CheckoutRow.expires_at <= now,
+            )
+        )
+    )
+    for checkout in stale:
+        checkout.status = "expired"
+        audit.append(
+            session,
+            "payments",
+            "payment.expired",
+            "loan",
+            checkout.loan_id,
+            {"checkout_id": checkout.checkout_id, "expires_at": str(checkout.expires_at)},
+            at=now,
+        )
+    return len(stale)
 
 
 def _check_return_url(url: str) -> None:
@@ -334,8 +388,9 @@ def _book_payment(
     session: Session, checkout: CheckoutRow, event: Event, now: datetime, today: date
 ) -> str:
     """A row of ``payments`` for the checkout's amount, paid on ``today``: the next
-    close posts it (a day already closed: on the first open day)."""
-    if checkout.status != "open":
+    close posts it (a day already closed: on the first open day). A checkout that
+    expired is booked too: the processor says the money moved, so it is the debtor's."""
+    if checkout.status not in ("open", "expired"):
         raise WebhookRejected(
             409, "already_paid", f"checkout {checkout.checkout_id} is {checkout.status} already"
         )

@@ -254,6 +254,7 @@ def message_reference(day: date, loan_id: str) -> str:
 
 
 PAYMENT_TOLERANCE = (30, 3600)  # seconds a signed webhook timestamp may be off, at most
+CHECKOUT_MINUTES = (5, 1440)  # how long a hosted checkout stays payable: 5 min … a day
 
 
 @dataclass(frozen=True)
@@ -266,6 +267,9 @@ class PaymentSettings:
     processor: str = "standin"
     secret_file: str = ""
     tolerance_seconds: int = 300
+    # how long a hosted checkout page may be paid: the amounts it asks for are the
+    # day's, and a page left open is not a standing invitation to pay
+    checkout_minutes: int = 60
 
 
 @dataclass(frozen=True)
@@ -562,8 +566,9 @@ _PROCESSOR_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 
 def _payments(path: Path, table: Any) -> PaymentSettings:
     """``[payments]``: ``processor`` (a name), ``secret_file`` (a path, relative to the
-    workspace) and ``tolerance_seconds``. A ``secret`` key is refused: the secret
-    belongs in its own file or the environment, not in a file that is copied around."""
+    workspace), ``tolerance_seconds`` and ``checkout_minutes``. A ``secret`` key is
+    refused: the secret belongs in its own file or the environment, not in a file that
+    is copied around."""
     if not isinstance(table, dict):
         raise SettingsError(f"{path}: payments must be a table ([payments])")
     if "secret" in table:
@@ -571,7 +576,7 @@ def _payments(path: Path, table: Any) -> PaymentSettings:
             f"{path}: payments.secret does not belong in arrears.toml; put the secret in "
             "$ARREARS_PROCESSOR_SECRET or a file named by payments.secret_file"
         )
-    unknown = set(table) - {"processor", "secret_file", "tolerance_seconds"}
+    unknown = set(table) - {"processor", "secret_file", "tolerance_seconds", "checkout_minutes"}
     if unknown:
         raise SettingsError(f"{path}: payments.{sorted(unknown)[0]} is not a setting")
     base = PaymentSettings()
@@ -590,4 +595,11 @@ def _payments(path: Path, table: Any) -> PaymentSettings:
         raise SettingsError(
             f"{path}: payments.tolerance_seconds must be a whole number from {low} to {high}"
         )
-    return PaymentSettings(processor, secret_file.strip(), tolerance)
+    minutes = table.get("checkout_minutes", base.checkout_minutes)
+    low, high = CHECKOUT_MINUTES
+    whole = isinstance(minutes, int) and not isinstance(minutes, bool)
+    if not whole or not low <= minutes <= high:
+        raise SettingsError(
+            f"{path}: payments.checkout_minutes must be a whole number from {low} to {high}"
+        )
+    return PaymentSettings(processor, secret_file.strip(), tolerance, minutes)

@@ -29,8 +29,9 @@ from arrears.store.models import Base, _one_of, utcnow
 from arrears.store.types import Money
 
 # open: the page was made, nothing paid yet; paid: the money is booked (pending until
-# the close posts it); refunded / charged_back: the payment was reversed
-CHECKOUT_STATUSES = ("open", "paid", "refunded", "charged_back")
+# the close posts it); refunded / charged_back: the payment was reversed; expired: the
+# page's time ran out unpaid
+CHECKOUT_STATUSES = ("open", "paid", "refunded", "charged_back", "expired")
 CHECKOUT_ORIGINS = ("portal", "workbench", "demo")
 EVENT_KINDS = ("paid", "refunded", "chargeback")
 
@@ -59,6 +60,8 @@ class Checkout(Base):
     # the payments row a paid event booked (payments.payment_ref)
     payment_ref: Mapped[str | None] = mapped_column(String(80), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # the page takes no payment after this (migration 0018; None on older checkouts)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reversed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

@@ -45,7 +45,7 @@ from arrears.channels.adapters.processor import (
 )
 from arrears.domain.products import Catalog
 from arrears.services.payment_config import PaymentConfigError, configured_processor
-from arrears.services.payments import Receipt, receive_webhook
+from arrears.services.payments import Receipt, expired, receive_webhook
 from arrears.store.payment_models import Checkout
 from arrears.web.ui.i18n import normalise_language, request_language
 from arrears.web.ui.render import ENVIRONMENT
@@ -69,6 +69,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "status.paid": ("paid", "已支付"),
     "status.refunded": ("refunded", "已退款"),
     "status.charged_back": ("charged back", "已拒付"),
+    "status.expired": (
+        "expired: this page no longer takes payment; start again from the lender's site",
+        "已过期：此页面不再接受支付，请回到贷款机构页面重新发起",
+    ),
     "pay": ("Pay", "支付"),
     "refund": ("Refund (simulate)", "退款（模拟）"),
     "chargeback": ("Chargeback (simulate)", "拒付（模拟）"),
@@ -225,14 +229,18 @@ def _page(
     status_code: int = 200,
 ) -> HTMLResponse:
     lang = _language(request)
+    now = request.app.state.settings.now()
     html = ENVIRONMENT.get_template("standin_processor.html").render(
         lang=lang,
         w=_words(lang),
         checkout=checkout,
+        status="expired" if expired(checkout, now) else checkout.status,
         token=form_token(processor.keys, checkout.checkout_id) if processor.keys else "",
         action=f"{STANDIN_PREFIX}/checkout/{checkout.checkout_id}",
         error=error,
     )
+    if status_code == 200 and expired(checkout, now):
+        status_code = 410  # gone: a processor's expired session
     return HTMLResponse(html, status_code=status_code)
 
 
@@ -264,6 +272,8 @@ async def standin_action(checkout_id: str, action: str, request: Request) -> Res
         return _not_found()
     if not processor.keys:
         return _page(request, processor, checkout, error=_words(_language(request))("no_secret"))
+    if kind is EventKind.PAID and expired(checkout, request.app.state.settings.now()):
+        return _page(request, processor, checkout)  # 410: the page takes no payment now
     form = await request.form()
     token = form.get("token")
     if not isinstance(token, str) or token != form_token(processor.keys, checkout_id):

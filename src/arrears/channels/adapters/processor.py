@@ -75,6 +75,8 @@ class CheckoutRequest:
     currency: str
     description: str
     return_url: str
+    # after this the page takes no payment (a processor's session expiry); None: never
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -734,6 +734,7 @@ def do_pay(request: Request, amount: str = Form(""), csrf_token: str = Form(""))
                 currency=t.loan.currency,
                 return_url="/portal/home?done=pay",
                 origin="portal",
+                now=request.app.state.settings.now(),
             )
         except CheckoutError as exc:
             raise Invalid(str(exc), "not_amount", field="amount") from None
