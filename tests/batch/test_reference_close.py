@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select
 
 from arrears.batch.book import open_loan_ids
 from arrears.batch.reference import close_book
-from arrears.batch.workers import Job, close_all, partitions, state_row
+from arrears.batch.workers import Job, cents, close_all, partitions, state_row
 from arrears.domain.account import LoanAccount, Payment, advance, open_account, status_of
 from arrears.domain.cases import ended_on
 from arrears.domain.products import load_catalog
@@ -23,7 +23,7 @@ from arrears.domain.schedule import LoanTerms
 from arrears.ingest.generator import generate_portfolio
 from arrears.ingest.importer import import_file
 from arrears.services.case_check import check_cases
-from arrears.snapshots import MONEY_COLUMNS
+from arrears.snapshots import MONEY_COLUMNS, MONEY_FROM_STATE
 from arrears.store.models import CaseRow, EntryRow, Loan, PaymentRow
 from arrears.workspace import Workspace
 
@@ -269,4 +269,8 @@ def test_state_row_follows_the_snapshot_columns():
     )  # nothing ever paid: overdue, charged, a first-payment default
     row = state_row(s)
     assert row[:7] == (s.loan_id, s.status, s.dpd, s.bucket, s.bucket_index, s.loan_class, True)
-    assert list(row[7:]) == [int(getattr(s, name) * 100) for name in MONEY_COLUMNS]
+    # each money column the sum the snapshot module declares, of the day state's amounts
+    assert list(row[7:]) == [
+        sum(cents(getattr(s, amount)) for amount in amounts)
+        for amounts in MONEY_FROM_STATE.values()
+    ]

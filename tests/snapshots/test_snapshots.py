@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
+from arrears.batch.state import day_number
+from arrears.batch.workers import state_row
+from arrears.domain.account import DayState
 from arrears.snapshots import (
+    ACCOUNT_COLUMN,
+    BATCH_SCHEMA,
+    MONEY,
+    MONEY_COLUMNS,
+    MONEY_FROM_STATE,
     SCHEMA,
     read_snapshot,
     snapshot_dates,
     snapshot_file,
+    snapshot_from_accounts,
     snapshot_table,
     write_snapshot,
 )
@@ -35,3 +47,59 @@ def test_a_written_day_reads_back_whole_or_by_columns_and_is_listed(tmp_path: Pa
 def test_a_day_never_closed_names_the_day_and_the_file(tmp_path: Path):
     with pytest.raises(FileNotFoundError, match=r"no snapshot of 2026-06-30: .*part-0\.parquet"):
         read_snapshot(tmp_path, DAY)
+
+
+def test_loans_given_keep_only_their_rows(tmp_path: Path):
+    rows = [ROW, ("L2", *ROW[1:]), ("L3", *ROW[1:])]
+    ids = ["L1", "L2", "L3"]
+    table = snapshot_table(DAY, rows, dict.fromkeys(ids, "C1"), dict.fromkeys(ids, "P1"))
+    write_snapshot(table, snapshot_file(tmp_path, DAY))
+    read = read_snapshot(tmp_path, DAY, ["loan_id"], loans=["L3", "L1", "L9"])
+    assert read.column("loan_id").to_pylist() == ["L1", "L3"]
+
+
+def test_the_money_columns_are_declared_once_from_the_day_state():
+    amounts = {f.name for f in fields(DayState) if f.type in (Decimal, "Decimal")}
+    assert {a for parts in MONEY_FROM_STATE.values() for a in parts} <= amounts
+    assert tuple(MONEY_FROM_STATE) == MONEY_COLUMNS
+    assert [f.name for f in SCHEMA if f.type == MONEY] == list(MONEY_COLUMNS)
+
+
+def _sums(cents_of: dict[str, int]) -> list[int]:
+    return [sum(cents_of[a] for a in parts) for parts in MONEY_FROM_STATE.values()]
+
+
+def test_the_reference_rows_follow_the_declaration():
+    # every amount of the day state different, so a column summing the wrong ones shows
+    names = [f.name for f in fields(DayState) if f.type in (Decimal, "Decimal")]
+    cents_of = {name: 101 * (i + 1) + i * i for i, name in enumerate(names)}
+    state = DayState(
+        loan_id="L1",
+        as_of=DAY,
+        status="active",
+        dpd=3,
+        bucket="M1",
+        bucket_index=1,
+        loan_class="special_mention",
+        first_payment_default=False,
+        **{name: Decimal(c).scaleb(-2) for name, c in cents_of.items()},
+    )
+    table = snapshot_table(DAY, [state_row(state)], {"L1": "C1"}, {"L1": "P1"})
+    row = table.to_pylist()[0]
+    assert [int(row[name].scaleb(2)) for name in MONEY_COLUMNS] == _sums(cents_of)
+
+
+def test_the_engine_snapshot_follows_the_declaration():
+    amounts = {a for parts in MONEY_FROM_STATE.values() for a in parts}
+    cents_of = {a: 1_000 * (i + 1) + 7 * i for i, a in enumerate(sorted(amounts))}
+    columns: dict[str, pa.Array] = {
+        "as_of": pa.array([day_number(DAY)], pa.int32()),
+        **{ACCOUNT_COLUMN.get(a, a): pa.array([c], pa.int64()) for a, c in cents_of.items()},
+    }
+    for field in BATCH_SCHEMA:
+        if field.name not in columns and field.type != MONEY:
+            columns[field.name] = pa.array([None], field.type)
+    snap = snapshot_from_accounts(pa.table(columns))
+    row = snap.to_pylist()[0]
+    assert row["as_of"] == DAY
+    assert [int(row[name].scaleb(2)) for name in MONEY_COLUMNS] == _sums(cents_of)

@@ -46,6 +46,7 @@ from arrears.domain.money import ZERO
 from arrears.domain.products import Product
 from arrears.domain.schedule import Installment, LoanTerms
 from arrears.files import replacing
+from arrears.snapshots import MONEY_COLUMNS
 from arrears.store.models import EntryRow, InstallmentRow, Loan, PaymentRow
 
 FOLDER, FILE = "carried", "ledgers.parquet"
@@ -73,7 +74,7 @@ SCHEMA = pa.schema(
 #  state numbers, status, bucket, loan class, overdue days in cents)
 CarriedRow = tuple[Any, ...]
 _STATE_NUMBERS = (2, 4, 6)  # dpd, bucket_index, first_payment_default in a state row
-PAID_TODAY = 19  # its index in a state row
+PAID_TODAY = 7 + MONEY_COLUMNS.index("paid_today")  # its index in a state row
 
 
 def carried_file(root: Path) -> Path:

@@ -9,6 +9,8 @@ the same day twice writes the same bytes.
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -22,22 +24,33 @@ from arrears.files import replacing
 
 MONEY = pa.decimal128(18, 2)
 
-MONEY_COLUMNS = (
-    "principal_outstanding",
-    "principal_not_due",
-    "principal_due",
-    "interest_due",
-    "overdue_principal",
-    "overdue_interest",
-    "penalty",
-    "compound",
-    "fee",
-    "credit",
-    "total_due",
-    "overdue_amount",
-    "paid_today",
-    "charged_to_date",
-)
+# The snapshot's money columns, in their order, each the sum of these amounts of the
+# loan's day state (``arrears.domain.account.DayState``). Declared here once: the
+# schema, the reference close's rows (``arrears.batch.workers.state_row``, checked
+# against it by test) and the batch engine's snapshot (``snapshot_from_accounts``)
+# follow it. The totals leave out the enforcement costs (``DayState.costs``), as the
+# snapshots always have.
+MONEY_FROM_STATE: dict[str, tuple[str, ...]] = {
+    "principal_outstanding": ("principal_not_due", "principal_due"),
+    "principal_not_due": ("principal_not_due",),
+    "principal_due": ("principal_due",),
+    "interest_due": ("interest_due",),
+    "overdue_principal": ("overdue_principal",),
+    "overdue_interest": ("overdue_interest",),
+    "penalty": ("penalty",),
+    "compound": ("compound",),
+    "fee": ("fee",),
+    "credit": ("credit",),
+    "total_due": ("principal_due", "interest_due", "penalty", "compound", "fee"),
+    "overdue_amount": ("overdue_principal", "overdue_interest", "penalty", "compound", "fee"),
+    "paid_today": ("paid_today",),
+    "charged_to_date": ("charged_to_date",),
+}
+MONEY_COLUMNS = tuple(MONEY_FROM_STATE)
+
+# the batch engine's account columns (integer cents) of the day state's amounts whose
+# names differ (``arrears.batch.state.ACCOUNTS``)
+ACCOUNT_COLUMN = {"principal_not_due": "not_due", "charged_to_date": "charged"}
 
 SCHEMA = pa.schema(
     [
@@ -175,32 +188,12 @@ def snapshot_from_accounts(accounts: pa.Table) -> pa.Table:
     """The public snapshot of a batch engine account table (integer cents and day
     numbers) — DECIMAL(18,2) money and a real date column."""
 
-    def c(name: str) -> np.ndarray:
-        return accounts.column(name).to_numpy()
+    def c(amount: str) -> np.ndarray:
+        return accounts.column(ACCOUNT_COLUMN.get(amount, amount)).to_numpy()
 
     money = {
-        "principal_outstanding": c("not_due") + c("principal_due"),
-        "principal_not_due": c("not_due"),
-        "principal_due": c("principal_due"),
-        "interest_due": c("interest_due"),
-        "overdue_principal": c("overdue_principal"),
-        "overdue_interest": c("overdue_interest"),
-        "penalty": c("penalty"),
-        "compound": c("compound"),
-        "fee": c("fee"),
-        "credit": c("credit"),
-        "total_due": c("principal_due")
-        + c("interest_due")
-        + c("penalty")
-        + c("compound")
-        + c("fee"),
-        "overdue_amount": c("overdue_principal")
-        + c("overdue_interest")
-        + c("penalty")
-        + c("compound")
-        + c("fee"),
-        "paid_today": c("paid_today"),
-        "charged_to_date": c("charged"),
+        name: functools.reduce(operator.add, (c(amount) for amount in amounts))
+        for name, amounts in MONEY_FROM_STATE.items()
     }
     columns: dict[str, pa.Array] = {
         "as_of": accounts.column("as_of").combine_chunks().cast(pa.int32()).view(pa.date32()),
