@@ -124,9 +124,10 @@ def open_accounts(inputs: Inputs, fell_totals: Table, day: int) -> Table:
     ).join(inputs.products, "product_code")
 
 
-def settle(accounts: Table, dues: Table) -> tuple[Table, Table]:
-    """Run the waterfall for loans with something available. Returns per-loan settled
-    charges (fee, penalty, compound, total) and per-installment settled amounts."""
+def waterfall(accounts: Table, dues: Table) -> Table:
+    """The waterfall of loans with something available: one row per balance in
+    settlement order (``major``, ``rank``, ``minor``), with what stands ``before`` it in
+    that order and what the day's money ``settled`` of it."""
     payers = accounts.filter(accounts.available > 0)
     keyed = []
     for code, column in (
@@ -172,7 +173,15 @@ def settle(accounts: Table, dues: Table) -> tuple[Table, Table]:
     rows = ibis.union(*keyed)
     window = ibis.cumulative_window(group_by="loan_id", order_by=["major", "rank", "minor"])
     before = rows.balance.sum().over(window) - rows.balance
-    rows = rows.mutate(settled=ibis.greatest(ibis.least(rows.balance, rows.available - before), 0))
+    rows = rows.mutate(before=before)
+    return rows.mutate(
+        settled=ibis.greatest(ibis.least(rows.balance, rows.available - rows.before), 0)
+    )
+
+
+def settle(rows: Table) -> tuple[Table, Table]:
+    """Per-loan settled charges (fee, penalty, compound, total) and per-installment
+    settled amounts of the ``waterfall`` rows."""
 
     def part(code: int) -> ir.IntegerValue:
         return ibis.ifelse(rows.component == code, rows.settled, 0).sum()
@@ -233,11 +242,10 @@ def with_lpr(a: Table, catalog: Catalog) -> Table:
     )
 
 
-def late_fees(a: Table, dues: Table, day: int) -> Table:
-    """Late fees of installments whose grace ended yesterday with more than the
-    tolerance unpaid, charged before the day's payments (a payment after grace is late
-    and settles the fee first), and with ``pen_back`` the 罚息 and 复利 of their grace
-    days charged back on what they owe; cut to the cost cap (fees, then 罚息, 复利)."""
+def late_installments(a: Table, dues: Table, day: int) -> Table:
+    """Installments whose grace ended yesterday with more than the tolerance unpaid:
+    their late ``fee`` and, with ``pen_back``, the 罚息 (``back_p``) and 复利
+    (``back_c``) of their grace days on what they owe, all uncapped."""
     charging = (a.fee_fixed > 0) | (a.fee_num > 0) | (a.pen_back & (a.grace > 0))
     params = a.filter(~a.written_off & charging).select(
         "loan_id", "grace", "tolerance", "fee_fixed", "fee_num", "fee_den", "pen_back",
@@ -255,10 +263,23 @@ def late_fees(a: Table, dues: Table, day: int) -> Table:
     def daily(base: ir.IntegerValue, num: ir.IntegerValue, den: ir.IntegerValue) -> Any:
         return ibis.ifelse(back & (num > 0), late.grace * div_round(base * num, den), 0)
 
+    return late.select(
+        "loan_id",
+        "seq",
+        fee=fee,
+        back_p=daily(late.principal, late.pen_num, late.pen_den),
+        back_c=daily(late.interest, late.comp_num, late.comp_den),
+    )
+
+
+def late_fees(a: Table, dues: Table, day: int) -> Table:
+    """Late fees of installments whose grace ended yesterday with more than the
+    tolerance unpaid, charged before the day's payments (a payment after grace is late
+    and settles the fee first), and with ``pen_back`` the 罚息 and 复利 of their grace
+    days charged back on what they owe; cut to the cost cap (fees, then 罚息, 复利)."""
+    late = late_installments(a, dues, day)
     fees = late.group_by("loan_id").agg(
-        fee_raw=fee.sum(),
-        back_p=daily(late.principal, late.pen_num, late.pen_den).sum(),
-        back_c=daily(late.interest, late.comp_num, late.comp_den).sum(),
+        fee_raw=late.fee.sum(), back_p=late.back_p.sum(), back_c=late.back_c.sum()
     )
     a = left_join(a, fees, ["loan_id"])
     raw, bp, bc = a.fee_raw.fill_null(0), a.back_p.fill_null(0), a.back_c.fill_null(0)
@@ -273,7 +294,7 @@ def late_fees(a: Table, dues: Table, day: int) -> Table:
         compound=a.compound + a.bc_new,
         charged=a.charged + new,
         charges=a.charges + new,
-    ).drop("fee_raw", "back_p", "back_c", "fee_new", "bp_new", "bc_new")
+    ).drop("fee_raw", "back_p", "back_c")  # fee_new, bp_new, bc_new: the day's (journal)
 
 
 def assess_dues(dues: Table, accounts: Table, day: int) -> Table:
@@ -515,6 +536,21 @@ STEPS: list[tuple[str, Callable[..., Any]]] = [
 ]
 
 
+@dataclass(frozen=True)
+class Day:
+    """One closed day: its accounts and dues, and the day's deltas the journal posts
+    (``arrears.batch.journal``)."""
+
+    accounts: Table  # ACCOUNTS columns
+    dues: Table
+    fell: Table  # installments falling due on the day, of loans not written off
+    late: Table  # ``late_installments``: uncapped late fees and back charges
+    waterfall: Table  # ``waterfall`` rows of the day's money
+    # per loan: late fees (fee_new), back-charged 罚息/复利 (bp_new, bc_new), the day's
+    # 罚息/复利 (pen_new, comp_new), paid_today, available (payments plus credit used)
+    deltas: Table
+
+
 def close_day(
     inputs: Inputs,
     day: int,
@@ -524,12 +560,24 @@ def close_day(
     """Accounts and dues of ``day`` (a day number) from those of the day before.
     ``keep`` may materialise the intermediate tables that later steps read several
     times (worth it on Spark, where each reuse would otherwise be recomputed)."""
+    closed = close_day_tables(inputs, day, catalog, keep)
+    return closed.accounts, closed.dues
+
+
+def close_day_tables(
+    inputs: Inputs,
+    day: int,
+    catalog: Catalog,
+    keep: Callable[[Table], Table] = lambda t: t,
+) -> Day:
+    """``close_day`` with the day's deltas kept (see ``Day``)."""
     fell, fell_totals = fall_due(inputs.schedule, inputs.accounts, day)
-    dues = inputs.dues.union(fell.select("loan_id", "seq", "due", "principal", "interest"))
-    a = post_unposted(with_lpr(open_accounts(inputs, fell_totals, day), catalog), day)
-    a = keep(late_fees(a, dues, day))
-    per_loan, per_installment = settle(a, dues)
-    dues = keep(remaining_dues(dues, per_installment))
+    owing = inputs.dues.union(fell.select("loan_id", "seq", "due", "principal", "interest"))
+    opened = post_unposted(with_lpr(open_accounts(inputs, fell_totals, day), catalog), day)
+    a = keep(late_fees(opened, owing, day))
+    rows = waterfall(a, owing)
+    per_loan, per_installment = settle(rows)
+    dues = keep(remaining_dues(owing, per_installment))
     owed = assess_dues(dues, a, day)
     a = left_join(left_join(a, per_loan, ["loan_id"]), owed, ["loan_id"])
     zero = _int(0)
@@ -544,10 +592,16 @@ def close_day(
         overdue_principal=a.overdue_principal_right.fill_null(zero),
         overdue_interest=a.overdue_interest_right.fill_null(zero),
     )
-    a = assess(charge(a, day), day, catalog)
+    a = charge(a, day)
+    deltas = a.select(
+        "loan_id", "written_off", "fee_new", "bp_new", "bc_new", "pen_new", "comp_new",
+        "paid_today", "available",
+    )  # fmt: skip
+    a = assess(a, day, catalog)
     if any(p.charge_off.active for p in catalog.products.values()):
         # a loan charged off today leaves its dues (the shadow balances hold them)
         dues = dues.anti_join(a.filter(a.written_off), "loan_id")
     columns = [*ACCOUNTS.names, "prev_dpd", "prev_bucket_index"]
     a = compare(a.select(*columns).union(new_accounts(inputs.loans, day, catalog).select(*columns)))
-    return a.select(*ACCOUNTS.names), dues
+    late = late_installments(opened, owing, day)
+    return Day(a.select(*ACCOUNTS.names), dues, fell, late, rows, deltas)
