@@ -74,3 +74,31 @@ def test_contactable_now_is_the_gates_verdict_on_each_row(book: Book) -> None:
     allowed = {c for c, ok in seen if ok}
     assert "C5" in allowed and not allowed & {"C2", "C3"}
     assert {c for c, ok in seen if not ok} >= {"C1", "C2", "C3", "C5"}
+
+
+def test_a_short_page_is_the_head_of_the_whole_ranking(book: Book) -> None:
+    """A debtor the store knows about (held, blacklisted, called today) is checked only
+    when their row comes up for the page (``queues._best``): every page, one row or a
+    few, at every hour, is the same slice of the ranking as the whole list gives."""
+    _mixed(book)
+    with UnitOfWork(book.engine) as uow:
+        s = uow.session
+        mgr = _actor(s, "mgr")
+        for hour in range(0, 24, 2):
+            moment = NOW.replace(hour=0) + timedelta(hours=hour)
+            whole = queues.queue(s, mgr, now=moment, today=TODAY, limit=50)
+            assert len(whole) == 5
+            for offset in range(5):
+                for limit in (1, 2):
+                    page = queues.queue(s, mgr, now=moment, today=TODAY, limit=limit, offset=offset)
+                    assert page == whole[offset : offset + limit], (hour, offset, limit)
+            # next case takes the head of the same ranking
+            head = queues._ranked_rows(
+                s,
+                queues._scoped(s, mgr, moment),
+                queues._tier_sets(TODAY, moment),
+                queues.Worklist(),
+                moment,
+                1,
+            )
+            assert [i.case_id for i in head] == [whole[0].case_id], hour

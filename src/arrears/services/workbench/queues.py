@@ -12,6 +12,7 @@ collectors asking at once never get the same case. Every change of assignee is k
 from __future__ import annotations
 
 import functools
+import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -283,20 +284,27 @@ def _ranked_rows(
     # ``Ranking.score`` with its factor worked out once per risk
     factors: dict[Decimal, Decimal] = {}
     one, weight = Decimal(1), ranking.risk_weight
+    # a row whose debtor the store knows something about for the gate (``_Contactable``)
+    # costs a check of its own: it goes in at the contactable tier, marked, and is
+    # checked only when it comes up (``_best``); blocked, it goes back at its own rank
+    known_debtors = contactable.known if contactable is not None else frozenset()
     keyed = []
     for n, r in enumerate(rows):  # by position: a row's attributes cost a lookup each
         rank = r[_TIER]
-        if contact_rank < rank and contactable.allowed(r):  # type: ignore[union-attr]
-            rank = contact_rank
+        unsure = -1
+        if contact_rank < rank:
+            if r[2] in known_debtors:
+                rank, unsure = contact_rank, rank
+            elif contactable.allowed(r):  # type: ignore[union-attr]
+                rank = contact_rank
         risk = risks.get(r[1])
         known = default_risk if risk is None else risk
         factor = factors.get(known)
         if factor is None:
             factor = factors[known] = one - weight + weight * known
         value = (r[3] * factor).quantize(CENT)
-        keyed.append((rank, -value, -r[4], r[0], n, value, risk))
-    keyed.sort()
-    top = keyed if upto is None else keyed[:upto]
+        keyed.append((rank, -value, -r[4], r[0], n, value, risk, unsure))
+    top = _best(keyed, rows, contactable, upto)
     whole = (
         {
             r.id: r
@@ -308,7 +316,7 @@ def _ranked_rows(
         else {}
     )
     items = []
-    for rank, _, _, case_id, n, value, risk in top:
+    for rank, _, _, case_id, n, value, risk, _unsure in top:
         verdict = contactable.verdict(rows[n]) if contactable is not None else None
         tier = ranking.tiers[rank] if rank < last else None
         items.append(_item(whole[case_id], work, tier, verdict, value, risk))
@@ -316,6 +324,32 @@ def _ranked_rows(
 
 
 CENT = Decimal("0.01")
+_Key = tuple[int, Decimal, int, int, int, Decimal, Decimal | None, int]
+
+
+def _best(
+    keyed: list[_Key], rows: Sequence[Any], contactable: _Contactable | None, upto: int | None
+) -> list[_Key]:
+    """The first ``upto`` (all when None) of ``keyed`` in ranking order (rank, -score,
+    -DPD, case id: ids are unique, so the rest of a key is never compared). A key
+    whose last field is a rank (not -1) was put in at the contactable tier before its
+    debtor was checked: it is checked when it comes up, and, blocked, goes back in at
+    that rank. The order is the one every row checked first would give."""
+    if contactable is None or all(k[7] < 0 for k in keyed):
+        keyed.sort()
+        return keyed if upto is None else keyed[:upto]
+    heapq.heapify(keyed)
+    top: list[_Key] = []
+    while keyed and (upto is None or len(top) < upto):
+        key = heapq.heappop(keyed)
+        unsure = key[7]
+        if unsure < 0 or contactable.allowed(rows[key[4]]):
+            top.append((*key[:7], -1))
+        else:
+            heapq.heappush(keyed, (unsure, *key[1:7], -1))
+    return top
+
+
 # the ranking query's columns: id, loan, customer, amount, DPD, the rank of the row's
 # best store tier, then the gate's
 _TIER = 5
