@@ -50,7 +50,7 @@ from arrears.domain.ledger import (
     post,
 )
 from arrears.domain.money import ZERO, quantize
-from arrears.domain.products import ScheduleMethod
+from arrears.domain.products import Product, ScheduleMethod
 from arrears.domain.schedule import Installment, LoanTerms, build_schedule
 
 # what a settlement forgives first: charges, then interest, then principal, not yet due last
@@ -200,11 +200,10 @@ class Plan:
             raise DomainError(f"a plan's rate must not be negative, got {self.annual_rate}")
 
 
-def reamortised(acc: LoanAccount, on: date, charges: bool) -> tuple[Leg, ...]:
-    """The legs taking off what a plan made at the end of ``on`` re-amortises: the
-    principal and interest owed by installments fallen due, and with ``charges`` the
-    loan's 罚息, 复利, fees and costs (principal not yet due stays where it is)."""
-    ledger = acc.ledger
+def reamortised(ledger: Ledger, charges: bool) -> tuple[Leg, ...]:
+    """The legs taking off what a plan re-amortises: the principal and interest owed by
+    installments fallen due, and with ``charges`` the loan's 罚息, 复利, fees and costs
+    (principal not yet due stays where it is)."""
     legs = [
         Leg(seq, account, -value)
         for (seq, account), value in sorted(
@@ -222,15 +221,15 @@ def reamortised(acc: LoanAccount, on: date, charges: bool) -> tuple[Leg, ...]:
 
 
 def plan_schedule(
-    acc: LoanAccount, principal: Decimal, plan: Plan, on: date
+    product: Product, principal: Decimal, plan: Plan, on: date, start: int
 ) -> tuple[Installment, ...]:
-    """The new installments of ``plan`` on ``principal``, made at the end of ``on``,
-    numbered after the installments fallen due by then."""
+    """The new installments of ``plan`` on ``principal``, made at the end of ``on``
+    (interest from then), under ``product``'s day count and rounding, numbered after the
+    ``start`` installments fallen due."""
     if plan.first_due <= on:
         raise DomainError(f"a plan's first due date must be after {on}, got {plan.first_due}")
-    product = replace(acc.product, method=plan.method)
+    product = replace(product, method=plan.method)
     terms = LoanTerms(principal, plan.annual_rate, plan.count, on, plan.first_due)
-    start = _fallen(acc, on)
     return tuple(
         Installment(start + i.seq, i.due_date, i.principal, i.interest)
         for i in build_schedule(product, terms)
@@ -241,14 +240,29 @@ def reamortise(acc: LoanAccount, ref: str, on: date, plan: Plan, memo: str = "")
     """分期 at the end of ``on``: overdue and not-yet-due balances re-amortised together
     into ``plan``'s new schedule (see the module doc)."""
     _check_day(acc, on, "plan")
-    ledger = acc.ledger
-    moved = reamortised(acc, on, plan.charges)
-    capitalised = -sum((leg.amount for leg in moved), ZERO)
-    principal = capitalised + ledger.balance(Account.NOT_DUE, LOAN_LEVEL)
+    k = _fallen(acc, on)
+    principal = reamortised_principal(acc.ledger, plan.charges)
+    new = plan_schedule(acc.product, principal, plan, on, k)
+    ledger = restructure(acc.ledger, ref, on, plan.charges, memo)
+    return _with_schedule(acc, ledger, (*acc.schedule[:k], *new))
+
+
+def reamortised_principal(ledger: Ledger, charges: bool) -> Decimal:
+    """The principal of the new schedule: what ``reamortised`` takes off plus the
+    principal not yet due; refused when it is nothing."""
+    moved = -sum((leg.amount for leg in reamortised(ledger, charges)), ZERO)
+    principal = moved + ledger.balance(Account.NOT_DUE, LOAN_LEVEL)
     if principal <= 0:
-        raise DomainError(f"loan {acc.loan_id}: nothing is owed to re-amortise")
-    new = plan_schedule(acc, principal, plan, on)
+        raise DomainError(f"loan {ledger.loan_id}: nothing is owed to re-amortise")
+    return principal
+
+
+def restructure(ledger: Ledger, ref: str, on: date, charges: bool, memo: str = "") -> Ledger:
+    """Post a plan's ``restructure`` entry: the legs of ``reamortised`` and their sum
+    into principal not yet due (the entry's amount is the new schedule's principal)."""
+    principal = reamortised_principal(ledger, charges)
+    moved = reamortised(ledger, charges)
+    capitalised = -sum((leg.amount for leg in moved), ZERO)
     legs = (*moved, Leg(LOAN_LEVEL, Account.NOT_DUE, capitalised)) if capitalised else moved
     entry = Entry(ref, EntryKind.RESTRUCTURE, on, principal, legs, memo=memo or "plan")
-    ledger = post(ledger, entry).ledger
-    return _with_schedule(acc, ledger, (*acc.schedule[: _fallen(acc, on)], *new))
+    return post(ledger, entry).ledger

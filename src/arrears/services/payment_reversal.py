@@ -117,6 +117,8 @@ def _is_event(entry: Entry) -> bool:
         EntryKind.WAIVER,
         EntryKind.REVERSAL,
         EntryKind.WRITE_OFF,
+        EntryKind.SETTLEMENT,  # what a settlement forgave (结清)
+        EntryKind.RESTRUCTURE,  # a plan's re-amortisation (分期)
     )
 
 

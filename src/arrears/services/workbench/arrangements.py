@@ -5,12 +5,22 @@ Kinds and what approval does (through the domain core, exact in Decimal):
 * ``waiver`` (减免) ``{"component": "penalty", "amount": "120.00"}``: waives that much of
   the component (``arrears.domain.operations.waive``); relief = the amount.
 * ``settlement`` (结清) ``{"amount": "5000.00", "pay_by": "2026-12-20"}``: the customer
-  settles everything for ``amount``; relief = outstanding − amount is waived from what is
-  due now (penalty, compound, fee, interest, then due principal) and every installment not
-  yet due is brought forward to ``pay_by``, so exactly ``amount`` is left to pay.
+  settles everything for ``amount``; relief = outstanding − amount is forgiven in the
+  domain core's ``SETTLEMENT_ORDER`` (penalty, compound, fee, costs, interest due,
+  principal due, then principal not yet due: one ``settlement`` entry,
+  ``arr:<id>:forgive``) and the installments not yet due become one installment due on
+  ``pay_by`` holding the principal not yet due that is left (no interest: contract
+  interest not yet due is not owed), so exactly ``amount`` is left to pay; paid, the
+  loan is closed (repaid) on ``pay_by``.
 * ``extension`` (展期) ``{"months": 3}``: installments not yet due move ``months`` later.
 * ``installment_plan`` ``{"count": 6, "first_due": "2027-01-15"}``: the principal and
-  interest not yet due are re-spread over ``count`` monthly installments.
+  interest not yet due are re-spread over ``count`` monthly installments. With
+  ``"method": "annuity" | "equal_principal"`` (and optionally ``"rate": "0.12"``, the
+  contract's rate by default, and ``"charges": true``) the plan re-amortises instead:
+  the principal and interest fallen due and unpaid (and the charges, when asked) plus
+  the principal not yet due become the principal of ``count`` new installments at
+  ``rate`` from ``first_due`` (``arrears.domain.arrangements``: one ``restructure``
+  entry ``arr:<id>:plan`` moving them into principal not yet due).
 
 Who approves: a proposal needs a checker who is not the maker, whose role ranks at least
 ``required_role`` and whose approval limit covers the relief. ``required_role`` is
@@ -26,14 +36,22 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
+from arrears.domain.arrangements import (
+    PLAN_METHODS,
+    Plan,
+    forgive,
+    plan_schedule,
+    reamortised_principal,
+)
+from arrears.domain.arrangements import restructure as restructure_entry
 from arrears.domain.errors import DomainError
-from arrears.domain.ledger import Account, EntryKind, Ledger
-from arrears.domain.money import ZERO, quantize
+from arrears.domain.ledger import LOAN_LEVEL, Account, EntryKind, Ledger
+from arrears.domain.money import quantize
 from arrears.domain.operations import waive
-from arrears.domain.products import Component
+from arrears.domain.products import Component, Product, ScheduleMethod, load_catalog
 from arrears.domain.schedule import Installment
 from arrears.services import audit
 from arrears.services.audit import canonical
@@ -45,22 +63,17 @@ from arrears.services.workbench.access import (
     workable_case,
 )
 from arrears.services.workbench.errors import Conflict, Forbidden, Invalid, NotFound
+from arrears.store.db import workspace_of
 from arrears.store.models import CaseRow, InstallmentRow, Loan
 from arrears.store.repositories import EntryRepository, LoanRepository
 from arrears.store.rows import bulk_insert, installment_rows
 from arrears.store.workbench_models import ARRANGEMENT_KINDS, Arrangement, User
+from arrears.workspace import Workspace
 
 NO_RELIEF = Decimal("0.00")
 # how far ahead a settlement's pay-by date or a plan's first due date may be
 MAX_AHEAD = timedelta(days=366)
 RANK = {"collector": 1, "team_lead": 2, "manager": 3, "admin": 4}
-SETTLEMENT_ORDER = (
-    Component.PENALTY,
-    Component.COMPOUND,
-    Component.FEE,
-    Component.INTEREST,
-    Component.PRINCIPAL,
-)
 
 
 def _money(terms: dict[str, Any], key: str, currency: str) -> Decimal:
@@ -171,17 +184,10 @@ def _check_terms(
                 amount=amount,
                 outstanding=outstanding,
             )
-        relief = outstanding - amount
-        waivable = sum((_waivable(ledger, c) for c in SETTLEMENT_ORDER), ZERO)
-        if relief > waivable:
-            raise Invalid(
-                f"terms.amount: the relief {relief} exceeds what is due now ({waivable}); "
-                "a settlement may forgive at most the amounts already due",
-                "settlement_relief",
-                relief=relief,
-                due=waivable,
-            )
-        return {"amount": str(amount), "pay_by": pay_by.isoformat()}, relief
+        # the relief may reach the principal not yet due (issue 25, contract 7)
+        return {"amount": str(amount), "pay_by": pay_by.isoformat()}, outstanding - amount
+    if kind == "installment_plan" and "method" in terms:
+        return _plan_terms(terms, loan, ledger, on), NO_RELIEF
     if not remaining:
         raise Invalid(
             "kind: every installment has fallen due; nothing to reschedule", "nothing_to_reschedule"
@@ -193,6 +199,51 @@ def _check_terms(
         first_due = _date(terms, "first_due", on)
         return {"count": count, "first_due": first_due.isoformat()}, NO_RELIEF
     raise Invalid(f"kind: must be one of {', '.join(ARRANGEMENT_KINDS)}", "one_of", field="kind")
+
+
+def _plan_terms(terms: dict[str, Any], loan: Loan, ledger: Ledger, on: date) -> dict[str, Any]:
+    """The terms of a re-amortising plan, or Invalid naming the field."""
+    count = _int(terms, "count", 1, 60)
+    first_due = _date(terms, "first_due", on + timedelta(days=1))
+    method = str(terms.get("method"))
+    if method not in {m.value for m in PLAN_METHODS}:
+        raise Invalid(
+            f"terms.method: must be one of {', '.join(m.value for m in PLAN_METHODS)}",
+            "one_of",
+            field="method",
+        )
+    clean: dict[str, Any] = {"count": count, "first_due": first_due.isoformat()}
+    clean["method"] = method
+    if "rate" in terms:
+        try:
+            rate = Decimal(str(terms["rate"]))
+        except InvalidOperation:
+            rate = Decimal(-1)
+        if isinstance(terms["rate"], float) or not rate.is_finite() or not 0 <= rate <= 1:
+            raise Invalid(
+                'terms.rate: a yearly rate from 0 to 1 as a string, e.g. "0.12"',
+                "invalid_field",
+                field="rate",
+            )
+        clean["rate"] = str(rate)
+    charges = terms.get("charges", False)
+    if not isinstance(charges, bool):
+        raise Invalid("terms.charges: true or false", "invalid_field", field="charges")
+    clean["charges"] = charges
+    try:
+        reamortised_principal(ledger, charges)
+    except DomainError:
+        raise Invalid("kind: nothing is owed to re-amortise", "nothing_to_reschedule") from None
+    return clean
+
+
+def _product(session: Session, loan: Loan) -> Product:
+    """The loan's product in the catalogue of the session's workspace (its day count
+    and rounding build a plan's schedule); an unknown code is a DomainError."""
+    bind = session.get_bind()
+    root = workspace_of(bind if isinstance(bind, Engine) else bind.engine)
+    catalog = Workspace.at(root).catalog if root is not None else load_catalog()
+    return catalog.product(loan.product_code)
 
 
 def _team_lead_limit(session: Session, actor: Actor) -> Decimal | None:
@@ -325,33 +376,74 @@ def _apply(session: Session, arrangement: Arrangement, on: date) -> list[str]:
         entries.add_entry(loan.loan_id, result.entry)
         refs.append(ref)
     elif arrangement.kind == "settlement":
-        left = arrangement.relief
-        for component in SETTLEMENT_ORDER:
-            part = min(left, _waivable(ledger, component))
-            if part > 0:
-                ref = f"arr:{arrangement.id}:waive:{component.value}"
-                result = waive(ledger, ref, on, component, part, memo)
-                ledger = result.ledger
-                entries.add_entry(loan.loan_id, result.entry)
-                refs.append(ref)
-                left -= part
-        if left != 0:
+        owed = ledger.total_outstanding
+        if arrangement.relief >= owed:
             raise Conflict(
-                f"the ledger changed since the proposal: {left} could not be waived",
+                f"the ledger changed since the proposal: {arrangement.relief} could not be "
+                f"forgiven, {owed} is owed",
                 "ledger_changed",
-                amount=left,
+                amount=arrangement.relief,
             )
+        ref = f"arr:{arrangement.id}:forgive"
+        ledger = forgive(ledger, ref, on, arrangement.relief, memo)
+        entry = ledger.entry(ref)
+        assert entry is not None
+        entries.add_entry(loan.loan_id, entry)
+        refs.append(ref)
         if remaining:
             pay_by = date.fromisoformat(terms["pay_by"])
-            _replace_schedule(session, loan.loan_id, restructure.accelerate(remaining, pay_by))
+            left = ledger.balance(Account.NOT_DUE, LOAN_LEVEL)
+            new = restructure.accelerate(remaining, pay_by, left, loan.currency)
+            _replace_schedule(session, loan.loan_id, new)
     elif arrangement.kind == "extension":
         _replace_schedule(session, loan.loan_id, restructure.extend(remaining, terms["months"]))
+    elif arrangement.kind == "installment_plan" and "method" in terms:
+        refs.append(_reamortise(session, arrangement, loan, ledger, remaining, on, memo))
     elif arrangement.kind == "installment_plan":
         new = restructure.respread(
             remaining, terms["count"], date.fromisoformat(terms["first_due"]), loan.currency
         )
         _replace_schedule(session, loan.loan_id, new)
     return refs
+
+
+def _reamortise(
+    session: Session,
+    arrangement: Arrangement,
+    loan: Loan,
+    ledger: Ledger,
+    remaining: list[Installment],
+    on: date,
+    memo: str,
+) -> str:
+    """Post a re-amortising plan's ``restructure`` entry and write its new schedule in
+    place of the installments not yet due; returns the entry's reference."""
+    terms = json.loads(arrangement.terms)
+    rate = Decimal(terms["rate"]) if "rate" in terms else loan.annual_rate
+    plan = Plan(
+        terms["count"],
+        ScheduleMethod(terms["method"]),
+        rate,
+        date.fromisoformat(terms["first_due"]),
+        bool(terms.get("charges", False)),
+    )
+    schedule = LoanRepository(session).schedule(loan.loan_id)
+    fallen = len(schedule) - len(remaining)
+    principal = reamortised_principal(ledger, plan.charges)
+    new = plan_schedule(_product(session, loan), principal, plan, on, fallen)
+    ref = f"arr:{arrangement.id}:plan"
+    ledger = restructure_entry(ledger, ref, on, plan.charges, memo)
+    entry = ledger.entry(ref)
+    assert entry is not None
+    EntryRepository(session).add_entry(loan.loan_id, entry)
+    session.execute(
+        delete(InstallmentRow).where(
+            InstallmentRow.loan_id == loan.loan_id, InstallmentRow.seq > fallen
+        )
+    )
+    session.flush()
+    bulk_insert(session.connection(), InstallmentRow, installment_rows(loan.loan_id, new))
+    return ref
 
 
 def decide(

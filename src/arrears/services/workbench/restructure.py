@@ -60,6 +60,13 @@ def respread(
     )
 
 
-def accelerate(remaining: Sequence[Installment], on: date) -> tuple[Installment, ...]:
-    """结清: every remaining installment falls due on ``on`` (amounts unchanged)."""
-    return tuple(Installment(i.seq, on, i.principal, i.interest) for i in remaining)
+def accelerate(
+    remaining: Sequence[Installment], on: date, principal: Decimal, currency: str = "CNY"
+) -> tuple[Installment, ...]:
+    """结清: the remaining installments become one, due on ``on``, holding ``principal``
+    (the principal not yet due the settlement left to pay) and no interest: contract
+    interest not yet due is not owed, so a settlement does not bring it forward."""
+    if not remaining:
+        raise DomainError("nothing is left to accelerate: every installment has fallen due")
+    unit = minor_unit(currency)
+    return (Installment(remaining[0].seq, on, principal, ZERO.quantize(unit)),)
