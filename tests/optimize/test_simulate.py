@@ -362,3 +362,153 @@ def test_allocate_optimize_with_agency_intake_on_the_demo(demo: Path, tmp_path: 
         ).scalar_one()
     assert placed <= 1
     assert unallocated == 0
+
+
+@pytest.fixture(scope="module")
+def chain(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A simulated log of three seeds from the demo's twin (a fully randomised logging
+    arm), split by seed: seeds 0-1 to learn on, seed 2 to evaluate on; the policy
+    learnt from the first part."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    folder = tmp_path_factory.mktemp("chain")
+    paths = {name: folder / f"{name}.parquet" for name in ("log", "learn", "evaluate", "accounts")}
+    result = runner.invoke(
+        app,
+        ["simulate", "-w", str(demo), "--days", "30", "--seeds", "3", "--explore", "1",
+         "--log", str(paths["log"]), "--accounts", str(paths["accounts"]),
+         "--out", str(folder / "readout.json")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    paths["readout"] = folder / "readout.json"
+    table = pq.read_table(paths["log"])
+    pq.write_table(table.filter(pc.less(table.column("seed"), 2)), paths["learn"])
+    pq.write_table(table.filter(pc.equal(table.column("seed"), 2)), paths["evaluate"])
+    paths["policy"] = folder / "policy"
+    result = runner.invoke(
+        app, ["optimize", "learn", "--log", str(paths["learn"]), "--out", str(paths["policy"])]
+    )
+    assert result.exit_code == 0, result.output
+    return paths
+
+
+@pytest.mark.slow
+def test_simulated_log_learn_evaluate_assign_on_the_demo(
+    chain: dict[str, Path], tmp_path: Path
+) -> None:
+    """simulate --log writes a log in the contract's columns with the logging arm's
+    true propensities; learn, evaluate and assign run on it."""
+    import pyarrow.parquet as pq
+
+    readout = json.loads(chain["readout"].read_text())
+    summary = readout["log"]
+    assert summary["simulated"] is True and "simulated log" in summary["note"]
+    assert summary["seeds"] == [0, 1, 2] and summary["too_rare_to_learn"] == []
+    log = read_log(chain["log"])  # the contract's reader takes it
+    table = pq.read_table(chain["log"]).to_pydict()
+    assert len(log) == summary["rows"] > 0
+    # --explore 1: every decision uniform among the actions the account can receive
+    for p, phone, email, address in zip(
+        table["propensity"], table["has_phone"], table["has_email"], table["has_address"],
+        strict=True,
+    ):  # fmt: skip
+        assert p == pytest.approx(1 / (1 + 2 * phone + email + 2 * address))
+    # a row's day is followed by 14 simulated days
+    from datetime import date, timedelta
+
+    start = date.fromisoformat(readout["start"])
+    assert max(table["day"]) + timedelta(days=14) <= start + timedelta(days=30)
+    assert all(c == 0 for c, a in zip(table["cost"], table["action"], strict=True) if a == "none")
+    assert "retail-default+explore" in readout["arms"]
+
+    result = runner.invoke(
+        app,
+        ["optimize", "evaluate", "--log", str(chain["evaluate"]), "--policy",
+         str(chain["policy"]), "--bootstraps", "100"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["rows"] == len(read_log(chain["evaluate"])) and report["matched_rows"] > 0
+    for estimate in ("ips", "snips", "dr", "logging"):
+        low, high = report[estimate]["95"]
+        assert low < high
+
+    costs = tmp_path / "costs.toml"
+    costs.write_text(
+        "[cost]\nsms = 0.2\nemail = 0.05\ncall = 3\nletter = 2\nvisit = 30\n"
+        "[capacity]\nvisit = 2\ncall = 5\n"
+    )
+    out = tmp_path / "actions.parquet"
+    result = runner.invoke(
+        app,
+        ["optimize", "assign", "--policy", str(chain["policy"]), "--accounts",
+         str(chain["accounts"]), "--costs", str(costs), "--budget", "40", "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    actions = pq.read_table(out).to_pydict()
+    assert len(actions["account_id"]) == pq.read_table(chain["accounts"]).num_rows
+    assert actions["action"].count("visit") <= 2 and actions["action"].count("call") <= 5
+    price = {"none": 0, "sms": 0.2, "email": 0.05, "call": 3, "letter": 2, "visit": 30}
+    assert sum(price[a] for a in actions["action"]) <= 40 + 1e-9
+
+
+@pytest.mark.slow
+def test_a_policy_is_an_arm_beside_the_champion(chain: dict[str, Path], demo: Path) -> None:
+    """simulate --policy: the learnt policy runs beside the champion and the readout
+    gives its uplift over the champion with intervals over seeds."""
+    result = runner.invoke(
+        app,
+        ["simulate", "-w", str(demo), "--days", "3", "--seeds", "2", "--policy",
+         str(chain["policy"]), "--policy-budget", "50"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    readout = json.loads(result.stdout)
+    name = "policy:policy"
+    assert set(readout["arms"]) == {"retail-default", name}
+    uplift = readout["uplift"][name]
+    for key in ("net", "net_per_debtor", "cost", "contacts_per_debtor", "cured_by_end"):
+        mean, low, high = uplift[key]
+        assert low <= mean <= high
+    assert readout["policy"]["budget_per_day"] == "50"
+    # the policy decides every contact about an open case: within 50 a day, every seed
+    assert readout["arms"][name]["cost_on_cases"][2] <= 3 * 50
+
+
+@pytest.mark.slow
+def test_the_policy_arm_keeps_budget_capacity_and_the_gate(  # type: ignore[no-untyped-def]
+    chain: dict[str, Path], twin
+) -> None:
+    """The policy's contacts are decided under COSTS.toml's capacity and the day's
+    budget, and each goes through the compliance gate: with every debtor on hold none
+    is made."""
+    from decimal import Decimal
+
+    from arrears.optimize.learn import Policy
+    from arrears.optimize.schema import parse_costs
+
+    strategy = load_strategy(default_strategy_path())
+    costs = parse_costs(
+        "[cost]\nsms = 0.2\nemail = 0.05\ncall = 3\nletter = 2\nvisit = 30\n"
+        "[capacity]\nvisit = 0\nletter = 1\n",
+        Path("<test>"),
+    )
+    prices = {a: c for a, c in costs.cost.items()}
+    arm = Arm("p", strategy, policy=Policy.load(chain["policy"]), policy_costs=costs,
+              policy_budget=Decimal(20))  # fmt: skip
+    days = 4
+    free = run_seed(twin, [arm], days, 2, prices).arms["p"]
+    assert free.by_channel["visit"] == 0
+    assert free.by_channel["letter"] <= days  # one a day
+    assert free.case_cost <= days * 20  # the policy's contacts (open cases), 20 a day
+    again = run_seed(twin, [arm], days, 2, prices).arms["p"]
+    assert again.figures() == free.figures()  # reproducible by seed
+    saved = dict(twin.gate_inputs.holds)
+    try:
+        for customer_id in twin.customers:
+            twin.gate_inputs.holds[customer_id] = [Hold("do_not_contact")]
+        held = run_seed(twin, [arm], days, 2, prices).arms["p"]
+    finally:
+        twin.gate_inputs.holds.clear()
+        twin.gate_inputs.holds.update(saved)
+    assert held.contacts == 0 and held.blocked > 0

@@ -49,8 +49,24 @@ DEFAULT_CALLS_PER_COLLECTOR = 80
 
 @dataclass(frozen=True)
 class Arm:
+    """A strategy run over the whole book. With ``explore`` > 0 each open case's action
+    is, with that probability, replaced by a uniform draw among the actions the account
+    can receive (a randomised logging arm; ``log`` keeps its decisions as LOG.parquet
+    rows); with ``policy`` (``arrears.optimize.learn.Policy``) the policy assigns every
+    open case's contact under ``policy_costs``' capacities and ``policy_budget`` a day,
+    the strategy keeping what is not about an open case (pre-due reminders)."""
+
     name: str
     strategy: Any  # arrears.strategy.Strategy
+    explore: float = 0.0
+    log: bool = False
+    policy: Any = None
+    policy_costs: Any = None  # arrears.optimize.schema.Costs
+    policy_budget: Decimal | None = None
+
+    @property
+    def decides(self) -> bool:
+        return self.explore > 0 or self.policy is not None
 
 
 @dataclass
@@ -59,6 +75,7 @@ class ArmTotals:
     debtors: set[str] = field(default_factory=set)  # delinquent at some point
     collected: int = 0  # cents, paid by loans delinquent the day before
     cost: Decimal = Decimal(0)
+    case_cost: Decimal = Decimal(0)  # of the contacts about a loan in arrears
     contacts: int = 0
     case_contacts: int = 0  # allowed contacts about a loan in arrears (an open case)
     blocked: int = 0
@@ -83,6 +100,7 @@ class ArmTotals:
             "debtors": len(self.debtors),
             "collected": float(collected),
             "cost": float(self.cost),
+            "cost_on_cases": float(self.case_cost),
             "net": float(collected - self.cost),
             "net_per_debtor": float((collected - self.cost) / debtors),
             "contacts": self.contacts,
@@ -119,6 +137,7 @@ class Twin:
     collectors: int
     due: dict[int, list[tuple[str, int]]]  # day number -> (loan_id, cents due)
     compiled: dict[tuple[str, ...], list[Any]] = field(default_factory=dict)
+    prior: Any = None  # twin_decide.Prior, loaded for the first arm that decides
 
 
 def prepare(ws: Workspace, model: ResponseModel, pack_name: str | None = None) -> Twin:
@@ -193,6 +212,7 @@ class SeedResult:
     seconds: float
     days: int
     cpu_seconds: float = 0.0  # this process's CPU time, every thread (DuckDB's too)
+    logs: dict[str, pa.Table] = field(default_factory=dict)  # simulated LOG rows per arm
 
 
 class _Compiled:
@@ -260,12 +280,15 @@ def run_seed(
     day are the same under every arm), so arms differ by their strategy alone and a
     challenger's uplift is paired loan by loan."""
     started, cpu = clock.perf_counter(), clock.process_time()
-    totals = {
-        arm.name: _run_arm(twin, arm, days, seed, costs, calls_per_collector, progress)
-        for arm in arms
-    }
+    totals, logs = {}, {}
+    for arm in arms:
+        totals[arm.name], log = _run_arm(
+            twin, arm, days, seed, costs, calls_per_collector, progress
+        )
+        if log is not None:
+            logs[arm.name] = log
     return SeedResult(
-        seed, totals, clock.perf_counter() - started, days, clock.process_time() - cpu
+        seed, totals, clock.perf_counter() - started, days, clock.process_time() - cpu, logs
     )
 
 
@@ -277,9 +300,11 @@ def _run_arm(
     costs: dict[str, Decimal],
     calls_per_collector: int,
     progress: Callable[[int], None] | None,
-) -> ArmTotals:
-    """The whole book under ``arm`` for ``days`` days. The book stays in DuckDB tables
-    between days."""
+) -> tuple[ArmTotals, pa.Table | None]:
+    """The whole book under ``arm`` for ``days`` days, and the arm's simulated LOG rows
+    when it keeps them. The book stays in DuckDB tables between days."""
+    from arrears.optimize import twin_decide as td
+
     arms = [arm]
     import ibis
 
@@ -314,6 +339,13 @@ def _run_arm(
     promise_until: dict[str, int] = {}  # loan -> last day number of its running promise
     due_days = _DueDays(base_inputs.column("loan_id").to_pylist(), twin.due)
     start_bucket: dict[str, int] = {}
+    decided, explore_rng, recorder = None, None, None
+    if arm.decides:
+        if twin.prior is None:
+            twin.prior = td.load_prior(twin.source, twin.start)
+        decided = td.History(twin.prior)
+        explore_rng = np.random.default_rng([seed, 1_000_003])  # apart from the shared draws
+        recorder = td.LogRecorder(seed, arm.explore) if arm.log else None
 
     con = ibis.duckdb.connect()
     try:
@@ -344,6 +376,7 @@ def _run_arm(
         ) + twin.compiled.setdefault(
             (arm.name,), _compile(con, close_inputs, twin.catalog, arms)[2:]
         )
+        status: dict[str, str] = {}  # loan -> what became of the decided contact today
         for offset in range(days):
             today = twin.start + timedelta(days=offset)  # closed
             send_on = today + timedelta(days=1)
@@ -394,6 +427,12 @@ def _run_arm(
             for p in proposals:
                 if p["case_id"] is not None:
                     history.append((p["loan_id"], p["case_id"], p["step"], p["strategy"]))
+            status = {}
+            if decided is not None:
+                proposals = _decide(
+                    twin, arm, compiled[3].run(con, today), proposals, accounts, late,
+                    today, case_of, decided, explore_rng, recorder,
+                )  # fmt: skip
             contacts = sorted(
                 (p for p in proposals if p["contact_channel"] is not None),
                 key=lambda p: (p["priority"], p["loan_id"]),
@@ -412,6 +451,7 @@ def _run_arm(
                 if channel == "call" and capacity is not None:
                     if calls >= capacity:
                         arm_totals.over_capacity += 1
+                        status[p["loan_id"]] = "over_call_capacity"
                         continue
                     calls += 1
                 customer = twin.customers[p["customer_id"]]
@@ -434,11 +474,19 @@ def _run_arm(
                     arm_totals.blocked_rules.update(verdict.rules)
                 if not allowed:
                     arm_totals.blocked += 1
+                    status[p["loan_id"]] = (
+                        NO_RECIPIENT if recipient is None else ",".join(verdict.rules)
+                    )
                     continue
+                if decided is not None:
+                    decided.contacts.setdefault(p["loan_id"], []).append(n_send)
                 arm_totals.contacts += 1
                 arm_totals.case_contacts += p["case_id"] is not None
                 arm_totals.by_channel[channel] += 1
-                arm_totals.cost += costs.get(ACTION_OF_CHANNEL.get(p["channel"], ""), Decimal(0))
+                price = costs.get(ACTION_OF_CHANNEL.get(p["channel"], ""), Decimal(0))
+                arm_totals.cost += price
+                if p["case_id"] is not None:
+                    arm_totals.case_cost += price
                 made.setdefault(p["loan_id"], set()).add(ACTION_OF_CHANNEL.get(channel, channel))
                 k = position[p["loan_id"]]
                 if draw[3, k] < twin.model.dispute_rate:
@@ -478,6 +526,15 @@ def _run_arm(
             for lid, until in list(promise_until.items()):
                 if until < n_send:
                     promise_until.pop(lid)
+                    if decided is not None:
+                        decided.broken.setdefault(lid, []).append(n_send)
+            if decided is not None:
+                for lid, on, cents in pays:
+                    decided.payments.setdefault(lid, []).append((on, cents))
+                if recorder is not None:
+                    n_today = day_number(today)
+                    for lid, what in status.items():
+                        recorder.outcome[(n_today, lid)] = what
             _put(
                 con,
                 "sim_payments",
@@ -496,7 +553,82 @@ def _run_arm(
         _count_end(accounts, arms, arm_of_customer, totals, start_bucket)
     finally:
         con.disconnect()
-    return totals[arm.name]
+    log = None
+    if recorder is not None and decided is not None:
+        log = recorder.table(decided, day_number(twin.start) + days, costs)
+    return totals[arm.name], log
+
+
+def _decide(
+    twin: Twin,
+    arm: Arm,
+    assigned: pa.Table,
+    proposals: list[dict[str, Any]],
+    accounts: pa.Table,
+    late: np.ndarray,
+    today: date,
+    case_of: dict[str, int],
+    history: Any,
+    rng: Any,
+    recorder: Any,
+) -> list[dict[str, Any]]:
+    """The day's proposals with every open case's contact decided by ``arm``'s
+    randomisation or policy (see ``arrears.optimize.twin_decide``); the decisions go to
+    ``recorder`` when the arm keeps a log."""
+    from arrears.batch.state import day_number
+    from arrears.optimize import twin_decide as td
+    from arrears.optimize.schema import ACTIONS, accounts_from_table
+
+    index = np.flatnonzero(late)
+    if not len(index):
+        return proposals
+    segment_of = dict(
+        zip(
+            assigned.column("loan_id").to_pylist(),
+            assigned.column("segment").to_pylist(),
+            strict=True,
+        )
+    )
+    table = td.features(today, accounts, index, twin.customers, segment_of, history)
+    open_ids = table.column("account_id").to_pylist()
+    by_loan = {p["loan_id"]: p for p in proposals}
+    if arm.policy is not None:
+        chosen, _ = td.policy_actions(arm.policy, table, arm.policy_costs, arm.policy_budget)
+        propensity = np.ones(len(chosen))
+    else:
+        available = accounts_from_table(table, Path("<simulated day>")).available()
+        ladder = [td.strategy_action(by_loan.get(lid)) for lid in open_ids]
+        chosen, propensity = td.explore(ladder, available, arm.explore, rng)
+    if recorder is not None:
+        recorder.add(day_number(today), table, chosen, propensity)
+    decided = set(open_ids)
+    out = [p for p in proposals if p["loan_id"] not in decided]
+    send_on = today + timedelta(days=1)
+    customer_ids = accounts.column("customer_id").take(pa.array(index)).to_pylist()
+    for lid, customer_id, j in zip(open_ids, customer_ids, chosen, strict=True):
+        action = ACTIONS[int(j)]
+        p = by_loan.get(lid)
+        ours = p is not None and td.strategy_action(p) == action
+        if p is not None and (ours or p["contact_channel"] is None):
+            out.append(p)  # the strategy's own step, or a referral (not a contact)
+        if ours or action == "none":
+            continue
+        out.append(
+            {
+                "loan_id": lid,
+                "customer_id": customer_id,
+                "case_id": case_of.get(lid),
+                "step": f"{arm.name}:{action}",
+                "strategy": arm.strategy.name,
+                "channel": action,
+                "contact_channel": action,
+                "priority": td.PRIORITY,
+                "send_on": send_on,
+                "send_at_local_hour": td.SEND_HOUR,
+                "time_zone": twin.customers[customer_id].time_zone,
+            }
+        )
+    return out
 
 
 def _compile(con: Any, close_inputs: Any, catalog: Any, arms: Sequence[Arm]) -> list[_Compiled]:
@@ -504,6 +636,7 @@ def _compile(con: Any, close_inputs: Any, catalog: Any, arms: Sequence[Arm]) -> 
     (fixed names: the SQL is the same for every seed)."""
     from arrears.batch.engine import close_day
     from arrears.strategy import proposed_actions
+    from arrears.strategy.actions import daily_assignments
 
     out = [
         _Compiled(lambda n, k=k: close_day(close_inputs, n, catalog)[k], lambda n: [str(n)])
@@ -520,6 +653,17 @@ def _compile(con: Any, close_inputs: Any, catalog: Any, arms: Sequence[Arm]) -> 
                 lambda d: [_date_sql(d + timedelta(days=1)), _date_sql(d)],
             )
         )
+    for a, arm in enumerate(arms):
+        if arm.decides:  # every open case's segment
+            snap = con.table(f"sim_snap_{a}")
+            out.append(
+                _Compiled(
+                    lambda d, snap=snap, arm=arm: daily_assignments(
+                        snap, inputs, arm.strategy, d, history
+                    ),
+                    lambda d: [_date_sql(d + timedelta(days=1)), _date_sql(d)],
+                )
+            )
     return out
 
 
@@ -652,7 +796,7 @@ def readout(results: Sequence[SeedResult], arms: Sequence[Arm]) -> dict[str, Any
             key: [
                 r.arms[arm.name].figures()[key] - r.arms[champion].figures()[key] for r in results
             ]
-            for key in ("net_per_debtor", "contacts_per_debtor", "cured_by_end")
+            for key in ("net", "cost", "net_per_debtor", "contacts_per_debtor", "cured_by_end")
         }
         out["uplift"][arm.name] = {k: interval(v) for k, v in diffs.items()}
     return out

@@ -171,7 +171,10 @@ def build_log(ws: Workspace, costs: Costs, strategy_file: Any = None) -> Workspa
     if not usable:
         raise OptimizeInputError(
             f"{ws.root}: no day of strategy {strategy.name!r} with its {HORIZON_DAYS} "
-            f"following days closed (treated days: {len(days)}, last close {last_closed})"
+            f"following days closed (treated days: {len(days)}, last close {last_closed}). "
+            f"Close and treat more days (the demo: `arrears demo --days 30`), or write a "
+            f"simulated log with randomised actions from the workspace's twin: `arrears "
+            f"simulate -w {ws.root} --days 30 --seeds 1 --log LOG.parquet`"
         )
     first = usable[0] - timedelta(days=90)
     last = usable[-1] + timedelta(days=HORIZON_DAYS)
