@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from arrears.batch.snapshot import decimal_from_cents
+from arrears.snapshots import decimal_from_cents
 
 AS_OF = date(2026, 11, 30)
 

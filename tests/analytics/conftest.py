@@ -15,9 +15,9 @@ import pytest
 from arrears.analytics.history import book_month_ends
 from arrears.analytics.sources import LOAN_FACTS
 from arrears.batch.reference import close_book
-from arrears.batch.snapshot import MONEY_COLUMNS, snapshot_table
 from arrears.ingest.generator import generate_portfolio
 from arrears.ingest.importer import import_file
+from arrears.snapshots import MONEY_COLUMNS, snapshot_table
 from arrears.workspace import Workspace
 
 DEMO_AS_OF = date(2026, 11, 30)
