@@ -1,10 +1,12 @@
 """Dated snapshots: one Parquet file per closed day, one row per loan.
 
-This module owns the snapshot: its schema (declared here once), where each day's file
-lives, and how it is written and read; every reader goes through ``read_snapshot`` and
-``snapshot_dates`` (issue 23, point 7). Money columns are DECIMAL(18,2), never floating
-point. Rows are sorted by loan id and the file is written with fixed options, so closing
-the same day twice writes the same bytes.
+This module owns the snapshot: its schema (declared here once, the money columns from
+the day state), where each day's file lives, and how it is written and read; every
+reader goes through ``snapshot_dates``, ``read_snapshot`` (Arrow) or ``scan_snapshots``
+(an Ibis backend's lazy table) (issue 23, point 7). It imports nothing of arrears but
+the file helpers. Money columns are DECIMAL(18,2), never floating point. Rows are
+sorted by loan id and the file is written with fixed options, so closing the same day
+twice writes the same bytes.
 """
 
 from __future__ import annotations
