@@ -26,6 +26,8 @@ from sqlalchemy import (
     Numeric,
     Select,
     and_,
+    any_,
+    bindparam,
     delete,
     exists,
     false,
@@ -122,6 +124,16 @@ def _aware(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=UTC)
+
+
+def _among(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``column = ANY(:array)``, one parameter: the
+    statement's text is the same for any number of values, so neither SQLAlchemy nor
+    the driver renders a list into it per request, and the driver can prepare it."""
+    if session.get_bind().dialect.name == "postgresql":
+        array = bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
+        return column == any_(array)
+    return column.in_(values)
 
 
 def not_placed() -> ColumnElement[bool]:
@@ -309,7 +321,7 @@ def _ranked_rows(
         {
             r.id: r
             for r in session.connection().execute(
-                query.where(CaseRow.id.in_([rows[k[4]].id for k in top]))
+                query.where(_among(session, CaseRow.id, [rows[k[4]].id for k in top]))
             )
         }
         if top
@@ -444,13 +456,15 @@ class _Contactable:
             # what ``GateInputs.add_holds`` and ``load_history`` read, as columns
             connection = session.connection()
             held = connection.execute(
-                select(*_HOLD_COLUMNS).where(HoldRow.customer_id.in_(ids), _in_force(on))
+                select(*_HOLD_COLUMNS).where(
+                    _among(session, HoldRow.customer_id, ids), _in_force(on)
+                )
             )
             self.inputs.add_holds(held, on)  # type: ignore[arg-type]
             since = moment - timedelta(days=history)
             for a in connection.execute(
                 select(*_HISTORY_COLUMNS).where(
-                    ContactAttempt.customer_id.in_(ids),
+                    _among(session, ContactAttempt.customer_id, ids),
                     ContactAttempt.allowed.is_(True),
                     ContactAttempt.at > since,
                 )
@@ -598,7 +612,7 @@ def annotate(
     connection = session.connection()
     # the latest contact made by now (not one the strategy dated later)
     last_ids = select(func.max(ContactAttempt.id)).where(
-        ContactAttempt.case_id.in_(ids), ContactAttempt.at <= moment
+        _among(session, ContactAttempt.case_id, ids), ContactAttempt.at <= moment
     )
     last = {
         a.case_id: a
@@ -619,7 +633,7 @@ def annotate(
     for p in connection.execute(
         select(Promise.id, Promise.case_id, Promise.amount, Promise.due_date, Promise.status)
         .where(
-            Promise.case_id.in_(ids),
+            _among(session, Promise.case_id, ids),
             or_(
                 Promise.status == "pending",
                 and_(Promise.status == "broken", Promise.due_date >= today - timedelta(days=7)),
@@ -630,7 +644,9 @@ def annotate(
         if p.case_id not in promises or p.status == "pending":
             promises[p.case_id] = p
     callbacks = dict(
-        connection.execute(pending_callbacks().where(ContactLog.case_id.in_(ids))).all()
+        connection.execute(
+            pending_callbacks().where(_among(session, ContactLog.case_id, ids))
+        ).all()
     )
     missing = [i for i in items if i.contactable is None]
     verdicts = (
