@@ -21,6 +21,7 @@ from arrears.snapshots import (
     MONEY_FROM_STATE,
     SCHEMA,
     read_snapshot,
+    scan_snapshots,
     snapshot_dates,
     snapshot_file,
     snapshot_from_accounts,
@@ -103,3 +104,43 @@ def test_the_engine_snapshot_follows_the_declaration():
     row = snap.to_pylist()[0]
     assert row["as_of"] == DAY
     assert [int(row[name].scaleb(2)) for name in MONEY_COLUMNS] == _sums(cents_of)
+
+
+def _two_days(folder: Path) -> list[date]:
+    days = [DAY, date(2026, 7, 1)]
+    for n, day in enumerate(days):
+        rows = [(f"L{n}{i}", *ROW[1:]) for i in range(3)]
+        ids = [r[0] for r in rows]
+        table = snapshot_table(day, rows, dict.fromkeys(ids, "C1"), dict.fromkeys(ids, "P1"))
+        write_snapshot(table, snapshot_file(folder, day))
+    return days
+
+
+def _scanned(con, folder: Path, days: list[date]) -> list[dict]:
+    table = scan_snapshots(con, folder, days, ["as_of", "loan_id", "overdue_amount"])
+    return sorted(table.to_pyarrow().to_pylist(), key=lambda r: (r["as_of"], r["loan_id"]))
+
+
+def _read(folder: Path, days: list[date]) -> list[dict]:
+    columns = ["as_of", "loan_id", "overdue_amount"]
+    return [r for day in days for r in read_snapshot(folder, day, columns).to_pylist()]
+
+
+def test_a_backend_scans_the_days_it_is_given(tmp_path: Path):
+    import ibis
+
+    days = _two_days(tmp_path)
+    con = ibis.duckdb.connect()
+    assert _scanned(con, tmp_path, days) == _read(tmp_path, days)
+    assert _scanned(con, tmp_path, days[1:]) == _read(tmp_path, days[1:])
+    with pytest.raises(ValueError, match="no snapshot days"):
+        scan_snapshots(con, tmp_path, [])
+
+
+@pytest.mark.slow
+def test_spark_scans_the_days_one_file_at_a_time_as_duckdb_does(tmp_path: Path):
+    pytest.importorskip("pyspark")
+    from arrears.batch.close import connect
+
+    days = _two_days(tmp_path)
+    assert _scanned(connect("spark"), tmp_path, days) == _read(tmp_path, days)
