@@ -47,7 +47,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -63,7 +62,7 @@ from arrears.services.daily import after_close
 from arrears.services.end_of_day import run_end_of_day
 from arrears.services.workbench import restructure
 from arrears.services.workbench.arrangements import _replace_schedule, remaining_installments
-from arrears.snapshots import MONEY_COLUMNS
+from arrears.snapshots import MONEY_COLUMNS, read_snapshot
 from arrears.store.db import upgrade
 from arrears.store.models import InstallmentRow, PaymentRow
 from arrears.store.repositories import EntryRepository
@@ -116,7 +115,7 @@ def build(root: Path, url: str, loans: int, seed: int) -> tuple[Workspace, dict[
 def workbench_changes(ws: Workspace, share: float, seed: int) -> dict[str, int]:
     """Waivers and extensions on ``share`` of the loans, posted on D as approved
     arrangements post them."""
-    snapshot = pq.read_table(ws.snapshot_path(DAY - timedelta(days=1)))
+    snapshot = read_snapshot(ws.snapshots_dir, DAY - timedelta(days=1))
     rows = snapshot.filter(pc.equal(snapshot["status"], "active")).to_pylist()
     rng = random.Random(seed)
     wanted = max(1, int(len(snapshot) * share))
@@ -141,7 +140,7 @@ def workbench_changes(ws: Workspace, share: float, seed: int) -> dict[str, int]:
 
 def activity(ws: Workspace) -> dict[str, int]:
     """What D holds: installments falling due, payments waiting, loans past due on D-1."""
-    snapshot = pq.read_table(ws.snapshot_path(DAY - timedelta(days=1)))
+    snapshot = read_snapshot(ws.snapshots_dir, DAY - timedelta(days=1))
     with ws.engine.connect() as conn:
         falling = conn.scalar(
             select(func.count()).select_from(InstallmentRow).where(InstallmentRow.due_date == DAY)
@@ -203,7 +202,7 @@ def differing_loans(ws: Workspace, book: Any) -> int:
     accounts, _ = book.read_state(DAY)
     engine = snapshot_from_accounts(accounts)
     engine = engine.filter(pc.equal(engine["status"], "active"))
-    close = pq.read_table(ws.snapshot_path(DAY))
+    close = read_snapshot(ws.snapshots_dir, DAY)
     columns = ["loan_id", "status", "dpd", *MONEY_COLUMNS]
     mine = {r["loan_id"]: r for r in engine.select(columns).to_pylist()}
     theirs = {r["loan_id"]: r for r in close.select(columns).to_pylist()}
