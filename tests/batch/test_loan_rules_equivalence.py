@@ -6,6 +6,7 @@ enforcement costs settled first and the Civil Code art. 561 waterfall."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -266,26 +267,30 @@ ROUNDED = replace(
 )
 
 
-def test_unrounded_accrual_and_act_act_across_a_month_and_year_end(tmp_path):
-    # contract 4: #1 (due 5 Nov 2024) and #2 (5 Dec) unpaid, handed over on 29 Dec with
-    # what has accrued unposted since November; 31 Dec posts the month (monthly), a
-    # payment on 2 Jan posts what accrued before it settles (monthly and at_payment);
-    # ACT/ACT counts the nights of 2024 over 366 days and those of 2025 over 365
-    start, end = date(2024, 12, 29), date(2025, 1, 3)
+ROUNDED_START, ROUNDED_END = date(2024, 12, 29), date(2025, 1, 3)
+
+
+@pytest.fixture(scope="module")
+def rounded(tmp_path_factory):
+    # #1 (due 5 Nov 2024) and #2 (5 Dec) unpaid, handed over on 29 Dec with what has
+    # accrued unposted since November; one loan of each product never pays, one pays
+    # 300.00 on 2 Jan
     loans = []
     for code in ("CONS-MON", "CONS-PAY", "CONS-AA", "CONS-AAM", "CONSUMER"):
         product = ROUNDED.product(code)
         terms = LoanTerms(D("6000.00"), D("0.18"), 12, date(2024, 10, 5))
         loans.append(SampleLoan(open_account(f"N-{code}", product, terms), "C10", "never", ()))
         pays = (Payment(f"r-{code}", date(2025, 1, 2), D("300.00")),)
-        terms = LoanTerms(D("6000.00"), D("0.18"), 12, date(2024, 10, 5))
         loans.append(SampleLoan(open_account(f"P-{code}", product, terms), "C11", "late", pays))
-    book = BatchBook(tmp_path)
-    prepare(book, loans, ROUNDED, start)
-    Closer(book, ROUNDED, "duckdb").close_through(end)
-    reference = reference_states(loans, ROUNDED, start, end)
-    day = start + timedelta(days=1)
-    while day <= end:
+    book = BatchBook(tmp_path_factory.mktemp("rounded"))
+    prepare(book, loans, ROUNDED, ROUNDED_START)
+    Closer(book, ROUNDED, "duckdb").close_through(ROUNDED_END)
+    return loans, book, reference_states(loans, ROUNDED, ROUNDED_START, ROUNDED_END)
+
+
+def _assert_rounded_rows(book, loans, reference):
+    day = ROUNDED_START + timedelta(days=1)
+    while day <= ROUNDED_END:
         rows = book.read_state(day)[0]
         problems = differences(rows, expected_rows(reference, loans, day))
         assert not problems, f"{day}: {problems[:5]}"
@@ -295,6 +300,15 @@ def test_unrounded_accrual_and_act_act_across_a_month_and_year_end(tmp_path):
             acc, _ = advance(loan.account, day, [p for p in loan.payments if p.paid_on <= day])
             assert (row["pen_accrued"], row["comp_accrued"]) == accrued_units(acc), (day, acc)
         day += timedelta(days=1)
+
+
+def test_unrounded_accrual_and_act_act_across_a_month_and_year_end(rounded):
+    # contract 4: 31 Dec posts the month (monthly), a payment on 2 Jan posts what
+    # accrued before it settles (monthly and at_payment); ACT/ACT counts the nights of
+    # 2024 over 366 days and those of 2025 over 365; every row and remainder equal
+    loans, book, reference = rounded
+    _assert_rounded_rows(book, loans, reference)
+    start = ROUNDED_START
     dec30, dec31 = reference[date(2024, 12, 30)], reference[date(2024, 12, 31)]
     # monthly: nothing posted on 30 Dec, the month (and November's remainder) on the 31st
     assert dec30["N-CONS-MON"].penalty == reference[start]["N-CONS-MON"].penalty
@@ -312,3 +326,21 @@ def test_unrounded_accrual_and_act_act_across_a_month_and_year_end(tmp_path):
         D("0.69"),
         D("0.69"),
     )
+
+
+@pytest.mark.slow
+def test_unrounded_accrual_on_spark_equals_duckdb(rounded, tmp_path, monkeypatch):
+    # the same days closed on Spark from the handover: the same rows, byte for byte
+    monkeypatch.setenv("ARREARS_SPARK_PARTITIONS", "1")
+    loans, duckdb, reference = rounded
+    spark = BatchBook(tmp_path / "spark")
+    shutil.copytree(duckdb.root, spark.root)
+    for day in spark.state_dates():
+        if day > ROUNDED_START:
+            shutil.rmtree(spark.state_dir(day))
+    Closer(spark, ROUNDED, "spark").close_through(ROUNDED_END)
+    _assert_rounded_rows(spark, loans, reference)
+    for day in spark.state_dates():
+        assert (spark.state_dir(day) / "accounts.parquet").read_bytes() == (
+            duckdb.state_dir(day) / "accounts.parquet"
+        ).read_bytes(), day
