@@ -12,12 +12,15 @@ from decimal import Decimal
 
 from portal_support import verify
 from sqlalchemy import select
-from web_support import NOW, TODAY
+from web_support import COMPOUND, NOW, PENALTY, TODAY
 
+from arrears.domain.ledger import Account
 from arrears.services.portal import actions
+from arrears.services.settings import load_settings
 from arrears.services.workbench.access import Actor
 from arrears.services.workbench.case_view import case_view
 from arrears.store.contact_models import Hold
+from arrears.store.models import CaseRow, Customer, Loan
 from arrears.store.portal_models import PortalRequest
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.store.workbench_models import Arrangement, AuditEvent, CaseNote, Promise
@@ -289,3 +292,34 @@ def test_self_service_figures_count_what_debtors_did_themselves(client, workspac
     assert figures.self_service_share == Decimal("0.5")
     assert (figures.portal_kept, figures.portal_broken) == (0, 1)
     assert figures.digital_kept_rate == Decimal("0")
+
+
+def test_a_settlement_offer_may_forgive_the_principal_not_yet_due(book, tmp_path) -> None:
+    # issue 25, contract 7: "not_due" in settlement_waives forgives the principal not
+    # yet due too; approved by the policy, exactly the offer's amount is left to pay
+    (tmp_path / "arrears.toml").write_text(
+        '[portal.policy]\nsettlement_waives = ["penalty", "compound", "not_due"]\n'
+        'max_relief = "20000.00"\n',
+        encoding="utf-8",
+    )
+    policy = load_settings(tmp_path).portal.policy_for(None)
+    with UnitOfWork(book.engine) as uow:
+        loan = uow.session.get(Loan, "L1")
+        case = uow.session.get(CaseRow, book.case_ids[0])
+        customer = uow.session.get(Customer, "C1")
+        assert loan is not None and case is not None and customer is not None
+        ledger = uow.entries.ledger("L1")
+        offer = actions.settlement_offer(uow.session, loan, policy)
+        not_due = ledger.balance(Account.NOT_DUE)
+        assert offer == (ledger.total_due - PENALTY - COMPOUND, not_due + PENALTY + COMPOUND)
+        terms = {"amount": str(offer[0]), "pay_by": (TODAY + timedelta(days=20)).isoformat()}
+        done = actions._arrange(
+            uow.session, actions.Target(customer, loan, case), "settlement", terms, True, TODAY
+        )
+        assert done.arrangement.status == "approved" and done.request is None
+        after = uow.entries.ledger("L1")
+        assert after.total_outstanding == offer[0]
+        # forgiven in the one settlement order (what is due first), so what is left is
+        # principal that falls due on the pay-by date
+        assert after.total_due == 0 and after.balance(Account.NOT_DUE) == offer[0]
+        uow.commit()

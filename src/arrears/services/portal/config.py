@@ -10,6 +10,7 @@ there on their own, per segment of the strategy.
     plan_counts = [3, 6, 12]      # the instalment plans offered (months)
     plan_first_due_days = 30      # a plan's first instalment at most this far ahead
     settlement_waives = ["penalty", "compound", "fee"]   # what the settlement forgives
+                                  # (components; "not_due": the principal not yet due)
     max_relief = "5000.00"        # a settlement forgiving more is a request instead
 
     [portal.segments.early]       # a strategy segment's own limits (same keys)
@@ -30,6 +31,7 @@ from typing import Any
 from arrears.domain.products import Component
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+NOT_DUE = "not_due"  # settlement_waives may name the principal not yet due (结清)
 POLICY_KEYS = frozenset(
     {"promise_days", "plan_counts", "plan_first_due_days", "settlement_waives", "max_relief"}
 )
@@ -100,7 +102,7 @@ def _policy(path: Path, where: str, base: Policy, table: Any) -> Policy:
         )
     if "settlement_waives" in table:
         names = table["settlement_waives"]
-        known = {c.value for c in Component}
+        known = {c.value for c in Component} | {NOT_DUE}
         if not isinstance(names, list) or not all(n in known for n in names):
             raise _error(path, f"{where}.settlement_waives must list components of {sorted(known)}")
         changes["settlement_waives"] = tuple(names)
