@@ -414,3 +414,69 @@ def test_a_bad_accrual_rounding_names_the_products_file_and_field(tmp_path: Path
     )
     assert result.exit_code == 1, result.output
     assert "products.BULLET-M.accrual_rounding: invalid value 'weekly'" in result.stderr
+
+
+ARRANGED = """product = "CONSUMER"
+[loan]
+principal = "12000.00"
+annual_rate = "0.18"
+term_months = 12
+disbursed_on = 2025-01-10
+
+[[events]]
+kind = "payment"
+on = 2025-02-10
+amount = "1100.16"
+ref = "p1"
+
+[[events]]
+on = 2025-04-20
+"""
+CONTRACT_KEYS = {"as_of", "status", "dpd", "bucket", "loan_class", "balances", "charged"}
+
+
+def test_issue_25_a_settlement_forgives_principal_not_yet_due(tmp_path: Path):
+    text = ARRANGED + 'kind = "settlement"\namount = "9000.00"\n'
+    result = run("replay", scenario(tmp_path, text), "--as-of", "2025-05-01")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert set(out) == CONTRACT_KEYS | {"settlement"}  # the contract's keys, one added
+    assert (out["status"], out["balances"]["principal_outstanding"]) == ("closed", "0.00")
+    assert out["settlement"] == {
+        "on": "2025-04-20",
+        "paid": "9000.00",
+        "forgiven": {
+            "principal_not_due": "197.91",
+            "principal_due": "1881.93",
+            "interest_due": "318.39",
+            "penalty": "31.57",
+            "compound": "5.40",
+            "fees": "60.00",
+            "costs": "0.00",
+        },
+    }
+
+
+def test_issue_25_a_plan_reamortises_overdue_and_not_yet_due(tmp_path: Path):
+    text = ARRANGED + (
+        'kind = "plan"\nterm = 6\nmethod = "annuity"\nrate = "0.12"\nfirst_due = 2025-05-20\n'
+    )
+    result = run("replay", scenario(tmp_path, text), "--as-of", "2025-04-21")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert set(out) == CONTRACT_KEYS | {"plan"}
+    assert (out["dpd"], out["balances"]["principal_outstanding"]) == (0, "11398.23")
+    plan = out["plan"]
+    assert (plan["on"], plan["principal"], len(plan["schedule"])) == ("2025-04-20", "11398.23", 6)
+    assert plan["schedule"][0] == {
+        "seq": 4,
+        "due_date": "2025-05-20",
+        "principal": "1852.77",
+        "interest": "113.98",
+        "amount": "1966.75",
+    }
+    assert sum(D(row["principal"]) for row in plan["schedule"]) == D("11398.23")
+    bad = run(
+        "replay", scenario(tmp_path, text.replace("term = 6", "term = 0")), "--as-of", "2025-04-21"
+    )
+    assert bad.exit_code == 1 and "events #2.term" in bad.output
