@@ -87,6 +87,9 @@ LOANS = pa.schema(
 )
 
 PAYMENTS = pa.schema([("loan_id", pa.string()), ("paid_on", pa.int32()), ("amount", pa.int64())])
+# the payments table a book writes: with each payment's reference, which its journal
+# entry is posted under (the close itself reads only the first three columns)
+PAYMENTS_WITH_REF = pa.schema([*PAYMENTS, ("ref", pa.string())])
 
 # the shadow balance columns' names (shadow_<name>) and the components they hold
 SHADOW_COMPONENTS = ("principal", "interest", "penalty", "compound", "fee", "costs")
@@ -291,9 +294,9 @@ def loans_table(loans: Iterable[tuple[LoanAccount, str]]) -> pa.Table:
 
 
 def payments_table(payments: Iterable[tuple[str, Payment]]) -> pa.Table:
-    rows = [(lid, day_number(p.paid_on), cents(p.amount)) for lid, p in payments]
-    rows.sort(key=lambda r: (r[1], r[0]))
-    return _table(rows, PAYMENTS)
+    rows = [(lid, day_number(p.paid_on), cents(p.amount), p.ref) for lid, p in payments]
+    rows.sort(key=lambda r: (r[1], r[0], r[3]))
+    return _table(rows, PAYMENTS_WITH_REF)
 
 
 def _table(rows: Sequence[tuple[object, ...]], schema: pa.Schema) -> pa.Table:
