@@ -323,3 +323,23 @@ def test_a_settlement_offer_may_forgive_the_principal_not_yet_due(book, tmp_path
         # principal that falls due on the pay-by date
         assert after.total_due == 0 and after.balance(Account.NOT_DUE) == offer[0]
         uow.commit()
+
+
+def test_a_plan_under_a_reamortising_policy_spreads_the_arrears_too(
+    client, workspace, book
+) -> None:
+    # plan_method = "annuity": the chosen plan re-amortises #1-#3 (overdue) with the
+    # principal not yet due at the contract's rate; the charges stay owed
+    (workspace / "arrears.toml").write_text(
+        '[portal.policy]\nplan_method = "annuity"\n', encoding="utf-8"
+    )
+    csrf = verify(client, workspace)
+    first = (TODAY + timedelta(days=20)).isoformat()
+    done = client.post("/portal/plan", data={"count": "6", "first_due": first, "csrf_token": csrf})
+    assert done.status_code == 303
+    with UnitOfWork(book.engine) as uow:
+        plan = uow.session.scalars(select(Arrangement)).one()
+        assert (plan.status, json.loads(plan.terms)["method"]) == ("approved", "annuity")
+        ledger, schedule = uow.entries.ledger("L1"), uow.loans.schedule("L1")
+        assert ledger.total_due == PENALTY + COMPOUND and len(schedule) == 3 + 6
+        assert sum(i.principal for i in schedule[3:]) == ledger.balance(Account.NOT_DUE)

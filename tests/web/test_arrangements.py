@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from web_support import COMPOUND, PENALTY, TERMS
 
-from arrears.domain.account import Payment, advance, resume_account, status_of
+from arrears.domain.account import Payment, advance, resume_account, state_of, status_of
 from arrears.domain.arrangements import forgiven
 from arrears.domain.calendar import add_months
 from arrears.domain.ledger import Account, EntryKind
@@ -19,7 +19,8 @@ from arrears.domain.schedule import Installment
 from arrears.services.workbench import restructure
 from arrears.store.unit_of_work import UnitOfWork
 
-CONSUMER = load_catalog().product("CONSUMER")
+CATALOG = load_catalog()
+CONSUMER = CATALOG.product("CONSUMER")
 
 
 def _ledger(engine, loan_id: str):  # type: ignore[no-untyped-def]
@@ -163,6 +164,15 @@ def test_a_plan_reamortises_what_is_overdue_with_what_is_not_yet_due(login, book
     # nothing created or lost; the charges stay owed, due now
     assert after.total_outstanding == before.total_outstanding
     assert after.total_due == PENALTY + COMPOUND
+    # the store's schedule and ledger close on: current until the first new instalment
+    # (10 Jan 2027) is missed, then past due from it once its grace (3 days) is over
+    acc = resume_account("L1", CONSUMER, TERMS, new, after, date(2026, 11, 30))
+    acc, _ = advance(acc, date(2026, 12, 31))
+    assert state_of(acc, CATALOG).dpd == 0
+    acc, _ = advance(acc, date(2027, 1, 15))
+    state = state_of(acc, CATALOG)
+    assert (state.dpd, state.principal_due) == (5, new[3].principal)
+    assert state.principal_not_due == principal - new[3].principal
     # with the charges too, on case 2 (L2), equal principal at the contract's rate
     terms = {"count": 3, "first_due": "2027-01-01", "method": "equal_principal", "charges": True}
     both = _propose(login("c2"), book.case_ids[1], "installment_plan", terms)

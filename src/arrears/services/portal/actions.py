@@ -350,13 +350,16 @@ def choose_plan(
 ) -> ArrangementResult:
     """An instalment plan of ``count`` months from ``first_due``: approved at once when
     the policy offers that many months and the first due date is within its window,
-    else a request for a person."""
+    else a request for a person. Under a policy whose ``plan_method`` is annuity or
+    equal_principal the plan re-amortises what is overdue with what is not yet due."""
     t = target(session, portal)
     policy = policy_of(session, t, settings)
     within = count in policy.plan_counts and first_due <= today + timedelta(
         days=policy.plan_first_due_days
     )
-    terms = {"count": count, "first_due": first_due.isoformat()}
+    terms: dict[str, Any] = {"count": count, "first_due": first_due.isoformat()}
+    if policy.plan_method != "respread":  # re-amortised at the contract's rate
+        terms["method"] = policy.plan_method
     return _arrange(session, t, "installment_plan", terms, within, today)
 
 

@@ -9,6 +9,8 @@ there on their own, per segment of the strategy.
     promise_days = 14             # a promise may be due at most this many days ahead
     plan_counts = [3, 6, 12]      # the instalment plans offered (months)
     plan_first_due_days = 30      # a plan's first instalment at most this far ahead
+    plan_method = "respread"      # or "annuity" | "equal_principal": re-amortise the
+                                  # overdue with the not yet due at the contract's rate
     settlement_waives = ["penalty", "compound", "fee"]   # what the settlement forgives
                                   # (components; "not_due": the principal not yet due)
     max_relief = "5000.00"        # a settlement forgiving more is a request instead
@@ -33,8 +35,18 @@ from arrears.domain.products import Component
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 NOT_DUE = "not_due"  # settlement_waives may name the principal not yet due (结清)
 POLICY_KEYS = frozenset(
-    {"promise_days", "plan_counts", "plan_first_due_days", "settlement_waives", "max_relief"}
+    {
+        "promise_days",
+        "plan_counts",
+        "plan_first_due_days",
+        "plan_method",
+        "settlement_waives",
+        "max_relief",
+    }
 )
+# respread: a plan re-spreads the instalments not yet due; annuity | equal_principal: it
+# re-amortises what is overdue with what is not yet due (issue 25, contract 7)
+PLAN_METHODS = ("respread", "annuity", "equal_principal")
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,7 @@ class Policy:
     promise_days: int = 14
     plan_counts: tuple[int, ...] = (3, 6, 12)
     plan_first_due_days: int = 30
+    plan_method: str = "respread"
     settlement_waives: tuple[str, ...] = ("penalty", "compound", "fee")
     max_relief: Decimal = Decimal("5000.00")
 
@@ -93,6 +106,10 @@ def _policy(path: Path, where: str, base: Policy, table: Any) -> Policy:
         changes["plan_first_due_days"] = _whole(
             path, f"{where}.plan_first_due_days", table["plan_first_due_days"], 1, 366
         )
+    if "plan_method" in table:
+        if table["plan_method"] not in PLAN_METHODS:
+            raise _error(path, f"{where}.plan_method must be one of {', '.join(PLAN_METHODS)}")
+        changes["plan_method"] = table["plan_method"]
     if "plan_counts" in table:
         counts = table["plan_counts"]
         if not isinstance(counts, list):
