@@ -30,7 +30,7 @@ from arrears.snapshots import (
 )
 
 DAY = date(2026, 6, 30)
-ROW = ("L1", "active", 3, "M1", 1, "normal", False, *range(14))
+ROW = ("L1", "active", 3, "M1", 1, "normal", False, *range(len(MONEY_COLUMNS)))
 
 
 def test_a_written_day_reads_back_whole_or_by_columns_and_is_listed(tmp_path: Path):

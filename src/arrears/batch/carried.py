@@ -75,6 +75,10 @@ SCHEMA = pa.schema(
 CarriedRow = tuple[Any, ...]
 _STATE_NUMBERS = (2, 4, 6)  # dpd, bucket_index, first_payment_default in a state row
 PAID_TODAY = 7 + MONEY_COLUMNS.index("paid_today")  # its index in a state row
+# the length of a carried ``state`` list today; one of another length was carried under
+# an older snapshot layout (before ``costs``, say), so it is not reused: that loan is
+# loaded from its balances and carried again
+STATE_LENGTH = len(_STATE_NUMBERS) + len(MONEY_COLUMNS)
 
 
 def carried_file(root: Path) -> Path:
@@ -264,8 +268,8 @@ def idle_loans(
 ) -> Idle:
     """The carried loans a close through ``as_of`` can move forward unloaded: active in
     the store and closed through their carried day, owing no fallen-due installment,
-    with a recorded state, and with nothing falling due, no payment waiting, no entry
-    posted and no extra day from that day to ``as_of``."""
+    with a recorded state of today's layout, and with nothing falling due, no payment
+    waiting, no entry posted and no extra day from that day to ``as_of``."""
     empty = Idle({}, {}, {})
     if table is None or table.num_rows == 0:
         return empty
@@ -276,6 +280,7 @@ def idle_loans(
         )
     )  # rows owing a fallen-due installment: grace ends and accruals to compute
     positions = pa.array(range(table.num_rows), pa.int64())
+    current = pc.equal(pc.list_value_length(table["state"]), STATE_LENGTH)
     ready = pc.and_(
         pc.and_(pc.is_valid(table["status"]), pc.equal(table["status"], "active")),
         pc.and_(
@@ -283,6 +288,7 @@ def idle_loans(
             pc.invert(pc.is_in(positions, owing.cast(pa.int64()))),
         ),
     )
+    ready = pc.and_(ready, pc.fill_null(current, False))
     rows = {}
     for r in table.filter(ready).to_pylist():
         if any(r["closed_through"] < d <= as_of for d in extra_days):

@@ -111,9 +111,13 @@ def state_row(s: DayState) -> StateRow:
         cents(s.interest_due),
     )
     op, oi = cents(s.overdue_principal), cents(s.overdue_interest)
-    charges = (
-        (penalty := cents(s.penalty)) + (compound := cents(s.compound)) + (fee := cents(s.fee))
+    penalty, compound, fee, costs = (
+        cents(s.penalty),
+        cents(s.compound),
+        cents(s.fee),
+        cents(s.costs),
     )
+    charges = penalty + compound + fee + costs  # with the costs, as DayState's totals
     return (
         s.loan_id,
         s.status,
@@ -131,6 +135,7 @@ def state_row(s: DayState) -> StateRow:
         penalty,
         compound,
         fee,
+        costs,
         cents(s.credit),
         due + interest + charges,
         op + oi + charges,

@@ -4,7 +4,15 @@ This module owns the snapshot: its schema (declared here once, the money columns
 the day state), where each day's file lives, and how it is written and read; every
 reader goes through ``snapshot_dates``, ``read_snapshot`` (Arrow) or ``scan_snapshots``
 (an Ibis backend's lazy table) (issue 23, point 7). It imports nothing of arrears but
-the file helpers. Money columns are DECIMAL(18,2), never floating point. Rows are
+the file helpers. Money columns are DECIMAL(18,2), never floating point.
+
+The totals are the day state's: ``total_due`` (payable now) and ``overdue_amount`` (in
+arrears) count the enforcement costs (``costs``, 实现债权的有关费用: legal and collection
+costs posted to the loan) with the charges, as ``DayState.total_due`` and
+``DayState.overdue_amount`` do, so a loan with costs shows them in both, and whatever
+reads ``overdue_amount`` (the strategy's amount tiers, the ageing's arrears, the case
+view) counts them. Snapshots written before ``costs`` was a column have no such column
+and totals without the costs. Rows are
 sorted by loan id and the file is written with fixed options, so closing the same day
 twice writes the same bytes.
 """
@@ -30,8 +38,8 @@ MONEY = pa.decimal128(18, 2)
 # loan's day state (``arrears.domain.account.DayState``). Declared here once: the
 # schema, the reference close's rows (``arrears.batch.workers.state_row``, checked
 # against it by test) and the batch engine's snapshot (``snapshot_from_accounts``)
-# follow it. The totals leave out the enforcement costs (``DayState.costs``), as the
-# snapshots always have.
+# follow it. The totals are the day state's own: ``total_due`` and ``overdue_amount``
+# count the enforcement costs (``costs``, 实现债权的有关费用) with the charges.
 MONEY_FROM_STATE: dict[str, tuple[str, ...]] = {
     "principal_outstanding": ("principal_not_due", "principal_due"),
     "principal_not_due": ("principal_not_due",),
@@ -42,9 +50,17 @@ MONEY_FROM_STATE: dict[str, tuple[str, ...]] = {
     "penalty": ("penalty",),
     "compound": ("compound",),
     "fee": ("fee",),
+    "costs": ("costs",),
     "credit": ("credit",),
-    "total_due": ("principal_due", "interest_due", "penalty", "compound", "fee"),
-    "overdue_amount": ("overdue_principal", "overdue_interest", "penalty", "compound", "fee"),
+    "total_due": ("principal_due", "interest_due", "penalty", "compound", "fee", "costs"),
+    "overdue_amount": (
+        "overdue_principal",
+        "overdue_interest",
+        "penalty",
+        "compound",
+        "fee",
+        "costs",
+    ),
     "paid_today": ("paid_today",),
     "charged_to_date": ("charged_to_date",),
 }
