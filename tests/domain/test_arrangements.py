@@ -355,3 +355,24 @@ def test_runtime_refusals_name_the_event():
         ScenarioError, match=r"events #3\.ref: 's1' is a settlement; it cannot be reversed"
     ):
         _scenario({**too_much, "amount": "100.00"}, undo)
+
+
+def test_a_payment_reversed_after_a_plan_reopens_what_it_paid_on_the_old_installments():
+    # 600.00 paid on 15 Apr, the plan on 20 Apr, the payment bounced on 25 Apr: what it
+    # paid on #2 is owed again, past due from 10 Mar (46 days on 25 Apr); the plan stays
+    p2 = {"kind": "payment", "on": date(2025, 4, 15), "amount": "600.00", "ref": "p2"}
+    plan = {"kind": "plan", "on": DAY, "term": 6, "method": "annuity", "rate": "0.12"}
+    undo = {"kind": "reversal", "on": date(2025, 4, 25), "ref": "p2"}
+    before = replay(_scenario(p2, plan), CAT, date(2025, 4, 25))
+    after = replay(_scenario(p2, plan, undo), CAT, date(2025, 4, 25))
+    assert (before.state.dpd, after.state.dpd) == (0, 46)
+    assert after.account is not None and after.account.schedule[3:] == (
+        before.account.schedule[3:] if before.account else ()
+    )
+    paid = after.account.ledger.entry("p2")
+    assert paid is not None
+    reopened = after.state.principal_due + after.state.interest_due
+    assert reopened == -sum(
+        (leg.amount for leg in paid.legs if leg.account in (Account.PRINCIPAL, Account.INTEREST)),
+        D(0),
+    )
