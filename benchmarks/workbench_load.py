@@ -37,6 +37,10 @@ measured span of every process: the server's workers, PostgreSQL (the server's
 backends, its background processes such as autovacuum and the checkpointer, other
 clients), this generator (its share of the cores) and the rest of the machine. One
 JSON line at the end holds all figures of all rounds.
+
+``benchmarks/workbench_profile.py`` measures the same endpoints' CPU in-process (the
+app driven through ASGI, no server or client; cProfile with ``--profile``), on the
+schema built here.
 """
 
 from __future__ import annotations
