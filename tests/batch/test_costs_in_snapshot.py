@@ -10,9 +10,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy.orm import Session
 
+from arrears.batch.carried import _STATE_NUMBERS, carried_file, read_carried, write_carried
 from arrears.batch.close import BatchBook, Closer
 from arrears.batch.reference import close_book
 from arrears.batch.reference_states import prepare, reference_states
@@ -23,7 +25,7 @@ from arrears.domain.products import load_catalog
 from arrears.domain.schedule import LoanTerms
 from arrears.ingest.generator import generate_portfolio
 from arrears.ingest.importer import import_file
-from arrears.snapshots import read_snapshot
+from arrears.snapshots import MONEY_COLUMNS, read_snapshot
 from arrears.store.repositories import EntryRepository
 from arrears.workspace import Workspace
 
@@ -128,3 +130,41 @@ def test_the_duckdb_close_shows_the_costs_in_the_snapshot(tmp_path: Path):
             _matches(row, reference[day][loan_id])
         assert rows["COST-NONE"]["costs"] == COST
         assert rows["COST-PAID"]["costs"] == (D("200.00") if day == end else COST)
+
+
+def _workspace(root: Path, book: Path) -> Workspace:
+    ws = Workspace.at(root, f"sqlite:///{root}.db")
+    ws.init()
+    for kind in ("customers", "loans", "payments"):
+        import_file(ws.engine, book / f"{kind}.parquet", kind=kind, as_of=AS_OF + timedelta(1))
+    return ws
+
+
+def test_states_carried_before_the_column_are_not_reused(tmp_path: Path):
+    # a carried file of the layout before ``costs`` (each state one number shorter): the
+    # next close loads those loans instead of moving them forward unloaded, and writes
+    # what a close replaying every ledger writes
+    book = tmp_path / "book"
+    generate_portfolio(book, 60, AS_OF, seed=5)
+    old, replaying = _workspace(tmp_path / "old", book), _workspace(tmp_path / "replay", book)
+    close_book(old, FIRST, 1)
+    close_book(replaying, FIRST, 1, carry=False)
+    carried = read_carried(old.root)
+    assert carried is not None
+    costs_at = len(_STATE_NUMBERS) + MONEY_COLUMNS.index("costs")
+    states = [
+        None if s is None else s[:costs_at] + s[costs_at + 1 :]
+        for s in carried.column("state").to_pylist()
+    ]
+    older = carried.set_column(
+        carried.schema.get_field_index("state"), "state", pa.array(states, pa.list_(pa.int64()))
+    )
+    write_carried(older, carried_file(old.root))
+    report = close_book(old, COST_ON, 1)
+    assert report.loans_idle == 0
+    close_book(replaying, COST_ON, 1, carry=False)
+    assert read_snapshot(old.snapshots_dir, COST_ON).equals(
+        read_snapshot(replaying.snapshots_dir, COST_ON)
+    )
+    # carried again in today's layout: the next close moves idle loans forward unloaded
+    assert close_book(old, AS_OF, 1).loans_idle > 0

@@ -29,6 +29,7 @@ from arrears.domain.products import (
     load_catalog,
 )
 from arrears.domain.schedule import LoanTerms
+from arrears.snapshots import read_snapshot
 
 D = Decimal
 BASE = load_catalog()
@@ -147,7 +148,7 @@ def closed(tmp_path_factory):
     sample = _book()
     book = BatchBook(tmp_path_factory.mktemp("rules"))
     prepare(book, sample, CAT, START)
-    Closer(book, CAT, "duckdb").close_through(END)
+    Closer(book, CAT, "duckdb", snapshots=book.root / "snapshots").close_through(END)
     return sample, book, reference_states(sample, CAT, START, END)
 
 
@@ -205,6 +206,27 @@ def test_costs_are_settled_first_on_both_engines(closed):
     assert after["COST-CONS-561"].fee == D("60.00") and after["COST-CONSUMER"].fee == 0
     rows = {r["loan_id"]: r for r in book.read_state(date(2025, 4, 10))[0].to_pylist()}
     assert rows["COST-CONS-561"]["costs"] == 0 and rows["COST-CONS-561"]["fee"] == 6000
+
+
+def test_costs_are_in_the_snapshot_and_its_totals(closed):
+    # the published snapshot shows the costs owed, and counts them in total_due and
+    # overdue_amount exactly as the domain core's DayState does (500.00 before the
+    # payment of 10 Apr settles them first)
+    _, book, reference = closed
+    for day in (date(2025, 4, 9), date(2025, 4, 10)):
+        rows = {r["loan_id"]: r for r in read_snapshot(book.root / "snapshots", day).to_pylist()}
+        for code in ("CONSUMER", "CONS-561"):
+            row, st = rows[f"COST-{code}"], reference[day][f"COST-{code}"]
+            assert (row["costs"], row["total_due"], row["overdue_amount"]) == (
+                st.costs,
+                st.total_due,
+                st.overdue_amount,
+            )
+            assert row["costs"] == (D(500) if day == date(2025, 4, 9) else 0)
+            charges = row["penalty"] + row["compound"] + row["fee"]
+            assert row["total_due"] == (
+                row["principal_due"] + row["interest_due"] + charges + row["costs"]
+            )
 
 
 def test_penalty_back_charged_from_the_due_date(closed):

@@ -4,17 +4,17 @@ This module owns the snapshot: its schema (declared here once, the money columns
 the day state), where each day's file lives, and how it is written and read; every
 reader goes through ``snapshot_dates``, ``read_snapshot`` (Arrow) or ``scan_snapshots``
 (an Ibis backend's lazy table) (issue 23, point 7). It imports nothing of arrears but
-the file helpers. Money columns are DECIMAL(18,2), never floating point.
+the file helpers. Money columns are DECIMAL(18,2), never floating point. Rows are
+sorted by loan id and the file is written with fixed options, so closing the same day
+twice writes the same bytes.
 
 The totals are the day state's: ``total_due`` (payable now) and ``overdue_amount`` (in
 arrears) count the enforcement costs (``costs``, 实现债权的有关费用: legal and collection
-costs posted to the loan) with the charges, as ``DayState.total_due`` and
+costs booked on the loan) with the charges, as ``DayState.total_due`` and
 ``DayState.overdue_amount`` do, so a loan with costs shows them in both, and whatever
 reads ``overdue_amount`` (the strategy's amount tiers, the ageing's arrears, the case
 view) counts them. Snapshots written before ``costs`` was a column have no such column
-and totals without the costs. Rows are
-sorted by loan id and the file is written with fixed options, so closing the same day
-twice writes the same bytes.
+and totals without the costs (the analytics, reading every column, need them rewritten).
 """
 
 from __future__ import annotations
