@@ -33,7 +33,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, func, or_, select
 
 from arrears.batch.engine import Day, close_day_tables
 from arrears.batch.state import (
@@ -316,3 +316,58 @@ def out_of_scope(conn: Connection) -> set[str]:
         conn.execute(select(Loan.loan_id).where(Loan.customer_id.in_(customers))).scalars()
     )
     return found
+
+
+def post_journal(conn: Connection, entries: pa.Table, legs: pa.Table, created_at: Any) -> int:
+    """Insert in bulk (``insert_postings``) the journal's entries (``ENTRIES``) and legs
+    (``LEGS``) that the store does not hold yet, in the caller's transaction; returns
+    how many entries were inserted. Idempotent per loan and ref, so per loan, day and
+    kind (each ref names its day, or the installment falling due or charged late): an
+    entry already stored under its ref is skipped when it is the same (kind, day,
+    amount) and refused with ``ConflictingPosting`` when not. A new entry's ``seq``
+    follows the loan's last stored one, in the journal's order (day, ordinal)."""
+    from arrears.domain.errors import ConflictingPosting
+    from arrears.store.ledger_rows import CentsReader, date_column, insert_postings, money_column
+    from arrears.store.models import EntryRow
+
+    if entries.num_rows == 0:
+        return 0
+    c = EntryRow.__table__.c
+    days = entries.column("posted_on").to_pylist()
+    first, last = min(days), max(days)
+    read = CentsReader(conn)
+    stored: dict[tuple[str, str], tuple[str, date, int]] = {}
+    query = select(
+        c.loan_id, c.ref, c.kind, date_column(conn, c.posted_on), money_column(conn, c.amount)
+    )
+    for loan_id, ref, kind, on, amount in conn.execute(
+        query.where(c.posted_on.between(first, last))
+    ):
+        stored[(loan_id, ref)] = (kind, read.day(on), int(read(amount).scaleb(2)))
+    last_seq = dict(conn.execute(select(c.loan_id, func.max(c.seq)).group_by(c.loan_id)).all())
+    rows = sorted(entries.to_pylist(), key=lambda r: (r["loan_id"], r["posted_on"], r["ordinal"]))
+    new_entries = []
+    fresh: set[tuple[str, str]] = set()
+    for r in rows:
+        key = (r["loan_id"], r["ref"])
+        found = stored.get(key)
+        if found is not None:
+            if found != (r["kind"], r["posted_on"], r["amount"]):
+                raise ConflictingPosting(
+                    f"loan {key[0]}: reference {key[1]!r} was already used for a {found[0]} "
+                    f"of {found[2]} cents on {found[1]}, the journal has a {r['kind']} of "
+                    f"{r['amount']} cents on {r['posted_on']}"
+                )
+            continue
+        seq = last_seq[key[0]] = last_seq.get(key[0], 0) + 1
+        new_entries.append(
+            (key[0], key[1], r["kind"], r["posted_on"], r["amount"], r["reverses"], r["memo"], seq)
+        )
+        fresh.add(key)
+    new_legs = [
+        (g["loan_id"], g["ref"], g["line"], g["installment"], g["account"], g["amount"])
+        for g in legs.to_pylist()
+        if (g["loan_id"], g["ref"]) in fresh
+    ]
+    insert_postings(conn, new_entries, new_legs, created_at)
+    return len(new_entries)
