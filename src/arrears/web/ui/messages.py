@@ -372,6 +372,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "entry.reversal": ("Reversal", "冲正"),
     "entry.write_off": ("Write-off", "核销"),
     "entry.credit_applied": ("Credit applied", "溢缴款冲抵"),
+    "entry.settlement": ("Settlement relief", "结清减免"),
+    "entry.restructure": ("Plan re-amortised", "分期重组"),
     "entry.installment": ("installment {seq}", "第{seq}期"),
     "total_outstanding": ("Outstanding", "未还总额"),
     "total_due": ("Due now", "当前应还"),
