@@ -148,6 +148,12 @@ def synthesize(book: BatchBook, n: int, seed: int = 1) -> None:
         "charges": pa.array((charged - interest * fallen).astype(np.int64)),
         "overdue_days": pa.array(zeros),  # no product caps on the principal in arrears
     }
+    # what the synthetic book does not model starts at zero for every loan: the shadow
+    # balances of charged-off loans, 罚息/复利 accrued and not yet posted
+    unmodelled = {f.name for f in ACCOUNTS} - set(columns)
+    for name in unmodelled:
+        kind = ACCOUNTS.field(name).type
+        columns[name] = pa.array(np.zeros(n, bool) if pa.types.is_boolean(kind) else zeros)
     accounts = pa.Table.from_arrays(
         [columns[f.name].cast(f.type) for f in ACCOUNTS], schema=ACCOUNTS
     )
