@@ -34,7 +34,7 @@ from arrears.channels.adapters.processor import (
     StandInProcessor,
     signature_header,
 )
-from arrears.domain.ledger import EntryKind
+from arrears.domain.ledger import Account, EntryKind
 from arrears.domain.money import quantize
 from arrears.domain.scenario import EventKind as Story
 from arrears.services.payments import receive_webhook
@@ -93,7 +93,12 @@ def test_any_payments_and_reversals_leave_the_ledger_as_the_domain_replays_them(
     for c in made:
         assert _deliver(ws, body_for(c), 0) == "accepted"
     close_book(ws, DAY)
-    story: list[tuple] = [(Story.PAYMENT, DAY, str(c.amount), f"pp:{c.checkout_id}") for c in made]
+    # the close pays a day's payments in ref order (domain.account, step 4), and the
+    # scenario in file order: list them as the close paid them
+    story: list[tuple] = [
+        (Story.PAYMENT, DAY, str(c.amount), f"pp:{c.checkout_id}")
+        for c in sorted(made, key=lambda c: c.checkout_id)
+    ]
     rests: list[tuple] = []
     fates = list(zip(made, [fate for _, fate in payments], strict=True))
     order.shuffle(fates)
@@ -124,3 +129,46 @@ def test_any_payments_and_reversals_leave_the_ledger_as_the_domain_replays_them(
         Decimal(0),
     )
     assert paid - taken == still
+
+
+def test_a_partial_refund_of_the_payment_that_paid_the_fees_is_replayed_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The property's example, as a fixed story: 1.42 and 274.64 paid on DAY (the loan
+    owes 231.14 of late fees, which a payment after grace settles first), 0.01 of the
+    1.42 refunded on DAY + 1: the whole 1.42 reversed, the rest 1.41 paid again as
+    ``:r1`` at the next close. Which of the two the close paid first depends on the
+    checkout ids (ref order), so the stored fee is 0.01 when the 1.42 paid fees (its
+    reversal owes them again, the 1.41 pays all but 0.01 of them) and 0 when the 274.64
+    had paid them all and the 1.42 paid 罚息. Either way the ledger is the scenario's
+    replay of the story with DAY's payments in that order. (Listed in checkout order
+    instead, the replay paid the 1.42 first while the close had paid the 274.64 first:
+    the same total owed, 0.01 of it fee in the replay and 罚息 in the store.)"""
+    monkeypatch.setenv("ARREARS_WORKERS", "1")
+    ws = Workspace.at(tmp_path, f"sqlite:///{tmp_path / 'arrears.sqlite'}")
+    ws.init()
+    book_loan(ws)
+    close_book(ws, Clock().today() - timedelta(days=1))
+    small, large = checkout(ws, "1.42"), checkout(ws, "274.64")
+    for c in (small, large):
+        assert _deliver(ws, body_for(c), 0) == "accepted"
+    close_book(ws, DAY)
+    refund = body_for(small, EventKind.REFUNDED, amount=Decimal("0.01"))
+    assert _deliver(ws, refund, 1) == "accepted"
+    close_book(ws, DAY + timedelta(days=1))
+    ref = f"pp:{small.checkout_id}"
+    paid = sorted((f"pp:{c.checkout_id}", str(c.amount)) for c in (small, large))
+    expected = scenario_state(
+        DAY + timedelta(days=1),
+        *((Story.PAYMENT, DAY, amount, r) for r, amount in paid),
+        (Story.REVERSAL, DAY + timedelta(days=1), None, ref),
+        (Story.PAYMENT, DAY + timedelta(days=1), "1.41", f"{ref}:r1"),
+    )
+    with Session(ws.engine) as session:
+        stored = EntryRepository(session).ledger("L1", "CNY")
+    assert balances_of(stored) == balances_of_state(expected)
+    small_first = paid[0][0] == ref
+    fee, penalty = (
+        (Decimal("0.01"), Decimal("961.12")) if small_first else (Decimal(0), Decimal("961.13"))
+    )
+    assert (stored.balance(Account.FEE), stored.balance(Account.PENALTY)) == (fee, penalty)
