@@ -13,8 +13,9 @@ arrears) count the enforcement costs (``costs``, 实现债权的有关费用: le
 costs booked on the loan) with the charges, as ``DayState.total_due`` and
 ``DayState.overdue_amount`` do, so a loan with costs shows them in both, and whatever
 reads ``overdue_amount`` (the strategy's amount tiers, the ageing's arrears, the case
-view) counts them. Snapshots written before ``costs`` was a column have no such column
-and totals without the costs (the analytics, reading every column, need them rewritten).
+view) counts them. A snapshot written before ``costs`` was a column (stop 24) reads
+with ``costs`` 0.00 and its totals as they were written (``ADDED_COLUMNS``): its day
+was closed under the old layout, and reading it never fails for a missing column.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import functools
 import operator
 from collections.abc import Mapping, Sequence
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +143,29 @@ def snapshot_dates(folder: Path) -> list[date]:
     return sorted(found)
 
 
+# columns added to the snapshot after files were written without them, and the value an
+# older file reads with: a reader always sees the whole schema
+ADDED_COLUMNS: dict[str, Any] = {"costs": Decimal("0.00")}
+
+
+def _columns(path: Path, columns: Sequence[str] | None) -> tuple[list[str], list[str]]:
+    """The columns to read from ``path`` (``columns``, or all of the file's with any
+    ``ADDED_COLUMNS`` it lacks put in their schema place) and those of them an older
+    file lacks."""
+    have = pq.read_schema(path).names
+    if columns is not None:
+        wanted = list(columns)
+    else:
+        wanted = list(have)
+        for name in ADDED_COLUMNS:
+            if name in wanted:
+                continue
+            before = SCHEMA.names[: SCHEMA.names.index(name)]
+            last = max((wanted.index(b) for b in before if b in wanted), default=-1)
+            wanted.insert(last + 1, name)
+    return wanted, [n for n in wanted if n not in have and n in ADDED_COLUMNS]
+
+
 def read_snapshot(
     folder: Path,
     as_of: date,
@@ -153,10 +178,19 @@ def read_snapshot(
     path = snapshot_file(folder, as_of)
     if not path.exists():
         raise FileNotFoundError(f"no snapshot of {as_of}: {path} does not exist (close that day)")
-    wanted = list(columns) if columns is not None else None
+    wanted, missing = _columns(path, columns)
+    present = [name for name in wanted if name not in missing]
     if loans is None:
-        return pq.ParquetFile(path).read(columns=wanted)
-    return pq.read_table(path, columns=wanted, filters=[("loan_id", "in", list(loans))])
+        table = pq.ParquetFile(path).read(columns=present)
+    else:
+        table = pq.read_table(path, columns=present, filters=[("loan_id", "in", list(loans))])
+    if not missing:
+        return table
+    for name in missing:  # an older file: the added column at its value, in its place
+        kind = SCHEMA.field(name).type
+        value = pa.array([ADDED_COLUMNS[name]] * table.num_rows, type=kind)
+        table = table.append_column(pa.field(name, kind), value)
+    return table.select(wanted)
 
 
 def scan_snapshots(
@@ -169,15 +203,25 @@ def scan_snapshots(
     if not paths:
         raise ValueError(f"no snapshot days given to read from {folder}")
 
-    def pick(table: Any) -> Any:
-        return table.select(*columns) if columns is not None else table
+    older = {path: _columns(Path(path), columns) for path in paths}
 
-    if len(paths) == 1:
-        return pick(con.read_parquet(paths[0]))
-    if getattr(con, "name", "") == "duckdb":
-        return pick(con.read_parquet(paths))
-    parts = [pick(con.read_parquet(path)) for path in paths]
-    return parts[0].union(*parts[1:])
+    def read(path: str) -> Any:
+        import ibis
+
+        wanted, missing = older[path]
+        table = con.read_parquet(path)
+        added = {
+            name: ibis.literal(ADDED_COLUMNS[name], type=ibis.dtype(SCHEMA.field(name).type))
+            for name in missing
+        }
+        return (table.mutate(**added) if added else table).select(*wanted)
+
+    current = not any(missing for _, missing in older.values())
+    if len(paths) > 1 and getattr(con, "name", "") == "duckdb" and current:
+        table = con.read_parquet(paths)
+        return table.select(*columns) if columns is not None else table
+    parts = [read(path) for path in paths]
+    return parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
 
 
 def write_snapshot(table: pa.Table, path: Path) -> Path:
