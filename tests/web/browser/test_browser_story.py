@@ -164,6 +164,6 @@ def test_collector_works_a_case_end_to_end_and_the_team_lead_approves_the_settle
     decided = page.get_by_test_id(f"arrangement-{arrangement_id}")
     expect(decided.get_by_test_id("arrangement-status")).to_have_text("approved")
     expect(decided).to_contain_text(staff.team_lead)
-    expect(page.locator(f"[data-testid=loan-{loan_id}]")).to_contain_text("Waiver")
+    expect(page.locator(f"[data-testid=loan-{loan_id}]")).to_contain_text("Settlement relief")
     shot(page, "story-07-case-approved-team-lead-en", full_page=True)
     lead.close()
