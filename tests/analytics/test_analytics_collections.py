@@ -9,11 +9,11 @@ from pathlib import Path
 
 import ibis
 import pytest
+from analytics_support import snapshot_days, state
 
 from arrears.analytics.collections import collection_performance, opening_and_closing
 from arrears.analytics.kpi import KpiConfigError, collector_kpis, load_kpi_config
 from arrears.analytics.store_facts import UNASSIGNED, Attempt, PromiseFact, StoreFacts
-from conftest import snapshot_days, state
 
 JAN, FEB = date(2026, 1, 31), date(2026, 2, 28)
 D = Decimal

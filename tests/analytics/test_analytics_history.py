@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from analytics_support import DEMO_AS_OF, import_book, make_workspace
 
 from arrears.analytics.history import first_disbursement, month_end
 from arrears.analytics.sources import period_of
@@ -15,7 +16,6 @@ from arrears.analytics.vintage import months_on_book
 from arrears.batch.reference import close_book
 from arrears.ingest.generator import generate_portfolio
 from arrears.store.models import CloseRun
-from conftest import DEMO_AS_OF, import_book, make_workspace
 
 
 def test_the_demo_close_wrote_every_month_end_and_the_window(demo_book):

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import ibis
 import pytest
+from analytics_support import loan_facts, snapshot_days, state
 
 from arrears.analytics.history import month_end, month_ends
 from arrears.analytics.portfolio import OverdueDefinition, bucket_distribution, overdue_series
@@ -26,7 +27,6 @@ from arrears.analytics.vintage import (
     months_on_book,
     vintage_curves,
 )
-from conftest import loan_facts, snapshot_days, state
 
 JAN, FEB, MAR = date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31)
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import ibis
 import pytest
+from analytics_support import loan_facts, snapshot_days
 from test_analytics_metrics import FEB, JAN, ROLL_DAYS, ROLL_FACTS
 
 from arrears.analytics.portfolio import OverdueDefinition, bucket_distribution, overdue_series
 from arrears.analytics.rolls import transitions
 from arrears.analytics.vintage import first_payment_default_rates, vintage_curves
-from conftest import loan_facts, snapshot_days
 
 pytestmark = pytest.mark.slow
 
