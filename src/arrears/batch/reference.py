@@ -221,7 +221,6 @@ def _sync_cases(
     ``arrears.domain.cases``). A loan charged off by its product's rule (``recovery``)
     is worked in recovery on the days it is written off; one recovered in full closes
     its case on the day it was (``_close_ended_loans``)."""
-    table = CaseRow.__table__
     open_cases = _open_cases(conn)
     new, refresh, closing = [], [], []
     columns = ("loan_id", "customer_id", "status", "dpd", "bucket", "loan_class", "overdue_amount")
@@ -256,8 +255,18 @@ def _sync_cases(
             refresh.append({"cid": open_cases[loan_id][0], **values})
         elif move in CLOSING_MOVES:
             closing.append((open_cases[loan_id][0], move, as_of))
+    _write_cases(conn, new, refresh)
+    _close_cases(conn, closing, report)
+    report.cases_opened += len(new)
+    report.cases_updated += len(refresh)
+
+
+def _write_cases(conn: Connection, new: list[dict], refresh: list[dict]) -> None:
+    """Insert the ``new`` cases and bring the ``refresh`` ones (``cid`` and the loan's
+    DPD, bucket, class, amount overdue and day) up to date."""
     bulk_insert(conn, CaseRow, new)
     if refresh:
+        table = CaseRow.__table__
         conn.execute(
             update(table)
             .where(table.c.id == bindparam("cid"))
@@ -270,9 +279,6 @@ def _sync_cases(
             ),
             refresh,
         )
-    _close_cases(conn, closing, report)
-    report.cases_opened += len(new)
-    report.cases_updated += len(refresh)
 
 
 def _open_cases(conn: Connection) -> dict[str, tuple[int, date]]:
@@ -298,7 +304,6 @@ def _work_recovery(
     amount is what the shadow balances still owe."""
     if not recovering:
         return
-    table = CaseRow.__table__
     open_cases = _open_cases(conn)
     new, refresh = [], []
     for loan_id, customer_id, dpd, bucket, loan_class, owed in recovering:
@@ -321,20 +326,7 @@ def _work_recovery(
                     **values,
                 }
             )
-    bulk_insert(conn, CaseRow, new)
-    if refresh:
-        conn.execute(
-            update(table)
-            .where(table.c.id == bindparam("cid"))
-            .values(
-                dpd=bindparam("dpd"),
-                bucket=bindparam("bucket"),
-                loan_class=bindparam("loan_class"),
-                amount_overdue=bindparam("amount_overdue"),
-                updated_on=bindparam("updated_on"),
-            ),
-            refresh,
-        )
+    _write_cases(conn, new, refresh)
     report.cases_opened += len(new)
 
 
