@@ -163,6 +163,23 @@ def _verdict(
     return "pending", paid, None
 
 
+def _standing_payments(
+    session: Session, loans: set[str], as_of: date
+) -> dict[str, list[tuple[date, Decimal]]]:
+    """Each of ``loans``' payments through ``as_of`` not reversed, oldest first (as the
+    close pays them), as (paid on, amount)."""
+    by_loan: dict[str, list[tuple[date, Decimal]]] = {}
+    if loans:
+        rows = session.execute(
+            select(PaymentRow.loan_id, PaymentRow.paid_on, PaymentRow.amount)
+            .where(PaymentRow.loan_id.in_(loans), PaymentRow.paid_on <= as_of, standing())
+            .order_by(PaymentRow.paid_on, PaymentRow.payment_ref)
+        )
+        for loan_id, paid_on, amount in rows:
+            by_loan.setdefault(loan_id, []).append((paid_on, amount))
+    return by_loan
+
+
 def settle_session(session: Session, as_of: date, actor: str = "close") -> dict[str, int]:
     """``settle_promises`` inside an open session (the caller commits)."""
     audit.begin_write(session)
@@ -173,16 +190,7 @@ def settle_session(session: Session, as_of: date, actor: str = "close") -> dict[
             .order_by(Promise.id)
         )
     )
-    loans = {p.loan_id for p in pending}
-    by_loan: dict[str, list[tuple[date, Decimal]]] = {}
-    if loans:
-        rows = session.execute(
-            select(PaymentRow.loan_id, PaymentRow.paid_on, PaymentRow.amount)
-            .where(PaymentRow.loan_id.in_(loans), PaymentRow.paid_on <= as_of, standing())
-            .order_by(PaymentRow.paid_on, PaymentRow.payment_ref)
-        )
-        for loan_id, paid_on, amount in rows:
-            by_loan.setdefault(loan_id, []).append((paid_on, amount))
+    by_loan = _standing_payments(session, {p.loan_id for p in pending}, as_of)
     counts = {"kept": 0, "broken": 0, "pending": 0}
     for promise in pending:
         status, paid, settled = _verdict(promise, by_loan.get(promise.loan_id, []), as_of)
@@ -226,14 +234,7 @@ def unsettle_reversed(
     counts = {"kept": 0, "broken": 0, "pending": 0}
     if not kept:
         return counts
-    payments = [
-        (paid, amount)
-        for paid, amount in session.execute(
-            select(PaymentRow.paid_on, PaymentRow.amount)
-            .where(PaymentRow.loan_id == loan_id, PaymentRow.paid_on <= as_of, standing())
-            .order_by(PaymentRow.paid_on, PaymentRow.payment_ref)
-        )
-    ]
+    payments = _standing_payments(session, {loan_id}, as_of).get(loan_id, [])
     for promise in kept:
         status, paid, settled = _verdict(promise, payments, as_of)
         counts[status] += 1
