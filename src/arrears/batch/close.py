@@ -26,7 +26,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from arrears.batch.engine import Inputs, close_day
+from arrears.batch.engine import Inputs
+from arrears.batch.plan import PREVIOUS, Plan
 from arrears.batch.state import ACCOUNTS, DUES, day_number, from_day_number, products_table
 from arrears.domain.products import Catalog
 from arrears.files import replacing
@@ -192,6 +193,9 @@ class Closer:
         self.snapshots = snapshots
         self.con = connect(engine)
         self._static = {name: self._read(book.static(name), name) for name in STATIC}
+        self.plan = Plan(
+            self.con, engine, catalog, {name: t.schema() for name, t in self._static.items()}
+        )
 
     def _read(self, path: Path, name: str) -> Any:
         return self.con.read_parquet(str(path), table_name=f"arrears_{name}")
@@ -205,27 +209,25 @@ class Closer:
             **self._static,
         )
 
-    def expressions(self, day: date) -> tuple[Any, Any]:
-        keep = (lambda t: t.cache()) if self.engine == "spark" else (lambda t: t)
-        return close_day(self.inputs(day - timedelta(days=1)), day_number(day), self.catalog, keep)
+    def point_previous(self, previous: date) -> None:
+        """The plan's ``arrears_prev_*`` tables read the state of ``previous``."""
+        folder = self.book.state_dir(previous)
+        for name, table in PREVIOUS.items():
+            self.con.read_parquet(str(folder / f"{name}.parquet"), table_name=table)
 
     def explain(self, day: date) -> str:
-        import ibis
-
-        accounts, dues = self.expressions(day)
-        dialect = "duckdb" if self.engine == "duckdb" else "pyspark"
-        return (
-            "-- accounts\n"
-            + str(ibis.to_sql(accounts, dialect=dialect))
-            + "\n-- dues\n"
-            + str(ibis.to_sql(dues, dialect=dialect))
-        )
+        """The SQL that closes ``day``: the tables it materialises, then its outputs."""
+        plan = self.plan.compiled(day_number(day))
+        parts = [f"-- {name} (materialised)\n{sql}" for name, sql in plan.stages]
+        parts += [f"-- {name}\n{sql}" for name, sql in plan.outputs.items()]
+        return "\n".join(parts)
 
     def close(self, day: date) -> DayResult:
         started = time.perf_counter()
-        accounts, dues = self.expressions(day)
-        acc = _sorted(self.con.to_pyarrow(accounts), ["loan_id"], ACCOUNTS)
-        due = _sorted(self.con.to_pyarrow(dues), ["loan_id", "seq"], DUES)
+        self.point_previous(day - timedelta(days=1))
+        out = self.plan.run(day_number(day))
+        acc = _sorted(out["accounts"], ["loan_id"], ACCOUNTS)
+        due = _sorted(out["dues"], ["loan_id", "seq"], DUES)
         self.book.write_state(day, acc, due)
         if self.snapshots is not None:
             write_snapshot(snapshot_from_accounts(acc), snapshot_file(self.snapshots, day))

@@ -68,6 +68,29 @@ def _int(value: int) -> ir.IntegerScalar:
     return ibis.literal(value, type="int64")
 
 
+Today = ir.IntegerValue  # the day number being closed, as the SQL reads it
+
+
+@dataclass(frozen=True)
+class DayShape:
+    """What of the calendar day the close's SQL depends on beyond the day number: days
+    with the same shape share one compiled SQL (``arrears.batch.plan``)."""
+
+    days_30_360: int  # 30/360 days the day counts for (0 on the 31st, 3 on 1 March)
+    act_act_factor: int  # ACT/ACT: 366 in a year of 365 days, 365 in a leap year
+    month_end: bool  # unrounded accruals posted monthly are posted today
+
+
+def day_shape(day: int) -> DayShape:
+    d = from_day_number(day)
+    basis = charge_basis(ChargeDays.ACT_ACT, DayCount.ACT_365, d)
+    return DayShape(
+        charge_days(ChargeDays.THIRTY_360, d),
+        ACT_ACT_BASIS // basis,
+        from_day_number(day + 1).day == 1,
+    )
+
+
 def div_round(numerator: ir.IntegerValue, denominator: ir.IntegerValue) -> ir.IntegerValue:
     """``numerator / denominator`` rounded half-up, exactly, for numerator >= 0 and
     denominator > 0: integer remainder, then a division whose result is a whole number
@@ -83,24 +106,24 @@ def left_join(a: Table, b: Table, keys: list[str]) -> Table:
     return j.drop(*[f"{k}_right" for k in keys])
 
 
-def fall_due(schedule: Table, accounts: Table, day: int) -> tuple[Table, Table]:
-    """Installments falling due on ``day`` for open loans (not written off), and their
+def fall_due(schedule: Table, accounts: Table, today: Today) -> tuple[Table, Table]:
+    """Installments falling due ``today`` for open loans (not written off), and their
     per-loan totals."""
     live = accounts.filter(~accounts.written_off).select("loan_id")
-    fell = schedule.filter(schedule.due == day).semi_join(live, "loan_id")
+    fell = schedule.filter(schedule.due == today).semi_join(live, "loan_id")
     totals = fell.group_by("loan_id").agg(
         fell_principal=fell.principal.sum(), fell_interest=fell.interest.sum()
     )
     return fell, totals
 
 
-def open_accounts(inputs: Inputs, fell_totals: Table, day: int) -> Table:
-    """Accounts of D-1 with what falls due and what is paid on ``day`` joined in:
+def open_accounts(inputs: Inputs, fell_totals: Table, today: Today) -> Table:
+    """Accounts of D-1 with what falls due and what is paid ``today`` joined in:
     ``available`` is what the waterfall can settle today."""
     acc = inputs.accounts
     pays = inputs.payments
     paid = (
-        pays.filter(pays.paid_on == day).group_by("loan_id").agg(paid_today_new=pays.amount.sum())
+        pays.filter(pays.paid_on == today).group_by("loan_id").agg(paid_today_new=pays.amount.sum())
     )
     a = left_join(left_join(acc, fell_totals, ["loan_id"]), paid, ["loan_id"])
     a = a.select(
@@ -214,15 +237,15 @@ def remaining_dues(dues: Table, per_installment: Table) -> Table:
     return out.filter(out.principal + out.interest > 0)
 
 
-def _headroom(a: Table, day: int, uncapped: ir.IntegerValue) -> ir.IntegerValue:
-    """What the cost cap still allows on ``day`` (``uncapped`` itself without a cap).
+def _headroom(a: Table, today: Today, uncapped: ir.IntegerValue) -> ir.IntegerValue:
+    """What the cost cap still allows ``today`` (``uncapped`` itself without a cap).
     Basis original: the rate on the principal since disbursement, measuring contract
     interest and charges; basis overdue: the rate on the principal-days past due,
     measuring the charges only. ``cap_num / cap_den`` is the rate over 365, times the
     LPR of the contract date (``lpr_num / lpr_den``) for a multiple of the LPR."""
     num = a.cap_num * ibis.ifelse(a.cap_lpr, a.lpr_num, 1)
     den = a.cap_den * ibis.ifelse(a.cap_lpr, a.lpr_den, 1)
-    original = div_round(a.principal * num * (_int(day) - a.disbursed), den)
+    original = div_round(a.principal * num * (today - a.disbursed), den)
     overdue = div_round(a.overdue_days * num, den)
     room = ibis.ifelse(a.cap_overdue, overdue - a.charges, original - a.charged)
     return ibis.ifelse(a.cap_den > 0, ibis.greatest(room, 0), uncapped)
@@ -242,7 +265,7 @@ def with_lpr(a: Table, catalog: Catalog) -> Table:
     )
 
 
-def late_installments(a: Table, dues: Table, day: int) -> Table:
+def late_installments(a: Table, dues: Table, today: Today) -> Table:
     """Installments whose grace ended yesterday with more than the tolerance unpaid:
     their late ``fee`` and, with ``pen_back``, the 罚息 (``back_p``) and 复利
     (``back_c``) of their grace days on what they owe, all uncapped."""
@@ -253,7 +276,7 @@ def late_installments(a: Table, dues: Table, day: int) -> Table:
     )  # fmt: skip
     j = dues.join(params, "loan_id")
     owed = j.principal + j.interest
-    late = j.filter(((_int(day) - j.due) == j.grace + 1) & (owed > j.tolerance))
+    late = j.filter(((today - j.due) == j.grace + 1) & (owed > j.tolerance))
     owed = late.principal + late.interest
     fee = late.fee_fixed + ibis.ifelse(
         late.fee_num > 0, div_round(owed * late.fee_num, late.fee_den), 0
@@ -272,18 +295,18 @@ def late_installments(a: Table, dues: Table, day: int) -> Table:
     )
 
 
-def late_fees(a: Table, dues: Table, day: int) -> Table:
+def late_fees(a: Table, dues: Table, today: Today) -> Table:
     """Late fees of installments whose grace ended yesterday with more than the
     tolerance unpaid, charged before the day's payments (a payment after grace is late
     and settles the fee first), and with ``pen_back`` the 罚息 and 复利 of their grace
     days charged back on what they owe; cut to the cost cap (fees, then 罚息, 复利)."""
-    late = late_installments(a, dues, day)
+    late = late_installments(a, dues, today)
     fees = late.group_by("loan_id").agg(
         fee_raw=late.fee.sum(), back_p=late.back_p.sum(), back_c=late.back_c.sum()
     )
     a = left_join(a, fees, ["loan_id"])
     raw, bp, bc = a.fee_raw.fill_null(0), a.back_p.fill_null(0), a.back_c.fill_null(0)
-    room = _headroom(a, day, raw + bp + bc)
+    room = _headroom(a, today, raw + bp + bc)
     a = a.mutate(fee_new=ibis.least(raw, room))
     a = a.mutate(bp_new=ibis.least(bp, room - a.fee_new))
     a = a.mutate(bc_new=ibis.least(bc, room - a.fee_new - a.bp_new))
@@ -297,14 +320,14 @@ def late_fees(a: Table, dues: Table, day: int) -> Table:
     ).drop("fee_raw", "back_p", "back_c")  # fee_new, bp_new, bc_new: the day's (journal)
 
 
-def assess_dues(dues: Table, accounts: Table, day: int) -> Table:
+def assess_dues(dues: Table, accounts: Table, today: Today) -> Table:
     """Per loan: owed principal and interest, the part past grace and the oldest unpaid
     installment."""
     params = accounts.select("loan_id", "grace", "tolerance")
     j = dues.join(params, "loan_id")
     owed = j.principal + j.interest
-    past_grace = (_int(day) - j.due) > j.grace
-    unpaid = (j.due < day) & (owed > j.tolerance)
+    past_grace = (today - j.due) > j.grace
+    unpaid = (j.due < today) & (owed > j.tolerance)
     return j.group_by("loan_id").agg(
         principal_due=j.principal.sum(),
         interest_due=j.interest.sum(),
@@ -315,7 +338,7 @@ def assess_dues(dues: Table, accounts: Table, day: int) -> Table:
     )
 
 
-def post_unposted(a: Table, day: int) -> Table:
+def post_unposted(a: Table, today: Today) -> Table:
     """A product that accrues unrounded (``accrue_exact``) posts what is unposted before
     the day's money when a payment comes in: ``pen_accrued / pen_den`` cents rounded
     half-up (复利 alike), cut to the cost cap (罚息 first, before the late fees), into
@@ -323,7 +346,7 @@ def post_unposted(a: Table, day: int) -> Table:
     posting = a.accrue_exact & ~a.written_off & (a.paid_today > 0)
     pen = ibis.ifelse(posting, div_round(a.pen_accrued, a.pen_den), 0)
     comp = ibis.ifelse(posting, div_round(a.comp_accrued, a.comp_den), 0)
-    room = _headroom(a, day, pen + comp)
+    room = _headroom(a, today, pen + comp)
     a = a.mutate(pp_new=ibis.least(pen, room))
     a = a.mutate(pc_new=ibis.least(comp, room - a.pp_new))
     new = a.pp_new + a.pc_new
@@ -337,7 +360,7 @@ def post_unposted(a: Table, day: int) -> Table:
     )
 
 
-def charge(a: Table, day: int) -> Table:
+def charge(a: Table, today: Today, shape: DayShape) -> Table:
     """The day's 罚息 and 复利 under the cost cap, and the new balances. A product with
     ``charge_30_360`` counts the day for its 30/360 days (0 on the 31st, 3 on 1 March);
     under ``act_act`` the rates are over 365 × 366 days and a day counts 366 in a year of
@@ -347,16 +370,13 @@ def charge(a: Table, day: int) -> Table:
     monthly, posts them rounded on the last day of the month."""
     zero = _int(0)
     live = ~a.written_off
-    d = from_day_number(day)
-    days = ibis.ifelse(a.charge_30_360, _int(charge_days(ChargeDays.THIRTY_360, d)), _int(1))
-    basis = charge_basis(ChargeDays.ACT_ACT, DayCount.ACT_365, d)
-    days = days * ibis.ifelse(a.act_act, _int(ACT_ACT_BASIS // basis), _int(1))
+    days = ibis.ifelse(a.charge_30_360, _int(shape.days_30_360), _int(1))
+    days = days * ibis.ifelse(a.act_act, _int(shape.act_act_factor), _int(1))
     units_p = ibis.ifelse(live & (a.pen_num > 0), a.overdue_principal * a.pen_num * days, zero)
     units_c = ibis.ifelse(live & (a.comp_num > 0), a.overdue_interest * a.comp_num * days, zero)
     pen_accrued = a.pen_accrued + ibis.ifelse(a.accrue_exact, units_p, zero)
     comp_accrued = a.comp_accrued + ibis.ifelse(a.accrue_exact, units_c, zero)
-    month_end = from_day_number(day + 1).day == 1
-    posting = a.accrue_exact & live & a.post_monthly & ibis.literal(month_end)
+    posting = a.accrue_exact & live & a.post_monthly & ibis.literal(shape.month_end)
     pen = ibis.ifelse(
         a.accrue_exact,
         ibis.ifelse(posting, div_round(pen_accrued, a.pen_den), zero),
@@ -373,7 +393,7 @@ def charge(a: Table, day: int) -> Table:
         pen_accrued=pen_accrued - ibis.ifelse(posting, pen * a.pen_den, zero),
         comp_accrued=comp_accrued - ibis.ifelse(posting, comp * a.comp_den, zero),
     )
-    headroom = _headroom(a, day, a.pen_raw + a.comp_raw)
+    headroom = _headroom(a, today, a.pen_raw + a.comp_raw)
     a = a.mutate(pen_new=ibis.least(a.pen_raw, headroom))
     a = a.mutate(comp_new=ibis.least(a.comp_raw, headroom - a.pen_new))
     return a.mutate(
@@ -455,18 +475,18 @@ def charge_off(a: Table, dpd: ir.IntegerValue) -> Table:
     )
 
 
-def assess(a: Table, day: int, catalog: Catalog) -> Table:
-    """DPD, bucket, five-tier class, first-payment default and status on ``day``; the
+def assess(a: Table, today: Today, catalog: Catalog) -> Table:
+    """DPD, bucket, five-tier class, first-payment default and status ``today``; the
     recoveries of loans written off, and the charge-off of loans reaching the rule."""
     a = recover(a)
     # a written-off loan has no dues left: it counts from the installment it was written
     # off with, and is 损失 whatever its DPD
     oldest_due = ibis.ifelse(a.written_off, a.anchor_due, a.oldest_due)
-    raw = _int(day) - oldest_due.fill_null(day)
+    raw = today - oldest_due.fill_null(today)
     a = charge_off(a, ibis.ifelse(raw > a.grace, raw, 0))
     oldest_due = ibis.ifelse(a.written_off, a.anchor_due, a.oldest_due)
     oldest_seq = ibis.ifelse(a.written_off, a.anchor_seq, a.oldest_seq)
-    raw = _int(day) - oldest_due.fill_null(day)
+    raw = today - oldest_due.fill_null(today)
     dpd = ibis.ifelse(raw > a.grace, raw, 0).cast("int32")
     edges = list(catalog.buckets.edges)
     names = list(catalog.buckets.names)
@@ -475,12 +495,12 @@ def assess(a: Table, day: int, catalog: Catalog) -> Table:
     owed = a.not_due + a.principal_due + a.interest_due + a.penalty + a.compound + a.fee + a.costs
     status = ibis.cases(
         (a.written_off, "written_off"),
-        ((owed == 0) & (a.last_due <= day), "closed"),
+        ((owed == 0) & (a.last_due <= today), "closed"),
         else_="active",
     )
     a = a.mutate(dpd=dpd)
     return a.mutate(
-        as_of=ibis.literal(day, type="int32"),
+        as_of=today.cast("int32"),
         status=status,
         bucket=_case(a.dpd, edges, names),
         bucket_index=_case(a.dpd, edges, list(range(len(names)))).cast("int16"),
@@ -503,11 +523,11 @@ def compare(a: Table) -> Table:
     return a.drop("customer_max_dpd", "customer_bucket_index").join(worst, "customer_id")
 
 
-def new_accounts(loans: Table, day: int, catalog: Catalog) -> Table:
-    """Loans disbursed on ``day``: opened, the whole principal not yet due, current."""
-    new = loans.filter(loans.disbursed == day)
+def new_accounts(loans: Table, today: Today, catalog: Catalog) -> Table:
+    """Loans disbursed ``today``: opened, the whole principal not yet due, current."""
+    new = loans.filter(loans.disbursed == today)
     opened: dict[str, Any] = {
-        "as_of": day,
+        "as_of": today.cast("int32"),
         "status": "active",
         "bucket": catalog.buckets.names[0],
         "loan_class": "normal",
@@ -556,11 +576,14 @@ def close_day(
     day: int,
     catalog: Catalog,
     keep: Callable[[Table], Table] = lambda t: t,
+    today: Today | None = None,
 ) -> tuple[Table, Table]:
     """Accounts and dues of ``day`` (a day number) from those of the day before.
     ``keep`` may materialise the intermediate tables that later steps read several
-    times (worth it on Spark, where each reuse would otherwise be recomputed)."""
-    closed = close_day_tables(inputs, day, catalog, keep)
+    times (worth it on Spark, where each reuse would otherwise be recomputed).
+    ``today`` is the expression the SQL reads the day number from (by default the
+    literal ``day``; ``arrears.batch.plan`` passes a placeholder to compile once)."""
+    closed = close_day_tables(inputs, day, catalog, keep, today)
     return closed.accounts, closed.dues
 
 
@@ -569,16 +592,21 @@ def close_day_tables(
     day: int,
     catalog: Catalog,
     keep: Callable[[Table], Table] = lambda t: t,
+    today: Today | None = None,
 ) -> Day:
-    """``close_day`` with the day's deltas kept (see ``Day``)."""
-    fell, fell_totals = fall_due(inputs.schedule, inputs.accounts, day)
+    """``close_day`` with the day's deltas kept (see ``Day``). ``day`` decides only
+    what the SQL's shape depends on (``DayShape``); the day number itself is ``today``."""
+    if today is None:
+        today = _int(day)
+    shape = day_shape(day)
+    fell, fell_totals = fall_due(inputs.schedule, inputs.accounts, today)
     owing = inputs.dues.union(fell.select("loan_id", "seq", "due", "principal", "interest"))
-    opened = post_unposted(with_lpr(open_accounts(inputs, fell_totals, day), catalog), day)
-    a = keep(late_fees(opened, owing, day))
+    opened = post_unposted(with_lpr(open_accounts(inputs, fell_totals, today), catalog), today)
+    a = keep(late_fees(opened, owing, today))
     rows = waterfall(a, owing)
     per_loan, per_installment = settle(rows)
     dues = keep(remaining_dues(owing, per_installment))
-    owed = assess_dues(dues, a, day)
+    owed = assess_dues(dues, a, today)
     a = left_join(left_join(a, per_loan, ["loan_id"]), owed, ["loan_id"])
     zero = _int(0)
     a = a.mutate(
@@ -592,16 +620,17 @@ def close_day_tables(
         overdue_principal=a.overdue_principal_right.fill_null(zero),
         overdue_interest=a.overdue_interest_right.fill_null(zero),
     )
-    a = charge(a, day)
+    a = charge(a, today, shape)
     deltas = a.select(
         "loan_id", "written_off", "fee_new", "bp_new", "bc_new", "pen_new", "comp_new",
         "paid_today", "available",
     )  # fmt: skip
-    a = assess(a, day, catalog)
+    a = assess(a, today, catalog)
     if any(p.charge_off.active for p in catalog.products.values()):
         # a loan charged off today leaves its dues (the shadow balances hold them)
         dues = dues.anti_join(a.filter(a.written_off), "loan_id")
     columns = [*ACCOUNTS.names, "prev_dpd", "prev_bucket_index"]
-    a = compare(a.select(*columns).union(new_accounts(inputs.loans, day, catalog).select(*columns)))
-    late = late_installments(opened, owing, day)
+    opened_today = new_accounts(inputs.loans, today, catalog).select(*columns)
+    a = compare(a.select(*columns).union(opened_today))
+    late = late_installments(opened, owing, today)
     return Day(a.select(*ACCOUNTS.names), dues, fell, late, rows, deltas)
