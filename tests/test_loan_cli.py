@@ -464,8 +464,10 @@ def test_issue_25_a_plan_reamortises_overdue_and_not_yet_due(tmp_path: Path):
     result = run("replay", scenario(tmp_path, text), "--as-of", "2025-04-21")
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    assert set(out) == CONTRACT_KEYS | {"plan"}
+    # contract 3 adds the restructured mark: current again, but 次级 under observation
+    assert set(out) == CONTRACT_KEYS | {"plan", "restructured", "restructuring"}
     assert (out["dpd"], out["balances"]["principal_outstanding"]) == (0, "11398.23")
+    assert (out["loan_class"], out["restructured"]) == ("substandard", True)
     plan = out["plan"]
     assert (plan["on"], plan["principal"], len(plan["schedule"])) == ("2025-04-20", "11398.23", 6)
     assert plan["schedule"][0] == {

@@ -172,7 +172,37 @@ def replay_report(result: Replay) -> dict[str, Any]:
             "costs": money(shadow.cost),
         }
     report.update(arrangement_keys(result))
+    report.update(observation_keys(result))
     return report
+
+
+def observation_keys(result: Replay) -> dict[str, Any]:
+    """Keys added for a loan ever restructured, or ever paused (absent otherwise):
+    ``restructured`` (under observation on the as-of day: its class at least the floor)
+    with ``restructuring`` (its day, the observation period's last day, the floor and the
+    day the mark cleared, or null); ``paused`` (the as-of day is a DPD pause) with
+    ``pauses`` (each pause's first and last day, null while open, and its reason)."""
+    out: dict[str, Any] = {}
+    r, acc = result.restructuring, result.account
+    if r is not None:
+        out["restructured"] = result.state.restructured
+        out["restructuring"] = {
+            "on": r.on.isoformat(),
+            "observation_end": r.observation_end.isoformat(),
+            "floor": r.floor.value,
+            "cleared_on": r.cleared_on.isoformat() if r.cleared_on else None,
+        }
+    if acc is not None and acc.pauses:
+        out["paused"] = any(p.covers(result.state.as_of) for p in acc.pauses)
+        out["pauses"] = [
+            {
+                "on": p.on.isoformat(),
+                "until": p.until.isoformat() if p.until else None,
+                "reason": p.reason.value,
+            }
+            for p in acc.pauses
+        ]
+    return out
 
 
 def arrangement_keys(result: Replay) -> dict[str, Any]:

@@ -56,6 +56,8 @@ from arrears.domain.delinquency import (
 from arrears.domain.errors import DomainError
 from arrears.domain.ledger import Account, EntryKind, Ledger
 from arrears.domain.money import ZERO
+from arrears.domain.observation import Restructuring, restructuring
+from arrears.domain.pauses import Pause, ageing_days, day_reaching
 from arrears.domain.products import (
     AccrualRounding,
     CapBasis,
@@ -65,6 +67,7 @@ from arrears.domain.products import (
     LoanClass,
     PenaltyFrom,
     Product,
+    worse_class,
 )
 from arrears.domain.schedule import Installment, LoanTerms, build_schedule
 
@@ -99,6 +102,11 @@ class LoanAccount:
     # 罚息 and 复利 accrued and not yet posted, exact (a product that rounds when posting:
     # ``accrual_rounding``); after a posting, the remainder its rounding left
     unposted: tuple[Fraction, Fraction] = (Fraction(0), Fraction(0))
+    # DPD pauses (hardship, disputes: domain/pauses.py), in date order, not overlapping
+    pauses: tuple[Pause, ...] = ()
+    # days restructured without a ``restructure`` entry of the ledger (an extension, 展期);
+    # a plan's entry marks its own day (domain/observation.py)
+    restructured_on: tuple[date, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.due_dates) != len(self.schedule):
@@ -125,8 +133,12 @@ def resume_account(
     schedule: tuple[Installment, ...],
     ledger: Ledger,
     closed_through: date,
+    pauses: tuple[Pause, ...] = (),
+    restructured_on: tuple[date, ...] = (),
 ) -> LoanAccount:
-    """An account rebuilt from stored state; the cost measure is recomputed from the ledger."""
+    """An account rebuilt from stored state; the cost measure is recomputed from the ledger.
+    ``pauses`` and ``restructured_on`` are its DPD pauses and the days it was restructured
+    without a ledger entry (an extension), as the store keeps them."""
     if any(inst.seq != n for n, inst in enumerate(schedule, start=1)):
         raise ValueError(f"loan {loan_id}: schedule must be numbered 1, 2, ... in due-date order")
     check_resumable(loan_id, product, terms, closed_through)
@@ -139,6 +151,8 @@ def resume_account(
         closed_through,
         cost_charged(ledger),
         overdue_days=overdue_days(ledger, closed_through),
+        pauses=pauses,
+        restructured_on=restructured_on,
     )
 
 
@@ -307,6 +321,8 @@ def _with(
         acc.due_dates,
         acc.overdue_days if overdue is None else overdue,
         acc.unposted if unposted is None else unposted,
+        acc.pauses,
+        acc.restructured_on,
     )
 
 
@@ -382,12 +398,13 @@ def charge_off_due(acc: LoanAccount, day: date) -> bool:
     oldest = oldest_unpaid(acc.schedule, acc.ledger, day, acc.product.arrears_tolerance)
     if oldest is None:
         return False
-    raw = (day - oldest.due_date).days
+    raw = ageing_days(oldest.due_date, day, acc.pauses)
     return raw > acc.product.grace_days and raw >= threshold
 
 
 def charge_off_day(acc: LoanAccount) -> date | None:
-    """The day the charge-off rule fires on ``acc`` if nobody pays (None: never)."""
+    """The day the charge-off rule fires on ``acc`` if nobody pays (None: never, or not
+    while an open pause stops its DPD)."""
     threshold = acc.product.charge_off.threshold(acc.product.classification)
     if threshold is None or acc.ledger.written_off:
         return None
@@ -395,7 +412,8 @@ def charge_off_day(acc: LoanAccount) -> date | None:
     oldest = oldest_unpaid(acc.schedule, acc.ledger, day, acc.product.arrears_tolerance)
     if oldest is None:
         return None
-    return oldest.due_date + timedelta(days=max(threshold, acc.product.grace_days + 1))
+    reached = day_reaching(oldest.due_date, max(threshold, acc.product.grace_days + 1), acc.pauses)
+    return reached
 
 
 def charged_off(ledger: Ledger) -> bool:
@@ -717,6 +735,8 @@ class DayState:
     costs: Decimal = ZERO  # enforcement costs owed (实现债权的费用)
     # what a written-off loan still owes off the book, by component, and its recoveries
     shadow: ShadowBalances = NO_SHADOW
+    # restructured (重组) and under observation: the class is at least the product's floor
+    restructured: bool = False
 
     @property
     def principal_outstanding(self) -> Decimal:
@@ -784,22 +804,62 @@ def dpd_anchor(acc: LoanAccount, day: date) -> Installment | None:
     return None
 
 
-def _delinquency(acc: LoanAccount, day: date, catalog: Catalog) -> Delinquency:
+def restructuring_of(acc: LoanAccount, day: date, catalog: Catalog) -> Restructuring | None:
+    """``acc``'s last restructuring on or before ``day``, judged at its end (None: never
+    restructured)."""
     product = acc.product
+    return restructuring(
+        acc.schedule,
+        acc.ledger,
+        day,
+        product.restructured,
+        catalog.classification_of(product),
+        product.grace_days,
+        product.arrears_tolerance,
+        acc.restructured_on,
+    )
+
+
+def dpd_on(acc: LoanAccount, day: date) -> int:
+    """DPD at the end of ``day``: days since the DPD anchor fell due, less paused days,
+    0 while that is within grace."""
     oldest = dpd_anchor(acc, day)
-    raw = (day - oldest.due_date).days if oldest else 0
-    dpd = raw if raw > product.grace_days else 0
-    classes = catalog.classification_of(product)
+    raw = ageing_days(oldest.due_date, day, acc.pauses) if oldest else 0
+    return raw if raw > acc.product.grace_days else 0
+
+
+def _class(d: Delinquency, written_off: bool, marked: Restructuring | None) -> LoanClass:
+    """The class of a loan assessed ``d``: 损失 once written off (核销 is of a loan
+    classed 损失, and it stays there), at least the restructuring's floor while marked."""
+    if written_off:
+        return LoanClass.LOSS
+    if marked is not None:
+        return worse_class(d.loan_class, marked.floor)
+    return d.loan_class
+
+
+def _delinquency(
+    acc: LoanAccount, day: date, catalog: Catalog, marked: Restructuring | None = None
+) -> Delinquency:
+    oldest = dpd_anchor(acc, day)
+    dpd = dpd_on(acc, day)
+    classes = catalog.classification_of(acc.product)
     d = assess(dpd, oldest.seq if oldest else None, catalog.buckets, classes)
-    if acc.ledger.written_off:  # 核销 is of a loan classed 损失, and it stays there
-        return replace(d, loan_class=LoanClass.LOSS)
-    return d
+    klass = _class(d, acc.ledger.written_off, marked)
+    return d if klass is d.loan_class else replace(d, loan_class=klass)
+
+
+def _marked(r: Restructuring | None, day: date, status: str) -> Restructuring | None:
+    """``r`` when the loan is restructured at the end of ``day`` (a repaid loan is not)."""
+    return r if r is not None and r.marked(day) and status != "closed" else None
 
 
 def state_of(acc: LoanAccount, catalog: Catalog) -> DayState:
     """The snapshot row of ``acc`` on the day it is closed through."""
     day, ledger = acc.closed_through, acc.ledger
-    d = _delinquency(acc, day, catalog)
+    status = _status(acc, day)
+    marked = _marked(restructuring_of(acc, day, catalog), day, status)
+    d = _delinquency(acc, day, catalog, marked)
     overdue_p, overdue_i = _overdue_base(acc, day)
     paid_today = ZERO
     for entry in reversed(ledger.entries):
@@ -810,7 +870,7 @@ def state_of(acc: LoanAccount, catalog: Catalog) -> DayState:
     return DayState(
         loan_id=acc.loan_id,
         as_of=day,
-        status=_status(acc, day),
+        status=status,
         dpd=d.dpd,
         bucket=d.bucket,
         bucket_index=d.bucket_index,
@@ -829,6 +889,7 @@ def state_of(acc: LoanAccount, catalog: Catalog) -> DayState:
         charged_to_date=acc.charged,
         costs=ledger.balance(Account.COST),
         shadow=shadow_of(acc),
+        restructured=marked is not None,
     )
 
 
@@ -836,21 +897,29 @@ class _QuietDays:
     """States of the days of a stretch on which no balance but the accruals changes:
     derived from one full state instead of being recomputed every day."""
 
-    def __init__(self, acc: LoanAccount, catalog: Catalog) -> None:
+    def __init__(self, acc: LoanAccount, catalog: Catalog, end: date) -> None:
         self.catalog, self.grace = catalog, acc.product.grace_days
         self.classes = catalog.classification_of(acc.product)
         first = _with(acc, acc.ledger, acc.closed_through + ONE_DAY, acc.charged)
         self.base = state_of(first, catalog)
         self.written_off = acc.ledger.written_off
+        self.pauses = acc.pauses
         oldest = dpd_anchor(acc, first.closed_through)
         self.oldest_due = oldest.due_date if oldest else None
         self.first_seq = oldest.seq if oldest else None
+        # nothing of the ledger changes in the stretch, so its last day judges them all
+        self.restructuring = restructuring_of(acc, end, catalog)
 
     def state(self, day: date, penalty: Decimal, compound: Decimal, charged: Decimal) -> DayState:
         b = self.base
-        raw = (day - self.oldest_due).days if self.oldest_due else 0
+        raw = ageing_days(self.oldest_due, day, self.pauses) if self.oldest_due else 0
         dpd = raw if raw > self.grace else 0
-        if dpd == b.dpd:
+        marked = _marked(self.restructuring, day, b.status)
+        if marked is not None or self.restructuring is not None:
+            d = assess(dpd, self.first_seq, self.catalog.buckets, self.classes)
+            bucket, index, fpd = d.bucket, d.bucket_index, d.first_payment_default
+            klass = _class(d, self.written_off, marked).value
+        elif dpd == b.dpd:
             bucket, index, klass, fpd = (
                 b.bucket,
                 b.bucket_index,
@@ -868,6 +937,7 @@ class _QuietDays:
             b.principal_not_due, b.principal_due, b.interest_due,
             b.overdue_principal, b.overdue_interest,
             penalty, compound, b.fee, b.credit, ZERO, charged, b.costs, b.shadow,
+            marked is not None,
         )  # fmt: skip
 
 
@@ -924,7 +994,7 @@ def _quiet_stretch(
     start = acc.closed_through + ONE_DAY
     rules = acc.product.charges
     past_due = acc.ledger.balance(Account.PRINCIPAL)  # as each day of the stretch starts
-    quiet = _QuietDays(acc, catalog) if catalog is not None and end >= window else None
+    quiet = _QuietDays(acc, catalog, end) if catalog is not None and end >= window else None
     if rules.exact:
         return _quiet_exact(acc, end, window, quiet, states)
     penalty, compound = _daily_amounts(acc, start, days=1)

@@ -390,6 +390,39 @@ def first_dpd_of(classes: ClassificationScheme, klass: LoanClass) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class RestructuredRules:
+    """A restructured loan (重组: an instalment plan or an extension, NFRA 2023 arts.
+    17-20) under observation: from the day it is restructured its class is at least
+    ``floor``; the observation period runs from the first instalment due after the
+    restructuring and lasts at least ``periods`` instalment periods and at least
+    ``months`` months (whichever ends later); the mark clears, and the class follows
+    DPD again, at the end of the first day from the period's end on which the last
+    ``on_time_payments`` instalments fallen due since the restructuring were each paid
+    in full within their grace and nothing is past due."""
+
+    floor: LoanClass = LoanClass.SUBSTANDARD
+    periods: int = 2
+    months: int = 12
+    on_time_payments: int = 2
+
+    def __post_init__(self) -> None:
+        if self.periods < 1:
+            raise DomainError(f"periods {self.periods} must be at least 1")
+        if self.months < 0:
+            raise DomainError(f"months {self.months} must not be negative")
+        if self.on_time_payments < 1:
+            raise DomainError(f"on_time_payments {self.on_time_payments} must be at least 1")
+
+
+CLASS_ORDER: tuple[LoanClass, ...] = tuple(LoanClass)  # best to worst
+
+
+def worse_class(a: LoanClass, b: LoanClass) -> LoanClass:
+    """The worse of two classes (正常 < 关注 < 次级 < 可疑 < 损失)."""
+    return a if CLASS_ORDER.index(a) >= CLASS_ORDER.index(b) else b
+
+
+@dataclass(frozen=True, slots=True)
 class CardRules:
     """Minimum payment of a card statement: interest and fees plus the larger of
     ``min_rate`` × balance and ``min_floor`` (never more than what is owed)."""
@@ -418,6 +451,8 @@ class Product:
     # 五级分类 DPD thresholds of this product; None: the portfolio's
     classification: ClassificationScheme | None = None
     charge_off: ChargeOffRule = field(default_factory=ChargeOffRule)
+    # the class floor and observation period of a restructured loan (重组)
+    restructured: RestructuredRules = field(default_factory=RestructuredRules)
 
 
 @dataclass(frozen=True, slots=True)
@@ -518,6 +553,21 @@ def _parse_charge_off(value: Mapping[str, Any]) -> ChargeOffRule:
     )
 
 
+def _parse_restructured(value: Mapping[str, Any]) -> RestructuredRules:
+    """``{ floor = "substandard", periods = 2, months = 12, on_time_payments = 2 }``,
+    each optional (these are the defaults)."""
+    extra = set(value) - {"floor", "periods", "months", "on_time_payments"}
+    if extra:
+        raise DomainError(f"unknown keys {sorted(extra)}")
+    default = RestructuredRules()
+    return RestructuredRules(
+        floor=LoanClass(value.get("floor", default.floor.value)),
+        periods=_strict_int(value.get("periods", default.periods)),
+        months=_strict_int(value.get("months", default.months)),
+        on_time_payments=_strict_int(value.get("on_time_payments", default.on_time_payments)),
+    )
+
+
 def _parse_lpr(value: Mapping[str, Any]) -> LprTable:
     """``{ "2024-10-21" = 0.031, … }``: each one-year LPR from the day it took effect."""
     rows = []
@@ -605,6 +655,7 @@ def _parse_product(
         if "classification" in body
         else None,
         charge_off=r.build("charge_off", _parse_charge_off, ChargeOffRule()),
+        restructured=r.build("restructured", _parse_restructured, RestructuredRules()),
     )
     r.finish()
     if (

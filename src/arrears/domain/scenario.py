@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -38,6 +38,7 @@ from arrears.domain.account import (
     close_day,
     open_account,
     recharge,
+    restructuring_of,
     state_of,
 )
 from arrears.domain.arrangements import PLAN_METHODS, Plan, reamortise, settle
@@ -45,6 +46,8 @@ from arrears.domain.calendar import add_months
 from arrears.domain.errors import DomainError
 from arrears.domain.ledger import Account, Ledger
 from arrears.domain.money import MINOR_UNITS, quantize, to_decimal
+from arrears.domain.observation import Restructuring
+from arrears.domain.pauses import Pause, PauseReason, add_pause, resume
 from arrears.domain.products import Catalog, Component, Product, ScheduleMethod, Waterfall
 from arrears.domain.schedule import LoanTerms
 
@@ -65,10 +68,14 @@ class EventKind(StrEnum):
     COST = "cost"  # 实现债权的费用: legal and collection costs, a component of their own
     SETTLEMENT = "settlement"  # 结清: amount paid, the rest (due and not yet due) forgiven
     PLAN = "plan"  # 分期: overdue and not-yet-due balances re-amortised into a new schedule
+    PAUSE = "pause"  # DPD stops counting from ``on`` (through ``until``, or until a resume)
+    RESUME = "resume"  # ends the pause in force: DPD counts again from ``on``
 
 
 # applied to the account at the end of their day, after its accrual (domain/arrangements.py)
 ARRANGEMENTS = (EventKind.SETTLEMENT, EventKind.PLAN)
+# applied to the account before their day is closed: that day is paused, or counts again
+PAUSES = (EventKind.PAUSE, EventKind.RESUME)
 
 
 UNSUPPORTED: dict[EventKind, str] = {}
@@ -88,7 +95,8 @@ NEEDS_AMOUNT = (
     EventKind.SETTLEMENT,
 )
 PLAN_FIELDS = {"term", "method", "rate", "first_due", "charges"}
-EVENT_FIELDS = {"kind", "on", "amount", "ref", "component", "memo", *PLAN_FIELDS}
+PAUSE_FIELDS = {"until", "reason"}
+EVENT_FIELDS = {"kind", "on", "amount", "ref", "component", "memo", *PLAN_FIELDS, *PAUSE_FIELDS}
 LOAN_FIELDS = {"principal", "annual_rate", "term_months", "disbursed_on", "first_due"}
 TOP_FIELDS = {"product", "loan", "events"}
 
@@ -106,6 +114,8 @@ class ScenarioEvent:
     component: Component | None = None
     memo: str = ""
     plan: PlanTerms | None = None  # a plan's terms (kind plan)
+    until: date | None = None  # a pause's last day (None: until a resume)
+    reason: PauseReason | None = None  # a pause's reason
 
     @property
     def label(self) -> str:
@@ -144,6 +154,8 @@ class Replay:
     costs: Decimal  # enforcement costs outstanding (实现债权的费用)
     charged_off: bool = False  # written off by the product's charge-off rule
     account: LoanAccount | None = None  # the loan as replayed (its schedule and ledger)
+    # its last restructuring (a plan), judged on the as-of day; None: never restructured
+    restructuring: Restructuring | None = None
 
 
 def load_scenario(path: Path | str, catalog: Catalog) -> Scenario:
@@ -266,7 +278,26 @@ def _event(
     plan = _plan(body, on, fail) if kind is EventKind.PLAN else None
     if kind is not EventKind.PLAN and PLAN_FIELDS & set(body):
         raise fail(sorted(PLAN_FIELDS & set(body))[0], "only a plan takes this field")
-    return ScenarioEvent(number, kind, on, amount, ref.strip(), component, memo, plan)
+    until, reason = _pause(body, on, fail) if kind is EventKind.PAUSE else (None, None)
+    if kind is not EventKind.PAUSE and PAUSE_FIELDS & set(body):
+        raise fail(sorted(PAUSE_FIELDS & set(body))[0], "only a pause takes this field")
+    return ScenarioEvent(
+        number, kind, on, amount, ref.strip(), component, memo, plan, until, reason
+    )
+
+
+def _pause(body: Mapping[str, Any], on: date, fail: Fail) -> tuple[date | None, PauseReason]:
+    """A pause's last day ``until`` (optional: open until a resume) and its ``reason``,
+    hardship (the default) or dispute."""
+    until = _date(body, "until", fail) if "until" in body else None
+    if until is not None and until < on:
+        raise fail("until", f"{until} is before the pause's first day {on}")
+    try:
+        reason = PauseReason(str(body.get("reason", PauseReason.HARDSHIP.value)))
+    except ValueError:
+        known = " | ".join(r.value for r in PauseReason)
+        raise fail("reason", f"{body['reason']!r} is not one of {known}") from None
+    return until, reason
 
 
 def _plan(body: Mapping[str, Any], on: date, fail: Fail) -> PlanTerms:
@@ -383,6 +414,7 @@ def replay(scenario: Scenario, catalog: Catalog, as_of: date) -> Replay:
         costs=acc.ledger.balance(Account.COST),
         charged_off=charged_off(acc.ledger),
         account=acc,
+        restructuring=restructuring_of(acc, as_of, catalog),
     )
 
 
@@ -408,7 +440,14 @@ class _Run:
             acc, _ = advance(acc, day - ONE_DAY)
             self.before[day] = acc
             events = self.by_day[day]
-            postings = [self._posting(acc, e, posted) for e in events if e.kind not in ARRANGEMENTS]
+            for event in events:
+                if event.kind in PAUSES:
+                    acc = self._pause(acc, event)
+            postings = [
+                self._posting(acc, e, posted)
+                for e in events
+                if e.kind not in ARRANGEMENTS and e.kind not in PAUSES
+            ]
             acc = close_day(acc, day, postings=postings)
             for event in events:
                 if event.kind in ARRANGEMENTS:
@@ -436,6 +475,18 @@ class _Run:
             return ledger
 
         return book
+
+    def _pause(self, acc: LoanAccount, event: ScenarioEvent) -> LoanAccount:
+        """A pause (from its day) or a resume (its day counts again), before the day is
+        closed; an overlapping pause or a resume with no pause in force names the event."""
+        try:
+            if event.kind is EventKind.PAUSE:
+                assert event.reason is not None
+                pause = Pause(event.on, event.until, event.reason)
+                return replace(acc, pauses=add_pause(acc.pauses, pause))
+            return replace(acc, pauses=resume(acc.pauses, event.on))
+        except DomainError as exc:
+            raise ScenarioError(f"{self.source}: {event.label}: {exc}") from None
 
     def _arrange(
         self, acc: LoanAccount, event: ScenarioEvent, posted: dict[str, tuple[str, ...]]
