@@ -13,18 +13,21 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, exists, select
+from sqlalchemy import Engine, Select, and_, bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from arrears.channels.gating import debtor_gate_inputs, history_for
 from arrears.compliance.gate import normalize_contact
 from arrears.domain.account import LATE_FEE_MEMO
-from arrears.domain.ledger import Account
+from arrears.domain.ledger import Account, EntryKind, Ledger
+from arrears.domain.observation import restructuring
+from arrears.domain.products import load_catalog
+from arrears.domain.schedule import Installment
 from arrears.services.clock import as_utc, business_date, utc_now, workspace_time_zone
 from arrears.services.workbench import agencies, arrangements, contacts, legal, notes, promises
 from arrears.services.workbench.access import Actor, visible_case
@@ -32,6 +35,7 @@ from arrears.services.workbench.holds import holds_of, releasable_holds
 from arrears.services.workbench.masking import mask
 from arrears.services.workbench.visits import visits
 from arrears.store.contact_models import BlacklistEntry, ContactAttempt, Hold, StrategyAssignment
+from arrears.store.db import workspace_of
 from arrears.store.models import CaseRow, ContactPoint, Customer, Loan
 from arrears.store.repositories import EntryRepository, LoanRepository
 from arrears.store.workbench_models import (
@@ -44,6 +48,7 @@ from arrears.store.workbench_models import (
     Placement,
     Promise,
 )
+from arrears.workspace import Workspace
 
 log = logging.getLogger(__name__)
 SNAPSHOT_DAYS = 62
@@ -105,6 +110,7 @@ def loan_view(session: Session, loan: Loan) -> dict[str, Any]:
         "balances": {a.value: ledger.balance(a) for a in Account},
         "total_outstanding": ledger.total_outstanding,
         "total_due": ledger.total_due,
+        "restructuring": _restructuring(session, loan, ledger, schedule),
         "schedule": [
             {
                 "seq": i.seq,
@@ -130,6 +136,42 @@ def loan_view(session: Session, loan: Loan) -> dict[str, Any]:
             }
             for e in ledger.entries
         ],
+    }
+
+
+def _restructuring(
+    session: Session, loan: Loan, ledger: Ledger, schedule: Sequence[Installment]
+) -> dict[str, Any] | None:
+    """The loan's last restructuring (a re-amortising plan's entry) as judged on the day it
+    is closed through (``domain/observation.py``): its day, the observation period's end,
+    the class floor, the day the mark cleared and whether it is still marked; None when
+    never restructured."""
+    made = [e.posted_on for e in ledger.entries if e.kind is EntryKind.RESTRUCTURE]
+    if not made:
+        return None
+    # an arrangement approved today is posted before the day's close: judged from its day
+    day = max(loan.closed_through or loan.disbursed_on, made[-1])
+    bind = session.get_bind()
+    root = workspace_of(bind if isinstance(bind, Engine) else bind.engine)
+    catalog = Workspace.at(root).catalog if root is not None else load_catalog()
+    product = catalog.product(loan.product_code)
+    r = restructuring(
+        schedule,
+        ledger,
+        day,
+        product.restructured,
+        catalog.classification_of(product),
+        product.grace_days,
+        product.arrears_tolerance,
+    )
+    if r is None:
+        return None
+    return {
+        "on": r.on,
+        "observation_end": r.observation_end,
+        "floor": r.floor.value,
+        "cleared_on": r.cleared_on,
+        "marked": r.marked(day) and loan.status == "active",
     }
 
 

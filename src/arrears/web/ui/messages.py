@@ -352,6 +352,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "loan_class.substandard": ("Substandard", "次级"),
     "loan_class.doubtful": ("Doubtful", "可疑"),
     "loan_class.loss": ("Loss", "损失"),
+    "restructured.until": (
+        "Restructured {on}, observed to {until}",
+        "重组 {on}，观察期至 {until}",
+    ),
+    "restructured.floor": ("Class at least {floor} while observed", "观察期内至少为{floor}"),
     "loan_status.active": ("repaying", "正常还款中"),
     "loan_status.closed": ("closed", "已结清"),
     "loan_status.written_off": ("written off", "已核销"),
