@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from arrears.services.daily import AfterClose
     from arrears.services.end_of_day import EndOfDay
     from arrears.services.treatments import TreatmentReport
+    from arrears.snapshots import SnapshotVersion
     from arrears.workspace import Workspace
 
 app = typer.Typer(
@@ -351,24 +352,51 @@ def snapshot(
     customer: Annotated[
         str | None, typer.Option("--customer", help="The states of a customer's loans.")
     ] = None,
+    as_known: Annotated[
+        str | None,
+        typer.Option(
+            "--as-known",
+            help="The day as it was reported on this date YYYY-MM-DD, before any later "
+            "correction (default: as corrected since).",
+        ),
+    ] = None,
+    versions: Annotated[
+        bool, typer.Option("--versions", help="List the day's versions and when each was known.")
+    ] = False,
+    output_format: Annotated[
+        str, typer.Option("--format", help="table (default) or json (one object per loan).")
+    ] = "table",
     workspace: WorkspaceOpt = None,
     lang: LangOpt = None,
 ) -> None:
-    """Show loans as they were closed on a past date (the as-of history)."""
+    """Show loans as they were closed on a past date (the as-of history), as corrected
+    since or, with --as-known, as reported then."""
     import pyarrow.compute as pc
 
-    from arrears.snapshots import read_snapshot
+    from arrears.snapshots import read_snapshot, snapshot_versions
 
+    if output_format not in ("table", "json"):
+        raise typer.BadParameter(
+            f"{output_format!r} is not one of table, json", param_hint="'--format'"
+        )
     t = _t(lang)
     ws = _workspace(workspace)
     day = _date(as_of, workspace=workspace)
+    known = _date(as_known, "--as-known") if as_known is not None else None
     path = ws.snapshot_path(day)
     if not path.exists():
         dates = ws.snapshot_dates()
         span = f" (snapshots exist from {dates[0]} to {dates[-1]})" if dates else ""
         err.print(t("no_snapshot", as_of=day) + span)
         raise typer.Exit(1)
-    table = read_snapshot(ws.snapshots_dir, day)
+    if versions:
+        _print_versions(day, snapshot_versions(ws.snapshots_dir, day))
+        return
+    try:
+        table = read_snapshot(ws.snapshots_dir, day, as_known=known)
+    except FileNotFoundError as exc:  # the day was not yet reported on --as-known
+        err.print(str(exc), markup=False)
+        raise typer.Exit(1) from None
     if loan is not None:
         table = table.filter(pc.field("loan_id") == loan)
     elif customer is not None:
@@ -378,8 +406,12 @@ def snapshot(
         err.print(f"{what} is not in the snapshot of {day}")
         raise typer.Exit(1)
     rows = table.to_pylist()
+    if output_format == "json":
+        console.print_json(data=[_json_row(row) for row in rows])
+        return
+    closed = f"as closed on {day}" + (f", as known on {known}" if known else "")
     if len(rows) == 1 or loan is not None:
-        out = Table(title=f"{rows[0]['loan_id']} as closed on {day}")
+        out = Table(title=f"{rows[0]['loan_id']} {closed}")
         out.add_column("field")
         out.add_column("value", justify="right")
         for key, value in rows[0].items():
@@ -389,11 +421,28 @@ def snapshot(
             *("loan_id", "product_code", "status", "dpd", "bucket", "loan_class"),
             *("principal_outstanding", "overdue_amount", "penalty", "fee", "paid_today"),
         ]
-        out = Table(title=f"{len(rows):,} loans as closed on {day}")
+        out = Table(title=f"{len(rows):,} loans {closed}")
         for col in shown:
             out.add_column(col, justify="left" if col in ("loan_id", "status") else "right")
         for row in rows[:200]:
             out.add_row(*[str(row.get(col, "")) for col in shown])
+    console.print(out)
+
+
+def _json_row(row: dict[str, object]) -> dict[str, object]:
+    """A snapshot row for JSON: amounts as decimal strings, dates as YYYY-MM-DD."""
+    return {k: str(v) if isinstance(v, Decimal | date) else v for k, v in row.items()}
+
+
+def _print_versions(day: date, found: list[SnapshotVersion]) -> None:
+    """The versions of ``day``'s snapshot: number, the day from which it was known, rows."""
+    import pyarrow.parquet as pq
+
+    out = Table(title=f"versions of the snapshot of {day}")
+    for col in ("version", "known on", "loans"):
+        out.add_column(col, justify="right")
+    for v in found:
+        out.add_row(str(v.version), str(v.known_on), f"{pq.read_metadata(v.path).num_rows:,}")
     console.print(out)
 
 

@@ -138,7 +138,13 @@ def load_book(
                 schedules[loan_id].append(
                     Installment(seq, due_date, money(principal), money(interest))
                 )
-    resumed = _trusted(conn, wanted, carried or {}, first, last)
+    resumed = {
+        lid: state
+        for lid, state in _trusted(conn, wanted, carried or {}, first, last).items()
+        # a payment dated in a closed day re-closes the loan from that day, which needs
+        # its stored entries (arrears.domain.backdating): it is replayed, not resumed
+        if not any(p.paid_on <= state.closed_through for p in payments.get(lid, ()))
+    }
     replayed = ids - resumed.keys()
     ledgers = _ledgers(conn, replayed, money, first, last, len(replayed) < len(ids) // 4)
     book = Book([], {}, {}, payments)

@@ -14,8 +14,10 @@ close and by ``arrears status``) finishes or cleans up:
   into place (a rename already done is not done again) and the runs marked ``done``.
 
 A day that already has a snapshot (a late-imported loan closed through a day the book
-was already closed for) gets a complete new version of that day: the existing rows of
-other loans with the newly closed loans' rows, never only the new ones.
+was already closed for, a loan re-closed from a back-dated payment's value date) gets a
+complete new version of that day: the existing rows of other loans with the newly
+closed loans' rows, never only the new ones; the version it replaces is kept
+(``arrears.snapshots``: as of × as known).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from sqlalchemy import Connection, Engine, select, update
 
 from arrears.batch.carried import FILE, carried_file, write_carried
 from arrears.files import private_dir
-from arrears.snapshots import read_snapshot, snapshot_file, write_snapshot
+from arrears.snapshots import publish_version, read_snapshot, snapshot_file, write_snapshot
 from arrears.store.models import CloseRun, utcnow
 
 PENDING = ".close-pending"
@@ -45,26 +47,39 @@ def pending_dir(root: Path) -> Path:
     return Path(root) / PENDING
 
 
-def complete_day(table: pa.Table, snapshots: Path, day: date) -> pa.Table:
+def complete_day(
+    table: pa.Table, snapshots: Path, day: date, dropped: Iterable[str] = ()
+) -> pa.Table:
     """The day's whole book: ``table`` (the loans just closed) with the rows of every
-    other loan of the snapshot of ``day`` already under ``snapshots``, sorted by loan id."""
+    other loan of the snapshot of ``day`` already under ``snapshots``, but the
+    ``dropped`` ones (loans re-closed through that day: their rows are in ``table``, or
+    they are no longer in the snapshot), sorted by loan id."""
     if not snapshot_file(snapshots, day).exists():
         return table
     before = read_snapshot(snapshots, day)
-    others = before.filter(pc.invert(pc.is_in(before["loan_id"], table["loan_id"])))
+    gone = pa.concat_arrays(
+        [table["loan_id"].combine_chunks(), pa.array(sorted(dropped), pa.string())]
+    )
+    others = before.filter(pc.invert(pc.is_in(before["loan_id"], gone)))
     if others.num_rows == 0:
         return table
     return pa.concat_tables([others.cast(table.schema), table]).sort_by("loan_id")
 
 
-def stage(root: Path, snapshots: Path, tables: Mapping[date, pa.Table]) -> dict[date, int]:
-    """Write each day's complete snapshot into the pending folder and flush it to disk;
-    returns each day's number of rows."""
+def stage(
+    root: Path,
+    snapshots: Path,
+    tables: Mapping[date, pa.Table],
+    dropped: Mapping[date, Iterable[str]] | None = None,
+) -> dict[date, int]:
+    """Write each day's complete snapshot into the pending folder and flush it to disk,
+    the rows of its ``dropped`` loans left out of what was there before; returns each
+    day's number of rows."""
     staging = pending_dir(root)
     private_dir(staging)
     counts = {}
     for day, table in tables.items():
-        whole = complete_day(table, snapshots, day)
+        whole = complete_day(table, snapshots, day, (dropped or {}).get(day, ()))
         path = write_snapshot(whole, snapshot_file(staging, day))
         _flush(path)
         counts[day] = whole.num_rows
@@ -91,14 +106,17 @@ def record_staged(conn: Connection, engine_name: str, counts: Mapping[date, int]
 
 
 def publish(root: Path, snapshots: Path, engine: Engine, days: Iterable[date]) -> list[Path]:
-    """Move the staged snapshots of ``days`` into place and mark their runs done."""
+    """Move the staged snapshots of ``days`` into place and mark their runs done. A day
+    that had a snapshot gets a new version, known from the close's day (the last of
+    ``days``), the one it replaces kept (``arrears.snapshots.publish_version``)."""
+    days = sorted(days)
     placed = []
     staging = pending_dir(root)
     for day in days:
         source, target = snapshot_file(staging, day), snapshot_file(snapshots, day)
         if source.exists():
             private_dir(target.parent)
-            source.replace(target)
+            publish_version(snapshots, day, source, days[-1])
         placed.append(target)
     carried = staging / FILE
     if carried.exists():

@@ -26,7 +26,7 @@ from arrears.batch.carried import Idle, carried_table, idle_loans, merged, read_
 from arrears.batch.publish import publish, record_staged, recover, stage, stage_carried
 from arrears.batch.workers import Job, SliceResult, close_all
 from arrears.domain.cases import CLOSING_MOVES, CaseMove, Recovery, case_move
-from arrears.snapshots import snapshot_table
+from arrears.snapshots import snapshot_file, snapshot_table
 from arrears.store.ledger_rows import (
     insert_postings,
 )
@@ -59,6 +59,10 @@ class CloseReport:
     cases_closed_by: Counter[str] = field(default_factory=Counter)  # cured, repaid, written_off
     already_closed: bool = False
     snapshot_rows: dict[date, int] = field(default_factory=dict)  # each published day's rows
+    # loans re-closed from a back-dated payment's value date, and the closed days whose
+    # snapshots got a new version for them (day -> its rows)
+    loans_reclosed: int = 0
+    corrected: dict[date, int] = field(default_factory=dict)
     recovered: list[date] = field(default_factory=list)  # days a crashed close left unpublished
     timings: dict[str, float] = field(default_factory=dict)
     snapshots: list[Path] = field(default_factory=list)
@@ -133,6 +137,7 @@ def _close_book(
         _update_loans(conn, result.closed)
         tick("post")
         tables = {day: _with_idle(result.snapshot(day), idle, day) for day in report.days}
+        corrected = _corrected_days(workspace.snapshots_dir, result, tables)
         # Cases follow the recorded days in order, so a case opened and cured inside
         # the window has its true opened_on and closed_on (and strategies of those
         # days find the case that was open then).
@@ -141,7 +146,11 @@ def _close_book(
         _close_ended_loans(conn, result.ended, report, result.recovery)
         _work_recovery(conn, result.recovering, as_of, report)
         tick("cases")
-        counts = report.snapshot_rows = stage(workspace.root, workspace.snapshots_dir, tables)
+        dropped = _reclosed_on(result.reclosed, [*tables, *corrected])
+        counts = stage(workspace.root, workspace.snapshots_dir, tables | corrected, dropped)
+        report.snapshot_rows = {day: counts[day] for day in tables}
+        report.corrected = {day: counts[day] for day in corrected}
+        report.loans_reclosed = len(result.reclosed)
         if carry:
             ended = [lid for lid, _, status in result.closed if status != "active"]
             moved = pa.concat_tables([carried_table(result.carried), idle.carried(as_of)])
@@ -149,7 +158,7 @@ def _close_book(
         record_staged(conn, ENGINE_NAME, counts)
         uow.commit()
         report.snapshots = publish(
-            workspace.root, workspace.snapshots_dir, workspace.engine, report.days
+            workspace.root, workspace.snapshots_dir, workspace.engine, counts
         )
         tick("publish")
     return report
@@ -162,6 +171,36 @@ def _with_idle(table: pa.Table, idle: Idle, day: date) -> pa.Table:
         return table
     extra = snapshot_table(day, rows, idle.customers, idle.products)
     return pa.concat_tables([table, extra]).sort_by("loan_id")
+
+
+def _corrected_days(
+    snapshots: Path, result: SliceResult, recorded: Mapping[date, pa.Table]
+) -> dict[date, pa.Table]:
+    """The closed days before the recorded ones whose snapshots change: those of the
+    days re-closed from a back-dated payment (``SliceResult.reclosed``) that have a
+    snapshot, each with the re-closed loans' rows of that day. A day never recorded
+    stays so: a snapshot of only some loans would not be the day's book."""
+    days = {
+        day
+        for first, last in result.reclosed.values()
+        for day in (first + timedelta(days=n) for n in range((last - first).days + 1))
+    }
+    return {
+        day: result.snapshot(day)
+        for day in sorted(days)
+        if day not in recorded and snapshot_file(snapshots, day).exists()
+    }
+
+
+def _reclosed_on(
+    reclosed: Mapping[str, tuple[date, date]], days: Iterable[date]
+) -> dict[date, list[str]]:
+    """For each of ``days``, the loans re-closed through it: their old rows leave the
+    day's snapshot (the new ones, if they still belong there, are in the close's)."""
+    return {
+        day: [lid for lid, (first, last) in reclosed.items() if first <= day <= last]
+        for day in days
+    }
 
 
 def _check_recordable(conn: Connection, days: tuple[date, ...]) -> None:

@@ -32,7 +32,9 @@ from arrears.domain.account import (
     state_of,
     status_of,
 )
+from arrears.domain.backdating import reclose
 from arrears.domain.cases import Recovery, ended_on, recovery_of
+from arrears.domain.errors import DomainError
 from arrears.domain.products import Catalog
 from arrears.snapshots import snapshot_table
 from arrears.store.db import make_engine
@@ -61,6 +63,9 @@ class SliceResult:
     legs: list[LegRow] = field(default_factory=list)
     carried: list[CarriedRow] = field(default_factory=list)  # the active loans, carried on
     resumed: int = 0  # loans resumed from their carried state (the others were replayed)
+    # loans re-closed from a back-dated payment's value date: loan -> (value date, the
+    # last day closed before); their states of those days are in ``tables``
+    reclosed: dict[str, tuple[date, date]] = field(default_factory=dict)
     # each recorded day's snapshot rows, built as Arrow tables in the worker
     tables: dict[date, list[pa.Table]] = field(default_factory=lambda: defaultdict(list))
 
@@ -74,6 +79,7 @@ class SliceResult:
         self.legs += other.legs
         self.carried += other.carried
         self.resumed += other.resumed
+        self.reclosed |= other.reclosed
         for day, tables in other.tables.items():
             self.tables[day] += tables
 
@@ -175,6 +181,32 @@ def close_account(
     return acc, kept
 
 
+def _reclose_backdated(
+    acc: LoanAccount, job: Job, payments: Sequence[Payment]
+) -> tuple[LoanAccount, Sequence[Payment], list[DayState], date | None]:
+    """Book the payments dated in days ``acc`` has closed as if known then
+    (``arrears.domain.backdating``): the account corrected, the payments still to post,
+    the loan's corrected states of the days from the first value date through its last
+    closed day (those it belongs in a snapshot on) and that value date (None: nothing
+    re-closed). A loan that cannot be corrected
+    by entries (its write-off would change, its product accrues unrounded) keeps the
+    old rule: the payment is posted on the first open day."""
+    late = [p for p in payments if p.paid_on <= acc.closed_through]
+    if not late or acc.closed_through <= acc.terms.disbursed_on:
+        return acc, payments, [], None
+    try:
+        redo = reclose(acc, [p for p in late if p.paid_on > acc.terms.disbursed_on], job.catalog)
+    except (DomainError, ValueError):
+        return acc, payments, [], None
+    kept, previous = [], redo.previous
+    for s in redo.states:
+        if s.status == "active" or previous == "active":
+            kept.append(s)
+        previous = s.status
+    done = {e.ref for e in redo.entries}
+    return redo.account, [p for p in payments if p.ref not in done], kept, redo.value_date
+
+
 def _record_single_days(
     acc: LoanAccount, job: Job, pays: list[Payment], kept: list[DayState]
 ) -> tuple[LoanAccount, list[Payment]]:
@@ -233,9 +265,14 @@ def _close_accounts(job: Job, book: Book) -> SliceResult:
         before = len(acc.ledger.entries)
         stored = book.stored.get(acc.loan_id, before)
         payments = book.payments.get(acc.loan_id, ())
-        acc, states = close_account(acc, job, payments)
         out.payments += [p.ref for p in payments]
         lid = acc.loan_id
+        through = acc.closed_through
+        acc, payments, corrected, value_date = _reclose_backdated(acc, job, payments)
+        if value_date is not None:
+            out.reclosed[lid] = (value_date, through)
+        acc, states = close_account(acc, job, payments)
+        states = [*corrected, *states]
         for seq, e in enumerate(acc.ledger.entries[before:], start=stored + 1):
             amount = cents(e.amount)
             out.entries.append(

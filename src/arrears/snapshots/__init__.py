@@ -16,13 +16,29 @@ reads ``overdue_amount`` (the strategy's amount tiers, the ageing's arrears, the
 view) counts them. A snapshot written before ``costs`` was a column (stop 24) reads
 with ``costs`` 0.00 and its totals as they were written (``ADDED_COLUMNS``): its day
 was closed under the old layout, and reading it never fails for a missing column.
+
+**Versions (as of × as known).** A closed day can be corrected later: a payment dated in
+it re-closes the loan from that day (``arrears.domain.backdating``), a late-imported loan
+is closed through it. Each correction is a new version of the day, known from the day
+of the close that made it (a business date, so a rerun writes the same files). The
+day's file (``snapshot_file``) always holds its latest version, so every reader reads
+the day as corrected by default; once a day has a second version, every version is kept
+under ``_versions/as_of=<day>/v<N>-known=<known day>.parquet`` beside the days (a folder
+no reader of ``as_of=*`` partitions sees), the first one known from its own day.
+``read_snapshot`` and ``scan_snapshots`` take ``as_known``: the day as it was reported
+on that date (``snapshot_versions``, ``snapshot_as_known``); ``publish_version`` puts a
+new version in place.
 """
 
 from __future__ import annotations
 
+import filecmp
 import functools
 import operator
+import re
+import shutil
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -32,7 +48,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from arrears.files import replacing
+from arrears.files import private_dir, replacing
 
 MONEY = pa.decimal128(18, 2)
 
@@ -131,6 +147,93 @@ def snapshot_file(folder: Path, as_of: date) -> Path:
     return folder / f"as_of={as_of.isoformat()}" / "part-0.parquet"
 
 
+VERSIONS = "_versions"
+_VERSION_NAME = re.compile(r"v(\d+)-known=(\d{4}-\d{2}-\d{2})\.parquet")
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotVersion:
+    """One version of a day's snapshot: its number (1 the first), the day from which it
+    was known (the as-of of the close that wrote it) and its file."""
+
+    version: int
+    known_on: date
+    path: Path
+
+
+def versions_dir(folder: Path, as_of: date) -> Path:
+    """Where the versions of the snapshot of ``as_of`` are kept once it has two."""
+    return folder / VERSIONS / f"as_of={as_of.isoformat()}"
+
+
+def snapshot_versions(folder: Path, as_of: date) -> list[SnapshotVersion]:
+    """The versions of the snapshot of ``as_of``, oldest first: the kept ones, or the
+    day's file alone as version 1 known from the day itself; none for a day never
+    closed."""
+    kept = []
+    place = versions_dir(folder, as_of)
+    if place.exists():
+        for child in place.iterdir():
+            match = _VERSION_NAME.fullmatch(child.name)
+            if match:
+                number, known = int(match[1]), date.fromisoformat(match[2])
+                kept.append(SnapshotVersion(number, known, child))
+    if kept:
+        return sorted(kept, key=lambda v: v.version)
+    path = snapshot_file(folder, as_of)
+    return [SnapshotVersion(1, as_of, path)] if path.exists() else []
+
+
+def snapshot_as_known(folder: Path, as_of: date, as_known: date | None = None) -> Path:
+    """The file of the snapshot of ``as_of`` as it was known on ``as_known`` (the latest
+    version known by then; None: the latest). ``FileNotFoundError`` naming the day for
+    a day never closed, or not yet reported on ``as_known``."""
+    path = snapshot_file(folder, as_of)
+    if not path.exists():
+        raise FileNotFoundError(f"no snapshot of {as_of}: {path} does not exist (close that day)")
+    if as_known is None:
+        return path
+    versions = snapshot_versions(folder, as_of)
+    known = [v for v in versions if v.known_on <= as_known]
+    if not known:
+        raise FileNotFoundError(
+            f"the snapshot of {as_of} was not yet reported on {as_known} "
+            f"(first known on {versions[0].known_on})"
+        )
+    return known[-1].path
+
+
+def publish_version(folder: Path, as_of: date, source: Path, known_on: date) -> Path:
+    """Move ``source`` (a complete snapshot of ``as_of``) into place as the day's latest
+    version, known from ``known_on``, keeping the version it replaces: the day's first
+    version is kept as known from the day itself, a version known from the same day as
+    the new one is replaced (a rerun of the same close), and a new one equal to the
+    latest, byte for byte, adds nothing. Each step can be repeated after a crash."""
+    target = snapshot_file(folder, as_of)
+    if not target.exists():
+        private_dir(target.parent)
+        source.replace(target)
+        return target
+    if filecmp.cmp(source, target, shallow=False):
+        source.unlink()
+        return target
+    place = versions_dir(folder, as_of)
+    versions = snapshot_versions(folder, as_of)
+    if not place.exists() or versions[0].path == target:  # the first version kept
+        private_dir(place)
+        first = place / f"v1-known={as_of.isoformat()}.parquet"
+        with replacing(first) as partial:
+            shutil.copyfile(target, partial)
+        versions = [SnapshotVersion(1, as_of, first)]
+    same = [v.version for v in versions if v.known_on == known_on]
+    number = same[0] if same else versions[-1].version + 1
+    kept = place / f"v{number}-known={known_on.isoformat()}.parquet"
+    with replacing(kept) as partial:
+        shutil.copyfile(source, partial)
+    source.replace(target)
+    return target
+
+
 def snapshot_dates(folder: Path) -> list[date]:
     """The days with a snapshot under ``folder``, in order."""
     if not folder.exists():
@@ -171,13 +274,13 @@ def read_snapshot(
     as_of: date,
     columns: Sequence[str] | None = None,
     loans: Sequence[str] | None = None,
+    as_known: date | None = None,
 ) -> pa.Table:
     """The snapshot of ``as_of`` under ``folder`` (only ``columns`` when given, only the
-    rows of ``loans`` when given); a day never closed is a ``FileNotFoundError`` naming
-    the day and the file."""
-    path = snapshot_file(folder, as_of)
-    if not path.exists():
-        raise FileNotFoundError(f"no snapshot of {as_of}: {path} does not exist (close that day)")
+    rows of ``loans`` when given), as corrected since, or as it was known on
+    ``as_known`` when given; a day never closed (or not yet reported on ``as_known``)
+    is a ``FileNotFoundError`` naming the day."""
+    path = snapshot_as_known(folder, as_of, as_known)
     wanted, missing = _columns(path, columns)
     present = [name for name in wanted if name not in missing]
     if loans is None:
@@ -194,12 +297,20 @@ def read_snapshot(
 
 
 def scan_snapshots(
-    con: Any, folder: Path, days: Sequence[date], columns: Sequence[str] | None = None
+    con: Any,
+    folder: Path,
+    days: Sequence[date],
+    columns: Sequence[str] | None = None,
+    as_known: date | None = None,
 ) -> Any:
     """The snapshots of ``days`` under ``folder`` as one lazy table of the Ibis backend
-    ``con``, in the order given (only ``columns`` when given). DuckDB scans all the files
-    at once; other backends (Spark) read one file at a time, and the parts are unioned."""
-    paths = [str(snapshot_file(folder, day)) for day in days]
+    ``con``, in the order given (only ``columns`` when given), as corrected since, or as
+    known on ``as_known`` when given. DuckDB scans all the files at once; other backends
+    (Spark) read one file at a time, and the parts are unioned."""
+    if as_known is None:
+        paths = [str(snapshot_file(folder, day)) for day in days]
+    else:
+        paths = [str(snapshot_as_known(folder, day, as_known)) for day in days]
     if not paths:
         raise ValueError(f"no snapshot days given to read from {folder}")
 
