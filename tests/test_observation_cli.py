@@ -105,11 +105,12 @@ def _paid(*rows: tuple[str, str]) -> str:
 def three_months(tmp_path: Path) -> str:
     """The default catalogue with CONSUMER's observation period set to 3 months."""
     text = DEFAULT_CATALOG_PATH.read_text(encoding="utf-8")
-    anchor = "[products.CARD]"
-    path = tmp_path / "products.toml"
-    path.write_text(
-        text.replace(anchor, "restructured = { months = 3 }\n\n" + anchor, 1), encoding="utf-8"
+    line = (
+        'restructured = { floor = "substandard", periods = 2, months = 12, on_time_payments = 2 }'
     )
+    assert line in text  # CONSUMER's, the defaults written out
+    path = tmp_path / "products.toml"
+    path.write_text(text.replace(line, "restructured = { months = 3 }", 1), encoding="utf-8")
     return str(path)
 
 
