@@ -56,7 +56,7 @@ from arrears.domain.delinquency import (
 from arrears.domain.errors import DomainError
 from arrears.domain.ledger import Account, EntryKind, Ledger
 from arrears.domain.money import ZERO
-from arrears.domain.observation import Restructuring, restructuring
+from arrears.domain.observation import Restructuring, restructure_days, restructuring
 from arrears.domain.pauses import Pause, ageing_days, day_reaching
 from arrears.domain.products import (
     AccrualRounding,
@@ -104,8 +104,9 @@ class LoanAccount:
     unposted: tuple[Fraction, Fraction] = (Fraction(0), Fraction(0))
     # DPD pauses (hardship, disputes: domain/pauses.py), in date order, not overlapping
     pauses: tuple[Pause, ...] = ()
-    # days restructured without a ``restructure`` entry of the ledger (an extension, 展期);
-    # a plan's entry marks its own day (domain/observation.py)
+    # days it was restructured (domain/observation.py): a plan's (``reamortise`` adds its
+    # day; ``resume_account`` reads the ledger's ``restructure`` entries), or an
+    # arrangement that posts no entry (an extension, 展期)
     restructured_on: tuple[date, ...] = ()
 
     def __post_init__(self) -> None:
@@ -138,7 +139,8 @@ def resume_account(
 ) -> LoanAccount:
     """An account rebuilt from stored state; the cost measure is recomputed from the ledger.
     ``pauses`` and ``restructured_on`` are its DPD pauses and the days it was restructured
-    without a ledger entry (an extension), as the store keeps them."""
+    without a ledger entry (an extension), as the store keeps them; the days of the
+    ledger's ``restructure`` entries are added to the latter."""
     if any(inst.seq != n for n, inst in enumerate(schedule, start=1)):
         raise ValueError(f"loan {loan_id}: schedule must be numbered 1, 2, ... in due-date order")
     check_resumable(loan_id, product, terms, closed_through)
@@ -152,7 +154,7 @@ def resume_account(
         cost_charged(ledger),
         overdue_days=overdue_days(ledger, closed_through),
         pauses=pauses,
-        restructured_on=restructured_on,
+        restructured_on=restructure_days(ledger, restructured_on),
     )
 
 

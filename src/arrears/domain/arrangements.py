@@ -244,7 +244,9 @@ def reamortise(acc: LoanAccount, ref: str, on: date, plan: Plan, memo: str = "")
     principal = reamortised_principal(acc.ledger, plan.charges)
     new = plan_schedule(acc.product, principal, plan, on, k)
     ledger = restructure(acc.ledger, ref, on, plan.charges, memo)
-    return _with_schedule(acc, ledger, (*acc.schedule[:k], *new))
+    # restructured from the end of ``on`` (domain/observation.py)
+    marked = tuple(sorted({*acc.restructured_on, on}))
+    return _with_schedule(acc, ledger, (*acc.schedule[:k], *new), restructured_on=marked)
 
 
 def reamortised_principal(ledger: Ledger, charges: bool) -> Decimal:

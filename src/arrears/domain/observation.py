@@ -1,8 +1,9 @@
 """The restructured mark (重组资产) and its observation period (NFRA 2023 arts. 17-20).
 
 A loan is restructured on the day an instalment plan re-amortises it (its ledger's
-``restructure`` entry) or an arrangement such as an extension (展期) marks it
-(``LoanAccount.restructured_on``). From the end of that day:
+``restructure`` entry) or an arrangement such as an extension (展期) marks it; the
+account keeps those days (``LoanAccount.restructured_on``: ``reamortise`` adds its
+day, ``resume_account`` reads them from the ledger). From the end of that day:
 
 * its class is at least the product's floor (``RestructuredRules.floor``, 次级 by
   default), and never better than the class it had just before the restructuring;
@@ -16,8 +17,9 @@ A loan is restructured on the day an instalment plan re-amortises it (its ledger
   paid on time and nothing is past grace unpaid; from then on the class follows DPD;
 * restructured again, the last restructuring counts (the period starts again, art. 20).
 
-Everything here is a pure function of the schedule, the ledger and the day, so a loan
-resumed from the store (whose ledger keeps the ``restructure`` entry) carries its mark.
+Everything here is a pure function of the schedule, the ledger, the restructuring days
+and the day, so a loan resumed from the store (whose ledger keeps the ``restructure``
+entry) carries its mark.
 A reversal of an on-time payment takes it back: judged later, it was not on time.
 """
 
@@ -56,10 +58,10 @@ class Restructuring:
         return self.on <= day and (self.cleared_on is None or day < self.cleared_on)
 
 
-def restructure_days(ledger: Ledger, marked: Iterable[date] = ()) -> list[date]:
-    """Days the loan was restructured: its ``restructure`` entries and ``marked``."""
+def restructure_days(ledger: Ledger, marked: Iterable[date] = ()) -> tuple[date, ...]:
+    """Days the loan was restructured: its ledger's ``restructure`` entries and ``marked``."""
     days = {e.posted_on for e in ledger.entries if e.kind is EntryKind.RESTRUCTURE}
-    return sorted(days.union(marked))
+    return tuple(sorted(days.union(marked)))
 
 
 def settled_on(ledger: Ledger, through: date, tolerance: Decimal = ZERO) -> dict[int, date]:
@@ -101,13 +103,15 @@ def restructuring(
     classes: ClassificationScheme,
     grace_days: int,
     tolerance: Decimal = ZERO,
-    marked: Iterable[date] = (),
+    restructured_on: Iterable[date] = (),
 ) -> Restructuring | None:
-    """The loan's last restructuring on or before ``day`` as judged at its end, or None."""
-    days = [d for d in restructure_days(ledger, marked) if d <= day]
+    """The loan's last restructuring on or before ``day`` as judged at its end, or None.
+    ``restructured_on`` are the days it was restructured (``restructure_days``: kept on
+    the account, so a loan never restructured costs no scan of its ledger)."""
+    days = [d for d in restructured_on if d <= day]
     if not days:
         return None
-    on = days[-1]
+    on = max(days)
     end = observation_end(schedule, on, rules)
     settled = settled_on(ledger, day, tolerance)
     floor = rules.floor

@@ -163,6 +163,7 @@ def _restructuring(
         catalog.classification_of(product),
         product.grace_days,
         product.arrears_tolerance,
+        made,
     )
     if r is None:
         return None
