@@ -506,6 +506,17 @@ def _run_close(
             ),
             soft_wrap=True,
         )
+    if report.loans_reclosed:
+        days = ", ".join(map(str, report.corrected)) or "none recorded"
+        console.print(
+            f"re-closed {report.loans_reclosed:,} loans from back-dated payments; "
+            f"new snapshot versions of {days} (arrears snapshot --as-known shows the old)",
+            soft_wrap=True,
+        )
+    for loan_id, why in report.not_reclosed.items():
+        err.print(
+            f"{loan_id}: back-dated payment posted on the first open day: {why}", markup=False
+        )
     if result.after is not None:
         _print_after_close(result.after, t)
     return result

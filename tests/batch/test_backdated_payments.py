@@ -137,7 +137,7 @@ def test_a_back_dated_payment_corrects_the_closed_days_and_keeps_what_was_report
         )
         session.commit()
     report = close_book(ws, AS_OF, 1)
-    assert report.loans_reclosed == 1
+    assert report.loans_reclosed == 1 and report.not_reclosed == {}
     assert sorted(report.corrected) == CLOSED
 
     for day in CLOSED:

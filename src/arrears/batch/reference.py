@@ -62,6 +62,9 @@ class CloseReport:
     # loans re-closed from a back-dated payment's value date, and the closed days whose
     # snapshots got a new version for them (day -> its rows)
     loans_reclosed: int = 0
+    # loans whose back-dated payment could not be re-closed (posted on the first open
+    # day instead) -> why
+    not_reclosed: dict[str, str] = field(default_factory=dict)
     corrected: dict[date, int] = field(default_factory=dict)
     recovered: list[date] = field(default_factory=list)  # days a crashed close left unpublished
     timings: dict[str, float] = field(default_factory=dict)
@@ -151,6 +154,7 @@ def _close_book(
         report.snapshot_rows = {day: counts[day] for day in tables}
         report.corrected = {day: counts[day] for day in corrected}
         report.loans_reclosed = len(result.reclosed)
+        report.not_reclosed = result.not_reclosed
         if carry:
             ended = [lid for lid, _, status in result.closed if status != "active"]
             moved = pa.concat_tables([carried_table(result.carried), idle.carried(as_of)])

@@ -66,6 +66,9 @@ class SliceResult:
     # loans re-closed from a back-dated payment's value date: loan -> (value date, the
     # last day closed before); their states of those days are in ``tables``
     reclosed: dict[str, tuple[date, date]] = field(default_factory=dict)
+    # loans with a back-dated payment that could not be re-closed (the reason): their
+    # payment was posted on the first open day, as before
+    not_reclosed: dict[str, str] = field(default_factory=dict)
     # each recorded day's snapshot rows, built as Arrow tables in the worker
     tables: dict[date, list[pa.Table]] = field(default_factory=lambda: defaultdict(list))
 
@@ -80,6 +83,7 @@ class SliceResult:
         self.carried += other.carried
         self.resumed += other.resumed
         self.reclosed |= other.reclosed
+        self.not_reclosed |= other.not_reclosed
         for day, tables in other.tables.items():
             self.tables[day] += tables
 
@@ -188,16 +192,14 @@ def _reclose_backdated(
     (``arrears.domain.backdating``): the account corrected, the payments still to post,
     the loan's corrected states of the days from the first value date through its last
     closed day (those it belongs in a snapshot on) and that value date (None: nothing
-    re-closed). A loan that cannot be corrected
-    by entries (its write-off would change, its product accrues unrounded) keeps the
-    old rule: the payment is posted on the first open day."""
+    re-closed). Raises ``DomainError`` or ``ValueError`` for a loan that cannot be
+    corrected by entries (its write-off would change, its product accrues unrounded, a
+    payment is dated on or before disbursement): the caller keeps the old rule for it,
+    the payment posted on the first open day, and reports the loan."""
     late = [p for p in payments if p.paid_on <= acc.closed_through]
     if not late or acc.closed_through <= acc.terms.disbursed_on:
         return acc, payments, [], None
-    try:
-        redo = reclose(acc, [p for p in late if p.paid_on > acc.terms.disbursed_on], job.catalog)
-    except (DomainError, ValueError):
-        return acc, payments, [], None
+    redo = reclose(acc, [p for p in late if p.paid_on > acc.terms.disbursed_on], job.catalog)
     kept, previous = [], redo.previous
     for s in redo.states:
         if s.status == "active" or previous == "active":
@@ -268,7 +270,11 @@ def _close_accounts(job: Job, book: Book) -> SliceResult:
         out.payments += [p.ref for p in payments]
         lid = acc.loan_id
         through = acc.closed_through
-        acc, payments, corrected, value_date = _reclose_backdated(acc, job, payments)
+        try:
+            acc, payments, corrected, value_date = _reclose_backdated(acc, job, payments)
+        except (DomainError, ValueError) as exc:
+            out.not_reclosed[lid] = str(exc)
+            corrected, value_date = [], None
         if value_date is not None:
             out.reclosed[lid] = (value_date, through)
         acc, states = close_account(acc, job, payments)

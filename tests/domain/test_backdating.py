@@ -1,0 +1,95 @@
+"""Back-dated payments in the domain core (``arrears.domain.backdating``): re-closing a
+loan from a payment's value date gives the balances, charges and day states of the loan
+had the payment been known then, by entries appended to the stored ledger (the payment
+on its value date, corrections on the first open day), never by rewriting one."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from arrears.domain.account import (
+    LoanAccount,
+    Payment,
+    advance,
+    charges_to_date,
+    open_account,
+)
+from arrears.domain.backdating import reclose
+from arrears.domain.ledger import Account, EntryKind, legs_sum
+from arrears.domain.products import load_catalog
+from arrears.domain.schedule import LoanTerms
+
+D = Decimal
+CAT = load_catalog()
+ONE = timedelta(days=1)
+TERMS = LoanTerms(D("6000.00"), D("0.18"), 12, date(2025, 3, 5))  # CONSUMER: 3 days' grace
+DUE = date(2025, 4, 5)  # installment 1 falls due
+THROUGH = date(2025, 4, 20)  # closed through, the payment not yet known
+
+
+def _closed(payments: list[Payment]) -> LoanAccount:
+    acc = open_account("BD-1", CAT.product("CONSUMER"), TERMS)
+    return advance(acc, THROUGH, payments)[0]
+
+
+def _on_time(payments: list[Payment], record_from: date):
+    acc = open_account("BD-1", CAT.product("CONSUMER"), TERMS)
+    return advance(acc, THROUGH, payments, CAT, record_from)
+
+
+def test_a_payment_within_grace_known_late_takes_back_the_late_fee_and_the_penalty():
+    installment = _closed([]).schedule[0].amount
+    known_late = _closed([])  # the loan as closed without it: late fee, 罚息 and 复利
+    charged = charges_to_date(known_late.ledger)
+    assert charged.fees == D("30.00") and charged.penalty > 0
+    paid = Payment("p1", DUE + 2 * ONE, installment)  # inside grace: on time
+
+    redo = reclose(known_late, [paid], CAT)
+
+    on_time, states = _on_time([paid], paid.paid_on)
+    assert dict(redo.account.ledger.balances) == dict(on_time.ledger.balances)
+    assert redo.account.charged == on_time.charged
+    assert charges_to_date(redo.account.ledger) == charges_to_date(on_time.ledger)
+    assert redo.states == tuple(states)  # each closed day as it would have been
+    assert redo.value_date == paid.paid_on and redo.previous == "active"
+    # appended, not rewritten: the stored entries first, unchanged
+    stored = known_late.ledger.entries
+    assert redo.account.ledger.entries[: len(stored)] == stored
+    by_ref = {e.ref: e for e in redo.entries}
+    assert by_ref["p1"].posted_on == paid.paid_on and by_ref["p1"].kind is EntryKind.PAYMENT
+    assert by_ref["redo:p1:late:1"].amount == D("-30.00")
+    assert by_ref["redo:p1:accrual"].amount == -(charged.penalty + charged.compound)
+    assert {e.posted_on for e in redo.entries if e.ref.startswith("redo:")} == {THROUGH + ONE}
+    assert legs_sum(redo.account.ledger.entries) == dict(redo.account.ledger.balances)
+
+
+def test_a_later_payment_is_allocated_as_it_would_have_been():
+    installment = _closed([]).schedule[0].amount
+    later = Payment("p2", DUE + 10 * ONE, D("200.00"))  # known, after grace: pays charges
+    known = _closed([later])
+    back = Payment("p1", DUE + ONE, installment)  # then the earlier one comes in
+
+    redo = reclose(known, [back], CAT)
+
+    on_time, states = _on_time([back, later], back.paid_on)
+    assert dict(redo.account.ledger.balances) == dict(on_time.ledger.balances)
+    assert redo.states == tuple(states)
+    moved = {e.ref: e for e in redo.entries}["redo:p1:payment"]
+    assert moved.amount == 0 and moved.kind is EntryKind.PAYMENT  # nothing more paid
+    # p2's 200.00 found the installment paid: it is held as credit, and what it had
+    # paid is owed again
+    credit = sum(leg.amount for leg in moved.legs if leg.account is Account.CREDIT)
+    owed = sum(leg.amount for leg in moved.legs if leg.account is not Account.CREDIT)
+    assert credit == on_time.ledger.balance(Account.CREDIT) == D("200.00")
+    assert owed == D("200.00")
+
+
+def test_only_back_dated_payments_after_disbursement_are_taken():
+    acc = _closed([])
+    with pytest.raises(ValueError, match="not in a closed day"):
+        reclose(acc, [Payment("p9", THROUGH + ONE, D("10.00"))], CAT)
+    with pytest.raises(ValueError, match="not in a closed day"):
+        reclose(acc, [Payment("p9", TERMS.disbursed_on, D("10.00"))], CAT)
