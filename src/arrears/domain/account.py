@@ -809,6 +809,8 @@ def dpd_anchor(acc: LoanAccount, day: date) -> Installment | None:
 def restructuring_of(acc: LoanAccount, day: date, catalog: Catalog) -> Restructuring | None:
     """``acc``'s last restructuring on or before ``day``, judged at its end (None: never
     restructured)."""
+    if not acc.restructured_on:
+        return None
     product = acc.product
     return restructuring(
         acc.schedule,
@@ -826,7 +828,9 @@ def dpd_on(acc: LoanAccount, day: date) -> int:
     """DPD at the end of ``day``: days since the DPD anchor fell due, less paused days,
     0 while that is within grace."""
     oldest = dpd_anchor(acc, day)
-    raw = ageing_days(oldest.due_date, day, acc.pauses) if oldest else 0
+    if oldest is None:
+        return 0
+    raw = ageing_days(oldest.due_date, day, acc.pauses)
     return raw if raw > acc.product.grace_days else 0
 
 
@@ -914,10 +918,15 @@ class _QuietDays:
 
     def state(self, day: date, penalty: Decimal, compound: Decimal, charged: Decimal) -> DayState:
         b = self.base
-        raw = ageing_days(self.oldest_due, day, self.pauses) if self.oldest_due else 0
+        due = self.oldest_due
+        if due is None:
+            raw = 0
+        else:
+            raw = ageing_days(due, day, self.pauses) if self.pauses else (day - due).days
         dpd = raw if raw > self.grace else 0
-        marked = _marked(self.restructuring, day, b.status)
-        if marked is not None or self.restructuring is not None:
+        r = self.restructuring
+        marked = None if r is None else _marked(r, day, b.status)
+        if r is not None:
             d = assess(dpd, self.first_seq, self.catalog.buckets, self.classes)
             bucket, index, fpd = d.bucket, d.bucket_index, d.first_payment_default
             klass = _class(d, self.written_off, marked).value
