@@ -184,3 +184,21 @@ def test_an_overlapping_pause_is_refused_naming_the_event(tmp_path: Path):
     assert "events #3 (pause on 2025-03-25): a pause from 2025-03-25 overlaps" in failure(
         tmp_path, text
     )
+
+
+def test_an_extension_event_restructures_the_loan(tmp_path: Path):
+    text = LOAN + '\n[[events]]\nkind = "extension"\non = 2025-04-20\nmonths = 2\n'
+    out = replay(tmp_path, text, "2025-04-20")
+    assert (out["dpd"], out["loan_class"], out["restructured"]) == (41, "substandard", True)
+    assert out["restructuring"]["observation_end"] == "2026-07-10"
+    later = replay(tmp_path, text, "2025-05-10")  # #4 no longer falls due on 10 May
+    assert (
+        later["balances"]["principal_due"]
+        == replay(tmp_path, text, "2025-04-20")["balances"]["principal_due"]
+    )
+    bad = LOAN + '\n[[events]]\nkind = "extension"\non = 2025-04-20\nmonths = 0\n'
+    assert "events #2.months: 0 is not a whole number of months from 1 to 120" in failure(
+        tmp_path, bad
+    )
+    wrong = LOAN + '\n[[events]]\nkind = "pause"\non = 2025-04-20\nmonths = 2\n'
+    assert "events #2.months: only an extension takes this field" in failure(tmp_path, wrong)

@@ -27,8 +27,8 @@ from arrears.domain.account import (
     resume_account,
     state_of,
 )
-from arrears.domain.arrangements import Plan, reamortise
-from arrears.domain.errors import ProductError
+from arrears.domain.arrangements import Plan, extend, reamortise
+from arrears.domain.errors import DomainError, ProductError
 from arrears.domain.observation import observation_end
 from arrears.domain.products import (
     LoanClass,
@@ -246,3 +246,20 @@ def test_the_product_file_sets_the_rules_and_names_a_bad_field():
         body = {"method": "annuity", "annual_rate": 0.18, "term_months": 12, "restructured": bad}
         with pytest.raises(ProductError, match=words.replace("[", r"\[").replace("]", r"\]")):
             parse_catalog({"products": {"P": body}})
+
+
+def test_an_extension_moves_the_instalments_not_yet_due_and_restructures_the_loan():
+    acc = extend(_before(), PLAN_DAY, 2)
+    # #2 (10 Mar) and #3 (10 Apr) stay owed and late; #4 (10 May) now falls due 10 Jul
+    assert [i.due_date for i in acc.schedule[1:4]] == [
+        date(2025, 3, 10),
+        date(2025, 4, 10),
+        date(2025, 7, 10),
+    ]
+    assert acc.ledger == _before().ledger  # nothing posted
+    s = state_of(acc, CAT)
+    assert (s.dpd, s.loan_class, s.restructured) == (41, "substandard", True)  # 关注 by DPD
+    r = restructuring_of(acc, PLAN_DAY, CAT)
+    assert r is not None and r.observation_end == date(2026, 7, 10)  # 10 Jul + 12 months
+    with pytest.raises(DomainError, match="at least one month"):
+        extend(_before(), PLAN_DAY, 0)

@@ -32,6 +32,7 @@ schedule's principal sums to exactly what was re-amortised.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -39,6 +40,7 @@ from fractions import Fraction
 
 from arrears.domain import operations as ops
 from arrears.domain.account import LoanAccount
+from arrears.domain.calendar import add_months
 from arrears.domain.errors import DomainError
 from arrears.domain.ledger import (
     LOAN_LEVEL,
@@ -268,3 +270,27 @@ def restructure(ledger: Ledger, ref: str, on: date, charges: bool, memo: str = "
     legs = (*moved, Leg(LOAN_LEVEL, Account.NOT_DUE, capitalised)) if capitalised else moved
     entry = Entry(ref, EntryKind.RESTRUCTURE, on, principal, legs, memo=memo or "plan")
     return post(ledger, entry).ledger
+
+
+def extended_schedule(remaining: Sequence[Installment], months: int) -> tuple[Installment, ...]:
+    """展期: every installment of ``remaining`` (those not yet due) falls due ``months``
+    later, amounts unchanged (the day of month kept where the month has it)."""
+    if months < 1:
+        raise DomainError(f"an extension must be at least one month, got {months}")
+    if not remaining:
+        raise DomainError("nothing is left to extend: every installment has fallen due")
+    return tuple(
+        Installment(i.seq, add_months(i.due_date, months), i.principal, i.interest)
+        for i in remaining
+    )
+
+
+def extend(acc: LoanAccount, on: date, months: int) -> LoanAccount:
+    """展期 at the end of ``on``: the installments not yet due fall due ``months`` later
+    (those fallen due stay owed as they are; the ledger is unchanged), and the loan is
+    restructured from the end of ``on`` (domain/observation.py)."""
+    _check_day(acc, on, "extension")
+    k = _fallen(acc, on)
+    moved = extended_schedule(acc.schedule[k:], months)
+    marked = tuple(sorted({*acc.restructured_on, on}))
+    return _with_schedule(acc, acc.ledger, (*acc.schedule[:k], *moved), restructured_on=marked)

@@ -41,7 +41,7 @@ from arrears.domain.account import (
     restructuring_of,
     state_of,
 )
-from arrears.domain.arrangements import PLAN_METHODS, Plan, reamortise, settle
+from arrears.domain.arrangements import PLAN_METHODS, Plan, extend, reamortise, settle
 from arrears.domain.calendar import add_months
 from arrears.domain.errors import DomainError
 from arrears.domain.ledger import Account, Ledger
@@ -68,12 +68,13 @@ class EventKind(StrEnum):
     COST = "cost"  # 实现债权的费用: legal and collection costs, a component of their own
     SETTLEMENT = "settlement"  # 结清: amount paid, the rest (due and not yet due) forgiven
     PLAN = "plan"  # 分期: overdue and not-yet-due balances re-amortised into a new schedule
+    EXTENSION = "extension"  # 展期: the installments not yet due fall due ``months`` later
     PAUSE = "pause"  # DPD stops counting from ``on`` (through ``until``, or until a resume)
     RESUME = "resume"  # ends the pause in force: DPD counts again from ``on``
 
 
 # applied to the account at the end of their day, after its accrual (domain/arrangements.py)
-ARRANGEMENTS = (EventKind.SETTLEMENT, EventKind.PLAN)
+ARRANGEMENTS = (EventKind.SETTLEMENT, EventKind.PLAN, EventKind.EXTENSION)
 # applied to the account before their day is closed: that day is paused, or counts again
 PAUSES = (EventKind.PAUSE, EventKind.RESUME)
 
@@ -96,7 +97,8 @@ NEEDS_AMOUNT = (
 )
 PLAN_FIELDS = {"term", "method", "rate", "first_due", "charges"}
 PAUSE_FIELDS = {"until", "reason"}
-EVENT_FIELDS = {"kind", "on", "amount", "ref", "component", "memo", *PLAN_FIELDS, *PAUSE_FIELDS}
+EVENT_FIELDS = {"kind", "on", "amount", "ref", "component", "memo", "months"}
+EVENT_FIELDS |= PLAN_FIELDS | PAUSE_FIELDS
 LOAN_FIELDS = {"principal", "annual_rate", "term_months", "disbursed_on", "first_due"}
 TOP_FIELDS = {"product", "loan", "events"}
 
@@ -116,6 +118,7 @@ class ScenarioEvent:
     plan: PlanTerms | None = None  # a plan's terms (kind plan)
     until: date | None = None  # a pause's last day (None: until a resume)
     reason: PauseReason | None = None  # a pause's reason
+    months: int | None = None  # an extension's months
 
     @property
     def label(self) -> str:
@@ -281,8 +284,15 @@ def _event(
     until, reason = _pause(body, on, fail) if kind is EventKind.PAUSE else (None, None)
     if kind is not EventKind.PAUSE and PAUSE_FIELDS & set(body):
         raise fail(sorted(PAUSE_FIELDS & set(body))[0], "only a pause takes this field")
+    months = None
+    if kind is EventKind.EXTENSION:
+        months = body.get("months")
+        if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= 120:
+            raise fail("months", f"{months!r} is not a whole number of months from 1 to 120")
+    elif "months" in body:
+        raise fail("months", "only an extension takes this field")
     return ScenarioEvent(
-        number, kind, on, amount, ref.strip(), component, memo, plan, until, reason
+        number, kind, on, amount, ref.strip(), component, memo, plan, until, reason, months
     )
 
 
@@ -497,6 +507,9 @@ class _Run:
             if event.kind is EventKind.SETTLEMENT:
                 assert event.amount is not None
                 acc = settle(acc, event.ref, event.on, event.amount, event.memo)
+            elif event.kind is EventKind.EXTENSION:
+                assert event.months is not None
+                acc = extend(acc, event.on, event.months)
             else:
                 assert event.plan is not None
                 p = event.plan

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
 
+from arrears.domain.arrangements import extended_schedule
 from arrears.domain.calendar import add_months
 from arrears.domain.errors import DomainError
 from arrears.domain.money import ZERO, minor_unit
@@ -19,15 +20,9 @@ from arrears.domain.schedule import Installment
 
 def extend(remaining: Sequence[Installment], months: int) -> tuple[Installment, ...]:
     """展期: every remaining installment falls due ``months`` later (amounts unchanged,
-    the day of month kept where the month has it)."""
-    if months < 1:
-        raise DomainError(f"an extension must be at least one month, got {months}")
-    if not remaining:
-        raise DomainError("nothing is left to extend: every installment has fallen due")
-    return tuple(
-        Installment(i.seq, add_months(i.due_date, months), i.principal, i.interest)
-        for i in remaining
-    )
+    the day of month kept where the month has it): the domain core's rule
+    (``arrangements.extended_schedule``, which the scenario's extension uses too)."""
+    return extended_schedule(remaining, months)
 
 
 def _split(total: Decimal, parts: int, currency: str) -> list[Decimal]:
