@@ -15,6 +15,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from arrears.domain.account import (
     DayState,
@@ -263,3 +265,36 @@ def test_an_extension_moves_the_instalments_not_yet_due_and_restructures_the_loa
     assert r is not None and r.observation_end == date(2026, 7, 10)  # 10 Jul + 12 months
     with pytest.raises(DomainError, match="at least one month"):
         extend(_before(), PLAN_DAY, 0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    lateness=st.lists(st.sampled_from([0, 0, 2, 6, None]), min_size=6, max_size=6),
+    months=st.integers(0, 6),
+)
+def test_the_mark_runs_from_the_plan_until_it_clears_and_never_comes_back(lateness, months):
+    """Each new instalment paid on its due date + ``lateness`` days (6: after grace, with
+    enough for its fee and 罚息) or never (None): the loan is marked from the plan day
+    through a run of days, at least 次级 throughout, and once cleared it stays cleared,
+    no earlier than the period's end."""
+    product = replace(CONSUMER, restructured=RestructuredRules(months=months))
+    acc = _planned(product)
+    payments = []
+    for n, late in enumerate(lateness):
+        if late is not None:
+            due = date(2025, 5 + n, 20)
+            extra = D("60.00") if late > 3 else D("0")
+            payments.append(Payment(f"n{n}", due + timedelta(days=late), INSTALMENT + extra))
+    days = _days(acc, date(2026, 1, 31), payments)
+    r = restructuring_of(acc, PLAN_DAY, CAT)
+    assert r is not None
+    marked = sorted(d for d, s in days.items() if s.restructured)
+    if marked:
+        assert marked[0] == date(2025, 4, 21)
+        assert len(marked) == (marked[-1] - marked[0]).days + 1  # one run, no gap
+    rank = [c.value for c in LoanClass]
+    for day in marked:
+        assert rank.index(days[day].loan_class) >= rank.index("substandard"), day
+    unmarked = [d for d, s in days.items() if not s.restructured and s.status == "active"]
+    if unmarked:
+        assert min(unmarked) >= observation_end(acc.schedule, PLAN_DAY, product.restructured)
