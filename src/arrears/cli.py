@@ -509,13 +509,15 @@ def _run_close(
     if report.loans_reclosed:
         days = ", ".join(map(str, report.corrected)) or "none recorded"
         console.print(
-            f"re-closed {report.loans_reclosed:,} loans from back-dated payments; "
+            f"re-closed {report.loans_reclosed:,} loans from back-dated payments or reversals; "
             f"new snapshot versions of {days} (arrears snapshot --as-known shows the old)",
             soft_wrap=True,
         )
     for loan_id, why in report.not_reclosed.items():
         err.print(
-            f"{loan_id}: back-dated payment posted on the first open day: {why}", markup=False
+            f"{loan_id}: not re-closed (a back-dated payment is posted on the first open "
+            f"day; the days before keep their snapshots): {why}",
+            markup=False,
         )
     if result.after is not None:
         _print_after_close(result.after, t)

@@ -27,9 +27,10 @@ from arrears.domain.products import load_catalog
 from arrears.domain.schedule import LoanTerms
 from arrears.ingest.generator import generate_portfolio
 from arrears.ingest.importer import import_file
+from arrears.services.payment_reversal import reverse_payment
 from arrears.snapshots import MONEY_COLUMNS, read_snapshot, snapshot_versions
 from arrears.store.models import EntryRow, PaymentRow
-from arrears.store.repositories import EntryRepository
+from arrears.store.repositories import EntryRepository, LoanRepository
 from arrears.workspace import Workspace
 
 CATALOG = load_catalog()
@@ -195,3 +196,61 @@ def test_a_back_dated_payment_corrects_the_closed_days_and_keeps_what_was_report
     with ws.engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(EntryRow)) == entries
     assert {p: p.read_bytes() for p in sorted(ws.snapshots_dir.rglob("*.parquet"))} == files
+
+
+def test_a_payment_reversed_after_its_days_were_closed_gives_them_a_new_version(
+    engine: Engine, tmp_path: Path, book: Path
+):
+    """A payment of the first closed day, refunded after the third was closed: the
+    reversal (with its recharge) is booked on the first open day, and the closed days
+    get versions as if the payment had never come, the reported ones kept."""
+    ws = _workspace(engine, tmp_path / "ws", book)
+    close_book(ws, VALUE_DATE - ONE, 1)
+    loan_id, amount = _pick(ws, book)
+    paid = Payment(LATE_REF, VALUE_DATE, amount)
+    with Session(ws.engine) as session:  # known on time, this time
+        session.add(
+            PaymentRow(
+                payment_ref=paid.ref,
+                loan_id=loan_id,
+                paid_on=paid.paid_on,
+                amount=paid.amount,
+                currency="CNY",
+            )
+        )
+        session.commit()
+    for day in CLOSED:
+        close_book(ws, day, 1)
+    stood, never = _domain_states(book, loan_id, [paid]), _domain_states(book, loan_id, [])
+    assert stood[CLOSED[-1]].penalty < never[CLOSED[-1]].penalty  # the views differ
+    for day in CLOSED:
+        _matches(_row(ws, day, loan_id), stood[day])
+    with Session(ws.engine) as session:
+        loans, entries = LoanRepository(session), EntryRepository(session)
+        loan = loans.require(loan_id)
+        booked = reverse_payment(
+            loan_id,
+            loan.currency,
+            CATALOG.product(loan.product_code),
+            loans.terms(loan_id),
+            loans.schedule(loan_id),
+            entries.entries(loan_id),
+            CLOSED[-1],
+            paid.ref,
+            memo="refund",
+        )
+        for entry in booked:
+            entries.add_entry(loan_id, entry)
+        session.commit()
+
+    report = close_book(ws, AS_OF, 1)
+
+    assert report.loans_reclosed == 1 and report.not_reclosed == {}
+    assert sorted(report.corrected) == CLOSED
+    for day in CLOSED:
+        _matches(_row(ws, day, loan_id), never[day])  # as corrected: never paid
+        _matches(_row(ws, day, loan_id, as_known=CLOSED[-1]), stood[day])  # as reported
+    # the recharge charged on the open day what the payment had avoided
+    assert _row(ws, AS_OF, loan_id)["penalty"] == never[AS_OF].penalty
+    assert close_book(ws, AS_OF, 1).already_closed
+    assert [v.version for v in snapshot_versions(ws.snapshots_dir, CLOSED[0])] == [1, 2]

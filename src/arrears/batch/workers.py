@@ -32,7 +32,7 @@ from arrears.domain.account import (
     state_of,
     status_of,
 )
-from arrears.domain.backdating import reclose
+from arrears.domain.backdating import Reclosed, reclose, restate_reversed, reversed_since
 from arrears.domain.cases import Recovery, ended_on, recovery_of
 from arrears.domain.errors import DomainError
 from arrears.domain.products import Catalog
@@ -63,11 +63,13 @@ class SliceResult:
     legs: list[LegRow] = field(default_factory=list)
     carried: list[CarriedRow] = field(default_factory=list)  # the active loans, carried on
     resumed: int = 0  # loans resumed from their carried state (the others were replayed)
-    # loans re-closed from a back-dated payment's value date: loan -> (value date, the
-    # last day closed before); their states of those days are in ``tables``
+    # loans re-closed from a back-dated payment's value date, or from the day of a
+    # payment reversed since: loan -> (that day, the last day closed before); their
+    # states of those days are in ``tables``
     reclosed: dict[str, tuple[date, date]] = field(default_factory=dict)
-    # loans with a back-dated payment that could not be re-closed (the reason): their
-    # payment was posted on the first open day, as before
+    # loans with a back-dated payment (or a reversal of a closed day's payment) that
+    # could not be re-closed (the reason): the payment was posted on the first open day,
+    # as before (the reversal stands; only the closed days keep their old snapshots)
     not_reclosed: dict[str, str] = field(default_factory=dict)
     # each recorded day's snapshot rows, built as Arrow tables in the worker
     tables: dict[date, list[pa.Table]] = field(default_factory=lambda: defaultdict(list))
@@ -200,13 +202,20 @@ def _reclose_backdated(
     if not late or acc.closed_through <= acc.terms.disbursed_on:
         return acc, payments, [], None
     redo = reclose(acc, [p for p in late if p.paid_on > acc.terms.disbursed_on], job.catalog)
+    done = {e.ref for e in redo.entries}
+    left = [p for p in payments if p.ref not in done]
+    return redo.account, left, _kept(redo), redo.value_date
+
+
+def _kept(redo: Reclosed) -> list[DayState]:
+    """The re-closed states a snapshot holds: while the loan is active, and on the day
+    it stops being so."""
     kept, previous = [], redo.previous
     for s in redo.states:
         if s.status == "active" or previous == "active":
             kept.append(s)
         previous = s.status
-    done = {e.ref for e in redo.entries}
-    return redo.account, [p for p in payments if p.ref not in done], kept, redo.value_date
+    return kept
 
 
 def _record_single_days(
@@ -272,6 +281,9 @@ def _close_accounts(job: Job, book: Book) -> SliceResult:
         through = acc.closed_through
         try:
             acc, payments, corrected, value_date = _reclose_backdated(acc, job, payments)
+            if value_date is None and (refunded := reversed_since(acc)):
+                restated = restate_reversed(acc, refunded, job.catalog)
+                corrected, value_date = _kept(restated), restated.value_date
         except (DomainError, ValueError) as exc:
             out.not_reclosed[lid] = str(exc)
             corrected, value_date = [], None

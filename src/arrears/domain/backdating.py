@@ -20,6 +20,11 @@ so that its balances, its cost-cap measure and its principal-days past due equal
 of the loan closed again, and the day states from the value date through the last
 closed day are that loan's (each a new version of that day's snapshot).
 
+A payment of a closed day reversed since (a refund or chargeback, booked on the first
+open day with the charges the payment had avoided: ``services.payment_reversal``) needs
+no further entry; ``restate_reversed`` gives the states of its closed days as corrected,
+closed again without it.
+
 A correction that would change a write-off (a loan the charge-off rule wrote off that
 the payment would have kept on the book, or the reverse) cannot be booked by adding
 entries: ``DomainError``, and the caller books the payment as before (on the first open
@@ -106,40 +111,8 @@ def reclose(acc: LoanAccount, payments: Sequence[Payment], catalog: Catalog) -> 
                 f"day after disbursement ({acc.terms.disbursed_on} to {through})"
             )
     entries = acc.ledger.entries
-    if not entries or entries[0].kind is not EntryKind.DISBURSEMENT:
-        raise ValueError(f"loan {acc.loan_id}: re-closing needs the whole stored ledger")
     value_date = late[0].paid_on
-    start = _restart(entries, value_date)
-    again = resume_account(
-        acc.loan_id,
-        acc.product,
-        acc.terms,
-        acc.schedule,
-        replay(acc.loan_id, [e for e in entries if e.posted_on < start], acc.currency),
-        start - ONE_DAY,
-    )
-    by_day: dict[date, tuple[list[Payment], list[Posting]]] = {}
-    for e in entries:
-        if start <= e.posted_on <= through and is_event(e):
-            pays, posts = by_day.setdefault(e.posted_on, ([], []))
-            if e.kind is EntryKind.PAYMENT:
-                pays.append(Payment(e.ref, e.posted_on, e.amount))
-            else:
-                posts.append(partial(_post_again, e))
-    for p in late:
-        by_day.setdefault(p.paid_on, ([], []))[0].append(p)
-    states: list[DayState] = []
-    previous = "active"
-    for day in sorted(by_day):
-        again, recorded = advance(again, day - ONE_DAY, (), catalog, value_date)
-        states += recorded
-        if day == value_date and again.closed_through >= acc.terms.disbursed_on:
-            previous = status_of(again)
-        again = close_day(again, day, *by_day[day])
-        if day >= value_date:
-            states.append(state_of(again, catalog))
-    again, recorded = advance(again, through, (), catalog, value_date)
-    states += recorded
+    again, states, previous, start = _close_again(acc, value_date, late, set(), catalog)
     new = _corrections(acc, again, late, start, value_date)
     ledger = _post_in_order(acc.ledger, new)
     later = [e for e in entries if e.posted_on > through]  # booked for the open day
@@ -158,6 +131,92 @@ def reclose(acc: LoanAccount, payments: Sequence[Payment], catalog: Catalog) -> 
     )
     appended = ledger.entries[len(entries) :]
     return Reclosed(account, appended, tuple(states), value_date, previous)
+
+
+def reversed_since(acc: LoanAccount) -> list[str]:
+    """The payments of closed days that reversals booked since (dated after
+    ``acc.closed_through``, on the first open day) reverse, in ledger order."""
+    through, ledger = acc.closed_through, acc.ledger
+    out = []
+    for e in ledger.entries:
+        if e.kind is EntryKind.REVERSAL and e.posted_on > through and e.reverses:
+            paid = ledger.entry(e.reverses)
+            if paid is not None and paid.kind is EntryKind.PAYMENT and paid.posted_on <= through:
+                out.append(paid.ref)
+    return out
+
+
+def restate_reversed(acc: LoanAccount, refs: Sequence[str], catalog: Catalog) -> Reclosed:
+    """The loan's day states from the day of the first of the payments ``refs`` through
+    ``acc.closed_through`` as corrected by their reversals, booked since on the first
+    open day (``services.payment_reversal``, whose recharge already charges what each
+    payment avoided): the days closed again without them. ``account`` and ``entries``
+    are ``acc`` and nothing: the ledger needs no further entry. Raises ``ValueError``
+    when a ref is no payment of a closed day, ``DomainError`` when the loan cannot be
+    closed again without them."""
+    days = []
+    for ref in refs:
+        paid = acc.ledger.entry(ref)
+        if paid is None or paid.kind is not EntryKind.PAYMENT:
+            raise ValueError(f"loan {acc.loan_id}: {ref!r} is no payment of its ledger")
+        if not acc.terms.disbursed_on < paid.posted_on <= acc.closed_through:
+            raise ValueError(
+                f"loan {acc.loan_id}: payment {ref} of {paid.posted_on} is not in a "
+                f"closed day (closed through {acc.closed_through})"
+            )
+        days.append(paid.posted_on)
+    if not days:
+        raise ValueError(f"loan {acc.loan_id}: no reversed payment to restate")
+    first = min(days)
+    _, states, previous, _ = _close_again(acc, first, (), set(refs), catalog)
+    return Reclosed(acc, (), tuple(states), first, previous)
+
+
+def _close_again(
+    acc: LoanAccount,
+    value_date: date,
+    added: Sequence[Payment],
+    left_out: set[str],
+    catalog: Catalog,
+) -> tuple[LoanAccount, list[DayState], str, date]:
+    """``acc`` closed again from ``value_date`` through its last closed day, with the
+    ``added`` payments on their days and the stored events but ``left_out`` on theirs:
+    the account, its states from ``value_date``, its status the day before, and the
+    day it was closed again from (``_restart``)."""
+    through, entries = acc.closed_through, acc.ledger.entries
+    if not entries or entries[0].kind is not EntryKind.DISBURSEMENT:
+        raise ValueError(f"loan {acc.loan_id}: re-closing needs the whole stored ledger")
+    start = _restart(entries, value_date)
+    again = resume_account(
+        acc.loan_id,
+        acc.product,
+        acc.terms,
+        acc.schedule,
+        replay(acc.loan_id, [e for e in entries if e.posted_on < start], acc.currency),
+        start - ONE_DAY,
+    )
+    by_day: dict[date, tuple[list[Payment], list[Posting]]] = {value_date: ([], [])}
+    for e in entries:
+        if start <= e.posted_on <= through and is_event(e) and e.ref not in left_out:
+            pays, posts = by_day.setdefault(e.posted_on, ([], []))
+            if e.kind is EntryKind.PAYMENT:
+                pays.append(Payment(e.ref, e.posted_on, e.amount))
+            else:
+                posts.append(partial(_post_again, e))
+    for p in added:
+        by_day.setdefault(p.paid_on, ([], []))[0].append(p)
+    states: list[DayState] = []
+    previous = "active"
+    for day in sorted(by_day):
+        again, recorded = advance(again, day - ONE_DAY, (), catalog, value_date)
+        states += recorded
+        if day == value_date and again.closed_through >= acc.terms.disbursed_on:
+            previous = status_of(again)
+        again = close_day(again, day, *by_day[day])
+        if day >= value_date:
+            states.append(state_of(again, catalog))
+    again, recorded = advance(again, through, (), catalog, value_date)
+    return again, states + recorded, previous, start
 
 
 def _restart(entries: Iterable[Entry], value_date: date) -> date:
