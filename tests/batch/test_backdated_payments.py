@@ -186,6 +186,13 @@ def test_a_back_dated_payment_corrects_the_closed_days_and_keeps_what_was_report
     before_it = ["--as-known", str(CLOSED[0]), "--workspace", str(ws.root)]
     early = CliRunner().invoke(app, ["snapshot", "--as-of", str(CLOSED[-1]), *before_it])
     assert early.exit_code == 1 and "not yet reported" in early.output
+    listed = CliRunner().invoke(
+        app, ["snapshot", "--as-of", str(CLOSED[-1]), "--versions", "--workspace", str(ws.root)]
+    )
+    assert listed.exit_code == 0, listed.output
+    rows = [line.split("│")[1:3] for line in listed.output.splitlines() if line.startswith("│")]
+    versions = [(n.strip(), known.strip()) for n, known in rows]
+    assert versions == [("1", str(CLOSED[-1])), ("2", str(AS_OF))]
 
     # a rerun changes nothing: no entry, no version, the same bytes
     with ws.engine.connect() as conn:

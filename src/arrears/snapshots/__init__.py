@@ -200,7 +200,9 @@ def snapshot_as_known(folder: Path, as_of: date, as_known: date | None = None) -
             f"the snapshot of {as_of} was not yet reported on {as_known} "
             f"(first known on {versions[0].known_on})"
         )
-    return known[-1].path
+    # the latest version is the day's file itself (what a writer that keeps no versions,
+    # such as the batch engine, replaces)
+    return path if known[-1] == versions[-1] else known[-1].path
 
 
 def publish_version(folder: Path, as_of: date, source: Path, known_on: date) -> Path:
