@@ -28,16 +28,19 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    cast,
     delete,
     exists,
     false,
     func,
     literal,
     not_,
+    null,
     or_,
     select,
     true,
     type_coerce,
+    union_all,
 )
 from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
@@ -301,19 +304,32 @@ def _ranked_rows(
     # checked only when it comes up (``_best``); blocked, it goes back at its own rank
     known_debtors = contactable.known if contactable is not None else frozenset()
     keyed = []
+    by_class = contactable.by_class if contactable is not None else {}
+    default_factor = one - weight + weight * default_risk
     for n, r in enumerate(rows):  # by position: a row's attributes cost a lookup each
         rank = r[_TIER]
         unsure = -1
         if contact_rank < rank:
             if r[2] in known_debtors:
                 rank, unsure = contact_rank, rank
-            elif contactable.allowed(r):  # type: ignore[union-attr]
-                rank = contact_rank
-        risk = risks.get(r[1])
-        known = default_risk if risk is None else risk
-        factor = factors.get(known)
-        if factor is None:
-            factor = factors[known] = one - weight + weight * known
+            else:
+                # ``_Contactable.allowed`` of a debtor the store knows nothing about:
+                # its class's verdict, looked up here once known (a call a row costs
+                # more than the lookup), checked by ``allowed`` the first time
+                mobile = r[_MOBILE]
+                ok = by_class.get((r[_ZONE], None if mobile is None else bool(mobile)))
+                if ok is None:
+                    ok = contactable.allowed(r)  # type: ignore[union-attr]
+                if ok:
+                    rank = contact_rank
+        risk: Decimal | None = risks.get(r[1]) if risks else None
+        if risk is None:
+            factor = default_factor
+        else:
+            found = factors.get(risk)
+            if found is None:
+                found = factors[risk] = one - weight + weight * risk
+            factor = found
         value = (r[3] * factor).quantize(CENT)
         keyed.append((rank, -value, -r[4], r[0], n, value, risk, unsure))
     top = _best(keyed, rows, contactable, upto)
@@ -453,21 +469,32 @@ class _Contactable:
             ids = sorted(known)
             on = moment.astimezone(UTC).date()
             self.inputs = GateInputs(zones=known, blacklist=listed)
-            # what ``GateInputs.add_holds`` and ``load_history`` read, as columns
+            # what ``GateInputs.add_holds`` and ``load_history`` read, as columns; each
+            # only for the debtors whose row says they have some (``_with_gate_columns``
+            # asks the same of the store: a hold in force on the day, an allowed contact
+            # since the same moment), so a window with no hold in force, or no contact
+            # in the gate's history, costs no round trip for it
             connection = session.connection()
-            held = connection.execute(
-                select(*_HOLD_COLUMNS).where(
-                    _among(session, HoldRow.customer_id, ids), _in_force(on)
+            held_ids = sorted({r[2] for r in rows if r[_HELD]})
+            if held_ids:
+                held = connection.execute(
+                    select(*_HOLD_COLUMNS).where(
+                        _among(session, HoldRow.customer_id, held_ids), _in_force(on)
+                    )
                 )
-            )
-            self.inputs.add_holds(held, on)  # type: ignore[arg-type]
+                self.inputs.add_holds(held, on)  # type: ignore[arg-type]
+            contacted_ids = sorted({r[2] for r in rows if r[_CONTACTED]})
             since = moment - timedelta(days=history)
-            for a in connection.execute(
-                select(*_HISTORY_COLUMNS).where(
-                    _among(session, ContactAttempt.customer_id, ids),
-                    ContactAttempt.allowed.is_(True),
-                    ContactAttempt.at > since,
+            for a in (
+                connection.execute(
+                    select(*_HISTORY_COLUMNS).where(
+                        _among(session, ContactAttempt.customer_id, contacted_ids),
+                        ContactAttempt.allowed.is_(True),
+                        ContactAttempt.at > since,
+                    )
                 )
+                if contacted_ids
+                else ()
             ):
                 attempt = Attempt(
                     a.attempt_id, a.customer_id, a.loan_id, a.channel, _aware(a.at),
@@ -607,47 +634,7 @@ def annotate(
     promise, pending callback, the gate's verdict on a call now, and next action."""
     if not items:
         return items
-    ids = [i.case_id for i in items]
-    # columns through Core, not ORM objects: a queue page reads 50 of each on every request
-    connection = session.connection()
-    # the latest contact made by now (not one the strategy dated later)
-    last_ids = select(func.max(ContactAttempt.id)).where(
-        _among(session, ContactAttempt.case_id, ids), ContactAttempt.at <= moment
-    )
-    last = {
-        a.case_id: a
-        for a in connection.execute(
-            select(
-                ContactAttempt.case_id,
-                ContactAttempt.at,
-                ContactAttempt.channel,
-                ContactAttempt.outcome,
-                ContactAttempt.allowed,
-                ContactLog.disposition,
-            )
-            .outerjoin(ContactLog, ContactLog.contact_attempt_id == ContactAttempt.id)
-            .where(ContactAttempt.id.in_(last_ids.group_by(ContactAttempt.case_id)))
-        )
-    }
-    promises: dict[int, Any] = {}
-    for p in connection.execute(
-        select(Promise.id, Promise.case_id, Promise.amount, Promise.due_date, Promise.status)
-        .where(
-            _among(session, Promise.case_id, ids),
-            or_(
-                Promise.status == "pending",
-                and_(Promise.status == "broken", Promise.due_date >= today - timedelta(days=7)),
-            ),
-        )
-        .order_by(Promise.due_date, Promise.id)
-    ):
-        if p.case_id not in promises or p.status == "pending":
-            promises[p.case_id] = p
-    callbacks = dict(
-        connection.execute(
-            pending_callbacks().where(_among(session, ContactLog.case_id, ids))
-        ).all()
-    )
+    last, promises, callbacks = _page_facts(session, [i.case_id for i in items], moment, today)
     missing = [i for i in items if i.contactable is None]
     verdicts = (
         gate_verdicts(
@@ -685,6 +672,108 @@ def annotate(
         object.__setattr__(done, "next_action", _next_action(done, moment, today))
         out.append(done)
     return out
+
+
+# ``_page_facts``' columns: which part a row is of, the case, then each part's own
+_FACT_LAST, _FACT_PROMISE, _FACT_CALLBACK = 0, 1, 2
+
+
+def _page_facts(
+    session: Session, ids: list[int], moment: datetime, today: date
+) -> tuple[dict[int, Any], dict[int, Any], dict[int, datetime]]:
+    """For the cases ``ids`` of a page: the latest contact made by ``moment`` (not one
+    the strategy dated later) with its logged disposition, the pending promise (the
+    last by due date and id) or else the earliest one broken in the last seven days,
+    and the pending callback's time. One round trip (``_page_facts_query``)."""
+    params = {"ids": ids, "moment": moment, "broken_since": today - timedelta(days=7)}
+    query = _page_facts_query(session.get_bind().dialect.name)
+    rows = session.connection().execute(query, params).all()
+    last: dict[int, Any] = {}
+    promises: dict[int, Any] = {}
+    callbacks: dict[int, datetime] = {}
+    found = []
+    for r in rows:
+        if r[0] == _FACT_LAST:
+            last[r[1]] = _LastContact(*r[2:7])
+        elif r[0] == _FACT_CALLBACK:
+            callbacks[r[1]] = r[11]
+        else:
+            found.append(_PagePromise(r[7], r[1], r[8], r[9], r[10]))
+    # a pending promise wins over a broken one, the later pending over the earlier
+    for p in sorted(found, key=lambda p: (p.due_date, p.id)):
+        if p.case_id not in promises or p.status == "pending":
+            promises[p.case_id] = p
+    return last, promises, callbacks
+
+
+@functools.cache
+def _page_facts_query(dialect: str) -> Any:
+    """``_page_facts``' statement, built once per dialect (its values are parameters:
+    ``ids``, ``moment``, ``broken_since``): the three selects as one UNION ALL, each
+    row tagged with its part, the rest of a part's columns NULL of the right type."""
+
+    def typed(column: Any) -> Any:
+        # cast: PostgreSQL types a UNION's column from its branches two at a time, and
+        # two bare NULLs make text, which matches no timestamp or number after them
+        return cast(null(), column.type)
+
+    def among(column: Any) -> Any:
+        # as ``_among``: one array parameter on PostgreSQL
+        if dialect == "postgresql":
+            return column == any_(bindparam("ids", type_=postgresql.ARRAY(column.type)))
+        return column.in_(bindparam("ids", expanding=True))
+
+    moment = bindparam("moment", type_=ContactAttempt.at.type)
+    last_ids = select(func.max(ContactAttempt.id)).where(
+        among(ContactAttempt.case_id), ContactAttempt.at <= moment
+    )
+    contact: tuple[Any, ...] = (ContactAttempt.at, ContactAttempt.channel, ContactAttempt.outcome)
+    contact += (ContactAttempt.allowed, ContactLog.disposition)
+    promise = (Promise.id, Promise.amount, Promise.due_date, Promise.status)
+    last_part = select(
+        literal(_FACT_LAST), ContactAttempt.case_id, *contact,
+        *(typed(c) for c in promise), typed(ContactLog.callback_at),
+    )  # fmt: skip
+    last_part = last_part.outerjoin(
+        ContactLog, ContactLog.contact_attempt_id == ContactAttempt.id
+    ).where(ContactAttempt.id.in_(last_ids.group_by(ContactAttempt.case_id)))
+    promise_part = select(
+        literal(_FACT_PROMISE), Promise.case_id, *(typed(c) for c in contact), *promise,
+        typed(ContactLog.callback_at),
+    ).where(
+        among(Promise.case_id),
+        or_(
+            Promise.status == "pending",
+            and_(
+                Promise.status == "broken",
+                Promise.due_date >= bindparam("broken_since", type_=Promise.due_date.type),
+            ),
+        ),
+    )  # fmt: skip
+    pending = pending_callbacks().where(among(ContactLog.case_id)).subquery()
+    callback_part = select(
+        literal(_FACT_CALLBACK), pending.c.case_id, *(typed(c) for c in contact),
+        *(typed(c) for c in promise), pending.c.callback_at,
+    )  # fmt: skip
+    return union_all(last_part, promise_part, callback_part)
+
+
+@dataclass(frozen=True)
+class _LastContact:
+    at: datetime
+    channel: str
+    outcome: str
+    allowed: bool
+    disposition: str | None
+
+
+@dataclass(frozen=True)
+class _PagePromise:
+    id: int
+    case_id: int
+    amount: Decimal
+    due_date: date
+    status: str
 
 
 @dataclass(frozen=True)
