@@ -5,6 +5,7 @@ on its value date, corrections on the first open day), never by rewriting one.""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -18,9 +19,10 @@ from arrears.domain.account import (
     open_account,
 )
 from arrears.domain.backdating import reclose
-from arrears.domain.ledger import Account, EntryKind, legs_sum
+from arrears.domain.ledger import Account, EntryKind, legs_sum, replay
 from arrears.domain.products import load_catalog
 from arrears.domain.schedule import LoanTerms
+from arrears.services.payment_reversal import reverse_payment
 
 D = Decimal
 CAT = load_catalog()
@@ -93,3 +95,30 @@ def test_only_back_dated_payments_after_disbursement_are_taken():
         reclose(acc, [Payment("p9", THROUGH + ONE, D("10.00"))], CAT)
     with pytest.raises(ValueError, match="not in a closed day"):
         reclose(acc, [Payment("p9", TERMS.disbursed_on, D("10.00"))], CAT)
+
+
+def test_a_back_dated_payment_reversed_later_leaves_the_loan_as_if_never_paid():
+    """The payment booked on its value date is what a later refund reverses: the
+    reversal's recharge counts the corrections, so the loan ends as if never paid."""
+    installment = _closed([]).schedule[0].amount
+    paid = Payment("p1", DUE + 2 * ONE, installment)
+    redo = reclose(_closed([]), [paid], CAT)
+    acc, _ = advance(redo.account, THROUGH + ONE)  # the close that booked it
+    booked = reverse_payment(
+        acc.loan_id,
+        acc.currency,
+        acc.product,
+        acc.terms,
+        acc.schedule,
+        acc.ledger.entries,
+        acc.closed_through,
+        "p1",
+        memo="refund",
+    )
+    assert {e.ref for e in booked} >= {"rev:p1", "recharge:p1"}
+    ledger = replay(acc.loan_id, [*acc.ledger.entries, *booked], acc.currency)
+
+    after, _ = advance(replace(acc, ledger=ledger), THROUGH + 2 * ONE)
+    never, _ = advance(_closed([]), THROUGH + 2 * ONE)
+    assert dict(after.ledger.balances) == dict(never.ledger.balances)
+    assert charges_to_date(after.ledger) == charges_to_date(never.ledger)
