@@ -135,15 +135,19 @@ def reclose(acc: LoanAccount, payments: Sequence[Payment], catalog: Catalog) -> 
 
 def reversed_since(acc: LoanAccount) -> list[str]:
     """The payments of closed days that reversals booked since (dated after
-    ``acc.closed_through``, on the first open day) reverse, in ledger order."""
+    ``acc.closed_through``, on the first open day) reverse, in ledger order. What was
+    booked since the last close is the ledger's tail, so only the tail is read (a close
+    costs nothing more for the loans nobody touched)."""
     through, ledger = acc.closed_through, acc.ledger
     out = []
-    for e in ledger.entries:
-        if e.kind is EntryKind.REVERSAL and e.posted_on > through and e.reverses:
+    for e in reversed(ledger.entries):
+        if e.posted_on <= through:
+            break
+        if e.kind is EntryKind.REVERSAL and e.reverses:
             paid = ledger.entry(e.reverses)
             if paid is not None and paid.kind is EntryKind.PAYMENT and paid.posted_on <= through:
                 out.append(paid.ref)
-    return out
+    return out[::-1]
 
 
 def restate_reversed(acc: LoanAccount, refs: Sequence[str], catalog: Catalog) -> Reclosed:
