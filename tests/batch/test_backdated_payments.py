@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -261,3 +261,53 @@ def test_a_payment_reversed_after_its_days_were_closed_gives_them_a_new_version(
     assert _row(ws, AS_OF, loan_id)["penalty"] == never[AS_OF].penalty
     assert close_book(ws, AS_OF, 1).already_closed
     assert [v.version for v in snapshot_versions(ws.snapshots_dir, CLOSED[0])] == [1, 2]
+
+
+def test_the_corrected_book_is_the_book_closed_with_the_payments_on_time(
+    engine: Engine, tmp_path: Path, book: Path
+):
+    """Every loan owing on the day before VALUE_DATE gets a back-dated payment of a third
+    of what it owed (some pay charges only, some reach principal, some leave credit): the
+    corrected snapshots of the closed days and the next day's are, row for row, those of
+    a second store where the payments were known on time."""
+    corrected = _workspace(engine, tmp_path / "late", book)  # the store under test
+    timely = _workspace(
+        create_engine(f"sqlite:///{tmp_path / 'timely.db'}"), tmp_path / "timely", book
+    )
+    for ws in (corrected, timely):
+        close_book(ws, VALUE_DATE - ONE, 1)
+    rows = read_snapshot(timely.snapshots_dir, VALUE_DATE - ONE).to_pylist()
+    owing = [r for r in rows if r["status"] == "active" and r["total_due"] > 0]
+    assert len(owing) > 10
+    payments = [
+        (f"bd-{r['loan_id']}", r["loan_id"], (r["total_due"] / 3).quantize(Decimal("0.01")))
+        for r in owing
+    ]
+    _add(timely, payments)  # known on time
+    for day in CLOSED:
+        for ws in (corrected, timely):
+            close_book(ws, day, 1)
+    _add(corrected, payments)  # known after the three days were closed
+    report = close_book(corrected, AS_OF, 1)
+    close_book(timely, AS_OF, 1)
+
+    assert report.loans_reclosed == len(owing) and report.not_reclosed == {}
+    for day in [*CLOSED, AS_OF]:
+        expected = read_snapshot(timely.snapshots_dir, day)
+        assert read_snapshot(corrected.snapshots_dir, day).equals(expected), day
+
+
+def _add(ws: Workspace, payments: list[tuple[str, str, Decimal]]) -> None:
+    """Payments (ref, loan, amount) dated VALUE_DATE, waiting for the next close."""
+    with Session(ws.engine) as session:
+        for ref, loan_id, amount in payments:
+            session.add(
+                PaymentRow(
+                    payment_ref=ref,
+                    loan_id=loan_id,
+                    paid_on=VALUE_DATE,
+                    amount=amount,
+                    currency="CNY",
+                )
+            )
+        session.commit()

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import partial
-from itertools import permutations
+from itertools import islice, permutations
 
 from arrears.domain.account import (
     LATE_FEE_MEMO,
@@ -313,18 +313,23 @@ def _corrections(
 
 
 def _post_in_order(ledger: Ledger, groups: Sequence[Sequence[Entry]]) -> Ledger:
-    """``ledger`` with the groups' entries posted, in the first order of the groups in
-    which no balance goes below zero on the way (the end is the same in every order)."""
+    """``ledger`` with the groups' entries posted, in the first order in which no balance
+    goes below zero on the way (the end is the same in every order): the groups' own
+    order first, then every other order of the entries (a handful: the payments and one
+    correction per kind), up to ``_ORDERS`` of them."""
+    entries = [entry for group in groups for entry in group]
     error: DomainError | None = None
-    for order in permutations(groups):
+    for order in islice(permutations(entries), _ORDERS):
         out = ledger
         try:
-            for group in order:
-                for entry in group:
-                    out = post(out, entry).ledger
+            for entry in order:
+                out = post(out, entry).ledger
         except DomainError as exc:
             error = exc
             continue
         return out
     assert error is not None
     raise error
+
+
+_ORDERS = 5040  # 7!: every order of up to seven entries
