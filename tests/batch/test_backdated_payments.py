@@ -268,8 +268,8 @@ def test_the_corrected_book_is_the_book_closed_with_the_payments_on_time(
 ):
     """Every loan owing on the day before VALUE_DATE gets a back-dated payment of a third
     of what it owed (some pay charges only, some reach principal, some leave credit): the
-    corrected snapshots of the closed days and the next day's are, row for row, those of
-    a second store where the payments were known on time."""
+    corrected snapshots of the closed days and the next two days' are, row for row, those
+    of a second store where the payments were known on time."""
     corrected = _workspace(engine, tmp_path / "late", book)  # the store under test
     timely = _workspace(
         create_engine(f"sqlite:///{tmp_path / 'timely.db'}"), tmp_path / "timely", book
@@ -292,7 +292,10 @@ def test_the_corrected_book_is_the_book_closed_with_the_payments_on_time(
     close_book(timely, AS_OF, 1)
 
     assert report.loans_reclosed == len(owing) and report.not_reclosed == {}
-    for day in [*CLOSED, AS_OF]:
+    # and the next close resumes the corrected loans from the state carried forward
+    for ws in (corrected, timely):
+        close_book(ws, AS_OF + ONE, 1)
+    for day in [*CLOSED, AS_OF, AS_OF + ONE]:
         expected = read_snapshot(timely.snapshots_dir, day)
         assert read_snapshot(corrected.snapshots_dir, day).equals(expected), day
 
