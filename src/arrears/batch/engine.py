@@ -112,7 +112,9 @@ def fall_due(schedule: Table, accounts: Table, today: Today) -> tuple[Table, Tab
     live = accounts.filter(~accounts.written_off).select("loan_id")
     fell = schedule.filter(schedule.due == today).semi_join(live, "loan_id")
     totals = fell.group_by("loan_id").agg(
-        fell_principal=fell.principal.sum(), fell_interest=fell.interest.sum()
+        fell_principal=fell.principal.sum(),
+        fell_interest=fell.interest.sum(),
+        fell_last=fell.seq.max(),
     )
     return fell, totals
 
@@ -127,8 +129,9 @@ def open_accounts(inputs: Inputs, fell_totals: Table, today: Today) -> Table:
     )
     a = left_join(left_join(acc, fell_totals, ["loan_id"]), paid, ["loan_id"])
     a = a.select(
-        *[c for c in acc.columns if c != "paid_today"],
+        *[c for c in acc.columns if c not in ("paid_today", "fell_seq")],
         has_fell=a.fell_principal.notnull(),
+        fell_seq=ibis.coalesce(a.fell_last, a.fell_seq),
         fell_principal=a.fell_principal.fill_null(0),
         fell_interest=a.fell_interest.fill_null(0),
         paid_today=a.paid_today_new.fill_null(0),
@@ -322,13 +325,16 @@ def late_fees(a: Table, dues: Table, today: Today) -> Table:
 
 def assess_dues(dues: Table, accounts: Table, today: Today) -> Table:
     """Per loan: owed principal and interest, the part past grace and the oldest unpaid
-    installment."""
-    params = accounts.select("loan_id", "grace", "tolerance")
+    installment; ``rs_blocked``: how many installments hold a restructured loan's mark
+    (unpaid past grace, or unpaid among the last ``rs_on_time`` fallen due)."""
+    params = accounts.select("loan_id", "grace", "tolerance", "fell_seq", "rs_on_time")
     j = dues.join(params, "loan_id")
     owed = j.principal + j.interest
     past_grace = (today - j.due) > j.grace
     unpaid = (j.due < today) & (owed > j.tolerance)
+    blocking = (owed > j.tolerance) & (past_grace | (j.seq > j.fell_seq - j.rs_on_time))
     return j.group_by("loan_id").agg(
+        rs_blocked=ibis.ifelse(blocking, 1, 0).sum(),
         principal_due=j.principal.sum(),
         interest_due=j.interest.sum(),
         overdue_principal=ibis.ifelse(past_grace, j.principal, 0).sum(),
@@ -475,10 +481,46 @@ def charge_off(a: Table, dpd: ir.IntegerValue) -> Table:
     )
 
 
+def went_late(a: Table, owing: Table, today: Today) -> Table:
+    """``rs_late_seq`` of restructured loans moved to their installment due after the
+    restructuring whose grace ended yesterday with more than the tolerance unpaid: it
+    was not paid on time, so the on-time streak counts from after it."""
+    params = a.filter(a.rs_on.notnull()).select("loan_id", "rs_on", "grace", "tolerance")
+    j = owing.join(params, "loan_id")
+    late = j.filter(
+        (j.due > j.rs_on)
+        & ((today - j.due) == j.grace + 1)
+        & (j.principal + j.interest > j.tolerance)
+    )
+    latest = late.group_by("loan_id").agg(late_seq=late.seq.max())
+    a = left_join(a, latest, ["loan_id"])
+    return a.mutate(rs_late_seq=ibis.coalesce(a.late_seq, a.rs_late_seq)).drop("late_seq")
+
+
+def observe(a: Table, today: Today) -> Table:
+    """The restructured mark clears ``today`` (``rs_cleared``) when its observation
+    period has ended, the last ``rs_on_time`` installments fallen due since the
+    restructuring were each paid on time (settled now, none of them past grace unpaid
+    since: ``rs_late_seq``) and nothing is past grace unpaid (``rs_blocked``); it is
+    judged on the day's dues after the day's money (``domain.observation``)."""
+    k = a.rs_on_time
+    clears = (
+        a.rs_on.notnull()
+        & a.rs_cleared.isnull()
+        & (today >= a.rs_end)
+        & (a.fell_seq - a.rs_first_seq.fill_null(a.fell_seq + 1) + 1 >= k)
+        & (a.rs_blocked == 0)
+        & (a.rs_late_seq.isnull() | (a.rs_late_seq <= a.fell_seq - k))
+    )
+    return a.mutate(rs_cleared=ibis.ifelse(clears, today.cast("int32"), a.rs_cleared))
+
+
 def assess(a: Table, today: Today, catalog: Catalog) -> Table:
     """DPD, bucket, five-tier class, first-payment default and status ``today``; the
-    recoveries of loans written off, and the charge-off of loans reaching the rule."""
-    a = recover(a)
+    recoveries of loans written off, and the charge-off of loans reaching the rule. A
+    restructured loan (``rs_on``) is at least its floor (``rs_floor``) until its mark
+    clears (``observe``), unless repaid."""
+    a = observe(recover(a), today)
     # a written-off loan has no dues left: it counts from the installment it was written
     # off with, and is 损失 whatever its DPD
     oldest_due = ibis.ifelse(a.written_off, a.anchor_due, a.oldest_due)
@@ -498,13 +540,22 @@ def assess(a: Table, today: Today, catalog: Catalog) -> Table:
         ((owed == 0) & (a.last_due <= today), "closed"),
         else_="active",
     )
-    a = a.mutate(dpd=dpd)
+    a = a.mutate(dpd=dpd, status=status)
+    marked = (
+        a.rs_on.notnull()
+        & (a.rs_on <= today)
+        & (a.rs_cleared.isnull() | (today < a.rs_cleared))
+        & (a.status != "closed")
+    )
+    rank = _case(a.dpd, class_edges, list(range(len(classes))))
+    rank = ibis.ifelse(marked, ibis.greatest(rank, a.rs_floor.cast("int64")), rank)
     return a.mutate(
         as_of=today.cast("int32"),
-        status=status,
         bucket=_case(a.dpd, edges, names),
         bucket_index=_case(a.dpd, edges, list(range(len(names)))).cast("int16"),
-        loan_class=ibis.ifelse(a.written_off, "loss", _case(a.dpd, class_edges, classes)),
+        loan_class=ibis.ifelse(
+            a.written_off, "loss", ibis.cases(*[(rank == i, c) for i, c in enumerate(classes)])
+        ),
         first_payment_default=(a.dpd > 0) & (oldest_seq.fill_null(0) == 1),
     )
 
@@ -534,6 +585,7 @@ def new_accounts(loans: Table, today: Today, catalog: Catalog) -> Table:
         "not_due": new.principal,
         "anchor_due": None,
         "anchor_seq": None,
+        **dict.fromkeys(("rs_on", "rs_end", "rs_cleared", "rs_first_seq", "rs_late_seq")),
     }
     columns: dict[str, Any] = {}
     for name, dtype in [*ACCOUNTS_TYPES, ("prev_dpd", "int32"), ("prev_bucket_index", "int16")]:
@@ -602,8 +654,8 @@ def close_day_tables(
     fell, fell_totals = fall_due(inputs.schedule, inputs.accounts, today)
     owing = inputs.dues.union(fell.select("loan_id", "seq", "due", "principal", "interest"))
     opened = post_unposted(with_lpr(open_accounts(inputs, fell_totals, today), catalog), today)
-    a = keep(late_fees(opened, owing, today))
-    rows = waterfall(a, owing)
+    a = keep(went_late(late_fees(opened, owing, today), owing, today))
+    rows = keep(waterfall(a, owing))
     per_loan, per_installment = settle(rows)
     dues = keep(remaining_dues(owing, per_installment))
     owed = assess_dues(dues, a, today)
@@ -619,13 +671,14 @@ def close_day_tables(
         interest_due=a.interest_due_right.fill_null(zero),
         overdue_principal=a.overdue_principal_right.fill_null(zero),
         overdue_interest=a.overdue_interest_right.fill_null(zero),
+        rs_blocked=a.rs_blocked.fill_null(zero),
     )
-    a = charge(a, today, shape)
+    a = keep(charge(a, today, shape))
     deltas = a.select(
         "loan_id", "written_off", "fee_new", "bp_new", "bc_new", "pen_new", "comp_new",
         "paid_today", "available",
     )  # fmt: skip
-    a = assess(a, today, catalog)
+    a = keep(assess(a, today, catalog))
     if any(p.charge_off.active for p in catalog.products.values()):
         # a loan charged off today leaves its dues (the shadow balances hold them)
         dues = dues.anti_join(a.filter(a.written_off), "loan_id")

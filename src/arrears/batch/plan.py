@@ -94,6 +94,7 @@ class Plan:
     def __init__(self, con: Any, engine: str, catalog: Catalog, static: dict[str, ibis.Schema]):
         self.con, self.engine, self.catalog, self.static = con, engine, catalog, static
         self._compiled: dict[DayShape, Compiled] = {}
+        self._frames: dict[str, Any] = {}  # Spark: the checkpointed stages
 
     def build(self, day: int) -> Build:
         catalog = self.catalog
@@ -126,16 +127,19 @@ class Plan:
     def _materialise(self, name: str, sql: str) -> None:
         if self.engine == "duckdb":
             self.con.raw_sql(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
-        else:
-            self._drop(name)
-            self.con.raw_sql(f"CACHE TABLE `{name}` AS {sql}")
+        else:  # a checkpoint: later queries read its rows, not re-plan its query
+            frame = self.con.raw_sql(sql).localCheckpoint(eager=True)
+            frame.createOrReplaceTempView(name)
+            self._frames[name] = frame
 
     def _drop(self, name: str) -> None:
         if self.engine == "duckdb":
             self.con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
         else:
-            self.con.raw_sql(f"UNCACHE TABLE IF EXISTS `{name}`")
-            self.con.raw_sql(f"DROP VIEW IF EXISTS `{name}`")
+            self.con._session.catalog.dropTempView(name)
+            frame = self._frames.pop(name, None)
+            if frame is not None:
+                frame.unpersist()
 
     def _fetch(self, sql: str) -> pa.Table:
         if self.engine == "duckdb":
