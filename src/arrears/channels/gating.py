@@ -128,11 +128,14 @@ def debtor_gate_inputs(
     holds: Iterable[HoldRow] | None = None,
     recent_contacts: bool = True,
     history_days: int = HISTORY_DAYS,
+    consents: bool = True,
 ) -> GateInputs:
     """``load_gate_inputs`` for one debtor whose row the caller has read, for contacts
     to ``recipients``. A caller that has read the debtor's holds (any, in force or not)
-    passes them, and one that knows the debtor has no allowed contact since
-    ``now - history_days`` says ``recent_contacts=False``: only what is left is read."""
+    passes them, one that knows the debtor has no allowed contact since
+    ``now - history_days`` says ``recent_contacts=False``, and one that knows no consent
+    or opt-out was ever recorded for the debtor ``consents=False``: only what is left is
+    read."""
     on = _aware(now).date()
     inputs = GateInputs(
         zones={customer.customer_id: customer.time_zone},
@@ -146,7 +149,8 @@ def debtor_gate_inputs(
     if recent_contacts:
         since = _aware(now) - timedelta(days=history_days)
         inputs.load_history(session, [customer.customer_id], since)
-    inputs.consents = consents_on_record(session, [customer.customer_id], _aware(now))
+    if consents:
+        inputs.consents = consents_on_record(session, [customer.customer_id], _aware(now))
     return inputs
 
 

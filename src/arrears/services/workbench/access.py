@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Row, and_, exists, false, or_, select, tru
 from sqlalchemy.orm import Session
 
 from arrears.services.workbench.errors import Forbidden, NotFound
-from arrears.store.models import CaseRow
+from arrears.store.models import CaseRow, Customer
 from arrears.store.workbench_models import Placement, User
 
 ALL_CASES = frozenset({"manager", "compliance", "admin"})
@@ -103,6 +103,31 @@ def visible_case(session: Session, actor: Actor, case_id: int) -> CaseRow:
             raise NotFound(f"no case {case_id}", "no_case", id=case_id)
         seen[key] = case
     return case
+
+
+def visible_case_and_customer(
+    session: Session, actor: Actor, case_id: int
+) -> tuple[CaseRow, Customer]:
+    """``visible_case`` and the case's customer, read in one statement when the case
+    was not checked yet in this session (the case page needs both)."""
+    seen = session.info.setdefault("visible_cases", {})
+    key = (actor.username, actor.role, case_id)
+    case = seen.get(key)
+    if case is None:
+        found = session.execute(
+            select(CaseRow, Customer)
+            .join(Customer, Customer.customer_id == CaseRow.customer_id)
+            .where(CaseRow.id == case_id, case_scope(session, actor))
+        ).first()
+        if found is None:
+            raise NotFound(f"no case {case_id}", "no_case", id=case_id)
+        case, customer = found
+        seen[key] = case
+        return case, customer
+    debtor = session.get(Customer, case.customer_id)
+    if debtor is None:
+        raise NotFound(f"no case {case_id}", "no_case", id=case_id)
+    return case, debtor
 
 
 def visible_case_of_loan(

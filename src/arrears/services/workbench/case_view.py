@@ -30,10 +30,11 @@ from arrears.domain.products import load_catalog
 from arrears.domain.schedule import Installment
 from arrears.services.clock import as_utc, business_date, utc_now, workspace_time_zone
 from arrears.services.workbench import agencies, arrangements, contacts, legal, notes, promises
-from arrears.services.workbench.access import Actor, visible_case
+from arrears.services.workbench.access import Actor, visible_case_and_customer
 from arrears.services.workbench.holds import holds_of, releasable_holds
 from arrears.services.workbench.masking import mask
 from arrears.services.workbench.visits import visits
+from arrears.store.consent_models import ConsentEntry
 from arrears.store.contact_models import BlacklistEntry, ContactAttempt, Hold, StrategyAssignment
 from arrears.store.db import workspace_of
 from arrears.store.models import CaseRow, ContactPoint, Customer, Loan
@@ -325,6 +326,7 @@ def _presence_query() -> Select[Any]:
         ),
         "blacklisted": BlacklistEntry.value.in_(bindparam("values", expanding=True)),
         "holds": Hold.customer_id == customer_id,
+        "consents": ConsentEntry.customer_id == customer_id,
         "promises": Promise.case_id == case_id,
         "arrangements": Arrangement.case_id == case_id,
         "notes": CaseNote.case_id == case_id,
@@ -355,9 +357,7 @@ def case_view(
     """Everything the case page shows, for ``actor`` (NotFound outside their scope),
     its compliance status under the pack ``pack_name``. ``today`` is the business date
     (default: the date of ``now`` in the workspace's zone, arrears.services.clock)."""
-    case = visible_case(session, actor, case_id)
-    customer = session.get(Customer, case.customer_id)
-    assert customer is not None
+    case, customer = visible_case_and_customer(session, actor, case_id)
     loans = list(
         session.scalars(
             select(Loan).where(Loan.customer_id == case.customer_id).order_by(Loan.loan_id)
@@ -379,6 +379,7 @@ def case_view(
         holds=hold_rows,
         recent_contacts=has["recent_contacts"],
         history_days=history,
+        consents=has["consents"],
     )
     return {
         "case": {
