@@ -6,14 +6,11 @@ tells); the compliance it shows is the gate's on everything read in full
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, select
-from web_support import NOW, Book, make_book
+from sqlalchemy import Engine, select
+from web_support import NOW, Book, make_book, recorded
 
 from arrears.compliance.consent import record_opt_out
 from arrears.services.workbench import case_view, contacts
@@ -27,21 +24,6 @@ from arrears.store.workbench_models import User
 @pytest.fixture
 def book(engine: Engine) -> Book:
     return make_book(engine)
-
-
-@contextmanager
-def recorded(engine: Engine) -> Iterator[list[str]]:
-    """The SQL statements run on ``engine`` inside the block, whitespace folded."""
-    seen: list[str] = []
-
-    def keep(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", keep)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", keep)
 
 
 def _page(book: Book, username: str, case_id: int) -> tuple[dict, list[dict], list[str]]:

@@ -21,12 +21,15 @@ contact hours).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from arrears.domain.ledger import Ledger
 from arrears.domain.operations import accrue, disburse, fall_due
@@ -179,3 +182,18 @@ def log_in(client: TestClient, username: str, password: str = PASSWORD) -> TestC
     assert response.status_code == 200, response.text
     client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
     return client
+
+
+@contextmanager
+def recorded(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements run on ``engine`` inside the block, whitespace folded."""
+    seen: list[str] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)

@@ -4,17 +4,20 @@ a collector's manual call) or for a whole day's treatments at once."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
 from arrears.compliance import Attempt, Gate, Hold, RulePack
 from arrears.compliance.consent import consents_on_record
 from arrears.compliance.gate import normalize_contact
 from arrears.compliance.model import Consent
+from arrears.store.consent_models import ConsentEntry
 from arrears.store.contact_models import BlacklistEntry, ContactAttempt
 from arrears.store.contact_models import Hold as HoldRow
 from arrears.store.models import Customer
@@ -117,6 +120,62 @@ def load_gate_inputs(
         inputs.load_history(session, chunk, since)
         inputs.consents.update(consents_on_record(session, chunk, _aware(now)))
     return inputs
+
+
+@dataclass(frozen=True)
+class OnRecord:
+    """What the store holds about one debtor that a gate reads (``on_record``)."""
+
+    holds_in_force: bool
+    recent_contacts: bool
+    blacklisted: bool
+    consents: bool
+
+
+def on_record(
+    session: Session,
+    customer_id: str,
+    now: datetime,
+    *,
+    recipients: Collection[str | None],
+    history_days: int = HISTORY_DAYS,
+) -> OnRecord:
+    """Whether the debtor has a hold in force on ``now``'s date, an allowed contact
+    since ``now - history_days``, a blacklisted recipient among ``recipients``, an
+    entry in the consent ledger: one query of EXISTS tests (the filters
+    ``debtor_gate_inputs`` reads with), so a caller reads only what is there (most
+    debtors have no hold, no consent entry, no blacklisted number)."""
+    values = sorted({normalize_contact(v) for v in recipients if v})
+    row = session.execute(
+        _on_record_query(),
+        {
+            "customer_id": customer_id,
+            "on": _aware(now).date(),
+            "since": _aware(now) - timedelta(days=history_days),
+            "values": values,
+        },
+    ).one()
+    return OnRecord(*(bool(v) for v in row))
+
+
+@functools.cache
+def _on_record_query() -> Any:
+    """``on_record``'s statement, built once (its values are parameters)."""
+    customer_id: Any = bindparam("customer_id", type_=HoldRow.customer_id.type)
+    on = bindparam("on", type_=HoldRow.placed_on.type)
+    held = and_(
+        HoldRow.customer_id == customer_id,
+        HoldRow.placed_on <= on,
+        or_(HoldRow.released_on.is_(None), HoldRow.released_on > on),
+    )
+    contacted = and_(
+        ContactAttempt.customer_id == customer_id,
+        ContactAttempt.allowed.is_(True),
+        ContactAttempt.at > bindparam("since", type_=ContactAttempt.at.type),
+    )
+    listed = BlacklistEntry.value.in_(bindparam("values", expanding=True))
+    consented = ConsentEntry.customer_id == customer_id
+    return select(*(exists().where(test) for test in (held, contacted, listed, consented)))
 
 
 def debtor_gate_inputs(

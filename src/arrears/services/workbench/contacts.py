@@ -20,7 +20,13 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from arrears.channels.gating import GateInputs, debtor_gate_inputs, history_for, recipient_for
+from arrears.channels.gating import (
+    GateInputs,
+    debtor_gate_inputs,
+    history_for,
+    on_record,
+    recipient_for,
+)
 from arrears.compliance import Attempt, Gate, Verdict, load_pack
 from arrears.services import audit
 from arrears.services.workbench.access import Actor, require_role, workable_case
@@ -118,8 +124,18 @@ def gate_for(
     (``channels.gating``): holds in force, whether the recipient is blacklisted, and
     their allowed contacts that still count toward caps."""
     rules = pack(pack_name)
+    days = history_for(rules)
+    # one query says which of them the debtor has; only those are read
+    has = on_record(session, customer.customer_id, now, recipients=[recipient], history_days=days)
     inputs = debtor_gate_inputs(
-        session, customer, now, recipients=[recipient], history_days=history_for(rules)
+        session,
+        customer,
+        now,
+        recipients=[recipient] if has.blacklisted else (),
+        holds=None if has.holds_in_force else (),
+        recent_contacts=has.recent_contacts,
+        history_days=days,
+        consents=has.consents,
     )
     return inputs.gate(rules, [customer.customer_id])
 
