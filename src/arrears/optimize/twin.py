@@ -631,16 +631,35 @@ def _decide(
     return out
 
 
-def _compile(con: Any, close_inputs: Any, catalog: Any, arms: Sequence[Arm]) -> list[_Compiled]:
+class _ByShape:
+    """The close's ``_Compiled`` per ``DayShape``: days whose SQL differs by more than the
+    day number (a month end, a 31st under 30/360, a leap year under ACT/ACT) get SQL of
+    their own rather than the first day's."""
+
+    def __init__(self, build: Callable[[Any], Any]) -> None:
+        self.build = build
+        self.by_shape: dict[Any, _Compiled] = {}
+
+    def run(self, con: Any, day: Any) -> pa.Table:
+        from arrears.batch.engine import day_shape
+
+        shape = day_shape(day)
+        if shape not in self.by_shape:
+            self.by_shape[shape] = _Compiled(self.build, lambda n: [str(n)])
+        return self.by_shape[shape].run(con, day)
+
+
+def _compile(
+    con: Any, close_inputs: Any, catalog: Any, arms: Sequence[Arm]
+) -> list[_Compiled | _ByShape]:
     """The close's accounts and dues, then each arm's proposals, over the day's tables
     (fixed names: the SQL is the same for every seed)."""
     from arrears.batch.engine import close_day
     from arrears.strategy import proposed_actions
     from arrears.strategy.actions import daily_assignments
 
-    out = [
-        _Compiled(lambda n, k=k: close_day(close_inputs, n, catalog)[k], lambda n: [str(n)])
-        for k in (0, 1)
+    out: list[_Compiled | _ByShape] = [
+        _ByShape(lambda n, k=k: close_day(close_inputs, n, catalog)[k]) for k in (0, 1)
     ]
     inputs, history = con.table("sim_inputs"), con.table("sim_history")
     for a, arm in enumerate(arms):
