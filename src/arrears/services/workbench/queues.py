@@ -345,9 +345,14 @@ def _ranked_rows(
     )
     items = []
     for rank, _, _, case_id, n, value, risk, _unsure in top:
+        row = whole.get(case_id)
+        if row is None:
+            # gone from the list between the two reads (another collector leased it for
+            # ``next_case``, or it closed): it is no longer the actor's to work
+            continue
         verdict = contactable.verdict(rows[n]) if contactable is not None else None
         tier = ranking.tiers[rank] if rank < last else None
-        items.append(_item(whole[case_id], work, tier, verdict, value, risk))
+        items.append(_item(row, work, tier, verdict, value, risk))
     return items
 
 
