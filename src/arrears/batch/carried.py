@@ -90,7 +90,7 @@ class Carried:
     """One loan's carried state, as read back."""
 
     closed_through: date
-    seq: int
+    seq: int | None  # None: never trusted (a restructured loan, see ``carried_row``)
     charged: Decimal
     moved_on: date | None
     balances: Mapping[Key, Decimal]
@@ -188,14 +188,19 @@ def carried_row(
 ) -> CarriedRow:
     """The row carrying ``acc`` forward: ``seq`` its last entry's number, ``moved_before``
     the last balance-moving posting before the entries it holds, ``state`` its snapshot
-    row on the day it is closed through (a ``workers.state_row``), if recorded."""
+    row on the day it is closed through (a ``workers.state_row``), if recorded.
+
+    A restructured loan's row is never trusted (its ``seq`` is null): its mark is judged
+    on its ledger's history (the ``restructure`` entry, the days each installment was
+    settled: ``domain.observation``), which a carried ledger does not hold, so it is
+    replayed from its stored entries on every close."""
     moved = [e.posted_on for e in acc.ledger.entries if e.kind is not EntryKind.ACCRUAL]
     moved_on = max([d for d in (moved_before, *moved) if d is not None], default=None)
     keys = sorted(acc.ledger.balances.items(), key=lambda kv: (kv[0][0], kv[0][1].value))
     return (
         acc.loan_id,
         acc.closed_through,
-        seq,
+        None if acc.restructured_on else seq,
         _cents(acc.charged),
         moved_on,
         [inst for (inst, _), _ in keys],

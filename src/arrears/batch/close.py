@@ -35,6 +35,7 @@ from arrears.snapshots import snapshot_file, snapshot_from_accounts, write_snaps
 
 ENGINES = ("duckdb", "spark")
 STATIC = ("loans", "schedule", "payments", "products")
+OPTIONAL = ("pauses",)  # static tables a book may lack (``state.PAUSES``)
 
 
 def write_table(table: pa.Table, path: Path) -> Path:
@@ -66,9 +67,12 @@ class BatchBook:
 
     def write_static(self, catalog: Catalog, **tables: pa.Table) -> None:
         for name, table in tables.items():
-            if name not in STATIC or name == "products":
+            if name not in (*STATIC, *OPTIONAL) or name == "products":
                 raise ValueError(f"unknown book table {name!r}")
             write_table(table, self.static(name))
+        for name in OPTIONAL:  # the book's static tables are written together
+            if name not in tables:
+                self.static(name).unlink(missing_ok=True)
         write_table(products_table(catalog), self.static("products"))
 
     def write_state(self, as_of: date, accounts: pa.Table, dues: pa.Table) -> None:
@@ -193,6 +197,9 @@ class Closer:
         self.snapshots = snapshots
         self.con = connect(engine)
         self._static = {name: self._read(book.static(name), name) for name in STATIC}
+        for name in OPTIONAL:
+            if book.static(name).exists():
+                self._static[name] = self._read(book.static(name), name)
         self.plan = Plan(
             self.con, engine, catalog, {name: t.schema() for name, t in self._static.items()}
         )

@@ -62,6 +62,9 @@ class Inputs:
     schedule: Table
     payments: Table
     products: Table
+    # DPD pauses (``state.PAUSES``): a book without any reads none, and its close does
+    # no pause arithmetic
+    pauses: Table | None = None
 
 
 def _int(value: int) -> ir.IntegerScalar:
@@ -515,20 +518,38 @@ def observe(a: Table, today: Today) -> Table:
     return a.mutate(rs_cleared=ibis.ifelse(clears, today.cast("int32"), a.rs_cleared))
 
 
-def assess(a: Table, today: Today, catalog: Catalog) -> Table:
+def paused_days(a: Table, pauses: Table, today: Today) -> Table:
+    """``paused``: each loan's paused days after the day its DPD counts from
+    (``dpd_from``) through ``today`` (``domain.pauses.paused_days``)."""
+    p = pauses.join(a.filter(a.dpd_from.notnull()).select("loan_id", "dpd_from"), "loan_id")
+    first = ibis.greatest(p.pause_on, p.dpd_from + 1)
+    last = ibis.least(p.pause_until.fill_null(today), today)
+    per = p.group_by("loan_id").agg(paused_new=ibis.greatest(last - first + 1, 0).sum())
+    a = left_join(a, per, ["loan_id"])
+    return a.mutate(paused=a.paused_new.fill_null(0)).drop("paused_new")
+
+
+def assess(a: Table, today: Today, catalog: Catalog, pauses: Table | None = None) -> Table:
     """DPD, bucket, five-tier class, first-payment default and status ``today``; the
     recoveries of loans written off, and the charge-off of loans reaching the rule. A
     restructured loan (``rs_on``) is at least its floor (``rs_floor``) until its mark
-    clears (``observe``), unless repaid."""
+    clears (``observe``), unless repaid. With ``pauses``, DPD (and the charge-off
+    rule's count) leaves out the paused days since the installment it counts from."""
     a = observe(recover(a), today)
     # a written-off loan has no dues left: it counts from the installment it was written
     # off with, and is 损失 whatever its DPD
     oldest_due = ibis.ifelse(a.written_off, a.anchor_due, a.oldest_due)
     raw = today - oldest_due.fill_null(today)
+    if pauses is not None:
+        # the day DPD counts from is the same after the charge-off (its anchor)
+        a = paused_days(a.mutate(dpd_from=oldest_due), pauses, today)
+        raw = today - a.dpd_from.fill_null(today) - a.paused
     a = charge_off(a, ibis.ifelse(raw > a.grace, raw, 0))
     oldest_due = ibis.ifelse(a.written_off, a.anchor_due, a.oldest_due)
     oldest_seq = ibis.ifelse(a.written_off, a.anchor_seq, a.oldest_seq)
     raw = today - oldest_due.fill_null(today)
+    if pauses is not None:
+        raw = raw - a.paused
     dpd = ibis.ifelse(raw > a.grace, raw, 0).cast("int32")
     edges = list(catalog.buckets.edges)
     names = list(catalog.buckets.names)
@@ -678,7 +699,7 @@ def close_day_tables(
         "loan_id", "written_off", "fee_new", "bp_new", "bc_new", "pen_new", "comp_new",
         "paid_today", "available",
     )  # fmt: skip
-    a = keep(assess(a, today, catalog))
+    a = keep(assess(a, today, catalog, inputs.pauses))
     if any(p.charge_off.active for p in catalog.products.values()):
         # a loan charged off today leaves its dues (the shadow balances hold them)
         dues = dues.anti_join(a.filter(a.written_off), "loan_id")

@@ -18,7 +18,7 @@ Tables (all Arrow / Parquet):
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
@@ -30,10 +30,13 @@ from arrears.domain.account import (
     Payment,
     dpd_anchor,
     interest_fallen_due,
+    restructuring_of,
 )
 from arrears.domain.ledger import LOAN_LEVEL, Account
 from arrears.domain.money import MINOR_UNITS
+from arrears.domain.observation import settled_on
 from arrears.domain.products import (
+    CLASS_ORDER,
     AccrualRounding,
     CapBasis,
     Catalog,
@@ -91,6 +94,12 @@ PAYMENTS = pa.schema([("loan_id", pa.string()), ("paid_on", pa.int32()), ("amoun
 # entry is posted under (the close itself reads only the first three columns)
 PAYMENTS_WITH_REF = pa.schema([*PAYMENTS, ("ref", pa.string())])
 
+# DPD pauses (domain/pauses.py): the loan's arrears do not age on the days pause_on …
+# pause_until (null: open); a book with none has no pauses table
+PAUSES = pa.schema(
+    [("loan_id", pa.string()), ("pause_on", pa.int32()), ("pause_until", pa.int32())]
+)
+
 # the shadow balance columns' names (shadow_<name>) and the components they hold
 SHADOW_COMPONENTS = ("principal", "interest", "penalty", "compound", "fee", "costs")
 
@@ -146,6 +155,18 @@ ACCOUNTS = pa.schema(
         # cent of the loan's product (the domain's LoanAccount.unposted)
         ("pen_accrued", pa.int64()),
         ("comp_accrued", pa.int64()),
+        ("fell_seq", pa.int32()),  # the last installment fallen due (0: none yet)
+        # restructured (重组, domain/observation.py): the day of the last restructuring
+        # (null: never), the last day of its observation period, the rank of the class it
+        # is at least while marked (CLASS_ORDER), the day the mark cleared (null: not
+        # yet), the first installment due after it (null: none), and the last of those
+        # that went past grace unpaid (null: none; the on-time streak counts after it)
+        ("rs_on", pa.int32()),
+        ("rs_end", pa.int32()),
+        ("rs_floor", pa.int16()),
+        ("rs_cleared", pa.int32()),
+        ("rs_first_seq", pa.int32()),
+        ("rs_late_seq", pa.int32()),
     ]
 )
 
@@ -256,6 +277,7 @@ def products_table(catalog: Catalog) -> pa.Table:
             "cls_special_mention": c.special_mention,
             "cls_substandard": c.substandard,
             "cls_doubtful": c.doubtful,
+            "rs_on_time": p.restructured.on_time_payments,
         }
         rows.append(row)
     return pa.Table.from_pylist(rows)
@@ -293,6 +315,21 @@ def loans_table(loans: Iterable[tuple[LoanAccount, str]]) -> pa.Table:
     return _table(rows, LOANS)
 
 
+def pauses_table(accounts: Iterable[LoanAccount]) -> pa.Table:
+    """The DPD pauses of ``accounts``."""
+    rows = [
+        (
+            acc.loan_id,
+            day_number(p.on),
+            None if p.until is None else day_number(p.until),
+        )
+        for acc in accounts
+        for p in acc.pauses
+    ]
+    rows.sort(key=lambda r: (r[0], r[1]))
+    return _table(rows, PAUSES)
+
+
 def payments_table(payments: Iterable[tuple[str, Payment]]) -> pa.Table:
     rows = [(lid, day_number(p.paid_on), cents(p.amount), p.ref) for lid, p in payments]
     rows.sort(key=lambda r: (r[1], r[0], r[3]))
@@ -320,7 +357,9 @@ def dues_rows(acc: LoanAccount) -> list[tuple[str, int, int, int, int]]:
     ]
 
 
-def account_row(acc: LoanAccount, customer_id: str, state: DayState) -> dict[str, object]:
+def account_row(
+    acc: LoanAccount, customer_id: str, state: DayState, catalog: Catalog
+) -> dict[str, object]:
     """The batch account row of ``acc`` from its domain state (for handing a book
     closed by the domain core over to the batch engine)."""
     anchor = dpd_anchor(acc, state.as_of) if acc.ledger.written_off else None
@@ -364,6 +403,36 @@ def account_row(acc: LoanAccount, customer_id: str, state: DayState) -> dict[str
         "pen_accrued": accrued_units(acc)[0],
         "comp_accrued": accrued_units(acc)[1],
         **shadow_cells(state),
+        **restructured_cells(acc, state.as_of, catalog),
+    }
+
+
+def restructured_cells(acc: LoanAccount, day: date, catalog: Catalog) -> dict[str, object]:
+    """The ``fell_seq`` and ``rs_*`` cells of ``acc`` at the end of ``day``: its last
+    restructuring (as ``domain.observation`` judges it), the first installment due after
+    it and the last of those that went past grace unpaid."""
+    fell = [i.seq for i in acc.schedule if i.due_date <= day]
+    r = restructuring_of(acc, day, catalog)
+    if r is None:
+        none = dict.fromkeys(("rs_on", "rs_end", "rs_cleared", "rs_first_seq", "rs_late_seq"))
+        return {"fell_seq": max(fell, default=0), "rs_floor": 0, **none}
+    grace = timedelta(days=acc.product.grace_days)
+    settled = settled_on(acc.ledger, day, acc.product.arrears_tolerance)
+    late = [
+        i.seq
+        for i in acc.schedule
+        if r.on < i.due_date and i.due_date + grace < day
+        and (settled.get(i.seq) or date.max) > i.due_date + grace
+    ]  # fmt: skip
+    first = next((i.seq for i in acc.schedule if i.due_date > r.on), None)
+    return {
+        "fell_seq": max(fell, default=0),
+        "rs_on": day_number(r.on),
+        "rs_end": day_number(r.observation_end),
+        "rs_floor": CLASS_ORDER.index(r.floor),
+        "rs_cleared": None if r.cleared_on is None else day_number(r.cleared_on),
+        "rs_first_seq": first,
+        "rs_late_seq": max(late, default=None),
     }
 
 
@@ -383,7 +452,7 @@ def handover(
     """Accounts and dues tables of a book the domain core closed through one date."""
     from arrears.domain.account import state_of
 
-    rows = [account_row(acc, cust, state_of(acc, catalog)) for acc, cust in accounts]
+    rows = [account_row(acc, cust, state_of(acc, catalog), catalog) for acc, cust in accounts]
     rows.sort(key=lambda r: str(r["loan_id"]))
     worst: dict[object, tuple[int, int]] = {}
     for r in rows:
