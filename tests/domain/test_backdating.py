@@ -122,3 +122,36 @@ def test_a_back_dated_payment_reversed_later_leaves_the_loan_as_if_never_paid():
     never, _ = advance(_closed([]), THROUGH + 2 * ONE)
     assert dict(after.ledger.balances) == dict(never.ledger.balances)
     assert charges_to_date(after.ledger) == charges_to_date(never.ledger)
+
+
+def test_a_reversal_recharges_as_if_never_paid_with_a_cost_booked_after_the_payment():
+    """An enforcement cost booked after the reversed payment is an event of the loan: the
+    days closed again without the payment keep it, so a later payment settles the cost
+    first there too, and the loan ends as the one never paid that got the cost."""
+    from arrears.domain.operations import charge_cost
+
+    def closed(paid: bool) -> LoanAccount:
+        acc = open_account("BD-1", CAT.product("CONSUMER"), TERMS)
+        acc, _ = advance(acc, DUE + 6 * ONE, [Payment("p1", DUE + 6 * ONE, D("100.00"))] * paid)
+        cost = charge_cost(acc.ledger, "c1", DUE + 7 * ONE, D("200.00"), memo="court fee")
+        acc = replace(acc, ledger=cost.ledger)
+        return advance(acc, THROUGH, [Payment("p2", DUE + 9 * ONE, D("150.00"))])[0]
+
+    acc = closed(paid=True)
+    booked = reverse_payment(
+        acc.loan_id,
+        acc.currency,
+        acc.product,
+        acc.terms,
+        acc.schedule,
+        acc.ledger.entries,
+        acc.closed_through,
+        "p1",
+        memo="refund",
+    )
+    ledger = replay(acc.loan_id, [*acc.ledger.entries, *booked], acc.currency)
+    after, _ = advance(replace(acc, ledger=ledger), THROUGH + 2 * ONE)
+    never, _ = advance(closed(paid=False), THROUGH + 2 * ONE)
+    assert charges_to_date(never.ledger).penalty > 0
+    assert dict(after.ledger.balances) == dict(never.ledger.balances)
+    assert charges_to_date(after.ledger) == charges_to_date(never.ledger)

@@ -20,7 +20,6 @@ from functools import partial
 
 from arrears.domain import operations as ops
 from arrears.domain.account import (
-    LATE_FEE_MEMO,
     AvoidedCharges,
     LoanAccount,
     Payment,
@@ -31,6 +30,7 @@ from arrears.domain.account import (
     recharge,
     resume_account,
 )
+from arrears.domain.backdating import is_event
 from arrears.domain.errors import DomainError
 from arrears.domain.ledger import Entry, EntryKind, Ledger, post, replay
 from arrears.domain.products import Product
@@ -82,7 +82,7 @@ def _avoided(
         return None
     by_day: dict[date, tuple[list[Payment], list[Posting]]] = {}
     for e in entries:
-        if paid_on <= e.posted_on <= through and e.ref != payment_ref and _is_event(e):
+        if paid_on <= e.posted_on <= through and e.ref != payment_ref and is_event(e):
             pays, posts = by_day.setdefault(e.posted_on, ([], []))
             if e.kind is EntryKind.PAYMENT:
                 pays.append(Payment(e.ref, e.posted_on, e.amount))
@@ -104,22 +104,6 @@ def _avoided(
     except (DomainError, ValueError):
         return None
     return avoided_charges(actual, without)
-
-
-def _is_event(entry: Entry) -> bool:
-    """An entry something happened for (a payment, waiver, fee, reversal, write-off),
-    not one the close derives (installments falling due, credit used, accrual, late
-    fees): closing the days again derives those anew."""
-    if entry.kind is EntryKind.FEE:
-        return entry.memo != LATE_FEE_MEMO
-    return entry.kind in (
-        EntryKind.PAYMENT,
-        EntryKind.WAIVER,
-        EntryKind.REVERSAL,
-        EntryKind.WRITE_OFF,
-        EntryKind.SETTLEMENT,  # what a settlement forgave (结清)
-        EntryKind.RESTRUCTURE,  # a plan's re-amortisation (分期)
-    )
 
 
 def _post_again(entry: Entry, ledger: Ledger, day: date) -> Ledger:
