@@ -503,6 +503,7 @@ def _run_close(
                 cured=report.cases_closed_by["cured"],
                 repaid=report.cases_closed_by["repaid"],
                 written_off=report.cases_closed_by["written_off"],
+                recovered=report.cases_closed_by["recovered"],
             ),
             soft_wrap=True,
         )

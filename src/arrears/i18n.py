@@ -40,10 +40,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "closed": (
         "Closed through {as_of}: {loans} loans, {entries} postings, {payments} payments "
         "posted; cases: {opened} opened, {updated} updated, {closed} closed "
-        "({cured} cured, {repaid} repaid, {written_off} written off)",
+        "({cured} cured, {repaid} repaid, {written_off} written off, {recovered} recovered)",
         "已日终至 {as_of}：{loans} 笔贷款，{entries} 笔记账，入账还款 {payments} 笔；"
         "案件：新增 {opened}，更新 {updated}，结案 {closed}"
-        "（转正常 {cured}，贷款结清 {repaid}，核销 {written_off}）",
+        "（转正常 {cured}，贷款结清 {repaid}，核销 {written_off}，核销后收回 {recovered}）",
     ),
     "eod.take in": ("take in", "接收变更"),
     "eod.advance": ("advance", "推进账户"),

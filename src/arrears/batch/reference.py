@@ -56,7 +56,7 @@ class CloseReport:
     cases_opened: int = 0
     cases_updated: int = 0
     cases_closed: int = 0
-    cases_closed_by: Counter[str] = field(default_factory=Counter)  # cured, repaid, written_off
+    cases_closed_by: Counter[str] = field(default_factory=Counter)  # by CLOSING_MOVES
     already_closed: bool = False
     snapshot_rows: dict[date, int] = field(default_factory=dict)  # each published day's rows
     # loans re-closed from a back-dated payment's value date, and the closed days whose
