@@ -19,7 +19,7 @@ from arrears.domain.account import (
     open_account,
 )
 from arrears.domain.backdating import reclose
-from arrears.domain.ledger import Account, EntryKind, legs_sum, replay
+from arrears.domain.ledger import Account, Entry, EntryKind, legs_sum, replay
 from arrears.domain.products import load_catalog
 from arrears.domain.schedule import LoanTerms
 from arrears.services.payment_reversal import reverse_payment
@@ -40,6 +40,21 @@ def _closed(payments: list[Payment]) -> LoanAccount:
 def _on_time(payments: list[Payment], record_from: date):
     acc = open_account("BD-1", CAT.product("CONSUMER"), TERMS)
     return advance(acc, THROUGH, payments, CAT, record_from)
+
+
+def _refund(acc: LoanAccount, ref: str) -> tuple[Entry, ...]:
+    """The entries that refund payment ``ref`` on ``acc``'s first open day."""
+    return reverse_payment(
+        acc.loan_id,
+        acc.currency,
+        acc.product,
+        acc.terms,
+        acc.schedule,
+        acc.ledger.entries,
+        acc.closed_through,
+        ref,
+        memo="refund",
+    )
 
 
 def test_a_payment_within_grace_known_late_takes_back_the_late_fee_and_the_penalty():
@@ -104,17 +119,7 @@ def test_a_back_dated_payment_reversed_later_leaves_the_loan_as_if_never_paid():
     paid = Payment("p1", DUE + 2 * ONE, installment)
     redo = reclose(_closed([]), [paid], CAT)
     acc, _ = advance(redo.account, THROUGH + ONE)  # the close that booked it
-    booked = reverse_payment(
-        acc.loan_id,
-        acc.currency,
-        acc.product,
-        acc.terms,
-        acc.schedule,
-        acc.ledger.entries,
-        acc.closed_through,
-        "p1",
-        memo="refund",
-    )
+    booked = _refund(acc, "p1")
     assert {e.ref for e in booked} >= {"rev:p1", "recharge:p1"}
     ledger = replay(acc.loan_id, [*acc.ledger.entries, *booked], acc.currency)
 
@@ -138,17 +143,7 @@ def test_a_reversal_recharges_as_if_never_paid_with_a_cost_booked_after_the_paym
         return advance(acc, THROUGH, [Payment("p2", DUE + 9 * ONE, D("150.00"))])[0]
 
     acc = closed(paid=True)
-    booked = reverse_payment(
-        acc.loan_id,
-        acc.currency,
-        acc.product,
-        acc.terms,
-        acc.schedule,
-        acc.ledger.entries,
-        acc.closed_through,
-        "p1",
-        memo="refund",
-    )
+    booked = _refund(acc, "p1")
     ledger = replay(acc.loan_id, [*acc.ledger.entries, *booked], acc.currency)
     after, _ = advance(replace(acc, ledger=ledger), THROUGH + 2 * ONE)
     never, _ = advance(closed(paid=False), THROUGH + 2 * ONE)

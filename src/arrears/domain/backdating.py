@@ -94,6 +94,24 @@ def is_event(entry: Entry) -> bool:
     )
 
 
+def events_by_day(
+    entries: Iterable[Entry], start: date, through: date, left_out: Iterable[str] = ()
+) -> dict[date, tuple[list[Payment], list[Posting]]]:
+    """The stored events (``is_event``) posted from ``start`` through ``through``, but
+    those of the refs ``left_out``, by day: the payments and the postings that close the
+    days again with them (``account.close_day``'s arguments)."""
+    skip = set(left_out)
+    by_day: dict[date, tuple[list[Payment], list[Posting]]] = {}
+    for e in entries:
+        if start <= e.posted_on <= through and is_event(e) and e.ref not in skip:
+            pays, posts = by_day.setdefault(e.posted_on, ([], []))
+            if e.kind is EntryKind.PAYMENT:
+                pays.append(Payment(e.ref, e.posted_on, e.amount))
+            else:
+                posts.append(partial(_post_again, e))
+    return by_day
+
+
 def reclose(acc: LoanAccount, payments: Sequence[Payment], catalog: Catalog) -> Reclosed:
     """Book ``payments`` (each dated on or before ``acc.closed_through``) as if they had
     been known on their value dates (see the module's doc). ``acc`` must hold its whole
@@ -199,14 +217,8 @@ def _close_again(
         replay(acc.loan_id, [e for e in entries if e.posted_on < start], acc.currency),
         start - ONE_DAY,
     )
-    by_day: dict[date, tuple[list[Payment], list[Posting]]] = {value_date: ([], [])}
-    for e in entries:
-        if start <= e.posted_on <= through and is_event(e) and e.ref not in left_out:
-            pays, posts = by_day.setdefault(e.posted_on, ([], []))
-            if e.kind is EntryKind.PAYMENT:
-                pays.append(Payment(e.ref, e.posted_on, e.amount))
-            else:
-                posts.append(partial(_post_again, e))
+    by_day = events_by_day(entries, start, through, left_out)
+    by_day.setdefault(value_date, ([], []))
     for p in added:
         by_day.setdefault(p.paid_on, ([], []))[0].append(p)
     states: list[DayState] = []

@@ -16,23 +16,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
-from functools import partial
 
 from arrears.domain import operations as ops
 from arrears.domain.account import (
     AvoidedCharges,
     LoanAccount,
-    Payment,
-    Posting,
     advance,
     avoided_charges,
     close_day,
     recharge,
     resume_account,
 )
-from arrears.domain.backdating import is_event
+from arrears.domain.backdating import events_by_day
 from arrears.domain.errors import DomainError
-from arrears.domain.ledger import Entry, EntryKind, Ledger, post, replay
+from arrears.domain.ledger import Entry, replay
 from arrears.domain.products import Product
 from arrears.domain.schedule import Installment, LoanTerms
 
@@ -80,14 +77,7 @@ def _avoided(
     paid_on, through = target.posted_on, actual.closed_through
     if paid_on > through:
         return None
-    by_day: dict[date, tuple[list[Payment], list[Posting]]] = {}
-    for e in entries:
-        if paid_on <= e.posted_on <= through and e.ref != payment_ref and is_event(e):
-            pays, posts = by_day.setdefault(e.posted_on, ([], []))
-            if e.kind is EntryKind.PAYMENT:
-                pays.append(Payment(e.ref, e.posted_on, e.amount))
-            else:
-                posts.append(partial(_post_again, e))
+    by_day = events_by_day(entries, paid_on, through, (payment_ref,))
     try:
         acc = resume_account(
             actual.loan_id,
@@ -104,7 +94,3 @@ def _avoided(
     except (DomainError, ValueError):
         return None
     return avoided_charges(actual, without)
-
-
-def _post_again(entry: Entry, ledger: Ledger, day: date) -> Ledger:
-    return post(ledger, entry).ledger
