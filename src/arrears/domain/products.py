@@ -432,6 +432,68 @@ class CardRules:
     max_statements: int = 120
 
 
+class InterestBasis(StrEnum):
+    """What a revolving card charges interest on when a statement is not paid in full
+    by its due date (its purchases lose the interest-free period, 免息期)."""
+
+    # 全额计息: each purchase from its posting day on its whole balance, the part repaid
+    # by the due date included for the days before it was repaid
+    FULL_BALANCE = "full_balance"
+    # 按未还部分计息: each purchase from its posting day only on the part still unpaid
+    # at the end of the due date (grace included); the actual balance after that
+    UNPAID_BALANCE = "unpaid_balance"
+
+
+@dataclass(frozen=True, slots=True)
+class RevolvingProduct:
+    """A revolving credit card (信用卡循环信用): monthly statements on ``statement_day``,
+    due ``due_days`` days later (``grace_days`` more before it is late), purchases
+    interest-free when their statement is paid in full by then, cash advances charged
+    from their day, a minimum payment, over-limit amounts and a late fee (违约金).
+    ``domain/revolving.py`` runs it; ``docs/loan-rules.md`` explains every rule."""
+
+    code: str
+    name: str
+    name_zh: str = ""
+    currency: str = DEFAULT_CURRENCY
+    credit_limit: Decimal = Decimal("10000")  # an account's limit unless it gives one
+    statement_day: int = 5  # 账单日, 1-28
+    due_days: int = 20  # 到期还款日 = statement day + due_days
+    grace_days: int = 3  # 宽限期: paid by due + grace counts as on time
+    daily_rate: Decimal = Decimal("0.0005")  # 日息万分之五
+    interest_basis: InterestBasis = InterestBasis.FULL_BALANCE
+    min_rate: Decimal = Decimal("0.10")  # of the principal-like balance within the limit
+    min_floor: Decimal = Decimal(0)  # a minimum below it is raised to it (≤ the balance)
+    cash_advance_fee_rate: Decimal = Decimal(0)  # 取现手续费, of the amount
+    cash_advance_fee_min: Decimal = Decimal(0)
+    cash_limit_rate: Decimal = Decimal("1")  # cash advances outstanding ≤ this × limit
+    over_limit_rate: Decimal = Decimal(0)  # purchases may take the balance this × limit over
+    late_fee_rate: Decimal = Decimal(0)  # 违约金: of the minimum unpaid when grace ends
+    late_fee_fixed: Decimal = Decimal(0)
+    late_fee_min: Decimal = Decimal(0)
+    late_fee_max: Decimal | None = None
+    classification: ClassificationScheme | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.statement_day <= 28:
+            raise DomainError(f"statement_day {self.statement_day} must be 1-28")
+        if self.due_days < 1 or self.grace_days < 0 or self.due_days + self.grace_days > 28:
+            raise DomainError(
+                f"due_days {self.due_days} + grace_days {self.grace_days} must be 1-28, "
+                "so a statement is settled or late before the next one is cut"
+            )
+        if not 0 < self.min_rate <= 1:
+            raise DomainError(f"min_rate {self.min_rate} must be in (0, 1]")
+        if not 0 <= self.daily_rate < Decimal("0.01"):
+            raise DomainError(f"daily_rate {self.daily_rate} must be a day's rate (0.0005)")
+        if not 0 < self.cash_limit_rate <= 1:
+            raise DomainError(f"cash_limit_rate {self.cash_limit_rate} must be in (0, 1]")
+        if self.credit_limit <= 0:
+            raise DomainError(f"credit_limit {self.credit_limit} must be positive")
+        if self.late_fee_max is not None and self.late_fee_max < self.late_fee_min:
+            raise DomainError("late_fee_max must not be below late_fee_min")
+
+
 @dataclass(frozen=True, slots=True)
 class Product:
     code: str
@@ -463,6 +525,13 @@ class Catalog:
     buckets: BucketScheme = field(default_factory=BucketScheme)
     classification: ClassificationScheme = field(default_factory=ClassificationScheme)
     currency: str = DEFAULT_CURRENCY
+    # revolving card products (``method = "revolving"``), kept apart: they have no
+    # schedule, and the book's instalment engines do not run them
+    revolving: Mapping[str, RevolvingProduct] = field(default_factory=dict)
+
+    def revolving_product(self, code: str) -> RevolvingProduct | None:
+        """The revolving product ``code``, or None when it is not one."""
+        return self.revolving.get(code)
 
     def classification_of(self, product: Product) -> ClassificationScheme:
         """The product's own classification thresholds, else the portfolio's."""
@@ -509,15 +578,82 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<products>") -> Catalo
     raw_products = data.get("products")
     if not isinstance(raw_products, Mapping) or not raw_products:
         raise ProductError(f"{source}: no [products.CODE] tables defined")
+    revolving = {
+        code: _parse_revolving(source, code, dict(body), currency)
+        for code, body in raw_products.items()
+        if isinstance(body, Mapping) and body.get("method") == REVOLVING_METHOD
+    }
     products = {
         code: _parse_product(source, code, dict(body), currency, lpr)
         for code, body in raw_products.items()
+        if code not in revolving
     }
     products = {code: _resolve_charge_off(p, classification) for code, p in products.items()}
     unknown = set(data) - {"portfolio", "products"}
     if unknown:
         raise ProductError(f"{source}: unknown top-level tables {sorted(unknown)}")
-    return Catalog(products, buckets, classification, currency)
+    return Catalog(products, buckets, classification, currency, revolving)
+
+
+REVOLVING_METHOD = "revolving"
+
+
+def _parse_revolving(
+    source: str, code: str, body: dict[str, Any], currency: str
+) -> RevolvingProduct:
+    """``method = "revolving"`` with a ``revolving`` table of the card's rules (every key
+    optional; the defaults are ``RevolvingProduct``'s)."""
+    r = _Reader(source, f"products.{code}", body)
+    r.seen.add("method")
+    raw = body.get("revolving", {})
+    r.seen.add("revolving")
+    if not isinstance(raw, Mapping):
+        raise ProductError(f"{source}: products.{code}.revolving: must be a table")
+    rules = dict(raw)
+    t = _Reader(source, f"products.{code}.revolving", rules)
+    d = RevolvingProduct(code, code)
+    currency_code = r.text("currency", currency)
+    if currency_code not in MINOR_UNITS:
+        raise ProductError(
+            f"{source}: products.{code}.currency: unknown currency {currency_code!r}"
+        )
+    fields: dict[str, Any] = {
+        "credit_limit": t.amount("credit_limit", d.credit_limit),
+        "statement_day": t.integer("statement_day", d.statement_day),
+        "due_days": t.integer("due_days", d.due_days),
+        "grace_days": t.integer("grace_days", d.grace_days),
+        "daily_rate": t.rate("daily_rate", d.daily_rate),
+        "interest_basis": t.build("interest_basis", InterestBasis, d.interest_basis),
+        "min_rate": t.rate("min_rate", d.min_rate),
+        "min_floor": t.amount("min_floor", d.min_floor),
+        "cash_advance_fee_rate": t.rate("cash_advance_fee_rate", d.cash_advance_fee_rate),
+        "cash_advance_fee_min": t.amount("cash_advance_fee_min", d.cash_advance_fee_min),
+        "cash_limit_rate": t.rate("cash_limit_rate", d.cash_limit_rate),
+        "over_limit_rate": t.rate("over_limit_rate", d.over_limit_rate),
+        "late_fee_rate": t.rate("late_fee_rate", d.late_fee_rate),
+        "late_fee_fixed": t.amount("late_fee_fixed", d.late_fee_fixed),
+        "late_fee_min": t.amount("late_fee_min", d.late_fee_min),
+        "late_fee_max": t.amount("late_fee_max", Decimal(0)) if "late_fee_max" in rules else None,
+    }
+    t.finish()
+    classification = (
+        r.build("classification", lambda v: ClassificationScheme(**v), None)
+        if "classification" in body
+        else None
+    )
+    try:
+        product = RevolvingProduct(
+            code=code,
+            name=r.text("name", code),
+            name_zh=r.text("name_zh", ""),
+            currency=currency_code,
+            classification=classification,
+            **fields,
+        )
+    except DomainError as exc:
+        raise ProductError(f"{source}: products.{code}.revolving: {exc}") from None
+    r.finish()
+    return product
 
 
 def _resolve_charge_off(product: Product, book: ClassificationScheme) -> Product:
