@@ -27,6 +27,7 @@ from arrears.batch.publish import publish, record_staged, recover, stage, stage_
 from arrears.batch.workers import Job, SliceResult, close_all
 from arrears.domain.cases import CLOSING_MOVES, CaseMove, Recovery, case_move
 from arrears.snapshots import snapshot_file, snapshot_table
+from arrears.store.db import refresh_statistics
 from arrears.store.ledger_rows import (
     insert_postings,
 )
@@ -165,6 +166,7 @@ def _close_book(
             workspace.root, workspace.snapshots_dir, workspace.engine, counts
         )
         tick("publish")
+    refresh_statistics(workspace.engine)  # the day's postings and cases, for the next reads
     return report
 
 

@@ -37,6 +37,7 @@ from arrears.ingest.spec import (
     detect_kind,
     normalize_header,
 )
+from arrears.store.db import refresh_statistics
 from arrears.store.models import ImportBatch
 from arrears.store.rows import deferred_indexes
 from arrears.store.unit_of_work import UnitOfWork
@@ -116,6 +117,7 @@ def import_file(
             report.batch_id, report.rows_imported = None, 0
             raise ImportRejected(report)
         uow.commit()
+    refresh_statistics(engine)
     report.seconds = time.perf_counter() - started
     return report
 

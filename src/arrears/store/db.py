@@ -98,6 +98,21 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+def refresh_statistics(engine: Engine) -> None:
+    """Give SQLite's query planner statistics after a bulk change (an import, a close).
+
+    Without them SQLite guesses table sizes and may drive a join from the big table: the
+    strategy's payment feature scanned all 365k demo payments (1.05 s) where, with a
+    sampled ``ANALYZE`` (``analysis_limit``: a few milliseconds on the 1.2M-entry demo
+    ledger), it starts from the day's open cases (0.03 s). PostgreSQL's autovacuum
+    keeps its own statistics."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.begin() as connection:
+        connection.exec_driver_sql("PRAGMA analysis_limit=400")
+        connection.exec_driver_sql("ANALYZE")
+
+
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic configuration for the packaged migrations; no alembic.ini needed."""
     config = Config()

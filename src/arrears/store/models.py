@@ -167,7 +167,19 @@ class EntryRow(Base):
     """One ledger entry; ``seq`` is its position in the loan's posting order."""
 
     __tablename__ = "entries"
-    __table_args__ = (UniqueConstraint("loan_id", "seq", name="uq_entries_loan_id_seq"),)
+    __table_args__ = (
+        UniqueConstraint("loan_id", "seq", name="uq_entries_loan_id_seq"),
+        # "is this payment reversed?" (``payment_rows.standing``) is asked of every
+        # payment the promise, strategy, portal and commission figures read; reversals
+        # are few, so this index is small and the answer one probe
+        Index(
+            "ix_entries_reversals",
+            "loan_id",
+            "reverses",
+            sqlite_where=text("kind = 'reversal'"),
+            postgresql_where=text("kind = 'reversal'"),
+        ),
+    )
 
     loan_id: Mapped[str] = mapped_column(ForeignKey("loans.loan_id"), primary_key=True)
     ref: Mapped[str] = mapped_column(String, primary_key=True)
