@@ -23,6 +23,11 @@ import typer
 from arrears.commands.common import err, parse_date
 from arrears.domain.arrangements import forgiven
 from arrears.domain.calendar import DayCount
+from arrears.domain.card_scenario import (
+    is_card_scenario,
+    parse_card_scenario,
+    replay_card_scenario,
+)
 from arrears.domain.errors import DomainError
 from arrears.domain.ledger import Account, EntryKind
 from arrears.domain.money import parse_amount, quantize
@@ -33,7 +38,8 @@ from arrears.domain.products import (
     ScheduleMethod,
     load_catalog,
 )
-from arrears.domain.scenario import Replay, load_scenario, replay
+from arrears.domain.revolving import CardState, Statement
+from arrears.domain.scenario import Replay, parse_scenario, read_scenario, replay
 from arrears.domain.schedule import Installment, LoanTerms, build_schedule
 
 SCHEDULE_FIELDS = ("seq", "due_date", "principal", "interest", "amount")
@@ -174,6 +180,83 @@ def replay_report(result: Replay) -> dict[str, Any]:
     report.update(arrangement_keys(result))
     report.update(observation_keys(result))
     return report
+
+
+def card_report(card: CardState) -> dict[str, Any]:
+    """A revolving card replayed, as the command prints it: the keys of every replay
+    (``balances`` and ``charged`` mapped onto a card: principal is purchases and cash
+    advances, ``principal_due`` the part of it on a statement, ``fees`` every fee and
+    late fee; a card has no 罚息, 复利 or enforcement costs) plus ``revolving`` (the
+    account on the as-of day) and ``statements`` (each statement as cut, and how it
+    stood on the as-of day)."""
+    currency = card.account.product.currency
+
+    def money(value: Decimal) -> str:
+        return str(quantize(value, currency))
+
+    zero = money(Decimal(0))
+    return {
+        "as_of": card.as_of.isoformat(),
+        "status": "active",
+        "dpd": card.dpd,
+        "bucket": card.bucket,
+        "loan_class": card.loan_class.value,
+        "balances": {
+            "principal_outstanding": money(card.principal_billed + card.principal_unbilled),
+            "principal_due": money(card.principal_billed),
+            "interest_due": money(card.interest_due),
+            "penalty": zero,
+            "compound": zero,
+            "fees": money(card.fees_due),
+            "costs": zero,
+            "credit": money(card.credit),
+        },
+        "charged": {
+            "interest": money(card.charged_interest),
+            "penalty": zero,
+            "compound": zero,
+            "fees": money(card.charged_fees),
+        },
+        "revolving": {
+            "credit_limit": money(card.account.credit_limit),
+            "balance": money(card.balance),
+            "available_credit": money(card.available_credit),
+            "over_limit": money(card.over_limit),
+            "unbilled": money(card.principal_unbilled),
+            "minimum_due": money(card.minimum_due),
+            "past_due": money(card.past_due),
+        },
+        "statements": [statement_row(s, money) for s in card.statements],
+    }
+
+
+def statement_row(s: Statement, money: Any) -> dict[str, Any]:
+    """One statement as ``loan replay`` prints it."""
+    return {
+        "number": s.number,
+        "statement_date": s.statement_date.isoformat(),
+        "due_date": s.due_date.isoformat(),
+        "grace_end": s.grace_end.isoformat(),
+        "opening_balance": money(s.opening_balance),
+        "purchases": money(s.purchases),
+        "cash_advances": money(s.cash_advances),
+        "fees": money(s.fees),
+        "interest": money(s.interest),
+        "payments": money(s.payments),
+        "refunds": money(s.refunds),
+        "balance": money(s.balance),
+        "minimum": money(s.minimum),
+        "minimum_parts": {
+            "charges": money(s.parts.charges),
+            "past_due": money(s.parts.past_due),
+            "over_limit": money(s.parts.over_limit),
+            "principal_in_full": money(s.parts.principal_in_full),
+            "percentage": money(s.parts.percentage),
+        },
+        "paid_since": money(s.paid),
+        "paid_in_full": s.paid_in_full,
+        "minimum_paid": s.minimum_paid,
+    }
 
 
 def observation_keys(result: Replay) -> dict[str, Any]:
@@ -329,10 +412,19 @@ def replay_command(
     day: date = parse_date(as_of, "--as-of")
     catalog = _catalog(products)
     try:
-        result = replay(load_scenario(scenario, catalog), catalog, day)
+        data = read_scenario(scenario)
+        if is_card_scenario(data, catalog):
+            card = replay_card_scenario(
+                parse_card_scenario(data, catalog, str(scenario)), catalog, day
+            )
+            report = card_report(card)
+        else:
+            report = replay_report(
+                replay(parse_scenario(data, catalog, str(scenario)), catalog, day)
+            )
     except DomainError as exc:
         raise _fail(str(exc)) from None
-    typer.echo(json.dumps(replay_report(result), ensure_ascii=False, indent=2))
+    typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
 
 
 def register(app: typer.Typer) -> None:

@@ -109,6 +109,12 @@ class CardEvent:
     amount: Decimal
     ref: str = ""
     memo: str = ""
+    number: int = 0  # its place in a scenario file (events #N), 0 when it has none
+
+    @property
+    def label(self) -> str:
+        where = f"events #{self.number} " if self.number else ""
+        return f"{where}({self.kind.value} on {self.on})"
 
     def __post_init__(self) -> None:
         if self.kind not in EVENT_KINDS:
@@ -268,7 +274,10 @@ def replay_card(
         if day in late_days:
             book.late_fee(late_days.pop(day), day)
         for event in by_day.get(day, ()):
-            book.post_event(event)
+            try:
+                book.post_event(event)
+            except DomainError as exc:
+                raise DomainError(f"{event.label}: {exc}") from None
         if day in cut_at:
             stmt = book.cut(cut_at[day], day)
             late_days[stmt.grace_end + ONE_DAY] = stmt.number

@@ -163,16 +163,21 @@ class Replay:
 
 def load_scenario(path: Path | str, catalog: Catalog) -> Scenario:
     """Read and check the scenario file at ``path`` against ``catalog``."""
+    return parse_scenario(read_scenario(path), catalog, str(path))
+
+
+def read_scenario(path: Path | str) -> dict[str, Any]:
+    """The TOML of the scenario file at ``path``; a file that cannot be read is a
+    ScenarioError naming it."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ScenarioError(f"{path}: scenario file not found") from None
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: not a UTF-8 text file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
-    return parse_scenario(data, catalog, str(path))
 
 
 def parse_scenario(data: Mapping[str, Any], catalog: Catalog, source: str) -> Scenario:
@@ -187,6 +192,8 @@ def parse_scenario(data: Mapping[str, Any], catalog: Catalog, source: str) -> Sc
     code = data.get("product")
     if not isinstance(code, str):
         raise fail("product", "required: the code of a product of the catalogue")
+    if catalog.revolving_product(code) is not None:
+        raise fail("product", f"{code} is a revolving card product: replay it with [account]")
     try:
         product = catalog.product(code)
     except DomainError as exc:
