@@ -15,6 +15,7 @@ import pytest
 from arrears.domain.errors import DomainError, ProductError
 from arrears.domain.products import (
     Catalog,
+    FreePeriod,
     InterestBasis,
     RevolvingProduct,
     load_catalog,
@@ -108,6 +109,28 @@ def test_unpaid_balance_interest_charges_only_what_was_left_unpaid():
     may = card.statements[-1]
     assert may.interest == D("22.05")
     assert (may.balance, may.minimum) == (D("922.05"), D("112.05"))
+
+
+def test_previous_statement_rule_charges_from_the_statement_day_and_new_purchases_at_once():
+    """``free_period = "previous_statement"`` (the US rule, no double-cycle billing) on
+    the same story: the 18 Apr statement is not paid in full, but the cycle it bills
+    started clean, so the 1,000.00 bears interest from the statement day only:
+    1,000.00 × 0.0005 × 19 days (18 Apr - 6 May) = 9.50 and 900.00 × 0.0005 × 11 = 4.95.
+    200.00 bought 10 May, in a cycle that starts with a balance carried, bears interest
+    from its day: 200.00 × 0.0005 × 8 days (10-17 May) = 0.80. 18 May interest 15.25 (under
+    the Chinese rule 23.95, and the 200.00 still judged on its own statement)."""
+    product = replace(CMB, free_period=FreePeriod.PREVIOUS_STATEMENT)
+    events = [
+        purchase(date(2025, 3, 30), "1000.00"),
+        pay(date(2025, 5, 7), "100.00"),
+        purchase(date(2025, 5, 10), "200.00"),
+    ]
+    assert run(product, date(2025, 3, 20), events, date(2025, 5, 18)).statements[-1].interest == D(
+        "15.25"
+    )
+    assert run(CMB, date(2025, 3, 20), events, date(2025, 5, 18)).statements[-1].interest == D(
+        "23.95"
+    )
 
 
 def test_cash_advance_bears_interest_from_its_day_even_when_paid_in_full():

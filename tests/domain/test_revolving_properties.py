@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from arrears.domain.errors import DomainError
 from arrears.domain.money import ZERO
-from arrears.domain.products import Catalog, InterestBasis, RevolvingProduct
+from arrears.domain.products import Catalog, FreePeriod, InterestBasis, RevolvingProduct
 from arrears.domain.revolving import (
     CardAccount,
     CardEvent,
@@ -40,6 +40,7 @@ def products(draw: st.DrawFn) -> RevolvingProduct:
         grace_days=draw(st.integers(0, 28 - due)),
         daily_rate=draw(st.sampled_from([Decimal("0.0005"), Decimal("0.00035")])),
         interest_basis=draw(st.sampled_from(list(InterestBasis))),
+        free_period=draw(st.sampled_from(list(FreePeriod))),
         min_rate=draw(st.sampled_from([Decimal("0.05"), Decimal("0.10")])),
         min_floor=draw(st.sampled_from([ZERO, Decimal("100")])),
         cash_advance_fee_rate=Decimal("0.01"),

@@ -444,6 +444,19 @@ class InterestBasis(StrEnum):
     UNPAID_BALANCE = "unpaid_balance"
 
 
+class FreePeriod(StrEnum):
+    """When a revolving card's purchases are interest-free (免息期)."""
+
+    # China: a purchase is free when the statement that bills it is paid in full by its
+    # due date (grace included); otherwise it bears interest from its posting day
+    STATEMENT = "statement"
+    # also the previous statement paid in full (no balance carried into the cycle): a
+    # purchase of a cycle that starts with a balance carried bears interest from its
+    # posting day; one of a cycle that starts clean, billed on a statement not paid in
+    # full, from that statement day only (the US rule, with no double-cycle billing)
+    PREVIOUS_STATEMENT = "previous_statement"
+
+
 @dataclass(frozen=True, slots=True)
 class RevolvingProduct:
     """A revolving credit card (信用卡循环信用): monthly statements on ``statement_day``,
@@ -462,6 +475,7 @@ class RevolvingProduct:
     grace_days: int = 3  # 宽限期: paid by due + grace counts as on time
     daily_rate: Decimal = Decimal("0.0005")  # 日息万分之五
     interest_basis: InterestBasis = InterestBasis.FULL_BALANCE
+    free_period: FreePeriod = FreePeriod.STATEMENT
     min_rate: Decimal = Decimal("0.10")  # of the principal-like balance within the limit
     min_floor: Decimal = Decimal(0)  # a minimum below it is raised to it (≤ the balance)
     cash_advance_fee_rate: Decimal = Decimal(0)  # 取现手续费, of the amount
@@ -624,6 +638,7 @@ def _parse_revolving(
         "grace_days": t.integer("grace_days", d.grace_days),
         "daily_rate": t.rate("daily_rate", d.daily_rate),
         "interest_basis": t.build("interest_basis", InterestBasis, d.interest_basis),
+        "free_period": t.build("free_period", FreePeriod, d.free_period),
         "min_rate": t.rate("min_rate", d.min_rate),
         "min_floor": t.amount("min_floor", d.min_floor),
         "cash_advance_fee_rate": t.rate("cash_advance_fee_rate", d.cash_advance_fee_rate),

@@ -13,7 +13,11 @@ setting of the product (``RevolvingProduct``; docs/loan-rules.md, "Revolving car
   ``E_n`` reach its balance). Otherwise it bears interest from its posting day: on its
   whole balance day by day (``full_balance``, 全额计息), or, for the days through
   ``E_n``, only on the part still unpaid at the end of ``E_n`` (``unpaid_balance``,
-  按未还部分计息). Cash advances always bear interest from their day. Interest is
+  按未还部分计息). With ``free_period = "previous_statement"`` (the US rule) a purchase
+  also needs the previous statement paid in full: one made while a balance is carried
+  bears interest from its posting day, and one of a clean cycle whose statement is not
+  paid in full only from that statement day. Cash advances always bear interest from
+  their day. Interest is
   ``daily_rate`` × the balance for each day from the posting day up to the day before
   the statement day (a payment's day counts at the lower balance), summed unrounded and
   rounded half-up once per statement; it is posted on the statement day, so it appears
@@ -55,7 +59,13 @@ from arrears.domain.calendar import add_months
 from arrears.domain.delinquency import assess
 from arrears.domain.errors import DomainError
 from arrears.domain.money import ZERO, quantize
-from arrears.domain.products import Catalog, InterestBasis, LoanClass, RevolvingProduct
+from arrears.domain.products import (
+    Catalog,
+    FreePeriod,
+    InterestBasis,
+    LoanClass,
+    RevolvingProduct,
+)
 
 ONE_DAY = timedelta(days=1)
 
@@ -413,24 +423,39 @@ class _Book:
         stmt = self.statements[number - 1]
         return self.credited(stmt.statement_date, stmt.grace_end) >= stmt.balance
 
-    def interest(self, day: date) -> Decimal:
-        """Interest for the days up to the day before statement day ``day``, on every
-        debit that bears it, summed unrounded; moves each one's ``charged_to``."""
+    def interest(self, day: date, number: int) -> Decimal:
+        """Interest for the days up to the day before ``day``, the day statement
+        ``number`` is cut, on every debit that bears it, summed unrounded; moves each
+        one's ``charged_to``."""
         p = self.product
         total = ZERO
         for debit in self.debits:
             if not debit.kind.principal_like or debit.charged_to is None:
                 continue
+            start = debit.charged_to
             hold_to: date | None = None  # unpaid_balance: the base through the grace end
             if debit.kind is TxKind.PURCHASE:
-                if debit.statement is None:
-                    continue  # billed today: free unless this statement is not paid in full
-                if self.paid_in_full(debit.statement):
-                    debit.charged_to = None  # interest-free for good
-                    continue
-                if p.interest_basis is InterestBasis.UNPAID_BALANCE:
-                    hold_to = self.statements[debit.statement - 1].grace_end
-            start = debit.charged_to
+                b = number if debit.statement is None else debit.statement
+                carried = (
+                    p.free_period is FreePeriod.PREVIOUS_STATEMENT
+                    and b > 1
+                    and not self.paid_in_full(b - 1)
+                )
+                if not carried:
+                    if b == number:
+                        continue  # free unless this statement is not paid in full
+                    if self.paid_in_full(b):
+                        debit.charged_to = None  # interest-free for good
+                        continue
+                    if p.free_period is FreePeriod.PREVIOUS_STATEMENT:
+                        # lost its free period from the statement day only
+                        start = max(start, self.statements[b - 1].statement_date)
+                if (
+                    b < number
+                    and p.interest_basis is InterestBasis.UNPAID_BALANCE
+                    and not self.paid_in_full(b)
+                ):
+                    hold_to = self.statements[b - 1].grace_end
             t = start
             while t < day:
                 base = debit.balance_at(max(t, hold_to) if hold_to else t)
@@ -445,7 +470,7 @@ class _Book:
         p = self.product
         previous = self.statements[-1] if self.statements else None
         since = previous.statement_date if previous else self.account.opened_on - ONE_DAY
-        interest = self._q(self.interest(day))
+        interest = self._q(self.interest(day, number))
         if interest > 0:
             self._debit(TxKind.INTEREST, day, interest, f"interest:{number}")
         cycle = [d for d in self.debits if d.statement is None]
