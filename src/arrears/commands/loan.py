@@ -104,6 +104,12 @@ def _schedule_product(
         if method is None:
             raise typer.BadParameter("give --method, or --product", param_hint="'--method'")
         base = Product("ADHOC", "ad hoc", ScheduleMethod.ANNUITY, Decimal(0), 1)
+    elif catalog.revolving_product(code) is not None:
+        raise typer.BadParameter(
+            f"{code} is a revolving card product: it has statements, not a schedule "
+            "(replay it with arrears loan replay)",
+            param_hint="'--product'",
+        )
     else:
         try:
             base = catalog.product(code)
@@ -222,7 +228,7 @@ def card_report(card: CardState) -> dict[str, Any]:
             "balance": money(card.balance),
             "available_credit": money(card.available_credit),
             "over_limit": money(card.over_limit),
-            "unbilled": money(card.principal_unbilled),
+            "unbilled": money(card.unbilled),
             "minimum_due": money(card.minimum_due),
             "past_due": money(card.past_due),
         },

@@ -216,6 +216,7 @@ class CardState:
     balance: Decimal  # what is owed (negative: credit held)
     principal_billed: Decimal  # purchases and cash advances on a statement, unpaid
     principal_unbilled: Decimal  # posted since the last statement day, unpaid
+    unbilled: Decimal  # everything posted since the last statement day, unpaid
     interest_due: Decimal
     fees_due: Decimal
     credit: Decimal  # 溢缴款: paid beyond everything owed
@@ -563,6 +564,7 @@ class _Book:
             principal_unbilled=_unpaid(
                 [d for d in self.debits if d.statement is None], principal=True
             ),
+            unbilled=sum((d.unpaid for d in self.debits if d.statement is None), ZERO),
             interest_due=sum((d.unpaid for d in self.debits if d.kind is TxKind.INTEREST), ZERO),
             fees_due=sum(
                 (d.unpaid for d in self.debits if d.kind.charge and d.kind is not TxKind.INTEREST),
