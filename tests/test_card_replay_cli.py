@@ -199,3 +199,11 @@ def test_schedule_of_a_revolving_product_is_refused():
     result = runner.invoke(app, ["loan", "schedule", *args, "--product", "REVOLVING"])
     assert result.exit_code == 2
     assert "revolving card product" in result.output
+
+
+def test_unknown_product_lists_the_revolving_products_too(tmp_path: Path):
+    result = replay(tmp_path, CARD.replace('"REVOLVING"', '"AUTO"'), "2025-03-30")
+    assert result.exit_code == 1
+    assert "(known: CARD, CONSUMER, MICRO, SME) (revolving: REVOLVING)" in " ".join(
+        result.stderr.split()
+    )

@@ -197,7 +197,8 @@ def parse_scenario(data: Mapping[str, Any], catalog: Catalog, source: str) -> Sc
     try:
         product = catalog.product(code)
     except DomainError as exc:
-        raise fail("product", str(exc)) from None
+        cards = ", ".join(sorted(catalog.revolving))
+        raise fail("product", f"{exc}{f' (revolving: {cards})' if cards else ''}") from None
     loan = data.get("loan")
     if not isinstance(loan, Mapping):
         raise fail("loan", "required: a [loan] table with principal and disbursed_on")
