@@ -12,6 +12,7 @@ re-claimed) cannot overwrite the newer outcome.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 from collections import Counter
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, insert, or_, select, update
+from sqlalchemy import Engine, Update, and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from arrears.channels.adapters.base import (
@@ -169,7 +170,7 @@ class Dispatcher:
         if isinstance(verdict, Deferred):
             detail = f"deferred by {', '.join(verdict.verdict.rules)} until {verdict.retry_at}"
             return self._finish(
-                message, "queued", detail, error=", ".join(verdict.verdict.rules),
+                message, ("queued", detail), error=", ".join(verdict.verdict.rules),
                 retry_at=as_utc(verdict.retry_at), give_back_attempt=True,
             )  # fmt: skip
         if verdict is not None and not verdict.allowed:
@@ -177,12 +178,13 @@ class Dispatcher:
                 {"rules": list(verdict.rules), "reasons": list(verdict.reasons)},
                 ensure_ascii=False,
             )
-            return self._finish(message, "blocked", detail, error=", ".join(verdict.rules))
+            return self._finish(message, ("blocked", detail), error=", ".join(verdict.rules))
         adapter = self.adapters[message.channel]
         try:
             result = adapter.send(message)
         except PermanentSendError as exc:
-            return self._finish(message, "dead", f"rejected by the channel: {exc}", error=str(exc))
+            rejected = ("dead", f"rejected by the channel: {exc}")
+            return self._finish(message, rejected, error=str(exc))
         except TransientSendError as exc:
             return self._failed(message, str(exc))
         except Exception as exc:  # an adapter bug or an unforeseen I/O error: retry
@@ -192,34 +194,37 @@ class Dispatcher:
     def _failed(self, message: OutgoingMessage, error: str) -> str:
         if message.attempt >= self.max_attempts:
             detail = f"attempt {message.attempt} of {self.max_attempts} failed: {error}"
-            return self._finish(message, "dead", detail, error=error)
+            return self._finish(message, ("dead", detail), error=error)
         delay = backoff_delay(
             message.idempotency_key, message.attempt, self.backoff_base, self.backoff_cap
         )
         retry_at = as_utc(self.clock()) + delay
         detail = f"attempt {message.attempt} failed: {error}; retry at {retry_at.isoformat()}"
-        return self._finish(message, "failed", detail, error=error, retry_at=retry_at)
+        return self._finish(message, ("failed", detail), error=error, retry_at=retry_at)
 
     def _sent(self, message: OutgoingMessage, result: SendResult) -> str:
-        outcome = self._finish(
-            message, "sent", result.detail, provider_message_id=result.provider_message_id
+        sent = ("sent", result.detail)
+        if result.status != "delivered":
+            return self._finish(message, sent, provider_message_id=result.provider_message_id)
+        # confirmed on send: both events in the one transaction, the row left delivered
+        delivered = ("delivered", "confirmed by the channel on send")
+        return self._finish(
+            message, sent, delivered, provider_message_id=result.provider_message_id
         )
-        if outcome == "sent" and result.status == "delivered":
-            outcome = self._finish(message, "delivered", "confirmed by the channel on send")
-        return outcome
 
     def _finish(
         self,
         message: OutgoingMessage,
-        status: str,
-        detail: str,
-        *,
+        *steps: tuple[str, str],
         error: str | None = None,
         retry_at: datetime | None = None,
         provider_message_id: str | None = None,
         give_back_attempt: bool = False,
     ) -> str:
+        """Record the claim's outcome: ``steps`` are (status, detail) events in order,
+        the row left at the last status."""
         now = as_utc(self.clock())
+        status = steps[-1][0]
         values: dict[str, Any] = {"status": status, "updated_at": now, "claimed_until": None}
         if error is not None:
             values["last_error"] = error
@@ -227,30 +232,41 @@ class Dispatcher:
             values["next_attempt_at"] = retry_at
         if provider_message_id is not None:
             values["provider_message_id"] = provider_message_id
-        if give_back_attempt:
-            values["attempts"] = OutboxMessage.attempts - 1
-        # One fenced UPDATE and the event's INSERT, in one transaction per message (so a
+        fence = {"outbox_id": message.outbox_id, "attempt": message.attempt}
+        # One fenced UPDATE and the events' INSERT, in one transaction per message (so a
         # kill loses at most the outcome of the message in flight): the row changes only
-        # if it is still ours (status and attempt counter as we left them).
-        expected = "sent" if status == "delivered" else "sending"
+        # if it is still ours (in ``sending`` at the attempt we claimed).
         with self.engine.begin() as connection:
-            changed = connection.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id == message.outbox_id,
-                    OutboxMessage.status == expected,
-                    OutboxMessage.attempts == message.attempt,
-                )
-                .values(values)
-            ).rowcount
-            if changed != 1:
+            update_row = _fenced_update(tuple(values), give_back_attempt)
+            if connection.execute(update_row, {**values, **fence}).rowcount != 1:
                 return "lost_lease"  # someone re-claimed it: their outcome stands
             connection.execute(
-                insert(DeliveryEvent).values(
-                    outbox_id=message.outbox_id, status=status, at=now, detail=detail
-                )
+                _INSERT_EVENT,
+                [
+                    {"outbox_id": message.outbox_id, "status": step, "at": now, "detail": detail}
+                    for step, detail in steps
+                ],
             )
         return "deferred" if give_back_attempt else status
+
+
+_INSERT_EVENT = insert(DeliveryEvent)
+
+
+@functools.cache
+def _fenced_update(columns: tuple[str, ...], give_back_attempt: bool) -> Update:
+    """The UPDATE of an outcome; the columns it sets come from the parameters' names
+    (``columns``). Built once for each set of columns: building and compiling it for
+    each message cost more than the database's own work."""
+    table = OutboxMessage.__table__
+    statement = update(table).where(
+        table.c.id == bindparam("outbox_id"),
+        table.c.status == "sending",
+        table.c.attempts == bindparam("attempt"),
+    )
+    if give_back_attempt:
+        statement = statement.values(attempts=table.c.attempts - 1)
+    return statement
 
 
 def _outgoing(row: OutboxMessage) -> OutgoingMessage:
