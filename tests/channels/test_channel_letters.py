@@ -132,3 +132,29 @@ def test_empty_amounts_table_is_refused() -> None:
     empty = Letter(**{**letter.__dict__, "amounts": ()})
     with pytest.raises(LetterError, match="ARR-2026-000123: the amounts table is empty"):
         render_letter_pdf(empty)
+
+
+@pytest.mark.parametrize("template", ["letter_formal_notice", "lawyer_letter"])
+def test_the_portal_code_shares_the_last_page_with_the_signature(tmp_path, template) -> None:
+    """A letter carrying the debtor's portal link prints its QR code and short code
+    beside the signature when they do not fit under it: a one-page letter stays one
+    page (the code alone on a second page doubled the print shop's pages)."""
+    from arrears.services.portal.links import PortalLinks
+
+    links = PortalLinks("https://portal.example.cn/", None)
+    owed = ("逾期本金", "逾期利息", "罚息", "复利")  # four lines: the signature ends low
+    letter = Letter(
+        **{
+            **sample_letter("zh_CN", template).__dict__,
+            "amounts": tuple(AmountLine(item, Decimal("10.00")) for item in owed),
+        }
+    )
+    code_text = "访问码"
+    plain = write_letter_pdf(letter, tmp_path / "plain.pdf")
+    with_code = Letter(**{**letter.__dict__, "pay_link": links.link("L9", date(2026, 12, 1))})
+    path = write_letter_pdf(with_code, tmp_path / "code.pdf")
+    pages = PdfReader(path).pages
+    assert len(pages) == len(PdfReader(plain).pages) == 1
+    last = "".join(_text(path).split())  # one page: its whole text
+    assert code_text in last and links.short_code("L9", date(2026, 12, 1)) in last
+    assert "敬礼" in last

@@ -10,7 +10,7 @@ The letter's body text is a ``letter`` channel template (``demand_letter``,
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -304,37 +304,67 @@ def _set_letter(pdf: _LetterPdf, letter: Letter, template: Template | None) -> N
     for line in _word("closing", lang).split("\n"):
         pdf.cell(width, 6, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(8)
-    for line in (*_signature(letter), _word("seal", lang), format_date(letter.letter_date, lang)):
-        if line:
-            pdf.cell(width, 6, line, align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    _portal_code(pdf, letter)
+    signature_top = pdf.get_y()
+    signed = [line for line in (*_signature(letter), _word("seal", lang),
+                                format_date(letter.letter_date, lang)) if line]  # fmt: skip
+    for line in signed:
+        pdf.cell(width, 6, line, align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    signature_width = max(pdf.get_string_width(line) for line in signed)
+    _portal_code(pdf, letter, (signature_top, signature_width))
 
 
-def _portal_code(pdf: _LetterPdf, letter: Letter, size: float = 26.0) -> None:
-    """The debtor's personal portal link as a QR code, and its short code to type."""
+def _portal_code(
+    pdf: _LetterPdf, letter: Letter, signature: tuple[float, float], size: float = 26.0
+) -> None:
+    """The debtor's personal portal link as a QR code, and its short code to type:
+    under the signature when it fits there, else beside it on the left (the signature
+    is on the right), rather than alone on a page of its own that the print shop
+    charges for. ``signature`` is the signature block's top and its widest line."""
     from arrears.services.portal.links import letter_code
 
     found = letter_code(letter.pay_link)
     if found is None:
         return
     address, code, modules = found
-    if pdf.get_y() + size + 8 > pdf.page_break_trigger:
+    text_width = pdf.epw - size - 5
+    if pdf.get_y() + 5 + size + 3 <= pdf.page_break_trigger:
+        pdf.ln(5)
+    elif signature[0] + size + 3 <= pdf.page_break_trigger:
+        pdf.set_y(signature[0])
+        text_width -= signature[1] + 6
+    else:
         pdf.add_page()
-    pdf.ln(5)
+        pdf.ln(5)
     top, left, cell = pdf.get_y(), pdf.l_margin, size / len(modules)
     pdf.set_fill_color(0)
     for r, row in enumerate(modules):
-        for c, dark in enumerate(row):
-            if dark:
-                pdf.rect(left + c * cell, top + r * cell, cell, cell, style="F")
+        for first, length in _dark_runs(row):  # a rectangle a run, not a module
+            pdf.rect(left + first * cell, top + r * cell, length * cell, cell, style="F")
     zh = letter.language == "zh_CN"
     pdf.set_xy(left + size + 5, top + 2)
     pdf.set_font(FONT_FAMILY, size=9.5)
     words = "扫描二维码，或访问 {} 并输入访问码：" if zh else "Scan the code, or visit {} and type:"
-    pdf.multi_cell(pdf.epw - size - 5, 5, words.format(address), new_x=XPos.LEFT, new_y=YPos.NEXT)
-    pdf.set_font(FONT_FAMILY, size=12)
-    pdf.cell(pdf.epw - size - 5, 7, code, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(
+        text_width, 5, words.format(address), align=Align.L, new_x=XPos.LEFT, new_y=YPos.NEXT
+    )
+    points = 12.0
+    pdf.set_font(FONT_FAMILY, size=points)
+    while points > 8 and pdf.get_string_width(code) > text_width:  # the code on one line
+        points -= 0.5
+        pdf.set_font(FONT_FAMILY, size=points)
+    pdf.cell(text_width, 7, code, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_y(max(pdf.get_y(), top + size) + 2)
+
+
+def _dark_runs(row: Sequence[bool]) -> Iterator[tuple[int, int]]:
+    """(first column, length) of each run of dark modules in a QR code's row."""
+    first = None
+    for column, dark in enumerate([*row, False]):
+        if dark and first is None:
+            first = column
+        elif not dark and first is not None:
+            yield first, column - first
+            first = None
 
 
 def _signature(letter: Letter) -> tuple[str, ...]:
