@@ -191,7 +191,9 @@ def test_loan_product_scenario_with_account_is_refused(tmp_path: Path):
     text = CARD.replace('"REVOLVING"', '"CONSUMER"')
     result = replay(tmp_path, text, "2025-03-30")
     assert result.exit_code == 1
-    assert "card.toml: account: unknown field" in " ".join(result.stderr.split())
+    assert "card.toml: account: CONSUMER is an instalment loan product" in " ".join(
+        result.stderr.split()
+    )
 
 
 def test_schedule_of_a_revolving_product_is_refused():

@@ -187,8 +187,9 @@ def parse_scenario(data: Mapping[str, Any], catalog: Catalog, source: str) -> Sc
         return ScenarioError(f"{source}: {field}: {reason}")
 
     unknown = set(data) - TOP_FIELDS
-    if unknown:
-        raise fail(sorted(unknown)[0], f"unknown field (a scenario has {sorted(TOP_FIELDS)})")
+    if unknown - {"account"}:
+        first = sorted(unknown - {"account"})[0]
+        raise fail(first, f"unknown field (a scenario has {sorted(TOP_FIELDS)})")
     code = data.get("product")
     if not isinstance(code, str):
         raise fail("product", "required: the code of a product of the catalogue")
@@ -199,6 +200,12 @@ def parse_scenario(data: Mapping[str, Any], catalog: Catalog, source: str) -> Sc
     except DomainError as exc:
         cards = ", ".join(sorted(catalog.revolving))
         raise fail("product", f"{exc}{f' (revolving: {cards})' if cards else ''}") from None
+    if unknown:  # [account]: a revolving card's table
+        raise fail(
+            "account",
+            f"{code} is an instalment loan product: its scenario has [loan], not [account] "
+            "(only a revolving card product takes [account])",
+        )
     loan = data.get("loan")
     if not isinstance(loan, Mapping):
         raise fail("loan", "required: a [loan] table with principal and disbursed_on")
