@@ -366,14 +366,15 @@ class _Book:
                     f"cash advance of {event.amount} would take the balance to "
                     f"{self.balance() + event.amount}, over the credit limit {limit}"
                 )
-        self._debit(event.kind, event.on, event.amount, event.ref)
+        posted = self._debit(event.kind, event.on, event.amount, event.ref)
         if event.kind is TxKind.CASH_ADVANCE:
             p = self.product
             fee = self._q(max(p.cash_advance_fee_min, event.amount * p.cash_advance_fee_rate))
             if fee > 0:
-                self._debit(TxKind.CASH_ADVANCE_FEE, event.on, fee, f"{event.ref}:fee")
+                self._debit(TxKind.CASH_ADVANCE_FEE, event.on, fee, f"{posted.ref}:fee")
 
-    def _debit(self, kind: TxKind, on: date, amount: Decimal, ref: str) -> None:
+    def _debit(self, kind: TxKind, on: date, amount: Decimal, ref: str) -> _Debit:
+        """Post a debit; credit held settles it at once."""
         self.seq += 1
         debit = _Debit(self.seq, kind, on, amount, ref or f"{kind.value}#{self.seq}")
         debit.charged_to = on
@@ -382,9 +383,13 @@ class _Book:
             used = min(self.credit, amount)
             debit.settle(on, used)
             self.credit -= used
+        return debit
 
     def _credit(self, kind: TxKind, on: date, amount: Decimal, ref: str) -> None:
+        """Post a payment or refund: it settles the debits in ``_settle_order``; what is
+        left is held as credit."""
         self.seq += 1
+        ref = ref or f"{kind.value}#{self.seq}"
         self.credits.append(Transaction(self.seq, kind, on, amount, ref, None))
         left = amount
         for debit in sorted(self.debits, key=_settle_order):
