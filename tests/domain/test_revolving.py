@@ -111,6 +111,21 @@ def test_unpaid_balance_interest_charges_only_what_was_left_unpaid():
     assert (may.balance, may.minimum) == (D("922.05"), D("112.05"))
 
 
+def test_unpaid_interest_bears_interest_from_its_statement_day_when_compounded():
+    """Nothing more paid after the 100.00 of 7 May: the 18 Jun statement charges 900.00 ×
+    0.0005 × 31 days (18 May - 17 Jun) = 13.95; with ``interest_on_interest`` (按月计收
+    复利) the 23.95 billed on 18 May bears interest too, 23.95 × 0.0005 × 31 = 0.371225:
+    13.95 + 0.371225 = 14.321225, 14.32 (summed unrounded, rounded once)."""
+    events = [purchase(date(2025, 3, 30), "1000.00"), pay(date(2025, 5, 7), "100.00")]
+    simple = run(CMB, date(2025, 3, 20), events, date(2025, 6, 18))
+    compound = run(
+        replace(CMB, interest_on_interest=True), date(2025, 3, 20), events, date(2025, 6, 18)
+    )
+    assert [s.interest for s in simple.statements[-2:]] == [D("23.95"), D("13.95")]
+    assert [s.interest for s in compound.statements[-2:]] == [D("23.95"), D("14.32")]
+    assert REVOLVING.interest_on_interest is True
+
+
 def test_previous_statement_rule_charges_from_the_statement_day_and_new_purchases_at_once():
     """``free_period = "previous_statement"`` (the US rule, no double-cycle billing) on
     the same story: the 18 Apr statement is not paid in full, but the cycle it bills

@@ -41,6 +41,7 @@ def products(draw: st.DrawFn) -> RevolvingProduct:
         daily_rate=draw(st.sampled_from([Decimal("0.0005"), Decimal("0.00035")])),
         interest_basis=draw(st.sampled_from(list(InterestBasis))),
         free_period=draw(st.sampled_from(list(FreePeriod))),
+        interest_on_interest=draw(st.booleans()),
         min_rate=draw(st.sampled_from([Decimal("0.05"), Decimal("0.10")])),
         min_floor=draw(st.sampled_from([ZERO, Decimal("100")])),
         cash_advance_fee_rate=Decimal("0.01"),

@@ -476,6 +476,9 @@ class RevolvingProduct:
     daily_rate: Decimal = Decimal("0.0005")  # 日息万分之五
     interest_basis: InterestBasis = InterestBasis.FULL_BALANCE
     free_period: FreePeriod = FreePeriod.STATEMENT
+    # 复利: interest billed and left unpaid bears interest from its statement day (按月计收
+    # 复利, 银行卡业务管理办法 art. 23); fees and late fees never do
+    interest_on_interest: bool = False
     min_rate: Decimal = Decimal("0.10")  # of the principal-like balance within the limit
     min_floor: Decimal = Decimal(0)  # a minimum below it is raised to it (≤ the balance)
     cash_advance_fee_rate: Decimal = Decimal(0)  # 取现手续费, of the amount
@@ -639,6 +642,7 @@ def _parse_revolving(
         "daily_rate": t.rate("daily_rate", d.daily_rate),
         "interest_basis": t.build("interest_basis", InterestBasis, d.interest_basis),
         "free_period": t.build("free_period", FreePeriod, d.free_period),
+        "interest_on_interest": t.build("interest_on_interest", _strict_bool, False),
         "min_rate": t.rate("min_rate", d.min_rate),
         "min_floor": t.amount("min_floor", d.min_floor),
         "cash_advance_fee_rate": t.rate("cash_advance_fee_rate", d.cash_advance_fee_rate),
@@ -861,6 +865,12 @@ def _parse_card(value: Mapping[str, Any]) -> CardRules:
     if rules.max_statements <= 0:
         raise DomainError(f"max_statements {rules.max_statements} must be positive")
     return rules
+
+
+def _strict_bool(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise DomainError(f"{value!r} is not true or false")
+    return value
 
 
 def _strict_int(value: object) -> int:

@@ -21,7 +21,8 @@ setting of the product (``RevolvingProduct``; docs/loan-rules.md, "Revolving car
   ``daily_rate`` × the balance for each day from the posting day up to the day before
   the statement day (a payment's day counts at the lower balance), summed unrounded and
   rounded half-up once per statement; it is posted on the statement day, so it appears
-  on that statement. Fees, late fees and interest never bear interest.
+  on that statement. Fees and late fees never bear interest; interest left unpaid does,
+  from its statement day, when ``interest_on_interest`` (按月计收复利).
 * **Minimum payment.** ``C`` = unpaid fees and interest on the statement, ``P`` = the
   principal-like rest (purchases and cash advances), ``U`` = the previous minimum not
   paid by this statement day, of which ``U_p = U − C_old`` is principal (``C_old`` the
@@ -436,7 +437,10 @@ class _Book:
         p = self.product
         total = ZERO
         for debit in self.debits:
-            if not debit.kind.principal_like or debit.charged_to is None:
+            bears = debit.kind.principal_like or (
+                debit.kind is TxKind.INTEREST and p.interest_on_interest
+            )
+            if not bears or debit.charged_to is None:
                 continue
             start = debit.charged_to
             hold_to: date | None = None  # unpaid_balance: the base through the grace end
