@@ -414,7 +414,8 @@ def replay_command(
 ) -> None:
     """Replay one loan's scenario (contract and events) through the domain core and
     print its state as of --as-of: status, DPD, bucket, class, balances and what it
-    has been charged."""
+    has been charged. A revolving card's scenario ([account], purchases, cash
+    advances, payments, refunds, fees) also prints its account and statements."""
     day: date = parse_date(as_of, "--as-of")
     catalog = _catalog(products)
     try:
