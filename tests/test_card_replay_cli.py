@@ -209,3 +209,61 @@ def test_unknown_product_lists_the_revolving_products_too(tmp_path: Path):
     assert "(known: CARD, CONSUMER, MICRO, SME) (revolving: REVOLVING)" in " ".join(
         result.stderr.split()
     )
+
+
+CMB_PRODUCTS = """\
+[portfolio]
+currency = "CNY"
+
+[products.CMB]
+name = "招商银行-style card"
+method = "revolving"
+[products.CMB.revolving]
+statement_day = 18
+due_days = 19
+grace_days = 0
+daily_rate = 0.0005
+interest_basis = "BASIS"
+min_rate = 0.10
+min_floor = 0
+"""
+
+CMB_SCENARIO = """\
+product = "CMB"
+[account]
+opened_on = 2025-03-20
+
+[[events]]
+kind = "purchase"
+on = 2025-03-30
+amount = "1000.00"
+
+[[events]]
+kind = "payment"
+on = 2025-05-07
+amount = "100.00"
+"""
+
+
+@pytest.mark.parametrize(
+    ("basis", "interest", "balance"),
+    [("full_balance", "23.95", "923.95"), ("unpaid_balance", "22.05", "922.05")],
+)
+def test_card_replay_under_a_products_file_follows_its_interest_basis(
+    tmp_path: Path, basis: str, interest: str, balance: str
+):
+    """The published 招商银行 example through --products: 1,000.00 × 0.0005 × 38 +
+    900.00 × 0.0005 × 11 = 23.95 on the full balance, 900.00 × 0.0005 × 49 = 22.05 on
+    the unpaid part; the account's limit is the product's default, 10,000.00."""
+    products = tmp_path / "cards.toml"
+    products.write_text(CMB_PRODUCTS.replace("BASIS", basis), encoding="utf-8")
+    path = tmp_path / "cmb.toml"
+    path.write_text(CMB_SCENARIO, encoding="utf-8")
+    args = ["loan", "replay", str(path), "--as-of", "2025-05-18", "--products", str(products)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["charged"]["interest"] == interest
+    assert report["revolving"]["credit_limit"] == "10000.00"
+    assert report["revolving"]["balance"] == balance
+    assert report["statements"][-1]["interest"] == interest
