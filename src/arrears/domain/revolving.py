@@ -17,12 +17,13 @@ setting of the product (``RevolvingProduct``; docs/loan-rules.md, "Revolving car
   also needs the previous statement paid in full: one made while a balance is carried
   bears interest from its posting day, and one of a clean cycle whose statement is not
   paid in full only from that statement day. Cash advances always bear interest from
-  their day. Interest is
-  ``daily_rate`` × the balance for each day from the posting day up to the day before
-  the statement day (a payment's day counts at the lower balance), summed unrounded and
-  rounded half-up once per statement; it is posted on the statement day, so it appears
-  on that statement. Fees and late fees never bear interest; interest left unpaid does,
-  from its statement day, when ``interest_on_interest`` (按月计收复利).
+  their day (and a fee, ``cash_advance_fee_rate``, at least ``cash_advance_fee_min``).
+* **Interest** is ``daily_rate`` × the balance for each day from the posting day up to
+  the day before the statement day (a payment's day counts at the lower balance),
+  summed unrounded and rounded half-up once per statement; it is posted on the
+  statement day, so it appears on that statement. Fees and late fees never bear
+  interest; interest left unpaid does, from its statement day, when
+  ``interest_on_interest`` (按月计收复利).
 * **Minimum payment.** ``C`` = unpaid fees and interest on the statement, ``P`` = the
   principal-like rest (purchases and cash advances), ``U`` = the previous minimum not
   paid by this statement day, of which ``U_p = U − C_old`` is principal (``C_old`` the
@@ -43,9 +44,9 @@ setting of the product (``RevolvingProduct``; docs/loan-rules.md, "Revolving car
   0 within grace, then days since ``D_n``. Paying a later minimum pays every earlier one
   (each minimum holds the unpaid previous one), so the loan cures when it is paid.
 * **Limit.** A purchase may take the balance up to ``credit_limit × (1 +
-  over_limit_rate)``, a cash advance keep cash advances within ``credit_limit ×
-  cash_limit_rate``; beyond that the transaction is refused. Interest and fees may take
-  the balance over the limit.
+  over_limit_rate)``; a cash advance must keep cash advances within ``credit_limit ×
+  cash_limit_rate`` and the balance within the limit; beyond that the transaction is
+  refused. Interest and fees may take the balance over the limit.
 """
 
 from __future__ import annotations
