@@ -159,7 +159,7 @@ def test_a_plan_marks_the_loan_restructured_until_two_on_time_payments(
         ),
         (
             'kind = "pause"\non = 2025-03-20\nreason = "holiday"\n',
-            "events #2.reason: 'holiday' is not one of hardship | dispute",
+            "events #2.reason: 'holiday' is not one of hardship | dispute | other",
         ),
         (
             'kind = "payment"\non = 2025-03-20\namount = "1.00"\nuntil = 2025-03-25\n',

@@ -26,6 +26,7 @@ ONE_DAY = timedelta(days=1)
 class PauseReason(StrEnum):
     HARDSHIP = "hardship"  # 困难: the debtor cannot pay for a while
     DISPUTE = "dispute"  # 争议: the debt or an amount is disputed
+    OTHER = "other"  # another reason the lender stops ageing (a disaster, a regulator's relief)
 
 
 @dataclass(frozen=True, slots=True)

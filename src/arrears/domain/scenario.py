@@ -313,7 +313,7 @@ def _event(
 
 def _pause(body: Mapping[str, Any], on: date, fail: Fail) -> tuple[date | None, PauseReason]:
     """A pause's last day ``until`` (optional: open until a resume) and its ``reason``,
-    hardship (the default) or dispute."""
+    hardship (the default), dispute or other."""
     until = _date(body, "until", fail) if "until" in body else None
     if until is not None and until < on:
         raise fail("until", f"{until} is before the pause's first day {on}")

@@ -225,6 +225,31 @@ class PaymentRow(Base):
     posted_entry_ref: Mapped[str | None] = mapped_column(String)
 
 
+PAUSE_REASONS = ("hardship", "dispute", "other")  # domain.pauses.PauseReason
+
+
+class DpdPause(Base):
+    """A DPD pause (domain/pauses.py): the loan's arrears do not age on the days
+    ``pause_on`` … ``pause_until`` (None: until resumed). A resume on day R ends it the
+    day before (``resumed_on``); one resumed on its first day paused nothing. The close
+    passes each loan's pauses to the domain core (``arrears.batch.book``)."""
+
+    __tablename__ = "dpd_pauses"
+    __table_args__ = (CheckConstraint(_one_of("reason", PAUSE_REASONS), name="reason"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    loan_id: Mapped[str] = mapped_column(ForeignKey("loans.loan_id"), index=True)
+    reason: Mapped[str] = mapped_column(String(16))
+    pause_on: Mapped[date] = mapped_column(Date)
+    pause_until: Mapped[date | None] = mapped_column(Date)
+    resumed_on: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    placed_by: Mapped[str | None] = mapped_column(String)
+    placed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resumed_by: Mapped[str | None] = mapped_column(String)
+    resumed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class CaseRow(Base):
     """A collections case; at most one open case per loan (partial unique index)."""
 
