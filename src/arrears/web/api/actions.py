@@ -1,12 +1,19 @@
-"""Actions on a case: contacts, promises, arrangements, holds, field visits; and the
-disposition codes and blacklist they use."""
+"""Actions on a case: contacts, promises, arrangements, holds, DPD pauses, field visits;
+and the disposition codes and blacklist they use."""
 
 from __future__ import annotations
 
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 
-from arrears.services.workbench import arrangements, contacts, holds, promises, visits
+from arrears.services.workbench import (
+    arrangements,
+    contacts,
+    dpd_pauses,
+    holds,
+    promises,
+    visits,
+)
 from arrears.services.workbench.access import Actor
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.web.api.schemas import (
@@ -19,6 +26,9 @@ from arrears.web.api.schemas import (
     DecisionIn,
     DispositionIn,
     DispositionOut,
+    DpdPauseIn,
+    DpdPauseOut,
+    DpdResumeIn,
     HoldIn,
     HoldOut,
     PromiseIn,
@@ -243,6 +253,53 @@ def post_release_hold(
     row = holds.release_hold(uow.session, actor, hold_id, on=settings_of(request).today())
     uow.commit()
     return HoldOut.model_validate(row)
+
+
+@router.post("/cases/{case_id}/dpd-pauses", response_model=DpdPauseOut, status_code=201)
+def post_dpd_pause(
+    case_id: RowId,
+    body: DpdPauseIn,
+    request: Request,
+    actor: Actor = Depends(require_user),
+    uow: UnitOfWork = Depends(get_uow),
+) -> DpdPauseOut:
+    """Pause the DPD of the case's loan (hardship, dispute, other) from ``on`` (today by
+    default) through ``until`` or until resumed; only days its close has not passed."""
+    row = dpd_pauses.pause_dpd(
+        uow.session,
+        actor,
+        case_id,
+        body.reason,
+        on=body.on or settings_of(request).today(),
+        until=body.until,
+        note=body.note,
+    )
+    uow.commit()
+    return DpdPauseOut.model_validate(row)
+
+
+@router.get("/cases/{case_id}/dpd-pauses", response_model=list[DpdPauseOut])
+def get_dpd_pauses(
+    case_id: RowId, actor: Actor = Depends(require_user), uow: UnitOfWork = Depends(get_uow)
+) -> list[DpdPauseOut]:
+    """The DPD pauses of the case's loan, newest first."""
+    rows = dpd_pauses.pauses_of(uow.session, actor, case_id)
+    return [DpdPauseOut.model_validate(p) for p in rows]
+
+
+@router.post("/dpd-pauses/{pause_id}/resume", response_model=DpdPauseOut)
+def post_resume_dpd(
+    pause_id: RowId,
+    request: Request,
+    body: DpdResumeIn | None = None,
+    actor: Actor = Depends(require_user),
+    uow: UnitOfWork = Depends(get_uow),
+) -> DpdPauseOut:
+    """Resume a DPD pause: DPD counts again from ``on`` (today by default)."""
+    on = (body.on if body else None) or settings_of(request).today()
+    row = dpd_pauses.resume_dpd(uow.session, actor, pause_id, on=on)
+    uow.commit()
+    return DpdPauseOut.model_validate(row)
 
 
 @router.get("/blacklist", response_model=list[BlacklistOut])

@@ -249,6 +249,29 @@ class HoldOut(Orm):
     released_on: date | None
 
 
+class DpdPauseIn(BaseModel):
+    reason: Literal["hardship", "dispute", "other"]
+    on: date | None = None  # the first paused day; today by default
+    until: date | None = None  # the last paused day; None: until resumed
+    note: Annotated[str, Field(max_length=2000)] = ""
+
+
+class DpdResumeIn(BaseModel):
+    on: date | None = None  # the first day DPD counts again; today by default
+
+
+class DpdPauseOut(Orm):
+    id: int
+    loan_id: str
+    reason: str
+    pause_on: date
+    pause_until: date | None
+    resumed_on: date | None
+    note: str
+    placed_by: str | None
+    resumed_by: str | None
+
+
 class BlacklistIn(BaseModel):
     kind: Literal["phone", "email", "address", "other"]
     value: Annotated[str, Field(min_length=1, max_length=200)]

@@ -597,6 +597,28 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "处置代码 {code} 不存在或已停用。",
     ),
     "refusal.hold_released": ("The hold was released on {date}.", "该暂停已于 {date} 解除。"),
+    "refusal.pause_closed_day": (
+        "That day is closed; a DPD pause or resume takes effect from {date}.",
+        "该日已日终；逾期天数暂停或恢复须从 {date} 起生效。",
+    ),
+    "refusal.pause_until_before": (
+        "The last paused day is before the first ({date}).",
+        "暂停截止日早于起始日（{date}）。",
+    ),
+    "refusal.pause_too_far": (
+        "A DPD pause is set within ten years, by {date}.",
+        "逾期天数暂停须在十年内（{date} 前）。",
+    ),
+    "refusal.pause_overlaps": (
+        "The loan's DPD is already paused on some of those days.",
+        "该贷款在这些日期中已有逾期天数暂停。",
+    ),
+    "refusal.pause_loan_ended": ("The loan is no longer active.", "该贷款已结清或核销。"),
+    "refusal.pause_resumed": (
+        "The DPD pause was resumed on {date}.",
+        "该逾期天数暂停已于 {date} 恢复计算。",
+    ),
+    "refusal.pause_ended": ("The DPD pause ended on {date}.", "该逾期天数暂停已于 {date} 结束。"),
     "refusal.blacklisted_already": (
         "{value} is on the blacklist already.",
         "{value} 已在黑名单中。",
@@ -632,6 +654,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "state.done": ("done", "已完成"),
     # form fields named in refusals
     "field.amount": ("Amount", "金额"),
+    "field.on": ("From", "起始日"),
+    "field.until": ("Until", "截止日"),
     "field.due_date": ("Promised date", "承诺日期"),
     "field.pay_by": ("Pay by", "还款截止"),
     "field.first_due": ("First due", "首期日期"),
