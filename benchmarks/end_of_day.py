@@ -1,6 +1,7 @@
 """One end of day of an N-loan book with 24 months of history, step by step; JSON out.
 
     python benchmarks/end_of_day.py --loans 50000 --db sqlite|postgres --engine duckdb|spark
+    python benchmarks/end_of_day.py --loans 50000 --catch-up 30
 
 The book is the demo's generator's (24 months of loans, ~11% of active loans past due,
 an installment falling due and a payment arriving for about one loan in thirty a day),
@@ -93,8 +94,11 @@ def _timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
     return value, round(time.perf_counter() - started, 2)
 
 
-def build(root: Path, url: str, loans: int, seed: int) -> tuple[Workspace, dict[str, Any]]:
-    """A workspace holding the generated book, closed through D-1 by the default close."""
+def build(
+    root: Path, url: str, loans: int, seed: int, through: date = DAY - timedelta(days=1)
+) -> tuple[Workspace, dict[str, Any]]:
+    """A workspace holding the generated book, closed through ``through`` (D-1) by the
+    default close."""
     data = DATA / f"eod-book-{loans}-{seed}"
     setup: dict[str, Any] = {}
     if not (data / "payments.parquet").exists():
@@ -105,9 +109,7 @@ def build(root: Path, url: str, loans: int, seed: int) -> tuple[Workspace, dict[
     for kind in ("customers", "loans", "payments"):
         import_file(ws.engine, data / f"{kind}.parquet", kind=kind, as_of=DAY + timedelta(1))
     setup["import"] = round(time.perf_counter() - started, 2)
-    history, setup["close_history"] = _timed(
-        run_end_of_day, ws, DAY - timedelta(days=1), 1, after=False
-    )
+    history, setup["close_history"] = _timed(run_end_of_day, ws, through, 1, after=False)
     setup["history_entries"] = history.close.entries_posted
     return ws, setup
 
@@ -209,6 +211,31 @@ def differing_loans(ws: Workspace, book: Any) -> int:
     return sum(1 for lid in mine.keys() | theirs.keys() if mine.get(lid) != theirs.get(lid))
 
 
+def catch_up(ws: Workspace, days: int) -> dict[str, Any]:
+    """The close (take in to publish, no treatments) of one day, D - ``days``, then of
+    the ``days`` days after it, D - ``days`` + 1 through D, in one run (a close that
+    missed them catches up), on a book closed through D - ``days`` - 1."""
+    first = DAY - timedelta(days=days)
+    one, one_s = _timed(run_end_of_day, ws, first, 1, after=False)
+    many, many_s = _timed(run_end_of_day, ws, DAY, 1, after=False)
+
+    def steps(eod: Any) -> list[dict[str, Any]]:
+        return [{"name": s.name, "seconds": s.seconds, "rows": s.rows} for s in eod.steps]
+
+    return {
+        "one_day": {"as_of": first.isoformat(), "seconds": one_s, "steps": steps(one)},
+        "catch_up": {
+            "from": (first + timedelta(days=1)).isoformat(),
+            "through": DAY.isoformat(),
+            "days": days,
+            "seconds": many_s,
+            "steps": steps(many),
+            "entries_posted": many.close.entries_posted,
+        },
+        "ratio_catch_up_to_one_day": round(many_s / max(one_s, 0.01), 2),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loans", type=int, default=50_000)
@@ -218,6 +245,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--changes", type=float, default=0.01, help="share with workbench changes")
+    parser.add_argument(
+        "--catch-up",
+        type=int,
+        default=0,
+        metavar="DAYS",
+        help="measure instead the close of one day and then of DAYS missed days in one run",
+    )
     args = parser.parse_args(argv)
     out: dict[str, Any] = {"loans": args.loans, "db": args.db, "as_of": DAY.isoformat()}
     out["load_before"] = load()
@@ -239,6 +273,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         root.mkdir(parents=True, exist_ok=True)
         upgrade(create_engine(url))
+        if args.catch_up:
+            through = DAY - timedelta(days=args.catch_up + 1)
+            ws, out["setup"] = build(root, url, args.loans, args.seed, through)
+            out |= catch_up(ws, args.catch_up)
+            out["peak_rss_mb"] = peak_rss_mb()
+            out["load_after"] = load()
+            return _print(out)
         ws, out["setup"] = build(root, url, args.loans, args.seed)
         out["workbench_changes"] = workbench_changes(ws, args.changes, args.seed)
         out["activity"] = activity(ws)
@@ -283,6 +324,10 @@ def main(argv: list[str] | None = None) -> int:
             with create_engine(args.url).begin() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         shutil.rmtree(root, ignore_errors=True)
+    return _print(out)
+
+
+def _print(out: dict[str, Any]) -> int:
     print(json.dumps(out, indent=1))
     return 0
 
