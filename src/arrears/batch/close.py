@@ -3,6 +3,7 @@
 A batch book is a folder::
 
     book/loans.parquet  schedule.parquet  payments.parquet  products.parquet
+    book/pauses.parquet  events.parquet  (optional)
     book/state/YYYY-MM-DD/accounts.parquet  dues.parquet
 
 Closing through D closes every day after the latest state in order (catch-up), each
@@ -29,13 +30,20 @@ import pyarrow.parquet as pq
 from arrears.batch.engine import Inputs
 from arrears.batch.plan import PREVIOUS, Plan
 from arrears.batch.state import ACCOUNTS, DUES, day_number, from_day_number, products_table
+from arrears.domain.errors import DomainError
 from arrears.domain.products import Catalog
 from arrears.files import replacing
 from arrears.snapshots import snapshot_file, snapshot_from_accounts, write_snapshot
 
 ENGINES = ("duckdb", "spark")
 STATIC = ("loans", "schedule", "payments", "products")
-OPTIONAL = ("pauses",)  # static tables a book may lack (``state.PAUSES``)
+# static tables a book may lack (``state.PAUSES``, ``state.EVENTS``)
+OPTIONAL = ("pauses", "events")
+
+
+class WaiverRefused(DomainError):
+    """A day's waiver waives more of a component than the loan owes after the day's
+    money: refused, as ``domain.operations.waive`` refuses it."""
 
 
 def write_table(table: pa.Table, path: Path) -> Path:
@@ -233,6 +241,14 @@ class Closer:
         started = time.perf_counter()
         self.point_previous(day - timedelta(days=1))
         out = self.plan.run(day_number(day))
+        refused = out.get("refused")
+        if refused is not None and refused.num_rows:
+            rows = sorted(refused.to_pylist(), key=lambda r: r["loan_id"])
+            raise WaiverRefused(
+                f"{day}: {len(rows)} loans have a waiver of more than they owe, "
+                + "; ".join(f"loan {r['loan_id']}: of {r['refused']}" for r in rows[:5])
+                + " (the day is not closed; a waiver is never turned into credit)"
+            )
         acc = _sorted(out["accounts"], ["loan_id"], ACCOUNTS)
         due = _sorted(out["dues"], ["loan_id", "seq"], DUES)
         self.book.write_state(day, acc, due)

@@ -65,6 +65,8 @@ class Inputs:
     # DPD pauses (``state.PAUSES``): a book without any reads none, and its close does
     # no pause arithmetic
     pauses: Table | None = None
+    # one-off waivers, fees and costs (``state.EVENTS``): likewise optional
+    events: Table | None = None
 
 
 def _int(value: int) -> ir.IntegerScalar:
@@ -352,7 +354,10 @@ def post_unposted(a: Table, today: Today) -> Table:
     the day's money when a payment comes in: ``pen_accrued / pen_den`` cents rounded
     half-up (复利 alike), cut to the cost cap (罚息 first, before the late fees), into
     ``pp_new`` and ``pc_new``; what the rounding left stays unposted."""
-    posting = a.accrue_exact & ~a.written_off & (a.paid_today > 0)
+    money = a.paid_today > 0
+    if "has_events" in a.columns:  # a waiver, fee or cost finds them owed too
+        money = money | a.has_events
+    posting = a.accrue_exact & ~a.written_off & money
     pen = ibis.ifelse(posting, div_round(a.pen_accrued, a.pen_den), 0)
     comp = ibis.ifelse(posting, div_round(a.comp_accrued, a.comp_den), 0)
     room = _headroom(a, today, pen + comp)
@@ -414,6 +419,99 @@ def charge(a: Table, today: Today, shape: DayShape) -> Table:
         charged=a.charged + a.pen_new + a.comp_new,
         charges=a.charges + a.pen_new + a.comp_new,
     )
+
+
+# the components a waiver names, their balance column and the column of its day's total
+WAIVED = (
+    ("fee", "fee", "w_fee"),
+    ("penalty", "penalty", "w_penalty"),
+    ("compound", "compound", "w_compound"),
+    ("cost", "costs", "w_cost"),
+    ("interest", "interest", "w_interest"),
+    ("principal", "principal", "w_principal"),
+)
+EVENT_TOTALS = ("ev_fee", "ev_cost", *(total for _, _, total in WAIVED))
+
+
+def day_events(events: Table, today: Today) -> Table:
+    """Per loan, the one-off events of ``today``: fees (``ev_fee``) and costs
+    (``ev_cost``) booked, and what is waived of each component (``w_<component>``)."""
+    e = events.filter(events.value_day == today)
+
+    def total(condition: ir.BooleanValue) -> ir.IntegerValue:
+        return ibis.ifelse(condition, e.amount, 0).sum().cast("int64")
+
+    waiver = e.kind == "waiver"
+    return e.group_by("loan_id").agg(
+        ev_fee=total(e.kind == "fee"),
+        ev_cost=total(e.kind == "cost"),
+        **{t: total(waiver & (e.component == name)) for name, _, t in WAIVED},
+    )
+
+
+def with_events(a: Table, totals: Table) -> Table:
+    """``a`` with the day's event totals (0 for a loan without events) and
+    ``has_events``."""
+    a = left_join(a, totals, ["loan_id"])
+    return a.mutate(
+        has_events=a.ev_fee.notnull(), **{t: a[t].fill_null(_int(0)) for t in EVENT_TOTALS}
+    )
+
+
+def waive_dues(dues: Table, totals: Table) -> Table:
+    """Dues after the day's waivers of interest and principal: each waiver takes from
+    the oldest installment first (``domain.operations.waive``), whatever the product's
+    waterfall; installments waived to nothing drop out."""
+    w = totals.filter((totals.w_interest > 0) | (totals.w_principal > 0))
+    w = w.select("loan_id", "w_interest", "w_principal")
+    j = dues.join(w, "loan_id")
+    window = ibis.cumulative_window(group_by="loan_id", order_by="seq")
+    cut_i = ibis.greatest(
+        ibis.least(j.interest, j.w_interest - (j.interest.sum().over(window) - j.interest)), 0
+    )
+    cut_p = ibis.greatest(
+        ibis.least(j.principal, j.w_principal - (j.principal.sum().over(window) - j.principal)), 0
+    )
+    waived = j.select(
+        "loan_id",
+        "seq",
+        "due",
+        principal=(j.principal - cut_p).cast("int64"),
+        interest=(j.interest - cut_i).cast("int64"),
+    )
+    out = dues.anti_join(w, "loan_id").union(waived.filter(waived.principal + waived.interest > 0))
+    return out
+
+
+def book_events(a: Table, owed_before: Table) -> Table:
+    """The day's fees and costs booked and its loan-level waivers applied, after the
+    day's money (``settled_*``) and before its accrual: a fee counts toward the cost cap
+    (``charged``, ``charges``), a cost does not. ``refused``: the first component a
+    waiver of the loan waives more of than is owed (``domain.operations.waive`` refuses
+    that; so does the close, ``arrears.batch.close``), else null. ``owed_before``: per
+    loan, the fallen-due interest and principal owed after the money, before waivers."""
+    a = left_join(a, owed_before, ["loan_id"])
+    left = {
+        "fee": a.fee - a.settled_fee + a.ev_fee,
+        "penalty": a.penalty - a.settled_penalty,
+        "compound": a.compound - a.settled_compound,
+        "cost": a.costs - a.settled_cost + a.ev_cost,
+        "interest": a.owed_interest.fill_null(_int(0)),
+        "principal": a.owed_principal.fill_null(_int(0)),
+    }
+    refused = ibis.cases(
+        *[(a[t] > left[name], ibis.literal(name, "string")) for name, _, t in WAIVED],
+        else_=ibis.null("string"),
+    )
+    return a.mutate(
+        refused=refused,
+        fee=a.fee + a.ev_fee - a.w_fee,
+        costs=a.costs + a.ev_cost - a.w_cost,
+        penalty=a.penalty - a.w_penalty,
+        compound=a.compound - a.w_compound,
+        charged=a.charged + a.ev_fee,
+        charges=a.charges + a.ev_fee,
+    ).drop("owed_interest", "owed_principal")
 
 
 def _case(value: ir.IntegerValue, edges: list[Any], labels: list[Any]) -> ir.Value:
@@ -642,6 +740,9 @@ class Day:
     # per loan: late fees (fee_new), back-charged 罚息/复利 (bp_new, bc_new), the day's
     # 罚息/复利 (pen_new, comp_new), paid_today, available (payments plus credit used)
     deltas: Table
+    # with events: the loans whose waiver of the day waives more than is owed, and the
+    # component (``book_events``); the close refuses the day when there are any
+    refused: Table | None = None
 
 
 def close_day(
@@ -674,11 +775,24 @@ def close_day_tables(
     shape = day_shape(day)
     fell, fell_totals = fall_due(inputs.schedule, inputs.accounts, today)
     owing = inputs.dues.union(fell.select("loan_id", "seq", "due", "principal", "interest"))
-    opened = post_unposted(with_lpr(open_accounts(inputs, fell_totals, today), catalog), today)
+    opened = with_lpr(open_accounts(inputs, fell_totals, today), catalog)
+    events = None if inputs.events is None else day_events(inputs.events, today)
+    if events is not None:
+        opened = with_events(opened, events)
+    opened = post_unposted(opened, today)
     a = keep(went_late(late_fees(opened, owing, today), owing, today))
     rows = keep(waterfall(a, owing))
     per_loan, per_installment = settle(rows)
-    dues = keep(remaining_dues(owing, per_installment))
+    dues = remaining_dues(owing, per_installment)
+    owed_before = None
+    if events is not None:
+        waiving = events.filter((events.w_interest > 0) | (events.w_principal > 0))
+        d = dues.semi_join(waiving, "loan_id")
+        owed_before = d.group_by("loan_id").agg(
+            owed_interest=d.interest.sum(), owed_principal=d.principal.sum()
+        )
+        dues = waive_dues(dues, events)
+    dues = keep(dues)
     owed = assess_dues(dues, a, today)
     a = left_join(left_join(a, per_loan, ["loan_id"]), owed, ["loan_id"])
     zero = _int(0)
@@ -694,6 +808,10 @@ def close_day_tables(
         overdue_interest=a.overdue_interest_right.fill_null(zero),
         rs_blocked=a.rs_blocked.fill_null(zero),
     )
+    refused = None
+    if owed_before is not None:
+        a = book_events(a, owed_before)
+        refused = a.filter(a.refused.notnull()).select("loan_id", "refused")
     a = keep(charge(a, today, shape))
     deltas = a.select(
         "loan_id", "written_off", "fee_new", "bp_new", "bc_new", "pen_new", "comp_new",
@@ -707,4 +825,4 @@ def close_day_tables(
     opened_today = new_accounts(inputs.loans, today, catalog).select(*columns)
     a = compare(a.select(*columns).union(opened_today))
     late = late_installments(opened, owing, today)
-    return Day(a.select(*ACCOUNTS.names), dues, fell, late, rows, deltas)
+    return Day(a.select(*ACCOUNTS.names), dues, fell, late, rows, deltas, refused)

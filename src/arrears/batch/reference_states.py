@@ -28,9 +28,16 @@ from arrears.domain.products import Catalog
 ONE_DAY = timedelta(days=1)
 
 
-def prepare(book: BatchBook, sample: Sequence[SampleLoan], catalog: Catalog, start: date) -> None:
+def prepare(
+    book: BatchBook,
+    sample: Sequence[SampleLoan],
+    catalog: Catalog,
+    start: date,
+    events: pa.Table | None = None,
+) -> None:
     """Write the static tables and the state of ``start``: loans disbursed by then are
-    closed through ``start`` by the domain core and handed over."""
+    closed through ``start`` by the domain core and handed over. ``events``: the book's
+    one-off waivers, fees and costs (``state.EVENTS``), dated after ``start``."""
     opened = []
     for loan in sample:
         if loan.account.terms.disbursed_on > start:
@@ -49,6 +56,7 @@ def prepare(book: BatchBook, sample: Sequence[SampleLoan], catalog: Catalog, sta
             (s.account.loan_id, p) for s in sample for p in s.payments if p.paid_on > start
         ),
         **({"pauses": pauses_table(paused)} if paused else {}),
+        **({"events": events} if events is not None else {}),
     )
     book.write_state(start, accounts, dues)
 

@@ -12,7 +12,8 @@ Tables (all Arrow / Parquet):
   the close needs (customer, product, principal, disbursement day, last due day) and
   the day's assessment (DPD, bucket, flags);
 - ``dues``: one row per fallen-due installment still owing principal or interest;
-- ``payments``: loan_id, paid_on (day), amount.
+- ``payments``: loan_id, paid_on (day), amount;
+- ``events`` (optional): one-off waivers, fees and enforcement costs, each on its day.
 """
 
 from __future__ import annotations
@@ -99,6 +100,23 @@ PAYMENTS_WITH_REF = pa.schema([*PAYMENTS, ("ref", pa.string())])
 PAUSES = pa.schema(
     [("loan_id", pa.string()), ("pause_on", pa.int32()), ("pause_until", pa.int32())]
 )
+
+# one-off events (optional, like pauses): on their day ``value_day``, after the day's
+# payments and before its accrual (``domain.account.close_day``'s postings), a ``fee`` (charged
+# uncapped, counted toward the cost cap), a ``cost`` (实现债权的有关费用: outside the
+# cap) or a ``waiver`` (减免) of ``component`` (a ``Component`` value), oldest installment
+# first for interest and principal; the day's fees and costs come before its waivers
+EVENTS = pa.schema(
+    [
+        ("loan_id", pa.string()),
+        ("value_day", pa.int32()),
+        ("kind", pa.string()),
+        ("component", pa.string()),
+        ("amount", pa.int64()),
+        ("ref", pa.string()),
+    ]
+)
+EVENT_KINDS = ("fee", "cost", "waiver")
 
 # the shadow balance columns' names (shadow_<name>) and the components they hold
 SHADOW_COMPONENTS = ("principal", "interest", "penalty", "compound", "fee", "costs")
@@ -328,6 +346,24 @@ def pauses_table(accounts: Iterable[LoanAccount]) -> pa.Table:
     ]
     rows.sort(key=lambda r: (r[0], r[1]))
     return _table(rows, PAUSES)
+
+
+def events_table(events: Iterable[tuple[str, str, date, str | None, Decimal, str]]) -> pa.Table:
+    """The events table from ``(loan_id, kind, day, component, amount, ref)``: a waiver
+    names its component, a fee or cost none."""
+    rows = []
+    for lid, kind, on, component, amount, ref in events:
+        if kind not in EVENT_KINDS:
+            raise ValueError(f"loan {lid}: event {ref!r} is a {kind!r}, not one of {EVENT_KINDS}")
+        if (component is None) != (kind != "waiver"):
+            raise ValueError(f"loan {lid}: event {ref!r}: only a waiver names a component")
+        if component is not None:
+            Component(component)  # a known component, or ValueError
+        if amount <= 0:
+            raise ValueError(f"loan {lid}: event {ref!r}: amount must be positive, got {amount}")
+        rows.append((lid, day_number(on), kind, component, cents(amount), ref))
+    rows.sort(key=lambda r: (r[1], r[0], r[5]))
+    return _table(rows, EVENTS)
 
 
 def payments_table(payments: Iterable[tuple[str, Payment]]) -> pa.Table:
