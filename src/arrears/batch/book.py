@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, exists, func, select
@@ -17,10 +17,13 @@ from sqlalchemy import Connection, exists, func, select
 from arrears.batch.carried import Carried, carried_account
 from arrears.domain.account import LoanAccount, Payment, resume_account
 from arrears.domain.ledger import Account, Entry, EntryKind, Leg, replay
+from arrears.domain.pauses import Pause, PauseReason
 from arrears.domain.products import Catalog
 from arrears.domain.schedule import Installment, LoanTerms
 from arrears.store.ledger_rows import CentsReader, date_column, money_column
-from arrears.store.models import EntryRow, InstallmentRow, LegRow, Loan, PaymentRow
+from arrears.store.models import DpdPause, EntryRow, InstallmentRow, LegRow, Loan, PaymentRow
+
+ONE_DAY = timedelta(days=1)
 
 
 @dataclass
@@ -145,6 +148,7 @@ def load_book(
         # its stored entries (arrears.domain.backdating): it is replayed, not resumed
         if not any(p.paid_on <= state.closed_through for p in payments.get(lid, ()))
     }
+    pauses = stored_pauses(conn, ids, first, last, len(ids) < len(rows) // 2)
     replayed = ids - resumed.keys()
     ledgers = _ledgers(conn, replayed, money, first, last, len(replayed) < len(ids) // 4)
     book = Book([], {}, {}, payments)
@@ -161,18 +165,52 @@ def load_book(
         schedule = tuple(schedules.get(lid, ()))
         state = resumed.get(lid)
         if state is not None:
-            acc = carried_account(lid, product, terms, schedule, r["currency"], state)
+            acc = carried_account(
+                lid, product, terms, schedule, r["currency"], state, pauses.get(lid, ())
+            )
             book.stored[lid] = state.seq
             book.carried[lid] = state.moved_on
         else:
             ledger = replay(lid, ledgers.get(lid, ()), r["currency"])
             closed_through = r["closed_through"] or r["disbursed_on"]
-            acc = resume_account(lid, product, terms, schedule, ledger, closed_through)
+            acc = resume_account(
+                lid, product, terms, schedule, ledger, closed_through, pauses.get(lid, ())
+            )
             book.stored[lid] = len(ledger.entries)
         book.accounts.append(acc)
         book.customers[lid] = r["customer_id"]
         book.products[lid] = r["product_code"]
     return book
+
+
+def stored_pauses(
+    conn: Connection,
+    ids: set[str],
+    first: str | None = None,
+    last: str | None = None,
+    few: bool = True,
+) -> dict[str, tuple[Pause, ...]]:
+    """The DPD pauses the store keeps for the loans ``ids`` (table ``dpd_pauses``), as
+    the domain core takes them: a resumed pause ends the day before its resume, and one
+    resumed on its first day paused nothing (left out)."""
+    if not ids:
+        return {}
+    p = DpdPause.__table__.c
+    query = select(p.loan_id, p.pause_on, p.pause_until, p.resumed_on, p.reason)
+    out: dict[str, list[Pause]] = defaultdict(list)
+    for condition in _scope(p.loan_id, ids, first, last, few):
+        for loan_id, on, until, resumed_on, reason in conn.execute(
+            query.where(*condition).order_by(p.loan_id, p.pause_on)
+        ).all():
+            if loan_id not in ids:
+                continue
+            if resumed_on is not None:
+                if resumed_on <= on:
+                    continue
+                last_day = resumed_on - ONE_DAY
+                until = last_day if until is None else min(until, last_day)
+            out[loan_id].append(Pause(on, until, PauseReason(reason)))
+    return {lid: tuple(found) for lid, found in out.items()}
 
 
 def _trusted(

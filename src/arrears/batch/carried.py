@@ -43,6 +43,7 @@ from sqlalchemy import Connection, func, select
 from arrears.domain.account import LoanAccount, check_resumable
 from arrears.domain.ledger import Account, EntryKind, Key, Ledger
 from arrears.domain.money import ZERO
+from arrears.domain.pauses import Pause
 from arrears.domain.products import Product
 from arrears.domain.schedule import Installment, LoanTerms
 from arrears.files import replacing
@@ -156,9 +157,13 @@ def carried_account(
     schedule: tuple[Installment, ...],
     currency: str,
     state: Carried,
+    pauses: tuple[Pause, ...] = (),
 ) -> LoanAccount:
     """An active loan resumed from its carried state: its ledger holds the balances and
-    none of the old entries (the close appends the new ones after them)."""
+    none of the old entries (the close appends the new ones after them). ``pauses`` are
+    its DPD pauses as the store keeps them (``book.stored_pauses``): DPD, bucket, class
+    and the charge-off rule are a function of them and the balances, so a paused loan
+    resumes from its carried state like any other."""
     check_resumable(loan_id, product, terms, state.closed_through)
     totals: dict[Account, Decimal] = {}
     for (_, account), value in state.balances.items():
@@ -180,6 +185,7 @@ def carried_account(
         state.closed_through,
         state.charged,
         overdue_days=state.overdue_days,
+        pauses=pauses,
     )
 
 

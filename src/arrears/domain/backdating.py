@@ -146,6 +146,8 @@ def reclose(acc: LoanAccount, payments: Sequence[Payment], catalog: Catalog) -> 
         cost_charged(ledger),
         overdue_days=again.overdue_days,
         unposted=again.unposted,
+        pauses=acc.pauses,
+        restructured_on=acc.restructured_on,
     )
     appended = ledger.entries[len(entries) :]
     return Reclosed(account, appended, tuple(states), value_date, previous)
@@ -216,6 +218,8 @@ def _close_again(
         acc.schedule,
         replay(acc.loan_id, [e for e in entries if e.posted_on < start], acc.currency),
         start - ONE_DAY,
+        pauses=acc.pauses,  # closed again with its pauses and extensions (展期)
+        restructured_on=acc.restructured_on,
     )
     by_day = events_by_day(entries, start, through, left_out)
     by_day.setdefault(value_date, ([], []))
