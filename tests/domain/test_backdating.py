@@ -17,9 +17,11 @@ from arrears.domain.account import (
     advance,
     charges_to_date,
     open_account,
+    state_of,
 )
 from arrears.domain.backdating import reclose
 from arrears.domain.ledger import Account, Entry, EntryKind, legs_sum, replay
+from arrears.domain.pauses import Pause, PauseReason
 from arrears.domain.products import load_catalog
 from arrears.domain.schedule import LoanTerms
 from arrears.services.payment_reversal import reverse_payment
@@ -150,3 +152,23 @@ def test_a_reversal_recharges_as_if_never_paid_with_a_cost_booked_after_the_paym
     assert charges_to_date(never.ledger).penalty > 0
     assert dict(after.ledger.balances) == dict(never.ledger.balances)
     assert charges_to_date(after.ledger) == charges_to_date(never.ledger)
+
+
+def test_a_back_dated_payment_keeps_the_loans_dpd_pause():
+    """A loan whose DPD is paused (as the store's close passes it) is re-closed with its
+    pause: the corrected days and the account after them are those of the loan paused
+    and paid on time, not of the loan unpaused."""
+    pause = (Pause(DUE + 6 * ONE, None, PauseReason.DISPUTE),)
+    acc = open_account("BD-1", CAT.product("CONSUMER"), TERMS)
+    known_late = advance(replace(acc, pauses=pause), THROUGH, [])[0]
+    part = Payment("p1", DUE + 10 * ONE, D("100.00"))  # leaves #1 past due
+
+    redo = reclose(known_late, [part], CAT)
+
+    _, states = advance(replace(acc, pauses=pause), THROUGH, [part], CAT, part.paid_on)
+    assert redo.account.pauses == pause
+    assert redo.states == tuple(states)
+    # DPD held from the pause's first day (DUE + 6: 5 days past due) to the end
+    assert {s.dpd for s in redo.states} == {5}
+    later = advance(redo.account, THROUGH + 5 * ONE, [])[0]
+    assert state_of(later, CAT).dpd == 5
