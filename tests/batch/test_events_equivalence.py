@@ -16,7 +16,9 @@ original principal), handed over on 15 Mar (DPD 5) and closed to 30 Apr, with:
 - enforcement costs under the Civil Code art. 561 waterfall (costs → interest →
   principal), paid first by a later payment but not by the same day's (it is booked
   after it), outside the cost cap, and waived in part;
-- a product accruing unrounded (posted at payment): a fee or waiver posts what accrued.
+- a product accruing unrounded (posted at payment): a fee or waiver posts what accrued;
+- a loan charged off at 30 DPD on the day of a fee (written off with it), then a cost
+  booked after the charge-off (on the book, not paid by the recovery).
 
 A waiver of more than is owed is refused by both: the domain core raises, the batch
 close raises ``WaiverRefused`` and writes no state for that day.
@@ -53,6 +55,7 @@ from arrears.domain.ledger import Account, EntryKind, Ledger
 from arrears.domain.products import (
     CIVIL_CODE_561,
     AccrualRounding,
+    ChargeOffRule,
     Component,
     load_catalog,
 )
@@ -67,6 +70,7 @@ CAT = replace(
     products={
         **_CAT.products,
         "CONS-561": replace(_CONSUMER, code="CONS-561", waterfall=CIVIL_CODE_561),
+        "CO30": replace(_CONSUMER, code="CO30", charge_off=ChargeOffRule(at_dpd=30)),
         "CONS-PAY": replace(
             _CONSUMER,
             code="CONS-PAY",
@@ -137,6 +141,7 @@ def _book() -> tuple[list[SampleLoan], list[Event]]:
         _loan("COST-CONS"),
         _loan("WAIVE-COST", "CONS-561"),
         _loan("EXACT", "CONS-PAY"),
+        _loan("CHARGED-OFF", "CO30", (4, 25, "300.00")),
         _loan("PLAIN"),
     ]
     events = [
@@ -162,6 +167,10 @@ def _book() -> tuple[list[SampleLoan], list[Event]]:
         _ev("WAIVE-COST", "waiver", 3, 22, "0.50", COMP),
         _ev("EXACT", "fee", 3, 21, "10.00"),  # posts the 罚息 accrued unrounded
         _ev("EXACT", "waiver", 3, 27, "1.00", PEN),
+        # charged off at 30 DPD on 9 Apr: the day's fee goes off the book with the rest;
+        # a cost booked after it stays on the book beside the recoveries
+        _ev("CHARGED-OFF", "fee", 4, 9, "10.00"),
+        _ev("CHARGED-OFF", "cost", 4, 20, "500.00"),
     ]
     return sample, events
 
@@ -243,9 +252,10 @@ def test_the_events_worked_by_hand(closed):
     assert _row(book, "FEE", 3, 20)["fee"] == 3000 + 5000
     fee_day = _row(book, "FEE", 4, 5)
     assert fee_day["fee"] == 2500 and fee_day["credit"] > 0
-    # a fee over the cost cap's room: no 罚息 the next days
-    capped = [_row(book, "CAPPED-FEE", 3, d)["penalty"] for d in (20, 21, 22)]
-    assert capped[0] == capped[1] == capped[2]
+    # a fee over the cost cap's room (544.44 allowed, 581.12 charged): no 罚息 to 24 Mar
+    capped = [_row(book, "CAPPED-FEE", 3, d) for d in (19, 20, 24, 25)]
+    assert [r["penalty"] for r in capped] == [420, 420, 420, 490]
+    assert [r["charged"] for r in capped] == [38112, 58112, 58112, 58194]
     # art. 561: the cost settled first by the next payment; the same day's does not
     cost = _row(book, "COST-561", 4, 2)
     assert cost["costs"] == 0 and cost["penalty"] > 0  # 1000 - 800 did not reach it all
@@ -253,6 +263,9 @@ def test_the_events_worked_by_hand(closed):
     # a cost outside the cap: 罚息 runs on beside 5,000.00 of costs
     assert _row(book, "COST-CONS", 3, 21)["penalty"] > _row(book, "COST-CONS", 3, 20)["penalty"]
     assert _row(book, "WAIVE-COST", 3, 22)["costs"] == 20000
+    off = _row(book, "CHARGED-OFF", 4, 9)
+    assert off["written_off"] and off["fee"] == 0 and off["shadow_fee"] == 3000 + 1000
+    assert _row(book, "CHARGED-OFF", 4, 25)["costs"] == 50000
 
 
 def test_a_waiver_of_more_than_is_owed_is_refused_by_both(tmp_path):
