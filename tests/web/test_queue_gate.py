@@ -169,3 +169,48 @@ def test_the_head_of_the_window_ranks_as_the_whole_window(
     # both ways were taken: pages the head settled, and pages it could not (a head
     # shorter than the page, or blocked debtors in it) that read the whole window
     assert True in settled and False in settled
+
+
+def test_a_queue_read_through_its_prebuilt_statements_is_the_one_built_per_request(
+    book: Book,
+) -> None:
+    """A collector's and a manager's (every case) queue is read through statements
+    built once per shape (``queues._Shape``, the values bind parameters): for each
+    role, each assignee filter (any, the pool, one collector) and bucket, at every
+    hour, it is the page the per-request statements (``_scoped``, ``case_scope``) rank,
+    so the prebuilt scope selects the same cases; a team lead's is built per request."""
+    _amounts_that_tie(book)
+    with UnitOfWork(book.engine) as uow:
+        s = uow.session
+        for username in ("c1", "c2", "mgr", "comp", "admin", "tl"):
+            actor = _actor(s, username)
+            assert (queues._Shape.of(actor, None, None) is None) == (username == "tl")
+            for assignee in (None, "", "c1", "c2"):
+                for bucket in (None, "M4", "M3"):
+                    for hour in range(0, 24, 4):
+                        moment = NOW.replace(hour=0) + timedelta(hours=hour)
+                        before = queues._shape_statements.cache_info()
+                        got = queues.queue(
+                            s, actor, assignee=assignee, bucket=bucket, limit=6,
+                            now=moment, today=TODAY,
+                        )  # fmt: skip
+                        used = queues._shape_statements.cache_info()
+                        assert (used.hits + used.misses > before.hits + before.misses) == (
+                            username != "tl"
+                        )
+                        query = queues._scoped(s, actor, moment)
+                        if assignee is not None:
+                            query = query.where(
+                                CaseRow.assigned_to.is_(None)
+                                if assignee == ""
+                                else CaseRow.assigned_to == assignee
+                            )
+                        if bucket is not None:
+                            query = query.where(CaseRow.bucket == bucket)
+                        # the whole window ranked from the per-request query
+                        whole = queues._ranked_rows(
+                            s, query, queues._tier_sets(TODAY, moment), queues.Worklist(),
+                            moment,
+                        )  # fmt: skip
+                        want = queues.annotate(s, whole, moment, TODAY, "cn")
+                        assert got == want, (username, assignee, bucket, hour)

@@ -24,8 +24,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Integer,
     Numeric,
     Select,
+    String,
     and_,
     any_,
     bindparam,
@@ -59,6 +61,7 @@ from arrears.compliance.gate import normalize_contact
 from arrears.services import audit
 from arrears.services.clock import DEFAULT_TIME_ZONE
 from arrears.services.workbench.access import (
+    ALL_CASES,
     SUPERVISORS,
     Actor,
     case_scope,
@@ -156,13 +159,18 @@ def pending_callbacks() -> Select[tuple[int, datetime]]:
     )
 
 
-def _tier_sets(today: date, moment: datetime) -> dict[str, ColumnElement[bool]]:
-    """For each store tier, the WHERE clause on ``cases`` of the cases in it."""
+def _tier_sets(
+    today: date | Any, moment: datetime | Any, yesterday: date | Any = None
+) -> dict[str, ColumnElement[bool]]:
+    """For each store tier, the WHERE clause on ``cases`` of the cases in it (the
+    values may be bind parameters, ``yesterday`` then too)."""
     due_today = select(Promise.case_id).where(
         Promise.status == "pending", Promise.due_date == today
     )
+    if yesterday is None:
+        yesterday = today - timedelta(days=1)
     broken = select(Promise.case_id).where(
-        Promise.status.in_(("broken", "pending")), Promise.due_date == today - timedelta(days=1)
+        Promise.status.in_(("broken", "pending")), Promise.due_date == yesterday
     )
     callbacks = pending_callbacks().where(ContactLog.callback_at <= moment)
     return {
@@ -271,50 +279,244 @@ def _ranked_rows(
     checked once per time zone, not once per row.
 
     When no loan has a risk of its own (every score is the amount times one factor) and
-    ``upto`` is given, the head of the window is read first (``_head``: ``fetch`` rows,
-    by default ``2 × upto + 20``, in the order every row being contactable would give);
-    it is the answer when it settles it (``_settled``), else the whole window is read."""
+    ``upto`` is given, the head of the window is read first (``_head_query``: ``fetch``
+    rows, by default ``_head_size(upto)``, in the order every row being contactable
+    would give); it is the answer when it settles it (``_settled``), else the whole
+    window is read."""
     ranking = work.ranking
-    needs_gate = "contactable_now" in ranking.tiers
+    plan = _Plan.of(work)
+    dialect = session.get_bind().dialect.name
+    window = _window_query(dialect, query.whereclause, tiers, ranking, ranking.window)
+    fetch = fetch or _head_size(work, upto)
+    if upto is not None and fetch:
+        head = _head_query(
+            dialect, window, plan.contact_rank, plan.factor, fetch,
+            _gate_bounds(moment, plan.history), plan.needs_gate,
+        )  # fmt: skip
+        rows = session.connection().execute(head).all()
+        settled = _settle(session, rows, work, plan, moment, upto, fetch)
+        if settled is not None:
+            return _items(session, query, rows, *settled, work, plan.last)
+    if plan.needs_gate:
+        window = _with_gate_columns(
+            dialect, window, CaseRow, CaseRow.customer_id, *_gate_bounds(moment, plan.history)
+        )
+    rows = session.connection().execute(window).all()
+    contactable = (
+        _Contactable(session, rows, moment, plan.rule_pack, plan.history)
+        if plan.needs_gate
+        else None
+    )
+    top = _best(_keys(rows, work, contactable, plan.contact_rank), rows, contactable, upto)
+    return _items(session, query, rows, top, contactable, work, plan.last)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What ranking a list takes from its ``Worklist``: whether the gate ranks
+    (``contactable_now`` is a tier), the contactable tier's rank (``last`` when not),
+    the rank after every tier, the rule pack and its history in days, and the factor
+    of a loan without a risk of its own (``_default_factor``)."""
+
+    needs_gate: bool
+    contact_rank: int
+    last: int
+    rule_pack: Any
+    history: int
+    factor: tuple[int, int] | None
+
+    @classmethod
+    def of(cls, work: Worklist) -> _Plan:
+        tiers = work.ranking.tiers
+        needs_gate = "contactable_now" in tiers
+        last = len(tiers)
+        rule_pack = contact_pack(work.pack_name)
+        contact_rank = tiers.index("contactable_now") if needs_gate else last
+        return cls(
+            needs_gate, contact_rank, last, rule_pack, history_for(rule_pack),
+            _default_factor(work.ranking),
+        )  # fmt: skip
+
+
+def _head_size(work: Worklist, upto: int | None) -> int:
+    """How many rows of the window a page of the first ``upto`` reads first (0: the
+    whole window at once): ``2 × upto + 20`` when every loan scores with one factor (no
+    risks of their own) and that is fewer than the window."""
+    if upto is None or work.risks or _default_factor(work.ranking) is None:
+        return 0
+    fetch = 2 * upto + 20
+    return fetch if fetch < work.ranking.window else 0
+
+
+def _settle(
+    session: Session,
+    rows: Sequence[Any],
+    work: Worklist,
+    plan: _Plan,
+    moment: datetime,
+    upto: int,
+    fetch: int,
+) -> tuple[list[_Key], _Contactable | None] | None:
+    """The first ``upto`` keys of the window and the verdicts they took, ranked from
+    ``rows``, the first ``fetch`` of the window by ``_head_query``; None when those do
+    not settle them (``_settled``)."""
+    contactable = (
+        _Contactable(session, rows, moment, plan.rule_pack, plan.history)
+        if plan.needs_gate
+        else None
+    )
+    top = _best(_keys(rows, work, contactable, plan.contact_rank), rows, contactable, upto)
+    if len(rows) < fetch or _settled(top, rows[-1], work.ranking, plan.contact_rank, upto):
+        return top, contactable
+    return None
+
+
+def _window_query(
+    dialect: str,
+    where: Any,
+    tiers: dict[str, ColumnElement[bool]],
+    ranking: Ranking,
+    size: Any,
+) -> Select[Any]:
+    """The ranking window of the cases ``where`` selects: the first ``size`` in the
+    store's order (``_store_order``), with only what ranks them (a Core query: no ORM
+    row handling; the page's rows are read whole afterwards): id, loan, customer,
+    amount, DPD and the rank of the row's best store tier, worked out by the database
+    (CASE in the ranking's order: the first tier it is in)."""
     order = {t: i for i, t in enumerate(ranking.tiers)}
     last = len(order)
-    rule_pack = contact_pack(work.pack_name)
-    history = history_for(rule_pack)
-    # the rank of a row's best store tier is worked out by the database (CASE in the
-    # ranking's order: the first tier it is in)
     store = sorted((order[t], t) for t in STORE_TIERS if t in order)
     tier_rank = (
         sql_case(*((tiers[t], rank) for rank, t in store), else_=last) if store else literal(last)
     )
-    contact_rank = order.get("contactable_now", last) if needs_gate else last
     amount: Any = CaseRow.amount_overdue
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         # numeric(…, 2) arrives as a Decimal of cents already: no Money processing
         amount = type_coerce(CaseRow.amount_overdue, Numeric(asdecimal=True))
-    # the window's rows with only what ranks them (a Core query: no ORM row handling);
-    # the page's rows are read whole afterwards
     lean = select(
         CaseRow.id, CaseRow.loan_id, CaseRow.customer_id, amount.label("amount"), CaseRow.dpd,
         tier_rank.label("tier"),
-    ).where(query.whereclause)  # fmt: skip
-    window = lean.order_by(*_store_order(tiers, ranking)).limit(ranking.window)
-    factor = _default_factor(ranking)
-    if upto is not None and not work.risks and factor is not None:
-        fetch = fetch or 2 * upto + 20
-        if fetch < ranking.window:
-            rows = _head(session, window, contact_rank, factor, fetch, moment, history, needs_gate)
-            contactable = (
-                _Contactable(session, rows, moment, rule_pack, history) if needs_gate else None
-            )
-            top = _best(_keys(rows, work, contactable, contact_rank), rows, contactable, upto)
-            if len(rows) < fetch or _settled(top, rows[-1], ranking, contact_rank, upto):
-                return _items(session, query, rows, top, work, contactable, last)
-    if needs_gate:
-        window = _with_gate_columns(session, window, CaseRow, CaseRow.customer_id, moment, history)
-    rows = session.connection().execute(window).all()
-    contactable = _Contactable(session, rows, moment, rule_pack, history) if needs_gate else None
-    top = _best(_keys(rows, work, contactable, contact_rank), rows, contactable, upto)
-    return _items(session, query, rows, top, work, contactable, last)
+    ).where(where)  # fmt: skip
+    return lean.order_by(*_store_order(tiers, ranking)).limit(size)
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """The WHERE of a queue that ``queue`` reads through statements built once
+    (``_shape_statements``): a collector's own cases (``own``) or, for a role that sees
+    every case, all of them; any assignee, the unassigned pool or one collector's
+    (``assignee``: None, "pool", "one"); one bucket or all. The same cases as
+    ``_scoped`` and ``queue``'s filters select, with the values as bind parameters."""
+
+    own: bool
+    assignee: str | None
+    bucket: bool
+
+    @staticmethod
+    def of(
+        actor: Actor, assignee: str | None, bucket: str | None
+    ) -> tuple[_Shape, dict[str, Any]] | None:
+        """The shape of the actor's queue and its values, or None for a role whose
+        scope is built per request (``case_scope``: a team lead's, an agency's)."""
+        values: dict[str, Any] = {}
+        if actor.role == "collector":
+            values["scope_user"] = actor.username
+        elif actor.role not in ALL_CASES:
+            return None
+        mode = None
+        if assignee == "":
+            mode = "pool"
+        elif assignee is not None:
+            mode, values["assignee"] = "one", assignee
+        if bucket is not None:
+            values["bucket"] = bucket
+        return _Shape(actor.role == "collector", mode, bucket is not None), values
+
+    def where(self) -> ColumnElement[bool]:
+        """The WHERE on ``cases``, its values bind parameters."""
+        clauses = [CaseRow.status == "open"]
+        if self.own:
+            clauses.append(CaseRow.assigned_to == bindparam("scope_user", type_=String))
+        clauses.append(not_placed())
+        if self.assignee == "pool":
+            clauses.append(CaseRow.assigned_to.is_(None))
+        elif self.assignee == "one":
+            clauses.append(CaseRow.assigned_to == bindparam("assignee", type_=String))
+        if self.bucket:
+            clauses.append(CaseRow.bucket == bindparam("bucket", type_=String))
+        return and_(*clauses)
+
+
+@functools.cache
+def _shape_statements(
+    dialect: str, shape: _Shape, tiers: tuple[str, ...], needs_gate: bool
+) -> tuple[Select[Any], Select[Any]]:
+    """The head of a ``shape``'s ranking window (``_head_query``) and the whole read of
+    chosen rows (``_COLUMNS`` of ids ``ids``), built once per dialect, shape and
+    ranking tiers; every value a bind parameter (``_head_values``)."""
+    moment = bindparam("moment", type_=CaseLease.expires_at.type)
+    day = bindparam("today", type_=Promise.due_date.type)
+    yesterday = bindparam("yesterday", type_=Promise.due_date.type)
+    sets = _tier_sets(day, moment, yesterday)
+    where = shape.where()
+    ranking = Ranking(tiers=tiers)
+    window = _window_query(dialect, where, sets, ranking, bindparam("window", type_=Integer))
+    last = len(tiers)
+    head = _head_query(
+        dialect, window, tiers.index("contactable_now") if needs_gate else last,
+        (bindparam("numerator", type_=BigInteger), bindparam("denominator", type_=BigInteger)),
+        bindparam("fetch", type_=Integer),
+        (bindparam("on", type_=HoldRow.placed_on.type),
+         bindparam("since", type_=ContactAttempt.at.type)),
+        needs_gate,
+    )  # fmt: skip
+    if dialect == "postgresql":
+        chosen = CaseRow.id == any_(bindparam("ids", type_=postgresql.ARRAY(Integer)))
+    else:
+        chosen = CaseRow.id.in_(bindparam("ids", expanding=True))
+    live = and_(CaseLease.case_id == CaseRow.id, CaseLease.expires_at > moment)
+    whole = (
+        select(*_COLUMNS)
+        .join(Customer, Customer.customer_id == CaseRow.customer_id)
+        .outerjoin(CaseLease, live)
+        .where(where, chosen)
+    )
+    return head, whole
+
+
+def _ranked_shape(
+    session: Session,
+    shape: _Shape,
+    values: dict[str, Any],
+    work: Worklist,
+    moment: datetime,
+    today: date,
+    upto: int,
+) -> list[QueueItem] | None:
+    """``_ranked_rows`` of a queue of ``shape`` (``_Shape.of``) through its statements
+    built once (``_shape_statements``); None when it takes the whole window (no head
+    of it, or one that does not settle the page): the caller ranks that per request."""
+    fetch = _head_size(work, upto)
+    if not fetch:
+        return None
+    plan = _Plan.of(work)
+    assert plan.factor is not None
+    dialect = session.get_bind().dialect.name
+    head, whole = _shape_statements(dialect, shape, work.ranking.tiers, plan.needs_gate)
+    on, since = _gate_bounds(moment, plan.history)
+    values = values | {
+        "moment": moment, "today": today, "yesterday": today - timedelta(days=1),
+        "on": on, "since": since, "window": work.ranking.window, "fetch": fetch,
+        "numerator": plan.factor[0], "denominator": plan.factor[1],
+    }  # fmt: skip
+    connection = session.connection()
+    rows = connection.execute(head, values).all()
+    settled = _settle(session, rows, work, plan, moment, upto, fetch)
+    if settled is None:
+        return None
+    top, contactable = settled
+    read = connection.execute(whole, values | {"ids": [rows[k[4]][0] for k in top]})
+    return _items(session, None, rows, top, contactable, work, plan.last, read)
 
 
 def _default_factor(ranking: Ranking) -> tuple[int, int] | None:
@@ -326,21 +528,21 @@ def _default_factor(ranking: Ranking) -> tuple[int, int] | None:
     return ratio if max(ratio) <= 10**6 else None
 
 
-def _head(
-    session: Session,
+def _head_query(
+    dialect: str,
     window: Select[Any],
     contact_rank: int,
-    factor: tuple[int, int],
-    fetch: int,
-    moment: datetime,
-    history: int,
+    factor: tuple[Any, Any],
+    fetch: Any,
+    bound: tuple[Any, Any],
     needs_gate: bool,
-) -> Sequence[Any]:
+) -> Select[Any]:
     """The first ``fetch`` rows of the ``window`` query (the columns of ``_ranked_rows``'
     lean query) by the key each would have if every debtor were contactable now (the
     better of its store tier's rank and ``contact_rank``, its score as a loan without a
     risk of its own, DPD descending, id), with the gate's columns
-    (``_with_gate_columns``) read for those rows only.
+    (``_with_gate_columns``, on the day and since the start of the history ``bound``)
+    read for those rows only. The values may be bind parameters.
 
     The score is worked out by the database exactly as ``Ranking.score`` does it: the
     amount in cents times ``factor`` (numerator, denominator), rounded half to even to
@@ -351,12 +553,12 @@ def _head(
         if needs_gate
         else win.c.tier
     )
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         cents: Any = cast(win.c.amount * 100, BigInteger)
     else:  # SQLite keeps money in cents
         cents = type_coerce(win.c.amount, BigInteger)
-    numerator, denominator = factor
-    score = _half_even(cents * literal(numerator, BigInteger), denominator)
+    numerator, denominator = (_whole(v) for v in factor)
+    score = _half_even(cents * numerator, denominator)
     head = (
         select(win, best.label("best"), score.label("score"))
         .order_by(best, score.desc(), win.c.dpd.desc(), win.c.id)
@@ -367,17 +569,27 @@ def _head(
         head.c.id, head.c.loan_id, head.c.customer_id, head.c.amount, head.c.dpd, head.c.tier
     )
     if needs_gate:
-        query = _with_gate_columns(session, query, head, head.c.customer_id, moment, history)
-    query = query.select_from(head).order_by(
+        query = _with_gate_columns(dialect, query, head, head.c.customer_id, *bound)
+    return query.select_from(head).order_by(
         head.c.best, head.c.score.desc(), head.c.dpd.desc(), head.c.id
     )
-    return session.connection().execute(query).all()
 
 
-def _half_even(whole: Any, denominator: int) -> Any:
-    """SQL for ``whole / denominator`` rounded half to even, on whole numbers (the
-    rounding of ``Decimal.quantize`` in the default context), for either sign."""
-    d = literal(denominator, BigInteger)
+def _gate_bounds(moment: datetime, history_days: int) -> tuple[date, datetime]:
+    """The day a hold must be in force on and the moment the gate's history starts
+    after, for a call at ``moment`` (as ``gating.load_gate_inputs`` reads them)."""
+    at = moment.astimezone(UTC)
+    return at.date(), at - timedelta(days=history_days)
+
+
+def _whole(value: Any) -> Any:
+    """A whole number for SQL: a bind parameter as it is, a number as a BIGINT literal."""
+    return value if isinstance(value, ColumnElement) else literal(value, BigInteger)
+
+
+def _half_even(whole: Any, d: Any) -> Any:
+    """SQL for ``whole / d`` rounded half to even, on whole numbers (the rounding of
+    ``Decimal.quantize`` in the default context), for either sign."""
 
     def rounded(x: Any) -> Any:  # x ≥ 0: integer division truncates to the floor
         q = x.op("/", return_type=BigInteger)(d)
@@ -454,24 +666,22 @@ def _keys(
 
 def _items(
     session: Session,
-    query: Select[Any],
+    query: Select[Any] | None,
     rows: Sequence[Any],
     top: Sequence[_Key],
-    work: Worklist,
     contactable: _Contactable | None,
+    work: Worklist,
     last: int,
+    read: Any = None,
 ) -> list[QueueItem]:
-    """The items of the keys ``top``, their rows of ``query`` read whole."""
-    whole = (
-        {
-            r.id: r
-            for r in session.connection().execute(
-                query.where(_among(session, CaseRow.id, [rows[k[4]].id for k in top]))
-            )
-        }
-        if top
-        else {}
-    )
+    """The items of the keys ``top``, their rows of ``query`` read whole (or ``read``,
+    those rows read already)."""
+    if read is None and top:
+        assert query is not None
+        read = session.connection().execute(
+            query.where(_among(session, CaseRow.id, [rows[k[4]].id for k in top]))
+        )
+    whole = {r.id: r for r in read} if top else {}
     items = []
     for rank, _, _, case_id, n, value, risk, _unsure in top:
         row = whole.get(case_id)
@@ -519,21 +729,21 @@ _ZONE, _MOBILE, _HELD, _CONTACTED = range(6, 10)
 
 
 def _with_gate_columns(
-    session: Session,
+    dialect: str,
     query: Select[Any],
     base: Any,
     customer_id: Any,
-    moment: datetime,
-    history_days: int,
+    on: date | Any,
+    since: datetime | Any,
 ) -> Select[Any]:
     """``query`` from ``base`` (``cases``, or a subquery of it with the column
     ``customer_id``) with what the gate needs to know of each row's debtor: the time
     zone, the mobile (a call's recipient), whether a hold is in force on the day and
     whether an allowed contact falls in the gate's history (the same filters as
-    ``gating.load_gate_inputs``). On PostgreSQL the debtor's row is read by key for each
-    case (LATERAL): joined, it hashes every customer for a collector's thousand cases."""
-    on = moment.astimezone(UTC).date()
-    since = moment.astimezone(UTC) - timedelta(days=history_days)
+    ``gating.load_gate_inputs``: holds in force ``on`` the day, contacts after
+    ``since``; either may be a bind parameter). On PostgreSQL the debtor's row is read
+    by key for each case (LATERAL): joined, it hashes every customer for a collector's
+    thousand cases."""
     held = exists().where(HoldRow.customer_id == customer_id, _in_force(on))
     contacted = exists().where(
         ContactAttempt.customer_id == customer_id,
@@ -542,7 +752,7 @@ def _with_gate_columns(
     )
     debtor: Any = Customer
     joined = Customer.customer_id == customer_id
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         # LIMIT 1 (one row by key anyway) keeps PostgreSQL from flattening it to a join
         debtor = (
             select(Customer.time_zone, Customer.mobile).where(joined).limit(1).lateral("debtor")
@@ -743,6 +953,15 @@ def queue(
     moment = now or _now()
     day = today or moment.date()
     work = work or Worklist()
+    window = work.ranking.window
+    items: list[QueueItem] | None = None
+    shape = _Shape.of(actor, assignee, bucket)
+    if offset < window and shape is not None:
+        # a collector's or a manager's page: statements built once for its shape
+        ranked = _ranked_shape(session, *shape, work, moment, day, offset + limit)
+        items = None if ranked is None else ranked[offset:]
+        if items is not None and len(items) == limit:
+            return annotate(session, items, moment, day, work.pack_name)
     query = _scoped(session, actor, moment)
     if assignee is not None:
         query = query.where(
@@ -751,10 +970,10 @@ def queue(
     if bucket is not None:
         query = query.where(CaseRow.bucket == bucket)
     tiers = _tier_sets(day, moment)
-    window = work.ranking.window
-    items: list[QueueItem] = []
-    if offset < window:
-        items = _ranked_rows(session, query, tiers, work, moment, offset + limit)[offset:]
+    if items is None:
+        items = []
+        if offset < window:
+            items = _ranked_rows(session, query, tiers, work, moment, offset + limit)[offset:]
     if len(items) < limit:
         # past the ranked window: the rest in amount order, as the window was filled
         skip = max(offset, window)
