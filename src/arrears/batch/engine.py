@@ -9,7 +9,9 @@ Closing day D takes the accounts and dues tables of D-1 and does what
 2. ``late_fees``: installments whose grace ended yesterday still unpaid get their late
    fee (cut to the cost cap) before the day's money comes in;
 3. ``settle``: the day's payments (plus that credit) go through each product's waterfall,
-   as a running sum over the balances in settlement order; the rest is credit;
+   as a running sum over the balances in settlement order; the rest is credit; then the
+   day's one-off fees, costs and waivers (``book_events``, ``waive_dues``) of a book with
+   an events table, as the domain core posts them after the payments;
 4. ``assess_dues``: per loan, what is owed, what is past grace (the base of 罚息 and
    复利), the oldest unpaid installment;
 5. ``charge``: penalty and compound for the day, rounded half-up to the cent, cut to

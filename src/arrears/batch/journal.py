@@ -19,9 +19,11 @@ The waterfall is one running sum over the balances in settlement order (the engi
 consecutive slices of it: a leg is the overlap of one balance's slice with one
 payment's. Money is integer cents, dates are day numbers until ``posted_on``.
 
-Out of the engine's scope (it does not model them yet): waivers, reversals, costs and
-other fees, arrangements, write-offs (and recoveries) and holds; ``out_of_scope``
-names the loans they touch.
+Out of the journal's scope: reversals, arrangements, write-offs (and recoveries) and
+holds, which the engine does not model yet, and waivers, costs and other fees, which the
+engine books from its events table (``engine.book_events``) but whose entries the
+journal does not post (the store holds them already, and the reference close has them
+before the close of their day); ``out_of_scope`` names the loans they touch.
 """
 
 from __future__ import annotations
