@@ -25,7 +25,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import Engine, select
 from web_support import TODAY, Book
 
-from arrears.services.workbench import arrangements, holds, promises, visits
+from arrears.services.workbench import arrangements, dpd_pauses, holds, promises, visits
 from arrears.services.workbench.access import Actor
 from arrears.store.models import Base
 from arrears.store.unit_of_work import UnitOfWork
@@ -43,8 +43,8 @@ REVEAL_REASON = {"reason_code": "verify_identity", "reason_text": "write scope t
 class Probe:
     """One outsider's write: ``actor`` sends ``method`` to ``route`` with the path
     parameters naming objects of the book (``case1`` … ``case4``, ``hold``,
-    ``promise``, ``arrangement``, ``visit``); a body value ``"@name"`` is that object's
-    id. ``why`` says what makes the actor an outsider."""
+    ``promise``, ``arrangement``, ``visit``, ``dpd_pause``); a body value ``"@name"``
+    is that object's id. ``why`` says what makes the actor an outsider."""
 
     method: str
     route: str
@@ -97,6 +97,10 @@ PROBES = [
     Probe("POST", f"{API}/cases/{{case_id}}/holds", "c3", NOT_C3, NORTH_CASE,
           json={"kind": "dispute", "reason": "scope"}),
     Probe("POST", f"{API}/holds/{{hold_id}}/release", "tl2", NOT_TL2, {"hold_id": "hold"}),
+    Probe("POST", f"{API}/cases/{{case_id}}/dpd-pauses", "tl2", NOT_TL2, NORTH_CASE,
+          json={"reason": "dispute", "on": "2026-12-20"}),
+    Probe("POST", f"{API}/dpd-pauses/{{pause_id}}/resume", "tl2", NOT_TL2,
+          {"pause_id": "dpd_pause"}),
     Probe("POST", f"{API}/cases/{{case_id}}/visits", "c3", NOT_C3, NORTH_CASE,
           json={"scheduled_on": "2026-12-05"}),
     Probe("POST", f"{API}/visits/{{visit_id}}/result", "tl2", NOT_TL2, {"visit_id": "visit"},
@@ -137,6 +141,14 @@ PROBES = [
           {"case_id": "case3", "hold_id": "hold"}),
     Probe("POST", "/cases/{case_id}/hold/{hold_id}/release", "mgr", MISMATCH,
           {"case_id": "case2", "hold_id": "hold"}),
+    Probe("POST", "/cases/{case_id}/dpd-pause", "tl2", NOT_TL2, NORTH_CASE,
+          form={"reason": "dispute", "on": "2026-12-20"}),
+    Probe("POST", "/cases/{case_id}/dpd-pause/{pause_id}/resume", "tl2", NOT_TL2,
+          {"case_id": "case1", "pause_id": "dpd_pause"}),
+    Probe("POST", "/cases/{case_id}/dpd-pause/{pause_id}/resume", "tl2", OWN_CASE_URL,
+          {"case_id": "case3", "pause_id": "dpd_pause"}),
+    Probe("POST", "/cases/{case_id}/dpd-pause/{pause_id}/resume", "mgr", MISMATCH,
+          {"case_id": "case2", "pause_id": "dpd_pause"}),
     Probe("POST", "/cases/{case_id}/document", "c3", NOT_C3, NORTH_CASE, upload=True),
     Probe("POST", "/approvals/{arrangement_id}", "tl2", NOT_TL2,
           {"arrangement_id": "arrangement"}, form={"decision": "approve"}),
@@ -248,6 +260,9 @@ def _objects(book: Book) -> dict[str, int]:
         visit = visits.order_visit(
             session, actors["c1"], case1, TODAY + timedelta(days=3), on=TODAY
         )
+        pause = dpd_pauses.pause_dpd(
+            session, actors["mgr"], case1, "dispute", on=TODAY, until=TODAY + timedelta(days=5)
+        )
         other = Agency(code="A2", name="another agency", active=True)
         session.add(other)
         session.flush()
@@ -266,6 +281,7 @@ def _objects(book: Book) -> dict[str, int]:
             )
         )
         ids.update(hold=hold.id, promise=promise.id, arrangement=arrangement.id, visit=visit.id)
+        ids.update(dpd_pause=pause.id)
         uow.commit()
     return ids
 

@@ -29,7 +29,15 @@ from arrears.domain.observation import restructuring
 from arrears.domain.products import load_catalog
 from arrears.domain.schedule import Installment
 from arrears.services.clock import as_utc, business_date, utc_now, workspace_time_zone
-from arrears.services.workbench import agencies, arrangements, contacts, legal, notes, promises
+from arrears.services.workbench import (
+    agencies,
+    arrangements,
+    contacts,
+    dpd_pauses,
+    legal,
+    notes,
+    promises,
+)
 from arrears.services.workbench.access import Actor, visible_case_and_customer
 from arrears.services.workbench.holds import holds_of, releasable_holds
 from arrears.services.workbench.masking import mask
@@ -37,7 +45,7 @@ from arrears.services.workbench.visits import visits
 from arrears.store.consent_models import ConsentEntry
 from arrears.store.contact_models import BlacklistEntry, ContactAttempt, Hold, StrategyAssignment
 from arrears.store.db import workspace_of
-from arrears.store.models import CaseRow, ContactPoint, Customer, Loan
+from arrears.store.models import CaseRow, ContactPoint, Customer, DpdPause, Loan
 from arrears.store.repositories import EntryRepository, LoanRepository
 from arrears.store.workbench_models import (
     Arrangement,
@@ -307,7 +315,13 @@ def _present(
     values = sorted({normalize_contact(v) for v in recipients if v})
     row = session.execute(
         _presence_query(),
-        {"case_id": case.id, "customer_id": case.customer_id, "since": since, "values": values},
+        {
+            "case_id": case.id,
+            "customer_id": case.customer_id,
+            "loan_id": case.loan_id,
+            "since": since,
+            "values": values,
+        },
     ).one()
     return {name: bool(value) for name, value in row._mapping.items()}
 
@@ -326,6 +340,7 @@ def _presence_query() -> Select[Any]:
         ),
         "blacklisted": BlacklistEntry.value.in_(bindparam("values", expanding=True)),
         "holds": Hold.customer_id == customer_id,
+        "dpd_pauses": DpdPause.loan_id == bindparam("loan_id"),
         "consents": ConsentEntry.customer_id == customer_id,
         "promises": Promise.case_id == case_id,
         "arrangements": Arrangement.case_id == case_id,
@@ -371,6 +386,9 @@ def case_view(
     stages = legal.stages_of(session, case.id) if has["legal"] else []
     hold_rows = holds_of(session, actor, case.id) if has["holds"] else []
     releasable = releasable_holds(session, actor, case.id, hold_rows)
+    day = today or business_date(moment, workspace_time_zone(workspace_root))
+    pause_rows = dpd_pauses.pauses_of(session, actor, case.id) if has["dpd_pauses"] else []
+    resumable = dpd_pauses.resumable(actor, pause_rows, day)
     gate_inputs = debtor_gate_inputs(
         session,
         customer,
@@ -462,6 +480,18 @@ def case_view(
             }
             for h in hold_rows
         ],
+        # the loan's DPD pauses, newest first: ``last_day`` with its resume taken in,
+        # ``in_force`` on the business day, ``resumable`` where resume_dpd would accept
+        "dpd_pauses": [
+            {
+                **_row(p, "id", "reason", "pause_on", "pause_until", "resumed_on", "note"),
+                **_row(p, "placed_by", "resumed_by"),
+                "last_day": dpd_pauses.last_day(p),
+                "in_force": dpd_pauses.in_force(p, day),
+                "resumable": p.id in resumable,
+            }
+            for p in pause_rows
+        ],
         "visits": [
             _row(v, "id", "assigned_to", "scheduled_on", "status", "outcome", "notes", "visited_on")
             for v in (visits(session, actor, case_id=case.id) if has["visits"] else [])
@@ -499,5 +529,5 @@ def case_view(
                 session, case, moment, pack_name, recipients=recipients, inputs=gate_inputs
             )
         ],
-        "as_of": today or business_date(moment, workspace_time_zone(workspace_root)),
+        "as_of": day,
     }

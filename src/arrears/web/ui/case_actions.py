@@ -22,7 +22,15 @@ from starlette.responses import Response
 from arrears.domain.errors import DomainError
 from arrears.domain.money import parse_amount
 from arrears.services.clock import DEFAULT_TIME_ZONE
-from arrears.services.workbench import arrangements, contacts, holds, notes, promises, reveal
+from arrears.services.workbench import (
+    arrangements,
+    contacts,
+    dpd_pauses,
+    holds,
+    notes,
+    promises,
+    reveal,
+)
 from arrears.services.workbench import visits as visit_service
 from arrears.services.workbench.access import Actor, visible_case
 from arrears.services.workbench.errors import Invalid, WorkbenchError
@@ -330,6 +338,46 @@ async def release_hold(
         holds.release_hold(uow.session, actor, hold_id, on=business_date(request), case_id=case_id)
 
     return await run_in_threadpool(_respond, request, actor, uow, case_id, "hold_released", work)
+
+
+@router.post("/cases/{case_id}/dpd-pause")
+async def pause_dpd(
+    request: Request,
+    case_id: RowId,
+    actor: Actor = Depends(require_page_user),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    """Pause the DPD of the case's loan from ``on`` (today by default) through ``until``
+    or until resumed (team leads, managers, compliance)."""
+    form = await _form(request)
+
+    def work() -> None:
+        on = _date(form, "on") if form.get("on", "").strip() else business_date(request)
+        until = _date(form, "until") if form.get("until", "").strip() else None
+        dpd_pauses.pause_dpd(
+            uow.session, actor, case_id, form.get("reason", ""), on=on, until=until,
+            note=form.get("note", ""),
+        )  # fmt: skip
+
+    return await run_in_threadpool(_respond, request, actor, uow, case_id, "dpd_pause", work)
+
+
+@router.post("/cases/{case_id}/dpd-pause/{pause_id}/resume")
+async def resume_dpd(
+    request: Request,
+    case_id: RowId,
+    pause_id: RowId,
+    actor: Actor = Depends(require_page_user),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    """DPD of this case's loan counts again from today."""
+
+    def work() -> None:
+        dpd_pauses.resume_dpd(
+            uow.session, actor, pause_id, on=business_date(request), case_id=case_id
+        )
+
+    return await run_in_threadpool(_respond, request, actor, uow, case_id, "dpd_resumed", work)
 
 
 @router.post("/cases/{case_id}/document")

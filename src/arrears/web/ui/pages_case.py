@@ -12,10 +12,12 @@ from starlette.responses import HTMLResponse, Response
 
 from arrears.services.workbench import agencies, contacts, queues, reveal
 from arrears.services.workbench.access import REVEALERS, WORKERS, Actor
+from arrears.services.workbench.dpd_pauses import PAUSE_ROLES
 from arrears.services.workbench.errors import NotFound, WorkbenchError
 from arrears.services.workbench.holds import BLACKLIST_ROLES, HOLD_ROLES
 from arrears.services.workbench.visits import VISIT_OUTCOMES
 from arrears.store.contact_models import CHANNELS, HOLD_KINDS
+from arrears.store.models import PAUSE_REASONS
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.store.workbench_models import ARRANGEMENT_KINDS
 from arrears.web.app import settings_of
@@ -104,6 +106,8 @@ def case_page(
         reveal_reasons=reveal.REVEAL_REASONS,
         can_blacklist=actor.role in BLACKLIST_ROLES,
         can_hold=actor.role in HOLD_ROLES,
+        can_pause_dpd=actor.role in PAUSE_ROLES,
+        pause_reasons=PAUSE_REASONS,
         case_flashes=flashes or [],
         open_panel=open_panel,
     )
@@ -127,6 +131,8 @@ DONE = {
     "blacklist": "done.blacklist",
     "released": "done.released",
     "hold_released": "done.hold_released",
+    "dpd_pause": "done.dpd_pause",
+    "dpd_resumed": "done.dpd_resumed",
     "document": "done.document",
 }
 
