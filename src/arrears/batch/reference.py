@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -244,15 +244,24 @@ def _mark_payments(conn: Connection, refs: list[str]) -> int:
     return len(refs)
 
 
+_IDS_PER_UPDATE = 5_000  # loan ids bound in one statement (PostgreSQL allows 65,535)
+
+
 def _update_loans(conn: Connection, closed: list[tuple[str, date, str]]) -> None:
+    """Each loan's closed-through day and status: one UPDATE per (day, status) and few
+    thousand loans, since nearly every loan of a close shares both. (A statement per
+    loan cost 1.5 s of a 50k-loan day on PostgreSQL, most of its post step.)"""
     table = Loan.__table__
-    if closed:
-        conn.execute(
-            update(table)
-            .where(table.c.loan_id == bindparam("lid"))
-            .values(closed_through=bindparam("ct"), status=bindparam("st")),
-            [{"lid": lid, "ct": through, "st": status} for lid, through, status in closed],
-        )
+    groups: dict[tuple[date, str], list[str]] = defaultdict(list)
+    for lid, through, status in closed:
+        groups[(through, status)].append(lid)
+    for (through, status), ids in groups.items():
+        for i in range(0, len(ids), _IDS_PER_UPDATE):
+            conn.execute(
+                update(table)
+                .where(table.c.loan_id.in_(ids[i : i + _IDS_PER_UPDATE]))
+                .values(closed_through=through, status=status)
+            )
 
 
 def _sync_cases(
