@@ -1,4 +1,5 @@
-"""DPD pauses kept in the store reach the close (issue 25, contract 3): a dispute pause
+"""DPD pauses and restructuring days kept in the store reach the close (issue 25,
+contract 3): a dispute pause
 placed from the workbench on an overdue loan holds its DPD (and so its bucket and class)
 through the store's reference close, a resume lets it count on, and every day's
 snapshot row of the paused loans equals the domain core's state of the loan replayed
@@ -24,12 +25,14 @@ from arrears.batch.carried import carried_states, read_carried
 from arrears.batch.reference import close_book
 from arrears.cli import app
 from arrears.domain.account import DayState, Payment, advance, open_account
+from arrears.domain.arrangements import extend
 from arrears.domain.pauses import Pause, PauseReason
 from arrears.domain.products import load_catalog
 from arrears.domain.schedule import LoanTerms
 from arrears.ingest.generator import generate_portfolio
 from arrears.ingest.importer import import_file
 from arrears.services.workbench.access import Actor
+from arrears.services.workbench.arrangements import decide, propose
 from arrears.services.workbench.dpd_pauses import pause_dpd, resume_dpd
 from arrears.snapshots import MONEY_COLUMNS, read_snapshot
 from arrears.store.models import CaseRow, DpdPause
@@ -182,3 +185,69 @@ def test_a_stored_dispute_pause_holds_dpd_through_the_close_and_a_resume_lets_it
     assert shown.exit_code == 0, shown.output
     (row,) = json.loads(shown.output)
     assert row["dpd"] == held
+
+
+def test_a_workbench_extension_restructures_the_loan_from_its_business_day(
+    engine: Engine, tmp_path: Path, book: Path
+) -> None:
+    """An extension (展期) approved in the workbench changes the schedule and posts no
+    entry; the store keeps the business day it was applied (``arrangements.applied_on``)
+    and the close marks the loan restructured from the end of that day: its class is at
+    least 次级 (the floor) on every day from then, as the domain core's loan extended at
+    the end of the day before (what had fallen due by then stays owed) and marked that
+    day. The first close after the approval, whose carried row predates it, reloads the
+    loan rather than trusting that row."""
+    ws = _workspace(engine, tmp_path / "ws", book)
+    close_book(ws, START, 1)
+    overdue_id, quiet_id = _pick(ws, book)
+    day = START + ONE  # the business day it is approved, not yet closed
+    with UnitOfWork(ws.engine) as uow:
+        case_id = uow.session.scalar(
+            select(CaseRow.id).where(CaseRow.loan_id == overdue_id, CaseRow.status == "open")
+        )
+        assert case_id is not None
+        # a loan owing nothing past due has no case (and the carrying close moves it
+        # forward unloaded while nothing happens to it): one is opened to extend it
+        quiet_case = uow.cases.open(
+            quiet_id, START, dpd=0, bucket="M0", loan_class="normal", amount_overdue=0
+        ).id
+        maker = Actor(id=0, username="maker", role="manager")
+        checker = Actor(id=0, username="checker", role="manager")
+        for case in (case_id, quiet_case):
+            made = propose(uow.session, maker, case, "extension", {"months": 2}, on=day)
+            decide(uow.session, checker, made.id, True, on=day)
+        uow.commit()
+    close_book(ws, START + 3 * ONE, 3)  # carried through START: those rows are not trusted
+    close_book(ws, AS_OF, (AS_OF - START).days - 3)
+    for loan_id in (overdue_id, quiet_id):
+        assert carried_states(read_carried(ws.root))[loan_id].seq is None  # replayed now
+        _check_extended(ws, book, loan_id, day)
+    assert _row(ws, START, quiet_id)["loan_class"] == "normal"
+    assert _row(ws, day, quiet_id)["loan_class"] == "substandard"
+
+
+def _check_extended(ws: Workspace, book: Path, loan_id: str, day: date) -> None:
+    """Each day's row of ``loan_id`` from ``day`` is the domain core's loan extended by
+    two months at the end of the day before and marked restructured on ``day``."""
+    spec = pq.read_table(book / "loans.parquet", filters=[("loan_id", "==", loan_id)])
+    loan = spec.to_pylist()[0]
+    terms = LoanTerms(
+        loan["principal"],
+        loan["annual_rate"],
+        loan["term_months"],
+        loan["disbursed_on"],
+        loan["first_due_date"],
+    )
+    pays = pq.read_table(book / "payments.parquet", filters=[("loan_id", "==", loan_id)])
+    payments = [Payment(p["payment_ref"], p["paid_on"], p["amount"]) for p in pays.to_pylist()]
+    acc = open_account(loan_id, CATALOG.product(loan["product_code"]), terms)
+    acc, _ = advance(acc, START, [p for p in payments if p.paid_on <= START])
+    acc = replace(extend(acc, START, 2), restructured_on=(day,))
+    later = [p for p in payments if p.paid_on > START]
+    _, states = advance(acc, AS_OF, later, CATALOG, record_from=day)
+    assert states and states[0].as_of == day
+    for state in states:
+        _matches(_row(ws, state.as_of, loan_id), state)
+        assert state.restructured and state.loan_class != "special_mention"
+    assert _row(ws, START, loan_id)["loan_class"] in ("normal", "special_mention")
+    assert _row(ws, day, loan_id)["loan_class"] == "substandard"

@@ -22,6 +22,7 @@ from arrears.domain.products import Catalog
 from arrears.domain.schedule import Installment, LoanTerms
 from arrears.store.ledger_rows import CentsReader, date_column, money_column
 from arrears.store.models import DpdPause, EntryRow, InstallmentRow, LegRow, Loan, PaymentRow
+from arrears.store.workbench_models import RESTRUCTURING_KINDS, Arrangement
 
 ONE_DAY = timedelta(days=1)
 
@@ -141,14 +142,20 @@ def load_book(
                 schedules[loan_id].append(
                     Installment(seq, due_date, money(principal), money(interest))
                 )
+    few = len(ids) < len(rows) // 2
+    pauses = stored_pauses(conn, ids, first, last, few)
+    marked = stored_restructurings(conn, ids, first, last, few)
     resumed = {
         lid: state
         for lid, state in _trusted(conn, wanted, carried or {}, first, last).items()
         # a payment dated in a closed day re-closes the loan from that day, which needs
-        # its stored entries (arrears.domain.backdating): it is replayed, not resumed
+        # its stored entries (arrears.domain.backdating): it is replayed, not resumed;
+        # so is a loan an extension or plan restructured (its mark is judged on its
+        # ledger's history), also on the first close after it, whose carried row is
+        # still trusted (an extension posts no entry)
         if not any(p.paid_on <= state.closed_through for p in payments.get(lid, ()))
+        and lid not in marked
     }
-    pauses = stored_pauses(conn, ids, first, last, len(ids) < len(rows) // 2)
     replayed = ids - resumed.keys()
     ledgers = _ledgers(conn, replayed, money, first, last, len(replayed) < len(ids) // 4)
     book = Book([], {}, {}, payments)
@@ -174,7 +181,14 @@ def load_book(
             ledger = replay(lid, ledgers.get(lid, ()), r["currency"])
             closed_through = r["closed_through"] or r["disbursed_on"]
             acc = resume_account(
-                lid, product, terms, schedule, ledger, closed_through, pauses.get(lid, ())
+                lid,
+                product,
+                terms,
+                schedule,
+                ledger,
+                closed_through,
+                pauses.get(lid, ()),
+                marked.get(lid, ()),
             )
             book.stored[lid] = len(ledger.entries)
         book.accounts.append(acc)
@@ -211,6 +225,31 @@ def stored_pauses(
                 until = last_day if until is None else min(until, last_day)
             out[loan_id].append(Pause(on, until, PauseReason(reason)))
     return {lid: tuple(found) for lid, found in out.items()}
+
+
+def stored_restructurings(
+    conn: Connection,
+    ids: set[str],
+    first: str | None = None,
+    last: str | None = None,
+    few: bool = True,
+) -> dict[str, tuple[date, ...]]:
+    """The days the loans ``ids`` were restructured by an approved arrangement that
+    posts no ledger entry (an extension, a re-spread plan): ``arrangements.applied_on``,
+    as ``resume_account`` takes them. A loan that has any is replayed from its stored
+    entries on every close, not resumed from a carried state (``carried.carried_row``)."""
+    if not ids:
+        return {}
+    a = Arrangement.__table__.c
+    query = select(a.loan_id, a.applied_on).where(
+        a.status == "approved", a.kind.in_(RESTRUCTURING_KINDS), a.applied_on.is_not(None)
+    )
+    out: dict[str, set[date]] = defaultdict(set)
+    for condition in _scope(a.loan_id, ids, first, last, few):
+        for loan_id, on in conn.execute(query.where(*condition)).all():
+            if loan_id in ids:
+                out[loan_id].add(on)
+    return {lid: tuple(sorted(days)) for lid, days in out.items()}
 
 
 def _trusted(

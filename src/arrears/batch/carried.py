@@ -49,6 +49,7 @@ from arrears.domain.schedule import Installment, LoanTerms
 from arrears.files import replacing
 from arrears.snapshots import MONEY_COLUMNS
 from arrears.store.models import EntryRow, InstallmentRow, Loan, PaymentRow
+from arrears.store.workbench_models import RESTRUCTURING_KINDS, Arrangement
 
 FOLDER, FILE = "carried", "ledgers.parquet"
 
@@ -310,6 +311,7 @@ def idle_loans(
     first = min(r["closed_through"] for r in rows.values())
     loans, entries = Loan.__table__.c, EntryRow.__table__.c
     pays, inst = PaymentRow.__table__.c, InstallmentRow.__table__.c
+    plans = Arrangement.__table__.c
     stored = {
         lid: (through, customer, product)
         for lid, through, customer, product in conn.execute(
@@ -328,6 +330,17 @@ def idle_loans(
             .distinct()
         ).scalars()
     )
+    # an extension (展期) or plan approved since restructures the loan (its class floor)
+    # and posts no entry: such a loan is loaded (``book.stored_restructurings``)
+    arranged = set(
+        conn.execute(
+            select(plans.loan_id).where(
+                plans.status == "approved",
+                plans.kind.in_(RESTRUCTURING_KINDS),
+                plans.applied_on >= first,
+            )
+        ).scalars()
+    )
     falling: dict[str, list[date]] = {}
     for lid, due in conn.execute(
         select(inst.loan_id, inst.due_date).where(inst.due_date > first, inst.due_date <= as_of)
@@ -339,6 +352,8 @@ def idle_loans(
         if found is None or found[0] != r["closed_through"] or last_seq.get(lid) != r["seq"]:
             continue
         if lid in waiting or any(d > r["closed_through"] for d in falling.get(lid, ())):
+            continue
+        if lid in arranged:
             continue
         idle.rows[lid] = r
         idle.customers[lid], idle.products[lid] = found[1], found[2]

@@ -31,6 +31,8 @@ from arrears.store.types import Money, Rate
 ROLES = ("collector", "team_lead", "manager", "compliance", "agency", "admin")
 PROMISE_STATUSES = ("pending", "kept", "broken", "cancelled")
 ARRANGEMENT_KINDS = ("installment_plan", "extension", "waiver", "settlement")
+# the kinds that restructure a loan from the day they are applied (domain/observation.py)
+RESTRUCTURING_KINDS = ("extension", "installment_plan")
 ARRANGEMENT_STATUSES = ("pending", "approved", "rejected", "cancelled")
 VISIT_STATUSES = ("open", "done", "cancelled")
 PLACEMENT_STATUSES = ("active", "recalled")
@@ -224,6 +226,10 @@ class Arrangement(Base):
     maker: Mapped[str] = mapped_column(String(64))
     checker: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the business day an approved arrangement was posted: an extension (展期) or an
+    # installment plan restructures the loan from the end of it (domain/observation.py),
+    # which the close reads here (``arrears.batch.book.stored_restructurings``)
+    applied_on: Mapped[date | None] = mapped_column(Date)
     decision_note: Mapped[str] = mapped_column(Text, default="")
     ledger_refs: Mapped[str] = mapped_column(Text, default="[]")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -483,6 +483,7 @@ def decide(
                 id=arrangement_id,
             ) from None
         arrangement.ledger_refs = json.dumps(refs)
+        arrangement.applied_on = on
     elif actor.username != arrangement.maker and RANK.get(actor.role, 0) < RANK["team_lead"]:
         raise Forbidden("only the maker or a team lead or above may reject", "reject_not_allowed")
     arrangement.status = "approved" if approve else "rejected"

@@ -48,6 +48,7 @@ from arrears.store.db import workspace_of
 from arrears.store.models import CaseRow, ContactPoint, Customer, DpdPause, Loan
 from arrears.store.repositories import EntryRepository, LoanRepository
 from arrears.store.workbench_models import (
+    RESTRUCTURING_KINDS,
     Arrangement,
     CaseDocument,
     CaseLease,
@@ -151,11 +152,24 @@ def loan_view(session: Session, loan: Loan) -> dict[str, Any]:
 def _restructuring(
     session: Session, loan: Loan, ledger: Ledger, schedule: Sequence[Installment]
 ) -> dict[str, Any] | None:
-    """The loan's last restructuring (a re-amortising plan's entry) as judged on the day it
-    is closed through (``domain/observation.py``): its day, the observation period's end,
-    the class floor, the day the mark cleared and whether it is still marked; None when
-    never restructured."""
-    made = [e.posted_on for e in ledger.entries if e.kind is EntryKind.RESTRUCTURE]
+    """The loan's last restructuring (a re-amortising plan's entry, or the day an
+    extension or re-spread plan was approved: ``arrangements.applied_on``) as judged on
+    the day it is closed through (``domain/observation.py``): its day, the observation
+    period's end, the class floor, the day the mark cleared and whether it is still
+    marked; None when never restructured."""
+    made = sorted(
+        {e.posted_on for e in ledger.entries if e.kind is EntryKind.RESTRUCTURE}
+        | set(
+            session.scalars(
+                select(Arrangement.applied_on).where(
+                    Arrangement.loan_id == loan.loan_id,
+                    Arrangement.status == "approved",
+                    Arrangement.kind.in_(RESTRUCTURING_KINDS),
+                    Arrangement.applied_on.is_not(None),
+                )
+            )
+        )
+    )
     if not made:
         return None
     # an arrangement approved today is posted before the day's close: judged from its day
