@@ -97,7 +97,19 @@ def replacing(path: Path) -> Iterator[Path]:
 
 def write_atomically(path: Path, data: bytes | str) -> Path:
     """Write ``data`` to ``path`` whole or not at all, mode 0600, text as UTF-8 with
-    its line ends as given (the same bytes on every system). Returns ``path``."""
-    with replacing(path) as partial, open_private(partial, "wb") as handle:
-        handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+    its line ends as given (the same bytes on every system). Returns ``path``.
+
+    ``replacing`` for bytes in hand: the partial file is opened once, 0600 from its
+    creation, and written by us alone, so it needs no second chmod (a sent message is a
+    file of the spool: this is once per message)."""
+    path = Path(path)
+    partial = path.with_name(path.name + PARTIAL)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        with open_private(partial, "wb") as handle:
+            handle.write(payload)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     return path
