@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, exists, func, select
@@ -23,8 +23,6 @@ from arrears.domain.schedule import Installment, LoanTerms
 from arrears.store.ledger_rows import CentsReader, date_column, money_column
 from arrears.store.models import DpdPause, EntryRow, InstallmentRow, LegRow, Loan, PaymentRow
 from arrears.store.workbench_models import RESTRUCTURING_KINDS, Arrangement
-
-ONE_DAY = timedelta(days=1)
 
 
 @dataclass
@@ -216,14 +214,9 @@ def stored_pauses(
         for loan_id, on, until, resumed_on, reason in conn.execute(
             query.where(*condition).order_by(p.loan_id, p.pause_on)
         ).all():
-            if loan_id not in ids:
-                continue
-            if resumed_on is not None:
-                if resumed_on <= on:
-                    continue
-                last_day = resumed_on - ONE_DAY
-                until = last_day if until is None else min(until, last_day)
-            out[loan_id].append(Pause(on, until, PauseReason(reason)))
+            last_day = DpdPause.last_paused_day(on, until, resumed_on)
+            if loan_id in ids and (last_day is None or last_day >= on):
+                out[loan_id].append(Pause(on, last_day, PauseReason(reason)))
     return {lid: tuple(found) for lid, found in out.items()}
 
 

@@ -249,6 +249,16 @@ class DpdPause(Base):
     resumed_by: Mapped[str | None] = mapped_column(String)
     resumed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
+    @staticmethod
+    def last_paused_day(on: date, until: date | None, resumed_on: date | None) -> date | None:
+        """The last paused day of a pause from ``on`` through ``until`` (None: open)
+        resumed on ``resumed_on``: the day before the resume, if that comes first; before
+        ``on`` when it was resumed on its first day (it paused nothing)."""
+        if resumed_on is None:
+            return until
+        ended = date.fromordinal(resumed_on.toordinal() - 1)
+        return ended if until is None else min(until, ended)
+
 
 class CaseRow(Base):
     """A collections case; at most one open case per loan (partial unique index)."""

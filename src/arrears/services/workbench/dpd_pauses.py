@@ -47,10 +47,7 @@ HORIZON = timedelta(days=3653)
 def last_day(pause: DpdPause) -> date | None:
     """The pause's last paused day (None: open), its resume taken into account; a pause
     resumed on its first day paused nothing and ends the day before it starts."""
-    if pause.resumed_on is None:
-        return pause.pause_until
-    ended = pause.resumed_on - ONE_DAY
-    return ended if pause.pause_until is None else min(pause.pause_until, ended)
+    return DpdPause.last_paused_day(pause.pause_on, pause.pause_until, pause.resumed_on)
 
 
 def in_force(pause: DpdPause, day: date) -> bool:
