@@ -38,6 +38,7 @@ from arrears.commands.common import progress_bar as _progress
 from arrears.commands.common import translator as _t
 from arrears.files import write_atomically
 from arrears.i18n import Translator
+from arrears.services.steps import Step, timed
 
 if TYPE_CHECKING:
     from arrears.services.book_models import ScoredDay
@@ -482,11 +483,7 @@ def _run_close(
     if result.nothing_to_do:
         console.print(t("already_closed", as_of=as_of))
         return result
-    steps = " · ".join(
-        f"{t('eod.' + s.name)} {s.seconds:.1f}s" + (f" ({s.rows:,})" if s.rows else "")
-        for s in result.steps
-    )
-    console.print(f"[dim]{steps}[/dim]")
+    _print_steps(result.steps, t)
     if report.recovered:
         console.print(f"finished the publication of {', '.join(map(str, report.recovered))}")
     if not report.already_closed:
@@ -789,6 +786,15 @@ def demo(
     console.print(t("demo_done", seconds=time.perf_counter() - started, root=root))
 
 
+def _print_steps(steps: list[Step], t: Translator) -> None:
+    """One dim line: each step's seconds and rows."""
+    line = " · ".join(
+        f"{t('eod.' + s.name)} {s.seconds:.1f}s" + (f" ({s.rows:,})" if s.rows else "")
+        for s in steps
+    )
+    console.print(f"[dim]{line}[/dim]")
+
+
 def _set_pack(root: Path, pack: str) -> None:
     """Write ``[compliance] pack`` into the workspace's settings (checked there)."""
     from arrears.compliance import available_packs
@@ -825,20 +831,30 @@ def _demo_treatments(
             progress.advance(task)
     targets = demo_floor.write_kpi_targets(ws, min(cutoffs, default=days[0]), len(days))
     floor: list[demo_floor.FloorDay] = []
+    steps: list[Step] = []  # the days' seconds and rows, by step
     with _progress() as progress:
         task = progress.add_task(t("step_treat"), total=len(days))
         for day in days:
             skip = frozenset(floor[-1].called) if floor else frozenset()
+            started = time.perf_counter()
             floor.append(demo_floor.work_day(ws, day, seed, skip))
+            timed(steps, "floor", floor[-1].calls, started)
             result = after_close(ws, [day])
-            allocate_workspace_day(ws, day, by="demo")
-            play_out(ws, end_of_day(day + timedelta(days=1)))
+            for step in result.steps:
+                timed(steps, step.name, step.rows, time.perf_counter() - step.seconds)
+            started = time.perf_counter()
+            moved = allocate_workspace_day(ws, day, by="demo").moved
+            timed(steps, "allocate", moved, started)
+            started = time.perf_counter()
+            sent = play_out(ws, end_of_day(day + timedelta(days=1)))
+            timed(steps, "send", sum(sent.outcomes.values()), started)
             if result.treatments is not None:
                 if total is None:
                     total = result.treatments
                 else:
                     total.add(result.treatments)
             progress.update(task, advance=1)
+    _print_steps(steps, t)
     teams = demo_floor.TEAMS
     console.print(
         t(

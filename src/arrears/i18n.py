@@ -53,6 +53,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "eod.promises": ("promises", "承诺结算"),
     "eod.score": ("score", "评分"),
     "eod.treat": ("treat", "策略处置"),
+    "eod.floor": ("collectors' calls", "催收员外呼"),
+    "eod.allocate": ("allocation", "分案"),
+    "eod.send": ("sends and print runs", "发送与打印"),
     "promises_settled": (
         "Promises: {kept} kept, {broken} broken, {pending} still pending",
         "承诺还款：兑现 {kept}，违约 {broken}，待到期 {pending}",
