@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import re
 
+from web_support import TODAY
+
+from arrears.store.models import Loan
+from arrears.store.unit_of_work import UnitOfWork
 from arrears.web.ui.i18n import translator
 
 API = "/api/v1"
@@ -75,3 +79,21 @@ def test_a_bad_pause_form_is_refused_on_the_page_naming_the_field(login, book) -
         response = tl.post(f"/cases/{case}/dpd-pause", data=data, follow_redirects=False)
         assert response.status_code == status, (data, response.text[:300])
     assert tl.get(f"{API}/cases/{case}/dpd-pauses").json() == []
+
+
+def test_no_resume_button_once_the_close_has_passed_the_day(login, book) -> None:
+    """Once the loan's close has taken today (closed through it), a resume from today
+    would be refused: the page offers none, and the service says why."""
+    tl = login("tl")
+    case = book.case_ids[0]
+    made = tl.post(f"{API}/cases/{case}/dpd-pauses", json={"reason": "hardship"})
+    assert made.status_code == 201, made.text
+    assert _resume_buttons(tl.get(f"/cases/{case}").text) == {made.json()["id"]}
+    with UnitOfWork(book.engine) as uow:
+        loan = uow.session.get(Loan, "L1")
+        assert loan is not None
+        loan.closed_through = TODAY
+        uow.commit()
+    assert _resume_buttons(tl.get(f"/cases/{case}").text) == set()
+    refused = tl.post(f"{API}/dpd-pauses/{made.json()['id']}/resume")
+    assert refused.status_code == 422 and refused.json()["detail"].startswith("on: ")

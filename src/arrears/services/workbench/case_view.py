@@ -402,7 +402,8 @@ def case_view(
     releasable = releasable_holds(session, actor, case.id, hold_rows)
     day = today or business_date(moment, workspace_time_zone(workspace_root))
     pause_rows = dpd_pauses.pauses_of(session, actor, case.id) if has["dpd_pauses"] else []
-    resumable = dpd_pauses.resumable(actor, pause_rows, day)
+    case_loan = next((loan for loan in loans if loan.loan_id == case.loan_id), None)
+    resumable = dpd_pauses.resumable(actor, pause_rows, day, case_loan) if case_loan else set()
     gate_inputs = debtor_gate_inputs(
         session,
         customer,

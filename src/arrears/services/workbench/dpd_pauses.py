@@ -202,10 +202,11 @@ def pauses_of(session: Session, actor: Actor, case_id: int) -> list[DpdPause]:
     return list(reversed(_rows(session, case.loan_id)))
 
 
-def resumable(actor: Actor, rows: list[DpdPause], day: date) -> set[int]:
-    """The ids of ``rows`` (one case's, from ``pauses_of``) the actor may resume on
-    ``day``: what ``resume_dpd`` accepts, so the page offers no button that would fail."""
-    if actor.role not in PAUSE_ROLES:
+def resumable(actor: Actor, rows: list[DpdPause], day: date, loan: Loan) -> set[int]:
+    """The ids of ``rows`` (the pauses of ``loan``, from ``pauses_of``) the actor may
+    resume on ``day``: what ``resume_dpd`` accepts, so the page offers no button that
+    would fail (none once the loan's close has passed ``day``)."""
+    if actor.role not in PAUSE_ROLES or day < first_open_day(loan):
         return set()
     return {
         p.id for p in rows if p.resumed_on is None and ((end := last_day(p)) is None or end >= day)
