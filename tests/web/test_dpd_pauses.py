@@ -115,6 +115,10 @@ def test_bad_input_is_a_4xx_naming_the_field(login, book) -> None:
     late = tl.post(f"/api/v1/dpd-pauses/{first['id']}/resume", json={"on": "2026-12-21"})
     assert late.status_code == 409, late.text
     assert tl.post("/api/v1/dpd-pauses/2147483647/resume").status_code == 404
+    # an open pause resumed beyond the horizon (its days are counted to the charge-off)
+    second = next(p for p in pauses if p["pause_on"] == "2026-12-21")
+    far = tl.post(f"/api/v1/dpd-pauses/{second['id']}/resume", json={"on": "9999-12-31"})
+    assert far.status_code == 422 and _fields(far) == ["on"]
     bad = tl.post(f"/api/v1/dpd-pauses/{first['id']}/resume", json={"on": "someday"})
     assert bad.status_code == 422 and _fields(bad) == ["on"]
     # resumed before it starts, a pause is called off: it pauses nothing

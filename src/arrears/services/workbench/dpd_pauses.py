@@ -182,6 +182,13 @@ def resume_dpd(
             field="on",
             date=opens,
         )
+    if on > opens + HORIZON:
+        raise Invalid(
+            f"on: {on} is more than ten years ahead; a resume is set by {opens + HORIZON}",
+            "pause_too_far",
+            field="on",
+            date=opens + HORIZON,
+        )
     pause.resumed_on = max(on, pause.pause_on)
     pause.resumed_by = actor.username
     pause.resumed_at = utcnow()
