@@ -216,3 +216,51 @@ def test_actions_and_assignments_at_once_equal_the_two_expressions(con, tables):
     # a second day on the same connection replaces the temporary tables
     again, _ = actions_and_assignments(con, snap, inp, s, AS_OF, history)
     assert again.equals(actions)
+
+
+def test_a_strategys_day_is_compiled_once_and_each_day_runs_with_its_dates(monkeypatch):
+    """Over tables of fixed names, the treatments' pass compiles the strategy's SQL on
+    its first day and runs it on the next days, each on a new connection, with that
+    day's dates put in: every day's rows equal the expressions built for that day."""
+    from strategy_tables import inputs_table, snapshot_table
+
+    from arrears.strategy import actions as module
+
+    compiled = []
+    real = module._DaySql.compile.__func__
+    monkeypatch.setattr(module, "_COMPILED", {})
+    monkeypatch.setattr(
+        module._DaySql,
+        "compile",
+        classmethod(lambda cls, *args: compiled.append(args[-1]) or real(cls, *args)),
+    )
+    s = strategy_from(
+        'name = "once"\nversion = 1\n[[segments]]\nname = "all"\nladder = "main"\n'
+        + LADDERS
+        + '[[arms]]\nname = "champion"\nshare = 0.6\n'
+        '[[arms]]\nname = "challenger"\nshare = 0.4\nladders = { main = "alt" }\n'
+    )
+    for shift in range(3):
+        day = AS_OF + timedelta(days=shift)
+        con = ibis.duckdb.connect()  # a connection a day, as the treatments open
+        rows = [
+            {"loan_id": f"L{n:03d}", "dpd": (n + shift) % 25, "overdue_amount": str(900 * (n % 7))}
+            for n in range(120)
+        ]
+        inputs = [
+            {"loan_id": f"L{n:03d}", "case_id": n + 1, "days_to_due": (n + shift) % 6}
+            for n in range(120)
+        ]
+        snap = con.create_table("strategy_snapshot", snapshot_table(rows))
+        inp = con.create_table("strategy_inputs", inputs_table(inputs))
+        history = con.create_table(
+            "step_history",
+            pa.table({"loan_id": ["L001"], "case_id": [2], "step": ["sms1"]}),
+        )
+        actions, assignments = actions_and_assignments(con, snap, inp, s, day, history)
+        assert actions.num_rows > 20
+        assert set(actions.column("as_of").to_pylist()) == {day}
+        assert set(actions.column("send_on").to_pylist()) == {day + timedelta(days=1)}
+        assert actions.equals(proposed_actions(snap, inp, s, day, history).to_pyarrow())
+        assert assignments.equals(daily_assignments(snap, inp, s, day, history).to_pyarrow())
+    assert compiled == [AS_OF]  # the first day only

@@ -157,7 +157,10 @@ def _evaluate(
     import ibis
 
     con = ibis.duckdb.connect()
-    snapshot = scan_snapshots(con, ws.snapshots_dir, [as_of])
+    # by a name of its own, so the strategy's SQL is the same every day (and compiled once)
+    snapshot = con.create_view(
+        "strategy_snapshot", scan_snapshots(con, ws.snapshots_dir, [as_of]), overwrite=True
+    )
     inputs = con.create_table("strategy_inputs", day_inputs(ws, as_of))
     history = con.create_table("step_history", step_history(ws, as_of))
     actions, assignments = actions_and_assignments(con, snapshot, inputs, strategy, as_of, history)
