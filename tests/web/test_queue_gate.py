@@ -112,7 +112,7 @@ def _amounts_that_tie(book: Book) -> None:
     50.00) with the smaller amount at the higher DPD (the head's order must be the
     score's, not the amount's); a promise due today; a debtor on hold (known to the
     gate, never contactable) and one called two hours before (known, contactable at
-    some hours). The fourth case is placed with the agency."""
+    some hours); a lease on the fifth case. The fourth case is placed with the agency."""
     amounts = ["100.01", "100.00", "250.00", "80.00", "99.99", "100.00"]
     dpds = [30, 60, 45, 10, 90, 70]
     with UnitOfWork(book.engine) as uow:
@@ -127,6 +127,8 @@ def _amounts_that_tie(book: Book) -> None:
         promises.create_promise(s, mgr, book.case_ids[2], Decimal("10.00"), TODAY, on=TODAY)
         holds.place_hold(s, mgr, book.case_ids[5], "dispute", "disputes it", on=TODAY)
         contacts.log_contact(s, mgr, book.case_ids[1], "call", "NA", at=NOW - timedelta(hours=2))
+        # c2's lease on the fifth case: live until 05:00, expired after
+        assert queues.take_lease(s, book.case_ids[4], "c2", NOW, timedelta(hours=1))
         uow.commit()
 
 

@@ -180,6 +180,15 @@ def _tier_sets(
     }
 
 
+# what a queue item shows besides the ranking's columns (``_ranked_shape``)
+_PAGE_COLUMNS = (
+    Customer.name,
+    CaseRow.bucket,
+    CaseRow.assigned_to,
+    CaseRow.amount_overdue,
+    CaseLease.username,
+    CaseLease.expires_at,
+)
 _COLUMNS = (
     CaseRow.id,
     CaseRow.loan_id,
@@ -450,10 +459,10 @@ class _Shape:
 @functools.cache
 def _shape_statements(
     dialect: str, shape: _Shape, tiers: tuple[str, ...], needs_gate: bool
-) -> tuple[Select[Any], Select[Any]]:
-    """The head of a ``shape``'s ranking window (``_head_query``) and the whole read of
-    chosen rows (``_COLUMNS`` of ids ``ids``), built once per dialect, shape and
-    ranking tiers; every value a bind parameter (``_head_values``)."""
+) -> Select[Any]:
+    """The head of a ``shape``'s ranking window (``_head_query``), each row followed by
+    what a queue item shows of it besides (``_PAGE_COLUMNS``), built once per dialect,
+    shape and ranking tiers; every value a bind parameter (``_ranked_shape``)."""
     moment = bindparam("moment", type_=CaseLease.expires_at.type)
     day = bindparam("today", type_=Promise.due_date.type)
     yesterday = bindparam("yesterday", type_=Promise.due_date.type)
@@ -470,18 +479,16 @@ def _shape_statements(
          bindparam("since", type_=ContactAttempt.at.type)),
         needs_gate,
     )  # fmt: skip
-    if dialect == "postgresql":
-        chosen = CaseRow.id == any_(bindparam("ids", type_=postgresql.ARRAY(Integer)))
-    else:
-        chosen = CaseRow.id.in_(bindparam("ids", expanding=True))
-    live = and_(CaseLease.case_id == CaseRow.id, CaseLease.expires_at > moment)
-    whole = (
-        select(*_COLUMNS)
-        .join(Customer, Customer.customer_id == CaseRow.customer_id)
+    # the head's rows (by key: CaseRow, Customer), each with its live lease, in its order
+    h = head.subquery("h")
+    live = and_(CaseLease.case_id == h.c.id, CaseLease.expires_at > moment)
+    return (
+        select(h, *_PAGE_COLUMNS)
+        .join(CaseRow, CaseRow.id == h.c.id)
+        .join(Customer, Customer.customer_id == h.c.customer_id)
         .outerjoin(CaseLease, live)
-        .where(where, chosen)
+        .order_by(h.c.best, h.c.score.desc(), h.c.dpd.desc(), h.c.id)
     )
-    return head, whole
 
 
 def _ranked_shape(
@@ -502,20 +509,25 @@ def _ranked_shape(
     plan = _Plan.of(work)
     assert plan.factor is not None
     dialect = session.get_bind().dialect.name
-    head, whole = _shape_statements(dialect, shape, work.ranking.tiers, plan.needs_gate)
+    head = _shape_statements(dialect, shape, work.ranking.tiers, plan.needs_gate)
     on, since = _gate_bounds(moment, plan.history)
     values = values | {
         "moment": moment, "today": today, "yesterday": today - timedelta(days=1),
         "on": on, "since": since, "window": work.ranking.window, "fetch": fetch,
         "numerator": plan.factor[0], "denominator": plan.factor[1],
     }  # fmt: skip
-    connection = session.connection()
-    rows = connection.execute(head, values).all()
+    rows = session.connection().execute(head, values).all()
     settled = _settle(session, rows, work, plan, moment, upto, fetch)
     if settled is None:
         return None
     top, contactable = settled
-    read = connection.execute(whole, values | {"ids": [rows[k[4]][0] for k in top]})
+    # ``_COLUMNS`` of each chosen row, from its own columns and the page's after them
+    page = len(rows[0]) - len(_PAGE_COLUMNS) if rows else 0
+    read = [
+        (r[0], r[1], r[2], r[page], r[4], r[page + 1], r[page + 3], r[page + 2],
+         r[page + 4], r[page + 5])
+        for r in (rows[k[4]] for k in top)
+    ]  # fmt: skip
     return _items(session, None, rows, top, contactable, work, plan.last, read)
 
 
@@ -570,8 +582,11 @@ def _head_query(
     )
     if needs_gate:
         query = _with_gate_columns(dialect, query, head, head.c.customer_id, *bound)
-    return query.select_from(head).order_by(
-        head.c.best, head.c.score.desc(), head.c.dpd.desc(), head.c.id
+    # last, after the columns ``_keys`` reads by position: the head's order
+    return (
+        query.add_columns(head.c.best, head.c.score)
+        .select_from(head)
+        .order_by(head.c.best, head.c.score.desc(), head.c.dpd.desc(), head.c.id)
     )
 
 
@@ -681,7 +696,7 @@ def _items(
         read = session.connection().execute(
             query.where(_among(session, CaseRow.id, [rows[k[4]].id for k in top]))
         )
-    whole = {r.id: r for r in read} if top else {}
+    whole = {r[0]: r for r in read} if top else {}
     items = []
     for rank, _, _, case_id, n, value, risk, _unsure in top:
         row = whole.get(case_id)
