@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
-from arrears.batch.carried import carried_states, read_carried
+from arrears.batch.carried import carried_states, idle_loans, read_carried
 from arrears.batch.reference import close_book
 from arrears.cli import app
 from arrears.domain.account import DayState, Payment, advance, open_account
@@ -45,6 +45,7 @@ ONE = timedelta(days=1)
 START = AS_OF - timedelta(days=20)  # the first close
 PAUSED_FROM = START + ONE  # the dispute pause's first day
 RESUMED_ON = START + timedelta(days=11)  # DPD counts again from here
+QUIET_FROM = START + timedelta(days=9)  # a pause starting while a loan is moved idle
 OPS = Actor(id=0, username="ops", role="manager")
 
 
@@ -133,7 +134,7 @@ def test_a_stored_dispute_pause_holds_dpd_through_the_close_and_a_resume_lets_it
         pause = pause_dpd(uow.session, OPS, case_id, "dispute", on=PAUSED_FROM)
         # a loan owing nothing past due has no case; its pause is booked in the store
         uow.session.add(
-            DpdPause(loan_id=quiet_id, reason="hardship", pause_on=START + 3 * ONE, placed_by="ops")
+            DpdPause(loan_id=quiet_id, reason="hardship", pause_on=QUIET_FROM, placed_by="ops")
         )
         uow.commit()
         pause_id = pause.id
@@ -142,6 +143,8 @@ def test_a_stored_dispute_pause_holds_dpd_through_the_close_and_a_resume_lets_it
     close_book(ws, START + 3 * ONE, 3, carry=False)
     close_book(ws, START + 7 * ONE, 4)
     assert carried_states(read_carried(ws.root))[loan_id].seq is not None
+    with ws.engine.connect() as conn:  # the paused current loan is moved forward unloaded
+        assert quiet_id in idle_loans(conn, read_carried(ws.root), START + 10 * ONE, ()).rows
     report = close_book(ws, START + 10 * ONE, 3)
     assert report.loans_resumed > 0 and report.loans_idle > 0
     for n in range(1, 11):
@@ -157,7 +160,7 @@ def test_a_stored_dispute_pause_holds_dpd_through_the_close_and_a_resume_lets_it
         book, loan_id, (Pause(PAUSED_FROM, RESUMED_ON - ONE, PauseReason.DISPUTE),)
     )
     plain = _domain_states(book, loan_id, ())
-    quiet = _domain_states(book, quiet_id, (Pause(START + 3 * ONE, None, PauseReason.HARDSHIP),))
+    quiet = _domain_states(book, quiet_id, (Pause(QUIET_FROM, None, PauseReason.HARDSHIP),))
     for n in range((AS_OF - START).days + 1):
         day = START + n * ONE
         _matches(_row(ws, day, loan_id), paused[day])
