@@ -37,9 +37,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from arrears.batch.close import BatchBook, Closer, WaiverRefused
+from arrears.batch.engine import day_shape
 from arrears.batch.reference_states import differences, expected_rows, prepare
 from arrears.batch.sample import SampleLoan
-from arrears.batch.state import events_table
+from arrears.batch.state import day_number, events_table
 from arrears.domain import operations as ops
 from arrears.domain.account import (
     DayState,
@@ -212,7 +213,13 @@ def _prepared(folder, sample, events, start: date = START) -> BatchBook:
 def closed(tmp_path_factory):
     sample, events = _book()
     book = _prepared(tmp_path_factory.mktemp("events"), sample, events)
-    Closer(book, CAT, "duckdb").close_through(END)
+    closer = Closer(book, CAT, "duckdb")
+    closer.close_through(END)
+    # compiled once per kind of day (``batch/plan.py``): the events read the day number
+    # from the placeholder, so 46 days of three shapes (31 Mar, 30 Apr, the others)
+    # compile three times
+    shapes = {day_shape(day_number(d)) for d in _each_day(START + ONE_DAY, END)}
+    assert len(closer.plan._compiled) == len(shapes) == 3
     return sample, book, reference(sample, events, START, END)
 
 

@@ -186,6 +186,22 @@ class CloseRun:
     days: list[DayResult] = field(default_factory=list)
 
 
+def _refuse_waivers(day: date, accounts: pa.Table) -> None:
+    """Raise ``WaiverRefused`` when a loan of a book with events has a waiver of more
+    than it owes on ``day`` (its ``refused`` cell, ``engine.book_events``)."""
+    if "refused" not in accounts.column_names:
+        return
+    refused = accounts.filter(pc.is_valid(accounts.column("refused")))
+    if refused.num_rows == 0:
+        return
+    rows = sorted(zip(*refused.select(["loan_id", "refused"]).to_pydict().values(), strict=True))
+    raise WaiverRefused(
+        f"{day}: {len(rows)} loans have a waiver of more than they owe, "
+        + "; ".join(f"loan {loan}: of {component}" for loan, component in rows[:5])
+        + " (the day is not closed; a waiver is never turned into credit)"
+    )
+
+
 def _sorted(table: pa.Table, keys: list[str], schema: pa.Schema) -> pa.Table:
     table = table.select(schema.names).cast(schema)
     return table.sort_by([(k, "ascending") for k in keys]).combine_chunks()
@@ -241,15 +257,9 @@ class Closer:
         started = time.perf_counter()
         self.point_previous(day - timedelta(days=1))
         out = self.plan.run(day_number(day))
-        refused = out.get("refused")
-        if refused is not None and refused.num_rows:
-            rows = sorted(refused.to_pylist(), key=lambda r: r["loan_id"])
-            raise WaiverRefused(
-                f"{day}: {len(rows)} loans have a waiver of more than they owe, "
-                + "; ".join(f"loan {r['loan_id']}: of {r['refused']}" for r in rows[:5])
-                + " (the day is not closed; a waiver is never turned into credit)"
-            )
-        acc = _sorted(out["accounts"], ["loan_id"], ACCOUNTS)
+        accounts = out["accounts"]
+        _refuse_waivers(day, accounts)
+        acc = _sorted(accounts, ["loan_id"], ACCOUNTS)
         due = _sorted(out["dues"], ["loan_id", "seq"], DUES)
         self.book.write_state(day, acc, due)
         if self.snapshots is not None:

@@ -734,7 +734,7 @@ class Day:
     """One closed day: its accounts and dues, and the day's deltas the journal posts
     (``arrears.batch.journal``)."""
 
-    accounts: Table  # ACCOUNTS columns
+    accounts: Table  # ACCOUNTS columns (and ``refused`` when the book has events)
     dues: Table
     fell: Table  # installments falling due on the day, of loans not written off
     late: Table  # ``late_installments``: uncapped late fees and back charges
@@ -742,9 +742,6 @@ class Day:
     # per loan: late fees (fee_new), back-charged 罚息/复利 (bp_new, bc_new), the day's
     # 罚息/复利 (pen_new, comp_new), paid_today, available (payments plus credit used)
     deltas: Table
-    # with events: the loans whose waiver of the day waives more than is owed, and the
-    # component (``book_events``); the close refuses the day when there are any
-    refused: Table | None = None
 
 
 def close_day(
@@ -810,10 +807,8 @@ def close_day_tables(
         overdue_interest=a.overdue_interest_right.fill_null(zero),
         rs_blocked=a.rs_blocked.fill_null(zero),
     )
-    refused = None
     if owed_before is not None:
         a = book_events(a, owed_before)
-        refused = a.filter(a.refused.notnull()).select("loan_id", "refused")
     a = keep(charge(a, today, shape))
     deltas = a.select(
         "loan_id", "written_off", "fee_new", "bp_new", "bc_new", "pen_new", "comp_new",
@@ -823,8 +818,13 @@ def close_day_tables(
     if any(p.charge_off.active for p in catalog.products.values()):
         # a loan charged off today leaves its dues (the shadow balances hold them)
         dues = dues.anti_join(a.filter(a.written_off), "loan_id")
-    columns = [*ACCOUNTS.names, "prev_dpd", "prev_bucket_index"]
-    opened_today = new_accounts(inputs.loans, today, catalog).select(*columns)
-    a = compare(a.select(*columns).union(opened_today))
+    # with events, the accounts carry ``refused`` (``book_events``) after their columns:
+    # the close refuses a day on which any loan has one (``arrears.batch.close``)
+    extra = [] if events is None else ["refused"]
+    columns = [*ACCOUNTS.names, "prev_dpd", "prev_bucket_index", *extra]
+    opened_today = new_accounts(inputs.loans, today, catalog)
+    if events is not None:
+        opened_today = opened_today.mutate(refused=ibis.null("string"))
+    a = compare(a.select(*columns).union(opened_today.select(*columns)))
     late = late_installments(opened, owing, today)
-    return Day(a.select(*ACCOUNTS.names), dues, fell, late, rows, deltas, refused)
+    return Day(a.select(*ACCOUNTS.names, *extra), dues, fell, late, rows, deltas)

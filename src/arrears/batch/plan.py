@@ -30,7 +30,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from arrears.batch.engine import DayShape, Inputs, Today, close_day_tables, day_shape
+from arrears.batch.engine import DayShape, Inputs, Today, close_day, day_shape
 from arrears.batch.state import ACCOUNTS, DUES
 from arrears.domain.products import Catalog
 
@@ -112,11 +112,8 @@ class Plan:
         catalog = self.catalog
 
         def build(inputs: Inputs, keep: Callable[[ir.Table], ir.Table], today: Today) -> Any:
-            closed = close_day_tables(inputs, day, catalog, keep, today)
-            out = {"accounts": closed.accounts, "dues": closed.dues}
-            if closed.refused is not None:  # a book with events: waivers refused
-                out["refused"] = closed.refused
-            return out
+            accounts, dues = close_day(inputs, day, catalog, keep, today)
+            return {"accounts": accounts, "dues": dues}
 
         return build
 
