@@ -6,10 +6,13 @@ gate run on that row alone (``queues.gate_verdicts``), at every hour of the day.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import dataclasses
+from datetime import UTC, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select, update
 from web_support import NOW, TODAY, Book, recorded
 
@@ -216,3 +219,38 @@ def test_a_queue_read_through_its_prebuilt_statements_is_the_one_built_per_reque
                         )  # fmt: skip
                         want = queues.annotate(s, whole, moment, TODAY, "cn")
                         assert got == want, (username, assignee, bucket, hour)
+
+
+_CHANGES = st.fixed_dictionaries(
+    {},
+    optional={
+        "contactable": st.none() | st.booleans(),
+        "blocked_rules": st.lists(st.text(max_size=5), max_size=2).map(tuple),
+        "last_outcome": st.none() | st.text(max_size=8),
+        "promise_id": st.none() | st.integers(1, 10**6),
+        "promise_amount": st.none() | st.decimals("0.01", "99999.99", places=2),
+        "callback_at": st.none() | st.datetimes(timezones=st.just(UTC)),
+        "tier": st.none() | st.sampled_from(["contactable_now", "callback_due"]),
+    },
+)
+
+
+@given(changes=_CHANGES, case_id=st.integers(1, 10**6), amount=st.decimals("0", "1e6", places=2))
+def test_an_item_updated_for_the_page_is_the_one_replace_gives(
+    changes: dict[str, object], case_id: int, amount: Decimal
+) -> None:
+    """``queues._updated`` (a page's items annotated without a frozen ``__init__`` per
+    item) gives the item ``dataclasses.replace`` gives: equal, hashing alike, still
+    frozen, the original untouched; a field QueueItem lacks is a TypeError."""
+    fields = (case_id, "L1", "C1", "客户1", 30, "M1", amount, None, None, None)
+    item = queues.QueueItem(*fields)
+    got = queues._updated(item, **changes)
+    want = dataclasses.replace(item, **changes)
+    assert got == want and hash(got) == hash(want) and got is not item
+    assert item == queues.QueueItem(
+        case_id, "L1", "C1", "客户1", 30, "M1", amount, None, None, None
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        got.tier = "x"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        queues._updated(item, no_such_field=1)
