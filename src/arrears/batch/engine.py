@@ -131,10 +131,23 @@ def open_accounts(inputs: Inputs, fell_totals: Table, today: Today) -> Table:
     ``available`` is what the waterfall can settle today."""
     acc = inputs.accounts
     pays = inputs.payments
-    paid = (
-        pays.filter(pays.paid_on == today).group_by("loan_id").agg(paid_today_new=pays.amount.sum())
-    )
+    if inputs.events is None:
+        paid = (
+            pays.filter(pays.paid_on == today)
+            .group_by("loan_id")
+            .agg(paid_today_new=pays.amount.sum())
+        )
+    else:  # with the day's events counted in the same join (``has_events``)
+        p = pays.filter(pays.paid_on == today)
+        e = inputs.events.filter(inputs.events.value_day == today)
+        money = p.select("loan_id", amount=p.amount.cast("int64"), event=_int(0)).union(
+            e.select("loan_id", amount=_int(0), event=_int(1))
+        )
+        paid = money.group_by("loan_id").agg(
+            paid_today_new=money.amount.sum(), events_new=money.event.sum()
+        )
     a = left_join(left_join(acc, fell_totals, ["loan_id"]), paid, ["loan_id"])
+    extra = {} if inputs.events is None else {"has_events": a.events_new.fill_null(0) > 0}
     a = a.select(
         *[c for c in acc.columns if c not in ("paid_today", "fell_seq")],
         has_fell=a.fell_principal.notnull(),
@@ -142,6 +155,7 @@ def open_accounts(inputs: Inputs, fell_totals: Table, today: Today) -> Table:
         fell_principal=a.fell_principal.fill_null(0),
         fell_interest=a.fell_interest.fill_null(0),
         paid_today=a.paid_today_new.fill_null(0),
+        **extra,
     )
     live = ~a.written_off
     use_credit = live & a.has_fell
@@ -451,19 +465,11 @@ def day_events(events: Table, today: Today) -> Table:
     )
 
 
-def with_events(a: Table, totals: Table) -> Table:
-    """``a`` with the day's event totals (0 for a loan without events) and
-    ``has_events``."""
-    a = left_join(a, totals, ["loan_id"])
-    return a.mutate(
-        has_events=a.ev_fee.notnull(), **{t: a[t].fill_null(_int(0)) for t in EVENT_TOTALS}
-    )
-
-
-def waive_dues(dues: Table, totals: Table) -> Table:
+def waive_dues(dues: Table, totals: Table) -> tuple[Table, Table]:
     """Dues after the day's waivers of interest and principal: each waiver takes from
     the oldest installment first (``domain.operations.waive``), whatever the product's
-    waterfall; installments waived to nothing drop out."""
+    waterfall; installments waived to nothing drop out. Also, per loan waiving them, the
+    interest and principal owed before (``owed_interest``, ``owed_principal``)."""
     w = totals.filter((totals.w_interest > 0) | (totals.w_principal > 0))
     w = w.select("loan_id", "w_interest", "w_principal")
     j = dues.join(w, "loan_id")
@@ -481,18 +487,23 @@ def waive_dues(dues: Table, totals: Table) -> Table:
         principal=(j.principal - cut_p).cast("int64"),
         interest=(j.interest - cut_i).cast("int64"),
     )
+    owed_before = j.group_by("loan_id").agg(
+        owed_interest=j.interest.sum(), owed_principal=j.principal.sum()
+    )
     out = dues.anti_join(w, "loan_id").union(waived.filter(waived.principal + waived.interest > 0))
-    return out
+    return out, owed_before
 
 
-def book_events(a: Table, owed_before: Table) -> Table:
+def book_events(a: Table, totals: Table, owed_before: Table) -> Table:
     """The day's fees and costs booked and its loan-level waivers applied, after the
     day's money (``settled_*``) and before its accrual: a fee counts toward the cost cap
     (``charged``, ``charges``), a cost does not. ``refused``: the first component a
     waiver of the loan waives more of than is owed (``domain.operations.waive`` refuses
     that; so does the close, ``arrears.batch.close``), else null. ``owed_before``: per
-    loan, the fallen-due interest and principal owed after the money, before waivers."""
-    a = left_join(a, owed_before, ["loan_id"])
+    loan, the fallen-due interest and principal owed after the money, before waivers;
+    ``totals``: the day's events (``day_events``)."""
+    a = left_join(left_join(a, totals, ["loan_id"]), owed_before, ["loan_id"])
+    a = a.mutate(**{t: a[t].fill_null(_int(0)) for t in EVENT_TOTALS})
     left = {
         "fee": a.fee - a.settled_fee + a.ev_fee,
         "penalty": a.penalty - a.settled_penalty,
@@ -513,7 +524,7 @@ def book_events(a: Table, owed_before: Table) -> Table:
         compound=a.compound - a.w_compound,
         charged=a.charged + a.ev_fee,
         charges=a.charges + a.ev_fee,
-    ).drop("owed_interest", "owed_principal")
+    ).drop("owed_interest", "owed_principal", *EVENT_TOTALS)
 
 
 def _case(value: ir.IntegerValue, edges: list[Any], labels: list[Any]) -> ir.Value:
@@ -776,8 +787,6 @@ def close_day_tables(
     owing = inputs.dues.union(fell.select("loan_id", "seq", "due", "principal", "interest"))
     opened = with_lpr(open_accounts(inputs, fell_totals, today), catalog)
     events = None if inputs.events is None else day_events(inputs.events, today)
-    if events is not None:
-        opened = with_events(opened, events)
     opened = post_unposted(opened, today)
     a = keep(went_late(late_fees(opened, owing, today), owing, today))
     rows = keep(waterfall(a, owing))
@@ -785,12 +794,7 @@ def close_day_tables(
     dues = remaining_dues(owing, per_installment)
     owed_before = None
     if events is not None:
-        waiving = events.filter((events.w_interest > 0) | (events.w_principal > 0))
-        d = dues.semi_join(waiving, "loan_id")
-        owed_before = d.group_by("loan_id").agg(
-            owed_interest=d.interest.sum(), owed_principal=d.principal.sum()
-        )
-        dues = waive_dues(dues, events)
+        dues, owed_before = waive_dues(dues, events)
     dues = keep(dues)
     owed = assess_dues(dues, a, today)
     a = left_join(left_join(a, per_loan, ["loan_id"]), owed, ["loan_id"])
@@ -807,8 +811,8 @@ def close_day_tables(
         overdue_interest=a.overdue_interest_right.fill_null(zero),
         rs_blocked=a.rs_blocked.fill_null(zero),
     )
-    if owed_before is not None:
-        a = book_events(a, owed_before)
+    if events is not None and owed_before is not None:
+        a = book_events(a, events, owed_before)
     a = keep(charge(a, today, shape))
     deltas = a.select(
         "loan_id", "written_off", "fee_new", "bp_new", "bc_new", "pen_new", "comp_new",
