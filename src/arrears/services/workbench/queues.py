@@ -52,7 +52,6 @@ from sqlalchemy.orm import Session, aliased
 from arrears.channels.gating import (
     GateInputs,
     _in_force,
-    blacklisted,
     history_for,
     load_gate_inputs,
 )
@@ -71,7 +70,7 @@ from arrears.services.workbench.access import (
 from arrears.services.workbench.contacts import pack as contact_pack
 from arrears.services.workbench.errors import Forbidden, Invalid, NotFound
 from arrears.services.workbench.ranking import STORE_TIERS, Ranking, load_ranking, loan_risks
-from arrears.store.contact_models import ContactAttempt
+from arrears.store.contact_models import BlacklistEntry, ContactAttempt
 from arrears.store.contact_models import Hold as HoldRow
 from arrears.store.models import CaseRow, Customer
 from arrears.store.workbench_models import (
@@ -804,6 +803,29 @@ _HISTORY_COLUMNS = (
 )
 
 
+@functools.cache
+def _gate_reads(dialect: str) -> tuple[Select[Any], Select[Any], Select[Any]]:
+    """What ``_Contactable`` reads, built once per dialect: the blacklist, the holds in
+    force on the day ``on`` and the allowed contacts after ``since`` of the debtors
+    ``ids`` (on PostgreSQL one array parameter, as ``_among``), with the filters of
+    ``gating.load_gate_inputs``."""
+
+    def among(column: Any) -> ColumnElement[bool]:
+        if dialect == "postgresql":
+            return column == any_(bindparam("ids", type_=postgresql.ARRAY(column.type)))
+        return column.in_(bindparam("ids", expanding=True))
+
+    on = bindparam("on", type_=HoldRow.placed_on.type)
+    since = bindparam("since", type_=ContactAttempt.at.type)
+    holds = select(*_HOLD_COLUMNS).where(among(HoldRow.customer_id), _in_force(on))
+    history = select(*_HISTORY_COLUMNS).where(
+        among(ContactAttempt.customer_id),
+        ContactAttempt.allowed.is_(True),
+        ContactAttempt.at > since,
+    )
+    return select(BlacklistEntry.value), holds, history
+
+
 class _Contactable:
     """The gate's verdict on a call now to the debtor of each queue row (a dry run).
 
@@ -819,7 +841,10 @@ class _Contactable:
         self, session: Session, rows: Sequence[Any], moment: datetime, rule_pack: Any, history: int
     ) -> None:
         self.moment, self.pack = moment, rule_pack
-        listed = blacklisted(session, None)
+        connection = session.connection()
+        listing, holding, contacting = _gate_reads(session.get_bind().dialect.name)
+        # the blacklist whole, as ``gating.blacklisted(session, None)`` reads it
+        listed = list(connection.execute(listing).scalars())
         self.blacklist = frozenset(normalize_contact(v) for v in listed)
         if self.blacklist:
             known = {r[2]: r[_ZONE] for r in rows if self._known(r)}
@@ -839,25 +864,14 @@ class _Contactable:
             # asks the same of the store: a hold in force on the day, an allowed contact
             # since the same moment), so a window with no hold in force, or no contact
             # in the gate's history, costs no round trip for it
-            connection = session.connection()
             held_ids = sorted({r[2] for r in rows if r[_HELD]})
             if held_ids:
-                held = connection.execute(
-                    select(*_HOLD_COLUMNS).where(
-                        _among(session, HoldRow.customer_id, held_ids), _in_force(on)
-                    )
-                )
+                held = connection.execute(holding, {"ids": held_ids, "on": on})
                 self.inputs.add_holds(held, on)  # type: ignore[arg-type]
             contacted_ids = sorted({r[2] for r in rows if r[_CONTACTED]})
             since = moment - timedelta(days=history)
             for a in (
-                connection.execute(
-                    select(*_HISTORY_COLUMNS).where(
-                        _among(session, ContactAttempt.customer_id, contacted_ids),
-                        ContactAttempt.allowed.is_(True),
-                        ContactAttempt.at > since,
-                    )
-                )
+                connection.execute(contacting, {"ids": contacted_ids, "since": since})
                 if contacted_ids
                 else ()
             ):
