@@ -1,7 +1,8 @@
 """``handover.from_store`` writes the store's waivers, fees and enforcement costs dated
 after the batch book's start into its ``events`` table, and leaves those dated after the
 start out of the state it hands over, so the engine books each once, on its day; the
-engine's snapshots then equal the reference close's for the loans carrying them (on days
+engine's snapshots then equal the reference close's for the loans carrying them (and
+for a loan the workbench paused: the store's DPD pauses go into the ``pauses`` table) (on days
 where no payment, installment or late fee shares the event's day: the reference close
 has a stored event before the close of its day, the engine after the day's payments;
 and dated on the first open day, as the workbench books them: the reference close counts
@@ -30,6 +31,7 @@ from arrears.ingest.generator import generate_portfolio
 from arrears.ingest.importer import import_file
 from arrears.snapshots import MONEY_COLUMNS, snapshot_from_accounts
 from arrears.store.db import make_engine, upgrade
+from arrears.store.models import DpdPause
 from arrears.store.repositories import EntryRepository
 from arrears.workspace import Workspace
 
@@ -90,8 +92,8 @@ def test_from_store_hands_the_stored_events_to_the_engine(tmp_path: Path, portfo
         import_file(ws.engine, portfolio / f"{kind}.parquet", kind=kind, as_of=AS_OF + ONE_DAY)
     close_book(ws, HANDED, 1)
     # a first handover picks the loans; the book is then handed over again from scratch
-    picked = _quiet_delinquent(ws, 3)
-    fee_loan, waived, costed = (r["loan_id"] for r in picked)
+    picked = _quiet_delinquent(ws, 4)
+    fee_loan, waived, costed, paused = (r["loan_id"] for r in picked)
     waived_penalty = picked[1]["penalty"]
     shutil.rmtree(batch_book(ws).root)
 
@@ -110,7 +112,14 @@ def test_from_store_hands_the_stored_events_to_the_engine(tmp_path: Path, portfo
     half = Decimal(waived_penalty // 2) / 100
     _book(ws, waived, lambda g: ops.waive(g, "w:1", waive_on, Component.PENALTY, half, "w"))
     _book(ws, costed, lambda g: ops.charge_cost(g, "c:1", cost_on, Decimal("800.00"), "c"))
+    # and a DPD pause placed in the workbench: the pauses table goes with the events
+    with Session(ws.engine) as session:
+        session.add(DpdPause(loan_id=paused, reason="hardship", pause_on=HANDED + ONE_DAY))
+        session.commit()
     book, _, _ = from_store(ws)
+    assert pq.read_table(book.static("pauses")).to_pylist() == [
+        {"loan_id": paused, "pause_on": day_number(HANDED + ONE_DAY), "pause_until": None}
+    ]
     events = pq.read_table(book.static("events")).to_pylist()
     assert [(e["loan_id"], e["kind"], e["component"], e["amount"], e["ref"]) for e in events] == [
         (fee_loan, "fee", None, 4500, "fee:1"),
@@ -120,7 +129,7 @@ def test_from_store_hands_the_stored_events_to_the_engine(tmp_path: Path, portfo
 
     close_book(ws, AS_OF, WINDOW)
     Closer(book, ws.catalog, "duckdb").close_through(AS_OF)
-    loans = {fee_loan, waived, costed}
+    loans = {fee_loan, waived, costed, paused}
     columns = ["loan_id", "status", "dpd", *MONEY_COLUMNS]
     day = HANDED + ONE_DAY
     while day <= AS_OF:
@@ -142,4 +151,6 @@ def test_from_store_hands_the_stored_events_to_the_engine(tmp_path: Path, portfo
     last = {r["loan_id"]: r for r in book.read_state(AS_OF)[0].to_pylist()}
     assert last[costed]["costs"] == 80000
     assert last[fee_loan]["fee"] >= 4500
+    handed_dpd = next(r["dpd"] for r in picked if r["loan_id"] == paused)
+    assert last[paused]["dpd"] == handed_dpd  # held by the pause
     engine.dispose()

@@ -5,13 +5,14 @@ book starts from the state of C (computed by the domain core from the stored led
 so the two agree by construction) and takes the contract schedules and the payments
 not yet posted from the store. Later closes run on the batch engine alone; each run
 refreshes the payments table from the store, so newly imported payments are picked up,
-and the events table (``state.EVENTS``) from the store's ledgers: the waivers, fees other
-than late fees and enforcement costs dated after the start, not reversed. The batch
-engine books them on their day after the day's payments (``domain.account.close_day``'s
-postings); the reference close, which replays them from the ledger, has them before the
-close of their day, so the two differ when such an entry shares its day with a payment,
-an installment falling due or a late fee (``journal.out_of_scope`` keeps naming the
-loans that carry them).
+the pauses table (``state.PAUSES``) from the store's DPD pauses, and the events table
+(``state.EVENTS``) from the store's ledgers: the waivers, fees other than late fees and
+enforcement costs dated after the start, not reversed. The batch engine books them on
+their day after the day's payments (``domain.account.close_day``'s postings); the
+reference close, which replays them from the ledger, has them before the close of their
+day, so the two differ when such an entry shares its day with a payment, an installment
+falling due or a late fee (``journal.out_of_scope`` keeps naming the loans that carry
+them).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from arrears.batch.state import (
     events_table,
     handover,
     loans_table,
+    pauses_table,
     payments_table,
     schedule_table,
 )
@@ -72,6 +74,7 @@ def from_store(ws: Workspace) -> tuple[BatchBook, date, int]:
             f"run 'arrears close --as-of {start}' on the reference engine first"
         )
     events = stored_events(book.accounts, start)
+    paused = [a for a in book.accounts if a.pauses]  # the store's DPD pauses
     loans = loans_table((a, book.customers[a.loan_id]) for a in book.accounts)
     pays = [
         (lid, p)
@@ -85,6 +88,7 @@ def from_store(ws: Workspace) -> tuple[BatchBook, date, int]:
         schedule=schedule_table(book.accounts),
         payments=payments_table(pays),
         **({"events": events_table(events)} if events else {}),
+        **({"pauses": pauses_table(paused)} if paused else {}),
     )
     if not existing:
         # the state of the start leaves out the events dated after it: the engine books
