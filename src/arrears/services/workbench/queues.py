@@ -37,6 +37,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
     not_,
     null,
     or_,
@@ -294,8 +295,9 @@ def _ranked_rows(
     ranking = work.ranking
     plan = _Plan.of(work)
     dialect = session.get_bind().dialect.name
-    window = _window_query(dialect, query.whereclause, tiers, ranking, ranking.window)
     fetch = fetch or _head_size(work, upto)
+    numerator = plan.factor[0] if upto is not None and fetch and plan.factor else None
+    window = _window_query(dialect, query.whereclause, tiers, ranking, ranking.window, numerator)
     if upto is not None and fetch:
         head = _head_query(
             dialect, window, plan.contact_rank, plan.factor, fetch,
@@ -306,8 +308,13 @@ def _ranked_rows(
         if settled is not None:
             return _items(session, query, rows, *settled, work, plan.last)
     if plan.needs_gate:
+        # the window's rows in any order (``_best`` orders their keys)
+        win = window.subquery("win")
+        lean = select(
+            win.c.id, win.c.loan_id, win.c.customer_id, win.c.amount, win.c.dpd, win.c.tier
+        )
         window = _with_gate_columns(
-            dialect, window, CaseRow, CaseRow.customer_id, *_gate_bounds(moment, plan.history)
+            dialect, lean, win, win.c.customer_id, *_gate_bounds(moment, plan.history)
         )
     rows = session.connection().execute(window).all()
     contactable = (
@@ -385,12 +392,14 @@ def _window_query(
     tiers: dict[str, ColumnElement[bool]],
     ranking: Ranking,
     size: Any,
+    numerator: Any = None,
 ) -> Select[Any]:
     """The ranking window of the cases ``where`` selects: the first ``size`` in the
     store's order (``_store_order``), with only what ranks them (a Core query: no ORM
     row handling; the page's rows are read whole afterwards): id, loan, customer,
     amount, DPD and the rank of the row's best store tier, worked out by the database
-    (CASE in the ranking's order: the first tier it is in)."""
+    (CASE in the ranking's order: the first tier it is in); with a ``numerator``, last,
+    ``x``: the amount in cents times it (``_head_query``'s score before division)."""
     order = {t: i for i, t in enumerate(ranking.tiers)}
     last = len(order)
     store = sorted((order[t], t) for t in STORE_TIERS if t in order)
@@ -401,11 +410,24 @@ def _window_query(
     if dialect == "postgresql":
         # numeric(…, 2) arrives as a Decimal of cents already: no Money processing
         amount = type_coerce(CaseRow.amount_overdue, Numeric(asdecimal=True))
-    lean = select(
+    columns = [
         CaseRow.id, CaseRow.loan_id, CaseRow.customer_id, amount.label("amount"), CaseRow.dpd,
         tier_rank.label("tier"),
-    ).where(where)  # fmt: skip
-    return lean.order_by(*_store_order(tiers, ranking)).limit(size)
+    ]  # fmt: skip
+    if numerator is not None:
+        if dialect == "postgresql":
+            cents: Any = cast(amount * 100, BigInteger)
+        else:  # SQLite keeps money in cents
+            cents = type_coerce(CaseRow.amount_overdue, BigInteger)
+        columns.append((cents * _whole(numerator)).label("x"))
+    lean = select(*columns).where(where).subquery("ranked")
+    # ``_store_order`` on the rank worked out once (any wanted store tier ranks before
+    # ``last``): the statement holds the tiers' SQL once, short enough for the driver
+    # to cache its parsing
+    first = sql_case((lean.c.tier < last, 0), else_=1)
+    return (
+        select(lean).order_by(first, lean.c.amount.desc(), lean.c.dpd.desc(), lean.c.id).limit(size)
+    )
 
 
 @dataclass(frozen=True)
@@ -468,7 +490,10 @@ def _shape_statements(
     sets = _tier_sets(day, moment, yesterday)
     where = shape.where()
     ranking = Ranking(tiers=tiers)
-    window = _window_query(dialect, where, sets, ranking, bindparam("window", type_=Integer))
+    window = _window_query(
+        dialect, where, sets, ranking, bindparam("window", type_=Integer),
+        bindparam("numerator", type_=BigInteger),
+    )  # fmt: skip
     last = len(tiers)
     head = _head_query(
         dialect, window, tiers.index("contactable_now") if needs_gate else last,
@@ -479,7 +504,7 @@ def _shape_statements(
         needs_gate,
     )  # fmt: skip
     # the head's rows (by key: CaseRow, Customer), each with its live lease, in its order
-    h = head.subquery("h")
+    h = head.order_by(None).subquery("h")  # ordered outside
     live = and_(CaseLease.case_id == h.c.id, CaseLease.expires_at > moment)
     return (
         select(h, *_PAGE_COLUMNS)
@@ -548,31 +573,29 @@ def _head_query(
     bound: tuple[Any, Any],
     needs_gate: bool,
 ) -> Select[Any]:
-    """The first ``fetch`` rows of the ``window`` query (the columns of ``_ranked_rows``'
-    lean query) by the key each would have if every debtor were contactable now (the
-    better of its store tier's rank and ``contact_rank``, its score as a loan without a
-    risk of its own, DPD descending, id), with the gate's columns
+    """The first ``fetch`` rows of the ``window`` query (``_window_query``'s columns, with
+    ``x`` of ``factor``'s numerator) by the key each would have if every debtor were
+    contactable now (the better of its store tier's rank and ``contact_rank``, its
+    score as a loan without a risk of its own, DPD descending, id), with the gate's
+    columns
     (``_with_gate_columns``, on the day and since the start of the history ``bound``)
     read for those rows only. The values may be bind parameters.
 
     The score is worked out by the database exactly as ``Ranking.score`` does it: the
-    amount in cents times ``factor`` (numerator, denominator), rounded half to even to
-    a whole cent, in integers (so ties of two amounts on one score are ties here too)."""
+    amount in cents times ``factor`` (numerator, denominator: ``x`` over the
+    denominator), rounded half to even to a whole cent, in integers (so ties of two
+    amounts on one score are ties here too)."""
     win = window.subquery("win")
     best = (
         sql_case((win.c.tier < contact_rank, win.c.tier), else_=contact_rank)
         if needs_gate
         else win.c.tier
     )
-    if dialect == "postgresql":
-        cents: Any = cast(win.c.amount * 100, BigInteger)
-    else:  # SQLite keeps money in cents
-        cents = type_coerce(win.c.amount, BigInteger)
-    numerator, denominator = (_whole(v) for v in factor)
-    score = _half_even(cents * numerator, denominator)
+    score = _half_even(win.c.x, _whole(factor[1]))
+    best_label, score_label = best.label("best"), score.label("score")
     head = (
-        select(win, best.label("best"), score.label("score"))
-        .order_by(best, score.desc(), win.c.dpd.desc(), win.c.id)
+        select(win, best_label, score_label)
+        .order_by(best_label, score_label.desc(), win.c.dpd.desc(), win.c.id)
         .limit(fetch)
         .subquery("head")
     )
@@ -605,13 +628,16 @@ def _half_even(whole: Any, d: Any) -> Any:
     """SQL for ``whole / d`` rounded half to even, on whole numbers (the rounding of
     ``Decimal.quantize`` in the default context), for either sign."""
 
+    # the constants as SQL text, not bind parameters: the statement stays short
+    zero, one, two = (literal_column(str(n), BigInteger) for n in (0, 1, 2))
+
     def rounded(x: Any) -> Any:  # x ≥ 0: integer division truncates to the floor
         q = x.op("/", return_type=BigInteger)(d)
-        twice = (x % d) * 2
-        up = sql_case((twice > d, 1), (twice == d, q % 2), else_=0)
+        twice = (x % d) * two
+        up = sql_case((twice > d, one), (twice == d, q % two), else_=zero)
         return q + up
 
-    return sql_case((whole < 0, -rounded(-whole)), else_=rounded(whole))
+    return sql_case((whole < zero, -rounded(-whole)), else_=rounded(whole))
 
 
 def _settled(
