@@ -17,6 +17,7 @@ original principal), handed over on 15 Mar (DPD 5) and closed to 30 Apr, with:
   principal), paid first by a later payment but not by the same day's (it is booked
   after it), outside the cost cap, and waived in part;
 - a product accruing unrounded (posted at payment): a fee or waiver posts what accrued;
+- a fee under a cost cap on the principal past due (it measures the charges only);
 - a loan charged off at 30 DPD on the day of a fee (written off with it), then a cost
   booked after the charge-off (on the book, not paid by the recovery).
 
@@ -56,6 +57,7 @@ from arrears.domain.ledger import Account, EntryKind, Ledger
 from arrears.domain.products import (
     CIVIL_CODE_561,
     AccrualRounding,
+    CapBasis,
     ChargeOffRule,
     Component,
     load_catalog,
@@ -72,6 +74,12 @@ CAT = replace(
         **_CAT.products,
         "CONS-561": replace(_CONSUMER, code="CONS-561", waterfall=CIVIL_CODE_561),
         "CO30": replace(_CONSUMER, code="CO30", charge_off=ChargeOffRule(at_dpd=30)),
+        # the cap on the principal past due (36% a year): it measures the charges only
+        "CONS-OVD": replace(
+            _CONSUMER,
+            code="CONS-OVD",
+            charges=replace(_CONSUMER.charges, cost_cap=D("0.36"), cost_cap_basis=CapBasis.OVERDUE),
+        ),
         "CONS-PAY": replace(
             _CONSUMER,
             code="CONS-PAY",
@@ -143,6 +151,7 @@ def _book() -> tuple[list[SampleLoan], list[Event]]:
         _loan("WAIVE-COST", "CONS-561"),
         _loan("EXACT", "CONS-PAY"),
         _loan("CHARGED-OFF", "CO30", (4, 25, "300.00")),
+        _loan("FEE-OVD", "CONS-OVD"),
         _loan("PLAIN"),
     ]
     events = [
@@ -172,6 +181,8 @@ def _book() -> tuple[list[SampleLoan], list[Event]]:
         # a cost booked after it stays on the book beside the recoveries
         _ev("CHARGED-OFF", "fee", 4, 9, "10.00"),
         _ev("CHARGED-OFF", "cost", 4, 20, "500.00"),
+        # under a cap on the principal past due, a fee cuts the 罚息 it leaves room for
+        _ev("FEE-OVD", "fee", 4, 14, "5.00"),
     ]
     return sample, events
 
@@ -298,7 +309,7 @@ def _random_events(draw) -> tuple[list[SampleLoan], list[Event]]:
     rng = draw(st.randoms(use_true_random=False))
     sample, events = [], []
     for n in range(4):
-        code = rng.choice(("CONSUMER", "CONS-561", "CONS-PAY"))
+        code = rng.choice(("CONSUMER", "CONS-561", "CONS-PAY", "CONS-OVD"))
         pays = [
             (rng.choice((3, 4)), rng.randint(1, 28), str(D(rng.randint(100, 80000)) / 100))
             for _ in range(rng.randint(0, 2))
