@@ -733,6 +733,7 @@ STEPS: list[tuple[str, Callable[..., Any]]] = [
     ("fall_due", fall_due),
     ("late_fees", late_fees),
     ("settle", settle),
+    ("book_events", book_events),  # a book with an events table (and ``waive_dues``)
     ("assess_dues", assess_dues),
     ("charge", charge),
     ("assess", assess),
