@@ -293,7 +293,7 @@ def _operator() -> str:
 
 
 def _run_batch_close(ws: Workspace, as_of: date, engine: str, explain: bool) -> list[date]:
-    from arrears.batch.close import Closer, DayResult
+    from arrears.batch.close import Closer, DayResult, WaiverRefused
     from arrears.batch.engine import STEPS
     from arrears.batch.handover import HandoverError, from_store
 
@@ -330,7 +330,11 @@ def _run_batch_close(ws: Workspace, as_of: date, engine: str, explain: bool) -> 
         def tick(result: DayResult) -> None:
             progress.update(task, advance=1, description=f"closed {result.as_of}")
 
-        run = closer.close_through(as_of, progress=tick)
+        try:
+            run = closer.close_through(as_of, progress=tick)
+        except WaiverRefused as exc:  # the days before it stay closed; rerun after fixing
+            err.print(str(exc), style="red", markup=False)
+            raise typer.Exit(1) from None
     table = Table(title=f"Daily close on {engine}")
     for col in ("as of", "loans", "active", "DPD>0", "new DPD>0", "cured", "roll fwd", "FPD",
                 "paid today", "seconds"):  # fmt: skip
