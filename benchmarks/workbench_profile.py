@@ -214,6 +214,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.build:
         bench.build(args.pg, args.cases)
+    else:
+        bench.migrate(args.pg)
     asyncio.run(main_async(args))
 
 
