@@ -172,3 +172,33 @@ def test_a_back_dated_payment_keeps_the_loans_dpd_pause():
     assert {s.dpd for s in redo.states} == {5}
     later = advance(redo.account, THROUGH + 5 * ONE, [])[0]
     assert state_of(later, CAT).dpd == 5
+
+
+def test_a_reversal_closes_the_days_again_with_the_loans_dpd_pause():
+    """A refund closes the days the payment stood again without it, and counts their DPD
+    as the close does, pauses included. Product CONSUMER, here with a charge-off at 10
+    DPD. Instalment #1 is due 5 Apr and paid in full on 7 Apr. A dispute pauses DPD from
+    6 Apr. Unpaused, the days closed again would reach 10 DPD on 15 Apr and be charged
+    off, and 罚息 would stop there. With the pause, DPD stays 0, and the 罚息 and 复利
+    through 20 Apr are recharged. The loan ends as the paused loan that was never paid."""
+    from arrears.domain.products import ChargeOffRule
+
+    product = replace(CAT.product("CONSUMER"), charge_off=ChargeOffRule(at_dpd=10))
+    pause = (Pause(DUE + ONE, None, PauseReason.DISPUTE),)
+
+    def closed(payments: list[Payment]) -> LoanAccount:
+        acc = replace(open_account("BD-1", product, TERMS), pauses=pause)
+        return advance(acc, THROUGH, payments)[0]
+
+    installment = closed([]).schedule[0].amount
+    acc = closed([Payment("p1", DUE + 2 * ONE, installment)])
+    booked = reverse_payment(
+        acc.loan_id, acc.currency, acc.product, acc.terms, acc.schedule, acc.ledger.entries,
+        acc.closed_through, "p1", memo="refund", pauses=pause,
+    )  # fmt: skip
+    ledger = replay(acc.loan_id, [*acc.ledger.entries, *booked], acc.currency)
+    after, _ = advance(replace(acc, ledger=ledger), THROUGH + 2 * ONE)
+    never, _ = advance(closed([]), THROUGH + 2 * ONE)
+    assert state_of(never, CAT).dpd == 0 and charges_to_date(never.ledger).penalty > 0
+    assert dict(after.ledger.balances) == dict(never.ledger.balances)
+    assert charges_to_date(after.ledger) == charges_to_date(never.ledger)

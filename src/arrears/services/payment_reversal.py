@@ -30,6 +30,7 @@ from arrears.domain.account import (
 from arrears.domain.backdating import events_by_day
 from arrears.domain.errors import DomainError
 from arrears.domain.ledger import Entry, replay
+from arrears.domain.pauses import Pause
 from arrears.domain.products import Product
 from arrears.domain.schedule import Installment, LoanTerms
 
@@ -46,18 +47,29 @@ def reverse_payment(
     closed_through: date,
     payment_ref: str,
     memo: str,
+    pauses: tuple[Pause, ...] = (),
+    restructured_on: tuple[date, ...] = (),
 ) -> tuple[Entry, ...]:
     """The entries that reverse ``payment_ref`` on ``closed_through`` + 1 (the loan's
     first open day) and charge what it avoided: ``rev:<ref>`` and, when it avoided
-    anything, ``recharge:<ref>`` and late fees. Raises ``DomainError`` when the ledger
-    cannot take them."""
+    anything, ``recharge:<ref>`` and late fees. ``pauses`` and ``restructured_on`` are
+    the loan's DPD pauses and restructuring days as the store keeps them (the days closed
+    again count DPD, and so the charge-off rule, as the close did). Raises
+    ``DomainError`` when the ledger cannot take them."""
     ledger = replay(loan_id, entries, currency)
     # the loan as its last close left it: what was posted since for the open day (an
     # earlier reversal of that day, a waiver) belongs to that day, as a scenario's
     # events of one day are each measured against the day before
     closed = [e for e in entries if e.posted_on <= closed_through]
     actual = resume_account(
-        loan_id, product, terms, schedule, replay(loan_id, closed, currency), closed_through
+        loan_id,
+        product,
+        terms,
+        schedule,
+        replay(loan_id, closed, currency),
+        closed_through,
+        pauses,
+        restructured_on,
     )
     on = closed_through + ONE_DAY
     reversed_ = ops.reverse(ledger, f"rev:{payment_ref}", on, payment_ref, memo=memo).ledger
@@ -86,6 +98,8 @@ def _avoided(
             actual.schedule,
             replay(actual.loan_id, [e for e in entries if e.posted_on < paid_on], actual.currency),
             paid_on - ONE_DAY,
+            actual.pauses,
+            actual.restructured_on,
         )
         for day in sorted(by_day):
             acc, _ = advance(acc, day - ONE_DAY)

@@ -30,6 +30,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from arrears.batch.book import stored_pauses, stored_restructurings
 from arrears.channels.adapters.processor import (
     CheckoutRequest,
     Event,
@@ -441,6 +442,7 @@ def _reverse_payment(
     repository, loans = EntryRepository(session), LoanRepository(session)
     on, posted = loan.closed_through + ONE_DAY, payment.posted_entry_ref
     ref = f"rev:{posted}"
+    conn, ids = session.connection(), {loan.loan_id}
     try:
         booked = reverse_payment(
             loan.loan_id,
@@ -452,6 +454,9 @@ def _reverse_payment(
             loan.closed_through,
             posted,
             memo=event.kind.value,
+            # as the close sees the loan: its DPD pauses and restructuring days
+            pauses=stored_pauses(conn, ids).get(loan.loan_id, ()),
+            restructured_on=stored_restructurings(conn, ids).get(loan.loan_id, ()),
         )
     except DomainError as exc:
         raise WebhookRejected(409, "cannot_reverse", str(exc)) from None
