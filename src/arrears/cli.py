@@ -38,7 +38,7 @@ from arrears.commands.common import progress_bar as _progress
 from arrears.commands.common import translator as _t
 from arrears.files import write_atomically
 from arrears.i18n import Translator
-from arrears.services.steps import Step, timed
+from arrears.services.steps import Step, add_step, timed
 
 if TYPE_CHECKING:
     from arrears.services.book_models import ScoredDay
@@ -845,7 +845,7 @@ def _demo_treatments(
             timed(steps, "floor", floor[-1].calls, started)
             result = after_close(ws, [day])
             for step in result.steps:
-                timed(steps, step.name, step.rows, time.perf_counter() - step.seconds)
+                add_step(steps, step.name, step.rows, step.seconds)
             started = time.perf_counter()
             moved = allocate_workspace_day(ws, day, by="demo").moved
             timed(steps, "allocate", moved, started)

@@ -27,6 +27,11 @@ PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
 
 
+def partial_of(path: Path) -> Path:
+    """Where ``path`` is written before it is renamed into place."""
+    return path.with_name(path.name + PARTIAL)
+
+
 def private_dir(path: Path) -> Path:
     """Make sure folder ``path`` exists; each folder made on the way (its missing
     parents included) is mode 0700. Folders already there keep their mode. Returns
@@ -84,7 +89,7 @@ def replacing(path: Path) -> Iterator[Path]:
     there is set to 0600 and replaces ``path`` in one rename; if the block raises, it
     is removed and ``path`` is untouched."""
     private_dir(path.parent)
-    partial = path.with_name(path.name + PARTIAL)
+    partial = partial_of(path)
     try:
         open_private(partial, "wb").close()
         yield partial
@@ -103,7 +108,7 @@ def write_atomically(path: Path, data: bytes | str) -> Path:
     creation, and written by us alone, so it needs no second chmod (a sent message is a
     file of the spool: this is once per message)."""
     path = Path(path)
-    partial = path.with_name(path.name + PARTIAL)
+    partial = partial_of(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
         with open_private(partial, "wb") as handle:

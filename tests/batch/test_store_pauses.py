@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from arrears.batch.carried import carried_states, idle_loans, read_carried
 from arrears.batch.reference import close_book
 from arrears.cli import app
-from arrears.domain.account import DayState, Payment, advance, open_account
+from arrears.domain.account import DayState, LoanAccount, Payment, advance, open_account
 from arrears.domain.arrangements import extend
 from arrears.domain.pauses import Pause, PauseReason
 from arrears.domain.products import load_catalog
@@ -83,8 +83,8 @@ def _pick(ws: Workspace, book: Path) -> tuple[str, str]:
     return overdue[0]["loan_id"], current[0]["loan_id"]
 
 
-def _domain_states(book: Path, loan_id: str, pauses: tuple[Pause, ...]) -> dict[date, DayState]:
-    """The loan straight through the domain core from disbursement with ``pauses``."""
+def _opened(book: Path, loan_id: str) -> tuple[LoanAccount, list[Payment]]:
+    """The generated book's loan ``loan_id`` opened in the domain core, and its payments."""
     spec = pq.read_table(book / "loans.parquet", filters=[("loan_id", "==", loan_id)])
     loan = spec.to_pylist()[0]
     terms = LoanTerms(
@@ -96,7 +96,12 @@ def _domain_states(book: Path, loan_id: str, pauses: tuple[Pause, ...]) -> dict[
     )
     pays = pq.read_table(book / "payments.parquet", filters=[("loan_id", "==", loan_id)])
     payments = [Payment(p["payment_ref"], p["paid_on"], p["amount"]) for p in pays.to_pylist()]
-    acc = open_account(loan_id, CATALOG.product(loan["product_code"]), terms)
+    return open_account(loan_id, CATALOG.product(loan["product_code"]), terms), payments
+
+
+def _domain_states(book: Path, loan_id: str, pauses: tuple[Pause, ...]) -> dict[date, DayState]:
+    """The loan straight through the domain core from disbursement with ``pauses``."""
+    acc, payments = _opened(book, loan_id)
     acc = replace(acc, pauses=pauses)
     _, states = advance(acc, AS_OF, payments, CATALOG, record_from=START)
     return {s.as_of: s for s in states}
@@ -232,18 +237,7 @@ def test_a_workbench_extension_restructures_the_loan_from_its_business_day(
 def _check_extended(ws: Workspace, book: Path, loan_id: str, day: date) -> None:
     """Each day's row of ``loan_id`` from ``day`` is the domain core's loan extended by
     two months at the end of the day before and marked restructured on ``day``."""
-    spec = pq.read_table(book / "loans.parquet", filters=[("loan_id", "==", loan_id)])
-    loan = spec.to_pylist()[0]
-    terms = LoanTerms(
-        loan["principal"],
-        loan["annual_rate"],
-        loan["term_months"],
-        loan["disbursed_on"],
-        loan["first_due_date"],
-    )
-    pays = pq.read_table(book / "payments.parquet", filters=[("loan_id", "==", loan_id)])
-    payments = [Payment(p["payment_ref"], p["paid_on"], p["amount"]) for p in pays.to_pylist()]
-    acc = open_account(loan_id, CATALOG.product(loan["product_code"]), terms)
+    acc, payments = _opened(book, loan_id)
     acc, _ = advance(acc, START, [p for p in payments if p.paid_on <= START])
     acc = replace(extend(acc, START, 2), restructured_on=(day,))
     later = [p for p in payments if p.paid_on > START]

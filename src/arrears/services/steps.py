@@ -16,7 +16,12 @@ class Step:
 def timed(steps: list[Step], name: str, rows: int, started: float) -> None:
     """Add ``name`` to ``steps`` (since ``started``, a ``perf_counter`` reading), or add
     its rows and seconds to the step of that name already there."""
-    spent = time.perf_counter() - started
+    add_step(steps, name, rows, time.perf_counter() - started)
+
+
+def add_step(steps: list[Step], name: str, rows: int, spent: float) -> None:
+    """Add ``name`` with its rows and seconds to ``steps``, or add them to the step of
+    that name already there."""
     for i, step in enumerate(steps):
         if step.name == name:
             steps[i] = Step(name, step.rows + rows, round(step.seconds + spent, 2))

@@ -188,8 +188,7 @@ class _DaySql:
 
         def create(name: str, expr: ir.Table) -> ir.Table:
             gather(expr)
-            for memtable, data in memtables.items():  # raw SQL does not register them
-                con.con.register(memtable, data)  # type: ignore[attr-defined]
+            _register(con, memtables)
             sql = f"CREATE OR REPLACE TEMP TABLE {name} AS {con.compile(expr)}"
             statements.append(sql)
             con.raw_sql(_dated(sql, as_of))
@@ -200,6 +199,7 @@ class _DaySql:
         exprs = (_actions_of(fired, _AS_OF), _assignments_of(assigned, fired))
         for expr in exprs:
             gather(expr)
+        _register(con, memtables)  # for the results' fetch that follows
         queries = tuple(str(con.compile(expr)) for expr in exprs)
         placed = [_date_sql(_AS_OF) in statements[0], _date_sql(_SEND_ON) in queries[0]]
         if not all(placed) or "MAKE_DATE(1901" in statements[1] + queries[1]:
@@ -214,9 +214,7 @@ class _DaySql:
     def create(self, con: ibis.BaseBackend, as_of: date) -> None:
         """The temporary tables of ``as_of`` (on a connection of the day: the strategy's
         in-memory tables are registered there first)."""
-        raw = con.con  # type: ignore[attr-defined]  # the DuckDB connection
-        for name, table in self.memtables.items():
-            raw.register(name, table)
+        _register(con, self.memtables)
         for sql in self.statements:
             con.raw_sql(_dated(sql, as_of))
 
@@ -227,6 +225,12 @@ class _DaySql:
             for sql, schema in zip(self.queries, self.schemas, strict=True)
         )
         return actions, assignments
+
+
+def _register(con: ibis.BaseBackend, memtables: dict[str, pa.Table]) -> None:
+    """The strategy's in-memory tables on ``con``: raw SQL does not register them."""
+    for name, table in memtables.items():
+        con.con.register(name, table)  # type: ignore[attr-defined]  # DuckDB's own
 
 
 def _dated(sql: str, as_of: date) -> str:
