@@ -214,6 +214,17 @@ class PaymentRow(Base):
     """An imported payment waiting for the daily close to post it to the ledger."""
 
     __tablename__ = "payments"
+    __table_args__ = (
+        # the payments waiting for the close (open_loan_ids, load_book, idle_loans):
+        # a handful a day among millions posted, so one small index scan, not a scan
+        # of every payment
+        Index(
+            "ix_payments_unposted",
+            "loan_id",
+            sqlite_where=text("posted_entry_ref IS NULL"),
+            postgresql_where=text("posted_entry_ref IS NULL"),
+        ),
+    )
 
     payment_ref: Mapped[str] = mapped_column(String, primary_key=True)
     loan_id: Mapped[str] = mapped_column(ForeignKey("loans.loan_id"), index=True)
