@@ -28,11 +28,20 @@ ref = "r1"
 STABLE = {"as_of", "status", "dpd", "bucket", "loan_class", "balances", "charged"}
 
 
-def _replay(tmp_path: Path, as_of: str, rule: str | None) -> dict:
+DEFAULT_RULE = "charge_off = { at_dpd = 180 }\n"  # CONSUMER's in the default catalogue
+
+
+def _replay(tmp_path: Path, as_of: str, rule: str | None = None) -> dict:
+    """Replay SCENARIO with the default catalogue, CONSUMER's charge-off rule replaced by
+    ``rule`` (a ``charge_off`` table's body; "" for none) unless it is None."""
     products = tmp_path / "products.toml"
     text = DEFAULT_CATALOG_PATH.read_text(encoding="utf-8")
     if rule is not None:
-        text += f"\n[products.CONSUMER.charge_off]\n{rule}\n"
+        consumer = text.index("[products.CONSUMER]")
+        at = text.index(DEFAULT_RULE, consumer)
+        assert at < text.index("[products.", consumer + 1)  # CONSUMER's own rule
+        table = f"charge_off = {{ {', '.join(rule.splitlines())} }}\n" if rule else ""
+        text = text[:at] + table + text[at + len(DEFAULT_RULE) :]
     products.write_text(text, encoding="utf-8")
     scenario = tmp_path / "scenario.toml"
     scenario.write_text(SCENARIO, encoding="utf-8")
@@ -44,14 +53,15 @@ def _replay(tmp_path: Path, as_of: str, rule: str | None) -> dict:
 
 def test_a_charged_off_loan_replayed(tmp_path: Path):
     # #1 (due 5 Apr) never paid: 179 DPD on 1 Oct, charged off at the end of 2 Oct (180)
-    before = _replay(tmp_path, "2025-10-01", "at_dpd = 180")
+    # the default catalogue's CONSUMER rule: at 180 DPD
+    before = _replay(tmp_path, "2025-10-01")
     assert set(before) == STABLE  # not written off: the keys of the contract, no more
     assert (before["status"], before["dpd"], before["loan_class"]) == (
         "active",
         179,
         "substandard",
     )
-    out = _replay(tmp_path, "2025-10-20", "at_dpd = 180")
+    out = _replay(tmp_path, "2025-10-20")
     assert set(out) == STABLE | {"charged_off", "shadow"}
     assert (out["status"], out["dpd"], out["bucket"], out["loan_class"]) == (
         "written_off",
@@ -84,6 +94,6 @@ def test_a_charged_off_loan_replayed(tmp_path: Path):
 def test_principal_first_and_no_rule(tmp_path: Path):
     out = _replay(tmp_path, "2025-10-20", 'at_dpd = 180\nrecovery_order = "principal_first"')
     assert (out["shadow"]["principal"], out["shadow"]["interest"]) == ("5500.00", "434.38")
-    # the default CONSUMER has no rule: still active at 198 DPD, no added keys
-    out = _replay(tmp_path, "2025-10-20", None)
+    # CONSUMER without a rule: still active at 198 DPD, no added keys
+    out = _replay(tmp_path, "2025-10-20", "")
     assert set(out) == STABLE and (out["status"], out["dpd"]) == ("active", 198)

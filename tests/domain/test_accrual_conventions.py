@@ -30,6 +30,7 @@ from arrears.domain.products import (
     AccrualRounding,
     CapBasis,
     ChargeDays,
+    ChargeOffRule,
     ScheduleMethod,
     load_catalog,
     parse_catalog,
@@ -38,7 +39,9 @@ from arrears.domain.schedule import LoanTerms
 
 D = Decimal
 CAT = load_catalog()
-CONSUMER = CAT.product("CONSUMER")
+# CONSUMER without its charge-off at 180 DPD: these tests are about the conventions
+# of charges accruing on the book over long unpaid stretches
+CONSUMER = replace(CAT.product("CONSUMER"), charge_off=ChargeOffRule())
 ONE = timedelta(days=1)
 DAILY, MONTHLY, AT_PAYMENT = AccrualRounding
 

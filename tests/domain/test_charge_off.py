@@ -42,7 +42,8 @@ from arrears.domain.schedule import LoanTerms
 D = Decimal
 ONE = timedelta(days=1)
 CAT = load_catalog()
-CONSUMER = CAT.product("CONSUMER")
+# the default CONSUMER charges off at 180 DPD; these tests set the rule themselves
+CONSUMER = replace(CAT.product("CONSUMER"), code="CO-NONE", charge_off=ChargeOffRule())
 AT_180 = replace(CONSUMER, code="CO-180", charge_off=ChargeOffRule(at_dpd=180))
 DISBURSED = date(2025, 3, 5)  # #1 550.08 due 5 Apr, never paid
 FIRES = date(2025, 10, 2)  # 5 Apr + 180 days
@@ -217,7 +218,19 @@ def test_the_rule_is_read_from_the_product_file(tmp_path: Path):
         PRINCIPAL_FIRST,
     )
     assert q.threshold() == 180 and q.recovery_order[2] is Component.COST
-    assert not CAT.product("CONSUMER").charge_off.active  # absent: never
+    bare = '[products.R]\nmethod = "annuity"\nannual_rate = 0.18\nterm_months = 12\n'
+    assert not parse_catalog(tomllib.loads(bare), "x.toml").product("R").charge_off.active
+    # the default catalogue: consumer loans, cards and micro-loans at 180 DPD, SME loans
+    # on reaching 损失 (past 360 DPD under the book's classification)
+    rules = {code: p.charge_off for code, p in CAT.products.items()}
+    assert {code: r.threshold() for code, r in rules.items()} == {
+        "CONSUMER": 180,
+        "CARD": 180,
+        "MICRO": 180,
+        "SME": 361,
+    }
+    assert rules["SME"].at_class is LoanClass.LOSS and rules["SME"].at_dpd is None
+    assert all(r.recovery_order is None for r in rules.values())  # each its waterfall
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,7 @@ from arrears.domain.ledger import Account, EntryKind
 from arrears.domain.products import (
     CapBasis,
     ChargeDays,
+    ChargeOffRule,
     ChargeRules,
     load_catalog,
     parse_catalog,
@@ -39,6 +40,9 @@ from arrears.domain.schedule import LoanTerms
 
 D = Decimal
 CAT = load_catalog()
+# CONSUMER without its charge-off at 180 DPD: these loans stay unpaid for up to a year,
+# and what is measured is the cap on charges that keep accruing on the book
+CONSUMER = replace(CAT.product("CONSUMER"), charge_off=ChargeOffRule())
 START = date(2025, 1, 10)
 END = date(2025, 9, 30)
 TERMS = LoanTerms(D("12000.00"), D("0.18"), 12, START)
@@ -50,7 +54,7 @@ def cents(x: Decimal) -> Decimal:
 
 def tight_product(cap: str | None = "0.20"):
     """CONSUMER at 18% with a 20% cap and a punitive 300% 罚息/复利 and 200.00 late fee."""
-    base = CAT.product("CONSUMER")
+    base = CONSUMER
     charges = replace(
         base.charges,
         penalty_rate=D("3.00"),
@@ -222,7 +226,7 @@ LPR = ((date(2024, 10, 21), D("0.031")), (date(2025, 5, 20), D("0.03")))
 
 
 def _cap(basis: str = "overdue", rate=None, lpr_multiple=None):
-    base = CAT.product("CONSUMER")
+    base = CONSUMER
     rules = replace(
         base.charges,
         cost_cap=rate,
@@ -270,7 +274,7 @@ def test_twelfth_installment_unpaid_for_a_year_on_the_original_principal():
     # issue 25: the first convention charges 30.00 + 293.22 罚息 + 3.62 复利 = 326.84 on
     # #12 (1,100.19 owed: 29.7% a year of it), far below its cap of 24% × 12,000 × 2
     # years = 5,760
-    acc, charged = _twelfth_unpaid_for_a_year(CAT.product("CONSUMER"))
+    acc, charged = _twelfth_unpaid_for_a_year(CONSUMER)
     assert acc.schedule[-1].amount == D("1100.19")
     assert (charged.fees, charged.penalty, charged.compound) == (
         D("30.00"),
@@ -353,7 +357,7 @@ def test_true_30_360_charges_every_month_as_30_days():
     # 414.00; true 30/360 counts February as 30 days (1 Mar counts 3) and 31 Mar as none:
     # 17 + 30 = 47 days, 423.00. A whole year is 360 × 9.00 = 3,240.00 = 12,000 × 27%
     # (actual days: 365 × 9.00 = 3,285.00).
-    base = CAT.product("CONSUMER")
+    base = CONSUMER
     thirty = replace(base, charges=replace(base.charges, charge_days=ChargeDays.THIRTY_360))
     terms = LoanTerms(D("12000.00"), D("0.18"), 1, START)
 

@@ -33,6 +33,7 @@ from arrears.domain.arrangements import Plan, extend, reamortise
 from arrears.domain.errors import DomainError, ProductError
 from arrears.domain.observation import observation_end
 from arrears.domain.products import (
+    ChargeOffRule,
     LoanClass,
     RestructuredRules,
     ScheduleMethod,
@@ -43,7 +44,9 @@ from arrears.domain.schedule import Installment, LoanTerms
 
 D = Decimal
 CAT = load_catalog()
-CONSUMER = CAT.product("CONSUMER")
+# CONSUMER without its charge-off at 180 DPD: these tests are about the class of
+# restructured loans past due, still on the book
+CONSUMER = replace(CAT.product("CONSUMER"), charge_off=ChargeOffRule())
 PLAN_DAY = date(2025, 4, 20)
 ONE = timedelta(days=1)
 INSTALMENT = D("1915.87")

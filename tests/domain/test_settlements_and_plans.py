@@ -12,6 +12,7 @@ then 1.41 a day on both for 14-20 Apr = 9.87), 复利 5.40, fees 60.00.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -33,13 +34,15 @@ from arrears.domain.arrangements import (
 from arrears.domain.cases import CaseMove, case_move, ended_on
 from arrears.domain.errors import DomainError
 from arrears.domain.ledger import LOAN_LEVEL, Account, EntryKind, legs_sum
-from arrears.domain.products import ScheduleMethod, load_catalog
+from arrears.domain.products import ChargeOffRule, ScheduleMethod, load_catalog
 from arrears.domain.scenario import ScenarioError, parse_scenario, replay
 from arrears.domain.schedule import LoanTerms
 
 D = Decimal
 CAT = load_catalog()
-CONSUMER = CAT.product("CONSUMER")
+# CONSUMER without its charge-off at 180 DPD: these tests are about settlements and
+# plans of loans long past due, still on the book
+CONSUMER = replace(CAT.product("CONSUMER"), charge_off=ChargeOffRule())
 DAY = date(2025, 4, 20)
 
 
