@@ -626,18 +626,29 @@ def status(workspace: WorkspaceOpt = None, lang: LangOpt = None) -> None:
     snaps = ws.snapshot_dates()
     out.add_row("snapshots", f"{len(snaps)} ({snaps[0]} … {snaps[-1]})" if snaps else "0")
     check = check_cases(ws)
+    if check.in_recovery or check.recovered:
+        # charged off by the products' rules: off the book, still worked (domain/cases.py)
+        out.add_row(
+            "in recovery",
+            f"{check.in_recovery:,} loans charged off, {check.shadow_owed:,.2f} owed off the "
+            f"book; {check.recovered:,.2f} recovered since charge-off",
+        )
     out.add_row(
         "cases in step",
         "yes"
         if check.ok
-        else f"no: {len(check.open_on_ended):,} open on repaid or written-off loans, "
-        f"{len(check.past_due_without_case):,} loans past due on {check.as_of} without a case",
+        else f"no: {len(check.open_on_ended):,} open on loans repaid, written off by hand or "
+        f"recovered in full, {len(check.past_due_without_case):,} loans past due on "
+        f"{check.as_of} or in recovery without a case",
     )
     console.print(out)
     if not check.ok:
         for what, loans in (
-            ("open case on a repaid or written-off loan", check.open_on_ended),
-            (f"past due on {check.as_of} without a case", check.past_due_without_case),
+            ("open case on a loan repaid, written off by hand or recovered", check.open_on_ended),
+            (
+                f"past due on {check.as_of} or in recovery without a case",
+                check.past_due_without_case,
+            ),
         ):
             if loans:
                 shown = ", ".join(loans[:10]) + (" …" if len(loans) > 10 else "")

@@ -39,11 +39,14 @@ def workspace_for(engine: Engine, root: Path, book: Path) -> Workspace:
 
 
 def _with_charge_off(ws: Workspace) -> Workspace:
-    """The workspace again, every product of its catalogue charging off at 180 DPD."""
+    """The workspace again, every product of its catalogue charging off at 180 DPD (the
+    default catalogue's own rules, one line each, replaced)."""
+    lines = ws.products_path.read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = "".join(line for line in lines if not line.startswith("charge_off = "))
     tables = "".join(
         f"\n[products.{code}.charge_off]\nat_dpd = 180\n" for code in ws.catalog.products
     )
-    ws.products_path.write_text(ws.products_path.read_text(encoding="utf-8") + tables)
+    ws.products_path.write_text(kept + tables)
     again = Workspace.at(ws.root, ws.database_url)  # a workspace reads its catalogue once
     assert all(p.charge_off.threshold() == 180 for p in again.catalog.products.values())
     return again
@@ -86,7 +89,13 @@ def test_charged_off_loans_are_worked_in_recovery(engine: Engine, tmp_path: Path
         assert (case.status, case.loan_class) == ("open", "loss") and case.dpd > 180
         assert 0 < case.amount_overdue <= written
     assert report.cases_closed_by["written_off"] == 0
-    assert check_cases(ws).ok
+    check = check_cases(ws)
+    assert check.ok
+    # what ``arrears status`` shows: the loans in recovery, what they owe off the book
+    # (each case's amount) and what came back since (the written off less that)
+    assert check.in_recovery == len(charged)
+    assert check.shadow_owed == sum(cases[lid].amount_overdue for lid in charged)
+    assert check.recovered == sum(charged.values()) - check.shadow_owed
 
     # everything written off on one loan comes back the next day: its case closes
     loan_id, amount = sorted(charged.items())[0]
@@ -117,4 +126,10 @@ def test_charged_off_loans_are_worked_in_recovery(engine: Engine, tmp_path: Path
     assert (case.status, case.closed_on) == ("closed", day)
     assert report.cases_closed_by["recovered"] == 1
     assert set(charged) - {loan_id} <= still_open
-    assert check_cases(ws).ok
+    after = check_cases(ws)
+    assert after.ok and after.in_recovery == len(charged) - 1
+    owed = cases[loan_id].amount_overdue  # recovered: what its shadow owed, the rest credit
+    assert (after.shadow_owed, after.recovered) == (
+        check.shadow_owed - owed,
+        check.recovered + owed,
+    )

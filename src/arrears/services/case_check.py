@@ -1,8 +1,9 @@
 """Are the cases in step with the book? The check behind ``arrears status`` and the tests.
 
-By the rule of ``arrears.domain.cases``: no open case may sit on a loan that is repaid or
-written off by hand, and every loan past due on the last closed day, or charged off by
-its product's rule and still in recovery, has an open case."""
+By the rule of ``arrears.domain.cases``: no open case may sit on a loan that is repaid,
+written off by hand, or charged off by its product's rule and recovered in full; every
+loan past due on the last closed day, or charged off by its product's rule and still in
+recovery (a shadow balance owed), has an open case."""
 
 from __future__ import annotations
 
@@ -24,8 +25,15 @@ from arrears.workspace import Workspace
 @dataclass(frozen=True)
 class CaseCheck:
     as_of: date | None  # the last closed day, whose snapshot was checked
-    open_on_ended: list[str]  # loans repaid or written off with an open case
-    past_due_without_case: list[str]  # loans past due on ``as_of`` with no open case
+    # loans repaid, written off by hand or recovered in full with an open case
+    open_on_ended: list[str]
+    # loans past due on ``as_of``, or in recovery, with no open case
+    past_due_without_case: list[str]
+    # loans charged off by their product's rule: in recovery, and what their shadow
+    # balances still owe and have recovered (all of them)
+    in_recovery: int = 0
+    shadow_owed: Decimal = Decimal(0)
+    recovered: Decimal = Decimal(0)
 
     @property
     def ok(self) -> bool:
@@ -37,7 +45,11 @@ def check_cases(ws: Workspace) -> CaseCheck:
         open_loans = set(
             conn.execute(select(CaseRow.loan_id).where(CaseRow.status == "open")).scalars()
         )
-        recovery = _recovery(conn)
+        written, recovered = _charged_off(conn)
+        recovery = {
+            lid: Recovery.WORKING if amount > recovered.get(lid, Decimal(0)) else Recovery.DONE
+            for lid, amount in written.items()
+        }
         ended = [
             lid
             for lid, status in conn.execute(
@@ -63,13 +75,15 @@ def check_cases(ws: Workspace) -> CaseCheck:
         missing = sorted(set(past_due["loan_id"].to_pylist()) - open_loans)
     working = {lid for lid, r in recovery.items() if r is Recovery.WORKING}
     missing = sorted(set(missing) | (working - open_loans))
-    return CaseCheck(last, sorted(ended), missing)
+    got = sum(recovered.values(), Decimal(0))
+    owed = sum((written[lid] - recovered.get(lid, Decimal(0)) for lid in working), Decimal(0))
+    return CaseCheck(last, sorted(ended), missing, len(working), owed, got)
 
 
-def _recovery(conn: Connection) -> dict[str, Recovery]:
-    """Loans charged off by their product's rule: working while what was written off
-    exceeds what was recovered since, else done (the store's ledger, as
-    ``arrears.domain.cases.recovery_of`` reads an account)."""
+def _charged_off(conn: Connection) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    """Loans charged off by their product's rule: what was written off, and what was
+    recovered since. Such a loan is working while the first exceeds the second, else
+    done (the store's ledger, as ``arrears.domain.cases.recovery_of`` reads an account)."""
     written: dict[str, Decimal] = {}
     for lid, amount in conn.execute(
         select(EntryRow.loan_id, EntryRow.amount).where(
@@ -86,7 +100,4 @@ def _recovery(conn: Connection) -> dict[str, Recovery]:
             )
         ):
             recovered[lid] = recovered.get(lid, Decimal(0)) + amount
-    return {
-        lid: Recovery.WORKING if amount > recovered.get(lid, Decimal(0)) else Recovery.DONE
-        for lid, amount in written.items()
-    }
+    return written, recovered
