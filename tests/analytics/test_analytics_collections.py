@@ -226,3 +226,37 @@ def test_arms_first_assigned_after_the_opening_day_are_explained_in_a_note():
     (note,) = [n for n in notes(late, "en") if "readout" in n]
     assert "first assigned on 2026-02-28" in note
     assert any("策略分组首次分配于2026-02-28" in n for n in notes(late, "zh"))
+
+
+def test_loans_in_recovery_on_the_opening_day_are_worked_and_their_recoveries_reported():
+    # E was charged off by its product's rule before January's end (so in no snapshot);
+    # on 31 Jan its shadow balances owed 2,000.00, it is bob's case and 500.00 came in
+    days = {
+        JAN: [state("A", 20, 1, overdue="100.00")],
+        FEB: [state("A", 48, 2, overdue="100.00")],
+    }
+    snap = ibis.duckdb.connect().create_table("snap", snapshot_days(days))
+    facts = StoreFacts(
+        cases=[
+            (1, "A", date(2025, 12, 20), None, "alice"),
+            (4, "E", date(2025, 6, 1), None, "bob"),
+        ],
+        users={"alice": (1, None), "bob": (2, None)},
+        teams={1: "Team 1", 2: "Team 2"},
+    )
+    paid = {"A": D("40.00"), "E": D("500.00")}
+    final = {"A": "active", "E": "written_off"}
+    args = (snap, facts, paid, JAN, FEB, 7, final)
+    r = collection_performance(*args, in_recovery={"E": D("2000.00")})
+    bob = rows(r, "collector")["bob"]
+    assert (bob.loans, bob.opening_overdue, bob.collected) == (1, D("2000.00"), D("500.00"))
+    assert (bob.recovery_base, bob.recovered, bob.recovery_rate) == (
+        D("2000.00"),
+        D("500.00"),
+        D("0.2500"),
+    )
+    assert bob.cures == 0 and bob.bucket_loans == {7: 1}  # at the write-off point
+    assert r.total().collected == D("540.00")
+    # without it, E's recoveries are nobody's collections
+    r = collection_performance(*args)
+    assert "bob" not in rows(r, "collector") and r.total().collected == D("40.00")

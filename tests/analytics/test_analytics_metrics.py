@@ -148,6 +148,37 @@ def test_flow_rates_chain_into_net_flow_to_write_off():
     assert net_flow_to_write_off(m) == Decimal("0.007812")  # 0.5 ** 7 = 0.0078125
 
 
+def test_the_flow_into_the_last_bucket_counts_loans_charged_off_on_the_way():
+    # each bucket rolls half its principal on, as above, but the M6 loan that rolls on
+    # is charged off at 180 DPD (written off in the store, gone from February's
+    # snapshot): it reached the write-off point all the same
+    half = {
+        JAN: [state(f"L{k}a", 10 * k, k) for k in range(8)]
+        + [state(f"L{k}b", 10 * k, k) for k in range(8)],
+        FEB: [state(f"L{k}a", 10 * k + 30, min(k + 1, 7)) for k in range(8) if k != 6]
+        + [state(f"L{k}b", 10 * k, k) for k in range(8)],
+    }
+    facts_rows = [
+        (r[0], "1000.00", date(2025, 1, 1), None, "written_off" if r[0] == "L6a" else "active")
+        for r in half[JAN]
+    ]
+    snap, facts = tables(half, facts_rows)
+    m = roll_matrix(transitions(snap, facts, [(JAN, FEB)]), 8)
+    assert m.loans[6, WRITTEN_OFF] == 1 and m.loans.get((6, 7), 0) == 0
+    flows = {f.from_bucket: f for f in flow_rates(m)}
+    assert flows[6].rate_count == Decimal("0.5000")  # M6 → M7+ or written off
+    assert flows[5].rate_count == Decimal("0.5000")  # earlier flows count buckets only
+    assert net_flow_to_write_off(m) == Decimal("0.007812")
+    # a loan written off from an earlier bucket did not flow to the next bucket
+    facts_rows = [
+        (lid, a, d, c, "written_off" if lid == "L2a" else s) for lid, a, d, c, s in facts_rows
+    ]
+    half[FEB] = [r for r in half[FEB] if r[0] != "L2a"]
+    snap, facts = tables(half, facts_rows)
+    m = roll_matrix(transitions(snap, facts, [(JAN, FEB)]), 8)
+    assert {f.from_bucket: f for f in flow_rates(m)}[2].rate_count == 0
+
+
 def test_cure_rates_count_current_or_repaid_at_the_next_month_end():
     snap, facts = tables(ROLL_DAYS, ROLL_FACTS)
     m = roll_matrix(transitions(snap, facts, [(JAN, FEB)]), 8)

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import Engine, select
 
+from arrears.analytics.store_facts import in_recovery_on
 from arrears.batch.reference import close_book
 from arrears.ingest.generator import generate_portfolio
 from arrears.ingest.importer import import_file
@@ -96,6 +97,9 @@ def test_charged_off_loans_are_worked_in_recovery(engine: Engine, tmp_path: Path
     assert check.in_recovery == len(charged)
     assert check.shadow_owed == sum(cases[lid].amount_overdue for lid in charged)
     assert check.recovered == sum(charged.values()) - check.shadow_owed
+    # what the report's collection performance takes as the loans in recovery on a day
+    owed_on = in_recovery_on(ws.engine, AS_OF)
+    assert owed_on == {lid: cases[lid].amount_overdue for lid in charged}
 
     # everything written off on one loan comes back the next day: its case closes
     loan_id, amount = sorted(charged.items())[0]
@@ -129,6 +133,9 @@ def test_charged_off_loans_are_worked_in_recovery(engine: Engine, tmp_path: Path
     after = check_cases(ws)
     assert after.ok and after.in_recovery == len(charged) - 1
     owed = cases[loan_id].amount_overdue  # recovered: what its shadow owed, the rest credit
+    # dated: in recovery on AS_OF still, not after the day it was recovered in full
+    assert in_recovery_on(ws.engine, AS_OF) == owed_on
+    assert in_recovery_on(ws.engine, day) == {k: v for k, v in owed_on.items() if k != loan_id}
     assert (after.shadow_owed, after.recovered) == (
         check.shadow_owed - owed,
         check.recovered + owed,

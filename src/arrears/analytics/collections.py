@@ -3,15 +3,19 @@
 Definitions (docs/analytics.md has the full text):
 
 - Opening day O: the latest snapshot before the period's first day (else its first
-  snapshot). The opening population is the loans active and past due (DPD > 0) on O;
-  each is attributed to whoever held its case on O.
+  snapshot). The opening population is the loans active and past due (DPD > 0) on O,
+  and the loans in recovery on O (charged off by their product's rule, a shadow balance
+  still owed: their cases are worked on, ``arrears.domain.cases``); each is attributed
+  to whoever held its case on O. A loan in recovery is at the write-off point, and its
+  opening overdue amount and balance owed are what its shadow balances owed on O.
 - Collected: payments dated after O through the period's last day, capped per loan at
   its opening overdue amount (what was owed past due on O); prepayments of principal
   not yet due are not collections.
 - Collection rate (催回率) = collected / opening overdue amount.
 - Recovery rate = collected on loans at the write-off point on O (the last bucket,
-  M7+) / their whole balance owed on O (outstanding principal + overdue interest and
-  charges), each loan capped at that balance.
+  M7+, or in recovery) / their whole balance owed on O (outstanding principal + overdue
+  interest and charges; for a loan in recovery its shadow balances), each loan capped
+  at that balance.
 - Cures: loans of the population current (DPD 0) or repaid on the closing snapshot
   (the period's last closed day); each loan counts at most once.
 - Contacts: allowed contact attempts dated in the period; right-party contact (RPC)
@@ -28,6 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from types import MappingProxyType
 
 import ibis
 
@@ -171,10 +176,19 @@ def collection_performance(
     write_off_bucket: int,
     final_status: Mapping[str, str],
     costs: Mapping[str, Decimal] = DEFAULT_COSTS,
+    in_recovery: Mapping[str, Decimal] = MappingProxyType({}),
 ) -> CollectionReport:
     """Collection measures per dimension (see the module text for the definitions);
-    ``paid`` is each loan's payments in the period, ``final_status`` the store status."""
+    ``paid`` is each loan's payments in the period, ``final_status`` the store status,
+    ``in_recovery`` the loans in recovery on the opening day with the shadow balances
+    they owed (``store_facts.in_recovery_on``)."""
     population = opening_population(snap, opening_day)
+    on_book = {p.loan_id for p in population}
+    population += [
+        OpeningLoan(lid, write_off_bucket, owed, owed)
+        for lid, owed in sorted(in_recovery.items())
+        if lid not in on_book
+    ]
     closing = closing_states(snap, closing_day)
     # current or repaid on the closing day; a loan gone from it counts if it was repaid
     cured = {

@@ -18,7 +18,7 @@ from arrears.analytics.portfolio import (
     bucket_distribution,
     overdue_series,
 )
-from arrears.analytics.store_facts import payments_by_loan, read_store_facts
+from arrears.analytics.store_facts import in_recovery_on, payments_by_loan, read_store_facts
 from arrears.workspace import Workspace
 
 KPI_FILE = "kpi.toml"
@@ -79,6 +79,7 @@ def compute_report(
         len(buckets) - 1,
         collections.final_statuses(facts),
         config.costs,
+        in_recovery_on(ws.engine, opening),
     )
     report = PortfolioReport(
         date_from=date_from,

@@ -142,22 +142,38 @@ class FlowRate:
     rate_amount: Decimal
 
 
+def _onward(matrix: RollMatrix, k: int) -> tuple[int, ...]:
+    """Where bucket k flows to: the next bucket; into the last one (the write-off point,
+    M7+) also the loans written off, since a product's charge-off rule takes its loans
+    off the book when they reach it (at 180 DPD they leave M6 written off, not in M7+)."""
+    return (k + 1, WRITTEN_OFF) if k + 1 == matrix.n_buckets - 1 else (k + 1,)
+
+
 def flow_rates(matrix: RollMatrix) -> list[FlowRate]:
     """Flow M_k → M_(k+1) for each bucket but the last: the share of bucket k at m found
-    one bucket worse at m+1, by count and by amount."""
+    one bucket worse at m+1 (into the last bucket: or written off), by count and by
+    amount."""
     return [
-        FlowRate(k, matrix.share_count(k, k + 1), matrix.share_amount(k, k + 1))
+        FlowRate(
+            k,
+            ratio(sum(matrix.loans.get((k, j), 0) for j in onward), matrix.row_loans(k)),
+            ratio(
+                sum((matrix.amounts.get((k, j), ZERO) for j in onward), ZERO),
+                matrix.row_amount(k),
+            ),
+        )
         for k in range(matrix.n_buckets - 1)
+        for onward in [_onward(matrix, k)]
     ]
 
 
 def net_flow_to_write_off(matrix: RollMatrix) -> Decimal:
     """The share of current (M0) principal that ends at the write-off point if every
     flow rate holds: the product of the flows M0→M1 → … → the last bucket (M7+, over
-    180 DPD, where loans are charged off), by amount, to 6 places."""
+    180 DPD) or written off from the bucket before it, by amount, to 6 places."""
     product = Decimal(1)
     for k in range(matrix.n_buckets - 1):
-        product *= matrix.exact_share_amount(k, k + 1)
+        product *= sum((matrix.exact_share_amount(k, j) for j in _onward(matrix, k)), ZERO)
     return product.quantize(Decimal("0.000001"))
 
 

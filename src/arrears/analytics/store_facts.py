@@ -17,8 +17,10 @@ from typing import Any
 
 from sqlalchemy import Engine, func, inspect, select
 
+from arrears.domain.account import CHARGE_OFF_PREFIX
+from arrears.domain.ledger import Account, EntryKind
 from arrears.store.contact_models import ContactAttempt, StrategyAssignment
-from arrears.store.models import CaseRow, PaymentRow
+from arrears.store.models import CaseRow, EntryRow, LegRow, PaymentRow
 
 UNASSIGNED = "—"
 
@@ -208,3 +210,33 @@ def payments_by_loan(engine: Engine, after: date, through: date) -> dict[str, De
     )
     with engine.connect() as conn:
         return {loan_id: Decimal(paid) for loan_id, paid in conn.execute(query)}
+
+
+def in_recovery_on(engine: Engine, day: date) -> dict[str, Decimal]:
+    """Loans in recovery on ``day`` (``arrears.domain.cases``): charged off by their
+    product's rule on or before it (a ``chargeoff:`` write-off) with shadow balances
+    still owed at its end, mapped to that amount: what was written off less what was
+    recovered (the ``recovered`` account's legs, net of reversals) through ``day``."""
+    e, leg = EntryRow.__table__, LegRow.__table__
+    charged = (
+        select(e.c.loan_id, func.sum(e.c.amount).label("written"))
+        .where(
+            e.c.kind == EntryKind.WRITE_OFF.value,
+            e.c.ref.startswith(CHARGE_OFF_PREFIX, autoescape=True),
+            e.c.posted_on <= day,
+        )
+        .group_by(e.c.loan_id)
+    )
+    recovered = (
+        select(leg.c.loan_id, func.sum(leg.c.amount).label("recovered"))
+        .join(e, (e.c.loan_id == leg.c.loan_id) & (e.c.ref == leg.c.ref))
+        .where(leg.c.account == Account.RECOVERED.value, e.c.posted_on <= day)
+        .group_by(leg.c.loan_id)
+    )
+    with engine.connect() as conn:
+        written = {lid: Decimal(amount) for lid, amount in conn.execute(charged)}
+        if not written:
+            return {}
+        got = {lid: Decimal(amount) for lid, amount in conn.execute(recovered)}
+    owed = {lid: amount - got.get(lid, Decimal(0)) for lid, amount in written.items()}
+    return {lid: amount for lid, amount in owed.items() if amount > 0}

@@ -130,11 +130,13 @@ def _rolls(r: PortfolioReport, L, lang: str) -> Section:
             [text(name), *[pct(m.share_amount(i, j)) for j in m.columns], money(m.row_amount(i))]
         )
     flows = Table("flows", L("flow_rates"), [L("flow"), L("by_count"), L("by_amount")])
-    for f in r.flows:
-        name = f"{r.buckets[f.from_bucket]}→{r.buckets[f.from_bucket + 1]}"
-        flows.rows.append([text(name), pct(f.rate_count), pct(f.rate_amount)])
-    flows.rows.append([text(L("net_flow")), text(""), pct(r.net_flow)])
+    # the flow into the last bucket counts the loans charged off on the way (rolls.flow_rates)
     links = [f"{r.buckets[k]}→{r.buckets[k + 1]}" for k in range(len(r.buckets) - 1)]
+    if links:
+        links[-1] += f" / {L('written_off')}"
+    for f in r.flows:
+        flows.rows.append([text(links[f.from_bucket]), pct(f.rate_count), pct(f.rate_amount)])
+    flows.rows.append([text(L("net_flow")), text(""), pct(r.net_flow)])
     monthly = Table(
         "flows_monthly",
         f"{L('flow_rates')} · {L('month')} ({L('by_amount')})",
