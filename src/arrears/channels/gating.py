@@ -72,18 +72,33 @@ class GateInputs:
 
     def load_history(self, session: Session, customer_ids: Sequence[str], since: datetime) -> None:
         """Read the allowed contacts of ``customer_ids`` after ``since`` (zones known)."""
-        for r in session.scalars(
-            select(ContactAttempt).where(
-                ContactAttempt.customer_id.in_(customer_ids),
-                ContactAttempt.allowed.is_(True),
-                ContactAttempt.at > since,
-            )
-        ):
+        # the fields an Attempt needs, a prebuilt Core statement on the session's
+        # connection: every case view, contact and queue reads a debtor's history
+        rows = session.connection().execute(
+            _HISTORY, {"customer_ids": list(customer_ids), "since": since}
+        )
+        for r in rows:
             attempt = Attempt(
                 r.attempt_id, r.customer_id, r.loan_id, r.channel, _aware(r.at),
                 self.zones.get(r.customer_id), r.party, r.outcome,
             )  # fmt: skip
             self.history.setdefault(r.customer_id, []).append((r.id, attempt))
+
+
+_HISTORY = select(
+    ContactAttempt.id,
+    ContactAttempt.attempt_id,
+    ContactAttempt.customer_id,
+    ContactAttempt.loan_id,
+    ContactAttempt.channel,
+    ContactAttempt.at,
+    ContactAttempt.party,
+    ContactAttempt.outcome,
+).where(
+    ContactAttempt.customer_id.in_(bindparam("customer_ids", expanding=True)),
+    ContactAttempt.allowed.is_(True),
+    ContactAttempt.at > bindparam("since", type_=ContactAttempt.at.type),
+)
 
 
 def history_for(pack: RulePack) -> int:

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from arrears.domain.errors import ConflictingPosting, DomainError
@@ -88,12 +89,11 @@ class LoanRepository(_Repository):
 
     def schedule(self, loan_id: str) -> tuple[Installment, ...]:
         """The stored schedule of ``loan_id`` in installment order."""
-        rows = self.session.scalars(
-            select(InstallmentRow)
-            .where(InstallmentRow.loan_id == loan_id)
-            .order_by(InstallmentRow.seq)
-        )
-        return tuple(Installment(r.seq, r.due_date, r.principal, r.interest) for r in rows)
+        # a prebuilt Core statement on the session's connection: every case view reads
+        # each loan's schedule, and an ORM query of the rows cost ~3x as much CPU
+        self.session.flush()
+        rows = self.session.connection().execute(_SCHEDULE, {"loan_id": loan_id})
+        return tuple(Installment(*r) for r in rows)
 
     def terms(self, loan_id: str) -> LoanTerms:
         """The contract terms of ``loan_id`` as the domain builds schedules from them."""
@@ -142,12 +142,34 @@ class EntryRepository(_Repository):
     def entries(self, loan_id: str) -> tuple[Entry, ...]:
         """All entries of ``loan_id`` in posting order (by seq)."""
         self.session.flush()
-        heads = self.session.execute(
-            select(EntryRow.__table__).where(EntryRow.loan_id == loan_id).order_by(EntryRow.seq)
-        ).mappings()
-        heads = list(heads)
-        legs = self._legs(loan_id)
-        return tuple(entry_from_rows(h, legs.get(h["ref"], [])) for h in heads)
+        # heads and legs in one prebuilt Core statement (a row per leg, a head without
+        # legs once): one round trip per ledger instead of two ORM-executed ones
+        heads: list[dict[str, Any]] = []
+        legs: dict[str, list[dict[str, Any]]] = {}
+        for row in self.session.connection().execute(_ENTRIES, {"loan_id": loan_id}):
+            ref = row.ref
+            if not heads or heads[-1]["ref"] != ref:
+                heads.append(
+                    {
+                        "ref": ref,
+                        "kind": row.kind,
+                        "posted_on": row.posted_on,
+                        "amount": row.amount,
+                        "reverses": row.reverses,
+                        "memo": row.memo,
+                    }
+                )
+                legs[ref] = []
+            if row.line is not None:
+                legs[ref].append(
+                    {
+                        "line": row.line,
+                        "installment": row.installment,
+                        "account": row.account,
+                        "amount": row.leg_amount,
+                    }
+                )
+        return tuple(entry_from_rows(h, legs[h["ref"]]) for h in heads)
 
     def ledger(self, loan_id: str, currency: str | None = None) -> Ledger:
         """The loan's ledger replayed from its stored entries (balances recomputed).
@@ -164,6 +186,35 @@ class EntryRepository(_Repository):
         for row in self.session.execute(query.order_by(LegRow.ref, LegRow.line)).mappings():
             out.setdefault(row["ref"], []).append(dict(row))
         return out
+
+
+_SCHEDULE = (
+    select(
+        InstallmentRow.seq,
+        InstallmentRow.due_date,
+        InstallmentRow.principal,
+        InstallmentRow.interest,
+    )
+    .where(InstallmentRow.loan_id == bindparam("loan_id"))
+    .order_by(InstallmentRow.seq)
+)
+_ENTRIES = (
+    select(
+        EntryRow.ref,
+        EntryRow.kind,
+        EntryRow.posted_on,
+        EntryRow.amount,
+        EntryRow.reverses,
+        EntryRow.memo,
+        LegRow.line,
+        LegRow.installment,
+        LegRow.account,
+        LegRow.amount.label("leg_amount"),
+    )
+    .outerjoin(LegRow, and_(LegRow.loan_id == EntryRow.loan_id, LegRow.ref == EntryRow.ref))
+    .where(EntryRow.loan_id == bindparam("loan_id"))
+    .order_by(EntryRow.seq, LegRow.line)
+)
 
 
 class PaymentRepository(_Repository):

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, bindparam, exists, select
+from sqlalchemy import Engine, Row, Select, and_, bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from arrears.channels.gating import debtor_gate_inputs, history_for
@@ -36,7 +36,6 @@ from arrears.services.workbench import (
     dpd_pauses,
     legal,
     notes,
-    promises,
 )
 from arrears.services.workbench.access import Actor, visible_case_and_customer
 from arrears.services.workbench.holds import holds_of, releasable_holds
@@ -102,8 +101,10 @@ def customer_view(
     }
 
 
-def loan_view(session: Session, loan: Loan) -> dict[str, Any]:
-    """A loan with its schedule, ledger entries and balances replayed from the ledger."""
+def loan_view(session: Session, loan: Loan | Row[Any], *, arranged: bool = True) -> dict[str, Any]:
+    """A loan with its schedule, ledger entries and balances replayed from the ledger
+    (``arranged=False``: the caller knows no approved restructuring arrangement of the
+    loan is on record, so none is read)."""
     ledger = EntryRepository(session).ledger(loan.loan_id, loan.currency)
     schedule = LoanRepository(session).schedule(loan.loan_id)
     fallen = {e.ref for e in ledger.entries}
@@ -120,7 +121,7 @@ def loan_view(session: Session, loan: Loan) -> dict[str, Any]:
         "balances": {a.value: ledger.balance(a) for a in Account},
         "total_outstanding": ledger.total_outstanding,
         "total_due": ledger.total_due,
-        "restructuring": _restructuring(session, loan, ledger, schedule),
+        "restructuring": _restructuring(session, loan, ledger, schedule, arranged),
         "schedule": [
             {
                 "seq": i.seq,
@@ -150,25 +151,24 @@ def loan_view(session: Session, loan: Loan) -> dict[str, Any]:
 
 
 def _restructuring(
-    session: Session, loan: Loan, ledger: Ledger, schedule: Sequence[Installment]
+    session: Session,
+    loan: Loan | Row[Any],
+    ledger: Ledger,
+    schedule: Sequence[Installment],
+    arranged: bool = True,
 ) -> dict[str, Any] | None:
     """The loan's last restructuring (a re-amortising plan's entry, or the day an
     extension or re-spread plan was approved: ``arrangements.applied_on``) as judged on
     the day it is closed through (``domain/observation.py``): its day, the observation
     period's end, the class floor, the day the mark cleared and whether it is still
     marked; None when never restructured."""
+    applied = (
+        session.connection().execute(_APPLIED_ON, {"loan_id": loan.loan_id}).scalars()
+        if arranged
+        else ()
+    )
     made = sorted(
-        {e.posted_on for e in ledger.entries if e.kind is EntryKind.RESTRUCTURE}
-        | set(
-            session.scalars(
-                select(Arrangement.applied_on).where(
-                    Arrangement.loan_id == loan.loan_id,
-                    Arrangement.status == "approved",
-                    Arrangement.kind.in_(RESTRUCTURING_KINDS),
-                    Arrangement.applied_on.is_not(None),
-                )
-            )
-        )
+        {e.posted_on for e in ledger.entries if e.kind is EntryKind.RESTRUCTURE} | set(applied)
     )
     if not made:
         return None
@@ -197,6 +197,15 @@ def _restructuring(
         "cleared_on": r.cleared_on,
         "marked": r.marked(day) and loan.status == "active",
     }
+
+
+# the days a restructuring arrangement of a loan was applied (``_restructuring``)
+_APPLIED_ON = select(Arrangement.applied_on).where(
+    Arrangement.loan_id == bindparam("loan_id"),
+    Arrangement.status == "approved",
+    Arrangement.kind.in_(RESTRUCTURING_KINDS),
+    Arrangement.applied_on.is_not(None),
+)
 
 
 def _installment_of(ref: str) -> int | None:
@@ -357,6 +366,14 @@ def _presence_query() -> Select[Any]:
         "dpd_pauses": DpdPause.loan_id == bindparam("loan_id"),
         "consents": ConsentEntry.customer_id == customer_id,
         "promises": Promise.case_id == case_id,
+        # an approved restructuring arrangement of any of the customer's loans (what
+        # ``_restructuring`` reads for each loan, skipped when there is none)
+        "arranged": and_(
+            Arrangement.loan_id.in_(select(Loan.loan_id).where(Loan.customer_id == customer_id)),
+            Arrangement.status == "approved",
+            Arrangement.kind.in_(RESTRUCTURING_KINDS),
+            Arrangement.applied_on.is_not(None),
+        ),
         "arrangements": Arrangement.case_id == case_id,
         "notes": CaseNote.case_id == case_id,
         "documents": CaseDocument.case_id == case_id,
@@ -367,6 +384,28 @@ def _presence_query() -> Select[Any]:
         "leased": CaseLease.case_id == case_id,
     }
     return select(*(exists().where(test).label(name) for name, test in checks.items()))
+
+
+_LOANS = (
+    select(*Loan.__table__.c)
+    .where(Loan.customer_id == bindparam("customer_id"))
+    .order_by(Loan.loan_id)
+)
+# the fields of a promise the page shows, newest first (``promises.promises_of``)
+_PROMISES = (
+    select(
+        Promise.id,
+        Promise.amount,
+        Promise.promised_on,
+        Promise.due_date,
+        Promise.status,
+        Promise.paid_amount,
+        Promise.settled_on,
+        Promise.created_by,
+    )
+    .where(Promise.case_id == bindparam("case_id"))
+    .order_by(Promise.promised_on.desc(), Promise.id.desc())
+)
 
 
 def _row(obj: Any, *names: str) -> dict[str, Any]:
@@ -387,11 +426,8 @@ def case_view(
     its compliance status under the pack ``pack_name``. ``today`` is the business date
     (default: the date of ``now`` in the workspace's zone, arrears.services.clock)."""
     case, customer = visible_case_and_customer(session, actor, case_id)
-    loans = list(
-        session.scalars(
-            select(Loan).where(Loan.customer_id == case.customer_id).order_by(Loan.loan_id)
-        )
-    )
+    # the customer's loans as Core rows (the fields of ``Loan`` by name): read only
+    loans = list(session.connection().execute(_LOANS, {"customer_id": case.customer_id}))
     moment = as_utc(now or utc_now())
     recipients = contacts.channel_recipients(session, customer)
     history = history_for(contacts.pack(pack_name))
@@ -434,23 +470,18 @@ def case_view(
             "lease_expires_at": lease.expires_at if lease else None,
         },
         "customer": customer_view(session, customer, actor.role, points=has["contact_points"]),
-        "loans": [loan_view(session, loan) for loan in loans],
+        "loans": [loan_view(session, loan, arranged=has["arranged"]) for loan in loans],
         "bucket_history": bucket_history(workspace_root, [loan.loan_id for loan in loans]),
         "scores": loan_scores(workspace_root, case.loan_id),
         "contacts": contacts.contact_history(session, case.customer_id) if has["contacts"] else [],
+        # the case is visible (above): its promises as promises.promises_of orders them
         "promises": [
-            _row(
-                p,
-                "id",
-                "amount",
-                "promised_on",
-                "due_date",
-                "status",
-                "paid_amount",
-                "settled_on",
-                "created_by",
+            dict(r._mapping)
+            for r in (
+                session.connection().execute(_PROMISES, {"case_id": case.id})
+                if has["promises"]
+                else ()
             )
-            for p in (promises.promises_of(session, actor, case.id) if has["promises"] else [])
         ],
         "arrangements": [
             {

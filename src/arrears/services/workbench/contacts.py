@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from arrears.channels.gating import (
@@ -31,7 +31,7 @@ from arrears.compliance import Attempt, Gate, Verdict, load_pack
 from arrears.services import audit
 from arrears.services.workbench.access import Actor, require_role, workable_case
 from arrears.services.workbench.errors import Invalid
-from arrears.store.contact_models import CHANNELS, ContactAttempt
+from arrears.store.contact_models import CHANNELS, ContactAttempt, OutboxMessage
 from arrears.store.models import CaseRow, ContactPoint, Customer
 from arrears.store.workbench_models import ContactLog, DispositionCode
 
@@ -333,41 +333,43 @@ def compliance_status(
 def contact_history(session: Session, customer_id: str, limit: int = 200) -> list[dict]:
     """The customer's contacts across channels, newest first: allowed and blocked, by
     strategy, collectors and agencies, with disposition, note and outbox status."""
-    from arrears.store.contact_models import OutboxMessage
-
-    rows = session.execute(
-        select(
-            ContactAttempt,
-            ContactLog.disposition,
-            ContactLog.note,
-            OutboxMessage.status,
-            ContactLog.callback_at,
-        )
-        .outerjoin(ContactLog, ContactLog.contact_attempt_id == ContactAttempt.id)
-        .outerjoin(OutboxMessage, and_(OutboxMessage.contact_attempt_id == ContactAttempt.id))
-        .where(ContactAttempt.customer_id == customer_id)
-        .order_by(ContactAttempt.at.desc(), ContactAttempt.id.desc())
-        .limit(limit)
+    # a prebuilt Core statement on the session's connection (every case view reads it)
+    rows = session.connection().execute(
+        _CONTACT_HISTORY, {"customer_id": customer_id, "limit": limit}
     )
-    return [
-        {
-            "id": a.id,
-            "at": a.at,
-            "channel": a.channel,
-            "party": a.party,
-            "source": a.source,
-            "actor": a.actor,
-            "loan_id": a.loan_id,
-            "allowed": a.allowed,
-            "outcome": a.outcome,
-            "blocked_rules": json.loads(a.blocked_rules or "[]"),
-            "reason": a.reason,
-            "disposition": disposition,
-            "note": note or "",
-            "template": a.template,
-            "strategy_step": a.strategy_step,
-            "outbox_status": status,
-            "callback_at": callback_at,
-        }
-        for a, disposition, note, status, callback_at in rows
-    ]
+    out = []
+    for r in rows:
+        row = r._asdict()
+        row["blocked_rules"] = json.loads(row["blocked_rules"] or "[]")
+        row["note"] = row["note"] or ""
+        out.append(row)
+    return out
+
+
+# ``contact_history``'s fields, in the order of its dicts
+_CONTACT_HISTORY = (
+    select(
+        ContactAttempt.id,
+        ContactAttempt.at,
+        ContactAttempt.channel,
+        ContactAttempt.party,
+        ContactAttempt.source,
+        ContactAttempt.actor,
+        ContactAttempt.loan_id,
+        ContactAttempt.allowed,
+        ContactAttempt.outcome,
+        ContactAttempt.blocked_rules,
+        ContactAttempt.reason,
+        ContactLog.disposition,
+        ContactLog.note,
+        ContactAttempt.template,
+        ContactAttempt.strategy_step,
+        OutboxMessage.status.label("outbox_status"),
+        ContactLog.callback_at,
+    )
+    .outerjoin(ContactLog, ContactLog.contact_attempt_id == ContactAttempt.id)
+    .outerjoin(OutboxMessage, and_(OutboxMessage.contact_attempt_id == ContactAttempt.id))
+    .where(ContactAttempt.customer_id == bindparam("customer_id"))
+    .order_by(ContactAttempt.at.desc(), ContactAttempt.id.desc())
+    .limit(bindparam("limit"))
+)
