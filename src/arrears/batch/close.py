@@ -42,8 +42,8 @@ OPTIONAL = ("pauses", "events")
 
 
 class WaiverRefused(DomainError):
-    """A day's waiver waives more of a component than the loan owes after the day's
-    money: refused, as ``domain.operations.waive`` refuses it."""
+    """A day's waiver waives more of a component than the loan owes as the day starts
+    (with the day's fees and costs): refused, as ``domain.operations.waive`` refuses it."""
 
 
 def write_table(table: pa.Table, path: Path) -> Path:

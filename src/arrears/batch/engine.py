@@ -4,14 +4,17 @@ and on Spark (``ibis.pyspark``).
 Closing day D takes the accounts and dues tables of D-1 and does what
 ``arrears.domain.account.close_day`` does for one loan, for every loan at once:
 
+0. ``book_events`` (``waive_dues``): a book with an events table first books the day's
+   one-off fees, costs and waivers on the state of D-1, as the store posts them while D
+   is open (the workbench's waivers, fees and costs of D are on the ledger before the
+   close of D starts, so the reference close finds them there): before anything of the
+   close of D, so before its installments fall due, its late fees and its payments;
 1. ``fall_due``: installments due on D move from not-due into dues; their interest
    counts toward the cost cap; a credit balance becomes available to pay them;
 2. ``late_fees``: installments whose grace ended yesterday still unpaid get their late
    fee (cut to the cost cap) before the day's money comes in;
 3. ``settle``: the day's payments (plus that credit) go through each product's waterfall,
-   as a running sum over the balances in settlement order; the rest is credit; then the
-   day's one-off fees, costs and waivers (``book_events``, ``waive_dues``) of a book with
-   an events table, as the domain core posts them after the payments;
+   as a running sum over the balances in settlement order; the rest is credit;
 4. ``assess_dues``: per loan, what is owed, what is past grace (the base of 罚息 and
    复利), the oldest unpaid installment;
 5. ``charge``: penalty and compound for the day, rounded half-up to the cent, cut to
@@ -27,7 +30,7 @@ exactly (no floating point anywhere); division is exact integer division.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import ibis
@@ -131,23 +134,10 @@ def open_accounts(inputs: Inputs, fell_totals: Table, today: Today) -> Table:
     ``available`` is what the waterfall can settle today."""
     acc = inputs.accounts
     pays = inputs.payments
-    if inputs.events is None:
-        paid = (
-            pays.filter(pays.paid_on == today)
-            .group_by("loan_id")
-            .agg(paid_today_new=pays.amount.sum())
-        )
-    else:  # with the day's events counted in the same join (``has_events``)
-        p = pays.filter(pays.paid_on == today)
-        e = inputs.events.filter(inputs.events.value_day == today)
-        money = p.select("loan_id", amount=p.amount.cast("int64"), event=_int(0)).union(
-            e.select("loan_id", amount=_int(0), event=_int(1))
-        )
-        paid = money.group_by("loan_id").agg(
-            paid_today_new=money.amount.sum(), events_new=money.event.sum()
-        )
+    paid = (
+        pays.filter(pays.paid_on == today).group_by("loan_id").agg(paid_today_new=pays.amount.sum())
+    )
     a = left_join(left_join(acc, fell_totals, ["loan_id"]), paid, ["loan_id"])
-    extra = {} if inputs.events is None else {"has_events": a.events_new.fill_null(0) > 0}
     a = a.select(
         *[c for c in acc.columns if c not in ("paid_today", "fell_seq")],
         has_fell=a.fell_principal.notnull(),
@@ -155,7 +145,6 @@ def open_accounts(inputs: Inputs, fell_totals: Table, today: Today) -> Table:
         fell_principal=a.fell_principal.fill_null(0),
         fell_interest=a.fell_interest.fill_null(0),
         paid_today=a.paid_today_new.fill_null(0),
-        **extra,
     )
     live = ~a.written_off
     use_credit = live & a.has_fell
@@ -369,11 +358,10 @@ def post_unposted(a: Table, today: Today) -> Table:
     """A product that accrues unrounded (``accrue_exact``) posts what is unposted before
     the day's money when a payment comes in: ``pen_accrued / pen_den`` cents rounded
     half-up (复利 alike), cut to the cost cap (罚息 first, before the late fees), into
-    ``pp_new`` and ``pc_new``; what the rounding left stays unposted."""
-    money = a.paid_today > 0
-    if "has_events" in a.columns:  # a waiver, fee or cost finds them owed too
-        money = money | a.has_events
-    posting = a.accrue_exact & ~a.written_off & money
+    ``pp_new`` and ``pc_new``; what the rounding left stays unposted. A day's one-off
+    event posts nothing: the store booked it before the close (``book_events``), on the
+    ledger, where what accrued unrounded is not."""
+    posting = a.accrue_exact & ~a.written_off & (a.paid_today > 0)
     pen = ibis.ifelse(posting, div_round(a.pen_accrued, a.pen_den), 0)
     comp = ibis.ifelse(posting, div_round(a.comp_accrued, a.comp_den), 0)
     room = _headroom(a, today, pen + comp)
@@ -466,10 +454,11 @@ def day_events(events: Table, today: Today) -> Table:
 
 
 def waive_dues(dues: Table, totals: Table) -> tuple[Table, Table]:
-    """Dues after the day's waivers of interest and principal: each waiver takes from
-    the oldest installment first (``domain.operations.waive``), whatever the product's
-    waterfall; installments waived to nothing drop out. Also, per loan waiving them, the
-    interest and principal owed before (``owed_interest``, ``owed_principal``)."""
+    """Dues of D-1 after the day's waivers of interest and principal (``book_events``):
+    each waiver takes from the oldest installment first (``domain.operations.waive``),
+    whatever the product's waterfall, of those fallen due by D-1; installments waived to
+    nothing drop out. Also, per loan waiving them, the interest and principal owed
+    before (``owed_interest``, ``owed_principal``)."""
     w = totals.filter((totals.w_interest > 0) | (totals.w_principal > 0))
     w = w.select("loan_id", "w_interest", "w_principal")
     j = dues.join(w, "loan_id")
@@ -495,20 +484,23 @@ def waive_dues(dues: Table, totals: Table) -> tuple[Table, Table]:
 
 
 def book_events(a: Table, totals: Table, owed_before: Table) -> Table:
-    """The day's fees and costs booked and its loan-level waivers applied, after the
-    day's money (``settled_*``) and before its accrual: a fee counts toward the cost cap
-    (``charged``, ``charges``), a cost does not. ``refused``: the first component a
-    waiver of the loan waives more of than is owed (``domain.operations.waive`` refuses
-    that; so does the close, ``arrears.batch.close``), else null. ``owed_before``: per
-    loan, the fallen-due interest and principal owed after the money, before waivers;
-    ``totals``: the day's events (``day_events``)."""
+    """The accounts of D-1 with the day's fees and costs booked and its loan-level
+    waivers applied, as the store posts them while D is open, before the close of D
+    (so before its installments fall due, its late fees and its money): a fee counts
+    toward the cost cap (``charged``, ``charges``), a cost does not; a waiver of
+    principal lowers the principal past due the day starts with (the cap's
+    ``overdue_days``). ``refused``: the first component a waiver of the loan waives
+    more of than it owes at the end of D-1 (with the day's fees and costs), which
+    ``domain.operations.waive`` refuses and so does the close (``arrears.batch.close``),
+    else null. ``owed_before``: per loan waiving them, the interest and principal owed
+    at the end of D-1 (``waive_dues``); ``totals``: the day's events (``day_events``)."""
     a = left_join(left_join(a, totals, ["loan_id"]), owed_before, ["loan_id"])
     a = a.mutate(**{t: a[t].fill_null(_int(0)) for t in EVENT_TOTALS})
     left = {
-        "fee": a.fee - a.settled_fee + a.ev_fee,
-        "penalty": a.penalty - a.settled_penalty,
-        "compound": a.compound - a.settled_compound,
-        "cost": a.costs - a.settled_cost + a.ev_cost,
+        "fee": a.fee + a.ev_fee,
+        "penalty": a.penalty,
+        "compound": a.compound,
+        "cost": a.costs + a.ev_cost,
         "interest": a.owed_interest.fill_null(_int(0)),
         "principal": a.owed_principal.fill_null(_int(0)),
     }
@@ -522,6 +514,8 @@ def book_events(a: Table, totals: Table, owed_before: Table) -> Table:
         costs=a.costs + a.ev_cost - a.w_cost,
         penalty=a.penalty - a.w_penalty,
         compound=a.compound - a.w_compound,
+        principal_due=a.principal_due - a.w_principal,
+        interest_due=a.interest_due - a.w_interest,
         charged=a.charged + a.ev_fee,
         charges=a.charges + a.ev_fee,
     ).drop("owed_interest", "owed_principal", *EVENT_TOTALS)
@@ -730,10 +724,10 @@ def new_accounts(loans: Table, today: Today, catalog: Catalog) -> Table:
 
 
 STEPS: list[tuple[str, Callable[..., Any]]] = [
+    ("book_events", book_events),  # a book with an events table (and ``waive_dues``)
     ("fall_due", fall_due),
     ("late_fees", late_fees),
     ("settle", settle),
-    ("book_events", book_events),  # a book with an events table (and ``waive_dues``)
     ("assess_dues", assess_dues),
     ("charge", charge),
     ("assess", assess),
@@ -784,19 +778,20 @@ def close_day_tables(
     if today is None:
         today = _int(day)
     shape = day_shape(day)
+    events = None if inputs.events is None else day_events(inputs.events, today)
+    if events is not None:
+        # the store posted them while the day was open: the close of D starts from them
+        waived, owed_before = waive_dues(inputs.dues, events)
+        booked = book_events(inputs.accounts, events, owed_before)
+        inputs = replace(inputs, accounts=booked, dues=waived)
     fell, fell_totals = fall_due(inputs.schedule, inputs.accounts, today)
     owing = inputs.dues.union(fell.select("loan_id", "seq", "due", "principal", "interest"))
     opened = with_lpr(open_accounts(inputs, fell_totals, today), catalog)
-    events = None if inputs.events is None else day_events(inputs.events, today)
     opened = post_unposted(opened, today)
     a = keep(went_late(late_fees(opened, owing, today), owing, today))
     rows = keep(waterfall(a, owing))
     per_loan, per_installment = settle(rows)
-    dues = remaining_dues(owing, per_installment)
-    owed_before = None
-    if events is not None:
-        dues, owed_before = waive_dues(dues, events)
-    dues = keep(dues)
+    dues = keep(remaining_dues(owing, per_installment))
     owed = assess_dues(dues, a, today)
     a = left_join(left_join(a, per_loan, ["loan_id"]), owed, ["loan_id"])
     zero = _int(0)
@@ -812,8 +807,6 @@ def close_day_tables(
         overdue_interest=a.overdue_interest_right.fill_null(zero),
         rs_blocked=a.rs_blocked.fill_null(zero),
     )
-    if events is not None and owed_before is not None:
-        a = book_events(a, events, owed_before)
     a = keep(charge(a, today, shape))
     deltas = a.select(
         "loan_id", "written_off", "fee_new", "bp_new", "bc_new", "pen_new", "comp_new",

@@ -8,11 +8,10 @@ refreshes the payments table from the store, so newly imported payments are pick
 the pauses table (``state.PAUSES``) from the store's DPD pauses, and the events table
 (``state.EVENTS``) from the store's ledgers: the waivers, fees other than late fees and
 enforcement costs dated after the start, not reversed. The batch engine books them on
-their day after the day's payments (``domain.account.close_day``'s postings); the
-reference close, which replays them from the ledger, has them before the close of their
-day, so the two differ when such an entry shares its day with a payment, an installment
-falling due or a late fee (``journal.out_of_scope`` keeps naming the loans that carry
-them).
+their day before the close of that day (``engine.book_events``), where the reference
+close, which replays them from the ledger, finds them: before the day's installments
+fall due, its late fees and its payments. (The journal does not post them, the store
+holds them: ``journal.out_of_scope`` keeps naming the loans that carry them.)
 """
 
 from __future__ import annotations

@@ -21,9 +21,9 @@ payment's. Money is integer cents, dates are day numbers until ``posted_on``.
 
 Out of the journal's scope: reversals, arrangements, write-offs (and recoveries) and
 holds, which the engine does not model yet, and waivers, costs and other fees, which the
-engine books from its events table (``engine.book_events``) but whose entries the
-journal does not post (the store holds them already, and the reference close has them
-before the close of their day); ``out_of_scope`` names the loans they touch.
+engine books from its events table before the close of their day, as the store posts
+them (``engine.book_events``), but whose entries the journal does not post (the store
+holds them already); ``out_of_scope`` names the loans they touch.
 """
 
 from __future__ import annotations

@@ -101,11 +101,12 @@ PAUSES = pa.schema(
     [("loan_id", pa.string()), ("pause_on", pa.int32()), ("pause_until", pa.int32())]
 )
 
-# one-off events (optional, like pauses): on their day ``value_day``, after the day's
-# payments and before its accrual (``domain.account.close_day``'s postings), a ``fee`` (charged
-# uncapped, counted toward the cost cap), a ``cost`` (实现债权的有关费用: outside the
-# cap) or a ``waiver`` (减免) of ``component`` (a ``Component`` value), oldest installment
-# first for interest and principal; the day's fees and costs come before its waivers
+# one-off events (optional, like pauses): on their day ``value_day``, before the close of
+# that day (as the store posts them while the day is open: ``engine.book_events``), a
+# ``fee`` (charged uncapped, counted toward the cost cap), a ``cost`` (实现债权的有关费用:
+# outside the cap) or a ``waiver`` (减免) of ``component`` (a ``Component`` value), oldest
+# installment first for interest and principal; the day's fees and costs come before its
+# waivers
 EVENTS = pa.schema(
     [
         ("loan_id", pa.string()),
