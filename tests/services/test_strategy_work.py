@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from arrears.cli import app
 from arrears.services.treatments import STRATEGY_ACTOR, treat_day
 from arrears.services.workbench import agencies as agency_service
+from arrears.services.workbench import legal as legal_service
 from arrears.services.workbench.users import create_agency, create_team, create_user
 from arrears.services.workbench.visits import visitors_of
 from arrears.store.contact_models import ContactAttempt
@@ -210,10 +211,24 @@ def test_each_creation_checks_what_the_case_has_and_placements_are_recalled_afte
         s = uow.session
         case_id = s.scalar(select(Placement.case_id).limit(1))
         placer = agency_service.StrategyPlacer(s)
+        placed_now = agency_service.active_placements(s, [case_id])
         again, why = agency_service.place_for_strategy(
-            s, STRATEGY_ACTOR, placer, case_id, on=on, step="agency_d91"
+            s, STRATEGY_ACTOR, placer, case_id, on=on, step="agency_d91", placed=placed_now
         )
         assert again is None and why == "placed with agency 1 already"
+        litigated = s.scalars(select(LegalAction).limit(1)).one()
+        stages = legal_service.current_stages(s, [litigated.case_id])
+        assert stages[litigated.case_id].id == litigated.id
+        referred, why = legal_service.refer(
+            s,
+            STRATEGY_ACTOR,
+            litigated.case_id,
+            litigated.stage,
+            on,
+            step="again",
+            stages=stages,
+        )
+        assert referred is None and why == f"in litigation at {litigated.stage} already"
         day = on + timedelta(days=agency_service.PLACEMENT_DAYS - 1)
         assert agency_service.recall_expired(s, STRATEGY_ACTOR, on=day) == 0
         day += timedelta(days=1)

@@ -54,7 +54,7 @@ from arrears.services.strategy_inputs import day_inputs, step_history
 from arrears.services.workbench import agencies as agency_service
 from arrears.services.workbench import legal as legal_service
 from arrears.services.workbench import visits as visit_service
-from arrears.services.workbench.access import Actor
+from arrears.services.workbench.access import Actor, remember_visible
 from arrears.snapshots import read_snapshot, scan_snapshots
 from arrears.store.contact_models import ContactAttempt, StrategyAssignment
 from arrears.store.models import CaseRow, Customer, InstallmentRow, Loan
@@ -339,6 +339,11 @@ def _create_work(
     if recalled:
         report.work["recalled"] += recalled
     placer: agency_service.StrategyPlacer | None = None
+    # what each creation checks, read for all the day's cases at once
+    cases = [a["case_id"] for a in actions if a["case_id"] is not None]
+    remember_visible(session, actor, cases)
+    placed = agency_service.active_placements(session, cases)
+    stages = legal_service.current_stages(session, cases)
     for action in sorted(actions, key=lambda a: a["case_id"] or 0):
         channel, case_id = action["channel"], action["case_id"]
         if case_id is None:
@@ -346,7 +351,7 @@ def _create_work(
         if channel == "agency":
             placer = placer or agency_service.StrategyPlacer(session)
             placement, why = agency_service.place_for_strategy(
-                session, actor, placer, case_id, on=on, step=action["step"]
+                session, actor, placer, case_id, on=on, step=action["step"], placed=placed
             )
             if placement is not None:
                 report.work["placed"] += 1
@@ -354,7 +359,13 @@ def _create_work(
                 report.not_done[f"agency: {why}"] += 1
         elif channel in LEGAL_STAGE_OF:
             legal, why = legal_service.refer(
-                session, actor, case_id, LEGAL_STAGE_OF[channel], on, step=action["step"]
+                session,
+                actor,
+                case_id,
+                LEGAL_STAGE_OF[channel],
+                on,
+                step=action["step"],
+                stages=stages,
             )
             if legal is not None:
                 report.work["legal_case"] += 1

@@ -9,6 +9,7 @@ not found, so ids cannot be probed (IDOR).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -103,6 +104,21 @@ def visible_case(session: Session, actor: Actor, case_id: int) -> CaseRow:
             raise NotFound(f"no case {case_id}", "no_case", id=case_id)
         seen[key] = case
     return case
+
+
+def remember_visible(session: Session, actor: Actor, case_ids: Iterable[int]) -> None:
+    """Check ``case_ids`` for ``actor`` in a few statements (500 ids each), so that
+    ``visible_case`` on each of them in this session asks nothing more: a day's
+    strategy work checks a case for every late-stage step. Cases not found are left for
+    ``visible_case`` to refuse."""
+    seen = session.info.setdefault("visible_cases", {})
+    wanted = sorted({i for i in case_ids if (actor.username, actor.role, i) not in seen})
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        for case in session.scalars(
+            select(CaseRow).where(CaseRow.id.in_(chunk), case_scope(session, actor))
+        ):
+            seen[(actor.username, actor.role, case.id)] = case
 
 
 def visible_case_and_customer(

@@ -9,6 +9,7 @@ in (``amount_tier`` rates, [min, max)), rounded half-up to the cent per placemen
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
@@ -368,18 +369,41 @@ class StrategyPlacer:
         return chosen.id, ""
 
 
+def active_placements(session: Session, case_ids: Iterable[int]) -> dict[int, Placement]:
+    """The active placement of each of ``case_ids`` that has one, 500 ids a statement."""
+    wanted = sorted(set(case_ids))
+    found: dict[int, Placement] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        found.update(
+            (p.case_id, p)
+            for p in session.scalars(
+                select(Placement).where(Placement.case_id.in_(chunk), Placement.status == "active")
+            )
+        )
+    return found
+
+
 def place_for_strategy(
-    session: Session, actor: Actor, placer: StrategyPlacer, case_id: int, *, on: date, step: str
+    session: Session,
+    actor: Actor,
+    placer: StrategyPlacer,
+    case_id: int,
+    *,
+    on: date,
+    step: str,
+    placed: dict[int, Placement],
 ) -> tuple[Placement | None, str]:
     """Place case ``case_id`` for a strategy's agency step with the agency ``placer``
     picks, from ``on`` (audited as ``placement.place``, rule ``strategy:<step>``).
-    Returns (the placement, "") or (None, why not): the case is closed (it cured after
-    the day) or placed already, or no
-    agency takes it (``placement.not_placed`` is audited with the reason)."""
+    ``placed``: the active placements of the day's cases (``active_placements``), kept
+    up to date here. Returns (the placement, "") or (None, why not): the case is closed
+    (it cured after the day) or placed already, or no agency takes it
+    (``placement.not_placed`` is audited with the reason)."""
     case = visible_case(session, actor, case_id)
     if case.status != "open":
         return None, "the case is closed"
-    current = _active(session, case_id)
+    current = placed.get(case_id)
     if current is not None:
         return None, f"placed with agency {current.agency_id} already"
     agency_id, reason = placer.pick(case.bucket, case.amount_overdue)
@@ -393,7 +417,9 @@ def place_for_strategy(
             {"step": step, "reason": reason},
         )
         return None, reason
-    return place(session, actor, case_id, agency_id, on=on, rule=f"{STRATEGY_RULE}{step}"), ""
+    placement = place(session, actor, case_id, agency_id, on=on, rule=f"{STRATEGY_RULE}{step}")
+    placed[case_id] = placement
+    return placement, ""
 
 
 def recall_expired(session: Session, actor: Actor, *, on: date) -> int:

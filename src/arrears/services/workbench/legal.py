@@ -4,6 +4,7 @@ pipeline is how many cases stand at each stage."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -200,21 +201,44 @@ REFERRAL_TASKS = {
 }
 
 
+def current_stages(session: Session, case_ids: Iterable[int]) -> dict[int, LegalAction]:
+    """``current_stage`` of each of ``case_ids`` in litigation, 500 ids a statement."""
+    wanted = sorted(set(case_ids))
+    found: dict[int, LegalAction] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        for action in session.scalars(
+            select(LegalAction)
+            .where(LegalAction.case_id.in_(chunk))
+            .order_by(LegalAction.case_id, LegalAction.started_on, LegalAction.id)
+        ):
+            found[action.case_id] = action  # the last in stage order stays
+    return found
+
+
 def refer(
-    session: Session, actor: Actor, case_id: int, stage: str, on: date, *, step: str
+    session: Session,
+    actor: Actor,
+    case_id: int,
+    stage: str,
+    on: date,
+    *,
+    step: str,
+    stages: dict[int, LegalAction],
 ) -> tuple[LegalAction | None, str]:
     """Open the legal case of ``case_id`` at ``stage`` (``lawyer_letter`` or
     ``filing``) from ``on`` for a strategy step, its note the legal team's task (see
     ``REFERRAL_TASKS``); audited as ``legal.stage``. A referral is not a filing, so no
-    court is needed yet: the legal team records it when it files. Returns (the action,
-    "") or (None, why not) when the case is closed or at that stage or a later one
-    already."""
+    court is needed yet: the legal team records it when it files. ``stages``: the
+    current stages of the day's cases (``current_stages``), kept up to date here; the
+    new action is written with the session's next flush. Returns (the action, "") or
+    (None, why not) when the case is closed or at that stage or a later one already."""
     require_role(actor, LEGAL_ROLES, "manage litigation")
     if visible_case(session, actor, case_id).status != "open":
         return None, "the case is closed"
     if stage not in REFERRAL_TASKS:
         raise Invalid(f"stage: a strategy opens a case at {', '.join(REFERRAL_TASKS)}", "one_of")
-    current = current_stage(session, case_id)
+    current = stages.get(case_id)
     if current is not None and ORDER[current.stage] >= ORDER[stage]:
         return None, f"in litigation at {current.stage} already"
     zh, en = REFERRAL_TASKS[stage]
@@ -229,7 +253,7 @@ def refer(
         created_by=actor.username,
     )
     session.add(action)
-    session.flush()
+    stages[case_id] = action
     audit.append(
         session,
         actor.username,
