@@ -29,7 +29,12 @@ from arrears.channels.gating import (
 )
 from arrears.compliance import Attempt, Gate, Verdict, load_pack
 from arrears.services import audit
-from arrears.services.workbench.access import Actor, require_role, workable_case
+from arrears.services.workbench.access import (
+    WORKERS,
+    Actor,
+    require_role,
+    visible_case_and_customer,
+)
 from arrears.services.workbench.errors import Invalid
 from arrears.store.contact_models import CHANNELS, ContactAttempt, OutboxMessage
 from arrears.store.models import CaseRow, ContactPoint, Customer
@@ -176,7 +181,9 @@ def log_contact(
     none."""
     require_role(actor, {"collector", "team_lead", "manager", "admin", "agency"}, "log contacts")
     audit.begin_write(session)
-    case = workable_case(session, actor, case_id)
+    # ``workable_case`` with the case's customer read in the same statement
+    case, customer = visible_case_and_customer(session, actor, case_id)
+    require_role(actor, WORKERS, "change a case")
     if channel not in MANUAL_CHANNELS:
         raise Invalid(
             f"channel: {channel!r} is not one of {', '.join(MANUAL_CHANNELS)}",
@@ -194,8 +201,6 @@ def log_contact(
         raise Invalid("note: at most 4000 characters", "too_long", field="note", high=4000)
     moment = (at or datetime.now(UTC)).astimezone(UTC)
     callback = _callback(code.code, callback_at, moment)
-    customer = session.get(Customer, case.customer_id)
-    assert customer is not None
     attempt_id = f"wb-{uuid.uuid4().hex}"
     # no answer, busy, voicemail: the call still went to the debtor's own number
     party = "third_party" if code.party == "third_party" else "debtor"

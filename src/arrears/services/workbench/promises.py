@@ -13,8 +13,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from arrears.domain.money import quantize
 from arrears.services import audit
@@ -83,12 +84,22 @@ def create_promise(
             raise NotFound(
                 f"no contact attempt {contact_attempt_id} on case {case_id}", "not_found"
             )
-    for old in session.scalars(
-        select(Promise).where(Promise.case_id == case_id, Promise.status == "pending")
-    ):
-        old.status, old.settled_on = "cancelled", on
+    # the pending promise is cancelled in one UPDATE … RETURNING (not read, then changed)
+    replaced = session.scalars(
+        update(Promise)
+        .where(Promise.case_id == case_id, Promise.status == "pending")
+        .values(status="cancelled", settled_on=on)
+        .returning(Promise.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    for old_id in sorted(replaced):
+        # a replaced promise this session holds reads its new status when next used
+        # (SQLAlchemy's own synchronisation left settled_on unset on such an object)
+        held = session.identity_map.get(identity_key(Promise, old_id))
+        if held is not None:
+            session.expire(held, ["status", "settled_on"])
         audit.append(
-            session, actor.username, "promise.cancel", "promise", old.id, {"replaced": True}
+            session, actor.username, "promise.cancel", "promise", old_id, {"replaced": True}
         )
     promise = Promise(
         case_id=case_id,
