@@ -97,3 +97,15 @@ def test_principal_first_and_no_rule(tmp_path: Path):
     # CONSUMER without a rule: still active at 198 DPD, no added keys
     out = _replay(tmp_path, "2025-10-20", "")
     assert set(out) == STABLE and (out["status"], out["dpd"]) == ("active", 198)
+
+
+def test_products_lists_each_products_charge_off_rule(tmp_path: Path):
+    # the default catalogue, CONSUMER's rule taken out
+    text = DEFAULT_CATALOG_PATH.read_text(encoding="utf-8")
+    (tmp_path / "products.toml").write_text(text.replace(DEFAULT_RULE, "", 1), encoding="utf-8")
+    result = runner.invoke(app, ["products", "-w", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "charge-off (核销 by rule): CONSUMER never, CARD at 180 DPD, MICRO at 180 DPD, "
+        "SME on reaching loss (361 DPD)"
+    ) in " ".join(result.stdout.split())  # as printed, lines wrapped at the console's width

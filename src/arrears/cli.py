@@ -41,6 +41,7 @@ from arrears.i18n import Translator
 from arrears.services.steps import Step, add_step, timed
 
 if TYPE_CHECKING:
+    from arrears.domain.products import Catalog
     from arrears.services.book_models import ScoredDay
     from arrears.services.daily import AfterClose
     from arrears.services.end_of_day import EndOfDay
@@ -702,6 +703,22 @@ def products(workspace: WorkspaceOpt = None, lang: LangOpt = None) -> None:
     console.print(
         f"buckets: {', '.join(cat.buckets.label(i) for i in range(len(cat.buckets.names)))}"
     )
+    console.print(f"charge-off (核销 by rule): {_charge_off_rules(cat)}")
+
+
+def _charge_off_rules(cat: Catalog) -> str:
+    """Each product's charge-off rule in words: "CONSUMER at 180 DPD, SME on reaching
+    loss (361 DPD), CARD never"."""
+    said = []
+    for p in cat.products.values():
+        rule, threshold = p.charge_off, p.charge_off.threshold(p.classification)
+        if threshold is None:
+            said.append(f"{p.code} never")
+        elif rule.at_class is not None and threshold != rule.at_dpd:
+            said.append(f"{p.code} on reaching {rule.at_class.value} ({threshold} DPD)")
+        else:
+            said.append(f"{p.code} at {threshold} DPD")
+    return ", ".join(said) or "-"
 
 
 @app.command()
