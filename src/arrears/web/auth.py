@@ -27,6 +27,7 @@ import secrets
 
 import anyio
 from fastapi import Request, Response
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from arrears.services.workbench.access import Actor
@@ -81,7 +82,7 @@ def session_policy(request: Request) -> SessionPolicy:
     return request.app.state.settings.sessions
 
 
-def current_session(request: Request, session: Session) -> tuple[Actor, str] | None:
+def current_session(request: Request, session: Session | Connection) -> tuple[Actor, str] | None:
     """The actor and CSRF token of the request's session cookie, or None (none,
     unknown, idle too long, past its absolute end, or the user deactivated). Moves the
     idle deadline on (a short write of its own, at most once a minute per session)."""

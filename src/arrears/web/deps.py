@@ -122,21 +122,17 @@ def workbench_router(**kwargs: Any) -> APIRouter:
     return APIRouter(route_class=Route, **kwargs)
 
 
-def _session_user(request: Request, uow: UnitOfWork = Depends(get_uow)) -> Actor | None:
+def _session_user(request: Request) -> Actor | None:
     """The actor of the session cookie, or None. A plain function, so FastAPI runs its
-    database work in the threadpool, never on the event loop."""
-    if request.method in SAFE_METHODS:
-        found = current_session(request, uow.session)
-        # end the read transaction of the login check: the connection goes back to the
-        # pool before the handler waits for a thread, and on SQLite a write after a stale
-        # read snapshot would fail under concurrency
-        uow.session.rollback()
-    else:
-        # a write checks the login on the read engine (autocommit on PostgreSQL): its own
-        # unit's transaction then begins with the handler's first statement, not with a
-        # BEGIN and a ROLLBACK around this one SELECT
-        with UnitOfWork(request.app.state.read_engine, read_only=True) as check:
-            found = current_session(request, check.session)
+    database work in the threadpool, never on the event loop.
+
+    The login is checked on a connection of the read engine (autocommit on PostgreSQL)
+    of its own, given back to the pool at once: no ORM session is opened for it, a
+    write's own unit of work begins its transaction with the handler's first statement,
+    and no read snapshot is held while the handler waits for a thread (on SQLite a
+    write after a stale read snapshot would fail under concurrency)."""
+    with request.app.state.read_engine.connect() as connection:
+        found = current_session(request, connection)
     if found is None:
         return None
     actor, request.state.csrf_token = found

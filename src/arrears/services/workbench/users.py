@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Engine, bindparam, delete, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from arrears.services import audit
@@ -332,7 +332,7 @@ class LiveSession:
 
 
 def live_session(
-    session: Session,
+    session: Session | Connection,
     token: str | None,
     policy: SessionPolicy = SessionPolicy(),
     now: datetime | None = None,
@@ -344,8 +344,10 @@ def live_session(
         return None
     moment = now or _now()
     token_hash = _token_hash(token)
-    # through the session's connection: a Core statement, no ORM execution to pay for
-    row = session.connection().execute(_SESSION_ACTOR, {"token_hash": token_hash}).first()
+    # a Core statement on a connection (the session's, or the one given): no ORM
+    # execution to pay for
+    connection = session if isinstance(session, Connection) else session.connection()
+    row = connection.execute(_SESSION_ACTOR, {"token_hash": token_hash}).first()
     if row is None or not row.active:
         return None
     idle_end = _aware(row.expires_at)
