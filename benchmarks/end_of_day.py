@@ -20,7 +20,7 @@ Measured, in this order, all on the same book:
   written;
 - ``batch_engine``: the Ibis engine on ``--engine``: the handover from the store, then
   the advance of D; the loans whose snapshot row differs from the end of day's are
-  counted (the engine does not take workbench changes in yet);
+  counted, and the first few shown with their differing columns;
 - ``end_of_day``: ``run_end_of_day`` through D, every step with its seconds and rows
   (take in, advance, post, cases, publish, promises, score, treat), and the per-loan
   ratio of the reference close to it.
@@ -197,18 +197,33 @@ def batch_engine(ws: Workspace, engine: str) -> tuple[dict[str, Any], Any]:
     }, book
 
 
-def differing_loans(ws: Workspace, book: Any) -> int:
-    """Loans whose money, DPD or status on D differ between the engine and the close."""
+def differing_loans(ws: Workspace, book: Any) -> dict[str, Any]:
+    """Loans whose money, DPD or status on D differ between the engine and the close,
+    and the first few of them with the columns that differ. The close's snapshot holds
+    the loans active on D and those that stopped being active on D (repaid, charged
+    off); the engine's state also every loan closed or written off before: compared are
+    the engine's rows active on D or in the close's snapshot."""
     from arrears.snapshots import snapshot_from_accounts
 
     accounts, _ = book.read_state(DAY)
     engine = snapshot_from_accounts(accounts)
-    engine = engine.filter(pc.equal(engine["status"], "active"))
     close = read_snapshot(ws.snapshots_dir, DAY)
+    listed = pc.is_in(engine["loan_id"], close["loan_id"].combine_chunks())
+    engine = engine.filter(pc.or_(pc.equal(engine["status"], "active"), listed))
     columns = ["loan_id", "status", "dpd", *MONEY_COLUMNS]
     mine = {r["loan_id"]: r for r in engine.select(columns).to_pylist()}
     theirs = {r["loan_id"]: r for r in close.select(columns).to_pylist()}
-    return sum(1 for lid in mine.keys() | theirs.keys() if mine.get(lid) != theirs.get(lid))
+    differing = sorted(
+        lid for lid in mine.keys() | theirs.keys() if mine.get(lid) != theirs.get(lid)
+    )
+    examples = {}
+    for lid in differing[:5]:
+        m, t = mine.get(lid), theirs.get(lid)
+        if m is None or t is None:
+            examples[lid] = "only in the " + ("close" if m is None else "engine")
+        else:
+            examples[lid] = {k: [str(m[k]), str(t[k])] for k in columns if m[k] != t[k]}
+    return {"loans": len(differing), "first (engine, close)": examples}
 
 
 def catch_up(ws: Workspace, days: int) -> dict[str, Any]:
@@ -316,7 +331,9 @@ def main(argv: list[str] | None = None) -> int:
             sample["replaying_ms_per_loan"] / (close_seconds / max(close.loans, 1) * 1000), 2
         )
         if book is not None:
-            out["batch_engine"]["loans_differing_from_close"] = differing_loans(ws, book)
+            differing = differing_loans(ws, book)
+            out["batch_engine"]["loans_differing_from_close"] = differing["loans"]
+            out["batch_engine"]["differing_from_close"] = differing["first (engine, close)"]
         out["peak_rss_mb"] = peak_rss_mb()
         out["load_after"] = load()
     finally:
