@@ -541,6 +541,7 @@ def ageing(as_of: AsOfOpt = None, workspace: WorkspaceOpt = None, lang: LangOpt 
 
 def _print_ageing(ws: Workspace, day: date, t: Translator) -> None:
     from arrears.analytics.ageing import ageing_table
+    from arrears.analytics.store_facts import in_recovery_on
 
     buckets = ws.catalog.buckets
     table = ageing_table(ws.snapshots_dir, day, buckets)
@@ -600,6 +601,12 @@ def _print_ageing(ws: Workspace, day: date, t: Translator) -> None:
             _pct(c.principal, table.principal),
         )
     console.print(classes)
+    # loans charged off by their product's rule left the book (and the table above) but
+    # are still worked: say how many, and what they owe, on the day
+    recovering = in_recovery_on(ws.engine, day)
+    if recovering:
+        owed = sum(recovering.values(), start=Decimal(0))
+        console.print(t("in_recovery", loans=len(recovering), owed=owed))
 
 
 def _pct(part: Decimal | int, whole: Decimal | int) -> str:

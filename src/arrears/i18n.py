@@ -21,6 +21,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "by_count": ("by count", "按笔数"),
     "by_amount": ("by amount", "按金额"),
     "class_title": ("Five-tier classification", "五级分类"),
+    "in_recovery": (
+        "Charged off, in recovery (off the book, not in the table): {loans:,} loans, "
+        "{owed:,.2f} owed in shadow balances",
+        "已核销、清收中（表外，不计入上表）：{loans:,} 笔，表外余额 {owed:,.2f}",
+    ),
     "class": ("Class", "分类"),
     "current": ("current", "正常"),
     "step_generate": ("Generating a synthetic portfolio", "生成模拟贷款组合"),

@@ -12,9 +12,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import Engine, select
+from typer.testing import CliRunner
 
 from arrears.analytics.store_facts import in_recovery_on
 from arrears.batch.reference import close_book
+from arrears.cli import app
 from arrears.ingest.generator import generate_portfolio
 from arrears.ingest.importer import import_file
 from arrears.services.case_check import check_cases
@@ -100,6 +102,17 @@ def test_charged_off_loans_are_worked_in_recovery(engine: Engine, tmp_path: Path
     # what the report's collection performance takes as the loans in recovery on a day
     owed_on = in_recovery_on(ws.engine, AS_OF)
     assert owed_on == {lid: cases[lid].amount_overdue for lid in charged}
+    # and what ``arrears ageing`` says under its table, off the book
+    shown = CliRunner().invoke(
+        app,
+        ["ageing", "-w", str(ws.root), "--lang", "en"],
+        env={"ARREARS_DATABASE_URL": ws.database_url},
+    )
+    assert shown.exit_code == 0, shown.output
+    assert (
+        f"Charged off, in recovery (off the book, not in the table): {len(charged):,} loans, "
+        f"{check.shadow_owed:,.2f} owed in shadow balances"
+    ) in " ".join(shown.stdout.split())
 
     # everything written off on one loan comes back the next day: its case closes
     loan_id, amount = sorted(charged.items())[0]
@@ -124,12 +137,20 @@ def test_charged_off_loans_are_worked_in_recovery(engine: Engine, tmp_path: Path
         case = conn.execute(
             select(CaseRow.status, CaseRow.closed_on).where(CaseRow.loan_id == loan_id)
         ).one()
-        still_open = set(
-            conn.execute(select(CaseRow.loan_id).where(CaseRow.status == "open")).scalars()
-        )
+        still_open = {
+            c.loan_id: c
+            for c in conn.execute(
+                select(CaseRow.loan_id, CaseRow.dpd, CaseRow.updated_on).where(
+                    CaseRow.status == "open"
+                )
+            )
+        }
     assert (case.status, case.closed_on) == ("closed", day)
     assert report.cases_closed_by["recovered"] == 1
-    assert set(charged) - {loan_id} <= still_open
+    assert set(charged) - {loan_id} <= set(still_open)
+    # the others, with nothing paid, are closed too: their cases count DPD on, a day later
+    for lid in set(charged) - {loan_id}:
+        assert (still_open[lid].dpd, still_open[lid].updated_on) == (cases[lid].dpd + 1, day)
     after = check_cases(ws)
     assert after.ok and after.in_recovery == len(charged) - 1
     owed = cases[loan_id].amount_overdue  # recovered: what its shadow owed, the rest credit

@@ -21,7 +21,15 @@ from arrears.domain.pauses import Pause, PauseReason
 from arrears.domain.products import Catalog
 from arrears.domain.schedule import Installment, LoanTerms
 from arrears.store.ledger_rows import CentsReader, date_column, money_column
-from arrears.store.models import DpdPause, EntryRow, InstallmentRow, LegRow, Loan, PaymentRow
+from arrears.store.models import (
+    CaseRow,
+    DpdPause,
+    EntryRow,
+    InstallmentRow,
+    LegRow,
+    Loan,
+    PaymentRow,
+)
 from arrears.store.workbench_models import RESTRUCTURING_KINDS, Arrangement
 
 
@@ -46,10 +54,21 @@ def _in_range(column: Any, first: str | None, last: str | None) -> list[Any]:
     return conditions
 
 
+def _in_recovery() -> Any:
+    """A written-off loan whose case is still open: charged off by its product's rule and
+    in recovery (``arrears.domain.cases``: the case of a loan written off by hand or
+    recovered in full closes, so an open one here is worked on)."""
+    loans, cases = Loan.__table__, CaseRow.__table__
+    return (loans.c.status == "written_off") & exists().where(
+        cases.c.loan_id == loans.c.loan_id, cases.c.status == "open"
+    )
+
+
 def _not_closed_through(as_of: date) -> list[Any]:
     """Loans disbursed by ``as_of`` that the close has not yet taken through it: active
-    ones, and repaid or written-off ones only when a payment for them waits to be posted
-    (nothing else ever happens to an ended loan, so it costs nothing on quiet days)."""
+    ones and ones in recovery (whose cases follow their DPD every day), and repaid or
+    written-off ones only when a payment for them waits to be posted (nothing else ever
+    happens to an ended loan, so it costs nothing on quiet days)."""
     loans, payments = Loan.__table__, PaymentRow.__table__
     waiting = exists().where(
         payments.c.loan_id == loans.c.loan_id,
@@ -59,7 +78,7 @@ def _not_closed_through(as_of: date) -> list[Any]:
     return [
         loans.c.disbursed_on <= as_of,
         loans.c.closed_through.is_(None) | (loans.c.closed_through < as_of),
-        (loans.c.status == "active") | waiting,
+        (loans.c.status == "active") | _in_recovery() | waiting,
     ]
 
 
@@ -93,7 +112,7 @@ def load_book(
     loans = Loan.__table__
     rows = (
         conn.execute(
-            select(loans)
+            select(loans, _in_recovery().label("in_recovery"))
             .where(*_not_closed_through(as_of))
             .where(*_in_range(loans.c.loan_id, first, last))
             .order_by(loans.c.loan_id)
@@ -119,7 +138,8 @@ def load_book(
     wanted = [
         r
         for r in rows
-        if (r["status"] == "active" or r["loan_id"] in payments) and r["loan_id"] not in skip
+        if (r["status"] == "active" or r["in_recovery"] or r["loan_id"] in payments)
+        and r["loan_id"] not in skip
     ]
     ids = {r["loan_id"] for r in wanted}
     inst = InstallmentRow.__table__
