@@ -190,6 +190,17 @@ class _LetterPdf(FPDF):
         self.set_title(first.reference)
         self.set_author(first.sender()[0])
         self.set_creator("arrears")
+        self._widths: dict[tuple[str, str, float, str], float] = {}
+
+    def measure(self, text: str) -> float:
+        """``get_string_width`` in the current font and size, remembered: line breaking
+        measures every character of every paragraph, and a print run's letters share
+        the same few hundred characters and words (it was a tenth of a run's time)."""
+        key = (self.font_family, self.font_style, self.font_size_pt, text)
+        width = self._widths.get(key)
+        if width is None:
+            width = self._widths[key] = self.get_string_width(text)
+        return width
 
     def begin(self, letter: Letter) -> None:
         """Start ``letter`` on a new page (the previous page keeps its own footer)."""
@@ -379,7 +390,7 @@ def _signature(letter: Letter) -> tuple[str, ...]:
 def _paragraph(pdf: _LetterPdf, text: str, line_height: float, align: Align) -> None:
     """``text`` over the full text width, its lines broken by the rules of Chinese
     typesetting (``arrears.channels.linebreak``), one cell per line."""
-    for line in wrap(text, pdf.epw, pdf.get_string_width) or [""]:
+    for line in wrap(text, pdf.epw, pdf.measure) or [""]:
         pdf.cell(pdf.epw, line_height, line, align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
