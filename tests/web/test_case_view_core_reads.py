@@ -19,6 +19,7 @@ from web_support import NOW, TODAY, Book, make_book, recorded
 from arrears.channels.gating import GateInputs
 from arrears.compliance import Attempt
 from arrears.domain.ledger import Account, replay
+from arrears.services.clock import as_utc
 from arrears.services.workbench import case_view, contacts, promises
 from arrears.services.workbench.access import Actor, visible_case
 from arrears.services.workbench.errors import NotFound
@@ -171,6 +172,12 @@ def test_the_page_shows_what_the_orm_reads_gave_for_each_role(book: Book, userna
             ).all()
             assert [_page_loan(v) for v in view["loans"]] == [_orm_loan(s, x) for x in loans]
             assert all(v["restructuring"] is None for v in view["loans"])
+            # the gate's history found among the page's contacts: the gate's own verdicts
+            assert view["compliance"] == [
+                {"channel": c.channel, "allowed": c.allowed, "rules": list(c.rules),
+                 "reasons": list(c.reasons)}
+                for c in contacts.compliance_status(s, case, NOW)
+            ]  # fmt: skip
             for field in ("id_number", "mobile", "email", "address"):
                 assert view["customer"][field] == mask(field, getattr(customer, field), actor.role)
         # every user of the book sees a case; only the roles of every case see all six
@@ -226,3 +233,38 @@ def test_no_arrangement_is_read_for_a_debtor_without_an_approved_restructuring(
             view = case_view.case_view(uow.session, actor, book.case_ids[0], now=NOW, today=TODAY)
     assert view["loans"][0]["restructuring"] is None
     assert not [q for q in sql if q.startswith("SELECT arrangements.applied_on")]
+
+
+def test_the_gate_history_is_found_among_the_page_contacts_only_when_they_hold_it_all(
+    book: Book,
+) -> None:
+    since = NOW - timedelta(days=8)
+    with UnitOfWork(book.engine, read_only=True) as uow:
+        s = uow.session
+        rows = contacts.contact_rows(s, "C1")
+        read = GateInputs(zones={"C1": None})
+        read.load_history(s, ["C1"], since)
+        found = case_view.recent_allowed(rows, since)
+        assert found is not None
+        built = GateInputs(zones={"C1": None})
+        built.add_history(found)
+        assert built.history == {"C1": sorted(read.history["C1"], key=lambda r: r[0])}
+        # two rows of a longer history: the third may be older or not
+        assert case_view.recent_allowed(rows[:2], since, limit=2) is None
+        # ... unless the older of the two is not recent already
+        newest, older = rows[0], rows[1]
+        between = as_utc(older.at) + timedelta(minutes=1)
+        assert [r.id for r in case_view.recent_allowed(rows[:2], between, limit=2) or []] == [
+            newest.id
+        ]
+        actor = _actor(s, "c1")
+        with recorded(book.engine) as sql:
+            case_view.case_view(s, actor, book.case_ids[0], now=NOW, today=TODAY)
+    # the contacts are read once: the history the page shows, not the gate's own read
+    assert not [
+        q for q in sql if q.startswith("SELECT contact_attempts.id, contact_attempts.attempt_id")
+    ]
+    assert (
+        len([q for q in sql if q.startswith("SELECT contact_attempts.id, contact_attempts.at")])
+        == 1
+    )

@@ -77,6 +77,11 @@ class GateInputs:
         rows = session.connection().execute(
             _HISTORY, {"customer_ids": list(customer_ids), "since": since}
         )
+        self.add_history(rows)
+
+    def add_history(self, rows: Iterable[Any]) -> None:
+        """Keep ``rows`` (allowed contacts read already, with the fields of ``_HISTORY``:
+        id, attempt_id, customer_id, loan_id, channel, at, party, outcome) as history."""
         for r in rows:
             attempt = Attempt(
                 r.attempt_id, r.customer_id, r.loan_id, r.channel, _aware(r.at),

@@ -408,6 +408,19 @@ _PROMISES = (
 )
 
 
+def recent_allowed(
+    rows: Sequence[Row[Any]], since: datetime, limit: int = contacts.HISTORY_LIMIT
+) -> list[Row[Any]] | None:
+    """The allowed contacts after ``since`` among ``rows`` (``contacts.contact_rows``,
+    newest first, at most ``limit``), once each (a contact with two outbox messages has
+    two rows), oldest row id first: what ``GateInputs.load_history`` reads. None when
+    the rows may not hold them all (``limit`` rows, the oldest of them after ``since``)."""
+    if len(rows) >= limit and as_utc(rows[-1].at) > since:
+        return None
+    found = {r.id: r for r in rows if r.allowed and as_utc(r.at) > since}
+    return [found[i] for i in sorted(found)]
+
+
 def _row(obj: Any, *names: str) -> dict[str, Any]:
     return {n: getattr(obj, n) for n in names}
 
@@ -440,16 +453,22 @@ def case_view(
     pause_rows = dpd_pauses.pauses_of(session, actor, case.id) if has["dpd_pauses"] else []
     case_loan = next((loan for loan in loans if loan.loan_id == case.loan_id), None)
     resumable = dpd_pauses.resumable(actor, pause_rows, day, case_loan) if case_loan else set()
+    contact_rows = contacts.contact_rows(session, case.customer_id) if has["contacts"] else []
+    # the gate's recent allowed contacts, found among the history the page shows when
+    # it holds them all (else read as the gate reads them)
+    since = moment - timedelta(days=history)
+    recent = recent_allowed(contact_rows, since) if has["recent_contacts"] else []
     gate_inputs = debtor_gate_inputs(
         session,
         customer,
         moment,
         recipients=recipients.values() if has["blacklisted"] else (),
         holds=hold_rows,
-        recent_contacts=has["recent_contacts"],
+        recent_contacts=recent is None,
         history_days=history,
         consents=has["consents"],
     )
+    gate_inputs.add_history(recent or ())
     return {
         "case": {
             **_row(
@@ -473,7 +492,7 @@ def case_view(
         "loans": [loan_view(session, loan, arranged=has["arranged"]) for loan in loans],
         "bucket_history": bucket_history(workspace_root, [loan.loan_id for loan in loans]),
         "scores": loan_scores(workspace_root, case.loan_id),
-        "contacts": contacts.contact_history(session, case.customer_id) if has["contacts"] else [],
+        "contacts": [contacts.history_entry(r) for r in contact_rows],
         # the case is visible (above): its promises as promises.promises_of orders them
         "promises": [
             dict(r._mapping)

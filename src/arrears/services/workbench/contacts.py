@@ -16,8 +16,9 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import Row, and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from arrears.channels.gating import (
@@ -335,23 +336,37 @@ def compliance_status(
     return out
 
 
-def contact_history(session: Session, customer_id: str, limit: int = 200) -> list[dict]:
+HISTORY_LIMIT = 200
+
+
+def contact_history(
+    session: Session, customer_id: str, limit: int = HISTORY_LIMIT
+) -> list[dict[str, Any]]:
     """The customer's contacts across channels, newest first: allowed and blocked, by
     strategy, collectors and agencies, with disposition, note and outbox status."""
+    return [history_entry(r) for r in contact_rows(session, customer_id, limit)]
+
+
+def contact_rows(session: Session, customer_id: str, limit: int = HISTORY_LIMIT) -> list[Row[Any]]:
+    """The rows ``contact_history`` shows (``history_entry`` makes each one's dict),
+    each with its attempt's ``attempt_id`` and ``customer_id`` too: the case page also
+    finds the gate's recent allowed contacts among them."""
     # a prebuilt Core statement on the session's connection (every case view reads it)
-    rows = session.connection().execute(
-        _CONTACT_HISTORY, {"customer_id": customer_id, "limit": limit}
+    return list(
+        session.connection().execute(_CONTACT_HISTORY, {"customer_id": customer_id, "limit": limit})
     )
-    out = []
-    for r in rows:
-        row = r._asdict()
-        row["blocked_rules"] = json.loads(row["blocked_rules"] or "[]")
-        row["note"] = row["note"] or ""
-        out.append(row)
-    return out
 
 
-# ``contact_history``'s fields, in the order of its dicts
+def history_entry(row: Row[Any]) -> dict[str, Any]:
+    """One entry of ``contact_history`` from its row of ``contact_rows``."""
+    entry = row._asdict()
+    del entry["attempt_id"], entry["customer_id"]
+    entry["blocked_rules"] = json.loads(entry["blocked_rules"] or "[]")
+    entry["note"] = entry["note"] or ""
+    return entry
+
+
+# ``contact_history``'s fields, in the order of its dicts, then what the gate needs more
 _CONTACT_HISTORY = (
     select(
         ContactAttempt.id,
@@ -371,6 +386,8 @@ _CONTACT_HISTORY = (
         ContactAttempt.strategy_step,
         OutboxMessage.status.label("outbox_status"),
         ContactLog.callback_at,
+        ContactAttempt.attempt_id,
+        ContactAttempt.customer_id,
     )
     .outerjoin(ContactLog, ContactLog.contact_attempt_id == ContactAttempt.id)
     .outerjoin(OutboxMessage, and_(OutboxMessage.contact_attempt_id == ContactAttempt.id))
