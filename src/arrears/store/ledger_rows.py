@@ -13,11 +13,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, String, type_coerce
+from sqlalchemy import BigInteger, Connection, Numeric, String, type_coerce
 
 from arrears.store.models import TABLES
 from arrears.store.rows import bulk_insert
-from arrears.store.types import MONEY_PLACES
+from arrears.store.types import MONEY_DIGITS, MONEY_PLACES
 
 ENTRY_COLUMNS = ("loan_id", "ref", "kind", "posted_on", "amount", "reverses", "memo", "seq")
 LEG_COLUMNS = ("loan_id", "ref", "line", "installment", "account", "amount")
@@ -89,10 +89,15 @@ def date_column(conn: Connection, column: Any) -> Any:
 
 def money_column(conn: Connection, column: Any) -> Any:
     """``column`` for a bulk read: on SQLite its stored integer cents (converted back with
-    a ``CentsReader``), elsewhere the column itself."""
+    a ``CentsReader``); on PostgreSQL the NUMERIC(18,2) as the driver reads it, a
+    Decimal of two places already (``Money``'s own conversion, a copy and a quantize
+    per value, was 1.3 s of a 50k-loan close's 287k amounts read)."""
     if conn.dialect.name == "sqlite":
         return type_coerce(column, BigInteger)
-    return column
+    return type_coerce(column, _DRIVER_MONEY)
+
+
+_DRIVER_MONEY = Numeric(MONEY_DIGITS, MONEY_PLACES, asdecimal=True)
 
 
 class CentsReader:
