@@ -509,6 +509,8 @@ def _run_close(
             ),
             soft_wrap=True,
         )
+        if report.charged_off:
+            console.print(t("charged_off", loans=report.charged_off), soft_wrap=True)
     if report.loans_reclosed:
         days = ", ".join(map(str, report.corrected)) or "none recorded"
         console.print(

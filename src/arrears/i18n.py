@@ -50,6 +50,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "案件：新增 {opened}，更新 {updated}，结案 {closed}"
         "（转正常 {cured}，贷款结清 {repaid}，核销 {written_off}，核销后收回 {recovered}）",
     ),
+    "charged_off": (
+        "Charged off by the products' rules: {loans:,} loans (their cases stay open in recovery)",
+        "按产品规则核销：{loans:,} 笔（案件转入核销后清收，继续催收）",
+    ),
     "eod.take in": ("take in", "接收变更"),
     "eod.advance": ("advance", "推进账户"),
     "eod.post": ("post", "记账"),

@@ -82,6 +82,7 @@ def test_charged_off_loans_are_worked_in_recovery(engine: Engine, tmp_path: Path
         }
         statuses = dict(conn.execute(select(Loan.loan_id, Loan.status)).all())
     assert charged, "the generated book has loans past 180 DPD"
+    assert report.charged_off == len(charged)  # the close says how many it charged off
     # nothing active is left at or past the rule
     assert all(r["dpd"] < 180 for r in rows.values() if r["status"] == "active")
     for lid, written in charged.items():

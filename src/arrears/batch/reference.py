@@ -25,6 +25,7 @@ from arrears.batch.book import open_loan_ids
 from arrears.batch.carried import Idle, carried_table, idle_loans, merged, read_carried
 from arrears.batch.publish import publish, record_staged, recover, stage, stage_carried
 from arrears.batch.workers import Job, SliceResult, close_all
+from arrears.domain.account import CHARGE_OFF_PREFIX
 from arrears.domain.cases import CLOSING_MOVES, CaseMove, Recovery, case_move
 from arrears.snapshots import snapshot_file, snapshot_table
 from arrears.store.db import refresh_statistics
@@ -58,6 +59,7 @@ class CloseReport:
     cases_updated: int = 0
     cases_closed: int = 0
     cases_closed_by: Counter[str] = field(default_factory=Counter)  # by CLOSING_MOVES
+    charged_off: int = 0  # loans the products' charge-off rules wrote off in this close
     already_closed: bool = False
     snapshot_rows: dict[date, int] = field(default_factory=dict)  # each published day's rows
     # loans re-closed from a back-dated payment's value date, and the closed days whose
@@ -137,6 +139,7 @@ def _close_book(
         report.loans_idle = len(idle.rows)
         tick("advance")
         report.entries_posted = _write_entries(conn, result)
+        report.charged_off = sum(e[1].startswith(CHARGE_OFF_PREFIX) for e in result.entries)
         report.payments_posted = _mark_payments(conn, result.payments)
         _update_loans(conn, result.closed)
         tick("post")
@@ -382,6 +385,7 @@ def _work_recovery(
             )
     _write_cases(conn, new, refresh)
     report.cases_opened += len(new)
+    report.cases_updated += len(refresh)
 
 
 def _close_ended_loans(
