@@ -100,6 +100,7 @@ def load_book(
     last: str | None = None,
     carried: Mapping[str, Carried] | None = None,
     skip: frozenset[str] = frozenset(),
+    last_seq: Mapping[str, int] | None = None,
 ) -> Book:
     """The loans still open through ``as_of`` (or with payments to post), with their
     schedules, ledgers and unposted payments; only loan ids ``first``..``last`` when
@@ -108,7 +109,8 @@ def load_book(
     A loan with a ``carried`` state the store still agrees with (active, closed through
     the same day, no entry posted since) resumes from it; only the others' ledgers are
     read and replayed (``arrears.batch.carried``). Loans in ``skip`` are left out (idle
-    loans the close moves forward without loading them)."""
+    loans the close moves forward without loading them). ``last_seq``: each loan's last
+    stored entry's seq if the caller read it already (else it is read here)."""
     loans = Loan.__table__
     rows = (
         conn.execute(
@@ -165,7 +167,7 @@ def load_book(
     marked = stored_restructurings(conn, ids, first, last, few)
     resumed = {
         lid: state
-        for lid, state in _trusted(conn, wanted, carried or {}, first, last).items()
+        for lid, state in _trusted(conn, wanted, carried or {}, first, last, last_seq).items()
         # a payment dated in a closed day re-closes the loan from that day, which needs
         # its stored entries (arrears.domain.backdating): it is replayed, not resumed;
         # so is a loan an extension or plan restructured (its mark is judged on its
@@ -271,9 +273,11 @@ def _trusted(
     carried: Mapping[str, Carried],
     first: str | None,
     last: str | None,
+    last_seq: Mapping[str, int] | None = None,
 ) -> dict[str, Carried]:
     """The carried states of ``rows`` the store agrees with: the loan is active, closed
-    through the carried day, and its last stored entry is the carried one."""
+    through the carried day, and its last stored entry (``last_seq``, read here if not
+    given) is the carried one."""
     candidates = {
         r["loan_id"]: state
         for r in rows
@@ -283,14 +287,15 @@ def _trusted(
     }
     if not candidates:
         return {}
-    e = EntryRow.__table__.c
-    last_seq = dict(
-        conn.execute(
-            select(e.loan_id, func.max(e.seq))
-            .where(*_in_range(e.loan_id, first, last))
-            .group_by(e.loan_id)
-        ).all()
-    )
+    if last_seq is None:
+        e = EntryRow.__table__.c
+        last_seq = dict(
+            conn.execute(
+                select(e.loan_id, func.max(e.seq))
+                .where(*_in_range(e.loan_id, first, last))
+                .group_by(e.loan_id)
+            ).all()
+        )
     return {lid: s for lid, s in candidates.items() if last_seq.get(lid) == s.seq}
 
 

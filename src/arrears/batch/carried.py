@@ -260,6 +260,10 @@ class Idle:
     rows: dict[str, dict[str, Any]]  # loan id -> its carried row
     customers: dict[str, str]
     products: dict[str, str]
+    # the sequence number of each loan's last stored entry, as read to find them (the
+    # close's workers check their carried rows against it instead of reading it again);
+    # None when it was not read
+    last_seq: dict[str, int] | None = None
 
     def states(self, day: date) -> list[tuple[Any, ...]]:
         """Their snapshot rows on ``day`` (a day after each one's carried day)."""
@@ -346,7 +350,7 @@ def idle_loans(
         select(inst.loan_id, inst.due_date).where(inst.due_date > first, inst.due_date <= as_of)
     ).all():
         falling.setdefault(lid, []).append(due)
-    idle = Idle({}, {}, {})
+    idle = Idle({}, {}, {}, last_seq)
     for lid, r in rows.items():
         found = stored.get(lid)
         if found is None or found[0] != r["closed_through"] or last_seq.get(lid) != r["seq"]:

@@ -12,7 +12,7 @@ import multiprocessing
 import os
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -109,6 +109,8 @@ class Job:
     # the carried states of the last close (``arrears.batch.carried``), or None: replay
     carried: pa.Table | None = None
     skip: frozenset[str] = frozenset()  # idle loans the close moves forward unloaded
+    # each loan's last stored entry's seq, when the close read it already (``Idle``)
+    last_seq: Mapping[str, int] | None = None
 
 
 _JOB: Job | None = None
@@ -249,7 +251,13 @@ def _close_slice(bounds: tuple[str, str]) -> SliceResult:
         states = carried_states(carried_slice(_JOB.carried, *bounds))
         with _engine(_JOB.url).connect() as conn:
             book = load_book(
-                conn, _JOB.catalog, _JOB.as_of, *bounds, carried=states, skip=_JOB.skip
+                conn,
+                _JOB.catalog,
+                _JOB.as_of,
+                *bounds,
+                carried=states,
+                skip=_JOB.skip,
+                last_seq=_JOB.last_seq,
             )
         return _close_accounts(_JOB, book)
     finally:
