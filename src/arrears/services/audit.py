@@ -23,6 +23,7 @@ with its head moved back.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -32,7 +33,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, insert, select, text, update
+from sqlalchemy import Text, bindparam, event, func, insert, select, true, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -194,14 +195,14 @@ def _chain_pending(session: Session) -> None:
     bind = session.get_bind()
     key = signing_key(bind)
     if bind.dialect.name == "postgresql":
-        # transaction-local: the key is gone when this transaction ends, and is never
-        # written to a table (the trigger reads it during COMMIT)
-        session.execute(
-            text("SELECT set_config('arrears.audit_key', :signing, true)"),
-            {"signing": _pads(key)},
-        )
-        staged = [{**entry, "canonical_head": row_head(**entry)} for entry in pending]
-        session.execute(insert(AuditPending.__table__), staged)
+        # the key is set transaction-local by the INSERT itself (one round trip, not a
+        # SELECT set_config and then the INSERT): it is gone when this transaction ends,
+        # and is never written to a table (the trigger reads it during COMMIT)
+        signing = _pads(key)
+        staged = [
+            {**entry, "canonical_head": row_head(**entry), "signing": signing} for entry in pending
+        ]
+        session.execute(_staging_insert(), staged)
         return
     session.flush()
     seq, digest = _lock_head(session)
@@ -213,6 +214,23 @@ def _chain_pending(session: Session) -> None:
     session.execute(insert(AuditEvent.__table__), rows)
     head = AuditHead.__table__
     session.execute(update(head).where(head.c.id == HEAD_ID).values(seq=seq, hash=digest))
+
+
+@functools.cache
+def _staging_insert() -> Any:
+    """INSERT INTO audit_pending of one staged entry (its fields as parameters) that
+    also sets the transaction-local ``arrears.audit_key`` to ``:signing``: the row is
+    selected from the one-row CTE that calls ``set_config``, so the key is set before
+    the row exists."""
+    table = AuditPending.__table__
+    names = ("canonical_head", "at", "actor", "action", "entity", "entity_id", "payload")
+    keyed = select(
+        func.set_config("arrears.audit_key", bindparam("signing", type_=Text()), true()).label(
+            "set"
+        )
+    ).cte("audit_key")
+    values = select(*(bindparam(n, type_=table.c[n].type) for n in names)).select_from(keyed)
+    return insert(table).from_select(names, values)
 
 
 @event.listens_for(Session, "after_soft_rollback")
