@@ -131,7 +131,16 @@ def _close_book(
         idle = idle_loans(conn, carried, as_of, singles) if carry else Idle({}, {}, {})
         busy = [lid for lid in loan_ids if lid not in idle.rows]
         skip = frozenset(idle.rows)
-        job = Job(workspace.database_url, as_of, record_from, catalog, singles, carried, skip, idle.last_seq)
+        job = Job(
+            workspace.database_url,
+            as_of,
+            record_from,
+            catalog,
+            singles,
+            carried,
+            skip,
+            idle.last_seq,
+        )
         on_progress = (lambda n, total: progress("close", n, total)) if progress else None
         result = close_all(job, busy, progress=on_progress)
         result.closed += [(lid, as_of, "active") for lid in idle.rows]
