@@ -34,7 +34,8 @@ _CONSUMER = BASE.product("CONSUMER")
 CAT = replace(
     BASE,
     products={
-        **BASE.products,
+        # the default products without their charge-off rules (CO-NONE, W-HAND: none)
+        **{code: replace(p, charge_off=ChargeOffRule()) for code, p in BASE.products.items()},
         "CO-180": replace(_CONSUMER, code="CO-180", charge_off=ChargeOffRule(at_dpd=180)),
         "CO-PF": replace(
             _CONSUMER,
