@@ -14,12 +14,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session
 
+from arrears.batch.book import load_book
 from arrears.batch.carried import carried_states, read_carried
 from arrears.batch.reference import close_book
 from arrears.domain.account import cost_charged, overdue_days
+from arrears.domain.ledger import EntryKind
 from arrears.domain.operations import waive
 from arrears.domain.products import Component
 from arrears.ingest.generator import generate_portfolio
@@ -145,6 +147,16 @@ def _store(ws: Workspace) -> dict[str, list]:
         return {name: sorted(map(tuple, conn.execute(q).all())) for name, q in queries.items()}
 
 
+def _in_recovery(conn: Connection) -> set[str]:
+    """The loans charged off and in recovery: written off, their cases open."""
+    query = (
+        select(Loan.loan_id)
+        .join(CaseRow, CaseRow.loan_id == Loan.loan_id)
+        .where(Loan.status == "written_off", CaseRow.status == "open")
+    )
+    return set(conn.execute(query).scalars())
+
+
 def test_the_carrying_close_writes_what_replaying_every_ledger_writes(
     engine: Engine, tmp_path: Path, book: Path
 ):
@@ -170,6 +182,18 @@ def test_the_carrying_close_writes_what_replaying_every_ledger_writes(
             assert path.read_bytes() == replaying.snapshot_path(day).read_bytes(), day
     assert check_cases(carrying).ok
     oracle_engine.dispose()
+    # the default rules charge loans off at 180 DPD: those in recovery (their cases open)
+    # are carried too, and the next close resumes them from their carried state and their
+    # write-off entries instead of replaying their ledgers
+    with carrying.engine.connect() as conn:
+        in_recovery = _in_recovery(conn)
+        carried = carried_states(read_carried(carrying.root))
+        following = load_book(conn, carrying.catalog, AS_OF + timedelta(days=1), carried=carried)
+    assert in_recovery, "the generated book has loans in recovery"
+    resumed = {a.loan_id: a for a in following.accounts if a.loan_id in following.carried}
+    assert in_recovery <= resumed.keys()
+    for loan_id in in_recovery:
+        assert {e.kind for e in resumed[loan_id].ledger.entries} == {EntryKind.WRITE_OFF}
 
 
 def test_carried_balances_and_cap_measures_equal_the_replay_of_the_ledger(
@@ -192,11 +216,13 @@ def test_carried_balances_and_cap_measures_equal_the_replay_of_the_ledger(
         )
         through = dict(conn.execute(select(Loan.loan_id, Loan.closed_through)).all())
         active = set(conn.execute(select(Loan.loan_id).where(Loan.status == "active")).scalars())
+        in_recovery = _in_recovery(conn)
     legs: dict[str, dict] = {}
     for loan_id, installment, account, amount in sums:
         if amount:
             legs.setdefault(loan_id, {})[(installment, account)] = Decimal(amount)
-    assert set(carried) == active  # every active loan is carried, no ended one
+    # every active loan and every loan in recovery is carried, no ended one
+    assert in_recovery and set(carried) == active | in_recovery
     for loan_id, state in carried.items():
         balances = {(i, a.value): v for (i, a), v in state.balances.items()}
         assert balances == legs.get(loan_id, {}), loan_id

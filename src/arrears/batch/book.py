@@ -106,11 +106,11 @@ def load_book(
     schedules, ledgers and unposted payments; only loan ids ``first``..``last`` when
     given (a partition of the book, read through the primary keys).
 
-    A loan with a ``carried`` state the store still agrees with (active, closed through
-    the same day, no entry posted since) resumes from it; only the others' ledgers are
-    read and replayed (``arrears.batch.carried``). Loans in ``skip`` are left out (idle
-    loans the close moves forward without loading them). ``last_seq``: each loan's last
-    stored entry's seq if the caller read it already (else it is read here)."""
+    A loan with a ``carried`` state the store still agrees with (active or in recovery,
+    closed through the same day, no entry posted since) resumes from it; only the
+    others' ledgers are read and replayed (``arrears.batch.carried``). Loans in ``skip``
+    are left out (idle loans the close moves forward without loading them). ``last_seq``:
+    each loan's last stored entry's seq if the caller read it already (else read here)."""
     loans = Loan.__table__
     rows = (
         conn.execute(
@@ -178,6 +178,10 @@ def load_book(
     }
     replayed = ids - resumed.keys()
     ledgers = _ledgers(conn, replayed, money, first, last, len(replayed) < len(ids) // 4)
+    # a loan in recovery resumes with its write-off entries (its DPD anchor and shadow
+    # balances are judged on their legs), not its whole ledger
+    recovering = {r["loan_id"] for r in wanted if r["in_recovery"]} & resumed.keys()
+    written = _ledgers(conn, recovering, money, first, last, True, EntryKind.WRITE_OFF)
     book = Book([], {}, {}, payments)
     for r in wanted:
         lid = r["loan_id"]
@@ -193,7 +197,14 @@ def load_book(
         state = resumed.get(lid)
         if state is not None:
             acc = carried_account(
-                lid, product, terms, schedule, r["currency"], state, pauses.get(lid, ())
+                lid,
+                product,
+                terms,
+                schedule,
+                r["currency"],
+                state,
+                pauses.get(lid, ()),
+                tuple(written.get(lid, ())),
             )
             book.stored[lid] = state.seq
             book.carried[lid] = state.moved_on
@@ -275,13 +286,13 @@ def _trusted(
     last: str | None,
     last_seq: Mapping[str, int] | None = None,
 ) -> dict[str, Carried]:
-    """The carried states of ``rows`` the store agrees with: the loan is active, closed
-    through the carried day, and its last stored entry (``last_seq``, read here if not
-    given) is the carried one."""
+    """The carried states of ``rows`` the store agrees with: the loan is active or in
+    recovery, closed through the carried day, and its last stored entry (``last_seq``,
+    read here if not given) is the carried one."""
     candidates = {
         r["loan_id"]: state
         for r in rows
-        if r["status"] == "active"
+        if (r["status"] == "active" or r["in_recovery"])
         and (state := carried.get(r["loan_id"])) is not None
         and state.closed_through == r["closed_through"]
     }
@@ -324,9 +335,11 @@ def _ledgers(
     first: str | None,
     last: str | None,
     few: bool = False,
+    kind: EntryKind | None = None,
 ) -> dict[str, list[Entry]]:
     """Stored entries of the loans ``ids``, in posting order, with their legs: read by
-    the range ``first``..``last``, or with ``few`` by the ids themselves."""
+    the range ``first``..``last``, or with ``few`` by the ids themselves; only the
+    entries of ``kind`` when given."""
     legs_table, entries_table = LegRow.__table__, EntryRow.__table__
     if not ids:
         return {}
@@ -334,18 +347,26 @@ def _ledgers(
     def where(column: Any) -> list[list[Any]]:
         return _scope(column, ids, first, last, few)
 
+    legs_query = select(
+        legs_table.c.loan_id,
+        legs_table.c.ref,
+        legs_table.c.installment,
+        legs_table.c.account,
+        money_column(conn, legs_table.c.amount),
+    )
+    if kind is not None:
+        of_kind = (entries_table.c.loan_id == legs_table.c.loan_id) & (
+            entries_table.c.ref == legs_table.c.ref
+        )
+        legs_query = legs_query.join(entries_table, of_kind).where(
+            entries_table.c.kind == kind.value
+        )
     legs: dict[tuple[str, str], list[Leg]] = defaultdict(list)
     for condition in where(legs_table.c.loan_id):
         for loan_id, ref, installment, account, amount in conn.execute(
-            select(
-                legs_table.c.loan_id,
-                legs_table.c.ref,
-                legs_table.c.installment,
-                legs_table.c.account,
-                money_column(conn, legs_table.c.amount),
+            legs_query.where(*condition).order_by(
+                legs_table.c.loan_id, legs_table.c.ref, legs_table.c.line
             )
-            .where(*condition)
-            .order_by(legs_table.c.loan_id, legs_table.c.ref, legs_table.c.line)
         ).all():
             if loan_id in ids:
                 legs[(loan_id, ref)].append(Leg(installment, _ACCOUNTS[account], money(amount)))
@@ -353,6 +374,8 @@ def _ledgers(
     e = entries_table.c
     amount_column = money_column(conn, e.amount)
     query = select(e.loan_id, e.ref, e.kind, e.posted_on, amount_column, e.reverses, e.memo)
+    if kind is not None:
+        query = query.where(e.kind == kind.value)
     rows = [
         row
         for condition in where(e.loan_id)

@@ -1,16 +1,17 @@
 """Each loan's ledger state carried from one close to the next, so that a close does
 not reload and replay whole ledgers (issue 23: state carried, not replayed).
 
-The close writes ``<workspace>/carried/ledgers.parquet`` with one row per active loan
-it advanced: the day it is closed through, how many entries the store holds for it
-(``seq``, the last entry's sequence number), the cost cap's measure (``charged``,
-cents), the last day a posting moved its balances (``moved_on``, what ``ended_on``
-needs), and its non-zero balances as parallel lists (installment, account, cents).
+The close writes ``<workspace>/carried/ledgers.parquet`` with one row per loan it
+advanced that is active or in recovery (charged off, its case worked): the day it is
+closed through, how many entries the store holds for it (``seq``, the last entry's
+sequence number), the cost cap's measure (``charged``, cents), the last day a posting
+moved its balances (``moved_on``, what ``ended_on`` needs), and its non-zero balances as
+parallel lists (installment, account, cents).
 
 The file is staged with the day's snapshots and moved into place after the close's
 commit (``arrears.batch.publish``). A row is trusted only while the store agrees with
-it: the loan is active, closed through the same day, and its last entry is still the
-``seq``-th. Anything posted since by someone else (a waiver, a reversal, a write-off)
+it: the loan is active or in recovery, closed through the same day, and its last entry
+is still the ``seq``-th. Anything posted since by someone else (a waiver, a reversal, a write-off)
 moves the loan's last sequence number, so that loan alone is replayed from its stored
 legs and carried again; a stale or missing file only costs a replay, never a wrong
 balance. The balances of a carried row always equal the replay of the loan's legs
@@ -41,7 +42,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import Connection, func, select
 
 from arrears.domain.account import LoanAccount, check_resumable
-from arrears.domain.ledger import Account, EntryKind, Key, Ledger
+from arrears.domain.ledger import Account, Entry, EntryKind, Key, Ledger
 from arrears.domain.money import ZERO
 from arrears.domain.pauses import Pause
 from arrears.domain.products import Product
@@ -159,12 +160,16 @@ def carried_account(
     currency: str,
     state: Carried,
     pauses: tuple[Pause, ...] = (),
+    written_off: tuple[Entry, ...] = (),
 ) -> LoanAccount:
     """An active loan resumed from its carried state: its ledger holds the balances and
     none of the old entries (the close appends the new ones after them). ``pauses`` are
     its DPD pauses as the store keeps them (``book.stored_pauses``): DPD, bucket, class
     and the charge-off rule are a function of them and the balances, so a paused loan
-    resumes from its carried state like any other."""
+    resumes from its carried state like any other. A loan in recovery resumes with its
+    stored write-off entries (``written_off``) as its ledger's only old entries: what it
+    still owes off the book and the installment its DPD counts from are judged on them
+    (``domain.account.shadow_balances``, ``dpd_anchor``)."""
     check_resumable(loan_id, product, terms, state.closed_through)
     totals: dict[Account, Decimal] = {}
     for (_, account), value in state.balances.items():
@@ -172,10 +177,10 @@ def carried_account(
     ledger = Ledger(
         loan_id,
         currency,
-        (),
+        written_off,
         MappingProxyType(dict(state.balances)),
         MappingProxyType(totals),
-        False,
+        bool(written_off),
     )
     return LoanAccount(
         loan_id,

@@ -61,7 +61,7 @@ class SliceResult:
     payments: list[str] = field(default_factory=list)  # references posted
     entries: list[EntryRow] = field(default_factory=list)
     legs: list[LegRow] = field(default_factory=list)
-    carried: list[CarriedRow] = field(default_factory=list)  # the active loans, carried on
+    carried: list[CarriedRow] = field(default_factory=list)  # active and in recovery
     resumed: int = 0  # loans resumed from their carried state (the others were replayed)
     # loans re-closed from a back-dated payment's value date, or from the day of a
     # payment reversed since: loan -> (that day, the last day closed before); their
@@ -312,11 +312,11 @@ def _close_accounts(job: Job, book: Book) -> SliceResult:
         status = status_of(acc)
         out.closed.append((lid, acc.closed_through, status))
         moved_before = book.carried.get(lid)  # a carried ledger holds only the new entries
+        seq = stored + len(acc.ledger.entries) - before  # its last entry's, once posted
         if status == "active":
-            new = len(acc.ledger.entries) - before
             last = states[-1] if states and states[-1].as_of == acc.closed_through else None
             state = None if last is None else state_row(last)
-            out.carried.append(carried_row(acc, stored + new, moved_before, state))
+            out.carried.append(carried_row(acc, seq, moved_before, state))
         else:
             recovery = recovery_of(acc)
             if recovery is not Recovery.NONE:
@@ -326,6 +326,8 @@ def _close_accounts(job: Job, book: Book) -> SliceResult:
                 out.recovering.append(
                     (lid, book.customers[lid], s.dpd, s.bucket, s.loan_class, cents(s.shadow.total))
                 )
+                # carried on, not replayed tomorrow (it has no snapshot row to carry)
+                out.carried.append(carried_row(acc, seq, moved_before, None))
                 continue
             ended = ended_on(acc)
             if ended is not None and moved_before is not None and status == "closed":
