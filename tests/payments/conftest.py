@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from payment_support import SECRET, Clock, book_loan
+from payment_support import SECRET, Clock, book_loan, init_workspace
 from sqlalchemy import Engine
 
 from arrears.batch.reference import close_book
@@ -31,7 +31,7 @@ def ws(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Works
     never closed yet."""
     monkeypatch.setenv("ARREARS_WORKERS", "1")
     workspace = Workspace.at(tmp_path / "ws", engine.url.render_as_string(hide_password=False))
-    workspace.init()
+    init_workspace(workspace)
     book_loan(workspace)
     return workspace
 

@@ -4,7 +4,7 @@ the tests move, and helpers to sign and post webhook deliveries."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -28,7 +28,7 @@ from arrears.domain.account import (
 )
 from arrears.domain.ledger import Account, Ledger
 from arrears.domain.operations import disburse
-from arrears.domain.products import load_catalog
+from arrears.domain.products import DEFAULT_CATALOG_PATH, ChargeOffRule, load_catalog
 from arrears.domain.scenario import Scenario, ScenarioEvent, replay
 from arrears.domain.schedule import LoanTerms, build_schedule
 from arrears.services.payments import Checkout, start_checkout
@@ -37,7 +37,15 @@ from arrears.store.unit_of_work import UnitOfWork
 from arrears.workspace import Workspace
 
 SECRET = b"stand-in-test-secret-0123456789abcdef"
-CATALOG = load_catalog()
+# The default catalogue less its charge-off rules, in the store's workspace too
+# (``init_workspace``): loan L1 owes from February, past 180 DPD by December, and the
+# payment tests keep it on the book (a written-off loan only books recoveries, nothing
+# is charged again: tests/batch/test_charge_off_cases.py)
+_DEFAULT = load_catalog()
+CATALOG = replace(
+    _DEFAULT,
+    products={c: replace(p, charge_off=ChargeOffRule()) for c, p in _DEFAULT.products.items()},
+)
 PRODUCT = CATALOG.product("CONSUMER")
 TERMS = LoanTerms(Decimal("12000.00"), Decimal("0.18"), 12, date(2026, 1, 15))
 START = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
@@ -68,6 +76,15 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+def init_workspace(ws: Workspace) -> None:
+    """Set up ``ws`` with ``CATALOG`` as its products file (``init`` keeps one it finds)."""
+    ws.root.mkdir(parents=True, exist_ok=True)
+    lines = DEFAULT_CATALOG_PATH.read_text(encoding="utf-8").splitlines(keepends=True)
+    ws.products_path.write_text("".join(x for x in lines if not x.startswith("charge_off = ")))
+    ws.init()
+    assert ws.catalog == CATALOG
 
 
 def book_loan(ws: Workspace, loan_id: str = "L1", customer_id: str = "C1") -> None:

@@ -23,6 +23,7 @@ from payment_support import (
     body_for,
     book_loan,
     checkout,
+    init_workspace,
     scenario_state,
 )
 from sqlalchemy.orm import Session
@@ -86,7 +87,7 @@ def test_any_payments_and_reversals_leave_the_ledger_as_the_domain_replays_them(
     monkeypatch.setenv("ARREARS_WORKERS", "1")
     root: Path = tmp_path_factory.mktemp("ws")
     ws = Workspace.at(root, f"sqlite:///{root / 'arrears.sqlite'}")
-    ws.init()
+    init_workspace(ws)
     book_loan(ws)
     close_book(ws, Clock().today() - timedelta(days=1))
     made = [checkout(ws, str(amount)) for amount, _ in payments]
@@ -146,7 +147,7 @@ def test_a_partial_refund_of_the_payment_that_paid_the_fees_is_replayed_alike(
     the same total owed, 0.01 of it fee in the replay and 罚息 in the store.)"""
     monkeypatch.setenv("ARREARS_WORKERS", "1")
     ws = Workspace.at(tmp_path, f"sqlite:///{tmp_path / 'arrears.sqlite'}")
-    ws.init()
+    init_workspace(ws)
     book_loan(ws)
     close_book(ws, Clock().today() - timedelta(days=1))
     small, large = checkout(ws, "1.42"), checkout(ws, "274.64")
