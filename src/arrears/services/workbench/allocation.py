@@ -9,7 +9,9 @@ late M4+ …):
 - the others go, largest amount overdue first, to the team member carrying the least
   amount overdue so far (kept cases count), so a team's collectors get balanced books;
 - a case whose bucket no team works, or whose team has no active collector, goes back
-  to the pool (unassigned) for supervisors to hand out.
+  to the pool (unassigned) for supervisors to hand out;
+- a loan in recovery (charged off by its product's rule) has no row in the day's
+  snapshot: its case is allocated by its own bucket and amount, which the close keeps.
 
 Every change is a ``case_assignments`` row dated at the end of D (reason
 "allocation D"), so the report attributes the case to its collector from D; one audit
@@ -33,7 +35,7 @@ from arrears.services import audit
 from arrears.services.workbench.access import ALL_CASES, SUPERVISORS, Actor, require_role
 from arrears.services.workbench.errors import Invalid
 from arrears.services.workbench.queues import record_assignment
-from arrears.store.models import CaseRow
+from arrears.store.models import CaseRow, Loan
 from arrears.store.workbench_models import Placement, Team, User
 
 if TYPE_CHECKING:
@@ -77,12 +79,13 @@ def allocate(
     agency_intake: Mapping[str, int] | None = None,
 ) -> AllocationResult:
     """Allocate the cases open on ``on`` (see the module docstring). ``states``: loan id
-    → its bucket and amount overdue on ``on``; a case whose loan has no state keeps its
-    assignee. ``rules``: team name → buckets; a bucket may belong to one team only.
-    ``optimize``: a team's cases go to its collectors by expected collections under an
-    even capacity, solved by HiGHS (``arrears.optimize.allocate``), not balanced;
-    ``agency_intake`` (agency code → the most new cases it takes, with ``optimize``)
-    lets the same MIP place waiting cases with agencies instead."""
+    → its bucket and amount overdue on ``on``; a case of a loan in recovery takes its
+    own (``_with_recovery``); any other case whose loan has no state keeps its assignee.
+    ``rules``: team name → buckets; a bucket may belong to one team only. ``optimize``:
+    a team's cases go to its collectors by expected collections under an even capacity,
+    solved by HiGHS (``arrears.optimize.allocate``), not balanced; ``agency_intake``
+    (agency code → the most new cases it takes, with ``optimize``) lets the same MIP
+    place waiting cases with agencies instead."""
     if agency_intake and not optimize:
         raise Invalid("agency intake: only with optimize", "agency_intake")
     # it moves every open case of the book, so only a role that sees every case may run it
@@ -113,6 +116,7 @@ def allocate(
         )
         .order_by(CaseRow.id)
     ).all()
+    states = _with_recovery(session, cases, states)
     result = AllocationResult(on)
     load: dict[str, tuple[Decimal, int]] = {}
     waiting: dict[int, list[tuple[CaseRow, Decimal]]] = {}
@@ -191,6 +195,31 @@ def allocate(
     )
     session.flush()
     return result
+
+
+def _with_recovery(
+    session: Session, cases: Sequence[CaseRow], states: Mapping[str, CaseState]
+) -> Mapping[str, CaseState]:
+    """``states`` and the state of each open case of a loan in recovery: charged off,
+    it has no row in the day's snapshot (it is off the book), and its case carries its
+    bucket and what it still owes off the book (the close brings both to its day)."""
+    missing = {case.loan_id for case in cases if case.loan_id not in states}
+    if not missing:
+        return states
+    written_off = set(
+        session.scalars(
+            select(Loan.loan_id).where(
+                Loan.loan_id.in_(sorted(missing)), Loan.status == "written_off"
+            )
+        )
+    )
+    if not written_off:
+        return states
+    out = dict(states)
+    for case in cases:
+        if case.loan_id in written_off:
+            out[case.loan_id] = CaseState(case.bucket, case.amount_overdue)
+    return out
 
 
 def _add(load: dict[str, tuple[Decimal, int]], user: str, amount: Decimal) -> None:
