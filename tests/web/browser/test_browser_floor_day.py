@@ -119,22 +119,32 @@ def _prepare(root: Path) -> tuple[int, int]:
 def _end_of_day(root: Path, day: date) -> tuple[list[str], list[str]]:
     """The day's close (``arrears close``) on the server's workspace; then the check
     behind ``arrears status``: (open cases on loans repaid or written off, the loans
-    repaid or written off)."""
-    from sqlalchemy import select
+    repaid or written off). Loans charged off by their product's rule and still in
+    recovery are worked as cases (``arrears.domain.cases``): not ended, left out."""
+    from sqlalchemy import func, select
 
+    from arrears.domain.account import CHARGE_OFF_PREFIX
     from arrears.services.case_check import check_cases
-    from arrears.store.models import Loan
+    from arrears.store.models import CaseRow, EntryRow, Loan
     from arrears.workspace import Workspace
 
     arrears_cli("close", "--as-of", day.isoformat(), "-w", str(root))
     workspace = Workspace.at(root)
     try:
         check = check_cases(workspace)
+        charged_off = select(EntryRow.loan_id).where(
+            EntryRow.ref.startswith(CHARGE_OFF_PREFIX, autoescape=True)
+        )
+        worked = select(CaseRow.loan_id).where(CaseRow.status == "open")
+        in_recovery = Loan.loan_id.in_(charged_off) & Loan.loan_id.in_(worked)
         with workspace.engine.connect() as conn:
-            ended = list(conn.scalars(select(Loan.loan_id).where(Loan.status != "active")))
+            ended = list(
+                conn.scalars(select(Loan.loan_id).where(Loan.status != "active", ~in_recovery))
+            )
+            recovering = conn.scalar(select(func.count()).select_from(Loan).where(in_recovery))
     finally:
         workspace.engine.dispose()
-    assert check.as_of == day
+    assert check.as_of == day and recovering == check.in_recovery
     return check.open_on_ended, ended
 
 
