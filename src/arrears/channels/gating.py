@@ -80,8 +80,8 @@ class GateInputs:
         self.add_history(rows)
 
     def add_history(self, rows: Iterable[Any]) -> None:
-        """Keep ``rows`` (allowed contacts read already, with the fields of ``_HISTORY``:
-        id, attempt_id, customer_id, loan_id, channel, at, party, outcome) as history."""
+        """Keep ``rows`` (allowed contacts read already, with the fields of
+        ``HISTORY_COLUMNS``) as history."""
         for r in rows:
             attempt = Attempt(
                 r.attempt_id, r.customer_id, r.loan_id, r.channel, _aware(r.at),
@@ -90,7 +90,8 @@ class GateInputs:
             self.history.setdefault(r.customer_id, []).append((r.id, attempt))
 
 
-_HISTORY = select(
+# the fields of an allowed contact that ``GateInputs.add_history`` keeps
+HISTORY_COLUMNS = (
     ContactAttempt.id,
     ContactAttempt.attempt_id,
     ContactAttempt.customer_id,
@@ -99,7 +100,8 @@ _HISTORY = select(
     ContactAttempt.at,
     ContactAttempt.party,
     ContactAttempt.outcome,
-).where(
+)
+_HISTORY = select(*HISTORY_COLUMNS).where(
     ContactAttempt.customer_id.in_(bindparam("customer_ids", expanding=True)),
     ContactAttempt.allowed.is_(True),
     ContactAttempt.at > bindparam("since", type_=ContactAttempt.at.type),

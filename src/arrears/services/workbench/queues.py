@@ -51,6 +51,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from arrears.channels.gating import (
+    HISTORY_COLUMNS,
     GateInputs,
     _in_force,
     history_for,
@@ -817,16 +818,6 @@ _HOLD_COLUMNS = (
     HoldRow.placed_on,
     HoldRow.released_on,
 )
-_HISTORY_COLUMNS = (
-    ContactAttempt.id,
-    ContactAttempt.attempt_id,
-    ContactAttempt.customer_id,
-    ContactAttempt.loan_id,
-    ContactAttempt.channel,
-    ContactAttempt.at,
-    ContactAttempt.party,
-    ContactAttempt.outcome,
-)
 
 
 @functools.cache
@@ -844,7 +835,7 @@ def _gate_reads(dialect: str) -> tuple[Select[Any], Select[Any], Select[Any]]:
     on = bindparam("on", type_=HoldRow.placed_on.type)
     since = bindparam("since", type_=ContactAttempt.at.type)
     holds = select(*_HOLD_COLUMNS).where(among(HoldRow.customer_id), _in_force(on))
-    history = select(*_HISTORY_COLUMNS).where(
+    history = select(*HISTORY_COLUMNS).where(
         among(ContactAttempt.customer_id),
         ContactAttempt.allowed.is_(True),
         ContactAttempt.at > since,
@@ -896,16 +887,9 @@ class _Contactable:
                 self.inputs.add_holds(held, on)  # type: ignore[arg-type]
             contacted_ids = sorted({r[2] for r in rows if r[_CONTACTED]})
             since = moment - timedelta(days=history)
-            for a in (
-                connection.execute(contacting, {"ids": contacted_ids, "since": since})
-                if contacted_ids
-                else ()
-            ):
-                attempt = Attempt(
-                    a.attempt_id, a.customer_id, a.loan_id, a.channel, _aware(a.at),
-                    known.get(a.customer_id), a.party, a.outcome,
-                )  # fmt: skip
-                self.inputs.history.setdefault(a.customer_id, []).append((a.id, attempt))
+            if contacted_ids:
+                contacts = connection.execute(contacting, {"ids": contacted_ids, "since": since})
+                self.inputs.add_history(contacts)
             # one gate for all of them: it keeps each debtor's holds and history apart,
             # so a debtor's first check on it is the check on a gate of its own (a
             # debtor's second case gets a gate of its own: the first check's attempt,
