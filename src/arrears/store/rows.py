@@ -16,7 +16,7 @@ from decimal import Decimal
 from enum import Enum
 from itertools import islice
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Column, Connection, Date, Table, select
 from sqlalchemy.engine import Dialect
@@ -30,6 +30,7 @@ from arrears.store.types import Money, money_cents
 BATCH_SIZE = 5000
 
 Row = dict[str, Any]
+T = TypeVar("T")
 TableLike = Table | str | type[Base]
 
 
@@ -42,7 +43,8 @@ def table_of(table: TableLike) -> Table:
     return table.__table__  # type: ignore[return-value]
 
 
-def batched(rows: Iterable[Row], size: int = BATCH_SIZE) -> Iterator[list[Row]]:
+def batched(rows: Iterable[T], size: int = BATCH_SIZE) -> Iterator[list[T]]:
+    """``rows`` in lists of ``size`` (the last one shorter)."""
     it = iter(rows)
     while chunk := list(islice(it, size)):
         yield chunk

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from arrears.services.workbench.errors import Forbidden, NotFound
 from arrears.store.models import CaseRow, Customer
+from arrears.store.rows import batched
 from arrears.store.workbench_models import Placement, User
 
 ALL_CASES = frozenset({"manager", "compliance", "admin"})
@@ -106,15 +107,18 @@ def visible_case(session: Session, actor: Actor, case_id: int) -> CaseRow:
     return case
 
 
+# case ids bound in one statement when a day's work reads its cases' rows at once
+IDS_PER_STATEMENT = 500
+
+
 def remember_visible(session: Session, actor: Actor, case_ids: Iterable[int]) -> None:
-    """Check ``case_ids`` for ``actor`` in a few statements (500 ids each), so that
+    """Check ``case_ids`` for ``actor`` in a few statements (``IDS_PER_STATEMENT``), so that
     ``visible_case`` on each of them in this session asks nothing more: a day's
     strategy work checks a case for every late-stage step. Cases not found are left for
     ``visible_case`` to refuse."""
     seen = session.info.setdefault("visible_cases", {})
     wanted = sorted({i for i in case_ids if (actor.username, actor.role, i) not in seen})
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
+    for chunk in batched(wanted, IDS_PER_STATEMENT):
         for case in session.scalars(
             select(CaseRow).where(CaseRow.id.in_(chunk), case_scope(session, actor))
         ):

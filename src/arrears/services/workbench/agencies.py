@@ -19,11 +19,17 @@ from sqlalchemy.orm import Session
 
 from arrears.domain.money import ZERO, quantize
 from arrears.services import audit
-from arrears.services.workbench.access import Actor, require_role, visible_case
+from arrears.services.workbench.access import (
+    IDS_PER_STATEMENT,
+    Actor,
+    require_role,
+    visible_case,
+)
 from arrears.services.workbench.errors import Conflict, Invalid, NotFound
 from arrears.store.models import CaseRow, PaymentRow
 from arrears.store.payment_rows import standing
 from arrears.store.repositories import EntryRepository
+from arrears.store.rows import batched
 from arrears.store.workbench_models import Agency, CommissionRate, Placement
 
 PLACERS = frozenset({"manager", "admin"})
@@ -370,11 +376,10 @@ class StrategyPlacer:
 
 
 def active_placements(session: Session, case_ids: Iterable[int]) -> dict[int, Placement]:
-    """The active placement of each of ``case_ids`` that has one, 500 ids a statement."""
-    wanted = sorted(set(case_ids))
+    """The active placement of each of ``case_ids`` that has one (``IDS_PER_STATEMENT``
+    ids a statement)."""
     found: dict[int, Placement] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
+    for chunk in batched(sorted(set(case_ids)), IDS_PER_STATEMENT):
         found.update(
             (p.case_id, p)
             for p in session.scalars(

@@ -16,9 +16,16 @@ from sqlalchemy.sql import Subquery
 from arrears.compliance import RulePack, load_pack
 from arrears.domain.money import quantize
 from arrears.services import audit
-from arrears.services.workbench.access import Actor, case_scope, require_role, visible_case
+from arrears.services.workbench.access import (
+    IDS_PER_STATEMENT,
+    Actor,
+    case_scope,
+    require_role,
+    visible_case,
+)
 from arrears.services.workbench.errors import Conflict, Invalid
 from arrears.store.models import CaseRow
+from arrears.store.rows import batched
 from arrears.store.workbench_models import LEGAL_STAGES, LegalAction
 
 LEGAL_ROLES = frozenset({"team_lead", "manager", "admin"})
@@ -202,11 +209,10 @@ REFERRAL_TASKS = {
 
 
 def current_stages(session: Session, case_ids: Iterable[int]) -> dict[int, LegalAction]:
-    """``current_stage`` of each of ``case_ids`` in litigation, 500 ids a statement."""
-    wanted = sorted(set(case_ids))
+    """``current_stage`` of each of ``case_ids`` in litigation (``IDS_PER_STATEMENT`` ids a
+    statement)."""
     found: dict[int, LegalAction] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
+    for chunk in batched(sorted(set(case_ids)), IDS_PER_STATEMENT):
         for action in session.scalars(
             select(LegalAction)
             .where(LegalAction.case_id.in_(chunk))
