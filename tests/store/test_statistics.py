@@ -26,26 +26,24 @@ def _add_customers(engine: Engine, first: int, count: int) -> None:
         )
 
 
-def _last_analyze(engine: Engine, table: str) -> datetime | None:
+def _stat(engine: Engine, table: str, column: str) -> object:
+    """``column`` of ``table``'s row in pg_stat_user_tables (this schema's)."""
     with engine.connect() as conn:
         return conn.execute(
             text(
-                "SELECT COALESCE(last_analyze, last_autoanalyze) FROM pg_stat_user_tables"
+                f"SELECT {column} FROM pg_stat_user_tables"
                 " WHERE schemaname = current_schema() AND relname = :t"
             ),
             {"t": table},
         ).scalar_one()
+
+
+def _last_analyze(engine: Engine, table: str) -> datetime | None:
+    return _stat(engine, table, "COALESCE(last_analyze, last_autoanalyze)")  # type: ignore[return-value]
 
 
 def _modified(engine: Engine, table: str) -> int:
-    with engine.connect() as conn:
-        return conn.execute(
-            text(
-                "SELECT n_mod_since_analyze FROM pg_stat_user_tables"
-                " WHERE schemaname = current_schema() AND relname = :t"
-            ),
-            {"t": table},
-        ).scalar_one()
+    return _stat(engine, table, "n_mod_since_analyze")  # type: ignore[return-value]
 
 
 def test_sqlite_tables_get_statistics(engine: Engine) -> None:
