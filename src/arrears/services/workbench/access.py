@@ -5,14 +5,18 @@ cases and the unassigned pool; ``manager``, ``compliance`` and ``admin`` see eve
 (compliance reads, and manages holds and the blacklist); ``agency`` users see only cases
 placed with their agency right now. A case outside the actor's scope is reported as
 not found, so ids cannot be probed (IDOR).
+
+An agency user sees the names of their own agency's users; the lender's staff who
+worked a case before or beside them (collectors, team leads, makers and checkers) are
+shown as ``LENDER_STAFF``, never by username (``hide_lender_staff``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Row, and_, exists, false, or_, select, true
 from sqlalchemy.orm import Session
@@ -105,6 +109,113 @@ def visible_case(session: Session, actor: Actor, case_id: int) -> CaseRow:
             raise NotFound(f"no case {case_id}", "no_case", id=case_id)
         seen[key] = case
     return case
+
+
+# what an agency user sees in place of a username of the lender's staff
+LENDER_STAFF = "lender-staff"
+# the fields of the views (case page, queue, search) that name a user
+STAFF_FIELDS = frozenset(
+    {
+        "assigned_to",
+        "leased_by",
+        "actor",
+        "author",
+        "created_by",
+        "maker",
+        "checker",
+        "placed_by",
+        "resumed_by",
+        "uploaded_by",
+        "added_by",
+        "from_user",
+        "to_user",
+        "by_user",
+    }
+)
+_Item = TypeVar("_Item")
+
+
+def _names_in(value: Any, found: set[str]) -> None:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key in STAFF_FIELDS and isinstance(inner, str):
+                found.add(inner)
+            elif isinstance(inner, dict | list):
+                _names_in(inner, found)
+    elif isinstance(value, list):
+        for inner in value:
+            _names_in(inner, found)
+
+
+def _renamed(value: Any, hidden: set[str]) -> None:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key in STAFF_FIELDS and inner in hidden:
+                value[key] = LENDER_STAFF
+            elif isinstance(inner, dict | list):
+                _renamed(inner, hidden)
+    elif isinstance(value, list):
+        for inner in value:
+            _renamed(inner, hidden)
+
+
+def lender_staff(session: Session, actor: Actor, names: Iterable[str]) -> set[str]:
+    """Those of ``names`` an agency ``actor`` may not see: usernames of users outside
+    their agency (the lender's staff, another agency's). Names that are no user's
+    (``system``, ``portal``, a gateway) stay; other roles may see every name."""
+    wanted = {n for n in names if n and n != actor.username}
+    if actor.role != "agency" or not wanted:
+        return set()
+    hidden: set[str] = set()
+    for chunk in batched(sorted(wanted), IDS_PER_STATEMENT):
+        hidden.update(
+            session.scalars(
+                select(User.username).where(
+                    User.username.in_(chunk),
+                    or_(User.agency_id.is_(None), User.agency_id != actor.agency_id),
+                )
+            )
+        )
+    return hidden
+
+
+def hide_lender_staff(session: Session, actor: Actor, view: dict[str, Any]) -> dict[str, Any]:
+    """``view`` (a dict of dicts and lists, changed in place) with every name in a
+    ``STAFF_FIELDS`` field that ``actor`` may not see (``lender_staff``) replaced by
+    ``LENDER_STAFF``."""
+    if actor.role != "agency":
+        return view
+    found: set[str] = set()
+    _names_in(view, found)
+    hidden = lender_staff(session, actor, found)
+    if hidden:
+        _renamed(view, hidden)
+    return view
+
+
+def hide_staff_in(session: Session, actor: Actor, items: Sequence[_Item]) -> list[_Item]:
+    """``items`` (dataclasses such as queue items and search hits, or the API's
+    Pydantic models) with every name in a ``STAFF_FIELDS`` field that ``actor`` may not
+    see replaced by ``LENDER_STAFF``: copies, the items themselves are not changed."""
+    if actor.role != "agency" or not items:
+        return list(items)
+    kind = type(items[0])
+    names = getattr(kind, "model_fields", None) or [f.name for f in fields(kind)]  # type: ignore[arg-type]
+    named = [n for n in names if n in STAFF_FIELDS]
+    found = {getattr(item, name) for item in items for name in named}
+    hidden = lender_staff(session, actor, [n for n in found if isinstance(n, str)])
+    if not hidden:
+        return list(items)
+    out = []
+    for item in items:
+        changes = {n: LENDER_STAFF for n in named if getattr(item, n) in hidden}
+        if not changes:
+            out.append(item)
+        elif hasattr(item, "model_copy"):
+            out.append(item.model_copy(update=changes))
+        else:
+            out.append(replace(item, **changes))  # type: ignore[type-var]
+    return out
 
 
 # case ids bound in one statement when a day's work reads its cases' rows at once

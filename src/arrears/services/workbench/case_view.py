@@ -37,7 +37,11 @@ from arrears.services.workbench import (
     legal,
     notes,
 )
-from arrears.services.workbench.access import Actor, visible_case_and_customer
+from arrears.services.workbench.access import (
+    Actor,
+    hide_lender_staff,
+    visible_case_and_customer,
+)
 from arrears.services.workbench.holds import holds_of, releasable_holds
 from arrears.services.workbench.masking import mask
 from arrears.services.workbench.visits import visits
@@ -469,7 +473,7 @@ def case_view(
         consents=has["consents"],
     )
     gate_inputs.add_history(recent or ())
-    return {
+    view: dict[str, Any] = {
         "case": {
             **_row(
                 case,
@@ -596,3 +600,4 @@ def case_view(
         ],
         "as_of": day,
     }
+    return hide_lender_staff(session, actor, view)

@@ -66,6 +66,7 @@ from arrears.services.workbench.access import (
     SUPERVISORS,
     Actor,
     case_scope,
+    hide_staff_in,
     require_role,
     visible_case,
 )
@@ -1000,7 +1001,9 @@ def queue(
         ranked = _ranked_shape(session, *shape, work, moment, day, offset + limit)
         items = None if ranked is None else ranked[offset:]
         if items is not None and len(items) == limit:
-            return annotate(session, items, moment, day, work.pack_name)
+            return hide_staff_in(
+                session, actor, annotate(session, items, moment, day, work.pack_name)
+            )
     query = _scoped(session, actor, moment)
     if assignee is not None:
         query = query.where(
@@ -1022,7 +1025,7 @@ def queue(
             .limit(limit - len(items))
         ).all()
         items += [replace(_item(r, work, None, None), ranked=False) for r in rest]
-    return annotate(session, items, moment, day, work.pack_name)
+    return hide_staff_in(session, actor, annotate(session, items, moment, day, work.pack_name))
 
 
 def annotate(
@@ -1245,7 +1248,7 @@ def _listed(
     for r in rows:
         met = [t for t in work.ranking.tiers if t in STORE_TIERS and getattr(r, t)]
         items.append(_item(r, work, met[0] if met else None, None))
-    return annotate(session, items, moment, today, work.pack_name)
+    return hide_staff_in(session, actor, annotate(session, items, moment, today, work.pack_name))
 
 
 def promise_list(

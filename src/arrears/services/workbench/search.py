@@ -21,7 +21,7 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement, bindparam, false, select
 from sqlalchemy.orm import Session
 
-from arrears.services.workbench.access import Actor, case_scope, require_role
+from arrears.services.workbench.access import Actor, case_scope, hide_staff_in, require_role
 from arrears.services.workbench.errors import Invalid
 from arrears.services.workbench.masking import mask
 from arrears.store.models import CaseRow, ContactPoint, Customer
@@ -188,7 +188,7 @@ def search(
         hits.values(),
         key=lambda h: (h.case_status != "open", -h.opened_on.toordinal(), h.case_id),
     )
-    return ordered[:limit]
+    return hide_staff_in(session, actor, ordered[:limit])
 
 
 @dataclass(frozen=True)

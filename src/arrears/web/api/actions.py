@@ -14,7 +14,7 @@ from arrears.services.workbench import (
     promises,
     visits,
 )
-from arrears.services.workbench.access import Actor
+from arrears.services.workbench.access import Actor, hide_staff_in
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.web.api.schemas import (
     ArrangementIn,
@@ -134,7 +134,7 @@ def get_promises(
 ) -> list[PromiseOut]:
     """The case's promises, newest first."""
     rows = promises.promises_of(uow.session, actor, case_id)
-    return [PromiseOut.model_validate(p) for p in rows]
+    return hide_staff_in(uow.session, actor, [PromiseOut.model_validate(p) for p in rows])
 
 
 @router.post("/promises/{promise_id}/cancel", response_model=PromiseOut)
@@ -178,7 +178,7 @@ def get_arrangements(
 ) -> list[ArrangementOut]:
     """The case's arrangements."""
     rows = arrangements.arrangements_of(uow.session, actor, case_id)
-    return [ArrangementOut.model_validate(a) for a in rows]
+    return hide_staff_in(uow.session, actor, [ArrangementOut.model_validate(a) for a in rows])
 
 
 @router.get("/approvals", response_model=list[ArrangementOut])
@@ -187,7 +187,7 @@ def get_approvals(
 ) -> list[ArrangementOut]:
     """Pending arrangements the user may approve."""
     rows = arrangements.approvals_waiting(uow.session, actor)
-    return [ArrangementOut.model_validate(a) for a in rows]
+    return hide_staff_in(uow.session, actor, [ArrangementOut.model_validate(a) for a in rows])
 
 
 @router.post("/arrangements/{arrangement_id}/decision", response_model=ArrangementOut)
@@ -239,7 +239,11 @@ def get_holds(
     case_id: RowId, actor: Actor = Depends(require_user), uow: UnitOfWork = Depends(get_uow)
 ) -> list[HoldOut]:
     """Holds on the case's customer."""
-    return [HoldOut.model_validate(h) for h in holds.holds_of(uow.session, actor, case_id)]
+    return hide_staff_in(
+        uow.session,
+        actor,
+        [HoldOut.model_validate(h) for h in holds.holds_of(uow.session, actor, case_id)],
+    )
 
 
 @router.post("/holds/{hold_id}/release", response_model=HoldOut)
@@ -284,7 +288,7 @@ def get_dpd_pauses(
 ) -> list[DpdPauseOut]:
     """The DPD pauses of the case's loan, newest first."""
     rows = dpd_pauses.pauses_of(uow.session, actor, case_id)
-    return [DpdPauseOut.model_validate(p) for p in rows]
+    return hide_staff_in(uow.session, actor, [DpdPauseOut.model_validate(p) for p in rows])
 
 
 @router.post("/dpd-pauses/{pause_id}/resume", response_model=DpdPauseOut)
@@ -359,7 +363,7 @@ def get_visits(
 ) -> list[VisitOut]:
     """Field visits in the user's scope."""
     rows = visits.visits(uow.session, actor, open_only=open_only)
-    return [VisitOut.model_validate(v) for v in rows]
+    return hide_staff_in(uow.session, actor, [VisitOut.model_validate(v) for v in rows])
 
 
 @router.post("/visits/{visit_id}/result", response_model=VisitOut)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from arrears.services import audit
 from arrears.services.workbench import agencies, dashboard, legal, promises, users
-from arrears.services.workbench.access import Actor, require_role, visible_case
+from arrears.services.workbench.access import Actor, hide_staff_in, require_role, visible_case
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.store.workbench_models import CommissionRate, Team
 from arrears.web.api.schemas import (
@@ -179,7 +179,11 @@ def get_legal(
 ) -> list[LegalOut]:
     """The case's litigation stages in order."""
     visible_case(uow.session, actor, case_id)
-    return [LegalOut.model_validate(s) for s in legal.stages_of(uow.session, case_id)]
+    return hide_staff_in(
+        uow.session,
+        actor,
+        [LegalOut.model_validate(s) for s in legal.stages_of(uow.session, case_id)],
+    )
 
 
 @router.get("/legal/pipeline", tags=["legal"])

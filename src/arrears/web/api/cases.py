@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from arrears.services.clock import DEFAULT_TIME_ZONE
 from arrears.services.workbench import case_view, notes, queues, reveal
 from arrears.services.workbench import search as search_service
-from arrears.services.workbench.access import Actor
+from arrears.services.workbench.access import Actor, hide_staff_in
 from arrears.services.workbench.errors import Invalid
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.store.workbench_models import CaseDocument
@@ -236,7 +236,7 @@ def get_assignments(
 ) -> list[AssignmentOut]:
     """The case's assignment history."""
     rows = queues.assignment_history(uow.session, actor, case_id)
-    return [AssignmentOut.model_validate(r) for r in rows]
+    return hide_staff_in(uow.session, actor, [AssignmentOut.model_validate(r) for r in rows])
 
 
 @router.post("/transfers", response_model=dict[str, int])
@@ -291,7 +291,11 @@ def get_notes(
     case_id: RowId, actor: Actor = Depends(require_user), uow: UnitOfWork = Depends(get_uow)
 ) -> list[NoteOut]:
     """The case's notes."""
-    return [NoteOut.model_validate(n) for n in notes.notes_of(uow.session, actor, case_id)]
+    return hide_staff_in(
+        uow.session,
+        actor,
+        [NoteOut.model_validate(n) for n in notes.notes_of(uow.session, actor, case_id)],
+    )
 
 
 @router.post("/cases/{case_id}/notes", response_model=NoteOut, status_code=201)
@@ -312,7 +316,11 @@ def get_documents(
     case_id: RowId, actor: Actor = Depends(require_user), uow: UnitOfWork = Depends(get_uow)
 ) -> list[DocumentOut]:
     """The case's documents (metadata)."""
-    return [DocumentOut(**d) for d in notes.documents_of(uow.session, actor, case_id)]
+    return hide_staff_in(
+        uow.session,
+        actor,
+        [DocumentOut(**d) for d in notes.documents_of(uow.session, actor, case_id)],
+    )
 
 
 @router.post("/cases/{case_id}/documents", response_model=DocumentOut, status_code=201)

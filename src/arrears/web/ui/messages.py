@@ -104,6 +104,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "queue.count_shown": ("On this page", "本页"),
     "queue.count_locked": ("Being worked", "处理中"),
     "queue.pool": ("pool", "待分配"),
+    # a user of the lender, as an agency user sees them (access.LENDER_STAFF)
+    "lender_staff": ("lender staff", "委托方人员"),
     "dpd_days": ("{n}d", "{n}天"),
     "months": ("{n} mo", "{n} 个月"),
     "previous": ("Previous", "上一页"),

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from arrears.services.clock import DEFAULT_TIME_ZONE
+from arrears.services.workbench.access import LENDER_STAFF
 from arrears.services.workbench.search import SEARCHERS
 from arrears.web.ui.i18n import LANGUAGES, request_language, translator
 from arrears.web.ui.refusals import block_reasons, memo_text
@@ -120,6 +121,15 @@ def memo_in_language(context: Context, memo: str | None) -> str:
     return memo_text(memo or "", context["t"])
 
 
+@pass_context
+def staff_name(context: Context, name: str | None) -> str:
+    """A username as the page shows it: the lender's staff, hidden from an agency user
+    (``access.LENDER_STAFF``), in the page's language; any other name as it is."""
+    if name == LENDER_STAFF:
+        return str(context["t"]("lender_staff"))
+    return name or ""
+
+
 def bucket_tone(bucket: str | None) -> str:
     """The badge colour of an ageing bucket: none for M0/M1, warning to M3, bad after."""
     if not bucket or bucket in ("M0", "M1"):
@@ -141,7 +151,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(money=money, percent=percent, when=when_in_zone)
+    env.filters.update(money=money, percent=percent, when=when_in_zone, staff=staff_name)
     env.globals.update(
         static=_static,
         languages=LANGUAGES,
