@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select
 from typer.testing import CliRunner
 
 from arrears.cli import app
-from arrears.services.strategy_inputs import day_inputs, step_history
+from arrears.services.strategy_inputs import day_inputs, step_history, strategy_snapshot
 from arrears.store.models import TABLES
 from arrears.strategy import daily_assignments, load_strategy, preview
 from arrears.workspace import Workspace
@@ -87,14 +87,17 @@ def test_preview_writes_nothing_and_counts_what_the_api_counts(demo):
              count(ws, "outbox"), snapshot_file.stat().st_mtime_ns)  # fmt: skip
     assert after == before
     con = ibis.duckdb.connect()
+    # what the day's treatments evaluate: the snapshot and the loans in recovery
+    evaluated = strategy_snapshot(con, ws, AS_OF)
     expected = preview(
-        con.read_parquet(str(snapshot_file)),
+        evaluated,
         ibis.memtable(day_inputs(ws, AS_OF)),
         load_strategy(None, demo),
         AS_OF,
         ibis.memtable(step_history(ws, AS_OF)),
     )
     assert expected.total_actions > 0
+    assert evaluated.filter(evaluated.status == "recovery").count().execute() > 0
     assert f"What {AS_OF + timedelta(days=1)} would send" in result.output
     total_line = next(line for line in result.output.splitlines() if "Total" in line)
     assert f"{expected.total_actions:,}" in total_line
@@ -235,7 +238,7 @@ def preview_actions(con, ws: Workspace, strategy) -> list[dict]:
 
     return (
         proposed_actions(
-            con.read_parquet(str(ws.snapshot_path(AS_OF))),
+            strategy_snapshot(con, ws, AS_OF),
             ibis.memtable(day_inputs(ws, AS_OF)),
             strategy,
             AS_OF,

@@ -249,8 +249,7 @@ def preview(as_of: AsOfOpt = None, file: FileOpt = None, workspace: WorkspaceOpt
 
     import ibis
 
-    from arrears.services.strategy_inputs import day_inputs, step_history
-    from arrears.snapshots import scan_snapshots
+    from arrears.services.strategy_inputs import day_inputs, step_history, strategy_snapshot
     from arrears.strategy import preview_tables
 
     label = _label(lang)
@@ -262,7 +261,7 @@ def preview(as_of: AsOfOpt = None, file: FileOpt = None, workspace: WorkspaceOpt
         err.print(label("missing_snapshot", day=day), markup=False)
         raise typer.Exit(1)
     con = ibis.duckdb.connect()
-    snapshot = scan_snapshots(con, ws.snapshots_dir, [day])
+    snapshot = strategy_snapshot(con, ws, day)  # with the loans in recovery
     inputs = con.create_table("strategy_inputs", day_inputs(ws, day))
     history = con.create_table("strategy_history", step_history(ws, day))
     result, actions = preview_tables(snapshot, inputs, strategy, day, history)

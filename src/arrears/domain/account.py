@@ -465,13 +465,27 @@ def shadow_balances(ledger: Ledger, order: Sequence[Component]) -> ShadowBalance
     each recovery in turn, since each fills the components in the same order."""
     if not ledger.written_off:
         return NO_SHADOW
-    owed = dict.fromkeys(Component, ZERO)
+    written: dict[Account, Decimal] = {}
     for entry in ledger.entries:
         if entry.kind is EntryKind.WRITE_OFF:
             for leg in entry.legs:
-                owed[_SHADOW_OF[leg.account]] -= leg.amount
+                written[leg.account] = written.get(leg.account, ZERO) + leg.amount
+    return shadow_from(written, ledger.balance(Account.RECOVERED), order)
+
+
+def shadow_from(
+    written_legs: Mapping[Account, Decimal], recovered: Decimal, order: Sequence[Component]
+) -> ShadowBalances:
+    """Shadow balances from a written-off loan's figures alone: the sum of its write-off
+    entries' legs by account (``written_legs``, negative: the write-off takes each
+    balance off the book) and the balance of its ``recovered`` account; what was
+    recovered is taken from the components in ``order``. ``shadow_balances`` of the
+    whole ledger, for a reader that sums the legs in the store."""
+    owed = dict.fromkeys(Component, ZERO)
+    for account, amount in written_legs.items():
+        owed[_SHADOW_OF[account]] -= amount
     written = sum(owed.values(), ZERO)
-    recovered = left = ledger.balance(Account.RECOVERED)
+    left = recovered
     for component in order:
         take = min(owed[component], left)
         owed[component] -= take

@@ -1,11 +1,13 @@
 """What the strategy engine is given about a day, loaded from the store: per loan its
 open case, customer type, time zone, language, running promise, days to the next due
-date and the day's model scores; and the steps cases already got."""
+date and the day's model scores; the steps cases already got; and the loans in recovery
+it works beside the day's snapshot (``strategy_snapshot``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -219,3 +221,92 @@ def step_history(ws: Workspace, day: date) -> pa.Table:
             "strategy": pa.array([r.strategy for r in rows], pa.string()),
         }
     )
+
+
+def recovery_rows(ws: Workspace, day: date) -> pa.Table:
+    """The loans in recovery on ``day`` as rows of the snapshot's schema, for the
+    strategy: each loan charged off by its product's rule whose case is still open and
+    was brought up to date by the close of ``day`` (``arrears.batch.reference``).
+
+    A loan in recovery has left the book, so the snapshot keeps no row for it after the
+    day it was charged off; its debtor still owes the shadow balances and its case is
+    still worked. Its row here has the status ``RECOVERY``, the case's DPD, bucket and
+    class, and the shadow balances (``domain.account.shadow_from``: the write-off legs
+    less what was recovered since) in the overdue columns: ``overdue_amount`` and
+    ``total_due`` are what it still owes, principal and interest are all overdue."""
+    from sqlalchemy import func, select
+
+    from arrears.domain.account import shadow_from
+    from arrears.domain.ledger import Account, EntryKind
+    from arrears.snapshots import MONEY_COLUMNS, snapshot_table
+    from arrears.store.models import TABLES
+    from arrears.store.rows import batched
+    from arrears.strategy.segments import RECOVERY
+
+    loans, cases = TABLES["loans"], TABLES["cases"]
+    entries, legs = TABLES["entries"], TABLES["legs"]
+    of_entry = (entries.c.loan_id == legs.c.loan_id) & (entries.c.ref == legs.c.ref)
+    with ws.engine.connect() as conn:
+        working = conn.execute(
+            select(loans.c.loan_id, loans.c.customer_id, loans.c.product_code, cases.c.dpd,
+                   cases.c.bucket, cases.c.loan_class)
+            .join(cases, cases.c.loan_id == loans.c.loan_id)
+            .where(loans.c.status == "written_off", cases.c.status == "open",
+                   cases.c.updated_on == day)
+            .order_by(loans.c.loan_id)
+        ).all()  # fmt: skip
+        written: dict[str, dict[Account, Decimal]] = {}
+        recovered: dict[str, Decimal] = {}
+        for chunk in batched([r.loan_id for r in working], 500):
+            for loan_id, account, amount in conn.execute(
+                select(legs.c.loan_id, legs.c.account, func.sum(legs.c.amount))
+                .join(entries, of_entry)
+                .where(legs.c.loan_id.in_(chunk), entries.c.kind == EntryKind.WRITE_OFF.value)
+                .group_by(legs.c.loan_id, legs.c.account)
+            ):  # fmt: skip
+                written.setdefault(loan_id, {})[Account(account)] = Decimal(amount)
+            recovered.update(
+                (loan_id, Decimal(amount))
+                for loan_id, amount in conn.execute(
+                    select(legs.c.loan_id, func.sum(legs.c.amount))
+                    .where(legs.c.loan_id.in_(chunk), legs.c.account == Account.RECOVERED.value)
+                    .group_by(legs.c.loan_id)
+                )
+            )
+    catalog = ws.catalog
+    rows, customers, products = [], {}, {}
+    for r in working:
+        product = catalog.product(r.product_code)
+        order = product.charge_off.order(product.waterfall)
+        owed = shadow_from(written.get(r.loan_id, {}), recovered.get(r.loan_id, Decimal(0)), order)
+        amounts = {
+            "principal_due": owed.principal,
+            "interest_due": owed.interest,
+            "overdue_principal": owed.principal,
+            "overdue_interest": owed.interest,
+            "penalty": owed.penalty,
+            "compound": owed.compound,
+            "fee": owed.fee,
+            "costs": owed.cost,
+        }
+        amounts["principal_outstanding"] = owed.principal
+        amounts["total_due"] = amounts["overdue_amount"] = owed.total
+        money = [int(amounts.get(c, Decimal(0)).scaleb(2)) for c in MONEY_COLUMNS]
+        index = catalog.buckets.index(r.dpd)
+        rows.append((r.loan_id, RECOVERY, r.dpd, r.bucket, index, r.loan_class, False, *money))
+        customers[r.loan_id], products[r.loan_id] = r.customer_id, r.product_code
+    return snapshot_table(day, rows, customers, products)
+
+
+def strategy_snapshot(con: Any, ws: Workspace, day: date, recovery: pa.Table | None = None) -> Any:
+    """What the strategy evaluates on ``day``, as a lazy table of the Ibis backend
+    ``con``: the day's snapshot with its rows of the loans in recovery replaced by
+    ``recovery`` (``recovery_rows``, read when not given)."""
+    from arrears.snapshots import scan_snapshots
+
+    snapshot = scan_snapshots(con, ws.snapshots_dir, [day])
+    rows = recovery_rows(ws, day) if recovery is None else recovery
+    if not rows.num_rows:
+        return snapshot
+    working = con.create_table("strategy_recovery", rows, overwrite=True)
+    return snapshot.anti_join(working, "loan_id").union(working)

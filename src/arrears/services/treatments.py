@@ -50,12 +50,17 @@ from arrears.compliance import Attempt, RulePack, Verdict, load_pack
 from arrears.services import audit, time_barred
 from arrears.services.held_days import treated
 from arrears.services.settings import Settings, load_settings, message_reference
-from arrears.services.strategy_inputs import day_inputs, step_history
+from arrears.services.strategy_inputs import (
+    day_inputs,
+    recovery_rows,
+    step_history,
+    strategy_snapshot,
+)
 from arrears.services.workbench import agencies as agency_service
 from arrears.services.workbench import legal as legal_service
 from arrears.services.workbench import visits as visit_service
 from arrears.services.workbench.access import Actor, remember_visible
-from arrears.snapshots import read_snapshot, scan_snapshots
+from arrears.snapshots import read_snapshot
 from arrears.store.contact_models import ContactAttempt, StrategyAssignment
 from arrears.store.models import CaseRow, Customer, InstallmentRow, Loan
 from arrears.store.rows import bulk_insert
@@ -130,14 +135,15 @@ def treat_day(
         if treated(uow.session, as_of, strategy.name):
             report.already_done = True
             return report
-    actions, assignments = _evaluate(ws, strategy, as_of)
+    recovery = recovery_rows(ws, as_of)
+    actions, assignments = _evaluate(ws, strategy, as_of, recovery)
     report.cases_assigned = len(assignments)
     report.proposed = len(actions)
     with UnitOfWork(ws.engine) as uow:
         session = uow.session
         visits: list[dict[str, Any]] = []
         # Reg F: the validation notice goes first; until it is sent, the debt is held
-        balances = partial(_balances, ws.snapshots_dir, as_of)
+        balances = partial(_balances, ws.snapshots_dir, as_of, recovery)
         queue_validation_notices(session, settings, rule_pack, as_of, balances)
         barred = time_barred.time_barred_debts(session, rule_pack, as_of)
         actions = time_barred.drop_legal_steps(actions, barred, report.not_done)
@@ -151,15 +157,16 @@ def treat_day(
 
 
 def _evaluate(
-    ws: Workspace, strategy: Strategy, as_of: date
+    ws: Workspace, strategy: Strategy, as_of: date, recovery: pa.Table
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The day's proposed actions and case assignments, executed on DuckDB."""
+    """The day's proposed actions and case assignments, executed on DuckDB, over the
+    day's snapshot and the loans in ``recovery`` (``strategy_inputs.recovery_rows``)."""
     import ibis
 
     con = ibis.duckdb.connect()
     # by a name of its own, so the strategy's SQL is the same every day (and compiled once)
     snapshot = con.create_view(
-        "strategy_snapshot", scan_snapshots(con, ws.snapshots_dir, [as_of]), overwrite=True
+        "strategy_snapshot", strategy_snapshot(con, ws, as_of, recovery), overwrite=True
     )
     inputs = con.create_table("strategy_inputs", day_inputs(ws, as_of))
     history = con.create_table("step_history", step_history(ws, as_of))
@@ -554,16 +561,20 @@ def _amount_lines(balance: Mapping[str, Decimal], language: str) -> tuple[Amount
     )
 
 
-def _balances(snapshots: Path, as_of: date, loan_ids: list[str]) -> dict[str, dict[str, Decimal]]:
+def _balances(
+    snapshots: Path, as_of: date, recovery: pa.Table, loan_ids: list[str]
+) -> dict[str, dict[str, Decimal]]:
     """The overdue components of ``loan_ids`` in the snapshot of ``as_of`` (Decimal,
-    exact)."""
+    exact); a loan in ``recovery``'s, its row there (its shadow balances)."""
     import pyarrow.compute as pc
 
     columns = ["loan_id", *(c for c, _, _ in _LETTER_LINES), "overdue_amount"]
+    wanted = pa.array(loan_ids, pa.string())
     table = read_snapshot(snapshots, as_of, columns)
-    table = table.filter(pc.is_in(table["loan_id"], pa.array(loan_ids)))
+    table = table.filter(pc.is_in(table["loan_id"], wanted))
+    working = recovery.select(columns).filter(pc.is_in(recovery["loan_id"], wanted))
     out: dict[str, dict[str, Decimal]] = {}
-    for row in table.to_pylist():
+    for row in [*table.to_pylist(), *working.to_pylist()]:  # recovery rows win
         values = {c: row[c] for c, _, _ in _LETTER_LINES}
         values["total"] = row["overdue_amount"]
         out[row.pop("loan_id")] = values

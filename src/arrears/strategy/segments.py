@@ -17,8 +17,12 @@ none), so the rest of the evaluation can rely on the columns below existing:
 | ``score_<model>`` | number | a model's score (points), e.g. ``score_behaviour`` | — |
 
 Without ``days_since_last_payment`` it is 0 when the snapshot's ``paid_today`` > 0,
-else null (unknown). Only active loans are evaluated. Any other input column is
-carried along and can be used by ``when.columns`` conditions.
+else null (unknown). Active loans are evaluated, and loans in recovery: charged off by
+their product's rule, their case still worked, given rows of status ``recovery`` with
+their shadow balances as the amount overdue
+(``arrears.services.strategy_inputs.recovery_rows``). Any other input column is
+carried along and can be used by ``when.columns`` conditions (``status`` too: a
+segment of its own for loans in recovery).
 """
 
 from __future__ import annotations
@@ -45,6 +49,9 @@ INPUT_COLUMNS: dict[str, str] = {
     "days_since_last_payment": "int64",
 }
 DEFAULT_AMOUNT_COLUMN = "overdue_amount"
+# the status of a loan in recovery in the evaluated table; with "active", what is evaluated
+RECOVERY = "recovery"
+EVALUATED = ("active", RECOVERY)
 
 
 def _literal(value: Decimal) -> int | Decimal:
@@ -53,9 +60,10 @@ def _literal(value: Decimal) -> int | Decimal:
 
 
 def prepare(snapshot: ir.Table, inputs: ir.Table | None = None) -> ir.Table:
-    """Active loans of ``snapshot`` left-joined with ``inputs`` (by ``loan_id``), with
-    every column of ``INPUT_COLUMNS`` present (see the module docstring for defaults)."""
-    t = snapshot.filter(snapshot.status == "active")
+    """Active loans and loans in recovery (``EVALUATED``) of ``snapshot`` left-joined
+    with ``inputs`` (by ``loan_id``), with every column of ``INPUT_COLUMNS`` present
+    (see the module docstring for defaults)."""
+    t = snapshot.filter(snapshot.status.isin(EVALUATED))
     if inputs is not None:
         keep = [c for c in inputs.columns if c not in t.columns or c == "loan_id"]
         right = inputs.select(keep)
