@@ -18,10 +18,11 @@ from typer.testing import CliRunner
 from arrears.channels.fields import format_amount, format_date
 from arrears.cli import app
 from arrears.domain.account import shadow_balances
+from arrears.domain.ledger import EntryKind, Ledger, post
 from arrears.services.strategy_inputs import recovery_rows
 from arrears.services.treatments import treat_day
 from arrears.store.contact_models import ContactAttempt, OutboxMessage, StrategyAssignment
-from arrears.store.models import CaseRow, Loan
+from arrears.store.models import CaseRow, EntryRow, Loan
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.strategy import default_strategy_path
 from arrears.strategy.segments import RECOVERY
@@ -70,6 +71,29 @@ def _in_recovery(ws: Workspace) -> dict[str, CaseRow]:
         return {case.loan_id: case for case in rows}
 
 
+def _charged_off_on(ws: Workspace, day: date) -> set[str]:
+    with UnitOfWork(ws.engine) as uow:
+        return set(
+            uow.session.scalars(
+                select(EntryRow.loan_id).where(
+                    EntryRow.kind == EntryKind.WRITE_OFF.value, EntryRow.posted_on == day
+                )
+            )
+        )
+
+
+def _closed_on(ws: Workspace, day: date) -> set[str]:
+    """Loans written off whose case closed on ``day``."""
+    with UnitOfWork(ws.engine) as uow:
+        return set(
+            uow.session.scalars(
+                select(CaseRow.loan_id)
+                .join(Loan, Loan.loan_id == CaseRow.loan_id)
+                .where(Loan.status == "written_off", CaseRow.closed_on == day)
+            )
+        )
+
+
 def test_recovery_rows_hold_each_loans_shadow_balances_from_its_ledger(ws: Workspace):
     cases = _in_recovery(ws)
     assert len(cases) >= 5, "the generated book has loans in recovery"
@@ -101,8 +125,44 @@ def test_recovery_rows_hold_each_loans_shadow_balances_from_its_ledger(ws: Works
                 row["fee"],
                 row["costs"],
             ) == (owed.principal, owed.interest, owed.penalty, owed.compound, owed.fee, owed.cost)
-    # a day whose close did not bring the cases up to date has none (no stale figures)
-    assert recovery_rows(ws, AS_OF - timedelta(days=1)).num_rows == 0
+    # a day not closed yet has none (no figures the close has not vouched for)
+    assert recovery_rows(ws, AS_OF + timedelta(days=1)).num_rows == 0
+
+
+def test_recovery_rows_of_an_earlier_closed_day_are_as_the_loans_stood_then(ws: Workspace):
+    """Two more days closed at once: the rows of the first of them have one day less of
+    DPD than the cases now, and the shadow of the legs posted through that day (a
+    recovery on the later day not yet taken off)."""
+    last = AS_OF + timedelta(days=2)
+    out = runner.invoke(
+        app, ["close", "--as-of", last.isoformat(), "--days", "2", "--no-treat", "-w", str(ws.root)]
+    )
+    assert out.exit_code == 0, out.output
+    day = AS_OF + timedelta(days=1)
+    cases = _in_recovery(ws)
+    rows = {r["loan_id"]: r for r in recovery_rows(ws, day).to_pylist()}
+    with UnitOfWork(ws.engine) as uow:
+        for loan_id, row in rows.items():
+            loan = uow.session.get(Loan, loan_id)
+            assert loan is not None
+            product = ws.catalog.product(loan.product_code)
+            ledger = uow.entries.ledger(loan_id)
+            then = Ledger(ledger.loan_id, ledger.currency)
+            for entry in ledger.entries:
+                if entry.posted_on <= day:
+                    then = post(then, entry).ledger
+            owed = shadow_balances(then, product.charge_off.order(product.waterfall))
+            assert row["overdue_amount"] == owed.total > 0
+            assert row["overdue_principal"] == owed.principal
+            if loan_id in cases:  # still open (not recovered in full on the last day)
+                assert cases[loan_id].updated_on == last
+                assert row["dpd"] == cases[loan_id].dpd - 1  # the book pauses nothing
+            assert row["bucket"] == ws.catalog.buckets.names[row["bucket_index"]]
+    # the loans in recovery then: those still in recovery, less any charged off on the
+    # last day (on the book, and in the snapshot, the day before), plus any whose case
+    # closed on the last day (recovered in full)
+    expected = (set(cases) - _charged_off_on(ws, last)) | _closed_on(ws, last)
+    assert len(rows) >= 5 and set(rows) == expected
 
 
 def _recovery_strategy(tmp_path: Path) -> Path:

@@ -50,12 +50,6 @@ def closed_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in ("customers", "loans", "payments"):
         out = runner.invoke(app, ["import", str(data / f"{name}.parquet"), "-w", str(root)])
         assert out.exit_code == 0, out.output
-    # the default catalogue without its charge-off rules: the strategy treats the loans on
-    # the book (a loan charged off keeps its case in recovery, but the strategy does not
-    # treat it yet: docs/loan-rules.md, "Charge-off")
-    products = root / "products.toml"
-    lines = products.read_text(encoding="utf-8").splitlines(keepends=True)
-    products.write_text("".join(x for x in lines if not x.startswith("charge_off = ")))
     out = runner.invoke(
         app,
         ["close", "--as-of", AS_OF.isoformat(), "--days", "3", "--no-treat", "-w", str(root)],

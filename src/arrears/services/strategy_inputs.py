@@ -225,19 +225,25 @@ def step_history(ws: Workspace, day: date) -> pa.Table:
 
 def recovery_rows(ws: Workspace, day: date) -> pa.Table:
     """The loans in recovery on ``day`` as rows of the snapshot's schema, for the
-    strategy: each loan charged off by its product's rule whose case is still open and
-    was brought up to date by the close of ``day`` (``arrears.batch.reference``).
+    strategy: each loan written off on or before ``day`` whose case was open on ``day``
+    (a loan charged off by its product's rule: a loan written off by hand has its case
+    closed) and was brought up to date by a close of ``day`` or later.
 
     A loan in recovery has left the book, so the snapshot keeps no row for it after the
     day it was charged off; its debtor still owes the shadow balances and its case is
-    still worked. Its row here has the status ``RECOVERY``, the case's DPD, bucket and
-    class, and the shadow balances (``domain.account.shadow_from``: the write-off legs
-    less what was recovered since) in the overdue columns: ``overdue_amount`` and
-    ``total_due`` are what it still owes, principal and interest are all overdue."""
-    from sqlalchemy import func, select
+    still worked. Its row here has the status ``RECOVERY``; its DPD on ``day``: the
+    case's, less the days that counted between ``day`` and the case's last update
+    (nothing else moves it once it is written off); the bucket of that DPD and the
+    case's class; and the shadow balances on ``day`` (``domain.account.shadow_from``:
+    the write-off legs less what was recovered through ``day``) in the overdue columns:
+    ``overdue_amount`` and ``total_due`` are what it still owes, principal and interest
+    all overdue. A loan whose shadow owed nothing on ``day`` is left out."""
+    from sqlalchemy import and_, exists, func, or_, select
 
+    from arrears.batch.book import stored_pauses
     from arrears.domain.account import shadow_from
     from arrears.domain.ledger import Account, EntryKind
+    from arrears.domain.pauses import paused_days
     from arrears.snapshots import MONEY_COLUMNS, snapshot_table
     from arrears.store.models import TABLES
     from arrears.store.rows import batched
@@ -245,19 +251,30 @@ def recovery_rows(ws: Workspace, day: date) -> pa.Table:
 
     loans, cases = TABLES["loans"], TABLES["cases"]
     entries, legs = TABLES["entries"], TABLES["legs"]
-    of_entry = (entries.c.loan_id == legs.c.loan_id) & (entries.c.ref == legs.c.ref)
+    of_entry = and_(
+        entries.c.loan_id == legs.c.loan_id, entries.c.ref == legs.c.ref, entries.c.posted_on <= day
+    )
+    written_off = exists().where(
+        entries.c.loan_id == loans.c.loan_id,
+        entries.c.kind == EntryKind.WRITE_OFF.value,
+        entries.c.posted_on <= day,
+    )
+    open_on_day = and_(
+        cases.c.opened_on <= day, or_(cases.c.closed_on.is_(None), cases.c.closed_on > day)
+    )
     with ws.engine.connect() as conn:
         working = conn.execute(
             select(loans.c.loan_id, loans.c.customer_id, loans.c.product_code, cases.c.dpd,
-                   cases.c.bucket, cases.c.loan_class)
+                   cases.c.updated_on, cases.c.loan_class)
             .join(cases, cases.c.loan_id == loans.c.loan_id)
-            .where(loans.c.status == "written_off", cases.c.status == "open",
-                   cases.c.updated_on == day)
+            .where(loans.c.status == "written_off", written_off, open_on_day,
+                   cases.c.updated_on >= day)
             .order_by(loans.c.loan_id)
         ).all()  # fmt: skip
+        ids = [r.loan_id for r in working]
         written: dict[str, dict[Account, Decimal]] = {}
         recovered: dict[str, Decimal] = {}
-        for chunk in batched([r.loan_id for r in working], 500):
+        for chunk in batched(ids, 500):
             for loan_id, account, amount in conn.execute(
                 select(legs.c.loan_id, legs.c.account, func.sum(legs.c.amount))
                 .join(entries, of_entry)
@@ -269,16 +286,25 @@ def recovery_rows(ws: Workspace, day: date) -> pa.Table:
                 (loan_id, Decimal(amount))
                 for loan_id, amount in conn.execute(
                     select(legs.c.loan_id, func.sum(legs.c.amount))
+                    .join(entries, of_entry)
                     .where(legs.c.loan_id.in_(chunk), legs.c.account == Account.RECOVERED.value)
                     .group_by(legs.c.loan_id)
                 )
             )
+        later = {r.loan_id for r in working if r.updated_on > day}
+        pauses = stored_pauses(conn, later) if later else {}
     catalog = ws.catalog
     rows, customers, products = [], {}, {}
     for r in working:
         product = catalog.product(r.product_code)
         order = product.charge_off.order(product.waterfall)
         owed = shadow_from(written.get(r.loan_id, {}), recovered.get(r.loan_id, Decimal(0)), order)
+        if owed.total <= 0:
+            continue
+        counted = (r.updated_on - day).days - paused_days(
+            pauses.get(r.loan_id, ()), day, r.updated_on
+        )
+        dpd = r.dpd - counted
         amounts = {
             "principal_due": owed.principal,
             "interest_due": owed.interest,
@@ -292,8 +318,9 @@ def recovery_rows(ws: Workspace, day: date) -> pa.Table:
         amounts["principal_outstanding"] = owed.principal
         amounts["total_due"] = amounts["overdue_amount"] = owed.total
         money = [int(amounts.get(c, Decimal(0)).scaleb(2)) for c in MONEY_COLUMNS]
-        index = catalog.buckets.index(r.dpd)
-        rows.append((r.loan_id, RECOVERY, r.dpd, r.bucket, index, r.loan_class, False, *money))
+        index = catalog.buckets.index(dpd)
+        bucket = catalog.buckets.names[index]
+        rows.append((r.loan_id, RECOVERY, dpd, bucket, index, r.loan_class, False, *money))
         customers[r.loan_id], products[r.loan_id] = r.customer_id, r.product_code
     return snapshot_table(day, rows, customers, products)
 
