@@ -44,6 +44,7 @@ from arrears.store.db import make_engine, upgrade
 from arrears.store.models import EntryRow, LegRow, utcnow
 from arrears.store.repositories import EntryRepository
 from arrears.workspace import Workspace
+from charge_off_support import init_without_charge_off
 
 # the default catalogue without its charge-off rules: write-offs and the recoveries after
 # them are out of the journal's scope (``journal`` module text; ``out_of_scope`` names such
@@ -53,17 +54,6 @@ CATALOG = replace(
     CATALOG,
     products={code: replace(p, charge_off=ChargeOffRule()) for code, p in CATALOG.products.items()},
 )
-
-
-def _init_without_charge_off(ws: Workspace) -> None:
-    """Set up the workspace with the default catalogue less its charge-off rules (as
-    ``CATALOG``; ``init`` keeps a products file it finds): the reference close then
-    writes no loan off in the window."""
-    ws.root.mkdir(parents=True)
-    lines = DEFAULT_CATALOG_PATH.read_text(encoding="utf-8").splitlines(keepends=True)
-    ws.products_path.write_text("".join(x for x in lines if not x.startswith("charge_off = ")))
-    ws.init()
-    assert ws.catalog == CATALOG
 
 
 ONE_DAY = timedelta(days=1)
@@ -234,7 +224,7 @@ def test_the_engine_journal_equals_what_the_reference_close_stores(tmp_path: Pat
     engine = make_engine(f"sqlite:///{tmp_path / 'store.sqlite'}")
     upgrade(engine)
     ws = Workspace.at(tmp_path / "ws", engine.url.render_as_string(hide_password=False))
-    _init_without_charge_off(ws)
+    assert init_without_charge_off(ws).catalog == CATALOG  # no write-off in the window
     for kind in ("customers", "loans", "payments"):
         import_file(ws.engine, portfolio / f"{kind}.parquet", kind=kind, as_of=AS_OF + ONE_DAY)
     handed = AS_OF - timedelta(days=WINDOW)
@@ -295,7 +285,7 @@ def test_posting_the_engine_journal_in_bulk_is_idempotent_and_replays_to_its_bal
     again inserts nothing; an entry differing from its stored ref is refused; and each
     loan's stored legs add up to the engine's balances of the last day."""
     ws = Workspace.at(tmp_path / "ws", engine.url.render_as_string(hide_password=False))
-    _init_without_charge_off(ws)
+    assert init_without_charge_off(ws).catalog == CATALOG  # no write-off in the window
     for kind in ("customers", "loans", "payments"):
         import_file(ws.engine, portfolio / f"{kind}.parquet", kind=kind, as_of=AS_OF + ONE_DAY)
     handed = AS_OF - timedelta(days=WINDOW)

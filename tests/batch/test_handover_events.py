@@ -26,7 +26,7 @@ from arrears.batch.handover import batch_book, from_store
 from arrears.batch.reference import close_book
 from arrears.batch.state import day_number
 from arrears.domain import operations as ops
-from arrears.domain.products import DEFAULT_CATALOG_PATH, Component
+from arrears.domain.products import Component
 from arrears.ingest.generator import generate_portfolio
 from arrears.ingest.importer import import_file
 from arrears.snapshots import MONEY_COLUMNS, snapshot_from_accounts
@@ -34,6 +34,7 @@ from arrears.store.db import make_engine, upgrade
 from arrears.store.models import DpdPause
 from arrears.store.repositories import EntryRepository
 from arrears.workspace import Workspace
+from charge_off_support import init_without_charge_off
 
 AS_OF = date(2026, 6, 30)
 WINDOW = 5
@@ -87,13 +88,8 @@ def test_from_store_hands_the_stored_events_to_the_engine(tmp_path: Path, portfo
     engine = make_engine(f"sqlite:///{tmp_path / 'store.sqlite'}")
     upgrade(engine)
     ws = Workspace.at(tmp_path / "ws", engine.url.render_as_string(hide_password=False))
-    # the default catalogue less its charge-off rules (init keeps the products file it
-    # finds): the events are booked on delinquent loans that stay on the book
-    ws.root.mkdir(parents=True)
-    lines = DEFAULT_CATALOG_PATH.read_text(encoding="utf-8").splitlines(keepends=True)
-    ws.products_path.write_text("".join(x for x in lines if not x.startswith("charge_off = ")))
-    ws.init()
-    assert not any(p.charge_off.active for p in ws.catalog.products.values())
+    # the events are booked on delinquent loans that stay on the book
+    init_without_charge_off(ws)
     for kind in ("customers", "loans", "payments"):
         import_file(ws.engine, portfolio / f"{kind}.parquet", kind=kind, as_of=AS_OF + ONE_DAY)
     close_book(ws, HANDED, 1)

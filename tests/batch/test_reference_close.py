@@ -26,6 +26,7 @@ from arrears.services.case_check import check_cases
 from arrears.snapshots import MONEY_COLUMNS, MONEY_FROM_STATE
 from arrears.store.models import CaseRow, EntryRow, Loan, PaymentRow
 from arrears.workspace import Workspace
+from charge_off_support import without_charge_off
 
 AS_OF = date(2026, 6, 30)
 DAYS = 3
@@ -45,17 +46,6 @@ def workspace_for(engine: Engine, root: Path, book: Path) -> Workspace:
     for kind in ("customers", "loans", "payments"):
         import_file(ws.engine, book / f"{kind}.parquet", kind=kind, as_of=AS_OF + timedelta(1))
     return ws
-
-
-def without_charge_off(ws: Workspace) -> Workspace:
-    """The workspace again, its catalogue without the default charge-off rules (one line
-    each): for tests of cases that follow the loans on the book, whose snapshots they
-    are compared with; a loan charged off is worked off it (test_charge_off_cases.py)."""
-    lines = ws.products_path.read_text(encoding="utf-8").splitlines(keepends=True)
-    ws.products_path.write_text("".join(x for x in lines if not x.startswith("charge_off = ")))
-    again = Workspace.at(ws.root, ws.database_url)  # a workspace reads its catalogue once
-    assert not any(p.charge_off.active for p in again.catalog.products.values())
-    return again
 
 
 def domain_account(

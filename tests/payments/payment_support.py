@@ -28,13 +28,14 @@ from arrears.domain.account import (
 )
 from arrears.domain.ledger import Account, Ledger
 from arrears.domain.operations import disburse
-from arrears.domain.products import DEFAULT_CATALOG_PATH, ChargeOffRule, load_catalog
+from arrears.domain.products import ChargeOffRule, load_catalog
 from arrears.domain.scenario import Scenario, ScenarioEvent, replay
 from arrears.domain.schedule import LoanTerms, build_schedule
 from arrears.services.payments import Checkout, start_checkout
 from arrears.store.models import Customer, Loan
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.workspace import Workspace
+from charge_off_support import init_without_charge_off
 
 SECRET = b"stand-in-test-secret-0123456789abcdef"
 # The default catalogue less its charge-off rules, in the store's workspace too
@@ -80,11 +81,7 @@ class Clock:
 
 def init_workspace(ws: Workspace) -> None:
     """Set up ``ws`` with ``CATALOG`` as its products file (``init`` keeps one it finds)."""
-    ws.root.mkdir(parents=True, exist_ok=True)
-    lines = DEFAULT_CATALOG_PATH.read_text(encoding="utf-8").splitlines(keepends=True)
-    ws.products_path.write_text("".join(x for x in lines if not x.startswith("charge_off = ")))
-    ws.init()
-    assert ws.catalog == CATALOG
+    assert init_without_charge_off(ws).catalog == CATALOG
 
 
 def book_loan(ws: Workspace, loan_id: str = "L1", customer_id: str = "C1") -> None:
