@@ -17,6 +17,7 @@ from browser_harness import arrears_cli, shot, sign_in
 from playwright.sync_api import Browser, Page
 from sqlalchemy import select, update
 
+from arrears.services.settings import load_settings
 from arrears.services.workbench.access import Actor
 from arrears.services.workbench.case_view import case_view
 from arrears.store.contact_models import Hold, OutboxMessage
@@ -92,6 +93,11 @@ def _newest_code(root: Path) -> str:
 
 
 def _pick(root: Path, used: set[str]) -> tuple[str, tuple[str, str, int, str]]:
+    """A debtor in arrears and the link a text carried to them, from the SMS spool; or,
+    when the book's two treated days texted no debtor in arrears (whether a loan reaches
+    a text's rung on those days depends on the date the test runs: the texts are then
+    all pre-due reminders, whose debtors have no case), the link such a text would carry,
+    made the way the texts' links are (the lender's ``portal`` links)."""
     for mobile, link in _spool_links(root):
         try:
             debtor = _debtor(root, mobile, link)
@@ -99,7 +105,22 @@ def _pick(root: Path, used: set[str]) -> tuple[str, tuple[str, str, int, str]]:
             continue
         if debtor[0] not in used:
             return link, debtor
-    pytest.fail("no debtor with an open case, an ID number and a texted link")
+    ws = Workspace.at(root)
+    with UnitOfWork(ws.engine) as uow:
+        found = uow.session.execute(
+            select(Customer.mobile, CaseRow.loan_id)
+            .join(CaseRow, CaseRow.customer_id == Customer.customer_id)
+            .where(CaseRow.status == "open", CaseRow.dpd > 0, Customer.id_number != "",
+                   Customer.mobile != "", Customer.customer_id.not_in(used))
+            .order_by(CaseRow.id)
+        ).first()  # fmt: skip
+    ws.engine.dispose()
+    if found is None:
+        pytest.fail("no debtor with an open case, an ID number and a mobile")
+    links = load_settings(root).institution.portal  # what the lender's texts link with
+    assert links is not None
+    link = links.link(found.loan_id, ws.snapshot_dates()[-1])
+    return link, _debtor(root, found.mobile, link)
 
 
 USED: set[str] = set()
