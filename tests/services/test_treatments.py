@@ -125,6 +125,21 @@ def test_a_day_is_treated_once(ws: Workspace):
     assert before == after
 
 
+def test_a_day_treated_under_one_strategy_is_refused_to_another_naming_both(
+    ws: Workspace, tmp_path: Path
+):
+    treat_day(ws, DAYS[0])
+    other = tmp_path / "other.toml"
+    text = default_strategy_path().read_text(encoding="utf-8")
+    other.write_text(text.replace('name = "retail-default"', 'name = "campaign"', 1))
+    before = (_count(ws, ContactAttempt), _count(ws, OutboxMessage), _count(ws, StrategyAssignment))
+    with pytest.raises(TreatmentError, match="was treated under strategy 'retail-default'"):
+        treat_day(ws, DAYS[0], strategy_file=other)
+    after = (_count(ws, ContactAttempt), _count(ws, OutboxMessage), _count(ws, StrategyAssignment))
+    assert before == after
+    assert not treat_day(ws, DAYS[1], strategy_file=other).already_done  # another day is free
+
+
 def test_a_hold_blocks_every_contact_of_the_debtor_with_its_rule(ws: Workspace, tmp_path: Path):
     probe = Workspace.at(shutil.copytree(ws.root, tmp_path / "probe"))
     treat_day(probe, DAYS[0])

@@ -135,6 +135,14 @@ def treat_day(
         if treated(uow.session, as_of, strategy.name):
             report.already_done = True
             return report
+        other = uow.session.scalar(
+            select(StrategyAssignment.strategy).where(StrategyAssignment.as_of == as_of).limit(1)
+        )
+        if other is not None:  # a case is assigned once a day (its arm, segment and step)
+            raise TreatmentError(
+                f"{as_of} was treated under strategy {other!r}: a day is treated under one "
+                f"strategy (try {strategy.name!r}'s ideas as an arm of it)"
+            )
     recovery = recovery_rows(ws, as_of)
     actions, assignments = _evaluate(ws, strategy, as_of, recovery)
     report.cases_assigned = len(assignments)
