@@ -27,6 +27,7 @@ from arrears.store.unit_of_work import UnitOfWork
 from arrears.strategy import default_strategy_path
 from arrears.strategy.segments import RECOVERY
 from arrears.workspace import Workspace
+from book_support import closed_book as generated_book
 
 runner = CliRunner()
 AS_OF = date(2026, 6, 30)
@@ -36,21 +37,7 @@ AS_OF = date(2026, 6, 30)
 def closed_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """1,200 generated loans under the default catalogue (charge-off at 180 DPD for
     consumer loans), closed through AS_OF (3 recorded days), untreated."""
-    root = tmp_path_factory.mktemp("recovery") / "ws"
-    data = root.parent / "data"
-    out = runner.invoke(
-        app, ["generate", "--loans", "1200", "--out", str(data), "--as-of", AS_OF.isoformat()]
-    )
-    assert out.exit_code == 0, out.output
-    for name in ("customers", "loans", "payments"):
-        out = runner.invoke(app, ["import", str(data / f"{name}.parquet"), "-w", str(root)])
-        assert out.exit_code == 0, out.output
-    out = runner.invoke(
-        app,
-        ["close", "--as-of", AS_OF.isoformat(), "--days", "3", "--no-treat", "-w", str(root)],
-    )
-    assert out.exit_code == 0, out.output
-    return root
+    return generated_book(tmp_path_factory.mktemp("recovery") / "ws", 1200, AS_OF, 3)
 
 
 @pytest.fixture

@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
-from typer.testing import CliRunner
 
-from arrears.cli import app
 from arrears.services.treatments import STRATEGY_ACTOR, treat_day
 from arrears.services.workbench import agencies as agency_service
 from arrears.services.workbench import legal as legal_service
@@ -24,8 +22,8 @@ from arrears.store.models import CaseRow
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.store.workbench_models import AuditEvent, FieldVisit, LegalAction, Placement
 from arrears.workspace import Workspace
+from book_support import closed_book as generated_book
 
-runner = CliRunner()
 AS_OF = date(2026, 6, 30)
 STRATEGY = """
 name = "late-work"
@@ -85,20 +83,7 @@ share = 1.0
 @pytest.fixture(scope="module")
 def closed_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """300 loans closed on AS_OF, untreated."""
-    root = tmp_path_factory.mktemp("work") / "ws"
-    data = root.parent / "data"
-    out = runner.invoke(
-        app, ["generate", "--loans", "300", "--out", str(data), "--as-of", AS_OF.isoformat()]
-    )
-    assert out.exit_code == 0, out.output
-    for name in ("customers", "loans", "payments"):
-        out = runner.invoke(app, ["import", str(data / f"{name}.parquet"), "-w", str(root)])
-        assert out.exit_code == 0, out.output
-    out = runner.invoke(
-        app, ["close", "--as-of", AS_OF.isoformat(), "--days", "1", "--no-treat", "-w", str(root)]
-    )
-    assert out.exit_code == 0, out.output
-    return root
+    return generated_book(tmp_path_factory.mktemp("work") / "ws", 300, AS_OF, 1)
 
 
 def _staff(ws: Workspace, *, agencies: int) -> None:

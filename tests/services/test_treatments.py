@@ -14,10 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner
 
 from arrears.channels.templates import default_templates
-from arrears.cli import app
 from arrears.services.daily import end_of_day, play_out
 from arrears.services.treatments import TreatmentError, _insert_attempts, send_moment, treat_day
 from arrears.services.workbench.case_view import strategy_view
@@ -32,8 +30,8 @@ from arrears.store.models import CaseRow, Customer
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.strategy import default_strategy_path
 from arrears.workspace import Workspace
+from book_support import closed_book as generated_book
 
-runner = CliRunner()
 AS_OF = date(2026, 6, 30)
 DAYS = [AS_OF - timedelta(days=2), AS_OF - timedelta(days=1), AS_OF]
 
@@ -41,21 +39,7 @@ DAYS = [AS_OF - timedelta(days=2), AS_OF - timedelta(days=1), AS_OF]
 @pytest.fixture(scope="module")
 def closed_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workspace of 1,200 loans closed through AS_OF (3 days of snapshots), untreated."""
-    root = tmp_path_factory.mktemp("treat") / "ws"
-    data = root.parent / "data"
-    out = runner.invoke(
-        app, ["generate", "--loans", "1200", "--out", str(data), "--as-of", AS_OF.isoformat()]
-    )
-    assert out.exit_code == 0, out.output
-    for name in ("customers", "loans", "payments"):
-        out = runner.invoke(app, ["import", str(data / f"{name}.parquet"), "-w", str(root)])
-        assert out.exit_code == 0, out.output
-    out = runner.invoke(
-        app,
-        ["close", "--as-of", AS_OF.isoformat(), "--days", "3", "--no-treat", "-w", str(root)],
-    )
-    assert out.exit_code == 0, out.output
-    return root
+    return generated_book(tmp_path_factory.mktemp("treat") / "ws", 1200, AS_OF, 3)
 
 
 @pytest.fixture

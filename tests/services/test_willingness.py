@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from typer.testing import CliRunner
 
-from arrears.cli import app
 from arrears.services.strategy_inputs import Behaviour, day_inputs, willingness
 from arrears.services.workbench.seed import seed_dispositions
 from arrears.store.contact_models import ContactAttempt
@@ -21,8 +19,8 @@ from arrears.store.models import CaseRow, PaymentRow
 from arrears.store.unit_of_work import UnitOfWork
 from arrears.store.workbench_models import ContactLog, Promise
 from arrears.workspace import Workspace
+from book_support import closed_book as generated_book
 
-runner = CliRunner()
 AS_OF = date(2026, 6, 30)
 
 
@@ -50,20 +48,7 @@ def test_the_rule_on_constructed_histories(behaviour: Behaviour, expected: str):
 
 @pytest.fixture(scope="module")
 def closed_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("will") / "ws"
-    data = root.parent / "data"
-    out = runner.invoke(
-        app, ["generate", "--loans", "300", "--out", str(data), "--as-of", AS_OF.isoformat()]
-    )
-    assert out.exit_code == 0, out.output
-    for name in ("customers", "loans", "payments"):
-        out = runner.invoke(app, ["import", str(data / f"{name}.parquet"), "-w", str(root)])
-        assert out.exit_code == 0, out.output
-    out = runner.invoke(
-        app, ["close", "--as-of", AS_OF.isoformat(), "--days", "1", "--no-treat", "-w", str(root)]
-    )
-    assert out.exit_code == 0, out.output
-    return root
+    return generated_book(tmp_path_factory.mktemp("will") / "ws", 300, AS_OF, 1)
 
 
 def test_the_day_inputs_classify_each_loan_from_the_store(closed_book: Path, tmp_path: Path):

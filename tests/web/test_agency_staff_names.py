@@ -9,38 +9,16 @@ with agency A1, whose user is ``ag``).
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from sqlalchemy import select, update
-from web_support import Book
+from sqlalchemy import update
+from web_support import Book, add_user
 
 from arrears.services.workbench.access import LENDER_STAFF
 from arrears.store.models import CaseRow
 from arrears.store.unit_of_work import UnitOfWork
-from arrears.store.workbench_models import Agency, CaseNote, User
+from arrears.store.workbench_models import Agency, CaseNote
 
 API = "/api/v1"
 NOTES = ("mgr", "ag", "ag_b", "other")  # the authors of notes 0-3 on the placed case
-
-
-def _add_user(book: Book, username: str, agency_id: int, language: str = "zh_CN") -> None:
-    """An active agency user of ``agency_id`` (password as the book's)."""
-    with UnitOfWork(book.engine) as uow:
-        c1 = uow.session.scalar(select(User).where(User.username == "c1"))
-        assert c1 is not None
-        uow.session.add(
-            User(
-                username=username,
-                display_name=username.upper(),
-                password_hash=c1.password_hash,
-                role="agency",
-                agency_id=agency_id,
-                language=language,
-                approval_limit=Decimal(0),
-                active=True,
-            )
-        )
-        uow.commit()
 
 
 def _worked_by_everyone(book: Book, login) -> int:  # type: ignore[no-untyped-def]
@@ -54,8 +32,8 @@ def _worked_by_everyone(book: Book, login) -> int:  # type: ignore[no-untyped-de
         uow.session.add(a2)
         uow.commit()
         other_agency = a2.id
-    _add_user(book, "ag_b", book.agency_id, "en")
-    _add_user(book, "other", other_agency)
+    add_user(book, "ag_b", "agency", "en", agency_id=book.agency_id)
+    add_user(book, "other", "agency", agency_id=other_agency)
     for username in ("mgr", "ag", "ag_b"):  # a note's body: its author's place in NOTES
         body = f"note {NOTES.index(username)}"
         posted = login(username).post(f"{API}/cases/{case}/notes", json={"body": body})

@@ -14,10 +14,9 @@ Each runs on SQLite and PostgreSQL (the ``book`` of web_support.py).
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 
 from sqlalchemy import select, update
-from web_support import TODAY, Book
+from web_support import TODAY, Book, add_user
 
 from arrears.services.workbench import holds
 from arrears.services.workbench.access import Actor
@@ -26,27 +25,6 @@ from arrears.store.unit_of_work import UnitOfWork
 from arrears.store.workbench_models import Agency, FieldVisit, User
 
 API = "/api/v1"
-
-
-def _add_user(book: Book, username: str, role: str, **where: int | None) -> None:
-    """Add an active user (password as the book's) with ``team_id`` / ``agency_id``."""
-    with UnitOfWork(book.engine) as uow:
-        c1 = uow.session.scalar(select(User).where(User.username == "c1"))
-        assert c1 is not None
-        uow.session.add(
-            User(
-                username=username,
-                display_name=username.upper(),
-                password_hash=c1.password_hash,
-                role=role,
-                team_id=where.get("team_id"),
-                agency_id=where.get("agency_id"),
-                language="zh_CN",
-                approval_limit=Decimal(0),
-                active=True,
-            )
-        )
-        uow.commit()
 
 
 def _add_agency(book: Book, code: str) -> int:
@@ -80,7 +58,7 @@ def _assignee(book: Book, case_id: int) -> str | None:
 
 def test_a_visit_is_refused_for_a_visitor_who_may_not_work_the_case(login, book) -> None:
     case1, case4 = book.case_ids[0], book.case_ids[3]  # c1's (north); placed with agency A1
-    _add_user(book, "ag2", "agency", agency_id=_add_agency(book, "A2"))
+    add_user(book, "ag2", "agency", agency_id=_add_agency(book, "A2"))
     tl, mgr = login("tl"), login("mgr")
     refusals = [
         (tl, case1, "c3"),  # a collector of the other team
@@ -155,8 +133,8 @@ def test_a_team_lead_assigns_cases_only_within_their_own_team(login, book) -> No
     other_team = tl.post(f"{API}/cases/{pool_case}/assign", json={"to_user": "c3"})
     assert other_team.status_code == 404 and "in your team" in other_team.json()["detail"]
     assert _assignee(book, pool_case) is None
-    _add_user(book, "tl0", "team_lead")
-    _add_user(book, "c0", "collector")
+    add_user(book, "tl0", "team_lead")
+    add_user(book, "c0", "collector")
     lead = login("tl0")
     assign = lead.post(f"{API}/cases/{pool_case}/assign", json={"to_user": "c0"})
     assert assign.status_code == 404, assign.text

@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, select
 
 from arrears.domain.ledger import Ledger
 from arrears.domain.operations import accrue, disburse, fall_due
@@ -164,6 +164,29 @@ def make_book(engine: Engine) -> Book:
         )
         uow.commit()
         return Book(engine, case_ids, agency.id, north.id, south.id)
+
+
+def add_user(
+    book: Book, username: str, role: str, language: str = "zh_CN", **where: int | None
+) -> None:
+    """Add an active user (password as the book's) with ``team_id`` / ``agency_id``."""
+    with UnitOfWork(book.engine) as uow:
+        c1 = uow.session.scalar(select(User).where(User.username == "c1"))
+        assert c1 is not None
+        uow.session.add(
+            User(
+                username=username,
+                display_name=username.upper(),
+                password_hash=c1.password_hash,
+                role=role,
+                team_id=where.get("team_id"),
+                agency_id=where.get("agency_id"),
+                language=language,
+                approval_limit=Decimal(0),
+                active=True,
+            )
+        )
+        uow.commit()
 
 
 def login_client(app, username: str, password: str = PASSWORD) -> TestClient:  # type: ignore[no-untyped-def]
