@@ -3,12 +3,14 @@ of what follows a close (treatments, the strategy's work, willingness, recovery)
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from arrears.cli import app
+from arrears.workspace import Workspace
 
 runner = CliRunner()
 
@@ -31,3 +33,10 @@ def closed_book(root: Path, loans: int, as_of: date, days: int) -> Path:
     )
     assert out.exit_code == 0, out.output
     return root
+
+
+def private_copy(book: Path, tmp_path: Path) -> Workspace:
+    """A copy of the workspace ``book`` (its SQLite file and snapshots) for one test."""
+    root = tmp_path / "ws"
+    shutil.copytree(book, root)
+    return Workspace.at(root)

@@ -6,7 +6,6 @@ assigned a segment and its ladder's steps fire, naming what it owes off the book
 
 from __future__ import annotations
 
-import shutil
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -28,6 +27,7 @@ from arrears.strategy import default_strategy_path
 from arrears.strategy.segments import RECOVERY
 from arrears.workspace import Workspace
 from book_support import closed_book as generated_book
+from book_support import private_copy
 
 runner = CliRunner()
 AS_OF = date(2026, 6, 30)
@@ -42,9 +42,7 @@ def closed_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def ws(closed_book: Path, tmp_path: Path) -> Workspace:
-    root = tmp_path / "ws"
-    shutil.copytree(closed_book, root)
-    return Workspace.at(root)
+    return private_copy(closed_book, tmp_path)
 
 
 def _in_recovery(ws: Workspace) -> dict[str, CaseRow]:

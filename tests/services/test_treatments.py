@@ -31,6 +31,7 @@ from arrears.store.unit_of_work import UnitOfWork
 from arrears.strategy import default_strategy_path
 from arrears.workspace import Workspace
 from book_support import closed_book as generated_book
+from book_support import private_copy
 
 AS_OF = date(2026, 6, 30)
 DAYS = [AS_OF - timedelta(days=2), AS_OF - timedelta(days=1), AS_OF]
@@ -44,10 +45,7 @@ def closed_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def ws(closed_book: Path, tmp_path: Path) -> Workspace:
-    """A private copy of the closed book (SQLite file and snapshots)."""
-    root = tmp_path / "ws"
-    shutil.copytree(closed_book, root)
-    return Workspace.at(root)
+    return private_copy(closed_book, tmp_path)
 
 
 def _count(ws: Workspace, model: type, *where: object) -> int:
