@@ -56,10 +56,20 @@ def test_sqlite_tables_get_statistics(engine: Engine) -> None:
         assert stats.scalars().first() is not None
 
 
+def _counted(engine: Engine, rows: int) -> None:
+    """Wait (10 s at most) until the statistics count ``rows`` changes of customers since
+    its last analysis: a closing backend hands its pending counters over."""
+    engine.dispose()
+    deadline = time.monotonic() + 10
+    while _modified(engine, "customers") < rows and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 def test_postgresql_analyses_new_and_much_changed_tables_only(engine: Engine) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL's statistics")
     _add_customers(engine, 0, 1_000)
+    _counted(engine, 1_000)  # else they land after the analysis, as changes since
     refresh_statistics(engine)  # never analysed: analysed now
     first = _last_analyze(engine, "customers")
     assert first is not None
@@ -73,10 +83,7 @@ def test_postgresql_analyses_new_and_much_changed_tables_only(engine: Engine) ->
     assert _last_analyze(engine, "customers") == first
 
     _add_customers(engine, 1_000, 400)  # 40% more rows
-    engine.dispose()  # a closing backend hands its pending counters over
-    deadline = time.monotonic() + 10
-    while _modified(engine, "customers") < 400 and time.monotonic() < deadline:
-        time.sleep(0.1)
+    _counted(engine, 400)
     refresh_statistics(engine)
     again = _last_analyze(engine, "customers")
     assert again is not None and again > first

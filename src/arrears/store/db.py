@@ -121,6 +121,11 @@ def refresh_statistics(engine: Engine) -> None:
             stale = connection.exec_driver_sql(_STALE_TABLES).scalars().all()
             for table in stale:
                 connection.exec_driver_sql(f'ANALYZE "{table}"')
+            if stale and (connection.dialect.server_version_info or (0,)) >= (15,):
+                # the analyses' own statistics (last_analyze) are reported when this
+                # transaction ends, not up to a second later: a refresh right after sees
+                # them and does not analyse the same tables again (PostgreSQL 15+)
+                connection.exec_driver_sql("SELECT pg_stat_force_next_flush()")
 
 
 # the tables of the current schema whose statistics are missing or a tenth out of date

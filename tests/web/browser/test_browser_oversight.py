@@ -148,6 +148,11 @@ def test_manager_places_recalls_and_records_a_legal_stage(
     agent.goto(f"{server.base_url}/cases/{case_id}")
     expect(agent.get_by_test_id("pii-mobile")).to_have_text(re.compile(r"^\*+\d{4}$"))
     expect(agent.get_by_test_id("reveal-mobile")).to_have_count(0)
+    # the lender's collector who holds the case is 委托方人员 to the agency, never named
+    main = agent.locator("main")
+    expect(main).to_contain_text("委托方人员")
+    for lender_user in (staff.collector, staff.collector2, staff.collector3, staff.manager):
+        expect(main).not_to_contain_text(lender_user)
     shot(agent, "oversight-05b-agency-user-case-zh_CN")
     agent.context.close()
     recall = page.get_by_test_id("form-recall")
