@@ -306,6 +306,7 @@ def recovery_rows(ws: Workspace, day: date) -> pa.Table:
         )
         dpd = r.dpd - counted
         amounts = {
+            "principal_outstanding": owed.principal,
             "principal_due": owed.principal,
             "interest_due": owed.interest,
             "overdue_principal": owed.principal,
@@ -314,9 +315,9 @@ def recovery_rows(ws: Workspace, day: date) -> pa.Table:
             "compound": owed.compound,
             "fee": owed.fee,
             "costs": owed.cost,
+            "total_due": owed.total,
+            "overdue_amount": owed.total,
         }
-        amounts["principal_outstanding"] = owed.principal
-        amounts["total_due"] = amounts["overdue_amount"] = owed.total
         money = [int(amounts.get(c, Decimal(0)).scaleb(2)) for c in MONEY_COLUMNS]
         index = catalog.buckets.index(dpd)
         bucket = catalog.buckets.names[index]

@@ -13,7 +13,7 @@ shown as ``LENDER_STAFF``, never by username (``hide_lender_staff``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -135,28 +135,18 @@ STAFF_FIELDS = frozenset(
 _Item = TypeVar("_Item")
 
 
-def _names_in(value: Any, found: set[str]) -> None:
+def _staff_slots(value: Any) -> Iterator[tuple[dict[str, Any], str]]:
+    """Each (dict, key) of ``value`` (dicts and lists, at any depth) whose key is one of
+    ``STAFF_FIELDS`` and whose value is a name."""
     if isinstance(value, dict):
         for key, inner in value.items():
             if key in STAFF_FIELDS and isinstance(inner, str):
-                found.add(inner)
+                yield value, key
             elif isinstance(inner, dict | list):
-                _names_in(inner, found)
+                yield from _staff_slots(inner)
     elif isinstance(value, list):
         for inner in value:
-            _names_in(inner, found)
-
-
-def _renamed(value: Any, hidden: set[str]) -> None:
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            if key in STAFF_FIELDS and inner in hidden:
-                value[key] = LENDER_STAFF
-            elif isinstance(inner, dict | list):
-                _renamed(inner, hidden)
-    elif isinstance(value, list):
-        for inner in value:
-            _renamed(inner, hidden)
+            yield from _staff_slots(inner)
 
 
 def lender_staff(session: Session, actor: Actor, names: Iterable[str]) -> set[str]:
@@ -185,11 +175,11 @@ def hide_lender_staff(session: Session, actor: Actor, view: dict[str, Any]) -> d
     ``LENDER_STAFF``."""
     if actor.role != "agency":
         return view
-    found: set[str] = set()
-    _names_in(view, found)
-    hidden = lender_staff(session, actor, found)
-    if hidden:
-        _renamed(view, hidden)
+    slots = list(_staff_slots(view))
+    hidden = lender_staff(session, actor, {d[key] for d, key in slots})
+    for d, key in slots:
+        if d[key] in hidden:
+            d[key] = LENDER_STAFF
     return view
 
 
